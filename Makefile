@@ -1,0 +1,52 @@
+# The two commands the README promises: `make demo` and `make test`.
+# Both work on a fresh machine with only Python 3.11+ and make.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DB ?= demo-data/psirf_demo.sqlite3
+
+.PHONY: demo test lint typecheck contracts pytest docs bench clean help
+
+help:
+	@echo "make demo   run a PSII lifecycle persisted to SQLite and verify its audit trail"
+	@echo "make test   install what the checks need, then run ruff, mypy, import-linter, pytest and the docs build"
+	@echo "make docs   build the documentation site into site/"
+	@echo "make bench  run the benchmarks (writes benchmarks/results/*.json)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[sqlalchemy,postgresql,cli,testing,docs]" \
+		"pytest-cov>=5.0" "ruff>=0.6" "mypy>=1.11" "import-linter>=2.0"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python examples/psii_lifecycle.py --db $(DEMO_DB)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/ruff format --check src tests examples benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+contracts: $(STAMP)
+	$(BIN)/lint-imports
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest --cov --cov-branch --cov-report=term --cov-fail-under=95 $(PYTEST_ARGS)
+
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+
+test: lint typecheck contracts pytest docs
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) site .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache demo-data

@@ -1,0 +1,100 @@
+"""psirf_flow: compliant PSIRF investigation lifecycles for NHS systems.
+
+Guarded state machines defined as data, a pure decision core, an engine that persists
+state and a tamper-evident audit trail in one transaction, and pluggable stores.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from psirf_flow.audit import AuditEntry as AuditEntry
+from psirf_flow.audit import ChainVerification as ChainVerification
+from psirf_flow.audit import verify_chain as verify_chain
+from psirf_flow.clock import SystemClock as SystemClock
+from psirf_flow.decide import Decision as Decision
+from psirf_flow.decide import Option as Option
+from psirf_flow.decide import decide as decide
+from psirf_flow.decide import decide_open as decide_open
+from psirf_flow.domain import Actor as Actor
+from psirf_flow.domain import Case as Case
+from psirf_flow.domain import Command as Command
+from psirf_flow.domain import GuardResult as GuardResult
+from psirf_flow.domain import Role as Role
+from psirf_flow.engine import Engine as Engine
+from psirf_flow.engine import Outcome as Outcome
+from psirf_flow.errors import AuditChainBroken as AuditChainBroken
+from psirf_flow.errors import CaseAlreadyExists as CaseAlreadyExists
+from psirf_flow.errors import CaseNotFound as CaseNotFound
+from psirf_flow.errors import CommandRejected as CommandRejected
+from psirf_flow.errors import ConcurrencyConflict as ConcurrencyConflict
+from psirf_flow.errors import CorruptRecord as CorruptRecord
+from psirf_flow.errors import DefinitionError as DefinitionError
+from psirf_flow.errors import GuardFailed as GuardFailed
+from psirf_flow.errors import IdempotencyKeyReused as IdempotencyKeyReused
+from psirf_flow.errors import InvalidPayload as InvalidPayload
+from psirf_flow.errors import OrganisationMismatch as OrganisationMismatch
+from psirf_flow.errors import PsirfFlowError as PsirfFlowError
+from psirf_flow.errors import RoleNotPermitted as RoleNotPermitted
+from psirf_flow.errors import SchemaVersionError as SchemaVersionError
+from psirf_flow.errors import StoreError as StoreError
+from psirf_flow.errors import StoreUnavailable as StoreUnavailable
+from psirf_flow.errors import TransitionNotAllowed as TransitionNotAllowed
+from psirf_flow.errors import UnknownTrigger as UnknownTrigger
+from psirf_flow.errors import UnknownWorkflow as UnknownWorkflow
+from psirf_flow.ports import CaseQuery as CaseQuery
+from psirf_flow.ports import Clock as Clock
+from psirf_flow.ports import Page as Page
+from psirf_flow.ports import Store as Store
+from psirf_flow.store.memory import InMemoryStore as InMemoryStore
+from psirf_flow.workflows import DefinitionRegistry as DefinitionRegistry
+from psirf_flow.workflows import WorkflowDefinition as WorkflowDefinition
+
+
+try:
+    __version__ = version("psirf-flow")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "Actor",
+    "AuditChainBroken",
+    "AuditEntry",
+    "Case",
+    "CaseAlreadyExists",
+    "CaseNotFound",
+    "CaseQuery",
+    "ChainVerification",
+    "Clock",
+    "Command",
+    "CommandRejected",
+    "ConcurrencyConflict",
+    "CorruptRecord",
+    "Decision",
+    "DefinitionError",
+    "DefinitionRegistry",
+    "Engine",
+    "GuardFailed",
+    "GuardResult",
+    "IdempotencyKeyReused",
+    "InMemoryStore",
+    "InvalidPayload",
+    "Option",
+    "OrganisationMismatch",
+    "Outcome",
+    "Page",
+    "PsirfFlowError",
+    "Role",
+    "RoleNotPermitted",
+    "SchemaVersionError",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "SystemClock",
+    "TransitionNotAllowed",
+    "UnknownTrigger",
+    "UnknownWorkflow",
+    "WorkflowDefinition",
+    "__version__",
+    "decide",
+    "decide_open",
+    "verify_chain",
+]

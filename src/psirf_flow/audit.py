@@ -1,0 +1,231 @@
+"""The tamper-evident audit trail: entries, their canonical encoding, hashing and verification.
+
+Each accepted command produces one :class:`AuditEntry`. Entries of a case are numbered
+1, 2, 3 … without gaps; each carries the previous entry's hash and its own SHA-256 hash
+over a canonical encoding (sorted-key JSON, no insignificant white space, UTF-8, times as
+ISO 8601 UTC with microseconds). Changing, removing, reordering or inserting any entry
+changes a hash that a later entry or the case's head depends on, and :func:`verify_chain`
+names the first entry that no longer fits.
+
+Entries hold opaque ids, codes, flags, counts, dates and digests only. Free text never
+reaches them: payload checking has already replaced it by a salted digest
+(psirf-rules §7.2, Caldicott principles).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any, Final
+
+import attrs
+
+from psirf_flow.domain import FactValue, GuardResult
+from psirf_flow.errors import AuditChainBroken
+
+
+__all__ = [
+    "GENESIS_HASH",
+    "AuditEntry",
+    "ChainVerification",
+    "canonical_bytes",
+    "entry_hash",
+    "make_entry",
+    "raise_if_broken",
+    "verify_chain",
+]
+
+#: The ``previous_hash`` of a case's first entry.
+GENESIS_HASH: Final = "0" * 64
+
+
+def _freeze(value: Mapping[str, FactValue]) -> Mapping[str, FactValue]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen
+class AuditEntry:
+    """One accepted command, as recorded forever.
+
+    Attributes:
+        case_id: The case.
+        sequence: 1 for the opening entry, then one more for each accepted command.
+        workflow: The workflow name.
+        workflow_version: The definition version the case is pinned to.
+        trigger: The trigger fired (``"open"`` for the opening entry).
+        from_state: The state before (``None`` for the opening entry).
+        to_state: The state after.
+        actor_id: Who acted.
+        role: The role they acted in.
+        organisation: The organisation they acted for.
+        guards: ``(name, ok, reason_code)`` for every guard evaluated.
+        rules: Rule references (``rule_id@version``) behind the transition.
+        data: The checked payload (ids, codes, flags, counts, dates, digests).
+        recorded_at: When the command was accepted (aware UTC).
+        previous_hash: The previous entry's hash (:data:`GENESIS_HASH` for the first).
+        hash: SHA-256 over the canonical encoding of every other field.
+    """
+
+    case_id: str
+    sequence: int
+    workflow: str
+    workflow_version: str
+    trigger: str
+    from_state: str | None
+    to_state: str
+    actor_id: str
+    role: str
+    organisation: str
+    guards: tuple[tuple[str, bool, str], ...]
+    rules: tuple[str, ...]
+    data: Mapping[str, FactValue] = attrs.field(converter=_freeze, hash=False)
+    recorded_at: datetime
+    previous_hash: str
+    hash: str
+
+    def content(self) -> dict[str, Any]:
+        """Every field but ``hash``, as JSON-ready values (the hashed content)."""
+        return {
+            "case_id": self.case_id,
+            "sequence": self.sequence,
+            "workflow": self.workflow,
+            "workflow_version": self.workflow_version,
+            "trigger": self.trigger,
+            "from_state": self.from_state,
+            "to_state": self.to_state,
+            "actor_id": self.actor_id,
+            "role": self.role,
+            "organisation": self.organisation,
+            "guards": [list(g) for g in self.guards],
+            "rules": list(self.rules),
+            "data": {k: list(v) if isinstance(v, tuple) else v for k, v in self.data.items()},
+            "recorded_at": format_time(self.recorded_at),
+            "previous_hash": self.previous_hash,
+        }
+
+
+def format_time(moment: datetime) -> str:
+    """Format an aware datetime as ISO 8601 UTC with microseconds and a ``Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_bytes(content: Mapping[str, Any]) -> bytes:
+    """Encode ``content`` canonically: sorted keys, compact separators, UTF-8."""
+    return json.dumps(
+        content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
+
+
+def entry_hash(content: Mapping[str, Any]) -> str:
+    """SHA-256 hex digest of the canonical encoding of ``content``."""
+    return hashlib.sha256(canonical_bytes(content)).hexdigest()
+
+
+def make_entry(
+    *,
+    case_id: str,
+    sequence: int,
+    workflow: str,
+    workflow_version: str,
+    trigger: str,
+    from_state: str | None,
+    to_state: str,
+    actor_id: str,
+    role: str,
+    organisation: str,
+    guards: Iterable[GuardResult],
+    rules: Iterable[str],
+    data: Mapping[str, FactValue],
+    recorded_at: datetime,
+    previous_hash: str,
+) -> AuditEntry:
+    """Build an entry and compute its hash."""
+    fields: dict[str, Any] = {
+        "case_id": case_id,
+        "sequence": sequence,
+        "workflow": workflow,
+        "workflow_version": workflow_version,
+        "trigger": trigger,
+        "from_state": from_state,
+        "to_state": to_state,
+        "actor_id": actor_id,
+        "role": role,
+        "organisation": organisation,
+        "guards": tuple((g.name, g.ok, g.reason_code) for g in guards),
+        "rules": tuple(rules),
+        "data": dict(data),
+        "recorded_at": recorded_at,
+        "previous_hash": previous_hash,
+    }
+    draft = AuditEntry(**fields, hash="")
+    return attrs.evolve(draft, hash=entry_hash(draft.content()))
+
+
+@attrs.frozen
+class ChainVerification:
+    """The result of verifying one case's audit trail.
+
+    Attributes:
+        case_id: The case.
+        ok: True when every entry fits.
+        entries: How many entries were checked.
+        first_broken: Sequence number (position, counting from 1) of the first entry that
+            does not fit, or ``None``.
+        reason: What is wrong with it (empty when ``ok``).
+    """
+
+    case_id: str
+    ok: bool
+    entries: int
+    first_broken: int | None = None
+    reason: str = ""
+
+
+def verify_chain(
+    case_id: str, entries: Sequence[AuditEntry], *, head_hash: str | None = None
+) -> ChainVerification:
+    """Recompute a case's chain and name the first entry that does not fit.
+
+    Checks, in order for each position ``n`` (counting from 1): the entry belongs to the
+    case, its sequence number is ``n``, its ``previous_hash`` is the hash of entry ``n-1``
+    (or :data:`GENESIS_HASH`), and its stored hash equals the hash of its content. When
+    ``head_hash`` is given (the hash the case row says is latest), the last entry's hash
+    must equal it, which catches entries removed from the end.
+    """
+    previous = GENESIS_HASH
+    for position, entry in enumerate(entries, start=1):
+        problem = _entry_problem(case_id, position, entry, previous)
+        if problem:
+            return ChainVerification(case_id, False, len(entries), position, problem)
+        previous = entry.hash
+    if head_hash is not None and head_hash != (previous if entries else ""):
+        at = len(entries) + 1 if entries else 1
+        return ChainVerification(
+            case_id,
+            False,
+            len(entries),
+            at,
+            "the case records a later entry than the trail holds (entries are missing)",
+        )
+    return ChainVerification(case_id, True, len(entries))
+
+
+def _entry_problem(case_id: str, position: int, entry: AuditEntry, previous: str) -> str:
+    if entry.case_id != case_id:
+        return f"it belongs to case {entry.case_id!r}"
+    if entry.sequence != position:
+        return f"its sequence number is {entry.sequence}, expected {position}"
+    if entry.previous_hash != previous:
+        return "it does not chain to the entry before it"
+    if entry_hash(entry.content()) != entry.hash:
+        return "its content does not match its hash (it was altered)"
+    return ""
+
+
+def raise_if_broken(result: ChainVerification) -> None:
+    """Raise :class:`~psirf_flow.errors.AuditChainBroken` if ``result`` is not ok."""
+    if not result.ok:
+        raise AuditChainBroken(result.case_id, result.first_broken or 0, result.reason)

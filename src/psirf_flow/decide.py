@@ -1,0 +1,336 @@
+"""The pure decision core: given a case, a command and the time, accept or refuse.
+
+:func:`decide` and :func:`decide_open` read nothing but their arguments, write nothing,
+log nothing and never read a clock: the engine passes ``now``. They return a
+:class:`Decision` (the new case and its audit entry) or raise a
+:class:`~psirf_flow.errors.CommandRejected` subclass. Checks run in a fixed order, so the
+first thing wrong with a command is what the user hears about:
+
+1. the trigger exists in the workflow (:class:`~psirf_flow.errors.UnknownTrigger`);
+2. it may be fired from the current state (:class:`~psirf_flow.errors.TransitionNotAllowed`);
+3. the actor belongs to the case's organisation
+   (:class:`~psirf_flow.errors.OrganisationMismatch`);
+4. the actor holds a permitted role (:class:`~psirf_flow.errors.RoleNotPermitted`);
+5. the payload is acceptable (:class:`~psirf_flow.errors.InvalidPayload`);
+6. every guard passes; all are evaluated and every failure is listed
+   (:class:`~psirf_flow.errors.GuardFailed`).
+
+:func:`options` answers "what may this person do now, and why not the rest?" without a
+payload: guards that need one are reported as checked when the step is taken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import attrs
+
+from psirf_flow.audit import GENESIS_HASH, AuditEntry, make_entry
+from psirf_flow.domain import Actor, Case, Command, FactValue, GuardResult, Role
+from psirf_flow.errors import (
+    GuardFailed,
+    InvalidPayload,
+    OrganisationMismatch,
+    RoleNotPermitted,
+    TransitionNotAllowed,
+    UnknownTrigger,
+)
+from psirf_flow.workflows import _machine
+from psirf_flow.workflows.guards import GuardInput
+from psirf_flow.workflows.payload import check_payload
+from psirf_flow.workflows.spec import TransitionSpec, WorkflowDefinition
+
+
+__all__ = ["OPEN_TRIGGER", "Decision", "Option", "decide", "decide_open", "options"]
+
+#: The trigger name recorded in the audit entry that opens a case.
+OPEN_TRIGGER = "open"
+
+
+@attrs.frozen
+class Decision:
+    """An accepted command: the case as it will be, and the audit entry that proves it.
+
+    Attributes:
+        case: The new case (version one higher, head hash moved to ``entry.hash``).
+        entry: The audit entry to append.
+        guard_results: Every guard evaluated.
+    """
+
+    case: Case
+    entry: AuditEntry
+    guard_results: tuple[GuardResult, ...]
+
+
+@attrs.frozen
+class Option:
+    """Whether an actor may fire one trigger now, and if not, why not.
+
+    Attributes:
+        trigger: The trigger.
+        allowed: True when state, organisation, role and every judgeable guard allow it.
+        reason_codes: Stable codes for each reason it is not allowed.
+        reasons: The same reasons in plain words.
+        checked_on_fire: Guards that need the step's details and are judged only then.
+        summary: What the step means.
+    """
+
+    trigger: str
+    allowed: bool
+    reason_codes: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    checked_on_fire: tuple[str, ...] = ()
+    summary: str = ""
+
+
+def _pick_role(
+    permitted: Sequence[Role], command: Command, *, case_id: str | None, trigger: str
+) -> Role:
+    actor = command.actor
+    if command.role is not None:
+        if command.role in permitted and actor.holds(command.role):
+            return command.role
+    else:
+        for role in permitted:
+            if actor.holds(role):
+                return role
+    raise RoleNotPermitted(
+        case_id=case_id,
+        trigger=trigger,
+        actor_id=actor.id,
+        actor_roles=[command.role] if command.role is not None else actor.roles,
+        permitted_roles=permitted,
+    )
+
+
+def _evaluate(
+    definition: WorkflowDefinition, names: Sequence[str], guard_input: GuardInput
+) -> list[GuardResult]:
+    return [definition.guards[name].check(guard_input) for name in names]
+
+
+def decide_open(
+    definition: WorkflowDefinition,
+    *,
+    case_id: str,
+    organisation: str,
+    command: Command,
+    now: datetime,
+) -> Decision:
+    """Decide whether ``command`` may open a new case of ``definition``.
+
+    Args:
+        definition: The workflow the case will follow (and pin).
+        case_id: The new case's opaque id.
+        organisation: The organisation that will own the case.
+        command: The opening command; its trigger is ignored and recorded as ``"open"``.
+        now: When the command is being decided (aware UTC).
+    """
+    opening = definition.opening
+    if command.actor.organisation != organisation:
+        raise OrganisationMismatch(
+            case_id=case_id,
+            trigger=OPEN_TRIGGER,
+            actor_organisation=command.actor.organisation,
+            organisation=organisation,
+        )
+    role = _pick_role(opening.roles, command, case_id=case_id, trigger=OPEN_TRIGGER)
+    data, problems = check_payload(opening.fields, command.payload, salt=case_id)
+    if problems:
+        raise InvalidPayload(case_id=case_id, trigger=OPEN_TRIGGER, problems=problems)
+    guard_input = GuardInput(
+        case=None, trigger=OPEN_TRIGGER, actor=command.actor, role=role, facts=data, payload=data
+    )
+    results = _evaluate(definition, opening.guards, guard_input)
+    if not all(r.ok for r in results):
+        raise GuardFailed(case_id=case_id, trigger=OPEN_TRIGGER, results=results)
+    facts: dict[str, FactValue] = {**data, "opened_by": command.actor.id}
+    entry = make_entry(
+        case_id=case_id,
+        sequence=1,
+        workflow=definition.name,
+        workflow_version=definition.version,
+        trigger=OPEN_TRIGGER,
+        from_state=None,
+        to_state=definition.initial,
+        actor_id=command.actor.id,
+        role=role.value,
+        organisation=command.actor.organisation,
+        guards=results,
+        rules=opening.rules,
+        data=data,
+        recorded_at=now,
+        previous_hash=GENESIS_HASH,
+    )
+    case = Case(
+        id=case_id,
+        workflow=definition.name,
+        workflow_version=definition.version,
+        organisation=organisation,
+        state=definition.initial,
+        version=1,
+        facts=facts,
+        opened_at=now,
+        updated_at=now,
+        head_hash=entry.hash,
+    )
+    return Decision(case=case, entry=entry, guard_results=tuple(results))
+
+
+def _spec_or_raise(definition: WorkflowDefinition, case: Case, trigger: str) -> TransitionSpec:
+    spec = definition.transition(trigger)
+    if spec is None:
+        raise UnknownTrigger(case_id=case.id, trigger=trigger, workflow=definition.name)
+    if case.state not in spec.sources:
+        raise TransitionNotAllowed(
+            case_id=case.id, trigger=trigger, state=case.state, allowed_from=spec.sources
+        )
+    return spec
+
+
+def _check_organisation(case: Case, actor: Actor, trigger: str) -> None:
+    if actor.organisation != case.organisation:
+        raise OrganisationMismatch(
+            case_id=case.id,
+            trigger=trigger,
+            actor_organisation=actor.organisation,
+            organisation=case.organisation,
+        )
+
+
+def decide(
+    definition: WorkflowDefinition, case: Case, command: Command, *, now: datetime
+) -> Decision:
+    """Decide whether ``command`` may be applied to ``case``.
+
+    Args:
+        definition: The definition the case is pinned to.
+        case: The case as last committed.
+        command: What is asked.
+        now: When the command is being decided (aware UTC).
+
+    Returns:
+        The decision to persist.
+
+    Raises:
+        CommandRejected: One of its subclasses, in the order the module docstring gives.
+    """
+    trigger = command.trigger
+    spec = _spec_or_raise(definition, case, trigger)
+    _check_organisation(case, command.actor, trigger)
+    role = _pick_role(spec.roles, command, case_id=case.id, trigger=trigger)
+    data, problems = check_payload(spec.fields, command.payload, salt=case.id)
+    if problems:
+        raise InvalidPayload(case_id=case.id, trigger=trigger, problems=problems)
+
+    facts: dict[str, FactValue] = {k: v for k, v in case.facts.items() if k not in set(spec.clears)}
+    facts.update(data)
+    if spec.actor_fact is not None:
+        facts[spec.actor_fact] = command.actor.id
+    guard_input = GuardInput(
+        case=case, trigger=trigger, actor=command.actor, role=role, facts=facts, payload=data
+    )
+    results: list[GuardResult] = []
+
+    def evaluate() -> bool:
+        results.extend(_evaluate(definition, spec.guards, guard_input))
+        return all(r.ok for r in results)
+
+    outcome = _machine.fire(
+        definition, trigger, state=case.state, held_from=case.held_from, evaluate=evaluate
+    )
+    if not outcome.valid_source:  # pragma: no cover - sources are checked above
+        raise TransitionNotAllowed(
+            case_id=case.id, trigger=trigger, state=case.state, allowed_from=spec.sources
+        )
+    if not outcome.fired:
+        raise GuardFailed(case_id=case.id, trigger=trigger, results=results)
+
+    entry = make_entry(
+        case_id=case.id,
+        sequence=case.version + 1,
+        workflow=case.workflow,
+        workflow_version=case.workflow_version,
+        trigger=trigger,
+        from_state=case.state,
+        to_state=outcome.state,
+        actor_id=command.actor.id,
+        role=role.value,
+        organisation=command.actor.organisation,
+        guards=results,
+        rules=spec.rules,
+        data=data,
+        recorded_at=now,
+        previous_hash=case.head_hash,
+    )
+    new_case = attrs.evolve(
+        case,
+        state=outcome.state,
+        version=case.version + 1,
+        facts=facts,
+        updated_at=now,
+        held_from=_held_from(spec, case, outcome.state),
+        head_hash=entry.hash,
+    )
+    return Decision(case=new_case, entry=entry, guard_results=tuple(results))
+
+
+def _held_from(spec: TransitionSpec, case: Case, new_state: str) -> str | None:
+    if spec.holds:
+        return case.state
+    return case.held_from if new_state == case.state else None
+
+
+def options(definition: WorkflowDefinition, case: Case, actor: Actor) -> tuple[Option, ...]:
+    """Say, for every trigger of the workflow, whether ``actor`` may fire it now and why not.
+
+    Guards that need the step's own details (``uses_payload``) cannot be judged ahead and
+    are listed in :attr:`Option.checked_on_fire` instead.
+    """
+    found: list[Option] = []
+    for spec in definition.transitions.values():
+        codes: list[str] = []
+        reasons: list[str] = []
+        if case.state not in spec.sources:
+            codes.append("not_allowed_in_state")
+            reasons.append(f"not possible while the case is {case.state.replace('_', ' ')}")
+        if actor.organisation != case.organisation:
+            codes.append("organisation_mismatch")
+            reasons.append("the case belongs to another organisation")
+        role = next((r for r in spec.roles if actor.holds(r)), None)
+        if role is None:
+            codes.append("role_not_permitted")
+            reasons.append(
+                "only " + ", ".join(r.value.replace("_", " ") for r in spec.roles) + " may do it"
+            )
+        deferred: list[str] = []
+        if not codes and role is not None:
+            guard_input = GuardInput(
+                case=case,
+                trigger=spec.trigger,
+                actor=actor,
+                role=role,
+                facts=case.facts,
+                payload={},
+            )
+            for name in spec.guards:
+                guard = definition.guards[name]
+                if guard.uses_payload:
+                    deferred.append(name)
+                    continue
+                result = guard.check(guard_input)
+                if not result.ok:
+                    codes.append(result.reason_code)
+                    reasons.append(result.explanation)
+        found.append(
+            Option(
+                trigger=spec.trigger,
+                allowed=not codes,
+                reason_codes=tuple(codes),
+                reasons=tuple(reasons),
+                checked_on_fire=tuple(deferred),
+                summary=spec.summary,
+            )
+        )
+    return tuple(found)

@@ -1,0 +1,246 @@
+"""Frozen value records shared by every layer: people, cases, commands and guard results.
+
+Nothing here performs I/O, reads a clock or logs. Records are immutable; a change to a
+case is a new :class:`Case` made with :func:`attrs.evolve`.
+
+Identifiers are opaque strings chosen by the host system. They must never carry
+patient-identifiable data: :func:`check_identifier` refuses values with spaces (names) and
+values that are valid NHS numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
+
+import attrs
+
+
+__all__ = [
+    "Actor",
+    "Case",
+    "Command",
+    "Deadline",
+    "FactValue",
+    "GuardResult",
+    "OutboxMessage",
+    "Role",
+    "check_identifier",
+    "is_nhs_number",
+]
+
+#: What a case may hold as a declared fact: an opaque id, a choice, a flag, a count,
+#: an ISO date, a salted hash of free text, or a tuple of ids.
+FactValue = str | int | bool | tuple[str, ...]
+
+_IDENTIFIER: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/#+-]{0,127}")
+_NHS_NUMBER_SHAPE: Final = re.compile(r"\d{3}[ -]?\d{3}[ -]?\d{4}")
+
+
+class Role(StrEnum):
+    """A role a person holds in a trust's patient safety system (psirf-rules §5)."""
+
+    REPORTER = "reporter"
+    PATIENT_SAFETY_SPECIALIST = "patient_safety_specialist"
+    LEARNING_RESPONSE_LEAD = "learning_response_lead"
+    FACILITATOR = "facilitator"
+    ENGAGEMENT_LEAD = "engagement_lead"
+    PEER_REVIEWER = "peer_reviewer"
+    SENIOR_LEADER = "senior_leader"
+    EXECUTIVE_LEAD = "executive_lead"
+    PATIENT_SAFETY_PARTNER = "patient_safety_partner"
+    ICB_OVERSIGHT = "icb_oversight"
+    ACTION_OWNER = "action_owner"
+
+
+def is_nhs_number(value: str) -> bool:
+    """Tell whether ``value`` is a valid NHS number (ten digits, modulus 11 check digit).
+
+    Spaces or hyphens in the usual 3-3-4 grouping are accepted. Used to refuse NHS numbers
+    wherever an opaque identifier is expected.
+    """
+    if not _NHS_NUMBER_SHAPE.fullmatch(value):
+        return False
+    digits = [int(c) for c in value if c.isdigit()]
+    total = sum(d * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
+    check = 11 - total % 11
+    if check == 11:
+        check = 0
+    return check != 10 and check == digits[9]
+
+
+def check_identifier(value: object) -> str | None:
+    """Return a plain-words problem with ``value`` as an opaque identifier, or ``None``.
+
+    An identifier is 1 to 128 characters of letters, digits and ``._:@/#+-``, starting
+    with a letter or digit, and is never a valid NHS number.
+    """
+    if not isinstance(value, str):
+        return f"expected an identifier (text), got {type(value).__name__}"
+    if is_nhs_number(value):
+        return "looks like an NHS number; give an opaque reference instead"
+    if not _IDENTIFIER.fullmatch(value):
+        return (
+            "is not an opaque identifier (1-128 letters, digits or ._:@/#+- with no spaces; "
+            "names and free text are not allowed here)"
+        )
+    return None
+
+
+def _valid_identifier(_instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    problem = check_identifier(value)
+    if problem is not None:
+        msg = f"{attribute.name} {value!r} {problem}"
+        raise ValueError(msg)
+
+
+def _to_roles(value: object) -> frozenset[Role]:
+    if isinstance(value, Role | str):
+        return frozenset({Role(value)})
+    if not isinstance(value, list | tuple | set | frozenset):
+        msg = f"roles must be a collection of Role values, got {type(value).__name__}"
+        raise TypeError(msg)
+    return frozenset(Role(r) for r in value)
+
+
+@attrs.frozen
+class Actor:
+    """A person acting on a case: an opaque id, the roles they hold and their organisation.
+
+    Args:
+        id: The host system's opaque id for the person (never a name).
+        roles: The roles they hold; one role or any collection of roles.
+        organisation: The organisation they act for (an ODS code, for instance).
+    """
+
+    id: str = attrs.field(validator=_valid_identifier)
+    roles: frozenset[Role] = attrs.field(converter=_to_roles)
+    organisation: str = attrs.field(validator=_valid_identifier)
+
+    def holds(self, role: Role) -> bool:
+        """Tell whether the actor holds ``role``."""
+        return role in self.roles
+
+
+def _freeze_facts(value: Mapping[str, FactValue]) -> Mapping[str, FactValue]:
+    return MappingProxyType(dict(value))
+
+
+def _aware(_instance: object, attribute: attrs.Attribute[datetime], value: datetime) -> None:
+    if value.tzinfo is None or value.utcoffset() != timedelta(0):
+        msg = f"{attribute.name} must be an aware UTC datetime, got {value!r}"
+        raise ValueError(msg)
+
+
+@attrs.frozen
+class Case:
+    """One case of a workflow as it stands after its latest accepted command.
+
+    Attributes:
+        id: Opaque case id.
+        workflow: Name of the workflow definition the case follows.
+        workflow_version: Version of that definition, pinned when the case was opened.
+        organisation: The organisation that owns the case.
+        state: The current state.
+        version: How many commands have been accepted; equals the last audit sequence number.
+        facts: Declared facts gathered from payloads (opaque ids, choices, flags, hashes).
+        opened_at: When the case was opened (aware UTC).
+        updated_at: When the latest command was accepted (aware UTC).
+        held_from: While on hold, the state the case returns to on resume.
+        head_hash: Hash of the latest audit entry; the next entry chains to it.
+    """
+
+    id: str = attrs.field(validator=_valid_identifier)
+    workflow: str
+    workflow_version: str
+    organisation: str
+    state: str
+    version: int
+    facts: Mapping[str, FactValue] = attrs.field(converter=_freeze_facts, hash=False)
+    opened_at: datetime = attrs.field(validator=_aware)
+    updated_at: datetime = attrs.field(validator=_aware)
+    held_from: str | None = None
+    head_hash: str = ""
+
+    @property
+    def facts_dict(self) -> dict[str, FactValue]:
+        """A plain ``dict`` copy of the facts (for comparison and serialisation)."""
+        return dict(self.facts)
+
+
+@attrs.frozen
+class Command:
+    """A request to fire ``trigger`` on a case as ``actor``.
+
+    Args:
+        trigger: The trigger's name.
+        actor: Who is acting.
+        payload: Declared fields for the trigger; unknown fields are refused.
+        role: The role the actor acts in; when ``None`` the first permitted role they hold.
+        idempotency_key: When given, a retry with the same key returns the first result.
+    """
+
+    trigger: str
+    actor: Actor
+    payload: Mapping[str, object] = attrs.field(factory=dict)
+    role: Role | None = None
+    idempotency_key: str | None = None
+
+
+@attrs.frozen
+class GuardResult:
+    """The outcome of one named guard.
+
+    Attributes:
+        name: The guard's registered name.
+        ok: Whether it allowed the transition.
+        reason_code: A stable code (``"ok"`` when it passed).
+        explanation: Plain words a user understands, used in rejection messages.
+    """
+
+    name: str
+    ok: bool
+    reason_code: str = "ok"
+    explanation: str = ""
+
+
+@attrs.frozen
+class Deadline:
+    """A due date attached to a case, written in the same transaction as the state change.
+
+    Attributes:
+        case_id: The case it belongs to.
+        kind: What is due (for example ``"psii_target"``).
+        due_at: When it falls due (aware UTC).
+        tier: The escalation tier reached so far (0 before any escalation).
+        status: ``"open"``, ``"met"`` or ``"cancelled"``.
+    """
+
+    case_id: str
+    kind: str
+    due_at: datetime = attrs.field(validator=_aware)
+    tier: int = 0
+    status: str = "open"
+
+
+@attrs.frozen
+class OutboxMessage:
+    """A message to deliver after commit (a coupling or a notification).
+
+    Attributes:
+        id: Unique id of the message (the delivery key).
+        case_id: The case whose command produced it.
+        kind: What it is (for example ``"coupling.share_findings_due"``).
+        body: Opaque ids and codes only; never free text.
+        created_at: When it was written (aware UTC).
+    """
+
+    id: str
+    case_id: str
+    kind: str
+    body: Mapping[str, FactValue] = attrs.field(converter=_freeze_facts, hash=False)
+    created_at: datetime = attrs.field(validator=_aware)

@@ -1,0 +1,347 @@
+"""The engine: the thin imperative shell around the pure decision core.
+
+For each command it loads the case, reads the injected clock once, asks
+:func:`~psirf_flow.decide.decide`, and commits the new state, the audit entry and the
+idempotency record as one :class:`~psirf_flow.ports.Change`. Then, and only then, it logs
+one allow-listed event. A refused command writes nothing and raises a
+:class:`~psirf_flow.errors.CommandRejected`; rejections are logged, not audited (the audit
+trail records what happened to a case, not what was attempted).
+
+Example:
+    >>> from datetime import UTC, datetime
+    >>> from psirf_flow import Actor, Engine, InMemoryStore, Role
+    >>> from psirf_flow.testing import ManualClock
+    >>> engine = Engine(InMemoryStore(), clock=ManualClock(datetime(2026, 1, 5, tzinfo=UTC)))
+    >>> pss = Actor("pss-1", [Role.PATIENT_SAFETY_SPECIALIST], "RX1")
+    >>> opened = engine.open("psii", actor=pss, payload={"incident_ids": ["INC-1"]})
+    >>> opened.case.state
+    'commissioned'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from psirf_flow.audit import AuditEntry, ChainVerification, verify_chain
+from psirf_flow.decide import OPEN_TRIGGER, Decision, Option, decide, decide_open, options
+from psirf_flow.domain import Actor, Case, Command, Role
+from psirf_flow.errors import (
+    CommandRejected,
+    ConcurrencyConflict,
+    CorruptRecord,
+    IdempotencyKeyReused,
+    UnknownWorkflow,
+)
+from psirf_flow.log import get_logger, safe_fields
+from psirf_flow.ports import CaseQuery, Change, Clock, IdempotencyRecord, Page, Store
+from psirf_flow.workflows import DefinitionRegistry, WorkflowDefinition
+
+
+__all__ = ["Engine", "Outcome"]
+
+
+@attrs.frozen
+class Outcome:
+    """The result of an accepted command.
+
+    Attributes:
+        case: The case after the command (for a replay, the case as it is now).
+        entry: The audit entry the command produced.
+        replayed: True when an idempotency key matched an earlier identical command and
+            nothing new was written.
+    """
+
+    case: Case
+    entry: AuditEntry
+    replayed: bool = False
+
+
+class Engine:
+    """Open cases, fire triggers, list what a person may do, read and verify history.
+
+    Args:
+        store: Where cases and audit trails live (any :class:`~psirf_flow.ports.Store`).
+        clock: Where the time comes from (inject a ``ManualClock`` in tests).
+        definitions: The workflows this engine runs; the built-in ones by default.
+        new_id: Makes ids for new cases when the caller gives none (random UUIDs by
+            default).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock,
+        definitions: DefinitionRegistry | None = None,
+        new_id: Callable[[], str] | None = None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._definitions = definitions if definitions is not None else DefinitionRegistry.default()
+        self._new_id = new_id if new_id is not None else (lambda: uuid.uuid4().hex)
+        self._log = get_logger()
+
+    @property
+    def store(self) -> Store:
+        """The store this engine writes to."""
+        return self._store
+
+    @property
+    def definitions(self) -> DefinitionRegistry:
+        """The workflows this engine runs."""
+        return self._definitions
+
+    # ------------------------------------------------------------------ commands
+
+    def open(
+        self,
+        workflow: str,
+        *,
+        actor: Actor,
+        payload: Mapping[str, object] | None = None,
+        case_id: str | None = None,
+        organisation: str | None = None,
+        role: Role | None = None,
+        idempotency_key: str | None = None,
+    ) -> Outcome:
+        """Open a case of the newest version of ``workflow``, pinned to that version.
+
+        Args:
+            workflow: The workflow's name (e.g. ``"psii"``).
+            actor: Who opens it.
+            payload: The opening facts the workflow declares.
+            case_id: An opaque id; a new one is made when omitted.
+            organisation: The owning organisation; the actor's own by default.
+            role: The role the actor acts in; the first permitted one they hold by default.
+            idempotency_key: Makes a retry return the first result instead of a second case.
+
+        Raises:
+            CommandRejected: If the opening is refused (unknown workflow, role, payload,
+                guards).
+            CaseAlreadyExists: If ``case_id`` is taken.
+        """
+        definition = self._definitions.latest(workflow)
+        if definition is None:
+            raise UnknownWorkflow(workflow=workflow, known={d.name for d in self._definitions})
+        command = Command(
+            trigger=OPEN_TRIGGER,
+            actor=actor,
+            payload=dict(payload or {}),
+            role=role,
+            idempotency_key=idempotency_key,
+        )
+        fingerprint = _fingerprint(f"{workflow}:{case_id or ''}", command)
+        if idempotency_key is not None:
+            replay = self._replay(idempotency_key, fingerprint, case_id, OPEN_TRIGGER)
+            if replay is not None:
+                return replay
+        new_id = case_id if case_id is not None else self._new_id()
+        try:
+            decision = decide_open(
+                definition,
+                case_id=new_id,
+                organisation=organisation or actor.organisation,
+                command=command,
+                now=self._clock.now(),
+            )
+        except CommandRejected as error:
+            self._rejected(error, definition, actor, None)
+            raise
+        return self._commit(decision, None, fingerprint, command)
+
+    def fire(
+        self,
+        case_id: str,
+        trigger: str,
+        *,
+        actor: Actor,
+        payload: Mapping[str, object] | None = None,
+        role: Role | None = None,
+        idempotency_key: str | None = None,
+    ) -> Outcome:
+        """Fire ``trigger`` on case ``case_id`` as ``actor``.
+
+        Args:
+            case_id: The case.
+            trigger: The step to take.
+            actor: Who takes it.
+            payload: The step's declared details; unknown fields are refused.
+            role: The role the actor acts in; the first permitted one they hold by default.
+            idempotency_key: Makes a retry return the first result and write nothing.
+
+        Raises:
+            CommandRejected: If the step is refused; nothing was written.
+            CaseNotFound: If there is no such case.
+            ConcurrencyConflict: If the case changed meanwhile; reload and retry.
+        """
+        command = Command(
+            trigger=trigger,
+            actor=actor,
+            payload=dict(payload or {}),
+            role=role,
+            idempotency_key=idempotency_key,
+        )
+        fingerprint = _fingerprint(case_id, command)
+        if idempotency_key is not None:
+            replay = self._replay(idempotency_key, fingerprint, case_id, trigger)
+            if replay is not None:
+                return replay
+        case = self._store.load(case_id)
+        definition = self.definition_for(case)
+        try:
+            decision = decide(definition, case, command, now=self._clock.now())
+        except CommandRejected as error:
+            self._rejected(error, definition, actor, case)
+            raise
+        return self._commit(decision, case.version, fingerprint, command)
+
+    # ------------------------------------------------------------------ queries
+
+    def get(self, case_id: str) -> Case:
+        """Return the case as last committed."""
+        return self._store.load(case_id)
+
+    def history(self, case_id: str) -> tuple[AuditEntry, ...]:
+        """Return the case's audit trail, oldest first."""
+        return tuple(self._store.history(case_id))
+
+    def verify(self, case_id: str) -> ChainVerification:
+        """Verify the case's audit chain against its stored head."""
+        case = self._store.load(case_id)
+        return verify_chain(case_id, self._store.history(case_id), head_hash=case.head_hash)
+
+    def options(self, case_id: str, actor: Actor) -> tuple[Option, ...]:
+        """List every step of the workflow: may ``actor`` take it now, and if not, why not."""
+        case = self._store.load(case_id)
+        return options(self.definition_for(case), case, actor)
+
+    def list_cases(self, query: CaseQuery | None = None) -> Page:
+        """Return one page of cases (by workflow, state and organisation; keyset paginated)."""
+        return self._store.list_cases(query if query is not None else CaseQuery())
+
+    def definition_for(self, case: Case) -> WorkflowDefinition:
+        """Return the definition ``case`` is pinned to.
+
+        Raises:
+            CorruptRecord: If the engine does not know that workflow version or the case's
+                state is not one of its states.
+        """
+        definition = self._definitions.get(case.workflow, case.workflow_version)
+        if definition is None:
+            raise CorruptRecord(
+                case.id,
+                f"it follows workflow {case.workflow}@{case.workflow_version}, "
+                "which this engine does not know",
+            )
+        if case.state not in definition.states:
+            raise CorruptRecord(
+                case.id, f"its state {case.state!r} is not a state of {definition.key}"
+            )
+        return definition
+
+    # ------------------------------------------------------------------ internals
+
+    def _replay(
+        self, key: str, fingerprint: str, case_id: str | None, trigger: str
+    ) -> Outcome | None:
+        record = self._store.find_idempotency(key)
+        if record is None:
+            return None
+        if record.fingerprint != fingerprint:
+            raise IdempotencyKeyReused(case_id=case_id, trigger=trigger, key=key)
+        entry = self._store.history(record.case_id)[record.sequence - 1]
+        outcome = Outcome(self._store.load(record.case_id), entry, replayed=True)
+        self._log.info(
+            "psirf_flow.command_replayed",
+            **safe_fields(
+                {"case_id": record.case_id, "trigger": trigger, "sequence": record.sequence}
+            ),
+        )
+        return outcome
+
+    def _commit(
+        self,
+        decision: Decision,
+        expected_version: int | None,
+        fingerprint: str,
+        command: Command,
+    ) -> Outcome:
+        key = command.idempotency_key
+        idempotency = (
+            IdempotencyRecord(key, decision.case.id, fingerprint, decision.entry.sequence)
+            if key is not None
+            else None
+        )
+        change = Change(
+            case=decision.case,
+            expected_version=expected_version,
+            entry=decision.entry,
+            idempotency=idempotency,
+        )
+        try:
+            self._store.commit(change)
+        except ConcurrencyConflict:
+            # A concurrent retry with the same key may have won the race: replay it.
+            if key is not None:
+                replay = self._replay(key, fingerprint, decision.case.id, command.trigger)
+                if replay is not None:
+                    return replay
+            raise
+        entry = decision.entry
+        self._log.info(
+            "psirf_flow.command_accepted",
+            **safe_fields(
+                {
+                    "case_id": entry.case_id,
+                    "workflow": entry.workflow,
+                    "workflow_version": entry.workflow_version,
+                    "trigger": entry.trigger,
+                    "from_state": entry.from_state,
+                    "to_state": entry.to_state,
+                    "actor_id": entry.actor_id,
+                    "role": entry.role,
+                    "sequence": entry.sequence,
+                }
+            ),
+        )
+        return Outcome(decision.case, entry)
+
+    def _rejected(
+        self,
+        error: CommandRejected,
+        definition: WorkflowDefinition,
+        actor: Actor,
+        case: Case | None,
+    ) -> None:
+        self._log.info(
+            "psirf_flow.command_rejected",
+            **safe_fields(
+                {
+                    "case_id": error.case_id,
+                    "workflow": definition.name,
+                    "trigger": error.trigger,
+                    "from_state": case.state if case is not None else None,
+                    "actor_id": actor.id,
+                    "reason_code": error.reason_code,
+                    "error_code": error.code,
+                }
+            ),
+        )
+
+
+def _fingerprint(scope: str, command: Command) -> str:
+    body: dict[str, Any] = {
+        "scope": scope,
+        "trigger": command.trigger,
+        "actor": command.actor.id,
+        "role": command.role.value if command.role is not None else None,
+        "payload": dict(command.payload),
+    }
+    encoded = json.dumps(body, sort_keys=True, separators=(",", ":"), default=repr)
+    return hashlib.sha256(encoded.encode()).hexdigest()

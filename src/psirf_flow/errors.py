@@ -1,0 +1,382 @@
+"""Every error psirf_flow raises, under one root.
+
+Catch :class:`PsirfFlowError` to catch everything the library raises on purpose. Each
+class carries a stable ``code`` (safe to store, match on and show in a host's screens) and
+structured fields, so a caller never has to parse a message. Third-party exceptions
+(SQLAlchemy, psycopg, transitions, cattrs) never leak: they are translated at the boundary
+and chained with ``raise ... from``.
+
+::
+
+    PsirfFlowError                        PSF000  root; never raised itself
+    ├── DefinitionError                   PSF100  a workflow definition is malformed
+    ├── CommandRejected                   PSF200  a command was refused; nothing was written
+    │   ├── UnknownTrigger                PSF201  the workflow has no such trigger
+    │   ├── TransitionNotAllowed          PSF202  the trigger exists but not from this state
+    │   ├── RoleNotPermitted              PSF203  the actor holds no role that may fire the trigger
+    │   ├── GuardFailed                   PSF204  guards said no (every failure listed)
+    │   ├── InvalidPayload                PSF205  unknown, missing or badly typed payload fields
+    │   ├── IdempotencyKeyReused          PSF206  the key was used before for a different command
+    │   ├── OrganisationMismatch          PSF207  the actor belongs to another organisation
+    │   └── UnknownWorkflow               PSF208  no workflow of that name is registered
+    ├── CaseNotFound                      PSF300  no case with that id
+    ├── CaseAlreadyExists                 PSF301  a case with that id exists already
+    ├── ConcurrencyConflict               PSF302  the case changed since it was read; retry
+    ├── StoreError                        PSF400  the store failed; nothing was committed
+    │   ├── StoreUnavailable              PSF401  the database cannot be reached
+    │   ├── SchemaVersionError            PSF402  the schema is not the one this release expects
+    │   └── CorruptRecord                 PSF403  a stored row does not fit the definition it names
+    └── AuditChainBroken                  PSF500  an audit entry was altered, removed or misplaced
+
+Messages are written for the person at the screen: they say what was refused and why, in
+plain words, without naming Python objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+
+if TYPE_CHECKING:
+    from psirf_flow.domain import GuardResult
+
+
+__all__ = [
+    "AuditChainBroken",
+    "CaseAlreadyExists",
+    "CaseNotFound",
+    "CommandRejected",
+    "ConcurrencyConflict",
+    "CorruptRecord",
+    "DefinitionError",
+    "GuardFailed",
+    "IdempotencyKeyReused",
+    "InvalidPayload",
+    "OrganisationMismatch",
+    "PsirfFlowError",
+    "RoleNotPermitted",
+    "SchemaVersionError",
+    "StoreError",
+    "StoreUnavailable",
+    "TransitionNotAllowed",
+    "UnknownTrigger",
+    "UnknownWorkflow",
+]
+
+
+class PsirfFlowError(Exception):
+    """Root of every error psirf_flow raises on purpose."""
+
+    code: ClassVar[str] = "PSF000"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message}"
+
+
+class DefinitionError(PsirfFlowError):
+    """Raised when a workflow definition is built with one or more mistakes.
+
+    Attributes:
+        workflow: The name of the definition.
+        problems: Every problem found, in a stable order.
+    """
+
+    code = "PSF100"
+
+    def __init__(self, workflow: str, problems: Sequence[str]) -> None:
+        self.workflow = workflow
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(
+            f"workflow definition {workflow!r} has {len(self.problems)} problem(s):\n{lines}"
+        )
+
+
+class CommandRejected(PsirfFlowError):
+    """Raised when a command is refused. Nothing was written to the case.
+
+    Attributes:
+        case_id: The case the command was aimed at (``None`` when opening a case).
+        trigger: The trigger that was refused.
+        reason_code: A stable, machine-readable reason.
+    """
+
+    code = "PSF200"
+
+    def __init__(
+        self, message: str, *, case_id: str | None, trigger: str, reason_code: str
+    ) -> None:
+        self.case_id = case_id
+        self.trigger = trigger
+        self.reason_code = reason_code
+        super().__init__(message)
+
+
+class UnknownTrigger(CommandRejected):
+    """Raised when the workflow has no trigger with the given name."""
+
+    code = "PSF201"
+
+    def __init__(self, *, case_id: str | None, trigger: str, workflow: str) -> None:
+        self.workflow = workflow
+        super().__init__(
+            f"{workflow!r} has no step called {trigger!r}.",
+            case_id=case_id,
+            trigger=trigger,
+            reason_code="unknown_trigger",
+        )
+
+
+class TransitionNotAllowed(CommandRejected):
+    """Raised when the trigger exists but cannot be fired from the case's current state."""
+
+    code = "PSF202"
+
+    def __init__(
+        self, *, case_id: str | None, trigger: str, state: str, allowed_from: Iterable[str]
+    ) -> None:
+        self.state = state
+        self.allowed_from = tuple(sorted(allowed_from))
+        where = ", ".join(self.allowed_from) or "no state"
+        super().__init__(
+            f"{_words(trigger)!r} cannot be done while the case is {_words(state)!r}; "
+            f"it is only possible from: {_words(where)}.",
+            case_id=case_id,
+            trigger=trigger,
+            reason_code="not_allowed_in_state",
+        )
+
+
+class RoleNotPermitted(CommandRejected):
+    """Raised when the acting person holds none of the roles allowed to fire the trigger."""
+
+    code = "PSF203"
+
+    def __init__(
+        self,
+        *,
+        case_id: str | None,
+        trigger: str,
+        actor_id: str,
+        actor_roles: Iterable[str],
+        permitted_roles: Iterable[str],
+    ) -> None:
+        self.actor_id = actor_id
+        self.actor_roles = tuple(sorted(actor_roles))
+        self.permitted_roles = tuple(sorted(permitted_roles))
+        held = ", ".join(_words(r) for r in self.actor_roles) or "no role"
+        allowed = ", ".join(_words(r) for r in self.permitted_roles) or "nobody"
+        super().__init__(
+            f"{actor_id} acts as {held}, but {_words(trigger)!r} may only be done by: {allowed}.",
+            case_id=case_id,
+            trigger=trigger,
+            reason_code="role_not_permitted",
+        )
+
+
+class GuardFailed(CommandRejected):
+    """Raised when one or more guards refuse a transition; every failed guard is listed.
+
+    Attributes:
+        results: Every guard evaluated, passed or failed, in definition order.
+        failures: The failed guards only.
+    """
+
+    code = "PSF204"
+
+    def __init__(
+        self, *, case_id: str | None, trigger: str, results: Sequence[GuardResult]
+    ) -> None:
+        self.results = tuple(results)
+        self.failures = tuple(r for r in self.results if not r.ok)
+        reasons = "; ".join(r.explanation for r in self.failures)
+        first = self.failures[0].reason_code if self.failures else "guard_failed"
+        super().__init__(
+            f"{_words(trigger)!r} was refused because {reasons}.",
+            case_id=case_id,
+            trigger=trigger,
+            reason_code=first,
+        )
+
+
+class InvalidPayload(CommandRejected):
+    """Raised when a payload has unknown, missing or badly typed fields.
+
+    Attributes:
+        problems: Every problem found, one per field.
+    """
+
+    code = "PSF205"
+
+    def __init__(self, *, case_id: str | None, trigger: str, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(
+            f"the details given for {_words(trigger)!r} are not acceptable: "
+            + "; ".join(self.problems)
+            + ".",
+            case_id=case_id,
+            trigger=trigger,
+            reason_code="invalid_payload",
+        )
+
+
+class IdempotencyKeyReused(CommandRejected):
+    """Raised when an idempotency key is presented again with a different command."""
+
+    code = "PSF206"
+
+    def __init__(self, *, case_id: str | None, trigger: str, key: str) -> None:
+        self.key = key
+        super().__init__(
+            f"the idempotency key {key!r} was already used for a different command; "
+            "use a new key for a new command.",
+            case_id=case_id,
+            trigger=trigger,
+            reason_code="idempotency_key_reused",
+        )
+
+
+class OrganisationMismatch(CommandRejected):
+    """Raised when an actor tries to act on a case owned by another organisation."""
+
+    code = "PSF207"
+
+    def __init__(
+        self, *, case_id: str | None, trigger: str, actor_organisation: str, organisation: str
+    ) -> None:
+        self.actor_organisation = actor_organisation
+        self.organisation = organisation
+        super().__init__(
+            f"the case belongs to organisation {organisation!r}; people from "
+            f"{actor_organisation!r} cannot act on it.",
+            case_id=case_id,
+            trigger=trigger,
+            reason_code="organisation_mismatch",
+        )
+
+
+class UnknownWorkflow(CommandRejected):
+    """Raised when opening a case of a workflow the engine does not know."""
+
+    code = "PSF208"
+
+    def __init__(self, *, workflow: str, known: Iterable[str]) -> None:
+        self.workflow = workflow
+        self.known = tuple(sorted(known))
+        super().__init__(
+            f"there is no workflow called {workflow!r}; known workflows: "
+            f"{', '.join(self.known) or 'none'}.",
+            case_id=None,
+            trigger="open",
+            reason_code="unknown_workflow",
+        )
+
+
+class CaseNotFound(PsirfFlowError):
+    """Raised when no case has the given id."""
+
+    code = "PSF300"
+
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+        super().__init__(f"there is no case with id {case_id!r}.")
+
+
+class CaseAlreadyExists(PsirfFlowError):
+    """Raised when opening a case whose id is already taken."""
+
+    code = "PSF301"
+
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+        super().__init__(f"a case with id {case_id!r} already exists.")
+
+
+class ConcurrencyConflict(PsirfFlowError):
+    """Raised when a case changed between reading and writing it; reload and retry."""
+
+    code = "PSF302"
+
+    def __init__(self, case_id: str, expected_version: int) -> None:
+        self.case_id = case_id
+        self.expected_version = expected_version
+        super().__init__(
+            f"case {case_id!r} was changed by someone else (it is no longer at version "
+            f"{expected_version}); reload it and try again."
+        )
+
+
+class StoreError(PsirfFlowError):
+    """Raised when the store fails; the transaction was rolled back and nothing was lost."""
+
+    code = "PSF400"
+
+
+class StoreUnavailable(StoreError):
+    """Raised when the database cannot be reached. The URL is shown without its password."""
+
+    code = "PSF401"
+
+    def __init__(self, url: str, detail: str) -> None:
+        self.url = url
+        super().__init__(f"the database at {url} cannot be reached: {detail}")
+
+
+class SchemaVersionError(StoreError):
+    """Raised when the database schema is newer (or older) than this release expects."""
+
+    code = "PSF402"
+
+    def __init__(self, found: str | None, expected: str, *, newer: bool) -> None:
+        self.found = found
+        self.expected = expected
+        self.newer = newer
+        if newer:
+            message = (
+                f"the database schema is at revision {found!r}, which is newer than this "
+                f"release of psirf_flow knows ({expected!r}); upgrade psirf_flow before using it."
+            )
+        else:
+            message = (
+                f"the database schema is at revision {found!r} but this release needs "
+                f"{expected!r}; run the migration (psirf_flow.store.sql.upgrade) first."
+            )
+        super().__init__(message)
+
+
+class CorruptRecord(StoreError):
+    """Raised when a stored row names a workflow, version or state the library does not know."""
+
+    code = "PSF403"
+
+    def __init__(self, case_id: str, detail: str) -> None:
+        self.case_id = case_id
+        super().__init__(f"case {case_id!r} cannot be loaded: {detail}")
+
+
+class AuditChainBroken(PsirfFlowError):
+    """Raised by ``raise_if_broken`` when an audit trail fails verification.
+
+    Attributes:
+        case_id: The case whose chain is broken.
+        sequence: The sequence number of the first broken entry.
+        reason: What is wrong with it.
+    """
+
+    code = "PSF500"
+
+    def __init__(self, case_id: str, sequence: int, reason: str) -> None:
+        self.case_id = case_id
+        self.sequence = sequence
+        self.reason = reason
+        super().__init__(f"audit trail of case {case_id!r} is broken at entry {sequence}: {reason}")
+
+
+def _words(name: str) -> str:
+    """Turn an identifier such as ``request_approval`` into ``request approval``."""
+    return name.replace("_", " ")

@@ -1,0 +1,145 @@
+"""The interfaces the engine depends on, as Protocols, and the records that cross them.
+
+The engine knows these and nothing else about storage or time. Adapters (the in-memory
+store, the SQLAlchemy store, :class:`~psirf_flow.clock.SystemClock`, a test
+``ManualClock``) are passed to the engine's constructor; the library never picks one from
+environment variables. Every store adapter should pass
+:class:`psirf_flow.testing.StoreContract`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from psirf_flow.audit import AuditEntry
+from psirf_flow.domain import Case, Deadline, OutboxMessage
+
+
+__all__ = [
+    "CaseQuery",
+    "Change",
+    "Clock",
+    "IdempotencyRecord",
+    "Page",
+    "Store",
+]
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """**Protocol:** the one way the shell reads the time."""
+
+    def now(self) -> datetime:
+        """Return the current time as an aware UTC datetime."""
+        ...
+
+
+@attrs.frozen
+class IdempotencyRecord:
+    """What an idempotency key was first used for.
+
+    Attributes:
+        key: The key.
+        case_id: The case the command applied to.
+        fingerprint: Digest of the command (case, trigger, actor, role, payload).
+        sequence: The audit sequence number the command produced.
+    """
+
+    key: str
+    case_id: str
+    fingerprint: str
+    sequence: int
+
+
+@attrs.frozen
+class Change:
+    """Everything one accepted command writes, committed together or not at all.
+
+    Attributes:
+        case: The case after the command.
+        expected_version: The version the command was decided against; ``None`` to create.
+        entry: The audit entry to append (its sequence equals ``case.version``).
+        idempotency: The idempotency record to keep, if a key was given.
+        deadlines: Deadlines to insert or replace (by case and kind).
+        outbox: Messages to deliver after commit.
+    """
+
+    case: Case
+    expected_version: int | None
+    entry: AuditEntry
+    idempotency: IdempotencyRecord | None = None
+    deadlines: tuple[Deadline, ...] = ()
+    outbox: tuple[OutboxMessage, ...] = ()
+
+
+@attrs.frozen
+class CaseQuery:
+    """A filter and a page request for listing cases.
+
+    Results are ordered by case id; ``after`` is the last id of the previous page (keyset
+    pagination, so pages stay stable while cases are added).
+    """
+
+    workflow: str | None = None
+    state: str | None = None
+    organisation: str | None = None
+    after: str | None = None
+    limit: int = attrs.field(default=50, validator=attrs.validators.in_(range(1, 1001)))
+
+
+@attrs.frozen
+class Page:
+    """One page of cases.
+
+    Attributes:
+        items: The cases on this page.
+        next_after: Pass as ``CaseQuery.after`` for the next page; ``None`` on the last page.
+    """
+
+    items: tuple[Case, ...]
+    next_after: str | None
+
+
+@runtime_checkable
+class Store(Protocol):
+    """**Protocol:** where cases, audit trails, idempotency keys, deadlines and outbox live.
+
+    Implementations must make :meth:`commit` atomic and version-checked: either all of a
+    :class:`Change` is visible afterwards or none of it is, and a change whose
+    ``expected_version`` is not the stored version raises
+    :class:`~psirf_flow.errors.ConcurrencyConflict` (``CaseAlreadyExists`` when creating a
+    case whose id is taken). A repeated idempotency key raises
+    :class:`~psirf_flow.errors.ConcurrencyConflict` too, so the engine re-reads it.
+    """
+
+    def load(self, case_id: str) -> Case:
+        """Return the case, or raise :class:`~psirf_flow.errors.CaseNotFound`."""
+        ...
+
+    def history(self, case_id: str) -> Sequence[AuditEntry]:
+        """Return the case's audit entries in sequence order (empty if unknown)."""
+        ...
+
+    def find_idempotency(self, key: str) -> IdempotencyRecord | None:
+        """Return what ``key`` was first used for, or ``None``."""
+        ...
+
+    def commit(self, change: Change) -> None:
+        """Write ``change`` atomically, checking the version."""
+        ...
+
+    def list_cases(self, query: CaseQuery) -> Page:
+        """Return one page of cases matching ``query``, ordered by id."""
+        ...
+
+    def deadlines(self, case_id: str) -> Sequence[Deadline]:
+        """Return the case's deadlines."""
+        ...
+
+    def outbox(self, case_id: str) -> Sequence[OutboxMessage]:
+        """Return the messages the case's commands have written, oldest first."""
+        ...

@@ -1,0 +1,133 @@
+"""The in-memory store: the reference adapter, with the same guarantees SQL gives.
+
+A commit is checked and applied under one lock: the version check, the idempotency key's
+uniqueness and the audit sequence are all verified before anything is written, so a
+refused commit leaves no trace. Thread-safe within one process; nothing survives it.
+"""
+
+from __future__ import annotations
+
+import threading
+from bisect import bisect_right, insort
+from collections.abc import Sequence
+
+from psirf_flow.audit import AuditEntry
+from psirf_flow.domain import Case, Deadline, OutboxMessage
+from psirf_flow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StoreError
+from psirf_flow.ports import CaseQuery, Change, IdempotencyRecord, Page
+
+
+__all__ = ["InMemoryStore"]
+
+
+class InMemoryStore:
+    """A :class:`~psirf_flow.ports.Store` held in memory (tests, demos, prototypes)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cases: dict[str, Case] = {}
+        self._ids: list[str] = []
+        self._history: dict[str, list[AuditEntry]] = {}
+        self._keys: dict[str, IdempotencyRecord] = {}
+        self._deadlines: dict[str, dict[str, Deadline]] = {}
+        self._outbox: dict[str, list[OutboxMessage]] = {}
+        self._outbox_ids: set[str] = set()
+
+    def load(self, case_id: str) -> Case:
+        """Return the case, or raise :class:`~psirf_flow.errors.CaseNotFound`."""
+        try:
+            return self._cases[case_id]
+        except KeyError:
+            raise CaseNotFound(case_id) from None
+
+    def history(self, case_id: str) -> Sequence[AuditEntry]:
+        """Return the case's audit entries in sequence order."""
+        with self._lock:
+            return tuple(self._history.get(case_id, ()))
+
+    def find_idempotency(self, key: str) -> IdempotencyRecord | None:
+        """Return what ``key`` was first used for, or ``None``."""
+        return self._keys.get(key)
+
+    def commit(self, change: Change) -> None:
+        """Apply ``change`` atomically after checking version, key and sequence."""
+        case = change.case
+        with self._lock:
+            current = self._cases.get(case.id)
+            if change.expected_version is None:
+                if current is not None:
+                    raise CaseAlreadyExists(case.id)
+            elif current is None or current.version != change.expected_version:
+                raise ConcurrencyConflict(case.id, change.expected_version)
+            if change.idempotency is not None and change.idempotency.key in self._keys:
+                raise ConcurrencyConflict(case.id, change.expected_version or 0)
+            self._check_change(change)
+            # Everything is checked: apply; nothing below can fail.
+            if current is None:
+                insort(self._ids, case.id)
+            self._cases[case.id] = case
+            self._history.setdefault(case.id, []).append(change.entry)
+            if change.idempotency is not None:
+                self._keys[change.idempotency.key] = change.idempotency
+            slots = self._deadlines.setdefault(case.id, {})
+            for deadline in change.deadlines:
+                slots[deadline.kind] = deadline
+            self._outbox.setdefault(case.id, []).extend(change.outbox)
+            self._outbox_ids.update(m.id for m in change.outbox)
+
+    def _check_change(self, change: Change) -> None:
+        case = change.case
+        entries = self._history.get(case.id, [])
+        if change.entry.sequence != len(entries) + 1 or change.entry.sequence != case.version:
+            msg = (
+                f"audit entry {change.entry.sequence} does not follow entry {len(entries)} "
+                f"of case {case.id!r}"
+            )
+            raise StoreError(msg)
+        if any(d.case_id != case.id for d in change.deadlines):
+            msg = "a deadline in the change belongs to another case"
+            raise StoreError(msg)
+        seen = set(self._outbox_ids)
+        for message in change.outbox:
+            if message.id in seen:
+                msg = f"outbox message {message.id!r} already exists"
+                raise StoreError(msg)
+            seen.add(message.id)
+
+    def list_cases(self, query: CaseQuery) -> Page:
+        """Return one page of matching cases ordered by id."""
+        with self._lock:
+            start = 0 if query.after is None else bisect_right(self._ids, query.after)
+            items: list[Case] = []
+            for case_id in self._ids[start:]:
+                case = self._cases[case_id]
+                if _matches(case, query):
+                    items.append(case)
+                    if len(items) > query.limit:
+                        break
+        more = len(items) > query.limit
+        items = items[: query.limit]
+        return Page(tuple(items), items[-1].id if more else None)
+
+    def deadlines(self, case_id: str) -> Sequence[Deadline]:
+        """Return the case's deadlines."""
+        with self._lock:
+            return tuple(self._deadlines.get(case_id, {}).values())
+
+    def outbox(self, case_id: str) -> Sequence[OutboxMessage]:
+        """Return the messages written by the case's commands, oldest first."""
+        with self._lock:
+            return tuple(self._outbox.get(case_id, ()))
+
+    def tamper(self, case_id: str, sequence: int, entry: AuditEntry) -> None:
+        """Replace a stored audit entry behind the engine's back (for verification tests)."""
+        with self._lock:
+            self._history[case_id][sequence - 1] = entry
+
+
+def _matches(case: Case, query: CaseQuery) -> bool:
+    return (
+        (query.workflow is None or case.workflow == query.workflow)
+        and (query.state is None or case.state == query.state)
+        and (query.organisation is None or case.organisation == query.organisation)
+    )

@@ -1,0 +1,103 @@
+"""Workflow definitions as data, their guards, and the registry the engine looks them up in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from psirf_flow.workflows.guards import GUARDS, GuardInput, GuardSpec
+from psirf_flow.workflows.learning_response import (
+    AFTER_ACTION_REVIEW,
+    HOT_DEBRIEF,
+    LEARNING_RESPONSES,
+    MDT_REVIEW,
+    PSII,
+    SWARM_HUDDLE,
+    THEMATIC_REVIEW,
+)
+from psirf_flow.workflows.spec import (
+    PREVIOUS_STATE,
+    SAME_STATE,
+    FieldKind,
+    FieldSpec,
+    OpeningSpec,
+    TransitionSpec,
+    WorkflowDefinition,
+    define,
+)
+
+
+__all__ = [
+    "AFTER_ACTION_REVIEW",
+    "GUARDS",
+    "HOT_DEBRIEF",
+    "LEARNING_RESPONSES",
+    "MDT_REVIEW",
+    "PREVIOUS_STATE",
+    "PSII",
+    "SAME_STATE",
+    "SWARM_HUDDLE",
+    "THEMATIC_REVIEW",
+    "DefinitionRegistry",
+    "FieldKind",
+    "FieldSpec",
+    "GuardInput",
+    "GuardSpec",
+    "OpeningSpec",
+    "TransitionSpec",
+    "WorkflowDefinition",
+    "define",
+]
+
+
+class DefinitionRegistry:
+    """The workflow definitions an engine knows, by name and version.
+
+    A case pins ``name@version`` when it is opened and is always loaded with that
+    definition, so a newer version of a workflow never changes the rules for cases
+    already under way. The newest registered version is used for new cases.
+    """
+
+    def __init__(self, definitions: Iterable[WorkflowDefinition] = ()) -> None:
+        self._by_key: dict[tuple[str, str], WorkflowDefinition] = {}
+        self._latest: dict[str, WorkflowDefinition] = {}
+        for definition in definitions:
+            self.register(definition)
+
+    @classmethod
+    def default(cls) -> DefinitionRegistry:
+        """A registry holding every built-in definition."""
+        return cls(LEARNING_RESPONSES.values())
+
+    def register(self, definition: WorkflowDefinition) -> None:
+        """Add ``definition``; a later version of a name becomes the one used for new cases.
+
+        Raises:
+            ValueError: If the same name and version is registered twice with other content.
+        """
+        key = (definition.name, definition.version)
+        known = self._by_key.get(key)
+        if known is not None and known is not definition:
+            msg = f"{definition.key} is already registered with a different definition"
+            raise ValueError(msg)
+        self._by_key[key] = definition
+        latest = self._latest.get(definition.name)
+        if latest is None or _version_key(definition.version) >= _version_key(latest.version):
+            self._latest[definition.name] = definition
+
+    def latest(self, name: str) -> WorkflowDefinition | None:
+        """The newest version of workflow ``name``, or ``None``."""
+        return self._latest.get(name)
+
+    def get(self, name: str, version: str) -> WorkflowDefinition | None:
+        """The definition ``name@version``, or ``None``."""
+        return self._by_key.get((name, version))
+
+    def __iter__(self) -> Iterator[WorkflowDefinition]:
+        return iter(self._by_key.values())
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+
+def _version_key(version: str) -> tuple[tuple[int, int, str], ...]:
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in version.split("."))

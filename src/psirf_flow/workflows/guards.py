@@ -1,0 +1,336 @@
+"""Named, pure guards: each looks at a case and a command and says yes or no, with a reason.
+
+A guard never raises for a "no"; it returns a :class:`~psirf_flow.domain.GuardResult`
+whose ``reason_code`` is stable and whose ``explanation`` is plain words. Every guard of a
+transition is evaluated, so a rejection lists everything that is missing at once.
+
+Sources for the rules behind the built-in guards (see ``docs/explanation/psirf-primer.md``):
+
+* Segregation of duties, psirf-rules §5 rules 1, 2 and 6: an independent lead (not involved
+  in the incident and not line-managing staff involved; NHS England PSIRF standards), a
+  report approver who is neither lead nor author, a peer reviewer independent of the author.
+* Terms of reference and engagement before approval, psirf-rules §6 stages 4 and 7 and
+  §7.1 (NHS England engagement guide): involvement is voluntary, so "declined" and
+  "uncontactable with attempts recorded" are complete outcomes.
+* Safety actions never block closure, psirf-rules §6 design note: closure needs linked
+  safety actions *or* a recorded no-actions rationale, never their completion.
+
+Add local guards by copying :data:`GUARDS`, adding :class:`GuardSpec` entries and passing
+the copy to :func:`~psirf_flow.workflows.spec.define`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Final
+
+import attrs
+
+from psirf_flow.domain import Actor, Case, FactValue, GuardResult, Role
+
+
+__all__ = ["GUARDS", "LEAD_FACTS", "Guard", "GuardInput", "GuardSpec"]
+
+#: Facts that name the person leading a response (an investigator or a facilitator).
+LEAD_FACTS: Final = ("lead_id", "facilitator_id")
+
+
+@attrs.frozen
+class GuardInput:
+    """What a guard may look at.
+
+    Attributes:
+        case: The case before the command (``None`` when opening a case).
+        trigger: The trigger being fired.
+        actor: Who is acting.
+        role: The role they act in.
+        facts: The case's facts with the command's payload already applied.
+        payload: The command's checked payload alone.
+    """
+
+    case: Case | None
+    trigger: str
+    actor: Actor
+    role: Role
+    facts: Mapping[str, FactValue]
+    payload: Mapping[str, FactValue]
+
+    def ids(self, name: str) -> tuple[str, ...]:
+        """Return fact ``name`` as a tuple of ids (empty when absent)."""
+        value = self.facts.get(name)
+        if isinstance(value, tuple):
+            return value
+        if isinstance(value, str):
+            return (value,)
+        return ()
+
+    def leads(self) -> set[str]:
+        """The ids of whoever leads the response."""
+        return {v for f in LEAD_FACTS if isinstance(v := self.facts.get(f), str)}
+
+
+Guard = Callable[[GuardInput], GuardResult]
+
+
+@attrs.frozen
+class GuardSpec:
+    """A registered guard.
+
+    Attributes:
+        name: The registered name used in definitions.
+        check: The pure function.
+        summary: What it requires, in plain words (used in docs and availability).
+        uses_payload: It needs the command's payload, so it cannot be judged ahead of time.
+    """
+
+    name: str
+    check: Guard
+    summary: str
+    uses_payload: bool = False
+
+
+def _result(name: str, ok: bool, code: str, explanation: str) -> GuardResult:
+    if ok:
+        return GuardResult(name=name, ok=True, reason_code="ok", explanation="")
+    return GuardResult(name=name, ok=False, reason_code=code, explanation=explanation)
+
+
+def _lead_independent(g: GuardInput) -> GuardResult:
+    proposed = {v for f in LEAD_FACTS if isinstance(v := g.payload.get(f), str)}
+    involved = set(g.ids("involved_staff_ids"))
+    managers = set(g.ids("involved_line_manager_ids"))
+    if proposed & involved:
+        return _result(
+            "lead_independent",
+            False,
+            "lead_involved_in_incident",
+            "the proposed lead was involved in the incident",
+        )
+    return _result(
+        "lead_independent",
+        not proposed & managers,
+        "lead_line_manages_involved_staff",
+        "the proposed lead line-manages staff involved in the incident",
+    )
+
+
+def _engagement_lead_assigned(g: GuardInput) -> GuardResult:
+    return _result(
+        "engagement_lead_assigned",
+        isinstance(g.facts.get("engagement_lead_id"), str),
+        "engagement_lead_missing",
+        "no engagement lead has been named for the patient and family",
+    )
+
+
+def _actor_is_lead(g: GuardInput) -> GuardResult:
+    return _result(
+        "actor_is_lead",
+        g.actor.id in g.leads(),
+        "actor_not_assigned_lead",
+        f"{g.actor.id} is not the lead assigned to this case",
+    )
+
+
+def _terms_of_reference(g: GuardInput) -> GuardResult:
+    return _result(
+        "terms_of_reference_recorded",
+        isinstance(g.facts.get("terms_of_reference_ref"), str),
+        "terms_of_reference_missing",
+        "the terms of reference have not been recorded",
+    )
+
+
+def _engagement_outcome(g: GuardInput) -> GuardResult:
+    outcome = g.facts.get("family_engagement")
+    if outcome not in {"involved", "declined", "uncontactable"}:
+        return _result(
+            "engagement_outcome_recorded",
+            False,
+            "engagement_outcome_missing",
+            "no outcome of engaging the patient or family (involved, declined or "
+            "uncontactable) has been recorded",
+        )
+    attempts = g.facts.get("contact_attempts", 0)
+    return _result(
+        "engagement_outcome_recorded",
+        outcome != "uncontactable" or (isinstance(attempts, int) and attempts > 0),
+        "contact_attempts_missing",
+        "the family is recorded as uncontactable but no contact attempts are recorded",
+    )
+
+
+def _fact_present(name: str, fact: str, code: str, explanation: str) -> Guard:
+    def check(g: GuardInput) -> GuardResult:
+        return _result(name, g.facts.get(fact) not in (None, "", ()), code, explanation)
+
+    return check
+
+
+def _family_draft_review(g: GuardInput) -> GuardResult:
+    response = g.facts.get("family_draft_response")
+    not_engaged = g.facts.get("family_engagement") in {"declined", "uncontactable"}
+    return _result(
+        "family_draft_review_recorded",
+        response is not None or not_engaged,
+        "family_draft_review_missing",
+        "the family has not been offered the draft to comment on (or their response "
+        "is not recorded)",
+    )
+
+
+def _approver_independent(g: GuardInput) -> GuardResult:
+    if g.actor.id in g.leads():
+        return _result(
+            "approver_independent",
+            False,
+            "approver_is_lead",
+            f"{g.actor.id} led this response and so cannot approve its report",
+        )
+    return _result(
+        "approver_independent",
+        g.actor.id != g.facts.get("author_id"),
+        "approver_is_author",
+        f"{g.actor.id} wrote this report and so cannot approve it",
+    )
+
+
+def _reviewer_independent(g: GuardInput) -> GuardResult:
+    return _result(
+        "reviewer_independent",
+        g.actor.id not in g.leads() and g.actor.id != g.facts.get("author_id"),
+        "reviewer_not_independent",
+        f"{g.actor.id} led or wrote this response and so cannot peer-review it",
+    )
+
+
+def _senior_leader_independent(g: GuardInput) -> GuardResult:
+    return _result(
+        "senior_leader_independent",
+        g.actor.id not in g.leads(),
+        "senior_leader_is_lead",
+        f"{g.actor.id} led this response, so the findings need another senior leader",
+    )
+
+
+def _several_incidents(g: GuardInput) -> GuardResult:
+    return _result(
+        "several_incidents_linked",
+        len(g.ids("incident_ids")) >= 2,
+        "too_few_incidents",
+        "a thematic review must link at least two incidents",
+    )
+
+
+def _actions_or_rationale(g: GuardInput) -> GuardResult:
+    ok = bool(g.ids("safety_action_ids")) or g.facts.get("no_actions_rationale") is not None
+    return _result(
+        "actions_or_rationale",
+        ok,
+        "actions_or_rationale_missing",
+        "neither linked safety actions nor a reason for having none have been recorded",
+    )
+
+
+_SPECS: Final = (
+    GuardSpec(
+        "lead_independent",
+        _lead_independent,
+        "The lead was not involved in the incident and does not line-manage staff involved.",
+        uses_payload=True,
+    ),
+    GuardSpec(
+        "engagement_lead_assigned",
+        _engagement_lead_assigned,
+        "An engagement lead is named for the patient and family.",
+        uses_payload=True,
+    ),
+    GuardSpec("actor_is_lead", _actor_is_lead, "The person acting is the assigned lead."),
+    GuardSpec(
+        "terms_of_reference_recorded",
+        _terms_of_reference,
+        "Terms of reference are recorded.",
+    ),
+    GuardSpec(
+        "engagement_outcome_recorded",
+        _engagement_outcome,
+        "The patient's or family's engagement outcome is recorded (involved, declined, or "
+        "uncontactable with attempts).",
+    ),
+    GuardSpec(
+        "peer_review_recorded",
+        _fact_present(
+            "peer_review_recorded",
+            "peer_review_ref",
+            "peer_review_missing",
+            "no peer review of the draft has been recorded",
+        ),
+        "A peer review of the draft is recorded.",
+    ),
+    GuardSpec(
+        "expert_input_recorded",
+        _fact_present(
+            "expert_input_recorded",
+            "expert_input",
+            "expert_input_missing",
+            "no subject-matter expert or panel input has been recorded",
+        ),
+        "Subject-matter expert or panel input is recorded.",
+    ),
+    GuardSpec(
+        "staff_accuracy_checked",
+        _fact_present(
+            "staff_accuracy_checked",
+            "staff_accuracy_check",
+            "staff_accuracy_check_missing",
+            "staff involved have not checked the draft for factual accuracy",
+        ),
+        "Staff involved have checked the draft for factual accuracy.",
+    ),
+    GuardSpec(
+        "family_draft_review_recorded",
+        _family_draft_review,
+        "The family's response to the draft is recorded (or they are not engaged).",
+    ),
+    GuardSpec(
+        "findings_agreed",
+        _fact_present(
+            "findings_agreed",
+            "findings_agreed_by",
+            "findings_not_agreed",
+            "the findings have not been agreed with the service's senior leadership",
+        ),
+        "The findings are agreed with the service's senior leadership.",
+    ),
+    GuardSpec(
+        "approver_independent",
+        _approver_independent,
+        "The approver is neither the lead nor the author of the report.",
+    ),
+    GuardSpec(
+        "reviewer_independent",
+        _reviewer_independent,
+        "The peer reviewer is neither the lead nor the author.",
+    ),
+    GuardSpec(
+        "senior_leader_independent",
+        _senior_leader_independent,
+        "The senior leader agreeing the findings is not the lead.",
+    ),
+    GuardSpec(
+        "several_incidents_linked",
+        _several_incidents,
+        "At least two incidents are linked.",
+        uses_payload=True,
+    ),
+    GuardSpec(
+        "actions_or_rationale",
+        _actions_or_rationale,
+        "Safety actions are linked, or a reason for having none is recorded.",
+        uses_payload=True,
+    ),
+)
+
+#: The built-in guard registry, read-only. Copy it to add local guards.
+GUARDS: Final[Mapping[str, GuardSpec]] = MappingProxyType({g.name: g for g in _SPECS})

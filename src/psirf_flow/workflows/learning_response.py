@@ -1,0 +1,563 @@
+"""The learning-response lifecycle and its variants, as data.
+
+Main path (psirf-rules §6 and §9.1)::
+
+    commissioned -> planning -> gathering_and_analysis -> drafting -> review
+      -> awaiting_approval -> approved -> shared -> closed
+
+with ``on_hold`` (and resume to the state it was held from), ``stood_down`` (with a reason)
+and ``reopen`` (closed -> gathering_and_analysis, by the executive lead, on new information).
+
+The patient safety incident investigation (PSII) and the shorter response types are
+variants of one skeleton and differ only where the rules say they do (psirf-rules §2):
+
+* **PSII**: independent lead plus an engagement lead; terms of reference and a recorded
+  engagement outcome before approval; peer review, subject-matter expert or panel input,
+  staff factual-accuracy check, the family's comment on the draft and findings agreed with
+  senior leadership; approved by the executive lead (NAT-G/LOCAL, psirf-rules §5, §6).
+* **After action review**: no family draft review; staff accuracy check and agreed findings.
+* **Swarm huddle** and **hot debrief**: led by a facilitator, not an investigator.
+* **MDT review**: multidisciplinary (expert) input recorded.
+* **Thematic review**: links at least two incidents; terms of reference and peer review.
+
+Who approves each response type is a local matter (psirf-rules §5, LOCAL); the defaults
+here are the executive lead for a PSII and a senior leader otherwise, and a trust's plan
+will be able to change them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+import attrs
+
+from psirf_flow.domain import Role
+from psirf_flow.workflows.spec import (
+    PREVIOUS_STATE,
+    SAME_STATE,
+    FieldKind,
+    FieldSpec,
+    OpeningSpec,
+    TransitionSpec,
+    WorkflowDefinition,
+    define,
+)
+
+
+__all__ = [
+    "AFTER_ACTION_REVIEW",
+    "HOT_DEBRIEF",
+    "LEARNING_RESPONSES",
+    "MDT_REVIEW",
+    "PSII",
+    "STATES",
+    "SWARM_HUDDLE",
+    "THEMATIC_REVIEW",
+    "Variant",
+    "build_learning_response",
+]
+
+FAMILY: Final = "learning_response"
+VERSION: Final = "1"
+
+STATES: Final = (
+    "commissioned",
+    "planning",
+    "gathering_and_analysis",
+    "drafting",
+    "review",
+    "awaiting_approval",
+    "approved",
+    "shared",
+    "closed",
+    "on_hold",
+    "stood_down",
+)
+_OPEN_WORK: Final = (
+    "commissioned",
+    "planning",
+    "gathering_and_analysis",
+    "drafting",
+    "review",
+    "awaiting_approval",
+)
+_ENGAGING: Final = ("planning", "gathering_and_analysis", "drafting", "review")
+_REVIEW_FACTS: Final = (
+    "peer_review_ref",
+    "peer_reviewer_id",
+    "expert_input",
+    "expert_ids",
+    "staff_accuracy_check",
+    "family_draft_response",
+    "findings_agreed_by",
+)
+_NOTE: Final = FieldSpec("note", FieldKind.TEXT)
+
+
+@attrs.frozen
+class Variant:
+    """What makes one response type differ from the skeleton.
+
+    Attributes:
+        name: Workflow name.
+        title: Human title.
+        lead_role: The role that leads (investigator or facilitator).
+        lead_fact: Fact naming the lead (``lead_id`` or ``facilitator_id``).
+        approver_roles: Roles that may approve the report.
+        needs_engagement_lead: An engagement lead is named with the lead.
+        needs_terms_of_reference: Terms of reference before approval.
+        needs_engagement_outcome: A family engagement outcome before approval.
+        review_guards: What the review stage must record before approval.
+        min_incidents: Incidents that must be linked when the case is opened.
+    """
+
+    name: str
+    title: str
+    lead_role: Role = Role.LEARNING_RESPONSE_LEAD
+    lead_fact: str = "lead_id"
+    approver_roles: tuple[Role, ...] = (Role.SENIOR_LEADER,)
+    needs_engagement_lead: bool = False
+    needs_terms_of_reference: bool = False
+    needs_engagement_outcome: bool = False
+    review_guards: tuple[str, ...] = ("findings_agreed",)
+    min_incidents: int = 1
+
+
+def _opening(variant: Variant) -> OpeningSpec:
+    guards = ("several_incidents_linked",) if variant.min_incidents > 1 else ()
+    return OpeningSpec(
+        roles=(Role.PATIENT_SAFETY_SPECIALIST, Role.EXECUTIVE_LEAD),
+        fields=(
+            FieldSpec("incident_ids", FieldKind.IDENTIFIERS, required=True),
+            FieldSpec("involved_staff_ids", FieldKind.IDENTIFIERS),
+            FieldSpec("involved_line_manager_ids", FieldKind.IDENTIFIERS),
+            FieldSpec(
+                "basis",
+                FieldKind.CHOICE,
+                choices=("national_requirement", "local_priority", "emergent_risk", "other"),
+            ),
+        ),
+        guards=guards,
+        rules=("psirf.response.commission@1",),
+    )
+
+
+def _assign(variant: Variant) -> TransitionSpec:
+    fields = [FieldSpec(variant.lead_fact, FieldKind.IDENTIFIER, required=True)]
+    guards = ["lead_independent"]
+    if variant.needs_engagement_lead:
+        fields.append(FieldSpec("engagement_lead_id", FieldKind.IDENTIFIER, required=True))
+        guards.append("engagement_lead_assigned")
+    else:
+        fields.append(FieldSpec("engagement_lead_id", FieldKind.IDENTIFIER))
+    trigger = "assign_lead" if variant.lead_fact == "lead_id" else "assign_facilitator"
+    return TransitionSpec(
+        trigger=trigger,
+        sources=("commissioned",),
+        dest="planning",
+        roles=(Role.PATIENT_SAFETY_SPECIALIST, Role.EXECUTIVE_LEAD),
+        guards=tuple(guards),
+        fields=tuple(fields),
+        rules=("psirf.sod.independent_lead@1",),
+        actor_fact="commissioned_by",
+        summary="Name the lead (and engagement lead) who will carry out the response.",
+    )
+
+
+def _recording_steps(variant: Variant) -> list[TransitionSpec]:
+    lead = (variant.lead_role,)
+    review_only = ("review",)
+    steps = [
+        TransitionSpec(
+            trigger="record_terms_of_reference",
+            sources=_ENGAGING,
+            dest=SAME_STATE,
+            roles=lead,
+            guards=("actor_is_lead",),
+            fields=(FieldSpec("terms_of_reference_ref", FieldKind.REFERENCE, required=True),),
+            rules=("psirf.engagement.terms_of_reference@1",),
+            summary="Record (or revise) the terms of reference agreed with those affected.",
+        ),
+        TransitionSpec(
+            trigger="record_engagement",
+            sources=_ENGAGING,
+            dest=SAME_STATE,
+            roles=(Role.ENGAGEMENT_LEAD, variant.lead_role),
+            fields=(
+                FieldSpec(
+                    "family_engagement",
+                    FieldKind.CHOICE,
+                    required=True,
+                    choices=("involved", "declined", "uncontactable"),
+                ),
+                FieldSpec("contact_attempts", FieldKind.COUNT),
+                _NOTE,
+            ),
+            rules=("psirf.engagement.outcome@1",),
+            summary="Record whether the patient or family is involved, declined or "
+            "could not be contacted (with attempts).",
+        ),
+    ]
+    if "peer_review_recorded" in variant.review_guards:
+        steps.append(
+            TransitionSpec(
+                trigger="record_peer_review",
+                sources=review_only,
+                dest=SAME_STATE,
+                roles=(Role.PEER_REVIEWER,),
+                guards=("reviewer_independent",),
+                fields=(FieldSpec("peer_review_ref", FieldKind.REFERENCE, required=True),),
+                rules=("psirf.quality.peer_review@1",),
+                actor_fact="peer_reviewer_id",
+                summary="Record an independent peer review of the draft.",
+            )
+        )
+    if "expert_input_recorded" in variant.review_guards:
+        steps.append(
+            TransitionSpec(
+                trigger="record_expert_input",
+                sources=review_only,
+                dest=SAME_STATE,
+                roles=lead,
+                guards=("actor_is_lead",),
+                fields=(
+                    FieldSpec(
+                        "expert_input",
+                        FieldKind.CHOICE,
+                        required=True,
+                        choices=("subject_matter_expert", "panel"),
+                    ),
+                    FieldSpec("expert_ids", FieldKind.IDENTIFIERS, required=True),
+                ),
+                rules=("psirf.quality.expert_input@1",),
+                summary="Record subject-matter expert or panel input.",
+            )
+        )
+    if "staff_accuracy_checked" in variant.review_guards:
+        steps.append(
+            TransitionSpec(
+                trigger="record_staff_accuracy_check",
+                sources=review_only,
+                dest=SAME_STATE,
+                roles=lead,
+                guards=("actor_is_lead",),
+                fields=(
+                    FieldSpec(
+                        "staff_accuracy_check",
+                        FieldKind.CHOICE,
+                        required=True,
+                        choices=("confirmed", "amended"),
+                    ),
+                ),
+                rules=("psirf.engagement.staff_accuracy@1",),
+                summary="Record that staff involved checked the draft for factual accuracy.",
+            )
+        )
+    if "family_draft_review_recorded" in variant.review_guards:
+        steps.append(
+            TransitionSpec(
+                trigger="record_family_draft_response",
+                sources=review_only,
+                dest=SAME_STATE,
+                roles=(Role.ENGAGEMENT_LEAD,),
+                fields=(
+                    FieldSpec(
+                        "family_draft_response",
+                        FieldKind.CHOICE,
+                        required=True,
+                        choices=("commented", "no_comments", "declined", "uncontactable"),
+                    ),
+                    _NOTE,
+                ),
+                rules=("psirf.engagement.family_draft@1",),
+                summary="Record the family's response to being offered the draft.",
+            )
+        )
+    steps.append(
+        TransitionSpec(
+            trigger="agree_findings",
+            sources=review_only,
+            dest=SAME_STATE,
+            roles=(Role.SENIOR_LEADER,),
+            guards=("senior_leader_independent",),
+            rules=("psirf.governance.findings_agreed@1",),
+            actor_fact="findings_agreed_by",
+            summary="A senior leader of the service agrees the findings.",
+        )
+    )
+    return steps
+
+
+def _main_path(variant: Variant) -> list[TransitionSpec]:
+    lead = (variant.lead_role,)
+    approval_guards = ["actor_is_lead"]
+    if variant.needs_terms_of_reference:
+        approval_guards.append("terms_of_reference_recorded")
+    if variant.needs_engagement_outcome:
+        approval_guards.append("engagement_outcome_recorded")
+    approval_guards.extend(variant.review_guards)
+    return [
+        TransitionSpec(
+            trigger="begin_gathering",
+            sources=("planning",),
+            dest="gathering_and_analysis",
+            roles=lead,
+            guards=("actor_is_lead",),
+            summary="Start gathering information and analysing it.",
+        ),
+        TransitionSpec(
+            trigger="complete_analysis",
+            sources=("gathering_and_analysis",),
+            dest="drafting",
+            roles=lead,
+            guards=("actor_is_lead",),
+            summary="Analysis is complete; start writing the report.",
+        ),
+        TransitionSpec(
+            trigger="submit_draft",
+            sources=("drafting",),
+            dest="review",
+            roles=lead,
+            guards=("actor_is_lead",),
+            fields=(FieldSpec("draft_ref", FieldKind.REFERENCE, required=True),),
+            actor_fact="author_id",
+            summary="Circulate the draft report for review.",
+        ),
+        TransitionSpec(
+            trigger="request_approval",
+            sources=("review",),
+            dest="awaiting_approval",
+            roles=lead,
+            guards=tuple(approval_guards),
+            rules=("psirf.approval.prerequisites@1",),
+            summary="Ask for the report to be approved once review is complete.",
+        ),
+        TransitionSpec(
+            trigger="return_for_rework",
+            sources=("awaiting_approval",),
+            dest="drafting",
+            roles=variant.approver_roles,
+            guards=("approver_independent",),
+            fields=(
+                FieldSpec(
+                    "rework_reason",
+                    FieldKind.CHOICE,
+                    required=True,
+                    choices=("factual_gaps", "analysis_incomplete", "engagement_gaps", "other"),
+                ),
+                _NOTE,
+            ),
+            clears=_REVIEW_FACTS,
+            summary="Send the report back for more work; review is done again.",
+        ),
+        TransitionSpec(
+            trigger="approve",
+            sources=("awaiting_approval",),
+            dest="approved",
+            roles=variant.approver_roles,
+            guards=("approver_independent",),
+            fields=(FieldSpec("report_ref", FieldKind.REFERENCE, required=True),),
+            rules=("psirf.sod.approver_not_author@1",),
+            actor_fact="approved_by",
+            summary="Approve the final report.",
+        ),
+        TransitionSpec(
+            trigger="share",
+            sources=("approved",),
+            dest="shared",
+            roles=(Role.ENGAGEMENT_LEAD, variant.lead_role),
+            fields=(
+                FieldSpec(
+                    "family_sharing",
+                    FieldKind.CHOICE,
+                    required=True,
+                    choices=("shared", "declined", "uncontactable", "not_applicable"),
+                ),
+                FieldSpec("shared_with_staff", FieldKind.FLAG),
+            ),
+            rules=("psirf.engagement.share_report@1",),
+            summary="Share the approved report with those affected.",
+        ),
+        TransitionSpec(
+            trigger="close",
+            sources=("shared",),
+            dest="closed",
+            roles=(Role.PATIENT_SAFETY_SPECIALIST,),
+            guards=("actions_or_rationale",),
+            fields=(
+                FieldSpec("safety_action_ids", FieldKind.IDENTIFIERS),
+                FieldSpec(
+                    "no_actions_rationale",
+                    FieldKind.CHOICE,
+                    choices=(
+                        "no_new_learning",
+                        "covered_by_existing_improvement_plan",
+                        "actions_owned_elsewhere",
+                    ),
+                ),
+            ),
+            rules=("psirf.closure.actions_do_not_block@1",),
+            summary="Close the response; linked safety actions carry on by themselves.",
+        ),
+    ]
+
+
+def _side_paths(variant: Variant) -> list[TransitionSpec]:
+    return [
+        TransitionSpec(
+            trigger="hold",
+            sources=_OPEN_WORK,
+            dest="on_hold",
+            roles=(Role.EXECUTIVE_LEAD,),
+            fields=(
+                FieldSpec(
+                    "hold_reason",
+                    FieldKind.CHOICE,
+                    required=True,
+                    choices=("external_process", "staff_availability", "family_request", "other"),
+                ),
+                _NOTE,
+            ),
+            holds=True,
+            summary="Pause the response (for example while police or a coroner act).",
+        ),
+        TransitionSpec(
+            trigger="resume",
+            sources=("on_hold",),
+            dest=PREVIOUS_STATE,
+            roles=(Role.EXECUTIVE_LEAD,),
+            summary="Resume the response where it was paused.",
+        ),
+        TransitionSpec(
+            trigger="stand_down",
+            sources=(*_OPEN_WORK, "on_hold"),
+            dest="stood_down",
+            roles=(Role.EXECUTIVE_LEAD,),
+            fields=(
+                FieldSpec(
+                    "stand_down_reason",
+                    FieldKind.CHOICE,
+                    required=True,
+                    choices=(
+                        "superseded_by_external_investigation",
+                        "referred_elsewhere",
+                        "duplicate",
+                        "no_further_learning",
+                        "other",
+                    ),
+                ),
+                _NOTE,
+            ),
+            rules=("psirf.response.stand_down@1",),
+            summary="Stand the response down, with a reason.",
+        ),
+        TransitionSpec(
+            trigger="reopen",
+            sources=("closed",),
+            dest="gathering_and_analysis",
+            roles=(Role.EXECUTIVE_LEAD,),
+            fields=(
+                FieldSpec("new_information_ref", FieldKind.REFERENCE, required=True),
+                FieldSpec(
+                    "reopen_reason",
+                    FieldKind.CHOICE,
+                    required=True,
+                    choices=("inquest", "police_investigation", "new_evidence", "family_concern"),
+                ),
+                _NOTE,
+            ),
+            rules=("psirf.response.reopen@1",),
+            clears=(*_REVIEW_FACTS, "approved_by", "report_ref", "family_sharing"),
+            reopens=True,
+            summary="Reopen a closed response on new information.",
+        ),
+    ]
+
+
+def build_learning_response(variant: Variant) -> WorkflowDefinition:
+    """Build and validate the learning-response definition for ``variant``."""
+    return define(
+        name=variant.name,
+        version=VERSION,
+        family=FAMILY,
+        title=variant.title,
+        states=STATES,
+        initial="commissioned",
+        final_states=("closed", "stood_down"),
+        opening=_opening(variant),
+        transitions=[
+            _assign(variant),
+            *_main_path(variant),
+            *_recording_steps(variant),
+            *_side_paths(variant),
+        ],
+    )
+
+
+PSII: Final = build_learning_response(
+    Variant(
+        name="psii",
+        title="Patient safety incident investigation",
+        approver_roles=(Role.EXECUTIVE_LEAD,),
+        needs_engagement_lead=True,
+        needs_terms_of_reference=True,
+        needs_engagement_outcome=True,
+        review_guards=(
+            "peer_review_recorded",
+            "expert_input_recorded",
+            "staff_accuracy_checked",
+            "family_draft_review_recorded",
+            "findings_agreed",
+        ),
+    )
+)
+AFTER_ACTION_REVIEW: Final = build_learning_response(
+    Variant(
+        name="after_action_review",
+        title="After action review",
+        review_guards=("staff_accuracy_checked", "findings_agreed"),
+    )
+)
+SWARM_HUDDLE: Final = build_learning_response(
+    Variant(
+        name="swarm_huddle",
+        title="Swarm huddle",
+        lead_role=Role.FACILITATOR,
+        lead_fact="facilitator_id",
+    )
+)
+HOT_DEBRIEF: Final = build_learning_response(
+    Variant(
+        name="hot_debrief",
+        title="Hot debrief",
+        lead_role=Role.FACILITATOR,
+        lead_fact="facilitator_id",
+        review_guards=("staff_accuracy_checked",),
+    )
+)
+MDT_REVIEW: Final = build_learning_response(
+    Variant(
+        name="mdt_review",
+        title="Multidisciplinary team review",
+        review_guards=("expert_input_recorded", "staff_accuracy_checked", "findings_agreed"),
+    )
+)
+THEMATIC_REVIEW: Final = build_learning_response(
+    Variant(
+        name="thematic_review",
+        title="Thematic review",
+        needs_terms_of_reference=True,
+        review_guards=("peer_review_recorded", "findings_agreed"),
+        min_incidents=2,
+    )
+)
+
+#: Every built-in learning-response definition, keyed by name.
+LEARNING_RESPONSES: Final[Mapping[str, WorkflowDefinition]] = MappingProxyType(
+    {
+        d.name: d
+        for d in (PSII, AFTER_ACTION_REVIEW, SWARM_HUDDLE, HOT_DEBRIEF, MDT_REVIEW, THEMATIC_REVIEW)
+    }
+)

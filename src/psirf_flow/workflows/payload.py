@@ -1,0 +1,106 @@
+"""Check a command's payload against the fields its trigger declares.
+
+Unknown fields are refused, required fields must be present, and every value must fit its
+:class:`~psirf_flow.workflows.spec.FieldKind`. Free text is never kept: a ``TEXT`` field is
+replaced by a SHA-256 digest salted with the case id, so two cases holding the same words
+do not share a digest. Identifiers are checked with
+:func:`~psirf_flow.domain.check_identifier`, which refuses names and NHS numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+from psirf_flow.domain import FactValue, check_identifier
+from psirf_flow.workflows.spec import FieldKind, FieldSpec
+
+
+__all__ = ["check_payload", "text_digest"]
+
+
+def text_digest(salt: str, text: str) -> str:
+    """Return the salted digest stored in place of free text.
+
+    Args:
+        salt: The case id.
+        text: The free text, which is not kept.
+    """
+    digest = hashlib.sha256(f"{salt}\x1f{text}".encode()).hexdigest()
+    return f"sha256:{digest}"
+
+
+def check_payload(
+    fields: Sequence[FieldSpec], payload: Mapping[str, object], *, salt: str
+) -> tuple[dict[str, FactValue], list[str]]:
+    """Check ``payload`` and return ``(clean values, problems)``.
+
+    The clean values hold only declared fields, with free text replaced by digests and
+    lists of ids sorted. ``problems`` is empty when the payload is acceptable.
+    """
+    declared = {f.name: f for f in fields}
+    problems = [
+        f"{name!r} is not a field of this step" for name in sorted(payload) if name not in declared
+    ]
+    clean: dict[str, FactValue] = {}
+    for spec in fields:
+        if spec.name not in payload or payload[spec.name] is None:
+            if spec.required:
+                problems.append(f"{spec.name!r} is required")
+            continue
+        value, problem = _check_value(spec, payload[spec.name], salt)
+        if problem is not None:
+            problems.append(f"{spec.name!r} {problem}")
+        elif value is not None:
+            clean[spec.name] = value
+    return clean, problems
+
+
+def _check_value(spec: FieldSpec, value: object, salt: str) -> tuple[FactValue | None, str | None]:
+    match spec.kind:
+        case FieldKind.IDENTIFIER | FieldKind.REFERENCE:
+            problem = check_identifier(value)
+            return (value, None) if problem is None and isinstance(value, str) else (None, problem)
+        case FieldKind.IDENTIFIERS:
+            return _check_ids(value)
+        case FieldKind.CHOICE:
+            if isinstance(value, str) and value in spec.choices:
+                return value, None
+            return None, f"must be one of: {', '.join(spec.choices)}"
+        case FieldKind.FLAG:
+            if isinstance(value, bool):
+                return value, None
+            return None, "must be true or false"
+        case FieldKind.COUNT:
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                return value, None
+            return None, "must be a whole number, zero or more"
+        case FieldKind.DATE:
+            return _check_date(value)
+        case FieldKind.TEXT:
+            if isinstance(value, str):
+                return text_digest(salt, value), None
+            return None, "must be text"
+
+
+def _check_ids(value: object) -> tuple[FactValue | None, str | None]:
+    if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
+        return None, "must be a list of identifiers"
+    items = list(value)
+    for item in items:
+        problem = check_identifier(item)
+        if problem is not None:
+            return None, f"item {item!r} {problem}"
+    return tuple(sorted(set(items))), None
+
+
+def _check_date(value: object) -> tuple[FactValue | None, str | None]:
+    if isinstance(value, date):
+        return value.isoformat()[:10], None
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value).isoformat(), None
+        except ValueError:
+            pass
+    return None, "must be a date written YYYY-MM-DD"

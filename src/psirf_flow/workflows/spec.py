@@ -1,0 +1,385 @@
+"""Workflow definitions as frozen, versioned data, validated when they are built.
+
+A :class:`WorkflowDefinition` lists states, the initial state, final states and
+transitions. Each :class:`TransitionSpec` names its trigger, source states, destination,
+the roles that may fire it, the guards it runs (by registered name), the payload fields it
+accepts and the rule references that justify it. :func:`define` checks everything at once
+and raises a single :class:`~psirf_flow.errors.DefinitionError` listing every problem.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from typing import Final
+
+import attrs
+
+from psirf_flow.domain import Role
+from psirf_flow.errors import DefinitionError
+from psirf_flow.workflows.guards import GUARDS, GuardSpec
+
+
+__all__ = [
+    "PREVIOUS_STATE",
+    "SAME_STATE",
+    "FieldKind",
+    "FieldSpec",
+    "OpeningSpec",
+    "TransitionSpec",
+    "WorkflowDefinition",
+    "define",
+]
+
+#: Destination marker: return to the state recorded when the case was put on hold.
+PREVIOUS_STATE: Final = "<previous>"
+#: Destination marker: a recording step that keeps the case in the state it was fired from.
+SAME_STATE: Final = "<same>"
+
+
+class FieldKind(StrEnum):
+    """What a payload field holds, which decides how it is checked and stored."""
+
+    IDENTIFIER = "identifier"
+    """One opaque id (a person, incident or safety action)."""
+    IDENTIFIERS = "identifiers"
+    """A list of opaque ids, stored as a sorted tuple without duplicates."""
+    CHOICE = "choice"
+    """One value from a closed list of codes."""
+    FLAG = "flag"
+    """True or false."""
+    COUNT = "count"
+    """A whole number, zero or more."""
+    DATE = "date"
+    """An ISO calendar date, ``YYYY-MM-DD``."""
+    REFERENCE = "reference"
+    """An opaque reference to a document held by the host (never the document itself)."""
+    TEXT = "text"
+    """Free text: only a salted SHA-256 digest is kept; the text never reaches storage or logs."""
+
+
+@attrs.frozen
+class FieldSpec:
+    """A payload field a trigger accepts.
+
+    Args:
+        name: The field's name, which is also the fact it is stored under.
+        kind: What it holds.
+        required: Whether the command is refused without it.
+        choices: For :attr:`FieldKind.CHOICE`, the allowed codes.
+    """
+
+    name: str
+    kind: FieldKind
+    required: bool = False
+    choices: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class OpeningSpec:
+    """How a case of the workflow is opened: who may open it and with which facts.
+
+    Args:
+        roles: Roles allowed to open a case.
+        fields: Payload fields accepted when opening.
+        guards: Guard names checked when opening.
+        rules: Rule references (``rule_id@version``) recorded in the audit entry.
+    """
+
+    roles: tuple[Role, ...]
+    fields: tuple[FieldSpec, ...] = ()
+    guards: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class TransitionSpec:
+    """One trigger of a workflow.
+
+    Args:
+        trigger: The trigger's name.
+        sources: States it may be fired from.
+        dest: The destination; :data:`PREVIOUS_STATE` to resume from hold, or
+            :data:`SAME_STATE` for a recording step that keeps the case where it is.
+        roles: Roles allowed to fire it, in order of preference.
+        guards: Registered guard names, all evaluated; every failure is reported.
+        fields: Payload fields it accepts.
+        rules: Rule references (``rule_id@version``) recorded in the audit entry.
+        actor_fact: When set, the acting person's id is stored as this fact (e.g. the author).
+        clears: Facts removed when it fires (e.g. review records when a report is reworked).
+        holds: It puts the case on hold, remembering the state to resume to.
+        reopens: It is the one kind of transition allowed out of a final state.
+        summary: One line saying what the step means, for documentation and diagrams.
+    """
+
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    roles: tuple[Role, ...]
+    guards: tuple[str, ...] = ()
+    fields: tuple[FieldSpec, ...] = ()
+    rules: tuple[str, ...] = ()
+    actor_fact: str | None = None
+    clears: tuple[str, ...] = ()
+    holds: bool = False
+    reopens: bool = False
+    summary: str = ""
+
+
+@attrs.frozen
+class WorkflowDefinition:
+    """A validated, versioned workflow. Build it with :func:`define`, never directly.
+
+    Attributes:
+        name: Unique name, e.g. ``"psii"``.
+        version: Version string; cases pin it when opened.
+        family: The lifecycle family (e.g. ``"learning_response"``).
+        title: A human title.
+        states: Every state, in display order.
+        initial: The state a new case starts in.
+        final_states: States a case stays in, except through a ``reopens`` transition.
+        opening: Who may open a case and with which facts.
+        transitions: Every transition, keyed by trigger.
+        guards: The guard registry the definition was validated against.
+    """
+
+    name: str
+    version: str
+    family: str
+    title: str
+    states: tuple[str, ...]
+    initial: str
+    final_states: frozenset[str]
+    opening: OpeningSpec
+    transitions: Mapping[str, TransitionSpec] = attrs.field(hash=False)
+    guards: Mapping[str, GuardSpec] = attrs.field(hash=False, repr=False)
+
+    @property
+    def key(self) -> str:
+        """``name@version``, the identity a case pins."""
+        return f"{self.name}@{self.version}"
+
+    @property
+    def triggers(self) -> tuple[str, ...]:
+        """Every trigger name, in definition order."""
+        return tuple(self.transitions)
+
+    def transition(self, trigger: str) -> TransitionSpec | None:
+        """Return the transition for ``trigger``, or ``None``."""
+        return self.transitions.get(trigger)
+
+    def triggers_from(self, state: str) -> tuple[str, ...]:
+        """Every trigger that may be fired from ``state``."""
+        return tuple(t.trigger for t in self.transitions.values() if state in t.sources)
+
+    def destinations(self, spec: TransitionSpec) -> tuple[str, ...]:
+        """The states ``spec`` may lead to (every holdable state for a resume)."""
+        if spec.dest == PREVIOUS_STATE:
+            return self.holdable_states
+        if spec.dest == SAME_STATE:
+            return spec.sources
+        return (spec.dest,)
+
+    @property
+    def holdable_states(self) -> tuple[str, ...]:
+        """States from which a holding transition may be fired."""
+        found: list[str] = []
+        for spec in self.transitions.values():
+            if spec.holds:
+                found.extend(s for s in spec.sources if s not in found)
+        return tuple(found)
+
+
+def define(
+    *,
+    name: str,
+    version: str,
+    family: str,
+    title: str,
+    states: Iterable[str],
+    initial: str,
+    final_states: Iterable[str],
+    opening: OpeningSpec,
+    transitions: Iterable[TransitionSpec],
+    guards: Mapping[str, GuardSpec] | None = None,
+) -> WorkflowDefinition:
+    """Build and validate a workflow definition.
+
+    Every problem is collected before anything is raised: a missing or unknown initial
+    state, references to unknown states, unreachable states, transitions out of final
+    states (other than ``reopens``), unknown guard names, duplicate triggers from one state,
+    states from which no final state can be reached, empty role lists and malformed fields.
+
+    Args:
+        name: Unique name of the workflow.
+        version: Version string cases pin.
+        family: Lifecycle family.
+        title: Human title.
+        states: Every state.
+        initial: The initial state.
+        final_states: The final states.
+        opening: How cases are opened.
+        transitions: The transitions.
+        guards: The guard registry to resolve guard names against (the built-in one by
+            default); pass a copy extended with local guards to add your own.
+
+    Returns:
+        The frozen definition.
+
+    Raises:
+        DefinitionError: Listing every problem found.
+    """
+    registry = dict(GUARDS if guards is None else guards)
+    state_list = tuple(states)
+    finals = frozenset(final_states)
+    specs = tuple(transitions)
+    problems: list[str] = []
+
+    problems.extend(_check_states(state_list, initial, finals))
+    problems.extend(_check_opening(opening, registry))
+    by_trigger: dict[str, TransitionSpec] = {}
+    for spec in specs:
+        problems.extend(_check_transition(spec, set(state_list), finals, registry))
+        if spec.trigger in by_trigger:
+            problems.extend(_duplicate_sources(by_trigger[spec.trigger], spec))
+        else:
+            by_trigger[spec.trigger] = spec
+
+    definition = WorkflowDefinition(
+        name=name,
+        version=version,
+        family=family,
+        title=title,
+        states=state_list,
+        initial=initial,
+        final_states=finals,
+        opening=opening,
+        transitions=by_trigger,
+        guards=registry,
+    )
+    if initial in state_list:
+        problems.extend(_check_graph(definition, specs))
+    if problems:
+        raise DefinitionError(name, problems)
+    return definition
+
+
+def _check_states(states: tuple[str, ...], initial: str, finals: frozenset[str]) -> list[str]:
+    problems: list[str] = []
+    if not initial:
+        problems.append("no initial state is given")
+    elif initial not in states:
+        problems.append(f"initial state {initial!r} is not one of the states")
+    seen: set[str] = set()
+    for state in states:
+        if state in seen:
+            problems.append(f"state {state!r} is listed twice")
+        seen.add(state)
+    problems.extend(
+        f"final state {state!r} is not one of the states" for state in sorted(finals - seen)
+    )
+    if not finals:
+        problems.append("no final state is given")
+    return problems
+
+
+def _check_fields(where: str, fields: tuple[FieldSpec, ...]) -> list[str]:
+    problems: list[str] = []
+    names: set[str] = set()
+    for spec in fields:
+        if spec.name in names:
+            problems.append(f"{where}: field {spec.name!r} is declared twice")
+        names.add(spec.name)
+        if spec.kind is FieldKind.CHOICE and not spec.choices:
+            problems.append(f"{where}: choice field {spec.name!r} has no choices")
+        if spec.kind is not FieldKind.CHOICE and spec.choices:
+            problems.append(f"{where}: field {spec.name!r} has choices but is not a choice")
+    return problems
+
+
+def _check_guard_names(
+    where: str, names: tuple[str, ...], registry: Mapping[str, GuardSpec]
+) -> list[str]:
+    return [f"{where}: unknown guard {g!r}" for g in names if g not in registry]
+
+
+def _check_opening(opening: OpeningSpec, registry: Mapping[str, GuardSpec]) -> list[str]:
+    problems = _check_fields("opening", opening.fields)
+    problems.extend(_check_guard_names("opening", opening.guards, registry))
+    if not opening.roles:
+        problems.append("opening: no role may open a case")
+    return problems
+
+
+def _check_transition(
+    spec: TransitionSpec,
+    states: set[str],
+    finals: frozenset[str],
+    registry: Mapping[str, GuardSpec],
+) -> list[str]:
+    where = f"trigger {spec.trigger!r}"
+    problems = _check_fields(where, spec.fields)
+    problems.extend(_check_guard_names(where, spec.guards, registry))
+    if not spec.roles:
+        problems.append(f"{where}: no role may fire it")
+    if not spec.sources:
+        problems.append(f"{where}: has no source state")
+    problems.extend(
+        f"{where}: source {s!r} is not one of the states" for s in spec.sources if s not in states
+    )
+    if spec.dest not in (PREVIOUS_STATE, SAME_STATE) and spec.dest not in states:
+        problems.append(f"{where}: destination {spec.dest!r} is not one of the states")
+    if not spec.reopens:
+        problems.extend(
+            f"{where}: leaves final state {s!r} (only a reopening transition may)"
+            for s in spec.sources
+            if s in finals
+        )
+    if len(set(spec.sources)) != len(spec.sources):
+        problems.append(f"{where}: a source state is listed twice")
+    return problems
+
+
+def _duplicate_sources(first: TransitionSpec, again: TransitionSpec) -> list[str]:
+    shared = sorted(set(first.sources) & set(again.sources))
+    if shared:
+        return [f"trigger {again.trigger!r} is declared twice from state {s!r}" for s in shared]
+    return [f"trigger {again.trigger!r} is declared twice; give both sources in one transition"]
+
+
+def _check_graph(definition: WorkflowDefinition, specs: tuple[TransitionSpec, ...]) -> list[str]:
+    states = set(definition.states)
+    edges: dict[str, set[str]] = {s: set() for s in states}
+    for spec in specs:
+        for source in spec.sources:
+            if source in states:
+                edges[source].update(d for d in definition.destinations(spec) if d in states)
+    reachable = _closure({definition.initial}, edges)
+    problems = [
+        f"state {s!r} cannot be reached from {definition.initial!r}"
+        for s in definition.states
+        if s not in reachable
+    ]
+    reverse: dict[str, set[str]] = {s: set() for s in states}
+    for source, targets in edges.items():
+        for target in targets:
+            reverse[target].add(source)
+    can_finish = _closure(set(definition.final_states) & states, reverse)
+    problems.extend(
+        f"state {s!r} can never reach a final state"
+        for s in definition.states
+        if s not in can_finish
+    )
+    return problems
+
+
+def _closure(start: set[str], edges: Mapping[str, set[str]]) -> set[str]:
+    seen = set(start)
+    queue = deque(start)
+    while queue:
+        for nxt in edges.get(queue.popleft(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return seen

@@ -1,0 +1,73 @@
+"""Shared fixtures, hypothesis profiles and the PostgreSQL gate.
+
+PostgreSQL tests are marked ``postgres`` and use the server named by
+``PSIRF_FLOW_TEST_PG_URL``. Without it they are skipped with a visible reason; with
+``PSIRF_FLOW_REQUIRE_PG=1`` (as ``.ci/run`` sets) a missing server or a run in which no
+PostgreSQL test executed fails the session instead.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from psirf_flow.testing import ManualClock
+
+
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", max_examples=25, deadline=None)
+settings.register_profile("thorough", max_examples=500, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+PG_URL_ENV = "PSIRF_FLOW_TEST_PG_URL"
+REQUIRE_PG_ENV = "PSIRF_FLOW_REQUIRE_PG"
+
+_pg_ran: list[str] = []
+
+
+@pytest.fixture(name="clock")
+def _clock() -> ManualClock:
+    """A manual clock starting on Monday 5 January 2026, 09:00 UTC."""
+    return ManualClock()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember every PostgreSQL test that actually ran its body."""
+    if report.when == "call" and "postgres" in report.keywords and not report.skipped:
+        _pg_ran.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when PostgreSQL is required but none of its tests ran."""
+    if os.environ.get(REQUIRE_PG_ENV) == "1" and exitstatus == 0 and not _pg_ran:
+        session.exitstatus = 1
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                f"FAILED: {REQUIRE_PG_ENV}=1 but no PostgreSQL test ran", red=True
+            )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip PostgreSQL tests (visibly) when no server is configured, unless it is required."""
+    if os.environ.get(PG_URL_ENV):
+        return
+    if os.environ.get(REQUIRE_PG_ENV) == "1":
+        for item in items:
+            if "postgres" in item.keywords:
+                item.add_marker(
+                    pytest.mark.xfail(
+                        reason=f"{REQUIRE_PG_ENV}=1 but {PG_URL_ENV} is not set",
+                        strict=True,
+                        run=False,
+                    )
+                )
+        return
+    skip = pytest.mark.skip(reason=f"PostgreSQL tests need {PG_URL_ENV} (see .ci/run)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
