@@ -302,7 +302,7 @@ def options(definition: WorkflowDefinition, case: Case, actor: Actor) -> tuple[O
         if role is None:
             codes.append("role_not_permitted")
             reasons.append(
-                "only " + ", ".join(r.value.replace("_", " ") for r in spec.roles) + " may do it"
+                "only " + " or ".join(r.value.replace("_", " ") for r in spec.roles) + " may do it"
             )
         deferred: list[str] = []
         if not codes and role is not None:
