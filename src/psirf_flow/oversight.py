@@ -1,0 +1,91 @@
+"""Pure oversight queries over audit entries, for board and ICB dashboards.
+
+Everything here is a function of the audit entries it is given: no store, no clock, no
+logging. The host reads the entries (for example with
+:meth:`psirf_flow.engine.Engine.history` for each case it oversees) and passes them in.
+
+psirf-rules §5 segregation rule 7 and the §9.4 escalation matrix: an override of a national
+requirement needs the executive lead and a reason, and is reported to the board and the ICB.
+:func:`overridden_national_requirements` finds those overrides by the rule reference their
+audit entry carries (:data:`~psirf_flow.workflows.intake.NATIONAL_OVERRIDE_RULE`), so it
+works on entries from any store and from any workflow that records such an override.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import attrs
+
+from psirf_flow.audit import AuditEntry
+from psirf_flow.workflows.intake import NATIONAL_OVERRIDE_RULE
+
+
+__all__ = ["NationalOverride", "overridden_national_requirements"]
+
+
+@attrs.frozen
+class NationalOverride:
+    """One national requirement override, as a dashboard lists it.
+
+    Attributes:
+        case_id: The case.
+        sequence: The audit entry's sequence number within the case.
+        workflow: The workflow name (``incident_intake`` for the built-in lifecycle).
+        organisation: The organisation the executive acted for.
+        actor_id: Who overrode (an executive lead).
+        role: The role they acted in.
+        rule_refs: The national rule references set aside (``rule_id@version``).
+        reason_code: The reason code recorded with the override.
+        recorded_at: When the override was accepted (aware UTC).
+        entry_hash: The audit entry's hash, to verify the listing against the trail.
+    """
+
+    case_id: str
+    sequence: int
+    workflow: str
+    organisation: str
+    actor_id: str
+    role: str
+    rule_refs: tuple[str, ...]
+    reason_code: str
+    recorded_at: datetime
+    entry_hash: str
+
+
+def overridden_national_requirements(entries: Iterable[AuditEntry]) -> list[NationalOverride]:
+    """List every national requirement override found in ``entries``.
+
+    Args:
+        entries: Audit entries of one case or many, in any order.
+
+    Returns:
+        One :class:`NationalOverride` per override entry, oldest first (then by case and
+        sequence), so the listing is the same whatever order the entries came in.
+    """
+    found = [_override(e) for e in entries if NATIONAL_OVERRIDE_RULE in e.rules]
+    return sorted(found, key=lambda o: (o.recorded_at, o.case_id, o.sequence))
+
+
+def _override(entry: AuditEntry) -> NationalOverride:
+    refs = entry.data.get("overridden_rule_refs", ())
+    reason = entry.data.get("override_reason", "")
+    return NationalOverride(
+        case_id=entry.case_id,
+        sequence=entry.sequence,
+        workflow=entry.workflow,
+        organisation=entry.organisation,
+        actor_id=entry.actor_id,
+        role=entry.role,
+        rule_refs=_refs(refs),
+        reason_code=reason if isinstance(reason, str) else "",
+        recorded_at=entry.recorded_at,
+        entry_hash=entry.hash,
+    )
+
+
+def _refs(value: object) -> tuple[str, ...]:
+    if isinstance(value, tuple):
+        return value
+    return (value,) if isinstance(value, str) else ()

@@ -1,0 +1,320 @@
+"""Guards of the incident intake lifecycle: triage recorded, national requirements respected.
+
+Each guard is pure and returns a :class:`~psirf_flow.domain.GuardResult` with a stable
+reason code and a plain-words explanation, like the guards in
+:mod:`psirf_flow.workflows.guards`. They read only declared facts (opaque codes and ids):
+the *result* of triage as the host recorded it with ``record_triage``, whether the host used
+:mod:`psirf_flow.policy` or a process of its own.
+
+Sources (psirf-rules; see ``docs/explanation/intake-and-triage.md``):
+
+* The order of the response decision, §0.5 rule 1, §1 design consequence and §6 stage 2:
+  national requirement, then the plan's local priority, then an executive decision on an
+  emergent or significant risk, otherwise a proportionate response or none.
+* Emergent or significant risk is decided by the executive lead, §1 design consequence (c)
+  and §5 (Croydon's plan: "The decision on how to respond will sit with the Executive Lead").
+* National requirements, §3: rows 1, 2 and 4 require a locally-led PSII; the other rows
+  require a referral to the body the rule names, with a local response alongside where
+  required (rows 5 to 7).
+* Setting a national requirement aside, §5 segregation rule 7: executive lead only, with a
+  reason, reported to board and ICB (see :mod:`psirf_flow.oversight`).
+
+The rows of :data:`INTAKE_GUARDS` are merged into the single registry
+:data:`psirf_flow.workflows.guards.GUARDS`, as the candour and safety-action guards are. To
+keep that free of an import cycle, this module depends only on :mod:`psirf_flow.domain` at
+run time; :class:`~psirf_flow.workflows.guards.GuardInput` is imported for type checking only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
+
+from psirf_flow.domain import GuardResult, Role
+
+
+if TYPE_CHECKING:
+    from psirf_flow.workflows.guards import GuardInput
+
+
+__all__ = [
+    "INTAKE_GUARDS",
+    "PSII_RESPONSE",
+    "outstanding_national_rules",
+    "outstanding_psii_rules",
+]
+
+#: A guard registered from this module: name, check, summary, uses_payload.
+GuardRow = tuple[str, Callable[["GuardInput"], GuardResult], str, bool]
+
+#: The response type code of a patient safety incident investigation. A national rule
+#: requiring a PSII (psirf-rules §3 rows 1, 2 and 4) is met only by this response type.
+PSII_RESPONSE: Final = "psii"
+
+
+def _result(name: str, ok: bool, code: str, explanation: str) -> GuardResult:
+    if ok:
+        return GuardResult(name=name, ok=True, reason_code="ok", explanation="")
+    return GuardResult(name=name, ok=False, reason_code=code, explanation=explanation)
+
+
+def outstanding_national_rules(g: GuardInput) -> tuple[str, ...]:
+    """The national rule references triage recorded that no executive override set aside."""
+    overridden = set(g.ids("overridden_rule_refs"))
+    return tuple(r for r in g.ids("national_rule_refs") if r not in overridden)
+
+
+def outstanding_psii_rules(g: GuardInput) -> tuple[str, ...]:
+    """The outstanding national rules that require a locally-led PSII."""
+    psii_rules = set(g.ids("national_psii_rule_refs"))
+    return tuple(r for r in outstanding_national_rules(g) if r in psii_rules)
+
+
+def _triage_recorded(g: GuardInput) -> GuardResult:
+    return _result(
+        "triage_recorded",
+        isinstance(g.facts.get("triaged_by"), str),
+        "triage_not_recorded",
+        "the triage recommendation (national rules, plan priorities and plan version) has "
+        "not been recorded",
+    )
+
+
+def _triage_refs_consistent(g: GuardInput) -> GuardResult:
+    national = set(g.ids("national_rule_refs"))
+    stray = [r for r in g.ids("national_psii_rule_refs") if r not in national]
+    return _result(
+        "triage_refs_consistent",
+        not stray,
+        "psii_rule_not_in_national_rules",
+        "a rule said to require a PSII is not among the national rules recorded: "
+        + ", ".join(stray),
+    )
+
+
+def _executive_decides_significant_risk(g: GuardInput) -> GuardResult:
+    name = "executive_decides_significant_risk"
+    if g.role is Role.EXECUTIVE_LEAD:
+        return _result(name, True, "", "")
+    if g.payload.get("basis") == "emergent_risk":
+        return _result(
+            name,
+            False,
+            "executive_decision_required",
+            "the response to an emergent or significant risk is decided by the executive "
+            "lead (act in the executive lead role)",
+        )
+    return _result(
+        name,
+        g.facts.get("executive_decision_required") is not True,
+        "executive_decision_required",
+        "triage recorded that this incident needs an executive decision; the executive "
+        "lead must decide (act in the executive lead role)",
+    )
+
+
+def _national_psii_respected(g: GuardInput) -> GuardResult:
+    rules = outstanding_psii_rules(g)
+    return _result(
+        "national_psii_respected",
+        not rules or g.payload.get("response_type") == PSII_RESPONSE,
+        "national_requirement_requires_psii",
+        "a national requirement ("
+        + ", ".join(rules)
+        + ") requires a locally-led PSII; another response needs an executive override first",
+    )
+
+
+def _national_referral_respected(g: GuardInput) -> GuardResult:
+    psii_rules = set(g.ids("national_psii_rule_refs"))
+    rules = [r for r in outstanding_national_rules(g) if r not in psii_rules]
+    return _result(
+        "national_referral_respected",
+        not rules,
+        "national_requirement_requires_referral",
+        "a national requirement ("
+        + ", ".join(rules)
+        + ") requires a referral to the body it names: refer the incident (a local response "
+        "can be commissioned alongside) or record an executive override first",
+    )
+
+
+def _no_outstanding_national_requirement(g: GuardInput) -> GuardResult:
+    rules = outstanding_national_rules(g)
+    return _result(
+        "no_outstanding_national_requirement",
+        not rules,
+        "national_requirement_not_overridden",
+        "a national requirement ("
+        + ", ".join(rules)
+        + ") applies; only an executive override with a reason can set it aside",
+    )
+
+
+def _basis_consistent_with_triage(g: GuardInput) -> GuardResult:
+    name = "basis_consistent_with_triage"
+    basis = g.payload.get("basis")
+    if basis == "national_requirement" and not g.ids("national_rule_refs"):
+        return _result(
+            name,
+            False,
+            "basis_without_national_rule",
+            "the decision cites a national requirement but triage recorded none",
+        )
+    has_priority = bool(g.ids("plan_priority_ids")) or "plan_priority_id" in g.payload
+    return _result(
+        name,
+        basis != "local_priority" or has_priority,
+        "basis_without_plan_priority",
+        "the decision cites a local priority of the plan but names none (record it at "
+        "triage or give plan_priority_id)",
+    )
+
+
+def _override_confirmed(g: GuardInput) -> GuardResult:
+    return _result(
+        "override_confirmed",
+        g.payload.get("national_requirement_overridden") is True,
+        "override_not_confirmed",
+        "setting aside a national requirement must be confirmed explicitly "
+        "(national_requirement_overridden must be true)",
+    )
+
+
+def _override_matches_triage(g: GuardInput) -> GuardResult:
+    name = "override_matches_triage"
+    refs = g.ids("overridden_rule_refs")
+    if not refs:
+        return _result(
+            name, False, "override_rules_missing", "no national rule to set aside is named"
+        )
+    national = set(g.ids("national_rule_refs"))
+    stray = [r for r in refs if r not in national]
+    return _result(
+        name,
+        not stray,
+        "override_rule_not_in_triage",
+        "only national rules recorded at triage can be set aside; not recorded: "
+        + ", ".join(stray),
+    )
+
+
+def _information_requested_first(g: GuardInput) -> GuardResult:
+    name = "information_requested_first"
+    requested = g.facts.get("information_requested_date")
+    if not isinstance(requested, str):
+        return _result(
+            name,
+            False,
+            "information_not_requested",
+            "no request for information from the body leading the investigation is recorded",
+        )
+    supplied = g.facts.get("information_supplied_date")
+    return _result(
+        name,
+        not isinstance(supplied, str) or supplied >= requested,
+        "supplied_before_requested",
+        f"information cannot be supplied ({supplied}) before it was requested ({requested})",
+    )
+
+
+def _findings_received_if_claimed(g: GuardInput) -> GuardResult:
+    claimed = g.payload.get("referral_outcome") == "findings_received"
+    return _result(
+        "findings_received_if_claimed",
+        not claimed or isinstance(g.facts.get("findings_received_date"), str),
+        "findings_not_received",
+        "the referral is being closed on the body's findings, but receiving them is not recorded",
+    )
+
+
+def _local_response_if_required(g: GuardInput) -> GuardResult:
+    needed = g.facts.get("local_response_also_required") is True or bool(outstanding_psii_rules(g))
+    return _result(
+        "local_response_if_required",
+        not needed or isinstance(g.facts.get("response_type"), str),
+        "local_response_not_commissioned",
+        "a local response is required alongside the referral but none has been commissioned",
+    )
+
+
+#: Every intake guard, merged into the single registry by ``guards.py``.
+INTAKE_GUARDS: Final[tuple[GuardRow, ...]] = (
+    (
+        "triage_recorded",
+        _triage_recorded,
+        "The triage recommendation is recorded before the response is decided.",
+        False,
+    ),
+    (
+        "triage_refs_consistent",
+        _triage_refs_consistent,
+        "Every rule said to require a PSII is one of the national rules recorded.",
+        True,
+    ),
+    (
+        "executive_decides_significant_risk",
+        _executive_decides_significant_risk,
+        "The executive lead decides when the basis is an emergent or significant risk, or "
+        "when triage said an executive decision is required.",
+        True,
+    ),
+    (
+        "national_psii_respected",
+        _national_psii_respected,
+        "Where a national rule requires a PSII, the response is a PSII unless an executive "
+        "override set the rule aside.",
+        True,
+    ),
+    (
+        "national_referral_respected",
+        _national_referral_respected,
+        "Where a national rule requires a referral, the incident is referred unless an "
+        "executive override set the rule aside.",
+        False,
+    ),
+    (
+        "no_outstanding_national_requirement",
+        _no_outstanding_national_requirement,
+        "No national requirement applies, or an executive override set each one aside.",
+        False,
+    ),
+    (
+        "basis_consistent_with_triage",
+        _basis_consistent_with_triage,
+        "A national-requirement basis has a national rule recorded; a local-priority basis "
+        "names a plan priority.",
+        True,
+    ),
+    (
+        "override_confirmed",
+        _override_confirmed,
+        "The override of a national requirement is confirmed explicitly.",
+        True,
+    ),
+    (
+        "override_matches_triage",
+        _override_matches_triage,
+        "The rules set aside are national rules recorded at triage.",
+        True,
+    ),
+    (
+        "information_requested_first",
+        _information_requested_first,
+        "Information is supplied only after the leading body requested it, never dated "
+        "before the request.",
+        True,
+    ),
+    (
+        "findings_received_if_claimed",
+        _findings_received_if_claimed,
+        "A referral closed on the body's findings has their receipt recorded.",
+        True,
+    ),
+    (
+        "local_response_if_required",
+        _local_response_if_required,
+        "A local response required alongside the referral has been commissioned.",
+        False,
+    ),
+)

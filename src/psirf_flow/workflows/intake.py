@@ -1,0 +1,367 @@
+"""The incident intake lifecycle: from report, through triage, to the response decision.
+
+Main path (psirf-rules §6 stages 0 and 2, §9.0)::
+
+    reported -> under_review -> response_decided
+                             -> no_further_response
+                             -> referred [-> external_investigation] -> closed
+
+* ``reported``: opened by a reporter or patient safety specialist with the incident id, the
+  LFPSE reference and the LFPSE harm codes (§8.1). The LFPSE record may be updated later
+  (§0.5 rule 8), so ``update_incident_record`` is allowed until a decision is taken.
+* ``under_review``: the patient safety team records the triage recommendation
+  (``record_triage``: national rule references, plan priorities, the plan version and
+  whether an executive decision is required) and then decides. The triage itself is done
+  elsewhere (:mod:`psirf_flow.policy` or the host's own process); the lifecycle keeps only
+  its result, as opaque codes and ids, and enforces the order of §0.5 rule 1.
+* ``response_decided``: a learning response type was chosen (the plan's open vocabulary),
+  with its basis, a rationale code and the decider.
+* ``no_further_response``: with a rationale code; refused while a national requirement is
+  outstanding.
+* ``referred``: referred to the body a national rule names (body code, referral reference
+  and date, rule reference). Where the body leads the investigation
+  (``external_investigation``) the trust's contribution is tracked: information requested,
+  supplied and the body's findings received. A local response can be commissioned
+  alongside (§3 rows 5 to 7, "locally-led PSII may be required"). ``close_referral`` ends
+  the intake.
+
+A national requirement is set aside only by ``override_national_requirement``: executive
+lead only, with a reason code, and its audit entry carries :data:`NATIONAL_OVERRIDE_RULE`
+so :func:`psirf_flow.oversight.overridden_national_requirements` lists it for board and
+ICB dashboards (§5 segregation rule 7, §9.4 escalation matrix).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from psirf_flow.domain import Role
+from psirf_flow.workflows.spec import (
+    SAME_STATE,
+    FieldKind,
+    FieldSpec,
+    OpeningSpec,
+    TransitionSpec,
+    WorkflowDefinition,
+    define,
+)
+
+
+__all__ = [
+    "BASES",
+    "INTAKE",
+    "NATIONAL_OVERRIDE_RULE",
+    "NO_RESPONSE_RATIONALES",
+    "OVERRIDE_REASONS",
+    "PHYSICAL_HARM",
+    "PSYCHOLOGICAL_HARM",
+    "RESPONSE_RATIONALES",
+    "STATES",
+]
+
+#: Rule reference carried by the audit entry of every national-requirement override; the
+#: oversight query looks for it (psirf-rules §5 segregation rule 7).
+NATIONAL_OVERRIDE_RULE: Final = "psirf.sod.national_override@1"
+
+STATES: Final = (
+    "reported",
+    "under_review",
+    "referred",
+    "external_investigation",
+    "response_decided",
+    "no_further_response",
+    "closed",
+)
+
+#: LFPSE physical harm levels (psirf-rules §8.1).
+PHYSICAL_HARM: Final = ("no_harm", "low", "moderate", "severe", "fatal")
+#: LFPSE psychological harm levels (psirf-rules §8.1; experimental in LFPSE).
+PSYCHOLOGICAL_HARM: Final = ("none", "low", "moderate", "severe")
+#: Where a response decision comes from, in the order of psirf-rules §0.5 rule 1.
+BASES: Final = ("national_requirement", "local_priority", "emergent_risk", "proportionate")
+#: Why a learning response was chosen.
+RESPONSE_RATIONALES: Final = (
+    "national_requirement_applies",
+    "plan_planned_response",
+    "plan_response_changed_case_by_case",
+    "significant_risk_identified",
+    "learning_opportunity",
+    "concern_raised_by_patient_family_or_staff",
+    "other",
+)
+#: Why no further learning response is needed (psirf-rules §2, last row).
+NO_RESPONSE_RATIONALES: Final = (
+    "no_new_learning",
+    "learning_captured_elsewhere",
+    "covered_by_existing_improvement_plan",
+    "immediate_actions_sufficient",
+    "not_a_patient_safety_incident",
+    "duplicate_report",
+    "other",
+)
+#: Why an executive lead set a national requirement aside.
+OVERRIDE_REASONS: Final = (
+    "criteria_not_met_on_review",
+    "already_investigated_elsewhere",
+    "national_rule_under_review",
+    "other",
+)
+
+_DECIDERS: Final = (Role.PATIENT_SAFETY_SPECIALIST, Role.EXECUTIVE_LEAD)
+_TEAM: Final = (Role.PATIENT_SAFETY_SPECIALIST, Role.EXECUTIVE_LEAD)
+_REFERRAL_OPEN: Final = ("referred", "external_investigation")
+_TRIAGE_FACTS: Final = (
+    "national_rule_refs",
+    "national_psii_rule_refs",
+    "plan_priority_ids",
+    "plan_ref",
+    "executive_decision_required",
+    "recommended_response",
+)
+_DECISION_NOTE: Final = FieldSpec("decision_note", FieldKind.TEXT)
+_RESPONSE_FIELDS: Final = (
+    FieldSpec("response_type", FieldKind.IDENTIFIER, required=True),
+    FieldSpec("basis", FieldKind.CHOICE, required=True, choices=BASES),
+    FieldSpec("rationale", FieldKind.CHOICE, required=True, choices=RESPONSE_RATIONALES),
+    FieldSpec("plan_priority_id", FieldKind.IDENTIFIER),
+    _DECISION_NOTE,
+)
+_HARM_FIELDS: Final = (
+    FieldSpec("lfpse_ref", FieldKind.REFERENCE),
+    FieldSpec("physical_harm", FieldKind.CHOICE, choices=PHYSICAL_HARM),
+    FieldSpec("psychological_harm", FieldKind.CHOICE, choices=PSYCHOLOGICAL_HARM),
+)
+
+_OPENING: Final = OpeningSpec(
+    roles=(Role.REPORTER, Role.PATIENT_SAFETY_SPECIALIST),
+    fields=(FieldSpec("incident_id", FieldKind.IDENTIFIER, required=True), *_HARM_FIELDS),
+    rules=("psirf.intake.report@1",),
+)
+
+_TRIAGE: Final = (
+    TransitionSpec(
+        trigger="update_incident_record",
+        sources=("reported", "under_review"),
+        dest=SAME_STATE,
+        roles=(Role.PATIENT_SAFETY_SPECIALIST,),
+        fields=_HARM_FIELDS,
+        rules=("psirf.intake.lfpse_update@1",),
+        summary="Update the LFPSE reference or harm levels as facts become clearer.",
+    ),
+    TransitionSpec(
+        trigger="begin_review",
+        sources=("reported",),
+        dest="under_review",
+        roles=(Role.PATIENT_SAFETY_SPECIALIST,),
+        rules=("psirf.intake.review@1",),
+        actor_fact="reviewed_by",
+        summary="The patient safety team starts reviewing the incident against the plan.",
+    ),
+    TransitionSpec(
+        trigger="record_triage",
+        sources=("under_review",),
+        dest=SAME_STATE,
+        roles=(Role.PATIENT_SAFETY_SPECIALIST,),
+        guards=("triage_refs_consistent",),
+        fields=(
+            FieldSpec("national_rule_refs", FieldKind.IDENTIFIERS),
+            FieldSpec("national_psii_rule_refs", FieldKind.IDENTIFIERS),
+            FieldSpec("plan_priority_ids", FieldKind.IDENTIFIERS),
+            FieldSpec("plan_ref", FieldKind.REFERENCE, required=True),
+            FieldSpec("executive_decision_required", FieldKind.FLAG),
+            FieldSpec("recommended_response", FieldKind.IDENTIFIER),
+        ),
+        rules=("psirf.triage.order@1",),
+        actor_fact="triaged_by",
+        clears=_TRIAGE_FACTS,
+        summary="Record the triage recommendation and the rule references behind it "
+        "(recording it again replaces it).",
+    ),
+    TransitionSpec(
+        trigger="override_national_requirement",
+        sources=("under_review", *_REFERRAL_OPEN),
+        dest=SAME_STATE,
+        roles=(Role.EXECUTIVE_LEAD,),
+        guards=("triage_recorded", "override_confirmed", "override_matches_triage"),
+        fields=(
+            FieldSpec("overridden_rule_refs", FieldKind.IDENTIFIERS, required=True),
+            FieldSpec("national_requirement_overridden", FieldKind.FLAG, required=True),
+            FieldSpec("override_reason", FieldKind.CHOICE, required=True, choices=OVERRIDE_REASONS),
+            FieldSpec("override_note", FieldKind.TEXT),
+        ),
+        rules=(NATIONAL_OVERRIDE_RULE,),
+        actor_fact="overridden_by",
+        summary="The executive lead sets national requirements aside, with a reason; "
+        "flagged for board and ICB oversight.",
+    ),
+)
+
+_DECISIONS: Final = (
+    TransitionSpec(
+        trigger="decide_response",
+        sources=("under_review",),
+        dest="response_decided",
+        roles=_DECIDERS,
+        guards=(
+            "triage_recorded",
+            "executive_decides_significant_risk",
+            "basis_consistent_with_triage",
+            "national_psii_respected",
+            "national_referral_respected",
+        ),
+        fields=_RESPONSE_FIELDS,
+        rules=("psirf.triage.order@1", "psirf.triage.executive_decision@1"),
+        actor_fact="decided_by",
+        summary="Decide the learning response, its basis and rationale.",
+    ),
+    TransitionSpec(
+        trigger="decide_no_further_response",
+        sources=("under_review",),
+        dest="no_further_response",
+        roles=_DECIDERS,
+        guards=(
+            "triage_recorded",
+            "executive_decides_significant_risk",
+            "no_outstanding_national_requirement",
+        ),
+        fields=(
+            FieldSpec(
+                "no_response_rationale",
+                FieldKind.CHOICE,
+                required=True,
+                choices=NO_RESPONSE_RATIONALES,
+            ),
+            _DECISION_NOTE,
+        ),
+        rules=("psirf.triage.order@1", "psirf.triage.no_further_response@1"),
+        actor_fact="decided_by",
+        summary="Decide that no further learning response is needed, with a rationale.",
+    ),
+)
+
+_REFERRAL: Final = (
+    TransitionSpec(
+        trigger="refer",
+        sources=("under_review",),
+        dest="referred",
+        roles=_TEAM,
+        guards=("triage_recorded",),
+        fields=(
+            FieldSpec("referral_body", FieldKind.IDENTIFIER, required=True),
+            FieldSpec("referral_ref", FieldKind.REFERENCE, required=True),
+            FieldSpec("referral_date", FieldKind.DATE, required=True),
+            FieldSpec("referral_rule_ref", FieldKind.IDENTIFIER),
+            FieldSpec("body_leads_investigation", FieldKind.FLAG),
+            FieldSpec("local_response_also_required", FieldKind.FLAG),
+        ),
+        rules=("psirf.national.referral@1",),
+        actor_fact="referred_by",
+        summary="Refer the incident to the body a national rule names.",
+    ),
+    TransitionSpec(
+        trigger="record_external_lead",
+        sources=("referred",),
+        dest="external_investigation",
+        roles=_TEAM,
+        fields=(
+            FieldSpec("external_investigation_ref", FieldKind.REFERENCE),
+            FieldSpec("external_lead_date", FieldKind.DATE, required=True),
+        ),
+        rules=("psirf.national.external_contribution@1",),
+        summary="The body confirms it leads the investigation; the trust contributes.",
+    ),
+    TransitionSpec(
+        trigger="record_information_requested",
+        sources=("external_investigation",),
+        dest=SAME_STATE,
+        roles=_TEAM,
+        fields=(
+            FieldSpec("information_request_ref", FieldKind.REFERENCE, required=True),
+            FieldSpec("information_requested_date", FieldKind.DATE, required=True),
+        ),
+        rules=("psirf.national.external_contribution@1",),
+        summary="Record that the leading body asked the trust for information.",
+    ),
+    TransitionSpec(
+        trigger="record_information_supplied",
+        sources=("external_investigation",),
+        dest=SAME_STATE,
+        roles=_TEAM,
+        guards=("information_requested_first",),
+        fields=(
+            FieldSpec("information_supplied_ref", FieldKind.REFERENCE, required=True),
+            FieldSpec("information_supplied_date", FieldKind.DATE, required=True),
+        ),
+        rules=("psirf.national.external_contribution@1",),
+        summary="Record that the trust supplied the information requested.",
+    ),
+    TransitionSpec(
+        trigger="record_findings_received",
+        sources=("external_investigation",),
+        dest=SAME_STATE,
+        roles=_TEAM,
+        fields=(
+            FieldSpec("external_findings_ref", FieldKind.REFERENCE, required=True),
+            FieldSpec("findings_received_date", FieldKind.DATE, required=True),
+        ),
+        rules=("psirf.national.external_contribution@1",),
+        summary="Record that the leading body's findings were received.",
+    ),
+    TransitionSpec(
+        trigger="commission_local_response",
+        sources=_REFERRAL_OPEN,
+        dest=SAME_STATE,
+        roles=_DECIDERS,
+        guards=(
+            "triage_recorded",
+            "executive_decides_significant_risk",
+            "basis_consistent_with_triage",
+            "national_psii_respected",
+        ),
+        fields=_RESPONSE_FIELDS,
+        rules=("psirf.national.parallel_local_response@1", "psirf.triage.order@1"),
+        actor_fact="decided_by",
+        summary="Commission a local learning response alongside the referral.",
+    ),
+    TransitionSpec(
+        trigger="close_referral",
+        sources=_REFERRAL_OPEN,
+        dest="closed",
+        roles=_TEAM,
+        guards=("findings_received_if_claimed", "local_response_if_required"),
+        fields=(
+            FieldSpec(
+                "referral_outcome",
+                FieldKind.CHOICE,
+                required=True,
+                choices=(
+                    "findings_received",
+                    "body_declined_to_investigate",
+                    "body_review_complete",
+                    "trust_contribution_complete",
+                ),
+            ),
+        ),
+        rules=("psirf.national.referral_closed@1",),
+        actor_fact="closed_by",
+        summary="Close the intake once the referral has run its course.",
+    ),
+)
+
+
+def _build() -> WorkflowDefinition:
+    return define(
+        name="incident_intake",
+        version="1",
+        family="intake",
+        title="Incident intake and response decision",
+        states=STATES,
+        initial="reported",
+        final_states=("response_decided", "no_further_response", "closed"),
+        opening=_OPENING,
+        transitions=(*_TRIAGE, *_DECISIONS, *_REFERRAL),
+    )
+
+
+#: The incident intake lifecycle, ``incident_intake@1``.
+INTAKE: Final = _build()
