@@ -23,7 +23,12 @@ def verify_all(db_path: Path) -> tuple[int, int]:
         while True:
             page = store.list_cases(CaseQuery(after=after, limit=100))
             for case in page.items:
-                result = verify_chain(case.id, store.history(case.id), head_hash=case.head_hash)
+                result = verify_chain(
+                    case.id,
+                    store.history(case.id),
+                    head_hash=case.head_hash,
+                    expected_entries=case.version,
+                )
                 checked += 1
                 status = (
                     "OK" if result.ok else f"BROKEN at entry {result.first_broken}: {result.reason}"

@@ -4,7 +4,8 @@ Guarded state machines defined as data, a pure decision core, an engine that per
 state and a tamper-evident audit trail in one transaction, and pluggable stores.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _version
 
 from psirf_flow.audit import AuditEntry as AuditEntry
 from psirf_flow.audit import ChainVerification as ChainVerification
@@ -50,8 +51,8 @@ from psirf_flow.workflows import WorkflowDefinition as WorkflowDefinition
 
 
 try:
-    __version__ = version("psirf-flow")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = _version("psirf-flow")
+except _PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [

@@ -185,42 +185,93 @@ class ChainVerification:
 
 
 def verify_chain(
-    case_id: str, entries: Sequence[AuditEntry], *, head_hash: str | None = None
+    case_id: str,
+    entries: Sequence[AuditEntry],
+    *,
+    head_hash: str | None = None,
+    expected_entries: int | None = None,
 ) -> ChainVerification:
     """Recompute a case's chain and name the first entry that does not fit.
 
-    Checks, in order for each position ``n`` (counting from 1): the entry belongs to the
-    case, its sequence number is ``n``, its ``previous_hash`` is the hash of entry ``n-1``
-    (or :data:`GENESIS_HASH`), and its stored hash equals the hash of its content. When
-    ``head_hash`` is given (the hash the case row says is latest), the last entry's hash
-    must equal it, which catches entries removed from the end.
+    For each position ``n`` (counting from 1) the entry must belong to the case, carry
+    sequence number ``n`` and hash to its stored hash; then its ``previous_hash`` must be
+    the hash of entry ``n-1`` (or :data:`GENESIS_HASH`). Because each entry's
+    ``previous_hash`` is covered by its own hash, a self-consistent entry whose link does
+    not match proves that the entry *before* it was rewritten (altered and re-hashed), and
+    that earlier entry is the one named.
+
+    Args:
+        case_id: The case.
+        entries: Its audit entries in stored order.
+        head_hash: The hash the case row records as its latest entry; when given, the last
+            entry must have it (catches a re-hashed last entry).
+        expected_entries: How many entries the case says it has (its version); when given,
+            a shorter trail is reported as missing entries.
     """
+    count = len(entries)
     previous = GENESIS_HASH
     for position, entry in enumerate(entries, start=1):
-        problem = _entry_problem(case_id, position, entry, previous)
+        problem = _entry_problem(case_id, position, entry)
         if problem:
-            return ChainVerification(case_id, False, len(entries), position, problem)
+            return ChainVerification(case_id, False, count, position, problem)
+        if entry.previous_hash != previous:
+            if position == 1:
+                return ChainVerification(
+                    case_id, False, count, 1, "it does not start the chain (it was rewritten)"
+                )
+            return ChainVerification(
+                case_id,
+                False,
+                count,
+                position - 1,
+                "its hash is not the one the next entry recorded (it was altered and "
+                "its hash recomputed)",
+            )
         previous = entry.hash
-    if head_hash is not None and head_hash != (previous if entries else ""):
-        at = len(entries) + 1 if entries else 1
+    if expected_entries is not None and count < expected_entries:
         return ChainVerification(
             case_id,
             False,
-            len(entries),
-            at,
-            "the case records a later entry than the trail holds (entries are missing)",
+            count,
+            count + 1,
+            f"the case records {expected_entries} entries but the trail holds {count} "
+            "(entries are missing)",
         )
-    return ChainVerification(case_id, True, len(entries))
+    if head_hash is not None and head_hash != (previous if entries else ""):
+        if not entries:
+            return ChainVerification(
+                case_id, False, 0, 1, "the case records entries but the trail is empty"
+            )
+        if expected_entries is None:
+            return ChainVerification(
+                case_id,
+                False,
+                count,
+                count + 1,
+                "the last entry is not the one the case records (entries are missing, or "
+                "the last entry was altered and its hash recomputed)",
+            )
+        return ChainVerification(
+            case_id,
+            False,
+            count,
+            count,
+            "its hash is not the one the case records (it was altered and its hash recomputed)",
+        )
+    return ChainVerification(case_id, True, count)
 
 
-def _entry_problem(case_id: str, position: int, entry: AuditEntry, previous: str) -> str:
+def _entry_problem(case_id: str, position: int, entry: AuditEntry) -> str:
     if entry.case_id != case_id:
         return f"it belongs to case {entry.case_id!r}"
     if entry.sequence != position:
         return f"its sequence number is {entry.sequence}, expected {position}"
-    if entry.previous_hash != previous:
-        return "it does not chain to the entry before it"
-    if entry_hash(entry.content()) != entry.hash:
+    try:
+        recomputed = entry_hash(entry.content())
+    except (TypeError, ValueError):
+        # Altered into something with no canonical encoding (a lone surrogate, NaN, …).
+        return "its content cannot be encoded any more (it was altered)"
+    if recomputed != entry.hash:
         return "its content does not match its hash (it was altered)"
     return ""
 

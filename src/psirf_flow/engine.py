@@ -128,7 +128,9 @@ class Engine:
         """
         definition = self._definitions.latest(workflow)
         if definition is None:
-            raise UnknownWorkflow(workflow=workflow, known={d.name for d in self._definitions})
+            unknown = UnknownWorkflow(workflow=workflow, known={d.name for d in self._definitions})
+            self._rejected(unknown, None, actor, None)
+            raise unknown
         command = Command(
             trigger=OPEN_TRIGGER,
             actor=actor,
@@ -151,7 +153,7 @@ class Engine:
                 now=self._clock.now(),
             )
         except CommandRejected as error:
-            self._rejected(error, definition, actor, None)
+            self._rejected(error, definition.name, actor, None)
             raise
         return self._commit(decision, None, fingerprint, command)
 
@@ -197,7 +199,7 @@ class Engine:
         try:
             decision = decide(definition, case, command, now=self._clock.now())
         except CommandRejected as error:
-            self._rejected(error, definition, actor, case)
+            self._rejected(error, definition.name, actor, case)
             raise
         return self._commit(decision, case.version, fingerprint, command)
 
@@ -214,7 +216,12 @@ class Engine:
     def verify(self, case_id: str) -> ChainVerification:
         """Verify the case's audit chain against its stored head."""
         case = self._store.load(case_id)
-        return verify_chain(case_id, self._store.history(case_id), head_hash=case.head_hash)
+        return verify_chain(
+            case_id,
+            self._store.history(case_id),
+            head_hash=case.head_hash,
+            expected_entries=case.version,
+        )
 
     def options(self, case_id: str, actor: Actor) -> tuple[Option, ...]:
         """List every step of the workflow: may ``actor`` take it now, and if not, why not."""
@@ -254,7 +261,9 @@ class Engine:
         if record is None:
             return None
         if record.fingerprint != fingerprint:
-            raise IdempotencyKeyReused(case_id=case_id, trigger=trigger, key=key)
+            reused = IdempotencyKeyReused(case_id=case_id, trigger=trigger, key=key)
+            self._rejected(reused, None, None, None)
+            raise reused
         entry = self._store.history(record.case_id)[record.sequence - 1]
         outcome = Outcome(self._store.load(record.case_id), entry, replayed=True)
         self._log.info(
@@ -315,8 +324,8 @@ class Engine:
     def _rejected(
         self,
         error: CommandRejected,
-        definition: WorkflowDefinition,
-        actor: Actor,
+        workflow: str | None,
+        actor: Actor | None,
         case: Case | None,
     ) -> None:
         self._log.info(
@@ -324,10 +333,10 @@ class Engine:
             **safe_fields(
                 {
                     "case_id": error.case_id,
-                    "workflow": definition.name,
+                    "workflow": workflow,
                     "trigger": error.trigger,
                     "from_state": case.state if case is not None else None,
-                    "actor_id": actor.id,
+                    "actor_id": actor.id if actor is not None else None,
                     "reason_code": error.reason_code,
                     "error_code": error.code,
                 }

@@ -79,19 +79,29 @@ def _check_value(spec: FieldSpec, value: object, salt: str) -> tuple[FactValue |
         case FieldKind.DATE:
             return _check_date(value)
         case FieldKind.TEXT:
-            if isinstance(value, str):
+            # Lone surrogates (possible after decoding JSON) cannot be encoded to hash.
+            if isinstance(value, str) and _encodable(value):
                 return text_digest(salt, value), None
             return None, "must be text"
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_ids(value: object) -> tuple[FactValue | None, str | None]:
     if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
         return None, "must be a list of identifiers"
     items = list(value)
-    for item in items:
+    for position, item in enumerate(items, start=1):
         problem = check_identifier(item)
         if problem is not None:
-            return None, f"item {item!r} {problem}"
+            # Named by position: the refused value may be a name or an NHS number.
+            return None, f"item {position} {problem}"
     return tuple(sorted(set(items))), None
 
 

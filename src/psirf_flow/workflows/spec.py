@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Final
 
 import attrs
@@ -255,11 +256,10 @@ def define(
         initial=initial,
         final_states=finals,
         opening=opening,
-        transitions=by_trigger,
-        guards=registry,
+        transitions=MappingProxyType(by_trigger),
+        guards=MappingProxyType(registry),
     )
-    if initial in state_list:
-        problems.extend(_check_graph(definition, specs))
+    problems.extend(_check_graph(definition, specs))
     if problems:
         raise DefinitionError(name, problems)
     return definition
@@ -355,12 +355,16 @@ def _check_graph(definition: WorkflowDefinition, specs: tuple[TransitionSpec, ..
         for source in spec.sources:
             if source in states:
                 edges[source].update(d for d in definition.destinations(spec) if d in states)
-    reachable = _closure({definition.initial}, edges)
-    problems = [
-        f"state {s!r} cannot be reached from {definition.initial!r}"
-        for s in definition.states
-        if s not in reachable
-    ]
+    if definition.initial in states:
+        reachable = _closure({definition.initial}, edges)
+        problems = [
+            f"state {s!r} cannot be reached from {definition.initial!r}"
+            for s in definition.states
+            if s not in reachable
+        ]
+    else:
+        # Nothing is reachable without a starting point; say so once, not once per state.
+        problems = ["no state can be reached, because there is no valid initial state"]
     reverse: dict[str, set[str]] = {s: set() for s in states}
     for source, targets in edges.items():
         for target in targets:

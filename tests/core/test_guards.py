@@ -1,0 +1,540 @@
+"""Segregation of duties and every built-in guard: named results, reason codes and messages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from psirf_flow import Actor, Engine, GuardFailed, GuardResult, Role
+from psirf_flow.domain import FactValue
+from psirf_flow.workflows import GUARDS, LEARNING_RESPONSES, GuardInput
+
+
+ORG = "RX1"
+
+
+def judge(
+    guard: str,
+    facts: Mapping[str, FactValue],
+    *,
+    actor_id: str = "someone-1",
+    payload: Mapping[str, FactValue] | None = None,
+) -> GuardResult:
+    """Run one built-in guard on ``facts`` (with ``payload`` applied) as ``actor_id``."""
+    applied = {**facts, **(payload or {})}
+    return GUARDS[guard].check(
+        GuardInput(
+            case=None,
+            trigger="test",
+            actor=Actor(actor_id, list(Role), ORG),
+            role=Role.EXECUTIVE_LEAD,
+            facts=applied,
+            payload=payload or {},
+        )
+    )
+
+
+INVOLVED = {"involved_staff_ids": ("staff-1", "staff-2"), "involved_line_manager_ids": ("mgr-1",)}
+LED = {"lead_id": "lead-1", "author_id": "lead-1"}
+
+#: guard, facts, actor, payload -> expected reason code ("ok" when it passes).
+GUARD_TABLE = [
+    pytest.param(
+        "lead_independent", INVOLVED, "pss-1", {"lead_id": "lead-1"}, "ok", id="lead-independent"
+    ),
+    pytest.param(
+        "lead_independent",
+        INVOLVED,
+        "pss-1",
+        {"lead_id": "staff-2"},
+        "lead_involved_in_incident",
+        id="lead-involved",
+    ),
+    pytest.param(
+        "lead_independent",
+        INVOLVED,
+        "pss-1",
+        {"lead_id": "mgr-1"},
+        "lead_line_manages_involved_staff",
+        id="lead-line-manager",
+    ),
+    pytest.param(
+        "lead_independent",
+        INVOLVED,
+        "pss-1",
+        {"facilitator_id": "staff-1"},
+        "lead_involved_in_incident",
+        id="facilitator-involved",
+    ),
+    pytest.param(
+        "engagement_lead_assigned",
+        {},
+        "pss-1",
+        {"engagement_lead_id": "eng-1"},
+        "ok",
+        id="engagement-lead-named",
+    ),
+    pytest.param(
+        "engagement_lead_assigned", {}, "pss-1", {}, "engagement_lead_missing", id="no-eng-lead"
+    ),
+    pytest.param("actor_is_lead", LED, "lead-1", None, "ok", id="actor-is-lead"),
+    pytest.param(
+        "actor_is_lead", {"facilitator_id": "fac-1"}, "fac-1", None, "ok", id="actor-is-facilitator"
+    ),
+    pytest.param(
+        "actor_is_lead", LED, "lead-2", None, "actor_not_assigned_lead", id="actor-not-lead"
+    ),
+    pytest.param(
+        "terms_of_reference_recorded",
+        {"terms_of_reference_ref": "DOC-1"},
+        "lead-1",
+        None,
+        "ok",
+        id="tor-recorded",
+    ),
+    pytest.param(
+        "terms_of_reference_recorded", {}, "lead-1", None, "terms_of_reference_missing", id="no-tor"
+    ),
+    pytest.param(
+        "engagement_outcome_recorded",
+        {"family_engagement": "involved"},
+        "lead-1",
+        None,
+        "ok",
+        id="family-involved",
+    ),
+    pytest.param(
+        "engagement_outcome_recorded",
+        {"family_engagement": "declined"},
+        "lead-1",
+        None,
+        "ok",
+        id="family-declined",
+    ),
+    pytest.param(
+        "engagement_outcome_recorded",
+        {"family_engagement": "uncontactable"},
+        "lead-1",
+        None,
+        "contact_attempts_missing",
+        id="uncontactable-without-attempts",
+    ),
+    pytest.param(
+        "engagement_outcome_recorded",
+        {"family_engagement": "uncontactable", "contact_attempts": 0},
+        "lead-1",
+        None,
+        "contact_attempts_missing",
+        id="uncontactable-zero-attempts",
+    ),
+    pytest.param(
+        "engagement_outcome_recorded",
+        {"family_engagement": "uncontactable", "contact_attempts": 3},
+        "lead-1",
+        None,
+        "ok",
+        id="uncontactable-with-attempts",
+    ),
+    pytest.param(
+        "engagement_outcome_recorded",
+        {},
+        "lead-1",
+        None,
+        "engagement_outcome_missing",
+        id="no-engagement-outcome",
+    ),
+    pytest.param(
+        "peer_review_recorded", {"peer_review_ref": "P-1"}, "x-1", None, "ok", id="peer-review"
+    ),
+    pytest.param(
+        "peer_review_recorded",
+        {"peer_review_ref": ""},
+        "x-1",
+        None,
+        "peer_review_missing",
+        id="peer-review-empty",
+    ),
+    pytest.param(
+        "expert_input_recorded", {"expert_input": "panel"}, "x-1", None, "ok", id="expert-input"
+    ),
+    pytest.param(
+        "expert_input_recorded", {}, "x-1", None, "expert_input_missing", id="no-expert-input"
+    ),
+    pytest.param(
+        "staff_accuracy_checked",
+        {"staff_accuracy_check": "amended"},
+        "x-1",
+        None,
+        "ok",
+        id="staff-accuracy",
+    ),
+    pytest.param(
+        "staff_accuracy_checked", {}, "x-1", None, "staff_accuracy_check_missing", id="no-staff"
+    ),
+    pytest.param(
+        "family_draft_review_recorded",
+        {"family_engagement": "involved", "family_draft_response": "no_comments"},
+        "x-1",
+        None,
+        "ok",
+        id="family-draft-response",
+    ),
+    pytest.param(
+        "family_draft_review_recorded",
+        {"family_engagement": "involved"},
+        "x-1",
+        None,
+        "family_draft_review_missing",
+        id="family-draft-missing",
+    ),
+    pytest.param(
+        "family_draft_review_recorded",
+        {"family_engagement": "declined"},
+        "x-1",
+        None,
+        "ok",
+        id="family-declined-needs-no-draft-review",
+    ),
+    pytest.param(
+        "family_draft_review_recorded",
+        {"family_engagement": "uncontactable", "contact_attempts": 2},
+        "x-1",
+        None,
+        "ok",
+        id="family-uncontactable-needs-no-draft-review",
+    ),
+    pytest.param(
+        "findings_agreed", {"findings_agreed_by": "senior-1"}, "x-1", None, "ok", id="findings"
+    ),
+    pytest.param("findings_agreed", {}, "x-1", None, "findings_not_agreed", id="no-findings"),
+    pytest.param("approver_independent", LED, "exec-1", None, "ok", id="approver-independent"),
+    pytest.param(
+        "approver_independent", LED, "lead-1", None, "approver_is_lead", id="approver-is-lead"
+    ),
+    pytest.param(
+        "approver_independent",
+        {"lead_id": "lead-1", "author_id": "writer-1"},
+        "writer-1",
+        None,
+        "approver_is_author",
+        id="approver-is-author",
+    ),
+    pytest.param(
+        "approver_independent",
+        {"facilitator_id": "fac-1", "author_id": "fac-1"},
+        "fac-1",
+        None,
+        "approver_is_lead",
+        id="approver-is-facilitator",
+    ),
+    pytest.param("reviewer_independent", LED, "peer-1", None, "ok", id="reviewer-independent"),
+    pytest.param(
+        "reviewer_independent", LED, "lead-1", None, "reviewer_not_independent", id="reviewer-lead"
+    ),
+    pytest.param(
+        "reviewer_independent",
+        {"lead_id": "lead-1", "author_id": "writer-1"},
+        "writer-1",
+        None,
+        "reviewer_not_independent",
+        id="reviewer-author",
+    ),
+    pytest.param("senior_leader_independent", LED, "senior-1", None, "ok", id="senior-other"),
+    pytest.param(
+        "senior_leader_independent", LED, "lead-1", None, "senior_leader_is_lead", id="senior-lead"
+    ),
+    pytest.param(
+        "several_incidents_linked",
+        {"incident_ids": ("INC-1", "INC-2")},
+        "pss-1",
+        None,
+        "ok",
+        id="two-incidents",
+    ),
+    pytest.param(
+        "several_incidents_linked",
+        {"incident_ids": "INC-1"},
+        "pss-1",
+        None,
+        "too_few_incidents",
+        id="one-incident",
+    ),
+    pytest.param(
+        "actions_or_rationale",
+        {},
+        "pss-1",
+        {"safety_action_ids": ("SA-1",)},
+        "ok",
+        id="actions-linked",
+    ),
+    pytest.param(
+        "actions_or_rationale",
+        {},
+        "pss-1",
+        {"no_actions_rationale": "no_new_learning"},
+        "ok",
+        id="rationale",
+    ),
+    pytest.param(
+        "actions_or_rationale",
+        {},
+        "pss-1",
+        {"safety_action_ids": ()},
+        "actions_or_rationale_missing",
+        id="empty-actions",
+    ),
+    pytest.param(
+        "actions_or_rationale", {}, "pss-1", None, "actions_or_rationale_missing", id="neither"
+    ),
+]
+
+
+class TestBuiltinGuards:
+    """Each built-in guard returns a named result with a stable reason code."""
+
+    @pytest.mark.parametrize(("guard", "facts", "actor_id", "payload", "expected"), GUARD_TABLE)
+    def test_guard(
+        self,
+        guard: str,
+        facts: Mapping[str, FactValue],
+        actor_id: str,
+        payload: Mapping[str, FactValue] | None,
+        expected: str,
+    ) -> None:
+        """The guard passes or fails with the reason code in the table, under its own name."""
+        result = judge(guard, facts, actor_id=actor_id, payload=payload)
+
+        assert result.name == guard
+        assert result.reason_code == expected
+        assert result.ok is (expected == "ok")
+        assert (result.explanation == "") is result.ok
+
+    def test_every_learning_response_guard_is_in_the_table(self) -> None:
+        """Every guard a learning response uses has a passing and a failing row above."""
+        rows = [p.values for p in GUARD_TABLE]
+        used = {
+            name
+            for definition in LEARNING_RESPONSES.values()
+            for spec in (definition.opening, *definition.transitions.values())
+            for name in spec.guards
+        }
+        assert len(used) == 15
+        for name in used:
+            outcomes = {row[4] == "ok" for row in rows if row[0] == name}
+            assert outcomes == {True, False}, name
+
+    def test_registry_names_match_guard_names(self) -> None:
+        """Each guard is registered under the name its results carry, with a plain summary."""
+        for name, spec in GUARDS.items():
+            assert spec.name == name
+            assert spec.summary.endswith(".")
+
+    def test_guard_input_ids(self) -> None:
+        """A fact reads as ids: a tuple as is, a single id as one, anything else as none."""
+        guard_input = GuardInput(
+            case=None,
+            trigger="t",
+            actor=Actor("a-1", [Role.REPORTER], ORG),
+            role=Role.REPORTER,
+            facts={"many": ("x", "y"), "one": "x", "count": 3},
+            payload={},
+        )
+
+        assert guard_input.ids("many") == ("x", "y")
+        assert guard_input.ids("one") == ("x",)
+        assert guard_input.ids("count") == ()
+        assert guard_input.ids("absent") == ()
+
+
+class TestSegregationOfDuties:
+    """Segregation of duties through the engine (psirf-rules §5 rules 1, 2 and 6)."""
+
+    @pytest.mark.parametrize(
+        ("lead_id", "code", "words"),
+        [
+            pytest.param("staff-1", "lead_involved_in_incident", "was involved", id="involved"),
+            pytest.param("mgr-1", "lead_line_manages_involved_staff", "line-manages", id="manager"),
+        ],
+    )
+    def test_lead_must_be_independent(
+        self, *, lifecycle: Any, engine: Engine, cast: Any, lead_id: str, code: str, words: str
+    ) -> None:
+        """A lead involved in the incident or line-managing staff involved is refused."""
+        case = lifecycle.open()
+
+        with pytest.raises(GuardFailed) as refused:
+            engine.fire(
+                case.id,
+                "assign_lead",
+                actor=cast.pss,
+                payload={"lead_id": lead_id, "engagement_lead_id": "eng-1"},
+            )
+
+        assert refused.value.reason_code == code
+        assert words in str(refused.value)
+        assert engine.get(case.id).state == "commissioned"
+
+    def test_approver_is_never_the_lead(self, lifecycle: Any, engine: Engine) -> None:
+        """A lead who is also an executive lead cannot approve the report they led."""
+        case = lifecycle.to("awaiting_approval")
+        both = Actor("lead-1", [Role.LEARNING_RESPONSE_LEAD, Role.EXECUTIVE_LEAD], ORG)
+
+        with pytest.raises(GuardFailed) as refused:
+            engine.fire(case.id, "approve", actor=both, payload={"report_ref": "R-1"})
+
+        assert refused.value.reason_code == "approver_is_lead"
+        assert "lead-1 led this response and so cannot approve its report" in str(refused.value)
+
+    def test_approver_may_not_return_their_own_report(self, lifecycle: Any, engine: Engine) -> None:
+        """Returning for rework needs the same independence as approving."""
+        case = lifecycle.to("awaiting_approval")
+        both = Actor("lead-1", [Role.LEARNING_RESPONSE_LEAD, Role.EXECUTIVE_LEAD], ORG)
+
+        with pytest.raises(GuardFailed):
+            engine.fire(
+                case.id, "return_for_rework", actor=both, payload={"rework_reason": "other"}
+            )
+
+    def test_author_is_recorded_from_the_draft_submitter(self, lifecycle: Any) -> None:
+        """The person who submits the draft is recorded as its author."""
+        case = lifecycle.to("review")
+
+        assert case.facts["author_id"] == "lead-1"
+
+    def test_peer_reviewer_must_be_independent(self, lifecycle: Any, engine: Engine) -> None:
+        """The lead cannot peer-review their own draft."""
+        case = lifecycle.to("review")
+        both = Actor("lead-1", [Role.LEARNING_RESPONSE_LEAD, Role.PEER_REVIEWER], ORG)
+
+        with pytest.raises(GuardFailed) as refused:
+            engine.fire(case.id, "record_peer_review", actor=both, payload={"peer_review_ref": "P"})
+
+        assert refused.value.reason_code == "reviewer_not_independent"
+
+    def test_senior_leader_agreeing_findings_is_not_the_lead(
+        self, lifecycle: Any, engine: Engine
+    ) -> None:
+        """The lead cannot agree their own findings as a senior leader."""
+        case = lifecycle.to("review")
+        both = Actor("lead-1", [Role.LEARNING_RESPONSE_LEAD, Role.SENIOR_LEADER], ORG)
+
+        with pytest.raises(GuardFailed) as refused:
+            engine.fire(case.id, "agree_findings", actor=both)
+
+        assert refused.value.reason_code == "senior_leader_is_lead"
+
+    def test_only_the_assigned_lead_leads(self, lifecycle: Any, engine: Engine, cast: Any) -> None:
+        """Another learning response lead cannot take the assigned lead's steps."""
+        case = lifecycle.to("planning")
+
+        with pytest.raises(GuardFailed) as refused:
+            engine.fire(case.id, "begin_gathering", actor=cast.other_lead)
+
+        assert refused.value.reason_code == "actor_not_assigned_lead"
+        assert "lead-2 is not the lead assigned to this case" in str(refused.value)
+
+
+class TestEngagementBeforeApproval:
+    """A PSII needs a recorded engagement outcome before approval (psirf-rules §6, §7.1)."""
+
+    @pytest.mark.parametrize(
+        ("engagement", "attempts"),
+        [
+            pytest.param("involved", None, id="involved"),
+            pytest.param("declined", None, id="declined"),
+            pytest.param("uncontactable", 3, id="uncontactable-with-attempts"),
+        ],
+    )
+    def test_complete_outcomes_allow_approval(
+        self, lifecycle: Any, engagement: str, attempts: int | None
+    ) -> None:
+        """Involved, declined, or uncontactable with attempts recorded are complete outcomes."""
+        case = lifecycle.to("awaiting_approval", engagement=engagement, contact_attempts=attempts)
+
+        assert case.facts["family_engagement"] == engagement
+
+    def test_uncontactable_without_attempts_blocks_approval(
+        self, lifecycle: Any, engine: Engine, cast: Any
+    ) -> None:
+        """Uncontactable without any recorded attempt is not a complete outcome."""
+        case = lifecycle.record_review(lifecycle.to("review", engagement="uncontactable"))
+
+        with pytest.raises(GuardFailed) as refused:
+            engine.fire(case.id, "request_approval", actor=cast.lead)
+
+        assert [f.reason_code for f in refused.value.failures] == ["contact_attempts_missing"]
+        assert "no contact attempts are recorded" in str(refused.value)
+
+
+class TestEveryFailureListed:
+    """A guard rejection lists every failed guard, not just the first."""
+
+    def test_bare_psii_lists_everything_missing(
+        self, lifecycle: Any, engine: Engine, cast: Any
+    ) -> None:
+        """Asking approval for a bare PSII in review lists all seven missing items."""
+        case = lifecycle.to("review", terms=False, engagement=None)
+
+        with pytest.raises(GuardFailed) as refused:
+            engine.fire(case.id, "request_approval", actor=cast.lead)
+
+        error = refused.value
+        assert [f.reason_code for f in error.failures] == [
+            "terms_of_reference_missing",
+            "engagement_outcome_missing",
+            "peer_review_missing",
+            "expert_input_missing",
+            "staff_accuracy_check_missing",
+            "family_draft_review_missing",
+            "findings_not_agreed",
+        ]
+        assert [r.name for r in error.results if r.ok] == ["actor_is_lead"]
+        assert error.reason_code == "terms_of_reference_missing"
+        for failure in error.failures:
+            assert failure.explanation in error.message
+        assert error.message.startswith("'request approval' was refused because ")
+
+
+class TestClosure:
+    """Closure needs linked safety actions or a reason for none; actions never block it."""
+
+    def test_close_needs_actions_or_rationale(
+        self, lifecycle: Any, engine: Engine, cast: Any
+    ) -> None:
+        """Closing with neither linked actions nor a rationale is refused."""
+        case = lifecycle.to("shared")
+
+        with pytest.raises(GuardFailed) as refused:
+            engine.fire(case.id, "close", actor=cast.pss)
+
+        assert refused.value.reason_code == "actions_or_rationale_missing"
+
+    def test_close_with_rationale(self, lifecycle: Any, engine: Engine, cast: Any) -> None:
+        """A recorded reason for having no actions is enough to close."""
+        case = lifecycle.to("shared")
+
+        closed = engine.fire(
+            case.id,
+            "close",
+            actor=cast.pss,
+            payload={"no_actions_rationale": "covered_by_existing_improvement_plan"},
+        )
+
+        assert closed.case.state == "closed"
+
+    def test_open_safety_actions_never_block_closure(
+        self, lifecycle: Any, engine: Engine, cast: Any
+    ) -> None:
+        """Linked safety actions that are still open do not stop closure (psirf-rules §6 note)."""
+        case = lifecycle.to("shared")
+        assert engine.store.outbox(case.id) == ()
+
+        closed = engine.fire(
+            case.id, "close", actor=cast.pss, payload={"safety_action_ids": ["SA-open-1"]}
+        )
+
+        assert closed.case.state == "closed"
+        assert closed.case.facts["safety_action_ids"] == ("SA-open-1",)
+        assert [g[0] for g in closed.entry.guards] == ["actions_or_rationale"]
