@@ -47,9 +47,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = 1
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
-            reporter.write_line(
-                f"FAILED: {REQUIRE_PG_ENV}=1 but no PostgreSQL test ran", red=True
-            )
+            reporter.write_line(f"FAILED: {REQUIRE_PG_ENV}=1 but no PostgreSQL test ran", red=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -57,16 +55,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if os.environ.get(PG_URL_ENV):
         return
     if os.environ.get(REQUIRE_PG_ENV) == "1":
-        for item in items:
-            if "postgres" in item.keywords:
-                item.add_marker(
-                    pytest.mark.xfail(
-                        reason=f"{REQUIRE_PG_ENV}=1 but {PG_URL_ENV} is not set",
-                        strict=True,
-                        run=False,
-                    )
-                )
-        return
+        msg = f"{REQUIRE_PG_ENV}=1 but {PG_URL_ENV} is not set, so PostgreSQL tests cannot run"
+        raise pytest.UsageError(msg)
     skip = pytest.mark.skip(reason=f"PostgreSQL tests need {PG_URL_ENV} (see .ci/run)")
     for item in items:
         if "postgres" in item.keywords:

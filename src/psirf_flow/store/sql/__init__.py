@@ -1,0 +1,31 @@
+"""The SQLAlchemy store: SQLite files and PostgreSQL through SQLAlchemy 2 Core.
+
+Needs the ``sqlalchemy`` extra (``postgresql`` for PostgreSQL through psycopg 3). Open a
+store with :meth:`SqlStore.open`; create or upgrade the schema with :func:`upgrade` (the
+Alembic migrations ship inside the package). See the how-to guide "Persist with
+SQLAlchemy".
+
+Example:
+    >>> store = SqlStore.open("cases.sqlite3", migrate=True)  # doctest: +SKIP
+"""
+
+from psirf_flow.store.sql.schema import metadata
+from psirf_flow.store.sql.store import (
+    HEAD_REVISION,
+    Durability,
+    SqlStore,
+    current_revision,
+    make_engine,
+    upgrade,
+)
+
+
+__all__ = [
+    "HEAD_REVISION",
+    "Durability",
+    "SqlStore",
+    "current_revision",
+    "make_engine",
+    "metadata",
+    "upgrade",
+]

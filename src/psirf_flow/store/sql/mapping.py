@@ -1,0 +1,327 @@
+"""Explicit mapping between table rows and domain records, both ways.
+
+Domain classes are never ORM-mapped. Each record has a ``*_values`` function (record to
+the dict of column values) and a ``*_from_row`` function (row to record). Structured
+values are JSON text; lists read back become tuples, as the domain holds them. Times are
+written as aware UTC and read back as aware UTC on both backends (SQLite keeps no time
+zone, so the UTC zone is re-attached on reading).
+
+A row that cannot be turned back into a record (undecodable JSON, a value of the wrong
+shape, an id the domain refuses) raises :class:`~psirf_flow.errors.CorruptRecord` naming
+the case.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from psirf_flow.audit import AuditEntry
+from psirf_flow.domain import Case, Deadline, FactValue, OutboxMessage
+from psirf_flow.errors import CorruptRecord
+from psirf_flow.ports import IdempotencyRecord
+
+
+__all__ = [
+    "audit_values",
+    "case_from_row",
+    "case_values",
+    "deadline_from_row",
+    "deadline_values",
+    "decode_facts",
+    "encode_json",
+    "entry_from_row",
+    "idempotency_from_row",
+    "idempotency_values",
+    "outbox_from_row",
+    "outbox_values",
+    "to_utc",
+]
+
+
+class _Malformed(ValueError):
+    """A stored value does not have the shape the domain needs."""
+
+
+def encode_json(value: object) -> str:
+    """Encode ``value`` as compact, key-sorted JSON (tuples become lists)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _decode(text: object) -> Any:
+    if not isinstance(text, str):
+        msg = f"expected JSON text, got {type(text).__name__}"
+        raise _Malformed(msg)
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        msg = f"invalid JSON ({error.args[0] if error.args else error})"
+        raise _Malformed(msg) from error
+
+
+def _fact(value: object) -> FactValue:
+    if isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    msg = f"a value of type {type(value).__name__} is not a fact value"
+    raise _Malformed(msg)
+
+
+def decode_facts(text: object) -> dict[str, FactValue]:
+    """Decode a JSON object of fact values, restoring lists of ids as tuples."""
+    decoded = _decode(text)
+    if not isinstance(decoded, dict):
+        msg = "expected a JSON object of facts"
+        raise _Malformed(msg)
+    return {str(k): _fact(v) for k, v in decoded.items()}
+
+
+def _facts_json(facts: Mapping[str, FactValue]) -> str:
+    return encode_json({k: list(v) if isinstance(v, tuple) else v for k, v in facts.items()})
+
+
+def to_utc(moment: datetime) -> datetime:
+    """Return ``moment`` as an aware UTC datetime (naive values are taken to be UTC)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _stored_time(moment: datetime) -> datetime:
+    # Written as aware UTC: PostgreSQL keeps the instant, SQLite keeps the UTC wall time.
+    return moment.astimezone(UTC)
+
+
+def _time(value: object) -> datetime:
+    if not isinstance(value, datetime):
+        msg = f"expected a timestamp, got {type(value).__name__}"
+        raise _Malformed(msg)
+    return to_utc(value)
+
+
+def _corrupt(case_id: object, what: str, error: Exception) -> CorruptRecord:
+    return CorruptRecord(str(case_id), f"its {what} row is malformed: {error}")
+
+
+# ------------------------------------------------------------------ cases
+
+
+def case_values(case: Case) -> dict[str, Any]:
+    """Column values for ``case``."""
+    return {
+        "id": case.id,
+        "workflow": case.workflow,
+        "workflow_version": case.workflow_version,
+        "organisation": case.organisation,
+        "state": case.state,
+        "version": case.version,
+        "held_from": case.held_from,
+        "head_hash": case.head_hash,
+        "facts": _facts_json(case.facts),
+        "opened_at": _stored_time(case.opened_at),
+        "updated_at": _stored_time(case.updated_at),
+    }
+
+
+def case_from_row(row: sa.Row[Any]) -> Case:
+    """Rebuild a :class:`~psirf_flow.domain.Case` from a ``cases`` row.
+
+    Raises:
+        CorruptRecord: If the row cannot be a case.
+    """
+    m = row._mapping
+    try:
+        return Case(
+            id=m["id"],
+            workflow=m["workflow"],
+            workflow_version=m["workflow_version"],
+            organisation=m["organisation"],
+            state=m["state"],
+            version=m["version"],
+            facts=decode_facts(m["facts"]),
+            opened_at=_time(m["opened_at"]),
+            updated_at=_time(m["updated_at"]),
+            held_from=m["held_from"],
+            head_hash=m["head_hash"],
+        )
+    except (ValueError, TypeError) as error:
+        raise _corrupt(m["id"], "case", error) from error
+
+
+# ------------------------------------------------------------------ audit entries
+
+
+def audit_values(entry: AuditEntry) -> dict[str, Any]:
+    """Column values for ``entry``."""
+    content = entry.content()
+    return {
+        "case_id": entry.case_id,
+        "sequence": entry.sequence,
+        "workflow": entry.workflow,
+        "workflow_version": entry.workflow_version,
+        "trigger": entry.trigger,
+        "from_state": entry.from_state,
+        "to_state": entry.to_state,
+        "actor_id": entry.actor_id,
+        "role": entry.role,
+        "organisation": entry.organisation,
+        "guards": encode_json(content["guards"]),
+        "rules": encode_json(content["rules"]),
+        "data": encode_json(content["data"]),
+        "recorded_at": _stored_time(entry.recorded_at),
+        "previous_hash": entry.previous_hash,
+        "hash": entry.hash,
+    }
+
+
+def _guards(text: object) -> tuple[tuple[str, bool, str], ...]:
+    decoded = _decode(text)
+    if not isinstance(decoded, list):
+        msg = "expected a JSON list of guard results"
+        raise _Malformed(msg)
+    found: list[tuple[str, bool, str]] = []
+    for item in decoded:
+        if not (
+            isinstance(item, list)
+            and len(item) == 3
+            and isinstance(item[0], str)
+            and isinstance(item[1], bool)
+            and isinstance(item[2], str)
+        ):
+            msg = "a guard result is not [name, ok, reason_code]"
+            raise _Malformed(msg)
+        found.append((item[0], item[1], item[2]))
+    return tuple(found)
+
+
+def _rules(text: object) -> tuple[str, ...]:
+    decoded = _decode(text)
+    if not isinstance(decoded, list) or not all(isinstance(r, str) for r in decoded):
+        msg = "expected a JSON list of rule references"
+        raise _Malformed(msg)
+    return tuple(decoded)
+
+
+def entry_from_row(row: sa.Row[Any]) -> AuditEntry:
+    """Rebuild an :class:`~psirf_flow.audit.AuditEntry` from an ``audit_entries`` row.
+
+    The stored hash is kept as stored: verification, not loading, judges it.
+
+    Raises:
+        CorruptRecord: If the row cannot be an audit entry.
+    """
+    m = row._mapping
+    try:
+        return AuditEntry(
+            case_id=m["case_id"],
+            sequence=m["sequence"],
+            workflow=m["workflow"],
+            workflow_version=m["workflow_version"],
+            trigger=m["trigger"],
+            from_state=m["from_state"],
+            to_state=m["to_state"],
+            actor_id=m["actor_id"],
+            role=m["role"],
+            organisation=m["organisation"],
+            guards=_guards(m["guards"]),
+            rules=_rules(m["rules"]),
+            data=decode_facts(m["data"]),
+            recorded_at=_time(m["recorded_at"]),
+            previous_hash=m["previous_hash"],
+            hash=m["hash"],
+        )
+    except (ValueError, TypeError) as error:
+        raise _corrupt(m["case_id"], f"audit entry {m['sequence']}", error) from error
+
+
+# ------------------------------------------------------------------ idempotency keys
+
+
+def idempotency_values(record: IdempotencyRecord) -> dict[str, Any]:
+    """Column values for ``record``."""
+    return {
+        "key": record.key,
+        "case_id": record.case_id,
+        "fingerprint": record.fingerprint,
+        "sequence": record.sequence,
+    }
+
+
+def idempotency_from_row(row: sa.Row[Any]) -> IdempotencyRecord:
+    """Rebuild an :class:`~psirf_flow.ports.IdempotencyRecord` from its row."""
+    m = row._mapping
+    return IdempotencyRecord(
+        key=m["key"], case_id=m["case_id"], fingerprint=m["fingerprint"], sequence=m["sequence"]
+    )
+
+
+# ------------------------------------------------------------------ deadlines
+
+
+def deadline_values(deadline: Deadline) -> dict[str, Any]:
+    """Column values for ``deadline``."""
+    return {
+        "case_id": deadline.case_id,
+        "kind": deadline.kind,
+        "due_at": _stored_time(deadline.due_at),
+        "tier": deadline.tier,
+        "status": deadline.status,
+    }
+
+
+def deadline_from_row(row: sa.Row[Any]) -> Deadline:
+    """Rebuild a :class:`~psirf_flow.domain.Deadline` from its row.
+
+    Raises:
+        CorruptRecord: If the row cannot be a deadline.
+    """
+    m = row._mapping
+    try:
+        return Deadline(
+            case_id=m["case_id"],
+            kind=m["kind"],
+            due_at=_time(m["due_at"]),
+            tier=m["tier"],
+            status=m["status"],
+        )
+    except (ValueError, TypeError) as error:
+        raise _corrupt(m["case_id"], "deadline", error) from error
+
+
+# ------------------------------------------------------------------ outbox
+
+
+def outbox_values(message: OutboxMessage) -> dict[str, Any]:
+    """Column values for ``message``."""
+    return {
+        "message_id": message.id,
+        "case_id": message.case_id,
+        "kind": message.kind,
+        "body": _facts_json(message.body),
+        "created_at": _stored_time(message.created_at),
+        "delivered_at": None,
+    }
+
+
+def outbox_from_row(row: sa.Row[Any]) -> OutboxMessage:
+    """Rebuild an :class:`~psirf_flow.domain.OutboxMessage` from its row.
+
+    Raises:
+        CorruptRecord: If the row cannot be a message.
+    """
+    m = row._mapping
+    try:
+        return OutboxMessage(
+            id=m["message_id"],
+            case_id=m["case_id"],
+            kind=m["kind"],
+            body=decode_facts(m["body"]),
+            created_at=_time(m["created_at"]),
+        )
+    except (ValueError, TypeError) as error:
+        raise _corrupt(m["case_id"], "outbox message", error) from error

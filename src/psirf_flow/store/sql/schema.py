@@ -1,0 +1,147 @@
+"""The tables, as SQLAlchemy Core ``Table`` objects on one :data:`metadata`.
+
+Nothing here is ORM-mapped: :mod:`psirf_flow.store.sql.mapping` turns rows into domain
+records and back, explicitly. The migrations in ``migrations/versions`` build exactly these
+tables; a test reflects a migrated database and compares it with :data:`metadata`.
+
+Tables:
+
+* ``cases``: one row per case; ``version`` is checked on every update
+  (``WHERE id = :id AND version = :expected``). Indexed by
+  ``(workflow, state, organisation, id)`` for host screens and keyset pagination.
+* ``audit_entries``: one row per accepted command, ``UNIQUE (case_id, sequence)``.
+* ``idempotency_keys``: one row per key, which is unique.
+* ``deadlines``: one row per case and kind, indexed by ``(status, due_at)`` for sweeping.
+* ``outbox``: messages to deliver after commit; ``message_id`` is unique and ``position``
+  gives the order they were written in.
+
+Structured values (facts, payload data, guard results, rule references, message bodies)
+are held as JSON text, so both backends store them the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import sqlalchemy as sa
+
+
+__all__ = [
+    "AUDIT_ENTRIES",
+    "CASES",
+    "DEADLINES",
+    "IDEMPOTENCY_KEYS",
+    "OUTBOX",
+    "metadata",
+]
+
+#: Constraint and index names are fixed by convention, so migrations can name them.
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Every table psirf_flow owns.
+metadata: Final = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+_ID = 128
+_NAME = 64
+_HASH = 64
+
+
+def _when(name: str, *, nullable: bool = False) -> sa.Column[object]:
+    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
+
+
+#: One row per case, as it stands after its latest accepted command.
+CASES: Final = sa.Table(
+    "cases",
+    metadata,
+    sa.Column("id", sa.String(_ID), primary_key=True),
+    sa.Column("workflow", sa.String(_NAME), nullable=False),
+    sa.Column("workflow_version", sa.String(32), nullable=False),
+    sa.Column("organisation", sa.String(_ID), nullable=False),
+    sa.Column("state", sa.String(_NAME), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("held_from", sa.String(_NAME), nullable=True),
+    sa.Column("head_hash", sa.String(_HASH), nullable=False),
+    sa.Column("facts", sa.Text, nullable=False),
+    _when("opened_at"),
+    _when("updated_at"),
+    sa.Index(None, "workflow", "state", "organisation", "id"),
+    sa.Index(None, "organisation", "id"),
+)
+
+#: The audit trail: one row per accepted command, numbered per case without gaps.
+AUDIT_ENTRIES: Final = sa.Table(
+    "audit_entries",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("case_id", sa.String(_ID), sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("sequence", sa.Integer, nullable=False),
+    sa.Column("workflow", sa.String(_NAME), nullable=False),
+    sa.Column("workflow_version", sa.String(32), nullable=False),
+    sa.Column("trigger", sa.String(_NAME), nullable=False),
+    sa.Column("from_state", sa.String(_NAME), nullable=True),
+    sa.Column("to_state", sa.String(_NAME), nullable=False),
+    sa.Column("actor_id", sa.String(_ID), nullable=False),
+    sa.Column("role", sa.String(_NAME), nullable=False),
+    sa.Column("organisation", sa.String(_ID), nullable=False),
+    sa.Column("guards", sa.Text, nullable=False),
+    sa.Column("rules", sa.Text, nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    _when("recorded_at"),
+    sa.Column("previous_hash", sa.String(_HASH), nullable=False),
+    sa.Column("hash", sa.String(_HASH), nullable=False),
+    sa.UniqueConstraint("case_id", "sequence"),
+)
+
+#: What each idempotency key was first used for.
+IDEMPOTENCY_KEYS: Final = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("case_id", sa.String(_ID), sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("fingerprint", sa.String(_HASH), nullable=False),
+    sa.Column("sequence", sa.Integer, nullable=False),
+)
+
+#: Due dates, written with the state change that sets them; swept by ``(status, due_at)``.
+DEADLINES: Final = sa.Table(
+    "deadlines",
+    metadata,
+    sa.Column("case_id", sa.String(_ID), sa.ForeignKey("cases.id"), primary_key=True),
+    sa.Column("kind", sa.String(_NAME), primary_key=True),
+    _when("due_at"),
+    sa.Column("tier", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Index(None, "status", "due_at"),
+)
+
+#: Messages to deliver after commit, in the order they were written.
+OUTBOX: Final = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column(
+        "position",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("message_id", sa.String(_ID), nullable=False),
+    sa.Column("case_id", sa.String(_ID), sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("kind", sa.String(_NAME), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    _when("created_at"),
+    _when("delivered_at", nullable=True),
+    sa.UniqueConstraint("message_id"),
+    sa.Index(None, "case_id", "position"),
+)

@@ -1,0 +1,543 @@
+"""The SQLAlchemy store: SQLite files and PostgreSQL (psycopg 3) through SQLAlchemy 2 Core.
+
+Each :meth:`SqlStore.commit` is one transaction: the version-checked case update (or the
+insert of a new case), the audit entry, the idempotency record, the deadlines and the
+outbox rows are written together or not at all. A store made with :meth:`SqlStore.bind`
+runs inside a connection the host already holds: each change is a SAVEPOINT inside the
+host's transaction, which the host alone commits or rolls back.
+
+Every SQLAlchemy or driver exception is translated into a psirf_flow error (chained with
+``raise ... from``): :class:`~psirf_flow.errors.StoreUnavailable` when the database cannot
+be reached (the URL is shown without its password),
+:class:`~psirf_flow.errors.ConcurrencyConflict` when a version or unique key shows that
+someone else wrote first, :class:`~psirf_flow.errors.CaseAlreadyExists` when a case id is
+taken, and :class:`~psirf_flow.errors.StoreError` for the rest.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Final, Literal
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from psirf_flow.audit import AuditEntry
+from psirf_flow.domain import Case, Deadline, OutboxMessage
+from psirf_flow.errors import (
+    CaseAlreadyExists,
+    CaseNotFound,
+    ConcurrencyConflict,
+    PsirfFlowError,
+    SchemaVersionError,
+    StoreError,
+    StoreUnavailable,
+)
+from psirf_flow.ports import CaseQuery, Change, IdempotencyRecord, Page
+from psirf_flow.store.sql import mapping
+from psirf_flow.store.sql.schema import AUDIT_ENTRIES, CASES, DEADLINES, IDEMPOTENCY_KEYS, OUTBOX
+
+
+__all__ = [
+    "HEAD_REVISION",
+    "Durability",
+    "SqlStore",
+    "current_revision",
+    "make_engine",
+    "upgrade",
+]
+
+#: The schema revision this release of psirf_flow reads and writes.
+HEAD_REVISION: Final = "0001"
+
+#: ``"full"`` survives power loss; ``"normal"`` survives process crashes only.
+Durability = Literal["full", "normal"]
+
+_SQLITE_SYNCHRONOUS: Final = {"full": "FULL", "normal": "NORMAL"}
+_BUSY_TIMEOUT_MS: Final = 30_000
+#: Serialises concurrent migrations on PostgreSQL (any constant; "psirf" in ASCII).
+_MIGRATION_LOCK: Final = 0x7073_6972_66
+
+# ------------------------------------------------------------------ statements (built once)
+
+_LOAD = sa.select(CASES).where(CASES.c.id == sa.bindparam("case_id"))
+_HISTORY = (
+    sa.select(AUDIT_ENTRIES)
+    .where(AUDIT_ENTRIES.c.case_id == sa.bindparam("case_id"))
+    .order_by(AUDIT_ENTRIES.c.sequence)
+)
+_FIND_KEY = sa.select(IDEMPOTENCY_KEYS).where(IDEMPOTENCY_KEYS.c.key == sa.bindparam("key"))
+_DEADLINES = (
+    sa.select(DEADLINES)
+    .where(DEADLINES.c.case_id == sa.bindparam("case_id"))
+    .order_by(DEADLINES.c.kind)
+)
+_OUTBOX = (
+    sa.select(OUTBOX).where(OUTBOX.c.case_id == sa.bindparam("case_id")).order_by(OUTBOX.c.position)
+)
+_INSERT_CASE = CASES.insert()
+_UPDATE_CASE = CASES.update().where(
+    CASES.c.id == sa.bindparam("b_id"), CASES.c.version == sa.bindparam("b_expected")
+)
+_INSERT_ENTRY = AUDIT_ENTRIES.insert()
+_INSERT_KEY = IDEMPOTENCY_KEYS.insert()
+_DELETE_DEADLINES = DEADLINES.delete().where(
+    DEADLINES.c.case_id == sa.bindparam("case_id"),
+    DEADLINES.c.kind.in_(sa.bindparam("kinds", expanding=True)),
+)
+_INSERT_DEADLINE = DEADLINES.insert()
+_INSERT_MESSAGE = OUTBOX.insert()
+_PG_UNIQUE_VIOLATION: Final = "23505"
+_SQLITE_UNIQUE_VIOLATIONS: Final = frozenset(
+    {"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"}
+)
+_UPDATABLE: Final = ("organisation", "state", "version", "held_from", "head_hash", "facts")
+
+
+# ------------------------------------------------------------------ engines and migrations
+
+
+def _url(url: str | sa.URL) -> sa.URL:
+    if isinstance(url, sa.URL):
+        return url
+    if "://" not in url:
+        return sa.URL.create("sqlite+pysqlite", database=url)
+    return sa.make_url(url)
+
+
+def _shown(url: sa.URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def make_engine(url: str | sa.URL, *, durability: Durability = "full") -> sa.Engine:
+    """Create an engine configured the way :class:`SqlStore` needs it.
+
+    For SQLite every connection uses WAL, ``synchronous`` set by ``durability``, foreign
+    keys, a 30 s busy timeout, and explicit ``BEGIN`` so that SAVEPOINTs and transactional
+    DDL work. For PostgreSQL, ``durability="normal"`` turns ``synchronous_commit`` off.
+
+    Args:
+        url: A SQLAlchemy URL, or a plain file path for SQLite.
+        durability: ``"full"`` (default): a commit survives power loss. ``"normal"``:
+            faster, survives a crash of the process, but the last commits may be lost on
+            power loss or an operating system crash (never corrupted).
+
+    Raises:
+        ValueError: If ``durability`` is not ``"full"`` or ``"normal"``.
+        StoreError: If the URL names no installed driver.
+    """
+    if durability not in _SQLITE_SYNCHRONOUS:
+        msg = f"durability must be 'full' or 'normal', not {durability!r}"
+        raise ValueError(msg)
+    parsed = _url(url)
+    try:
+        engine = sa.create_engine(parsed)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as error:
+        raise StoreError(f"cannot use the database URL {_shown(parsed)}: {error}") from error
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine, _SQLITE_SYNCHRONOUS[durability])
+    elif engine.dialect.name == "postgresql" and durability == "normal":
+        _configure_postgresql_async_commit(engine)
+    return engine
+
+
+def _configure_sqlite(engine: sa.Engine, synchronous: str) -> None:
+    def on_connect(dbapi_connection: Any, _record: object) -> None:
+        # Take transaction control away from the driver; SQLAlchemy emits BEGIN below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute(f"PRAGMA synchronous = {synchronous}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    def on_begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    sa.event.listen(engine, "connect", on_connect)
+    sa.event.listen(engine, "begin", on_begin)
+
+
+def _configure_postgresql_async_commit(engine: sa.Engine) -> None:
+    def on_connect(dbapi_connection: Any, _record: object) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SET synchronous_commit = off")
+        finally:
+            cursor.close()
+        dbapi_connection.commit()
+
+    sa.event.listen(engine, "connect", on_connect)
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", "psirf_flow.store.sql:migrations")
+    return config
+
+
+@functools.cache
+def _known_revisions() -> frozenset[str]:
+    script = ScriptDirectory.from_config(_alembic_config())
+    return frozenset(r.revision for r in script.walk_revisions())
+
+
+def current_revision(engine: sa.Engine | sa.Connection) -> str | None:
+    """Return the schema revision recorded in the database (``None`` when it has none).
+
+    Raises:
+        StoreUnavailable: If the database cannot be reached.
+        StoreError: If reading the revision fails.
+    """
+    if isinstance(engine, sa.Connection):
+        return MigrationContext.configure(engine).get_current_revision()
+    with _translated(engine.url), _connected(engine) as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def _schema_error(found: str | None) -> SchemaVersionError:
+    newer = found is not None and found not in _known_revisions()
+    return SchemaVersionError(found, HEAD_REVISION, newer=newer)
+
+
+def upgrade(target: sa.Engine | str | sa.URL) -> None:
+    """Create psirf_flow's tables, or upgrade them to :data:`HEAD_REVISION`.
+
+    Runs the Alembic migrations shipped inside the package, in one transaction (on
+    PostgreSQL under an advisory lock, so concurrent upgrades wait for each other). Run it
+    at deployment, or pass ``migrate=True`` to :meth:`SqlStore.open`.
+
+    Args:
+        target: An engine, a SQLAlchemy URL, or a plain file path for SQLite.
+
+    Raises:
+        SchemaVersionError: If the database is at a revision newer than this release.
+        StoreUnavailable: If the database cannot be reached.
+        StoreError: If the migration fails; it was rolled back.
+    """
+    engine = target if isinstance(target, sa.Engine) else make_engine(target)
+    try:
+        with _translated(engine.url), _connected(engine) as connection, connection.begin():
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+                )
+            found = current_revision(connection)
+            if found is not None and found not in _known_revisions():
+                raise _schema_error(found)
+            config = _alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    finally:
+        if engine is not target:
+            engine.dispose()
+
+
+# ------------------------------------------------------------------ error translation
+
+
+@contextmanager
+def _connected(engine: sa.Engine) -> Iterator[sa.Connection]:
+    try:
+        connection = engine.connect()
+    except sa.exc.SQLAlchemyError as error:
+        raise StoreUnavailable(_shown(engine.url), _detail(error, engine.url)) from error
+    with connection:
+        yield connection
+
+
+@contextmanager
+def _translated(url: sa.URL) -> Iterator[None]:
+    try:
+        yield
+    except PsirfFlowError:
+        raise
+    except sa.exc.DBAPIError as error:
+        if error.connection_invalidated:
+            raise StoreUnavailable(_shown(url), _detail(error, url)) from error
+        raise StoreError(f"the database at {_shown(url)} failed: {_detail(error, url)}") from error
+    except sa.exc.SQLAlchemyError as error:
+        raise StoreError(f"the database at {_shown(url)} failed: {_detail(error, url)}") from error
+
+
+def _is_unique_violation(error: sa.exc.IntegrityError) -> bool:
+    """Tell a duplicate key (someone else wrote first) from other integrity failures."""
+    orig = error.orig
+    sqlstate = getattr(orig, "sqlstate", None)  # psycopg
+    if sqlstate is not None:
+        return bool(sqlstate == _PG_UNIQUE_VIOLATION)
+    name = getattr(orig, "sqlite_errorname", "")  # sqlite3
+    return name in _SQLITE_UNIQUE_VIOLATIONS
+
+
+def _detail(error: sa.exc.SQLAlchemyError, url: sa.URL) -> str:
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines()
+    text = lines[0] if lines else type(cause).__name__
+    if url.password:
+        text = text.replace(str(url.password), "***")
+    return text
+
+
+# ------------------------------------------------------------------ the store
+
+
+class SqlStore:
+    """A :class:`~psirf_flow.ports.Store` on SQLite or PostgreSQL, through SQLAlchemy Core.
+
+    Make one with :meth:`open` (from a URL or a SQLite file path), with the constructor
+    (from an engine the host already configured; call :meth:`check_schema` once), or with
+    :meth:`bind` (inside a connection the host holds). The store keeps no state between
+    calls except the engine's connection pool, so any number of processes may share one
+    database.
+
+    Args:
+        engine: The engine to use. For SQLite, prefer :func:`make_engine`, which sets WAL
+            and the transaction handling SAVEPOINTs need.
+        connection: Used by :meth:`bind`; leave it out.
+    """
+
+    def __init__(self, engine: sa.Engine, *, connection: sa.Connection | None = None) -> None:
+        self._engine = engine
+        self._connection = connection
+        self._owns_engine = False
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def open(
+        cls, url: str | sa.URL, *, migrate: bool = False, durability: Durability = "full"
+    ) -> SqlStore:
+        """Open the database at ``url`` and check (or, with ``migrate``, bring) its schema.
+
+        For SQLite, ``url`` may be a plain file path or a ``sqlite:///path`` URL; the file
+        is created when missing. Writes go through WAL, and ``durability`` sets
+        ``PRAGMA synchronous``:
+
+        * ``"full"`` (default): a commit is on disk before it returns, and survives power
+          loss. Slower (about 3-4 times on SQLite).
+        * ``"normal"``: a commit survives a crash or kill of the process, but the last
+          commits before a power loss or operating system crash may be lost (the database
+          is never corrupted). On PostgreSQL it turns ``synchronous_commit`` off, with the
+          same trade-off.
+
+        Args:
+            url: A SQLAlchemy URL (``postgresql+psycopg://...``, ``sqlite:///...``) or a
+                SQLite file path.
+            migrate: Create or upgrade the schema first (see :func:`upgrade`).
+            durability: ``"full"`` or ``"normal"``, as above.
+
+        Raises:
+            SchemaVersionError: If the schema is missing, older or newer than this release
+                (without ``migrate``), or newer (with it).
+            StoreUnavailable: If the database cannot be reached.
+        """
+        engine = make_engine(url, durability=durability)
+        store = cls(engine)
+        store._owns_engine = True
+        try:
+            if migrate:
+                upgrade(engine)
+            else:
+                store.check_schema()
+        except BaseException:
+            engine.dispose()
+            raise
+        return store
+
+    @classmethod
+    def bind(cls, connection: sa.Connection) -> SqlStore:
+        """A store that works inside ``connection`` and the transaction the caller holds.
+
+        Each change is written in a SAVEPOINT (``connection.begin_nested()``), so a refused
+        change leaves the host's transaction usable. The store never commits or rolls back
+        the host's transaction: the host's own writes and the workflow's commit or roll
+        back together, when the host decides. If no transaction is open, the first change
+        begins one, which the caller must then commit.
+
+        For SQLite, ``connection`` should come from an engine made by :func:`make_engine`
+        (the ``sqlite3`` driver's default transaction handling breaks SAVEPOINTs).
+        """
+        return cls(connection.engine, connection=connection)
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The engine this store uses."""
+        return self._engine
+
+    @property
+    def url(self) -> str:
+        """The database URL, with the password hidden."""
+        return _shown(self._engine.url)
+
+    def check_schema(self) -> None:
+        """Check that the database is at :data:`HEAD_REVISION`.
+
+        Raises:
+            SchemaVersionError: If the schema is missing, older or newer.
+            StoreUnavailable: If the database cannot be reached.
+        """
+        found = current_revision(self._connection or self._engine)
+        if found != HEAD_REVISION:
+            raise _schema_error(found)
+
+    def dispose(self) -> None:
+        """Close pooled connections (only of an engine :meth:`open` created)."""
+        if self._owns_engine:
+            self._engine.dispose()
+
+    # ------------------------------------------------------------------ plumbing
+
+    @contextmanager
+    def _reading(self) -> Iterator[sa.Connection]:
+        with _translated(self._engine.url):
+            if self._connection is not None:
+                yield self._connection
+                return
+            with _connected(self._engine) as connection:
+                yield connection
+
+    @contextmanager
+    def _writing(self) -> Iterator[sa.Connection]:
+        with _translated(self._engine.url):
+            if self._connection is not None:
+                with self._connection.begin_nested():
+                    yield self._connection
+                return
+            with _connected(self._engine) as connection, connection.begin():
+                yield connection
+
+    # ------------------------------------------------------------------ reads
+
+    def load(self, case_id: str) -> Case:
+        """Return the case, or raise :class:`~psirf_flow.errors.CaseNotFound`.
+
+        Raises:
+            CorruptRecord: If the stored row cannot be read back as a case.
+        """
+        with self._reading() as connection:
+            row = connection.execute(_LOAD, {"case_id": case_id}).first()
+        if row is None:
+            raise CaseNotFound(case_id)
+        return mapping.case_from_row(row)
+
+    def history(self, case_id: str) -> Sequence[AuditEntry]:
+        """Return the case's audit entries in sequence order (empty if unknown)."""
+        with self._reading() as connection:
+            rows = connection.execute(_HISTORY, {"case_id": case_id}).all()
+        return tuple(mapping.entry_from_row(row) for row in rows)
+
+    def find_idempotency(self, key: str) -> IdempotencyRecord | None:
+        """Return what ``key`` was first used for, or ``None``."""
+        with self._reading() as connection:
+            row = connection.execute(_FIND_KEY, {"key": key}).first()
+        return None if row is None else mapping.idempotency_from_row(row)
+
+    def list_cases(self, query: CaseQuery) -> Page:
+        """Return one page of cases matching ``query``, ordered by id (keyset paginated)."""
+        statement = sa.select(CASES).order_by(CASES.c.id).limit(query.limit + 1)
+        if query.workflow is not None:
+            statement = statement.where(CASES.c.workflow == query.workflow)
+        if query.state is not None:
+            statement = statement.where(CASES.c.state == query.state)
+        if query.organisation is not None:
+            statement = statement.where(CASES.c.organisation == query.organisation)
+        if query.after is not None:
+            statement = statement.where(CASES.c.id > query.after)
+        with self._reading() as connection:
+            rows = connection.execute(statement).all()
+        items = [mapping.case_from_row(row) for row in rows[: query.limit]]
+        more = len(rows) > query.limit
+        return Page(tuple(items), items[-1].id if more else None)
+
+    def deadlines(self, case_id: str) -> Sequence[Deadline]:
+        """Return the case's deadlines, ordered by kind."""
+        with self._reading() as connection:
+            rows = connection.execute(_DEADLINES, {"case_id": case_id}).all()
+        return tuple(mapping.deadline_from_row(row) for row in rows)
+
+    def outbox(self, case_id: str) -> Sequence[OutboxMessage]:
+        """Return the messages the case's commands have written, oldest first."""
+        with self._reading() as connection:
+            rows = connection.execute(_OUTBOX, {"case_id": case_id}).all()
+        return tuple(mapping.outbox_from_row(row) for row in rows)
+
+    # ------------------------------------------------------------------ the write
+
+    def commit(self, change: Change) -> None:
+        """Write ``change`` in one transaction (a SAVEPOINT when bound), checking the version.
+
+        Raises:
+            ConcurrencyConflict: If the stored version is not ``change.expected_version``,
+                or the idempotency key or audit sequence was taken meanwhile.
+            CaseAlreadyExists: If creating a case whose id is taken.
+            StoreError: If the change is inconsistent or the database fails; nothing of
+                the change was written.
+            StoreUnavailable: If the database cannot be reached.
+        """
+        _check_change(change)
+        with self._writing() as connection:
+            _write(connection, change)
+
+
+def _check_change(change: Change) -> None:
+    case, entry = change.case, change.entry
+    expected = change.expected_version or 0
+    if entry.case_id != case.id or entry.sequence != case.version or case.version != expected + 1:
+        msg = f"audit entry {entry.sequence} does not follow entry {expected} of case {case.id!r}"
+        raise StoreError(msg)
+    if any(d.case_id != case.id for d in change.deadlines):
+        msg = "a deadline in the change belongs to another case"
+        raise StoreError(msg)
+
+
+def _write(connection: sa.Connection, change: Change) -> None:
+    case = change.case
+    values = mapping.case_values(case)
+    conflict = ConcurrencyConflict(case.id, change.expected_version or 0)
+    if change.expected_version is None:
+        try:
+            connection.execute(_INSERT_CASE, values)
+        except sa.exc.IntegrityError as error:
+            if _is_unique_violation(error):
+                raise CaseAlreadyExists(case.id) from error
+            raise
+    else:
+        updated = connection.execute(
+            _UPDATE_CASE,
+            {
+                **{k: values[k] for k in _UPDATABLE},
+                "updated_at": values["updated_at"],
+                "b_id": case.id,
+                "b_expected": change.expected_version,
+            },
+        )
+        if updated.rowcount != 1:
+            raise conflict
+    try:
+        connection.execute(_INSERT_ENTRY, mapping.audit_values(change.entry))
+        if change.idempotency is not None:
+            connection.execute(_INSERT_KEY, mapping.idempotency_values(change.idempotency))
+    except sa.exc.IntegrityError as error:
+        if _is_unique_violation(error):
+            raise conflict from error
+        raise
+    if change.deadlines:
+        kinds = sorted({d.kind for d in change.deadlines})
+        connection.execute(_DELETE_DEADLINES, {"case_id": case.id, "kinds": kinds})
+        latest = {d.kind: d for d in change.deadlines}
+        connection.execute(_INSERT_DEADLINE, [mapping.deadline_values(d) for d in latest.values()])
+    if change.outbox:
+        try:
+            connection.execute(_INSERT_MESSAGE, [mapping.outbox_values(m) for m in change.outbox])
+        except sa.exc.IntegrityError as error:
+            msg = f"an outbox message of case {case.id!r} has an id that already exists"
+            raise StoreError(msg) from error

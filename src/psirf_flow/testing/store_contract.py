@@ -1,0 +1,565 @@
+"""``StoreContract``: the pytest base class that defines a correct store adapter.
+
+Every adapter (the in-memory store, the SQL store, and third parties' stores) subclasses
+it and passes. Subclass it in a test module, with a class name starting with ``Test``, and
+override the ``store`` fixture so that it returns a **fresh, empty** store for each test::
+
+    import pytest
+    from psirf_flow.testing import StoreContract
+
+
+    class TestMyStore(StoreContract):
+        @pytest.fixture
+        def store(self, tmp_path):
+            store = MyStore(tmp_path / "cases.db")
+            yield store
+            store.close()
+
+        # Optional, for stores that persist: a new store object over the same data.
+        @pytest.fixture
+        def reopen(self, store, tmp_path):
+            return lambda: MyStore(tmp_path / "cases.db")
+
+The contract drives the store directly with :class:`~psirf_flow.ports.Change` records
+built by :func:`~psirf_flow.decide.decide_open` and :func:`~psirf_flow.decide.decide`,
+and through an :class:`~psirf_flow.engine.Engine` with a
+:class:`~psirf_flow.testing.ManualClock`. It needs ``pytest`` and ``hypothesis`` (the
+``testing`` extra).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping
+from datetime import UTC, timedelta
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from psirf_flow.decide import decide, decide_open
+from psirf_flow.domain import Actor, Command, Deadline, FactValue, OutboxMessage, Role
+from psirf_flow.engine import Engine
+from psirf_flow.errors import (
+    CaseAlreadyExists,
+    CaseNotFound,
+    ConcurrencyConflict,
+    IdempotencyKeyReused,
+    StoreError,
+)
+from psirf_flow.ports import CaseQuery, Change, IdempotencyRecord, Store
+from psirf_flow.testing.clock import ManualClock
+from psirf_flow.workflows import DefinitionRegistry
+
+
+__all__ = ["StoreContract"]
+
+_REGISTRY = DefinitionRegistry.default()
+_ORG = "RX1"
+_OTHER_ORG = "RY2"
+PSS = Actor("pss-1", [Role.PATIENT_SAFETY_SPECIALIST], _ORG)
+EXECUTIVE = Actor("exec-1", [Role.EXECUTIVE_LEAD], _ORG)
+ENGAGEMENT_LEAD = Actor("el-1", [Role.ENGAGEMENT_LEAD], _ORG)
+_OPENING = {"incident_ids": ["INC-1", "INC-2"]}
+_ASSIGN: dict[str, object] = {"lead_id": "inv-1", "engagement_lead_id": "el-1"}
+
+_ids = st.from_regex(r"[a-z][a-z0-9-]{0,11}", fullmatch=True)
+_fact_values = st.one_of(
+    _ids,
+    st.integers(min_value=-(2**53), max_value=2**53),
+    st.booleans(),
+    st.lists(_ids, max_size=4).map(tuple),
+    st.text(max_size=20),
+)
+_facts = st.dictionaries(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), _fact_values, max_size=6)
+
+
+def _open_change(
+    clock: ManualClock,
+    case_id: str,
+    *,
+    workflow: str = "psii",
+    actor: Actor = PSS,
+    key: str | None = None,
+    deadlines: tuple[Deadline, ...] = (),
+    outbox: tuple[OutboxMessage, ...] = (),
+) -> Change:
+    definition = _REGISTRY.latest(workflow)
+    assert definition is not None
+    decision = decide_open(
+        definition,
+        case_id=case_id,
+        organisation=actor.organisation,
+        command=Command("open", actor, dict(_OPENING)),
+        now=clock.now(),
+    )
+    record = IdempotencyRecord(key, case_id, "f" * 64, 1) if key is not None else None
+    return Change(decision.case, None, decision.entry, record, deadlines, outbox)
+
+
+def _next_change(  # noqa: PLR0917 - a step reads best as (case, trigger, actor, payload)
+    store: Store,
+    clock: ManualClock,
+    case_id: str,
+    trigger: str,
+    actor: Actor,
+    payload: Mapping[str, object],
+    *,
+    key: str | None = None,
+    deadlines: tuple[Deadline, ...] = (),
+    outbox: tuple[OutboxMessage, ...] = (),
+) -> Change:
+    case = store.load(case_id)
+    definition = _REGISTRY.get(case.workflow, case.workflow_version)
+    assert definition is not None
+    decision = decide(definition, case, Command(trigger, actor, dict(payload)), now=clock.now())
+    record = (
+        IdempotencyRecord(key, case_id, "f" * 64, decision.entry.sequence)
+        if key is not None
+        else None
+    )
+    return Change(decision.case, case.version, decision.entry, record, deadlines, outbox)
+
+
+def _deadline(clock: ManualClock, case_id: str, kind: str, days: int) -> Deadline:
+    return Deadline(case_id, kind, clock.now() + timedelta(days=days))
+
+
+def _message(clock: ManualClock, message_id: str, case_id: str) -> OutboxMessage:
+    return OutboxMessage(message_id, case_id, "test.notice", {"case": case_id}, clock.now())
+
+
+def _snapshot(store: Store, case_id: str, keys: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {
+        "case": store.load(case_id),
+        "history": tuple(store.history(case_id)),
+        "deadlines": sorted(store.deadlines(case_id), key=lambda d: d.kind),
+        "outbox": tuple(store.outbox(case_id)),
+        "keys": [store.find_idempotency(k) for k in keys],
+    }
+
+
+class StoreContract:
+    """What every :class:`~psirf_flow.ports.Store` adapter must do. Subclass and override ``store``.
+
+    Fixtures to override:
+        store: A fresh, empty store for each test (required).
+        reopen: A callable returning a *new* store object over the same data, to prove
+            that what was committed survives reloading; by default it returns ``store``
+            itself (right for in-memory stores only).
+    """
+
+    @pytest.fixture
+    def store(self) -> Store:
+        """A fresh, empty store. Subclasses must override this fixture."""
+        pytest.fail("a StoreContract subclass must override the `store` fixture")
+
+    @pytest.fixture
+    def reopen(self, store: Store) -> Callable[[], Store]:
+        """A callable giving a new store over the same data (``store`` itself by default)."""
+        return lambda: store
+
+    @pytest.fixture
+    def contract_clock(self) -> ManualClock:
+        """The clock the contract's commands are decided with."""
+        return ManualClock()
+
+    @pytest.fixture
+    def engine(self, store: Store, contract_clock: ManualClock) -> Engine:
+        """An engine over ``store`` with a manual clock and predictable case ids."""
+        counter = itertools.count(1)
+        return Engine(store, clock=contract_clock, new_id=lambda: f"case-{next(counter):04d}")
+
+    # ------------------------------------------------------------------ round trips
+
+    def test_round_trip_returns_what_was_committed(
+        self, store: Store, contract_clock: ManualClock
+    ) -> None:
+        """A committed new case, its entry, deadline and message read back equal."""
+        deadline = _deadline(contract_clock, "c-1", "psii_target", 90)
+        message = _message(contract_clock, "m-1", "c-1")
+        change = _open_change(
+            contract_clock, "c-1", key="k-1", deadlines=(deadline,), outbox=(message,)
+        )
+        store.commit(change)
+        case = store.load("c-1")
+        assert case == change.case
+        assert case.facts_dict == change.case.facts_dict
+        assert isinstance(case.facts["incident_ids"], tuple)
+        assert case.opened_at.utcoffset() == timedelta(0)
+        assert tuple(store.history("c-1")) == (change.entry,)
+        assert store.history("c-1")[0].recorded_at.tzinfo is not None
+        assert tuple(store.deadlines("c-1")) == (deadline,)
+        assert tuple(store.outbox("c-1")) == (message,)
+        assert store.find_idempotency("k-1") == change.idempotency
+
+    def test_update_round_trips(self, store: Store, contract_clock: ManualClock) -> None:
+        """An accepted update is read back with its new state, version and hold."""
+        store.commit(_open_change(contract_clock, "c-1"))
+        contract_clock.advance(timedelta(hours=1))
+        change = _next_change(
+            store, contract_clock, "c-1", "hold", EXECUTIVE, {"hold_reason": "external_process"}
+        )
+        store.commit(change)
+        case = store.load("c-1")
+        assert case == change.case
+        assert (case.state, case.version, case.held_from) == ("on_hold", 2, "commissioned")
+        assert [e.sequence for e in store.history("c-1")] == [1, 2]
+
+    def test_unknown_case_is_not_found(self, store: Store) -> None:
+        """Loading an unknown case raises CaseNotFound; its reads are empty."""
+        with pytest.raises(CaseNotFound):
+            store.load("nobody")
+        assert tuple(store.history("nobody")) == ()
+        assert tuple(store.deadlines("nobody")) == ()
+        assert tuple(store.outbox("nobody")) == ()
+        assert store.find_idempotency("no-key") is None
+
+    @settings(
+        max_examples=20,
+        deadline=None,
+        # Each subclass runs this with its own store: differing executors are the point.
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.differing_executors,
+            HealthCheck.too_slow,
+        ],
+    )
+    @given(facts=_facts, data=_facts)
+    def test_any_facts_round_trip(
+        self, store: Store, facts: dict[str, FactValue], data: dict[str, FactValue]
+    ) -> None:
+        """Any fact values (ids, counts, flags, tuples, digests) read back equal, as tuples."""
+        clock = ManualClock()
+        case_id = f"h-{len(tuple(store.list_cases(CaseQuery(limit=1000)).items)):05d}"
+        change = _open_change(clock, case_id)
+        change = attrs.evolve(
+            change,
+            case=attrs.evolve(change.case, facts=facts),
+            entry=attrs.evolve(change.entry, data=data),
+        )
+        store.commit(change)
+        assert store.load(case_id).facts_dict == facts
+        assert dict(store.history(case_id)[0].data) == data
+
+    # ------------------------------------------------------------------ refusals
+
+    def test_taken_case_id_raises_case_already_exists(
+        self, store: Store, contract_clock: ManualClock
+    ) -> None:
+        """Creating a case whose id is taken raises CaseAlreadyExists and writes nothing."""
+        first = _open_change(contract_clock, "c-1")
+        store.commit(first)
+        with pytest.raises(CaseAlreadyExists):
+            store.commit(_open_change(contract_clock, "c-1", workflow="mdt_review", key="k-9"))
+        assert store.load("c-1") == first.case
+        assert tuple(store.history("c-1")) == (first.entry,)
+        assert store.find_idempotency("k-9") is None
+
+    def test_stale_version_raises_conflict(self, store: Store, contract_clock: ManualClock) -> None:
+        """Of two changes decided against one version, the second raises ConcurrencyConflict."""
+        store.commit(_open_change(contract_clock, "c-1"))
+        hold = _next_change(
+            store, contract_clock, "c-1", "hold", EXECUTIVE, {"hold_reason": "other"}
+        )
+        assign = _next_change(store, contract_clock, "c-1", "assign_lead", PSS, _ASSIGN)
+        store.commit(hold)
+        with pytest.raises(ConcurrencyConflict):
+            store.commit(assign)
+        assert store.load("c-1") == hold.case
+        assert [e.trigger for e in store.history("c-1")] == ["open", "hold"]
+
+    def test_update_of_missing_case_raises_conflict(
+        self, store: Store, contract_clock: ManualClock
+    ) -> None:
+        """A change expecting a version of a case that does not exist is a conflict."""
+        change = _open_change(contract_clock, "c-1")
+        with pytest.raises(ConcurrencyConflict):
+            store.commit(attrs.evolve(change, expected_version=0))
+        with pytest.raises(CaseNotFound):
+            store.load("c-1")
+
+    def test_reused_idempotency_key_raises_conflict(
+        self, store: Store, contract_clock: ManualClock
+    ) -> None:
+        """A second change with a key already used raises ConcurrencyConflict, writing nothing."""
+        first = _open_change(contract_clock, "c-1", key="k-1")
+        store.commit(first)
+        store.commit(_open_change(contract_clock, "c-2"))
+        before = _snapshot(store, "c-2")
+        change = _next_change(
+            store, contract_clock, "c-2", "hold", EXECUTIVE, {"hold_reason": "other"}, key="k-1"
+        )
+        with pytest.raises(ConcurrencyConflict):
+            store.commit(change)
+        assert _snapshot(store, "c-2") == before
+        assert store.find_idempotency("k-1") == first.idempotency
+
+    def test_out_of_sequence_entry_raises_store_error(
+        self, store: Store, contract_clock: ManualClock
+    ) -> None:
+        """An audit entry that does not follow the case's last one is refused."""
+        store.commit(_open_change(contract_clock, "c-1"))
+        before = _snapshot(store, "c-1")
+        change = _next_change(
+            store, contract_clock, "c-1", "hold", EXECUTIVE, {"hold_reason": "other"}
+        )
+        skipped = attrs.evolve(change.entry, sequence=3)
+        with pytest.raises(StoreError):
+            store.commit(attrs.evolve(change, entry=skipped))
+        assert _snapshot(store, "c-1") == before
+
+    # ------------------------------------------------------------------ atomicity
+
+    def test_failing_write_in_the_middle_leaves_nothing(
+        self, store: Store, contract_clock: ManualClock
+    ) -> None:
+        """An outbox id collision fails the change after its case and entry; none of it stays."""
+        first_deadline = _deadline(contract_clock, "c-1", "psii_target", 90)
+        store.commit(
+            _open_change(
+                contract_clock,
+                "c-1",
+                deadlines=(first_deadline,),
+                outbox=(_message(contract_clock, "m-1", "c-1"),),
+            )
+        )
+        before = _snapshot(store, "c-1", ("k-2",))
+        change = _next_change(
+            store,
+            contract_clock,
+            "c-1",
+            "hold",
+            EXECUTIVE,
+            {"hold_reason": "other"},
+            key="k-2",
+            deadlines=(_deadline(contract_clock, "c-1", "psii_target", 120),),
+            outbox=(_message(contract_clock, "m-2", "c-1"), _message(contract_clock, "m-1", "c-1")),
+        )
+        with pytest.raises(StoreError) as raised:
+            store.commit(change)
+        assert not isinstance(raised.value, ConcurrencyConflict)
+        assert _snapshot(store, "c-1", ("k-2",)) == before
+        store.commit(attrs.evolve(change, outbox=()))
+        assert store.load("c-1") == change.case
+
+    def test_deadline_of_another_case_leaves_nothing(
+        self, store: Store, contract_clock: ManualClock
+    ) -> None:
+        """A change carrying a deadline of another case is refused and writes nothing."""
+        store.commit(_open_change(contract_clock, "c-1"))
+        store.commit(_open_change(contract_clock, "c-2"))
+        before = _snapshot(store, "c-1", ("k-2",))
+        change = _next_change(
+            store,
+            contract_clock,
+            "c-1",
+            "hold",
+            EXECUTIVE,
+            {"hold_reason": "other"},
+            key="k-2",
+            deadlines=(_deadline(contract_clock, "c-2", "psii_target", 10),),
+        )
+        with pytest.raises(StoreError):
+            store.commit(change)
+        assert _snapshot(store, "c-1", ("k-2",)) == before
+        assert tuple(store.deadlines("c-2")) == ()
+
+    def test_deadlines_are_replaced_by_kind(
+        self, store: Store, contract_clock: ManualClock
+    ) -> None:
+        """A deadline of a kind the case already has replaces it; other kinds stay."""
+        target = _deadline(contract_clock, "c-1", "psii_target", 90)
+        review = _deadline(contract_clock, "c-1", "review", 30)
+        store.commit(_open_change(contract_clock, "c-1", deadlines=(target, review)))
+        moved = attrs.evolve(target, due_at=target.due_at + timedelta(days=14), tier=1)
+        store.commit(
+            _next_change(
+                store,
+                contract_clock,
+                "c-1",
+                "hold",
+                EXECUTIVE,
+                {"hold_reason": "other"},
+                deadlines=(moved,),
+            )
+        )
+        assert sorted(store.deadlines("c-1"), key=lambda d: d.kind) == [moved, review]
+
+    def test_outbox_is_oldest_first(self, store: Store, contract_clock: ManualClock) -> None:
+        """Messages read back in the order they were committed."""
+        store.commit(
+            _open_change(contract_clock, "c-1", outbox=(_message(contract_clock, "z-1", "c-1"),))
+        )
+        contract_clock.advance(timedelta(minutes=5))
+        later = (_message(contract_clock, "a-2", "c-1"), _message(contract_clock, "m-3", "c-1"))
+        store.commit(
+            _next_change(
+                store,
+                contract_clock,
+                "c-1",
+                "hold",
+                EXECUTIVE,
+                {"hold_reason": "other"},
+                outbox=later,
+            )
+        )
+        assert [m.id for m in store.outbox("c-1")] == ["z-1", "a-2", "m-3"]
+
+    # ------------------------------------------------------------------ through the engine
+
+    def test_engine_replays_an_idempotent_command(
+        self, store: Store, engine: Engine, contract_clock: ManualClock
+    ) -> None:
+        """The same key and command returns the first outcome and writes nothing new."""
+        opened = engine.open("psii", actor=PSS, payload=_OPENING, idempotency_key="open-1")
+        first = engine.fire(
+            opened.case.id, "assign_lead", actor=PSS, payload=_ASSIGN, idempotency_key="as-1"
+        )
+        contract_clock.advance(timedelta(minutes=1))
+        again = engine.fire(
+            opened.case.id, "assign_lead", actor=PSS, payload=_ASSIGN, idempotency_key="as-1"
+        )
+        reopened = engine.open("psii", actor=PSS, payload=_OPENING, idempotency_key="open-1")
+        assert again.replayed
+        assert again.entry == first.entry
+        assert reopened.case.id == opened.case.id
+        assert len(store.history(opened.case.id)) == 2
+        assert store.list_cases(CaseQuery()).items == (store.load(opened.case.id),)
+
+    def test_engine_refuses_a_key_reused_for_another_command(
+        self, store: Store, engine: Engine
+    ) -> None:
+        """A key presented with a different command is refused and nothing is written."""
+        opened = engine.open("psii", actor=PSS, payload=_OPENING)
+        engine.fire(opened.case.id, "assign_lead", actor=PSS, payload=_ASSIGN, idempotency_key="k")
+        with pytest.raises(IdempotencyKeyReused):
+            engine.fire(
+                opened.case.id,
+                "hold",
+                actor=EXECUTIVE,
+                payload={"hold_reason": "other"},
+                idempotency_key="k",
+            )
+        assert store.load(opened.case.id).state == "planning"
+
+    def test_history_is_in_sequence_order_and_verifies(
+        self, store: Store, engine: Engine, contract_clock: ManualClock
+    ) -> None:
+        """Entries come back numbered 1..n, each chaining to the one before, and verify."""
+        case_id = engine.open("psii", actor=PSS, payload=_OPENING).case.id
+        steps: list[tuple[str, Actor, dict[str, object]]] = [
+            ("assign_lead", PSS, _ASSIGN),
+            ("hold", EXECUTIVE, {"hold_reason": "family_request"}),
+            ("resume", EXECUTIVE, {}),
+            ("record_engagement", ENGAGEMENT_LEAD, {"family_engagement": "involved"}),
+            ("hold", EXECUTIVE, {"hold_reason": "other", "note": "waiting"}),
+            ("resume", EXECUTIVE, {}),
+        ]
+        for trigger, actor, payload in steps:
+            contract_clock.advance(timedelta(hours=1, microseconds=7))
+            engine.fire(case_id, trigger, actor=actor, payload=payload)
+        history = store.history(case_id)
+        assert [e.sequence for e in history] == list(range(1, len(steps) + 2))
+        assert [e.trigger for e in history] == ["open", *(s[0] for s in steps)]
+        assert all(b.previous_hash == a.hash for a, b in itertools.pairwise(history))
+        assert engine.verify(case_id).ok
+        assert store.load(case_id).version == history[-1].sequence
+
+    def test_audit_verifies_after_reload(
+        self, store: Store, engine: Engine, reopen: Callable[[], Store]
+    ) -> None:
+        """A new store over the same data returns the same case and a trail that verifies."""
+        case_id = engine.open("psii", actor=PSS, payload=_OPENING).case.id
+        engine.fire(case_id, "assign_lead", actor=PSS, payload=_ASSIGN)
+        engine.fire(case_id, "hold", actor=EXECUTIVE, payload={"hold_reason": "other"})
+        again = reopen()
+        second = Engine(again, clock=ManualClock())
+        assert again.load(case_id) == store.load(case_id)
+        assert tuple(again.history(case_id)) == tuple(store.history(case_id))
+        result = second.verify(case_id)
+        assert result.ok
+        assert result.entries == 3
+
+    # ------------------------------------------------------------------ listing
+
+    @pytest.fixture
+    def populated(self, engine: Engine) -> list[str]:
+        """Nine cases over two workflows, two organisations and two states."""
+        other = Actor("pss-9", [Role.PATIENT_SAFETY_SPECIALIST], _OTHER_ORG)
+        made: list[str] = []
+        for n in range(9):
+            workflow = "psii" if n % 3 else "after_action_review"
+            actor = PSS if n % 2 else other
+            case_id = f"L-{(n * 7) % 9:02d}"
+            engine.open(workflow, actor=actor, payload=_OPENING, case_id=case_id)
+            if n % 4 == 0:
+                payload = {"lead_id": "inv-1", "engagement_lead_id": "el-1"}
+                engine.fire(case_id, "assign_lead", actor=actor, payload=payload)
+            made.append(case_id)
+        return made
+
+    @pytest.mark.parametrize(
+        ("workflow", "state", "organisation"),
+        [
+            (None, None, None),
+            ("psii", None, None),
+            (None, "planning", None),
+            (None, None, _OTHER_ORG),
+            ("psii", "commissioned", _ORG),
+            ("after_action_review", "planning", _OTHER_ORG),
+            ("thematic_review", None, None),
+        ],
+        ids=["all", "workflow", "state", "organisation", "all-three", "narrow", "none-match"],
+    )
+    @pytest.mark.parametrize("limit", [1, 2, 50], ids=["limit1", "limit2", "limit50"])
+    def test_list_cases_filters_and_pages_by_id(  # noqa: PLR0917 - pytest passes parameters
+        self,
+        store: Store,
+        populated: list[str],
+        workflow: str | None,
+        state: str | None,
+        organisation: str | None,
+        limit: int,
+    ) -> None:
+        """Listing returns exactly the matching cases, by id, in keyset pages of ``limit``."""
+        cases = [store.load(case_id) for case_id in populated]
+        expected = sorted(
+            c.id
+            for c in cases
+            if workflow in (None, c.workflow)
+            and state in (None, c.state)
+            and organisation in (None, c.organisation)
+        )
+        seen: list[str] = []
+        after: str | None = None
+        for _ in range(len(populated) + 2):
+            page = store.list_cases(
+                CaseQuery(workflow, state, organisation, after=after, limit=limit)
+            )
+            assert len(page.items) <= limit
+            seen.extend(c.id for c in page.items)
+            if page.next_after is None:
+                break
+            assert page.next_after == page.items[-1].id
+            after = page.next_after
+        assert seen == expected
+
+    def test_keyset_pages_do_not_shift_when_cases_are_added(
+        self, store: Store, engine: Engine, populated: list[str]
+    ) -> None:
+        """A case added before the cursor does not repeat or hide cases on the next page."""
+        first = store.list_cases(CaseQuery(limit=4))
+        engine.open("psii", actor=PSS, payload=_OPENING, case_id="L-00a")
+        rest = store.list_cases(CaseQuery(after=first.next_after, limit=50))
+        ids = [c.id for c in (*first.items, *rest.items)]
+        assert ids == sorted(populated)
+        assert all(c.opened_at.tzinfo == UTC for c in rest.items)
+
+    def test_listed_cases_equal_loaded_cases(self, store: Store, populated: list[str]) -> None:
+        """A listed case is the same record that loading it returns."""
+        page = store.list_cases(CaseQuery(limit=50))
+        assert page.next_after is None
+        assert list(page.items) == [store.load(case_id) for case_id in sorted(populated)]
