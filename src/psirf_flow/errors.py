@@ -26,7 +26,8 @@ and chained with ``raise ... from``.
     │   ├── StoreUnavailable              PSF401  the database cannot be reached
     │   ├── SchemaVersionError            PSF402  the schema is not the one this release expects
     │   └── CorruptRecord                 PSF403  a stored row does not fit the definition it names
-    └── AuditChainBroken                  PSF500  an audit entry was altered, removed or misplaced
+    ├── AuditChainBroken                  PSF500  an audit entry was altered, removed or misplaced
+    └── PlanError                         PSF600  a plan or rule set has mistakes (all listed)
 
 Messages are written for the person at the screen: they say what was refused and why, in
 plain words, without naming Python objects.
@@ -35,7 +36,7 @@ plain words, without naming Python objects.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 
 if TYPE_CHECKING:
@@ -54,6 +55,8 @@ __all__ = [
     "IdempotencyKeyReused",
     "InvalidPayload",
     "OrganisationMismatch",
+    "PlanError",
+    "PlanProblem",
     "PsirfFlowError",
     "RoleNotPermitted",
     "SchemaVersionError",
@@ -375,6 +378,47 @@ class AuditChainBroken(PsirfFlowError):
         self.sequence = sequence
         self.reason = reason
         super().__init__(f"audit trail of case {case_id!r} is broken at entry {sequence}: {reason}")
+
+
+class PlanProblem(NamedTuple):
+    """One mistake found in a plan file.
+
+    Attributes:
+        path: Where in the file, as a TOML path such as ``priorities[2].responses.default``
+            (empty for the file as a whole).
+        line: The 1-based line it was found on, when it could be located; else ``None``.
+        message: What is wrong, in plain words.
+    """
+
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.path or "(whole file)"
+        if self.line is not None:
+            where = f"line {self.line}, {where}"
+        return f"{where}: {self.message}"
+
+
+class PlanError(PsirfFlowError):
+    """Raised when a trust's plan (or a national rule set) cannot be loaded.
+
+    Nothing is half-loaded: either every part of the file is valid or this is raised,
+    listing every problem found, each with its location.
+
+    Attributes:
+        source: A name for the file (a path or ``"<plan>"``).
+        problems: Every problem found, in file order where known.
+    """
+
+    code = "PSF600"
+
+    def __init__(self, source: str, problems: Sequence[PlanProblem]) -> None:
+        self.source = source
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{source} has {len(self.problems)} problem(s):\n{lines}")
 
 
 def _words(name: str) -> str:

@@ -1,0 +1,140 @@
+"""PSIRF rules as data: the trust's plan, national requirements, calendars and triage.
+
+Everything here is pure except two sanctioned reads, both in
+:mod:`psirf_flow.policy.loading`: :func:`load_plan_file` reads a file the caller names, and
+the national requirements shipped with the library are read through
+:mod:`importlib.resources`.
+
+Typical use::
+
+    from psirf_flow.policy import IncidentFacts, load_national_rules, load_plan, triage
+
+    plan = load_plan(plan_text)              # PlanError lists every mistake, with lines
+    rules = load_national_rules()            # the shipped, versioned national requirements
+    advice = triage(IncidentFacts(incident_id="INC-1", categories={"falls"}), plan, rules)
+    advice.default_response, advice.rule_refs, advice.no_further_response_allowed
+"""
+
+from psirf_flow.policy.calendars import Region, Timescale, TimeUnit, WorkingDayCalendar
+from psirf_flow.policy.conditions import (
+    AllOf,
+    AnyOf,
+    Comparison,
+    Condition,
+    FactTest,
+    Not,
+    condition_problems,
+    evaluate,
+)
+from psirf_flow.policy.facts import (
+    FACTS,
+    FactKind,
+    IncidentFacts,
+    PhysicalHarm,
+    PsychologicalHarm,
+)
+from psirf_flow.policy.loading import dump_plan, load_plan, load_plan_file
+from psirf_flow.policy.national import (
+    NationalRule,
+    NationalRuleSet,
+    ReferralBody,
+    RequiredResponse,
+    RuleLevel,
+    Verification,
+    load_national_rules,
+)
+from psirf_flow.policy.plan import (
+    PLAN_SCHEMA,
+    PSII_DEFAULT_HARD_CAP,
+    Approver,
+    Basis,
+    CalendarSettings,
+    CandourTargets,
+    EmergentRiskSettings,
+    EscalationLadder,
+    EscalationTier,
+    LifecycleVariant,
+    Plan,
+    PlanHeader,
+    PlanStatus,
+    Priority,
+    ProportionateSettings,
+    ReserveCapacity,
+    ResponseOptions,
+    ResponseType,
+    RetentionClass,
+    RetentionSettings,
+    ScheduledReview,
+    Scope,
+    TriageSettings,
+    plan_problems,
+)
+from psirf_flow.policy.triage import (
+    OverrideRequirement,
+    Pathway,
+    Recommendation,
+    Referral,
+    matching_priorities,
+    triage,
+)
+
+
+__all__ = [
+    "FACTS",
+    "PLAN_SCHEMA",
+    "PSII_DEFAULT_HARD_CAP",
+    "AllOf",
+    "AnyOf",
+    "Approver",
+    "Basis",
+    "CalendarSettings",
+    "CandourTargets",
+    "Comparison",
+    "Condition",
+    "EmergentRiskSettings",
+    "EscalationLadder",
+    "EscalationTier",
+    "FactKind",
+    "FactTest",
+    "IncidentFacts",
+    "LifecycleVariant",
+    "NationalRule",
+    "NationalRuleSet",
+    "Not",
+    "OverrideRequirement",
+    "Pathway",
+    "PhysicalHarm",
+    "Plan",
+    "PlanHeader",
+    "PlanStatus",
+    "Priority",
+    "ProportionateSettings",
+    "PsychologicalHarm",
+    "Recommendation",
+    "Referral",
+    "ReferralBody",
+    "Region",
+    "RequiredResponse",
+    "ReserveCapacity",
+    "ResponseOptions",
+    "ResponseType",
+    "RetentionClass",
+    "RetentionSettings",
+    "RuleLevel",
+    "ScheduledReview",
+    "Scope",
+    "TimeUnit",
+    "Timescale",
+    "TriageSettings",
+    "Verification",
+    "WorkingDayCalendar",
+    "condition_problems",
+    "dump_plan",
+    "evaluate",
+    "load_national_rules",
+    "load_plan",
+    "load_plan_file",
+    "matching_priorities",
+    "plan_problems",
+    "triage",
+]

@@ -1,0 +1,238 @@
+"""Loading a plan from TOML (all problems at once, never half-loaded) and writing it back.
+
+This module holds the policy package's only file reading: :func:`load_plan_file` reads a
+file the caller names, and :func:`packaged_text` reads data shipped inside the package
+(the national requirements) through :mod:`importlib.resources`.
+
+Loading happens in three steps, and every problem from each step is collected:
+
+1. the text is parsed as TOML (a syntax error is reported with its line and stops here,
+   since nothing after it can be trusted);
+2. the data is structured into frozen records by the strict cattrs converter
+   (:mod:`psirf_flow.policy._convert`), which reports every wrong type, missing setting
+   and unknown key with its path;
+3. the parts that could be structured are cross-checked (:func:`plan_problems`): default
+   responses among the allowed ones, references to response types, ladders and reviews
+   that exist, dates in order, timescales within hard caps, unique ids and so on. When
+   step 2 found problems, step 3 still runs on every part that could be read, so one
+   pass shows as much as possible.
+
+If anything was found, :class:`~psirf_flow.errors.PlanError` is raised listing every
+problem with its TOML path and, where it can be located, its line (see
+:class:`psirf_flow.policy._problems.LineLocator` for how lines are found).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from importlib import resources
+from typing import Any, Final, TypeVar
+
+import tomli_w
+from cattrs.errors import BaseValidationError
+
+from psirf_flow.errors import PlanError, PlanProblem
+from psirf_flow.policy._convert import CONVERTER
+from psirf_flow.policy._problems import Invalid, LineLocator, Path, format_path, problems_from
+from psirf_flow.policy.plan import (
+    CalendarSettings,
+    CandourTargets,
+    EscalationLadder,
+    Plan,
+    PlanHeader,
+    PlanView,
+    Priority,
+    ReserveCapacity,
+    ResponseType,
+    RetentionSettings,
+    ScheduledReview,
+    TriageSettings,
+    plan_problems,
+)
+
+
+__all__ = [
+    "dump_plan",
+    "load_document",
+    "load_plan",
+    "load_plan_file",
+    "packaged_text",
+]
+
+T = TypeVar("T")
+V = TypeVar("V")
+
+_POLICY_PACKAGE: Final = "psirf_flow.policy"
+_DECODE_POSITION: Final = re.compile(r"\s*\(at line (\d+), column \d+\)\s*$")
+_STRUCTURE_ERRORS: Final = (BaseValidationError, Invalid)
+
+
+def load_plan(text: str, *, source: str = "<plan>") -> Plan:
+    """Load and validate a plan written in TOML.
+
+    Args:
+        text: The plan file's text.
+        source: A name for the text in messages (a file name, for instance).
+
+    Returns:
+        The plan, entirely valid.
+
+    Raises:
+        PlanError: Listing every problem found, each with its TOML path and line.
+    """
+    return load_document(text, source, Plan, _plan_view, plan_problems)
+
+
+def load_plan_file(path: str | os.PathLike[str]) -> Plan:
+    """Read the plan file at ``path`` (UTF-8) and load it with :func:`load_plan`.
+
+    Raises:
+        PlanError: If the file cannot be read, is not UTF-8 or has any problem.
+    """
+    source = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(
+            source, [PlanProblem("", None, f"the file cannot be read ({type(exc).__name__})")]
+        ) from exc
+    return load_plan(text, source=source)
+
+
+def dump_plan(plan: Plan) -> str:
+    """Write ``plan`` as TOML that :func:`load_plan` reads back to an equal plan.
+
+    Settings equal to their defaults are left out.
+    """
+    return tomli_w.dumps(CONVERTER.unstructure(plan))
+
+
+def packaged_text(name: str) -> str:
+    """The text of a data file shipped in ``psirf_flow/policy/data``."""
+    return resources.files(_POLICY_PACKAGE).joinpath("data", name).read_text(encoding="utf-8")
+
+
+def load_document(
+    text: str,
+    source: str,
+    root: type[T],
+    salvage: Callable[[dict[str, Any]], V],
+    check: Callable[[T | V], list[tuple[Path, str]]],
+) -> T:
+    """Parse, structure and cross-check one TOML document; all problems or a whole result.
+
+    Args:
+        text: The document.
+        source: Its name in messages.
+        root: The record type it holds.
+        salvage: Builds a partial view from the raw data when structuring fails, so that
+            ``check`` can still run on the parts that could be read.
+        check: Cross-field checks, on the full record or on the partial view.
+
+    Raises:
+        PlanError: Listing every problem found.
+    """
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        position = _DECODE_POSITION.search(message)
+        line = int(position.group(1)) if position else None
+        message = _DECODE_POSITION.sub("", message)
+        raise PlanError(
+            source, [PlanProblem("", line, f"this is not valid TOML: {message}")]
+        ) from None
+    found: list[tuple[Path, str]]
+    try:
+        result = CONVERTER.structure(raw, root)
+    except _STRUCTURE_ERRORS as exc:
+        found = problems_from(exc)
+        found += check(salvage(raw))
+        raise _plan_error(source, text, found) from None
+    found = check(result)
+    if found:
+        raise _plan_error(source, text, found)
+    return result
+
+
+def _plan_error(source: str, text: str, found: list[tuple[Path, str]]) -> PlanError:
+    locator = LineLocator(text)
+    problems: list[PlanProblem] = []
+    for path, message in found:
+        problem = PlanProblem(format_path(path), locator.line_for(path), message)
+        if problem not in problems:
+            problems.append(problem)
+    problems.sort(key=lambda p: (p.line is None, p.line or 0))
+    return PlanError(source, problems)
+
+
+# ---------------------------------------------------------------- salvage
+
+
+def _part(raw: Mapping[str, Any], key: str, kind: Any, default: Any = None) -> Any:
+    if key not in raw:
+        return default
+    try:
+        return CONVERTER.structure(raw[key], kind)
+    except _STRUCTURE_ERRORS:
+        return None
+
+
+def _entries(
+    raw: Mapping[str, Any], key: str, kind: type[T], default: frozenset[str] | None
+) -> tuple[list[Any], frozenset[str] | None]:
+    """The entries of a table or list that structure on their own, and all names present.
+
+    The names are ``default`` when the key is absent and ``None`` when it holds neither a
+    table nor a list (so references into it cannot be judged).
+    """
+    if key not in raw:
+        return [], default
+    value = raw[key]
+    pairs: list[tuple[Any, T]] = []
+    if isinstance(value, dict):
+        items: list[tuple[Any, Any]] = list(value.items())
+        names = frozenset(value)
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+        names = frozenset(
+            item["id"]
+            for item in value
+            if isinstance(item, dict) and isinstance(item.get("id"), str)
+        )
+    else:
+        return [], None
+    for name, item in items:
+        try:
+            pairs.append((name, CONVERTER.structure(item, kind)))
+        except _STRUCTURE_ERRORS:
+            continue
+    return pairs, names
+
+
+def _plan_view(raw: dict[str, Any]) -> PlanView:
+    response_types, response_type_names = _entries(raw, "response_types", ResponseType, None)
+    priorities, _ = _entries(raw, "priorities", Priority, frozenset())
+    reviews, review_ids = _entries(raw, "thematic_reviews", ScheduledReview, frozenset())
+    ladders, ladder_names = _entries(raw, "escalation_ladders", EscalationLadder, frozenset())
+    schema = raw.get("schema")
+    return PlanView(
+        schema=schema if isinstance(schema, int) and not isinstance(schema, bool) else None,
+        header=_part(raw, "plan", PlanHeader),
+        calendar=_part(raw, "calendar", CalendarSettings, CalendarSettings()),
+        response_types=response_types,
+        response_type_names=response_type_names,
+        triage=_part(raw, "triage", TriageSettings, TriageSettings()),
+        priorities=priorities,
+        thematic_reviews=reviews,
+        thematic_review_ids=review_ids,
+        reserve_capacity=_part(raw, "reserve_capacity", ReserveCapacity, ReserveCapacity()),
+        duty_of_candour=_part(raw, "duty_of_candour", CandourTargets, CandourTargets()),
+        escalation_ladders=ladders,
+        escalation_ladder_names=ladder_names,
+        retention=_part(raw, "retention", RetentionSettings, RetentionSettings()),
+    )

@@ -1,0 +1,891 @@
+"""The trust's patient safety incident response plan (PSIRP) as frozen records.
+
+A plan says how a trust will respond to patient safety incidents during its period: which
+local priorities it has and the planned response for each, which response types it uses
+(including ones it coins itself) and who decides and signs each off, its timescales, its
+duty of candour targets, its bank-holiday calendar, its escalation ladders and its record
+retention classes. It is written as TOML (see ``docs/reference/plan-format.md`` and
+``examples/plan-mental-health-community-trust.toml``) and loaded with
+:func:`psirf_flow.policy.load_plan`.
+
+Where the rules behind a setting are national law, national guidance or a local choice,
+the setting carries a :class:`Basis` so that nothing local is presented as law
+(psirf-rules §0.1): for instance the duty of candour day counts default to ``local``
+because regulation 20 sets no day count (psirf-rules §4.2, S-R20), and the six-month PSII
+cap is ``national_guidance`` whose wording is still unconfirmed (psirf-rules §4.1 ✖).
+
+Every mistake a plan can hold is found by :func:`plan_problems`, which the loader runs
+after structuring, so a plan is either entirely valid or not loaded at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
+
+import attrs
+
+from psirf_flow.domain import Role, check_identifier
+from psirf_flow.policy._problems import Path
+from psirf_flow.policy.calendars import Region, Timescale, TimeUnit, WorkingDayCalendar
+from psirf_flow.policy.conditions import Condition, condition_problems
+
+
+__all__ = [
+    "PLAN_SCHEMA",
+    "PSII_DEFAULT_HARD_CAP",
+    "Approver",
+    "Basis",
+    "CalendarSettings",
+    "CandourTargets",
+    "EmergentRiskSettings",
+    "EscalationLadder",
+    "EscalationTier",
+    "LifecycleVariant",
+    "Plan",
+    "PlanHeader",
+    "PlanStatus",
+    "PlanView",
+    "Priority",
+    "ProportionateSettings",
+    "ReserveCapacity",
+    "ResponseOptions",
+    "ResponseType",
+    "RetentionClass",
+    "RetentionSettings",
+    "ScheduledReview",
+    "Scope",
+    "TriageSettings",
+    "plan_problems",
+]
+
+#: The plan file format this release reads (the ``schema`` key).
+PLAN_SCHEMA: Final = 1
+
+#: The default hard cap for a PSII: six months (psirf-rules §4.1, NAT-G, ✖ wording).
+PSII_DEFAULT_HARD_CAP: Final = Timescale(6, TimeUnit.MONTHS)
+
+
+def _frozen_mapping(value: Mapping[str, object]) -> Mapping[str, object]:
+    return value if isinstance(value, MappingProxyType) else MappingProxyType(dict(value))
+
+
+class Basis(StrEnum):
+    """Where a setting's rule comes from (psirf-rules §0.1); local choices are never law."""
+
+    STATUTORY = "statutory"
+    """Set by statute or regulation (HARD)."""
+    CONTRACTUAL = "contractual"
+    """Set by the NHS Standard Contract or a commissioning contract."""
+    NATIONAL_GUIDANCE = "national_guidance"
+    """NHS England guidance expressed as an expectation (NAT-G)."""
+    LOCAL = "local"
+    """The trust's own choice (LOCAL)."""
+
+
+class PlanStatus(StrEnum):
+    """How far the plan has been approved (psirf-rules §1.8: board and ICB sign-off)."""
+
+    DRAFT = "draft"
+    BOARD_APPROVED = "board_approved"
+    ICB_AGREED_PROVISIONALLY = "icb_agreed_provisionally"
+    ICB_AGREED = "icb_agreed"
+
+
+class LifecycleVariant(StrEnum):
+    """The built-in learning-response lifecycles a response type can run on.
+
+    These are the names of :data:`psirf_flow.workflows.LEARNING_RESPONSES` (psirf-rules §2);
+    the policy package does not import the workflows package, and a test keeps the two
+    lists equal.
+    """
+
+    PSII = "psii"
+    AFTER_ACTION_REVIEW = "after_action_review"
+    SWARM_HUDDLE = "swarm_huddle"
+    HOT_DEBRIEF = "hot_debrief"
+    MDT_REVIEW = "mdt_review"
+    THEMATIC_REVIEW = "thematic_review"
+
+
+@attrs.frozen(kw_only=True)
+class PlanHeader:
+    """Who the plan belongs to, its version, its period and its approval status.
+
+    Attributes:
+        id: The plan's opaque id, for example ``"rx4-psirp"``.
+        version: The plan's version, for example ``"2.1"``; triage records ``id@version``.
+        organisation: The organisation's code (an ODS code, for instance).
+        title: A short title shown to people.
+        status: How far the plan has been approved.
+        effective_from: First day the plan applies.
+        effective_to: Last day the plan applies, if fixed (plans often run 12-24 months,
+            psirf-rules §1.8, LOCAL).
+        review_date: When the plan is next reviewed.
+        board_approved_on: When the trust board approved it (needed from ``board_approved``).
+        icb_agreed_on: When the ICB agreed it (needed for either ICB status).
+    """
+
+    id: str
+    version: str
+    organisation: str
+    title: str = ""
+    status: PlanStatus = PlanStatus.DRAFT
+    effective_from: date
+    effective_to: date | None = None
+    review_date: date
+    board_approved_on: date | None = None
+    icb_agreed_on: date | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CalendarSettings:
+    """Which days count as working days (duty of candour targets, working-day timescales).
+
+    Attributes:
+        region: Whose bank holidays apply.
+        closure_days: The trust's own non-working days.
+    """
+
+    region: Region = Region.ENGLAND_AND_WALES
+    closure_days: tuple[date, ...] = ()
+
+    def working_calendar(self) -> WorkingDayCalendar:
+        """The :class:`~psirf_flow.policy.calendars.WorkingDayCalendar` these settings describe."""
+        return WorkingDayCalendar(self.region, self.closure_days)
+
+
+@attrs.frozen(kw_only=True)
+class Approver:
+    """One approver in a sign-off chain: a role or a named committee (exactly one).
+
+    Attributes:
+        role: The role that approves.
+        committee: The opaque id of the committee that approves, for example
+            ``"patient-safety-group"`` (psirf-rules §5: delegated committee, LOCAL).
+    """
+
+    role: Role | None = None
+    committee: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ResponseType:
+    """A response type the trust uses, built-in or coined locally, and how it is run.
+
+    A trust may coin its own response types (a round table review, a rapid review) and map
+    each onto one of the built-in lifecycles (psirf-rules §2, LOCAL ✔).
+
+    Attributes:
+        maps_to: The lifecycle it runs on.
+        title: Its name as people know it.
+        timescale: The planned time to complete, if the plan sets one (PSII ordinarily
+            1-3 months, psirf-rules §4.1 ✖; other types are local, §2).
+        timescale_basis: Where the timescale comes from.
+        hard_cap: The longest it may take before an executive override is needed. Unset
+            means six months for a PSII (:data:`PSII_DEFAULT_HARD_CAP`) and no cap otherwise.
+        hard_cap_basis: Where the hard cap comes from.
+        decided_by: The role that decides, case by case, to use this response type.
+        sign_off: Who approves the finished response, in order; one entry for a single
+            approver, several for a sign-off chain (psirf-rules §5, SoD 2).
+        escalation_ladder: The escalation ladder used when it runs late, if any.
+    """
+
+    maps_to: LifecycleVariant
+    title: str = ""
+    timescale: Timescale | None = None
+    timescale_basis: Basis = Basis.LOCAL
+    hard_cap: Timescale | None = None
+    hard_cap_basis: Basis = Basis.NATIONAL_GUIDANCE
+    decided_by: Role = Role.PATIENT_SAFETY_SPECIALIST
+    sign_off: tuple[Approver, ...]
+    escalation_ladder: str | None = None
+
+    @property
+    def effective_hard_cap(self) -> Timescale | None:
+        """The hard cap, with the six-month default for a PSII applied."""
+        if self.hard_cap is not None:
+            return self.hard_cap
+        return PSII_DEFAULT_HARD_CAP if self.maps_to is LifecycleVariant.PSII else None
+
+
+@attrs.frozen(kw_only=True)
+class Scope:
+    """Where a priority applies; an empty list means "any".
+
+    Attributes:
+        service_lines: Service line codes, for example ``"community_mental_health"``.
+        settings: Setting codes, for example ``"inpatient_ward"``.
+        patient_groups: Patient group codes, for example ``"detained_mha"``; the incident
+            matches when the person belongs to any of them.
+    """
+
+    service_lines: tuple[str, ...] = ()
+    settings: tuple[str, ...] = ()
+    patient_groups: tuple[str, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether the scope places no limit at all."""
+        return not (self.service_lines or self.settings or self.patient_groups)
+
+
+@attrs.frozen(kw_only=True)
+class ResponseOptions:
+    """The responses a priority allows and the one it plans by default.
+
+    Attributes:
+        allowed: Response type names the decider may choose.
+        default: The planned response; required unless the priority routes to an
+            improvement plan, in which case that routing is the default.
+    """
+
+    allowed: tuple[str, ...] = ()
+    default: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Priority:
+    """A local priority of the plan and its planned response (psirf-rules §1.8, §6 stage 2b).
+
+    The planned response is a default recommendation: the role in ``decided_by`` confirms
+    it or changes it case by case, and a change is recorded with a reason by the intake
+    lifecycle.
+
+    Attributes:
+        id: Unique, opaque id, recorded by triage as ``plan@version#id``.
+        title: What people call it.
+        basis: Where it comes from (normally ``local``).
+        criteria: The condition an incident must meet, if any.
+        scope: Where it applies.
+        responses: Allowed responses and the default.
+        timescales: Timescales for this priority by response type, overriding the
+            response type's own.
+        decided_by: The role that confirms or changes the planned response.
+        improvement_plan: The opaque id of an existing improvement plan that incidents are
+            routed to instead of a learning response (for example falls, pressure ulcers).
+        thematic_review: The id of a scheduled thematic review that gathers these incidents.
+        no_further_response_allowed: Whether the decider may choose no further response.
+    """
+
+    id: str
+    title: str = ""
+    basis: Basis = Basis.LOCAL
+    criteria: Condition | None = None
+    scope: Scope = Scope()
+    responses: ResponseOptions = ResponseOptions()
+    timescales: Mapping[str, Timescale] = attrs.field(
+        factory=lambda: MappingProxyType({}), converter=_frozen_mapping
+    )
+    decided_by: Role = Role.PATIENT_SAFETY_SPECIALIST
+    improvement_plan: str | None = None
+    thematic_review: str | None = None
+    no_further_response_allowed: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class ScheduledReview:
+    """A thematic review run on a schedule (psirf-rules §2: thematic review, LOCAL).
+
+    Attributes:
+        id: Unique, opaque id.
+        title: What people call it.
+        response_type: The response type used (must run on the ``thematic_review`` lifecycle).
+        every: How often it runs.
+        first_due: When the first one is due.
+        criteria: Which incidents it gathers, if it gathers by condition.
+    """
+
+    id: str
+    title: str = ""
+    response_type: str
+    every: Timescale
+    first_due: date
+    criteria: Condition | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ReserveCapacity:
+    """Capacity kept for extra PSIIs on emerging themes (psirf-rules §0.5 rule 1, LOCAL).
+
+    Attributes:
+        extra_psiis: How many extra PSIIs the plan holds in reserve per period.
+        period_months: The period, in months.
+        response_type: The response type the reserve is for (must run on ``psii``).
+        decided_by: Who may draw on the reserve.
+    """
+
+    extra_psiis: int = 0
+    period_months: int = 12
+    response_type: str = "psii"
+    decided_by: Role = Role.EXECUTIVE_LEAD
+
+
+@attrs.frozen(kw_only=True)
+class CandourTargets:
+    """Local targets for the duty of candour steps, in working days.
+
+    Regulation 20 says "as soon as reasonably practicable" and sets no number of days
+    (psirf-rules §4.2, S-R20 ✔). Ten working days is a convention from the 2013/14 NHS
+    Standard Contract kept by many trusts (◐), so it is a *local or contractual target*,
+    never statutory: a plan that labels it ``statutory`` is refused.
+
+    Attributes:
+        verbal_working_days: Target for the in-person notification, from awareness.
+        written_working_days: Target for the written notification, from the verbal one.
+        findings_working_days: Target for sharing findings after the learning response is
+            approved (psirf-rules §9.3 ``doc_results``, INF).
+        basis: Where the targets come from: ``local`` or ``contractual``.
+        notify_no_or_low_harm: Whether the trust also notifies incidents of no or low harm,
+            which regulation 20 does not require (issue 5 item 4).
+        escalation_ladder: The ladder used when a target is missed, if any.
+    """
+
+    verbal_working_days: int = 10
+    written_working_days: int = 10
+    findings_working_days: int = 10
+    basis: Basis = Basis.LOCAL
+    notify_no_or_low_harm: bool = False
+    escalation_ladder: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class EscalationTier:
+    """One step of an escalation ladder.
+
+    Attributes:
+        after: How long after the deadline this tier is reached (zero: at the deadline).
+        notify: The roles told when it is reached.
+    """
+
+    after: Timescale
+    notify: tuple[Role, ...]
+
+
+@attrs.frozen(kw_only=True)
+class EscalationLadder:
+    """Who is told, and when, as a deadline slips (psirf-rules §9.4, INF).
+
+    Attributes:
+        tiers: The steps, in the order they are reached.
+    """
+
+    tiers: tuple[EscalationTier, ...]
+
+
+@attrs.frozen(kw_only=True)
+class RetentionClass:
+    """How long records of a kind are kept (psirf-rules §4.5, §7.2; S-RMCOP ✔).
+
+    Attributes:
+        years: Years to keep records, from the date of the incident.
+        applies_to_variants: Lifecycles whose records fall in this class.
+        applies_to_national_requirements: Whether records of incidents meeting a national
+            requirement fall in this class.
+        basis: Where the period comes from.
+    """
+
+    years: int
+    applies_to_variants: tuple[LifecycleVariant, ...] = ()
+    applies_to_national_requirements: bool = False
+    basis: Basis = Basis.NATIONAL_GUIDANCE
+
+
+def _default_retention_classes() -> Mapping[str, RetentionClass]:
+    return MappingProxyType(
+        {
+            "serious": RetentionClass(
+                years=20,
+                applies_to_variants=(LifecycleVariant.PSII,),
+                applies_to_national_requirements=True,
+            ),
+            "standard": RetentionClass(years=10),
+        }
+    )
+
+
+@attrs.frozen(kw_only=True)
+class RetentionSettings:
+    """The plan's retention classes and the one used when none other applies.
+
+    The defaults follow the Records Management Code of Practice as summarised in
+    psirf-rules §4.5: 20 years for serious-incident records, mapped under PSIRF to PSII and
+    national-requirement records (INF), and 10 years otherwise.
+
+    Attributes:
+        classes: The classes by name.
+        default_class: The class used when no other applies.
+    """
+
+    classes: Mapping[str, RetentionClass] = attrs.field(
+        factory=_default_retention_classes, converter=_frozen_mapping
+    )
+    default_class: str = "standard"
+
+    def class_for(
+        self, variants: Iterable[LifecycleVariant], *, national_requirement: bool
+    ) -> tuple[str, RetentionClass]:
+        """The class, by name, for records of these lifecycles; the longest that applies.
+
+        Args:
+            variants: The lifecycles the case's responses run on.
+            national_requirement: Whether the incident met a national requirement.
+        """
+        wanted = set(variants)
+        applicable = [
+            (name, rc)
+            for name, rc in self.classes.items()
+            if wanted.intersection(rc.applies_to_variants)
+            or (national_requirement and rc.applies_to_national_requirements)
+        ]
+        if not applicable:
+            return self.default_class, self.classes[self.default_class]
+        return max(applicable, key=lambda item: (item[1].years, item[0]))
+
+
+@attrs.frozen(kw_only=True)
+class EmergentRiskSettings:
+    """How an emergent or significant risk outside the plan is decided (psirf-rules §0.5 rule 1).
+
+    Attributes:
+        decided_by: The role that decides (an authorised executive; LOCAL ✔ Croydon).
+        allowed: Response types that may be chosen; empty means any in the plan.
+        default: A suggested response, if the plan suggests one.
+    """
+
+    decided_by: Role = Role.EXECUTIVE_LEAD
+    allowed: tuple[str, ...] = ()
+    default: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ProportionateSettings:
+    """How incidents matching nothing else are handled (psirf-rules §1, step d).
+
+    Attributes:
+        decided_by: The role that chooses a proportionate response (or none).
+        allowed: Response types that may be chosen; empty means any in the plan.
+        no_further_response_allowed: Whether "no further response" may be chosen.
+    """
+
+    decided_by: Role = Role.PATIENT_SAFETY_SPECIALIST
+    allowed: tuple[str, ...] = ()
+    no_further_response_allowed: bool = True
+
+
+@attrs.frozen(kw_only=True)
+class TriageSettings:
+    """Triage settings beyond the priorities.
+
+    Attributes:
+        national_psii_response: The response type used when a national requirement asks
+            for a locally-led PSII (must run on the ``psii`` lifecycle).
+        emergent_risk: How emergent or significant risks are decided.
+        proportionate: How everything else is handled.
+    """
+
+    national_psii_response: str = "psii"
+    emergent_risk: EmergentRiskSettings = EmergentRiskSettings()
+    proportionate: ProportionateSettings = ProportionateSettings()
+
+
+@attrs.frozen(kw_only=True)
+class Plan:
+    """A trust's whole patient safety incident response plan.
+
+    Attributes:
+        schema: The plan file format (:data:`PLAN_SCHEMA`).
+        plan: Identity, period and approval status.
+        calendar: Working-day calendar settings.
+        response_types: Response types by name (built-in names or the trust's own).
+        triage: National PSII response, emergent-risk and proportionate settings.
+        priorities: Local priorities, in order of precedence.
+        thematic_reviews: Thematic reviews on a schedule.
+        reserve_capacity: PSII capacity held for emerging themes.
+        duty_of_candour: Local duty of candour targets.
+        escalation_ladders: Escalation ladders by name.
+        retention: Record retention classes.
+    """
+
+    schema: int = PLAN_SCHEMA
+    plan: PlanHeader
+    calendar: CalendarSettings = CalendarSettings()
+    response_types: Mapping[str, ResponseType] = attrs.field(converter=_frozen_mapping)
+    triage: TriageSettings = TriageSettings()
+    priorities: tuple[Priority, ...] = ()
+    thematic_reviews: tuple[ScheduledReview, ...] = ()
+    reserve_capacity: ReserveCapacity = ReserveCapacity()
+    duty_of_candour: CandourTargets = CandourTargets()
+    escalation_ladders: Mapping[str, EscalationLadder] = attrs.field(
+        factory=lambda: MappingProxyType({}), converter=_frozen_mapping
+    )
+    retention: RetentionSettings = RetentionSettings()
+
+    @property
+    def ref(self) -> str:
+        """``id@version``, as recorded by triage."""
+        return f"{self.plan.id}@{self.plan.version}"
+
+    def priority_ref(self, priority: Priority) -> str:
+        """``id@version#priority``, as recorded by triage."""
+        return f"{self.ref}#{priority.id}"
+
+    def variant_of(self, response_type: str) -> LifecycleVariant:
+        """The lifecycle a response type runs on.
+
+        Raises:
+            KeyError: If the plan has no such response type.
+        """
+        return self.response_types[response_type].maps_to
+
+    def working_calendar(self) -> WorkingDayCalendar:
+        """The plan's working-day calendar."""
+        return self.calendar.working_calendar()
+
+
+# ---------------------------------------------------------------- validation
+
+
+@attrs.frozen
+class PlanView:
+    """The parts of a plan available for cross-checking, possibly incomplete.
+
+    The loader builds one from whatever parts of a faulty file could be read, so that
+    cross-field problems are reported together with structural ones. Names that are
+    present in the file but could not be read are in the ``*_names`` sets, so that a
+    reference to them is not reported as unknown; a set is ``None`` when the section
+    itself could not be read, and references into it are then not checked.
+    """
+
+    schema: int | None
+    header: PlanHeader | None
+    calendar: CalendarSettings | None
+    response_types: Sequence[tuple[str, ResponseType]]
+    response_type_names: frozenset[str] | None
+    triage: TriageSettings | None
+    priorities: Sequence[tuple[int, Priority]]
+    thematic_reviews: Sequence[tuple[int, ScheduledReview]]
+    thematic_review_ids: frozenset[str] | None
+    reserve_capacity: ReserveCapacity | None
+    duty_of_candour: CandourTargets | None
+    escalation_ladders: Sequence[tuple[str, EscalationLadder]]
+    escalation_ladder_names: frozenset[str] | None
+    retention: RetentionSettings | None
+
+    @classmethod
+    def of(cls, plan: Plan) -> PlanView:
+        """A complete view of ``plan``."""
+        return cls(
+            schema=plan.schema,
+            header=plan.plan,
+            calendar=plan.calendar,
+            response_types=tuple(plan.response_types.items()),
+            response_type_names=frozenset(plan.response_types),
+            triage=plan.triage,
+            priorities=tuple(enumerate(plan.priorities)),
+            thematic_reviews=tuple(enumerate(plan.thematic_reviews)),
+            thematic_review_ids=frozenset(r.id for r in plan.thematic_reviews),
+            reserve_capacity=plan.reserve_capacity,
+            duty_of_candour=plan.duty_of_candour,
+            escalation_ladders=tuple(plan.escalation_ladders.items()),
+            escalation_ladder_names=frozenset(plan.escalation_ladders),
+            retention=plan.retention,
+        )
+
+
+def plan_problems(plan: Plan | PlanView) -> list[tuple[Path, str]]:
+    """Every cross-field mistake in ``plan``, as ``(path, message)`` pairs; empty when valid."""
+    view = plan if isinstance(plan, PlanView) else PlanView.of(plan)
+    checker = _Checker(view)
+    checker.run()
+    return checker.problems
+
+
+class _Checker:
+    def __init__(self, view: PlanView) -> None:
+        self.view = view
+        self.problems: list[tuple[Path, str]] = []
+        self.types = dict(view.response_types)
+
+    def add(self, path: Path, message: str) -> None:
+        self.problems.append((path, message))
+
+    def run(self) -> None:
+        view = self.view
+        if view.schema is not None and view.schema != PLAN_SCHEMA:
+            self.add(
+                ("schema",), f"this release reads plan format {PLAN_SCHEMA}, not {view.schema}"
+            )
+        if view.header is not None:
+            self.header(view.header)
+        if view.calendar is not None:
+            self.calendar(view.calendar)
+        if view.response_type_names is not None and not view.response_type_names:
+            self.add(("response_types",), "the plan needs at least one response type")
+        for name, rt in view.response_types:
+            self.response_type(name, rt)
+        if view.triage is not None:
+            self.triage(view.triage)
+        self.priorities()
+        self.thematic_reviews()
+        if view.reserve_capacity is not None:
+            self.reserve(view.reserve_capacity)
+        if view.duty_of_candour is not None:
+            self.candour(view.duty_of_candour)
+        for name, ladder in view.escalation_ladders:
+            self.ladder(name, ladder)
+        if view.retention is not None:
+            self.retention(view.retention)
+
+    # ------------------------------------------------------------ helpers
+
+    def code(self, path: Path, value: str) -> None:
+        problem = check_identifier(value)
+        if problem is not None:
+            self.add(path, problem)
+
+    def response_ref(self, path: Path, name: str, variant: LifecycleVariant | None = None) -> None:
+        names = self.view.response_type_names
+        if names is None:
+            return
+        if name not in names:
+            known = ", ".join(sorted(names)) or "none"
+            self.add(path, f"{name!r} is not a response type of this plan; known: {known}")
+            return
+        rt = self.types.get(name)
+        if variant is not None and rt is not None and rt.maps_to is not variant:
+            self.add(
+                path,
+                f"{name!r} runs on the {rt.maps_to.value!r} lifecycle; "
+                f"a {variant.value!r} response type is needed here",
+            )
+
+    def ladder_ref(self, path: Path, name: str | None) -> None:
+        names = self.view.escalation_ladder_names
+        if name is not None and names is not None and name not in names:
+            known = ", ".join(sorted(names)) or "none"
+            self.add(path, f"there is no escalation ladder {name!r}; known: {known}")
+
+    def positive(self, path: Path, timescale: Timescale, *, allow_zero: bool = False) -> None:
+        if timescale.amount < (0 if allow_zero else 1):
+            least = "zero or more" if allow_zero else "at least 1"
+            self.add((*path, "amount"), f"must be {least}, not {timescale.amount}")
+
+    def options(self, path: Path, allowed: Sequence[str], default: str | None) -> None:
+        for i, name in enumerate(allowed):
+            self.response_ref((*path, "allowed", i), name)
+        if len(set(allowed)) != len(allowed):
+            self.add((*path, "allowed"), "lists a response type more than once")
+        if default is not None:
+            if allowed and default not in allowed:
+                self.add((*path, "default"), f"{default!r} is not one of the allowed responses")
+            elif not allowed:
+                self.response_ref((*path, "default"), default)
+
+    # ------------------------------------------------------------ sections
+
+    def header(self, header: PlanHeader) -> None:
+        for name in ("id", "version", "organisation"):
+            self.code(("plan", name), getattr(header, name))
+        if header.effective_to is not None and header.effective_to <= header.effective_from:
+            self.add(("plan", "effective_to"), "must be after effective_from")
+        if header.review_date < header.effective_from:
+            self.add(("plan", "review_date"), "must not be before effective_from")
+        approved = header.status is not PlanStatus.DRAFT
+        if approved and header.board_approved_on is None:
+            self.add(
+                ("plan", "board_approved_on"),
+                f"is required when the status is {header.status.value!r}",
+            )
+        icb = header.status in (PlanStatus.ICB_AGREED, PlanStatus.ICB_AGREED_PROVISIONALLY)
+        if icb and header.icb_agreed_on is None:
+            self.add(
+                ("plan", "icb_agreed_on"), f"is required when the status is {header.status.value!r}"
+            )
+        if (
+            header.board_approved_on is not None
+            and header.icb_agreed_on is not None
+            and header.icb_agreed_on < header.board_approved_on
+        ):
+            self.add(("plan", "icb_agreed_on"), "must not be before board_approved_on")
+
+    def calendar(self, calendar: CalendarSettings) -> None:
+        if len(set(calendar.closure_days)) != len(calendar.closure_days):
+            self.add(("calendar", "closure_days"), "lists a day more than once")
+
+    def response_type(self, name: str, rt: ResponseType) -> None:
+        at: Path = ("response_types", name)
+        self.code(at, name)
+        if rt.timescale is not None:
+            self.positive((*at, "timescale"), rt.timescale)
+        if rt.hard_cap is not None:
+            self.positive((*at, "hard_cap"), rt.hard_cap)
+        cap = rt.effective_hard_cap
+        if rt.timescale is not None and cap is not None and rt.timescale.certainly_longer_than(cap):
+            self.add((*at, "timescale"), f"{rt.timescale} is longer than the hard cap of {cap}")
+        if not rt.sign_off:
+            self.add((*at, "sign_off"), "needs at least one approver")
+        for i, approver in enumerate(rt.sign_off):
+            self.approver((*at, "sign_off", i), approver)
+        if len(set(rt.sign_off)) != len(rt.sign_off):
+            self.add((*at, "sign_off"), "names the same approver more than once")
+        self.ladder_ref((*at, "escalation_ladder"), rt.escalation_ladder)
+
+    def approver(self, at: Path, approver: Approver) -> None:
+        if (approver.role is None) == (approver.committee is None):
+            self.add(at, "give exactly one of role or committee")
+        if approver.committee is not None:
+            self.code((*at, "committee"), approver.committee)
+
+    def triage(self, triage: TriageSettings) -> None:
+        self.response_ref(
+            ("triage", "national_psii_response"),
+            triage.national_psii_response,
+            LifecycleVariant.PSII,
+        )
+        er = triage.emergent_risk
+        self.options(("triage", "emergent_risk"), er.allowed, er.default)
+        pr = triage.proportionate
+        self.options(("triage", "proportionate"), pr.allowed, None)
+
+    def priorities(self) -> None:
+        seen: dict[str, int] = {}
+        for index, priority in self.view.priorities:
+            at: Path = ("priorities", index)
+            self.code((*at, "id"), priority.id)
+            if priority.id in seen:
+                self.add(
+                    (*at, "id"),
+                    f"{priority.id!r} is already used by priorities[{seen[priority.id]}]",
+                )
+            seen.setdefault(priority.id, index)
+            self.priority(at, priority)
+
+    def priority(self, at: Path, priority: Priority) -> None:
+        if priority.criteria is None and priority.scope.is_empty:
+            self.add(at, "needs criteria or a scope; as written it would match every incident")
+        if priority.criteria is not None:
+            for path, message in condition_problems(priority.criteria, (*at, "criteria")):
+                self.add(path, message)
+        for field in ("service_lines", "settings", "patient_groups"):
+            for i, value in enumerate(getattr(priority.scope, field)):
+                self.code((*at, "scope", field, i), value)
+        options = priority.responses
+        self.options((*at, "responses"), options.allowed, options.default)
+        if priority.improvement_plan is None:
+            if not options.allowed:
+                self.add((*at, "responses", "allowed"), "needs at least one response type")
+            if options.default is None:
+                self.add(
+                    (*at, "responses", "default"),
+                    "is required (or route the priority to an improvement_plan)",
+                )
+        else:
+            self.code((*at, "improvement_plan"), priority.improvement_plan)
+            if options.default is not None:
+                self.add(
+                    (*at, "responses", "default"),
+                    "must be left out when the priority routes to an improvement plan "
+                    "(the routing is the default)",
+                )
+        self.priority_timescales(at, priority)
+        ids = self.view.thematic_review_ids
+        if (
+            priority.thematic_review is not None
+            and ids is not None
+            and priority.thematic_review not in ids
+        ):
+            self.add(
+                (*at, "thematic_review"),
+                f"there is no scheduled thematic review {priority.thematic_review!r}",
+            )
+
+    def priority_timescales(self, at: Path, priority: Priority) -> None:
+        options = priority.responses
+        for name, timescale in priority.timescales.items():
+            where: Path = (*at, "timescales", name)
+            self.positive(where, timescale)
+            if name not in options.allowed:
+                self.add(where, f"{name!r} is not one of this priority's allowed responses")
+                continue
+            rt = self.types.get(name)
+            cap = None if rt is None else rt.effective_hard_cap
+            if cap is not None and timescale.certainly_longer_than(cap):
+                self.add(where, f"{timescale} is longer than the hard cap of {cap} for {name!r}")
+
+    def thematic_reviews(self) -> None:
+        seen: set[str] = set()
+        for index, review in self.view.thematic_reviews:
+            at: Path = ("thematic_reviews", index)
+            self.code((*at, "id"), review.id)
+            if review.id in seen:
+                self.add((*at, "id"), f"{review.id!r} is used by another thematic review")
+            seen.add(review.id)
+            self.response_ref(
+                (*at, "response_type"), review.response_type, LifecycleVariant.THEMATIC_REVIEW
+            )
+            self.positive((*at, "every"), review.every)
+            if review.criteria is not None:
+                for path, message in condition_problems(review.criteria, (*at, "criteria")):
+                    self.add(path, message)
+
+    def reserve(self, reserve: ReserveCapacity) -> None:
+        at: Path = ("reserve_capacity",)
+        if reserve.extra_psiis < 0:
+            self.add((*at, "extra_psiis"), "cannot be negative")
+        if reserve.period_months < 1:
+            self.add((*at, "period_months"), "must be at least 1")
+        if reserve.extra_psiis > 0:
+            self.response_ref((*at, "response_type"), reserve.response_type, LifecycleVariant.PSII)
+
+    def candour(self, candour: CandourTargets) -> None:
+        at: Path = ("duty_of_candour",)
+        days = {
+            "verbal_working_days": candour.verbal_working_days,
+            "written_working_days": candour.written_working_days,
+            "findings_working_days": candour.findings_working_days,
+        }
+        for name, value in days.items():
+            if not 1 <= value <= 260:
+                self.add((*at, name), f"must be between 1 and 260 working days, not {value}")
+        if candour.basis not in (Basis.LOCAL, Basis.CONTRACTUAL):
+            self.add(
+                (*at, "basis"),
+                "must be 'local' or 'contractual': regulation 20 sets no number of days "
+                "(psirf-rules §4.2)",
+            )
+        self.ladder_ref((*at, "escalation_ladder"), candour.escalation_ladder)
+
+    def ladder(self, name: str, ladder: EscalationLadder) -> None:
+        at: Path = ("escalation_ladders", name)
+        self.code(at, name)
+        if not ladder.tiers:
+            self.add((*at, "tiers"), "needs at least one tier")
+        previous: Timescale | None = None
+        for i, tier in enumerate(ladder.tiers):
+            here: Path = (*at, "tiers", i)
+            self.positive((*here, "after"), tier.after, allow_zero=True)
+            if not tier.notify:
+                self.add((*here, "notify"), "needs at least one role to notify")
+            if previous is not None and tier.after.shortest_days() <= previous.shortest_days():
+                self.add((*here, "after"), f"must come later than the tier before ({previous})")
+            previous = tier.after
+
+    def retention(self, retention: RetentionSettings) -> None:
+        at: Path = ("retention",)
+        if not retention.classes:
+            self.add((*at, "classes"), "needs at least one retention class")
+        for name, rc in retention.classes.items():
+            self.code((*at, "classes", name), name)
+            if not 1 <= rc.years <= 100:
+                self.add(
+                    (*at, "classes", name, "years"), f"must be between 1 and 100, not {rc.years}"
+                )
+        if retention.classes and retention.default_class not in retention.classes:
+            self.add(
+                (*at, "default_class"),
+                f"{retention.default_class!r} is not one of the retention classes",
+            )
