@@ -55,6 +55,9 @@ class Role(StrEnum):
     PATIENT_SAFETY_PARTNER = "patient_safety_partner"
     ICB_OVERSIGHT = "icb_oversight"
     ACTION_OWNER = "action_owner"
+    HEALTH_CARE_PROFESSIONAL = "health_care_professional"
+    """Makes the duty-of-candour determination: regulation 20(8) defines a notifiable safety
+    incident "in the reasonable opinion of a health care professional" (psirf-rules §5 SoD 3)."""
 
 
 def is_nhs_number(value: str) -> bool:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from psirf_flow.workflows.candour import DUTY_OF_CANDOUR, build_duty_of_candour
 from psirf_flow.workflows.guards import GUARDS, GuardInput, GuardSpec
+from psirf_flow.workflows.intake import INTAKE
 from psirf_flow.workflows.learning_response import (
     AFTER_ACTION_REVIEW,
     HOT_DEBRIEF,
@@ -14,6 +16,7 @@ from psirf_flow.workflows.learning_response import (
     SWARM_HUDDLE,
     THEMATIC_REVIEW,
 )
+from psirf_flow.workflows.safety_action import SAFETY_ACTION
 from psirf_flow.workflows.spec import (
     PREVIOUS_STATE,
     SAME_STATE,
@@ -28,12 +31,15 @@ from psirf_flow.workflows.spec import (
 
 __all__ = [
     "AFTER_ACTION_REVIEW",
+    "DUTY_OF_CANDOUR",
     "GUARDS",
     "HOT_DEBRIEF",
+    "INTAKE",
     "LEARNING_RESPONSES",
     "MDT_REVIEW",
     "PREVIOUS_STATE",
     "PSII",
+    "SAFETY_ACTION",
     "SAME_STATE",
     "SWARM_HUDDLE",
     "THEMATIC_REVIEW",
@@ -45,6 +51,7 @@ __all__ = [
     "OpeningSpec",
     "TransitionSpec",
     "WorkflowDefinition",
+    "build_duty_of_candour",
     "define",
 ]
 
@@ -66,7 +73,7 @@ class DefinitionRegistry:
     @classmethod
     def default(cls) -> DefinitionRegistry:
         """A registry holding every built-in definition."""
-        return cls(LEARNING_RESPONSES.values())
+        return cls((*LEARNING_RESPONSES.values(), INTAKE, DUTY_OF_CANDOUR, SAFETY_ACTION))
 
     def register(self, definition: WorkflowDefinition) -> None:
         """Add ``definition``; a later version of a name becomes the one used for new cases.

@@ -28,6 +28,9 @@ from typing import Final
 import attrs
 
 from psirf_flow.domain import Actor, Case, FactValue, GuardResult, Role
+from psirf_flow.workflows.guards_actions import ACTION_GUARDS
+from psirf_flow.workflows.guards_candour import CANDOUR_GUARDS
+from psirf_flow.workflows.guards_intake import INTAKE_GUARDS
 
 
 __all__ = ["GUARDS", "LEAD_FACTS", "Guard", "GuardInput", "GuardSpec"]
@@ -333,4 +336,12 @@ _SPECS: Final = (
 )
 
 #: The built-in guard registry, read-only. Copy it to add local guards.
-GUARDS: Final[Mapping[str, GuardSpec]] = MappingProxyType({g.name: g for g in _SPECS})
+GUARDS: Final[Mapping[str, GuardSpec]] = MappingProxyType(
+    {
+        g.name: g
+        for g in (
+            *_SPECS,
+            *(GuardSpec(*row) for row in (*CANDOUR_GUARDS, *ACTION_GUARDS, *INTAKE_GUARDS)),
+        )
+    }
+)

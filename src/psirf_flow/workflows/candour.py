@@ -1,0 +1,467 @@
+"""The duty-of-candour lifecycle (England, regulation 20), as data.
+
+Based on psirf-rules §4.2 and §9.3. Regulation 20 of the Health and Social Care Act 2008
+(Regulated Activities) Regulations 2014 is statutory (HARD); the states below are this
+library's reading of it (INF)::
+
+    assessing --determine_notifiable--> verbal_due --record_verbal_notification-->
+      written_due --record_written_notification--> results_due --record_findings_shared-->
+      complete
+    assessing --determine_not_notifiable--> not_notifiable
+    verbal_due --mark_uncontactable_or_declined--> uncontactable_or_declined
+      --close_recorded--> complete_recorded
+    uncontactable_or_declined | complete_recorded --relevant_person_engages--> verbal_due
+    not_notifiable --reassess--> assessing   (new information, e.g. harm revised)
+
+psirf-rules §9.3 has "auto" steps (``NOTIFIABLE -> VERBAL_DUE``, ``VERBAL_DONE ->
+WRITTEN_DUE``); the engine fires one transition per trigger, so each auto step is the
+destination of the trigger before it. ``WRITTEN_DONE -> RESULTS_DUE`` is folded the same
+way: findings become shareable once the learning response is approved, which the
+coupling records with :data:`LEARNING_RESPONSE_APPROVED` whenever it happens (the
+approval may come before or after the written notification), and
+``record_findings_shared`` is allowed only from ``results_due`` once it is recorded.
+
+Who does what:
+
+* **Determination** (reg 20(8)): only a :attr:`~psirf_flow.domain.Role.HEALTH_CARE_PROFESSIONAL`;
+  their id is kept as ``determined_by``. The harm they record must match the decision
+  (:func:`is_notifiable_harm`); an incident found not notifiable for another reg 20(8)
+  reason (not unintended or unexpected, not during a regulated activity, a death not
+  directly related to the incident) says so with a reason code.
+* **Verbal notification** (reg 20(2), (3)): in person by a representative (a health care
+  professional or the engagement lead), with the facts, the further enquiries, an
+  apology, support offered, the relevant person's legal basis and a reference to the
+  secure written record (reg 20(3)(e)).
+* **Written notification** (reg 20(4), (6)): possible only from ``written_due``, that is
+  after the verbal notification, with the 4(a)-(d) checklist and a stored copy reference.
+* **Cannot be contacted or declines** (reg 20(5)): each attempt is recorded with
+  ``record_contact_attempt`` (method and outcome; the count must go up by one each time)
+  and a declining with ``record_declined``; leaving the verbal stage that way needs one of
+  them. ``close_recorded`` keeps a reference to the written record of attempts, so the case
+  still ends with a complete record.
+* **Coupling** (psirf-rules §9.4): :data:`LEARNING_RESPONSE_APPROVED` is fired by the
+  integration acting as a :attr:`~psirf_flow.domain.Role.PATIENT_SAFETY_SPECIALIST` (no
+  "system" role exists on purpose: a named person's account is always accountable).
+
+Low harm: no or low harm is not notifiable under reg 20(8). A trust's plan may treat low
+harm as notifiable; build that definition with ``build_duty_of_candour(low_harm_notifiable=
+True)``. The choice is a definition setting, not a payload flag, so it cannot be claimed
+per command; its audit entries carry the rule ``local.candour.low_harm_notifiable@1``.
+
+Deadlines are not implemented here and **no day count is statutory**: the regulation says
+"as soon as reasonably practicable". When deadlines arrive (a later issue) they attach to
+the audit timestamps of these triggers: the verbal target starts at ``determine_notifiable``
+(when the organisation is aware the incident is notifiable), the written target at
+``record_verbal_notification``, and the findings target at whichever of
+``record_written_notification`` and ``learning_response_approved`` comes last. Any number of
+working days (for example the common 10) is a local or contractual target taken from the
+trust's plan and must be labelled so (psirf-rules §4.2). The ``*_delay_reason`` fields
+record why a step was late.
+
+Not modelled: reg 20(9) (registered persons other than health service bodies), the Welsh
+duty of candour (which has its own day counts), and who the relevant person is (only the
+legal basis code is kept; identities stay in the host system).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from psirf_flow.domain import Role
+from psirf_flow.workflows.guards_candour import (
+    HARM_CATEGORIES,
+    NOT_NOTIFIABLE_REASONS,
+    is_notifiable_harm,
+)
+from psirf_flow.workflows.spec import (
+    SAME_STATE,
+    FieldKind,
+    FieldSpec,
+    OpeningSpec,
+    TransitionSpec,
+    WorkflowDefinition,
+    define,
+)
+
+
+__all__ = [
+    "DUTY_OF_CANDOUR",
+    "DUTY_OF_CANDOUR_LOW_HARM_NOTIFIABLE",
+    "HARM_CATEGORIES",
+    "LEARNING_RESPONSE_APPROVED",
+    "STATES",
+    "build_duty_of_candour",
+    "is_notifiable_harm",
+]
+
+NAME: Final = "duty_of_candour"
+FAMILY: Final = "duty_of_candour"
+VERSION: Final = "1"
+#: The trigger the "report approved -> share findings" coupling fires (psirf-rules §9.4).
+LEARNING_RESPONSE_APPROVED: Final = "learning_response_approved"
+
+STATES: Final = (
+    "assessing",
+    "not_notifiable",
+    "verbal_due",
+    "written_due",
+    "results_due",
+    "complete",
+    "uncontactable_or_declined",
+    "complete_recorded",
+)
+_OPEN: Final = (
+    "assessing",
+    "verbal_due",
+    "written_due",
+    "results_due",
+    "uncontactable_or_declined",
+)
+_CONTACTING: Final = ("verbal_due", "uncontactable_or_declined")
+_NOTIFIERS: Final = (Role.HEALTH_CARE_PROFESSIONAL, Role.ENGAGEMENT_LEAD)
+_RECORDERS: Final = (
+    Role.ENGAGEMENT_LEAD,
+    Role.PATIENT_SAFETY_SPECIALIST,
+    Role.HEALTH_CARE_PROFESSIONAL,
+)
+_NOTE: Final = FieldSpec("note", FieldKind.TEXT)
+_DELAY_REASONS: Final = (
+    "relevant_person_unavailable",
+    "relevant_person_request",
+    "awaiting_information",
+    "staff_availability",
+    "determination_delayed",
+    "other",
+)
+_RELEVANT_PERSON_BASIS: Final = ("patient", "on_death", "under_16", "lacks_capacity")
+_DELIVERY: Final = ("given_in_person", "post", "email", "secure_portal")
+_DETERMINATION_FACTS: Final = ("harm_category", "harm_basis", "not_notifiable_reason")
+_LOCAL_LOW_HARM_RULE: Final = "local.candour.low_harm_notifiable@1"
+
+
+def _flag(name: str) -> FieldSpec:
+    return FieldSpec(name, FieldKind.FLAG, required=True)
+
+
+def _delay(name: str) -> FieldSpec:
+    return FieldSpec(name, FieldKind.CHOICE, choices=_DELAY_REASONS)
+
+
+def _determination_fields() -> tuple[FieldSpec, ...]:
+    return (
+        FieldSpec("harm_category", FieldKind.CHOICE, required=True, choices=HARM_CATEGORIES),
+        FieldSpec(
+            "harm_basis",
+            FieldKind.CHOICE,
+            required=True,
+            choices=("appears_to_have_resulted", "could_result"),
+        ),
+    )
+
+
+def _determinations(low_harm_notifiable: bool) -> list[TransitionSpec]:
+    suffix = "_low_harm_local" if low_harm_notifiable else ""
+    rules: tuple[str, ...] = ("candour.reg20.determination@1",)
+    if low_harm_notifiable:
+        rules = (*rules, _LOCAL_LOW_HARM_RULE)
+    return [
+        TransitionSpec(
+            trigger="determine_notifiable",
+            sources=("assessing",),
+            dest="verbal_due",
+            roles=(Role.HEALTH_CARE_PROFESSIONAL,),
+            guards=(f"harm_is_notifiable{suffix}",),
+            fields=(*_determination_fields(), _NOTE),
+            rules=rules,
+            actor_fact="determined_by",
+            summary="A health care professional finds the incident notifiable; the verbal "
+            "notification is now due.",
+        ),
+        TransitionSpec(
+            trigger="determine_not_notifiable",
+            sources=("assessing",),
+            dest="not_notifiable",
+            roles=(Role.HEALTH_CARE_PROFESSIONAL,),
+            guards=(f"harm_is_not_notifiable{suffix}",),
+            fields=(
+                *_determination_fields(),
+                FieldSpec(
+                    "not_notifiable_reason",
+                    FieldKind.CHOICE,
+                    required=True,
+                    choices=NOT_NOTIFIABLE_REASONS,
+                ),
+                _NOTE,
+            ),
+            rules=rules,
+            actor_fact="determined_by",
+            summary="A health care professional finds the incident not notifiable, "
+            "with the reason.",
+        ),
+        TransitionSpec(
+            trigger="reassess",
+            sources=("not_notifiable",),
+            dest="assessing",
+            roles=(Role.HEALTH_CARE_PROFESSIONAL, Role.PATIENT_SAFETY_SPECIALIST),
+            fields=(
+                FieldSpec("new_information_ref", FieldKind.REFERENCE, required=True),
+                FieldSpec(
+                    "reassess_reason",
+                    FieldKind.CHOICE,
+                    required=True,
+                    choices=("harm_revised", "new_facts", "review_of_decision"),
+                ),
+                _NOTE,
+            ),
+            rules=("candour.reg20.determination@1",),
+            clears=(*_DETERMINATION_FACTS, "determined_by"),
+            reopens=True,
+            summary="Assess again on new information (for example the harm was revised).",
+        ),
+    ]
+
+
+def _notifications() -> list[TransitionSpec]:
+    return [
+        TransitionSpec(
+            trigger="record_verbal_notification",
+            sources=("verbal_due",),
+            dest="written_due",
+            roles=_NOTIFIERS,
+            guards=(
+                "verbal_in_person",
+                "verbal_facts_given",
+                "verbal_enquiries_explained",
+                "verbal_apology_given",
+                "verbal_support_offered",
+            ),
+            fields=(
+                _flag("in_person"),
+                _flag("facts_given"),
+                _flag("further_enquiries_explained"),
+                _flag("apology_given"),
+                _flag("support_offered"),
+                FieldSpec("verbal_record_ref", FieldKind.REFERENCE, required=True),
+                FieldSpec(
+                    "relevant_person_basis",
+                    FieldKind.CHOICE,
+                    required=True,
+                    choices=_RELEVANT_PERSON_BASIS,
+                ),
+                FieldSpec("representative_ids", FieldKind.IDENTIFIERS),
+                _delay("verbal_delay_reason"),
+            ),
+            rules=("candour.reg20.verbal_notification@1",),
+            actor_fact="verbal_recorded_by",
+            summary="Record the notification given in person, with an apology; the written "
+            "notification is now due.",
+        ),
+        TransitionSpec(
+            trigger="record_written_notification",
+            sources=("written_due",),
+            dest="results_due",
+            roles=_RECORDERS,
+            guards=(
+                "written_facts_included",
+                "written_enquiries_included",
+                "written_results_included",
+                "written_apology_included",
+            ),
+            fields=(
+                _flag("facts_included"),
+                _flag("enquiries_included"),
+                _flag("results_to_date_included"),
+                _flag("apology_included"),
+                FieldSpec("written_copy_ref", FieldKind.REFERENCE, required=True),
+                FieldSpec("written_delivery", FieldKind.CHOICE, required=True, choices=_DELIVERY),
+                _delay("written_delay_reason"),
+            ),
+            rules=("candour.reg20.written_notification@1",),
+            actor_fact="written_recorded_by",
+            summary="Record the written notification that follows the verbal one, and its "
+            "stored copy.",
+        ),
+        TransitionSpec(
+            trigger=LEARNING_RESPONSE_APPROVED,
+            sources=_OPEN,
+            dest=SAME_STATE,
+            roles=(Role.PATIENT_SAFETY_SPECIALIST,),
+            fields=(
+                FieldSpec("learning_response_id", FieldKind.IDENTIFIER, required=True),
+                FieldSpec("learning_response_approved_ref", FieldKind.REFERENCE, required=True),
+            ),
+            rules=("candour.reg20.results@1",),
+            summary="The linked learning response was approved; its findings may be shared "
+            "once the written notification is done (fired by the coupling).",
+        ),
+        TransitionSpec(
+            trigger="record_enquiries_concluded",
+            sources=_OPEN,
+            dest=SAME_STATE,
+            roles=(Role.PATIENT_SAFETY_SPECIALIST,),
+            fields=(
+                FieldSpec("enquiries_concluded_ref", FieldKind.REFERENCE, required=True),
+                FieldSpec(
+                    "enquiries",
+                    FieldKind.CHOICE,
+                    required=True,
+                    choices=("external_investigation", "no_learning_response", "other"),
+                ),
+            ),
+            rules=("candour.reg20.results@1",),
+            summary="Enquiries other than a learning response have concluded (for example "
+            "another body's investigation).",
+        ),
+        TransitionSpec(
+            trigger="record_findings_shared",
+            sources=("results_due",),
+            dest="complete",
+            roles=_RECORDERS,
+            guards=("findings_available",),
+            fields=(
+                FieldSpec("results_letter_ref", FieldKind.REFERENCE, required=True),
+                FieldSpec("results_delivery", FieldKind.CHOICE, required=True, choices=_DELIVERY),
+                _delay("results_delay_reason"),
+            ),
+            rules=("candour.reg20.results@1",),
+            actor_fact="results_recorded_by",
+            summary="Record that the results of the enquiries were shared in writing.",
+        ),
+    ]
+
+
+def _contact_steps() -> list[TransitionSpec]:
+    return [
+        TransitionSpec(
+            trigger="record_contact_attempt",
+            sources=_CONTACTING,
+            dest=SAME_STATE,
+            roles=_RECORDERS,
+            guards=("contact_attempt_in_sequence",),
+            fields=(
+                FieldSpec("contact_attempts", FieldKind.COUNT, required=True),
+                FieldSpec(
+                    "contact_method",
+                    FieldKind.CHOICE,
+                    required=True,
+                    choices=("in_person", "telephone", "letter", "email", "via_next_of_kin"),
+                ),
+                FieldSpec(
+                    "contact_outcome",
+                    FieldKind.CHOICE,
+                    required=True,
+                    choices=(
+                        "no_response",
+                        "message_left",
+                        "contact_details_invalid",
+                        "not_available",
+                        "meeting_arranged",
+                    ),
+                ),
+            ),
+            rules=("candour.reg20.attempts_recorded@1",),
+            summary="Record one attempt to contact the relevant person (numbered in order).",
+        ),
+        TransitionSpec(
+            trigger="record_declined",
+            sources=_CONTACTING,
+            dest=SAME_STATE,
+            roles=_RECORDERS,
+            fields=(
+                FieldSpec("declined_record_ref", FieldKind.REFERENCE, required=True),
+                FieldSpec(
+                    "relevant_person_basis", FieldKind.CHOICE, choices=_RELEVANT_PERSON_BASIS
+                ),
+            ),
+            rules=("candour.reg20.attempts_recorded@1",),
+            summary="Record that the relevant person declined to speak to the representative.",
+        ),
+        TransitionSpec(
+            trigger="mark_uncontactable_or_declined",
+            sources=("verbal_due",),
+            dest="uncontactable_or_declined",
+            roles=(Role.PATIENT_SAFETY_SPECIALIST, Role.ENGAGEMENT_LEAD),
+            guards=("unable_to_notify_recorded",),
+            fields=(
+                FieldSpec(
+                    "unable_reason",
+                    FieldKind.CHOICE,
+                    required=True,
+                    choices=("uncontactable", "declined"),
+                ),
+            ),
+            rules=("candour.reg20.attempts_recorded@1",),
+            summary="The relevant person cannot be contacted or declines; the attempts or "
+            "the declining are on record.",
+        ),
+        TransitionSpec(
+            trigger="close_recorded",
+            sources=("uncontactable_or_declined",),
+            dest="complete_recorded",
+            roles=(Role.PATIENT_SAFETY_SPECIALIST,),
+            fields=(FieldSpec("attempts_record_ref", FieldKind.REFERENCE, required=True),),
+            rules=("candour.reg20.attempts_recorded@1",),
+            actor_fact="closed_by",
+            summary="Close with the written record of attempts or of the declining kept.",
+        ),
+        TransitionSpec(
+            trigger="relevant_person_engages",
+            sources=("uncontactable_or_declined", "complete_recorded"),
+            dest="verbal_due",
+            roles=(Role.ENGAGEMENT_LEAD, Role.PATIENT_SAFETY_SPECIALIST),
+            fields=(
+                FieldSpec(
+                    "engaged_via",
+                    FieldKind.CHOICE,
+                    required=True,
+                    choices=("relevant_person_contacted_us", "later_attempt_succeeded", "other"),
+                ),
+            ),
+            clears=("unable_reason", "declined_record_ref", "attempts_record_ref", "closed_by"),
+            reopens=True,
+            summary="The relevant person later engages; the verbal notification is due again.",
+        ),
+    ]
+
+
+def build_duty_of_candour(*, low_harm_notifiable: bool = False) -> WorkflowDefinition:
+    """Build and validate the duty-of-candour definition.
+
+    Args:
+        low_harm_notifiable: The trust's plan treats low harm as notifiable (LOCAL; the
+            regulation does not). No harm is never notifiable in this definition.
+
+    Returns:
+        The definition named ``duty_of_candour``, version ``"1"``. Register exactly one of
+        the two variants in a :class:`~psirf_flow.workflows.DefinitionRegistry`.
+    """
+    return define(
+        name=NAME,
+        version=VERSION,
+        family=FAMILY,
+        title="Duty of candour (England, regulation 20)"
+        + (" - low harm notifiable under the trust's plan" if low_harm_notifiable else ""),
+        states=STATES,
+        initial="assessing",
+        final_states=("not_notifiable", "complete", "complete_recorded"),
+        opening=OpeningSpec(
+            roles=(Role.PATIENT_SAFETY_SPECIALIST, Role.HEALTH_CARE_PROFESSIONAL),
+            fields=(
+                FieldSpec("incident_ids", FieldKind.IDENTIFIERS, required=True),
+                FieldSpec("learning_response_ids", FieldKind.IDENTIFIERS),
+                FieldSpec(
+                    "screening_basis",
+                    FieldKind.CHOICE,
+                    choices=("harm_recorded_moderate_or_above", "could_result_in_harm", "manual"),
+                ),
+            ),
+            rules=("candour.reg20.screening@1",),
+        ),
+        transitions=[*_determinations(low_harm_notifiable), *_notifications(), *_contact_steps()],
+    )
+
+
+DUTY_OF_CANDOUR: Final = build_duty_of_candour()
+#: The variant for a trust whose plan treats low harm as notifiable (same name and version:
+#: register one or the other, never both).
+DUTY_OF_CANDOUR_LOW_HARM_NOTIFIABLE: Final = build_duty_of_candour(low_harm_notifiable=True)

@@ -1,0 +1,350 @@
+"""Guards of the duty-of-candour lifecycle (England, regulation 20) and the harm mapping.
+
+Regulation 20 of the Health and Social Care Act 2008 (Regulated Activities) Regulations
+2014 is statutory (psirf-rules §4.2, HARD). The guards here check what the regulation
+asks a record to show; they never invent a day count (the regulation says "as soon as
+reasonably practicable", and any number of days is a local or contractual target).
+
+* :func:`is_notifiable_harm` maps a harm category to reg 20(8)(a)-(b): death relating
+  directly to the incident, severe harm, moderate harm or prolonged psychological harm
+  (at least 28 continuous days, reg 20(7)) are notifiable; no harm and low harm are not,
+  unless the trust's plan chooses to treat low harm as notifiable (a LOCAL setting).
+* Verbal notification, reg 20(2)(b) and (3)(a)-(d): in person, facts, further enquiries,
+  apology, support offered. The written record of it, (3)(e), is a required reference.
+* Written notification, reg 20(4)(a)-(d); the stored copy, reg 20(6), is a required
+  reference.
+* Cannot be contacted or declines, reg 20(5): a written record of attempts to contact or
+  of the declining is kept before the case may leave the verbal stage that way.
+
+The guards are merged into :data:`psirf_flow.workflows.guards.GUARDS`; this module only
+depends on :mod:`psirf_flow.domain` at run time, so the registry stays single.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final, TypeGuard
+
+from psirf_flow.domain import GuardResult
+
+
+if TYPE_CHECKING:
+    from psirf_flow.workflows.guards import GuardInput
+
+
+__all__ = [
+    "CANDOUR_GUARDS",
+    "HARM_CATEGORIES",
+    "LOCALLY_NOTIFIABLE_HARM",
+    "NOT_NOTIFIABLE_REASONS",
+    "STATUTORY_NOTIFIABLE_HARM",
+    "is_notifiable_harm",
+]
+
+#: Harm categories an HCP may record, least to most serious; ``prolonged_psychological``
+#: is psychological harm experienced, or likely to be, for at least 28 continuous days.
+HARM_CATEGORIES: Final = (
+    "no_harm",
+    "low",
+    "moderate",
+    "severe",
+    "death",
+    "prolonged_psychological",
+)
+_HARM_WORDS: Final = {
+    "no_harm": "no harm",
+    "low": "low harm",
+    "moderate": "moderate harm",
+    "severe": "severe harm",
+    "death": "a death",
+    "prolonged_psychological": "prolonged psychological harm",
+}
+#: Reg 20(8)(a)-(b) for a health service body (HARD).
+STATUTORY_NOTIFIABLE_HARM: Final = frozenset(
+    {"moderate", "severe", "death", "prolonged_psychological"}
+)
+#: What a trust's plan may add when it treats low harm as notifiable (LOCAL).
+LOCALLY_NOTIFIABLE_HARM: Final = frozenset({"low"})
+#: Why an HCP finds an incident not notifiable. Only ``harm_below_threshold`` is about the
+#: harm; the others are the other elements of reg 20(8) (the incident was not unintended or
+#: unexpected, did not occur while a regulated activity was provided, or a death relates to
+#: the natural course of the illness rather than directly to the incident).
+NOT_NOTIFIABLE_REASONS: Final = (
+    "harm_below_threshold",
+    "not_unintended_or_unexpected",
+    "not_during_regulated_activity",
+    "death_not_directly_related",
+)
+
+#: A guard registered from this module: name, check, summary, uses_payload.
+GuardRow = tuple[str, Callable[["GuardInput"], GuardResult], str, bool]
+
+
+def is_notifiable_harm(harm_category: str, *, low_harm_notifiable: bool = False) -> bool:
+    """Tell whether ``harm_category`` makes an incident notifiable under reg 20(8).
+
+    Regulation 20(8) (health service bodies): an unintended or unexpected incident that, in
+    the reasonable opinion of a health care professional, could result in or appears to have
+    resulted in (a) the death of the service user, where the death relates directly to the
+    incident rather than to the natural course of their illness or underlying condition, or
+    (b) severe harm, moderate harm or prolonged psychological harm. The other elements of
+    reg 20(8) are the professional's judgement and are not decided here.
+
+    Args:
+        harm_category: One of :data:`HARM_CATEGORIES`.
+        low_harm_notifiable: The trust's plan treats low harm as notifiable (a local
+            choice, never a statutory one).
+
+    Raises:
+        ValueError: If ``harm_category`` is not a known category.
+    """
+    if harm_category not in HARM_CATEGORIES:
+        msg = f"unknown harm category {harm_category!r}; expected one of {HARM_CATEGORIES}"
+        raise ValueError(msg)
+    if harm_category in STATUTORY_NOTIFIABLE_HARM:
+        return True
+    return low_harm_notifiable and harm_category in LOCALLY_NOTIFIABLE_HARM
+
+
+def _result(name: str, ok: bool, code: str, explanation: str) -> GuardResult:
+    if ok:
+        return GuardResult(name=name, ok=True, reason_code="ok", explanation="")
+    return GuardResult(name=name, ok=False, reason_code=code, explanation=explanation)
+
+
+def _known(harm: object) -> TypeGuard[str]:
+    return isinstance(harm, str) and harm in HARM_CATEGORIES
+
+
+def _words(code: object) -> str:
+    return str(code).replace("_", " ")
+
+
+def _unknown_harm(name: str, harm: object) -> GuardResult:
+    return _result(
+        name,
+        False,
+        "harm_category_unknown",
+        f"{_words(harm)} is not a harm category this lifecycle knows",
+    )
+
+
+def _harm_is_notifiable(
+    name: str, *, low_harm_notifiable: bool
+) -> Callable[[GuardInput], GuardResult]:
+    def check(g: GuardInput) -> GuardResult:
+        harm = g.facts.get("harm_category")
+        if not _known(harm):
+            return _unknown_harm(name, harm)
+        plan = " and the trust's plan does not treat it as notifiable"
+        return _result(
+            name,
+            is_notifiable_harm(harm, low_harm_notifiable=low_harm_notifiable),
+            "harm_not_notifiable",
+            f"{_HARM_WORDS[harm]} is not notifiable under regulation 20(8)"
+            + (plan if harm in LOCALLY_NOTIFIABLE_HARM else ""),
+        )
+
+    return check
+
+
+def _harm_is_not_notifiable(
+    name: str, *, low_harm_notifiable: bool
+) -> Callable[[GuardInput], GuardResult]:
+    def check(g: GuardInput) -> GuardResult:
+        harm = g.facts.get("harm_category")
+        if g.facts.get("not_notifiable_reason") != "harm_below_threshold":
+            # Another element of reg 20(8) is not met; the professional's judgement stands.
+            return _result(name, True, "ok", "")
+        if not _known(harm):
+            return _unknown_harm(name, harm)
+        basis = "the trust's plan" if harm in LOCALLY_NOTIFIABLE_HARM else "regulation 20(8)"
+        return _result(
+            name,
+            not is_notifiable_harm(harm, low_harm_notifiable=low_harm_notifiable),
+            "harm_requires_notification",
+            f"{_HARM_WORDS[harm]} is notifiable under {basis}, so the incident cannot be "
+            "found not notifiable on the grounds of its harm",
+        )
+
+    return check
+
+
+def _flag_true(
+    name: str, fact: str, code: str, explanation: str
+) -> Callable[[GuardInput], GuardResult]:
+    def check(g: GuardInput) -> GuardResult:
+        return _result(name, g.facts.get(fact) is True, code, explanation)
+
+    return check
+
+
+def _contact_attempt_in_sequence(g: GuardInput) -> GuardResult:
+    before = g.case.facts.get("contact_attempts", 0) if g.case is not None else 0
+    given = g.payload.get("contact_attempts")
+    expected = (before if isinstance(before, int) else 0) + 1
+    return _result(
+        "contact_attempt_in_sequence",
+        given == expected,
+        "contact_attempt_out_of_sequence",
+        f"this would be contact attempt {expected}, but it is numbered {given}",
+    )
+
+
+def _unable_to_notify_recorded(g: GuardInput) -> GuardResult:
+    name = "unable_to_notify_recorded"
+    if g.facts.get("unable_reason") == "declined":
+        return _result(
+            name,
+            isinstance(g.facts.get("declined_record_ref"), str),
+            "declining_not_recorded",
+            "the relevant person is said to have declined, but no record of their declining "
+            "has been kept",
+        )
+    attempts = g.facts.get("contact_attempts", 0)
+    return _result(
+        name,
+        isinstance(attempts, int) and attempts > 0,
+        "contact_attempts_missing",
+        "the relevant person is said to be uncontactable, but no attempt to contact them "
+        "has been recorded",
+    )
+
+
+def _findings_available(g: GuardInput) -> GuardResult:
+    ok = any(
+        isinstance(g.facts.get(f), str)
+        for f in ("learning_response_approved_ref", "enquiries_concluded_ref")
+    )
+    return _result(
+        "findings_available",
+        ok,
+        "findings_not_available",
+        "the learning response has not been approved and no other enquiries are recorded "
+        "as concluded, so there are no findings to share yet",
+    )
+
+
+#: Checklist guards: (name, fact that must be true, reason code, explanation, summary).
+_CHECKLIST: Final = (
+    (
+        "verbal_in_person",
+        "in_person",
+        "notification_not_in_person",
+        "the notification was not given in person (regulation 20(3)(a))",
+        "The notification was given in person (regulation 20(3)(a)).",
+    ),
+    (
+        "verbal_facts_given",
+        "facts_given",
+        "facts_not_given",
+        "the known facts were not given (regulation 20(3)(b))",
+        "The facts known at the time were given (regulation 20(3)(b)).",
+    ),
+    (
+        "verbal_enquiries_explained",
+        "further_enquiries_explained",
+        "enquiries_not_explained",
+        "the further enquiries were not explained (regulation 20(3)(c))",
+        "The further enquiries thought appropriate were explained (regulation 20(3)(c)).",
+    ),
+    (
+        "verbal_apology_given",
+        "apology_given",
+        "apology_not_given",
+        "no apology was given (regulation 20(3)(d))",
+        "An apology was given (regulation 20(3)(d)).",
+    ),
+    (
+        "verbal_support_offered",
+        "support_offered",
+        "support_not_offered",
+        "reasonable support was not offered (regulation 20(2)(b))",
+        "Reasonable support was offered (regulation 20(2)(b)).",
+    ),
+    (
+        "written_facts_included",
+        "facts_included",
+        "written_facts_missing",
+        "the letter does not give the facts told in person (regulation 20(4)(a))",
+        "The letter gives the facts told in person (regulation 20(4)(a)).",
+    ),
+    (
+        "written_enquiries_included",
+        "enquiries_included",
+        "written_enquiries_missing",
+        "the letter does not detail the enquiries to be undertaken (regulation 20(4)(b))",
+        "The letter details the enquiries to be undertaken (regulation 20(4)(b)).",
+    ),
+    (
+        "written_results_included",
+        "results_to_date_included",
+        "written_results_missing",
+        "the letter does not give the results of enquiries so far, or say there are none yet "
+        "(regulation 20(4)(c))",
+        "The letter gives the results of enquiries so far, or says there are none yet "
+        "(regulation 20(4)(c)).",
+    ),
+    (
+        "written_apology_included",
+        "apology_included",
+        "written_apology_missing",
+        "the letter does not include an apology (regulation 20(4)(d))",
+        "The letter includes an apology (regulation 20(4)(d)).",
+    ),
+)
+
+#: Every duty-of-candour guard, merged into the single registry by ``guards.py``.
+CANDOUR_GUARDS: Final[tuple[GuardRow, ...]] = (
+    (
+        "harm_is_notifiable",
+        _harm_is_notifiable("harm_is_notifiable", low_harm_notifiable=False),
+        "The harm recorded is notifiable under regulation 20(8) (moderate, severe, death or "
+        "prolonged psychological harm).",
+        True,
+    ),
+    (
+        "harm_is_notifiable_low_harm_local",
+        _harm_is_notifiable("harm_is_notifiable_low_harm_local", low_harm_notifiable=True),
+        "The harm recorded is notifiable under regulation 20(8), or is low harm, which the "
+        "trust's plan treats as notifiable.",
+        True,
+    ),
+    (
+        "harm_is_not_notifiable",
+        _harm_is_not_notifiable("harm_is_not_notifiable", low_harm_notifiable=False),
+        "When the incident is found not notifiable because of its harm, the harm is no or "
+        "low harm.",
+        True,
+    ),
+    (
+        "harm_is_not_notifiable_low_harm_local",
+        _harm_is_not_notifiable("harm_is_not_notifiable_low_harm_local", low_harm_notifiable=True),
+        "When the incident is found not notifiable because of its harm, the harm is no harm "
+        "(the trust's plan treats low harm as notifiable).",
+        True,
+    ),
+    *(
+        (name, _flag_true(name, fact, code, explanation), summary, True)
+        for name, fact, code, explanation, summary in _CHECKLIST
+    ),
+    (
+        "contact_attempt_in_sequence",
+        _contact_attempt_in_sequence,
+        "A contact attempt is numbered one more than the attempts already recorded.",
+        True,
+    ),
+    (
+        "unable_to_notify_recorded",
+        _unable_to_notify_recorded,
+        "Before leaving the verbal stage as uncontactable or declined, at least one contact "
+        "attempt or a record of the declining is kept (regulation 20(5)).",
+        True,
+    ),
+    (
+        "findings_available",
+        _findings_available,
+        "The learning response is approved, or other enquiries are recorded as concluded.",
+        False,
+    ),
+)
