@@ -1,0 +1,165 @@
+"""The ``psirf-flow`` command line: schema migrations, audit verification and definitions.
+
+Needs the ``cli`` extra (click) and, for database commands, the ``sqlalchemy`` extra.
+
+Exit codes: 0 success; 1 an audit trail failed verification; 2 a command was refused;
+3 a definition or plan is invalid; 4 the store failed (unreachable database, wrong schema).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Final
+
+import click
+
+from psirf_flow.audit import verify_chain
+from psirf_flow.domain import Case
+from psirf_flow.errors import CommandRejected, DefinitionError, PsirfFlowError, StoreError
+from psirf_flow.ports import CaseQuery, Store
+from psirf_flow.workflows import DefinitionRegistry, WorkflowDefinition
+from psirf_flow.workflows.diagram import reference_markdown, to_markdown_table, to_mermaid
+
+
+__all__ = ["main"]
+
+EXIT_BROKEN: Final = 1
+EXIT_REJECTED: Final = 2
+EXIT_INVALID: Final = 3
+EXIT_STORE: Final = 4
+
+
+@contextmanager
+def _errors_to_exit_codes() -> Iterator[None]:
+    try:
+        yield
+    except CommandRejected as error:
+        click.echo(f"refused: {error}", err=True)
+        sys.exit(EXIT_REJECTED)
+    except DefinitionError as error:
+        click.echo(f"invalid: {error}", err=True)
+        sys.exit(EXIT_INVALID)
+    except StoreError as error:
+        click.echo(f"store error: {error}", err=True)
+        sys.exit(EXIT_STORE)
+    except PsirfFlowError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_INVALID)
+
+
+def _definition(name: str) -> WorkflowDefinition:
+    registry = DefinitionRegistry.default()
+    definition = registry.latest(name)
+    if definition is None:
+        known = ", ".join(sorted({d.name for d in registry}))
+        msg = f"no workflow called {name!r}; known workflows: {known}"
+        raise click.BadParameter(msg, param_hint="WORKFLOW")
+    return definition
+
+
+@click.group()
+@click.version_option(package_name="psirf-flow")
+def main() -> None:
+    """Run psirf_flow's maintenance tasks from the command line."""
+
+
+@main.group()
+def db() -> None:
+    """Create, upgrade and inspect a psirf_flow database."""
+
+
+@db.command("upgrade")
+@click.argument("url")
+def db_upgrade(url: str) -> None:
+    """Create or upgrade the schema at URL (a SQLAlchemy URL or a SQLite file path)."""
+    from psirf_flow.store.sql import HEAD_REVISION, upgrade  # noqa: PLC0415 - optional extra
+
+    with _errors_to_exit_codes():
+        upgrade(url)
+    click.echo(f"schema is at revision {HEAD_REVISION}")
+
+
+@db.command("revision")
+@click.argument("url")
+def db_revision(url: str) -> None:
+    """Show the schema revision at URL and the one this release expects."""
+    from psirf_flow.store.sql import HEAD_REVISION, current_revision, make_engine  # noqa: PLC0415
+
+    with _errors_to_exit_codes():
+        engine = make_engine(url)
+        try:
+            found = current_revision(engine)
+        finally:
+            engine.dispose()
+    click.echo(f"database: {found or 'none (empty database)'}")
+    click.echo(f"expected: {HEAD_REVISION}")
+
+
+@main.command()
+@click.argument("url")
+@click.option("--case", "case_ids", multiple=True, help="Verify only this case (repeatable).")
+def verify(url: str, case_ids: tuple[str, ...]) -> None:
+    """Verify the audit trail of every case (or the named cases) in the database at URL."""
+    from psirf_flow.store.sql import SqlStore  # noqa: PLC0415 - optional extra
+
+    broken = checked = 0
+    with _errors_to_exit_codes():
+        store = SqlStore.open(url)
+        try:
+            cases = [store.load(c) for c in case_ids] if case_ids else _all_cases(store)
+            for case in cases:
+                result = verify_chain(
+                    case.id,
+                    store.history(case.id),
+                    head_hash=case.head_hash,
+                    expected_entries=case.version,
+                )
+                checked += 1
+                if not result.ok:
+                    broken += 1
+                    click.echo(f"{case.id}: BROKEN at entry {result.first_broken}: {result.reason}")
+        finally:
+            store.dispose()
+    click.echo(f"{checked} case(s) verified, {broken} broken")
+    if broken:
+        sys.exit(EXIT_BROKEN)
+
+
+def _all_cases(store: Store) -> Iterator[Case]:
+    after: str | None = None
+    while True:
+        page = store.list_cases(CaseQuery(after=after, limit=500))
+        yield from page.items
+        if page.next_after is None:
+            return
+        after = page.next_after
+
+
+@main.command()
+def workflows() -> None:
+    """List the built-in workflow definitions."""
+    for definition in sorted(DefinitionRegistry.default(), key=lambda d: d.name):
+        click.echo(f"{definition.key:<28} {definition.family:<18} {definition.title}")
+
+
+@main.command()
+@click.argument("workflow")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "table", "markdown"]),
+    default="mermaid",
+    show_default=True,
+    help="Mermaid state diagram, transition table, or the full reference page.",
+)
+def diagram(workflow: str, fmt: str) -> None:
+    """Print WORKFLOW's diagram or table, generated from its definition."""
+    definition = _definition(workflow)
+    if fmt == "mermaid":
+        click.echo(to_mermaid(definition))
+    elif fmt == "table":
+        click.echo(to_markdown_table(definition))
+    else:
+        click.echo(reference_markdown(definition))

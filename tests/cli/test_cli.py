@@ -1,0 +1,119 @@
+"""The ``psirf-flow`` command line."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from psirf_flow import Actor, Engine, Role
+from psirf_flow.cli import EXIT_BROKEN, EXIT_INVALID, EXIT_STORE, main
+from psirf_flow.store.sql import HEAD_REVISION, SqlStore
+from psirf_flow.testing import ManualClock
+
+
+@pytest.fixture(name="runner")
+def _runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(name="db")
+def _db(tmp_path: Path) -> Path:
+    """A SQLite file holding one PSII with two audit entries."""
+    path = tmp_path / "cases.sqlite3"
+    store = SqlStore.open(str(path), migrate=True)
+    engine = Engine(store, clock=ManualClock())
+    pss = Actor("pss-01", [Role.PATIENT_SAFETY_SPECIALIST], "RXY")
+    case = engine.open("psii", actor=pss, case_id="PSII-1", payload={"incident_ids": ["INC-1"]})
+    engine.fire(
+        case.case.id,
+        "assign_lead",
+        actor=pss,
+        payload={"lead_id": "inv-07", "engagement_lead_id": "eng-03"},
+    )
+    store.dispose()
+    return path
+
+
+class TestDefinitions:
+    """Commands that print built-in definitions."""
+
+    def test_workflows_lists_every_builtin(self, runner: CliRunner) -> None:
+        """``workflows`` lists the PSII and the intake lifecycle with their versions."""
+        result = runner.invoke(main, ["workflows"])
+
+        assert result.exit_code == 0
+        assert "psii@1" in result.output
+        assert "incident_intake@1" in result.output
+
+    @pytest.mark.parametrize(
+        ("fmt", "expected"),
+        [
+            ("mermaid", "stateDiagram-v2"),
+            ("table", "`request_approval`"),
+            ("markdown", "stateDiagram-v2"),
+        ],
+        ids=["mermaid", "table", "markdown"],
+    )
+    def test_diagram_formats(self, runner: CliRunner, fmt: str, expected: str) -> None:
+        """``diagram`` prints the generated diagram or table in each format."""
+        result = runner.invoke(main, ["diagram", "psii", "--format", fmt])
+
+        assert result.exit_code == 0, result.output
+        assert expected in result.output
+
+    def test_unknown_workflow_is_a_usage_error(self, runner: CliRunner) -> None:
+        """An unknown workflow name is refused with the known names listed."""
+        result = runner.invoke(main, ["diagram", "no_such_thing"])
+
+        assert result.exit_code == 2
+        assert "psii" in result.output
+
+
+class TestDatabase:
+    """Schema and verification commands against a real SQLite file."""
+
+    def test_upgrade_creates_the_schema(self, runner: CliRunner, tmp_path: Path) -> None:
+        """``db upgrade`` brings an empty file to the head revision, which ``db revision`` shows."""
+        path = str(tmp_path / "new.sqlite3")
+
+        upgraded = runner.invoke(main, ["db", "upgrade", path])
+        shown = runner.invoke(main, ["db", "revision", path])
+
+        assert upgraded.exit_code == 0, upgraded.output
+        assert f"database: {HEAD_REVISION}" in shown.output
+
+    def test_verify_reports_sound_trails(self, runner: CliRunner, db: Path) -> None:
+        """``verify`` checks every case and exits 0 when every chain holds."""
+        result = runner.invoke(main, ["verify", str(db)])
+
+        assert result.exit_code == 0, result.output
+        assert "1 case(s) verified, 0 broken" in result.output
+
+    def test_verify_names_a_tampered_entry(self, runner: CliRunner, db: Path) -> None:
+        """An audit row edited in the database is named and the exit code is 1."""
+        with sqlite3.connect(db) as raw:
+            raw.execute("UPDATE audit_entries SET actor_id = 'someone-else' WHERE sequence = 2")
+
+        result = runner.invoke(main, ["verify", str(db), "--case", "PSII-1"])
+
+        assert result.exit_code == EXIT_BROKEN
+        assert "PSII-1: BROKEN at entry 2" in result.output
+
+    def test_unknown_case_is_an_error(self, runner: CliRunner, db: Path) -> None:
+        """Verifying a case that does not exist fails with a plain message."""
+        result = runner.invoke(main, ["verify", str(db), "--case", "NOPE"])
+
+        assert result.exit_code == EXIT_INVALID
+        assert "no case with id 'NOPE'" in result.output
+
+    def test_unreachable_database_is_a_store_error(self, runner: CliRunner) -> None:
+        """An unreachable server exits 4 and never prints the password."""
+        url = "postgresql+psycopg://someone:s3cret@127.0.0.1:1/nowhere"
+
+        result = runner.invoke(main, ["db", "revision", url])
+
+        assert result.exit_code == EXIT_STORE
+        assert "s3cret" not in result.output
