@@ -1,0 +1,511 @@
+"""A deliberately naive reference model of what the engine should do with a command.
+
+The model is an independent second implementation of the documented rules, written for
+clarity rather than speed. It reads a :class:`~psirf_flow.workflows.WorkflowDefinition` as
+plain data (a table of ``(state, trigger) -> destination``, the permitted roles, the
+declared fields) and calls the definition's registered guard functions directly. It never
+calls :func:`psirf_flow.decide.decide`, the payload checker or the ``transitions`` machine,
+so a defect in those shows up as a disagreement with the model.
+
+The rules it implements, in the order the engine promises to apply them:
+
+1. an idempotency key seen before replays the first result when the command is the same,
+   and is refused (:class:`~psirf_flow.errors.IdempotencyKeyReused`) when it is not;
+2. the case exists (:class:`~psirf_flow.errors.CaseNotFound`);
+3. the trigger exists (:class:`~psirf_flow.errors.UnknownTrigger`), may be fired from the
+   current state (:class:`~psirf_flow.errors.TransitionNotAllowed`), by someone of the
+   case's organisation (:class:`~psirf_flow.errors.OrganisationMismatch`) holding a
+   permitted role (:class:`~psirf_flow.errors.RoleNotPermitted`), with an acceptable
+   payload (:class:`~psirf_flow.errors.InvalidPayload`), and every guard passes
+   (:class:`~psirf_flow.errors.GuardFailed`);
+4. opening a case with an id already taken is refused last
+   (:class:`~psirf_flow.errors.CaseAlreadyExists`).
+
+:class:`ReferenceModel` answers for one definition and one case at a time, without
+changing anything. :class:`ReferenceEngine` keeps a world of cases and idempotency keys and
+applies what it predicts, like the engine does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+
+import attrs
+
+from psirf_flow.domain import Actor, Case, Command, FactValue, Role, check_identifier
+from psirf_flow.errors import (
+    CaseAlreadyExists,
+    CaseNotFound,
+    GuardFailed,
+    IdempotencyKeyReused,
+    InvalidPayload,
+    OrganisationMismatch,
+    PsirfFlowError,
+    RoleNotPermitted,
+    TransitionNotAllowed,
+    UnknownTrigger,
+    UnknownWorkflow,
+)
+from psirf_flow.workflows import DefinitionRegistry
+from psirf_flow.workflows.guards import GuardInput
+from psirf_flow.workflows.payload import text_digest
+from psirf_flow.workflows.spec import (
+    PREVIOUS_STATE,
+    SAME_STATE,
+    FieldKind,
+    FieldSpec,
+    WorkflowDefinition,
+)
+
+
+__all__ = ["ModelCase", "Prediction", "ReferenceEngine", "ReferenceModel"]
+
+_OPEN = "open"
+
+
+@attrs.frozen
+class ModelCase:
+    """The model's idea of a case: where it is, what it knows, how many commands it took.
+
+    Attributes:
+        id: The case id.
+        workflow: The definition's name.
+        workflow_version: The definition's version.
+        organisation: The owning organisation.
+        state: The current state.
+        held_from: While on hold, the state a resume returns to.
+        facts: The facts gathered so far.
+        version: How many commands have been accepted (the opening included).
+        opened_at: When it was opened.
+        updated_at: When the last command was accepted.
+    """
+
+    id: str
+    workflow: str
+    workflow_version: str
+    organisation: str
+    state: str
+    held_from: str | None
+    facts: Mapping[str, FactValue]
+    version: int
+    opened_at: datetime
+    updated_at: datetime
+
+    def as_case(self) -> Case:
+        """The model case as a :class:`~psirf_flow.domain.Case`, the shape guards receive."""
+        return Case(
+            id=self.id,
+            workflow=self.workflow,
+            workflow_version=self.workflow_version,
+            organisation=self.organisation,
+            state=self.state,
+            version=self.version,
+            facts=self.facts,
+            opened_at=self.opened_at,
+            updated_at=self.updated_at,
+            held_from=self.held_from,
+        )
+
+
+@attrs.frozen
+class Prediction:
+    """What the model says should happen to one command.
+
+    Attributes:
+        error: The error class expected, or ``None`` when the command is accepted or
+            replayed.
+        case: The case after the command when accepted (or as it stands, when replayed).
+        role: The role the actor is expected to act in, when accepted.
+        data: The payload as it should be recorded (free text as digests).
+        failed_guards: The guards expected to fail, for :class:`GuardFailed`.
+        replay_of: For a replay, the sequence number of the entry being replayed.
+    """
+
+    error: type[PsirfFlowError] | None = None
+    case: ModelCase | None = None
+    role: Role | None = None
+    data: Mapping[str, FactValue] = attrs.field(factory=dict)
+    failed_guards: tuple[str, ...] = ()
+    replay_of: int | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """True when the command should be accepted and written (not a replay)."""
+        return self.error is None and self.replay_of is None
+
+    @property
+    def replayed(self) -> bool:
+        """True when an idempotency key should replay an earlier result."""
+        return self.replay_of is not None
+
+
+class ReferenceModel:
+    """The rules of one workflow definition, re-derived from its data.
+
+    Args:
+        definition: The workflow to model.
+    """
+
+    def __init__(self, definition: WorkflowDefinition) -> None:
+        self.definition = definition
+        self.table: dict[tuple[str, str], str] = {}
+        for spec in definition.transitions.values():
+            for source in spec.sources:
+                self.table[(source, spec.trigger)] = spec.dest
+        self.distance = _forward_distances(definition)
+        self._last: tuple[ModelCase, Case] | None = None
+
+    def destination(self, state: str, trigger: str, held_from: str | None = None) -> str | None:
+        """Where ``trigger`` leads from ``state`` (``None`` when it cannot be fired there).
+
+        A recording step stays in ``state``; a resume returns to ``held_from``.
+        """
+        dest = self.table.get((state, trigger))
+        if dest == SAME_STATE:
+            return state
+        if dest == PREVIOUS_STATE:
+            return held_from
+        return dest
+
+    def triggers_from(self, state: str) -> tuple[str, ...]:
+        """Every trigger the table allows from ``state``, in definition order."""
+        return tuple(t for t in self.definition.triggers if (state, t) in self.table)
+
+    def is_dead_end(self, state: str) -> bool:
+        """True for a final state that no transition leaves."""
+        return state in self.definition.final_states and not self.triggers_from(state)
+
+    def predict_open(
+        self, *, case_id: str, organisation: str, command: Command, now: datetime
+    ) -> Prediction:
+        """Predict the opening of a case (the id is assumed free)."""
+        opening = self.definition.opening
+        actor = command.actor
+        if actor.organisation != organisation:
+            return Prediction(OrganisationMismatch)
+        role = _pick_role(opening.roles, command)
+        if role is None:
+            return Prediction(RoleNotPermitted)
+        data = _check_payload(opening.fields, command.payload, case_id)
+        if data is None:
+            return Prediction(InvalidPayload)
+        guard_input = GuardInput(
+            case=None, trigger=_OPEN, actor=actor, role=role, facts=data, payload=data, now=now
+        )
+        failed = self._failed_guards(opening.guards, guard_input)
+        if failed:
+            return Prediction(GuardFailed, failed_guards=failed)
+        case = ModelCase(
+            id=case_id,
+            workflow=self.definition.name,
+            workflow_version=self.definition.version,
+            organisation=organisation,
+            state=self.definition.initial,
+            held_from=None,
+            facts={**data, "opened_by": actor.id},
+            version=1,
+            opened_at=now,
+            updated_at=now,
+        )
+        return Prediction(case=case, role=role, data=data)
+
+    def predict(self, case: ModelCase, command: Command, *, now: datetime) -> Prediction:
+        """Predict what firing ``command`` on ``case`` should do."""
+        trigger = command.trigger
+        spec = self.definition.transition(trigger)
+        if spec is None:
+            return Prediction(UnknownTrigger)
+        if (case.state, trigger) not in self.table:
+            return Prediction(TransitionNotAllowed)
+        if command.actor.organisation != case.organisation:
+            return Prediction(OrganisationMismatch)
+        role = _pick_role(spec.roles, command)
+        if role is None:
+            return Prediction(RoleNotPermitted)
+        data = _check_payload(spec.fields, command.payload, case.id)
+        if data is None:
+            return Prediction(InvalidPayload)
+        facts = {k: v for k, v in case.facts.items() if k not in spec.clears}
+        facts.update(data)
+        if spec.actor_fact is not None:
+            facts[spec.actor_fact] = command.actor.id
+        if spec.stamp_fact is not None:
+            facts[spec.stamp_fact] = now.date().isoformat()
+        dest = self.destination(case.state, trigger, case.held_from)
+        if dest is None or dest not in self.definition.states:
+            # A resume with nothing to resume to: the engine evaluates no guard at all.
+            return Prediction(GuardFailed)
+        guard_input = GuardInput(
+            case=case.as_case(),
+            trigger=trigger,
+            actor=command.actor,
+            role=role,
+            facts=facts,
+            payload=data,
+            now=now,
+        )
+        failed = self._failed_guards(spec.guards, guard_input)
+        if failed:
+            return Prediction(GuardFailed, failed_guards=failed)
+        if spec.holds:
+            held_from: str | None = case.state
+        elif dest == case.state:
+            held_from = case.held_from
+        else:
+            held_from = None
+        after = attrs.evolve(
+            case,
+            state=dest,
+            held_from=held_from,
+            facts=facts,
+            version=case.version + 1,
+            updated_at=now,
+        )
+        return Prediction(case=after, role=role, data=data)
+
+    def may_fire(
+        self, case: ModelCase, trigger: str, actor: Actor, *, now: datetime | None = None
+    ) -> bool:
+        """Tell whether ``actor`` could fire ``trigger`` at ``now``, given a suitable payload.
+
+        Guards that need the payload (``uses_payload``) are not judged; the others see the
+        case's facts as they are. Used to steer generated commands towards ones the engine
+        should accept. Guards that need the time refuse when ``now`` is not given.
+        """
+        spec = self.definition.transition(trigger)
+        if spec is None or (case.state, trigger) not in self.table:
+            return False
+        if actor.organisation != case.organisation:
+            return False
+        role = next((r for r in spec.roles if r in actor.roles), None)
+        dest = self.destination(case.state, trigger, case.held_from)
+        if role is None or dest is None:
+            return False
+        facts = dict(case.facts)
+        if spec.actor_fact is not None:
+            facts[spec.actor_fact] = actor.id
+        if spec.stamp_fact is not None and now is not None:
+            facts[spec.stamp_fact] = now.date().isoformat()
+        guard_input = GuardInput(
+            case=self._as_case(case),
+            trigger=trigger,
+            actor=actor,
+            role=role,
+            facts=facts,
+            payload={},
+            now=now,
+        )
+        return all(
+            self.definition.guards[name].check(guard_input).ok
+            for name in spec.guards
+            if not self.definition.guards[name].uses_payload
+        )
+
+    def _as_case(self, case: ModelCase) -> Case:
+        # may_fire is asked about one case many times in a row: convert it once.
+        if self._last is None or self._last[0] is not case:
+            self._last = (case, case.as_case())
+        return self._last[1]
+
+    def _failed_guards(self, names: Iterable[str], guard_input: GuardInput) -> tuple[str, ...]:
+        results = [self.definition.guards[name].check(guard_input) for name in names]
+        return tuple(r.name for r in results if not r.ok)
+
+
+@attrs.frozen
+class _KeyRecord:
+    fingerprint: str
+    case_id: str
+    sequence: int
+
+
+class ReferenceEngine:
+    """A world of model cases and idempotency keys that applies what it predicts.
+
+    Args:
+        definitions: The workflows, as one definition, several, or a registry. New cases
+            follow the newest version of a name, as with the engine.
+    """
+
+    def __init__(
+        self, definitions: WorkflowDefinition | Iterable[WorkflowDefinition] | DefinitionRegistry
+    ) -> None:
+        found = [definitions] if isinstance(definitions, WorkflowDefinition) else list(definitions)
+        self.registry = DefinitionRegistry(found)
+        self.models = {d.key: ReferenceModel(d) for d in self.registry}
+        self.cases: dict[str, ModelCase] = {}
+        self._keys: dict[str, _KeyRecord] = {}
+
+    def model_for(self, case_id: str) -> ReferenceModel:
+        """The model of the definition case ``case_id`` is pinned to."""
+        case = self.cases[case_id]
+        return self.models[f"{case.workflow}@{case.workflow_version}"]
+
+    def open(
+        self,
+        workflow: str,
+        *,
+        case_id: str,
+        organisation: str,
+        command: Command,
+        now: datetime,
+    ) -> Prediction:
+        """Predict (and, if accepted, apply) the opening of case ``case_id``."""
+        definition = self.registry.latest(workflow)
+        if definition is None:
+            return Prediction(UnknownWorkflow)
+        fingerprint = _fingerprint(f"{workflow}:{case_id}", _OPEN, command)
+        replay = self._replay(command.idempotency_key, fingerprint)
+        if replay is not None:
+            return replay
+        prediction = self.models[definition.key].predict_open(
+            case_id=case_id, organisation=organisation, command=command, now=now
+        )
+        if prediction.accepted and case_id in self.cases:
+            return Prediction(CaseAlreadyExists)
+        self._apply(prediction, command.idempotency_key, fingerprint)
+        return prediction
+
+    def fire(self, case_id: str, command: Command, *, now: datetime) -> Prediction:
+        """Predict (and, if accepted, apply) ``command`` on case ``case_id``."""
+        fingerprint = _fingerprint(case_id, command.trigger, command)
+        replay = self._replay(command.idempotency_key, fingerprint)
+        if replay is not None:
+            return replay
+        case = self.cases.get(case_id)
+        if case is None:
+            return Prediction(CaseNotFound)
+        prediction = self.model_for(case_id).predict(case, command, now=now)
+        self._apply(prediction, command.idempotency_key, fingerprint)
+        return prediction
+
+    def _replay(self, key: str | None, fingerprint: str) -> Prediction | None:
+        record = self._keys.get(key) if key is not None else None
+        if record is None:
+            return None
+        if record.fingerprint != fingerprint:
+            return Prediction(IdempotencyKeyReused)
+        return Prediction(case=self.cases[record.case_id], replay_of=record.sequence)
+
+    def _apply(self, prediction: Prediction, key: str | None, fingerprint: str) -> None:
+        if not prediction.accepted or prediction.case is None:
+            return
+        case = prediction.case
+        self.cases[case.id] = case
+        if key is not None:
+            self._keys[key] = _KeyRecord(fingerprint, case.id, case.version)
+
+
+def _fingerprint(scope: str, trigger: str, command: Command) -> str:
+    """Two commands are "the same" when scope, trigger, actor, role and payload match."""
+    body = {
+        "scope": scope,
+        "trigger": trigger,
+        "actor": command.actor.id,
+        "role": command.role.value if command.role is not None else None,
+        "payload": dict(command.payload),
+    }
+    return json.dumps(body, sort_keys=True, default=repr)
+
+
+def _pick_role(permitted: tuple[Role, ...], command: Command) -> Role | None:
+    """The role asked for, if permitted and held; else the first permitted role held."""
+    if command.role is not None:
+        ok = command.role in permitted and command.role in command.actor.roles
+        return command.role if ok else None
+    return next((r for r in permitted if r in command.actor.roles), None)
+
+
+def _check_payload(
+    fields: tuple[FieldSpec, ...], payload: Mapping[str, object], case_id: str
+) -> dict[str, FactValue] | None:
+    """The payload as it should be recorded, or ``None`` if it should be refused."""
+    declared = {f.name: f for f in fields}
+    if any(name not in declared for name in payload):
+        return None
+    data: dict[str, FactValue] = {}
+    for spec in fields:
+        value = payload.get(spec.name)
+        if value is None:
+            if spec.required:
+                return None
+            continue
+        clean = _clean(spec, value, case_id)
+        if clean is None:
+            return None
+        data[spec.name] = clean
+    return data
+
+
+def _clean(spec: FieldSpec, value: object, case_id: str) -> FactValue | None:
+    kind = spec.kind
+    if kind in (FieldKind.IDENTIFIER, FieldKind.REFERENCE):
+        return value if isinstance(value, str) and check_identifier(value) is None else None
+    if kind is FieldKind.IDENTIFIERS:
+        if not isinstance(value, list | tuple | set | frozenset):
+            return None
+        items = list(value)
+        if not all(isinstance(i, str) and check_identifier(i) is None for i in items):
+            return None
+        return tuple(sorted(set(items)))
+    if kind is FieldKind.CHOICE:
+        return value if isinstance(value, str) and value in spec.choices else None
+    if kind is FieldKind.FLAG:
+        return value if isinstance(value, bool) else None
+    if kind is FieldKind.COUNT:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+        return None
+    if kind is FieldKind.DATE:
+        return _clean_date(value)
+    if isinstance(value, str) and _is_unicode(value):
+        return text_digest(case_id, value)
+    return None
+
+
+def _clean_date(value: object) -> str | None:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            return None
+    return None
+
+
+def _is_unicode(text: str) -> bool:
+    """False for text holding lone surrogates, which cannot be encoded (or hashed)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _forward_distances(definition: WorkflowDefinition) -> dict[str, int]:
+    """Shortest distance of each state from the initial one along the main flow.
+
+    Holding, resuming and reopening transitions are left out, so a state reached only by
+    holding (``on_hold``) gets -1 and progress along the main path has growing distance.
+    """
+    edges: dict[str, set[str]] = {s: set() for s in definition.states}
+    for spec in definition.transitions.values():
+        if spec.holds or spec.reopens or spec.dest == PREVIOUS_STATE:
+            continue
+        for source in spec.sources:
+            edges[source].add(source if spec.dest == SAME_STATE else spec.dest)
+    distance = {definition.initial: 0}
+    queue = deque([definition.initial])
+    while queue:
+        state = queue.popleft()
+        for nxt in edges[state]:
+            if nxt not in distance:
+                distance[nxt] = distance[state] + 1
+                queue.append(nxt)
+    return {s: distance.get(s, -1) for s in definition.states}
