@@ -186,7 +186,7 @@ def _review(story: Story) -> None:
         1,
         INVESTIGATOR,
         "record_terms_of_reference",
-        {"terms_of_reference_ref": "TOR-0042"},
+        {"terms_of_reference_ref": "TOR-0042", "family_involvement_in_terms": "involved"},
         why="The terms of reference agreed with the family are filed.",
     )
     story.step(

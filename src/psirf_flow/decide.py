@@ -1,7 +1,9 @@
 """The pure decision core: given a case, a command and the time, accept or refuse.
 
 :func:`decide` and :func:`decide_open` read nothing but their arguments, write nothing,
-log nothing and never read a clock: the engine passes ``now``. They return a
+log nothing and never read a clock: the engine passes ``now``, and guards see it as
+:attr:`~psirf_flow.workflows.guards.GuardInput.now` (a transition's ``stamp_fact`` records
+its date). They return a
 :class:`Decision` (the new case and its audit entry) or raise a
 :class:`~psirf_flow.errors.CommandRejected` subclass. Checks run in a fixed order, so the
 first thing wrong with a command is what the user hears about:
@@ -140,7 +142,13 @@ def decide_open(
     if problems:
         raise InvalidPayload(case_id=case_id, trigger=OPEN_TRIGGER, problems=problems)
     guard_input = GuardInput(
-        case=None, trigger=OPEN_TRIGGER, actor=command.actor, role=role, facts=data, payload=data
+        case=None,
+        trigger=OPEN_TRIGGER,
+        actor=command.actor,
+        role=role,
+        facts=data,
+        payload=data,
+        now=now,
     )
     results = _evaluate(definition, opening.guards, guard_input)
     if not all(r.ok for r in results):
@@ -228,8 +236,16 @@ def decide(
     facts.update(data)
     if spec.actor_fact is not None:
         facts[spec.actor_fact] = command.actor.id
+    if spec.stamp_fact is not None:
+        facts[spec.stamp_fact] = now.date().isoformat()
     guard_input = GuardInput(
-        case=case, trigger=trigger, actor=command.actor, role=role, facts=facts, payload=data
+        case=case,
+        trigger=trigger,
+        actor=command.actor,
+        role=role,
+        facts=facts,
+        payload=data,
+        now=now,
     )
     results: list[GuardResult] = []
 
@@ -282,11 +298,20 @@ def _held_from(spec: TransitionSpec, case: Case, new_state: str) -> str | None:
     return case.held_from if new_state == case.state else None
 
 
-def options(definition: WorkflowDefinition, case: Case, actor: Actor) -> tuple[Option, ...]:
+def options(
+    definition: WorkflowDefinition, case: Case, actor: Actor, *, now: datetime | None = None
+) -> tuple[Option, ...]:
     """Say, for every trigger of the workflow, whether ``actor`` may fire it now and why not.
 
     Guards that need the step's own details (``uses_payload``) cannot be judged ahead and
     are listed in :attr:`Option.checked_on_fire` instead.
+
+    Args:
+        definition: The definition the case is pinned to.
+        case: The case as last committed.
+        actor: Who is asking.
+        now: The time to judge guards at, when the caller has one (passed to guards as
+            :attr:`~psirf_flow.workflows.guards.GuardInput.now`).
     """
     found: list[Option] = []
     for spec in definition.transitions.values():
@@ -313,6 +338,7 @@ def options(definition: WorkflowDefinition, case: Case, actor: Actor) -> tuple[O
                 role=role,
                 facts=case.facts,
                 payload={},
+                now=now,
             )
             for name in spec.guards:
                 guard = definition.guards[name]

@@ -170,9 +170,11 @@ class Lifecycle:
     ) -> Case:
         lead = self.cast.lead_for(case.workflow)
         if terms:
-            case = self.fire(
-                case.id, "record_terms_of_reference", lead, {"terms_of_reference_ref": "DOC-tor-1"}
-            )
+            payload: dict[str, object] = {"terms_of_reference_ref": "DOC-tor-1"}
+            if case.workflow == "psii":
+                # psirf-rules §6 stage 4, §7.1: a PSII records the family's involvement.
+                payload["family_involvement_in_terms"] = "involved"
+            case = self.fire(case.id, "record_terms_of_reference", lead, payload)
         if engagement is not None:
             outcome: dict[str, object] = {"family_engagement": engagement}
             if contact_attempts is not None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 import psirf_flow
@@ -47,7 +48,10 @@ class TestPurity:
     def test_inputs_are_not_mutated(self) -> None:
         """Deciding leaves the case, the command and its payload exactly as they were."""
         case = _case()
-        payload: dict[str, object] = {"terms_of_reference_ref": "DOC-tor-1"}
+        payload: dict[str, object] = {
+            "terms_of_reference_ref": "DOC-tor-1",
+            "family_involvement_in_terms": "declined",
+        }
         command = Command("record_terms_of_reference", LEAD, payload)
         before = (copy.deepcopy(case.facts_dict), copy.deepcopy(payload), repr(case), repr(command))
 
@@ -74,6 +78,24 @@ class TestPurity:
         assert decision.entry.recorded_at == LONG_AGO
         assert decision.case.updated_at == LONG_AGO
         assert decision.case.opened_at == LONG_AGO
+
+    def test_stamped_date_and_guard_time_come_only_from_now(self) -> None:
+        """Psirf-rules §9.1: the start date is ``now``'s date, and guards judge dates by it."""
+        pss = Actor("pss-1", [Role.PATIENT_SAFETY_SPECIALIST], ORG)
+        commissioned = attrs.evolve(_case(), state="commissioned", facts={"incident_ids": ("I",)})
+        assign = Command("assign_lead", pss, {"lead_id": "lead-1", "engagement_lead_id": "e-1"})
+
+        started = decide(PSII, commissioned, assign, now=LONG_AGO).case
+        agree = Command(
+            "agree_timescale",
+            LEAD,
+            {"target_date": "2001-02-02", "family_timescale_agreement": "agreed"},
+        )
+        with pytest.raises(GuardFailed) as refused:
+            decide(PSII, started, agree, now=LONG_AGO)
+
+        assert started.facts["started_on"] == "2001-02-03"
+        assert [r.reason_code for r in refused.value.failures] == ["target_in_past"]
 
     def test_open_time_comes_only_from_now(self) -> None:
         """Opening stamps the case and entry with ``now`` only."""

@@ -263,6 +263,32 @@ class TestValidation:
                 "trigger 'go' is declared twice; give both sources in one transition",
                 id="trigger-twice-from-other-states",
             ),
+            pytest.param(
+                {
+                    "transitions": (
+                        step(
+                            "go",
+                            ("a",),
+                            "b",
+                            fields=(FieldSpec("on", FieldKind.DATE),),
+                            stamp_fact="on",
+                        ),
+                        VALID_STEPS[1],
+                    )
+                },
+                "trigger 'go': the date fact 'on' is also set another way",
+                id="stamp-fact-is-a-field",
+            ),
+            pytest.param(
+                {
+                    "transitions": (
+                        step("go", ("a",), "b", actor_fact="by", stamp_fact="by"),
+                        VALID_STEPS[1],
+                    )
+                },
+                "trigger 'go': the date fact 'by' is also set another way",
+                id="stamp-fact-is-the-actor-fact",
+            ),
         ],
     )
     def test_other_problems(self, overrides: dict[str, Any], expected: str) -> None:

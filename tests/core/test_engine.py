@@ -181,7 +181,7 @@ class TestFire:
             case.id,
             "record_terms_of_reference",
             actor=cast.lead,
-            payload={"terms_of_reference_ref": "T-1"},
+            payload={"terms_of_reference_ref": "T-1", "family_involvement_in_terms": "involved"},
         )
 
         assert (outcome.entry.from_state, outcome.entry.to_state) == ("planning", "planning")
@@ -319,14 +319,19 @@ class TestOptions:
     """What an actor may do now, and why not the rest."""
 
     def test_lead_in_planning(self, lifecycle: Any, engine: Engine, cast: Any) -> None:
-        """The lead may begin gathering or record terms in planning, and is told why not approve."""
+        """In planning the lead may begin, record terms or agree the timescale, but not approve."""
         case = lifecycle.to("planning", terms=False, engagement=None)
 
         options = {o.trigger: o for o in engine.options(case.id, cast.lead)}
 
         assert set(options) == set(PSII.triggers)
         allowed = sorted(t for t, o in options.items() if o.allowed)
-        assert allowed == ["begin_gathering", "record_engagement", "record_terms_of_reference"]
+        assert allowed == [
+            "agree_timescale",
+            "begin_gathering",
+            "record_engagement",
+            "record_terms_of_reference",
+        ]
         assert options["approve"].reason_codes == ("not_allowed_in_state", "role_not_permitted")
         assert options["approve"].reasons == (
             "not possible while the case is planning",

@@ -24,6 +24,7 @@ from psirf_flow.errors import (
     PlanError,
     PlanProblem,
     PsirfFlowError,
+    ReadNotPermitted,
     RoleNotPermitted,
     SchemaVersionError,
     StoreError,
@@ -50,6 +51,7 @@ CODES = {
     "CaseNotFound": "PSF300",
     "CaseAlreadyExists": "PSF301",
     "ConcurrencyConflict": "PSF302",
+    "ReadNotPermitted": "PSF303",
     "StoreError": "PSF400",
     "StoreUnavailable": "PSF401",
     "SchemaVersionError": "PSF402",
@@ -122,6 +124,7 @@ SAMPLES: dict[str, tuple[Callable[[], PsirfFlowError], str | None]] = {
     "CaseNotFound": (lambda: CaseNotFound("c-1"), None),
     "CaseAlreadyExists": (lambda: CaseAlreadyExists("c-1"), None),
     "ConcurrencyConflict": (lambda: ConcurrencyConflict("c-1", 4), None),
+    "ReadNotPermitted": (lambda: ReadNotPermitted("c-1", "icb-9", "QWE"), None),
     "StoreError": (lambda: StoreError("the store failed; nothing was committed"), None),
     "StoreUnavailable": (
         lambda: StoreUnavailable("postgresql://db.example/psirf", "connection refused"),
@@ -225,14 +228,12 @@ class TestMessages:
         for class_name in ERROR_CLASSES:
             assert class_name not in text
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="design question: the 'run the migration' message names a Python function "
-        "(psirf_flow.store.sql.upgrade); it needs a CLI command or plain instruction instead",
-    )
     def test_older_schema_message_is_plain_words(self) -> None:
-        """The message asking for a migration names no Python object."""
-        assert "psirf_flow." not in str(SchemaVersionError("0001", "0003", newer=False))
+        """The message asking for a migration names the command to run, no Python object."""
+        message = str(SchemaVersionError("0001", "0003", newer=False))
+
+        assert "psirf_flow." not in message
+        assert "psirf-flow db upgrade" in message
 
     @pytest.mark.parametrize(
         ("make", "words"),

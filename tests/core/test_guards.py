@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from psirf_flow.workflows import GUARDS, LEARNING_RESPONSES, GuardInput
 
 
 ORG = "RX1"
+#: The decision time every guard is judged at (timescale guards compare dates with it).
+NOW = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
 
 
 def judge(
@@ -32,12 +35,130 @@ def judge(
             role=Role.EXECUTIVE_LEAD,
             facts=applied,
             payload=payload or {},
+            now=NOW,
         )
     )
 
 
 INVOLVED = {"involved_staff_ids": ("staff-1", "staff-2"), "involved_line_manager_ids": ("mgr-1",)}
 LED = {"lead_id": "lead-1", "author_id": "lead-1"}
+#: A PSII started on 5 January 2026 with the default settings: the timescale ends on
+#: 5 April (90 days) and the hard cap on 7 July (183 days), psirf-rules §4.1.
+STARTED = {"lead_id": "lead-1", "started_on": "2026-01-05"}
+
+
+def target(day: str) -> dict[str, FactValue]:
+    """A payload giving ``day`` as the target date."""
+    return {"target_date": day}
+
+
+#: Timescale guards (psirf-rules §4.1, §5 rule 5): guard, facts, actor, payload, expected.
+TIMESCALE_ROWS = [
+    pytest.param(
+        "target_within_timescale", STARTED, "lead-1", target("2026-04-05"), "ok", id="last-day"
+    ),
+    pytest.param(
+        "target_within_timescale",
+        STARTED,
+        "lead-1",
+        target("2026-04-06"),
+        "target_beyond_timescale",
+        id="day-after-timescale",
+    ),
+    pytest.param(
+        "target_within_timescale",
+        STARTED,
+        "lead-1",
+        target("2026-07-08"),
+        "target_beyond_hard_cap",
+        id="day-after-hard-cap",
+    ),
+    pytest.param(
+        "target_within_timescale",
+        {**STARTED, "timescale_days": 30},
+        "lead-1",
+        target("2026-02-05"),
+        "target_beyond_timescale",
+        id="plan-timescale-30-days",
+    ),
+    pytest.param(
+        "target_within_timescale",
+        {"lead_id": "lead-1"},
+        "lead-1",
+        target("2026-03-05"),
+        "clock_not_started",
+        id="not-started",
+    ),
+    pytest.param("target_not_in_past", {}, "lead-1", target("2026-03-02"), "ok", id="today"),
+    pytest.param(
+        "target_not_in_past", {}, "lead-1", target("2026-03-01"), "target_in_past", id="yesterday"
+    ),
+    pytest.param(
+        "target_not_in_past", {}, "lead-1", None, "target_date_missing", id="no-target-date"
+    ),
+    pytest.param(
+        "extension_approver_independent", STARTED, "exec-1", None, "ok", id="exec-approves"
+    ),
+    pytest.param(
+        "extension_approver_independent",
+        STARTED,
+        "lead-1",
+        None,
+        "extension_approver_is_lead",
+        id="lead-approves",
+    ),
+    pytest.param(
+        "extension_later_than_target",
+        STARTED,
+        "exec-1",
+        target("2026-04-06"),
+        "ok",
+        id="after-timescale-end",
+    ),
+    pytest.param(
+        "extension_later_than_target",
+        STARTED,
+        "exec-1",
+        target("2026-04-05"),
+        "extension_not_later",
+        id="same-as-timescale-end",
+    ),
+    pytest.param(
+        "extension_within_hard_cap", STARTED, "exec-1", target("2026-07-07"), "ok", id="cap-day"
+    ),
+    pytest.param(
+        "extension_within_hard_cap",
+        STARTED,
+        "exec-1",
+        target("2026-07-08"),
+        "hard_cap_exceeded",
+        id="beyond-cap",
+    ),
+    pytest.param(
+        "extension_within_hard_cap",
+        {**STARTED, "hard_cap_days": 200},
+        "exec-1",
+        target("2026-07-24"),
+        "ok",
+        id="plan-cap-200-days",
+    ),
+    pytest.param(
+        "override_beyond_hard_cap",
+        STARTED,
+        "exec-1",
+        target("2026-07-08"),
+        "ok",
+        id="override-beyond-cap",
+    ),
+    pytest.param(
+        "override_beyond_hard_cap",
+        STARTED,
+        "exec-1",
+        target("2026-07-07"),
+        "hard_cap_not_exceeded",
+        id="override-within-cap",
+    ),
+]
 
 #: guard, facts, actor, payload -> expected reason code ("ok" when it passes).
 GUARD_TABLE = [
@@ -288,6 +409,7 @@ GUARD_TABLE = [
     pytest.param(
         "actions_or_rationale", {}, "pss-1", None, "actions_or_rationale_missing", id="neither"
     ),
+    *TIMESCALE_ROWS,
 ]
 
 
@@ -320,7 +442,7 @@ class TestBuiltinGuards:
             for spec in (definition.opening, *definition.transitions.values())
             for name in spec.guards
         }
-        assert len(used) == 15
+        assert len(used) == 21
         for name in used:
             outcomes = {row[4] == "ok" for row in rows if row[0] == name}
             assert outcomes == {True, False}, name

@@ -1,11 +1,11 @@
 """Every (state, trigger, role) of the PSII definition against a table written by hand.
 
-The expectations below are typed out from psirf-rules §5, §6 and §9.1 as the library
+The expectations below are typed out from psirf-rules §4.1, §5, §6 and §9.1 as the library
 implements them; they are deliberately *not* derived from ``psirf_flow.workflows.PSII``, so
 a change to the definition that is not also made here fails the table.
 
 Each case is built directly in its state (with the facts a case has by then) and the
-command is decided by the pure core, which keeps ~2,400 cases fast.
+command is decided by the pure core, which keeps ~3,500 cases fast.
 """
 
 from __future__ import annotations
@@ -49,6 +49,16 @@ STATES = (
 )
 OPEN_WORK = STATES[:6]
 ENGAGING = ("planning", "gathering_and_analysis", "drafting", "review")
+#: Where the executive lead may extend the target date (psirf-rules §4.1, §9.1): from the
+#: start of the clock until approval, and while on hold.
+EXTENDABLE = (
+    "planning",
+    "gathering_and_analysis",
+    "drafting",
+    "review",
+    "awaiting_approval",
+    "on_hold",
+)
 
 
 @attrs.frozen
@@ -101,6 +111,15 @@ TABLE: Mapping[str, tuple[frozenset[Role], Mapping[str, Expected]]] = {
     "record_staff_accuracy_check": (frozenset({LRL}), {"review": "review"}),
     "record_family_draft_response": (frozenset({ENG}), {"review": "review"}),
     "agree_findings": (frozenset({SENIOR}), {"review": "review"}),
+    # psirf-rules §4.1, §6 stage 4: the lead agrees the target date while planning or
+    # gathering; the executive lead (never the lead, §5 rule 5) extends it or overrides the
+    # hard cap.
+    "agree_timescale": (
+        frozenset({LRL}),
+        {"planning": "planning", "gathering_and_analysis": "gathering_and_analysis"},
+    ),
+    "approve_extension": (frozenset({EXEC}), {s: s for s in EXTENDABLE}),
+    "override_hard_cap": (frozenset({EXEC}), {s: s for s in EXTENDABLE}),
     "hold": (frozenset({EXEC}), dict.fromkeys(OPEN_WORK, "on_hold")),
     # The on-hold case below was held from drafting.
     "resume": (frozenset({EXEC}), {"on_hold": "drafting"}),
@@ -119,13 +138,30 @@ PAYLOADS: Mapping[str, Mapping[str, object]] = {
     "approve": {"report_ref": "DOC-report-1"},
     "share": {"family_sharing": "shared", "shared_with_staff": True},
     "close": {"safety_action_ids": ["SA-1"]},
-    "record_terms_of_reference": {"terms_of_reference_ref": "DOC-tor-2"},
+    "record_terms_of_reference": {
+        "terms_of_reference_ref": "DOC-tor-2",
+        "family_involvement_in_terms": "involved",
+    },
     "record_engagement": {"family_engagement": "declined"},
     "record_peer_review": {"peer_review_ref": "DOC-peer-1"},
     "record_expert_input": {"expert_input": "panel", "expert_ids": ["sme-1"]},
     "record_staff_accuracy_check": {"staff_accuracy_check": "confirmed"},
     "record_family_draft_response": {"family_draft_response": "no_comments"},
     "agree_findings": {},
+    # Started 2026-01-05 and decided 2026-03-02: the timescale ends 2026-04-05 (90 days) and
+    # the hard cap 2026-07-07 (183 days).
+    "agree_timescale": {"target_date": "2026-03-31", "family_timescale_agreement": "agreed"},
+    "approve_extension": {
+        "target_date": "2026-05-29",
+        "extension_reason": "external_process",
+        "family_extension_agreement": "agreed",
+    },
+    "override_hard_cap": {
+        "target_date": "2026-08-31",
+        "extension_reason": "external_process",
+        "hard_cap_override_reason": "external_process",
+        "family_extension_agreement": "declined",
+    },
     "hold": {"hold_reason": "external_process"},
     "resume": {},
     "stand_down": {"stand_down_reason": "duplicate"},
@@ -138,8 +174,20 @@ _OPENED_FACTS: dict[str, FactValue] = {
     "involved_line_manager_ids": ("mgr-1",),
     "opened_by": "pss-1",
 }
-_ASSIGNED = {**_OPENED_FACTS, "lead_id": "lead-1", "engagement_lead_id": "eng-1"}
-_PLANNED = {**_ASSIGNED, "terms_of_reference_ref": "DOC-tor-1", "family_engagement": "involved"}
+_ASSIGNED = {
+    **_OPENED_FACTS,
+    "lead_id": "lead-1",
+    "engagement_lead_id": "eng-1",
+    "started_on": "2026-01-05",
+}
+_PLANNED = {
+    **_ASSIGNED,
+    "terms_of_reference_ref": "DOC-tor-1",
+    "family_involvement_in_terms": "involved",
+    "family_engagement": "involved",
+    "target_date": "2026-03-20",
+    "family_timescale_agreement": "agreed",
+}
 _DRAFTED = {**_PLANNED, "draft_ref": "DOC-draft-1", "author_id": "lead-1"}
 _REVIEWED = {
     **_DRAFTED,

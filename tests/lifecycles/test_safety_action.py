@@ -460,7 +460,11 @@ class TestDoesNotBlockTheReport:
         steps: tuple[tuple[str, Actor, Mapping[str, object]], ...] = (
             ("assign_lead", PSS, {"lead_id": "lead-1", "engagement_lead_id": "eng-1"}),
             ("begin_gathering", LEAD, {}),
-            ("record_terms_of_reference", LEAD, {"terms_of_reference_ref": "TOR-1"}),
+            (
+                "record_terms_of_reference",
+                LEAD,
+                {"terms_of_reference_ref": "TOR-1", "family_involvement_in_terms": "involved"},
+            ),
             ("record_engagement", eng, {"family_engagement": "involved"}),
             ("complete_analysis", LEAD, {}),
             ("submit_draft", LEAD, {"draft_ref": "DRAFT-1"}),

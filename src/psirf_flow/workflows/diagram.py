@@ -166,6 +166,8 @@ def _effects(spec: TransitionSpec) -> list[str]:
     effects: list[str] = []
     if spec.actor_fact is not None:
         effects.append(f"records the actor as `{spec.actor_fact}`")
+    if spec.stamp_fact is not None:
+        effects.append(f"records the date as `{spec.stamp_fact}`")
     if spec.holds:
         effects.append("remembers the state to resume to")
     if spec.reopens:

@@ -14,6 +14,8 @@ Sources for the rules behind the built-in guards (see ``docs/explanation/psirf-p
   "uncontactable with attempts recorded" are complete outcomes.
 * Safety actions never block closure, psirf-rules §6 design note: closure needs linked
   safety actions *or* a recorded no-actions rationale, never their completion.
+* Timescales and extensions of a PSII, psirf-rules §4.1 and §5 rule 5: see
+  :mod:`psirf_flow.workflows.guards_engagement`.
 
 Add local guards by copying :data:`GUARDS`, adding :class:`GuardSpec` entries and passing
 the copy to :func:`~psirf_flow.workflows.spec.define`.
@@ -22,6 +24,7 @@ the copy to :func:`~psirf_flow.workflows.spec.define`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from types import MappingProxyType
 from typing import Final
 
@@ -30,6 +33,7 @@ import attrs
 from psirf_flow.domain import Actor, Case, FactValue, GuardResult, Role
 from psirf_flow.workflows.guards_actions import ACTION_GUARDS
 from psirf_flow.workflows.guards_candour import CANDOUR_GUARDS
+from psirf_flow.workflows.guards_engagement import ENGAGEMENT_GUARDS
 from psirf_flow.workflows.guards_intake import INTAKE_GUARDS
 
 
@@ -50,6 +54,10 @@ class GuardInput:
         role: The role they act in.
         facts: The case's facts with the command's payload already applied.
         payload: The command's checked payload alone.
+        now: When the command is being decided (aware UTC), as passed to
+            :func:`~psirf_flow.decide.decide`; guards stay pure because the time is an
+            argument, never read from a clock. ``None`` only where a caller judges guards
+            without a decision time; a guard that needs the time then refuses.
     """
 
     case: Case | None
@@ -58,6 +66,7 @@ class GuardInput:
     role: Role
     facts: Mapping[str, FactValue]
     payload: Mapping[str, FactValue]
+    now: datetime | None = None
 
     def ids(self, name: str) -> tuple[str, ...]:
         """Return fact ``name`` as a tuple of ids (empty when absent)."""
@@ -341,7 +350,10 @@ GUARDS: Final[Mapping[str, GuardSpec]] = MappingProxyType(
         g.name: g
         for g in (
             *_SPECS,
-            *(GuardSpec(*row) for row in (*CANDOUR_GUARDS, *ACTION_GUARDS, *INTAKE_GUARDS)),
+            *(
+                GuardSpec(*row)
+                for row in (*CANDOUR_GUARDS, *ACTION_GUARDS, *INTAKE_GUARDS, *ENGAGEMENT_GUARDS)
+            ),
         )
     }
 )

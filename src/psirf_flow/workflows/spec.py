@@ -17,7 +17,7 @@ from typing import Final
 
 import attrs
 
-from psirf_flow.domain import Role
+from psirf_flow.domain import OVERSIGHT_ROLES, Role
 from psirf_flow.errors import DefinitionError
 from psirf_flow.workflows.guards import GUARDS, GuardSpec
 
@@ -108,6 +108,9 @@ class TransitionSpec:
         fields: Payload fields it accepts.
         rules: Rule references (``rule_id@version``) recorded in the audit entry.
         actor_fact: When set, the acting person's id is stored as this fact (e.g. the author).
+        stamp_fact: When set, the date of the decision (``now.date()`` in UTC, ISO) is stored
+            as this fact (e.g. ``started_on`` when a response starts). The time comes from
+            the ``now`` argument of :func:`~psirf_flow.decide.decide`, so the core stays pure.
         clears: Facts removed when it fires (e.g. review records when a report is reworked).
         holds: It puts the case on hold, remembering the state to resume to.
         reopens: It is the one kind of transition allowed out of a final state.
@@ -122,6 +125,7 @@ class TransitionSpec:
     fields: tuple[FieldSpec, ...] = ()
     rules: tuple[str, ...] = ()
     actor_fact: str | None = None
+    stamp_fact: str | None = None
     clears: tuple[str, ...] = ()
     holds: bool = False
     reopens: bool = False
@@ -309,7 +313,16 @@ def _check_opening(opening: OpeningSpec, registry: Mapping[str, GuardSpec]) -> l
     problems.extend(_check_guard_names("opening", opening.guards, registry))
     if not opening.roles:
         problems.append("opening: no role may open a case")
+    problems.extend(_oversight_roles("opening", opening.roles))
     return problems
+
+
+def _oversight_roles(where: str, roles: Iterable[Role]) -> list[str]:
+    return [
+        f"{where}: {role.value!r} is an oversight role and may never act on a case"
+        for role in roles
+        if role in OVERSIGHT_ROLES
+    ]
 
 
 def _check_transition(
@@ -323,6 +336,7 @@ def _check_transition(
     problems.extend(_check_guard_names(where, spec.guards, registry))
     if not spec.roles:
         problems.append(f"{where}: no role may fire it")
+    problems.extend(_oversight_roles(where, spec.roles))
     if not spec.sources:
         problems.append(f"{where}: has no source state")
     problems.extend(
@@ -338,6 +352,10 @@ def _check_transition(
         )
     if len(set(spec.sources)) != len(spec.sources):
         problems.append(f"{where}: a source state is listed twice")
+    if spec.stamp_fact is not None and (
+        spec.stamp_fact == spec.actor_fact or spec.stamp_fact in {f.name for f in spec.fields}
+    ):
+        problems.append(f"{where}: the date fact {spec.stamp_fact!r} is also set another way")
     return problems
 
 

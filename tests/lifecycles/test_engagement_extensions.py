@@ -1,0 +1,747 @@
+"""Engagement and extensions of a PSII, driven through the real engine with a manual clock.
+
+Every test cites the rule it checks: psirf-rules §4.1 (start, "ordinarily one to three
+months", "no longer than six months", timeframe and extensions agreed with those
+affected), §5 rule 5 (extension approver is not the lead; the family's agreement, declining
+or being uncontactable is recorded), §5 rule 7 (overrides by the executive lead with a
+reason, visible to oversight), §6 stage 4 (terms of reference and an agreed target date),
+§7.1 (involvement is voluntary) and §9.1 (the ``extension`` event and ``psii_max``).
+
+The dates are typed out by hand: the manual clock starts on Monday 5 January 2026, so a
+PSII whose lead is assigned that day has its timescale end on 5 April 2026 (90 days) and
+its hard cap on 7 July 2026 (183 days), unless the case was opened with other settings.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from psirf_flow import (
+    Actor,
+    Case,
+    Command,
+    Engine,
+    GuardFailed,
+    InMemoryStore,
+    InvalidPayload,
+    Role,
+    RoleNotPermitted,
+    TransitionNotAllowed,
+    decide,
+)
+from psirf_flow.domain import FactValue
+from psirf_flow.testing import ManualClock
+from psirf_flow.workflows import GUARDS, LEARNING_RESPONSES, PSII, GuardInput
+from psirf_flow.workflows.diagram import to_markdown_table
+from psirf_flow.workflows.guards_engagement import current_target_date
+
+
+ORG = "RX1"
+PSS = Actor("pss-1", [Role.PATIENT_SAFETY_SPECIALIST], ORG)
+EXEC = Actor("exec-1", [Role.EXECUTIVE_LEAD], ORG)
+LEAD = Actor("lead-1", [Role.LEARNING_RESPONSE_LEAD], ORG)
+OTHER_LEAD = Actor("lead-2", [Role.LEARNING_RESPONSE_LEAD], ORG)
+ENG = Actor("eng-1", [Role.ENGAGEMENT_LEAD], ORG)
+# A lead who is also an executive lead: may lead, but never approve their own extension.
+LEAD_EXEC = Actor("lead-9", [Role.LEARNING_RESPONSE_LEAD, Role.EXECUTIVE_LEAD], ORG)
+
+START = date(2026, 1, 5)
+TIMESCALE_END = "2026-04-05"
+HARD_CAP_END = "2026-07-07"
+
+EXTENSION_RULE = "psirf.timescale.extension@1"
+OVERRIDE_RULE = "psirf.timescale.hard_cap_override@1"
+
+
+def agreement(target: str, family: str | None = "agreed") -> dict[str, object]:
+    """An ``agree_timescale`` payload (without the family's position when ``family`` is None)."""
+    payload: dict[str, object] = {"target_date": target}
+    if family is not None:
+        payload["family_timescale_agreement"] = family
+    return payload
+
+
+def extension(
+    target: str, family: str | None = "agreed", reason: str | None = "external_process"
+) -> dict[str, object]:
+    """An ``approve_extension`` payload; ``None`` leaves a field out."""
+    payload: dict[str, object] = {"target_date": target}
+    if family is not None:
+        payload["family_extension_agreement"] = family
+    if reason is not None:
+        payload["extension_reason"] = reason
+    return payload
+
+
+def override(
+    target: str, reason: str | None = "external_process", family: str | None = "agreed"
+) -> dict[str, object]:
+    """An ``override_hard_cap`` payload; ``None`` leaves a field out."""
+    payload = extension(target, family=family)
+    if reason is not None:
+        payload["hard_cap_override_reason"] = reason
+    return payload
+
+
+class Driver:
+    """Opens PSIIs and fires commands through the engine on a manual clock."""
+
+    def __init__(self) -> None:
+        self.clock = ManualClock()
+        counter = itertools.count(1)
+        self.engine = Engine(
+            InMemoryStore(), clock=self.clock, new_id=lambda: f"case-{next(counter):04d}"
+        )
+
+    def started(
+        self,
+        *,
+        settings: Mapping[str, object] | None = None,
+        lead: Actor = LEAD,
+        after_days: int = 0,
+        workflow: str = "psii",
+    ) -> str:
+        """Open a case (not facilitated) and assign its lead ``after_days`` later; return its id."""
+        opened = self.engine.open(
+            workflow,
+            actor=PSS,
+            payload={"incident_ids": ["INC-1", "INC-2"], **(settings or {})},
+        ).case
+        self.clock.advance(timedelta(days=after_days))
+        self.fire(opened.id, "assign_lead", PSS, {"lead_id": lead.id, "engagement_lead_id": ENG.id})
+        return opened.id
+
+    def fire(
+        self,
+        case_id: str,
+        trigger: str,
+        actor: Actor,
+        payload: Mapping[str, object] | None = None,
+    ) -> Case:
+        """Fire ``trigger`` and return the case after it."""
+        return self.engine.fire(case_id, trigger, actor=actor, payload=payload).case
+
+    def day(self, n: int) -> None:
+        """Move the clock to ``n`` days after 5 January 2026, 09:00 UTC."""
+        self.clock.set(datetime(2026, 1, 5, 9, tzinfo=UTC) + timedelta(days=n))
+
+    def rules_of(self, case_id: str) -> tuple[str, ...]:
+        """The rule references of the case's latest audit entry."""
+        return self.engine.history(case_id)[-1].rules
+
+
+@pytest.fixture(name="driver")
+def _driver() -> Driver:
+    """A fresh engine, store and manual clock."""
+    return Driver()
+
+
+def codes(refused: pytest.ExceptionInfo[GuardFailed]) -> tuple[str, ...]:
+    """The reason codes of every failed guard of a refusal."""
+    return tuple(r.reason_code for r in refused.value.failures)
+
+
+class TestClock:
+    """Psirf-rules §4.1 and §9.1: a PSII's clock starts when its lead is assigned."""
+
+    def test_assigning_the_lead_stamps_the_start_date(self, driver: Driver) -> None:
+        """Psirf-rules §9.1: ``assign_lead`` records the decision's date as ``started_on``."""
+        case_id = driver.started(after_days=3)
+
+        case = driver.engine.get(case_id)
+        opening = driver.engine.history(case_id)[0]
+
+        assert case.facts["started_on"] == "2026-01-08"
+        assert "started_on" not in opening.data
+
+    def test_the_reference_shows_the_stamp(self) -> None:
+        """Psirf-rules §9.1: the generated reference says assigning the lead starts the clock."""
+        table = to_markdown_table(PSII)
+        row = next(line for line in table.splitlines() if "**`assign_lead`**" in line)
+
+        assert "records the date as `started_on`" in row
+
+    def test_plan_settings_are_kept_on_the_case(self, driver: Driver) -> None:
+        """Psirf-rules §4.1: the plan's timescale and hard cap given at opening are facts."""
+        case_id = driver.started(settings={"timescale_days": 60, "hard_cap_days": 150})
+
+        facts = driver.engine.get(case_id).facts
+
+        assert (facts["timescale_days"], facts["hard_cap_days"]) == (60, 150)
+
+    @pytest.mark.parametrize(
+        "settings",
+        [{"timescale_days": -1}, {"hard_cap_days": "six months"}, {"timescale_days": 1.5}],
+        ids=["negative", "words", "fraction"],
+    )
+    def test_settings_must_be_whole_days(
+        self, driver: Driver, settings: Mapping[str, object]
+    ) -> None:
+        """Psirf-rules §4.1: the timescale and hard cap are whole numbers of days."""
+        with pytest.raises(InvalidPayload):
+            driver.engine.open("psii", actor=PSS, payload={"incident_ids": ["INC-1"], **settings})
+
+    @pytest.mark.parametrize(
+        "workflow",
+        ["after_action_review", "swarm_huddle", "hot_debrief", "mdt_review", "thematic_review"],
+    )
+    def test_other_responses_have_no_national_clock(self, workflow: str) -> None:
+        """Psirf-rules §4.1: no national clock for non-PSII responses, so no timescale steps."""
+        definition = LEARNING_RESPONSES[workflow]
+
+        assert {"agree_timescale", "approve_extension", "override_hard_cap"}.isdisjoint(
+            definition.triggers
+        )
+        assert all(spec.stamp_fact is None for spec in definition.transitions.values())
+        assert {"timescale_days", "hard_cap_days"}.isdisjoint(
+            f.name for f in definition.opening.fields
+        )
+
+
+class TestInvolvementInTermsOfReference:
+    """Psirf-rules §6 stage 4 and §7.1: a PSII records the family's part in its terms."""
+
+    @pytest.mark.parametrize("involvement", ["involved", "declined", "uncontactable"])
+    def test_each_outcome_is_a_complete_record(self, driver: Driver, involvement: str) -> None:
+        """Psirf-rules §7.1: involved, declined and uncontactable are each accepted."""
+        case_id = driver.started()
+
+        case = driver.fire(
+            case_id,
+            "record_terms_of_reference",
+            LEAD,
+            {"terms_of_reference_ref": "DOC-TOR-1", "family_involvement_in_terms": involvement},
+        )
+
+        assert case.facts["family_involvement_in_terms"] == involvement
+
+    @pytest.mark.parametrize(
+        ("involvement", "problem"),
+        [
+            (None, "'family_involvement_in_terms' is required"),
+            ("maybe", "'family_involvement_in_terms' must be one of"),
+        ],
+        ids=["missing", "unknown"],
+    )
+    def test_psii_terms_need_the_family_position(
+        self, driver: Driver, involvement: str | None, problem: str
+    ) -> None:
+        """Psirf-rules §6 stage 4: PSII terms of reference without the family's part are refused."""
+        case_id = driver.started()
+        payload: dict[str, object] = {"terms_of_reference_ref": "DOC-TOR-1"}
+        if involvement is not None:
+            payload["family_involvement_in_terms"] = involvement
+
+        with pytest.raises(InvalidPayload, match=problem):
+            driver.fire(case_id, "record_terms_of_reference", LEAD, payload)
+
+    def test_thematic_review_terms_do_not_ask_for_a_family(self, driver: Driver) -> None:
+        """Psirf-rules §2: a thematic review spans incidents, so its terms name no family."""
+        case_id = driver.started(workflow="thematic_review")
+
+        with pytest.raises(InvalidPayload, match="is not a field of this step"):
+            driver.fire(
+                case_id,
+                "record_terms_of_reference",
+                LEAD,
+                {"terms_of_reference_ref": "DOC-TOR-1", "family_involvement_in_terms": "involved"},
+            )
+
+
+#: Agreeing a target: (settings, day the timescale is agreed, target, expected codes or "ok").
+AGREEMENTS = [
+    pytest.param({}, 0, TIMESCALE_END, "ok", id="last-day-of-timescale"),
+    pytest.param({}, 0, "2026-01-05", "ok", id="start-day"),
+    pytest.param({}, 0, "2026-04-06", ("target_beyond_timescale",), id="day-after-timescale"),
+    pytest.param({}, 0, "2026-07-08", ("target_beyond_hard_cap",), id="beyond-hard-cap"),
+    pytest.param({}, 60, TIMESCALE_END, "ok", id="counted-from-start-not-agreement"),
+    pytest.param({}, 60, "2026-03-05", ("target_in_past",), id="already-past"),
+    pytest.param(
+        {}, 95, "2026-04-10", ("target_beyond_timescale",), id="late-agreement-needs-extension"
+    ),
+    pytest.param({"timescale_days": 30}, 0, "2026-02-04", "ok", id="plan-30-days-last-day"),
+    pytest.param(
+        {"timescale_days": 30}, 0, "2026-02-05", ("target_beyond_timescale",), id="plan-30-days"
+    ),
+    # A timescale longer than the hard cap is held to the hard cap (100 days: 15 April).
+    pytest.param(
+        {"timescale_days": 120, "hard_cap_days": 100}, 0, "2026-04-15", "ok", id="capped-last"
+    ),
+    pytest.param(
+        {"timescale_days": 120, "hard_cap_days": 100},
+        0,
+        "2026-04-16",
+        ("target_beyond_hard_cap",),
+        id="capped-beyond",
+    ),
+]
+
+
+class TestAgreeTimescale:
+    """Psirf-rules §4.1 and §6 stage 4: the lead records the target agreed with the family."""
+
+    @pytest.mark.parametrize(("settings", "day", "target", "expected"), AGREEMENTS)
+    def test_target_date_checks(
+        self,
+        driver: Driver,
+        settings: Mapping[str, object],
+        day: int,
+        target: str,
+        expected: str | tuple[str, ...],
+    ) -> None:
+        """Psirf-rules §4.1: a target within the plan's timescale from the start, not past."""
+        case_id = driver.started(settings=settings)
+        driver.day(day)
+
+        if expected == "ok":
+            case = driver.fire(case_id, "agree_timescale", LEAD, agreement(target))
+            assert case.facts["target_date"] == target
+            assert driver.rules_of(case_id) == ("psirf.timescale.agreed_with_family@1",)
+            return
+        with pytest.raises(GuardFailed) as refused:
+            driver.fire(case_id, "agree_timescale", LEAD, agreement(target))
+        assert codes(refused) == expected
+
+    @pytest.mark.parametrize("family", ["agreed", "declined", "uncontactable"])
+    def test_family_position_is_recorded(self, driver: Driver, family: str) -> None:
+        """Psirf-rules §4.1, §7.1: agreement, declining or no contact is each a full record."""
+        case_id = driver.started()
+
+        case = driver.fire(case_id, "agree_timescale", LEAD, agreement("2026-03-31", family))
+
+        assert case.facts["family_timescale_agreement"] == family
+
+    def test_family_position_is_required(self, driver: Driver) -> None:
+        """Psirf-rules §4.1: a timescale with no record of the family's position is refused."""
+        case_id = driver.started()
+
+        with pytest.raises(InvalidPayload, match="'family_timescale_agreement' is required"):
+            driver.fire(case_id, "agree_timescale", LEAD, agreement("2026-03-31", None))
+
+    def test_only_the_assigned_lead_agrees_it(self, driver: Driver) -> None:
+        """Psirf-rules §5: another learning response lead cannot agree this case's timescale."""
+        case_id = driver.started()
+
+        with pytest.raises(GuardFailed) as refused:
+            driver.fire(case_id, "agree_timescale", OTHER_LEAD, agreement("2026-03-31"))
+
+        assert codes(refused) == ("actor_not_assigned_lead",)
+
+    def test_not_after_analysis(self, driver: Driver) -> None:
+        """Psirf-rules §6 stage 4: the timescale is agreed while planning or gathering."""
+        case_id = driver.started()
+        driver.fire(case_id, "begin_gathering", LEAD)
+        driver.fire(case_id, "complete_analysis", LEAD)
+
+        with pytest.raises(TransitionNotAllowed):
+            driver.fire(case_id, "agree_timescale", LEAD, agreement("2026-03-31"))
+
+    def test_agreeing_afresh_supersedes_an_extension(self, driver: Driver) -> None:
+        """Psirf-rules §4.1: a new agreed target replaces the extension's date and records."""
+        case_id = driver.started()
+        driver.fire(case_id, "approve_extension", EXEC, extension("2026-05-20"))
+
+        case = driver.fire(case_id, "agree_timescale", LEAD, agreement("2026-04-01"))
+
+        assert case.facts["target_date"] == "2026-04-01"
+        assert "extension_approved_by" not in case.facts
+        assert "family_extension_agreement" not in case.facts
+
+
+class TestExtension:
+    """Psirf-rules §4.1, §5 rule 5 and §9.1: the executive lead extends the target date."""
+
+    @pytest.mark.parametrize("family", ["agreed", "declined", "uncontactable"])
+    def test_inside_the_cap_with_the_family_position(self, driver: Driver, family: str) -> None:
+        """Psirf-rules §5 rule 5: agreed, declined or uncontactable each allow the extension."""
+        case_id = driver.started()
+        driver.fire(case_id, "agree_timescale", LEAD, agreement("2026-03-31"))
+
+        case = driver.fire(case_id, "approve_extension", EXEC, extension("2026-05-29", family))
+
+        assert case.facts["target_date"] == "2026-05-29"
+        assert case.facts["family_extension_agreement"] == family
+        assert case.facts["extension_approved_by"] == EXEC.id
+        assert case.state == "planning"
+        assert driver.rules_of(case_id) == (EXTENSION_RULE, "psirf.sod.extension_approver@1")
+
+    @pytest.mark.parametrize(
+        ("payload", "problem"),
+        [
+            (extension("2026-05-29", family=None), "'family_extension_agreement' is required"),
+            (extension("2026-05-29", reason=None), "'extension_reason' is required"),
+            ({"extension_reason": "other", "family_extension_agreement": "agreed"}, "target"),
+        ],
+        ids=["no-family-position", "no-reason", "no-date"],
+    )
+    def test_refused_without_what_it_must_record(
+        self, driver: Driver, payload: Mapping[str, object], problem: str
+    ) -> None:
+        """Psirf-rules §9.1: an extension needs a date, a reason and the family's position."""
+        case_id = driver.started()
+
+        with pytest.raises(InvalidPayload, match=problem):
+            driver.fire(case_id, "approve_extension", EXEC, payload)
+
+    def test_refused_when_the_approver_is_the_lead(self, driver: Driver) -> None:
+        """Psirf-rules §5 rule 5: a lead who is also an executive cannot extend their own PSII."""
+        case_id = driver.started(lead=LEAD_EXEC)
+
+        with pytest.raises(GuardFailed) as refused:
+            driver.fire(case_id, "approve_extension", LEAD_EXEC, extension("2026-05-29"))
+
+        assert codes(refused) == ("extension_approver_is_lead",)
+
+    @pytest.mark.parametrize(
+        "actor", [LEAD, PSS, ENG], ids=["learning-response-lead", "specialist", "engagement"]
+    )
+    def test_only_the_executive_lead_extends(self, driver: Driver, actor: Actor) -> None:
+        """Psirf-rules §5 (executive lead: extensions) and §9.1: other roles are refused."""
+        case_id = driver.started()
+
+        with pytest.raises(RoleNotPermitted):
+            driver.fire(case_id, "approve_extension", actor, extension("2026-05-29"))
+
+    @pytest.mark.parametrize(
+        ("agreed", "target", "expected"),
+        [
+            (None, "2026-04-06", "ok"),
+            (None, TIMESCALE_END, ("extension_not_later",)),
+            ("2026-03-31", "2026-04-01", "ok"),
+            ("2026-03-31", "2026-03-31", ("extension_not_later",)),
+            ("2026-03-31", "2026-03-20", ("extension_not_later",)),
+            (None, HARD_CAP_END, "ok"),
+            (None, "2026-07-08", ("hard_cap_exceeded",)),
+        ],
+        ids=[
+            "after-timescale-end",
+            "same-as-timescale-end",
+            "after-agreed-target",
+            "same-as-agreed-target",
+            "earlier-than-agreed-target",
+            "last-day-of-hard-cap",
+            "beyond-cap-without-override",
+        ],
+    )
+    def test_new_date_checks(
+        self,
+        driver: Driver,
+        agreed: str | None,
+        target: str,
+        expected: str | tuple[str, ...],
+    ) -> None:
+        """Psirf-rules §4.1: later than the current target, and within the hard cap."""
+        case_id = driver.started()
+        if agreed is not None:
+            driver.fire(case_id, "agree_timescale", LEAD, agreement(agreed))
+
+        if expected == "ok":
+            case = driver.fire(case_id, "approve_extension", EXEC, extension(target))
+            assert case.facts["target_date"] == target
+            return
+        with pytest.raises(GuardFailed) as refused:
+            driver.fire(case_id, "approve_extension", EXEC, extension(target))
+        assert codes(refused) == expected
+
+    def test_overdue_case_is_extended_to_a_future_date_only(self, driver: Driver) -> None:
+        """Psirf-rules §9.1: once the target has passed, the new date is today or later."""
+        case_id = driver.started()
+        driver.fire(case_id, "agree_timescale", LEAD, agreement("2026-03-31"))
+        driver.day(110)  # 25 April 2026, after the agreed target
+
+        with pytest.raises(GuardFailed) as refused:
+            driver.fire(case_id, "approve_extension", EXEC, extension("2026-04-20"))
+        case = driver.fire(case_id, "approve_extension", EXEC, extension("2026-04-25"))
+
+        assert codes(refused) == ("target_in_past",)
+        assert case.facts["target_date"] == "2026-04-25"
+
+    def test_successive_extensions_only_move_later(self, driver: Driver) -> None:
+        """Psirf-rules §4.1: a second extension must go beyond the first one's date."""
+        case_id = driver.started()
+        driver.fire(case_id, "approve_extension", EXEC, extension("2026-05-01"))
+
+        with pytest.raises(GuardFailed) as refused:
+            driver.fire(case_id, "approve_extension", EXEC, extension("2026-04-20"))
+        case = driver.fire(case_id, "approve_extension", EXEC, extension("2026-06-01"))
+
+        assert codes(refused) == ("extension_not_later",)
+        assert case.facts["target_date"] == "2026-06-01"
+
+    def test_a_held_case_is_extended_and_stays_held(self, driver: Driver) -> None:
+        """Psirf-rules §4.1, §9.1: a PSII paused for police or a coroner may be extended."""
+        case_id = driver.started()
+        driver.fire(case_id, "begin_gathering", LEAD)
+        driver.fire(case_id, "hold", EXEC, {"hold_reason": "external_process"})
+
+        held = driver.fire(case_id, "approve_extension", EXEC, extension("2026-06-15"))
+        resumed = driver.fire(case_id, "resume", EXEC)
+
+        assert (held.state, held.held_from) == ("on_hold", "gathering_and_analysis")
+        assert resumed.state == "gathering_and_analysis"
+        assert resumed.facts["target_date"] == "2026-06-15"
+
+    def test_plan_with_a_longer_hard_cap(self, driver: Driver) -> None:
+        """Psirf-rules §4.1: the hard cap is a plan setting (240 days: 2 September 2026)."""
+        case_id = driver.started(settings={"hard_cap_days": 240})
+
+        case = driver.fire(case_id, "approve_extension", EXEC, extension("2026-09-02"))
+
+        assert case.facts["target_date"] == "2026-09-02"
+
+    def test_not_before_the_clock_starts_or_after_approval(self, driver: Driver) -> None:
+        """Psirf-rules §9.1: the clock runs from the lead's assignment until approval."""
+        commissioned = driver.engine.open(
+            "psii", actor=PSS, payload={"incident_ids": ["INC-1"]}
+        ).case
+
+        with pytest.raises(TransitionNotAllowed):
+            driver.fire(commissioned.id, "approve_extension", EXEC, extension("2026-05-29"))
+
+
+class TestHardCapOverride:
+    """Psirf-rules §4.1 ("no longer than six months") and §5 rule 7: executive override."""
+
+    def test_accepted_with_executive_override_and_reason(self, driver: Driver) -> None:
+        """Psirf-rules §5 rule 7: beyond the cap with the executive lead's override and reason."""
+        case_id = driver.started()
+        driver.day(200)  # 24 July 2026: past the hard cap
+
+        with pytest.raises(GuardFailed) as refused:
+            driver.fire(case_id, "approve_extension", EXEC, extension("2026-08-31"))
+        case = driver.fire(case_id, "override_hard_cap", EXEC, override("2026-08-31"))
+
+        assert codes(refused) == ("hard_cap_exceeded",)
+        assert case.facts["target_date"] == "2026-08-31"
+        assert case.facts["hard_cap_override_reason"] == "external_process"
+        assert case.facts["hard_cap_override_by"] == EXEC.id
+        assert driver.rules_of(case_id) == (OVERRIDE_RULE, "psirf.sod.extension_approver@1")
+
+    def test_refused_without_a_reason(self, driver: Driver) -> None:
+        """Psirf-rules §5 rule 7: an override without a reason is refused."""
+        case_id = driver.started()
+
+        with pytest.raises(InvalidPayload, match="'hard_cap_override_reason' is required"):
+            driver.fire(case_id, "override_hard_cap", EXEC, override("2026-08-31", reason=None))
+
+    def test_refused_without_the_family_position(self, driver: Driver) -> None:
+        """Psirf-rules §4.1, §5 rule 5: an override is an extension, so the family is asked."""
+        case_id = driver.started()
+
+        with pytest.raises(InvalidPayload, match="'family_extension_agreement' is required"):
+            driver.fire(case_id, "override_hard_cap", EXEC, override("2026-08-31", family=None))
+
+    def test_refused_within_the_cap(self, driver: Driver) -> None:
+        """Psirf-rules §5 rule 7: an override is only for going beyond the cap, never within."""
+        case_id = driver.started()
+
+        with pytest.raises(GuardFailed) as refused:
+            driver.fire(case_id, "override_hard_cap", EXEC, override(HARD_CAP_END))
+
+        assert codes(refused) == ("hard_cap_not_exceeded",)
+
+    def test_refused_when_the_executive_is_the_lead(self, driver: Driver) -> None:
+        """Psirf-rules §5 rule 5: the lead never approves going beyond their own cap."""
+        case_id = driver.started(lead=LEAD_EXEC)
+
+        with pytest.raises(GuardFailed) as refused:
+            driver.fire(case_id, "override_hard_cap", LEAD_EXEC, override("2026-08-31"))
+
+        assert codes(refused) == ("extension_approver_is_lead",)
+
+    @pytest.mark.parametrize("actor", [LEAD, PSS], ids=["lead", "specialist"])
+    def test_only_the_executive_lead_overrides(self, driver: Driver, actor: Actor) -> None:
+        """Psirf-rules §5 rule 7: only the executive lead may override the hard cap."""
+        case_id = driver.started()
+
+        with pytest.raises(RoleNotPermitted):
+            driver.fire(case_id, "override_hard_cap", actor, override("2026-08-31"))
+
+    def test_a_timescale_longer_than_the_cap_is_held_to_the_cap(self, driver: Driver) -> None:
+        """Psirf-rules §4.1: the hard cap bounds the timescale (100 days: 15 April 2026)."""
+        case_id = driver.started(settings={"timescale_days": 120, "hard_cap_days": 100})
+
+        case = driver.fire(case_id, "override_hard_cap", EXEC, override("2026-04-20"))
+
+        assert case.facts["target_date"] == "2026-04-20"
+        assert current_target_date(case.facts) == date(2026, 4, 20)
+        assert current_target_date({**case.facts, "target_date": "?"}) == date(2026, 4, 15)
+
+    def test_every_override_is_found_by_its_rule(self, driver: Driver) -> None:
+        """Psirf-rules §5 rule 7: oversight finds overrides by rule reference alone."""
+        case_id = driver.started()
+        driver.fire(case_id, "approve_extension", EXEC, extension("2026-06-01"))
+        driver.fire(case_id, "override_hard_cap", EXEC, override("2026-08-31"))
+        driver.fire(case_id, "override_hard_cap", EXEC, override("2026-10-01", "family_request"))
+
+        history = driver.engine.history(case_id)
+        overrides = [e for e in history if OVERRIDE_RULE in e.rules]
+        extensions = [e for e in history if EXTENSION_RULE in e.rules]
+
+        assert [e.trigger for e in overrides] == ["override_hard_cap", "override_hard_cap"]
+        assert [e.data["target_date"] for e in overrides] == ["2026-08-31", "2026-10-01"]
+        assert [e.trigger for e in extensions] == ["approve_extension"]
+
+
+class TestTimeIsAnArgument:
+    """The decision core stays pure: guards judge dates by the ``now`` they are given."""
+
+    def test_options_defer_the_date_checks(self, driver: Driver) -> None:
+        """Psirf-rules §4.1: date checks need the step's dates, so they are judged on firing."""
+        case_id = driver.started()
+
+        options = {o.trigger: o for o in driver.engine.options(case_id, EXEC)}
+
+        assert options["approve_extension"].allowed
+        assert options["approve_extension"].checked_on_fire == (
+            "extension_later_than_target",
+            "extension_within_hard_cap",
+            "target_not_in_past",
+        )
+
+    def test_options_tell_the_lead_they_cannot_extend(self, driver: Driver) -> None:
+        """Psirf-rules §5 rule 5: the lead-executive is told why before trying."""
+        case_id = driver.started(lead=LEAD_EXEC)
+
+        option = next(
+            o for o in driver.engine.options(case_id, LEAD_EXEC) if o.trigger == "approve_extension"
+        )
+
+        assert option.reason_codes == ("extension_approver_is_lead",)
+
+    @pytest.mark.parametrize(
+        "guard",
+        [
+            "target_within_timescale",
+            "extension_later_than_target",
+            "extension_within_hard_cap",
+            "override_beyond_hard_cap",
+        ],
+    )
+    @pytest.mark.parametrize(
+        ("facts", "expected"),
+        [
+            ({"target_date": "2026-03-01"}, "clock_not_started"),
+            ({"started_on": "2026-01-05"}, "target_date_missing"),
+            ({"started_on": "5 January", "target_date": "2026-03-01"}, "clock_not_started"),
+        ],
+        ids=["no-start", "no-target", "start-not-a-date"],
+    )
+    def test_date_guards_refuse_without_their_dates(
+        self, guard: str, facts: Mapping[str, FactValue], expected: str
+    ) -> None:
+        """Psirf-rules §4.1: no start or no target date is a refusal, never a silent pass."""
+        guard_input = GuardInput(
+            case=None,
+            trigger="t",
+            actor=EXEC,
+            role=Role.EXECUTIVE_LEAD,
+            facts=facts,
+            payload={},
+            now=datetime(2026, 2, 1, tzinfo=UTC),
+        )
+
+        result = GUARDS[guard].check(guard_input)
+
+        assert (result.ok, result.reason_code) == (False, expected)
+
+    def test_a_guard_without_a_time_refuses(self) -> None:
+        """Psirf-rules §4.1: with no decision time, "not in the past" cannot pass."""
+        guard_input = GuardInput(
+            case=None,
+            trigger="agree_timescale",
+            actor=LEAD,
+            role=Role.LEARNING_RESPONSE_LEAD,
+            facts={"target_date": "2099-01-01"},
+            payload={"target_date": "2099-01-01"},
+        )
+
+        result = GUARDS["target_not_in_past"].check(guard_input)
+
+        assert (result.ok, result.reason_code) == (False, "decision_time_unknown")
+
+
+def _planning_case(facts: Mapping[str, FactValue]) -> Case:
+    """A PSII in planning, started on 5 January 2026 and led by ``lead-1``."""
+    opened = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    return Case(
+        id="case-prop",
+        workflow="psii",
+        workflow_version=PSII.version,
+        organisation=ORG,
+        state="planning",
+        version=3,
+        facts={
+            "incident_ids": ("INC-1",),
+            "lead_id": "lead-1",
+            "engagement_lead_id": "eng-1",
+            "started_on": START.isoformat(),
+            **facts,
+        },
+        opened_at=opened,
+        updated_at=opened,
+        head_hash="ef" * 32,
+    )
+
+
+class TestProperties:
+    """Invariants of the date rules over any start, setting, decision day and target."""
+
+    @given(
+        timescale=st.integers(min_value=0, max_value=400),
+        cap=st.integers(min_value=0, max_value=400),
+        today=st.integers(min_value=0, max_value=450),
+        target=st.integers(min_value=-10, max_value=450),
+    )
+    def test_agreement_is_accepted_exactly_within_the_window(
+        self, timescale: int, cap: int, today: int, target: int
+    ) -> None:
+        """Psirf-rules §4.1: accepted iff today <= target <= start + min(timescale, cap)."""
+        case = _planning_case({"timescale_days": timescale, "hard_cap_days": cap})
+        day = START + timedelta(days=target)
+        now = datetime(2026, 1, 5, 9, tzinfo=UTC) + timedelta(days=today)
+        command = Command("agree_timescale", LEAD, agreement(day.isoformat()))
+        expected = today <= target <= min(timescale, cap)
+
+        try:
+            decided = decide(PSII, case, command, now=now)
+        except GuardFailed:
+            accepted = False
+        else:
+            accepted = decided.case.facts["target_date"] == day.isoformat()
+
+        assert accepted is expected
+
+    @given(
+        agreed=st.integers(min_value=0, max_value=90),
+        today=st.integers(min_value=0, max_value=300),
+        target=st.integers(min_value=0, max_value=300),
+    )
+    def test_extension_or_override_never_both(self, agreed: int, today: int, target: int) -> None:
+        """Psirf-rules §4.1: a later, future date is an extension within the cap, else override."""
+        case = _planning_case({"target_date": (START + timedelta(days=agreed)).isoformat()})
+        now = datetime(2026, 1, 5, 9, tzinfo=UTC) + timedelta(days=today)
+        day = (START + timedelta(days=target)).isoformat()
+        accepted = set()
+        for trigger, payload in (
+            ("approve_extension", extension(day)),
+            ("override_hard_cap", override(day)),
+        ):
+            try:
+                decide(PSII, case, Command(trigger, EXEC, payload), now=now)
+            except GuardFailed:
+                continue
+            accepted.add(trigger)
+
+        if target <= agreed or target < today:
+            assert accepted == set()
+        elif target <= 183:
+            assert accepted == {"approve_extension"}
+        else:
+            assert accepted == {"override_hard_cap"}
