@@ -34,6 +34,7 @@ from psirf_flow.errors import IdempotencyKeyReused as IdempotencyKeyReused
 from psirf_flow.errors import InvalidPayload as InvalidPayload
 from psirf_flow.errors import OrganisationMismatch as OrganisationMismatch
 from psirf_flow.errors import PsirfFlowError as PsirfFlowError
+from psirf_flow.errors import ReadNotPermitted as ReadNotPermitted
 from psirf_flow.errors import RoleNotPermitted as RoleNotPermitted
 from psirf_flow.errors import SchemaVersionError as SchemaVersionError
 from psirf_flow.errors import StoreError as StoreError
@@ -83,6 +84,7 @@ __all__ = [
     "Outcome",
     "Page",
     "PsirfFlowError",
+    "ReadNotPermitted",
     "Role",
     "RoleNotPermitted",
     "SchemaVersionError",

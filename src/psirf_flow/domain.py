@@ -21,6 +21,7 @@ import attrs
 
 
 __all__ = [
+    "OVERSIGHT_ROLES",
     "Actor",
     "Case",
     "Command",
@@ -58,6 +59,15 @@ class Role(StrEnum):
     HEALTH_CARE_PROFESSIONAL = "health_care_professional"
     """Makes the duty-of-candour determination: regulation 20(8) defines a notifiable safety
     incident "in the reasonable opinion of a health care professional" (psirf-rules §5 SoD 3)."""
+    SYSTEM = "system"
+    """psirf_flow itself, applying a coupling between lifecycles (psirf-rules §9.4). Held by
+    no person: the audit entry of a coupled step names it, with the step that caused it."""
+
+
+#: Roles that oversee but never act: patient safety partners (lay members of safety
+#: committees, psirf-rules §5, S-PSP) and ICB oversight (supportive oversight of the
+#: response system, not of individual cases, S-OVS). No definition may let them fire a trigger.
+OVERSIGHT_ROLES: Final = frozenset({Role.PATIENT_SAFETY_PARTNER, Role.ICB_OVERSIGHT})
 
 
 def is_nhs_number(value: str) -> bool:
@@ -155,6 +165,9 @@ class Case:
         updated_at: When the latest command was accepted (aware UTC).
         held_from: While on hold, the state the case returns to on resume.
         head_hash: Hash of the latest audit entry; the next entry chains to it.
+        retention_class: The records-retention class the engine assigned (for example
+            ``"serious"`` or ``"standard"``), kept current as facts change, so a host can
+            archive by it (psirf-rules §4.5, §7.2).
     """
 
     id: str = attrs.field(validator=_valid_identifier)
@@ -168,6 +181,7 @@ class Case:
     updated_at: datetime = attrs.field(validator=_aware)
     held_from: str | None = None
     head_hash: str = ""
+    retention_class: str = ""
 
     @property
     def facts_dict(self) -> dict[str, FactValue]:
@@ -240,6 +254,9 @@ class OutboxMessage:
         kind: What it is (for example ``"coupling.share_findings_due"``).
         body: Opaque ids and codes only; never free text.
         created_at: When it was written (aware UTC).
+        delivered_at: When a relay finished with it (``None`` while pending).
+        outcome: What delivery did: ``"applied"``, ``"replayed"``, ``"skipped:<code>"`` or
+            ``"rejected:<code>"`` (``None`` while pending).
     """
 
     id: str
@@ -247,3 +264,5 @@ class OutboxMessage:
     kind: str
     body: Mapping[str, FactValue] = attrs.field(converter=_freeze_facts, hash=False)
     created_at: datetime = attrs.field(validator=_aware)
+    delivered_at: datetime | None = None
+    outcome: str | None = None

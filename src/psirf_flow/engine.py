@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -36,14 +36,19 @@ from psirf_flow.errors import (
     ConcurrencyConflict,
     CorruptRecord,
     IdempotencyKeyReused,
+    ReadNotPermitted,
     UnknownWorkflow,
 )
 from psirf_flow.log import get_logger, safe_fields
+from psirf_flow.policy import LifecycleVariant, RetentionClass, RetentionSettings
 from psirf_flow.ports import CaseQuery, Change, Clock, IdempotencyRecord, Page, Store
 from psirf_flow.workflows import DefinitionRegistry, WorkflowDefinition
+from psirf_flow.workflows.couplings import COUPLINGS, Coupling, coupling_messages
 
 
 __all__ = ["Engine", "Outcome"]
+
+_VARIANTS = frozenset(v.value for v in LifecycleVariant)
 
 
 @attrs.frozen
@@ -71,6 +76,14 @@ class Engine:
         definitions: The workflows this engine runs; the built-in ones by default.
         new_id: Makes ids for new cases when the caller gives none (random UUIDs by
             default).
+        couplings: The coupling table whose reactions are written to the outbox with each
+            command (:data:`~psirf_flow.workflows.couplings.COUPLINGS` by default; pass
+            ``()`` for none). :class:`~psirf_flow.relay.OutboxRelay` applies them.
+        retention: The plan's retention classes (the Records Management Code defaults
+            otherwise); every case carries the name of the class that applies to it.
+        oversight: Which organisations each overseeing organisation (an ICB) may read,
+            e.g. ``{"QWE": ["RXY", "RAB"]}``. People holding the ICB oversight role there
+            may read those cases' status and history; nobody outside may fire anything.
     """
 
     def __init__(
@@ -80,17 +93,28 @@ class Engine:
         clock: Clock,
         definitions: DefinitionRegistry | None = None,
         new_id: Callable[[], str] | None = None,
+        couplings: Iterable[Coupling] | None = None,
+        retention: RetentionSettings | None = None,
+        oversight: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._definitions = definitions if definitions is not None else DefinitionRegistry.default()
         self._new_id = new_id if new_id is not None else (lambda: uuid.uuid4().hex)
+        self._couplings = tuple(COUPLINGS if couplings is None else couplings)
+        self._retention = retention if retention is not None else RetentionSettings()
+        self._oversight = {k: frozenset(v) for k, v in (oversight or {}).items()}
         self._log = get_logger()
 
     @property
     def store(self) -> Store:
         """The store this engine writes to."""
         return self._store
+
+    @property
+    def clock(self) -> Clock:
+        """The clock this engine reads."""
+        return self._clock
 
     @property
     def definitions(self) -> DefinitionRegistry:
@@ -205,13 +229,46 @@ class Engine:
 
     # ------------------------------------------------------------------ queries
 
-    def get(self, case_id: str) -> Case:
-        """Return the case as last committed."""
-        return self._store.load(case_id)
+    def get(self, case_id: str, *, reader: Actor | None = None) -> Case:
+        """Return the case as last committed.
 
-    def history(self, case_id: str) -> tuple[AuditEntry, ...]:
-        """Return the case's audit trail, oldest first."""
+        Args:
+            case_id: The case.
+            reader: When given, the person reading; refused with
+                :class:`~psirf_flow.errors.ReadNotPermitted` unless they belong to the
+                case's organisation or oversee it (see ``oversight``).
+        """
+        case = self._store.load(case_id)
+        self._check_read(case, reader)
+        return case
+
+    def history(self, case_id: str, *, reader: Actor | None = None) -> tuple[AuditEntry, ...]:
+        """Return the case's audit trail, oldest first (``reader`` as for :meth:`get`)."""
+        if reader is not None:
+            self._check_read(self._store.load(case_id), reader)
         return tuple(self._store.history(case_id))
+
+    def may_read(self, case: Case, reader: Actor) -> bool:
+        """Tell whether ``reader`` may read ``case``'s status and history.
+
+        People of the owning organisation may, whatever their role (patient safety
+        partners sit on the trust's own committees); people holding the ICB oversight role
+        may read the cases of the organisations their organisation oversees.
+        """
+        if reader.organisation == case.organisation:
+            return True
+        overseen = self._oversight.get(reader.organisation, frozenset())
+        return reader.holds(Role.ICB_OVERSIGHT) and case.organisation in overseen
+
+    def _check_read(self, case: Case, reader: Actor | None) -> None:
+        if reader is not None and not self.may_read(case, reader):
+            raise ReadNotPermitted(case.id, reader.id, reader.organisation)
+
+    def retention(self, case_id: str) -> tuple[str, RetentionClass]:
+        """Return the case's retention class: its name and how long its records are kept."""
+        case = self._store.load(case_id)
+        name = case.retention_class or self._retention.default_class
+        return name, self._retention.classes[name]
 
     def verify(self, case_id: str) -> ChainVerification:
         """Verify the case's audit chain against its stored head."""
@@ -226,7 +283,7 @@ class Engine:
     def options(self, case_id: str, actor: Actor) -> tuple[Option, ...]:
         """List every step of the workflow: may ``actor`` take it now, and if not, why not."""
         case = self._store.load(case_id)
-        return options(self.definition_for(case), case, actor)
+        return options(self.definition_for(case), case, actor, now=self._clock.now())
 
     def list_cases(self, query: CaseQuery | None = None) -> Page:
         """Return one page of cases (by workflow, state and organisation; keyset paginated)."""
@@ -287,11 +344,23 @@ class Engine:
             if key is not None
             else None
         )
+        family = self.definition_for(decision.case).family
+        case = attrs.evolve(
+            decision.case, retention_class=self._retention_for(decision.case, family)
+        )
         change = Change(
-            case=decision.case,
+            case=case,
             expected_version=expected_version,
             entry=decision.entry,
             idempotency=idempotency,
+            outbox=coupling_messages(
+                self._couplings,
+                case=case,
+                family=family,
+                trigger=decision.entry.trigger,
+                sequence=decision.entry.sequence,
+                now=decision.entry.recorded_at,
+            ),
         )
         try:
             self._store.commit(change)
@@ -319,7 +388,16 @@ class Engine:
                 }
             ),
         )
-        return Outcome(decision.case, entry)
+        return Outcome(case, entry)
+
+    def _retention_for(self, case: Case, family: str) -> str:
+        learning = family == "learning_response" and case.workflow in _VARIANTS
+        variants = [LifecycleVariant(case.workflow)] if learning else []
+        national = case.facts.get("basis") == "national_requirement" or bool(
+            case.facts.get("national_rule_refs")
+        )
+        name, _ = self._retention.class_for(variants, national_requirement=national)
+        return name
 
     def _rejected(
         self,

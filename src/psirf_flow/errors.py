@@ -22,6 +22,7 @@ and chained with ``raise ... from``.
     ├── CaseNotFound                      PSF300  no case with that id
     ├── CaseAlreadyExists                 PSF301  a case with that id exists already
     ├── ConcurrencyConflict               PSF302  the case changed since it was read; retry
+    ├── ReadNotPermitted                  PSF303  the reader neither owns nor oversees the case
     ├── StoreError                        PSF400  the store failed; nothing was committed
     │   ├── StoreUnavailable              PSF401  the database cannot be reached
     │   ├── SchemaVersionError            PSF402  the schema is not the one this release expects
@@ -58,6 +59,7 @@ __all__ = [
     "PlanError",
     "PlanProblem",
     "PsirfFlowError",
+    "ReadNotPermitted",
     "RoleNotPermitted",
     "SchemaVersionError",
     "StoreError",
@@ -300,6 +302,21 @@ class CaseAlreadyExists(PsirfFlowError):
         super().__init__(f"a case with id {case_id!r} already exists.")
 
 
+class ReadNotPermitted(PsirfFlowError):
+    """Raised when someone outside a case's organisation, and not overseeing it, reads it."""
+
+    code = "PSF303"
+
+    def __init__(self, case_id: str, reader_id: str, reader_organisation: str) -> None:
+        self.case_id = case_id
+        self.reader_id = reader_id
+        self.reader_organisation = reader_organisation
+        super().__init__(
+            f"{reader_id} of organisation {reader_organisation!r} may not read case "
+            f"{case_id!r}: it belongs to another organisation that theirs does not oversee."
+        )
+
+
 class ConcurrencyConflict(PsirfFlowError):
     """Raised when a case changed between reading and writing it; reload and retry."""
 
@@ -347,7 +364,7 @@ class SchemaVersionError(StoreError):
         else:
             message = (
                 f"the database schema is at revision {found!r} but this release needs "
-                f"{expected!r}; run the migration (psirf_flow.store.sql.upgrade) first."
+                f"{expected!r}; run the migration first: psirf-flow db upgrade <database URL>."
             )
         super().__init__(message)
 

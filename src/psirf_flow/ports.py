@@ -143,3 +143,15 @@ class Store(Protocol):
     def outbox(self, case_id: str) -> Sequence[OutboxMessage]:
         """Return the messages the case's commands have written, oldest first."""
         ...
+
+    def pending_outbox(self, limit: int) -> Sequence[OutboxMessage]:
+        """Return up to ``limit`` undelivered messages of any case, oldest first."""
+        ...
+
+    def mark_delivered(self, message_id: str, *, at: datetime, outcome: str) -> bool:
+        """Record that ``message_id`` was delivered; ``False`` if it already was.
+
+        Raises:
+            StoreError: If there is no such message.
+        """
+        ...

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -18,6 +21,18 @@ from psirf_flow.store.sql import (
     upgrade,
 )
 from psirf_flow.store.sql.store import _alembic_config
+
+
+def _upgrade_to(url: str, revision: str) -> None:
+    """Run the packaged migrations on ``url`` up to ``revision`` only."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection, connection.begin():
+            config = _alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()
 
 
 class TestUpgrade:
@@ -119,6 +134,36 @@ class TestSchemaCheck:
             SqlStore.open(db_url, migrate=True)
         with pytest.raises(SchemaVersionError, match="newer"):
             upgrade(db_url)
+
+    def test_older_schema_is_refused_then_upgraded_keeping_data(self, db_url: str) -> None:
+        """A database at the first revision is refused until upgraded; its cases survive."""
+        _upgrade_to(db_url, "0001")
+        engine = make_engine(db_url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO cases (id, workflow, workflow_version, organisation, state,"
+                        " version, held_from, head_hash, facts, opened_at, updated_at) VALUES"
+                        " ('old-1', 'psii', '1', 'RX1', 'commissioned', 1, NULL, '', '{}',"
+                        " :at, :at)"
+                    ),
+                    {"at": datetime(2026, 1, 5, tzinfo=UTC)},
+                )
+        finally:
+            engine.dispose()
+
+        with pytest.raises(SchemaVersionError) as refused:
+            SqlStore.open(db_url)
+        store = SqlStore.open(db_url, migrate=True)
+        try:
+            kept = store.load("old-1")
+        finally:
+            store.dispose()
+
+        assert (refused.value.found, refused.value.newer) == ("0001", False)
+        assert "psirf-flow db upgrade" in str(refused.value)
+        assert (kept.state, kept.retention_class) == ("commissioned", "")
 
     def test_check_schema_on_a_host_engine(self, db_url: str) -> None:
         """A store made from a host's engine checks its schema on request."""

@@ -74,6 +74,7 @@ from psirf_flow.policy.triage import (
     Pathway,
     Recommendation,
     Referral,
+    intake_payload,
     matching_priorities,
     triage,
 )
@@ -131,6 +132,7 @@ __all__ = [
     "condition_problems",
     "dump_plan",
     "evaluate",
+    "intake_payload",
     "load_national_rules",
     "load_plan",
     "load_plan_file",

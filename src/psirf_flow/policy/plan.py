@@ -541,6 +541,10 @@ class Plan:
         """
         return self.response_types[response_type].maps_to
 
+    def response_variants(self) -> dict[str, str]:
+        """Every response type's name mapped to its lifecycle's name (for the outbox relay)."""
+        return {name: rt.maps_to.value for name, rt in self.response_types.items()}
+
     def working_calendar(self) -> WorkingDayCalendar:
         """The plan's working-day calendar."""
         return self.calendar.working_calendar()

@@ -42,6 +42,7 @@ __all__ = [
     "Pathway",
     "Recommendation",
     "Referral",
+    "intake_payload",
     "matching_priorities",
     "triage",
 ]
@@ -278,3 +279,32 @@ def triage(facts: IncidentFacts, plan: Plan, rules: NationalRuleSet) -> Recommen
         retention_class=retention_name,
         retention_years=retention.years,
     )
+
+
+def intake_payload(recommendation: Recommendation, rules: NationalRuleSet) -> dict[str, object]:
+    """The payload that records ``recommendation`` on an intake case (``record_triage``).
+
+    Splits the matched national rules into all of them and those requiring a locally-led
+    PSII, which the intake lifecycle's guards need to tell a PSII requirement from a
+    referral (psirf-rules §3). Only ids and codes: nothing from the incident's narrative.
+
+    Args:
+        recommendation: What :func:`triage` returned.
+        rules: The national rule set it was computed with.
+    """
+    by_ref = {rule.ref: rule for rule in rules.rules}
+    psii = tuple(
+        ref
+        for ref in recommendation.national_rules
+        if ref in by_ref and by_ref[ref].response is RequiredResponse.LOCALLY_LED_PSII
+    )
+    payload: dict[str, object] = {
+        "national_rule_refs": list(recommendation.national_rules),
+        "national_psii_rule_refs": list(psii),
+        "plan_priority_ids": list(recommendation.priorities),
+        "plan_ref": recommendation.plan_ref,
+        "executive_decision_required": recommendation.executive_decision_required,
+    }
+    if recommendation.default_response is not None:
+        payload["recommended_response"] = recommendation.default_response
+    return payload

@@ -10,6 +10,10 @@ from __future__ import annotations
 import threading
 from bisect import bisect_right, insort
 from collections.abc import Sequence
+from datetime import datetime
+from itertools import islice
+
+import attrs
 
 from psirf_flow.audit import AuditEntry
 from psirf_flow.domain import Case, Deadline, OutboxMessage
@@ -30,8 +34,9 @@ class InMemoryStore:
         self._history: dict[str, list[AuditEntry]] = {}
         self._keys: dict[str, IdempotencyRecord] = {}
         self._deadlines: dict[str, dict[str, Deadline]] = {}
-        self._outbox: dict[str, list[OutboxMessage]] = {}
-        self._outbox_ids: set[str] = set()
+        self._messages: dict[str, OutboxMessage] = {}
+        self._case_messages: dict[str, list[str]] = {}
+        self._pending: dict[str, None] = {}
 
     def load(self, case_id: str) -> Case:
         """Return the case, or raise :class:`~psirf_flow.errors.CaseNotFound`."""
@@ -72,8 +77,10 @@ class InMemoryStore:
             slots = self._deadlines.setdefault(case.id, {})
             for deadline in change.deadlines:
                 slots[deadline.kind] = deadline
-            self._outbox.setdefault(case.id, []).extend(change.outbox)
-            self._outbox_ids.update(m.id for m in change.outbox)
+            for message in change.outbox:
+                self._messages[message.id] = message
+                self._case_messages.setdefault(case.id, []).append(message.id)
+                self._pending[message.id] = None
 
     def _check_change(self, change: Change) -> None:
         case = change.case
@@ -87,9 +94,9 @@ class InMemoryStore:
         if any(d.case_id != case.id for d in change.deadlines):
             msg = "a deadline in the change belongs to another case"
             raise StoreError(msg)
-        seen = set(self._outbox_ids)
+        seen: set[str] = set()
         for message in change.outbox:
-            if message.id in seen:
+            if message.id in seen or message.id in self._messages:
                 msg = f"outbox message {message.id!r} already exists"
                 raise StoreError(msg)
             seen.add(message.id)
@@ -117,7 +124,25 @@ class InMemoryStore:
     def outbox(self, case_id: str) -> Sequence[OutboxMessage]:
         """Return the messages written by the case's commands, oldest first."""
         with self._lock:
-            return tuple(self._outbox.get(case_id, ()))
+            return tuple(self._messages[m] for m in self._case_messages.get(case_id, ()))
+
+    def pending_outbox(self, limit: int) -> Sequence[OutboxMessage]:
+        """Return up to ``limit`` undelivered messages, oldest first."""
+        with self._lock:
+            return tuple(self._messages[m] for m in islice(self._pending, limit))
+
+    def mark_delivered(self, message_id: str, *, at: datetime, outcome: str) -> bool:
+        """Record delivery of ``message_id``; ``False`` if it was delivered already."""
+        with self._lock:
+            message = self._messages.get(message_id)
+            if message is None:
+                msg = f"there is no outbox message {message_id!r}"
+                raise StoreError(msg)
+            if message.delivered_at is not None:
+                return False
+            self._messages[message_id] = attrs.evolve(message, delivered_at=at, outcome=outcome)
+            del self._pending[message_id]
+            return True
 
     def tamper(self, case_id: str, sequence: int, entry: AuditEntry) -> None:
         """Replace a stored audit entry behind the engine's back (for verification tests)."""

@@ -408,6 +408,39 @@ class StoreContract:
         )
         assert [m.id for m in store.outbox("c-1")] == ["z-1", "a-2", "m-3"]
 
+    def test_pending_outbox_spans_cases_oldest_first(
+        self, store: Store, contract_clock: ManualClock
+    ) -> None:
+        """Pending messages of every case come back in commit order, up to the limit."""
+        for number in (1, 2, 3):
+            case_id = f"c-{number}"
+            message = _message(contract_clock, f"m-{number}", case_id)
+            store.commit(_open_change(contract_clock, case_id, outbox=(message,)))
+
+        assert [m.id for m in store.pending_outbox(10)] == ["m-1", "m-2", "m-3"]
+        assert [m.id for m in store.pending_outbox(2)] == ["m-1", "m-2"]
+
+    def test_delivered_messages_leave_the_pending_list(
+        self, store: Store, contract_clock: ManualClock, reopen: Callable[[], Store]
+    ) -> None:
+        """Marking a message delivered records when and how, once; it is no longer pending."""
+        messages = (_message(contract_clock, "m-1", "c-1"), _message(contract_clock, "m-2", "c-1"))
+        store.commit(_open_change(contract_clock, "c-1", outbox=messages))
+        at = contract_clock.advance(timedelta(minutes=1))
+
+        first = store.mark_delivered("m-1", at=at, outcome="applied")
+        again = store.mark_delivered("m-1", at=at + timedelta(minutes=1), outcome="replayed")
+
+        assert (first, again) == (True, False)
+        assert [m.id for m in reopen().pending_outbox(10)] == ["m-2"]
+        delivered = {m.id: (m.delivered_at, m.outcome) for m in reopen().outbox("c-1")}
+        assert delivered == {"m-1": (at, "applied"), "m-2": (None, None)}
+
+    def test_marking_an_unknown_message_is_a_store_error(self, store: Store) -> None:
+        """Marking a message that does not exist raises StoreError."""
+        with pytest.raises(StoreError):
+            store.mark_delivered("no-such-message", at=ManualClock().now(), outcome="applied")
+
     # ------------------------------------------------------------------ through the engine
 
     def test_engine_replays_an_idempotent_command(

@@ -285,10 +285,11 @@ def _notifications() -> list[TransitionSpec]:
             trigger=LEARNING_RESPONSE_APPROVED,
             sources=_OPEN,
             dest=SAME_STATE,
-            roles=(Role.PATIENT_SAFETY_SPECIALIST,),
+            roles=(Role.SYSTEM, Role.PATIENT_SAFETY_SPECIALIST),
             fields=(
                 FieldSpec("learning_response_id", FieldKind.IDENTIFIER, required=True),
                 FieldSpec("learning_response_approved_ref", FieldKind.REFERENCE, required=True),
+                FieldSpec("caused_by", FieldKind.REFERENCE),
             ),
             rules=("candour.reg20.results@1",),
             summary="The linked learning response was approved; its findings may be shared "
@@ -445,10 +446,12 @@ def build_duty_of_candour(*, low_harm_notifiable: bool = False) -> WorkflowDefin
         initial="assessing",
         final_states=("not_notifiable", "complete", "complete_recorded"),
         opening=OpeningSpec(
-            roles=(Role.PATIENT_SAFETY_SPECIALIST, Role.HEALTH_CARE_PROFESSIONAL),
+            roles=(Role.PATIENT_SAFETY_SPECIALIST, Role.HEALTH_CARE_PROFESSIONAL, Role.SYSTEM),
             fields=(
                 FieldSpec("incident_ids", FieldKind.IDENTIFIERS, required=True),
                 FieldSpec("learning_response_ids", FieldKind.IDENTIFIERS),
+                FieldSpec("intake_case_id", FieldKind.IDENTIFIER),
+                FieldSpec("caused_by", FieldKind.REFERENCE),
                 FieldSpec(
                     "screening_basis",
                     FieldKind.CHOICE,

@@ -39,6 +39,7 @@ __all__ = [
     "idempotency_values",
     "outbox_from_row",
     "outbox_values",
+    "stored_time",
     "to_utc",
 ]
 
@@ -97,6 +98,11 @@ def _stored_time(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def stored_time(moment: datetime) -> datetime:
+    """``moment`` as the column value both backends store (UTC)."""
+    return _stored_time(moment)
+
+
 def _time(value: object) -> datetime:
     if not isinstance(value, datetime):
         msg = f"expected a timestamp, got {type(value).__name__}"
@@ -125,6 +131,7 @@ def case_values(case: Case) -> dict[str, Any]:
         "facts": _facts_json(case.facts),
         "opened_at": _stored_time(case.opened_at),
         "updated_at": _stored_time(case.updated_at),
+        "retention_class": case.retention_class,
     }
 
 
@@ -148,6 +155,7 @@ def case_from_row(row: sa.Row[Any]) -> Case:
             updated_at=_time(m["updated_at"]),
             held_from=m["held_from"],
             head_hash=m["head_hash"],
+            retention_class=m["retention_class"],
         )
     except (ValueError, TypeError) as error:
         raise _corrupt(m["id"], "case", error) from error
@@ -305,6 +313,7 @@ def outbox_values(message: OutboxMessage) -> dict[str, Any]:
         "body": _facts_json(message.body),
         "created_at": _stored_time(message.created_at),
         "delivered_at": None,
+        "outcome": None,
     }
 
 
@@ -322,6 +331,8 @@ def outbox_from_row(row: sa.Row[Any]) -> OutboxMessage:
             kind=m["kind"],
             body=decode_facts(m["body"]),
             created_at=_time(m["created_at"]),
+            delivered_at=None if m["delivered_at"] is None else _time(m["delivered_at"]),
+            outcome=m["outcome"],
         )
     except (ValueError, TypeError) as error:
         raise _corrupt(m["case_id"], "outbox message", error) from error

@@ -13,7 +13,8 @@ Tables:
 * ``idempotency_keys``: one row per key, which is unique.
 * ``deadlines``: one row per case and kind, indexed by ``(status, due_at)`` for sweeping.
 * ``outbox``: messages to deliver after commit; ``message_id`` is unique and ``position``
-  gives the order they were written in.
+  gives the order they were written in; a relay finds pending ones by
+  ``(delivered_at, position)`` and records each delivery's ``outcome``.
 
 Structured values (facts, payload data, guard results, rule references, message bodies)
 are held as JSON text, so both backends store them the same way.
@@ -71,8 +72,10 @@ CASES: Final = sa.Table(
     sa.Column("facts", sa.Text, nullable=False),
     _when("opened_at"),
     _when("updated_at"),
+    sa.Column("retention_class", sa.String(_NAME), nullable=False, server_default=""),
     sa.Index(None, "workflow", "state", "organisation", "id"),
     sa.Index(None, "organisation", "id"),
+    sa.Index(None, "retention_class", "id"),
 )
 
 #: The audit trail: one row per accepted command, numbered per case without gaps.
@@ -142,6 +145,8 @@ OUTBOX: Final = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     _when("created_at"),
     _when("delivered_at", nullable=True),
+    sa.Column("outcome", sa.String(80), nullable=True),
     sa.UniqueConstraint("message_id"),
     sa.Index(None, "case_id", "position"),
+    sa.Index(None, "delivered_at", "position"),
 )

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, Final, Literal
 
 import sqlalchemy as sa
@@ -53,7 +54,7 @@ __all__ = [
 ]
 
 #: The schema revision this release of psirf_flow reads and writes.
-HEAD_REVISION: Final = "0001"
+HEAD_REVISION: Final = "0002"
 
 #: ``"full"`` survives power loss; ``"normal"`` survives process crashes only.
 Durability = Literal["full", "normal"]
@@ -96,7 +97,29 @@ _PG_UNIQUE_VIOLATION: Final = "23505"
 _SQLITE_UNIQUE_VIOLATIONS: Final = frozenset(
     {"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"}
 )
-_UPDATABLE: Final = ("organisation", "state", "version", "held_from", "head_hash", "facts")
+_UPDATABLE: Final = (
+    "organisation",
+    "state",
+    "version",
+    "held_from",
+    "head_hash",
+    "facts",
+    "retention_class",
+)
+_PENDING = (
+    sa.select(OUTBOX)
+    .where(OUTBOX.c.delivered_at.is_(None))
+    .order_by(OUTBOX.c.position)
+    .limit(sa.bindparam("limit"))
+)
+_FIND_MESSAGE = sa.select(OUTBOX.c.delivered_at).where(
+    OUTBOX.c.message_id == sa.bindparam("message_id")
+)
+_MARK_DELIVERED = (
+    OUTBOX.update()
+    .where(OUTBOX.c.message_id == sa.bindparam("b_message_id"), OUTBOX.c.delivered_at.is_(None))
+    .values(delivered_at=sa.bindparam("b_at"), outcome=sa.bindparam("b_outcome"))
+)
 
 
 # ------------------------------------------------------------------ engines and migrations
@@ -469,6 +492,30 @@ class SqlStore:
         with self._reading() as connection:
             rows = connection.execute(_OUTBOX, {"case_id": case_id}).all()
         return tuple(mapping.outbox_from_row(row) for row in rows)
+
+    def pending_outbox(self, limit: int) -> Sequence[OutboxMessage]:
+        """Return up to ``limit`` undelivered messages, oldest first."""
+        with self._reading() as connection:
+            rows = connection.execute(_PENDING, {"limit": limit}).all()
+        return tuple(mapping.outbox_from_row(row) for row in rows)
+
+    def mark_delivered(self, message_id: str, *, at: datetime, outcome: str) -> bool:
+        """Record delivery of ``message_id``; ``False`` if it was delivered already.
+
+        Raises:
+            StoreError: If there is no such message.
+        """
+        with self._writing() as connection:
+            done = connection.execute(
+                _MARK_DELIVERED,
+                {"b_message_id": message_id, "b_at": mapping.stored_time(at), "b_outcome": outcome},
+            )
+            if done.rowcount == 1:
+                return True
+            if connection.execute(_FIND_MESSAGE, {"message_id": message_id}).first() is None:
+                msg = f"there is no outbox message {message_id!r}"
+                raise StoreError(msg)
+            return False
 
     # ------------------------------------------------------------------ the write
 

@@ -1,0 +1,305 @@
+"""Couplings between lifecycles: written to the outbox with their cause, applied exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from psirf_flow import Actor, Engine, InMemoryStore, Role
+from psirf_flow.relay import SYSTEM_ACTOR_ID, OutboxRelay, RelayReport
+from psirf_flow.testing import ManualClock
+from psirf_flow.workflows.couplings import (
+    COUPLINGS,
+    candour_case_id,
+    coupling_messages,
+    learning_response_id,
+    read_follow_up,
+)
+
+
+ORG = "RXY"
+PSS = Actor("pss-01", [Role.PATIENT_SAFETY_SPECIALIST], ORG)
+EXEC = Actor("exec-01", [Role.EXECUTIVE_LEAD], ORG)
+NEVER_EVENT = "psirf.national.never_event@1"
+
+
+@pytest.fixture(name="engine")
+def _engine() -> Engine:
+    return Engine(InMemoryStore(), clock=ManualClock())
+
+
+@pytest.fixture(name="decided")
+def _decided(engine: Engine) -> Callable[..., str]:
+    """Drive an intake to a decision; return its id."""
+
+    def decide(
+        case_id: str = "INC-1",
+        *,
+        physical_harm: str = "severe",
+        response: str = "psii",
+        trigger: str = "decide_response",
+    ) -> str:
+        engine.open(
+            "incident_intake",
+            actor=PSS,
+            case_id=case_id,
+            payload={"incident_id": case_id, "physical_harm": physical_harm},
+        )
+        engine.fire(case_id, "begin_review", actor=PSS)
+        engine.fire(
+            case_id,
+            "record_triage",
+            actor=PSS,
+            payload={
+                "national_rule_refs": [NEVER_EVENT],
+                "national_psii_rule_refs": [NEVER_EVENT],
+                "plan_ref": "RXY-PSIRP@3",
+            },
+        )
+        if trigger == "decide_response":
+            payload: dict[str, object] = {
+                "response_type": response,
+                "basis": "national_requirement",
+                "rationale": _first_choice(engine, case_id, "decide_response", "rationale"),
+            }
+            engine.fire(case_id, trigger, actor=PSS, payload=payload)
+        return case_id
+
+    return decide
+
+
+def _first_choice(engine: Engine, case_id: str, trigger: str, field: str) -> str:
+    spec = engine.definition_for(engine.get(case_id)).transition(trigger)
+    assert spec is not None
+    return next(f.choices[0] for f in spec.fields if f.name == field)
+
+
+class TestMessages:
+    """The engine writes each coupling's reaction with the command that caused it."""
+
+    def test_decision_writes_both_reactions_in_the_same_commit(
+        self, engine: Engine, decided: Callable[..., str]
+    ) -> None:
+        """psirf-rules §9.4: a triage decision opens the response and, on harm, candour."""
+        case_id = decided()
+
+        messages = engine.store.outbox(case_id)
+
+        assert [m.kind for m in messages] == [
+            "coupling.open_learning_response",
+            "coupling.open_candour_screening",
+        ]
+        assert {m.id.split("/")[0] for m in messages} == {f"{case_id}#4"}
+
+    @pytest.mark.parametrize(
+        ("physical_harm", "expected"),
+        [
+            ("no_harm", ["coupling.open_learning_response"]),
+            ("low", ["coupling.open_learning_response"]),
+            (
+                "moderate",
+                ["coupling.open_learning_response", "coupling.open_candour_screening"],
+            ),
+            ("fatal", ["coupling.open_learning_response", "coupling.open_candour_screening"]),
+        ],
+        ids=["no-harm", "low", "moderate", "fatal"],
+    )
+    def test_candour_screening_follows_recorded_harm(
+        self, engine: Engine, decided: Callable[..., str], physical_harm: str, expected: list[str]
+    ) -> None:
+        """Reg 20(8) screening: only moderate harm or worse opens a candour assessment."""
+        case_id = decided(physical_harm=physical_harm)
+
+        assert [m.kind for m in engine.store.outbox(case_id)] == expected
+
+    def test_messages_carry_only_ids_and_codes(
+        self, engine: Engine, decided: Callable[..., str]
+    ) -> None:
+        """A message body is opaque ids, codes and flags, and reads back as its follow-up."""
+        case_id = decided()
+        message = engine.store.outbox(case_id)[0]
+
+        follow_up = read_follow_up(message)
+
+        assert follow_up is not None
+        assert follow_up.target_case_id == learning_response_id(case_id, 4)
+        assert dict(follow_up.payload)["caused_by"] == f"{case_id}#4"
+        assert all(isinstance(v, str | bool | int | tuple) for v in message.body.values())
+
+    def test_commands_no_coupling_listens_to_write_nothing(self, engine: Engine) -> None:
+        """Opening an intake writes no outbox message."""
+        engine.open("incident_intake", actor=PSS, case_id="INC-9", payload={"incident_id": "I9"})
+
+        assert engine.store.outbox("INC-9") == ()
+
+    def test_a_message_without_a_target_reads_as_nothing(self, engine: Engine) -> None:
+        """A foreign outbox message is not mistaken for a coupling."""
+        case = engine.open(
+            "incident_intake", actor=PSS, case_id="INC-8", payload={"incident_id": "I8"}
+        ).case
+        foreign = coupling_messages(
+            COUPLINGS, case=case, family="intake", trigger="open", sequence=1, now=case.opened_at
+        )
+
+        assert foreign == ()
+
+
+class TestRelay:
+    """The relay applies each reaction as its own audited command, exactly once."""
+
+    def test_reactions_open_the_response_and_the_candour_case(
+        self, engine: Engine, decided: Callable[..., str]
+    ) -> None:
+        """The PSII and the candour case open, each audited as done by psirf_flow itself."""
+        case_id = decided()
+
+        report = OutboxRelay(engine).run_until_idle()
+
+        response = engine.get(learning_response_id(case_id, 4))
+        candour = engine.get(candour_case_id(case_id))
+        assert report == RelayReport(applied=2)
+        assert (response.workflow, response.state) == ("psii", "commissioned")
+        assert (candour.workflow, candour.state) == ("duty_of_candour", "assessing")
+        first = engine.history(response.id)[0]
+        assert (first.actor_id, first.role) == (SYSTEM_ACTOR_ID, "system")
+        assert dict(first.data)["caused_by"] == f"{case_id}#4"
+        assert response.facts["candour_case_id"] == candour.id
+
+    def test_running_again_applies_nothing(
+        self, engine: Engine, decided: Callable[..., str]
+    ) -> None:
+        """Delivered messages are not applied twice."""
+        decided()
+        relay = OutboxRelay(engine)
+        relay.run_until_idle()
+
+        assert relay.run_until_idle() == RelayReport()
+
+    def test_reaction_committed_before_a_crash_is_replayed_not_repeated(
+        self, engine: Engine, decided: Callable[..., str]
+    ) -> None:
+        """A reaction applied but never marked (a crash in between) is replayed, not redone."""
+        case_id = decided()
+        message = engine.store.outbox(case_id)[0]
+        follow_up = read_follow_up(message)
+        assert follow_up is not None
+        # The first relay applied the reaction and stopped before marking the message.
+        engine.open(
+            follow_up.workflow,
+            actor=Actor(SYSTEM_ACTOR_ID, [Role.SYSTEM], ORG),
+            case_id=follow_up.target_case_id,
+            payload=follow_up.payload,
+            idempotency_key=message.id,
+        )
+
+        report = OutboxRelay(engine).run_until_idle()
+
+        assert report == RelayReport(applied=1, replayed=1)
+        assert len(engine.history(follow_up.target_case_id)) == 1
+        assert [m.outcome for m in engine.store.outbox(case_id)] == ["replayed", "applied"]
+
+    def test_approval_makes_findings_due_on_the_candour_case(
+        self, engine: Engine, decided: Callable[..., str], psii_to_approval: Callable[[str], Any]
+    ) -> None:
+        """Reg 20(4)(c): approving the linked response is recorded on the candour case."""
+        case_id = decided()
+        relay = OutboxRelay(engine)
+        relay.run_until_idle()
+        response_id = learning_response_id(case_id, 4)
+
+        psii_to_approval(response_id)
+        report = relay.run_until_idle()
+
+        candour = engine.get(candour_case_id(case_id))
+        last = engine.history(candour.id)[-1]
+        assert report == RelayReport(applied=1)
+        assert last.trigger == "learning_response_approved"
+        assert dict(last.data)["learning_response_id"] == response_id
+
+    def test_reaction_that_no_longer_applies_is_skipped(
+        self,
+        engine: Engine,
+        decided: Callable[..., str],
+        psii_to_approval: Callable[[str], Any],
+        choice: Callable[[str, str, str], str],
+    ) -> None:
+        """A candour case already found not notifiable (final) is left alone, and it shows."""
+        case_id = decided()
+        relay = OutboxRelay(engine)
+        relay.run_until_idle()
+        hcp = Actor("hcp-04", [Role.HEALTH_CARE_PROFESSIONAL], ORG)
+        spec = engine.definition_for(engine.get(candour_case_id(case_id))).transition(
+            "determine_not_notifiable"
+        )
+        assert spec is not None
+        reasons = next(f.choices for f in spec.fields if f.name == "not_notifiable_reason")
+        other = next(r for r in reasons if r != "harm_below_threshold")
+        engine.fire(
+            candour_case_id(case_id),
+            "determine_not_notifiable",
+            actor=hcp,
+            payload={
+                "harm_category": "severe",
+                "harm_basis": choice(
+                    candour_case_id(case_id), "determine_not_notifiable", "harm_basis"
+                ),
+                "not_notifiable_reason": other,
+            },
+        )
+
+        psii_to_approval(learning_response_id(case_id, 4))
+        report = relay.run_until_idle()
+
+        assert report == RelayReport(skipped=1)
+        outcomes = [m.outcome for m in engine.store.outbox(learning_response_id(case_id, 4))]
+        assert outcomes == ["skipped:not_allowed_in_state"]
+
+    def test_unknown_response_type_is_rejected_and_visible(
+        self, engine: Engine, decided: Callable[..., str]
+    ) -> None:
+        """A response type no workflow or vocabulary knows is marked rejected, not lost."""
+        case_id = decided(response="psii")
+        # A trust-coined type the relay cannot map without the plan's vocabulary.
+        engine.open("incident_intake", actor=PSS, case_id="INC-2", payload={"incident_id": "INC-2"})
+        engine.fire("INC-2", "begin_review", actor=PSS)
+        engine.fire("INC-2", "record_triage", actor=PSS, payload={"plan_ref": "RXY-PSIRP@3"})
+        engine.fire(
+            "INC-2",
+            "decide_response",
+            actor=PSS,
+            payload={
+                "response_type": "round_table_review",
+                "basis": "proportionate",
+                "rationale": _first_choice(engine, "INC-2", "decide_response", "rationale"),
+            },
+        )
+
+        report = OutboxRelay(engine).run_until_idle()
+
+        assert report.rejected == 1
+        assert [m.outcome for m in engine.store.outbox("INC-2")] == ["rejected:unknown_workflow"]
+        assert engine.get(learning_response_id(case_id, 4)).workflow == "psii"
+
+    def test_plan_vocabulary_maps_a_local_response_type(self, engine: Engine) -> None:
+        """A trust's own response type opens the lifecycle its plan maps it to."""
+        engine.open("incident_intake", actor=PSS, case_id="INC-3", payload={"incident_id": "INC-3"})
+        engine.fire("INC-3", "begin_review", actor=PSS)
+        engine.fire("INC-3", "record_triage", actor=PSS, payload={"plan_ref": "RXY-PSIRP@3"})
+        engine.fire(
+            "INC-3",
+            "decide_response",
+            actor=PSS,
+            payload={
+                "response_type": "round_table_review",
+                "basis": "proportionate",
+                "rationale": _first_choice(engine, "INC-3", "decide_response", "rationale"),
+            },
+        )
+
+        relay = OutboxRelay(engine, response_types={"round_table_review": "mdt_review"})
+        report = relay.run_until_idle()
+
+        assert report == RelayReport(applied=1)
+        assert engine.get(learning_response_id("INC-3", 4)).workflow == "mdt_review"
