@@ -46,7 +46,8 @@ docs: $(STAMP)
 test: lint typecheck contracts pytest docs
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python -m pip install --quiet "python-statemachine>=3.0"
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) site .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache demo-data
