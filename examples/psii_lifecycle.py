@@ -146,6 +146,13 @@ def _plan_and_gather(story: Story) -> None:
         },
         why="The family will be involved. The free-text note is kept only as a salted digest.",
     )
+    story.step(
+        1,
+        INVESTIGATOR,
+        "agree_timescale",
+        {"target_date": "2026-05-29", "family_timescale_agreement": "agreed"},
+        why="A target date of 29 May is agreed with the family, within the plan's timescale.",
+    )
     story.refused(
         PARTNER,
         "begin_gathering",
@@ -162,7 +169,18 @@ def _plan_and_gather(story: Story) -> None:
         {"hold_reason": "external_process"},
         why="The coroner asks for a short pause while statements are taken.",
     )
-    story.step(14, EXECUTIVE, "resume", why="The investigation resumes where it stopped.")
+    story.step(
+        3,
+        EXECUTIVE,
+        "approve_extension",
+        {
+            "target_date": "2026-06-12",
+            "extension_reason": "external_process",
+            "family_extension_agreement": "agreed",
+        },
+        why="The pause costs two weeks: the target moves to 12 June, with the family's agreement.",
+    )
+    story.step(11, EXECUTIVE, "resume", why="The investigation resumes where it stopped.")
     story.step(20, INVESTIGATOR, "complete_analysis", why="SEIPS analysis is complete.")
     story.step(
         12,
