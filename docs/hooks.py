@@ -4,8 +4,8 @@ A stub page holds a marker such as ``<!-- psirf-flow:workflow psii -->``. At bui
 marker is replaced by :func:`psirf_flow.workflows.diagram.reference_markdown` for the newest
 built-in definition of that name (any workflow in ``DefinitionRegistry.default()``): the
 diagram, the opening and the transition table. The build fails when a marker names an
-unknown workflow, or when a learning-response workflow has no page, so the reference cannot
-drift from the code.
+unknown workflow, or when a built-in workflow has no page, so the reference cannot drift
+from the code.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 
-from psirf_flow.workflows import LEARNING_RESPONSES, DefinitionRegistry
+from psirf_flow.workflows import DefinitionRegistry
 from psirf_flow.workflows.diagram import reference_markdown
 
 
@@ -27,11 +27,8 @@ PAGES = "reference/workflows/{name}.md"
 
 def on_files(files: Files, config: Any) -> Files:
     """Fail the build when a built-in workflow has no reference page."""
-    missing = [
-        name
-        for name in LEARNING_RESPONSES
-        if files.get_file_from_path(PAGES.format(name=name)) is None
-    ]
+    names = sorted({definition.name for definition in DefinitionRegistry.default()})
+    missing = [name for name in names if files.get_file_from_path(PAGES.format(name=name)) is None]
     if missing:
         raise PluginError(
             "no reference page for workflow(s): "

@@ -10,7 +10,9 @@ Exactly once, also across restarts: if the process stops after a reaction is com
 before its message is marked, the next run fires it again with the same key, the engine
 returns the first result without writing anything (a replay), and the message is marked.
 Several relays may run at once (for example one per application process on PostgreSQL):
-the idempotency key makes the second application of a message a replay.
+the idempotency key makes the second application of a message a replay (or, when two
+relays open the same case at the same moment, ``skipped:case_exists``, since the cases a
+coupling opens have deterministic ids), and the first outcome marked on a message stands.
 
 Outcomes recorded on each message: ``applied``, ``replayed``, ``skipped:<reason>`` (the
 reaction no longer applies, e.g. the candour case was found not notifiable and is final)

@@ -25,6 +25,7 @@ from psirf_flow.workflows import (
     LEARNING_RESPONSES,
     PREVIOUS_STATE,
     SAME_STATE,
+    DefinitionRegistry,
     GuardSpec,
     OpeningSpec,
     TransitionSpec,
@@ -44,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 DEFINITIONS = list(LEARNING_RESPONSES.values())
 NAMES = [d.name for d in DEFINITIONS]
+BUILT_IN_NAMES = sorted({d.name for d in DefinitionRegistry.default()})
 MERMAID_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 # Pages whose Python blocks form one runnable program each.
@@ -54,6 +56,8 @@ RUNNABLE_PAGES = sorted(
         DOCS / "how-to" / "add-a-local-guard.md",
         DOCS / "how-to" / "handle-rejections.md",
         DOCS / "how-to" / "embed-in-your-system.md",
+        DOCS / "how-to" / "run-the-relay.md",
+        DOCS / "how-to" / "oversight-and-organisations.md",
         DOCS / "explanation" / "audit-and-information-governance.md",
         DOCS / "reference" / "workflows" / "index.md",
     ]
@@ -342,22 +346,30 @@ class TestHooks:
         with pytest.raises(PluginError, match=r"x\.md: unknown workflow 'nope'"):
             hooks.on_page_markdown("<!-- psirf-flow:workflow nope -->", page, {}, Files([]))
 
-    def test_a_workflow_without_a_page_fails_the_build(self, tmp_path: Path) -> None:
+    @pytest.mark.parametrize("name", BUILT_IN_NAMES, ids=BUILT_IN_NAMES)
+    def test_a_workflow_without_a_page_fails_the_build(self, tmp_path: Path, name: str) -> None:
         """Every built-in workflow must have a reference page, or the build fails."""
         hooks = _load_hooks()
-        pages = [
-            File(
-                f"reference/workflows/{name}.md",
+        pages = {
+            other: File(
+                f"reference/workflows/{other}.md",
                 str(tmp_path),
                 str(tmp_path),
                 use_directory_urls=True,
             )
-            for name in NAMES
-        ]
+            for other in BUILT_IN_NAMES
+        }
+        without = [page for other, page in pages.items() if other != name]
 
-        assert hooks.on_files(Files(pages), {}) is not None
-        with pytest.raises(PluginError, match=NAMES[-1]):
-            hooks.on_files(Files(pages[:-1]), {})
+        assert hooks.on_files(Files(list(pages.values())), {}) is not None
+        with pytest.raises(PluginError, match=rf"workflow\(s\): {name} "):
+            hooks.on_files(Files(without), {})
+
+    def test_every_built_in_workflow_has_a_page_in_the_docs(self) -> None:
+        """The docs directory holds a reference page with a marker for every built-in."""
+        for name in BUILT_IN_NAMES:
+            page = DOCS / "reference" / "workflows" / f"{name}.md"
+            assert f"<!-- psirf-flow:workflow {name} -->" in page.read_text(encoding="utf-8")
 
 
 class TestRunnableDocs:
