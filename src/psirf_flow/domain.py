@@ -251,7 +251,7 @@ class OutboxMessage:
     Attributes:
         id: Unique id of the message (the delivery key).
         case_id: The case whose command produced it.
-        kind: What it is (for example ``"coupling.share_findings_due"``).
+        kind: What it is (for example ``"coupling.findings_due_on_approval"``).
         body: Opaque ids and codes only; never free text.
         created_at: When it was written (aware UTC).
         delivered_at: When a relay finished with it (``None`` while pending).

@@ -144,18 +144,13 @@ def _flag(name: str) -> FieldSpec:
 
 
 def _delay(name: str) -> FieldSpec:
-    return FieldSpec(name, FieldKind.CHOICE, choices=_DELAY_REASONS)
+    return FieldSpec.choice(name, _DELAY_REASONS)
 
 
 def _determination_fields() -> tuple[FieldSpec, ...]:
     return (
-        FieldSpec("harm_category", FieldKind.CHOICE, required=True, choices=HARM_CATEGORIES),
-        FieldSpec(
-            "harm_basis",
-            FieldKind.CHOICE,
-            required=True,
-            choices=("appears_to_have_resulted", "could_result"),
-        ),
+        FieldSpec.choice("harm_category", HARM_CATEGORIES, required=True),
+        FieldSpec.choice("harm_basis", ("appears_to_have_resulted", "could_result"), required=True),
     )
 
 
@@ -185,12 +180,7 @@ def _determinations(low_harm_notifiable: bool) -> list[TransitionSpec]:
             guards=(f"harm_is_not_notifiable{suffix}",),
             fields=(
                 *_determination_fields(),
-                FieldSpec(
-                    "not_notifiable_reason",
-                    FieldKind.CHOICE,
-                    required=True,
-                    choices=NOT_NOTIFIABLE_REASONS,
-                ),
+                FieldSpec.choice("not_notifiable_reason", NOT_NOTIFIABLE_REASONS, required=True),
                 _NOTE,
             ),
             rules=rules,
@@ -205,11 +195,10 @@ def _determinations(low_harm_notifiable: bool) -> list[TransitionSpec]:
             roles=(Role.HEALTH_CARE_PROFESSIONAL, Role.PATIENT_SAFETY_SPECIALIST),
             fields=(
                 FieldSpec("new_information_ref", FieldKind.REFERENCE, required=True),
-                FieldSpec(
+                FieldSpec.choice(
                     "reassess_reason",
-                    FieldKind.CHOICE,
+                    ("harm_revised", "new_facts", "review_of_decision"),
                     required=True,
-                    choices=("harm_revised", "new_facts", "review_of_decision"),
                 ),
                 _NOTE,
             ),
@@ -242,12 +231,7 @@ def _notifications() -> list[TransitionSpec]:
                 _flag("apology_given"),
                 _flag("support_offered"),
                 FieldSpec("verbal_record_ref", FieldKind.REFERENCE, required=True),
-                FieldSpec(
-                    "relevant_person_basis",
-                    FieldKind.CHOICE,
-                    required=True,
-                    choices=_RELEVANT_PERSON_BASIS,
-                ),
+                FieldSpec.choice("relevant_person_basis", _RELEVANT_PERSON_BASIS, required=True),
                 FieldSpec("representative_ids", FieldKind.IDENTIFIERS),
                 _delay("verbal_delay_reason"),
             ),
@@ -273,7 +257,7 @@ def _notifications() -> list[TransitionSpec]:
                 _flag("results_to_date_included"),
                 _flag("apology_included"),
                 FieldSpec("written_copy_ref", FieldKind.REFERENCE, required=True),
-                FieldSpec("written_delivery", FieldKind.CHOICE, required=True, choices=_DELIVERY),
+                FieldSpec.choice("written_delivery", _DELIVERY, required=True),
                 _delay("written_delay_reason"),
             ),
             rules=("candour.reg20.written_notification@1",),
@@ -302,11 +286,10 @@ def _notifications() -> list[TransitionSpec]:
             roles=(Role.PATIENT_SAFETY_SPECIALIST,),
             fields=(
                 FieldSpec("enquiries_concluded_ref", FieldKind.REFERENCE, required=True),
-                FieldSpec(
+                FieldSpec.choice(
                     "enquiries",
-                    FieldKind.CHOICE,
+                    ("external_investigation", "no_learning_response", "other"),
                     required=True,
-                    choices=("external_investigation", "no_learning_response", "other"),
                 ),
             ),
             rules=("candour.reg20.results@1",),
@@ -321,7 +304,7 @@ def _notifications() -> list[TransitionSpec]:
             guards=("findings_available",),
             fields=(
                 FieldSpec("results_letter_ref", FieldKind.REFERENCE, required=True),
-                FieldSpec("results_delivery", FieldKind.CHOICE, required=True, choices=_DELIVERY),
+                FieldSpec.choice("results_delivery", _DELIVERY, required=True),
                 _delay("results_delay_reason"),
             ),
             rules=("candour.reg20.results@1",),
@@ -341,23 +324,21 @@ def _contact_steps() -> list[TransitionSpec]:
             guards=("contact_attempt_in_sequence",),
             fields=(
                 FieldSpec("contact_attempts", FieldKind.COUNT, required=True),
-                FieldSpec(
+                FieldSpec.choice(
                     "contact_method",
-                    FieldKind.CHOICE,
+                    ("in_person", "telephone", "letter", "email", "via_next_of_kin"),
                     required=True,
-                    choices=("in_person", "telephone", "letter", "email", "via_next_of_kin"),
                 ),
-                FieldSpec(
+                FieldSpec.choice(
                     "contact_outcome",
-                    FieldKind.CHOICE,
-                    required=True,
-                    choices=(
+                    (
                         "no_response",
                         "message_left",
                         "contact_details_invalid",
                         "not_available",
                         "meeting_arranged",
                     ),
+                    required=True,
                 ),
             ),
             rules=("candour.reg20.attempts_recorded@1",),
@@ -370,9 +351,7 @@ def _contact_steps() -> list[TransitionSpec]:
             roles=_RECORDERS,
             fields=(
                 FieldSpec("declined_record_ref", FieldKind.REFERENCE, required=True),
-                FieldSpec(
-                    "relevant_person_basis", FieldKind.CHOICE, choices=_RELEVANT_PERSON_BASIS
-                ),
+                FieldSpec.choice("relevant_person_basis", _RELEVANT_PERSON_BASIS),
             ),
             rules=("candour.reg20.attempts_recorded@1",),
             summary="Record that the relevant person declined to speak to the representative.",
@@ -384,12 +363,7 @@ def _contact_steps() -> list[TransitionSpec]:
             roles=(Role.PATIENT_SAFETY_SPECIALIST, Role.ENGAGEMENT_LEAD),
             guards=("unable_to_notify_recorded",),
             fields=(
-                FieldSpec(
-                    "unable_reason",
-                    FieldKind.CHOICE,
-                    required=True,
-                    choices=("uncontactable", "declined"),
-                ),
+                FieldSpec.choice("unable_reason", ("uncontactable", "declined"), required=True),
             ),
             rules=("candour.reg20.attempts_recorded@1",),
             summary="The relevant person cannot be contacted or declines; the attempts or "
@@ -411,11 +385,10 @@ def _contact_steps() -> list[TransitionSpec]:
             dest="verbal_due",
             roles=(Role.ENGAGEMENT_LEAD, Role.PATIENT_SAFETY_SPECIALIST),
             fields=(
-                FieldSpec(
+                FieldSpec.choice(
                     "engaged_via",
-                    FieldKind.CHOICE,
+                    ("relevant_person_contacted_us", "later_attempt_succeeded", "other"),
                     required=True,
-                    choices=("relevant_person_contacted_us", "later_attempt_succeeded", "other"),
                 ),
             ),
             clears=("unable_reason", "declined_record_ref", "attempts_record_ref", "closed_by"),
@@ -452,10 +425,9 @@ def build_duty_of_candour(*, low_harm_notifiable: bool = False) -> WorkflowDefin
                 FieldSpec("learning_response_ids", FieldKind.IDENTIFIERS),
                 FieldSpec("intake_case_id", FieldKind.IDENTIFIER),
                 FieldSpec("caused_by", FieldKind.REFERENCE),
-                FieldSpec(
+                FieldSpec.choice(
                     "screening_basis",
-                    FieldKind.CHOICE,
-                    choices=("harm_recorded_moderate_or_above", "could_result_in_harm", "manual"),
+                    ("harm_recorded_moderate_or_above", "could_result_in_harm", "manual"),
                 ),
             ),
             rules=("candour.reg20.screening@1",),

@@ -121,15 +121,15 @@ _TRIAGE_FACTS: Final = (
 _DECISION_NOTE: Final = FieldSpec("decision_note", FieldKind.TEXT)
 _RESPONSE_FIELDS: Final = (
     FieldSpec("response_type", FieldKind.IDENTIFIER, required=True),
-    FieldSpec("basis", FieldKind.CHOICE, required=True, choices=BASES),
-    FieldSpec("rationale", FieldKind.CHOICE, required=True, choices=RESPONSE_RATIONALES),
+    FieldSpec.choice("basis", BASES, required=True),
+    FieldSpec.choice("rationale", RESPONSE_RATIONALES, required=True),
     FieldSpec("plan_priority_id", FieldKind.IDENTIFIER),
     _DECISION_NOTE,
 )
 _HARM_FIELDS: Final = (
     FieldSpec("lfpse_ref", FieldKind.REFERENCE),
-    FieldSpec("physical_harm", FieldKind.CHOICE, choices=PHYSICAL_HARM),
-    FieldSpec("psychological_harm", FieldKind.CHOICE, choices=PSYCHOLOGICAL_HARM),
+    FieldSpec.choice("physical_harm", PHYSICAL_HARM),
+    FieldSpec.choice("psychological_harm", PSYCHOLOGICAL_HARM),
 )
 
 _OPENING: Final = OpeningSpec(
@@ -186,7 +186,7 @@ _TRIAGE: Final = (
         fields=(
             FieldSpec("overridden_rule_refs", FieldKind.IDENTIFIERS, required=True),
             FieldSpec("national_requirement_overridden", FieldKind.FLAG, required=True),
-            FieldSpec("override_reason", FieldKind.CHOICE, required=True, choices=OVERRIDE_REASONS),
+            FieldSpec.choice("override_reason", OVERRIDE_REASONS, required=True),
             FieldSpec("override_note", FieldKind.TEXT),
         ),
         rules=(NATIONAL_OVERRIDE_RULE,),
@@ -225,12 +225,7 @@ _DECISIONS: Final = (
             "no_outstanding_national_requirement",
         ),
         fields=(
-            FieldSpec(
-                "no_response_rationale",
-                FieldKind.CHOICE,
-                required=True,
-                choices=NO_RESPONSE_RATIONALES,
-            ),
+            FieldSpec.choice("no_response_rationale", NO_RESPONSE_RATIONALES, required=True),
             _DECISION_NOTE,
         ),
         rules=("psirf.triage.order@1", "psirf.triage.no_further_response@1"),
@@ -330,16 +325,15 @@ _REFERRAL: Final = (
         roles=_TEAM,
         guards=("findings_received_if_claimed", "local_response_if_required"),
         fields=(
-            FieldSpec(
+            FieldSpec.choice(
                 "referral_outcome",
-                FieldKind.CHOICE,
-                required=True,
-                choices=(
+                (
                     "findings_received",
                     "body_declined_to_investigate",
                     "body_review_complete",
                     "trust_contribution_complete",
                 ),
+                required=True,
             ),
         ),
         rules=("psirf.national.referral_closed@1",),

@@ -213,10 +213,8 @@ def _opening(variant: Variant) -> OpeningSpec:
             FieldSpec("intake_case_id", FieldKind.IDENTIFIER),
             FieldSpec("candour_case_id", FieldKind.IDENTIFIER),
             FieldSpec("caused_by", FieldKind.REFERENCE),
-            FieldSpec(
-                "basis",
-                FieldKind.CHOICE,
-                choices=("national_requirement", "local_priority", "emergent_risk", "other"),
+            FieldSpec.choice(
+                "basis", ("national_requirement", "local_priority", "emergent_risk", "other")
             ),
         ),
         guards=guards,
@@ -270,11 +268,8 @@ def _recording_steps(variant: Variant) -> list[TransitionSpec]:
             dest=SAME_STATE,
             roles=(Role.ENGAGEMENT_LEAD, variant.lead_role),
             fields=(
-                FieldSpec(
-                    "family_engagement",
-                    FieldKind.CHOICE,
-                    required=True,
-                    choices=("involved", "declined", "uncontactable"),
+                FieldSpec.choice(
+                    "family_engagement", ("involved", "declined", "uncontactable"), required=True
                 ),
                 FieldSpec("contact_attempts", FieldKind.COUNT),
                 _NOTE,
@@ -307,11 +302,8 @@ def _recording_steps(variant: Variant) -> list[TransitionSpec]:
                 roles=lead,
                 guards=("actor_is_lead",),
                 fields=(
-                    FieldSpec(
-                        "expert_input",
-                        FieldKind.CHOICE,
-                        required=True,
-                        choices=("subject_matter_expert", "panel"),
+                    FieldSpec.choice(
+                        "expert_input", ("subject_matter_expert", "panel"), required=True
                     ),
                     FieldSpec("expert_ids", FieldKind.IDENTIFIERS, required=True),
                 ),
@@ -328,11 +320,8 @@ def _recording_steps(variant: Variant) -> list[TransitionSpec]:
                 roles=lead,
                 guards=("actor_is_lead",),
                 fields=(
-                    FieldSpec(
-                        "staff_accuracy_check",
-                        FieldKind.CHOICE,
-                        required=True,
-                        choices=("confirmed", "amended"),
+                    FieldSpec.choice(
+                        "staff_accuracy_check", ("confirmed", "amended"), required=True
                     ),
                 ),
                 rules=("psirf.engagement.staff_accuracy@1",),
@@ -347,11 +336,10 @@ def _recording_steps(variant: Variant) -> list[TransitionSpec]:
                 dest=SAME_STATE,
                 roles=(Role.ENGAGEMENT_LEAD,),
                 fields=(
-                    FieldSpec(
+                    FieldSpec.choice(
                         "family_draft_response",
-                        FieldKind.CHOICE,
+                        ("commented", "no_comments", "declined", "uncontactable"),
                         required=True,
-                        choices=("commented", "no_comments", "declined", "uncontactable"),
                     ),
                     _NOTE,
                 ),
@@ -376,7 +364,7 @@ def _recording_steps(variant: Variant) -> list[TransitionSpec]:
 
 def _family_position(name: str, yes: str) -> FieldSpec:
     """A required record of the family's position: ``yes``, declined or uncontactable."""
-    return FieldSpec(name, FieldKind.CHOICE, required=True, choices=(yes, *_NOT_ENGAGED))
+    return FieldSpec.choice(name, (yes, *_NOT_ENGAGED), required=True)
 
 
 def _timescale_steps(variant: Variant) -> list[TransitionSpec]:
@@ -384,7 +372,7 @@ def _timescale_steps(variant: Variant) -> list[TransitionSpec]:
     if not variant.timescale:
         return []
     target = FieldSpec("target_date", FieldKind.DATE, required=True)
-    reason = FieldSpec("extension_reason", FieldKind.CHOICE, required=True, choices=_EXTENSION)
+    reason = FieldSpec.choice("extension_reason", _EXTENSION, required=True)
     family = _family_position("family_extension_agreement", "agreed")
     return [
         TransitionSpec(
@@ -430,12 +418,7 @@ def _timescale_steps(variant: Variant) -> list[TransitionSpec]:
             fields=(
                 target,
                 reason,
-                FieldSpec(
-                    "hard_cap_override_reason",
-                    FieldKind.CHOICE,
-                    required=True,
-                    choices=_HARD_CAP_OVERRIDE,
-                ),
+                FieldSpec.choice("hard_cap_override_reason", _HARD_CAP_OVERRIDE, required=True),
                 family,
                 _NOTE,
             ),
@@ -498,11 +481,10 @@ def _main_path(variant: Variant) -> list[TransitionSpec]:
             roles=variant.approver_roles,
             guards=("approver_independent",),
             fields=(
-                FieldSpec(
+                FieldSpec.choice(
                     "rework_reason",
-                    FieldKind.CHOICE,
+                    ("factual_gaps", "analysis_incomplete", "engagement_gaps", "other"),
                     required=True,
-                    choices=("factual_gaps", "analysis_incomplete", "engagement_gaps", "other"),
                 ),
                 _NOTE,
             ),
@@ -526,11 +508,10 @@ def _main_path(variant: Variant) -> list[TransitionSpec]:
             dest="shared",
             roles=(Role.ENGAGEMENT_LEAD, variant.lead_role),
             fields=(
-                FieldSpec(
+                FieldSpec.choice(
                     "family_sharing",
-                    FieldKind.CHOICE,
+                    ("shared", "declined", "uncontactable", "not_applicable"),
                     required=True,
-                    choices=("shared", "declined", "uncontactable", "not_applicable"),
                 ),
                 FieldSpec("shared_with_staff", FieldKind.FLAG),
             ),
@@ -545,10 +526,9 @@ def _main_path(variant: Variant) -> list[TransitionSpec]:
             guards=("actions_or_rationale",),
             fields=(
                 FieldSpec("safety_action_ids", FieldKind.IDENTIFIERS),
-                FieldSpec(
+                FieldSpec.choice(
                     "no_actions_rationale",
-                    FieldKind.CHOICE,
-                    choices=(
+                    (
                         "no_new_learning",
                         "covered_by_existing_improvement_plan",
                         "actions_owned_elsewhere",
@@ -569,11 +549,10 @@ def _side_paths(variant: Variant) -> list[TransitionSpec]:
             dest="on_hold",
             roles=(Role.EXECUTIVE_LEAD,),
             fields=(
-                FieldSpec(
+                FieldSpec.choice(
                     "hold_reason",
-                    FieldKind.CHOICE,
+                    ("external_process", "staff_availability", "family_request", "other"),
                     required=True,
-                    choices=("external_process", "staff_availability", "family_request", "other"),
                 ),
                 _NOTE,
             ),
@@ -593,17 +572,16 @@ def _side_paths(variant: Variant) -> list[TransitionSpec]:
             dest="stood_down",
             roles=(Role.EXECUTIVE_LEAD,),
             fields=(
-                FieldSpec(
+                FieldSpec.choice(
                     "stand_down_reason",
-                    FieldKind.CHOICE,
-                    required=True,
-                    choices=(
+                    (
                         "superseded_by_external_investigation",
                         "referred_elsewhere",
                         "duplicate",
                         "no_further_learning",
                         "other",
                     ),
+                    required=True,
                 ),
                 _NOTE,
             ),
@@ -617,11 +595,10 @@ def _side_paths(variant: Variant) -> list[TransitionSpec]:
             roles=(Role.EXECUTIVE_LEAD,),
             fields=(
                 FieldSpec("new_information_ref", FieldKind.REFERENCE, required=True),
-                FieldSpec(
+                FieldSpec.choice(
                     "reopen_reason",
-                    FieldKind.CHOICE,
+                    ("inquest", "police_investigation", "new_evidence", "family_concern"),
                     required=True,
-                    choices=("inquest", "police_investigation", "new_evidence", "family_concern"),
                 ),
                 _NOTE,
             ),

@@ -95,7 +95,7 @@ _PLAN_FIELDS: Final = (
     FieldSpec("due_on", FieldKind.DATE),
 )
 _TIER_FIELDS: Final = (
-    FieldSpec("decision_tier", FieldKind.CHOICE, required=True, choices=("executive", "committee")),
+    FieldSpec.choice("decision_tier", ("executive", "committee"), required=True),
     FieldSpec("decision_ref", FieldKind.REFERENCE, required=True),
 )
 # Facts of one round of delivery, cleared when the action is revised.
@@ -187,11 +187,10 @@ def _main_path() -> list[TransitionSpec]:
             guards=("verifier_not_owner",),
             fields=(
                 FieldSpec("effectiveness_review_ref", FieldKind.REFERENCE, required=True),
-                FieldSpec(
+                FieldSpec.choice(
                     "not_effective_reason",
-                    FieldKind.CHOICE,
+                    ("target_not_met", "unintended_consequences", "not_sustained"),
                     required=True,
-                    choices=("target_not_met", "unintended_consequences", "not_sustained"),
                 ),
             ),
             rules=("psirf.sod.verifier_not_owner@1",),
@@ -232,16 +231,15 @@ def _side_exits() -> list[TransitionSpec]:
             fields=(
                 *_TIER_FIELDS,
                 risk_register,
-                FieldSpec(
+                FieldSpec.choice(
                     "defer_reason",
-                    FieldKind.CHOICE,
-                    required=True,
-                    choices=(
+                    (
                         "resources",
                         "depends_on_other_work",
                         "service_change_pending",
                         "other",
                     ),
+                    required=True,
                 ),
                 FieldSpec("review_on", FieldKind.DATE, required=True),
                 _NOTE,
@@ -278,16 +276,15 @@ def _side_exits() -> list[TransitionSpec]:
             roles=(Role.EXECUTIVE_LEAD, Role.SENIOR_LEADER, Role.PATIENT_SAFETY_SPECIALIST),
             guards=("approver_not_owner",),
             fields=(
-                FieldSpec(
+                FieldSpec.choice(
                     "cancel_reason",
-                    FieldKind.CHOICE,
-                    required=True,
-                    choices=(
+                    (
                         "superseded_by_other_action",
                         "duplicate",
                         "no_longer_relevant",
                         "other",
                     ),
+                    required=True,
                 ),
                 _NOTE,
             ),

@@ -76,6 +76,11 @@ class FieldSpec:
     required: bool = False
     choices: tuple[str, ...] = ()
 
+    @classmethod
+    def choice(cls, name: str, choices: tuple[str, ...], *, required: bool = False) -> FieldSpec:
+        """A :attr:`FieldKind.CHOICE` field accepting one of ``choices``."""
+        return cls(name, FieldKind.CHOICE, required=required, choices=choices)
+
 
 @attrs.frozen
 class OpeningSpec:
