@@ -41,6 +41,12 @@ __all__ = [
 #: The ``previous_hash`` of a case's first entry.
 GENESIS_HASH: Final = "0" * 64
 
+_FOUR_DIGIT_YEAR: Final = 1000
+#: The canonical encoder, built once (what ``json.dumps`` with these options builds per call).
+_CANONICAL: Final = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
 
 def _freeze(value: Mapping[str, FactValue]) -> Mapping[str, FactValue]:
     return MappingProxyType(dict(value))
@@ -109,14 +115,18 @@ class AuditEntry:
 
 def format_time(moment: datetime) -> str:
     """Format an aware datetime as ISO 8601 UTC with microseconds and a ``Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment.astimezone(UTC)
+    if utc.year >= _FOUR_DIGIT_YEAR:
+        # The same text as the strftime below, about three times faster: isoformat pads
+        # the year to four digits and, in UTC, always ends with "+00:00".
+        return utc.isoformat(timespec="microseconds")[:-6] + "Z"
+    # strftime does not pad years before 1000; keep its text so old hashes still verify.
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def canonical_bytes(content: Mapping[str, Any]) -> bytes:
     """Encode ``content`` canonically: sorted keys, compact separators, UTF-8."""
-    return json.dumps(
-        content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode()
+    return _CANONICAL.encode(content).encode()
 
 
 def entry_hash(content: Mapping[str, Any]) -> str:
@@ -143,7 +153,12 @@ def make_entry(
     previous_hash: str,
 ) -> AuditEntry:
     """Build an entry and compute its hash."""
-    fields: dict[str, Any] = {
+    guard_rows = tuple((g.name, g.ok, g.reason_code) for g in guards)
+    rule_refs = tuple(rules)
+    values = dict(data)
+    # Exactly what AuditEntry.content() returns for the entry built below, computed from
+    # the values directly so that the entry is built once, with its hash.
+    content: dict[str, Any] = {
         "case_id": case_id,
         "sequence": sequence,
         "workflow": workflow,
@@ -154,14 +169,30 @@ def make_entry(
         "actor_id": actor_id,
         "role": role,
         "organisation": organisation,
-        "guards": tuple((g.name, g.ok, g.reason_code) for g in guards),
-        "rules": tuple(rules),
-        "data": dict(data),
-        "recorded_at": recorded_at,
+        "guards": [list(g) for g in guard_rows],
+        "rules": list(rule_refs),
+        "data": {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()},
+        "recorded_at": format_time(recorded_at),
         "previous_hash": previous_hash,
     }
-    draft = AuditEntry(**fields, hash="")
-    return attrs.evolve(draft, hash=entry_hash(draft.content()))
+    return AuditEntry(
+        case_id=case_id,
+        sequence=sequence,
+        workflow=workflow,
+        workflow_version=workflow_version,
+        trigger=trigger,
+        from_state=from_state,
+        to_state=to_state,
+        actor_id=actor_id,
+        role=role,
+        organisation=organisation,
+        guards=guard_rows,
+        rules=rule_refs,
+        data=values,
+        recorded_at=recorded_at,
+        previous_hash=previous_hash,
+        hash=entry_hash(content),
+    )
 
 
 @attrs.frozen

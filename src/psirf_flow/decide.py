@@ -232,7 +232,11 @@ def decide(
     if problems:
         raise InvalidPayload(case_id=case.id, trigger=trigger, problems=problems)
 
-    facts: dict[str, FactValue] = {k: v for k, v in case.facts.items() if k not in set(spec.clears)}
+    if spec.clears:
+        cleared = frozenset(spec.clears)
+        facts: dict[str, FactValue] = {k: v for k, v in case.facts.items() if k not in cleared}
+    else:
+        facts = dict(case.facts)
     facts.update(data)
     if spec.actor_fact is not None:
         facts[spec.actor_fact] = command.actor.id
@@ -280,16 +284,53 @@ def decide(
         recorded_at=now,
         previous_hash=case.head_hash,
     )
-    new_case = attrs.evolve(
+    new_case = _next_case(
         case,
         state=outcome.state,
-        version=case.version + 1,
         facts=facts,
-        updated_at=now,
+        now=now,
         held_from=_held_from(spec, case, outcome.state),
         head_hash=entry.hash,
     )
     return Decision(case=new_case, entry=entry, guard_results=tuple(results))
+
+
+def _next_case(
+    case: Case,
+    *,
+    state: str,
+    facts: dict[str, FactValue],
+    now: datetime,
+    held_from: str | None,
+    head_hash: str,
+) -> Case:
+    version = case.version + 1
+    if type(case) is not Case:
+        return attrs.evolve(
+            case,
+            state=state,
+            version=version,
+            facts=facts,
+            updated_at=now,
+            held_from=held_from,
+            head_hash=head_hash,
+        )
+    # What attrs.evolve does for a Case, without its per-field introspection: every value
+    # still goes through Case's validators and converters (``now`` comes from a clock).
+    return Case(
+        id=case.id,
+        workflow=case.workflow,
+        workflow_version=case.workflow_version,
+        organisation=case.organisation,
+        state=state,
+        version=version,
+        facts=facts,
+        opened_at=case.opened_at,
+        updated_at=now,
+        held_from=held_from,
+        head_hash=head_hash,
+        retention_class=case.retention_class,
+    )
 
 
 def _held_from(spec: TransitionSpec, case: Case, new_state: str) -> str | None:

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 import attrs
+import structlog
 
 from psirf_flow.audit import AuditEntry, ChainVerification, verify_chain
 from psirf_flow.decide import OPEN_TRIGGER, Decision, Option, decide, decide_open, options
@@ -49,6 +51,11 @@ from psirf_flow.workflows.couplings import COUPLINGS, Coupling, coupling_message
 __all__ = ["Engine", "Outcome"]
 
 _VARIANTS = frozenset(v.value for v in LifecycleVariant)
+
+#: What structlog's filtering loggers (``make_filtering_bound_logger``) put in place of a
+#: level they drop: a method that does nothing at all. Seeing it, the engine skips building
+#: the event's fields; any other logger gets every event, as before.
+_DROPPED_LEVEL: Final = structlog.make_filtering_bound_logger(logging.CRITICAL).info
 
 
 @attrs.frozen
@@ -105,6 +112,10 @@ class Engine:
         self._retention = retention if retention is not None else RetentionSettings()
         self._oversight = {k: frozenset(v) for k, v in (oversight or {}).items()}
         self._log = get_logger()
+        # Per-engine caches of pure functions of immutable settings (the coupling table and
+        # the retention settings never change after construction).
+        self._listening: dict[tuple[str, str, str], tuple[Coupling, ...]] = {}
+        self._retention_names: dict[tuple[str, str, bool], str] = {}
 
     @property
     def store(self) -> Store:
@@ -162,8 +173,9 @@ class Engine:
             role=role,
             idempotency_key=idempotency_key,
         )
-        fingerprint = _fingerprint(f"{workflow}:{case_id or ''}", command)
+        fingerprint = None
         if idempotency_key is not None:
+            fingerprint = _fingerprint(f"{workflow}:{case_id or ''}", command)
             replay = self._replay(idempotency_key, fingerprint, case_id, OPEN_TRIGGER)
             if replay is not None:
                 return replay
@@ -179,7 +191,7 @@ class Engine:
         except CommandRejected as error:
             self._rejected(error, definition.name, actor, None)
             raise
-        return self._commit(decision, None, fingerprint, command)
+        return self._commit(decision, None, fingerprint, command, definition)
 
     def fire(
         self,
@@ -213,8 +225,9 @@ class Engine:
             role=role,
             idempotency_key=idempotency_key,
         )
-        fingerprint = _fingerprint(case_id, command)
+        fingerprint = None
         if idempotency_key is not None:
+            fingerprint = _fingerprint(case_id, command)
             replay = self._replay(idempotency_key, fingerprint, case_id, trigger)
             if replay is not None:
                 return replay
@@ -225,7 +238,7 @@ class Engine:
         except CommandRejected as error:
             self._rejected(error, definition.name, actor, case)
             raise
-        return self._commit(decision, case.version, fingerprint, command)
+        return self._commit(decision, case.version, fingerprint, command, definition)
 
     # ------------------------------------------------------------------ queries
 
@@ -323,7 +336,10 @@ class Engine:
             raise reused
         entry = self._store.history(record.case_id)[record.sequence - 1]
         outcome = Outcome(self._store.load(record.case_id), entry, replayed=True)
-        self._log.info(
+        log = self._log.bind()
+        if _drops_info(log):
+            return outcome
+        log.info(
             "psirf_flow.command_replayed",
             **safe_fields(
                 {"case_id": record.case_id, "trigger": trigger, "sequence": record.sequence}
@@ -335,44 +351,54 @@ class Engine:
         self,
         decision: Decision,
         expected_version: int | None,
-        fingerprint: str,
+        fingerprint: str | None,
         command: Command,
+        definition: WorkflowDefinition,
     ) -> Outcome:
+        # ``definition`` is the one the command was decided with: the definition the new
+        # case is pinned to (decide keeps the pin and moves only to its states).
         key = command.idempotency_key
         idempotency = (
             IdempotencyRecord(key, decision.case.id, fingerprint, decision.entry.sequence)
-            if key is not None
+            if key is not None and fingerprint is not None
             else None
         )
-        family = self.definition_for(decision.case).family
-        case = attrs.evolve(
-            decision.case, retention_class=self._retention_for(decision.case, family)
-        )
+        family = definition.family
+        case = decision.case
+        retention_class = self._retention_for(case, family)
+        if case.retention_class != retention_class:
+            case = attrs.evolve(case, retention_class=retention_class)
+        entry = decision.entry
+        listening = self._listening_to(case.workflow, family, entry.trigger)
         change = Change(
             case=case,
             expected_version=expected_version,
-            entry=decision.entry,
+            entry=entry,
             idempotency=idempotency,
             outbox=coupling_messages(
-                self._couplings,
+                listening,
                 case=case,
                 family=family,
-                trigger=decision.entry.trigger,
-                sequence=decision.entry.sequence,
-                now=decision.entry.recorded_at,
-            ),
+                trigger=entry.trigger,
+                sequence=entry.sequence,
+                now=entry.recorded_at,
+            )
+            if listening
+            else (),
         )
         try:
             self._store.commit(change)
         except ConcurrencyConflict:
             # A concurrent retry with the same key may have won the race: replay it.
-            if key is not None:
+            if key is not None and fingerprint is not None:
                 replay = self._replay(key, fingerprint, decision.case.id, command.trigger)
                 if replay is not None:
                     return replay
             raise
-        entry = decision.entry
-        self._log.info(
+        log = self._log.bind()
+        if _drops_info(log):
+            return Outcome(case, entry)
+        log.info(
             "psirf_flow.command_accepted",
             **safe_fields(
                 {
@@ -390,13 +416,25 @@ class Engine:
         )
         return Outcome(case, entry)
 
+    def _listening_to(self, workflow: str, family: str, trigger: str) -> tuple[Coupling, ...]:
+        """The couplings that listen to ``trigger`` of ``workflow`` (cached per engine)."""
+        found = self._listening.get((workflow, family, trigger))
+        if found is None:
+            found = tuple(c for c in self._couplings if c.listens_to(workflow, family, trigger))
+            self._listening[(workflow, family, trigger)] = found
+        return found
+
     def _retention_for(self, case: Case, family: str) -> str:
-        learning = family == "learning_response" and case.workflow in _VARIANTS
-        variants = [LifecycleVariant(case.workflow)] if learning else []
         national = case.facts.get("basis") == "national_requirement" or bool(
             case.facts.get("national_rule_refs")
         )
-        name, _ = self._retention.class_for(variants, national_requirement=national)
+        cache_key = (case.workflow, family, national)
+        name = self._retention_names.get(cache_key)
+        if name is None:
+            learning = family == "learning_response" and case.workflow in _VARIANTS
+            variants = [LifecycleVariant(case.workflow)] if learning else []
+            name, _ = self._retention.class_for(variants, national_requirement=national)
+            self._retention_names[cache_key] = name
         return name
 
     def _rejected(
@@ -406,7 +444,10 @@ class Engine:
         actor: Actor | None,
         case: Case | None,
     ) -> None:
-        self._log.info(
+        log = self._log.bind()
+        if _drops_info(log):
+            return
+        log.info(
             "psirf_flow.command_rejected",
             **safe_fields(
                 {
@@ -420,6 +461,11 @@ class Engine:
                 }
             ),
         )
+
+
+def _drops_info(log: Any) -> bool:
+    """Tell whether ``log`` (a bound logger) drops INFO events without looking at them."""
+    return getattr(type(log), "info", None) is _DROPPED_LEVEL
 
 
 def _fingerprint(scope: str, command: Command) -> str:

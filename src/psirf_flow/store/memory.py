@@ -8,7 +8,7 @@ refused commit leaves no trace. Thread-safe within one process; nothing survives
 from __future__ import annotations
 
 import threading
-from bisect import bisect_right, insort
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import datetime
 from itertools import islice
@@ -30,7 +30,11 @@ class InMemoryStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._cases: dict[str, Case] = {}
+        # Every case id; sorted when ``_ids_sorted`` says so. New ids are appended and the
+        # list is sorted when next listed (Timsort merges the sorted run with the new tail),
+        # so opening stays linear instead of moving half the list on every insert.
         self._ids: list[str] = []
+        self._ids_sorted = True
         self._history: dict[str, list[AuditEntry]] = {}
         self._keys: dict[str, IdempotencyRecord] = {}
         self._deadlines: dict[str, dict[str, Deadline]] = {}
@@ -69,14 +73,16 @@ class InMemoryStore:
             self._check_change(change)
             # Everything is checked: apply; nothing below can fail.
             if current is None:
-                insort(self._ids, case.id)
+                self._ids.append(case.id)
+                self._ids_sorted = False
             self._cases[case.id] = case
             self._history.setdefault(case.id, []).append(change.entry)
             if change.idempotency is not None:
                 self._keys[change.idempotency.key] = change.idempotency
-            slots = self._deadlines.setdefault(case.id, {})
-            for deadline in change.deadlines:
-                slots[deadline.kind] = deadline
+            if change.deadlines:
+                slots = self._deadlines.setdefault(case.id, {})
+                for deadline in change.deadlines:
+                    slots[deadline.kind] = deadline
             for message in change.outbox:
                 self._messages[message.id] = message
                 self._case_messages.setdefault(case.id, []).append(message.id)
@@ -104,6 +110,9 @@ class InMemoryStore:
     def list_cases(self, query: CaseQuery) -> Page:
         """Return one page of matching cases ordered by id."""
         with self._lock:
+            if not self._ids_sorted:
+                self._ids.sort()
+                self._ids_sorted = True
             start = 0 if query.after is None else bisect_right(self._ids, query.after)
             items: list[Case] = []
             for case_id in self._ids[start:]:

@@ -106,6 +106,30 @@ _UPDATABLE: Final = (
     "facts",
     "retention_class",
 )
+_ENTRY_COLUMNS: Final = tuple(c.name for c in AUDIT_ENTRIES.c if c.name != "id")
+_UPDATED_CASE = (
+    CASES.update()
+    .where(CASES.c.id == sa.bindparam("b_id"), CASES.c.version == sa.bindparam("b_expected"))
+    .values({c: sa.bindparam(f"c_{c}", type_=CASES.c[c].type) for c in (*_UPDATABLE, "updated_at")})
+    .returning(CASES.c.id)
+    .cte("updated_case")
+)
+#: PostgreSQL only: the version-checked UPDATE and the audit INSERT as one statement (one
+#: round trip). The INSERT selects from the UPDATE's RETURNING, so it adds the entry exactly
+#: when the case row matched id and version: the row it returns is the version check.
+_UPDATE_AND_APPEND = (
+    AUDIT_ENTRIES.insert()
+    .from_select(
+        list(_ENTRY_COLUMNS),
+        sa.select(
+            *(sa.bindparam(f"e_{c}", type_=AUDIT_ENTRIES.c[c].type) for c in _ENTRY_COLUMNS)
+        ).select_from(_UPDATED_CASE),
+    )
+    .add_cte(_UPDATED_CASE)
+    .returning(AUDIT_ENTRIES.c.sequence)
+)
+#: A connection option: the next statement runs on its own, outside an explicit transaction.
+_SINGLE_STATEMENT: Final = "psirf_flow_single_statement"
 _PENDING = (
     sa.select(OUTBOX)
     .where(OUTBOX.c.delivered_at.is_(None))
@@ -183,6 +207,9 @@ def _configure_sqlite(engine: sa.Engine, synchronous: str) -> None:
             cursor.close()
 
     def on_begin(connection: sa.Connection) -> None:
+        if connection.get_execution_options().get(_SINGLE_STATEMENT):
+            # One statement that reads: SQLite runs it in its own implicit transaction.
+            return
         connection.exec_driver_sql("BEGIN")
 
     sa.event.listen(engine, "connect", on_connect)
@@ -421,11 +448,14 @@ class SqlStore:
 
     @contextmanager
     def _reading(self) -> Iterator[sa.Connection]:
+        """A connection for one statement (every read is one statement)."""
         with _translated(self._engine.url):
             if self._connection is not None:
                 yield self._connection
                 return
             with _connected(self._engine) as connection:
+                if self._owns_engine:
+                    _single_statement(connection)
                 yield connection
 
     @contextmanager
@@ -531,8 +561,44 @@ class SqlStore:
             StoreUnavailable: If the database cannot be reached.
         """
         _check_change(change)
+        if self._single_statement_write(change):
+            # The whole change is one statement, atomic on its own: no BEGIN and COMMIT.
+            with self._reading() as connection:
+                _update_and_append(connection, change)
+            return
         with self._writing() as connection:
             _write(connection, change)
+
+    def _single_statement_write(self, change: Change) -> bool:
+        """Tell whether ``change`` is written as one PostgreSQL statement in autocommit.
+
+        Only for an engine this store made (so no isolation level or listener of the
+        host's is bypassed), outside a host's transaction, for a change that updates a
+        case and appends its entry and nothing else (the common command).
+        """
+        return (
+            self._owns_engine
+            and self._connection is None
+            and self._engine.dialect.name == "postgresql"
+            and change.expected_version is not None
+            and change.idempotency is None
+            and not change.deadlines
+            and not change.outbox
+        )
+
+
+def _single_statement(connection: sa.Connection) -> None:
+    """Let ``connection`` run its next statement on its own, without BEGIN and ROLLBACK.
+
+    A single statement is atomic and sees one snapshot by itself, so a read (or the
+    one-statement write) needs no explicit transaction: that saves two round trips on
+    PostgreSQL (autocommit) and two statements on SQLite (its ``begin`` listener skips
+    BEGIN; the closing rollback then has nothing to do).
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+    else:
+        connection.execution_options(**{_SINGLE_STATEMENT: True})
 
 
 def _check_change(change: Change) -> None:
@@ -544,6 +610,29 @@ def _check_change(change: Change) -> None:
     if any(d.case_id != case.id for d in change.deadlines):
         msg = "a deadline in the change belongs to another case"
         raise StoreError(msg)
+
+
+def _update_and_append(connection: sa.Connection, change: Change) -> None:
+    """Write an update-and-append change with :data:`_UPDATE_AND_APPEND` (PostgreSQL).
+
+    The same checks and error translation as :func:`_write`: no matching row (another
+    version or no case) and a taken audit sequence are both a concurrency conflict.
+    """
+    case = change.case
+    values = mapping.case_values(case)
+    params: dict[str, Any] = {f"c_{k}": values[k] for k in (*_UPDATABLE, "updated_at")}
+    params["b_id"] = case.id
+    params["b_expected"] = change.expected_version
+    params.update({f"e_{k}": v for k, v in mapping.audit_values(change.entry).items()})
+    conflict = ConcurrencyConflict(case.id, change.expected_version or 0)
+    try:
+        appended = connection.execute(_UPDATE_AND_APPEND, params)
+    except sa.exc.IntegrityError as error:
+        if _is_unique_violation(error):
+            raise conflict from error
+        raise
+    if appended.first() is None:
+        raise conflict
 
 
 def _write(connection: sa.Connection, change: Change) -> None:
