@@ -31,6 +31,7 @@ import attrs
 from psirf_flow.audit import GENESIS_HASH, AuditEntry, make_entry
 from psirf_flow.domain import Actor, Case, Command, FactValue, GuardResult, Role
 from psirf_flow.errors import (
+    CorruptRecord,
     GuardFailed,
     InvalidPayload,
     OrganisationMismatch,
@@ -265,6 +266,12 @@ def decide(
             case_id=case.id, trigger=trigger, state=case.state, allowed_from=spec.sources
         )
     if not outcome.fired:
+        if not results:
+            # No transition matched before any guard ran: a resume with no state recorded
+            # to return to. The stored case is inconsistent with its definition.
+            raise CorruptRecord(
+                case.id, f"it is {case.state!r} but records no state for {trigger!r} to return to"
+            )
         raise GuardFailed(case_id=case.id, trigger=trigger, results=results)
 
     entry = make_entry(

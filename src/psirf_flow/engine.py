@@ -34,6 +34,7 @@ from psirf_flow.audit import AuditEntry, ChainVerification, verify_chain
 from psirf_flow.decide import OPEN_TRIGGER, Decision, Option, decide, decide_open, options
 from psirf_flow.domain import Actor, Case, Command, Role
 from psirf_flow.errors import (
+    CaseAlreadyExists,
     CommandRejected,
     ConcurrencyConflict,
     CorruptRecord,
@@ -51,6 +52,8 @@ from psirf_flow.workflows.couplings import COUPLINGS, Coupling, coupling_message
 __all__ = ["Engine", "Outcome"]
 
 _VARIANTS = frozenset(v.value for v in LifecycleVariant)
+#: How often ``verify`` reads case and trail again when a commit lands between the reads.
+_VERIFY_READS = 3
 
 #: What structlog's filtering loggers (``make_filtering_bound_logger``) put in place of a
 #: level they drop: a method that does nothing at all. Seeing it, the engine skips building
@@ -278,24 +281,41 @@ class Engine:
             raise ReadNotPermitted(case.id, reader.id, reader.organisation)
 
     def retention(self, case_id: str) -> tuple[str, RetentionClass]:
-        """Return the case's retention class: its name and how long its records are kept."""
+        """Return the case's retention class: its name and how long its records are kept.
+
+        A case stored without a class (before migration 0002), or whose class the current
+        settings no longer define, is classed afresh from its workflow and facts.
+        """
         case = self._store.load(case_id)
-        name = case.retention_class or self._retention.default_class
+        name = case.retention_class
+        if name not in self._retention.classes:
+            name = self._retention_for(case, self.definition_for(case).family)
         return name, self._retention.classes[name]
 
     def verify(self, case_id: str) -> ChainVerification:
-        """Verify the case's audit chain against its stored head."""
-        case = self._store.load(case_id)
+        """Verify the case's audit chain against its stored head.
+
+        The case and its trail are read separately; if a command commits in between (the
+        trail is then longer than the case says), both are read again.
+        """
+        for _ in range(_VERIFY_READS):
+            case = self._store.load(case_id)
+            entries = self._store.history(case_id)
+            if len(entries) <= case.version:
+                break
         return verify_chain(
-            case_id,
-            self._store.history(case_id),
-            head_hash=case.head_hash,
-            expected_entries=case.version,
+            case_id, entries, head_hash=case.head_hash, expected_entries=case.version
         )
 
     def options(self, case_id: str, actor: Actor) -> tuple[Option, ...]:
-        """List every step of the workflow: may ``actor`` take it now, and if not, why not."""
+        """List every step of the workflow: may ``actor`` take it now, and if not, why not.
+
+        Raises:
+            ReadNotPermitted: If ``actor`` may not read the case (the answer would reveal
+                its state).
+        """
         case = self._store.load(case_id)
+        self._check_read(case, actor)
         return options(self.definition_for(case), case, actor, now=self._clock.now())
 
     def list_cases(self, query: CaseQuery | None = None) -> Page:
@@ -388,8 +408,9 @@ class Engine:
         )
         try:
             self._store.commit(change)
-        except ConcurrencyConflict:
-            # A concurrent retry with the same key may have won the race: replay it.
+        except (ConcurrencyConflict, CaseAlreadyExists):
+            # A concurrent retry with the same key may have won the race (for an opening,
+            # by creating the case first): replay it.
             if key is not None and fingerprint is not None:
                 replay = self._replay(key, fingerprint, decision.case.id, command.trigger)
                 if replay is not None:
@@ -468,13 +489,20 @@ def _drops_info(log: Any) -> bool:
     return getattr(type(log), "info", None) is _DROPPED_LEVEL
 
 
+def _normalised(value: object) -> object:
+    """Lists of ids are sets to the library (stored sorted): order must not matter."""
+    if isinstance(value, list | tuple | set | frozenset) and all(isinstance(v, str) for v in value):
+        return sorted(set(value))
+    return value
+
+
 def _fingerprint(scope: str, command: Command) -> str:
     body: dict[str, Any] = {
         "scope": scope,
         "trigger": command.trigger,
         "actor": command.actor.id,
         "role": command.role.value if command.role is not None else None,
-        "payload": dict(command.payload),
+        "payload": {k: _normalised(v) for k, v in command.payload.items()},
     }
     encoded = json.dumps(body, sort_keys=True, separators=(",", ":"), default=repr)
     return hashlib.sha256(encoded.encode()).hexdigest()

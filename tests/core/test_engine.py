@@ -33,7 +33,9 @@ from psirf_flow import (
     decide,
     decide_open,
 )
+from psirf_flow.decide import options as decide_options
 from psirf_flow.domain import Command
+from psirf_flow.errors import ReadNotPermitted
 from psirf_flow.ports import Change
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows import AFTER_ACTION_REVIEW, PSII
@@ -392,13 +394,15 @@ class TestOptions:
         assert option.checked_on_fire == ("actions_or_rationale",)
 
     def test_outsider_may_do_nothing(self, lifecycle: Any, engine: Engine, cast: Any) -> None:
-        """Someone from another organisation may take no step, and is told why."""
+        """Someone from another organisation may take no step, and the pure core says why."""
         case = lifecycle.to("planning")
 
-        options = engine.options(case.id, cast.outsider)
+        options = decide_options(engine.definition_for(case), case, cast.outsider)
 
         assert not any(o.allowed for o in options)
         assert all("organisation_mismatch" in o.reason_codes for o in options)
+        with pytest.raises(ReadNotPermitted):
+            engine.options(case.id, cast.outsider)
 
     def test_options_agree_with_fire(self, lifecycle: Any, engine: Engine, cast: Any) -> None:
         """Every step shown as allowed to the lead in review is accepted when fired."""

@@ -13,6 +13,7 @@ from psirf_flow.domain import Actor, Command, Role
 from psirf_flow.errors import (
     CaseAlreadyExists,
     CaseNotFound,
+    CorruptRecord,
     GuardFailed,
     IdempotencyKeyReused,
     InvalidPayload,
@@ -168,12 +169,12 @@ class TestPredict:
         assert (prediction.case.state, prediction.case.held_from) == ("on_hold", "review")
 
     def test_a_resume_with_nothing_to_resume_to_fails(self, model: ReferenceModel) -> None:
-        """Without a held-from state a resume has nowhere to go and is refused."""
+        """Without a held-from state a resume has nowhere to go: the record is corrupt."""
         command = Command("resume", _actor(EXEC, Role.EXECUTIVE_LEAD))
 
         prediction = model.predict(_case("on_hold"), command, now=NOW)
 
-        assert GuardFailed is prediction.error
+        assert CorruptRecord is prediction.error
         assert prediction.failed_guards == ()
 
     def test_free_text_is_recorded_as_its_salted_digest(self, model: ReferenceModel) -> None:

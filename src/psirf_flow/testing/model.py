@@ -39,6 +39,7 @@ from psirf_flow.domain import Actor, Case, Command, FactValue, Role, check_ident
 from psirf_flow.errors import (
     CaseAlreadyExists,
     CaseNotFound,
+    CorruptRecord,
     GuardFailed,
     IdempotencyKeyReused,
     InvalidPayload,
@@ -236,8 +237,8 @@ class ReferenceModel:
             facts[spec.stamp_fact] = now.date().isoformat()
         dest = self.destination(case.state, trigger, case.held_from)
         if dest is None or dest not in self.definition.states:
-            # A resume with nothing to resume to: the engine evaluates no guard at all.
-            return Prediction(GuardFailed)
+            # A resume with nothing to resume to: the stored case is inconsistent.
+            return Prediction(CorruptRecord)
         guard_input = GuardInput(
             case=case.as_case(),
             trigger=trigger,
