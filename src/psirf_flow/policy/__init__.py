@@ -67,8 +67,8 @@ from psirf_flow.policy.plan import (
     ScheduledReview,
     Scope,
     TriageSettings,
-    plan_problems,
 )
+from psirf_flow.policy.plan_checks import plan_problems
 from psirf_flow.policy.triage import (
     OverrideRequirement,
     Pathway,

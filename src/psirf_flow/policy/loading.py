@@ -43,15 +43,14 @@ from psirf_flow.policy.plan import (
     EscalationLadder,
     Plan,
     PlanHeader,
-    PlanView,
     Priority,
     ReserveCapacity,
     ResponseType,
     RetentionSettings,
     ScheduledReview,
     TriageSettings,
-    plan_problems,
 )
+from psirf_flow.policy.plan_checks import PlanView, plan_problems
 
 
 __all__ = [

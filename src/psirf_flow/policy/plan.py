@@ -14,13 +14,15 @@ the setting carries a :class:`Basis` so that nothing local is presented as law
 because regulation 20 sets no day count (psirf-rules §4.2, S-R20), and the six-month PSII
 cap is ``national_guidance`` whose wording is still unconfirmed (psirf-rules §4.1 ✖).
 
-Every mistake a plan can hold is found by :func:`plan_problems`, which the loader runs
-after structuring, so a plan is either entirely valid or not loaded at all.
+Every mistake a plan can hold is found by
+:func:`~psirf_flow.policy.plan_checks.plan_problems`, which the loader runs after
+structuring, so a plan is either entirely valid or not loaded at all. The checks live in
+:mod:`psirf_flow.policy.plan_checks`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import date
 from enum import StrEnum
 from types import MappingProxyType
@@ -28,10 +30,9 @@ from typing import Final
 
 import attrs
 
-from psirf_flow.domain import Role, check_identifier
-from psirf_flow.policy._problems import Path
+from psirf_flow.domain import Role
 from psirf_flow.policy.calendars import Region, Timescale, TimeUnit, WorkingDayCalendar
-from psirf_flow.policy.conditions import Condition, condition_problems
+from psirf_flow.policy.conditions import Condition
 
 
 __all__ = [
@@ -48,7 +49,6 @@ __all__ = [
     "Plan",
     "PlanHeader",
     "PlanStatus",
-    "PlanView",
     "Priority",
     "ProportionateSettings",
     "ReserveCapacity",
@@ -59,7 +59,6 @@ __all__ = [
     "ScheduledReview",
     "Scope",
     "TriageSettings",
-    "plan_problems",
 ]
 
 #: The plan file format this release reads (the ``schema`` key).
@@ -548,348 +547,3 @@ class Plan:
     def working_calendar(self) -> WorkingDayCalendar:
         """The plan's working-day calendar."""
         return self.calendar.working_calendar()
-
-
-# ---------------------------------------------------------------- validation
-
-
-@attrs.frozen
-class PlanView:
-    """The parts of a plan available for cross-checking, possibly incomplete.
-
-    The loader builds one from whatever parts of a faulty file could be read, so that
-    cross-field problems are reported together with structural ones. Names that are
-    present in the file but could not be read are in the ``*_names`` sets, so that a
-    reference to them is not reported as unknown; a set is ``None`` when the section
-    itself could not be read, and references into it are then not checked.
-    """
-
-    schema: int | None
-    header: PlanHeader | None
-    calendar: CalendarSettings | None
-    response_types: Sequence[tuple[str, ResponseType]]
-    response_type_names: frozenset[str] | None
-    triage: TriageSettings | None
-    priorities: Sequence[tuple[int, Priority]]
-    thematic_reviews: Sequence[tuple[int, ScheduledReview]]
-    thematic_review_ids: frozenset[str] | None
-    reserve_capacity: ReserveCapacity | None
-    duty_of_candour: CandourTargets | None
-    escalation_ladders: Sequence[tuple[str, EscalationLadder]]
-    escalation_ladder_names: frozenset[str] | None
-    retention: RetentionSettings | None
-
-    @classmethod
-    def of(cls, plan: Plan) -> PlanView:
-        """A complete view of ``plan``."""
-        return cls(
-            schema=plan.schema,
-            header=plan.plan,
-            calendar=plan.calendar,
-            response_types=tuple(plan.response_types.items()),
-            response_type_names=frozenset(plan.response_types),
-            triage=plan.triage,
-            priorities=tuple(enumerate(plan.priorities)),
-            thematic_reviews=tuple(enumerate(plan.thematic_reviews)),
-            thematic_review_ids=frozenset(r.id for r in plan.thematic_reviews),
-            reserve_capacity=plan.reserve_capacity,
-            duty_of_candour=plan.duty_of_candour,
-            escalation_ladders=tuple(plan.escalation_ladders.items()),
-            escalation_ladder_names=frozenset(plan.escalation_ladders),
-            retention=plan.retention,
-        )
-
-
-def plan_problems(plan: Plan | PlanView) -> list[tuple[Path, str]]:
-    """Every cross-field mistake in ``plan``, as ``(path, message)`` pairs; empty when valid."""
-    view = plan if isinstance(plan, PlanView) else PlanView.of(plan)
-    checker = _Checker(view)
-    checker.run()
-    return checker.problems
-
-
-class _Checker:
-    def __init__(self, view: PlanView) -> None:
-        self.view = view
-        self.problems: list[tuple[Path, str]] = []
-        self.types = dict(view.response_types)
-
-    def add(self, path: Path, message: str) -> None:
-        self.problems.append((path, message))
-
-    def run(self) -> None:
-        view = self.view
-        if view.schema is not None and view.schema != PLAN_SCHEMA:
-            self.add(
-                ("schema",), f"this release reads plan format {PLAN_SCHEMA}, not {view.schema}"
-            )
-        if view.header is not None:
-            self.header(view.header)
-        if view.calendar is not None:
-            self.calendar(view.calendar)
-        if view.response_type_names is not None and not view.response_type_names:
-            self.add(("response_types",), "the plan needs at least one response type")
-        for name, rt in view.response_types:
-            self.response_type(name, rt)
-        if view.triage is not None:
-            self.triage(view.triage)
-        self.priorities()
-        self.thematic_reviews()
-        if view.reserve_capacity is not None:
-            self.reserve(view.reserve_capacity)
-        if view.duty_of_candour is not None:
-            self.candour(view.duty_of_candour)
-        for name, ladder in view.escalation_ladders:
-            self.ladder(name, ladder)
-        if view.retention is not None:
-            self.retention(view.retention)
-
-    # ------------------------------------------------------------ helpers
-
-    def code(self, path: Path, value: str) -> None:
-        problem = check_identifier(value)
-        if problem is not None:
-            self.add(path, problem)
-
-    def response_ref(self, path: Path, name: str, variant: LifecycleVariant | None = None) -> None:
-        names = self.view.response_type_names
-        if names is None:
-            return
-        if name not in names:
-            known = ", ".join(sorted(names)) or "none"
-            self.add(path, f"{name!r} is not a response type of this plan; known: {known}")
-            return
-        rt = self.types.get(name)
-        if variant is not None and rt is not None and rt.maps_to is not variant:
-            self.add(
-                path,
-                f"{name!r} runs on the {rt.maps_to.value!r} lifecycle; "
-                f"a {variant.value!r} response type is needed here",
-            )
-
-    def ladder_ref(self, path: Path, name: str | None) -> None:
-        names = self.view.escalation_ladder_names
-        if name is not None and names is not None and name not in names:
-            known = ", ".join(sorted(names)) or "none"
-            self.add(path, f"there is no escalation ladder {name!r}; known: {known}")
-
-    def positive(self, path: Path, timescale: Timescale, *, allow_zero: bool = False) -> None:
-        if timescale.amount < (0 if allow_zero else 1):
-            least = "zero or more" if allow_zero else "at least 1"
-            self.add((*path, "amount"), f"must be {least}, not {timescale.amount}")
-
-    def options(self, path: Path, allowed: Sequence[str], default: str | None) -> None:
-        for i, name in enumerate(allowed):
-            self.response_ref((*path, "allowed", i), name)
-        if len(set(allowed)) != len(allowed):
-            self.add((*path, "allowed"), "lists a response type more than once")
-        if default is not None:
-            if allowed and default not in allowed:
-                self.add((*path, "default"), f"{default!r} is not one of the allowed responses")
-            elif not allowed:
-                self.response_ref((*path, "default"), default)
-
-    # ------------------------------------------------------------ sections
-
-    def header(self, header: PlanHeader) -> None:
-        for name in ("id", "version", "organisation"):
-            self.code(("plan", name), getattr(header, name))
-        if header.effective_to is not None and header.effective_to <= header.effective_from:
-            self.add(("plan", "effective_to"), "must be after effective_from")
-        if header.review_date < header.effective_from:
-            self.add(("plan", "review_date"), "must not be before effective_from")
-        approved = header.status is not PlanStatus.DRAFT
-        if approved and header.board_approved_on is None:
-            self.add(
-                ("plan", "board_approved_on"),
-                f"is required when the status is {header.status.value!r}",
-            )
-        icb = header.status in (PlanStatus.ICB_AGREED, PlanStatus.ICB_AGREED_PROVISIONALLY)
-        if icb and header.icb_agreed_on is None:
-            self.add(
-                ("plan", "icb_agreed_on"), f"is required when the status is {header.status.value!r}"
-            )
-        if (
-            header.board_approved_on is not None
-            and header.icb_agreed_on is not None
-            and header.icb_agreed_on < header.board_approved_on
-        ):
-            self.add(("plan", "icb_agreed_on"), "must not be before board_approved_on")
-
-    def calendar(self, calendar: CalendarSettings) -> None:
-        if len(set(calendar.closure_days)) != len(calendar.closure_days):
-            self.add(("calendar", "closure_days"), "lists a day more than once")
-
-    def response_type(self, name: str, rt: ResponseType) -> None:
-        at: Path = ("response_types", name)
-        self.code(at, name)
-        if rt.timescale is not None:
-            self.positive((*at, "timescale"), rt.timescale)
-        if rt.hard_cap is not None:
-            self.positive((*at, "hard_cap"), rt.hard_cap)
-        cap = rt.effective_hard_cap
-        if rt.timescale is not None and cap is not None and rt.timescale.certainly_longer_than(cap):
-            self.add((*at, "timescale"), f"{rt.timescale} is longer than the hard cap of {cap}")
-        if not rt.sign_off:
-            self.add((*at, "sign_off"), "needs at least one approver")
-        for i, approver in enumerate(rt.sign_off):
-            self.approver((*at, "sign_off", i), approver)
-        if len(set(rt.sign_off)) != len(rt.sign_off):
-            self.add((*at, "sign_off"), "names the same approver more than once")
-        self.ladder_ref((*at, "escalation_ladder"), rt.escalation_ladder)
-
-    def approver(self, at: Path, approver: Approver) -> None:
-        if (approver.role is None) == (approver.committee is None):
-            self.add(at, "give exactly one of role or committee")
-        if approver.committee is not None:
-            self.code((*at, "committee"), approver.committee)
-
-    def triage(self, triage: TriageSettings) -> None:
-        self.response_ref(
-            ("triage", "national_psii_response"),
-            triage.national_psii_response,
-            LifecycleVariant.PSII,
-        )
-        er = triage.emergent_risk
-        self.options(("triage", "emergent_risk"), er.allowed, er.default)
-        pr = triage.proportionate
-        self.options(("triage", "proportionate"), pr.allowed, None)
-
-    def priorities(self) -> None:
-        seen: dict[str, int] = {}
-        for index, priority in self.view.priorities:
-            at: Path = ("priorities", index)
-            self.code((*at, "id"), priority.id)
-            if priority.id in seen:
-                self.add(
-                    (*at, "id"),
-                    f"{priority.id!r} is already used by priorities[{seen[priority.id]}]",
-                )
-            seen.setdefault(priority.id, index)
-            self.priority(at, priority)
-
-    def priority(self, at: Path, priority: Priority) -> None:
-        if priority.criteria is None and priority.scope.is_empty:
-            self.add(at, "needs criteria or a scope; as written it would match every incident")
-        if priority.criteria is not None:
-            for path, message in condition_problems(priority.criteria, (*at, "criteria")):
-                self.add(path, message)
-        for field in ("service_lines", "settings", "patient_groups"):
-            for i, value in enumerate(getattr(priority.scope, field)):
-                self.code((*at, "scope", field, i), value)
-        options = priority.responses
-        self.options((*at, "responses"), options.allowed, options.default)
-        if priority.improvement_plan is None:
-            if not options.allowed:
-                self.add((*at, "responses", "allowed"), "needs at least one response type")
-            if options.default is None:
-                self.add(
-                    (*at, "responses", "default"),
-                    "is required (or route the priority to an improvement_plan)",
-                )
-        else:
-            self.code((*at, "improvement_plan"), priority.improvement_plan)
-            if options.default is not None:
-                self.add(
-                    (*at, "responses", "default"),
-                    "must be left out when the priority routes to an improvement plan "
-                    "(the routing is the default)",
-                )
-        self.priority_timescales(at, priority)
-        ids = self.view.thematic_review_ids
-        if (
-            priority.thematic_review is not None
-            and ids is not None
-            and priority.thematic_review not in ids
-        ):
-            self.add(
-                (*at, "thematic_review"),
-                f"there is no scheduled thematic review {priority.thematic_review!r}",
-            )
-
-    def priority_timescales(self, at: Path, priority: Priority) -> None:
-        options = priority.responses
-        for name, timescale in priority.timescales.items():
-            where: Path = (*at, "timescales", name)
-            self.positive(where, timescale)
-            if name not in options.allowed:
-                self.add(where, f"{name!r} is not one of this priority's allowed responses")
-                continue
-            rt = self.types.get(name)
-            cap = None if rt is None else rt.effective_hard_cap
-            if cap is not None and timescale.certainly_longer_than(cap):
-                self.add(where, f"{timescale} is longer than the hard cap of {cap} for {name!r}")
-
-    def thematic_reviews(self) -> None:
-        seen: set[str] = set()
-        for index, review in self.view.thematic_reviews:
-            at: Path = ("thematic_reviews", index)
-            self.code((*at, "id"), review.id)
-            if review.id in seen:
-                self.add((*at, "id"), f"{review.id!r} is used by another thematic review")
-            seen.add(review.id)
-            self.response_ref(
-                (*at, "response_type"), review.response_type, LifecycleVariant.THEMATIC_REVIEW
-            )
-            self.positive((*at, "every"), review.every)
-            if review.criteria is not None:
-                for path, message in condition_problems(review.criteria, (*at, "criteria")):
-                    self.add(path, message)
-
-    def reserve(self, reserve: ReserveCapacity) -> None:
-        at: Path = ("reserve_capacity",)
-        if reserve.extra_psiis < 0:
-            self.add((*at, "extra_psiis"), "cannot be negative")
-        if reserve.period_months < 1:
-            self.add((*at, "period_months"), "must be at least 1")
-        if reserve.extra_psiis > 0:
-            self.response_ref((*at, "response_type"), reserve.response_type, LifecycleVariant.PSII)
-
-    def candour(self, candour: CandourTargets) -> None:
-        at: Path = ("duty_of_candour",)
-        days = {
-            "verbal_working_days": candour.verbal_working_days,
-            "written_working_days": candour.written_working_days,
-            "findings_working_days": candour.findings_working_days,
-        }
-        for name, value in days.items():
-            if not 1 <= value <= 260:
-                self.add((*at, name), f"must be between 1 and 260 working days, not {value}")
-        if candour.basis not in (Basis.LOCAL, Basis.CONTRACTUAL):
-            self.add(
-                (*at, "basis"),
-                "must be 'local' or 'contractual': regulation 20 sets no number of days "
-                "(psirf-rules §4.2)",
-            )
-        self.ladder_ref((*at, "escalation_ladder"), candour.escalation_ladder)
-
-    def ladder(self, name: str, ladder: EscalationLadder) -> None:
-        at: Path = ("escalation_ladders", name)
-        self.code(at, name)
-        if not ladder.tiers:
-            self.add((*at, "tiers"), "needs at least one tier")
-        previous: Timescale | None = None
-        for i, tier in enumerate(ladder.tiers):
-            here: Path = (*at, "tiers", i)
-            self.positive((*here, "after"), tier.after, allow_zero=True)
-            if not tier.notify:
-                self.add((*here, "notify"), "needs at least one role to notify")
-            if previous is not None and tier.after.shortest_days() <= previous.shortest_days():
-                self.add((*here, "after"), f"must come later than the tier before ({previous})")
-            previous = tier.after
-
-    def retention(self, retention: RetentionSettings) -> None:
-        at: Path = ("retention",)
-        if not retention.classes:
-            self.add((*at, "classes"), "needs at least one retention class")
-        for name, rc in retention.classes.items():
-            self.code((*at, "classes", name), name)
-            if not 1 <= rc.years <= 100:
-                self.add(
-                    (*at, "classes", name, "years"), f"must be between 1 and 100, not {rc.years}"
-                )
-        if retention.classes and retention.default_class not in retention.classes:
-            self.add(
-                (*at, "default_class"),
-                f"{retention.default_class!r} is not one of the retention classes",
-            )

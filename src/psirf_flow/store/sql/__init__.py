@@ -9,15 +9,10 @@ Example:
     >>> store = SqlStore.open("cases.sqlite3", migrate=True)  # doctest: +SKIP
 """
 
+from psirf_flow.store.sql.engines import Durability, make_engine
+from psirf_flow.store.sql.migrate import HEAD_REVISION, current_revision, upgrade
 from psirf_flow.store.sql.schema import metadata
-from psirf_flow.store.sql.store import (
-    HEAD_REVISION,
-    Durability,
-    SqlStore,
-    current_revision,
-    make_engine,
-    upgrade,
-)
+from psirf_flow.store.sql.store import SqlStore
 
 
 __all__ = [

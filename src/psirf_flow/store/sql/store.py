@@ -12,35 +12,34 @@ be reached (the URL is shown without its password),
 :class:`~psirf_flow.errors.ConcurrencyConflict` when a version or unique key shows that
 someone else wrote first, :class:`~psirf_flow.errors.CaseAlreadyExists` when a case id is
 taken, and :class:`~psirf_flow.errors.StoreError` for the rest.
+
+Engines are made in :mod:`psirf_flow.store.sql.engines` and schemas versioned in
+:mod:`psirf_flow.store.sql.migrate`; their public names are re-exported here as well.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from psirf_flow.audit import AuditEntry
 from psirf_flow.domain import Case, Deadline, OutboxMessage
-from psirf_flow.errors import (
-    CaseAlreadyExists,
-    CaseNotFound,
-    ConcurrencyConflict,
-    PsirfFlowError,
-    SchemaVersionError,
-    StoreError,
-    StoreUnavailable,
-)
+from psirf_flow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StoreError
 from psirf_flow.ports import CaseQuery, Change, IdempotencyRecord, Page
 from psirf_flow.store.sql import mapping
+from psirf_flow.store.sql._errors import _connected, _is_unique_violation, _shown, _translated
+from psirf_flow.store.sql.engines import Durability, _single_statement, make_engine
+from psirf_flow.store.sql.migrate import (
+    HEAD_REVISION,
+    _alembic_config,  # noqa: F401 - re-exported: importable from here as before the split
+    _schema_error,
+    current_revision,
+    upgrade,
+)
 from psirf_flow.store.sql.schema import AUDIT_ENTRIES, CASES, DEADLINES, IDEMPOTENCY_KEYS, OUTBOX
 
 
@@ -52,17 +51,6 @@ __all__ = [
     "make_engine",
     "upgrade",
 ]
-
-#: The schema revision this release of psirf_flow reads and writes.
-HEAD_REVISION: Final = "0002"
-
-#: ``"full"`` survives power loss; ``"normal"`` survives process crashes only.
-Durability = Literal["full", "normal"]
-
-_SQLITE_SYNCHRONOUS: Final = {"full": "FULL", "normal": "NORMAL"}
-_BUSY_TIMEOUT_MS: Final = 30_000
-#: Serialises concurrent migrations on PostgreSQL (any constant; "psirf" in ASCII).
-_MIGRATION_LOCK: Final = 0x7073_6972_66
 
 # ------------------------------------------------------------------ statements (built once)
 
@@ -93,10 +81,6 @@ _DELETE_DEADLINES = DEADLINES.delete().where(
 )
 _INSERT_DEADLINE = DEADLINES.insert()
 _INSERT_MESSAGE = OUTBOX.insert()
-_PG_UNIQUE_VIOLATION: Final = "23505"
-_SQLITE_UNIQUE_VIOLATIONS: Final = frozenset(
-    {"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"}
-)
 _UPDATABLE: Final = (
     "organisation",
     "state",
@@ -128,8 +112,6 @@ _UPDATE_AND_APPEND = (
     .add_cte(_UPDATED_CASE)
     .returning(AUDIT_ENTRIES.c.sequence)
 )
-#: A connection option: the next statement runs on its own, outside an explicit transaction.
-_SINGLE_STATEMENT: Final = "psirf_flow_single_statement"
 _PENDING = (
     sa.select(OUTBOX)
     .where(OUTBOX.c.delivered_at.is_(None))
@@ -144,197 +126,6 @@ _MARK_DELIVERED = (
     .where(OUTBOX.c.message_id == sa.bindparam("b_message_id"), OUTBOX.c.delivered_at.is_(None))
     .values(delivered_at=sa.bindparam("b_at"), outcome=sa.bindparam("b_outcome"))
 )
-
-
-# ------------------------------------------------------------------ engines and migrations
-
-
-def _url(url: str | sa.URL) -> sa.URL:
-    if isinstance(url, sa.URL):
-        return url
-    if "://" not in url:
-        return sa.URL.create("sqlite+pysqlite", database=url)
-    return sa.make_url(url)
-
-
-def _shown(url: sa.URL) -> str:
-    return url.render_as_string(hide_password=True)
-
-
-def make_engine(url: str | sa.URL, *, durability: Durability = "full") -> sa.Engine:
-    """Create an engine configured the way :class:`SqlStore` needs it.
-
-    For SQLite every connection uses WAL, ``synchronous`` set by ``durability``, foreign
-    keys, a 30 s busy timeout, and explicit ``BEGIN`` so that SAVEPOINTs and transactional
-    DDL work. For PostgreSQL, ``durability="normal"`` turns ``synchronous_commit`` off.
-
-    Args:
-        url: A SQLAlchemy URL, or a plain file path for SQLite.
-        durability: ``"full"`` (default): a commit survives power loss. ``"normal"``:
-            faster, survives a crash of the process, but the last commits may be lost on
-            power loss or an operating system crash (never corrupted).
-
-    Raises:
-        ValueError: If ``durability`` is not ``"full"`` or ``"normal"``.
-        StoreError: If the URL names no installed driver.
-    """
-    if durability not in _SQLITE_SYNCHRONOUS:
-        msg = f"durability must be 'full' or 'normal', not {durability!r}"
-        raise ValueError(msg)
-    parsed = _url(url)
-    try:
-        engine = sa.create_engine(parsed)
-    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as error:
-        raise StoreError(f"cannot use the database URL {_shown(parsed)}: {error}") from error
-    if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine, _SQLITE_SYNCHRONOUS[durability])
-    elif engine.dialect.name == "postgresql" and durability == "normal":
-        _configure_postgresql_async_commit(engine)
-    return engine
-
-
-def _configure_sqlite(engine: sa.Engine, synchronous: str) -> None:
-    def on_connect(dbapi_connection: Any, _record: object) -> None:
-        # Take transaction control away from the driver; SQLAlchemy emits BEGIN below.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute(f"PRAGMA synchronous = {synchronous}")
-            cursor.execute("PRAGMA foreign_keys = ON")
-        finally:
-            cursor.close()
-
-    def on_begin(connection: sa.Connection) -> None:
-        if connection.get_execution_options().get(_SINGLE_STATEMENT):
-            # One statement that reads: SQLite runs it in its own implicit transaction.
-            return
-        connection.exec_driver_sql("BEGIN")
-
-    sa.event.listen(engine, "connect", on_connect)
-    sa.event.listen(engine, "begin", on_begin)
-
-
-def _configure_postgresql_async_commit(engine: sa.Engine) -> None:
-    def on_connect(dbapi_connection: Any, _record: object) -> None:
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("SET synchronous_commit = off")
-        finally:
-            cursor.close()
-        dbapi_connection.commit()
-
-    sa.event.listen(engine, "connect", on_connect)
-
-
-def _alembic_config() -> Config:
-    config = Config()
-    config.set_main_option("script_location", "psirf_flow.store.sql:migrations")
-    return config
-
-
-@functools.cache
-def _known_revisions() -> frozenset[str]:
-    script = ScriptDirectory.from_config(_alembic_config())
-    return frozenset(r.revision for r in script.walk_revisions())
-
-
-def current_revision(engine: sa.Engine | sa.Connection) -> str | None:
-    """Return the schema revision recorded in the database (``None`` when it has none).
-
-    Raises:
-        StoreUnavailable: If the database cannot be reached.
-        StoreError: If reading the revision fails.
-    """
-    if isinstance(engine, sa.Connection):
-        return MigrationContext.configure(engine).get_current_revision()
-    with _translated(engine.url), _connected(engine) as connection:
-        return MigrationContext.configure(connection).get_current_revision()
-
-
-def _schema_error(found: str | None) -> SchemaVersionError:
-    newer = found is not None and found not in _known_revisions()
-    return SchemaVersionError(found, HEAD_REVISION, newer=newer)
-
-
-def upgrade(target: sa.Engine | str | sa.URL) -> None:
-    """Create psirf_flow's tables, or upgrade them to :data:`HEAD_REVISION`.
-
-    Runs the Alembic migrations shipped inside the package, in one transaction (on
-    PostgreSQL under an advisory lock, so concurrent upgrades wait for each other). Run it
-    at deployment, or pass ``migrate=True`` to :meth:`SqlStore.open`.
-
-    Args:
-        target: An engine, a SQLAlchemy URL, or a plain file path for SQLite.
-
-    Raises:
-        SchemaVersionError: If the database is at a revision newer than this release.
-        StoreUnavailable: If the database cannot be reached.
-        StoreError: If the migration fails; it was rolled back.
-    """
-    engine = target if isinstance(target, sa.Engine) else make_engine(target)
-    try:
-        with _translated(engine.url), _connected(engine) as connection, connection.begin():
-            if connection.dialect.name == "postgresql":
-                connection.execute(
-                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
-                )
-            found = current_revision(connection)
-            if found is not None and found not in _known_revisions():
-                raise _schema_error(found)
-            config = _alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-    finally:
-        if engine is not target:
-            engine.dispose()
-
-
-# ------------------------------------------------------------------ error translation
-
-
-@contextmanager
-def _connected(engine: sa.Engine) -> Iterator[sa.Connection]:
-    try:
-        connection = engine.connect()
-    except sa.exc.SQLAlchemyError as error:
-        raise StoreUnavailable(_shown(engine.url), _detail(error, engine.url)) from error
-    with connection:
-        yield connection
-
-
-@contextmanager
-def _translated(url: sa.URL) -> Iterator[None]:
-    try:
-        yield
-    except PsirfFlowError:
-        raise
-    except sa.exc.DBAPIError as error:
-        if error.connection_invalidated:
-            raise StoreUnavailable(_shown(url), _detail(error, url)) from error
-        raise StoreError(f"the database at {_shown(url)} failed: {_detail(error, url)}") from error
-    except sa.exc.SQLAlchemyError as error:
-        raise StoreError(f"the database at {_shown(url)} failed: {_detail(error, url)}") from error
-
-
-def _is_unique_violation(error: sa.exc.IntegrityError) -> bool:
-    """Tell a duplicate key (someone else wrote first) from other integrity failures."""
-    orig = error.orig
-    sqlstate = getattr(orig, "sqlstate", None)  # psycopg
-    if sqlstate is not None:
-        return bool(sqlstate == _PG_UNIQUE_VIOLATION)
-    name = getattr(orig, "sqlite_errorname", "")  # sqlite3
-    return name in _SQLITE_UNIQUE_VIOLATIONS
-
-
-def _detail(error: sa.exc.SQLAlchemyError, url: sa.URL) -> str:
-    cause = getattr(error, "orig", None) or error
-    lines = str(cause).strip().splitlines()
-    text = lines[0] if lines else type(cause).__name__
-    if url.password:
-        text = text.replace(str(url.password), "***")
-    return text
 
 
 # ------------------------------------------------------------------ the store
@@ -585,20 +376,6 @@ class SqlStore:
             and not change.deadlines
             and not change.outbox
         )
-
-
-def _single_statement(connection: sa.Connection) -> None:
-    """Let ``connection`` run its next statement on its own, without BEGIN and ROLLBACK.
-
-    A single statement is atomic and sees one snapshot by itself, so a read (or the
-    one-statement write) needs no explicit transaction: that saves two round trips on
-    PostgreSQL (autocommit) and two statements on SQLite (its ``begin`` listener skips
-    BEGIN; the closing rollback then has nothing to do).
-    """
-    if connection.dialect.name == "postgresql":
-        connection.execution_options(isolation_level="AUTOCOMMIT")
-    else:
-        connection.execution_options(**{_SINGLE_STATEMENT: True})
 
 
 def _check_change(change: Change) -> None:
