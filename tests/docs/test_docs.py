@@ -58,6 +58,7 @@ RUNNABLE_PAGES = sorted(
         DOCS / "how-to" / "embed-in-your-system.md",
         DOCS / "how-to" / "run-the-relay.md",
         DOCS / "how-to" / "oversight-and-organisations.md",
+        DOCS / "how-to" / "test-your-workflow.md",
         DOCS / "explanation" / "audit-and-information-governance.md",
         DOCS / "reference" / "workflows" / "index.md",
     ]
@@ -387,6 +388,15 @@ class TestRunnableDocs:
         for number, block in enumerate(blocks, start=1):
             code = compile(block, f"{page.relative_to(ROOT)} block {number}", "exec")
             exec(code, namespace)  # noqa: S102 - the documentation's own examples
+
+    def test_readme_example_runs(self) -> None:
+        """The README's example runs as written."""
+        blocks = PYTHON_BLOCK.findall((ROOT / "README.md").read_text(encoding="utf-8"))
+        namespace: dict[str, Any] = {"__name__": "__readme__"}
+
+        assert blocks
+        for number, block in enumerate(blocks, start=1):
+            exec(compile(block, f"README.md block {number}", "exec"), namespace)  # noqa: S102
 
 
 class TestMaps:
