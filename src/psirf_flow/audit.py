@@ -18,12 +18,11 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from types import MappingProxyType
 from typing import Any, Final
 
 import attrs
 
-from psirf_flow.domain import FactValue, GuardResult
+from psirf_flow.domain import FactValue, GuardResult, frozen_facts
 from psirf_flow.errors import AuditChainBroken
 
 
@@ -46,10 +45,6 @@ _FOUR_DIGIT_YEAR: Final = 1000
 _CANONICAL: Final = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 )
-
-
-def _freeze(value: Mapping[str, FactValue]) -> Mapping[str, FactValue]:
-    return MappingProxyType(dict(value))
 
 
 @attrs.frozen
@@ -87,7 +82,7 @@ class AuditEntry:
     organisation: str
     guards: tuple[tuple[str, bool, str], ...]
     rules: tuple[str, ...]
-    data: Mapping[str, FactValue] = attrs.field(converter=_freeze, hash=False)
+    data: Mapping[str, FactValue] = attrs.field(converter=frozen_facts, hash=False)
     recorded_at: datetime
     previous_hash: str
     hash: str

@@ -31,6 +31,7 @@ __all__ = [
     "OutboxMessage",
     "Role",
     "check_identifier",
+    "frozen_facts",
     "is_nhs_number",
 ]
 
@@ -139,7 +140,8 @@ class Actor:
         return role in self.roles
 
 
-def _freeze_facts(value: Mapping[str, FactValue]) -> Mapping[str, FactValue]:
+def frozen_facts(value: Mapping[str, FactValue]) -> Mapping[str, FactValue]:
+    """A read-only copy of ``value`` (facts, payload data, message bodies)."""
     return MappingProxyType(dict(value))
 
 
@@ -176,7 +178,7 @@ class Case:
     organisation: str
     state: str
     version: int
-    facts: Mapping[str, FactValue] = attrs.field(converter=_freeze_facts, hash=False)
+    facts: Mapping[str, FactValue] = attrs.field(converter=frozen_facts, hash=False)
     opened_at: datetime = attrs.field(validator=_aware)
     updated_at: datetime = attrs.field(validator=_aware)
     held_from: str | None = None
@@ -224,6 +226,13 @@ class GuardResult:
     reason_code: str = "ok"
     explanation: str = ""
 
+    @classmethod
+    def judge(cls, name: str, ok: bool, code: str, explanation: str) -> GuardResult:
+        """The result of guard ``name``: passed, or failed with ``code`` and ``explanation``."""
+        if ok:
+            return cls(name=name, ok=True, reason_code="ok", explanation="")
+        return cls(name=name, ok=False, reason_code=code, explanation=explanation)
+
 
 @attrs.frozen
 class Deadline:
@@ -262,7 +271,7 @@ class OutboxMessage:
     id: str
     case_id: str
     kind: str
-    body: Mapping[str, FactValue] = attrs.field(converter=_freeze_facts, hash=False)
+    body: Mapping[str, FactValue] = attrs.field(converter=frozen_facts, hash=False)
     created_at: datetime = attrs.field(validator=_aware)
     delivered_at: datetime | None = None
     outcome: str | None = None

@@ -74,6 +74,7 @@ from psirf_flow.workflows.guards_candour import (
     is_notifiable_harm,
 )
 from psirf_flow.workflows.spec import (
+    NOTE_FIELD,
     SAME_STATE,
     FieldKind,
     FieldSpec,
@@ -124,7 +125,6 @@ _RECORDERS: Final = (
     Role.PATIENT_SAFETY_SPECIALIST,
     Role.HEALTH_CARE_PROFESSIONAL,
 )
-_NOTE: Final = FieldSpec("note", FieldKind.TEXT)
 _DELAY_REASONS: Final = (
     "relevant_person_unavailable",
     "relevant_person_request",
@@ -166,7 +166,7 @@ def _determinations(low_harm_notifiable: bool) -> list[TransitionSpec]:
             dest="verbal_due",
             roles=(Role.HEALTH_CARE_PROFESSIONAL,),
             guards=(f"harm_is_notifiable{suffix}",),
-            fields=(*_determination_fields(), _NOTE),
+            fields=(*_determination_fields(), NOTE_FIELD),
             rules=rules,
             actor_fact="determined_by",
             summary="A health care professional finds the incident notifiable; the verbal "
@@ -181,7 +181,7 @@ def _determinations(low_harm_notifiable: bool) -> list[TransitionSpec]:
             fields=(
                 *_determination_fields(),
                 FieldSpec.choice("not_notifiable_reason", NOT_NOTIFIABLE_REASONS, required=True),
-                _NOTE,
+                NOTE_FIELD,
             ),
             rules=rules,
             actor_fact="determined_by",
@@ -200,7 +200,7 @@ def _determinations(low_harm_notifiable: bool) -> list[TransitionSpec]:
                     ("harm_revised", "new_facts", "review_of_decision"),
                     required=True,
                 ),
-                _NOTE,
+                NOTE_FIELD,
             ),
             rules=("candour.reg20.determination@1",),
             clears=(*_DETERMINATION_FACTS, "determined_by"),

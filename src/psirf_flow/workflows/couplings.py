@@ -29,12 +29,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from types import MappingProxyType
 from typing import Final, Literal
 
 import attrs
 
-from psirf_flow.domain import Case, FactValue, OutboxMessage
+from psirf_flow.domain import Case, FactValue, OutboxMessage, frozen_facts
 
 
 __all__ = [
@@ -54,10 +53,6 @@ _LEARNING_FAMILY: Final = "learning_response"
 _PAYLOAD_PREFIX: Final = "p."
 
 
-def _frozen(value: Mapping[str, FactValue]) -> Mapping[str, FactValue]:
-    return MappingProxyType(dict(value))
-
-
 @attrs.frozen
 class FollowUp:
     """A command another lifecycle must receive.
@@ -74,7 +69,7 @@ class FollowUp:
     target_case_id: str
     workflow: str = ""
     trigger: str = ""
-    payload: Mapping[str, FactValue] = attrs.field(factory=dict, converter=_frozen)
+    payload: Mapping[str, FactValue] = attrs.field(factory=dict, converter=frozen_facts)
 
 
 Reaction = Callable[[Case, str, int], FollowUp | None]

@@ -102,10 +102,7 @@ class GuardSpec:
     uses_payload: bool = False
 
 
-def _result(name: str, ok: bool, code: str, explanation: str) -> GuardResult:
-    if ok:
-        return GuardResult(name=name, ok=True, reason_code="ok", explanation="")
-    return GuardResult(name=name, ok=False, reason_code=code, explanation=explanation)
+_result = GuardResult.judge
 
 
 def _lead_independent(g: GuardInput) -> GuardResult:

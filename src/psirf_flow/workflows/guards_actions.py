@@ -35,10 +35,7 @@ MEASURE_FACTS: Final = ("measure_ref", "baseline_ref", "target_ref")
 GuardRow = tuple[str, Callable[["GuardInput"], GuardResult], str, bool]
 
 
-def _result(name: str, ok: bool, code: str, explanation: str) -> GuardResult:
-    if ok:
-        return GuardResult(name=name, ok=True, reason_code="ok", explanation="")
-    return GuardResult(name=name, ok=False, reason_code=code, explanation=explanation)
+_result = GuardResult.judge
 
 
 def _actor_is_owner(g: GuardInput) -> GuardResult:

@@ -106,10 +106,7 @@ def is_notifiable_harm(harm_category: str, *, low_harm_notifiable: bool = False)
     return low_harm_notifiable and harm_category in LOCALLY_NOTIFIABLE_HARM
 
 
-def _result(name: str, ok: bool, code: str, explanation: str) -> GuardResult:
-    if ok:
-        return GuardResult(name=name, ok=True, reason_code="ok", explanation="")
-    return GuardResult(name=name, ok=False, reason_code=code, explanation=explanation)
+_result = GuardResult.judge
 
 
 def _known(harm: object) -> TypeGuard[str]:

@@ -136,10 +136,7 @@ def current_target_date(facts: Mapping[str, FactValue]) -> date | None:
     return clock.timescale_ends_on if clock is not None else None
 
 
-def _result(name: str, ok: bool, code: str, explanation: str) -> GuardResult:
-    if ok:
-        return GuardResult(name=name, ok=True, reason_code="ok", explanation="")
-    return GuardResult(name=name, ok=False, reason_code=code, explanation=explanation)
+_result = GuardResult.judge
 
 
 def _not_started(name: str) -> GuardResult:

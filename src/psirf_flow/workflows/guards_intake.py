@@ -52,10 +52,7 @@ GuardRow = tuple[str, Callable[["GuardInput"], GuardResult], str, bool]
 PSII_RESPONSE: Final = "psii"
 
 
-def _result(name: str, ok: bool, code: str, explanation: str) -> GuardResult:
-    if ok:
-        return GuardResult(name=name, ok=True, reason_code="ok", explanation="")
-    return GuardResult(name=name, ok=False, reason_code=code, explanation=explanation)
+_result = GuardResult.judge
 
 
 def outstanding_national_rules(g: GuardInput) -> tuple[str, ...]:

@@ -46,6 +46,7 @@ from psirf_flow.workflows.learning_response_timescale import (
     with_timescale_settings,
 )
 from psirf_flow.workflows.spec import (
+    NOTE_FIELD,
     PREVIOUS_STATE,
     SAME_STATE,
     FieldKind,
@@ -104,7 +105,6 @@ _REVIEW_FACTS: Final = (
     "family_draft_response",
     "findings_agreed_by",
 )
-_NOTE: Final = FieldSpec("note", FieldKind.TEXT)
 
 
 @attrs.frozen
@@ -213,7 +213,7 @@ def _recording_steps(variant: Variant) -> list[TransitionSpec]:
                     "family_engagement", ("involved", "declined", "uncontactable"), required=True
                 ),
                 FieldSpec("contact_attempts", FieldKind.COUNT),
-                _NOTE,
+                NOTE_FIELD,
             ),
             rules=("psirf.engagement.outcome@1",),
             summary="Record whether the patient or family is involved, declined or "
@@ -282,7 +282,7 @@ def _recording_steps(variant: Variant) -> list[TransitionSpec]:
                         ("commented", "no_comments", "declined", "uncontactable"),
                         required=True,
                     ),
-                    _NOTE,
+                    NOTE_FIELD,
                 ),
                 rules=("psirf.engagement.family_draft@1",),
                 summary="Record the family's response to being offered the draft.",
@@ -359,7 +359,7 @@ def _main_path(variant: Variant) -> list[TransitionSpec]:
                     ("factual_gaps", "analysis_incomplete", "engagement_gaps", "other"),
                     required=True,
                 ),
-                _NOTE,
+                NOTE_FIELD,
             ),
             clears=_REVIEW_FACTS,
             summary="Send the report back for more work; review is done again.",
@@ -427,7 +427,7 @@ def _side_paths(variant: Variant) -> list[TransitionSpec]:
                     ("external_process", "staff_availability", "family_request", "other"),
                     required=True,
                 ),
-                _NOTE,
+                NOTE_FIELD,
             ),
             holds=True,
             summary="Pause the response (for example while police or a coroner act).",
@@ -456,7 +456,7 @@ def _side_paths(variant: Variant) -> list[TransitionSpec]:
                     ),
                     required=True,
                 ),
-                _NOTE,
+                NOTE_FIELD,
             ),
             rules=("psirf.response.stand_down@1",),
             summary="Stand the response down, with a reason.",
@@ -473,7 +473,7 @@ def _side_paths(variant: Variant) -> list[TransitionSpec]:
                     ("inquest", "police_investigation", "new_evidence", "family_concern"),
                     required=True,
                 ),
-                _NOTE,
+                NOTE_FIELD,
             ),
             rules=("psirf.response.reopen@1",),
             clears=(*_REVIEW_FACTS, "approved_by", "report_ref", "family_sharing"),

@@ -42,7 +42,14 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from psirf_flow.domain import Role
-from psirf_flow.workflows.spec import SAME_STATE, FieldKind, FieldSpec, OpeningSpec, TransitionSpec
+from psirf_flow.workflows.spec import (
+    NOTE_FIELD,
+    SAME_STATE,
+    FieldKind,
+    FieldSpec,
+    OpeningSpec,
+    TransitionSpec,
+)
 
 
 if TYPE_CHECKING:
@@ -51,7 +58,6 @@ if TYPE_CHECKING:
 
 __all__ = ["family_position", "timescale_steps", "with_timescale_settings"]
 
-_NOTE: Final = FieldSpec("note", FieldKind.TEXT)
 #: The family's position when it is not agreement (involvement is voluntary, §7.1).
 _NOT_ENGAGED: Final = ("declined", "uncontactable")
 #: States an extension may be approved from: the clock runs from planning until approval,
@@ -130,7 +136,7 @@ def timescale_steps(variant: Variant) -> list[TransitionSpec]:
                 "extension_within_hard_cap",
                 "target_not_in_past",
             ),
-            fields=(target, reason, family, _NOTE),
+            fields=(target, reason, family, NOTE_FIELD),
             rules=("psirf.timescale.extension@1", "psirf.sod.extension_approver@1"),
             actor_fact="extension_approved_by",
             summary="Extend the target date, with a reason and the family's position, up to "
@@ -152,7 +158,7 @@ def timescale_steps(variant: Variant) -> list[TransitionSpec]:
                 reason,
                 FieldSpec.choice("hard_cap_override_reason", _HARD_CAP_OVERRIDE, required=True),
                 family,
-                _NOTE,
+                NOTE_FIELD,
             ),
             rules=("psirf.timescale.hard_cap_override@1", "psirf.sod.extension_approver@1"),
             actor_fact="hard_cap_override_by",

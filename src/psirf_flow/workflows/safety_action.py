@@ -37,6 +37,7 @@ from typing import Final
 
 from psirf_flow.domain import Role
 from psirf_flow.workflows.spec import (
+    NOTE_FIELD,
     PREVIOUS_STATE,
     SAME_STATE,
     FieldKind,
@@ -86,7 +87,6 @@ _VERIFIERS: Final = (
 )
 _DECIDERS: Final = (Role.EXECUTIVE_LEAD, Role.PATIENT_SAFETY_SPECIALIST)
 _OWNER: Final = (Role.ACTION_OWNER,)
-_NOTE: Final = FieldSpec("note", FieldKind.TEXT)
 _PLAN_FIELDS: Final = (
     FieldSpec("owner_id", FieldKind.IDENTIFIER),
     FieldSpec("measure_ref", FieldKind.REFERENCE),
@@ -116,7 +116,7 @@ def _main_path() -> list[TransitionSpec]:
             sources=("proposed",),
             dest=SAME_STATE,
             roles=_PLANNERS,
-            fields=(*_PLAN_FIELDS, _NOTE),
+            fields=(*_PLAN_FIELDS, NOTE_FIELD),
             summary="Name the owner, the measure (baseline and target) and the due date.",
         ),
         TransitionSpec(
@@ -209,7 +209,7 @@ def _main_path() -> list[TransitionSpec]:
                 FieldSpec("measure_ref", FieldKind.REFERENCE),
                 FieldSpec("baseline_ref", FieldKind.REFERENCE),
                 FieldSpec("target_ref", FieldKind.REFERENCE),
-                _NOTE,
+                NOTE_FIELD,
             ),
             rules=("psirf.safety_action.revised@1",),
             clears=_DELIVERY_FACTS,
@@ -242,7 +242,7 @@ def _side_exits() -> list[TransitionSpec]:
                     required=True,
                 ),
                 FieldSpec("review_on", FieldKind.DATE, required=True),
-                _NOTE,
+                NOTE_FIELD,
             ),
             rules=("psirf.safety_action.deferred@1",),
             holds=True,
@@ -264,7 +264,7 @@ def _side_exits() -> list[TransitionSpec]:
             dest="risk_accepted",
             roles=_DECIDERS,
             guards=("approver_not_owner", "decision_at_committee_or_executive_tier"),
-            fields=(*_TIER_FIELDS, risk_register, _NOTE),
+            fields=(*_TIER_FIELDS, risk_register, NOTE_FIELD),
             rules=("psirf.safety_action.risk_accepted@1",),
             actor_fact="risk_accepted_by",
             summary="Accept the risk instead of acting, at executive or committee tier.",
@@ -286,7 +286,7 @@ def _side_exits() -> list[TransitionSpec]:
                     ),
                     required=True,
                 ),
-                _NOTE,
+                NOTE_FIELD,
             ),
             rules=("psirf.safety_action.cancelled@1",),
             actor_fact="cancelled_by",

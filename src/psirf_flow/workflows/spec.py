@@ -23,6 +23,7 @@ from psirf_flow.workflows.guards import GUARDS, GuardSpec
 
 
 __all__ = [
+    "NOTE_FIELD",
     "PREVIOUS_STATE",
     "SAME_STATE",
     "FieldKind",
@@ -80,6 +81,10 @@ class FieldSpec:
     def choice(cls, name: str, choices: tuple[str, ...], *, required: bool = False) -> FieldSpec:
         """A :attr:`FieldKind.CHOICE` field accepting one of ``choices``."""
         return cls(name, FieldKind.CHOICE, required=required, choices=choices)
+
+
+#: The optional free-text note many steps accept (kept only as a salted digest).
+NOTE_FIELD: Final = FieldSpec("note", FieldKind.TEXT)
 
 
 @attrs.frozen
