@@ -10,25 +10,21 @@ import argparse
 import sys
 from pathlib import Path
 
-from psirf_flow import CaseQuery, verify_chain
+from psirf_flow import CaseQuery, Engine, SystemClock
 from psirf_flow.store.sql import SqlStore
 
 
 def verify_all(db_path: Path) -> tuple[int, int]:
     """Verify every case in ``db_path``; return ``(cases checked, cases broken)``."""
     store = SqlStore.open(str(db_path))
+    engine = Engine(store, clock=SystemClock())
     checked = broken = 0
     try:
         after: str | None = None
         while True:
             page = store.list_cases(CaseQuery(after=after, limit=100))
             for case in page.items:
-                result = verify_chain(
-                    case.id,
-                    store.history(case.id),
-                    head_hash=case.head_hash,
-                    expected_entries=case.version,
-                )
+                result = engine.verify(case.id)
                 checked += 1
                 status = (
                     "OK" if result.ok else f"BROKEN at entry {result.first_broken}: {result.reason}"

@@ -15,8 +15,9 @@ from typing import Final
 
 import click
 
-from psirf_flow.audit import verify_chain
+from psirf_flow.clock import SystemClock
 from psirf_flow.domain import Case
+from psirf_flow.engine import Engine
 from psirf_flow.errors import CommandRejected, DefinitionError, PsirfFlowError, StoreError
 from psirf_flow.ports import CaseQuery, Store
 from psirf_flow.workflows import DefinitionRegistry, WorkflowDefinition
@@ -107,15 +108,11 @@ def verify(url: str, case_ids: tuple[str, ...]) -> None:
     broken = checked = 0
     with _errors_to_exit_codes():
         store = SqlStore.open(url)
+        engine = Engine(store, clock=SystemClock())
         try:
             cases = [store.load(c) for c in case_ids] if case_ids else _all_cases(store)
             for case in cases:
-                result = verify_chain(
-                    case.id,
-                    store.history(case.id),
-                    head_hash=case.head_hash,
-                    expected_entries=case.version,
-                )
+                result = engine.verify(case.id)
                 checked += 1
                 if not result.ok:
                     broken += 1
