@@ -152,14 +152,32 @@ def _no_target(name: str) -> GuardResult:
     return _result(name, False, "target_date_missing", "no target date has been given")
 
 
-def _target_within_timescale(g: GuardInput) -> GuardResult:
-    name = "target_within_timescale"
-    clock = response_clock(g.facts)
-    target = _date(g.facts.get("target_date"))
-    if clock is None:
-        return _not_started(name)
-    if target is None:
-        return _no_target(name)
+DatedCheck = Callable[[str, "GuardInput", ResponseClock, date], GuardResult]
+
+
+def _dated(name: str, check: DatedCheck) -> Callable[[GuardInput], GuardResult]:
+    """A guard that needs the response's clock and the proposed target date.
+
+    It refuses with ``clock_not_started`` or ``target_date_missing`` when either is missing,
+    and otherwise hands both to ``check``.
+    """
+
+    def guard(g: GuardInput) -> GuardResult:
+        clock = response_clock(g.facts)
+        target = _date(g.facts.get("target_date"))
+        if clock is None:
+            return _not_started(name)
+        if target is None:
+            return _no_target(name)
+        return check(name, g, clock, target)
+
+    return guard
+
+
+def _target_within_timescale(
+    name: str, g: GuardInput, clock: ResponseClock, target: date
+) -> GuardResult:
+    del g
     if target > clock.hard_cap_ends_on:
         return _result(
             name,
@@ -209,14 +227,9 @@ def _extension_approver_independent(g: GuardInput) -> GuardResult:
     )
 
 
-def _extension_later_than_target(g: GuardInput) -> GuardResult:
-    name = "extension_later_than_target"
-    clock = response_clock(g.facts)
-    target = _date(g.facts.get("target_date"))
-    if clock is None:
-        return _not_started(name)
-    if target is None:
-        return _no_target(name)
+def _extension_later_than_target(
+    name: str, g: GuardInput, clock: ResponseClock, target: date
+) -> GuardResult:
     # The target before this command: the one agreed or extended, else the timescale's end.
     agreed = _date(g.case.facts.get("target_date")) if g.case is not None else None
     current = agreed or clock.timescale_ends_on
@@ -228,14 +241,10 @@ def _extension_later_than_target(g: GuardInput) -> GuardResult:
     )
 
 
-def _extension_within_hard_cap(g: GuardInput) -> GuardResult:
-    name = "extension_within_hard_cap"
-    clock = response_clock(g.facts)
-    target = _date(g.facts.get("target_date"))
-    if clock is None:
-        return _not_started(name)
-    if target is None:
-        return _no_target(name)
+def _extension_within_hard_cap(
+    name: str, g: GuardInput, clock: ResponseClock, target: date
+) -> GuardResult:
+    del g
     return _result(
         name,
         target <= clock.hard_cap_ends_on,
@@ -246,14 +255,10 @@ def _extension_within_hard_cap(g: GuardInput) -> GuardResult:
     )
 
 
-def _override_beyond_hard_cap(g: GuardInput) -> GuardResult:
-    name = "override_beyond_hard_cap"
-    clock = response_clock(g.facts)
-    target = _date(g.facts.get("target_date"))
-    if clock is None:
-        return _not_started(name)
-    if target is None:
-        return _no_target(name)
+def _override_beyond_hard_cap(
+    name: str, g: GuardInput, clock: ResponseClock, target: date
+) -> GuardResult:
+    del g
     return _result(
         name,
         target > clock.hard_cap_ends_on,
@@ -267,7 +272,7 @@ def _override_beyond_hard_cap(g: GuardInput) -> GuardResult:
 ENGAGEMENT_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
         "target_within_timescale",
-        _target_within_timescale,
+        _dated("target_within_timescale", _target_within_timescale),
         "The target date is within the plan's timescale from the start of the response "
         "(further needs an extension).",
         True,
@@ -286,19 +291,19 @@ ENGAGEMENT_GUARDS: Final[tuple[GuardRow, ...]] = (
     ),
     (
         "extension_later_than_target",
-        _extension_later_than_target,
+        _dated("extension_later_than_target", _extension_later_than_target),
         "The new target date is later than the current one.",
         True,
     ),
     (
         "extension_within_hard_cap",
-        _extension_within_hard_cap,
+        _dated("extension_within_hard_cap", _extension_within_hard_cap),
         "The new target date is within the hard cap (further needs the hard-cap override).",
         True,
     ),
     (
         "override_beyond_hard_cap",
-        _override_beyond_hard_cap,
+        _dated("override_beyond_hard_cap", _override_beyond_hard_cap),
         "The new target date is beyond the hard cap (otherwise an ordinary extension is used).",
         True,
     ),
