@@ -19,7 +19,9 @@ from psirf_flow.domain import Actor as Actor
 from psirf_flow.domain import Case as Case
 from psirf_flow.domain import Command as Command
 from psirf_flow.domain import GuardResult as GuardResult
+from psirf_flow.domain import Reader as Reader
 from psirf_flow.domain import Role as Role
+from psirf_flow.domain import SystemReader as SystemReader
 from psirf_flow.engine import Engine as Engine
 from psirf_flow.engine import Outcome as Outcome
 from psirf_flow.errors import AuditChainBroken as AuditChainBroken
@@ -34,7 +36,6 @@ from psirf_flow.errors import IdempotencyKeyReused as IdempotencyKeyReused
 from psirf_flow.errors import InvalidPayload as InvalidPayload
 from psirf_flow.errors import OrganisationMismatch as OrganisationMismatch
 from psirf_flow.errors import PsirfFlowError as PsirfFlowError
-from psirf_flow.errors import ReadNotPermitted as ReadNotPermitted
 from psirf_flow.errors import RoleNotPermitted as RoleNotPermitted
 from psirf_flow.errors import SchemaVersionError as SchemaVersionError
 from psirf_flow.errors import StoreError as StoreError
@@ -84,7 +85,7 @@ __all__ = [
     "Outcome",
     "Page",
     "PsirfFlowError",
-    "ReadNotPermitted",
+    "Reader",
     "Role",
     "RoleNotPermitted",
     "SchemaVersionError",
@@ -92,6 +93,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "SystemClock",
+    "SystemReader",
     "TransitionNotAllowed",
     "UnknownTrigger",
     "UnknownWorkflow",

@@ -16,7 +16,7 @@ from typing import Final
 import click
 
 from psirf_flow.clock import SystemClock
-from psirf_flow.domain import Case
+from psirf_flow.domain import Case, SystemReader
 from psirf_flow.engine import Engine
 from psirf_flow.errors import CommandRejected, DefinitionError, PsirfFlowError, StoreError
 from psirf_flow.ports import CaseQuery, Store
@@ -30,6 +30,9 @@ EXIT_BROKEN: Final = 1
 EXIT_REJECTED: Final = 2
 EXIT_INVALID: Final = 3
 EXIT_STORE: Final = 4
+
+#: ``psirf-flow verify`` reads every organisation's cases, as a named system reader.
+_VERIFIER: Final = SystemReader("psirf-flow-cli-verify")
 
 
 @contextmanager
@@ -112,7 +115,7 @@ def verify(url: str, case_ids: tuple[str, ...]) -> None:
         try:
             cases = [store.load(c) for c in case_ids] if case_ids else _all_cases(store)
             for case in cases:
-                result = engine.verify(case.id)
+                result = engine.verify(case.id, reader=_VERIFIER)
                 checked += 1
                 if not result.ok:
                     broken += 1

@@ -30,16 +30,16 @@ from typing import Any, Final
 import attrs
 import structlog
 
-from psirf_flow.audit import AuditEntry, ChainVerification, verify_chain
+from psirf_flow.audit import AuditEntry, ChainVerification, idempotency_digest, verify_chain
 from psirf_flow.decide import OPEN_TRIGGER, Decision, Option, decide, decide_open, options
-from psirf_flow.domain import Actor, Case, Command, Role
+from psirf_flow.domain import Actor, Case, Command, Reader, Role, SystemReader
 from psirf_flow.errors import (
     CaseAlreadyExists,
+    CaseNotFound,
     CommandRejected,
     ConcurrencyConflict,
     CorruptRecord,
     IdempotencyKeyReused,
-    ReadNotPermitted,
     UnknownWorkflow,
 )
 from psirf_flow.log import get_logger, safe_fields
@@ -179,7 +179,7 @@ class Engine:
         fingerprint = None
         if idempotency_key is not None:
             fingerprint = _fingerprint(f"{workflow}:{case_id or ''}", command)
-            replay = self._replay(idempotency_key, fingerprint, case_id, OPEN_TRIGGER)
+            replay = self._replay(idempotency_key, fingerprint, case_id, OPEN_TRIGGER, actor)
             if replay is not None:
                 return replay
         new_id = case_id if case_id is not None else self._new_id()
@@ -218,7 +218,8 @@ class Engine:
 
         Raises:
             CommandRejected: If the step is refused; nothing was written.
-            CaseNotFound: If there is no such case.
+            CaseNotFound: If there is no such case, or it belongs to an organisation the
+                actor may not see (the two are indistinguishable).
             ConcurrencyConflict: If the case changed meanwhile; reload and retry.
         """
         command = Command(
@@ -228,13 +229,15 @@ class Engine:
             role=role,
             idempotency_key=idempotency_key,
         )
+        # The organisation comes first: a case the actor may not see is reported exactly
+        # like a missing one, before any other check (idempotent replays included).
+        case = self._visible(case_id, actor)
         fingerprint = None
         if idempotency_key is not None:
             fingerprint = _fingerprint(case_id, command)
-            replay = self._replay(idempotency_key, fingerprint, case_id, trigger)
+            replay = self._replay(idempotency_key, fingerprint, case_id, trigger, actor)
             if replay is not None:
                 return replay
-        case = self._store.load(case_id)
         definition = self.definition_for(case)
         try:
             decision = decide(definition, case, command, now=self._clock.now())
@@ -244,62 +247,79 @@ class Engine:
         return self._commit(decision, case.version, fingerprint, command, definition)
 
     # ------------------------------------------------------------------ queries
+    #
+    # Every read names its reader: a person (``Actor``) sees their own organisation's
+    # cases and those their organisation oversees; a ``SystemReader`` (a named batch job)
+    # sees every case. Anything else is reported exactly like a missing case.
 
-    def get(self, case_id: str, *, reader: Actor | None = None) -> Case:
+    def get(self, case_id: str, *, reader: Reader) -> Case:
         """Return the case as last committed.
 
         Args:
             case_id: The case.
-            reader: When given, the person reading; refused with
-                :class:`~psirf_flow.errors.ReadNotPermitted` unless they belong to the
-                case's organisation or oversee it (see ``oversight``).
-        """
-        case = self._store.load(case_id)
-        self._check_read(case, reader)
-        return case
+            reader: Who reads it: a person (their organisation's cases and those it
+                oversees) or a :class:`~psirf_flow.domain.SystemReader`.
 
-    def history(self, case_id: str, *, reader: Actor | None = None) -> tuple[AuditEntry, ...]:
+        Raises:
+            CaseNotFound: If there is no such case or ``reader`` may not see it (the two
+                are indistinguishable).
+        """
+        return self._visible(case_id, reader)
+
+    def history(self, case_id: str, *, reader: Reader) -> tuple[AuditEntry, ...]:
         """Return the case's audit trail, oldest first (``reader`` as for :meth:`get`)."""
-        if reader is not None:
-            self._check_read(self._store.load(case_id), reader)
+        self._visible(case_id, reader)
         return tuple(self._store.history(case_id))
 
-    def may_read(self, case: Case, reader: Actor) -> bool:
+    def may_read(self, case: Case, reader: Reader) -> bool:
         """Tell whether ``reader`` may read ``case``'s status and history.
 
         People of the owning organisation may, whatever their role (patient safety
         partners sit on the trust's own committees); people holding the ICB oversight role
-        may read the cases of the organisations their organisation oversees.
+        may read the cases of the organisations their organisation oversees; a
+        :class:`~psirf_flow.domain.SystemReader` may read every case.
         """
-        if reader.organisation == case.organisation:
-            return True
-        overseen = self._oversight.get(reader.organisation, frozenset())
-        return reader.holds(Role.ICB_OVERSIGHT) and case.organisation in overseen
+        visible = self._visible_organisations(reader)
+        return visible is None or case.organisation in visible
 
-    def _check_read(self, case: Case, reader: Actor | None) -> None:
-        if reader is not None and not self.may_read(case, reader):
-            raise ReadNotPermitted(case.id, reader.id, reader.organisation)
+    def _visible_organisations(self, reader: Reader) -> frozenset[str] | None:
+        """The organisations whose cases ``reader`` may see (``None``: all of them)."""
+        if isinstance(reader, SystemReader):
+            return None
+        own = frozenset({reader.organisation})
+        if not reader.holds(Role.ICB_OVERSIGHT):
+            return own
+        return own | self._oversight.get(reader.organisation, frozenset())
 
-    def retention(self, case_id: str) -> tuple[str, RetentionClass]:
+    def _visible(self, case_id: str, reader: Reader) -> Case:
+        """Load ``case_id`` for ``reader``; a case they may not see is a missing case."""
+        case = self._store.load(case_id)
+        if not self.may_read(case, reader):
+            self._read_refused(case_id, reader)
+            raise CaseNotFound(case_id)
+        return case
+
+    def retention(self, case_id: str, *, reader: Reader) -> tuple[str, RetentionClass]:
         """Return the case's retention class: its name and how long its records are kept.
 
         A case stored without a class (before migration 0002), or whose class the current
-        settings no longer define, is classed afresh from its workflow and facts.
+        settings no longer define, is classed afresh from its workflow and facts
+        (``reader`` as for :meth:`get`).
         """
-        case = self._store.load(case_id)
+        case = self._visible(case_id, reader)
         name = case.retention_class
         if name not in self._retention.classes:
             name = self._retention_for(case, self.definition_for(case).family)
         return name, self._retention.classes[name]
 
-    def verify(self, case_id: str) -> ChainVerification:
-        """Verify the case's audit chain against its stored head.
+    def verify(self, case_id: str, *, reader: Reader) -> ChainVerification:
+        """Verify the case's audit chain against its stored head (``reader`` as for :meth:`get`).
 
         The case and its trail are read separately; if a command commits in between (the
         trail is then longer than the case says), both are read again.
         """
         for _ in range(_VERIFY_READS):
-            case = self._store.load(case_id)
+            case = self._visible(case_id, reader)
             entries = self._store.history(case_id)
             if len(entries) <= case.version:
                 break
@@ -311,16 +331,24 @@ class Engine:
         """List every step of the workflow: may ``actor`` take it now, and if not, why not.
 
         Raises:
-            ReadNotPermitted: If ``actor`` may not read the case (the answer would reveal
-                its state).
+            CaseNotFound: If there is no such case or ``actor`` may not see it.
         """
-        case = self._store.load(case_id)
-        self._check_read(case, actor)
+        case = self._visible(case_id, actor)
         return options(self.definition_for(case), case, actor, now=self._clock.now())
 
-    def list_cases(self, query: CaseQuery | None = None) -> Page:
-        """Return one page of cases (by workflow, state and organisation; keyset paginated)."""
-        return self._store.list_cases(query if query is not None else CaseQuery())
+    def list_cases(self, query: CaseQuery | None = None, *, reader: Reader) -> Page:
+        """Return one page of the cases ``reader`` may see (keyset paginated by id).
+
+        Args:
+            query: Filters (workflow, state, organisation) and the page wanted.
+            reader: Who lists: only cases they may see are returned, whatever the filters.
+        """
+        query = query if query is not None else CaseQuery()
+        visible = self._visible_organisations(reader)
+        if visible is not None:
+            allowed = visible if query.organisations is None else visible & query.organisations
+            query = attrs.evolve(query, organisations=allowed)
+        return self._store.list_cases(query)
 
     def definition_for(self, case: Case) -> WorkflowDefinition:
         """Return the definition ``case`` is pinned to.
@@ -345,14 +373,16 @@ class Engine:
     # ------------------------------------------------------------------ internals
 
     def _replay(
-        self, key: str, fingerprint: str, case_id: str | None, trigger: str
+        self, key: str, fingerprint: str, case_id: str | None, trigger: str, actor: Actor
     ) -> Outcome | None:
-        record = self._store.find_idempotency(key)
+        # Keys are looked up within the actor's organisation only, so another trust's
+        # person with the same key and local id finds nothing of this trust's.
+        record = self._store.find_idempotency(idempotency_digest(actor.organisation, key))
         if record is None:
             return None
         if record.fingerprint != fingerprint:
             reused = IdempotencyKeyReused(case_id=case_id, trigger=trigger, key=key)
-            self._rejected(reused, None, None, None)
+            self._rejected(reused, None, actor, None)
             raise reused
         entry = self._store.history(record.case_id)[record.sequence - 1]
         outcome = Outcome(self._store.load(record.case_id), entry, replayed=True)
@@ -367,6 +397,14 @@ class Engine:
         )
         return outcome
 
+    def _read_refused(self, case_id: str, reader: Reader) -> None:
+        """Log a refused read (a security event), allow-listed keys only."""
+        reader_id = reader.name if isinstance(reader, SystemReader) else reader.id
+        self._log.bind().warning(
+            "psirf_flow.read_refused",
+            **safe_fields({"case_id": case_id, "actor_id": reader_id}),
+        )
+
     def _commit(
         self,
         decision: Decision,
@@ -379,7 +417,12 @@ class Engine:
         # case is pinned to (decide keeps the pin and moves only to its states).
         key = command.idempotency_key
         idempotency = (
-            IdempotencyRecord(key, decision.case.id, fingerprint, decision.entry.sequence)
+            IdempotencyRecord(
+                idempotency_digest(command.actor.organisation, key),
+                decision.case.id,
+                fingerprint,
+                decision.entry.sequence,
+            )
             if key is not None and fingerprint is not None
             else None
         )
@@ -412,7 +455,9 @@ class Engine:
             # A concurrent retry with the same key may have won the race (for an opening,
             # by creating the case first): replay it.
             if key is not None and fingerprint is not None:
-                replay = self._replay(key, fingerprint, decision.case.id, command.trigger)
+                replay = self._replay(
+                    key, fingerprint, decision.case.id, command.trigger, command.actor
+                )
                 if replay is not None:
                     return replay
             raise
@@ -497,10 +542,12 @@ def _normalised(value: object) -> object:
 
 
 def _fingerprint(scope: str, command: Command) -> str:
+    """Digest of what a command asks (scope, trigger, actor, organisation, role, payload)."""
     body: dict[str, Any] = {
         "scope": scope,
         "trigger": command.trigger,
         "actor": command.actor.id,
+        "organisation": command.actor.organisation,
         "role": command.role.value if command.role is not None else None,
         "payload": {k: _normalised(v) for k, v in command.payload.items()},
     }

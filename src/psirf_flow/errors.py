@@ -22,7 +22,6 @@ and chained with ``raise ... from``.
     ├── CaseNotFound                      PSF300  no case with that id
     ├── CaseAlreadyExists                 PSF301  a case with that id exists already
     ├── ConcurrencyConflict               PSF302  the case changed since it was read; retry
-    ├── ReadNotPermitted                  PSF303  the reader neither owns nor oversees the case
     ├── StoreError                        PSF400  the store failed; nothing was committed
     │   ├── StoreUnavailable              PSF401  the database cannot be reached
     │   ├── SchemaVersionError            PSF402  the schema is not the one this release expects
@@ -59,7 +58,6 @@ __all__ = [
     "PlanError",
     "PlanProblem",
     "PsirfFlowError",
-    "ReadNotPermitted",
     "RoleNotPermitted",
     "SchemaVersionError",
     "StoreError",
@@ -238,7 +236,7 @@ class IdempotencyKeyReused(CommandRejected):
     def __init__(self, *, case_id: str | None, trigger: str, key: str) -> None:
         self.key = key
         super().__init__(
-            f"the idempotency key {key!r} was already used for a different command; "
+            "this idempotency key was already used for a different command; "
             "use a new key for a new command.",
             case_id=case_id,
             trigger=trigger,
@@ -257,8 +255,8 @@ class OrganisationMismatch(CommandRejected):
         self.actor_organisation = actor_organisation
         self.organisation = organisation
         super().__init__(
-            f"the case belongs to organisation {organisation!r}; people from "
-            f"{actor_organisation!r} cannot act on it.",
+            "the case belongs to another organisation; people from outside it may read "
+            "what their organisation oversees but cannot act on it.",
             case_id=case_id,
             trigger=trigger,
             reason_code="organisation_mismatch",
@@ -283,7 +281,12 @@ class UnknownWorkflow(CommandRejected):
 
 
 class CaseNotFound(PsirfFlowError):
-    """Raised when no case has the given id."""
+    """Raised when no case has the given id, or none the reader may see.
+
+    A case of another organisation that the reader does not oversee is reported exactly
+    like a missing one (same class, same message), so that no call reveals whether it
+    exists, whom it belongs to or where it stands.
+    """
 
     code = "PSF300"
 
@@ -300,21 +303,6 @@ class CaseAlreadyExists(PsirfFlowError):
     def __init__(self, case_id: str) -> None:
         self.case_id = case_id
         super().__init__(f"a case with id {case_id!r} already exists.")
-
-
-class ReadNotPermitted(PsirfFlowError):
-    """Raised when someone outside a case's organisation, and not overseeing it, reads it."""
-
-    code = "PSF303"
-
-    def __init__(self, case_id: str, reader_id: str, reader_organisation: str) -> None:
-        self.case_id = case_id
-        self.reader_id = reader_id
-        self.reader_organisation = reader_organisation
-        super().__init__(
-            f"{reader_id} of organisation {reader_organisation!r} may not read case "
-            f"{case_id!r}: it belongs to another organisation that theirs does not oversee."
-        )
 
 
 class ConcurrencyConflict(PsirfFlowError):

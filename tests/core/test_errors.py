@@ -24,7 +24,6 @@ from psirf_flow.errors import (
     PlanError,
     PlanProblem,
     PsirfFlowError,
-    ReadNotPermitted,
     RoleNotPermitted,
     SchemaVersionError,
     StoreError,
@@ -51,7 +50,6 @@ CODES = {
     "CaseNotFound": "PSF300",
     "CaseAlreadyExists": "PSF301",
     "ConcurrencyConflict": "PSF302",
-    "ReadNotPermitted": "PSF303",
     "StoreError": "PSF400",
     "StoreUnavailable": "PSF401",
     "SchemaVersionError": "PSF402",
@@ -124,7 +122,6 @@ SAMPLES: dict[str, tuple[Callable[[], PsirfFlowError], str | None]] = {
     "CaseNotFound": (lambda: CaseNotFound("c-1"), None),
     "CaseAlreadyExists": (lambda: CaseAlreadyExists("c-1"), None),
     "ConcurrencyConflict": (lambda: ConcurrencyConflict("c-1", 4), None),
-    "ReadNotPermitted": (lambda: ReadNotPermitted("c-1", "icb-9", "QWE"), None),
     "StoreError": (lambda: StoreError("the store failed; nothing was committed"), None),
     "StoreUnavailable": (
         lambda: StoreUnavailable("postgresql://db.example/psirf", "connection refused"),

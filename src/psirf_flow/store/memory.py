@@ -164,4 +164,5 @@ def _matches(case: Case, query: CaseQuery) -> bool:
         (query.workflow is None or case.workflow == query.workflow)
         and (query.state is None or case.state == query.state)
         and (query.organisation is None or case.organisation == query.organisation)
+        and (query.organisations is None or case.organisation in query.organisations)
     )

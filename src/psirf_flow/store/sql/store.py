@@ -294,6 +294,10 @@ class SqlStore:
             statement = statement.where(CASES.c.state == query.state)
         if query.organisation is not None:
             statement = statement.where(CASES.c.organisation == query.organisation)
+        if query.organisations is not None:
+            if not query.organisations:
+                return Page((), None)
+            statement = statement.where(CASES.c.organisation.in_(sorted(query.organisations)))
         if query.after is not None:
             statement = statement.where(CASES.c.id > query.after)
         with self._reading() as connection:
