@@ -151,6 +151,22 @@ class TestSqliteBusy:
         assert impatient.load("C-1").version == 1
 
 
+def test_lock_met_while_connecting_is_store_busy(tmp_path: Path) -> None:
+    """A file locked exclusively while a connection sets it up gives StoreBusy, not Unavailable."""
+    path = str(tmp_path / "locked.sqlite3")
+    holding = sqlite3.connect(path, isolation_level=None)
+    holding.execute("CREATE TABLE t (x INTEGER)")
+    holding.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreBusy) as raised:
+            SqlStore.open(path, busy_timeout=SHORT_WAIT)
+    finally:
+        holding.rollback()
+        holding.close()
+
+    assert "locked.sqlite3" in raised.value.url
+
+
 @pytest.mark.postgres
 def test_postgres_lock_timeout_is_store_busy(pg_url: str, clock: ManualClock) -> None:
     """On PostgreSQL a row lock held past ``busy_timeout`` (lock_timeout) is StoreBusy."""

@@ -106,6 +106,16 @@ def test_store_and_engine_reprs_hide_query_passwords() -> None:
     assert "sslpassword" not in engine.url.query
 
 
+def test_engine_from_a_url_object_hides_its_query_password() -> None:
+    """A ``sqlalchemy.URL`` given as is loses its query password to the userinfo part too."""
+    engine = make_engine(sa.make_url(f"{SERVER}?password={SECRET}"))
+    try:
+        assert SECRET not in repr(engine)
+        assert engine.url.password == SECRET
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.parametrize(
     "url",
     [

@@ -220,6 +220,16 @@ class TestLegacyLayout:
         assert f"database: {HEAD_REVISION} (in the old alembic_version table" in shown.output
         assert _rows(engine, VERSION_TABLE) == [HEAD_REVISION]
 
+    def test_bound_store_checks_the_layout_too(self, engine: sa.Engine) -> None:
+        """A store inside a host's connection refuses the legacy layout as well."""
+        upgrade(engine)
+        _to_legacy_layout(engine)
+
+        with engine.connect() as connection, pytest.raises(SchemaVersionError) as refused:
+            SqlStore.bind(connection).check_schema()
+
+        assert refused.value.legacy_table
+
     def test_host_rows_in_the_legacy_table_are_left_alone(self, engine: sa.Engine) -> None:
         """Only psirf_flow's row leaves ``alembic_version``; anything else stays with it."""
         upgrade(engine)

@@ -135,12 +135,11 @@ def _check(engine: sa.Engine | sa.Connection) -> None:
 def _move_legacy_revision(connection: sa.Connection, config: Config) -> None:
     """Move psirf_flow's revision from ``alembic_version`` to :data:`VERSION_TABLE`.
 
-    Runs inside :func:`upgrade`'s transaction. The legacy table loses psirf_flow's row
-    only; it is dropped when nothing else is left in it, and left alone otherwise.
+    Runs inside :func:`upgrade`'s transaction, once :func:`_found` has seen the legacy
+    layout. The legacy table loses psirf_flow's row only; it is dropped when nothing else
+    is left in it, and left alone otherwise.
     """
     legacy = _legacy_revisions(connection)
-    if not legacy:
-        return
     command.stamp(config, legacy[0])
     version = sa.table(_LEGACY_VERSION_TABLE, sa.column("version_num", sa.String))
     connection.execute(version.delete().where(version.c.version_num.in_(legacy)))
