@@ -36,8 +36,10 @@ from psirf_flow.errors import IdempotencyKeyReused as IdempotencyKeyReused
 from psirf_flow.errors import InvalidPayload as InvalidPayload
 from psirf_flow.errors import OrganisationMismatch as OrganisationMismatch
 from psirf_flow.errors import PsirfFlowError as PsirfFlowError
+from psirf_flow.errors import RetryableError as RetryableError
 from psirf_flow.errors import RoleNotPermitted as RoleNotPermitted
 from psirf_flow.errors import SchemaVersionError as SchemaVersionError
+from psirf_flow.errors import StoreBusy as StoreBusy
 from psirf_flow.errors import StoreError as StoreError
 from psirf_flow.errors import StoreUnavailable as StoreUnavailable
 from psirf_flow.errors import TransitionNotAllowed as TransitionNotAllowed
@@ -86,10 +88,12 @@ __all__ = [
     "Page",
     "PsirfFlowError",
     "Reader",
+    "RetryableError",
     "Role",
     "RoleNotPermitted",
     "SchemaVersionError",
     "Store",
+    "StoreBusy",
     "StoreError",
     "StoreUnavailable",
     "SystemClock",

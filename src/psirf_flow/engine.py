@@ -205,6 +205,7 @@ class Engine:
         payload: Mapping[str, object] | None = None,
         role: Role | None = None,
         idempotency_key: str | None = None,
+        expected_version: int | None = None,
     ) -> Outcome:
         """Fire ``trigger`` on case ``case_id`` as ``actor``.
 
@@ -215,12 +216,17 @@ class Engine:
             payload: The step's declared details; unknown fields are refused.
             role: The role the actor acts in; the first permitted one they hold by default.
             idempotency_key: Makes a retry return the first result and write nothing.
+            expected_version: The case version the person saw when they chose the step.
+                If the case is at another version, the command is refused with
+                :class:`~psirf_flow.errors.ConcurrencyConflict` before it is decided, and
+                nothing is written. (A replayed idempotency key answers first.)
 
         Raises:
             CommandRejected: If the step is refused; nothing was written.
             CaseNotFound: If there is no such case, or it belongs to an organisation the
                 actor may not see (the two are indistinguishable).
-            ConcurrencyConflict: If the case changed meanwhile; reload and retry.
+            ConcurrencyConflict: If the case is not at ``expected_version``, or changed
+                meanwhile; reload and retry.
         """
         command = Command(
             trigger=trigger,
@@ -238,6 +244,8 @@ class Engine:
             replay = self._replay(idempotency_key, fingerprint, case_id, trigger, actor)
             if replay is not None:
                 return replay
+        if expected_version is not None and case.version != expected_version:
+            raise ConcurrencyConflict(case_id, expected_version, current_version=case.version)
         definition = self.definition_for(case)
         try:
             decision = decide(definition, case, command, now=self._clock.now())

@@ -9,6 +9,8 @@ and chained with ``raise ... from``.
 ::
 
     PsirfFlowError                        PSF000  root; never raised itself
+    ├── RetryableError                    PSF001  base of the errors worth retrying (never raised)
+    │   └── ConcurrencyConflict           PSF302  the case changed since it was read; retry
     ├── DefinitionError                   PSF100  a workflow definition is malformed
     ├── CommandRejected                   PSF200  a command was refused; nothing was written
     │   ├── UnknownTrigger                PSF201  the workflow has no such trigger
@@ -21,13 +23,20 @@ and chained with ``raise ... from``.
     │   └── UnknownWorkflow               PSF208  no workflow of that name is registered
     ├── CaseNotFound                      PSF300  no case with that id
     ├── CaseAlreadyExists                 PSF301  a case with that id exists already
-    ├── ConcurrencyConflict               PSF302  the case changed since it was read; retry
     ├── StoreError                        PSF400  the store failed; nothing was committed
     │   ├── StoreUnavailable              PSF401  the database cannot be reached
     │   ├── SchemaVersionError            PSF402  the schema is not the one this release expects
-    │   └── CorruptRecord                 PSF403  a stored row does not fit the definition it names
+    │   ├── CorruptRecord                 PSF403  a stored row does not fit the definition it names
+    │   └── StoreBusy                     PSF404  a lock was held past the busy timeout; retry
+    │                                             (also a RetryableError)
     ├── AuditChainBroken                  PSF500  an audit entry was altered, removed or misplaced
     └── PlanError                         PSF600  a plan or rule set has mistakes (all listed)
+
+**Retrying.** Catch :class:`RetryableError` to retry exactly what may succeed if made again:
+:class:`ConcurrencyConflict` (someone else changed the case first: the engine reloads it
+and decides again) and :class:`StoreBusy` (the database stayed locked by another writer
+past the busy timeout). Nothing was written in either case; retry a few times with the same
+idempotency key, then give up and report the error.
 
 Messages are written for the person at the screen: they say what was refused and why, in
 plain words, without naming Python objects.
@@ -58,8 +67,10 @@ __all__ = [
     "PlanError",
     "PlanProblem",
     "PsirfFlowError",
+    "RetryableError",
     "RoleNotPermitted",
     "SchemaVersionError",
+    "StoreBusy",
     "StoreError",
     "StoreUnavailable",
     "TransitionNotAllowed",
@@ -305,17 +316,40 @@ class CaseAlreadyExists(PsirfFlowError):
         super().__init__(f"a case with id {case_id!r} already exists.")
 
 
-class ConcurrencyConflict(PsirfFlowError):
-    """Raised when a case changed between reading and writing it; reload and retry."""
+class RetryableError(PsirfFlowError):
+    """Base of the errors after which the same call may succeed if made again.
+
+    Nothing was written. Catch it to retry, a few times and with the same idempotency key:
+    :class:`ConcurrencyConflict` (the case changed first) and :class:`StoreBusy` (the
+    database stayed locked past the busy timeout) derive from it. Never raised itself.
+    """
+
+    code = "PSF001"
+
+
+class ConcurrencyConflict(RetryableError):
+    """Raised when a case changed between reading and writing it; reload and retry.
+
+    Attributes:
+        case_id: The case.
+        expected_version: The version the command was decided against (or the caller
+            stated with ``expected_version``).
+        current_version: The version found instead, when the store knows it (``None``
+            otherwise, or when the case is gone).
+    """
 
     code = "PSF302"
 
-    def __init__(self, case_id: str, expected_version: int) -> None:
+    def __init__(
+        self, case_id: str, expected_version: int, *, current_version: int | None = None
+    ) -> None:
         self.case_id = case_id
         self.expected_version = expected_version
+        self.current_version = current_version
+        found = "" if current_version is None else f", but at version {current_version}"
         super().__init__(
             f"case {case_id!r} was changed by someone else (it is no longer at version "
-            f"{expected_version}); reload it and try again."
+            f"{expected_version}{found}); reload it and try again."
         )
 
 
@@ -336,18 +370,35 @@ class StoreUnavailable(StoreError):
 
 
 class SchemaVersionError(StoreError):
-    """Raised when the database schema is newer (or older) than this release expects."""
+    """Raised when the database schema is newer (or older) than this release expects.
+
+    Attributes:
+        found: The revision recorded in the database (``None`` when it has none).
+        expected: The revision this release needs.
+        newer: True when ``found`` is newer than this release knows.
+        legacy_table: True when ``found`` is recorded in the shared ``alembic_version``
+            table that earlier releases used; the migration moves it.
+    """
 
     code = "PSF402"
 
-    def __init__(self, found: str | None, expected: str, *, newer: bool) -> None:
+    def __init__(
+        self, found: str | None, expected: str, *, newer: bool, legacy_table: bool = False
+    ) -> None:
         self.found = found
         self.expected = expected
         self.newer = newer
+        self.legacy_table = legacy_table
         if newer:
             message = (
                 f"the database schema is at revision {found!r}, which is newer than this "
                 f"release of psirf_flow knows ({expected!r}); upgrade psirf_flow before using it."
+            )
+        elif legacy_table:
+            message = (
+                f"the database records its schema revision {found!r} in the shared "
+                "alembic_version table, which this release no longer uses; run the migration "
+                "first: psirf-flow db upgrade <database URL>."
             )
         else:
             message = (
@@ -365,6 +416,28 @@ class CorruptRecord(StoreError):
     def __init__(self, case_id: str, detail: str) -> None:
         self.case_id = case_id
         super().__init__(f"case {case_id!r} cannot be loaded: {detail}")
+
+
+class StoreBusy(StoreError, RetryableError):
+    """Raised when the database stayed locked by another writer past the busy timeout.
+
+    Nothing was written; the same call may succeed if made again (it is a
+    :class:`RetryableError`). On SQLite, another connection held the write lock longer
+    than the busy timeout (``busy_timeout`` of :func:`~psirf_flow.store.sql.make_engine`);
+    on PostgreSQL, a lock or serialisation failure made the server abort the transaction.
+
+    Attributes:
+        url: The database URL, without its password.
+    """
+
+    code = "PSF404"
+
+    def __init__(self, url: str, detail: str) -> None:
+        self.url = url
+        super().__init__(
+            f"the database at {url} is busy (another writer held a lock too long): {detail}; "
+            "nothing was written, try again."
+        )
 
 
 class AuditChainBroken(PsirfFlowError):

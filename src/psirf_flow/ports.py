@@ -128,7 +128,8 @@ class Store(Protocol):
     :class:`Change` is visible afterwards or none of it is, and a change whose
     ``expected_version`` is not the stored version raises
     :class:`~psirf_flow.errors.ConcurrencyConflict` (``CaseAlreadyExists`` when creating a
-    case whose id is taken). A repeated idempotency key raises
+    case whose id is taken), with ``current_version`` set to the version found when the
+    adapter knows it. A repeated idempotency key raises
     :class:`~psirf_flow.errors.ConcurrencyConflict` too, so the engine re-reads it.
     """
 

@@ -67,7 +67,11 @@ class InMemoryStore:
                 if current is not None:
                     raise CaseAlreadyExists(case.id)
             elif current is None or current.version != change.expected_version:
-                raise ConcurrencyConflict(case.id, change.expected_version)
+                raise ConcurrencyConflict(
+                    case.id,
+                    change.expected_version,
+                    current_version=None if current is None else current.version,
+                )
             if change.idempotency is not None and change.idempotency.key in self._keys:
                 raise ConcurrencyConflict(case.id, change.expected_version or 0)
             self._check_change(change)
