@@ -142,19 +142,21 @@ def decide_open(
     data, problems = check_payload(opening.fields, command.payload, salt=case_id)
     if problems:
         raise InvalidPayload(case_id=case_id, trigger=OPEN_TRIGGER, problems=problems)
+    # The definition's preset facts (e.g. a PSII's timescale) never come from the payload.
+    opened: dict[str, FactValue] = {**data, **opening.preset} if opening.preset else data
     guard_input = GuardInput(
         case=None,
         trigger=OPEN_TRIGGER,
         actor=command.actor,
         role=role,
-        facts=data,
+        facts=opened,
         payload=data,
         now=now,
     )
     results = _evaluate(definition, opening.guards, guard_input)
     if not all(r.ok for r in results):
         raise GuardFailed(case_id=case_id, trigger=OPEN_TRIGGER, results=results)
-    facts: dict[str, FactValue] = {**data, "opened_by": command.actor.id}
+    facts: dict[str, FactValue] = {**opened, "opened_by": command.actor.id}
     entry = make_entry(
         case_id=case_id,
         sequence=1,

@@ -193,8 +193,9 @@ class ReferenceModel:
         data = _check_payload(opening.fields, command.payload, case_id)
         if data is None:
             return Prediction(InvalidPayload)
+        opened = {**data, **opening.preset}
         guard_input = GuardInput(
-            case=None, trigger=_OPEN, actor=actor, role=role, facts=data, payload=data, now=now
+            case=None, trigger=_OPEN, actor=actor, role=role, facts=opened, payload=data, now=now
         )
         failed = self._failed_guards(opening.guards, guard_input)
         if failed:
@@ -206,7 +207,7 @@ class ReferenceModel:
             organisation=organisation,
             state=self.definition.initial,
             held_from=None,
-            facts={**data, "opened_by": actor.id},
+            facts={**opened, "opened_by": actor.id},
             version=1,
             opened_at=now,
             updated_at=now,

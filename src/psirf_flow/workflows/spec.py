@@ -17,7 +17,7 @@ from typing import Final
 
 import attrs
 
-from psirf_flow.domain import OVERSIGHT_ROLES, Role
+from psirf_flow.domain import OVERSIGHT_ROLES, FactValue, Role, frozen_facts
 from psirf_flow.errors import DefinitionError
 from psirf_flow.workflows.guards import GUARDS, GuardSpec
 
@@ -96,12 +96,18 @@ class OpeningSpec:
         fields: Payload fields accepted when opening.
         guards: Guard names checked when opening.
         rules: Rule references (``rule_id@version``) recorded in the audit entry.
+        preset: Facts every case of the definition opens with, set by the definition (for
+            instance the plan's PSII timescale and hard cap, psirf-rules §4.1), never by the
+            opener's payload: a preset fact cannot also be an opening field.
     """
 
     roles: tuple[Role, ...]
     fields: tuple[FieldSpec, ...] = ()
     guards: tuple[str, ...] = ()
     rules: tuple[str, ...] = ()
+    preset: Mapping[str, FactValue] = attrs.field(
+        factory=lambda: MappingProxyType({}), converter=frozen_facts, hash=False
+    )
 
 
 @attrs.frozen
@@ -323,6 +329,11 @@ def _check_opening(opening: OpeningSpec, registry: Mapping[str, GuardSpec]) -> l
     problems.extend(_check_guard_names("opening", opening.guards, registry))
     if not opening.roles:
         problems.append("opening: no role may open a case")
+    problems.extend(
+        f"opening: preset fact {f.name!r} is also an opening field"
+        for f in opening.fields
+        if f.name in opening.preset
+    )
     problems.extend(_oversight_roles("opening", opening.roles))
     return problems
 
