@@ -23,7 +23,7 @@ payload: guards that need one are reported as checked when the step is taken.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import attrs
@@ -40,7 +40,7 @@ from psirf_flow.errors import (
     UnknownTrigger,
 )
 from psirf_flow.workflows import _machine
-from psirf_flow.workflows.guards import GuardInput
+from psirf_flow.workflows.guards import CaseSummary, GuardInput
 from psirf_flow.workflows.payload import check_payload
 from psirf_flow.workflows.spec import TransitionSpec, WorkflowDefinition
 
@@ -120,6 +120,7 @@ def decide_open(
     organisation: str,
     command: Command,
     now: datetime,
+    references: Mapping[str, CaseSummary] | None = None,
 ) -> Decision:
     """Decide whether ``command`` may open a new case of ``definition``.
 
@@ -129,6 +130,8 @@ def decide_open(
         organisation: The organisation that will own the case.
         command: The opening command; its trigger is ignored and recorded as ``"open"``.
         now: When the command is being decided (aware UTC).
+        references: The cases its ``CASE_REF`` facts name, summarised by the caller (the
+            engine loads them); guards see them as ``GuardInput.references``.
     """
     opening = definition.opening
     if command.actor.organisation != organisation:
@@ -152,6 +155,7 @@ def decide_open(
         facts=opened,
         payload=data,
         now=now,
+        references=references or {},
     )
     results = _evaluate(definition, opening.guards, guard_input)
     if not all(r.ok for r in results):
@@ -211,7 +215,12 @@ def _check_organisation(case: Case, actor: Actor, trigger: str) -> None:
 
 
 def decide(
-    definition: WorkflowDefinition, case: Case, command: Command, *, now: datetime
+    definition: WorkflowDefinition,
+    case: Case,
+    command: Command,
+    *,
+    now: datetime,
+    references: Mapping[str, CaseSummary] | None = None,
 ) -> Decision:
     """Decide whether ``command`` may be applied to ``case``.
 
@@ -220,6 +229,9 @@ def decide(
         case: The case as last committed.
         command: What is asked.
         now: When the command is being decided (aware UTC).
+        references: The cases its ``CASE_REF`` facts name, summarised by the caller (the
+            engine loads them before deciding, so this stays pure); a case missing here
+            does not exist for the guards.
 
     Returns:
         The decision to persist.
@@ -253,6 +265,7 @@ def decide(
         facts=facts,
         payload=data,
         now=now,
+        references=references or {},
     )
     results: list[GuardResult] = []
 
@@ -349,7 +362,12 @@ def _held_from(spec: TransitionSpec, case: Case, new_state: str) -> str | None:
 
 
 def options(
-    definition: WorkflowDefinition, case: Case, actor: Actor, *, now: datetime | None = None
+    definition: WorkflowDefinition,
+    case: Case,
+    actor: Actor,
+    *,
+    now: datetime | None = None,
+    references: Mapping[str, CaseSummary] | None = None,
 ) -> tuple[Option, ...]:
     """Say, for every trigger of the workflow, whether ``actor`` may fire it now and why not.
 
@@ -362,6 +380,7 @@ def options(
         actor: Who is asking.
         now: The time to judge guards at, when the caller has one (passed to guards as
             :attr:`~psirf_flow.workflows.guards.GuardInput.now`).
+        references: The cases the case's ``CASE_REF`` facts name, as for :func:`decide`.
     """
     found: list[Option] = []
     for spec in definition.transitions.values():
@@ -389,6 +408,7 @@ def options(
                 facts=case.facts,
                 payload={},
                 now=now,
+                references=references or {},
             )
             for name in spec.guards:
                 guard = definition.guards[name]

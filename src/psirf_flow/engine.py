@@ -32,9 +32,10 @@ import structlog
 
 from psirf_flow.audit import AuditEntry, ChainVerification, verify_chain
 from psirf_flow.decide import OPEN_TRIGGER, Decision, Option, decide, decide_open, options
-from psirf_flow.domain import Actor, Case, Command, Role
+from psirf_flow.domain import Actor, Case, Command, Role, check_identifier
 from psirf_flow.errors import (
     CaseAlreadyExists,
+    CaseNotFound,
     CommandRejected,
     ConcurrencyConflict,
     CorruptRecord,
@@ -47,6 +48,7 @@ from psirf_flow.policy import LifecycleVariant, RetentionClass, RetentionSetting
 from psirf_flow.ports import CaseQuery, Change, Clock, IdempotencyRecord, Page, Store
 from psirf_flow.workflows import DefinitionRegistry, WorkflowDefinition
 from psirf_flow.workflows.couplings import COUPLINGS, Coupling, coupling_messages
+from psirf_flow.workflows.guards import CaseSummary
 
 
 __all__ = ["Engine", "Outcome"]
@@ -119,6 +121,7 @@ class Engine:
         # the retention settings never change after construction).
         self._listening: dict[tuple[str, str, str], tuple[Coupling, ...]] = {}
         self._retention_names: dict[tuple[str, str, bool], str] = {}
+        self._case_refs: dict[str, tuple[str, ...]] = {}
 
     @property
     def store(self) -> Store:
@@ -184,12 +187,14 @@ class Engine:
                 return replay
         new_id = case_id if case_id is not None else self._new_id()
         try:
+            owner = organisation or actor.organisation
             decision = decide_open(
                 definition,
                 case_id=new_id,
-                organisation=organisation or actor.organisation,
+                organisation=owner,
                 command=command,
                 now=self._clock.now(),
+                references=self._references(definition, owner, {}, command.payload),
             )
         except CommandRejected as error:
             self._rejected(error, definition.name, actor, None)
@@ -236,8 +241,11 @@ class Engine:
                 return replay
         case = self._store.load(case_id)
         definition = self.definition_for(case)
+        references = self._references(definition, case.organisation, case.facts, command.payload)
         try:
-            decision = decide(definition, case, command, now=self._clock.now())
+            decision = decide(
+                definition, case, command, now=self._clock.now(), references=references
+            )
         except CommandRejected as error:
             self._rejected(error, definition.name, actor, case)
             raise
@@ -316,7 +324,9 @@ class Engine:
         """
         case = self._store.load(case_id)
         self._check_read(case, actor)
-        return options(self.definition_for(case), case, actor, now=self._clock.now())
+        definition = self.definition_for(case)
+        references = self._references(definition, case.organisation, case.facts, {})
+        return options(definition, case, actor, now=self._clock.now(), references=references)
 
     def list_cases(self, query: CaseQuery | None = None) -> Page:
         """Return one page of cases (by workflow, state and organisation; keyset paginated)."""
@@ -436,6 +446,37 @@ class Engine:
             ),
         )
         return Outcome(case, entry)
+
+    def _references(
+        self,
+        definition: WorkflowDefinition,
+        organisation: str,
+        facts: Mapping[str, object],
+        payload: Mapping[str, object],
+    ) -> dict[str, CaseSummary]:
+        """Load the cases named by the definition's ``CASE_REF`` facts, for the guards.
+
+        Only well-formed ids are looked up (the payload is not checked yet); a missing case
+        and a case of another organisation are both left out, so a guard cannot tell them
+        apart and nothing about another organisation's cases leaks.
+        """
+        names = self._case_refs.get(definition.key)
+        if names is None:
+            names = definition.case_ref_facts
+            self._case_refs[definition.key] = names
+        found: dict[str, CaseSummary] = {}
+        for name in names:
+            for value in (payload.get(name), facts.get(name)):
+                if not isinstance(value, str) or value in found or check_identifier(value):
+                    continue
+                try:
+                    other = self._store.load(value)
+                except CaseNotFound:
+                    continue
+                referenced = self._definitions.get(other.workflow, other.workflow_version)
+                if other.organisation == organisation and referenced is not None:
+                    found[value] = CaseSummary.of(other, referenced.family)
+        return found
 
     def _listening_to(self, workflow: str, family: str, trigger: str) -> tuple[Coupling, ...]:
         """The couplings that listen to ``trigger`` of ``workflow`` (cached per engine)."""

@@ -444,7 +444,7 @@ def _check_payload(
 
 def _clean(spec: FieldSpec, value: object, case_id: str) -> FactValue | None:
     kind = spec.kind
-    if kind in (FieldKind.IDENTIFIER, FieldKind.REFERENCE):
+    if kind in (FieldKind.IDENTIFIER, FieldKind.REFERENCE, FieldKind.CASE_REF):
         return value if isinstance(value, str) and check_identifier(value) is None else None
     if kind is FieldKind.IDENTIFIERS:
         if not isinstance(value, list | tuple | set | frozenset):

@@ -40,9 +40,11 @@ from psirf_flow.workflows.guards_intake import INTAKE_GUARDS
 __all__ = [
     "GUARDS",
     "LEAD_FACTS",
+    "CaseSummary",
     "Guard",
     "GuardInput",
     "GuardSpec",
+    "case_incident_ids",
     "person_in",
     "same_person",
 ]
@@ -68,6 +70,55 @@ def person_in(a: object, ids: Iterable[object]) -> bool:
 
 
 @attrs.frozen
+class CaseSummary:
+    """A read-only summary of a case another case refers to, for guards.
+
+    The engine (the imperative shell) loads each case named by a
+    :attr:`~psirf_flow.workflows.spec.FieldKind.CASE_REF` fact before deciding, so guards
+    stay pure. Only cases of the deciding case's own organisation are summarised.
+
+    Attributes:
+        id: The referenced case's id.
+        workflow: Its workflow's name.
+        family: Its lifecycle family (e.g. ``"learning_response"``).
+        state: Its state when the command is decided.
+        organisation: Its owning organisation.
+        incident_ids: The incidents it is linked to (``incident_ids`` or ``incident_id``).
+    """
+
+    id: str
+    workflow: str
+    family: str
+    state: str
+    organisation: str
+    incident_ids: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, case: Case, family: str) -> CaseSummary:
+        """Summarise ``case`` (of lifecycle ``family``)."""
+        return cls(
+            id=case.id,
+            workflow=case.workflow,
+            family=family,
+            state=case.state,
+            organisation=case.organisation,
+            incident_ids=case_incident_ids(case.facts),
+        )
+
+
+def case_incident_ids(facts: Mapping[str, FactValue]) -> tuple[str, ...]:
+    """The incidents a case's facts link it to (``incident_ids`` and ``incident_id``), sorted."""
+    found: set[str] = set()
+    many = facts.get("incident_ids")
+    if isinstance(many, tuple):
+        found.update(many)
+    one = facts.get("incident_id")
+    if isinstance(one, str):
+        found.add(one)
+    return tuple(sorted(found))
+
+
+@attrs.frozen
 class GuardInput:
     """What a guard may look at.
 
@@ -82,6 +133,9 @@ class GuardInput:
             :func:`~psirf_flow.decide.decide`; guards stay pure because the time is an
             argument, never read from a clock. ``None`` only where a caller judges guards
             without a decision time; a guard that needs the time then refuses.
+        references: Summaries of the cases the case's ``CASE_REF`` facts name, by id, as
+            loaded by the engine before deciding (same organisation only); a named case
+            that is absent here does not exist for the guard.
     """
 
     case: Case | None
@@ -91,6 +145,7 @@ class GuardInput:
     facts: Mapping[str, FactValue]
     payload: Mapping[str, FactValue]
     now: datetime | None = None
+    references: Mapping[str, CaseSummary] = attrs.field(factory=dict)
 
     def ids(self, name: str) -> tuple[str, ...]:
         """Return fact ``name`` as a tuple of ids (empty when absent)."""

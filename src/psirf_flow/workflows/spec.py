@@ -59,6 +59,12 @@ class FieldKind(StrEnum):
     """An opaque reference to a document held by the host (never the document itself)."""
     TEXT = "text"
     """Free text: only a salted SHA-256 digest is kept; the text never reaches storage or logs."""
+    CASE_REF = "case_ref"
+    """The id of another case of the same organisation (e.g. a learning response). Checked as
+    an identifier; before deciding, the engine loads every case a ``CASE_REF`` fact names
+    and hands guards a read-only summary of it
+    (:attr:`~psirf_flow.workflows.guards.GuardInput.references`). A missing case and
+    another organisation's case look the same: absent."""
 
 
 @attrs.frozen
@@ -185,6 +191,14 @@ class WorkflowDefinition:
     def triggers(self) -> tuple[str, ...]:
         """Every trigger name, in definition order."""
         return tuple(self.transitions)
+
+    @property
+    def case_ref_facts(self) -> tuple[str, ...]:
+        """The facts that name another case (:attr:`FieldKind.CASE_REF` fields), sorted."""
+        fields = [*self.opening.fields]
+        for spec in self.transitions.values():
+            fields.extend(spec.fields)
+        return tuple(sorted({f.name for f in fields if f.kind is FieldKind.CASE_REF}))
 
     def transition(self, trigger: str) -> TransitionSpec | None:
         """Return the transition for ``trigger``, or ``None``."""
