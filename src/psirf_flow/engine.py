@@ -32,7 +32,7 @@ import structlog
 
 from psirf_flow.audit import AuditEntry, ChainVerification, verify_chain
 from psirf_flow.decide import OPEN_TRIGGER, Decision, Option, decide, decide_open, options
-from psirf_flow.domain import Actor, Case, Command, Role, check_identifier
+from psirf_flow.domain import Actor, Case, Command, FactValue, Role, check_identifier
 from psirf_flow.errors import (
     CaseAlreadyExists,
     CaseNotFound,
@@ -45,10 +45,19 @@ from psirf_flow.errors import (
 )
 from psirf_flow.log import get_logger, safe_fields
 from psirf_flow.policy import LifecycleVariant, RetentionClass, RetentionSettings
-from psirf_flow.ports import CaseQuery, Change, Clock, IdempotencyRecord, Page, Store
+from psirf_flow.policy.retention import highest_class
+from psirf_flow.ports import (
+    CaseQuery,
+    Change,
+    Clock,
+    IdempotencyRecord,
+    IncidentLink,
+    Page,
+    Store,
+)
 from psirf_flow.workflows import DefinitionRegistry, WorkflowDefinition
 from psirf_flow.workflows.couplings import COUPLINGS, Coupling, coupling_messages
-from psirf_flow.workflows.guards import CaseSummary
+from psirf_flow.workflows.guards import CaseSummary, case_incident_ids
 
 
 __all__ = ["Engine", "Outcome"]
@@ -92,7 +101,9 @@ class Engine:
             command (:data:`~psirf_flow.workflows.couplings.COUPLINGS` by default; pass
             ``()`` for none). :class:`~psirf_flow.relay.OutboxRelay` applies them.
         retention: The plan's retention classes (the Records Management Code defaults
-            otherwise); every case carries the name of the class that applies to it.
+            otherwise); every case carries the name of the class that applies to it: the
+            longest of its own need, its class so far (never lowered) and the classes of
+            the other records of its incidents (see :mod:`psirf_flow.policy.retention`).
         oversight: Which organisations each overseeing organisation (an ICB) may read,
             e.g. ``{"QWE": ["RXY", "RAB"]}``. People holding the ICB oversight role there
             may read those cases' status and history; nobody outside may fire anything.
@@ -291,13 +302,17 @@ class Engine:
     def retention(self, case_id: str) -> tuple[str, RetentionClass]:
         """Return the case's retention class: its name and how long its records are kept.
 
-        A case stored without a class (before migration 0002), or whose class the current
-        settings no longer define, is classed afresh from its workflow and facts.
+        The class is decided per incident: the longest of the case's own class, what its
+        workflow and facts need now, and the classes of every other record linked to the
+        same incidents (psirf-rules §4.5, §7.2). A case stored without a class (before
+        migration 0002), or whose class the current settings no longer define, is thus
+        classed afresh; a class is never lower than the one the case carries.
         """
         case = self._store.load(case_id)
-        name = case.retention_class
-        if name not in self._retention.classes:
-            name = self._retention_for(case, self.definition_for(case).family)
+        incidents = self._linked_incidents(case.organisation, case.facts)
+        links = self._store.incident_links(case.organisation, incidents) if incidents else ()
+        floor = [case.retention_class, *(link.retention_class for link in links)]
+        name = self._retention_for(case, self.definition_for(case).family, floor)
         return name, self._retention.classes[name]
 
     def verify(self, case_id: str) -> ChainVerification:
@@ -395,9 +410,19 @@ class Engine:
         )
         family = definition.family
         case = decision.case
-        retention_class = self._retention_for(case, family)
+        incidents = self._linked_incidents(case.organisation, case.facts)
+        links = self._store.incident_links(case.organisation, incidents) if incidents else ()
+        # Never lowered: the case's class so far is part of its floor, with its incidents'.
+        floor = [case.retention_class, *(link.retention_class for link in links)]
+        retention_class = self._retention_for(case, family, floor)
         if case.retention_class != retention_class:
             case = attrs.evolve(case, retention_class=retention_class)
+        stored = {(k.incident_id): k.retention_class for k in links if k.case_id == case.id}
+        incident_links = tuple(
+            IncidentLink(case.organisation, incident, case.id, retention_class)
+            for incident in incidents
+            if stored.get(incident) != retention_class
+        )
         entry = decision.entry
         listening = self._listening_to(case.workflow, family, entry.trigger)
         change = Change(
@@ -415,6 +440,7 @@ class Engine:
             )
             if listening
             else (),
+            incident_links=incident_links,
         )
         try:
             self._store.commit(change)
@@ -486,7 +512,12 @@ class Engine:
             self._listening[(workflow, family, trigger)] = found
         return found
 
-    def _retention_for(self, case: Case, family: str) -> str:
+    def _retention_for(self, case: Case, family: str, floor: Iterable[str | None] = ()) -> str:
+        """The case's class: its own need now, raised to ``floor`` (pure given its inputs).
+
+        The rule is :func:`psirf_flow.policy.retention.settled_class`; the own need is
+        cached per workflow, family and national-requirement flag.
+        """
         national = case.facts.get("basis") == "national_requirement" or bool(
             case.facts.get("national_rule_refs")
         )
@@ -497,7 +528,30 @@ class Engine:
             variants = [LifecycleVariant(case.workflow)] if learning else []
             name, _ = self._retention.class_for(variants, national_requirement=national)
             self._retention_names[cache_key] = name
-        return name
+        return highest_class(self._retention, (name, *floor)) or name
+
+    def _linked_incidents(
+        self, organisation: str, facts: Mapping[str, FactValue]
+    ) -> tuple[str, ...]:
+        """The incidents a case belongs to, for retention per incident.
+
+        Its own ``incident_ids`` / ``incident_id``; a case linked only through learning
+        responses (a safety action's ``learning_response_ids``) belongs to theirs, read from
+        those cases (same organisation only).
+        """
+        own = case_incident_ids(facts)
+        responses = facts.get("learning_response_ids")
+        if own or not isinstance(responses, tuple):
+            return own
+        found: set[str] = set()
+        for response_id in responses:
+            try:
+                response = self._store.load(response_id)
+            except CaseNotFound:
+                continue
+            if response.organisation == organisation:
+                found.update(case_incident_ids(response.facts))
+        return tuple(sorted(found))
 
     def _rejected(
         self,

@@ -42,6 +42,7 @@ from psirf_flow.policy.plan import (
     ScheduledReview,
     TriageSettings,
 )
+from psirf_flow.policy.retention import minimum_problems
 
 
 __all__ = ["PlanView", "plan_problems"]
@@ -387,3 +388,6 @@ class _Checker:
                 (*at, "default_class"),
                 f"{retention.default_class!r} is not one of the retention classes",
             )
+        for path, message in minimum_problems(retention):
+            if 1 <= retention.classes[path[1]].years <= 100:  # else reported above
+                self.add((*at, *path), message)
