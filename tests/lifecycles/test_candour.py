@@ -666,6 +666,22 @@ class TestFindingsReference:
         assert refused.value.reason_code == "learning_response_not_approved"
         assert options["record_findings_shared"].reason_codes == ("learning_response_not_approved",)
 
+    def test_malformed_reference_is_refused_before_any_lookup(self, driver: Driver) -> None:
+        """A reference that is not an id (a name, here) is refused as a payload (§7.2)."""
+        case_id = driver.at("results_due")
+
+        with pytest.raises(InvalidPayload) as refused:
+            driver.fire(
+                case_id,
+                LEARNING_RESPONSE_APPROVED,
+                PSS,
+                {**APPROVED, "learning_response_id": "Jane Smith"},
+            )
+
+        assert len(refused.value.problems) == 1
+        assert refused.value.problems[0].startswith("'learning_response_id' ")
+        assert "Jane Smith" not in str(refused.value)
+
     def test_options_see_the_referenced_response(self, driver: Driver) -> None:
         """Options load the referenced case too, so sharing shows as allowed (§9.4)."""
         case_id = driver.at("results_due")

@@ -298,3 +298,22 @@ class TestRetentionPerIncident:
 
         assert written == [0]
         assert [k.retention_class for k in store.incident_links(TRUST, ["INC-1"])] == ["serious"]
+
+    @pytest.mark.parametrize(
+        "response", ["LR-MISSING", "LR-9"], ids=["missing-response", "foreign-response"]
+    )
+    def test_safety_action_of_an_unknown_response_is_classed_alone(
+        self, engine: Engine, response: str
+    ) -> None:
+        """A safety action's incidents come only from its own organisation's responses."""
+        engine.open("psii", actor=OTHER_STAFF, case_id="LR-9", payload={"incident_ids": ["INC-1"]})
+
+        action = engine.open(
+            "safety_action",
+            actor=PSS,
+            case_id="SA-1",
+            payload={"learning_response_ids": [response], "area_for_improvement_ids": ["A-1"]},
+        ).case
+
+        assert action.retention_class == "standard"
+        assert engine.store.incident_links(TRUST, ["INC-1"]) == ()
