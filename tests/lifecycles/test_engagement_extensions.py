@@ -234,6 +234,22 @@ class TestClock:
             driver.engine.store.load("P-1")
         assert tuple(driver.engine.store.history("P-1")) == ()
 
+    def test_documented_ways_still_move_the_target(self, driver: Driver) -> None:
+        """Psirf-rules §4.1, §5 rule 5: agree, extend and override move it; settings stay."""
+        case_id = driver.started()
+
+        agreed = driver.fire(case_id, "agree_timescale", LEAD, agreement("2026-03-01"))
+        extended = driver.fire(case_id, "approve_extension", EXEC, extension("2026-06-01"))
+        beyond = driver.fire(case_id, "override_hard_cap", EXEC, override("2026-09-01"))
+
+        assert [c.facts["target_date"] for c in (agreed, extended, beyond)] == [
+            "2026-03-01",
+            "2026-06-01",
+            "2026-09-01",
+        ]
+        assert (beyond.facts["timescale_days"], beyond.facts["hard_cap_days"]) == (90, 183)
+        assert driver.rules_of(case_id)[0] == OVERRIDE_RULE
+
     @pytest.mark.parametrize(
         "settings",
         [{"timescale_days": 0}, {"hard_cap_days": -1}, {"timescale_days": True}],
