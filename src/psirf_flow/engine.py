@@ -30,7 +30,19 @@ from typing import Any, Final
 import attrs
 import structlog
 
-from psirf_flow.audit import AuditEntry, ChainVerification, verify_chain
+from psirf_flow.audit import (
+    AuditEntry,
+    AuditKeys,
+    ChainVerification,
+    Checkpoint,
+    CheckpointedTrail,
+    CheckpointVerification,
+    CurrentTrail,
+    make_checkpoint,
+    row_mismatch,
+    verify_against_checkpoint,
+    verify_chain,
+)
 from psirf_flow.decide import OPEN_TRIGGER, Decision, Option, decide, decide_open, options
 from psirf_flow.domain import Actor, Case, Command, Role
 from psirf_flow.errors import (
@@ -54,6 +66,8 @@ __all__ = ["Engine", "Outcome"]
 _VARIANTS = frozenset(v.value for v in LifecycleVariant)
 #: How often ``verify`` reads case and trail again when a commit lands between the reads.
 _VERIFY_READS = 3
+#: Cases read per page when a checkpoint walks every case.
+_CHECKPOINT_PAGE = 1000
 
 #: What structlog's filtering loggers (``make_filtering_bound_logger``) put in place of a
 #: level they drop: a method that does nothing at all. Seeing it, the engine skips building
@@ -94,6 +108,9 @@ class Engine:
         oversight: Which organisations each overseeing organisation (an ICB) may read,
             e.g. ``{"QWE": ["RXY", "RAB"]}``. People holding the ICB oversight role there
             may read those cases' status and history; nobody outside may fire anything.
+        keys: The host's audit keys. New entries are then hashed with HMAC-SHA-256 under
+            the active key, free text is digested with it, and checkpoints are signed
+            with it. Without keys, new entries use plain SHA-256.
     """
 
     def __init__(
@@ -106,8 +123,10 @@ class Engine:
         couplings: Iterable[Coupling] | None = None,
         retention: RetentionSettings | None = None,
         oversight: Mapping[str, Iterable[str]] | None = None,
+        keys: AuditKeys | None = None,
     ) -> None:
         self._store = store
+        self._keys = keys
         self._clock = clock
         self._definitions = definitions if definitions is not None else DefinitionRegistry.default()
         self._new_id = new_id if new_id is not None else (lambda: uuid.uuid4().hex)
@@ -190,6 +209,8 @@ class Engine:
                 organisation=organisation or actor.organisation,
                 command=command,
                 now=self._clock.now(),
+                classify=self._classifier(definition.family),
+                keys=self._keys,
             )
         except CommandRejected as error:
             self._rejected(error, definition.name, actor, None)
@@ -220,6 +241,8 @@ class Engine:
             CommandRejected: If the step is refused; nothing was written.
             CaseNotFound: If there is no such case.
             ConcurrencyConflict: If the case changed meanwhile; reload and retry.
+            CorruptRecord: If the case row does not match its latest audit entry (it was
+                changed behind the engine's back); the error names the fields.
         """
         command = Command(
             trigger=trigger,
@@ -234,10 +257,24 @@ class Engine:
             replay = self._replay(idempotency_key, fingerprint, case_id, trigger)
             if replay is not None:
                 return replay
-        case = self._store.load(case_id)
+        case, head = self._store.load_with_head(case_id)
+        mismatched = row_mismatch(case, head)
+        if mismatched:
+            raise CorruptRecord(
+                case_id,
+                "its row does not match its latest audit entry "
+                f"(its {', '.join(mismatched)} differ); verify the audit trail",
+            )
         definition = self.definition_for(case)
         try:
-            decision = decide(definition, case, command, now=self._clock.now())
+            decision = decide(
+                definition,
+                case,
+                command,
+                now=self._clock.now(),
+                classify=self._classifier(definition.family),
+                keys=self._keys,
+            )
         except CommandRejected as error:
             self._rejected(error, definition.name, actor, case)
             raise
@@ -293,19 +330,55 @@ class Engine:
         return name, self._retention.classes[name]
 
     def verify(self, case_id: str) -> ChainVerification:
-        """Verify the case's audit chain against its stored head.
+        """Verify the case's audit chain, and the case row against its latest entry.
 
-        The case and its trail are read separately; if a command commits in between (the
-        trail is then longer than the case says), both are read again.
+        Keyed entries are checked with the engine's keys (an entry signed with a key the
+        engine was not given cannot be checked, and the result is not ok). The case and
+        its trail are read separately; if a command commits in between (the trail is then
+        longer than the case says), both are read again.
         """
         for _ in range(_VERIFY_READS):
             case = self._store.load(case_id)
             entries = self._store.history(case_id)
             if len(entries) <= case.version:
                 break
-        return verify_chain(
-            case_id, entries, head_hash=case.head_hash, expected_entries=case.version
+        return verify_chain(case_id, entries, case=case, keys=self._keys)
+
+    def checkpoint(self) -> Checkpoint:
+        """Record every case's entry count and head hash now, signed with the active key.
+
+        Keep the result outside the database (``Checkpoint.to_json``); compare later with
+        :meth:`verify_checkpoint`. Without keys the signature is a plain SHA-256 digest.
+        """
+        made_at = self._clock.now()
+        trails = (
+            (case.id, CheckpointedTrail(case.version, case.head_hash))
+            for case in self._every_case()
         )
+        return make_checkpoint(made_at, trails, keys=self._keys)
+
+    def verify_checkpoint(self, checkpoint: Checkpoint) -> CheckpointVerification:
+        """Compare every case's trail now with ``checkpoint``.
+
+        Reports cases whose trail was cut (``truncated``), cases that are gone
+        (``deleted``), cases opened before the checkpoint that it does not list
+        (``unexpected``), and a checkpoint whose signature does not match.
+        """
+        current = {
+            case.id: CurrentTrail.of(case, self._store.history(case.id))
+            for case in self._every_case()
+        }
+        return verify_against_checkpoint(checkpoint, current, keys=self._keys)
+
+    def _every_case(self) -> Iterable[Case]:
+        """Every case in the store, page by page (keyset pagination by id)."""
+        after: str | None = None
+        while True:
+            page = self._store.list_cases(CaseQuery(after=after, limit=_CHECKPOINT_PAGE))
+            yield from page.items
+            if page.next_after is None:
+                return
+            after = page.next_after
 
     def options(self, case_id: str, actor: Actor) -> tuple[Option, ...]:
         """List every step of the workflow: may ``actor`` take it now, and if not, why not.
@@ -384,10 +457,9 @@ class Engine:
             else None
         )
         family = definition.family
+        # decide chose the retention class (with this engine's classifier) before the
+        # entry's case digest was taken.
         case = decision.case
-        retention_class = self._retention_for(case, family)
-        if case.retention_class != retention_class:
-            case = attrs.evolve(case, retention_class=retention_class)
         entry = decision.entry
         listening = self._listening_to(case.workflow, family, entry.trigger)
         change = Change(
@@ -444,6 +516,10 @@ class Engine:
             found = tuple(c for c in self._couplings if c.listens_to(workflow, family, trigger))
             self._listening[(workflow, family, trigger)] = found
         return found
+
+    def _classifier(self, family: str) -> Callable[[Case], str]:
+        """The pure retention classifier ``decide`` calls for cases of ``family``."""
+        return lambda case: self._retention_for(case, family)
 
     def _retention_for(self, case: Case, family: str) -> str:
         national = case.facts.get("basis") == "national_requirement" or bool(
