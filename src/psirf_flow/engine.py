@@ -38,6 +38,7 @@ from psirf_flow.audit import (
     CheckpointedTrail,
     CheckpointVerification,
     CurrentTrail,
+    describe_fields,
     make_checkpoint,
     row_mismatch,
     verify_against_checkpoint,
@@ -263,7 +264,7 @@ class Engine:
             raise CorruptRecord(
                 case_id,
                 "its row does not match its latest audit entry "
-                f"(its {', '.join(mismatched)} differ); verify the audit trail",
+                f"({describe_fields(mismatched)}); verify the audit trail",
             )
         definition = self.definition_for(case)
         try:

@@ -39,7 +39,13 @@ from psirf_flow.audit.entries import (
     make_entry,
 )
 from psirf_flow.audit.keys import MIN_KEY_BYTES, AuditKeys, idempotency_digest
-from psirf_flow.audit.verify import ChainVerification, raise_if_broken, row_mismatch, verify_chain
+from psirf_flow.audit.verify import (
+    ChainVerification,
+    describe_fields,
+    raise_if_broken,
+    row_mismatch,
+    verify_chain,
+)
 
 
 __all__ = [
@@ -60,6 +66,7 @@ __all__ = [
     "case_differences",
     "case_digest",
     "case_digest_of",
+    "describe_fields",
     "entry_hash",
     "expected_hash",
     "format_time",

@@ -25,7 +25,13 @@ from psirf_flow.domain import Case
 from psirf_flow.errors import AuditChainBroken
 
 
-__all__ = ["ChainVerification", "raise_if_broken", "row_mismatch", "verify_chain"]
+__all__ = [
+    "ChainVerification",
+    "describe_fields",
+    "raise_if_broken",
+    "row_mismatch",
+    "verify_chain",
+]
 
 
 @attrs.frozen
@@ -51,6 +57,12 @@ class ChainVerification:
     reason: str = ""
     cannot_check: bool = False
     mismatched_fields: tuple[str, ...] = ()
+
+
+def describe_fields(fields: Sequence[str]) -> str:
+    """Plain words for the differing ``fields``: "its state differs", "its state, facts differ"."""
+    verb = "differs" if len(fields) == 1 else "differ"
+    return f"its {', '.join(fields)} {verb}"
 
 
 def row_mismatch(case: Case, head: AuditEntry | None) -> tuple[str, ...]:
@@ -243,8 +255,8 @@ def verify_chain(
                 False,
                 count,
                 count,
-                f"the case row does not match this entry: its {', '.join(fields)} "
-                "differ (the case row was altered)",
+                f"the case row does not match this entry: {describe_fields(fields)} "
+                "(the case row was altered)",
                 mismatched_fields=fields,
             )
     return ChainVerification(case_id, True, count)
