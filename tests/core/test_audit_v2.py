@@ -32,6 +32,7 @@ from psirf_flow.audit import (
     idempotency_digest,
     jcs_bytes,
     make_checkpoint,
+    row_mismatch,
     verify_against_checkpoint,
     verify_chain,
 )
@@ -581,6 +582,27 @@ class TestVerification:
             ("case_digest",),
         )
 
+    def test_row_mismatch_names_version_and_head_hash(self) -> None:
+        """A row pointing at another entry names its version and head hash."""
+        engine = _engine()
+        case_id = _steps(engine)
+        case, history = engine.get(case_id), engine.history(case_id)
+
+        assert row_mismatch(case, history[-1]) == ()
+        assert row_mismatch(case, history[-2]) == ("version", "head_hash", "state", "held_from")
+        assert row_mismatch(case, None) == ("audit_trail",)
+
+    def test_legacy_head_binds_only_version_hash_and_state(self) -> None:
+        """Against a format 1 head only version, head hash and state can be compared."""
+        first, second = _legacy_trail()
+        store = InMemoryStore()
+        _commit_legacy(store, [first, second])
+        case = store.load("LEGACY-1")
+
+        assert row_mismatch(case, second) == ()
+        assert row_mismatch(attrs.evolve(case, facts={}, retention_class="x"), second) == ()
+        assert row_mismatch(attrs.evolve(case, state="planning"), second) == ("state",)
+
     def test_unreadable_case_digest_names_every_field(self) -> None:
         """A digest that is not the JSON object it should be names every field."""
         engine = _engine()
@@ -625,6 +647,18 @@ class TestCheckpoints:
         )
         assert made.key_id == "k2025"
         assert made.cases["C-1"] == CheckpointedTrail(4, engine.history("C-1")[3].hash)
+
+    def test_every_page_of_cases_is_checkpointed(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Cases are read page by page; a checkpoint lists every one of them."""
+        monkeypatch.setattr("psirf_flow.engine._CHECKPOINT_PAGE", 2)
+        engine = _engine()
+        for n in range(5):
+            engine.open("psii", actor=PSS, payload=OPENING, case_id=f"C-{n}")
+
+        made = engine.checkpoint()
+
+        assert sorted(made.cases) == [f"C-{n}" for n in range(5)]
+        assert engine.verify_checkpoint(made).checked == 5
 
     def test_truncated_trail_with_rolled_back_row_is_caught(self) -> None:
         """A tail cut and the case row rolled back verifies alone, but not against a checkpoint."""
