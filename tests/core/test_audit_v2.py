@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -29,6 +30,7 @@ from psirf_flow.audit import (
     case_digest,
     entry_hash,
     expected_hash,
+    format_time,
     idempotency_digest,
     jcs_bytes,
     make_checkpoint,
@@ -147,13 +149,35 @@ class TestCanonicalEncoding:
             ("\ud800", ValueError),
             ({1: "x"}, TypeError),
             ({"when": datetime(2026, 1, 1, tzinfo=UTC)}, TypeError),
+            (MappingProxyType({"n": 2**60}), ValueError),
         ],
-        ids=["float", "nested-float", "big-int", "big-negative", "surrogate", "int-key", "time"],
+        ids=[
+            "float",
+            "nested-float",
+            "big-int",
+            "big-negative",
+            "surrogate",
+            "int-key",
+            "time",
+            "read-only-mapping",
+        ],
     )
     def test_values_outside_the_domain_are_refused(self, value: Any, error: type) -> None:
         """Floats, unsafe integers, lone surrogates and non-text keys have no encoding here."""
         with pytest.raises(error):
             jcs_bytes(value)
+
+    def test_read_only_mappings_and_text_subclasses_are_encoded(self) -> None:
+        """A read-only mapping (as facts are held) and an enum's text encode as plain JSON."""
+        value = MappingProxyType({"b": Role.EXECUTIVE_LEAD, "a": ("x",)})
+
+        assert jcs_bytes(value) == b'{"a":["x"],"b":"executive_lead"}'
+
+    def test_early_years_keep_the_legacy_time_text(self) -> None:
+        """Years before 1000 are written as format 1 wrote them (strftime, unpadded)."""
+        assert format_time(datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC)).endswith(
+            "-01-02T03:04:05.000006Z"
+        )
 
 
 # ------------------------------------------------------------------ keys
@@ -306,6 +330,30 @@ class TestEntries:
         assert case_differences(case, history[-1].case_digest or "") == ()
         recorded = json.loads(history[-1].case_digest or "")
         assert set(recorded) == set(CASE_FIELDS)
+
+    @pytest.mark.parametrize("held", [False, True], ids=["running", "held"])
+    def test_case_digest_follows_its_definition(self, held: bool) -> None:
+        """The digest is JCS of each field's truncated SHA-256 of its JCS, per rfc8785 itself."""
+        engine = _engine()
+        case_id = _steps(engine)
+        if held:
+            engine.fire(case_id, "hold", actor=EXEC, payload={"hold_reason": "other"})
+        case = engine.get(case_id)
+        values = {
+            "state": case.state,
+            "held_from": case.held_from,
+            "organisation": case.organisation,
+            "workflow": case.workflow,
+            "workflow_version": case.workflow_version,
+            "version": case.version,
+            "facts": dict(case.facts),
+            "retention_class": case.retention_class,
+        }
+        reference = rfc8785.dumps(
+            {k: hashlib.sha256(rfc8785.dumps(v)).hexdigest()[:32] for k, v in values.items()}
+        )
+
+        assert case_digest(case).encode() == reference
 
     def test_decide_takes_the_retention_class_from_classify(self) -> None:
         """decide_open and decide set the class classify gives, before the digest is taken."""

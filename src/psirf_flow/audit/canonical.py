@@ -7,10 +7,12 @@ Format 2 entries use the JSON Canonicalization Scheme (JCS, RFC 8785): keys sort
 UTF-16 code units, no insignificant white space, UTF-8, the shortest escapes. The reference
 implementation is the ``rfc8785`` package. :func:`jcs_bytes` is a fast path over the value
 domain audit content holds (``str``, ``int`` within ±(2**53 - 1), ``bool``, ``None``, lists
-and tuples, dicts with ``str`` keys): it orders keys as JCS does and lets the standard
-library's C encoder write the result. A property test proves it byte-equal to
-``rfc8785.dumps`` over that domain. Anything outside the domain (a float, a larger integer,
-a lone surrogate, a non-string key) raises :class:`ValueError` or :class:`TypeError`.
+and tuples, dicts with ``str`` keys): it checks the value once and lets the standard
+library's C encoder write it, sorting keys itself when every key is ASCII (where code-point
+order and UTF-16 order agree) and in UTF-16 order otherwise. A property test proves it
+byte-equal to ``rfc8785.dumps`` over that domain. Anything outside the domain (a float, a
+larger integer, a lone surrogate, a non-string key) raises :class:`ValueError` or
+:class:`TypeError`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,11 @@ _FOUR_DIGIT_YEAR: Final = 1000
 _LEGACY: Final = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 )
-#: The format 2 writer: keys arrive already in JCS order, so it must not sort them again.
+#: The format 2 writer for values whose keys are all ASCII: code-point order is JCS order.
+_JCS_SORTING: Final = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+#: The format 2 writer for other values: keys arrive in JCS order and must stay so.
 _JCS_WRITER: Final = json.JSONEncoder(
     sort_keys=False, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 )
@@ -80,6 +86,46 @@ def _in_jcs_order(value: Any) -> Any:
     raise TypeError(msg)
 
 
+def _plain(value: Any) -> bool:
+    """Check ``value`` is in the audit domain; tell whether the C encoder may sort its keys.
+
+    True when every mapping is a ``dict`` whose keys are ASCII text (code-point order is
+    then UTF-16 order). A value outside the domain makes it False (the general path then
+    refuses it); an integer beyond the safe range raises :class:`ValueError`. Text, flags
+    and ``None`` are tested inline, as most values are one of them.
+    """
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        if -SAFE_INTEGER <= value <= SAFE_INTEGER:
+            return True
+        msg = "an integer outside the range JSON numbers hold exactly"
+        raise ValueError(msg)
+    plain = True
+    if kind is list or kind is tuple:
+        for item in value:
+            inner = type(item)
+            if inner is str or inner is bool or item is None:
+                continue
+            if not _plain(item):
+                plain = False
+        return plain
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not key.isascii():
+                plain = False
+            inner = type(item)
+            if inner is str or inner is bool or item is None:
+                continue
+            if not _plain(item):
+                plain = False
+        return plain
+    # A subclass (an enum member, a read-only mapping…) or a value outside the domain:
+    # the general path copies or refuses it.
+    return False
+
+
 def jcs_bytes(content: Any) -> bytes:
     """Encode ``content`` with RFC 8785 (JCS), over the audit value domain.
 
@@ -88,4 +134,6 @@ def jcs_bytes(content: Any) -> bytes:
             beyond ±(2**53 - 1)).
         TypeError: A value of another type, or a non-string key.
     """
+    if _plain(content):
+        return _JCS_SORTING.encode(content).encode()
     return _JCS_WRITER.encode(_in_jcs_order(content)).encode()

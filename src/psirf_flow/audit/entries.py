@@ -22,6 +22,7 @@ reaches them: payload checking has already replaced it by a keyed or salted dige
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -31,7 +32,12 @@ from typing import Any, Final
 
 import attrs
 
-from psirf_flow.audit.canonical import format_time, jcs_bytes, legacy_canonical_bytes
+from psirf_flow.audit.canonical import (
+    SAFE_INTEGER,
+    format_time,
+    jcs_bytes,
+    legacy_canonical_bytes,
+)
 from psirf_flow.audit.keys import AuditKeys
 from psirf_flow.domain import Case, FactValue, GuardResult, frozen_facts
 
@@ -190,6 +196,13 @@ def _field_digest(value: Any) -> str:
     return hashlib.sha256(jcs_bytes(value)).hexdigest()[:_FIELD_DIGITS]
 
 
+#: Digests of the text and number fields (states, codes, names, versions) recur on every
+#: command: keep them (typed, so that ``1`` and ``True`` never share a digest).
+_scalar_digest = functools.lru_cache(maxsize=4096, typed=True)(_field_digest)
+#: The case digest's members in JCS order (all ASCII, so sorted by code point).
+_DIGEST_ORDER: Final = tuple(sorted(CASE_FIELDS))
+
+
 def case_digest_of(
     *,
     state: str,
@@ -210,14 +223,28 @@ def case_digest_of(
             "workflow": workflow,
             "workflow_version": workflow_version,
             "version": version,
-            "facts": facts,
+            "facts": dict(facts),
             "retention_class": retention_class,
         }
     )
 
 
 def _digest_text(values: Mapping[str, Any]) -> str:
-    return jcs_bytes({name: _field_digest(values[name]) for name in CASE_FIELDS}).decode()
+    # What jcs_bytes gives for {name: digest} (ASCII names in sorted order, hex values),
+    # written directly; a test checks it against the general encoder.
+    parts = []
+    for name in _DIGEST_ORDER:
+        value = values[name]
+        kind = type(value)
+        if kind is str or value is None:
+            digest = _scalar_digest(value)
+        elif kind is int and -SAFE_INTEGER <= value <= SAFE_INTEGER:
+            # A version number: its JCS encoding is its decimal digits.
+            digest = hashlib.sha256(str(value).encode()).hexdigest()[:_FIELD_DIGITS]
+        else:
+            digest = _field_digest(value)
+        parts.append(f'"{name}":"{digest}"')
+    return "{" + ",".join(parts) + "}"
 
 
 def _case_values(case: Case) -> dict[str, Any]:
@@ -228,7 +255,7 @@ def _case_values(case: Case) -> dict[str, Any]:
         "workflow": case.workflow,
         "workflow_version": case.workflow_version,
         "version": case.version,
-        "facts": case.facts,
+        "facts": dict(case.facts),
         "retention_class": case.retention_class,
     }
 
@@ -249,13 +276,15 @@ def case_differences(case: Case, digest: str) -> tuple[str, ...]:
 
     A digest that cannot be read names every field.
     """
+    values = _case_values(case)
+    if _digest_text(values) == digest:
+        return ()
     try:
         recorded = json.loads(digest)
     except ValueError:
         recorded = None
     if not isinstance(recorded, dict):
         return CASE_FIELDS
-    values = _case_values(case)
     return tuple(name for name in CASE_FIELDS if recorded.get(name) != _field_digest(values[name]))
 
 

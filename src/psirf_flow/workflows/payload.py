@@ -21,7 +21,11 @@ from psirf_flow.domain import FactValue, check_identifier
 from psirf_flow.workflows.spec import FieldKind, FieldSpec
 
 
-__all__ = ["check_payload", "text_digest"]
+__all__ = ["MAX_COUNT", "check_payload", "text_digest"]
+
+#: The largest count accepted: audit entries are encoded with RFC 8785, whose numbers are
+#: exact only up to 2**53 - 1.
+MAX_COUNT = 2**53 - 1
 
 
 def text_digest(salt: str, text: str, key: bytes | None = None) -> str:
@@ -88,9 +92,9 @@ def _check_value(
                 return value, None
             return None, "must be true or false"
         case FieldKind.COUNT:
-            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT:
                 return value, None
-            return None, "must be a whole number, zero or more"
+            return None, f"must be a whole number, zero or more (at most {MAX_COUNT})"
         case FieldKind.DATE:
             return _check_date(value)
         case FieldKind.TEXT:
