@@ -203,8 +203,9 @@ class TestKeys:
             ({"k1": SECRET_1}, "k2", "not in the key ring"),
             ({"bad id": SECRET_1}, "bad id", "key id"),
             ({"k1": "text"}, "k1", "is not bytes"),
+            ({1: SECRET_1}, 1, "key id"),
         ],
-        ids=["empty", "active-missing", "bad-id", "not-bytes"],
+        ids=["empty", "active-missing", "bad-id", "not-bytes", "id-not-text"],
     )
     def test_malformed_rings_are_refused(self, keys: Any, active: str, words: str) -> None:
         """An empty ring, a missing active key, a bad id or a non-bytes key is refused."""

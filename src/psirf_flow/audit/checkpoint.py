@@ -10,7 +10,8 @@ not a forger). Kept outside the database (a file, a write-once bucket), it lets
 * ``truncated``: the trail holds fewer entries than checkpointed, or its entry ``N`` is no
   longer the head the checkpoint recorded;
 * ``deleted``: the case is gone;
-* ``unexpected``: a case opened before the checkpoint was made that it does not list;
+* ``unexpected``: a case opened before the checkpoint was made that it does not list (a
+  case opened at the very moment it was made may have been missed by it, and is not);
 
 and whether the checkpoint itself was tampered with (its signature does not match).
 """
@@ -295,7 +296,7 @@ def verify_against_checkpoint(
             case_id, "unexpected", "opened before the checkpoint was made but not listed in it"
         )
         for case_id, trail in current.items()
-        if case_id not in checkpoint.cases and trail.opened_at <= checkpoint.made_at
+        if case_id not in checkpoint.cases and trail.opened_at < checkpoint.made_at
     )
     findings.sort(key=lambda f: f.case_id)
     status = _signature_status(checkpoint, keys)

@@ -41,11 +41,12 @@ def _check_keys(_instance: AuditKeys, _attribute: object, value: Mapping[str, by
         msg = "the audit key ring is empty"
         raise AuditKeyError(msg)
     for key_id, secret in value.items():
-        if not _KEY_ID.fullmatch(key_id):
+        id_value: object = key_id  # the annotations are promises callers may break
+        if not isinstance(id_value, str) or not _KEY_ID.fullmatch(id_value):
             msg = "an audit key id must be 1-64 letters, digits, '.', '_' or '-'"
             raise AuditKeyError(msg)
-        value_of_secret: object = secret  # the annotation is a promise callers may break
-        if not isinstance(value_of_secret, bytes):
+        secret_value: object = secret
+        if not isinstance(secret_value, bytes):
             msg = f"audit key {key_id!r} is not bytes"
             raise AuditKeyError(msg)
         if len(secret) < MIN_KEY_BYTES:
