@@ -587,6 +587,16 @@ class TestVerification:
         assert (result.ok, result.first_broken) == (False, 4)
         assert "old format" in result.reason
 
+    def test_unknown_format_is_named(self) -> None:
+        """An entry claiming a format this release does not know is named."""
+        engine = _engine()
+        history = list(engine.history(_steps(engine)))
+
+        result = verify_chain("C-1", [history[0], attrs.evolve(history[1], format=3)])
+
+        assert (result.ok, result.first_broken) == (False, 2)
+        assert result.reason == "its format 3 is unknown (it was altered)"
+
     def test_key_rotation_keeps_old_entries_verifying(self) -> None:
         """After a rotation old entries verify with the old key and new ones with the new."""
         store = InMemoryStore()
