@@ -47,6 +47,7 @@ from psirf_flow.audit import (
 from psirf_flow.decide import OPEN_TRIGGER, Decision, Option, decide, decide_open, options
 from psirf_flow.domain import Actor, Case, Command, Role
 from psirf_flow.errors import (
+    AuditKeyError,
     CaseAlreadyExists,
     CommandRejected,
     ConcurrencyConflict,
@@ -244,6 +245,7 @@ class Engine:
             ConcurrencyConflict: If the case changed meanwhile; reload and retry.
             CorruptRecord: If the case row does not match its latest audit entry (it was
                 changed behind the engine's back); the error names the fields.
+            AuditKeyError: If the case's trail is keyed and this engine has no keys.
         """
         command = Command(
             trigger=trigger,
@@ -266,6 +268,12 @@ class Engine:
                 "its row does not match its latest audit entry "
                 f"({describe_fields(mismatched)}); verify the audit trail",
             )
+        if head is not None and head.key_id is not None and self._keys is None:
+            # An unkeyed entry after a keyed one would verify as forged: refuse to write it.
+            msg = (
+                f"the audit trail of case {case_id!r} is keyed; this engine was given no audit keys"
+            )
+            raise AuditKeyError(msg)
         definition = self.definition_for(case)
         try:
             decision = decide(

@@ -561,6 +561,16 @@ class TestVerification:
         assert (result.ok, result.first_broken) == (False, 5)
         assert "does not match its hash" in result.reason
 
+    def test_engine_without_keys_refuses_to_extend_a_keyed_trail(self) -> None:
+        """An engine given no keys refuses a command on a keyed trail and writes nothing."""
+        store = InMemoryStore()
+        case_id = _steps(_engine(KEYS_1, store))
+
+        with pytest.raises(AuditKeyError, match="is keyed; this engine was given no audit keys"):
+            _engine(None, store).fire(case_id, "hold", actor=EXEC, payload={"hold_reason": "other"})
+
+        assert len(store.history(case_id)) == 4
+
     def test_unkeyed_entry_after_keyed_ones_is_detected(self) -> None:
         """An unkeyed entry appended to a keyed trail is named as forged without the key."""
         engine = _engine(KEYS_1)
