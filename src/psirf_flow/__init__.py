@@ -8,7 +8,10 @@ from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _version
 
 from psirf_flow.audit import AuditEntry as AuditEntry
+from psirf_flow.audit import AuditKeys as AuditKeys
 from psirf_flow.audit import ChainVerification as ChainVerification
+from psirf_flow.audit import Checkpoint as Checkpoint
+from psirf_flow.audit import CheckpointVerification as CheckpointVerification
 from psirf_flow.audit import verify_chain as verify_chain
 from psirf_flow.clock import SystemClock as SystemClock
 from psirf_flow.decide import Decision as Decision
@@ -25,8 +28,10 @@ from psirf_flow.domain import SystemReader as SystemReader
 from psirf_flow.engine import Engine as Engine
 from psirf_flow.engine import Outcome as Outcome
 from psirf_flow.errors import AuditChainBroken as AuditChainBroken
+from psirf_flow.errors import AuditKeyError as AuditKeyError
 from psirf_flow.errors import CaseAlreadyExists as CaseAlreadyExists
 from psirf_flow.errors import CaseNotFound as CaseNotFound
+from psirf_flow.errors import CheckpointInvalid as CheckpointInvalid
 from psirf_flow.errors import CommandRejected as CommandRejected
 from psirf_flow.errors import ConcurrencyConflict as ConcurrencyConflict
 from psirf_flow.errors import CorruptRecord as CorruptRecord
@@ -63,11 +68,16 @@ __all__ = [
     "Actor",
     "AuditChainBroken",
     "AuditEntry",
+    "AuditKeyError",
+    "AuditKeys",
     "Case",
     "CaseAlreadyExists",
     "CaseNotFound",
     "CaseQuery",
     "ChainVerification",
+    "Checkpoint",
+    "CheckpointInvalid",
+    "CheckpointVerification",
     "Clock",
     "Command",
     "CommandRejected",

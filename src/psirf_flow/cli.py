@@ -2,19 +2,27 @@
 
 Needs the ``cli`` extra (click) and, for database commands, the ``sqlalchemy`` extra.
 
+Audit keys (for keyed trails and signed checkpoints) are read from a key file
+(``--key-file``) or from the ``PSIRF_FLOW_AUDIT_KEYS`` environment variable, both holding
+``{"active": "<id>", "keys": {"<id>": "<base64 key>"}}``; never from a command-line value,
+which other users of the machine could read.
+
 Exit codes: 0 success; 1 an audit trail failed verification; 2 a command was refused;
 3 a definition or plan is invalid; 4 the store failed (unreachable database, wrong schema).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Final
 
 import click
 
+from psirf_flow.audit import AuditKeys, Checkpoint, CheckpointVerification
 from psirf_flow.clock import SystemClock
 from psirf_flow.domain import Case, SystemReader
 from psirf_flow.engine import Engine
@@ -30,6 +38,14 @@ EXIT_BROKEN: Final = 1
 EXIT_REJECTED: Final = 2
 EXIT_INVALID: Final = 3
 EXIT_STORE: Final = 4
+#: The environment variable holding the audit key ring (JSON), when no key file is given.
+KEYS_ENV: Final = "PSIRF_FLOW_AUDIT_KEYS"
+
+_KEY_FILE = click.option(
+    "--key-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=f"A JSON audit key ring (otherwise ${KEYS_ENV}, if set).",
+)
 
 #: ``psirf-flow verify`` reads every organisation's cases, as a named system reader.
 _VERIFIER: Final = SystemReader("psirf-flow-cli-verify")
@@ -103,10 +119,27 @@ def db_revision(url: str) -> None:
     click.echo(f"expected: {HEAD_REVISION}")
 
 
+def _audit_keys(key_file: Path | None) -> AuditKeys | None:
+    """The key ring from ``key_file``, else from the environment, else none."""
+    if key_file is not None:
+        return AuditKeys.from_json(key_file.read_text(encoding="utf-8"))
+    text = os.environ.get(KEYS_ENV)
+    return AuditKeys.from_json(text) if text else None
+
+
 @main.command()
 @click.argument("url")
 @click.option("--case", "case_ids", multiple=True, help="Verify only this case (repeatable).")
-def verify(url: str, case_ids: tuple[str, ...]) -> None:
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also compare every case with this checkpoint (made by `psirf-flow checkpoint`).",
+)
+@_KEY_FILE
+def verify(
+    url: str, case_ids: tuple[str, ...], checkpoint_file: Path | None, key_file: Path | None
+) -> None:
     """Verify the audit trail of every case (or the named cases) in the database at URL.
 
     The database is opened read-only: nothing is written, and a SQLite file that does not
@@ -115,9 +148,16 @@ def verify(url: str, case_ids: tuple[str, ...]) -> None:
     from psirf_flow.store.sql import SqlStore  # noqa: PLC0415 - optional extra
 
     broken = checked = 0
+    against: CheckpointVerification | None = None
     with _errors_to_exit_codes():
+        keys = _audit_keys(key_file)
+        checkpoint = (
+            Checkpoint.from_json(checkpoint_file.read_text(encoding="utf-8"))
+            if checkpoint_file is not None
+            else None
+        )
         store = SqlStore.open(url, read_only=True)
-        engine = Engine(store, clock=SystemClock())
+        engine = Engine(store, clock=SystemClock(), keys=keys)
         try:
             cases = [store.load(c) for c in case_ids] if case_ids else _all_cases(store)
             for case in cases:
@@ -126,11 +166,55 @@ def verify(url: str, case_ids: tuple[str, ...]) -> None:
                 if not result.ok:
                     broken += 1
                     click.echo(f"{case.id}: BROKEN at entry {result.first_broken}: {result.reason}")
+            if checkpoint is not None:
+                against = engine.verify_checkpoint(checkpoint, reader=_VERIFIER)
         finally:
             store.dispose()
     click.echo(f"{checked} case(s) verified, {broken} broken")
-    if broken:
+    if against is not None:
+        _report_checkpoint(against)
+    if broken or (against is not None and not against.ok):
         sys.exit(EXIT_BROKEN)
+
+
+def _report_checkpoint(result: CheckpointVerification) -> None:
+    for finding in result.findings:
+        click.echo(f"{finding.case_id}: {finding.problem.upper()}: {finding.detail}")
+    signature = {
+        "valid": "its signature is valid",
+        "invalid": "its signature does NOT match (the checkpoint was edited)",
+        "unchecked": "its signature cannot be checked (its key was not supplied)",
+    }[result.signature]
+    click.echo(
+        f"checkpoint: {result.checked} case(s) compared, {len(result.findings)} finding(s), "
+        f"{signature}"
+    )
+
+
+@main.command()
+@click.argument("url")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Where to write the checkpoint (JSON); keep it outside the database.",
+)
+@_KEY_FILE
+def checkpoint(url: str, out: Path, key_file: Path | None) -> None:
+    """Record every case's entry count and head hash in the database at URL, signed."""
+    from psirf_flow.store.sql import SqlStore  # noqa: PLC0415 - optional extra
+
+    with _errors_to_exit_codes():
+        keys = _audit_keys(key_file)
+        store = SqlStore.open(url, read_only=True)
+        try:
+            made = Engine(store, clock=SystemClock(), keys=keys).checkpoint(reader=_VERIFIER)
+        finally:
+            store.dispose()
+    out.write_text(made.to_json(), encoding="utf-8")
+    signed = f"signed with key {made.key_id!r}" if made.key_id else "unkeyed (SHA-256 digest)"
+    click.echo(f"checkpoint of {len(made.cases)} case(s) written to {out.name}, {signed}")
 
 
 def _all_cases(store: Store) -> Iterator[Case]:

@@ -18,18 +18,24 @@ first thing wrong with a command is what the user hears about:
 6. every guard passes; all are evaluated and every failure is listed
    (:class:`~psirf_flow.errors.GuardFailed`).
 
+Every entry is built in format 2: it records the digest of the case as it stands after the
+step (:func:`~psirf_flow.audit.case_digest`), so the retention class, which that digest
+covers, is chosen here, by the caller's pure ``classify`` function. With the host's
+:class:`~psirf_flow.audit.AuditKeys`, free text is digested and the entry hashed under the
+active key.
+
 :func:`options` answers "what may this person do now, and why not the rest?" without a
 payload: guards that need one are reported as checked when the step is taken.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 import attrs
 
-from psirf_flow.audit import GENESIS_HASH, AuditEntry, make_entry
+from psirf_flow.audit import GENESIS_HASH, AuditEntry, AuditKeys, case_digest_of, make_entry
 from psirf_flow.domain import Actor, Case, Command, FactValue, GuardResult, Role
 from psirf_flow.errors import (
     CorruptRecord,
@@ -46,10 +52,13 @@ from psirf_flow.workflows.payload import check_payload
 from psirf_flow.workflows.spec import TransitionSpec, WorkflowDefinition
 
 
-__all__ = ["OPEN_TRIGGER", "Decision", "Option", "decide", "decide_open", "options"]
+__all__ = ["OPEN_TRIGGER", "Classify", "Decision", "Option", "decide", "decide_open", "options"]
 
 #: The trigger name recorded in the audit entry that opens a case.
 OPEN_TRIGGER = "open"
+
+#: Chooses the retention class of a case as it will stand (pure; the engine's classifier).
+Classify = Callable[[Case], str]
 
 
 @attrs.frozen
@@ -122,6 +131,8 @@ def decide_open(
     command: Command,
     now: datetime,
     references: Mapping[str, CaseSummary] | None = None,
+    classify: Classify | None = None,
+    keys: AuditKeys | None = None,
 ) -> Decision:
     """Decide whether ``command`` may open a new case of ``definition``.
 
@@ -133,6 +144,9 @@ def decide_open(
         now: When the command is being decided (aware UTC).
         references: The cases its ``CASE_REF`` facts name, summarised by the caller (the
             engine loads them); guards see them as ``GuardInput.references``.
+        classify: Chooses the new case's retention class (none, ``""``, when omitted).
+        keys: The host's audit keys: free text is digested and the entry hashed with the
+            active key.
     """
     opening = definition.opening
     if command.actor.organisation != organisation:
@@ -143,7 +157,8 @@ def decide_open(
             organisation=organisation,
         )
     role = _pick_role(opening.roles, command, case_id=case_id, trigger=OPEN_TRIGGER)
-    data, problems = check_payload(opening.fields, command.payload, salt=case_id)
+    text_key = keys.active_secret if keys is not None else None
+    data, problems = check_payload(opening.fields, command.payload, salt=case_id, text_key=text_key)
     if problems:
         raise InvalidPayload(case_id=case_id, trigger=OPEN_TRIGGER, problems=problems)
     # The definition's preset facts (e.g. a PSII's timescale) never come from the payload.
@@ -162,6 +177,18 @@ def decide_open(
     if not all(r.ok for r in results):
         raise GuardFailed(case_id=case_id, trigger=OPEN_TRIGGER, results=results)
     facts: dict[str, FactValue] = {**opened, "opened_by": command.actor.id}
+    case = Case(
+        id=case_id,
+        workflow=definition.name,
+        workflow_version=definition.version,
+        organisation=organisation,
+        state=definition.initial,
+        version=1,
+        facts=facts,
+        opened_at=now,
+        updated_at=now,
+    )
+    retention_class = classify(case) if classify is not None else ""
     entry = make_entry(
         case_id=case_id,
         sequence=1,
@@ -178,20 +205,44 @@ def decide_open(
         data=data,
         recorded_at=now,
         previous_hash=GENESIS_HASH,
+        case_digest=_digest(case, retention_class),
+        keys=keys,
     )
-    case = Case(
-        id=case_id,
-        workflow=definition.name,
-        workflow_version=definition.version,
-        organisation=organisation,
-        state=definition.initial,
-        version=1,
-        facts=facts,
-        opened_at=now,
-        updated_at=now,
-        head_hash=entry.hash,
-    )
+    case = _with_head(case, retention_class, entry.hash)
     return Decision(case=case, entry=entry, guard_results=tuple(results))
+
+
+def _digest(case: Case, retention_class: str) -> str:
+    return case_digest_of(
+        state=case.state,
+        held_from=case.held_from,
+        organisation=case.organisation,
+        workflow=case.workflow,
+        workflow_version=case.workflow_version,
+        version=case.version,
+        facts=case.facts,
+        retention_class=retention_class,
+    )
+
+
+def _with_head(case: Case, retention_class: str, head_hash: str) -> Case:
+    if type(case) is not Case:
+        return attrs.evolve(case, retention_class=retention_class, head_hash=head_hash)
+    # What attrs.evolve does for a Case, without its per-field introspection.
+    return Case(
+        id=case.id,
+        workflow=case.workflow,
+        workflow_version=case.workflow_version,
+        organisation=case.organisation,
+        state=case.state,
+        version=case.version,
+        facts=case.facts,
+        opened_at=case.opened_at,
+        updated_at=case.updated_at,
+        held_from=case.held_from,
+        head_hash=head_hash,
+        retention_class=retention_class,
+    )
 
 
 def _spec_or_raise(definition: WorkflowDefinition, case: Case, trigger: str) -> TransitionSpec:
@@ -222,6 +273,8 @@ def decide(
     *,
     now: datetime,
     references: Mapping[str, CaseSummary] | None = None,
+    classify: Classify | None = None,
+    keys: AuditKeys | None = None,
 ) -> Decision:
     """Decide whether ``command`` may be applied to ``case``.
 
@@ -233,6 +286,10 @@ def decide(
         references: The cases its ``CASE_REF`` facts name, summarised by the caller (the
             engine loads them before deciding, so this stays pure); a case missing here
             does not exist for the guards.
+        classify: Chooses the new case's retention class (the case's current class is
+            kept when omitted).
+        keys: The host's audit keys: free text is digested and the entry hashed with the
+            active key.
 
     Returns:
         The decision to persist.
@@ -244,7 +301,8 @@ def decide(
     _check_organisation(case, command.actor, trigger)
     spec = _spec_or_raise(definition, case, trigger)
     role = _pick_role(spec.roles, command, case_id=case.id, trigger=trigger)
-    data, problems = check_payload(spec.fields, command.payload, salt=case.id)
+    text_key = keys.active_secret if keys is not None else None
+    data, problems = check_payload(spec.fields, command.payload, salt=case.id, text_key=text_key)
     if problems:
         raise InvalidPayload(case_id=case.id, trigger=trigger, problems=problems)
 
@@ -290,6 +348,15 @@ def decide(
             )
         raise GuardFailed(case_id=case.id, trigger=trigger, results=results)
 
+    new_case = _next_case(
+        case,
+        state=outcome.state,
+        facts=facts,
+        now=now,
+        held_from=_held_from(spec, case, outcome.state),
+        head_hash=case.head_hash,
+    )
+    retention_class = classify(new_case) if classify is not None else case.retention_class
     entry = make_entry(
         case_id=case.id,
         sequence=case.version + 1,
@@ -306,15 +373,10 @@ def decide(
         data=data,
         recorded_at=now,
         previous_hash=case.head_hash,
+        case_digest=_digest(new_case, retention_class),
+        keys=keys,
     )
-    new_case = _next_case(
-        case,
-        state=outcome.state,
-        facts=facts,
-        now=now,
-        held_from=_held_from(spec, case, outcome.state),
-        head_hash=entry.hash,
-    )
+    new_case = _with_head(new_case, retention_class, entry.hash)
     return Decision(case=new_case, entry=entry, guard_results=tuple(results))
 
 

@@ -30,8 +30,30 @@ from typing import Any, Final
 import attrs
 import structlog
 
-from psirf_flow.audit import AuditEntry, ChainVerification, idempotency_digest, verify_chain
-from psirf_flow.decide import OPEN_TRIGGER, Decision, Option, decide, decide_open, options
+from psirf_flow.audit import (
+    AuditEntry,
+    AuditKeys,
+    ChainVerification,
+    Checkpoint,
+    CheckpointedTrail,
+    CheckpointVerification,
+    CurrentTrail,
+    describe_fields,
+    idempotency_digest,
+    make_checkpoint,
+    row_mismatch,
+    verify_against_checkpoint,
+    verify_chain,
+)
+from psirf_flow.decide import (
+    OPEN_TRIGGER,
+    Classify,
+    Decision,
+    Option,
+    decide,
+    decide_open,
+    options,
+)
 from psirf_flow.domain import (
     Actor,
     Case,
@@ -43,6 +65,7 @@ from psirf_flow.domain import (
     check_identifier,
 )
 from psirf_flow.errors import (
+    AuditKeyError,
     CaseAlreadyExists,
     CaseNotFound,
     CommandRejected,
@@ -73,6 +96,8 @@ __all__ = ["Engine", "Outcome"]
 _VARIANTS = frozenset(v.value for v in LifecycleVariant)
 #: How often ``verify`` reads case and trail again when a commit lands between the reads.
 _VERIFY_READS = 3
+#: Cases read per page when a checkpoint walks every case.
+_CHECKPOINT_PAGE = 1000
 
 #: What structlog's filtering loggers (``make_filtering_bound_logger``) put in place of a
 #: level they drop: a method that does nothing at all. Seeing it, the engine skips building
@@ -115,6 +140,9 @@ class Engine:
         oversight: Which organisations each overseeing organisation (an ICB) may read,
             e.g. ``{"QWE": ["RXY", "RAB"]}``. People holding the ICB oversight role there
             may read those cases' status and history; nobody outside may fire anything.
+        keys: The host's audit keys. New entries are then hashed with HMAC-SHA-256 under
+            the active key, free text is digested with it, and checkpoints are signed
+            with it. Without keys, new entries use plain SHA-256.
     """
 
     def __init__(
@@ -127,8 +155,10 @@ class Engine:
         couplings: Iterable[Coupling] | None = None,
         retention: RetentionSettings | None = None,
         oversight: Mapping[str, Iterable[str]] | None = None,
+        keys: AuditKeys | None = None,
     ) -> None:
         self._store = store
+        self._keys = keys
         self._clock = clock
         self._definitions = definitions if definitions is not None else DefinitionRegistry.default()
         self._new_id = new_id if new_id is not None else (lambda: uuid.uuid4().hex)
@@ -205,20 +235,28 @@ class Engine:
             if replay is not None:
                 return replay
         new_id = case_id if case_id is not None else self._new_id()
-        try:
-            owner = organisation or actor.organisation
-            decision = decide_open(
+        owner = organisation or actor.organisation
+        now = self._clock.now()
+        references = self._references(definition, owner, {}, command.payload)
+
+        def decide_with(classify: Classify) -> Decision:
+            return decide_open(
                 definition,
                 case_id=new_id,
                 organisation=owner,
                 command=command,
-                now=self._clock.now(),
-                references=self._references(definition, owner, {}, command.payload),
+                now=now,
+                references=references,
+                classify=classify,
+                keys=self._keys,
             )
+
+        try:
+            decision, links = self._settled(decide_with, definition.family)
         except CommandRejected as error:
             self._rejected(error, definition.name, actor, None)
             raise
-        return self._commit(decision, None, fingerprint, command, definition)
+        return self._commit(decision, None, fingerprint, command, definition, incident_links=links)
 
     def fire(
         self,
@@ -251,6 +289,9 @@ class Engine:
                 actor may not see (the two are indistinguishable).
             ConcurrencyConflict: If the case is not at ``expected_version``, or changed
                 meanwhile; reload and retry.
+            CorruptRecord: If the case row does not match its latest audit entry (it was
+                changed behind the engine's back); the error names the fields.
+            AuditKeyError: If the case's trail is keyed and this engine has no keys.
         """
         command = Command(
             trigger=trigger,
@@ -259,9 +300,27 @@ class Engine:
             role=role,
             idempotency_key=idempotency_key,
         )
-        # The organisation comes first: a case the actor may not see is reported exactly
-        # like a missing one, before any other check (idempotent replays included).
-        case = self._visible(case_id, actor)
+        # The row must match its latest audit entry, or nothing is decided on it (its
+        # organisation included, so a row moved to another trust is refused, not shown to
+        # that trust). Then the organisation: a case the actor may not see is reported
+        # exactly like a missing one, before any other check (idempotent replays included).
+        case, head = self._store.load_with_head(case_id)
+        mismatched = row_mismatch(case, head)
+        if mismatched:
+            raise CorruptRecord(
+                case_id,
+                "its row does not match its latest audit entry "
+                f"({describe_fields(mismatched)}); verify the audit trail",
+            )
+        if not self.may_read(case, actor):
+            self._read_refused(case_id, actor)
+            raise CaseNotFound(case_id)
+        if head is not None and head.key_id is not None and self._keys is None:
+            # An unkeyed entry after a keyed one would verify as forged: refuse to write it.
+            msg = (
+                f"the audit trail of case {case_id!r} is keyed; this engine was given no audit keys"
+            )
+            raise AuditKeyError(msg)
         fingerprint = None
         if idempotency_key is not None:
             fingerprint = _fingerprint(case_id, command)
@@ -271,15 +330,28 @@ class Engine:
         if expected_version is not None and case.version != expected_version:
             raise ConcurrencyConflict(case_id, expected_version, current_version=case.version)
         definition = self.definition_for(case)
+        now = self._clock.now()
         references = self._references(definition, case.organisation, case.facts, command.payload)
-        try:
-            decision = decide(
-                definition, case, command, now=self._clock.now(), references=references
+
+        def decide_with(classify: Classify) -> Decision:
+            return decide(
+                definition,
+                case,
+                command,
+                now=now,
+                references=references,
+                classify=classify,
+                keys=self._keys,
             )
+
+        try:
+            decision, links = self._settled(decide_with, definition.family)
         except CommandRejected as error:
             self._rejected(error, definition.name, actor, case)
             raise
-        return self._commit(decision, case.version, fingerprint, command, definition)
+        return self._commit(
+            decision, case.version, fingerprint, command, definition, incident_links=links
+        )
 
     # ------------------------------------------------------------------ queries
     #
@@ -351,19 +423,70 @@ class Engine:
         return name, self._retention.classes[name]
 
     def verify(self, case_id: str, *, reader: Reader) -> ChainVerification:
-        """Verify the case's audit chain against its stored head (``reader`` as for :meth:`get`).
+        """Verify the case's audit chain, and the case row against its latest entry.
 
-        The case and its trail are read separately; if a command commits in between (the
-        trail is then longer than the case says), both are read again.
+        ``reader`` is as for :meth:`get`.
+
+        Keyed entries are checked with the engine's keys (an entry signed with a key the
+        engine was not given cannot be checked, and the result is not ok). The case and
+        its trail are read separately; if a command commits in between (the trail is then
+        longer than the case says), both are read again.
         """
         for _ in range(_VERIFY_READS):
             case = self._visible(case_id, reader)
             entries = self._store.history(case_id)
             if len(entries) <= case.version:
                 break
-        return verify_chain(
-            case_id, entries, head_hash=case.head_hash, expected_entries=case.version
-        )
+        return verify_chain(case_id, entries, case=case, keys=self._keys)
+
+    def checkpoint(self, *, reader: SystemReader) -> Checkpoint:
+        """Record every case's entry count and head hash now, signed with the active key.
+
+        The counts and heads are taken from each case's trail, not from its row (a row
+        edited behind the engine's back cannot move a checkpoint). Verify the trails first
+        (:meth:`verify`, or ``psirf-flow verify``): a checkpoint anchors what it saw. Keep
+        the result outside the database (``Checkpoint.to_json``); compare later with
+        :meth:`verify_checkpoint`. Without keys the signature is a plain SHA-256 digest.
+
+        Args:
+            reader: The named job taking the checkpoint; it covers every organisation.
+        """
+        made_at = self._clock.now()
+        trails = []
+        for case in self._every_case(reader):
+            entries = self._store.history(case.id)
+            head = entries[-1].hash if entries else ""
+            trails.append((case.id, CheckpointedTrail(len(entries), head)))
+        return make_checkpoint(made_at, trails, keys=self._keys)
+
+    def verify_checkpoint(
+        self, checkpoint: Checkpoint, *, reader: SystemReader
+    ) -> CheckpointVerification:
+        """Compare every case's trail now with ``checkpoint``.
+
+        Reports cases whose trail was cut (``truncated``), cases that are gone
+        (``deleted``), cases opened before the checkpoint that it does not list
+        (``unexpected``), and a checkpoint whose signature does not match.
+
+        Args:
+            checkpoint: A checkpoint made by :meth:`checkpoint`.
+            reader: The named job verifying; it covers every organisation.
+        """
+        current = {
+            case.id: CurrentTrail.of(case, self._store.history(case.id))
+            for case in self._every_case(reader)
+        }
+        return verify_against_checkpoint(checkpoint, current, keys=self._keys)
+
+    def _every_case(self, reader: Reader) -> Iterable[Case]:
+        """Every case ``reader`` may see, page by page (keyset pagination by id)."""
+        after: str | None = None
+        while True:
+            page = self.list_cases(CaseQuery(after=after, limit=_CHECKPOINT_PAGE), reader=reader)
+            yield from page.items
+            if page.next_after is None:
+                return
+            after = page.next_after
 
     def options(self, case_id: str, actor: Actor) -> tuple[Option, ...]:
         """List every step of the workflow: may ``actor`` take it now, and if not, why not.
@@ -417,7 +540,9 @@ class Engine:
     ) -> Outcome | None:
         # Keys are looked up within the actor's organisation only, so another trust's
         # person with the same key and local id finds nothing of this trust's.
-        record = self._store.find_idempotency(idempotency_digest(actor.organisation, key))
+        record = self._store.find_idempotency(
+            idempotency_digest(actor.organisation, key, self._keys)
+        )
         if record is None:
             return None
         if record.fingerprint != fingerprint:
@@ -445,6 +570,38 @@ class Engine:
             **safe_fields({"case_id": case_id, "actor_id": reader_id}),
         )
 
+    def _settled(
+        self, decide_with: Callable[[Classify], Decision], family: str
+    ) -> tuple[Decision, tuple[IncidentLink, ...]]:
+        """Decide, with the retention class settled per incident before the entry is made.
+
+        The class is part of the case digest each audit entry records, so it is chosen
+        inside the pure decision. The first decision classes the case by its own need,
+        never lower than its class so far; the records linked to the same incidents are
+        then read (one indexed query) and, if one of them needs a longer class, the
+        command is decided once more with that class (the same inputs, the same clock
+        reading: only the class differs). Returns the decision and the case's incident
+        links that are new or changed.
+        """
+        decision = decide_with(self._classifier(family))
+        case = decision.case
+        incidents = self._linked_incidents(case.organisation, case.facts)
+        if not incidents:
+            return decision, ()
+        links = self._store.incident_links(case.organisation, incidents)
+        # Never lowered: the case's class so far is part of its floor, with its incidents'.
+        floor = [case.retention_class, *(link.retention_class for link in links)]
+        settled = self._retention_for(case, family, floor)
+        if settled != case.retention_class:
+            decision = decide_with(lambda _case: settled)
+            case = decision.case
+        stored = {k.incident_id: k.retention_class for k in links if k.case_id == case.id}
+        return decision, tuple(
+            IncidentLink(case.organisation, incident, case.id, settled)
+            for incident in incidents
+            if stored.get(incident) != settled
+        )
+
     def _commit(
         self,
         decision: Decision,
@@ -452,13 +609,15 @@ class Engine:
         fingerprint: str | None,
         command: Command,
         definition: WorkflowDefinition,
+        *,
+        incident_links: tuple[IncidentLink, ...] = (),
     ) -> Outcome:
         # ``definition`` is the one the command was decided with: the definition the new
         # case is pinned to (decide keeps the pin and moves only to its states).
         key = command.idempotency_key
         idempotency = (
             IdempotencyRecord(
-                idempotency_digest(command.actor.organisation, key),
+                idempotency_digest(command.actor.organisation, key, self._keys),
                 decision.case.id,
                 fingerprint,
                 decision.entry.sequence,
@@ -467,20 +626,9 @@ class Engine:
             else None
         )
         family = definition.family
+        # decide chose the retention class (with this engine's classifier) before the
+        # entry's case digest was taken.
         case = decision.case
-        incidents = self._linked_incidents(case.organisation, case.facts)
-        links = self._store.incident_links(case.organisation, incidents) if incidents else ()
-        # Never lowered: the case's class so far is part of its floor, with its incidents'.
-        floor = [case.retention_class, *(link.retention_class for link in links)]
-        retention_class = self._retention_for(case, family, floor)
-        if case.retention_class != retention_class:
-            case = attrs.evolve(case, retention_class=retention_class)
-        stored = {(k.incident_id): k.retention_class for k in links if k.case_id == case.id}
-        incident_links = tuple(
-            IncidentLink(case.organisation, incident, case.id, retention_class)
-            for incident in incidents
-            if stored.get(incident) != retention_class
-        )
         entry = decision.entry
         listening = self._listening_to(case.workflow, family, entry.trigger)
         change = Change(
@@ -571,6 +719,10 @@ class Engine:
             found = tuple(c for c in self._couplings if c.listens_to(workflow, family, trigger))
             self._listening[(workflow, family, trigger)] = found
         return found
+
+    def _classifier(self, family: str) -> Classify:
+        """The pure classifier ``decide`` calls: the case's own need, never below its class."""
+        return lambda case: self._retention_for(case, family, (case.retention_class,))
 
     def _retention_for(self, case: Case, family: str, floor: Iterable[str | None] = ()) -> str:
         """The case's class: its own need now, raised to ``floor`` (pure given its inputs).

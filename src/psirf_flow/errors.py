@@ -30,6 +30,8 @@ and chained with ``raise ... from``.
     │   └── StoreBusy                     PSF404  a lock was held past the busy timeout; retry
     │                                             (also a RetryableError)
     ├── AuditChainBroken                  PSF500  an audit entry was altered, removed or misplaced
+    ├── AuditKeyError                     PSF510  an audit key is missing, too short or malformed
+    ├── CheckpointInvalid                 PSF520  a checkpoint file cannot be read as a checkpoint
     └── PlanError                         PSF600  a plan or rule set has mistakes (all listed)
 
 **Retrying.** Catch :class:`RetryableError` to retry exactly what may succeed if made again:
@@ -54,8 +56,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AuditChainBroken",
+    "AuditKeyError",
     "CaseAlreadyExists",
     "CaseNotFound",
+    "CheckpointInvalid",
     "CommandRejected",
     "ConcurrencyConflict",
     "CorruptRecord",
@@ -456,6 +460,25 @@ class AuditChainBroken(PsirfFlowError):
         self.sequence = sequence
         self.reason = reason
         super().__init__(f"audit trail of case {case_id!r} is broken at entry {sequence}: {reason}")
+
+
+class AuditKeyError(PsirfFlowError):
+    """Raised when an audit key ring is malformed: empty, a key too short, no such active key.
+
+    The message names key ids and lengths, never key material.
+    """
+
+    code = "PSF510"
+
+
+class CheckpointInvalid(PsirfFlowError):
+    """Raised when a checkpoint document is not a checkpoint (malformed JSON or fields).
+
+    A well-formed checkpoint whose signature does not match is not an error: checkpoint
+    verification reports it as tampered.
+    """
+
+    code = "PSF520"
 
 
 class PlanProblem(NamedTuple):

@@ -166,6 +166,17 @@ class Store(Protocol):
         """Return the case's audit entries in sequence order (empty if unknown)."""
         ...
 
+    def load_with_head(self, case_id: str) -> tuple[Case, AuditEntry | None]:
+        """Return the case and its audit entry numbered ``case.version``, read together.
+
+        The entry is ``None`` when the trail holds no entry with that number. SQL stores
+        read both in one query, so the pair is consistent.
+
+        Raises:
+            CaseNotFound: If there is no such case.
+        """
+        ...
+
     def find_idempotency(self, key: str) -> IdempotencyRecord | None:
         """Return what ``key`` was first used for, or ``None``."""
         ...

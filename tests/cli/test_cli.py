@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import sqlite3
 from pathlib import Path
 
@@ -9,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from psirf_flow import Actor, Engine, Role
-from psirf_flow.cli import EXIT_BROKEN, EXIT_INVALID, EXIT_STORE, main
+from psirf_flow.audit import AuditKeys
+from psirf_flow.cli import EXIT_BROKEN, EXIT_INVALID, EXIT_STORE, KEYS_ENV, main
 from psirf_flow.store.sql import HEAD_REVISION, SqlStore
 from psirf_flow.testing import ManualClock
 
@@ -176,3 +179,142 @@ class TestSecretsInUrls:
         assert result.exit_code == EXIT_STORE, result.output
         assert "s3cret" not in result.output
         assert "store error" in result.output
+
+
+SECRET = bytes(range(32, 64))
+RING = json.dumps({"active": "k1", "keys": {"k1": base64.b64encode(SECRET).decode()}})
+
+
+@pytest.fixture(name="keyed_db")
+def _keyed_db(tmp_path: Path) -> Path:
+    """A SQLite file holding one PSII whose two entries are keyed with ``k1``."""
+    path = tmp_path / "keyed.sqlite3"
+    store = SqlStore.open(str(path), migrate=True)
+    engine = Engine(store, clock=ManualClock(), keys=AuditKeys.from_json(RING))
+    pss = Actor("pss-01", [Role.PATIENT_SAFETY_SPECIALIST], "RXY")
+    engine.open("psii", actor=pss, case_id="PSII-1", payload={"incident_ids": ["INC-1"]})
+    engine.fire(
+        "PSII-1", "assign_lead", actor=pss, payload={"lead_id": "i-7", "engagement_lead_id": "e-3"}
+    )
+    store.dispose()
+    return path
+
+
+class TestCheckpoints:
+    """``checkpoint`` writes a signed checkpoint; ``verify --checkpoint`` compares with it."""
+
+    def test_checkpoint_then_verify_against_it(
+        self, runner: CliRunner, keyed_db: Path, tmp_path: Path
+    ) -> None:
+        """A keyed checkpoint (key from a file) matches the untouched database: exit 0."""
+        keys = tmp_path / "keys.json"
+        keys.write_text(RING)
+        out = tmp_path / "cp.json"
+
+        made = runner.invoke(
+            main, ["checkpoint", str(keyed_db), "--out", str(out), "--key-file", str(keys)]
+        )
+        checked = runner.invoke(
+            main, ["verify", str(keyed_db), "--checkpoint", str(out), "--key-file", str(keys)]
+        )
+
+        assert made.exit_code == 0, made.output
+        assert "checkpoint of 1 case(s) written to cp.json, signed with key 'k1'" in made.output
+        assert json.loads(out.read_text())["cases"]["PSII-1"][0] == 2
+        assert checked.exit_code == 0, checked.output
+        assert (
+            "checkpoint: 1 case(s) compared, 0 finding(s), its signature is valid" in checked.output
+        )
+
+    def test_keys_come_from_the_environment(
+        self, runner: CliRunner, keyed_db: Path, tmp_path: Path
+    ) -> None:
+        """Without a key file the ring is read from the environment; no key is ever printed."""
+        out = tmp_path / "cp.json"
+
+        made = runner.invoke(
+            main, ["checkpoint", str(keyed_db), "--out", str(out)], env={KEYS_ENV: RING}
+        )
+        checked = runner.invoke(main, ["verify", str(keyed_db)], env={KEYS_ENV: RING})
+
+        assert made.exit_code == 0, made.output
+        assert checked.exit_code == 0, checked.output
+        for output in (made.output, checked.output, out.read_text()):
+            assert SECRET.hex() not in output
+            assert base64.b64encode(SECRET).decode() not in output
+
+    def test_keyed_trail_without_keys_cannot_be_checked(
+        self, runner: CliRunner, keyed_db: Path
+    ) -> None:
+        """Verifying a keyed trail without its key is not a pass: exit 1, named as unchecked."""
+        result = runner.invoke(main, ["verify", str(keyed_db)], env={KEYS_ENV: ""})
+
+        assert result.exit_code == EXIT_BROKEN
+        assert "which was not supplied (it cannot be checked)" in result.output
+
+    def test_deleted_case_and_edited_checkpoint_are_reported(
+        self, runner: CliRunner, db: Path, tmp_path: Path
+    ) -> None:
+        """A case deleted after an unkeyed checkpoint is reported, and exits 1."""
+        out = tmp_path / "cp.json"
+        assert runner.invoke(main, ["checkpoint", str(db), "--out", str(out)]).exit_code == 0
+        with sqlite3.connect(db) as raw:
+            raw.execute("DELETE FROM audit_entries WHERE case_id = 'PSII-1'")
+            raw.execute("DELETE FROM cases WHERE id = 'PSII-1'")
+        document = json.loads(out.read_text())
+        document["made_at"] = "2020-01-01T00:00:00.000000Z"
+        edited = tmp_path / "edited.json"
+        edited.write_text(json.dumps(document))
+
+        deleted = runner.invoke(main, ["verify", str(db), "--checkpoint", str(out)])
+        tampered = runner.invoke(main, ["verify", str(db), "--checkpoint", str(edited)])
+
+        assert deleted.exit_code == EXIT_BROKEN
+        assert "PSII-1: DELETED: the case is gone" in deleted.output
+        assert "its signature is valid" in deleted.output
+        assert tampered.exit_code == EXIT_BROKEN
+        assert "its signature does NOT match" in tampered.output
+
+    def test_keyed_checkpoint_without_key_is_unchecked(
+        self, runner: CliRunner, keyed_db: Path, tmp_path: Path
+    ) -> None:
+        """A keyed checkpoint verified without its key says its signature cannot be checked."""
+        out = tmp_path / "cp.json"
+        runner.invoke(main, ["checkpoint", str(keyed_db), "--out", str(out)], env={KEYS_ENV: RING})
+        other = json.dumps({"active": "k2", "keys": {"k2": base64.b64encode(bytes(32)).decode()}})
+
+        result = runner.invoke(
+            main, ["verify", str(keyed_db), "--checkpoint", str(out)], env={KEYS_ENV: other}
+        )
+
+        assert result.exit_code == EXIT_BROKEN
+        assert "its signature cannot be checked" in result.output
+
+    @pytest.mark.parametrize(
+        ("ring", "checkpoint_text", "words"),
+        [
+            ("not json", None, "audit key ring must be JSON"),
+            (None, "{", "checkpoint is not valid JSON"),
+        ],
+        ids=["bad-ring", "bad-checkpoint"],
+    )
+    def test_malformed_inputs_are_refused(  # noqa: PLR0917 - pytest passes parameters
+        self,
+        runner: CliRunner,
+        db: Path,
+        tmp_path: Path,
+        ring: str | None,
+        checkpoint_text: str | None,
+        words: str,
+    ) -> None:
+        """A malformed key ring or checkpoint file is refused with a plain message (exit 3)."""
+        arguments = ["verify", str(db)]
+        if checkpoint_text is not None:
+            bad = tmp_path / "bad.json"
+            bad.write_text(checkpoint_text)
+            arguments += ["--checkpoint", str(bad)]
+
+        result = runner.invoke(main, arguments, env={KEYS_ENV: ring or ""})
+
+        assert result.exit_code == EXIT_INVALID
+        assert words in result.output

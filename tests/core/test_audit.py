@@ -141,6 +141,9 @@ _VALUES: dict[str, st.SearchStrategy[Any]] = {
     ),
     "previous_hash": st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
     "hash": st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+    "format": st.integers(min_value=-5, max_value=10),
+    "case_digest": st.none() | _texts,
+    "key_id": st.none() | _texts,
 }
 
 

@@ -124,11 +124,12 @@ class TestPurity:
 
     def test_decide_works_with_clock_names_removed(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """With the ``datetime`` name removed from the pure modules, deciding still works."""
-        from psirf_flow import audit, domain
         from psirf_flow import decide as decide_function
+        from psirf_flow import domain
+        from psirf_flow.audit import canonical, checkpoint, entries
 
         decide_module = __import__("sys").modules[decide_function.__module__]
-        for module in (decide_module, audit, domain):
+        for module in (decide_module, canonical, checkpoint, entries, domain):
             monkeypatch.setattr(module, "datetime", None)
 
         decision = decide(PSII, _case(), Command("begin_gathering", LEAD), now=LONG_AGO)
@@ -136,7 +137,7 @@ class TestPurity:
         assert decision.entry.recorded_at == LONG_AGO
 
 
-PURE = ("domain.py", "decide.py", "audit.py", "errors.py", "workflows")
+PURE = ("domain.py", "decide.py", "audit", "errors.py", "workflows")
 CLOCK_CALLS = {"now", "utcnow", "today", "time", "monotonic", "perf_counter", "time_ns"}
 IO_NAMES = {"open", "print", "input"}
 

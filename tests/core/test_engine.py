@@ -12,6 +12,7 @@ import pytest
 
 from psirf_flow import (
     Actor,
+    AuditEntry,
     Case,
     CaseAlreadyExists,
     CaseNotFound,
@@ -534,6 +535,14 @@ class RacingStore(InMemoryStore):
         if hook is not None:
             hook()
         return case
+
+    def load_with_head(self, case_id: str) -> tuple[Case, AuditEntry | None]:
+        """Read the case and its head, then let the competing writer in (once)."""
+        found = super().load_with_head(case_id)
+        hook, self.on_next_load = self.on_next_load, None
+        if hook is not None:
+            hook()
+        return found
 
 
 class TestConcurrency:

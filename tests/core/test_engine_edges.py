@@ -5,7 +5,16 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from psirf_flow import Actor, Case, CaseNotFound, CorruptRecord, Engine, InMemoryStore, Role
+from psirf_flow import (
+    Actor,
+    AuditEntry,
+    Case,
+    CaseNotFound,
+    CorruptRecord,
+    Engine,
+    InMemoryStore,
+    Role,
+)
 from psirf_flow.decide import decide
 from psirf_flow.domain import Command, SystemReader
 from psirf_flow.ports import IdempotencyRecord
@@ -50,6 +59,13 @@ class StaleCaseStore(InMemoryStore):
             stale, self.stale = self.stale, None
             return stale
         return super().load(case_id)
+
+    def load_with_head(self, case_id: str) -> tuple[Case, AuditEntry | None]:
+        """Return the stale copy with its own head entry once, if one is set."""
+        if self.stale is not None:
+            stale, self.stale = self.stale, None
+            return stale, self.history(case_id)[stale.version - 1]
+        return super().load_with_head(case_id)
 
 
 def _open(engine: Engine, case_id: str = "PSII-1") -> str:

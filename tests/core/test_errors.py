@@ -11,8 +11,10 @@ from psirf_flow import errors
 from psirf_flow.domain import GuardResult
 from psirf_flow.errors import (
     AuditChainBroken,
+    AuditKeyError,
     CaseAlreadyExists,
     CaseNotFound,
+    CheckpointInvalid,
     CommandRejected,
     ConcurrencyConflict,
     CorruptRecord,
@@ -59,6 +61,8 @@ CODES = {
     "CorruptRecord": "PSF403",
     "StoreBusy": "PSF404",
     "AuditChainBroken": "PSF500",
+    "AuditKeyError": "PSF510",
+    "CheckpointInvalid": "PSF520",
     "PlanError": "PSF600",
 }
 
@@ -137,6 +141,14 @@ SAMPLES: dict[str, tuple[Callable[[], PsirfFlowError], str | None]] = {
     "StoreBusy": (lambda: StoreBusy("sqlite+pysqlite:///cases.db", "database is locked"), None),
     "AuditChainBroken": (
         lambda: AuditChainBroken("c-1", 3, "it does not chain to the entry before it"),
+        None,
+    ),
+    "AuditKeyError": (
+        lambda: AuditKeyError("audit key 'k2026' is 16 bytes long; at least 32 are needed"),
+        None,
+    ),
+    "CheckpointInvalid": (
+        lambda: CheckpointInvalid("the checkpoint is not valid JSON"),
         None,
     ),
     "PlanError": (

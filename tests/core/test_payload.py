@@ -154,6 +154,7 @@ class TestFieldKinds:
             pytest.param("count", -1, "must be a whole number", id="count-negative"),
             pytest.param("count", 1.5, "must be a whole number", id="count-fraction"),
             pytest.param("count", True, "must be a whole number", id="count-bool"),
+            pytest.param("count", 2**53, "at most 9007199254740991", id="count-beyond-json"),
             pytest.param("when", "05/01/2026", "must be a date written YYYY-MM-DD", id="date-uk"),
             pytest.param("when", "2026-02-30", "must be a date", id="date-impossible"),
             pytest.param("when", 20260105, "must be a date", id="date-number"),

@@ -112,10 +112,14 @@ class TestCorruptRows:
     """Rows the library cannot read back raise CorruptRecord naming the case."""
 
     def test_unknown_state_names_case_and_state(self, store: SqlStore, engine: Engine) -> None:
-        """A case row in a state its definition lacks is refused on fire and on options."""
+        """A case row in a state its definition lacks is refused on fire and on options.
+
+        Fire refuses it first because the row no longer matches its latest audit entry
+        (naming the field, not its value); options names the unknown state.
+        """
         engine.open("psii", actor=PSS, payload=OPENING, case_id="C-1")
         _execute(store, "UPDATE cases SET state = 'limbo' WHERE id = 'C-1'")
-        with pytest.raises(CorruptRecord, match=r"'C-1'.*'limbo'") as fired:
+        with pytest.raises(CorruptRecord, match=r"'C-1'.*its state differs") as fired:
             engine.fire("C-1", "hold", actor=EXECUTIVE, payload={"hold_reason": "other"})
         assert fired.value.case_id == "C-1"
         with pytest.raises(CorruptRecord, match="limbo"):
@@ -123,11 +127,16 @@ class TestCorruptRows:
         assert len(store.history("C-1")) == 1
 
     def test_unknown_workflow_version(self, store: SqlStore, engine: Engine) -> None:
-        """A case pinned to a definition version the engine lacks is refused."""
+        """A case pinned to a definition version the engine lacks is refused.
+
+        Fire refuses the row as not matching its audit entry; options names the version.
+        """
         engine.open("psii", actor=PSS, payload=OPENING, case_id="C-1")
         _execute(store, "UPDATE cases SET workflow_version = '99' WHERE id = 'C-1'")
-        with pytest.raises(CorruptRecord, match=r"psii@99"):
+        with pytest.raises(CorruptRecord, match=r"its workflow_version differs"):
             engine.fire("C-1", "hold", actor=EXECUTIVE, payload={"hold_reason": "other"})
+        with pytest.raises(CorruptRecord, match=r"psii@99"):
+            engine.options("C-1", EXECUTIVE)
 
     @pytest.mark.parametrize(
         ("statement", "read"),

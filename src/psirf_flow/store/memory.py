@@ -50,6 +50,16 @@ class InMemoryStore:
         except KeyError:
             raise CaseNotFound(case_id) from None
 
+    def load_with_head(self, case_id: str) -> tuple[Case, AuditEntry | None]:
+        """Return the case and its entry numbered ``case.version`` (``None`` if missing)."""
+        with self._lock:
+            case = self._cases.get(case_id)
+            if case is None:
+                raise CaseNotFound(case_id)
+            entries = self._history.get(case_id, [])
+            head = next((e for e in reversed(entries) if e.sequence == case.version), None)
+        return case, head
+
     def history(self, case_id: str) -> Sequence[AuditEntry]:
         """Return the case's audit entries in sequence order."""
         with self._lock:
@@ -178,6 +188,23 @@ class InMemoryStore:
         """Replace a stored audit entry behind the engine's back (for verification tests)."""
         with self._lock:
             self._history[case_id][sequence - 1] = entry
+
+    def tamper_case(self, case: Case) -> None:
+        """Replace a stored case row behind the engine's back (for verification tests)."""
+        with self._lock:
+            self._cases[case.id] = case
+
+    def tamper_trail(self, case_id: str, entries: Sequence[AuditEntry]) -> None:
+        """Replace a case's whole trail behind the engine's back (for verification tests)."""
+        with self._lock:
+            self._history[case_id] = list(entries)
+
+    def tamper_delete(self, case_id: str) -> None:
+        """Remove a case and its trail behind the engine's back (for verification tests)."""
+        with self._lock:
+            del self._cases[case_id]
+            self._history.pop(case_id, None)
+            self._ids.remove(case_id)
 
 
 def _matches(case: Case, query: CaseQuery) -> bool:

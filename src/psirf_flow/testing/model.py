@@ -467,7 +467,7 @@ def _clean(spec: FieldSpec, value: object, case_id: str) -> FactValue | None:
     if kind is FieldKind.FLAG:
         return value if isinstance(value, bool) else None
     if kind is FieldKind.COUNT:
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 2**53 - 1:
             return value
         return None
     if kind is FieldKind.DATE:

@@ -218,6 +218,34 @@ class StoreContract:
         assert (case.state, case.version, case.held_from) == ("on_hold", 2, "commissioned")
         assert [e.sequence for e in store.history("c-1")] == [1, 2]
 
+    def test_load_with_head_returns_the_case_and_its_latest_entry(
+        self, store: Store, contract_clock: ManualClock, reopen: Callable[[], Store]
+    ) -> None:
+        """The case comes back with the entry numbered by its version, equal to the stored one."""
+        opening = _open_change(contract_clock, "c-1")
+        store.commit(opening)
+        assert store.load_with_head("c-1") == (opening.case, opening.entry)
+        contract_clock.advance(timedelta(hours=1))
+        change = _next_change(
+            store, contract_clock, "c-1", "hold", EXECUTIVE, {"hold_reason": "external_process"}
+        )
+        store.commit(change)
+        case, head = reopen().load_with_head("c-1")
+        assert case == change.case
+        assert head == change.entry
+        assert head is not None
+        assert (head.sequence, head.format, head.case_digest, head.key_id) == (
+            2,
+            2,
+            change.entry.case_digest,
+            None,
+        )
+
+    def test_load_with_head_of_an_unknown_case_is_not_found(self, store: Store) -> None:
+        """Loading an unknown case with its head raises CaseNotFound."""
+        with pytest.raises(CaseNotFound):
+            store.load_with_head("nobody")
+
     def test_unknown_case_is_not_found(self, store: Store) -> None:
         """Loading an unknown case raises CaseNotFound; its reads are empty."""
         with pytest.raises(CaseNotFound):

@@ -2,14 +2,18 @@
 
 Unknown fields are refused, required fields must be present, and every value must fit its
 :class:`~psirf_flow.workflows.spec.FieldKind`. Free text is never kept: a ``TEXT`` field is
-replaced by a SHA-256 digest salted with the case id, so two cases holding the same words
-do not share a digest. Identifiers are checked with
-:func:`~psirf_flow.domain.check_identifier`, which refuses names and NHS numbers.
+replaced by a digest of the case id and the text. With the host's audit key (passed in as
+``text_key``) it is an HMAC-SHA-256 (``hmac-sha256:…``), which nobody without the key can
+confirm against a guessed note; without keys it is a SHA-256 salted with the case id
+(``sha256:…``), so two cases holding the same words still do not share a digest.
+Identifiers are checked with :func:`~psirf_flow.domain.check_identifier`, which refuses
+names and NHS numbers.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Mapping, Sequence
 from datetime import date
 
@@ -17,27 +21,40 @@ from psirf_flow.domain import FactValue, check_identifier
 from psirf_flow.workflows.spec import FieldKind, FieldSpec
 
 
-__all__ = ["check_payload", "text_digest"]
+__all__ = ["MAX_COUNT", "check_payload", "text_digest"]
+
+#: The largest count accepted: audit entries are encoded with RFC 8785, whose numbers are
+#: exact only up to 2**53 - 1.
+MAX_COUNT = 2**53 - 1
 
 
-def text_digest(salt: str, text: str) -> str:
-    """Return the salted digest stored in place of free text.
+def text_digest(salt: str, text: str, key: bytes | None = None) -> str:
+    """Return the digest stored in place of free text.
 
     Args:
         salt: The case id.
         text: The free text, which is not kept.
+        key: The active audit key, when the host supplies keys: the digest is then an
+            HMAC-SHA-256 under it.
     """
-    digest = hashlib.sha256(f"{salt}\x1f{text}".encode()).hexdigest()
-    return f"sha256:{digest}"
+    data = f"{salt}\x1f{text}".encode()
+    if key is not None:
+        return f"hmac-sha256:{hmac.new(key, data, hashlib.sha256).hexdigest()}"
+    return f"sha256:{hashlib.sha256(data).hexdigest()}"
 
 
 def check_payload(
-    fields: Sequence[FieldSpec], payload: Mapping[str, object], *, salt: str
+    fields: Sequence[FieldSpec],
+    payload: Mapping[str, object],
+    *,
+    salt: str,
+    text_key: bytes | None = None,
 ) -> tuple[dict[str, FactValue], list[str]]:
     """Check ``payload`` and return ``(clean values, problems)``.
 
-    The clean values hold only declared fields, with free text replaced by digests and
-    lists of ids sorted. ``problems`` is empty when the payload is acceptable.
+    The clean values hold only declared fields, with free text replaced by digests (keyed
+    with ``text_key`` when given, see :func:`text_digest`) and lists of ids sorted.
+    ``problems`` is empty when the payload is acceptable.
     """
     declared = {f.name: f for f in fields}
     problems = [
@@ -49,7 +66,7 @@ def check_payload(
             if spec.required:
                 problems.append(f"{spec.name!r} is required")
             continue
-        value, problem = _check_value(spec, payload[spec.name], salt)
+        value, problem = _check_value(spec, payload[spec.name], salt, text_key)
         if problem is not None:
             problems.append(f"{spec.name!r} {problem}")
         elif value is not None:
@@ -57,7 +74,9 @@ def check_payload(
     return clean, problems
 
 
-def _check_value(spec: FieldSpec, value: object, salt: str) -> tuple[FactValue | None, str | None]:
+def _check_value(
+    spec: FieldSpec, value: object, salt: str, key: bytes | None
+) -> tuple[FactValue | None, str | None]:
     match spec.kind:
         case FieldKind.IDENTIFIER | FieldKind.REFERENCE | FieldKind.CASE_REF:
             problem = check_identifier(value)
@@ -73,15 +92,15 @@ def _check_value(spec: FieldSpec, value: object, salt: str) -> tuple[FactValue |
                 return value, None
             return None, "must be true or false"
         case FieldKind.COUNT:
-            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT:
                 return value, None
-            return None, "must be a whole number, zero or more"
+            return None, f"must be a whole number, zero or more (at most {MAX_COUNT})"
         case FieldKind.DATE:
             return _check_date(value)
         case FieldKind.TEXT:
             # Lone surrogates (possible after decoding JSON) cannot be encoded to hash.
             if isinstance(value, str) and _encodable(value):
-                return text_digest(salt, value), None
+                return text_digest(salt, value, key), None
             return None, "must be text"
 
 

@@ -188,6 +188,9 @@ def audit_values(entry: AuditEntry) -> dict[str, Any]:
         "recorded_at": _stored_time(entry.recorded_at),
         "previous_hash": entry.previous_hash,
         "hash": entry.hash,
+        "format": entry.format,
+        "case_digest": entry.case_digest,
+        "key_id": entry.key_id,
     }
 
 
@@ -219,36 +222,46 @@ def _rules(text: object) -> tuple[str, ...]:
     return tuple(decoded)
 
 
-def entry_from_row(row: sa.Row[Any]) -> AuditEntry:
+def entry_from_row(row: sa.Row[Any], *, prefix: str = "") -> AuditEntry:
     """Rebuild an :class:`~psirf_flow.audit.AuditEntry` from an ``audit_entries`` row.
 
-    The stored hash is kept as stored: verification, not loading, judges it.
+    The stored hash is kept as stored: verification, not loading, judges it. A row written
+    before migration 0003 reads as format 1 with no case digest or key.
+
+    Args:
+        row: The row.
+        prefix: What the entry's column names start with in ``row`` (a joined query
+            labels them, e.g. ``"e_"``).
 
     Raises:
         CorruptRecord: If the row cannot be an audit entry.
     """
     m = row._mapping
+    p = prefix
     try:
         return AuditEntry(
-            case_id=m["case_id"],
-            sequence=m["sequence"],
-            workflow=m["workflow"],
-            workflow_version=m["workflow_version"],
-            trigger=m["trigger"],
-            from_state=m["from_state"],
-            to_state=m["to_state"],
-            actor_id=m["actor_id"],
-            role=m["role"],
-            organisation=m["organisation"],
-            guards=_guards(m["guards"]),
-            rules=_rules(m["rules"]),
-            data=decode_facts(m["data"]),
-            recorded_at=_time(m["recorded_at"]),
-            previous_hash=m["previous_hash"],
-            hash=m["hash"],
+            case_id=m[f"{p}case_id"],
+            sequence=m[f"{p}sequence"],
+            workflow=m[f"{p}workflow"],
+            workflow_version=m[f"{p}workflow_version"],
+            trigger=m[f"{p}trigger"],
+            from_state=m[f"{p}from_state"],
+            to_state=m[f"{p}to_state"],
+            actor_id=m[f"{p}actor_id"],
+            role=m[f"{p}role"],
+            organisation=m[f"{p}organisation"],
+            guards=_guards(m[f"{p}guards"]),
+            rules=_rules(m[f"{p}rules"]),
+            data=decode_facts(m[f"{p}data"]),
+            recorded_at=_time(m[f"{p}recorded_at"]),
+            previous_hash=m[f"{p}previous_hash"],
+            hash=m[f"{p}hash"],
+            format=m[f"{p}format"],
+            case_digest=m[f"{p}case_digest"],
+            key_id=m[f"{p}key_id"],
         )
     except (ValueError, TypeError) as error:
-        raise _corrupt(m["case_id"], f"audit entry {m['sequence']}", error) from error
+        raise _corrupt(m[f"{p}case_id"], f"audit entry {m[f'{p}sequence']}", error) from error
 
 
 # ------------------------------------------------------------------ idempotency keys

@@ -9,7 +9,9 @@ Tables:
 * ``cases``: one row per case; ``version`` is checked on every update
   (``WHERE id = :id AND version = :expected``). Indexed by
   ``(workflow, state, organisation, id)`` for host screens and keyset pagination.
-* ``audit_entries``: one row per accepted command, ``UNIQUE (case_id, sequence)``.
+* ``audit_entries``: one row per accepted command, ``UNIQUE (case_id, sequence)``; its
+  ``format`` (1 before audit v2, 2 after), ``case_digest`` and ``key_id`` (migration
+  ``0003_audit_v2``).
 * ``idempotency_keys``: one row per key, which is unique.
 * ``deadlines``: one row per case and kind, indexed by ``(status, due_at)`` for sweeping.
 * ``outbox``: messages to deliver after commit; ``message_id`` is unique and ``position``
@@ -108,6 +110,9 @@ AUDIT_ENTRIES: Final = sa.Table(
     _when("recorded_at"),
     sa.Column("previous_hash", sa.String(_HASH), nullable=False),
     sa.Column("hash", sa.String(_HASH), nullable=False),
+    sa.Column("format", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("case_digest", sa.Text, nullable=True),
+    sa.Column("key_id", sa.String(_NAME), nullable=True),
     sa.UniqueConstraint("case_id", "sequence"),
 )
 

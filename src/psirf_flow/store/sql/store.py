@@ -67,6 +67,18 @@ _HISTORY = (
     .where(AUDIT_ENTRIES.c.case_id == sa.bindparam("case_id"))
     .order_by(AUDIT_ENTRIES.c.sequence)
 )
+_HEAD = AUDIT_ENTRIES.alias("head")
+#: The case and its head entry (sequence = version) in one query; the entry's columns are
+#: labelled ``e_<name>`` so they do not clash with the case's.
+_LOAD_WITH_HEAD = (
+    sa.select(CASES, *(c.label(f"e_{c.name}") for c in _HEAD.c))
+    .select_from(
+        CASES.outerjoin(
+            _HEAD, sa.and_(_HEAD.c.case_id == CASES.c.id, _HEAD.c.sequence == CASES.c.version)
+        )
+    )
+    .where(CASES.c.id == sa.bindparam("case_id"))
+)
 _FIND_KEY = sa.select(IDEMPOTENCY_KEYS).where(IDEMPOTENCY_KEYS.c.key == sa.bindparam("key"))
 _DEADLINES = (
     sa.select(DEADLINES)
@@ -335,6 +347,22 @@ class SqlStore:
         if row is None:
             raise CaseNotFound(case_id)
         return mapping.case_from_row(row)
+
+    def load_with_head(self, case_id: str) -> tuple[Case, AuditEntry | None]:
+        """Return the case and its entry numbered ``case.version``, in one query.
+
+        Raises:
+            CaseNotFound: If there is no such case.
+            CorruptRecord: If a row cannot be read back.
+        """
+        with self._reading() as connection:
+            row = connection.execute(_LOAD_WITH_HEAD, {"case_id": case_id}).first()
+        if row is None:
+            raise CaseNotFound(case_id)
+        case = mapping.case_from_row(row)
+        if row._mapping["e_id"] is None:
+            return case, None
+        return case, mapping.entry_from_row(row, prefix="e_")
 
     def history(self, case_id: str) -> Sequence[AuditEntry]:
         """Return the case's audit entries in sequence order (empty if unknown)."""

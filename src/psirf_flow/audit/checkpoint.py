@@ -1,0 +1,308 @@
+"""Signed checkpoints: anchors that catch truncated trails, deleted and smuggled cases.
+
+A hash chain proves that the entries it holds fit together, not that none are missing at
+its end or that a whole case was not removed with its trail. A :class:`Checkpoint` records,
+at a moment, every case's entry count and head hash, signed with HMAC-SHA-256 under the
+active audit key (a plain SHA-256 digest without keys, which catches careless edits but
+not a forger). Kept outside the database (a file, a write-once bucket), it lets
+:func:`verify_against_checkpoint` report per case:
+
+* ``truncated``: the trail holds fewer entries than checkpointed, or its entry ``N`` is no
+  longer the head the checkpoint recorded;
+* ``deleted``: the case is gone;
+* ``unexpected``: a case opened before the checkpoint was made that it does not list (a
+  case opened at the very moment it was made may have been missed by it, and is not);
+
+and whether the checkpoint itself was tampered with (its signature does not match).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, Final, Literal
+
+import attrs
+
+from psirf_flow.audit.canonical import format_time, jcs_bytes
+from psirf_flow.audit.entries import AuditEntry, hashes_match
+from psirf_flow.audit.keys import AuditKeys
+from psirf_flow.domain import Case
+from psirf_flow.errors import CheckpointInvalid
+
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "Checkpoint",
+    "CheckpointFinding",
+    "CheckpointVerification",
+    "CheckpointedTrail",
+    "CurrentTrail",
+    "make_checkpoint",
+    "verify_against_checkpoint",
+]
+
+#: The version of the checkpoint document.
+CHECKPOINT_FORMAT: Final = 1
+_HEX_DIGITS: Final = 64
+_PAIR: Final = 2
+
+Problem = Literal["truncated", "deleted", "unexpected"]
+SignatureStatus = Literal["valid", "invalid", "unchecked"]
+
+
+@attrs.frozen
+class CheckpointedTrail:
+    """One case as a checkpoint saw it.
+
+    Attributes:
+        entries: How many entries its trail held.
+        head_hash: The hash of its last entry.
+    """
+
+    entries: int
+    head_hash: str
+
+
+def _frozen_trails(value: Mapping[str, CheckpointedTrail]) -> Mapping[str, CheckpointedTrail]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen
+class Checkpoint:
+    """Every case's entry count and head hash at a moment, signed.
+
+    Attributes:
+        made_at: When it was made (aware UTC).
+        cases: Case id to what its trail held.
+        key_id: The audit key that signed it (``None``: an unkeyed SHA-256 digest).
+        signature: HMAC-SHA-256 (or SHA-256) of :meth:`signed_bytes`, 64 hex digits.
+    """
+
+    made_at: datetime
+    cases: Mapping[str, CheckpointedTrail] = attrs.field(converter=_frozen_trails, hash=False)
+    key_id: str | None
+    signature: str
+
+    def signed_bytes(self) -> bytes:
+        """The RFC 8785 encoding of everything but the signature (what is signed)."""
+        return _signed_bytes(self.made_at, self.cases, self.key_id)
+
+    def to_json(self) -> str:
+        """Export as a JSON document (see the audit format reference)."""
+        document = {
+            "psirf_flow_checkpoint": CHECKPOINT_FORMAT,
+            "made_at": format_time(self.made_at),
+            "key_id": self.key_id,
+            "cases": {k: [t.entries, t.head_hash] for k, t in sorted(self.cases.items())},
+            "signature": self.signature,
+        }
+        return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Checkpoint:
+        """Import a checkpoint exported by :meth:`to_json` (the signature is not checked).
+
+        Raises:
+            CheckpointInvalid: If ``text`` is not a checkpoint document.
+        """
+        try:
+            document = json.loads(text)
+        except ValueError:
+            msg = "the checkpoint is not valid JSON"
+            raise CheckpointInvalid(msg) from None
+        return _from_document(document)
+
+
+def _invalid(what: str) -> CheckpointInvalid:
+    return CheckpointInvalid(f"the checkpoint document is malformed: {what}")
+
+
+def _from_document(document: Any) -> Checkpoint:
+    if not isinstance(document, dict) or document.get("psirf_flow_checkpoint") != (
+        CHECKPOINT_FORMAT
+    ):
+        raise _invalid(f"it is not a format {CHECKPOINT_FORMAT} psirf_flow checkpoint")
+    made_at = document.get("made_at")
+    try:
+        moment = datetime.fromisoformat(made_at) if isinstance(made_at, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise _invalid("made_at is not an ISO 8601 UTC time")
+    key_id = document.get("key_id")
+    signature = document.get("signature")
+    cases = document.get("cases")
+    if key_id is not None and not isinstance(key_id, str):
+        raise _invalid("key_id is not text")
+    if not isinstance(signature, str):
+        raise _invalid("signature is not text")
+    if not isinstance(cases, dict):
+        raise _invalid("cases is not an object")
+    trails: dict[str, CheckpointedTrail] = {}
+    for case_id, value in cases.items():
+        if not (
+            isinstance(value, list)
+            and len(value) == _PAIR
+            and isinstance(value[0], int)
+            and not isinstance(value[0], bool)
+            and isinstance(value[1], str)
+        ):
+            raise _invalid("a case is not [entries, head_hash]")
+        trails[case_id] = CheckpointedTrail(value[0], value[1])
+    return Checkpoint(moment, trails, key_id, signature)
+
+
+def _signed_bytes(
+    made_at: datetime, cases: Mapping[str, CheckpointedTrail], key_id: str | None
+) -> bytes:
+    return jcs_bytes(
+        {
+            "psirf_flow_checkpoint": CHECKPOINT_FORMAT,
+            "made_at": format_time(made_at),
+            "key_id": key_id,
+            "cases": {k: [t.entries, t.head_hash] for k, t in cases.items()},
+        }
+    )
+
+
+def make_checkpoint(
+    made_at: datetime,
+    trails: Iterable[tuple[str, CheckpointedTrail]],
+    *,
+    keys: AuditKeys | None = None,
+) -> Checkpoint:
+    """Make a checkpoint of ``trails`` (case id, what its trail holds) at ``made_at``.
+
+    Signed with HMAC-SHA-256 under the active key when ``keys`` are given; otherwise the
+    signature is a SHA-256 digest, which a forger can recompute.
+    """
+    cases = dict(trails)
+    key_id = keys.active if keys is not None else None
+    data = _signed_bytes(made_at, cases, key_id)
+    signature = hashlib.sha256(data).hexdigest() if keys is None else keys.sign(data)
+    return Checkpoint(made_at, cases, key_id, signature)
+
+
+@attrs.frozen
+class CurrentTrail:
+    """One case as it stands now, to compare with a checkpoint.
+
+    Attributes:
+        opened_at: When the case was opened.
+        hashes: The hashes of its entries, in sequence order.
+    """
+
+    opened_at: datetime
+    hashes: tuple[str, ...]
+
+    @classmethod
+    def of(cls, case: Case, entries: Sequence[AuditEntry]) -> CurrentTrail:
+        """The current trail of ``case`` with ``entries``."""
+        return cls(case.opened_at, tuple(e.hash for e in entries))
+
+
+@attrs.frozen
+class CheckpointFinding:
+    """Something a checkpoint shows is wrong with one case.
+
+    Attributes:
+        case_id: The case.
+        problem: ``"truncated"``, ``"deleted"`` or ``"unexpected"``.
+        detail: The same in plain words.
+    """
+
+    case_id: str
+    problem: Problem
+    detail: str
+
+
+@attrs.frozen
+class CheckpointVerification:
+    """The result of comparing the store with a checkpoint.
+
+    Attributes:
+        ok: True when the signature is valid and there are no findings.
+        signature: ``"valid"``; ``"invalid"`` (the checkpoint was edited); ``"unchecked"``
+            (signed with a key that was not supplied).
+        findings: One per case that does not fit, ordered by case id.
+        checked: How many checkpointed cases were compared.
+    """
+
+    ok: bool
+    signature: SignatureStatus
+    findings: tuple[CheckpointFinding, ...]
+    checked: int
+
+    def problems(self) -> dict[str, str]:
+        """Case id to problem, for every finding."""
+        return {f.case_id: f.problem for f in self.findings}
+
+
+def _signature_status(checkpoint: Checkpoint, keys: AuditKeys | None) -> SignatureStatus:
+    data = checkpoint.signed_bytes()
+    if checkpoint.key_id is None:
+        expected: str | None = hashlib.sha256(data).hexdigest()
+    else:
+        expected = None if keys is None else keys.sign_with(checkpoint.key_id, data)
+    if expected is None:
+        return "unchecked"
+    if len(checkpoint.signature) != _HEX_DIGITS:
+        return "invalid"
+    return "valid" if hashes_match(checkpoint.signature, expected) else "invalid"
+
+
+def verify_against_checkpoint(
+    checkpoint: Checkpoint,
+    current: Mapping[str, CurrentTrail],
+    *,
+    keys: AuditKeys | None = None,
+) -> CheckpointVerification:
+    """Compare what the store holds now (``current``, by case id) with ``checkpoint``.
+
+    Args:
+        checkpoint: A checkpoint made earlier (imported with :meth:`Checkpoint.from_json`).
+        current: Every case the store holds now.
+        keys: The audit keys; needed to check a keyed checkpoint's signature.
+    """
+    findings: list[CheckpointFinding] = []
+    for case_id, recorded in checkpoint.cases.items():
+        trail = current.get(case_id)
+        if trail is None:
+            findings.append(CheckpointFinding(case_id, "deleted", "the case is gone"))
+        elif len(trail.hashes) < recorded.entries:
+            findings.append(
+                CheckpointFinding(
+                    case_id,
+                    "truncated",
+                    f"the checkpoint recorded {recorded.entries} entries; the trail now "
+                    f"holds {len(trail.hashes)}",
+                )
+            )
+        elif recorded.entries and trail.hashes[recorded.entries - 1] != recorded.head_hash:
+            findings.append(
+                CheckpointFinding(
+                    case_id,
+                    "truncated",
+                    f"entry {recorded.entries} is no longer the one the checkpoint recorded "
+                    "(the trail was cut and regrown, or rewritten)",
+                )
+            )
+    findings.extend(
+        CheckpointFinding(
+            case_id, "unexpected", "opened before the checkpoint was made but not listed in it"
+        )
+        for case_id, trail in current.items()
+        if case_id not in checkpoint.cases and trail.opened_at < checkpoint.made_at
+    )
+    findings.sort(key=lambda f: f.case_id)
+    status = _signature_status(checkpoint, keys)
+    return CheckpointVerification(
+        ok=status == "valid" and not findings,
+        signature=status,
+        findings=tuple(findings),
+        checked=len(checkpoint.cases),
+    )
