@@ -35,6 +35,7 @@ from psirf_flow.errors import InvalidPayload as InvalidPayload
 from psirf_flow.errors import OrganisationMismatch as OrganisationMismatch
 from psirf_flow.errors import PsirfFlowError as PsirfFlowError
 from psirf_flow.errors import ReadNotPermitted as ReadNotPermitted
+from psirf_flow.errors import ReservedIdentity as ReservedIdentity
 from psirf_flow.errors import RoleNotPermitted as RoleNotPermitted
 from psirf_flow.errors import SchemaVersionError as SchemaVersionError
 from psirf_flow.errors import StoreError as StoreError
@@ -85,6 +86,7 @@ __all__ = [
     "Page",
     "PsirfFlowError",
     "ReadNotPermitted",
+    "ReservedIdentity",
     "Role",
     "RoleNotPermitted",
     "SchemaVersionError",

@@ -25,6 +25,7 @@ from psirf_flow.errors import (
     PlanProblem,
     PsirfFlowError,
     ReadNotPermitted,
+    ReservedIdentity,
     RoleNotPermitted,
     SchemaVersionError,
     StoreError,
@@ -48,6 +49,7 @@ CODES = {
     "IdempotencyKeyReused": "PSF206",
     "OrganisationMismatch": "PSF207",
     "UnknownWorkflow": "PSF208",
+    "ReservedIdentity": "PSF209",
     "CaseNotFound": "PSF300",
     "CaseAlreadyExists": "PSF301",
     "ConcurrencyConflict": "PSF302",
@@ -121,6 +123,10 @@ SAMPLES: dict[str, tuple[Callable[[], PsirfFlowError], str | None]] = {
         lambda: UnknownWorkflow(workflow="rca", known=["psii"]),
         "unknown_workflow",
     ),
+    "ReservedIdentity": (
+        lambda: ReservedIdentity(case_id="c-1", trigger="approve"),
+        "reserved_identity",
+    ),
     "CaseNotFound": (lambda: CaseNotFound("c-1"), None),
     "CaseAlreadyExists": (lambda: CaseAlreadyExists("c-1"), None),
     "ConcurrencyConflict": (lambda: ConcurrencyConflict("c-1", 4), None),
@@ -153,6 +159,7 @@ REJECTED_TRIGGERS = {
     "IdempotencyKeyReused": "approve",
     "OrganisationMismatch": "approve",
     "UnknownWorkflow": "open",
+    "ReservedIdentity": "approve",
 }
 
 

@@ -186,12 +186,8 @@ class TestRelay:
         follow_up = read_follow_up(message)
         assert follow_up is not None
         # The first relay applied the reaction and stopped before marking the message.
-        engine.open(
-            follow_up.workflow,
-            actor=Actor(SYSTEM_ACTOR_ID, [Role.SYSTEM], ORG),
-            case_id=follow_up.target_case_id,
-            payload=follow_up.payload,
-            idempotency_key=message.id,
+        engine._apply_follow_up(
+            follow_up, workflow=follow_up.workflow, organisation=ORG, idempotency_key=message.id
         )
 
         report = OutboxRelay(engine).run_until_idle()

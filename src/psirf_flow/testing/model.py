@@ -9,6 +9,9 @@ so a defect in those shows up as a disagreement with the model.
 
 The rules it implements, in the order the engine promises to apply them:
 
+0. psirf_flow's own identity (:data:`~psirf_flow.domain.SYSTEM_ACTOR_ID` or
+   :attr:`~psirf_flow.domain.Role.SYSTEM`) is refused to everyone
+   (:class:`~psirf_flow.errors.ReservedIdentity`);
 1. an idempotency key seen before replays the first result when the command is the same,
    and is refused (:class:`~psirf_flow.errors.IdempotencyKeyReused`) when it is not;
 2. the case exists (:class:`~psirf_flow.errors.CaseNotFound`);
@@ -45,6 +48,7 @@ from psirf_flow.errors import (
     InvalidPayload,
     OrganisationMismatch,
     PsirfFlowError,
+    ReservedIdentity,
     RoleNotPermitted,
     TransitionNotAllowed,
     UnknownTrigger,
@@ -185,6 +189,8 @@ class ReferenceModel:
         """Predict the opening of a case (the id is assumed free)."""
         opening = self.definition.opening
         actor = command.actor
+        if _reserved(command):
+            return Prediction(ReservedIdentity)
         if actor.organisation != organisation:
             return Prediction(OrganisationMismatch)
         role = _pick_role(opening.roles, command)
@@ -215,6 +221,11 @@ class ReferenceModel:
 
     def predict(self, case: ModelCase, command: Command, *, now: datetime) -> Prediction:
         """Predict what firing ``command`` on ``case`` should do."""
+        if _reserved(command):
+            return Prediction(ReservedIdentity)
+        return self._predict_step(case, command, now=now)
+
+    def _predict_step(self, case: ModelCase, command: Command, *, now: datetime) -> Prediction:
         trigger = command.trigger
         spec = self.definition.transition(trigger)
         if spec is None:
@@ -355,6 +366,8 @@ class ReferenceEngine:
         now: datetime,
     ) -> Prediction:
         """Predict (and, if accepted, apply) the opening of case ``case_id``."""
+        if _reserved(command):
+            return Prediction(ReservedIdentity)
         definition = self.registry.latest(workflow)
         if definition is None:
             return Prediction(UnknownWorkflow)
@@ -372,6 +385,8 @@ class ReferenceEngine:
 
     def fire(self, case_id: str, command: Command, *, now: datetime) -> Prediction:
         """Predict (and, if accepted, apply) ``command`` on case ``case_id``."""
+        if _reserved(command):
+            return Prediction(ReservedIdentity)
         fingerprint = _fingerprint(case_id, command.trigger, command)
         replay = self._replay(command.idempotency_key, fingerprint)
         if replay is not None:
@@ -410,6 +425,11 @@ def _fingerprint(scope: str, trigger: str, command: Command) -> str:
         "payload": dict(command.payload),
     }
     return json.dumps(body, sort_keys=True, default=repr)
+
+
+def _reserved(command: Command) -> bool:
+    """psirf_flow's own identity is refused to everyone else, before anything else."""
+    return command.actor.is_reserved or command.role is Role.SYSTEM
 
 
 def _pick_role(permitted: tuple[Role, ...], command: Command) -> Role | None:

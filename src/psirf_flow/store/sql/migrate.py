@@ -27,7 +27,7 @@ from psirf_flow.store.sql.engines import make_engine
 __all__ = ["HEAD_REVISION", "current_revision", "upgrade"]
 
 #: The schema revision this release of psirf_flow reads and writes.
-HEAD_REVISION: Final = "0002"
+HEAD_REVISION: Final = "0004_outbox_retry"
 #: Serialises concurrent migrations on PostgreSQL (any constant; "psirf" in ASCII).
 _MIGRATION_LOCK: Final = 0x7073_6972_66
 
