@@ -1,12 +1,13 @@
 """The relay trusts nothing it did not write, isolates poisoned messages and guards its identity.
 
-Every test runs on the in-memory store, a SQLite file and (when configured) PostgreSQL.
+Every test runs on the in-memory store, a SQLite file and (when configured) PostgreSQL,
+except the failure tests at the end, which inject store failures into the in-memory store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import timedelta
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -17,7 +18,14 @@ from psirf_flow import Actor, Engine, InMemoryStore, Role
 from psirf_flow.audit import AuditEntry
 from psirf_flow.decide import decide_open
 from psirf_flow.domain import SYSTEM_ACTOR_ID, Case, Command, OutboxMessage
-from psirf_flow.errors import ReservedIdentity, StoreError
+from psirf_flow.errors import (
+    AuditChainBroken,
+    ConcurrencyConflict,
+    CorruptRecord,
+    ReservedIdentity,
+    StoreError,
+    StoreUnavailable,
+)
 from psirf_flow.log import ALLOWED_KEYS
 from psirf_flow.ports import CaseQuery, Change, Store
 from psirf_flow.relay import DeadReason, OutboxRelay, RelayReport
@@ -642,3 +650,182 @@ class TestReservedIdentity:
         )
         assert store.load(doc) == before
         assert len(store.history(doc)) == before.version
+
+
+class _FailingStore(InMemoryStore):
+    """An in-memory store that fails on demand while the relay reads a source case."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history_error: Exception | None = None
+        self.defer_error: Exception | None = None
+        self.stale_loads = 0
+        self.conflicts = 0
+
+    def commit(self, change: Change) -> None:
+        """Commit, or report a concurrent change of the case while ``conflicts`` lasts."""
+        if self.conflicts > 0 and change.case.id == learning_response_id("INC-1", 4):
+            self.conflicts -= 1
+            raise ConcurrencyConflict(change.case.id, 0)
+        super().commit(change)
+
+    def history(self, case_id: str) -> Sequence[AuditEntry]:
+        """The trail, or the chosen error for the intake ``INC-1``."""
+        if case_id == "INC-1" and self.history_error is not None:
+            raise self.history_error
+        return super().history(case_id)
+
+    def load(self, case_id: str) -> Case:
+        """The case, one version behind its trail while ``stale_loads`` lasts."""
+        case = super().load(case_id)
+        if case_id == "INC-1" and self.stale_loads > 0:
+            self.stale_loads -= 1
+            return attrs.evolve(case, version=case.version - 1)
+        return case
+
+    def defer_outbox(self, message_id: str, *, until: datetime, reason: str) -> bool:
+        """Defer, or raise the chosen error."""
+        if self.defer_error is not None:
+            raise self.defer_error
+        return super().defer_outbox(message_id, until=until, reason=reason)
+
+
+class TestFailures:
+    """Store failures while delivering are counted, typed and isolated (in-memory store)."""
+
+    @pytest.fixture(name="failing")
+    def _failing(self) -> _FailingStore:
+        return _FailingStore()
+
+    @pytest.fixture(name="relay_on")
+    def _relay_on(self, failing: _FailingStore, clock: ManualClock) -> OutboxRelay:
+        engine = Engine(failing, clock=clock)
+        _decide(engine, "INC-1")
+        _decide(engine, "INC-2")
+        return OutboxRelay(engine, max_attempts=2, base_delay=BASE, max_delay=BASE)
+
+    @pytest.mark.parametrize(
+        "failure",
+        [
+            (StoreUnavailable("sqlite:///x", "gone"), "dead:store_unavailable", "PSF401"),
+            (CorruptRecord("INC-1", "its row is malformed"), "dead:store_error", "PSF403"),
+            (StoreError("the store failed"), "dead:store_error", "PSF400"),
+            (AuditChainBroken("INC-1", 2, "altered"), "dead:unexpected_error", "PSF500"),
+            (KeyError("INC-1"), "dead:unexpected_error", None),
+        ],
+        ids=["unavailable", "corrupt", "store-error", "other-library-error", "bug"],
+    )
+    def test_a_failing_read_is_retried_then_dead_with_its_type(
+        self,
+        failing: _FailingStore,
+        relay_on: OutboxRelay,
+        clock: ManualClock,
+        failure: tuple[Exception, str, str | None],
+    ) -> None:
+        """Each kind of failure has its dead reason; the other intake's messages still apply."""
+        error, outcome, error_code = failure
+        failing.history_error = error
+
+        with capture_logs() as logs:
+            first = relay_on.run_once()
+            clock.advance(BASE)
+            second = relay_on.run_once()
+
+        assert (first, second) == (RelayReport(applied=2, failed=2), RelayReport(dead=2))
+        assert {m.outcome for m in relay_on.dead_messages()} == {outcome}
+        codes = {e.get("error_code") for e in logs if e["log_level"] == "warning"}
+        assert codes == {error_code}
+
+    def test_a_failure_to_record_the_attempt_leaves_the_message_due(
+        self, failing: _FailingStore, relay_on: OutboxRelay
+    ) -> None:
+        """If even counting the attempt fails, the message stays due and the run goes on."""
+        failing.history_error = StoreUnavailable("sqlite:///x", "gone")
+        failing.defer_error = StoreUnavailable("sqlite:///x", "gone")
+
+        with capture_logs() as logs:
+            report = relay_on.run_once()
+
+        assert report == RelayReport(applied=2, retry=2)
+        assert [m.attempts for m in failing.pending_outbox(10)] == [0, 0]
+        assert [e["event"] for e in logs if e["log_level"] == "warning"] == [
+            "psirf_flow.outbox_message_failed"
+        ] * 2
+
+    def test_a_trail_read_during_a_commit_is_read_again(
+        self, failing: _FailingStore, relay_on: OutboxRelay
+    ) -> None:
+        """A case read one commit behind its trail is read again before being judged."""
+        failing.stale_loads = 1
+
+        assert relay_on.run_once() == RelayReport(applied=4)
+
+    def test_a_case_that_keeps_moving_is_left_for_the_next_run(
+        self, failing: _FailingStore, relay_on: OutboxRelay
+    ) -> None:
+        """A trail never read consistently is a conflict, not a forgery: the message waits."""
+        failing.stale_loads = 100
+
+        report = relay_on.run_once()
+
+        assert report == RelayReport(applied=2, retry=2)
+        assert relay_on.dead_messages() == ()
+
+    def test_a_message_naming_no_stored_case_is_untrusted(
+        self, failing: _FailingStore, relay_on: OutboxRelay, clock: ManualClock
+    ) -> None:
+        """A message whose source case does not exist is dead, never applied."""
+        genuine = failing.outbox("INC-1")[0]
+        _forge(failing, clock, attrs.evolve(genuine, id="forged-1", case_id="INC-404"))
+
+        report = relay_on.run_until_idle()
+
+        assert report == RelayReport(applied=4, dead=1)
+        assert [m.id for m in relay_on.dead_messages()] == ["forged-1"]
+
+    def test_other_messages_are_not_couplings(
+        self, failing: _FailingStore, relay_on: OutboxRelay, clock: ManualClock
+    ) -> None:
+        """A message of another kind is skipped by the coupling relay, as before."""
+        notice = OutboxMessage("n-1", "INC-1", "test.notice", {"case": "INC-1"}, clock.now())
+        _forge(failing, clock, notice)
+
+        report = relay_on.run_until_idle()
+
+        assert report == RelayReport(applied=4, skipped=1)
+        every = [m for c in failing.list_cases(CaseQuery()).items for m in failing.outbox(c.id)]
+        assert [m.outcome for m in every if m.id == "n-1"] == ["skipped:not_a_coupling"]
+
+    def test_at_least_one_attempt_is_required(self, failing: _FailingStore) -> None:
+        """A relay allowed no attempt at all is a configuration mistake."""
+        with pytest.raises(ValueError, match="max_attempts"):
+            OutboxRelay(Engine(failing, clock=ManualClock()), max_attempts=0)
+
+    def test_a_concurrent_change_leaves_the_message_pending_uncounted(
+        self, failing: _FailingStore, relay_on: OutboxRelay
+    ) -> None:
+        """A conflict is not a failure: no attempt is counted and the next run applies it."""
+        failing.conflicts = 1
+
+        first = relay_on.run_once()
+        second = relay_on.run_once()
+
+        assert (first, second) == (RelayReport(applied=3, retry=1), RelayReport(applied=1))
+        message = failing.outbox("INC-1")[0]
+        assert (message.outcome, message.attempts, message.last_error) == ("applied", 1, None)
+
+
+def test_findings_for_a_candour_case_that_never_opened_are_rejected() -> None:
+    """A fire on a case that does not exist is ``rejected:case_not_found`` for a person."""
+    without_candour = tuple(c for c in COUPLINGS if c.name != "open_candour_screening")
+    engine = Engine(InMemoryStore(), clock=ManualClock(), couplings=without_candour)
+    relay = OutboxRelay(engine)
+    _decide(engine, "INC-1")
+    relay.run_until_idle()
+    response_id = learning_response_id("INC-1", 4)
+    _psii_to_approval(engine, response_id)
+
+    report = relay.run_until_idle()
+
+    assert report == RelayReport(rejected=1)
+    assert [m.outcome for m in engine.store.outbox(response_id)] == ["rejected:case_not_found"]
