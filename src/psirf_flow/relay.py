@@ -263,7 +263,10 @@ class OutboxRelay:
 
     def _delay(self, attempt: int) -> timedelta:
         """The wait after failed attempt number ``attempt`` (1, 2, ...)."""
-        delay: timedelta = self._base_delay * (2 ** (attempt - 1))
+        try:
+            delay: timedelta = self._base_delay * (2 ** (attempt - 1))
+        except OverflowError:  # far beyond any sensible cap
+            return self._max_delay
         return min(delay, self._max_delay)
 
     def _deliver(self, message: OutboxMessage) -> str | None:

@@ -461,7 +461,7 @@ class TestUntrustedCause:
             assert store.history("INC-9/lr4") == ()
 
     def test_a_copy_under_the_derived_id_of_a_delivered_message_is_refused(
-        self, store: Store, engine: Engine, relay: OutboxRelay
+        self, store: Store, engine: Engine, relay: OutboxRelay, clock: ManualClock
     ) -> None:
         """The derived message id is unique: a second row for the same cause cannot be written."""
         _decide(engine, "INC-1")
@@ -471,7 +471,7 @@ class TestUntrustedCause:
         copy = attrs.evolve(genuine, delivered_at=None, outcome=None, attempts=0)
 
         with pytest.raises(StoreError):
-            _forge(store, engine.clock, copy)
+            _forge(store, clock, copy)
 
         assert store.outbox("INC-1")[0].outcome == "applied"
 
@@ -829,3 +829,16 @@ def test_findings_for_a_candour_case_that_never_opened_are_rejected() -> None:
 
     assert report == RelayReport(rejected=1)
     assert [m.outcome for m in engine.store.outbox(response_id)] == ["rejected:case_not_found"]
+
+
+def test_the_wait_never_overflows() -> None:
+    """A very late attempt waits the longest wait, however large the doubling would be."""
+    relay = OutboxRelay(
+        Engine(InMemoryStore(), clock=ManualClock()),
+        max_attempts=10_000,
+        base_delay=timedelta(days=1),
+        max_delay=timedelta(days=2),
+    )
+
+    assert relay._delay(1) == timedelta(days=1)
+    assert relay._delay(5_000) == timedelta(days=2)
