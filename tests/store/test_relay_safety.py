@@ -238,11 +238,18 @@ class TestPoisonedMessages:
                     "p.incident_ids": ("INC-2",),
                 },
             ),
+            _forged(
+                store,
+                clock,
+                "INC-2",
+                id="forged-long",
+                body={"action": "open", "target_case_id": "T" * 200, "workflow": "psii"},
+            ),
         )
 
         report = relay.run_once()
 
-        assert report == RelayReport(applied=6, failed=1, dead=2)
+        assert report == RelayReport(applied=6, failed=1, dead=3)
         for source in ("INC-BOOM", "INC-2", LONG_ID):
             lr, doc = learning_response_id(source, 4), candour_case_id(source)
             assert (store.load(lr).state, store.load(doc).state) == ("commissioned", "assessing")
@@ -251,6 +258,7 @@ class TestPoisonedMessages:
         assert dead == {
             "forged-1": "dead:untrusted_cause",
             "INC-2#4/open_learning_response+x": "dead:untrusted_cause",
+            "forged-long": "dead:untrusted_cause",
         }
 
     def test_unbuildable_message_is_retried_with_back_off_then_dead(
