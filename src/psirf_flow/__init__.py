@@ -41,6 +41,7 @@ from psirf_flow.errors import IdempotencyKeyReused as IdempotencyKeyReused
 from psirf_flow.errors import InvalidPayload as InvalidPayload
 from psirf_flow.errors import OrganisationMismatch as OrganisationMismatch
 from psirf_flow.errors import PsirfFlowError as PsirfFlowError
+from psirf_flow.errors import ReservedIdentity as ReservedIdentity
 from psirf_flow.errors import RetryableError as RetryableError
 from psirf_flow.errors import RoleNotPermitted as RoleNotPermitted
 from psirf_flow.errors import SchemaVersionError as SchemaVersionError
@@ -98,6 +99,7 @@ __all__ = [
     "Page",
     "PsirfFlowError",
     "Reader",
+    "ReservedIdentity",
     "RetryableError",
     "Role",
     "RoleNotPermitted",

@@ -21,7 +21,9 @@ import attrs
 
 
 __all__ = [
+    "IDENTIFIER_MAX_LENGTH",
     "OVERSIGHT_ROLES",
+    "SYSTEM_ACTOR_ID",
     "Actor",
     "Case",
     "Command",
@@ -41,7 +43,15 @@ __all__ = [
 #: an ISO date, a salted hash of free text, or a tuple of ids.
 FactValue = str | int | bool | tuple[str, ...]
 
-_IDENTIFIER: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/#+-]{0,127}")
+#: The actor id of psirf_flow itself, recorded in the audit entries of coupled steps. It is
+#: reserved, like :attr:`Role.SYSTEM`: the engine refuses host code acting under it, in any
+#: letter case (psirf-rules §9.4).
+SYSTEM_ACTOR_ID: Final = "psirf-flow"
+
+#: The longest opaque identifier (case ids, actor ids, message ids).
+IDENTIFIER_MAX_LENGTH: Final = 128
+
+_IDENTIFIER: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/#+-]{0,127}")  # 128 at most
 _NHS_NUMBER_SHAPE: Final = re.compile(r"\d{3}[ -]?\d{3}[ -]?\d{4}")
 
 
@@ -140,6 +150,11 @@ class Actor:
     def holds(self, role: Role) -> bool:
         """Tell whether the actor holds ``role``."""
         return role in self.roles
+
+    @property
+    def is_reserved(self) -> bool:
+        """Tell whether the actor claims psirf_flow's own identity (its id or role)."""
+        return Role.SYSTEM in self.roles or self.id.casefold() == SYSTEM_ACTOR_ID.casefold()
 
 
 @attrs.frozen
@@ -286,9 +301,16 @@ class OutboxMessage:
         kind: What it is (for example ``"coupling.findings_due_on_approval"``).
         body: Opaque ids and codes only; never free text.
         created_at: When it was written (aware UTC).
-        delivered_at: When a relay finished with it (``None`` while pending).
-        outcome: What delivery did: ``"applied"``, ``"replayed"``, ``"skipped:<code>"`` or
-            ``"rejected:<code>"`` (``None`` while pending).
+        delivered_at: When a relay finished with it (``None`` while pending), including
+            when it set the message aside as dead.
+        outcome: What delivery did: ``"applied"``, ``"replayed"``, ``"skipped:<code>"``,
+            ``"rejected:<code>"`` or ``"dead:<code>"`` (``None`` while pending).
+        cause_sequence: The audit sequence number of the command that caused it.
+        cause_hash: The hash of that audit entry; the relay applies the message only if the
+            case's verified trail holds exactly this entry at ``cause_sequence``.
+        attempts: How many times a relay tried to deliver it.
+        next_attempt_at: When it is due again after a failed attempt (``None``: at once).
+        last_error: The reason code of the last failed attempt (``None`` if none failed).
     """
 
     id: str
@@ -298,3 +320,15 @@ class OutboxMessage:
     created_at: datetime = attrs.field(validator=_aware)
     delivered_at: datetime | None = None
     outcome: str | None = None
+    cause_sequence: int = 0
+    cause_hash: str = ""
+    attempts: int = 0
+    next_attempt_at: datetime | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_aware)
+    )
+    last_error: str | None = None
+
+    @property
+    def dead(self) -> bool:
+        """Tell whether a relay set the message aside for an operator (``dead:<code>``)."""
+        return self.outcome is not None and self.outcome.startswith("dead:")

@@ -7,6 +7,12 @@ one allow-listed event. A refused command writes nothing and raises a
 :class:`~psirf_flow.errors.CommandRejected`; rejections are logged, not audited (the audit
 trail records what happened to a case, not what was attempted).
 
+psirf_flow's own identity is reserved: :meth:`Engine.open` and :meth:`Engine.fire` refuse an
+actor holding :attr:`~psirf_flow.domain.Role.SYSTEM` or named
+:data:`~psirf_flow.domain.SYSTEM_ACTOR_ID` (in any letter case) with
+:class:`~psirf_flow.errors.ReservedIdentity`. Only the outbox relay acts as the system,
+through the private :meth:`Engine._apply_follow_up`.
+
 Example:
     >>> from datetime import UTC, datetime
     >>> from psirf_flow import Actor, Engine, InMemoryStore, Role
@@ -55,6 +61,7 @@ from psirf_flow.decide import (
     options,
 )
 from psirf_flow.domain import (
+    SYSTEM_ACTOR_ID,
     Actor,
     Case,
     Command,
@@ -72,6 +79,7 @@ from psirf_flow.errors import (
     ConcurrencyConflict,
     CorruptRecord,
     IdempotencyKeyReused,
+    ReservedIdentity,
     UnknownWorkflow,
 )
 from psirf_flow.log import get_logger, safe_fields
@@ -87,7 +95,7 @@ from psirf_flow.ports import (
     Store,
 )
 from psirf_flow.workflows import DefinitionRegistry, WorkflowDefinition
-from psirf_flow.workflows.couplings import COUPLINGS, Coupling, coupling_messages
+from psirf_flow.workflows.couplings import COUPLINGS, Coupling, FollowUp, coupling_messages
 from psirf_flow.workflows.guards import CaseSummary, case_incident_ids
 
 
@@ -187,6 +195,11 @@ class Engine:
         """The workflows this engine runs."""
         return self._definitions
 
+    @property
+    def couplings(self) -> tuple[Coupling, ...]:
+        """The coupling table whose reactions this engine writes to the outbox."""
+        return self._couplings
+
     # ------------------------------------------------------------------ commands
 
     def open(
@@ -213,9 +226,32 @@ class Engine:
 
         Raises:
             CommandRejected: If the opening is refused (unknown workflow, role, payload,
-                guards).
+                guards, or :class:`~psirf_flow.errors.ReservedIdentity` for an actor
+                claiming psirf_flow's own id or role).
             CaseAlreadyExists: If ``case_id`` is taken.
         """
+        self._refuse_reserved(actor, role, case_id, OPEN_TRIGGER)
+        return self._open(
+            workflow,
+            actor=actor,
+            payload=payload,
+            case_id=case_id,
+            organisation=organisation,
+            role=role,
+            idempotency_key=idempotency_key,
+        )
+
+    def _open(
+        self,
+        workflow: str,
+        *,
+        actor: Actor,
+        payload: Mapping[str, object] | None,
+        case_id: str | None,
+        organisation: str | None,
+        role: Role | None,
+        idempotency_key: str | None,
+    ) -> Outcome:
         definition = self._definitions.latest(workflow)
         if definition is None:
             unknown = UnknownWorkflow(workflow=workflow, known={d.name for d in self._definitions})
@@ -284,7 +320,9 @@ class Engine:
                 nothing is written. (A replayed idempotency key answers first.)
 
         Raises:
-            CommandRejected: If the step is refused; nothing was written.
+            CommandRejected: If the step is refused; nothing was written
+                (:class:`~psirf_flow.errors.ReservedIdentity` for an actor claiming
+                psirf_flow's own id or role).
             CaseNotFound: If there is no such case, or it belongs to an organisation the
                 actor may not see (the two are indistinguishable).
             ConcurrencyConflict: If the case is not at ``expected_version``, or changed
@@ -293,6 +331,28 @@ class Engine:
                 changed behind the engine's back); the error names the fields.
             AuditKeyError: If the case's trail is keyed and this engine has no keys.
         """
+        self._refuse_reserved(actor, role, case_id, trigger)
+        return self._fire(
+            case_id,
+            trigger,
+            actor=actor,
+            payload=payload,
+            role=role,
+            idempotency_key=idempotency_key,
+            expected_version=expected_version,
+        )
+
+    def _fire(
+        self,
+        case_id: str,
+        trigger: str,
+        *,
+        actor: Actor,
+        payload: Mapping[str, object] | None,
+        role: Role | None,
+        idempotency_key: str | None,
+        expected_version: int | None = None,
+    ) -> Outcome:
         command = Command(
             trigger=trigger,
             actor=actor,
@@ -352,6 +412,55 @@ class Engine:
         return self._commit(
             decision, case.version, fingerprint, command, definition, incident_links=links
         )
+
+    def _apply_follow_up(
+        self,
+        follow_up: FollowUp,
+        *,
+        workflow: str,
+        organisation: str,
+        idempotency_key: str,
+    ) -> Outcome:
+        """Apply a coupling's reaction as psirf_flow itself. Private to the outbox relay.
+
+        The only path on which an actor may be :data:`~psirf_flow.domain.SYSTEM_ACTOR_ID`
+        in :attr:`~psirf_flow.domain.Role.SYSTEM`. The relay has checked the message's cause
+        against the source case's trail and passes that case's ``organisation``.
+
+        Args:
+            follow_up: The reaction (open a case, or fire a trigger on one).
+            workflow: For an opening, the workflow to open (after the plan's vocabulary).
+            organisation: The source case's organisation; the system acts for it.
+            idempotency_key: The message id, so a second application is a replay.
+        """
+        actor = Actor(SYSTEM_ACTOR_ID, [Role.SYSTEM], organisation)
+        if follow_up.action == "open":
+            return self._open(
+                workflow,
+                actor=actor,
+                payload=follow_up.payload,
+                case_id=follow_up.target_case_id,
+                organisation=organisation,
+                role=None,
+                idempotency_key=idempotency_key,
+            )
+        return self._fire(
+            follow_up.target_case_id,
+            follow_up.trigger,
+            actor=actor,
+            payload=follow_up.payload,
+            role=None,
+            idempotency_key=idempotency_key,
+        )
+
+    def _refuse_reserved(
+        self, actor: Actor, role: Role | None, case_id: str | None, trigger: str
+    ) -> None:
+        """Refuse host code acting as psirf_flow itself (its id, or the system role)."""
+        if actor.is_reserved or role is Role.SYSTEM:
+            reserved = ReservedIdentity(case_id=case_id, trigger=trigger)
+            self._rejected(reserved, None, actor, None)
+            raise reserved
 
     # ------------------------------------------------------------------ queries
     #
@@ -643,6 +752,7 @@ class Engine:
                 trigger=entry.trigger,
                 sequence=entry.sequence,
                 now=entry.recorded_at,
+                cause_hash=entry.hash,
             )
             if listening
             else (),

@@ -20,7 +20,8 @@ and chained with ``raise ... from``.
     │   ├── InvalidPayload                PSF205  unknown, missing or badly typed payload fields
     │   ├── IdempotencyKeyReused          PSF206  the key was used before for a different command
     │   ├── OrganisationMismatch          PSF207  the actor belongs to another organisation
-    │   └── UnknownWorkflow               PSF208  no workflow of that name is registered
+    │   ├── UnknownWorkflow               PSF208  no workflow of that name is registered
+    │   └── ReservedIdentity              PSF209  a person used psirf_flow's own id or role
     ├── CaseNotFound                      PSF300  no case with that id
     ├── CaseAlreadyExists                 PSF301  a case with that id exists already
     ├── StoreError                        PSF400  the store failed; nothing was committed
@@ -71,6 +72,7 @@ __all__ = [
     "PlanError",
     "PlanProblem",
     "PsirfFlowError",
+    "ReservedIdentity",
     "RetryableError",
     "RoleNotPermitted",
     "SchemaVersionError",
@@ -292,6 +294,27 @@ class UnknownWorkflow(CommandRejected):
             case_id=None,
             trigger="open",
             reason_code="unknown_workflow",
+        )
+
+
+class ReservedIdentity(CommandRejected):
+    """Raised when host code acts as psirf_flow itself.
+
+    The relay's actor id (:data:`~psirf_flow.domain.SYSTEM_ACTOR_ID`, compared without
+    regard to case) and :attr:`~psirf_flow.domain.Role.SYSTEM` belong to psirf_flow alone:
+    an audit entry naming them must mean that a coupling caused the step (psirf-rules
+    §9.4). Nothing was written.
+    """
+
+    code = "PSF209"
+
+    def __init__(self, *, case_id: str | None, trigger: str) -> None:
+        super().__init__(
+            "this identity is reserved for psirf_flow's own coupled steps; a person cannot "
+            "act with the system id or the system role.",
+            case_id=case_id,
+            trigger=trigger,
+            reason_code="reserved_identity",
         )
 
 

@@ -206,12 +206,44 @@ class Store(Protocol):
         """
         ...
 
-    def pending_outbox(self, limit: int) -> Sequence[OutboxMessage]:
-        """Return up to ``limit`` undelivered messages of any case, oldest first."""
+    def pending_outbox(self, limit: int, *, now: datetime | None = None) -> Sequence[OutboxMessage]:
+        """Return up to ``limit`` undelivered messages of any case, oldest first.
+
+        With ``now``, only those due by then: never attempted, or whose
+        ``next_attempt_at`` is at or before ``now``. Dead messages are not pending.
+        """
+        ...
+
+    def dead_outbox(self, limit: int) -> Sequence[OutboxMessage]:
+        """Return up to ``limit`` messages set aside as dead (``dead:<code>``), oldest first."""
         ...
 
     def mark_delivered(self, message_id: str, *, at: datetime, outcome: str) -> bool:
-        """Record that ``message_id`` was delivered; ``False`` if it already was.
+        """Record that ``message_id`` was delivered (or set aside as dead, ``dead:<code>``).
+
+        Counts one more attempt. Returns ``False`` (changing nothing) if it already was.
+
+        Raises:
+            StoreError: If there is no such message.
+        """
+        ...
+
+    def defer_outbox(self, message_id: str, *, until: datetime, reason: str) -> bool:
+        """Count a failed attempt at ``message_id``: it is due again at ``until``.
+
+        Records ``reason`` (a reason code) as its ``last_error``. Returns ``False``
+        (changing nothing) if the message was delivered already.
+
+        Raises:
+            StoreError: If there is no such message.
+        """
+        ...
+
+    def requeue_outbox(self, message_id: str, *, at: datetime) -> bool:
+        """Put a dead message back in the queue (an operator's retry), due at ``at``.
+
+        Its outcome and delivery time are cleared and its attempts start again from 0.
+        Returns ``False`` (changing nothing) if the message is not dead.
 
         Raises:
             StoreError: If there is no such message.

@@ -2,48 +2,109 @@
 
 The engine writes a coupling's reaction to the outbox in the same transaction as the
 command that caused it (:mod:`psirf_flow.workflows.couplings`). :class:`OutboxRelay` reads
-pending messages and fires each reaction through the engine as psirf_flow itself
-(:attr:`~psirf_flow.domain.Role.SYSTEM`), using the **message id as the idempotency key**,
-then marks the message delivered with its outcome.
+the pending messages that are due and fires each reaction through the engine as psirf_flow
+itself (:attr:`~psirf_flow.domain.Role.SYSTEM`), using the **message id as the idempotency
+key**, then marks the message delivered with its outcome.
+
+**The relay trusts nothing it did not write.** A row in the outbox table is not proof that
+psirf_flow wrote it. Before applying a message the relay loads the *source case* (the case
+whose command wrote it), verifies that case's audit trail against the case row, and checks
+that the entry at the message's ``cause_sequence`` has exactly the message's
+``cause_hash``, that the coupling named by the message listens to that entry's trigger,
+that the message id is the one that coupling derives for that entry, and that the
+coupling, run again on the source case, reacts with the same step on the same target. The
+system then acts for the **source case's organisation**, never one named in the body. A
+message failing any check is set aside as ``dead:untrusted_cause`` and logged at WARNING.
 
 Exactly once, also across restarts: if the process stops after a reaction is committed but
 before its message is marked, the next run fires it again with the same key, the engine
 returns the first result without writing anything (a replay), and the message is marked.
 Several relays may run at once (for example one per application process on PostgreSQL):
-the idempotency key makes the second application of a message a replay (or, when two
-relays open the same case at the same moment, ``skipped:case_exists``, since the cases a
-coupling opens have deterministic ids), and the first outcome marked on a message stands.
+the second application of a message is a replay, and the first outcome marked stands.
 
 Outcomes recorded on each message: ``applied``, ``replayed``, ``skipped:<reason>`` (the
-reaction no longer applies, e.g. the candour case was found not notifiable and is final)
-and ``rejected:<reason code>`` (a guard or payload problem a person must look at). A
-conflict with a concurrent command leaves the message pending for the next run.
+reaction no longer applies, e.g. the candour case was found not notifiable and is final),
+``rejected:<reason code>`` (a guard or payload problem a person must look at) and
+``dead:<reason>`` (:class:`DeadReason`: set aside for an operator, see
+:meth:`OutboxRelay.dead_messages` and :meth:`OutboxRelay.requeue`).
+
+Each message is isolated: a conflict with a concurrent command leaves it pending for the
+next run; any other failure (the store failing, or an unexpected exception while building
+or applying it) is counted as an attempt, logged at WARNING, and the message is tried again
+after an exponential back-off (``base_delay``, then twice that, and so on, up to
+``max_delay``); after ``max_attempts`` attempts it is dead. Either way the run goes on with
+the other messages.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
+from enum import StrEnum
 from typing import Final
 
 import attrs
 
-from psirf_flow.domain import Actor, OutboxMessage, Role
+from psirf_flow.audit import AuditEntry, verify_chain
+from psirf_flow.domain import SYSTEM_ACTOR_ID, Case, OutboxMessage, Role
 from psirf_flow.engine import Engine, Outcome
 from psirf_flow.errors import (
     CaseAlreadyExists,
     CaseNotFound,
     CommandRejected,
     ConcurrencyConflict,
+    CorruptRecord,
+    PsirfFlowError,
+    StoreError,
+    StoreUnavailable,
     TransitionNotAllowed,
 )
 from psirf_flow.log import get_logger, safe_fields
-from psirf_flow.workflows.couplings import read_follow_up
+from psirf_flow.workflows.couplings import (
+    Coupling,
+    FollowUp,
+    coupling_for,
+    message_id,
+    read_follow_up,
+)
 
 
-__all__ = ["SYSTEM_ACTOR_ID", "OutboxRelay", "RelayReport"]
+__all__ = [
+    "DEFAULT_BASE_DELAY",
+    "DEFAULT_MAX_ATTEMPTS",
+    "DEFAULT_MAX_DELAY",
+    "SYSTEM_ACTOR_ID",
+    "DeadReason",
+    "OutboxRelay",
+    "RelayReport",
+]
 
-#: The actor id recorded in the audit entries of coupled commands.
-SYSTEM_ACTOR_ID: Final = "psirf-flow"
+#: Attempts at a message before it is set aside as dead.
+DEFAULT_MAX_ATTEMPTS: Final = 5
+#: The wait after a first failed attempt; each further failure doubles it.
+DEFAULT_BASE_DELAY: Final = timedelta(seconds=30)
+#: The longest wait between two attempts.
+DEFAULT_MAX_DELAY: Final = timedelta(hours=1)
+#: How often the source case and its trail are read again when a commit lands in between.
+_CAUSE_READS: Final = 3
+_COUPLING_KIND: Final = "coupling."
+
+
+class DeadReason(StrEnum):
+    """Why a message was set aside as dead (its outcome is ``dead:<reason>``)."""
+
+    UNTRUSTED_CAUSE = "untrusted_cause"
+    """The message's cause is not an entry of the source case's verified trail that its
+    coupling listens to, or the message does not say what that coupling would say."""
+    CASE_ID_TAKEN = "case_id_taken"
+    """The case the coupling opens exists already and psirf_flow did not open it: someone
+    took its id. A person must look (for example, a duty-of-candour case was not opened)."""
+    STORE_UNAVAILABLE = "store_unavailable"
+    """Every attempt found the database unreachable."""
+    STORE_ERROR = "store_error"
+    """Every attempt met a store failure (including a corrupt record)."""
+    UNEXPECTED_ERROR = "unexpected_error"
+    """Every attempt raised an error psirf_flow did not expect while building or applying it."""
 
 
 @attrs.frozen
@@ -56,6 +117,8 @@ class RelayReport:
         skipped: Messages whose reaction no longer applied.
         rejected: Messages whose reaction was refused (see the message's outcome).
         retry: Messages left pending because of a concurrent change.
+        failed: Messages whose attempt failed and which are due again after a back-off.
+        dead: Messages set aside as dead for an operator (see the message's outcome).
     """
 
     applied: int = 0
@@ -63,11 +126,13 @@ class RelayReport:
     skipped: int = 0
     rejected: int = 0
     retry: int = 0
+    failed: int = 0
+    dead: int = 0
 
     @property
     def delivered(self) -> int:
-        """Messages marked delivered in this run."""
-        return self.applied + self.replayed + self.skipped + self.rejected
+        """Messages marked finished in this run (dead ones included)."""
+        return self.applied + self.replayed + self.skipped + self.rejected + self.dead
 
     def __add__(self, other: RelayReport) -> RelayReport:
         return RelayReport(
@@ -76,41 +141,61 @@ class RelayReport:
             self.skipped + other.skipped,
             self.rejected + other.rejected,
             self.retry + other.retry,
+            self.failed + other.failed,
+            self.dead + other.dead,
         )
+
+
+@attrs.frozen
+class _Failed:
+    """An attempt that failed for a reason worth retrying."""
+
+    reason: DeadReason
+    error_code: str | None
 
 
 class OutboxRelay:
     """Apply pending coupling messages through an engine.
 
     Args:
-        engine: The engine (and through it the store and clock) to use.
+        engine: The engine (and through it the store, clock and coupling table) to use.
         response_types: The plan's response-type vocabulary, mapping a trust's own names
             (e.g. ``"round_table_review"``) to the lifecycle they run on (``"mdt_review"``);
             names that are workflows already need no entry.
+        max_attempts: Attempts at a failing message before it is dead (at least 1).
+        base_delay: The wait after the first failed attempt; doubled after each further one.
+        max_delay: The longest wait between attempts.
     """
 
-    def __init__(self, engine: Engine, *, response_types: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        response_types: Mapping[str, str] | None = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        base_delay: timedelta = DEFAULT_BASE_DELAY,
+        max_delay: timedelta = DEFAULT_MAX_DELAY,
+    ) -> None:
+        if max_attempts < 1:
+            msg = f"max_attempts must be at least 1, got {max_attempts}"
+            raise ValueError(msg)
         self._engine = engine
         self._response_types = dict(response_types or {})
+        self._max_attempts = max_attempts
+        self._base_delay = base_delay
+        self._max_delay = max_delay
         self._log = get_logger()
 
     def run_once(self, limit: int = 100) -> RelayReport:
-        """Deliver up to ``limit`` pending messages, oldest first."""
+        """Deliver up to ``limit`` pending messages that are due, oldest first."""
         report = RelayReport()
-        for message in self._engine.store.pending_outbox(limit):
-            outcome = self._deliver(message)
-            if outcome is None:
-                report += RelayReport(retry=1)
-                continue
-            self._engine.store.mark_delivered(
-                message.id, at=self._engine.clock.now(), outcome=outcome
-            )
-            kind = outcome.split(":", 1)[0]
-            report += RelayReport(**{kind: 1})
+        store = self._engine.store
+        for message in store.pending_outbox(limit, now=self._engine.clock.now()):
+            report += self._process(message)
         return report
 
     def run_until_idle(self, *, limit: int = 100, max_rounds: int = 50) -> RelayReport:
-        """Run until no message is pending (reactions may cause further reactions)."""
+        """Run until no due message is delivered (reactions may cause further reactions)."""
         total = RelayReport()
         for _ in range(max_rounds):
             report = self.run_once(limit)
@@ -119,31 +204,91 @@ class OutboxRelay:
                 break
         return total
 
-    def _deliver(self, message: OutboxMessage) -> str | None:
-        follow_up = read_follow_up(message)
-        if follow_up is None:
-            return "skipped:not_a_coupling"
-        organisation = str(message.body.get("organisation", ""))
-        actor = Actor(SYSTEM_ACTOR_ID, [Role.SYSTEM], organisation)
+    def dead_messages(self, limit: int = 100) -> tuple[OutboxMessage, ...]:
+        """List up to ``limit`` messages set aside as dead, oldest first, for an operator."""
+        return tuple(self._engine.store.dead_outbox(limit))
+
+    def requeue(self, message_id: str) -> bool:
+        """Retry a dead message (an operator's decision): it is due now, attempts from 0.
+
+        Returns ``False`` if the message is not dead.
+
+        Raises:
+            StoreError: If there is no such message.
+        """
+        done = self._engine.store.requeue_outbox(message_id, at=self._engine.clock.now())
+        if done:
+            self._log.info(
+                "psirf_flow.outbox_message_requeued", **safe_fields({"message_id": message_id})
+            )
+        return done
+
+    # ------------------------------------------------------------------ one message
+
+    def _process(self, message: OutboxMessage) -> RelayReport:
+        """Deliver one message and record what happened; never raises."""
         try:
-            if follow_up.action == "open":
-                workflow = self._response_types.get(follow_up.workflow, follow_up.workflow)
-                done: Outcome = self._engine.open(
-                    workflow,
-                    actor=actor,
-                    case_id=follow_up.target_case_id,
-                    payload=follow_up.payload,
-                    organisation=organisation,
-                    idempotency_key=message.id,
-                )
-            else:
-                done = self._engine.fire(
-                    follow_up.target_case_id,
-                    follow_up.trigger,
-                    actor=actor,
-                    payload=follow_up.payload,
-                    idempotency_key=message.id,
-                )
+            result: str | _Failed | None
+            try:
+                result = self._deliver(message)
+            except Exception as error:  # noqa: BLE001 - one message must not stop the run
+                result = _failure(error)
+            return self._record(message, result)
+        except Exception as error:  # noqa: BLE001 - recording failed: the message stays due
+            self._warn(message, "psirf_flow.outbox_message_failed", _failure(error), None)
+            return RelayReport(retry=1)
+
+    def _record(self, message: OutboxMessage, result: str | _Failed | None) -> RelayReport:
+        store = self._engine.store
+        now = self._engine.clock.now()
+        if result is None:
+            return RelayReport(retry=1)
+        if isinstance(result, _Failed):
+            attempt = message.attempts + 1
+            if attempt < self._max_attempts:
+                until = now + self._delay(attempt)
+                store.defer_outbox(message.id, until=until, reason=result.reason.value)
+                self._warn(message, "psirf_flow.outbox_message_failed", result, attempt)
+                return RelayReport(failed=1)
+            outcome = f"dead:{result.reason.value}"
+            store.mark_delivered(message.id, at=now, outcome=outcome)
+            self._warn(message, "psirf_flow.outbox_message_dead", result, attempt)
+            return RelayReport(dead=1)
+        store.mark_delivered(message.id, at=now, outcome=result)
+        kind = result.split(":", 1)[0]
+        if kind == "dead":
+            reason = DeadReason(result.split(":", 1)[1])
+            self._warn(message, "psirf_flow.outbox_message_dead", _Failed(reason, None), None)
+        return RelayReport(**{kind: 1})
+
+    def _delay(self, attempt: int) -> timedelta:
+        """The wait after failed attempt number ``attempt`` (1, 2, ...)."""
+        try:
+            delay: timedelta = self._base_delay * (2 ** (attempt - 1))
+        except OverflowError:  # far beyond any sensible cap
+            return self._max_delay
+        return min(delay, self._max_delay)
+
+    def _deliver(self, message: OutboxMessage) -> str | None:
+        if not message.kind.startswith(_COUPLING_KIND):
+            return "skipped:not_a_coupling"
+        coupling = coupling_for(self._engine.couplings, message.kind)
+        follow_up = read_follow_up(message)
+        if coupling is None or follow_up is None:
+            return f"dead:{DeadReason.UNTRUSTED_CAUSE}"
+        source = self._trusted_source(message, coupling, follow_up)
+        if source is None:
+            return None
+        if isinstance(source, DeadReason):
+            return f"dead:{source}"
+        workflow = self._response_types.get(follow_up.workflow, follow_up.workflow)
+        try:
+            done: Outcome = self._engine._apply_follow_up(
+                follow_up,
+                workflow=workflow,
+                organisation=source.organisation,
+                idempotency_key=message.id,
+            )
         except ConcurrencyConflict:
             return None
         except TransitionNotAllowed as refused:
@@ -151,16 +296,119 @@ class OutboxRelay:
         except CommandRejected as refused:
             return self._noted(message, f"rejected:{refused.reason_code}")
         except CaseAlreadyExists:
-            return self._noted(message, "skipped:case_exists")
+            return self._taken(message, follow_up.target_case_id)
         except CaseNotFound:
             return self._noted(message, "rejected:case_not_found")
         return "replayed" if done.replayed else "applied"
+
+    def _trusted_source(
+        self, message: OutboxMessage, coupling: Coupling, follow_up: FollowUp
+    ) -> Case | DeadReason | None:
+        """The source case if the message's cause checks out, else ``UNTRUSTED_CAUSE``.
+
+        ``None`` when a concurrent commit kept the case and its trail from being read
+        consistently (try again later).
+        """
+        store = self._engine.store
+        try:
+            source = store.load(message.case_id)
+        except CaseNotFound:
+            return DeadReason.UNTRUSTED_CAUSE
+        entries = tuple(store.history(source.id))
+        for _ in range(_CAUSE_READS - 1):
+            if len(entries) <= source.version:
+                break
+            source = store.load(message.case_id)
+            entries = tuple(store.history(source.id))
+        if len(entries) > source.version:
+            return None
+        chain = verify_chain(
+            source.id, entries, head_hash=source.head_hash, expected_entries=source.version
+        )
+        if not chain.ok or not self._caused_by(message, coupling, follow_up, source, entries):
+            return DeadReason.UNTRUSTED_CAUSE
+        return source
+
+    def _caused_by(
+        self,
+        message: OutboxMessage,
+        coupling: Coupling,
+        follow_up: FollowUp,
+        source: Case,
+        entries: tuple[AuditEntry, ...],
+    ) -> bool:
+        """Tell whether ``message`` is what ``coupling`` wrote for its cause in ``entries``."""
+        sequence = message.cause_sequence
+        if not 1 <= sequence <= len(entries) or not message.cause_hash:
+            return False
+        entry = entries[sequence - 1]
+        if entry.hash != message.cause_hash:
+            return False
+        if message.id != message_id(source.id, sequence, coupling.name):
+            return False
+        family = self._engine.definition_for(source).family
+        if not coupling.listens_to(entry.workflow, family, entry.trigger):
+            return False
+        expected = coupling.react(source, entry.trigger, sequence)
+        return expected is not None and (
+            expected.action,
+            expected.target_case_id,
+            expected.workflow,
+            expected.trigger,
+        ) == (follow_up.action, follow_up.target_case_id, follow_up.workflow, follow_up.trigger)
+
+    def _taken(self, message: OutboxMessage, target_case_id: str) -> str:
+        """The outcome when the case a coupling opens exists and this message did not open it.
+
+        If psirf_flow opened it (another coupling message, its first entry by the system),
+        nothing is lost: ``skipped:case_exists``. Otherwise someone took the id:
+        ``dead:case_id_taken``, for a person to see.
+        """
+        history = self._engine.store.history(target_case_id)
+        first = history[0] if history else None
+        if first is not None and first.actor_id == SYSTEM_ACTOR_ID and first.role == Role.SYSTEM:
+            return self._noted(message, "skipped:case_exists")
+        return f"dead:{DeadReason.CASE_ID_TAKEN}"
 
     def _noted(self, message: OutboxMessage, outcome: str) -> str:
         self._log.info(
             "psirf_flow.coupling_not_applied",
             **safe_fields(
-                {"case_id": message.case_id, "reason_code": outcome, "trigger": message.kind}
+                {
+                    "case_id": message.case_id,
+                    "message_id": message.id,
+                    "reason_code": outcome,
+                    "trigger": message.kind,
+                }
             ),
         )
         return outcome
+
+    def _warn(
+        self, message: OutboxMessage, event: str, failed: _Failed, attempt: int | None
+    ) -> None:
+        self._log.warning(
+            event,
+            **safe_fields(
+                {
+                    "case_id": message.case_id,
+                    "message_id": message.id,
+                    "trigger": message.kind,
+                    "reason_code": failed.reason.value,
+                    "error_code": failed.error_code,
+                    "attempts": attempt,
+                    "outcome": f"dead:{failed.reason.value}" if event.endswith("_dead") else None,
+                }
+            ),
+        )
+
+
+def _failure(error: Exception) -> _Failed:
+    """The retryable failure an exception stands for (never its message: it may hold data)."""
+    if isinstance(error, StoreUnavailable):
+        return _Failed(DeadReason.STORE_UNAVAILABLE, error.code)
+    if isinstance(error, StoreError | CorruptRecord):
+        return _Failed(DeadReason.STORE_ERROR, error.code)
+    if isinstance(error, PsirfFlowError):
+        return _Failed(DeadReason.UNEXPECTED_ERROR, error.code)
+    return _Failed(DeadReason.UNEXPECTED_ERROR, None)

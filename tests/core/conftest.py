@@ -49,7 +49,7 @@ class Cast:
         self.peer = Actor("peer-1", [Role.PEER_REVIEWER], ORG)
         self.senior = Actor("senior-1", [Role.SENIOR_LEADER], ORG)
         self.reporter = Actor("rep-1", [Role.REPORTER], ORG)
-        self.outsider = Actor("out-1", list(Role), OTHER_ORG)
+        self.outsider = Actor("out-1", [r for r in Role if r is not Role.SYSTEM], OTHER_ORG)
 
     def lead_for(self, workflow: str) -> Actor:
         """The person who leads a response of ``workflow``."""

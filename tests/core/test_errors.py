@@ -26,6 +26,7 @@ from psirf_flow.errors import (
     PlanError,
     PlanProblem,
     PsirfFlowError,
+    ReservedIdentity,
     RetryableError,
     RoleNotPermitted,
     SchemaVersionError,
@@ -52,6 +53,7 @@ CODES = {
     "IdempotencyKeyReused": "PSF206",
     "OrganisationMismatch": "PSF207",
     "UnknownWorkflow": "PSF208",
+    "ReservedIdentity": "PSF209",
     "CaseNotFound": "PSF300",
     "CaseAlreadyExists": "PSF301",
     "ConcurrencyConflict": "PSF302",
@@ -127,6 +129,10 @@ SAMPLES: dict[str, tuple[Callable[[], PsirfFlowError], str | None]] = {
         lambda: UnknownWorkflow(workflow="rca", known=["psii"]),
         "unknown_workflow",
     ),
+    "ReservedIdentity": (
+        lambda: ReservedIdentity(case_id="c-1", trigger="approve"),
+        "reserved_identity",
+    ),
     "CaseNotFound": (lambda: CaseNotFound("c-1"), None),
     "CaseAlreadyExists": (lambda: CaseAlreadyExists("c-1"), None),
     "RetryableError": (lambda: RetryableError("the database was busy; try again"), None),
@@ -168,6 +174,7 @@ REJECTED_TRIGGERS = {
     "IdempotencyKeyReused": "approve",
     "OrganisationMismatch": "approve",
     "UnknownWorkflow": "open",
+    "ReservedIdentity": "approve",
 }
 
 

@@ -4,7 +4,7 @@
 exit without relaying the couplings the decision wrote to the outbox.
 
 ``half-relay``: apply the first pending coupling exactly as the relay would (same actor,
-same idempotency key), then die before marking it delivered.
+same private path and idempotency key), then die before marking it delivered.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from psirf_flow.policy import (
     load_plan_file,
     triage,
 )
-from psirf_flow.relay import SYSTEM_ACTOR_ID
 from psirf_flow.store.sql import SqlStore
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows.couplings import read_follow_up
@@ -76,11 +75,10 @@ def half_relay(db: str) -> None:
     message = store.pending_outbox(1)[0]
     follow_up = read_follow_up(message)
     assert follow_up is not None
-    engine.open(
-        follow_up.workflow,
-        actor=Actor(SYSTEM_ACTOR_ID, [Role.SYSTEM], str(message.body["organisation"])),
-        case_id=follow_up.target_case_id,
-        payload=follow_up.payload,
+    engine._apply_follow_up(
+        follow_up,
+        workflow=follow_up.workflow,
+        organisation=store.load(message.case_id).organisation,
         idempotency_key=message.id,
     )
     print(message.id, flush=True)

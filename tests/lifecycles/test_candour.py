@@ -24,6 +24,7 @@ from psirf_flow import (
     GuardFailed,
     InMemoryStore,
     InvalidPayload,
+    ReservedIdentity,
     Role,
     RoleNotPermitted,
     TransitionNotAllowed,
@@ -309,7 +310,9 @@ class TestDetermination:
         case_id = driver.open()
         actor = Actor("someone-1", [role], ORG)
 
-        with pytest.raises(RoleNotPermitted):
+        # The system role is psirf_flow's own: no person may claim it at all.
+        refusal = ReservedIdentity if role is Role.SYSTEM else RoleNotPermitted
+        with pytest.raises(refusal):
             driver.fire(case_id, trigger, actor, not_notifiable("no_harm"))
 
     def test_records_who_determined_and_why(self, driver: Driver) -> None:

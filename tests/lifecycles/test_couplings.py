@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from psirf_flow import Actor, Engine, InMemoryStore, Role
-from psirf_flow.domain import SystemReader
+from psirf_flow.domain import SystemReader, check_identifier
 from psirf_flow.relay import SYSTEM_ACTOR_ID, OutboxRelay, RelayReport
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows.couplings import (
     COUPLINGS,
     candour_case_id,
     coupling_messages,
+    derived_id,
     learning_response_id,
+    message_id,
     read_follow_up,
 )
 
@@ -190,12 +195,8 @@ class TestRelay:
         follow_up = read_follow_up(message)
         assert follow_up is not None
         # The first relay applied the reaction and stopped before marking the message.
-        engine.open(
-            follow_up.workflow,
-            actor=Actor(SYSTEM_ACTOR_ID, [Role.SYSTEM], ORG),
-            case_id=follow_up.target_case_id,
-            payload=follow_up.payload,
-            idempotency_key=message.id,
+        engine._apply_follow_up(
+            follow_up, workflow=follow_up.workflow, organisation=ORG, idempotency_key=message.id
         )
 
         report = OutboxRelay(engine).run_until_idle()
@@ -307,3 +308,58 @@ class TestRelay:
 
         assert report == RelayReport(applied=1)
         assert engine.get(learning_response_id("INC-3", 4), reader=READER).workflow == "mdt_review"
+
+
+class TestDerivedIds:
+    """Ids derived from a source case are valid identifiers, stable and distinct."""
+
+    @pytest.mark.parametrize(
+        ("source", "suffix", "expected"),
+        [
+            ("INC-7", "/doc", "INC-7/doc"),
+            ("INC-7", "/lr4", "INC-7/lr4"),
+            ("x" * 124, "/doc", "x" * 124 + "/doc"),
+        ],
+        ids=["short", "short-lr", "exactly-128"],
+    )
+    def test_ids_that_fit_are_kept_as_they_are(
+        self, source: str, suffix: str, expected: str
+    ) -> None:
+        """``<source><suffix>`` is used whenever it is a valid identifier."""
+        assert derived_id(source, suffix) == expected
+
+    def test_a_long_source_is_shortened_with_a_digest(self) -> None:
+        """A 125-character source keeps a prefix, then ``+``, 16 hex digits and the suffix."""
+        source = "I" + "n" * 124
+        digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+
+        shortened = derived_id(source, "/doc")
+
+        assert shortened == source[:107] + "+" + digest + "/doc"
+        assert len(shortened) == 128
+        assert check_identifier(shortened) is None
+        assert candour_case_id(source) == shortened
+
+    @given(
+        source=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:@/#+-]{0,127}", fullmatch=True),
+        other=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:@/#+-]{0,127}", fullmatch=True),
+        sequence=st.integers(min_value=1, max_value=10**6),
+    )
+    def test_derived_ids_are_valid_stable_and_distinct(
+        self, source: str, other: str, sequence: int
+    ) -> None:
+        """Every derived id is a valid identifier; distinct sources give distinct ids."""
+        derived = [
+            learning_response_id(source, sequence),
+            candour_case_id(source),
+            message_id(source, sequence, "open_candour_screening"),
+        ]
+
+        assert all(check_identifier(d) is None for d in derived)
+        assert derived == [
+            learning_response_id(source, sequence),
+            candour_case_id(source),
+            message_id(source, sequence, "open_candour_screening"),
+        ]
+        if other != source and check_identifier(source) is None:
+            assert candour_case_id(other) != candour_case_id(source)

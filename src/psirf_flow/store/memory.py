@@ -42,6 +42,8 @@ class InMemoryStore:
         self._case_messages: dict[str, list[str]] = {}
         self._pending: dict[str, None] = {}
         self._links: dict[tuple[str, str], dict[str, IncidentLink]] = {}
+        # The order messages were written in (the SQL store's ``position``).
+        self._positions: dict[str, int] = {}
 
     def load(self, case_id: str) -> Case:
         """Return the case, or raise :class:`~psirf_flow.errors.CaseNotFound`."""
@@ -100,6 +102,7 @@ class InMemoryStore:
                     slots[deadline.kind] = deadline
             for message in change.outbox:
                 self._messages[message.id] = message
+                self._positions[message.id] = len(self._positions)
                 self._case_messages.setdefault(case.id, []).append(message.id)
                 self._pending[message.id] = None
             for link in change.incident_links:
@@ -166,23 +169,64 @@ class InMemoryStore:
                 for _, link in sorted(self._links.get((organisation, incident), {}).items())
             )
 
-    def pending_outbox(self, limit: int) -> Sequence[OutboxMessage]:
-        """Return up to ``limit`` undelivered messages, oldest first."""
+    def pending_outbox(self, limit: int, *, now: datetime | None = None) -> Sequence[OutboxMessage]:
+        """Return up to ``limit`` undelivered messages, oldest first (only those due by ``now``)."""
         with self._lock:
-            return tuple(self._messages[m] for m in islice(self._pending, limit))
+            messages = (self._messages[m] for m in self._pending)
+            if now is not None:
+                messages = (
+                    m for m in messages if m.next_attempt_at is None or m.next_attempt_at <= now
+                )
+            return tuple(islice(messages, limit))
+
+    def dead_outbox(self, limit: int) -> Sequence[OutboxMessage]:
+        """Return up to ``limit`` messages set aside as dead, oldest first."""
+        with self._lock:
+            dead = (m for m in self._messages.values() if m.dead)
+            return tuple(islice(sorted(dead, key=lambda m: self._positions[m.id]), limit))
 
     def mark_delivered(self, message_id: str, *, at: datetime, outcome: str) -> bool:
-        """Record delivery of ``message_id``; ``False`` if it was delivered already."""
+        """Record delivery of ``message_id`` (one more attempt); ``False`` if already done."""
         with self._lock:
-            message = self._messages.get(message_id)
-            if message is None:
-                msg = f"there is no outbox message {message_id!r}"
-                raise StoreError(msg)
+            message = self._message(message_id)
             if message.delivered_at is not None:
                 return False
-            self._messages[message_id] = attrs.evolve(message, delivered_at=at, outcome=outcome)
+            self._messages[message_id] = attrs.evolve(
+                message, delivered_at=at, outcome=outcome, attempts=message.attempts + 1
+            )
             del self._pending[message_id]
             return True
+
+    def defer_outbox(self, message_id: str, *, until: datetime, reason: str) -> bool:
+        """Count a failed attempt at ``message_id``; due again at ``until``."""
+        with self._lock:
+            message = self._message(message_id)
+            if message.delivered_at is not None:
+                return False
+            self._messages[message_id] = attrs.evolve(
+                message, attempts=message.attempts + 1, next_attempt_at=until, last_error=reason
+            )
+            return True
+
+    def requeue_outbox(self, message_id: str, *, at: datetime) -> bool:
+        """Put a dead message back in the queue, due at ``at``, with no attempts counted."""
+        with self._lock:
+            message = self._message(message_id)
+            if not message.dead:
+                return False
+            self._messages[message_id] = attrs.evolve(
+                message, delivered_at=None, outcome=None, attempts=0, next_attempt_at=at
+            )
+            pending = [*self._pending, message_id]
+            self._pending = dict.fromkeys(sorted(pending, key=self._positions.__getitem__))
+            return True
+
+    def _message(self, message_id: str) -> OutboxMessage:
+        message = self._messages.get(message_id)
+        if message is None:
+            msg = f"there is no outbox message {message_id!r}"
+            raise StoreError(msg)
+        return message
 
     def tamper(self, case_id: str, sequence: int, entry: AuditEntry) -> None:
         """Replace a stored audit entry behind the engine's back (for verification tests)."""

@@ -9,6 +9,9 @@ so a defect in those shows up as a disagreement with the model.
 
 The rules it implements, in the order the engine promises to apply them:
 
+0. psirf_flow's own identity (:data:`~psirf_flow.domain.SYSTEM_ACTOR_ID` or
+   :attr:`~psirf_flow.domain.Role.SYSTEM`) is refused to everyone
+   (:class:`~psirf_flow.errors.ReservedIdentity`);
 1. the case exists and belongs to the actor's organisation; a case of another
    organisation is reported exactly like a missing one
    (:class:`~psirf_flow.errors.CaseNotFound`), before anything else;
@@ -49,6 +52,7 @@ from psirf_flow.errors import (
     InvalidPayload,
     OrganisationMismatch,
     PsirfFlowError,
+    ReservedIdentity,
     RoleNotPermitted,
     TransitionNotAllowed,
     UnknownTrigger,
@@ -189,6 +193,8 @@ class ReferenceModel:
         """Predict the opening of a case (the id is assumed free)."""
         opening = self.definition.opening
         actor = command.actor
+        if _reserved(command):
+            return Prediction(ReservedIdentity)
         if actor.organisation != organisation:
             return Prediction(OrganisationMismatch)
         role = _pick_role(opening.roles, command)
@@ -220,6 +226,11 @@ class ReferenceModel:
 
     def predict(self, case: ModelCase, command: Command, *, now: datetime) -> Prediction:
         """Predict what firing ``command`` on ``case`` should do."""
+        if _reserved(command):
+            return Prediction(ReservedIdentity)
+        return self._predict_step(case, command, now=now)
+
+    def _predict_step(self, case: ModelCase, command: Command, *, now: datetime) -> Prediction:
         trigger = command.trigger
         if command.actor.organisation != case.organisation:
             return Prediction(OrganisationMismatch)
@@ -360,6 +371,8 @@ class ReferenceEngine:
         now: datetime,
     ) -> Prediction:
         """Predict (and, if accepted, apply) the opening of case ``case_id``."""
+        if _reserved(command):
+            return Prediction(ReservedIdentity)
         definition = self.registry.latest(workflow)
         if definition is None:
             return Prediction(UnknownWorkflow)
@@ -377,6 +390,8 @@ class ReferenceEngine:
 
     def fire(self, case_id: str, command: Command, *, now: datetime) -> Prediction:
         """Predict (and, if accepted, apply) ``command`` on case ``case_id``."""
+        if _reserved(command):
+            return Prediction(ReservedIdentity)
         case = self.cases.get(case_id)
         if case is None or case.organisation != command.actor.organisation:
             return Prediction(CaseNotFound)
@@ -420,6 +435,11 @@ def _fingerprint(scope: str, trigger: str, command: Command) -> str:
         "payload": dict(command.payload),
     }
     return json.dumps(body, sort_keys=True, default=repr)
+
+
+def _reserved(command: Command) -> bool:
+    """psirf_flow's own identity is refused to everyone else, before anything else."""
+    return command.actor.is_reserved or command.role is Role.SYSTEM
 
 
 def _pick_role(permitted: tuple[Role, ...], command: Command) -> Role | None:

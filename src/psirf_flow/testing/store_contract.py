@@ -479,6 +479,114 @@ class StoreContract:
         with pytest.raises(StoreError):
             store.mark_delivered("no-such-message", at=ManualClock().now(), outcome="applied")
 
+    def test_outbox_keeps_the_cause_and_the_delivery_counters(
+        self, store: Store, contract_clock: ManualClock, reopen: Callable[[], Store]
+    ) -> None:
+        """A message reads back with its cause, no attempts, and no back-off or error."""
+        message = attrs.evolve(
+            _message(contract_clock, "m-1", "c-1"), cause_sequence=1, cause_hash="a" * 64
+        )
+        store.commit(_open_change(contract_clock, "c-1", outbox=(message,)))
+
+        (stored,) = reopen().outbox("c-1")
+
+        assert stored == message
+        assert (stored.cause_sequence, stored.cause_hash) == (1, "a" * 64)
+        assert (stored.attempts, stored.next_attempt_at, stored.last_error) == (0, None, None)
+
+    def test_deferred_messages_wait_until_due(
+        self, store: Store, contract_clock: ManualClock, reopen: Callable[[], Store]
+    ) -> None:
+        """A failed attempt is counted; the message is pending but not due until its time."""
+        messages = (_message(contract_clock, "m-1", "c-1"), _message(contract_clock, "m-2", "c-1"))
+        store.commit(_open_change(contract_clock, "c-1", outbox=messages))
+        now = contract_clock.now()
+        until = now + timedelta(seconds=30)
+
+        deferred = store.defer_outbox("m-1", until=until, reason="store_error")
+
+        assert deferred is True
+        assert [m.id for m in reopen().pending_outbox(10)] == ["m-1", "m-2"]
+        assert [m.id for m in reopen().pending_outbox(10, now=now)] == ["m-2"]
+        assert [m.id for m in reopen().pending_outbox(10, now=until)] == ["m-1", "m-2"]
+        first = reopen().outbox("c-1")[0]
+        assert (first.attempts, first.next_attempt_at, first.last_error) == (
+            1,
+            until,
+            "store_error",
+        )
+        assert first.delivered_at is None
+
+    def test_marking_delivered_counts_the_attempt(
+        self, store: Store, contract_clock: ManualClock, reopen: Callable[[], Store]
+    ) -> None:
+        """Delivery after a failed attempt counts both; a delivered message cannot be deferred."""
+        store.commit(
+            _open_change(contract_clock, "c-1", outbox=(_message(contract_clock, "m-1", "c-1"),))
+        )
+        at = contract_clock.now()
+        store.defer_outbox("m-1", until=at, reason="unexpected_error")
+        store.mark_delivered("m-1", at=at, outcome="applied")
+
+        again = store.defer_outbox("m-1", until=at, reason="store_error")
+
+        (stored,) = reopen().outbox("c-1")
+        assert again is False
+        assert (stored.attempts, stored.outcome, stored.last_error) == (
+            2,
+            "applied",
+            "unexpected_error",
+        )
+
+    def test_dead_messages_are_listed_and_can_be_requeued(
+        self, store: Store, contract_clock: ManualClock, reopen: Callable[[], Store]
+    ) -> None:
+        """Dead messages are listed oldest first; a requeued one is pending again, from 0."""
+        messages = tuple(_message(contract_clock, f"m-{n}", "c-1") for n in (1, 2, 3))
+        store.commit(_open_change(contract_clock, "c-1", outbox=messages))
+        at = contract_clock.advance(timedelta(minutes=1))
+        store.mark_delivered("m-3", at=at, outcome="dead:untrusted_cause")
+        store.mark_delivered("m-2", at=at, outcome="applied")
+        store.mark_delivered("m-1", at=at, outcome="dead:case_id_taken")
+
+        listed = [(m.id, m.outcome) for m in reopen().dead_outbox(10)]
+        later = contract_clock.advance(timedelta(minutes=1))
+        requeued = store.requeue_outbox("m-3", at=later)
+        not_dead = store.requeue_outbox("m-2", at=later)
+
+        assert listed == [("m-1", "dead:case_id_taken"), ("m-3", "dead:untrusted_cause")]
+        assert [m.id for m in reopen().dead_outbox(1)] == ["m-1"]
+        assert (requeued, not_dead) == (True, False)
+        assert [m.id for m in reopen().dead_outbox(10)] == ["m-1"]
+        assert [m.id for m in reopen().pending_outbox(10, now=later)] == ["m-3"]
+        back = reopen().outbox("c-1")[2]
+        assert (back.delivered_at, back.outcome, back.attempts, back.next_attempt_at) == (
+            None,
+            None,
+            0,
+            later,
+        )
+
+    def test_requeued_messages_keep_their_place(
+        self, store: Store, contract_clock: ManualClock
+    ) -> None:
+        """A requeued message is pending in the order it was first written."""
+        messages = tuple(_message(contract_clock, f"m-{n}", "c-1") for n in (1, 2))
+        store.commit(_open_change(contract_clock, "c-1", outbox=messages))
+        at = contract_clock.now()
+        store.mark_delivered("m-1", at=at, outcome="dead:unexpected_error")
+        store.requeue_outbox("m-1", at=at)
+
+        assert [m.id for m in store.pending_outbox(10, now=at)] == ["m-1", "m-2"]
+
+    def test_changing_an_unknown_message_is_a_store_error(self, store: Store) -> None:
+        """Deferring or requeueing a message that does not exist raises StoreError."""
+        at = ManualClock().now()
+        with pytest.raises(StoreError):
+            store.defer_outbox("no-such-message", until=at, reason="store_error")
+        with pytest.raises(StoreError):
+            store.requeue_outbox("no-such-message", at=at)
+
     # ------------------------------------------------------------------ through the engine
 
     def test_engine_replays_an_idempotent_command(

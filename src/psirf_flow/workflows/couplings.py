@@ -19,6 +19,16 @@ The built-in table (:data:`COUPLINGS`):
 * ``findings_due_on_approval``: approving a learning response linked to a candour case
   records on that case that the findings may now be shared (reg 20(4)(c)).
 
+Ids derived from a source case (the cases a coupling opens, its message ids, the
+``caused_by`` reference) are ``<source id><suffix>``, for instance ``INC-7/doc``. When that
+would be longer than an identifier may be (128 characters) the source id is shortened:
+:func:`derived_id` keeps as much of its start as fits, then ``+`` and the first 16 hex
+digits of the SHA-256 of the whole source id, then the suffix. The result is stable (the
+same source always gives the same id) and distinct for distinct sources.
+
+Each message records the audit entry that caused it (``cause_sequence`` and ``cause_hash``),
+so the relay can check it against the case's verified trail before applying it.
+
 Opening a candour case on recorded harm is a screening step only; psirf-rules §9.4 maps the
 harm grading to the start of an assessment, and the notifiable decision stays with a health
 care professional (reg 20(8), HARD). Everything here is pure: functions of the case after
@@ -27,20 +37,33 @@ the command and its audit entry.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Final, Literal
 
 import attrs
 
-from psirf_flow.domain import Case, FactValue, OutboxMessage, frozen_facts
+from psirf_flow.domain import (
+    IDENTIFIER_MAX_LENGTH,
+    Case,
+    FactValue,
+    OutboxMessage,
+    check_identifier,
+    frozen_facts,
+)
 
 
 __all__ = [
     "COUPLINGS",
     "Coupling",
     "FollowUp",
+    "candour_case_id",
+    "coupling_for",
     "coupling_messages",
+    "derived_id",
+    "learning_response_id",
+    "message_id",
     "read_follow_up",
 ]
 
@@ -51,6 +74,9 @@ SCREENED_PSYCHOLOGICAL_HARM: Final = frozenset({"moderate", "severe"})
 _INTAKE: Final = "incident_intake"
 _LEARNING_FAMILY: Final = "learning_response"
 _PAYLOAD_PREFIX: Final = "p."
+_KIND_PREFIX: Final = "coupling."
+#: Hex digits of the source id's SHA-256 kept in a shortened derived id.
+_DIGEST_LENGTH: Final = 16
 
 
 @attrs.frozen
@@ -97,6 +123,11 @@ class Coupling:
     workflows: frozenset[str] = frozenset()
     family: str = ""
 
+    @property
+    def kind(self) -> str:
+        """The ``kind`` of the messages this coupling writes (``coupling.<name>``)."""
+        return _KIND_PREFIX + self.name
+
     def listens_to(self, workflow: str, family: str, trigger: str) -> bool:
         """Tell whether an accepted ``trigger`` of ``workflow`` concerns this coupling."""
         source = workflow in self.workflows if self.workflows else family == self.family
@@ -108,18 +139,45 @@ def _str(facts: Mapping[str, FactValue], key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def derived_id(source_id: str, suffix: str) -> str:
+    """An id derived from ``source_id``: ``source_id + suffix`` when that is a valid id.
+
+    Otherwise (too long), a stable shortened form that fits: the start of ``source_id``,
+    ``+``, the first 16 hex digits of the SHA-256 of the whole ``source_id``, then
+    ``suffix``, 128 characters in all. ``suffix`` is short and made of identifier
+    characters (for example ``"/doc"`` or ``"#4/open_candour_screening"``).
+
+    Example:
+        >>> derived_id("INC-7", "/doc")
+        'INC-7/doc'
+        >>> len(derived_id("I" * 125, "/doc"))
+        128
+    """
+    candidate = source_id + suffix
+    if check_identifier(candidate) is None:
+        return candidate
+    digest = hashlib.sha256(source_id.encode()).hexdigest()[:_DIGEST_LENGTH]
+    keep = max(1, IDENTIFIER_MAX_LENGTH - len(suffix) - len(digest) - 1)
+    return f"{source_id[:keep]}+{digest}{suffix}"
+
+
 def _caused_by(case: Case, sequence: int) -> str:
-    return f"{case.id}#{sequence}"
+    return derived_id(case.id, f"#{sequence}")
+
+
+def message_id(case_id: str, sequence: int, coupling_name: str) -> str:
+    """The id of the message ``coupling_name`` writes for entry ``sequence`` of a case."""
+    return derived_id(case_id, f"#{sequence}/{coupling_name}")
 
 
 def learning_response_id(intake_case_id: str, sequence: int) -> str:
     """The id of the learning response opened by an intake decision (deterministic)."""
-    return f"{intake_case_id}/lr{sequence}"
+    return derived_id(intake_case_id, f"/lr{sequence}")
 
 
 def candour_case_id(intake_case_id: str) -> str:
     """The id of the duty-of-candour case opened by an intake's screening (deterministic)."""
-    return f"{intake_case_id}/doc"
+    return derived_id(intake_case_id, "/doc")
 
 
 def _harm_screened(facts: Mapping[str, FactValue]) -> bool:
@@ -225,6 +283,11 @@ COUPLINGS: Final[tuple[Coupling, ...]] = (
 )
 
 
+def coupling_for(couplings: Iterable[Coupling], kind: str) -> Coupling | None:
+    """The coupling of ``couplings`` that writes messages of ``kind``, or ``None``."""
+    return next((c for c in couplings if c.kind == kind), None)
+
+
 def coupling_messages(
     couplings: Iterable[Coupling],
     *,
@@ -233,6 +296,7 @@ def coupling_messages(
     trigger: str,
     sequence: int,
     now: datetime,
+    cause_hash: str = "",
 ) -> tuple[OutboxMessage, ...]:
     """The outbox messages an accepted command produces (pure).
 
@@ -243,6 +307,7 @@ def coupling_messages(
         trigger: The trigger that was accepted (``"open"`` for an opening).
         sequence: The audit sequence number of the command.
         now: When the command was accepted.
+        cause_hash: The hash of the command's audit entry, recorded on each message.
     """
     messages: list[OutboxMessage] = []
     for coupling in couplings:
@@ -256,17 +321,18 @@ def coupling_messages(
             "target_case_id": follow_up.target_case_id,
             "workflow": follow_up.workflow,
             "trigger": follow_up.trigger,
-            "organisation": case.organisation,
             "rule": coupling.rule,
         }
         body.update({_PAYLOAD_PREFIX + k: v for k, v in follow_up.payload.items()})
         messages.append(
             OutboxMessage(
-                id=f"{case.id}#{sequence}/{coupling.name}",
+                id=message_id(case.id, sequence, coupling.name),
                 case_id=case.id,
-                kind=f"coupling.{coupling.name}",
+                kind=coupling.kind,
                 body=body,
                 created_at=now,
+                cause_sequence=sequence,
+                cause_hash=cause_hash,
             )
         )
     return tuple(messages)

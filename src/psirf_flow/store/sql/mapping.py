@@ -331,6 +331,13 @@ def outbox_values(message: OutboxMessage) -> dict[str, Any]:
         "created_at": _stored_time(message.created_at),
         "delivered_at": None,
         "outcome": None,
+        "cause_sequence": message.cause_sequence,
+        "cause_hash": message.cause_hash,
+        "attempts": message.attempts,
+        "next_attempt_at": None
+        if message.next_attempt_at is None
+        else _stored_time(message.next_attempt_at),
+        "last_error": message.last_error,
     }
 
 
@@ -350,6 +357,11 @@ def outbox_from_row(row: sa.Row[Any]) -> OutboxMessage:
             created_at=_time(m["created_at"]),
             delivered_at=None if m["delivered_at"] is None else _time(m["delivered_at"]),
             outcome=m["outcome"],
+            cause_sequence=m["cause_sequence"],
+            cause_hash=m["cause_hash"],
+            attempts=m["attempts"],
+            next_attempt_at=None if m["next_attempt_at"] is None else _time(m["next_attempt_at"]),
+            last_error=m["last_error"],
         )
     except (ValueError, TypeError) as error:
         raise _corrupt(m["case_id"], "outbox message", error) from error

@@ -16,7 +16,9 @@ Tables:
 * ``deadlines``: one row per case and kind, indexed by ``(status, due_at)`` for sweeping.
 * ``outbox``: messages to deliver after commit; ``message_id`` is unique and ``position``
   gives the order they were written in; a relay finds pending ones by
-  ``(delivered_at, position)`` and records each delivery's ``outcome``.
+  ``(delivered_at, position)`` and records each delivery's ``outcome``. Each row names the
+  audit entry that caused it (``cause_sequence``, ``cause_hash``) and counts delivery
+  ``attempts``; a failed attempt sets ``next_attempt_at`` (back-off) and ``last_error``.
 * ``incident_links``: one row per organisation, incident and linked case, with the case's
   retention class; the primary key ``(organisation, incident_id, case_id)`` serves the
   lookup of an incident's records (migration ``0005_incident_links``).
@@ -155,6 +157,11 @@ OUTBOX: Final = sa.Table(
     _when("created_at"),
     _when("delivered_at", nullable=True),
     sa.Column("outcome", sa.String(80), nullable=True),
+    sa.Column("cause_sequence", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cause_hash", sa.String(_HASH), nullable=False, server_default=""),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    _when("next_attempt_at", nullable=True),
+    sa.Column("last_error", sa.String(80), nullable=True),
     sa.UniqueConstraint("message_id"),
     sa.Index(None, "case_id", "position"),
     sa.Index(None, "delivered_at", "position"),

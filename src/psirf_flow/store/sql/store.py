@@ -151,6 +151,24 @@ _PENDING = (
     .order_by(OUTBOX.c.position)
     .limit(sa.bindparam("limit"))
 )
+_DUE = (
+    sa.select(OUTBOX)
+    .where(
+        OUTBOX.c.delivered_at.is_(None),
+        sa.or_(
+            OUTBOX.c.next_attempt_at.is_(None),
+            OUTBOX.c.next_attempt_at <= sa.bindparam("now", type_=OUTBOX.c.next_attempt_at.type),
+        ),
+    )
+    .order_by(OUTBOX.c.position)
+    .limit(sa.bindparam("limit"))
+)
+_DEAD = (
+    sa.select(OUTBOX)
+    .where(OUTBOX.c.delivered_at.is_not(None), OUTBOX.c.outcome.startswith("dead:"))
+    .order_by(OUTBOX.c.position)
+    .limit(sa.bindparam("limit"))
+)
 _FIND_MESSAGE = sa.select(OUTBOX.c.delivered_at).where(
     OUTBOX.c.message_id == sa.bindparam("message_id")
 )
@@ -158,7 +176,34 @@ _CURRENT_VERSION = sa.select(CASES.c.version).where(CASES.c.id == sa.bindparam("
 _MARK_DELIVERED = (
     OUTBOX.update()
     .where(OUTBOX.c.message_id == sa.bindparam("b_message_id"), OUTBOX.c.delivered_at.is_(None))
-    .values(delivered_at=sa.bindparam("b_at"), outcome=sa.bindparam("b_outcome"))
+    .values(
+        delivered_at=sa.bindparam("b_at"),
+        outcome=sa.bindparam("b_outcome"),
+        attempts=OUTBOX.c.attempts + 1,
+    )
+)
+_DEFER = (
+    OUTBOX.update()
+    .where(OUTBOX.c.message_id == sa.bindparam("b_message_id"), OUTBOX.c.delivered_at.is_(None))
+    .values(
+        next_attempt_at=sa.bindparam("b_until"),
+        last_error=sa.bindparam("b_reason"),
+        attempts=OUTBOX.c.attempts + 1,
+    )
+)
+_REQUEUE = (
+    OUTBOX.update()
+    .where(
+        OUTBOX.c.message_id == sa.bindparam("b_message_id"),
+        OUTBOX.c.delivered_at.is_not(None),
+        OUTBOX.c.outcome.startswith("dead:"),
+    )
+    .values(
+        delivered_at=None,
+        outcome=None,
+        attempts=0,
+        next_attempt_at=sa.bindparam("b_at"),
+    )
 )
 
 
@@ -428,23 +473,66 @@ class SqlStore:
             for row in rows
         )
 
-    def pending_outbox(self, limit: int) -> Sequence[OutboxMessage]:
-        """Return up to ``limit`` undelivered messages, oldest first."""
+    def pending_outbox(self, limit: int, *, now: datetime | None = None) -> Sequence[OutboxMessage]:
+        """Return up to ``limit`` undelivered messages, oldest first.
+
+        With ``now``, only the messages due by then (no ``next_attempt_at``, or one at or
+        before ``now``).
+        """
         with self._reading() as connection:
-            rows = connection.execute(_PENDING, {"limit": limit}).all()
+            if now is None:
+                rows = connection.execute(_PENDING, {"limit": limit}).all()
+            else:
+                params = {"limit": limit, "now": mapping.stored_time(now)}
+                rows = connection.execute(_DUE, params).all()
+        return tuple(mapping.outbox_from_row(row) for row in rows)
+
+    def dead_outbox(self, limit: int) -> Sequence[OutboxMessage]:
+        """Return up to ``limit`` messages set aside as dead (``dead:<code>``), oldest first."""
+        with self._reading() as connection:
+            rows = connection.execute(_DEAD, {"limit": limit}).all()
         return tuple(mapping.outbox_from_row(row) for row in rows)
 
     def mark_delivered(self, message_id: str, *, at: datetime, outcome: str) -> bool:
-        """Record delivery of ``message_id``; ``False`` if it was delivered already.
+        """Record delivery of ``message_id`` (one more attempt); ``False`` if already done.
 
         Raises:
             StoreError: If there is no such message.
         """
+        params = {"b_message_id": message_id, "b_at": mapping.stored_time(at), "b_outcome": outcome}
+        return self._update_message(_MARK_DELIVERED, message_id, params)
+
+    def defer_outbox(self, message_id: str, *, until: datetime, reason: str) -> bool:
+        """Count a failed attempt at ``message_id``; it is due again at ``until``.
+
+        Returns ``False`` (and changes nothing) if the message was delivered already.
+
+        Raises:
+            StoreError: If there is no such message.
+        """
+        params = {
+            "b_message_id": message_id,
+            "b_until": mapping.stored_time(until),
+            "b_reason": reason,
+        }
+        return self._update_message(_DEFER, message_id, params)
+
+    def requeue_outbox(self, message_id: str, *, at: datetime) -> bool:
+        """Put a dead message back in the queue, due at ``at`` with no attempts counted.
+
+        Returns ``False`` (and changes nothing) if the message is not dead.
+
+        Raises:
+            StoreError: If there is no such message.
+        """
+        params = {"b_message_id": message_id, "b_at": mapping.stored_time(at)}
+        return self._update_message(_REQUEUE, message_id, params)
+
+    def _update_message(
+        self, statement: sa.Update, message_id: str, params: dict[str, Any]
+    ) -> bool:
         with self._writing() as connection:
-            done = connection.execute(
-                _MARK_DELIVERED,
-                {"b_message_id": message_id, "b_at": mapping.stored_time(at), "b_outcome": outcome},
-            )
+            done = connection.execute(statement, params)
             if done.rowcount == 1:
                 return True
             if connection.execute(_FIND_MESSAGE, {"message_id": message_id}).first() is None:

@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision = "0005_incident_links"
-down_revision = "0003_audit_v2"
+down_revision = "0004_outbox_retry"
 branch_labels = None
 depends_on = None
 
