@@ -10,6 +10,7 @@ import pytest
 
 from psirf_flow import Actor, Engine, InvalidPayload, Role
 from psirf_flow.domain import check_identifier, is_nhs_number
+from psirf_flow.errors import InvalidInput
 from psirf_flow.workflows import FieldKind, FieldSpec
 from psirf_flow.workflows.payload import check_payload, text_digest
 
@@ -77,7 +78,7 @@ class TestIdentifiers:
         """Roles must be role values."""
         with pytest.raises(ValueError, match="wizard"):
             Actor("a-1", ["wizard"], "RX1")
-        with pytest.raises(TypeError, match="roles must be a collection"):
+        with pytest.raises(InvalidInput, match="roles must be a collection"):
             Actor("a-1", 5, "RX1")  # type: ignore[arg-type]
 
     def test_actor_accepts_one_role(self) -> None:

@@ -52,7 +52,7 @@ from psirf_flow.errors import (
 )
 from psirf_flow.workflows import DefinitionRegistry
 from psirf_flow.workflows.guards import GuardInput
-from psirf_flow.workflows.payload import text_digest
+from psirf_flow.workflows.payload import MAX_COUNT, text_digest
 from psirf_flow.workflows.spec import (
     PREVIOUS_STATE,
     SAME_STATE,
@@ -457,7 +457,7 @@ def _clean(spec: FieldSpec, value: object, case_id: str) -> FactValue | None:
     if kind is FieldKind.FLAG:
         return value if isinstance(value, bool) else None
     if kind is FieldKind.COUNT:
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT:
             return value
         return None
     if kind is FieldKind.DATE:

@@ -1,7 +1,9 @@
 """Check a command's payload against the fields its trigger declares.
 
 Unknown fields are refused, required fields must be present, and every value must fit its
-:class:`~psirf_flow.workflows.spec.FieldKind`. Free text is never kept: a ``TEXT`` field is
+:class:`~psirf_flow.workflows.spec.FieldKind`. A problem names a declared field by its name
+and an unknown one through :func:`~psirf_flow.errors.shown` (redacted and cut short); it
+never repeats a refused value. Free text is never kept: a ``TEXT`` field is
 replaced by a SHA-256 digest salted with the case id, so two cases holding the same words
 do not share a digest. Identifiers are checked with
 :func:`~psirf_flow.domain.check_identifier`, which refuses names and NHS numbers.
@@ -12,12 +14,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Final
 
 from psirf_flow.domain import FactValue, check_identifier
+from psirf_flow.errors import shown
 from psirf_flow.workflows.spec import FieldKind, FieldSpec
 
 
-__all__ = ["check_payload", "text_digest"]
+__all__ = ["MAX_COUNT", "check_payload", "text_digest"]
+
+#: The largest count a ``COUNT`` field takes (kept well inside every store's integers).
+MAX_COUNT: Final = 999_999_999
 
 
 def text_digest(salt: str, text: str) -> str:
@@ -40,9 +47,9 @@ def check_payload(
     lists of ids sorted. ``problems`` is empty when the payload is acceptable.
     """
     declared = {f.name: f for f in fields}
-    problems = [
-        f"{name!r} is not a field of this step" for name in sorted(payload) if name not in declared
-    ]
+    names: list[object] = list(payload)  # a hostile caller's keys may be anything
+    unknown = [name for name in names if not isinstance(name, str) or name not in declared]
+    problems = [f"{shown(name)} is not a field of this step" for name in sorted(unknown, key=repr)]
     clean: dict[str, FactValue] = {}
     for spec in fields:
         if spec.name not in payload or payload[spec.name] is None:
@@ -73,9 +80,9 @@ def _check_value(spec: FieldSpec, value: object, salt: str) -> tuple[FactValue |
                 return value, None
             return None, "must be true or false"
         case FieldKind.COUNT:
-            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT:
                 return value, None
-            return None, "must be a whole number, zero or more"
+            return None, "must be a whole number from 0 to 999,999,999"
         case FieldKind.DATE:
             return _check_date(value)
         case FieldKind.TEXT:
