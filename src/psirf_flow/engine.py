@@ -25,10 +25,9 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final
+from typing import Any
 
 import attrs
-import structlog
 
 from psirf_flow.audit import AuditEntry, ChainVerification, verify_chain
 from psirf_flow.decide import OPEN_TRIGGER, Decision, Option, decide, decide_open, options
@@ -39,10 +38,12 @@ from psirf_flow.errors import (
     ConcurrencyConflict,
     CorruptRecord,
     IdempotencyKeyReused,
+    PsirfFlowError,
     ReadNotPermitted,
+    StoreError,
     UnknownWorkflow,
 )
-from psirf_flow.log import get_logger, safe_fields
+from psirf_flow.log import enabled, get_logger, safe_fields
 from psirf_flow.policy import LifecycleVariant, RetentionClass, RetentionSettings
 from psirf_flow.ports import CaseQuery, Change, Clock, IdempotencyRecord, Page, Store
 from psirf_flow.workflows import DefinitionRegistry, WorkflowDefinition
@@ -54,11 +55,6 @@ __all__ = ["Engine", "Outcome"]
 _VARIANTS = frozenset(v.value for v in LifecycleVariant)
 #: How often ``verify`` reads case and trail again when a commit lands between the reads.
 _VERIFY_READS = 3
-
-#: What structlog's filtering loggers (``make_filtering_bound_logger``) put in place of a
-#: level they drop: a method that does nothing at all. Seeing it, the engine skips building
-#: the event's fields; any other logger gets every event, as before.
-_DROPPED_LEVEL: Final = structlog.make_filtering_bound_logger(logging.CRITICAL).info
 
 
 @attrs.frozen
@@ -278,7 +274,9 @@ class Engine:
 
     def _check_read(self, case: Case, reader: Actor | None) -> None:
         if reader is not None and not self.may_read(case, reader):
-            raise ReadNotPermitted(case.id, reader.id, reader.organisation)
+            refused = ReadNotPermitted(case.id, reader.id, reader.organisation)
+            self._warn("psirf_flow.read_refused", refused, case_id=case.id, actor=reader)
+            raise refused
 
     def retention(self, case_id: str) -> tuple[str, RetentionClass]:
         """Return the case's retention class: its name and how long its records are kept.
@@ -356,10 +354,9 @@ class Engine:
             raise reused
         entry = self._store.history(record.case_id)[record.sequence - 1]
         outcome = Outcome(self._store.load(record.case_id), entry, replayed=True)
-        log = self._log.bind()
-        if _drops_info(log):
+        if not enabled(logging.DEBUG):
             return outcome
-        log.info(
+        self._log.debug(
             "psirf_flow.command_replayed",
             **safe_fields(
                 {"case_id": record.case_id, "trigger": trigger, "sequence": record.sequence}
@@ -408,6 +405,15 @@ class Engine:
         )
         try:
             self._store.commit(change)
+        except StoreError as failed:
+            self._warn(
+                "psirf_flow.store_failed",
+                failed,
+                case_id=case.id,
+                actor=command.actor,
+                trigger=entry.trigger,
+            )
+            raise
         except (ConcurrencyConflict, CaseAlreadyExists):
             # A concurrent retry with the same key may have won the race (for an opening,
             # by creating the case first): replay it.
@@ -416,10 +422,9 @@ class Engine:
                 if replay is not None:
                     return replay
             raise
-        log = self._log.bind()
-        if _drops_info(log):
+        if not enabled(logging.INFO):
             return Outcome(case, entry)
-        log.info(
+        self._log.info(
             "psirf_flow.command_accepted",
             **safe_fields(
                 {
@@ -458,6 +463,31 @@ class Engine:
             self._retention_names[cache_key] = name
         return name
 
+    def _warn(
+        self,
+        event: str,
+        error: PsirfFlowError,
+        *,
+        case_id: str | None = None,
+        actor: Actor | None = None,
+        trigger: str | None = None,
+    ) -> None:
+        """Log a security event (a refused read or input, a store failure) at WARNING."""
+        if not enabled(logging.WARNING):
+            return
+        self._log.warning(
+            event,
+            **safe_fields(
+                {
+                    "case_id": case_id,
+                    "trigger": trigger,
+                    "actor_id": actor.id if actor is not None else None,
+                    "organisation": actor.organisation if actor is not None else None,
+                    "error_code": error.code,
+                }
+            ),
+        )
+
     def _rejected(
         self,
         error: CommandRejected,
@@ -465,10 +495,9 @@ class Engine:
         actor: Actor | None,
         case: Case | None,
     ) -> None:
-        log = self._log.bind()
-        if _drops_info(log):
+        if not enabled(logging.WARNING):
             return
-        log.info(
+        self._log.warning(
             "psirf_flow.command_rejected",
             **safe_fields(
                 {
@@ -477,16 +506,12 @@ class Engine:
                     "trigger": error.trigger,
                     "from_state": case.state if case is not None else None,
                     "actor_id": actor.id if actor is not None else None,
+                    "organisation": actor.organisation if actor is not None else None,
                     "reason_code": error.reason_code,
                     "error_code": error.code,
                 }
             ),
         )
-
-
-def _drops_info(log: Any) -> bool:
-    """Tell whether ``log`` (a bound logger) drops INFO events without looking at them."""
-    return getattr(type(log), "info", None) is _DROPPED_LEVEL
 
 
 def _normalised(value: object) -> object:
