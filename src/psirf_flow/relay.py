@@ -22,11 +22,13 @@ conflict with a concurrent command leaves the message pending for the next run.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Final
 
 import attrs
 
+from psirf_flow import _inputs
 from psirf_flow.domain import Actor, OutboxMessage, Role
 from psirf_flow.engine import Engine, Outcome
 from psirf_flow.errors import (
@@ -34,9 +36,10 @@ from psirf_flow.errors import (
     CaseNotFound,
     CommandRejected,
     ConcurrencyConflict,
+    InvalidInput,
     TransitionNotAllowed,
 )
-from psirf_flow.log import get_logger, safe_fields
+from psirf_flow.log import enabled, get_logger, safe_fields
 from psirf_flow.workflows.couplings import read_follow_up
 
 
@@ -87,15 +90,31 @@ class OutboxRelay:
         response_types: The plan's response-type vocabulary, mapping a trust's own names
             (e.g. ``"round_table_review"``) to the lifecycle they run on (``"mdt_review"``);
             names that are workflows already need no entry.
+
+    Raises:
+        InvalidInput: If ``engine`` is not an :class:`~psirf_flow.engine.Engine` or
+            ``response_types`` is not a mapping of names to names.
     """
 
     def __init__(self, engine: Engine, *, response_types: Mapping[str, str] | None = None) -> None:
+        if not isinstance(engine, Engine):
+            raise InvalidInput("engine", f"must be an Engine, got {type(engine).__name__}")
+        if response_types is not None and not isinstance(response_types, Mapping):
+            raise InvalidInput("response_types", "must be a mapping of names to workflow names")
         self._engine = engine
-        self._response_types = dict(response_types or {})
+        self._response_types = {
+            _inputs.name("response_types", k): _inputs.name("response_types", v)
+            for k, v in (response_types or {}).items()
+        }
         self._log = get_logger()
 
     def run_once(self, limit: int = 100) -> RelayReport:
-        """Deliver up to ``limit`` pending messages, oldest first."""
+        """Deliver up to ``limit`` pending messages, oldest first.
+
+        Raises:
+            InvalidInput: If ``limit`` is not a whole number from 1 to 10,000.
+        """
+        limit = _inputs.limit("limit", limit)
         report = RelayReport()
         for message in self._engine.store.pending_outbox(limit):
             outcome = self._deliver(message)
@@ -110,7 +129,14 @@ class OutboxRelay:
         return report
 
     def run_until_idle(self, *, limit: int = 100, max_rounds: int = 50) -> RelayReport:
-        """Run until no message is pending (reactions may cause further reactions)."""
+        """Run until no message is pending (reactions may cause further reactions).
+
+        Raises:
+            InvalidInput: If ``limit`` or ``max_rounds`` is not a whole number from 1 to
+                10,000.
+        """
+        limit = _inputs.limit("limit", limit)
+        max_rounds = _inputs.limit("max_rounds", max_rounds)
         total = RelayReport()
         for _ in range(max_rounds):
             report = self.run_once(limit)
@@ -157,7 +183,12 @@ class OutboxRelay:
         return "replayed" if done.replayed else "applied"
 
     def _noted(self, message: OutboxMessage, outcome: str) -> str:
-        self._log.info(
+        # A refused reaction is a security event (WARNING); a skipped one is routine (INFO).
+        level = logging.WARNING if outcome.startswith("rejected:") else logging.INFO
+        if not enabled(level):
+            return outcome
+        self._log.log(
+            level,
             "psirf_flow.coupling_not_applied",
             **safe_fields(
                 {"case_id": message.case_id, "reason_code": outcome, "trigger": message.kind}
