@@ -24,11 +24,14 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import attrs
 
+from psirf_flow import _inputs
 from psirf_flow.audit import AuditEntry, ChainVerification, verify_chain
 from psirf_flow.decide import OPEN_TRIGGER, Decision, Option, decide, decide_open, options
 from psirf_flow.domain import Actor, Case, Command, Role, check_identifier
@@ -38,6 +41,8 @@ from psirf_flow.errors import (
     ConcurrencyConflict,
     CorruptRecord,
     IdempotencyKeyReused,
+    InvalidInput,
+    InvalidPayload,
     PsirfFlowError,
     ReadNotPermitted,
     StoreError,
@@ -159,7 +164,16 @@ class Engine:
             CommandRejected: If the opening is refused (unknown workflow, role, payload,
                 guards).
             CaseAlreadyExists: If ``case_id`` is taken.
+            InvalidInput: If an argument has the wrong type or shape (nothing is written).
         """
+        with self._refusing_input(actor):
+            actor = _inputs.actor("actor", actor)
+            workflow = _inputs.name("workflow", workflow)
+            case_id = _inputs.optional_identifier("case_id", case_id)
+            organisation = _inputs.optional_identifier("organisation", organisation)
+            role = _inputs.optional_role(role)
+            idempotency_key = _inputs.idempotency_key(idempotency_key)
+            payload = _inputs.payload(payload, case_id=case_id, trigger=OPEN_TRIGGER)
         definition = self._definitions.latest(workflow)
         if definition is None:
             unknown = UnknownWorkflow(workflow=workflow, known={d.name for d in self._definitions})
@@ -168,7 +182,7 @@ class Engine:
         command = Command(
             trigger=OPEN_TRIGGER,
             actor=actor,
-            payload=dict(payload or {}),
+            payload=payload,
             role=role,
             idempotency_key=idempotency_key,
         )
@@ -185,7 +199,7 @@ class Engine:
                 case_id=new_id,
                 organisation=organisation or actor.organisation,
                 command=command,
-                now=self._clock.now(),
+                now=self._now(),
             )
         except CommandRejected as error:
             self._rejected(error, definition.name, actor, None)
@@ -216,11 +230,19 @@ class Engine:
             CommandRejected: If the step is refused; nothing was written.
             CaseNotFound: If there is no such case.
             ConcurrencyConflict: If the case changed meanwhile; reload and retry.
+            InvalidInput: If an argument has the wrong type or shape (nothing is written).
         """
+        with self._refusing_input(actor):
+            actor = _inputs.actor("actor", actor)
+            case_id = _inputs.identifier("case_id", case_id)
+            trigger = _inputs.name("trigger", trigger)
+            role = _inputs.optional_role(role)
+            idempotency_key = _inputs.idempotency_key(idempotency_key)
+            payload = _inputs.payload(payload, case_id=case_id, trigger=trigger)
         command = Command(
             trigger=trigger,
             actor=actor,
-            payload=dict(payload or {}),
+            payload=payload,
             role=role,
             idempotency_key=idempotency_key,
         )
@@ -233,7 +255,7 @@ class Engine:
         case = self._store.load(case_id)
         definition = self.definition_for(case)
         try:
-            decision = decide(definition, case, command, now=self._clock.now())
+            decision = decide(definition, case, command, now=self._now())
         except CommandRejected as error:
             self._rejected(error, definition.name, actor, case)
             raise
@@ -314,7 +336,7 @@ class Engine:
         """
         case = self._store.load(case_id)
         self._check_read(case, actor)
-        return options(self.definition_for(case), case, actor, now=self._clock.now())
+        return options(self.definition_for(case), case, actor, now=self._now())
 
     def list_cases(self, query: CaseQuery | None = None) -> Page:
         """Return one page of cases (by workflow, state and organisation; keyset paginated)."""
@@ -341,6 +363,28 @@ class Engine:
         return definition
 
     # ------------------------------------------------------------------ internals
+
+    def _now(self) -> datetime:
+        """The clock's reading in UTC (an aware time in another zone is converted).
+
+        Raises:
+            InvalidInput: If the clock returns something other than an aware datetime.
+        """
+        with self._refusing_input(None):
+            return _inputs.moment("the clock's reading", self._clock.now())
+
+    @contextmanager
+    def _refusing_input(self, actor: object) -> Iterator[None]:
+        """Log a refused argument (``InvalidInput``, ``InvalidPayload``) at WARNING."""
+        try:
+            yield
+        except (InvalidInput, InvalidPayload) as refused:
+            self._warn(
+                "psirf_flow.input_refused",
+                refused,
+                actor=actor if isinstance(actor, Actor) else None,
+            )
+            raise
 
     def _replay(
         self, key: str, fingerprint: str, case_id: str | None, trigger: str

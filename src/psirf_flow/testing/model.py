@@ -52,7 +52,7 @@ from psirf_flow.errors import (
 )
 from psirf_flow.workflows import DefinitionRegistry
 from psirf_flow.workflows.guards import GuardInput
-from psirf_flow.workflows.payload import MAX_COUNT, text_digest
+from psirf_flow.workflows.payload import EARLIEST_DATE, LATEST_DATE, MAX_COUNT, text_digest
 from psirf_flow.workflows.spec import (
     PREVIOUS_STATE,
     SAME_STATE,
@@ -468,16 +468,19 @@ def _clean(spec: FieldSpec, value: object, case_id: str) -> FactValue | None:
 
 
 def _clean_date(value: object) -> str | None:
+    day: date | None = None
     if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, str):
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    elif isinstance(value, str):
         try:
-            return date.fromisoformat(value).isoformat()
+            day = date.fromisoformat(value)
         except ValueError:
             return None
-    return None
+    if day is None or not EARLIEST_DATE <= day <= LATEST_DATE:
+        return None
+    return day.isoformat()
 
 
 def _is_unicode(text: str) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Final
 
 from psirf_flow.domain import FactValue, check_identifier
@@ -21,10 +21,13 @@ from psirf_flow.errors import shown
 from psirf_flow.workflows.spec import FieldKind, FieldSpec
 
 
-__all__ = ["MAX_COUNT", "check_payload", "text_digest"]
+__all__ = ["EARLIEST_DATE", "LATEST_DATE", "MAX_COUNT", "check_payload", "text_digest"]
 
 #: The largest count a ``COUNT`` field takes (kept well inside every store's integers).
 MAX_COUNT: Final = 999_999_999
+#: The range of dates a ``DATE`` field takes.
+EARLIEST_DATE: Final = date(1900, 1, 1)
+LATEST_DATE: Final = date(2199, 12, 31)
 
 
 def text_digest(salt: str, text: str) -> str:
@@ -113,11 +116,17 @@ def _check_ids(value: object) -> tuple[FactValue | None, str | None]:
 
 
 def _check_date(value: object) -> tuple[FactValue | None, str | None]:
+    day: date | None = None
     if isinstance(value, date):
-        return value.isoformat()[:10], None
-    if isinstance(value, str):
+        day = value.date() if isinstance(value, datetime) else value
+    elif isinstance(value, str):
         try:
-            return date.fromisoformat(value).isoformat(), None
+            day = date.fromisoformat(value)
         except ValueError:
-            pass
-    return None, "must be a date written YYYY-MM-DD"
+            day = None
+    if day is None:
+        return None, "must be a date written YYYY-MM-DD"
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        # Far dates would overflow the working-day and timescale arithmetic of guards.
+        return None, "must be a date from 1900 to 2199"
+    return day.isoformat(), None
