@@ -121,9 +121,8 @@ class OutboxRelay:
             if outcome is None:
                 report += RelayReport(retry=1)
                 continue
-            self._engine.store.mark_delivered(
-                message.id, at=self._engine.clock.now(), outcome=outcome
-            )
+            now = _inputs.moment("the clock's reading", self._engine.clock.now())
+            self._engine.store.mark_delivered(message.id, at=now, outcome=outcome)
             kind = outcome.split(":", 1)[0]
             report += RelayReport(**{kind: 1})
         return report

@@ -19,7 +19,10 @@ from psirf_flow import (
     CommandRejected,
     Engine,
     IdempotencyKeyReused,
+    InMemoryStore,
     InvalidPayload,
+    PsirfFlowError,
+    StoreError,
     UnknownWorkflow,
 )
 from psirf_flow.audit import canonical_bytes
@@ -31,6 +34,8 @@ from psirf_flow.log import (
     get_logger,
     safe_fields,
 )
+from psirf_flow.ports import Change
+from psirf_flow.testing import ManualClock
 
 
 NAME = "Mrs Jane Smith"
@@ -391,6 +396,41 @@ class TestSilentUnlessAsked:
         ]
         assert logs[2]["organisation"] == "RX2"
         assert logs[2]["actor_id"] == "out-1"
+
+    def test_a_store_failure_is_a_warning(self, cast: Any) -> None:
+        """A commit the store refuses is logged at WARNING with its error code, then raised."""
+
+        class FailingStore(InMemoryStore):
+            def commit(self, change: Change) -> None:
+                raise StoreError("the store failed; nothing was committed")
+
+        engine = Engine(FailingStore(), clock=ManualClock())
+
+        with captured() as logs, pytest.raises(StoreError):
+            engine.open("psii", actor=cast.pss, payload={"incident_ids": ["INC-1"]})
+
+        assert logs == [
+            {
+                "event": "psirf_flow.store_failed",
+                "case_id": logs[0]["case_id"],
+                "trigger": "open",
+                "actor_id": "pss-1",
+                "organisation": "RX1",
+                "error_code": "PSF400",
+                "level": "warning",
+            }
+        ]
+
+    def test_a_refused_read_is_a_warning(self, lifecycle: Any, engine: Engine, cast: Any) -> None:
+        """Reading a case of another organisation is logged at WARNING with the reader's."""
+        case = lifecycle.open()
+
+        with captured() as logs, pytest.raises(PsirfFlowError):
+            engine.get(case.id, reader=cast.outsider)
+
+        assert [(e["event"], e["level"], e["organisation"]) for e in logs] == [
+            ("psirf_flow.read_refused", "warning", "RX2")
+        ]
 
     def test_disabled_levels_build_no_event(
         self, lifecycle: Any, engine: Engine, cast: Any
