@@ -149,8 +149,10 @@ def payload(value: object, *, case_id: str | None, trigger: str) -> dict[str, ob
     """``value`` as a payload: a mapping of field names to plain values, or lists of them.
 
     Whether each field is declared and of the right kind is for the workflow to say
-    (:func:`~psirf_flow.workflows.payload.check_payload`); this refuses what no field of
-    any kind accepts, before the command is fingerprinted or decided.
+    (:func:`~psirf_flow.workflows.payload.check_payload`, after the step and the role are
+    judged); this refuses only shapes no field of any kind accepts and that the command's
+    fingerprint could not be computed from (field names that are not text, values nested
+    in lists or mappings, objects), before the command is fingerprinted or decided.
 
     Raises:
         InvalidInput: If ``value`` is not a mapping.
@@ -191,8 +193,10 @@ def case_query(value: object) -> CaseQuery:
 
 
 def _plain(value: object) -> bool:
+    # Text that cannot be encoded (lone surrogates) is left to the workflow's own checks,
+    # which refuse it in their usual order (after the step and the role are judged).
     if isinstance(value, _SCALARS):
-        return not isinstance(value, str) or _encodable(value)
+        return True
     if isinstance(value, _COLLECTIONS):
         return len(value) <= _MOST_ITEMS and all(
             isinstance(item, _SCALARS) and not isinstance(item, _COLLECTIONS) for item in value
