@@ -34,11 +34,13 @@ from _workload import (
     transitions_machine,
 )
 
-from psirf_flow import Command, InMemoryStore, decide, decide_open
+from psirf_flow import Command, InMemoryStore, SystemReader, decide, decide_open
 from psirf_flow.workflows import PSII
 
 
 __all__ = ["memory", "opening", "throughput"]
+
+_READER = SystemReader("benchmark")
 
 
 FIRE = "fire"
@@ -62,7 +64,7 @@ def _run_fire(cases: int) -> float:
                 fire(case_id, trigger, actor=actor, payload=payload)
 
     elapsed = timed(go)
-    _expect(engine.get(ids[-1]).state == "closed", "fire did not close the case")
+    _expect(engine.get(ids[-1], reader=_READER).state == "closed", "fire did not close the case")
     return elapsed
 
 

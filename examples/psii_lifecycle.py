@@ -305,17 +305,17 @@ def run(db_path: Path) -> int:
     _review(story)
     _conclude(story)
 
-    print("\n6. The audit trail")
+    print("\n6. The audit trail, as the patient safety partner on the oversight committee reads it")
     print(f"  {'#':>2}  {'when':<17} {'actor':<8} {'role':<26} {'step':<29} from -> to")
-    for entry in engine.history(CASE_ID):
+    for entry in engine.history(CASE_ID, reader=PARTNER):
         print(
             f"  {entry.sequence:>2}  {entry.recorded_at:%Y-%m-%d %H:%M}  {entry.actor_id:<8} "
             f"{entry.role:<26} {entry.trigger:<29} {entry.from_state or '-'} -> {entry.to_state}"
         )
-    result = engine.verify(CASE_ID)
+    result = engine.verify(CASE_ID, reader=PARTNER)
     print(
         f"\n  Verified in this process: {'OK' if result.ok else 'BROKEN'} "
-        f"({result.entries} entries, head {engine.get(CASE_ID).head_hash[:16]}…)"
+        f"({result.entries} entries, head {engine.get(CASE_ID, reader=PARTNER).head_hash[:16]}…)"
     )
     print(f"  Refusals shown and explained: {story.refusals}")
     print(f"  Log events (allow-listed keys only) were written to {log_path.name}")

@@ -42,9 +42,10 @@ def main() -> None:
     except RoleNotPermitted as refused:
         print(f"refused as expected: {refused.message}")
 
-    for entry in engine.history(case.id):
+    for entry in engine.history(case.id, reader=partner):
         print(entry.sequence, entry.trigger, entry.from_state, "->", entry.to_state)
-    print("final state:", case.state, "| chain verifies:", engine.verify(case.id).ok)
+    verified = engine.verify(case.id, reader=partner)
+    print("final state:", case.state, "| chain verifies:", verified.ok)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,9 @@ from psirf_flow.domain import Actor as Actor
 from psirf_flow.domain import Case as Case
 from psirf_flow.domain import Command as Command
 from psirf_flow.domain import GuardResult as GuardResult
+from psirf_flow.domain import Reader as Reader
 from psirf_flow.domain import Role as Role
+from psirf_flow.domain import SystemReader as SystemReader
 from psirf_flow.engine import Engine as Engine
 from psirf_flow.engine import Outcome as Outcome
 from psirf_flow.errors import AuditChainBroken as AuditChainBroken
@@ -35,9 +37,10 @@ from psirf_flow.errors import InvalidInput as InvalidInput
 from psirf_flow.errors import InvalidPayload as InvalidPayload
 from psirf_flow.errors import OrganisationMismatch as OrganisationMismatch
 from psirf_flow.errors import PsirfFlowError as PsirfFlowError
-from psirf_flow.errors import ReadNotPermitted as ReadNotPermitted
+from psirf_flow.errors import RetryableError as RetryableError
 from psirf_flow.errors import RoleNotPermitted as RoleNotPermitted
 from psirf_flow.errors import SchemaVersionError as SchemaVersionError
+from psirf_flow.errors import StoreBusy as StoreBusy
 from psirf_flow.errors import StoreError as StoreError
 from psirf_flow.errors import StoreUnavailable as StoreUnavailable
 from psirf_flow.errors import TransitionNotAllowed as TransitionNotAllowed
@@ -86,14 +89,17 @@ __all__ = [
     "Outcome",
     "Page",
     "PsirfFlowError",
-    "ReadNotPermitted",
+    "Reader",
+    "RetryableError",
     "Role",
     "RoleNotPermitted",
     "SchemaVersionError",
     "Store",
+    "StoreBusy",
     "StoreError",
     "StoreUnavailable",
     "SystemClock",
+    "SystemReader",
     "TransitionNotAllowed",
     "UnknownTrigger",
     "UnknownWorkflow",

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
-from psirf_flow.domain import Actor, Role, check_identifier, to_role
+from psirf_flow.domain import Actor, Reader, Role, SystemReader, check_identifier, to_role
 from psirf_flow.errors import InvalidInput, InvalidPayload, shown
 from psirf_flow.ports import CaseQuery
 
@@ -34,8 +34,10 @@ __all__ = [
     "optional_actor",
     "optional_identifier",
     "optional_role",
+    "optional_version",
     "payload",
     "period",
+    "reader",
 ]
 
 #: The most items one call may ask for (pages, outbox batches, relay rounds).
@@ -90,6 +92,24 @@ def actor(argument: str, value: object) -> Actor:
 def optional_actor(argument: str, value: object) -> Actor | None:
     """``None``, or ``value`` checked as by :func:`actor`."""
     return None if value is None else actor(argument, value)
+
+
+def reader(value: object) -> Reader:
+    """``value`` if it is a reader (an ``Actor`` or a ``SystemReader``)."""
+    if not isinstance(value, Actor | SystemReader):
+        raise InvalidInput(
+            "reader", f"must be an Actor or a SystemReader, got {type(value).__name__}"
+        )
+    return value
+
+
+def optional_version(argument: str, value: object) -> int | None:
+    """``None``, or ``value`` if it is a whole number from 0 to 999,999,999."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 10**9:
+        raise InvalidInput(argument, "must be a whole number from 0 to 999,999,999")
+    return value
 
 
 def optional_role(value: object) -> Role | None:
@@ -188,6 +208,11 @@ def case_query(value: object) -> CaseQuery:
         found = getattr(value, field)
         if found is not None:
             name(f"query.{field}", found)
+    if value.organisations is not None:
+        if len(value.organisations) > MAX_LIMIT:
+            raise InvalidInput("query.organisations", f"has more than {MAX_LIMIT:,} values")
+        for organisation in value.organisations:
+            name("query.organisations", organisation)
     limit("query.limit", value.limit, most=1000)
     return value
 

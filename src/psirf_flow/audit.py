@@ -32,6 +32,7 @@ __all__ = [
     "ChainVerification",
     "canonical_bytes",
     "entry_hash",
+    "idempotency_digest",
     "make_entry",
     "raise_if_broken",
     "verify_chain",
@@ -127,6 +128,15 @@ def canonical_bytes(content: Mapping[str, Any]) -> bytes:
 def entry_hash(content: Mapping[str, Any]) -> str:
     """SHA-256 hex digest of the canonical encoding of ``content``."""
     return hashlib.sha256(canonical_bytes(content)).hexdigest()
+
+
+def idempotency_digest(organisation: str, key: str) -> str:
+    """What a store keeps for an idempotency key: a digest scoped by organisation.
+
+    The key itself is never stored or echoed, and two organisations using the same key
+    never meet: a replay is looked up within the actor's organisation only.
+    """
+    return hashlib.sha256(f"{organisation}\x1f{key}".encode()).hexdigest()
 
 
 def make_entry(

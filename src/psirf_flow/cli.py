@@ -16,7 +16,7 @@ from typing import Final
 import click
 
 from psirf_flow.clock import SystemClock
-from psirf_flow.domain import Case
+from psirf_flow.domain import Case, SystemReader
 from psirf_flow.engine import Engine
 from psirf_flow.errors import CommandRejected, DefinitionError, PsirfFlowError, StoreError
 from psirf_flow.ports import CaseQuery, Store
@@ -30,6 +30,9 @@ EXIT_BROKEN: Final = 1
 EXIT_REJECTED: Final = 2
 EXIT_INVALID: Final = 3
 EXIT_STORE: Final = 4
+
+#: ``psirf-flow verify`` reads every organisation's cases, as a named system reader.
+_VERIFIER: Final = SystemReader("psirf-flow-cli-verify")
 
 
 @contextmanager
@@ -85,16 +88,18 @@ def db_upgrade(url: str) -> None:
 @db.command("revision")
 @click.argument("url")
 def db_revision(url: str) -> None:
-    """Show the schema revision at URL and the one this release expects."""
-    from psirf_flow.store.sql import HEAD_REVISION, current_revision, make_engine  # noqa: PLC0415
+    """Show the schema revision at URL and the one this release expects (read-only)."""
+    from psirf_flow.store.sql import HEAD_REVISION, make_engine  # noqa: PLC0415 - optional extra
+    from psirf_flow.store.sql.migrate import _read  # noqa: PLC0415
 
     with _errors_to_exit_codes():
-        engine = make_engine(url)
+        engine = make_engine(url, read_only=True)
         try:
-            found = current_revision(engine)
+            found = _read(engine)
         finally:
             engine.dispose()
-    click.echo(f"database: {found or 'none (empty database)'}")
+    legacy = " (in the old alembic_version table: run db upgrade)" if found.legacy else ""
+    click.echo(f"database: {found.revision or 'none (empty database)'}{legacy}")
     click.echo(f"expected: {HEAD_REVISION}")
 
 
@@ -102,17 +107,21 @@ def db_revision(url: str) -> None:
 @click.argument("url")
 @click.option("--case", "case_ids", multiple=True, help="Verify only this case (repeatable).")
 def verify(url: str, case_ids: tuple[str, ...]) -> None:
-    """Verify the audit trail of every case (or the named cases) in the database at URL."""
+    """Verify the audit trail of every case (or the named cases) in the database at URL.
+
+    The database is opened read-only: nothing is written, and a SQLite file that does not
+    exist is an error (exit code 4), never created.
+    """
     from psirf_flow.store.sql import SqlStore  # noqa: PLC0415 - optional extra
 
     broken = checked = 0
     with _errors_to_exit_codes():
-        store = SqlStore.open(url)
+        store = SqlStore.open(url, read_only=True)
         engine = Engine(store, clock=SystemClock())
         try:
             cases = [store.load(c) for c in case_ids] if case_ids else _all_cases(store)
             for case in cases:
-                result = engine.verify(case.id)
+                result = engine.verify(case.id, reader=_VERIFIER)
                 checked += 1
                 if not result.ok:
                     broken += 1

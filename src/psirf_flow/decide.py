@@ -8,10 +8,11 @@ its date). They return a
 :class:`~psirf_flow.errors.CommandRejected` subclass. Checks run in a fixed order, so the
 first thing wrong with a command is what the user hears about:
 
-1. the trigger exists in the workflow (:class:`~psirf_flow.errors.UnknownTrigger`);
-2. it may be fired from the current state (:class:`~psirf_flow.errors.TransitionNotAllowed`);
-3. the actor belongs to the case's organisation
-   (:class:`~psirf_flow.errors.OrganisationMismatch`);
+1. the actor belongs to the case's organisation
+   (:class:`~psirf_flow.errors.OrganisationMismatch`): checked before anything else, so a
+   person of another organisation learns nothing about the case's workflow or state;
+2. the trigger exists in the workflow (:class:`~psirf_flow.errors.UnknownTrigger`);
+3. it may be fired from the current state (:class:`~psirf_flow.errors.TransitionNotAllowed`);
 4. the actor holds a permitted role (:class:`~psirf_flow.errors.RoleNotPermitted`);
 5. the payload is acceptable (:class:`~psirf_flow.errors.InvalidPayload`);
 6. every guard passes; all are evaluated and every failure is listed
@@ -226,8 +227,8 @@ def decide(
         CommandRejected: One of its subclasses, in the order the module docstring gives.
     """
     trigger = command.trigger
-    spec = _spec_or_raise(definition, case, trigger)
     _check_organisation(case, command.actor, trigger)
+    spec = _spec_or_raise(definition, case, trigger)
     role = _pick_role(spec.roles, command, case_id=case.id, trigger=trigger)
     data, problems = check_payload(spec.fields, command.payload, salt=case.id)
     if problems:

@@ -42,7 +42,9 @@ __all__ = [
     "FactValue",
     "GuardResult",
     "OutboxMessage",
+    "Reader",
     "Role",
+    "SystemReader",
     "check_identifier",
     "contains_nhs_number",
     "frozen_facts",
@@ -197,6 +199,27 @@ class Actor:
     def holds(self, role: Role) -> bool:
         """Tell whether the actor holds ``role``."""
         return role in self.roles
+
+
+@attrs.frozen
+class SystemReader:
+    """A named batch job or service that reads every organisation's cases.
+
+    Every read names its reader. People read through their :class:`Actor` (their own
+    organisation's cases, and those their organisation oversees); a job that must see every
+    case (a nightly verification, a checkpoint, a relay) names itself with a
+    ``SystemReader``, so the choice to read everything is explicit in the host's code and
+    its name reaches the logs. A system reader can only read: no command accepts it.
+
+    Args:
+        name: What the job is (an opaque identifier, e.g. ``"nightly-verify"``).
+    """
+
+    name: str = attrs.field(validator=_valid_identifier)
+
+
+#: Who reads a case: a person (:class:`Actor`) or a named job (:class:`SystemReader`).
+Reader = Actor | SystemReader
 
 
 def frozen_facts(value: Mapping[str, FactValue]) -> Mapping[str, FactValue]:

@@ -32,11 +32,12 @@ from typing import Any
 import attrs
 
 from psirf_flow import _inputs
-from psirf_flow.audit import AuditEntry, ChainVerification, verify_chain
+from psirf_flow.audit import AuditEntry, ChainVerification, idempotency_digest, verify_chain
 from psirf_flow.decide import OPEN_TRIGGER, Decision, Option, decide, decide_open, options
-from psirf_flow.domain import Actor, Case, Command, Role, check_identifier
+from psirf_flow.domain import Actor, Case, Command, Reader, Role, SystemReader, check_identifier
 from psirf_flow.errors import (
     CaseAlreadyExists,
+    CaseNotFound,
     CommandRejected,
     ConcurrencyConflict,
     CorruptRecord,
@@ -44,7 +45,6 @@ from psirf_flow.errors import (
     InvalidInput,
     InvalidPayload,
     PsirfFlowError,
-    ReadNotPermitted,
     StoreError,
     UnknownWorkflow,
 )
@@ -189,10 +189,13 @@ class Engine:
         fingerprint = None
         if idempotency_key is not None:
             fingerprint = _fingerprint(f"{workflow}:{case_id or ''}", command)
-            replay = self._replay(idempotency_key, fingerprint, case_id, OPEN_TRIGGER)
+            replay = self._replay(idempotency_key, fingerprint, case_id, OPEN_TRIGGER, actor)
             if replay is not None:
                 return replay
-        new_id = case_id if case_id is not None else self._new_id()
+        if case_id is None:
+            with self._refusing_input(actor):
+                case_id = _inputs.identifier("case_id", self._new_id())
+        new_id = case_id
         try:
             decision = decide_open(
                 definition,
@@ -215,6 +218,7 @@ class Engine:
         payload: Mapping[str, object] | None = None,
         role: Role | None = None,
         idempotency_key: str | None = None,
+        expected_version: int | None = None,
     ) -> Outcome:
         """Fire ``trigger`` on case ``case_id`` as ``actor``.
 
@@ -225,11 +229,17 @@ class Engine:
             payload: The step's declared details; unknown fields are refused.
             role: The role the actor acts in; the first permitted one they hold by default.
             idempotency_key: Makes a retry return the first result and write nothing.
+            expected_version: The case version the person saw when they chose the step.
+                If the case is at another version, the command is refused with
+                :class:`~psirf_flow.errors.ConcurrencyConflict` before it is decided, and
+                nothing is written. (A replayed idempotency key answers first.)
 
         Raises:
             CommandRejected: If the step is refused; nothing was written.
-            CaseNotFound: If there is no such case.
-            ConcurrencyConflict: If the case changed meanwhile; reload and retry.
+            CaseNotFound: If there is no such case, or it belongs to an organisation the
+                actor may not see (the two are indistinguishable).
+            ConcurrencyConflict: If the case is not at ``expected_version``, or changed
+                meanwhile; reload and retry.
             InvalidInput: If an argument has the wrong type or shape (nothing is written).
         """
         with self._refusing_input(actor):
@@ -238,6 +248,7 @@ class Engine:
             trigger = _inputs.name("trigger", trigger)
             role = _inputs.optional_role(role)
             idempotency_key = _inputs.idempotency_key(idempotency_key)
+            expected_version = _inputs.optional_version("expected_version", expected_version)
             payload = _inputs.payload(payload, case_id=case_id, trigger=trigger)
         command = Command(
             trigger=trigger,
@@ -246,13 +257,17 @@ class Engine:
             role=role,
             idempotency_key=idempotency_key,
         )
+        # The organisation comes first: a case the actor may not see is reported exactly
+        # like a missing one, before any other check (idempotent replays included).
+        case = self._visible(case_id, actor)
         fingerprint = None
         if idempotency_key is not None:
             fingerprint = _fingerprint(case_id, command)
-            replay = self._replay(idempotency_key, fingerprint, case_id, trigger)
+            replay = self._replay(idempotency_key, fingerprint, case_id, trigger, actor)
             if replay is not None:
                 return replay
-        case = self._store.load(case_id)
+        if expected_version is not None and case.version != expected_version:
+            raise ConcurrencyConflict(case_id, expected_version, current_version=case.version)
         definition = self.definition_for(case)
         try:
             decision = decide(definition, case, command, now=self._now())
@@ -262,64 +277,89 @@ class Engine:
         return self._commit(decision, case.version, fingerprint, command, definition)
 
     # ------------------------------------------------------------------ queries
+    #
+    # Every read names its reader: a person (``Actor``) sees their own organisation's
+    # cases and those their organisation oversees; a ``SystemReader`` (a named batch job)
+    # sees every case. Anything else is reported exactly like a missing case.
 
-    def get(self, case_id: str, *, reader: Actor | None = None) -> Case:
+    def get(self, case_id: str, *, reader: Reader) -> Case:
         """Return the case as last committed.
 
         Args:
             case_id: The case.
-            reader: When given, the person reading; refused with
-                :class:`~psirf_flow.errors.ReadNotPermitted` unless they belong to the
-                case's organisation or oversee it (see ``oversight``).
-        """
-        case = self._store.load(case_id)
-        self._check_read(case, reader)
-        return case
+            reader: Who reads it: a person (their organisation's cases and those it
+                oversees) or a :class:`~psirf_flow.domain.SystemReader`.
 
-    def history(self, case_id: str, *, reader: Actor | None = None) -> tuple[AuditEntry, ...]:
+        Raises:
+            CaseNotFound: If there is no such case or ``reader`` may not see it (the two
+                are indistinguishable).
+            InvalidInput: If ``case_id`` is not an opaque id or ``reader`` not a reader.
+        """
+        case_id, reader = self._read_arguments(case_id, reader)
+        return self._visible(case_id, reader)
+
+    def history(self, case_id: str, *, reader: Reader) -> tuple[AuditEntry, ...]:
         """Return the case's audit trail, oldest first (``reader`` as for :meth:`get`)."""
-        if reader is not None:
-            self._check_read(self._store.load(case_id), reader)
+        case_id, reader = self._read_arguments(case_id, reader)
+        self._visible(case_id, reader)
         return tuple(self._store.history(case_id))
 
-    def may_read(self, case: Case, reader: Actor) -> bool:
+    def _read_arguments(self, case_id: object, reader: object) -> tuple[str, Reader]:
+        """``case_id`` and ``reader`` checked (every read starts here)."""
+        with self._refusing_input(reader):
+            return _inputs.identifier("case_id", case_id), _inputs.reader(reader)
+
+    def may_read(self, case: Case, reader: Reader) -> bool:
         """Tell whether ``reader`` may read ``case``'s status and history.
 
         People of the owning organisation may, whatever their role (patient safety
         partners sit on the trust's own committees); people holding the ICB oversight role
-        may read the cases of the organisations their organisation oversees.
+        may read the cases of the organisations their organisation oversees; a
+        :class:`~psirf_flow.domain.SystemReader` may read every case.
         """
-        if reader.organisation == case.organisation:
-            return True
-        overseen = self._oversight.get(reader.organisation, frozenset())
-        return reader.holds(Role.ICB_OVERSIGHT) and case.organisation in overseen
+        visible = self._visible_organisations(reader)
+        return visible is None or case.organisation in visible
 
-    def _check_read(self, case: Case, reader: Actor | None) -> None:
-        if reader is not None and not self.may_read(case, reader):
-            refused = ReadNotPermitted(case.id, reader.id, reader.organisation)
-            self._warn("psirf_flow.read_refused", refused, case_id=case.id, actor=reader)
-            raise refused
+    def _visible_organisations(self, reader: Reader) -> frozenset[str] | None:
+        """The organisations whose cases ``reader`` may see (``None``: all of them)."""
+        if isinstance(reader, SystemReader):
+            return None
+        own = frozenset({reader.organisation})
+        if not reader.holds(Role.ICB_OVERSIGHT):
+            return own
+        return own | self._oversight.get(reader.organisation, frozenset())
 
-    def retention(self, case_id: str) -> tuple[str, RetentionClass]:
+    def _visible(self, case_id: str, reader: Reader) -> Case:
+        """Load ``case_id`` for ``reader``; a case they may not see is a missing case."""
+        case = self._store.load(case_id)
+        if not self.may_read(case, reader):
+            self._read_refused(case_id, reader)
+            raise CaseNotFound(case_id)
+        return case
+
+    def retention(self, case_id: str, *, reader: Reader) -> tuple[str, RetentionClass]:
         """Return the case's retention class: its name and how long its records are kept.
 
         A case stored without a class (before migration 0002), or whose class the current
-        settings no longer define, is classed afresh from its workflow and facts.
+        settings no longer define, is classed afresh from its workflow and facts
+        (``reader`` as for :meth:`get`).
         """
-        case = self._store.load(case_id)
+        case_id, reader = self._read_arguments(case_id, reader)
+        case = self._visible(case_id, reader)
         name = case.retention_class
         if name not in self._retention.classes:
             name = self._retention_for(case, self.definition_for(case).family)
         return name, self._retention.classes[name]
 
-    def verify(self, case_id: str) -> ChainVerification:
-        """Verify the case's audit chain against its stored head.
+    def verify(self, case_id: str, *, reader: Reader) -> ChainVerification:
+        """Verify the case's audit chain against its stored head (``reader`` as for :meth:`get`).
 
         The case and its trail are read separately; if a command commits in between (the
         trail is then longer than the case says), both are read again.
         """
+        case_id, reader = self._read_arguments(case_id, reader)
         for _ in range(_VERIFY_READS):
-            case = self._store.load(case_id)
+            case = self._visible(case_id, reader)
             entries = self._store.history(case_id)
             if len(entries) <= case.version:
                 break
@@ -331,16 +371,34 @@ class Engine:
         """List every step of the workflow: may ``actor`` take it now, and if not, why not.
 
         Raises:
-            ReadNotPermitted: If ``actor`` may not read the case (the answer would reveal
-                its state).
+            CaseNotFound: If there is no such case or ``actor`` may not see it.
+            InvalidInput: If ``case_id`` is not an opaque id or ``actor`` not an Actor.
         """
-        case = self._store.load(case_id)
-        self._check_read(case, actor)
+        with self._refusing_input(actor):
+            case_id = _inputs.identifier("case_id", case_id)
+            actor = _inputs.actor("actor", actor)
+        case = self._visible(case_id, actor)
         return options(self.definition_for(case), case, actor, now=self._now())
 
-    def list_cases(self, query: CaseQuery | None = None) -> Page:
-        """Return one page of cases (by workflow, state and organisation; keyset paginated)."""
-        return self._store.list_cases(query if query is not None else CaseQuery())
+    def list_cases(self, query: CaseQuery | None = None, *, reader: Reader) -> Page:
+        """Return one page of the cases ``reader`` may see (keyset paginated by id).
+
+        Args:
+            query: Filters (workflow, state, organisation) and the page wanted.
+            reader: Who lists: only cases they may see are returned, whatever the filters.
+
+        Raises:
+            InvalidInput: If ``query`` is not a ``CaseQuery`` of text filters or ``reader``
+                not a reader.
+        """
+        with self._refusing_input(reader):
+            query = _inputs.case_query(query)
+            reader = _inputs.reader(reader)
+        visible = self._visible_organisations(reader)
+        if visible is not None:
+            allowed = visible if query.organisations is None else visible & query.organisations
+            query = attrs.evolve(query, organisations=allowed)
+        return self._store.list_cases(query)
 
     def definition_for(self, case: Case) -> WorkflowDefinition:
         """Return the definition ``case`` is pinned to.
@@ -387,14 +445,16 @@ class Engine:
             raise
 
     def _replay(
-        self, key: str, fingerprint: str, case_id: str | None, trigger: str
+        self, key: str, fingerprint: str, case_id: str | None, trigger: str, actor: Actor
     ) -> Outcome | None:
-        record = self._store.find_idempotency(key)
+        # Keys are looked up within the actor's organisation only, so another trust's
+        # person with the same key and local id finds nothing of this trust's.
+        record = self._store.find_idempotency(idempotency_digest(actor.organisation, key))
         if record is None:
             return None
         if record.fingerprint != fingerprint:
             reused = IdempotencyKeyReused(case_id=case_id, trigger=trigger, key=key)
-            self._rejected(reused, None, None, None)
+            self._rejected(reused, None, actor, None)
             raise reused
         entry = self._store.history(record.case_id)[record.sequence - 1]
         outcome = Outcome(self._store.load(record.case_id), entry, replayed=True)
@@ -408,6 +468,24 @@ class Engine:
         )
         return outcome
 
+    def _read_refused(self, case_id: str, reader: Reader) -> None:
+        """Log a refused read (a security event), allow-listed keys only."""
+        if not enabled(logging.WARNING):
+            return
+        reader_id = reader.name if isinstance(reader, SystemReader) else reader.id
+        organisation = None if isinstance(reader, SystemReader) else reader.organisation
+        self._log.warning(
+            "psirf_flow.read_refused",
+            **safe_fields(
+                {
+                    "case_id": case_id,
+                    "actor_id": reader_id,
+                    "organisation": organisation,
+                    "error_code": CaseNotFound.code,
+                }
+            ),
+        )
+
     def _commit(
         self,
         decision: Decision,
@@ -420,7 +498,12 @@ class Engine:
         # case is pinned to (decide keeps the pin and moves only to its states).
         key = command.idempotency_key
         idempotency = (
-            IdempotencyRecord(key, decision.case.id, fingerprint, decision.entry.sequence)
+            IdempotencyRecord(
+                idempotency_digest(command.actor.organisation, key),
+                decision.case.id,
+                fingerprint,
+                decision.entry.sequence,
+            )
             if key is not None and fingerprint is not None
             else None
         )
@@ -462,7 +545,9 @@ class Engine:
             # A concurrent retry with the same key may have won the race (for an opening,
             # by creating the case first): replay it.
             if key is not None and fingerprint is not None:
-                replay = self._replay(key, fingerprint, decision.case.id, command.trigger)
+                replay = self._replay(
+                    key, fingerprint, decision.case.id, command.trigger, command.actor
+                )
                 if replay is not None:
                     return replay
             raise
@@ -578,10 +663,12 @@ def _normalised(value: object) -> object:
 
 
 def _fingerprint(scope: str, command: Command) -> str:
+    """Digest of what a command asks (scope, trigger, actor, organisation, role, payload)."""
     body: dict[str, Any] = {
         "scope": scope,
         "trigger": command.trigger,
         "actor": command.actor.id,
+        "organisation": command.actor.organisation,
         "role": command.role.value if command.role is not None else None,
         "payload": {k: _normalised(v) for k, v in command.payload.items()},
     }

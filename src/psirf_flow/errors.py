@@ -9,6 +9,8 @@ and chained with ``raise ... from``.
 ::
 
     PsirfFlowError                        PSF000  root; never raised itself
+    ├── RetryableError                    PSF001  base of the errors worth retrying (never raised)
+    │   └── ConcurrencyConflict           PSF302  the case changed since it was read; retry
     ├── DefinitionError                   PSF100  a workflow definition is malformed
     ├── CommandRejected                   PSF200  a command was refused; nothing was written
     │   ├── UnknownTrigger                PSF201  the workflow has no such trigger
@@ -21,16 +23,22 @@ and chained with ``raise ... from``.
     │   └── UnknownWorkflow               PSF208  no workflow of that name is registered
     ├── CaseNotFound                      PSF300  no case with that id
     ├── CaseAlreadyExists                 PSF301  a case with that id exists already
-    ├── ConcurrencyConflict               PSF302  the case changed since it was read; retry
-    ├── ReadNotPermitted                  PSF303  the reader neither owns nor oversees the case
     ├── StoreError                        PSF400  the store failed; nothing was committed
     │   ├── StoreUnavailable              PSF401  the database cannot be reached
     │   ├── SchemaVersionError            PSF402  the schema is not the one this release expects
-    │   └── CorruptRecord                 PSF403  a stored row does not fit the definition it names
+    │   ├── CorruptRecord                 PSF403  a stored row does not fit the definition it names
+    │   └── StoreBusy                     PSF404  a lock was held past the busy timeout; retry
+    │                                             (also a RetryableError)
     ├── AuditChainBroken                  PSF500  an audit entry was altered, removed or misplaced
     ├── PlanError                         PSF600  a plan or rule set has mistakes (all listed)
     └── InvalidInput                      PSF700  a value given to a public call has the wrong
                                                   type or shape (also a ``ValueError``)
+
+**Retrying.** Catch :class:`RetryableError` to retry exactly what may succeed if made again:
+:class:`ConcurrencyConflict` (someone else changed the case first: the engine reloads it
+and decides again) and :class:`StoreBusy` (the database stayed locked by another writer
+past the busy timeout). Nothing was written in either case; retry a few times with the same
+idempotency key, then give up and report the error.
 
 Messages are written for the person at the screen: they say what was refused and why, in
 plain words, without naming Python objects. A message that repeats a value it was given
@@ -66,9 +74,10 @@ __all__ = [
     "PlanError",
     "PlanProblem",
     "PsirfFlowError",
-    "ReadNotPermitted",
+    "RetryableError",
     "RoleNotPermitted",
     "SchemaVersionError",
+    "StoreBusy",
     "StoreError",
     "StoreUnavailable",
     "TransitionNotAllowed",
@@ -309,7 +318,7 @@ class IdempotencyKeyReused(CommandRejected):
     def __init__(self, *, case_id: str | None, trigger: str, key: str) -> None:
         self.key = key
         super().__init__(
-            "the idempotency key given was already used for a different command; "
+            "this idempotency key was already used for a different command; "
             "use a new key for a new command.",
             case_id=case_id,
             trigger=trigger,
@@ -328,8 +337,8 @@ class OrganisationMismatch(CommandRejected):
         self.actor_organisation = actor_organisation
         self.organisation = organisation
         super().__init__(
-            f"the case belongs to organisation {shown(organisation)}; people from "
-            f"{shown(actor_organisation)} cannot act on it.",
+            "the case belongs to another organisation; people from outside it may read "
+            "what their organisation oversees but cannot act on it.",
             case_id=case_id,
             trigger=trigger,
             reason_code="organisation_mismatch",
@@ -354,7 +363,12 @@ class UnknownWorkflow(CommandRejected):
 
 
 class CaseNotFound(PsirfFlowError):
-    """Raised when no case has the given id."""
+    """Raised when no case has the given id, or none the reader may see.
+
+    A case of another organisation that the reader does not oversee is reported exactly
+    like a missing one (same class, same message), so that no call reveals whether it
+    exists, whom it belongs to or where it stands.
+    """
 
     code = "PSF300"
 
@@ -373,33 +387,40 @@ class CaseAlreadyExists(PsirfFlowError):
         super().__init__(f"a case with id {shown(case_id)} already exists.")
 
 
-class ReadNotPermitted(PsirfFlowError):
-    """Raised when someone outside a case's organisation, and not overseeing it, reads it."""
+class RetryableError(PsirfFlowError):
+    """Base of the errors after which the same call may succeed if made again.
 
-    code = "PSF303"
+    Nothing was written. Catch it to retry, a few times and with the same idempotency key:
+    :class:`ConcurrencyConflict` (the case changed first) and :class:`StoreBusy` (the
+    database stayed locked past the busy timeout) derive from it. Never raised itself.
+    """
 
-    def __init__(self, case_id: str, reader_id: str, reader_organisation: str) -> None:
-        self.case_id = case_id
-        self.reader_id = reader_id
-        self.reader_organisation = reader_organisation
-        super().__init__(
-            f"{shown(reader_id)} of organisation {shown(reader_organisation)} may not read "
-            f"case {shown(case_id)}: it belongs to another organisation that theirs does not "
-            "oversee."
-        )
+    code = "PSF001"
 
 
-class ConcurrencyConflict(PsirfFlowError):
-    """Raised when a case changed between reading and writing it; reload and retry."""
+class ConcurrencyConflict(RetryableError):
+    """Raised when a case changed between reading and writing it; reload and retry.
+
+    Attributes:
+        case_id: The case.
+        expected_version: The version the command was decided against (or the caller
+            stated with ``expected_version``).
+        current_version: The version found instead, when the store knows it (``None``
+            otherwise, or when the case is gone).
+    """
 
     code = "PSF302"
 
-    def __init__(self, case_id: str, expected_version: int) -> None:
+    def __init__(
+        self, case_id: str, expected_version: int, *, current_version: int | None = None
+    ) -> None:
         self.case_id = case_id
         self.expected_version = expected_version
+        self.current_version = current_version
+        found = "" if current_version is None else f", but at version {current_version}"
         super().__init__(
             f"case {shown(case_id)} was changed by someone else (it is no longer at version "
-            f"{expected_version}); reload it and try again."
+            f"{expected_version}{found}); reload it and try again."
         )
 
 
@@ -420,18 +441,35 @@ class StoreUnavailable(StoreError):
 
 
 class SchemaVersionError(StoreError):
-    """Raised when the database schema is newer (or older) than this release expects."""
+    """Raised when the database schema is newer (or older) than this release expects.
+
+    Attributes:
+        found: The revision recorded in the database (``None`` when it has none).
+        expected: The revision this release needs.
+        newer: True when ``found`` is newer than this release knows.
+        legacy_table: True when ``found`` is recorded in the shared ``alembic_version``
+            table that earlier releases used; the migration moves it.
+    """
 
     code = "PSF402"
 
-    def __init__(self, found: str | None, expected: str, *, newer: bool) -> None:
+    def __init__(
+        self, found: str | None, expected: str, *, newer: bool, legacy_table: bool = False
+    ) -> None:
         self.found = found
         self.expected = expected
         self.newer = newer
+        self.legacy_table = legacy_table
         if newer:
             message = (
                 f"the database schema is at revision {found!r}, which is newer than this "
                 f"release of psirf_flow knows ({expected!r}); upgrade psirf_flow before using it."
+            )
+        elif legacy_table:
+            message = (
+                f"the database records its schema revision {found!r} in the shared "
+                "alembic_version table, which this release no longer uses; run the migration "
+                "first: psirf-flow db upgrade <database URL>."
             )
         else:
             message = (
@@ -449,6 +487,28 @@ class CorruptRecord(StoreError):
     def __init__(self, case_id: str, detail: str) -> None:
         self.case_id = case_id
         super().__init__(f"case {shown(case_id)} cannot be loaded: {detail}")
+
+
+class StoreBusy(StoreError, RetryableError):
+    """Raised when the database stayed locked by another writer past the busy timeout.
+
+    Nothing was written; the same call may succeed if made again (it is a
+    :class:`RetryableError`). On SQLite, another connection held the write lock longer
+    than the busy timeout (``busy_timeout`` of :func:`~psirf_flow.store.sql.make_engine`);
+    on PostgreSQL, a lock or serialisation failure made the server abort the transaction.
+
+    Attributes:
+        url: The database URL, without its password.
+    """
+
+    code = "PSF404"
+
+    def __init__(self, url: str, detail: str) -> None:
+        self.url = url
+        super().__init__(
+            f"the database at {url} is busy (another writer held a lock too long): {detail}; "
+            "nothing was written, try again."
+        )
 
 
 class AuditChainBroken(PsirfFlowError):

@@ -9,7 +9,7 @@ environment variables. Every store adapter should pass
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -76,17 +76,33 @@ class Change:
     outbox: tuple[OutboxMessage, ...] = ()
 
 
+def _frozen_or_none(value: Iterable[str] | None) -> frozenset[str] | None:
+    return None if value is None else frozenset(value)
+
+
 @attrs.frozen
 class CaseQuery:
     """A filter and a page request for listing cases.
 
     Results are ordered by case id; ``after`` is the last id of the previous page (keyset
     pagination, so pages stay stable while cases are added).
+
+    Attributes:
+        workflow: Only cases of this workflow.
+        state: Only cases in this state.
+        organisation: Only cases owned by this organisation.
+        organisations: Only cases owned by one of these organisations. The engine sets it
+            from the reader (their own organisation and those it oversees), so a listing
+            never shows a case its reader may not see; ``None`` means no such limit (a
+            :class:`~psirf_flow.domain.SystemReader`).
+        after: The last case id of the previous page.
+        limit: At most this many cases (1 to 1000).
     """
 
     workflow: str | None = None
     state: str | None = None
     organisation: str | None = None
+    organisations: frozenset[str] | None = attrs.field(default=None, converter=_frozen_or_none)
     after: str | None = None
     limit: int = attrs.field(default=50, validator=attrs.validators.in_(range(1, 1001)))
 
@@ -112,7 +128,8 @@ class Store(Protocol):
     :class:`Change` is visible afterwards or none of it is, and a change whose
     ``expected_version`` is not the stored version raises
     :class:`~psirf_flow.errors.ConcurrencyConflict` (``CaseAlreadyExists`` when creating a
-    case whose id is taken). A repeated idempotency key raises
+    case whose id is taken), with ``current_version`` set to the version found when the
+    adapter knows it. A repeated idempotency key raises
     :class:`~psirf_flow.errors.ConcurrencyConflict` too, so the engine re-reads it.
     """
 

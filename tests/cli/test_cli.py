@@ -117,3 +117,62 @@ class TestDatabase:
 
         assert result.exit_code == EXIT_STORE
         assert "s3cret" not in result.output
+
+
+class TestReadOnlyCommands:
+    """``verify`` and ``db revision`` only read: a mistyped path creates nothing."""
+
+    @pytest.mark.parametrize(
+        "command", [["verify"], ["db", "revision"]], ids=["verify", "revision"]
+    )
+    def test_missing_file_is_a_store_error_and_not_created(
+        self, runner: CliRunner, tmp_path: Path, command: list[str]
+    ) -> None:
+        """A path with no database exits 4, names the path, and leaves no file behind."""
+        path = tmp_path / "typo.sqlite3"
+
+        result = runner.invoke(main, [*command, str(path)])
+
+        assert result.exit_code == EXIT_STORE
+        assert str(path) in result.output
+        assert "no database file" in result.output
+        assert list(tmp_path.iterdir()) == []
+
+    def test_verify_leaves_the_file_as_it_was(self, runner: CliRunner, db: Path) -> None:
+        """Verification writes nothing to the database file."""
+        before = db.read_bytes()
+
+        result = runner.invoke(main, ["verify", str(db)])
+
+        assert result.exit_code == 0, result.output
+        assert db.read_bytes() == before
+
+
+class TestSecretsInUrls:
+    """No password, in the userinfo part or the query, is ever printed."""
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "postgresql+psycopg://someone:s3cret@127.0.0.1:1/nowhere",
+            "postgresql+psycopg://someone@127.0.0.1:1/nowhere?password=s3cret",
+            "postgresql+psycopg://someone@127.0.0.1:1/nowhere?sslpassword=s3cret",
+            "nosuchdb://someone@127.0.0.1:1/nowhere?password=s3cret",
+            "postgresql+psycopg://someone:s3cret@127.0.0.1:notaport/nowhere",
+        ],
+        ids=["userinfo", "query-password", "query-sslpassword", "unknown-driver", "unparsable"],
+    )
+    @pytest.mark.parametrize(
+        "command",
+        [["verify"], ["db", "revision"], ["db", "upgrade"]],
+        ids=["verify", "revision", "upgrade"],
+    )
+    def test_store_errors_hide_the_password(
+        self, runner: CliRunner, url: str, command: list[str]
+    ) -> None:
+        """Every database command exits 4 without printing the secret."""
+        result = runner.invoke(main, [*command, url])
+
+        assert result.exit_code == EXIT_STORE, result.output
+        assert "s3cret" not in result.output
+        assert "store error" in result.output

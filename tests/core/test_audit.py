@@ -21,6 +21,11 @@ from psirf_flow.audit import (
     format_time,
     raise_if_broken,
 )
+from psirf_flow.domain import SystemReader
+
+
+#: Reads in these tests name a system reader unless they test access itself.
+READER = SystemReader("test-suite")
 
 
 class TestEntries:
@@ -29,7 +34,7 @@ class TestEntries:
     def test_every_entry_has_the_required_fields(self, lifecycle: Any, engine: Engine) -> None:
         """Each entry carries every required field and both hashes; sequences are gap-free."""
         case = lifecycle.to("closed")
-        history = engine.history(case.id)
+        history = engine.history(case.id, reader=READER)
 
         assert [e.sequence for e in history] == list(range(1, len(history) + 1))
         previous = GENESIS_HASH
@@ -52,7 +57,7 @@ class TestEntries:
         """The request-approval entry records every guard by name, result and reason code."""
         case = lifecycle.to("awaiting_approval")
 
-        entry = engine.history(case.id)[-1]
+        entry = engine.history(case.id, reader=READER)[-1]
 
         assert entry.trigger == "request_approval"
         assert entry.guards[0] == ("actor_is_lead", True, "ok")
@@ -62,12 +67,12 @@ class TestEntries:
     def test_rejections_are_not_audited(self, lifecycle: Any, engine: Engine, cast: Any) -> None:
         """A refused command leaves no entry."""
         case = lifecycle.to("planning")
-        before = engine.history(case.id)
+        before = engine.history(case.id, reader=READER)
 
         with pytest.raises(Exception, match="refused"):
             engine.fire(case.id, "begin_gathering", actor=cast.other_lead)
 
-        assert engine.history(case.id) == before
+        assert engine.history(case.id, reader=READER) == before
 
 
 class TestCanonicalEncoding:
@@ -102,7 +107,7 @@ class TestCanonicalEncoding:
         """An entry's content round-trips through JSON unchanged."""
         case = lifecycle.to("closed")
 
-        for entry in engine.history(case.id):
+        for entry in engine.history(case.id, reader=READER):
             content = entry.content()
             assert json.loads(canonical_bytes(content)) == content
             assert "hash" not in content
@@ -150,7 +155,7 @@ class TestVerification:
         """A real history verifies, and ``raise_if_broken`` stays quiet."""
         case = lifecycle.to("closed")
 
-        result = engine.verify(case.id)
+        result = engine.verify(case.id, reader=READER)
 
         assert result.ok
         assert (result.first_broken, result.reason) == (None, "")
@@ -165,7 +170,7 @@ class TestVerification:
         lifecycle = make_lifecycle()
         engine: Engine = lifecycle.engine
         case = lifecycle.to("closed")
-        history = engine.history(case.id)
+        history = engine.history(case.id, reader=READER)
         entry = data.draw(st.sampled_from(history), label="entry")
         field = data.draw(st.sampled_from(ENTRY_FIELDS), label="field")
         value = data.draw(
@@ -176,7 +181,7 @@ class TestVerification:
         assert isinstance(store, InMemoryStore)
 
         store.tamper(case.id, entry.sequence, altered)
-        result = engine.verify(case.id)
+        result = engine.verify(case.id, reader=READER)
 
         assert not result.ok
         assert result.first_broken == entry.sequence
@@ -191,7 +196,7 @@ class TestVerification:
     ) -> None:
         """Without its last entry a chain no longer reaches the case's head hash."""
         case = lifecycle.to("closed")
-        history = engine.history(case.id)
+        history = engine.history(case.id, reader=READER)
 
         result = verify_chain(case.id, history[:-1], head_hash=case.head_hash)
 
@@ -215,7 +220,7 @@ class TestVerification:
     def test_deleting_a_middle_entry_names_its_place(self, lifecycle: Any, engine: Engine) -> None:
         """Removing entry 3 makes the entry now in third place the first broken one."""
         case = lifecycle.to("review")
-        history = list(engine.history(case.id))
+        history = list(engine.history(case.id, reader=READER))
         del history[2]
 
         result = verify_chain(case.id, history, head_hash=case.head_hash)
@@ -228,11 +233,11 @@ class TestVerification:
     ) -> None:
         """Swapping entries 2 and 3 is detected at position 2."""
         case = lifecycle.to("drafting")
-        history = engine.history(case.id)
+        history = engine.history(case.id, reader=READER)
 
         store.tamper(case.id, 2, history[2])
         store.tamper(case.id, 3, history[1])
-        result = engine.verify(case.id)
+        result = engine.verify(case.id, reader=READER)
 
         assert result.first_broken == 2
 
@@ -242,8 +247,8 @@ class TestVerification:
         """An entry copied from another case is named as not belonging."""
         one, two = lifecycle.to("planning"), lifecycle.to("planning")
 
-        store.tamper(one.id, 2, engine.history(two.id)[1])
-        result = engine.verify(one.id)
+        store.tamper(one.id, 2, engine.history(two.id, reader=READER)[1])
+        result = engine.verify(one.id, reader=READER)
 
         assert result.first_broken == 2
         assert result.reason == f"it belongs to case {two.id!r}"
@@ -257,12 +262,12 @@ class TestVerification:
         mismatch proves the earlier entry changed.
         """
         case = lifecycle.to("review")
-        entry = engine.history(case.id)[2]
+        entry = engine.history(case.id, reader=READER)[2]
         forged = attrs.evolve(entry, actor_id="someone-else")
         forged = attrs.evolve(forged, hash=entry_hash(forged.content()))
 
         store.tamper(case.id, 3, forged)
-        result = engine.verify(case.id)
+        result = engine.verify(case.id, reader=READER)
 
         assert result.first_broken == 3
         assert "altered and its hash recomputed" in result.reason
@@ -272,12 +277,12 @@ class TestVerification:
     ) -> None:
         """The last entry altered and rehashed is named: it no longer matches the case's head."""
         case = lifecycle.to("review")
-        entry = engine.history(case.id)[-1]
+        entry = engine.history(case.id, reader=READER)[-1]
         forged = attrs.evolve(entry, actor_id="someone-else")
         forged = attrs.evolve(forged, hash=entry_hash(forged.content()))
 
         store.tamper(case.id, entry.sequence, forged)
-        result = engine.verify(case.id)
+        result = engine.verify(case.id, reader=READER)
 
         assert not result.ok
         assert result.first_broken == entry.sequence
@@ -288,11 +293,11 @@ class TestVerification:
     ) -> None:
         """A trail shorter than the case's version is broken where the first entry is missing."""
         case = lifecycle.to("drafting")
-        history = engine.history(case.id)
+        history = engine.history(case.id, reader=READER)
         # Drop the last entry behind the engine's back.
         store._history[case.id].pop()
 
-        result = engine.verify(case.id)
+        result = engine.verify(case.id, reader=READER)
 
         assert (result.ok, result.first_broken) == (False, len(history))
         assert "entries are missing" in result.reason
@@ -302,12 +307,12 @@ class TestVerification:
     ) -> None:
         """A first entry re-linked to another chain and rehashed is named as entry 1."""
         case = lifecycle.to("planning")
-        entry = engine.history(case.id)[0]
+        entry = engine.history(case.id, reader=READER)[0]
         forged = attrs.evolve(entry, previous_hash="f" * 64)
         forged = attrs.evolve(forged, hash=entry_hash(forged.content()))
 
         store.tamper(case.id, 1, forged)
-        result = engine.verify(case.id)
+        result = engine.verify(case.id, reader=READER)
 
         assert (result.ok, result.first_broken) == (False, 1)
         assert "does not start the chain" in result.reason
@@ -317,9 +322,9 @@ class TestVerification:
     ) -> None:
         """A stored field that cannot be encoded any more is named as broken, not a crash."""
         case = lifecycle.to("planning")
-        entry = engine.history(case.id)[1]
+        entry = engine.history(case.id, reader=READER)[1]
 
         store.tamper(case.id, 2, attrs.evolve(entry, trigger="\udcff"))
-        result = engine.verify(case.id)
+        result = engine.verify(case.id, reader=READER)
 
         assert result.first_broken == 2

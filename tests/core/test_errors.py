@@ -25,9 +25,10 @@ from psirf_flow.errors import (
     PlanError,
     PlanProblem,
     PsirfFlowError,
-    ReadNotPermitted,
+    RetryableError,
     RoleNotPermitted,
     SchemaVersionError,
+    StoreBusy,
     StoreError,
     StoreUnavailable,
     TransitionNotAllowed,
@@ -39,6 +40,7 @@ from psirf_flow.errors import (
 #: The stable codes. A code, once published, never changes meaning.
 CODES = {
     "PsirfFlowError": "PSF000",
+    "RetryableError": "PSF001",
     "DefinitionError": "PSF100",
     "CommandRejected": "PSF200",
     "UnknownTrigger": "PSF201",
@@ -52,11 +54,11 @@ CODES = {
     "CaseNotFound": "PSF300",
     "CaseAlreadyExists": "PSF301",
     "ConcurrencyConflict": "PSF302",
-    "ReadNotPermitted": "PSF303",
     "StoreError": "PSF400",
     "StoreUnavailable": "PSF401",
     "SchemaVersionError": "PSF402",
     "CorruptRecord": "PSF403",
+    "StoreBusy": "PSF404",
     "AuditChainBroken": "PSF500",
     "PlanError": "PSF600",
     "InvalidInput": "PSF700",
@@ -125,8 +127,8 @@ SAMPLES: dict[str, tuple[Callable[[], PsirfFlowError], str | None]] = {
     ),
     "CaseNotFound": (lambda: CaseNotFound("c-1"), None),
     "CaseAlreadyExists": (lambda: CaseAlreadyExists("c-1"), None),
-    "ConcurrencyConflict": (lambda: ConcurrencyConflict("c-1", 4), None),
-    "ReadNotPermitted": (lambda: ReadNotPermitted("c-1", "icb-9", "QWE"), None),
+    "RetryableError": (lambda: RetryableError("the database was busy; try again"), None),
+    "ConcurrencyConflict": (lambda: ConcurrencyConflict("c-1", 4, current_version=5), None),
     "StoreError": (lambda: StoreError("the store failed; nothing was committed"), None),
     "StoreUnavailable": (
         lambda: StoreUnavailable("postgresql://db.example/psirf", "connection refused"),
@@ -134,6 +136,7 @@ SAMPLES: dict[str, tuple[Callable[[], PsirfFlowError], str | None]] = {
     ),
     "SchemaVersionError": (lambda: SchemaVersionError("0009", "0003", newer=True), None),
     "CorruptRecord": (lambda: CorruptRecord("c-1", "its state 'limbo' is unknown"), None),
+    "StoreBusy": (lambda: StoreBusy("sqlite+pysqlite:///cases.db", "database is locked"), None),
     "AuditChainBroken": (
         lambda: AuditChainBroken("c-1", 3, "it does not chain to the entry before it"),
         None,
@@ -314,6 +317,12 @@ class TestStructuredFields:
         """Non-rejection errors carry the ids and details they are about."""
         assert CaseNotFound("c-1").case_id == "c-1"
         assert ConcurrencyConflict("c-1", 4).expected_version == 4
+        assert ConcurrencyConflict("c-1", 4).current_version is None
+        assert ConcurrencyConflict("c-1", 4, current_version=6).current_version == 6
+        assert StoreBusy("u", "d").url == "u"
+        legacy = SchemaVersionError("0002", "0002", newer=False, legacy_table=True)
+        assert (legacy.found, legacy.newer, legacy.legacy_table) == ("0002", False, True)
+        assert not SchemaVersionError(None, "0003", newer=False).legacy_table
         broken = AuditChainBroken("c-1", 3, "why")
         assert (broken.case_id, broken.sequence, broken.reason) == ("c-1", 3, "why")
         definition_error = DefinitionError("tiny", ["a", "b"])
@@ -323,3 +332,48 @@ class TestStructuredFields:
         assert CorruptRecord("c-1", "x").case_id == "c-1"
         assert StoreUnavailable("u", "d").url == "u"
         assert InvalidPayload(case_id=None, trigger="t", problems=["p"]).problems == ("p",)
+
+
+class TestRetryable:
+    """One ``except RetryableError`` catches exactly the errors worth retrying."""
+
+    @pytest.mark.parametrize(
+        ("name", "retryable"),
+        [
+            ("ConcurrencyConflict", True),
+            ("StoreBusy", True),
+            ("StoreError", False),
+            ("StoreUnavailable", False),
+            ("SchemaVersionError", False),
+            ("CorruptRecord", False),
+            ("CommandRejected", False),
+            ("GuardFailed", False),
+            ("CaseNotFound", False),
+            ("AuditChainBroken", False),
+        ],
+    )
+    def test_which_errors_are_retryable(self, name: str, retryable: bool) -> None:
+        """Conflicts and busy stores are retryable; refusals and failures are not."""
+        assert isinstance(SAMPLES[name][0](), RetryableError) is retryable
+
+    def test_store_busy_is_still_a_store_error(self) -> None:
+        """Code catching StoreError (the CLI, hosts) still catches a busy store."""
+        busy = StoreBusy("sqlite+pysqlite:///cases.db", "database is locked")
+
+        assert isinstance(busy, StoreError)
+        assert "try again" in str(busy)
+        assert "sqlite+pysqlite:///cases.db" in str(busy)
+
+    def test_conflict_message_names_both_versions(self) -> None:
+        """A conflict whose found version is known says which it was."""
+        assert "no longer at version 4, but at version 5" in str(
+            ConcurrencyConflict("c-1", 4, current_version=5)
+        )
+        assert "no longer at version 4)" in str(ConcurrencyConflict("c-1", 4))
+
+    def test_legacy_table_message_asks_for_the_migration(self) -> None:
+        """A revision in the old shared table is refused with the command that moves it."""
+        message = str(SchemaVersionError("0002", "0002", newer=False, legacy_table=True))
+
+        assert "alembic_version" in message
+        assert "psirf-flow db upgrade" in message

@@ -20,10 +20,13 @@ from psirf_flow import (
     StoreError,
     SystemClock,
 )
-from psirf_flow.domain import Case, Deadline, OutboxMessage
+from psirf_flow.domain import Case, Deadline, OutboxMessage, SystemReader
 from psirf_flow.ports import Change, IdempotencyRecord
 from psirf_flow.testing import ManualClock
 
+
+#: Reads in these tests name a system reader unless they test access itself.
+READER = SystemReader("test-suite")
 
 WHEN = datetime(2026, 1, 5, 9, tzinfo=UTC)
 
@@ -32,7 +35,7 @@ def _next_change(engine: Engine, lifecycle: Any, **extra: Any) -> tuple[Case, Ch
     """An open case and a valid change that would record its terms of reference."""
     case = lifecycle.to("planning")
     outcome_case = attrs.evolve(case, version=case.version + 1)
-    entry = attrs.evolve(engine.history(case.id)[-1], sequence=case.version + 1)
+    entry = attrs.evolve(engine.history(case.id, reader=READER)[-1], sequence=case.version + 1)
     return case, Change(case=outcome_case, expected_version=case.version, entry=entry, **extra)
 
 

@@ -9,10 +9,14 @@ from typing import Any
 import pytest
 
 from psirf_flow import Actor, Engine, InvalidPayload, Role
-from psirf_flow.domain import check_identifier, is_nhs_number
+from psirf_flow.domain import SystemReader, check_identifier, is_nhs_number
 from psirf_flow.errors import InvalidInput
 from psirf_flow.workflows import FieldKind, FieldSpec
 from psirf_flow.workflows.payload import check_payload, text_digest
+
+
+#: Reads in these tests name a system reader unless they test access itself.
+READER = SystemReader("test-suite")
 
 
 class TestNhsNumbers:
@@ -262,4 +266,4 @@ class TestThroughTheEngine:
 
         assert refused.value.problems == ("'patient' is not a field of this step",)
         assert refused.value.reason_code == "invalid_payload"
-        assert len(engine.history(case.id)) == 1
+        assert len(engine.history(case.id, reader=READER)) == 1

@@ -19,11 +19,15 @@ import pytest
 
 from psirf_flow import Actor, Engine, Role
 from psirf_flow.audit import verify_chain
+from psirf_flow.domain import SystemReader
 from psirf_flow.policy import load_plan_file
 from psirf_flow.relay import SYSTEM_ACTOR_ID, OutboxRelay, RelayReport
 from psirf_flow.store.sql import SqlStore
 from psirf_flow.testing import ManualClock
 
+
+#: Reads in these tests name a system reader unless they test access itself.
+READER = SystemReader("test-suite")
 
 HERE = Path(__file__).resolve().parent
 PLAN = HERE.parents[1] / "examples" / "plan-mental-health-community-trust.toml"
@@ -71,7 +75,9 @@ class Session:
     ) -> None:
         """Fire a step a day after the previous one, adding any further required choice."""
         self.clock.advance(timedelta(days=1))
-        spec = self.engine.definition_for(self.engine.get(case_id)).transition(trigger)
+        spec = self.engine.definition_for(self.engine.get(case_id, reader=READER)).transition(
+            trigger
+        )
         assert spec is not None
         full = dict(payload or {})
         for field in spec.fields:
@@ -191,8 +197,8 @@ def test_incident_reaches_closure_with_couplings_applied_exactly_once(
     # Another restart: nothing is left to apply.
     s = Session(db, clock)
     assert s.relay.run_until_idle() == RelayReport()
-    assert s.engine.get(RESPONSE).workflow == "psii"
-    assert s.engine.get(CANDOUR).state == "assessing"
+    assert s.engine.get(RESPONSE, reader=READER).workflow == "psii"
+    assert s.engine.get(CANDOUR, reader=READER).state == "assessing"
 
     _run_candour(s)
     _run_psii_to_approval(s)
@@ -215,7 +221,9 @@ def test_incident_reaches_closure_with_couplings_applied_exactly_once(
             {"effectiveness_review_ref": f"ER-{case_id}", "target_met": True},
         )
 
-    states = {c: s.engine.get(c).state for c in (INTAKE, RESPONSE, CANDOUR, *actions)}
+    states = {
+        c: s.engine.get(c, reader=READER).state for c in (INTAKE, RESPONSE, CANDOUR, *actions)
+    }
     assert states == {
         INTAKE: "response_decided",
         RESPONSE: "closed",
@@ -224,10 +232,10 @@ def test_incident_reaches_closure_with_couplings_applied_exactly_once(
         actions[1]: "closed_effective",
     }
     for case_id in states:
-        case = s.engine.get(case_id)
+        case = s.engine.get(case_id, reader=READER)
         result = verify_chain(
             case_id,
-            s.engine.history(case_id),
+            s.engine.history(case_id, reader=READER),
             head_hash=case.head_hash,
             expected_entries=case.version,
         )
@@ -236,7 +244,7 @@ def test_incident_reaches_closure_with_couplings_applied_exactly_once(
     coupled = [
         (case_id, entry.trigger)
         for case_id in states
-        for entry in s.engine.history(case_id)
+        for entry in s.engine.history(case_id, reader=READER)
         if entry.actor_id == SYSTEM_ACTOR_ID
     ]
     assert sorted(coupled) == [
@@ -244,7 +252,9 @@ def test_incident_reaches_closure_with_couplings_applied_exactly_once(
         (CANDOUR, "open"),
         (RESPONSE, "open"),
     ]
-    approved_at = next(e.sequence for e in s.engine.history(RESPONSE) if e.trigger == "approve")
+    approved_at = next(
+        e.sequence for e in s.engine.history(RESPONSE, reader=READER) if e.trigger == "approve"
+    )
     outcomes = {m.id: m.outcome for case_id in states for m in s.store.outbox(case_id)}
     assert half_applied == f"{INTAKE}#4/open_learning_response"
     assert outcomes == {
@@ -253,5 +263,5 @@ def test_incident_reaches_closure_with_couplings_applied_exactly_once(
         f"{RESPONSE}#{approved_at}/findings_due_on_approval": "applied",
     }
     assert s.store.pending_outbox(10) == ()
-    assert s.engine.get(RESPONSE).retention_class == "serious"
+    assert s.engine.get(RESPONSE, reader=READER).retention_class == "serious"
     s.store.dispose()

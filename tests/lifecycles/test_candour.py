@@ -28,7 +28,7 @@ from psirf_flow import (
     RoleNotPermitted,
     TransitionNotAllowed,
 )
-from psirf_flow.domain import FactValue
+from psirf_flow.domain import FactValue, SystemReader
 from psirf_flow.testing import ManualClock, engine_state_machine
 from psirf_flow.workflows import DUTY_OF_CANDOUR, GUARDS, GuardInput, build_duty_of_candour
 from psirf_flow.workflows.candour import (
@@ -38,6 +38,9 @@ from psirf_flow.workflows.candour import (
     is_notifiable_harm,
 )
 
+
+#: Reads in these tests name a system reader unless they test access itself.
+READER = SystemReader("test-suite")
 
 ORG = "RX1"
 PSS = Actor("pss-1", [Role.PATIENT_SAFETY_SPECIALIST], ORG)
@@ -122,7 +125,7 @@ class Driver:
             if trigger == "record_findings_shared":
                 self.fire(case_id, LEARNING_RESPONSE_APPROVED, PSS, APPROVED)
             self.fire(case_id, trigger, actor, payload)
-        assert self.engine.get(case_id).state == state
+        assert self.engine.get(case_id, reader=READER).state == state
         return case_id
 
 
@@ -270,7 +273,7 @@ class TestDetermination:
         assert case.state == "verbal_due"
         assert case.facts["determined_by"] == "hcp-1"
         assert case.facts["harm_basis"] == "could_result"
-        entry = driver.engine.history(case_id)[-1]
+        entry = driver.engine.history(case_id, reader=READER)[-1]
         assert entry.role == "health_care_professional"
         assert entry.rules == ("candour.reg20.determination@1",)
 
@@ -280,7 +283,7 @@ class TestDetermination:
 
         local_driver.fire(case_id, "determine_notifiable", HCP, determination("low"))
 
-        rules = local_driver.engine.history(case_id)[-1].rules
+        rules = local_driver.engine.history(case_id, reader=READER)[-1].rules
         assert rules == ("candour.reg20.determination@1", "local.candour.low_harm_notifiable@1")
 
     @pytest.mark.parametrize(
@@ -356,7 +359,7 @@ class TestVerbalNotification:
             driver.fire(case_id, "record_verbal_notification", HCP, {**VERBAL, flag: False})
 
         assert [r.reason_code for r in refused.value.failures] == [code]
-        assert driver.engine.get(case_id).state == "verbal_due"
+        assert driver.engine.get(case_id, reader=READER).state == "verbal_due"
 
     def test_every_missing_element_is_listed_at_once(self, driver: Driver) -> None:
         """Reg 20(3): all missing elements are reported together, not one per attempt."""
@@ -529,7 +532,7 @@ class TestFindings:
         """Reg 20(2)-(4): determination, verbal, written and results, in order, on a sound chain."""
         case_id = driver.at("complete")
 
-        triggers = [e.trigger for e in driver.engine.history(case_id)]
+        triggers = [e.trigger for e in driver.engine.history(case_id, reader=READER)]
         assert triggers == [
             "open",
             "determine_notifiable",
@@ -538,7 +541,7 @@ class TestFindings:
             LEARNING_RESPONSE_APPROVED,
             "record_findings_shared",
         ]
-        assert driver.engine.verify(case_id).ok
+        assert driver.engine.verify(case_id, reader=READER).ok
         with pytest.raises(TransitionNotAllowed):
             driver.fire(case_id, LEARNING_RESPONSE_APPROVED, PSS, APPROVED)
 
@@ -556,7 +559,9 @@ class TestUncontactableOrDeclined:
         assert case.state == "verbal_due"
         assert case.facts["contact_attempts"] == 3
         attempts = [
-            e for e in driver.engine.history(case_id) if e.trigger == "record_contact_attempt"
+            e
+            for e in driver.engine.history(case_id, reader=READER)
+            if e.trigger == "record_contact_attempt"
         ]
         assert [dict(e.data) for e in attempts] == [attempt(n) for n in (1, 2, 3)]
 
@@ -598,7 +603,7 @@ class TestUncontactableOrDeclined:
         assert case.state == "complete_recorded"
         assert case.facts["contact_attempts"] == 3
         assert case.facts["closed_by"] == "pss-1"
-        assert driver.engine.verify(case_id).ok
+        assert driver.engine.verify(case_id, reader=READER).ok
 
     def test_declined_path_is_a_complete_record(self, driver: Driver) -> None:
         """Reg 20(5): a relevant person who declines to speak still leaves a complete record."""
@@ -610,8 +615,10 @@ class TestUncontactableOrDeclined:
 
         assert case.state == "complete_recorded"
         assert case.facts["unable_reason"] == "declined"
-        assert driver.engine.verify(case_id).ok
-        assert driver.engine.history(case_id)[-1].rules == ("candour.reg20.attempts_recorded@1",)
+        assert driver.engine.verify(case_id, reader=READER).ok
+        assert driver.engine.history(case_id, reader=READER)[-1].rules == (
+            "candour.reg20.attempts_recorded@1",
+        )
 
     @pytest.mark.parametrize("closed", [False, True], ids=["while-open", "after-closing"])
     def test_relevant_person_may_engage_later(self, driver: Driver, closed: bool) -> None:
@@ -630,8 +637,8 @@ class TestUncontactableOrDeclined:
         assert "declined_record_ref" not in case.facts
         assert "attempts_record_ref" not in case.facts
         driver.fire(case_id, "record_verbal_notification", HCP, VERBAL)
-        assert driver.engine.get(case_id).state == "written_due"
-        assert driver.engine.verify(case_id).ok
+        assert driver.engine.get(case_id, reader=READER).state == "written_due"
+        assert driver.engine.verify(case_id, reader=READER).ok
 
     def test_attempts_are_not_possible_after_verbal_notification(self, driver: Driver) -> None:
         """Reg 20(5): the uncontactable route belongs to the in-person notification stage."""
@@ -661,7 +668,9 @@ class TestContactAttemptProperty:
             else:
                 assert number == accepted + 1
                 accepted += 1
-        assert driver.engine.get(case_id).facts.get("contact_attempts", 0) == accepted
+        assert (
+            driver.engine.get(case_id, reader=READER).facts.get("contact_attempts", 0) == accepted
+        )
 
 
 class TestAgainstTheReferenceModel:

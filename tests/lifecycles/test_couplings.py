@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from psirf_flow import Actor, Engine, InMemoryStore, Role
+from psirf_flow.domain import SystemReader
 from psirf_flow.relay import SYSTEM_ACTOR_ID, OutboxRelay, RelayReport
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows.couplings import (
@@ -18,6 +19,9 @@ from psirf_flow.workflows.couplings import (
     read_follow_up,
 )
 
+
+#: Reads in these tests name a system reader unless they test access itself.
+READER = SystemReader("test-suite")
 
 ORG = "RXY"
 PSS = Actor("pss-01", [Role.PATIENT_SAFETY_SPECIALIST], ORG)
@@ -71,7 +75,7 @@ def _decided(engine: Engine) -> Callable[..., str]:
 
 
 def _first_choice(engine: Engine, case_id: str, trigger: str, field: str) -> str:
-    spec = engine.definition_for(engine.get(case_id)).transition(trigger)
+    spec = engine.definition_for(engine.get(case_id, reader=READER)).transition(trigger)
     assert spec is not None
     return next(f.choices[0] for f in spec.fields if f.name == field)
 
@@ -157,12 +161,12 @@ class TestRelay:
 
         report = OutboxRelay(engine).run_until_idle()
 
-        response = engine.get(learning_response_id(case_id, 4))
-        candour = engine.get(candour_case_id(case_id))
+        response = engine.get(learning_response_id(case_id, 4), reader=READER)
+        candour = engine.get(candour_case_id(case_id), reader=READER)
         assert report == RelayReport(applied=2)
         assert (response.workflow, response.state) == ("psii", "commissioned")
         assert (candour.workflow, candour.state) == ("duty_of_candour", "assessing")
-        first = engine.history(response.id)[0]
+        first = engine.history(response.id, reader=READER)[0]
         assert (first.actor_id, first.role) == (SYSTEM_ACTOR_ID, "system")
         assert dict(first.data)["caused_by"] == f"{case_id}#4"
         assert response.facts["candour_case_id"] == candour.id
@@ -197,7 +201,7 @@ class TestRelay:
         report = OutboxRelay(engine).run_until_idle()
 
         assert report == RelayReport(applied=1, replayed=1)
-        assert len(engine.history(follow_up.target_case_id)) == 1
+        assert len(engine.history(follow_up.target_case_id, reader=READER)) == 1
         assert [m.outcome for m in engine.store.outbox(case_id)] == ["replayed", "applied"]
 
     def test_approval_makes_findings_due_on_the_candour_case(
@@ -212,8 +216,8 @@ class TestRelay:
         psii_to_approval(response_id)
         report = relay.run_until_idle()
 
-        candour = engine.get(candour_case_id(case_id))
-        last = engine.history(candour.id)[-1]
+        candour = engine.get(candour_case_id(case_id), reader=READER)
+        last = engine.history(candour.id, reader=READER)[-1]
         assert report == RelayReport(applied=1)
         assert last.trigger == "learning_response_approved"
         assert dict(last.data)["learning_response_id"] == response_id
@@ -230,9 +234,9 @@ class TestRelay:
         relay = OutboxRelay(engine)
         relay.run_until_idle()
         hcp = Actor("hcp-04", [Role.HEALTH_CARE_PROFESSIONAL], ORG)
-        spec = engine.definition_for(engine.get(candour_case_id(case_id))).transition(
-            "determine_not_notifiable"
-        )
+        spec = engine.definition_for(
+            engine.get(candour_case_id(case_id), reader=READER)
+        ).transition("determine_not_notifiable")
         assert spec is not None
         reasons = next(f.choices for f in spec.fields if f.name == "not_notifiable_reason")
         other = next(r for r in reasons if r != "harm_below_threshold")
@@ -280,7 +284,7 @@ class TestRelay:
 
         assert report.rejected == 1
         assert [m.outcome for m in engine.store.outbox("INC-2")] == ["rejected:unknown_workflow"]
-        assert engine.get(learning_response_id(case_id, 4)).workflow == "psii"
+        assert engine.get(learning_response_id(case_id, 4), reader=READER).workflow == "psii"
 
     def test_plan_vocabulary_maps_a_local_response_type(self, engine: Engine) -> None:
         """A trust's own response type opens the lifecycle its plan maps it to."""
@@ -302,4 +306,4 @@ class TestRelay:
         report = relay.run_until_idle()
 
         assert report == RelayReport(applied=1)
-        assert engine.get(learning_response_id("INC-3", 4)).workflow == "mdt_review"
+        assert engine.get(learning_response_id("INC-3", 4), reader=READER).workflow == "mdt_review"

@@ -35,12 +35,15 @@ from psirf_flow import (
     TransitionNotAllowed,
     decide,
 )
-from psirf_flow.domain import FactValue
+from psirf_flow.domain import FactValue, SystemReader
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows import GUARDS, LEARNING_RESPONSES, PSII, GuardInput
 from psirf_flow.workflows.diagram import to_markdown_table
 from psirf_flow.workflows.guards_engagement import current_target_date
 
+
+#: Reads in these tests name a system reader unless they test access itself.
+READER = SystemReader("test-suite")
 
 ORG = "RX1"
 PSS = Actor("pss-1", [Role.PATIENT_SAFETY_SPECIALIST], ORG)
@@ -133,7 +136,7 @@ class Driver:
 
     def rules_of(self, case_id: str) -> tuple[str, ...]:
         """The rule references of the case's latest audit entry."""
-        return self.engine.history(case_id)[-1].rules
+        return self.engine.history(case_id, reader=READER)[-1].rules
 
 
 @pytest.fixture(name="driver")
@@ -154,8 +157,8 @@ class TestClock:
         """Psirf-rules §9.1: ``assign_lead`` records the decision's date as ``started_on``."""
         case_id = driver.started(after_days=3)
 
-        case = driver.engine.get(case_id)
-        opening = driver.engine.history(case_id)[0]
+        case = driver.engine.get(case_id, reader=READER)
+        opening = driver.engine.history(case_id, reader=READER)[0]
 
         assert case.facts["started_on"] == "2026-01-08"
         assert "started_on" not in opening.data
@@ -171,7 +174,7 @@ class TestClock:
         """Psirf-rules §4.1: the plan's timescale and hard cap given at opening are facts."""
         case_id = driver.started(settings={"timescale_days": 60, "hard_cap_days": 150})
 
-        facts = driver.engine.get(case_id).facts
+        facts = driver.engine.get(case_id, reader=READER).facts
 
         assert (facts["timescale_days"], facts["hard_cap_days"]) == (60, 150)
 
@@ -580,7 +583,7 @@ class TestHardCapOverride:
         driver.fire(case_id, "override_hard_cap", EXEC, override("2026-08-31"))
         driver.fire(case_id, "override_hard_cap", EXEC, override("2026-10-01", "family_request"))
 
-        history = driver.engine.history(case_id)
+        history = driver.engine.history(case_id, reader=READER)
         overrides = [e for e in history if OVERRIDE_RULE in e.rules]
         extensions = [e for e in history if EXTENSION_RULE in e.rules]
 

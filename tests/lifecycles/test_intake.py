@@ -28,12 +28,16 @@ from psirf_flow import (
     TransitionNotAllowed,
 )
 from psirf_flow.audit import GENESIS_HASH, make_entry
+from psirf_flow.domain import SystemReader
 from psirf_flow.oversight import NationalOverride, overridden_national_requirements
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows import GUARDS, INTAKE
 from psirf_flow.workflows.guards_intake import INTAKE_GUARDS
 from psirf_flow.workflows.intake import NATIONAL_OVERRIDE_RULE
 
+
+#: Reads in these tests name a system reader unless they test access itself.
+READER = SystemReader("test-suite")
 
 ORG = "RX1"
 PLAN = "plan-rx1@3"
@@ -198,13 +202,13 @@ class TestTriage:
         """National rules, plan priorities and plan version are kept as facts (§9.4)."""
         case_id = _under_review(engine, triage={**NEVER_EVENT_TRIAGE, "plan_priority_ids": ["p1"]})
 
-        facts = engine.get(case_id).facts
+        facts = engine.get(case_id, reader=READER).facts
         assert facts["national_rule_refs"] == (NEVER_EVENT,)
         assert facts["national_psii_rule_refs"] == (NEVER_EVENT,)
         assert facts["plan_priority_ids"] == ("p1",)
         assert facts["plan_ref"] == PLAN
         assert facts["triaged_by"] == PSS.id
-        assert engine.history(case_id)[-1].rules == ("psirf.triage.order@1",)
+        assert engine.history(case_id, reader=READER)[-1].rules == ("psirf.triage.order@1",)
 
     def test_psii_rule_must_be_a_recorded_national_rule(self, engine: Engine) -> None:
         """A rule said to require a PSII is one of the national rules (psirf-rules §3)."""
@@ -226,7 +230,7 @@ class TestTriage:
 
         engine.fire(case_id, "record_triage", actor=PSS, payload={"plan_ref": "plan-rx1@4"})
 
-        facts = engine.get(case_id).facts
+        facts = engine.get(case_id, reader=READER).facts
         assert "executive_decision_required" not in facts
         assert facts["plan_ref"] == "plan-rx1@4"
 
@@ -344,7 +348,7 @@ class TestDecideResponse:
             with pytest.raises(GuardFailed) as error:
                 engine.fire(case_id, "decide_response", actor=actor, role=role, payload=payload)
             assert _failed_codes(error) == refused
-            assert engine.get(case_id).state == "under_review"
+            assert engine.get(case_id, reader=READER).state == "under_review"
         else:
             outcome = engine.fire(
                 case_id, "decide_response", actor=actor, role=role, payload=payload
@@ -668,13 +672,13 @@ class TestReferral:
         states = [engine.fire(case_id, t, actor=PSS, payload=p).case.state for t, p in steps]
 
         assert states == ["external_investigation"] * 4 + ["closed"]
-        facts = engine.get(case_id).facts
+        facts = engine.get(case_id, reader=READER).facts
         assert facts["referral_body"] == "cdop"
         assert facts["referral_date"] == "2026-01-06"
         assert facts["referral_rule_ref"] == CHILD_DEATH
         assert facts["body_leads_investigation"] is True
         assert facts["closed_by"] == PSS.id
-        assert engine.verify(case_id).ok
+        assert engine.verify(case_id, reader=READER).ok
 
     def test_contribution_steps_need_the_body_to_lead(self, engine: Engine) -> None:
         """Contribution is tracked only where another body leads (psirf-rules §9.0)."""
@@ -873,7 +877,7 @@ class TestOversight:
             actor=EXEC,
             payload={"no_response_rationale": "learning_captured_elsewhere"},
         )
-        history = engine.history(case_id)
+        history = engine.history(case_id, reader=READER)
 
         found = overridden_national_requirements(history)
 
@@ -906,7 +910,7 @@ class TestOversight:
             },
         )
 
-        assert overridden_national_requirements(engine.history(case_id)) == []
+        assert overridden_national_requirements(engine.history(case_id, reader=READER)) == []
 
     def test_listing_is_oldest_first_across_cases(self, clock: ManualClock) -> None:
         """Overrides from many cases are listed oldest first in any input order (§9.4)."""
@@ -915,7 +919,9 @@ class TestOversight:
             _under_review(engine, case_id, triage=NEVER_EVENT_TRIAGE)
             clock.advance(timedelta(hours=1))
             engine.fire(case_id, "override_national_requirement", actor=EXEC, payload=OVERRIDE)
-        entries = [e for c in ("INT-A", "INT-B") for e in reversed(engine.history(c))]
+        entries = [
+            e for c in ("INT-A", "INT-B") for e in reversed(engine.history(c, reader=READER))
+        ]
 
         found = overridden_national_requirements(entries)
 

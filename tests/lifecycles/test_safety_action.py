@@ -26,9 +26,13 @@ from psirf_flow import (
     RoleNotPermitted,
     TransitionNotAllowed,
 )
+from psirf_flow.domain import SystemReader
 from psirf_flow.testing import ManualClock, engine_state_machine
 from psirf_flow.workflows import SAFETY_ACTION
 
+
+#: Reads in these tests name a system reader unless they test access itself.
+READER = SystemReader("test-suite")
 
 ORG = "RX1"
 LEAD = Actor("lead-1", [Role.LEARNING_RESPONSE_LEAD], ORG)
@@ -98,7 +102,7 @@ class Driver:
             self.fire(case_id, trigger, actor, payload)
             if reached == state:
                 break
-        assert self.engine.get(case_id).state == state
+        assert self.engine.get(case_id, reader=READER).state == state
         return case_id
 
 
@@ -119,7 +123,7 @@ class TestMainPath:
         assert case.state == "closed_effective"
         assert case.facts["verified_by"] == "pss-1"
         assert case.facts["agreed_by"] == "owner-1"
-        assert [e.to_state for e in driver.engine.history(case_id)] == [
+        assert [e.to_state for e in driver.engine.history(case_id, reader=READER)] == [
             "proposed",
             "agreed",
             "in_progress",
@@ -128,7 +132,7 @@ class TestMainPath:
             "monitoring",
             "closed_effective",
         ]
-        assert driver.engine.verify(case_id).ok
+        assert driver.engine.verify(case_id, reader=READER).ok
 
     def test_plan_may_be_completed_after_opening(self, driver: Driver) -> None:
         """Psirf-rules §9.2: owner, measure and due date may be settled while proposed."""
@@ -289,7 +293,7 @@ class TestVerification:
             driver.fire(case_id, trigger, OWNER_PSS, payload)
 
         assert refused.value.reason_code == "verifier_is_owner"
-        assert driver.engine.get(case_id).state == "monitoring"
+        assert driver.engine.get(case_id, reader=READER).state == "monitoring"
 
     def test_target_must_be_met_to_close_as_effective(self, driver: Driver) -> None:
         """Psirf-rules §9.2: MONITORING -> EFFECTIVE when the data shows the target met."""
@@ -331,9 +335,13 @@ class TestRevision:
         case = driver.fire(case_id, "confirm_effective", EXEC, EFFECTIVE)
 
         assert case.state == "closed_effective"
-        reviews = [e for e in driver.engine.history(case_id) if e.trigger.startswith("confirm_")]
+        reviews = [
+            e
+            for e in driver.engine.history(case_id, reader=READER)
+            if e.trigger.startswith("confirm_")
+        ]
         assert [e.actor_id for e in reviews] == ["pss-1", "exec-1"]
-        assert driver.engine.verify(case_id).ok
+        assert driver.engine.verify(case_id, reader=READER).ok
 
     def test_revision_needs_its_link_and_due_date(self, driver: Driver) -> None:
         """Psirf-rules §9.2: the revision is linked and time-bound."""
@@ -492,7 +500,7 @@ class TestDoesNotBlockTheReport:
         closed = driver.fire(psii, "close", PSS, {"safety_action_ids": [action]})
 
         assert closed.state == "closed"
-        assert engine.get(action).state == "proposed"
+        assert engine.get(action, reader=READER).state == "proposed"
         driver.fire(action, "update_proposal", LEAD, PLAN)
         assert driver.fire(action, "agree", OWNER).state == "agreed"
 

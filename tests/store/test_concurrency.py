@@ -11,9 +11,14 @@ from pathlib import Path
 import pytest
 
 from psirf_flow import Actor, Engine, Role
+from psirf_flow.audit import idempotency_digest
+from psirf_flow.domain import SystemReader
 from psirf_flow.store.sql import SqlStore
 from psirf_flow.testing import ManualClock
 
+
+#: Reads in these tests name a system reader unless they test access itself.
+READER = SystemReader("test-suite")
 
 WORKER = Path(__file__).with_name("_concurrency_worker.py")
 PROCESSES = 8
@@ -79,7 +84,7 @@ class TestConcurrentProcesses:
             case = store.load(case_id)
             assert len(history) == 2 + per_case[case_id]
             assert case.version == history[-1].sequence == len(history)
-            assert engine.verify(case_id).ok
+            assert engine.verify(case_id, reader=READER).ok
             recorded = {
                 (case_id, e.sequence, e.actor_id)
                 for e in history
@@ -88,8 +93,11 @@ class TestConcurrentProcesses:
             claimed = {(c, s, f"el-{k.split('-')[0]}") for c, s, k in accepted if c == case_id}
             assert recorded == claimed
         for case_id, sequence, key in accepted:
-            record = store.find_idempotency(key)
+            record = store.find_idempotency(idempotency_digest(PSS.organisation, key))
             assert record is not None
             assert (record.case_id, record.sequence) == (case_id, sequence)
-        assert all(store.find_idempotency(key) is None for key in conflicted)
+        assert all(
+            store.find_idempotency(idempotency_digest(PSS.organisation, k)) is None
+            for k in conflicted
+        )
         store.dispose()

@@ -8,10 +8,14 @@ import pytest
 import sqlalchemy as sa
 
 from psirf_flow import Actor, Case, CaseQuery, Command, ConcurrencyConflict, Engine, Role, decide
+from psirf_flow.domain import SystemReader
 from psirf_flow.ports import Change
 from psirf_flow.store.sql import SqlStore
 from psirf_flow.testing import ManualClock
 
+
+#: Reads in these tests name a system reader unless they test access itself.
+READER = SystemReader("test-suite")
 
 PSS = Actor("pss-1", [Role.PATIENT_SAFETY_SPECIALIST], "RX1")
 EXECUTIVE = Actor("exec-1", [Role.EXECUTIVE_LEAD], "RX1")
@@ -61,7 +65,7 @@ class TestHostTransaction:
             connection.execute(sa.insert(NOTES).values(case_id=opened.case.id))
         assert owner.load("H-1") == opened.case
         assert _notes(owner) == ["H-1"]
-        assert Engine(owner, clock=clock).verify("H-1").ok
+        assert Engine(owner, clock=clock).verify("H-1", reader=READER).ok
 
     def test_host_rollback_discards_both(self, owner: SqlStore, clock: ManualClock) -> None:
         """When the host fails after the command, neither its row nor the case remains."""
@@ -106,9 +110,13 @@ class TestHostTransaction:
                 bound.commit(_stale_hold(engine, stale, clock))
             connection.execute(sa.insert(NOTES).values(case_id="H-1"))
             engine.fire("H-1", "resume", actor=EXECUTIVE)
-        assert [e.trigger for e in owner.history("H-1")] == ["open", "hold", "resume"]
+        assert [e.trigger for e in owner.history("H-1")] == [
+            "open",
+            "hold",
+            "resume",
+        ]
         assert _notes(owner) == ["H-1"]
-        assert Engine(owner, clock=clock).verify("H-1").ok
+        assert Engine(owner, clock=clock).verify("H-1", reader=READER).ok
 
     def test_bind_without_a_transaction_begins_one_for_the_host(
         self, owner: SqlStore, clock: ManualClock

@@ -14,6 +14,7 @@ from alembic.script import ScriptDirectory
 from psirf_flow.errors import SchemaVersionError
 from psirf_flow.store.sql import (
     HEAD_REVISION,
+    VERSION_TABLE,
     SqlStore,
     current_revision,
     make_engine,
@@ -58,9 +59,12 @@ class TestUpgrade:
             upgrade(engine)
             assert current_revision(engine) == HEAD_REVISION
             with engine.connect() as connection:
-                assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+                context = MigrationContext.configure(
+                    connection, opts={"version_table": VERSION_TABLE}
+                )
+                assert compare_metadata(context, metadata) == []
                 inspector = sa.inspect(connection)
-                assert set(inspector.get_table_names()) == {*metadata.tables, "alembic_version"}
+                assert set(inspector.get_table_names()) == {*metadata.tables, VERSION_TABLE}
                 for table in metadata.sorted_tables:
                     reflected = {c["name"] for c in inspector.get_columns(table.name)}
                     assert reflected == set(table.columns.keys()), table.name
@@ -122,7 +126,7 @@ class TestSchemaCheck:
         engine = make_engine(db_url)
         try:
             with engine.begin() as connection:
-                connection.execute(sa.text("UPDATE alembic_version SET version_num = 'f00d9999'"))
+                connection.execute(sa.text(f"UPDATE {VERSION_TABLE} SET version_num = 'f00d9999'"))
         finally:
             engine.dispose()
         with pytest.raises(SchemaVersionError) as opened:

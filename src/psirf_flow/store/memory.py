@@ -67,7 +67,11 @@ class InMemoryStore:
                 if current is not None:
                     raise CaseAlreadyExists(case.id)
             elif current is None or current.version != change.expected_version:
-                raise ConcurrencyConflict(case.id, change.expected_version)
+                raise ConcurrencyConflict(
+                    case.id,
+                    change.expected_version,
+                    current_version=None if current is None else current.version,
+                )
             if change.idempotency is not None and change.idempotency.key in self._keys:
                 raise ConcurrencyConflict(case.id, change.expected_version or 0)
             self._check_change(change)
@@ -164,4 +168,5 @@ def _matches(case: Case, query: CaseQuery) -> bool:
         (query.workflow is None or case.workflow == query.workflow)
         and (query.state is None or case.state == query.state)
         and (query.organisation is None or case.organisation == query.organisation)
+        and (query.organisations is None or case.organisation in query.organisations)
     )

@@ -9,15 +9,19 @@ so a defect in those shows up as a disagreement with the model.
 
 The rules it implements, in the order the engine promises to apply them:
 
-1. an idempotency key seen before replays the first result when the command is the same,
-   and is refused (:class:`~psirf_flow.errors.IdempotencyKeyReused`) when it is not;
-2. the case exists (:class:`~psirf_flow.errors.CaseNotFound`);
+1. the case exists and belongs to the actor's organisation; a case of another
+   organisation is reported exactly like a missing one
+   (:class:`~psirf_flow.errors.CaseNotFound`), before anything else;
+2. an idempotency key seen before (within the actor's organisation) replays the first
+   result when the command is the same, and is refused
+   (:class:`~psirf_flow.errors.IdempotencyKeyReused`) when it is not;
 3. the trigger exists (:class:`~psirf_flow.errors.UnknownTrigger`), may be fired from the
-   current state (:class:`~psirf_flow.errors.TransitionNotAllowed`), by someone of the
-   case's organisation (:class:`~psirf_flow.errors.OrganisationMismatch`) holding a
+   current state (:class:`~psirf_flow.errors.TransitionNotAllowed`), by someone holding a
    permitted role (:class:`~psirf_flow.errors.RoleNotPermitted`), with an acceptable
    payload (:class:`~psirf_flow.errors.InvalidPayload`), and every guard passes
-   (:class:`~psirf_flow.errors.GuardFailed`);
+   (:class:`~psirf_flow.errors.GuardFailed`); when :meth:`ReferenceModel.predict` is asked
+   about an actor of another organisation directly, that is
+   :class:`~psirf_flow.errors.OrganisationMismatch`, checked first;
 4. opening a case with an id already taken is refused last
    (:class:`~psirf_flow.errors.CaseAlreadyExists`).
 
@@ -216,13 +220,13 @@ class ReferenceModel:
     def predict(self, case: ModelCase, command: Command, *, now: datetime) -> Prediction:
         """Predict what firing ``command`` on ``case`` should do."""
         trigger = command.trigger
+        if command.actor.organisation != case.organisation:
+            return Prediction(OrganisationMismatch)
         spec = self.definition.transition(trigger)
         if spec is None:
             return Prediction(UnknownTrigger)
         if (case.state, trigger) not in self.table:
             return Prediction(TransitionNotAllowed)
-        if command.actor.organisation != case.organisation:
-            return Prediction(OrganisationMismatch)
         role = _pick_role(spec.roles, command)
         if role is None:
             return Prediction(RoleNotPermitted)
@@ -338,7 +342,7 @@ class ReferenceEngine:
         self.registry = DefinitionRegistry(found)
         self.models = {d.key: ReferenceModel(d) for d in self.registry}
         self.cases: dict[str, ModelCase] = {}
-        self._keys: dict[str, _KeyRecord] = {}
+        self._keys: dict[tuple[str, str], _KeyRecord] = {}
 
     def model_for(self, case_id: str) -> ReferenceModel:
         """The model of the definition case ``case_id`` is pinned to."""
@@ -359,7 +363,7 @@ class ReferenceEngine:
         if definition is None:
             return Prediction(UnknownWorkflow)
         fingerprint = _fingerprint(f"{workflow}:{case_id}", _OPEN, command)
-        replay = self._replay(command.idempotency_key, fingerprint)
+        replay = self._replay(command, fingerprint)
         if replay is not None:
             return replay
         prediction = self.models[definition.key].predict_open(
@@ -367,37 +371,41 @@ class ReferenceEngine:
         )
         if prediction.accepted and case_id in self.cases:
             return Prediction(CaseAlreadyExists)
-        self._apply(prediction, command.idempotency_key, fingerprint)
+        self._apply(prediction, command, fingerprint)
         return prediction
 
     def fire(self, case_id: str, command: Command, *, now: datetime) -> Prediction:
         """Predict (and, if accepted, apply) ``command`` on case ``case_id``."""
+        case = self.cases.get(case_id)
+        if case is None or case.organisation != command.actor.organisation:
+            return Prediction(CaseNotFound)
         fingerprint = _fingerprint(case_id, command.trigger, command)
-        replay = self._replay(command.idempotency_key, fingerprint)
+        replay = self._replay(command, fingerprint)
         if replay is not None:
             return replay
-        case = self.cases.get(case_id)
-        if case is None:
-            return Prediction(CaseNotFound)
         prediction = self.model_for(case_id).predict(case, command, now=now)
-        self._apply(prediction, command.idempotency_key, fingerprint)
+        self._apply(prediction, command, fingerprint)
         return prediction
 
-    def _replay(self, key: str | None, fingerprint: str) -> Prediction | None:
-        record = self._keys.get(key) if key is not None else None
+    def _replay(self, command: Command, fingerprint: str) -> Prediction | None:
+        key = command.idempotency_key
+        record = self._keys.get((command.actor.organisation, key)) if key is not None else None
         if record is None:
             return None
         if record.fingerprint != fingerprint:
             return Prediction(IdempotencyKeyReused)
         return Prediction(case=self.cases[record.case_id], replay_of=record.sequence)
 
-    def _apply(self, prediction: Prediction, key: str | None, fingerprint: str) -> None:
+    def _apply(self, prediction: Prediction, command: Command, fingerprint: str) -> None:
         if not prediction.accepted or prediction.case is None:
             return
         case = prediction.case
         self.cases[case.id] = case
+        key = command.idempotency_key
         if key is not None:
-            self._keys[key] = _KeyRecord(fingerprint, case.id, case.version)
+            self._keys[(command.actor.organisation, key)] = _KeyRecord(
+                fingerprint, case.id, case.version
+            )
 
 
 def _fingerprint(scope: str, trigger: str, command: Command) -> str:
@@ -406,6 +414,7 @@ def _fingerprint(scope: str, trigger: str, command: Command) -> str:
         "scope": scope,
         "trigger": trigger,
         "actor": command.actor.id,
+        "organisation": command.actor.organisation,
         "role": command.role.value if command.role is not None else None,
         "payload": dict(command.payload),
     }

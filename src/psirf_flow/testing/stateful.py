@@ -41,7 +41,7 @@ from hypothesis import event, note
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from psirf_flow.domain import Actor, Command, Role
+from psirf_flow.domain import Actor, Command, Role, SystemReader
 from psirf_flow.engine import Engine, Outcome
 from psirf_flow.errors import GuardFailed, PsirfFlowError
 from psirf_flow.ports import Clock, Store
@@ -59,6 +59,8 @@ __all__ = ["DEFAULT_PEOPLE", "EngineStateMachine", "engine_state_machine"]
 DEFAULT_PEOPLE: Final = ("staff-1", "staff-2", "staff-3", "staff-4", "staff-5")
 
 _T = TypeVar("_T")
+#: The test kit reads every case it made as a named system reader.
+_READER = SystemReader("psirf-flow-stateful-test")
 _MISSING_CASE: Final = "case-missing"
 _UNKNOWN_TRIGGER: Final = "not_a_step"
 _STEPS: Final = (timedelta(0), timedelta(minutes=5), timedelta(days=1), timedelta(days=45))
@@ -211,8 +213,8 @@ class EngineStateMachine(RuleBasedStateMachine):
     def audit_trail_matches_accepted_commands(self) -> None:
         """One audit entry per accepted command, numbered 1..n, and the case at version n."""
         for case_id in self.case_ids:
-            history = self.engine.history(case_id)
-            case = self.engine.get(case_id)
+            history = self.engine.history(case_id, reader=_READER)
+            case = self.engine.get(case_id, reader=_READER)
             expected = self.accepted[case_id]
             assert len(history) == expected, (
                 f"{case_id}: {len(history)} audit entries for {expected} accepted commands"
@@ -233,18 +235,18 @@ class EngineStateMachine(RuleBasedStateMachine):
     def states_are_those_of_the_definition(self) -> None:
         """Every case, and every entry, is in a state of its definition, as the model says."""
         for case_id in self.case_ids:
-            case = self.engine.get(case_id)
+            case = self.engine.get(case_id, reader=_READER)
             states = self.reference.model_for(case_id).definition.states
             assert case.state in states
             assert case.state == self.reference.cases[case_id].state
-            assert all(e.to_state in states for e in self.engine.history(case_id))
+            assert all(e.to_state in states for e in self.engine.history(case_id, reader=_READER))
 
     @invariant()
     def final_states_are_left_only_by_reopening(self) -> None:
         """A final state is left only by a ``reopens`` transition fired in one of its roles."""
         for case_id in self.case_ids:
             definition = self.reference.model_for(case_id).definition
-            for entry in self.engine.history(case_id):
+            for entry in self.engine.history(case_id, reader=_READER):
                 if entry.from_state in definition.final_states:
                     spec = definition.transition(entry.trigger)
                     assert spec is not None, f"{case_id}: unknown trigger {entry.trigger!r}"
@@ -259,7 +261,7 @@ class EngineStateMachine(RuleBasedStateMachine):
         self._verify_chains(again=True)
         for case_id in self.case_ids:
             definition = self.reference.model_for(case_id).definition
-            history = self.engine.history(case_id)
+            history = self.engine.history(case_id, reader=_READER)
             for state in sorted({e.to_state for e in history} & definition.final_states):
                 event(f"a case reached final state {state!r}")
             if any(
@@ -400,14 +402,14 @@ class EngineStateMachine(RuleBasedStateMachine):
 
     def _verify_chains(self, *, again: bool) -> None:
         for case_id in self.case_ids:
-            head = self.engine.get(case_id).head_hash
+            head = self.engine.get(case_id, reader=_READER).head_hash
             if again or self.verified.get(case_id) != head:
-                result = self.engine.verify(case_id)
+                result = self.engine.verify(case_id, reader=_READER)
                 assert result.ok, f"{case_id}: {result.reason} (entry {result.first_broken})"
                 self.verified[case_id] = head
 
     def _total_entries(self) -> int:
-        return sum(len(self.engine.history(c)) for c in self.tried)
+        return sum(len(self.engine.store.history(c)) for c in self.tried)
 
     def _dead_end(self, case_id: str) -> bool:
         return self.reference.model_for(case_id).is_dead_end(self.reference.cases[case_id].state)

@@ -40,7 +40,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from psirf_flow.decide import decide, decide_open
-from psirf_flow.domain import Actor, Command, Deadline, FactValue, OutboxMessage, Role
+from psirf_flow.domain import (
+    Actor,
+    Command,
+    Deadline,
+    FactValue,
+    OutboxMessage,
+    Role,
+    SystemReader,
+)
 from psirf_flow.engine import Engine
 from psirf_flow.errors import (
     CaseAlreadyExists,
@@ -58,6 +66,8 @@ __all__ = ["StoreContract"]
 
 _REGISTRY = DefinitionRegistry.default()
 _ORG = "RX1"
+#: The contract reads what it wrote as a named system reader.
+_READER = SystemReader("psirf-flow-store-contract")
 _OTHER_ORG = "RY2"
 PSS = Actor("pss-1", [Role.PATIENT_SAFETY_SPECIALIST], _ORG)
 EXECUTIVE = Actor("exec-1", [Role.EXECUTIVE_LEAD], _ORG)
@@ -498,7 +508,7 @@ class StoreContract:
         assert [e.sequence for e in history] == list(range(1, len(steps) + 2))
         assert [e.trigger for e in history] == ["open", *(s[0] for s in steps)]
         assert all(b.previous_hash == a.hash for a, b in itertools.pairwise(history))
-        assert engine.verify(case_id).ok
+        assert engine.verify(case_id, reader=_READER).ok
         assert store.load(case_id).version == history[-1].sequence
 
     def test_audit_verifies_after_reload(
@@ -512,7 +522,7 @@ class StoreContract:
         second = Engine(again, clock=ManualClock())
         assert again.load(case_id) == store.load(case_id)
         assert tuple(again.history(case_id)) == tuple(store.history(case_id))
-        result = second.verify(case_id)
+        result = second.verify(case_id, reader=_READER)
         assert result.ok
         assert result.entries == 3
 
@@ -577,6 +587,44 @@ class StoreContract:
             if page.next_after is None:
                 break
             assert page.next_after == page.items[-1].id
+            after = page.next_after
+        assert seen == expected
+
+    @pytest.mark.parametrize(
+        ("organisations", "organisation", "expected_orgs"),
+        [
+            (frozenset({_ORG}), None, {_ORG}),
+            (frozenset({_OTHER_ORG}), None, {_OTHER_ORG}),
+            (frozenset({_ORG, _OTHER_ORG}), None, {_ORG, _OTHER_ORG}),
+            (frozenset({_ORG}), _OTHER_ORG, set()),
+            (frozenset({_ORG, _OTHER_ORG}), _ORG, {_ORG}),
+            (frozenset(), None, set()),
+        ],
+        ids=["own", "other", "both", "filter-outside", "filter-inside", "none-visible"],
+    )
+    def test_list_cases_keeps_to_the_visible_organisations(
+        self,
+        store: Store,
+        populated: list[str],
+        organisations: frozenset[str],
+        organisation: str | None,
+        expected_orgs: set[str],
+    ) -> None:
+        """Listing with ``organisations`` returns only those organisations' cases, paged."""
+        expected = sorted(
+            case_id for case_id in populated if store.load(case_id).organisation in expected_orgs
+        )
+        seen: list[str] = []
+        after: str | None = None
+        for _ in range(len(populated) + 2):
+            page = store.list_cases(
+                CaseQuery(
+                    organisation=organisation, organisations=organisations, after=after, limit=2
+                )
+            )
+            seen.extend(c.id for c in page.items)
+            if page.next_after is None:
+                break
             after = page.next_after
         assert seen == expected
 

@@ -3,20 +3,22 @@
 Needs the ``sqlalchemy`` extra (``postgresql`` for PostgreSQL through psycopg 3). Open a
 store with :meth:`SqlStore.open`; create or upgrade the schema with :func:`upgrade` (the
 Alembic migrations ship inside the package). See the how-to guide "Persist with
-SQLAlchemy".
+SQLAlchemy". psirf_flow records its schema revision in its own table
+(:data:`VERSION_TABLE`), so a host's own Alembic history can share the schema.
 
 Example:
     >>> store = SqlStore.open("cases.sqlite3", migrate=True)  # doctest: +SKIP
 """
 
 from psirf_flow.store.sql.engines import Durability, make_engine
-from psirf_flow.store.sql.migrate import HEAD_REVISION, current_revision, upgrade
+from psirf_flow.store.sql.migrate import HEAD_REVISION, VERSION_TABLE, current_revision, upgrade
 from psirf_flow.store.sql.schema import metadata
 from psirf_flow.store.sql.store import SqlStore
 
 
 __all__ = [
     "HEAD_REVISION",
+    "VERSION_TABLE",
     "Durability",
     "SqlStore",
     "current_revision",

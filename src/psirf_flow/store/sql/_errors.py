@@ -2,10 +2,17 @@
 
 Every SQLAlchemy or driver exception is translated into a psirf_flow error (chained with
 ``raise ... from``): :class:`~psirf_flow.errors.StoreUnavailable` when the database cannot
-be reached, :class:`~psirf_flow.errors.StoreError` for the rest. URLs are shown without
-their password, and a password that a driver repeats in its message is masked.
-:func:`_is_unique_violation` tells a duplicate key (someone else wrote first) from other
-integrity failures on PostgreSQL and SQLite.
+be reached, :class:`~psirf_flow.errors.StoreBusy` when another writer held a lock past the
+busy timeout (SQLite's "database is locked"; PostgreSQL's lock, deadlock and serialisation
+failures), :class:`~psirf_flow.errors.StoreError` for the rest.
+
+:func:`_shown` is the one place a URL is turned into text for a person (error messages,
+the CLI, :class:`~psirf_flow.store.sql.SqlStore`'s ``url`` and ``repr``): the password of
+the userinfo part and every query parameter that may carry a secret (:func:`_is_secret`:
+``password``, ``sslpassword``, ``passfile`` and any key naming a password, secret or
+token) are replaced by ``***``, and a password that a driver repeats in its message is
+masked too. :func:`_is_unique_violation` tells a duplicate key (someone else wrote first)
+from other integrity failures on PostgreSQL and SQLite.
 """
 
 from __future__ import annotations
@@ -16,17 +23,44 @@ from typing import Final
 
 import sqlalchemy as sa
 
-from psirf_flow.errors import PsirfFlowError, StoreError, StoreUnavailable
+from psirf_flow.errors import PsirfFlowError, StoreBusy, StoreError, StoreUnavailable
 
 
 _PG_UNIQUE_VIOLATION: Final = "23505"
 _SQLITE_UNIQUE_VIOLATIONS: Final = frozenset(
     {"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"}
 )
+#: PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
+_PG_BUSY: Final = frozenset({"40001", "40P01", "55P03"})
+#: SQLite result codes (and their extended codes) of a lock held by another connection.
+_SQLITE_BUSY: Final = ("SQLITE_BUSY", "SQLITE_LOCKED")
+#: Words in a URL query key that mark its value as a secret.
+_SECRET_WORDS: Final = ("password", "passwd", "passfile", "secret", "token")
+_MASK: Final = "***"
+
+
+def _is_secret(key: str) -> bool:
+    """Tell whether a URL query parameter may carry a secret (its value is never shown)."""
+    lowered = key.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
 
 
 def _shown(url: sa.URL) -> str:
-    return url.render_as_string(hide_password=True)
+    """``url`` as text safe to show: no password, no secret query value, no NUL."""
+    if any(_is_secret(k) for k in url.query):
+        url = url.update_query_dict({k: _MASK for k in url.query if _is_secret(k)}, append=False)
+    text = url.render_as_string(hide_password=True)
+    # render_as_string escapes the mask's characters in the query; show them plainly.
+    return text.replace("%2A%2A%2A", _MASK).replace("\x00", "\\x00")
+
+
+def _secrets(url: sa.URL) -> tuple[str, ...]:
+    """Every secret ``url`` carries (its password and secret query values), longest first."""
+    found = [str(url.password)] if url.password else []
+    for key, value in url.query.items():
+        if _is_secret(key):
+            found.extend([value] if isinstance(value, str) else list(value))
+    return tuple(sorted((s for s in found if s), key=len, reverse=True))
 
 
 @contextmanager
@@ -34,6 +68,8 @@ def _connected(engine: sa.Engine) -> Iterator[sa.Connection]:
     try:
         connection = engine.connect()
     except sa.exc.SQLAlchemyError as error:
+        if _is_busy(error):
+            raise StoreBusy(_shown(engine.url), _detail(error, engine.url)) from error
         raise StoreUnavailable(_shown(engine.url), _detail(error, engine.url)) from error
     with connection:
         yield connection
@@ -48,9 +84,21 @@ def _translated(url: sa.URL) -> Iterator[None]:
     except sa.exc.DBAPIError as error:
         if error.connection_invalidated:
             raise StoreUnavailable(_shown(url), _detail(error, url)) from error
+        if _is_busy(error):
+            raise StoreBusy(_shown(url), _detail(error, url)) from error
         raise StoreError(f"the database at {_shown(url)} failed: {_detail(error, url)}") from error
     except sa.exc.SQLAlchemyError as error:
         raise StoreError(f"the database at {_shown(url)} failed: {_detail(error, url)}") from error
+
+
+def _is_busy(error: sa.exc.SQLAlchemyError) -> bool:
+    """Tell a lock held by another writer past the busy timeout from other failures."""
+    orig = getattr(error, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None)  # psycopg
+    if sqlstate is not None:
+        return sqlstate in _PG_BUSY
+    name = getattr(orig, "sqlite_errorname", "")  # sqlite3
+    return isinstance(name, str) and name.startswith(_SQLITE_BUSY)
 
 
 def _is_unique_violation(error: sa.exc.IntegrityError) -> bool:
@@ -67,6 +115,6 @@ def _detail(error: sa.exc.SQLAlchemyError, url: sa.URL) -> str:
     cause = getattr(error, "orig", None) or error
     lines = str(cause).strip().splitlines()
     text = lines[0] if lines else type(cause).__name__
-    if url.password:
-        text = text.replace(str(url.password), "***")
+    for secret in _secrets(url):
+        text = text.replace(secret, _MASK)
     return text

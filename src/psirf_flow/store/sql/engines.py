@@ -3,19 +3,31 @@
 :func:`make_engine` turns a SQLAlchemy URL (or a plain SQLite file path) into an engine.
 For SQLite every connection uses WAL, ``PRAGMA synchronous`` set by :data:`Durability`,
 foreign keys, a busy timeout, and explicit ``BEGIN`` so that SAVEPOINTs and transactional
-DDL work. For PostgreSQL, ``durability="normal"`` turns ``synchronous_commit`` off.
-:func:`_single_statement` lets one connection run its next statement without an explicit
-transaction (autocommit on PostgreSQL; the SQLite ``begin`` listener here skips ``BEGIN``).
+DDL work. For PostgreSQL, ``durability="normal"`` turns ``synchronous_commit`` off and a
+``busy_timeout`` sets ``lock_timeout``. With ``read_only=True`` nothing can be written:
+SQLite files are opened with ``mode=ro`` (a missing file is an error, never created) and
+``PRAGMA query_only``; PostgreSQL sessions are ``default_transaction_read_only``.
+
+Secret query parameters of a PostgreSQL URL (``?password=``, ``?sslpassword=``...) are
+taken out of the engine's URL (the password into its userinfo part, which SQLAlchemy
+hides; the others into the driver's connect arguments), so no repr of the engine shows
+them. :func:`_single_statement` lets one connection run its next statement without an
+explicit transaction (autocommit on PostgreSQL; the SQLite ``begin`` listener here skips
+``BEGIN``).
 """
 
 from __future__ import annotations
 
+import math
+import os
+import sqlite3
 from typing import Any, Final, Literal
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
 from psirf_flow.errors import StoreError
-from psirf_flow.store.sql._errors import _shown
+from psirf_flow.store.sql._errors import _is_secret, _secrets, _shown
 
 
 __all__ = ["Durability", "make_engine"]
@@ -24,9 +36,13 @@ __all__ = ["Durability", "make_engine"]
 Durability = Literal["full", "normal"]
 
 _SQLITE_SYNCHRONOUS: Final = {"full": "FULL", "normal": "NORMAL"}
-_BUSY_TIMEOUT_MS: Final = 30_000
+#: SQLite's busy timeout when none is given, in seconds.
+_DEFAULT_BUSY_TIMEOUT: Final = 30.0
 #: A connection option: the next statement runs on its own, outside an explicit transaction.
 _SINGLE_STATEMENT: Final = "psirf_flow_single_statement"
+_MISSING_FILE: Final = (
+    "there is no database file at that path (it is opened read-only, so none was created)"
+)
 
 
 def _url(url: str | sa.URL) -> sa.URL:
@@ -34,14 +50,39 @@ def _url(url: str | sa.URL) -> sa.URL:
         return url
     if "://" not in url:
         return sa.URL.create("sqlite+pysqlite", database=url)
-    return sa.make_url(url)
+    try:
+        return sa.make_url(url)
+    except (sa.exc.ArgumentError, ValueError) as error:
+        # The text is not shown: it cannot be parsed, so its password cannot be hidden.
+        msg = "the database URL is not a valid SQLAlchemy URL (it is not shown, to hide secrets)"
+        raise StoreError(msg) from error
 
 
-def make_engine(url: str | sa.URL, *, durability: Durability = "full") -> sa.Engine:
+def _without_secret_query(url: sa.URL) -> tuple[sa.URL, dict[str, Any]]:
+    """Move secret query parameters out of ``url``: into its password, or connect args."""
+    secret = {k: v for k, v in url.query.items() if _is_secret(k)}
+    if not secret:
+        return url, {}
+    url = url.difference_update_query(secret)
+    password = secret.pop("password", None)
+    if isinstance(password, str) and url.password is None:
+        url = url.set(password=password)
+    elif password is not None:
+        secret["password"] = password
+    return url, secret
+
+
+def make_engine(
+    url: str | sa.URL,
+    *,
+    durability: Durability = "full",
+    read_only: bool = False,
+    busy_timeout: float | None = None,
+) -> sa.Engine:
     """Create an engine configured the way :class:`SqlStore` needs it.
 
     For SQLite every connection uses WAL, ``synchronous`` set by ``durability``, foreign
-    keys, a 30 s busy timeout, and explicit ``BEGIN`` so that SAVEPOINTs and transactional
+    keys, a busy timeout, and explicit ``BEGIN`` so that SAVEPOINTs and transactional
     DDL work. For PostgreSQL, ``durability="normal"`` turns ``synchronous_commit`` off.
 
     Args:
@@ -49,35 +90,87 @@ def make_engine(url: str | sa.URL, *, durability: Durability = "full") -> sa.Eng
         durability: ``"full"`` (default): a commit survives power loss. ``"normal"``:
             faster, survives a crash of the process, but the last commits may be lost on
             power loss or an operating system crash (never corrupted).
+        read_only: Never write. SQLite opens the file with ``mode=ro`` (a missing file is
+            an error and is not created) and ``PRAGMA query_only``; PostgreSQL sessions
+            are ``default_transaction_read_only``. A write is refused with ``StoreError``.
+        busy_timeout: How long, in seconds, to wait for a lock another writer holds before
+            giving up with :class:`~psirf_flow.errors.StoreBusy`. SQLite's
+            ``busy_timeout`` (30 s by default); PostgreSQL's ``lock_timeout`` (the
+            server's setting by default).
 
     Raises:
-        ValueError: If ``durability`` is not ``"full"`` or ``"normal"``.
-        StoreError: If the URL names no installed driver.
+        ValueError: If ``durability`` is not ``"full"`` or ``"normal"``, or
+            ``busy_timeout`` is negative or not a number.
+        StoreError: If the URL cannot be read or names no installed driver, or a SQLite
+            path holds a NUL character.
     """
     if durability not in _SQLITE_SYNCHRONOUS:
         msg = f"durability must be 'full' or 'normal', not {durability!r}"
         raise ValueError(msg)
+    if busy_timeout is not None and not (math.isfinite(busy_timeout) and busy_timeout >= 0):
+        msg = f"busy_timeout must be a number of seconds, 0 or more, not {busy_timeout!r}"
+        raise ValueError(msg)
     parsed = _url(url)
+    if "\x00" in (parsed.database or ""):
+        msg = f"cannot use the database URL {_shown(parsed)}: a path cannot hold a NUL character"
+        raise StoreError(msg)
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() != "sqlite":
+        parsed, connect_args = _without_secret_query(parsed)
     try:
-        engine = sa.create_engine(parsed)
+        engine = sa.create_engine(parsed, connect_args=connect_args)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as error:
-        raise StoreError(f"cannot use the database URL {_shown(parsed)}: {error}") from error
+        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        for secret in _secrets(parsed):
+            detail = detail.replace(secret, "***")
+        raise StoreError(f"cannot use the database URL {_shown(parsed)}: {detail}") from error
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine, _SQLITE_SYNCHRONOUS[durability])
-    elif engine.dialect.name == "postgresql" and durability == "normal":
-        _configure_postgresql_async_commit(engine)
+        timeout = _DEFAULT_BUSY_TIMEOUT if busy_timeout is None else busy_timeout
+        _configure_sqlite(
+            engine,
+            _SQLITE_SYNCHRONOUS[durability],
+            busy_timeout_ms=round(timeout * 1000),
+            read_only=read_only,
+        )
+    elif engine.dialect.name == "postgresql":
+        settings = []
+        if durability == "normal":
+            settings.append("SET synchronous_commit = off")
+        if read_only:
+            settings.append("SET default_transaction_read_only = on")
+        if busy_timeout is not None:
+            settings.append(f"SET lock_timeout = {round(busy_timeout * 1000)}")
+        if settings:
+            _configure_postgresql(engine, settings)
     return engine
 
 
-def _configure_sqlite(engine: sa.Engine, synchronous: str) -> None:
+def _configure_sqlite(
+    engine: sa.Engine, synchronous: str, *, busy_timeout_ms: int, read_only: bool
+) -> None:
+    def on_do_connect(
+        _dialect: object, _record: object, cargs: list[Any], cparams: dict[str, Any]
+    ) -> None:
+        # Open the file with mode=ro, so that a missing file is an error, not created.
+        path = cargs[0] if cargs else cparams.get("database")
+        if cparams.get("uri") or not isinstance(path, str) or path in ("", ":memory:"):
+            return
+        if not os.path.exists(path):
+            raise sqlite3.OperationalError(_MISSING_FILE)
+        cargs[:] = [f"file:{quote(path)}?mode=ro"]
+        cparams["uri"] = True
+
     def on_connect(dbapi_connection: Any, _record: object) -> None:
         # Take transaction control away from the driver; SQLAlchemy emits BEGIN below.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute(f"PRAGMA synchronous = {synchronous}")
+            cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+            if read_only:
+                cursor.execute("PRAGMA query_only = ON")
+            else:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute(f"PRAGMA synchronous = {synchronous}")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()
@@ -88,15 +181,18 @@ def _configure_sqlite(engine: sa.Engine, synchronous: str) -> None:
             return
         connection.exec_driver_sql("BEGIN")
 
+    if read_only:
+        sa.event.listen(engine, "do_connect", on_do_connect)
     sa.event.listen(engine, "connect", on_connect)
     sa.event.listen(engine, "begin", on_begin)
 
 
-def _configure_postgresql_async_commit(engine: sa.Engine) -> None:
+def _configure_postgresql(engine: sa.Engine, settings: list[str]) -> None:
     def on_connect(dbapi_connection: Any, _record: object) -> None:
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("SET synchronous_commit = off")
+            for setting in settings:
+                cursor.execute(setting)
         finally:
             cursor.close()
         dbapi_connection.commit()

@@ -36,7 +36,7 @@ from psirf_flow.store.sql.engines import Durability, _single_statement, make_eng
 from psirf_flow.store.sql.migrate import (
     HEAD_REVISION,
     _alembic_config,  # noqa: F401 - re-exported: importable from here as before the split
-    _schema_error,
+    _check,
     current_revision,
     upgrade,
 )
@@ -121,6 +121,7 @@ _PENDING = (
 _FIND_MESSAGE = sa.select(OUTBOX.c.delivered_at).where(
     OUTBOX.c.message_id == sa.bindparam("message_id")
 )
+_CURRENT_VERSION = sa.select(CASES.c.version).where(CASES.c.id == sa.bindparam("case_id"))
 _MARK_DELIVERED = (
     OUTBOX.update()
     .where(OUTBOX.c.message_id == sa.bindparam("b_message_id"), OUTBOX.c.delivered_at.is_(None))
@@ -150,18 +151,30 @@ class SqlStore:
         self._engine = engine
         self._connection = connection
         self._owns_engine = False
+        self._read_only = False
+
+    def __repr__(self) -> str:
+        """Name the database without its password or any secret query parameter."""
+        mode = ", read_only=True" if self._read_only else ""
+        return f"SqlStore(url={self.url!r}{mode})"
 
     # ------------------------------------------------------------------ construction
 
     @classmethod
     def open(
-        cls, url: str | sa.URL, *, migrate: bool = False, durability: Durability = "full"
+        cls,
+        url: str | sa.URL,
+        *,
+        migrate: bool = False,
+        durability: Durability = "full",
+        read_only: bool = False,
+        busy_timeout: float | None = None,
     ) -> SqlStore:
         """Open the database at ``url`` and check (or, with ``migrate``, bring) its schema.
 
         For SQLite, ``url`` may be a plain file path or a ``sqlite:///path`` URL; the file
-        is created when missing. Writes go through WAL, and ``durability`` sets
-        ``PRAGMA synchronous``:
+        is created when missing (unless ``read_only``). Writes go through WAL, and
+        ``durability`` sets ``PRAGMA synchronous``:
 
         * ``"full"`` (default): a commit is on disk before it returns, and survives power
           loss. Slower (about 3-4 times on SQLite).
@@ -175,15 +188,31 @@ class SqlStore:
                 SQLite file path.
             migrate: Create or upgrade the schema first (see :func:`upgrade`).
             durability: ``"full"`` or ``"normal"``, as above.
+            read_only: Open the database for reading only (verification, reports): a
+                missing SQLite file is an error and is not created, and every write is
+                refused with :class:`~psirf_flow.errors.StoreError`, by the store and by
+                the database (see :func:`make_engine`).
+            busy_timeout: Seconds to wait for another writer's lock before raising
+                :class:`~psirf_flow.errors.StoreBusy` (see :func:`make_engine`).
 
         Raises:
+            ValueError: If ``read_only`` and ``migrate`` are both given, or ``durability``
+                or ``busy_timeout`` is not valid.
             SchemaVersionError: If the schema is missing, older or newer than this release
                 (without ``migrate``), or newer (with it).
-            StoreUnavailable: If the database cannot be reached.
+            StoreUnavailable: If the database cannot be reached (or, read-only, the SQLite
+                file does not exist).
+            StoreError: If the URL cannot be used.
         """
-        engine = make_engine(url, durability=durability)
+        if read_only and migrate:
+            msg = "a read-only store cannot migrate the schema; run upgrade() on its own"
+            raise ValueError(msg)
+        engine = make_engine(
+            url, durability=durability, read_only=read_only, busy_timeout=busy_timeout
+        )
         store = cls(engine)
         store._owns_engine = True
+        store._read_only = read_only
         try:
             if migrate:
                 upgrade(engine)
@@ -216,19 +245,26 @@ class SqlStore:
 
     @property
     def url(self) -> str:
-        """The database URL, with the password hidden."""
+        """The database URL, with the password and secret query parameters hidden."""
         return _shown(self._engine.url)
+
+    @property
+    def read_only(self) -> bool:
+        """True when the store was opened with ``read_only=True`` and refuses every write."""
+        return self._read_only
 
     def check_schema(self) -> None:
         """Check that the database is at :data:`HEAD_REVISION`.
 
+        A database whose revision is still recorded in the shared ``alembic_version``
+        table (by an earlier release) is refused too, until :func:`upgrade` moves it.
+
         Raises:
-            SchemaVersionError: If the schema is missing, older or newer.
+            SchemaVersionError: If the schema is missing, older or newer, or its revision is
+                in the legacy table.
             StoreUnavailable: If the database cannot be reached.
         """
-        found = current_revision(self._connection or self._engine)
-        if found != HEAD_REVISION:
-            raise _schema_error(found)
+        _check(self._connection or self._engine)
 
     def dispose(self) -> None:
         """Close pooled connections (only of an engine :meth:`open` created)."""
@@ -249,8 +285,14 @@ class SqlStore:
                     _single_statement(connection)
                 yield connection
 
+    def _refuse_if_read_only(self) -> None:
+        if self._read_only:
+            msg = f"the store for {self.url} was opened read-only; nothing was written"
+            raise StoreError(msg)
+
     @contextmanager
     def _writing(self) -> Iterator[sa.Connection]:
+        self._refuse_if_read_only()
         with _translated(self._engine.url):
             if self._connection is not None:
                 with self._connection.begin_nested():
@@ -294,6 +336,10 @@ class SqlStore:
             statement = statement.where(CASES.c.state == query.state)
         if query.organisation is not None:
             statement = statement.where(CASES.c.organisation == query.organisation)
+        if query.organisations is not None:
+            if not query.organisations:
+                return Page((), None)
+            statement = statement.where(CASES.c.organisation.in_(sorted(query.organisations)))
         if query.after is not None:
             statement = statement.where(CASES.c.id > query.after)
         with self._reading() as connection:
@@ -344,14 +390,17 @@ class SqlStore:
         """Write ``change`` in one transaction (a SAVEPOINT when bound), checking the version.
 
         Raises:
-            ConcurrencyConflict: If the stored version is not ``change.expected_version``,
-                or the idempotency key or audit sequence was taken meanwhile.
+            ConcurrencyConflict: If the stored version is not ``change.expected_version``
+                (its ``current_version`` is the one found), or the idempotency key or
+                audit sequence was taken meanwhile.
             CaseAlreadyExists: If creating a case whose id is taken.
-            StoreError: If the change is inconsistent or the database fails; nothing of
-                the change was written.
+            StoreError: If the change is inconsistent, the store is read-only or the
+                database fails; nothing of the change was written.
+            StoreBusy: If another writer held a lock past the busy timeout; retry.
             StoreUnavailable: If the database cannot be reached.
         """
         _check_change(change)
+        self._refuse_if_read_only()
         if self._single_statement_write(change):
             # The whole change is one statement, atomic on its own: no BEGIN and COMMIT.
             with self._reading() as connection:
@@ -409,7 +458,7 @@ def _update_and_append(connection: sa.Connection, change: Change) -> None:
             raise conflict from error
         raise
     if appended.first() is None:
-        raise conflict
+        raise _conflict(connection, change)
 
 
 def _write(connection: sa.Connection, change: Change) -> None:
@@ -434,7 +483,7 @@ def _write(connection: sa.Connection, change: Change) -> None:
             },
         )
         if updated.rowcount != 1:
-            raise conflict
+            raise _conflict(connection, change)
     try:
         connection.execute(_INSERT_ENTRY, mapping.audit_values(change.entry))
         if change.idempotency is not None:
@@ -454,3 +503,9 @@ def _write(connection: sa.Connection, change: Change) -> None:
         except sa.exc.IntegrityError as error:
             msg = f"an outbox message of case {case.id!r} has an id that already exists"
             raise StoreError(msg) from error
+
+
+def _conflict(connection: sa.Connection, change: Change) -> ConcurrencyConflict:
+    """The conflict of a version-checked update that matched no row, with the version found."""
+    found = connection.execute(_CURRENT_VERSION, {"case_id": change.case.id}).scalar_one_or_none()
+    return ConcurrencyConflict(change.case.id, change.expected_version or 0, current_version=found)

@@ -3,6 +3,10 @@
 Run it through :func:`psirf_flow.store.sql.upgrade`, which passes an open connection in
 ``config.attributes["connection"]``; no ``alembic.ini`` is needed. Given only a
 ``sqlalchemy.url`` main option, it connects by itself; in offline mode it writes SQL.
+
+The revision is recorded in psirf_flow's own version table
+(:data:`~psirf_flow.store.sql.migrate.VERSION_TABLE`), never in Alembic's default
+``alembic_version``, which a host's own migrations may use in the same schema.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
+from psirf_flow.store.sql.migrate import VERSION_TABLE
 from psirf_flow.store.sql.schema import metadata
 
 
@@ -20,6 +25,7 @@ def _configure(connection: sa.Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
+        version_table=VERSION_TABLE,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
@@ -31,6 +37,7 @@ def run_offline() -> None:
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
         target_metadata=metadata,
+        version_table=VERSION_TABLE,
         literal_binds=True,
     )
     with context.begin_transaction():

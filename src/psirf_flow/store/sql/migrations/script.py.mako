@@ -22,4 +22,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    ${downgrades if downgrades else "pass"}
+    raise RuntimeError("psirf_flow migrations are forward-only; restore a backup to go back")

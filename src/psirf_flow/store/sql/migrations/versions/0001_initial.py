@@ -113,8 +113,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table("outbox")
-    op.drop_table("deadlines")
-    op.drop_table("idempotency_keys")
-    op.drop_table("audit_entries")
-    op.drop_table("cases")
+    raise RuntimeError("psirf_flow migrations are forward-only; restore a backup to go back")

@@ -29,9 +29,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_outbox_delivered_at_position", table_name="outbox")
-    op.drop_index("ix_cases_retention_class_id", table_name="cases")
-    with op.batch_alter_table("outbox") as batch:
-        batch.drop_column("outcome")
-    with op.batch_alter_table("cases") as batch:
-        batch.drop_column("retention_class")
+    raise RuntimeError("psirf_flow migrations are forward-only; restore a backup to go back")
