@@ -31,7 +31,6 @@ __all__ = [
     "limit",
     "moment",
     "name",
-    "optional_actor",
     "optional_identifier",
     "optional_role",
     "optional_version",
@@ -77,7 +76,8 @@ def name(argument: str, value: object) -> str:
     """
     if not isinstance(value, str):
         raise InvalidInput(argument, f"must be text, got {type(value).__name__}")
-    if not 0 < len(value) <= _LONGEST_NAME or not value.isprintable() or not _encodable(value):
+    # Lone surrogates and control characters are not printable: refused here too.
+    if not 0 < len(value) <= _LONGEST_NAME or not value.isprintable():
         raise InvalidInput(argument, f"{shown(value)} is not a name psirf_flow could know")
     return value
 
@@ -87,11 +87,6 @@ def actor(argument: str, value: object) -> Actor:
     if not isinstance(value, Actor):
         raise InvalidInput(argument, f"must be an Actor, got {type(value).__name__}")
     return value
-
-
-def optional_actor(argument: str, value: object) -> Actor | None:
-    """``None``, or ``value`` checked as by :func:`actor`."""
-    return None if value is None else actor(argument, value)
 
 
 def reader(value: object) -> Reader:
@@ -121,12 +116,7 @@ def idempotency_key(value: object) -> str | None:
     """``None``, or ``value`` if it is 1 to 256 printable characters (never repeated)."""
     if value is None:
         return None
-    if (
-        not isinstance(value, str)
-        or not 0 < len(value) <= _LONGEST_KEY
-        or not value.isprintable()
-        or not _encodable(value)
-    ):
+    if not isinstance(value, str) or not 0 < len(value) <= _LONGEST_KEY or not value.isprintable():
         raise InvalidInput("idempotency_key", "must be 1 to 256 printable characters")
     return value
 
@@ -227,12 +217,3 @@ def _plain(value: object) -> bool:
             isinstance(item, _SCALARS) and not isinstance(item, _COLLECTIONS) for item in value
         )
     return False
-
-
-def _encodable(text: str) -> bool:
-    """Whether ``text`` can be stored (a lone surrogate cannot be encoded as UTF-8)."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True

@@ -727,6 +727,34 @@ class TestBounds:
             OutboxRelay(engine).run_once()
         )
 
+    @pytest.mark.parametrize("version", ["3", -1, 10**9, True, 2.0])
+    def test_bad_expected_versions(self, version: object) -> None:
+        """``expected_version`` must be a whole number from 0 to 999,999,999."""
+        engine = _engine_with_a_case()
+
+        error = attempt(
+            engine,
+            lambda: engine.fire("case-1", "assign_lead", actor=PSS, expected_version=version),  # type: ignore[arg-type]
+        )
+
+        assert isinstance(error, InvalidInput)
+        assert error.argument == "expected_version"
+
+    def test_too_many_organisations_in_a_query(self) -> None:
+        """A query may name at most 10,000 organisations."""
+        engine = _engine_with_a_case()
+        query = CaseQuery(organisations=[f"R{i}" for i in range(10_001)])
+
+        error = attempt(engine, lambda: engine.list_cases(query, reader=JOB))
+
+        assert isinstance(error, InvalidInput)
+        assert error.argument == "query.organisations"
+
+    def test_a_plan_too_long(self) -> None:
+        """A document over two million characters is refused before parsing."""
+        with pytest.raises(PlanError, match="longer than 2,000,000 characters"):
+            load_plan("#" * 2_000_001)
+
     def test_too_many_roles(self) -> None:
         """An actor may hold at most 64 role values."""
         with pytest.raises(InvalidInput, match="more than 64"):

@@ -21,6 +21,7 @@ from psirf_flow import (
     IdempotencyKeyReused,
     InMemoryStore,
     InvalidPayload,
+    PsirfFlowError,
     StoreError,
     UnknownWorkflow,
 )
@@ -454,6 +455,20 @@ class TestSilentUnlessAsked:
         assert [(e["event"], e["level"], e["organisation"]) for e in logs] == [
             ("psirf_flow.read_refused", "warning", "RX2")
         ]
+
+    def test_disabled_warnings_build_no_event(
+        self, lifecycle: Any, engine: Engine, cast: Any
+    ) -> None:
+        """With WARNING off, refused reads and refused input do not even call the logger."""
+        case = lifecycle.open()
+
+        with captured(logging.ERROR), mock.patch.object(engine, "_log") as log:
+            with pytest.raises(CaseNotFound):
+                engine.get(case.id, reader=cast.outsider)
+            with pytest.raises(PsirfFlowError):
+                engine.get("Jane Smith", reader=cast.pss)
+
+        assert log.mock_calls == []
 
     def test_disabled_levels_build_no_event(
         self, lifecycle: Any, engine: Engine, cast: Any
