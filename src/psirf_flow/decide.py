@@ -24,7 +24,7 @@ payload: guards that need one are reported as checked when the step is taken.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import attrs
@@ -41,7 +41,7 @@ from psirf_flow.errors import (
     UnknownTrigger,
 )
 from psirf_flow.workflows import _machine
-from psirf_flow.workflows.guards import GuardInput
+from psirf_flow.workflows.guards import CaseSummary, GuardInput
 from psirf_flow.workflows.payload import check_payload
 from psirf_flow.workflows.spec import TransitionSpec, WorkflowDefinition
 
@@ -121,6 +121,7 @@ def decide_open(
     organisation: str,
     command: Command,
     now: datetime,
+    references: Mapping[str, CaseSummary] | None = None,
 ) -> Decision:
     """Decide whether ``command`` may open a new case of ``definition``.
 
@@ -130,6 +131,8 @@ def decide_open(
         organisation: The organisation that will own the case.
         command: The opening command; its trigger is ignored and recorded as ``"open"``.
         now: When the command is being decided (aware UTC).
+        references: The cases its ``CASE_REF`` facts name, summarised by the caller (the
+            engine loads them); guards see them as ``GuardInput.references``.
     """
     opening = definition.opening
     if command.actor.organisation != organisation:
@@ -143,19 +146,22 @@ def decide_open(
     data, problems = check_payload(opening.fields, command.payload, salt=case_id)
     if problems:
         raise InvalidPayload(case_id=case_id, trigger=OPEN_TRIGGER, problems=problems)
+    # The definition's preset facts (e.g. a PSII's timescale) never come from the payload.
+    opened: dict[str, FactValue] = {**data, **opening.preset} if opening.preset else data
     guard_input = GuardInput(
         case=None,
         trigger=OPEN_TRIGGER,
         actor=command.actor,
         role=role,
-        facts=data,
+        facts=opened,
         payload=data,
         now=now,
+        references=references or {},
     )
     results = _evaluate(definition, opening.guards, guard_input)
     if not all(r.ok for r in results):
         raise GuardFailed(case_id=case_id, trigger=OPEN_TRIGGER, results=results)
-    facts: dict[str, FactValue] = {**data, "opened_by": command.actor.id}
+    facts: dict[str, FactValue] = {**opened, "opened_by": command.actor.id}
     entry = make_entry(
         case_id=case_id,
         sequence=1,
@@ -210,7 +216,12 @@ def _check_organisation(case: Case, actor: Actor, trigger: str) -> None:
 
 
 def decide(
-    definition: WorkflowDefinition, case: Case, command: Command, *, now: datetime
+    definition: WorkflowDefinition,
+    case: Case,
+    command: Command,
+    *,
+    now: datetime,
+    references: Mapping[str, CaseSummary] | None = None,
 ) -> Decision:
     """Decide whether ``command`` may be applied to ``case``.
 
@@ -219,6 +230,9 @@ def decide(
         case: The case as last committed.
         command: What is asked.
         now: When the command is being decided (aware UTC).
+        references: The cases its ``CASE_REF`` facts name, summarised by the caller (the
+            engine loads them before deciding, so this stays pure); a case missing here
+            does not exist for the guards.
 
     Returns:
         The decision to persist.
@@ -252,6 +266,7 @@ def decide(
         facts=facts,
         payload=data,
         now=now,
+        references=references or {},
     )
     results: list[GuardResult] = []
 
@@ -348,7 +363,12 @@ def _held_from(spec: TransitionSpec, case: Case, new_state: str) -> str | None:
 
 
 def options(
-    definition: WorkflowDefinition, case: Case, actor: Actor, *, now: datetime | None = None
+    definition: WorkflowDefinition,
+    case: Case,
+    actor: Actor,
+    *,
+    now: datetime | None = None,
+    references: Mapping[str, CaseSummary] | None = None,
 ) -> tuple[Option, ...]:
     """Say, for every trigger of the workflow, whether ``actor`` may fire it now and why not.
 
@@ -361,6 +381,7 @@ def options(
         actor: Who is asking.
         now: The time to judge guards at, when the caller has one (passed to guards as
             :attr:`~psirf_flow.workflows.guards.GuardInput.now`).
+        references: The cases the case's ``CASE_REF`` facts name, as for :func:`decide`.
     """
     found: list[Option] = []
     for spec in definition.transitions.values():
@@ -388,6 +409,7 @@ def options(
                 facts=case.facts,
                 payload={},
                 now=now,
+                references=references or {},
             )
             for name in spec.guards:
                 guard = definition.guards[name]

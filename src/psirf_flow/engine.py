@@ -34,7 +34,16 @@ import attrs
 from psirf_flow import _inputs
 from psirf_flow.audit import AuditEntry, ChainVerification, idempotency_digest, verify_chain
 from psirf_flow.decide import OPEN_TRIGGER, Decision, Option, decide, decide_open, options
-from psirf_flow.domain import Actor, Case, Command, Reader, Role, SystemReader, check_identifier
+from psirf_flow.domain import (
+    Actor,
+    Case,
+    Command,
+    FactValue,
+    Reader,
+    Role,
+    SystemReader,
+    check_identifier,
+)
 from psirf_flow.errors import (
     CaseAlreadyExists,
     CaseNotFound,
@@ -50,9 +59,19 @@ from psirf_flow.errors import (
 )
 from psirf_flow.log import enabled, get_logger, safe_fields
 from psirf_flow.policy import LifecycleVariant, RetentionClass, RetentionSettings
-from psirf_flow.ports import CaseQuery, Change, Clock, IdempotencyRecord, Page, Store
+from psirf_flow.policy.retention import highest_class
+from psirf_flow.ports import (
+    CaseQuery,
+    Change,
+    Clock,
+    IdempotencyRecord,
+    IncidentLink,
+    Page,
+    Store,
+)
 from psirf_flow.workflows import DefinitionRegistry, WorkflowDefinition
 from psirf_flow.workflows.couplings import COUPLINGS, Coupling, coupling_messages
+from psirf_flow.workflows.guards import CaseSummary, case_incident_ids
 
 
 __all__ = ["Engine", "Outcome"]
@@ -91,7 +110,9 @@ class Engine:
             command (:data:`~psirf_flow.workflows.couplings.COUPLINGS` by default; pass
             ``()`` for none). :class:`~psirf_flow.relay.OutboxRelay` applies them.
         retention: The plan's retention classes (the Records Management Code defaults
-            otherwise); every case carries the name of the class that applies to it.
+            otherwise); every case carries the name of the class that applies to it: the
+            longest of its own need, its class so far (never lowered) and the classes of
+            the other records of its incidents (see :mod:`psirf_flow.policy.retention`).
         oversight: Which organisations each overseeing organisation (an ICB) may read,
             e.g. ``{"QWE": ["RXY", "RAB"]}``. People holding the ICB oversight role there
             may read those cases' status and history; nobody outside may fire anything.
@@ -120,6 +141,7 @@ class Engine:
         # the retention settings never change after construction).
         self._listening: dict[tuple[str, str, str], tuple[Coupling, ...]] = {}
         self._retention_names: dict[tuple[str, str, bool], str] = {}
+        self._case_refs: dict[str, tuple[str, ...]] = {}
 
     @property
     def store(self) -> Store:
@@ -197,12 +219,14 @@ class Engine:
                 case_id = _inputs.identifier("case_id", self._new_id())
         new_id = case_id
         try:
+            owner = organisation or actor.organisation
             decision = decide_open(
                 definition,
                 case_id=new_id,
-                organisation=organisation or actor.organisation,
+                organisation=owner,
                 command=command,
                 now=self._now(),
+                references=self._references(definition, owner, {}, command.payload),
             )
         except CommandRejected as error:
             self._rejected(error, definition.name, actor, None)
@@ -269,8 +293,9 @@ class Engine:
         if expected_version is not None and case.version != expected_version:
             raise ConcurrencyConflict(case_id, expected_version, current_version=case.version)
         definition = self.definition_for(case)
+        references = self._references(definition, case.organisation, case.facts, command.payload)
         try:
-            decision = decide(definition, case, command, now=self._now())
+            decision = decide(definition, case, command, now=self._now(), references=references)
         except CommandRejected as error:
             self._rejected(error, definition.name, actor, case)
             raise
@@ -340,15 +365,18 @@ class Engine:
     def retention(self, case_id: str, *, reader: Reader) -> tuple[str, RetentionClass]:
         """Return the case's retention class: its name and how long its records are kept.
 
-        A case stored without a class (before migration 0002), or whose class the current
-        settings no longer define, is classed afresh from its workflow and facts
-        (``reader`` as for :meth:`get`).
+        The class is decided per incident: the longest of the case's own class, what its
+        workflow and facts need now, and the classes of every other record linked to the
+        same incidents (psirf-rules §4.5, §7.2). A case stored without a class (before
+        migration 0002), or whose class the current settings no longer define, is thus
+        classed afresh; a class is never lower than the one the case carries.
         """
         case_id, reader = self._read_arguments(case_id, reader)
         case = self._visible(case_id, reader)
-        name = case.retention_class
-        if name not in self._retention.classes:
-            name = self._retention_for(case, self.definition_for(case).family)
+        incidents = self._linked_incidents(case.organisation, case.facts)
+        links = self._store.incident_links(case.organisation, incidents) if incidents else ()
+        floor = [case.retention_class, *(link.retention_class for link in links)]
+        name = self._retention_for(case, self.definition_for(case).family, floor)
         return name, self._retention.classes[name]
 
     def verify(self, case_id: str, *, reader: Reader) -> ChainVerification:
@@ -378,7 +406,9 @@ class Engine:
             case_id = _inputs.identifier("case_id", case_id)
             actor = _inputs.actor("actor", actor)
         case = self._visible(case_id, actor)
-        return options(self.definition_for(case), case, actor, now=self._now())
+        definition = self.definition_for(case)
+        references = self._references(definition, case.organisation, case.facts, {})
+        return options(definition, case, actor, now=self._now(), references=references)
 
     def list_cases(self, query: CaseQuery | None = None, *, reader: Reader) -> Page:
         """Return one page of the cases ``reader`` may see (keyset paginated by id).
@@ -509,9 +539,19 @@ class Engine:
         )
         family = definition.family
         case = decision.case
-        retention_class = self._retention_for(case, family)
+        incidents = self._linked_incidents(case.organisation, case.facts)
+        links = self._store.incident_links(case.organisation, incidents) if incidents else ()
+        # Never lowered: the case's class so far is part of its floor, with its incidents'.
+        floor = [case.retention_class, *(link.retention_class for link in links)]
+        retention_class = self._retention_for(case, family, floor)
         if case.retention_class != retention_class:
             case = attrs.evolve(case, retention_class=retention_class)
+        stored = {(k.incident_id): k.retention_class for k in links if k.case_id == case.id}
+        incident_links = tuple(
+            IncidentLink(case.organisation, incident, case.id, retention_class)
+            for incident in incidents
+            if stored.get(incident) != retention_class
+        )
         entry = decision.entry
         listening = self._listening_to(case.workflow, family, entry.trigger)
         change = Change(
@@ -529,6 +569,7 @@ class Engine:
             )
             if listening
             else (),
+            incident_links=incident_links,
         )
         try:
             self._store.commit(change)
@@ -571,6 +612,37 @@ class Engine:
         )
         return Outcome(case, entry)
 
+    def _references(
+        self,
+        definition: WorkflowDefinition,
+        organisation: str,
+        facts: Mapping[str, object],
+        payload: Mapping[str, object],
+    ) -> dict[str, CaseSummary]:
+        """Load the cases named by the definition's ``CASE_REF`` facts, for the guards.
+
+        Only well-formed ids are looked up (the payload is not checked yet); a missing case
+        and a case of another organisation are both left out, so a guard cannot tell them
+        apart and nothing about another organisation's cases leaks.
+        """
+        names = self._case_refs.get(definition.key)
+        if names is None:
+            names = definition.case_ref_facts
+            self._case_refs[definition.key] = names
+        found: dict[str, CaseSummary] = {}
+        for name in names:
+            for value in (payload.get(name), facts.get(name)):
+                if not isinstance(value, str) or value in found or check_identifier(value):
+                    continue
+                try:
+                    other = self._store.load(value)
+                except CaseNotFound:
+                    continue
+                referenced = self._definitions.get(other.workflow, other.workflow_version)
+                if other.organisation == organisation and referenced is not None:
+                    found[value] = CaseSummary.of(other, referenced.family)
+        return found
+
     def _listening_to(self, workflow: str, family: str, trigger: str) -> tuple[Coupling, ...]:
         """The couplings that listen to ``trigger`` of ``workflow`` (cached per engine)."""
         found = self._listening.get((workflow, family, trigger))
@@ -579,7 +651,12 @@ class Engine:
             self._listening[(workflow, family, trigger)] = found
         return found
 
-    def _retention_for(self, case: Case, family: str) -> str:
+    def _retention_for(self, case: Case, family: str, floor: Iterable[str | None] = ()) -> str:
+        """The case's class: its own need now, raised to ``floor`` (pure given its inputs).
+
+        The rule is :func:`psirf_flow.policy.retention.settled_class`; the own need is
+        cached per workflow, family and national-requirement flag.
+        """
         national = case.facts.get("basis") == "national_requirement" or bool(
             case.facts.get("national_rule_refs")
         )
@@ -590,7 +667,30 @@ class Engine:
             variants = [LifecycleVariant(case.workflow)] if learning else []
             name, _ = self._retention.class_for(variants, national_requirement=national)
             self._retention_names[cache_key] = name
-        return name
+        return highest_class(self._retention, (name, *floor)) or name
+
+    def _linked_incidents(
+        self, organisation: str, facts: Mapping[str, FactValue]
+    ) -> tuple[str, ...]:
+        """The incidents a case belongs to, for retention per incident.
+
+        Its own ``incident_ids`` / ``incident_id``; a case linked only through learning
+        responses (a safety action's ``learning_response_ids``) belongs to theirs, read from
+        those cases (same organisation only).
+        """
+        own = case_incident_ids(facts)
+        responses = facts.get("learning_response_ids")
+        if own or not isinstance(responses, tuple):
+            return own
+        found: set[str] = set()
+        for response_id in responses:
+            try:
+                response = self._store.load(response_id)
+            except CaseNotFound:
+                continue
+            if response.organisation == organisation:
+                found.update(case_incident_ids(response.facts))
+        return tuple(sorted(found))
 
     def _warn(
         self,

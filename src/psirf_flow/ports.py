@@ -24,6 +24,7 @@ __all__ = [
     "Change",
     "Clock",
     "IdempotencyRecord",
+    "IncidentLink",
     "Page",
     "Store",
 ]
@@ -56,6 +57,27 @@ class IdempotencyRecord:
 
 
 @attrs.frozen
+class IncidentLink:
+    """One case's link to an incident, with the retention class the case carries.
+
+    Every record of an incident (intake, learning responses, candour, safety actions) is
+    linked to it, so the incident's records can be kept as long as the longest of them
+    needs (psirf-rules §4.5, §7.2; see :mod:`psirf_flow.policy.retention`).
+
+    Attributes:
+        organisation: The organisation owning the case (incident ids are theirs).
+        incident_id: The incident.
+        case_id: The linked case.
+        retention_class: The name of the case's retention class when last written.
+    """
+
+    organisation: str
+    incident_id: str
+    case_id: str
+    retention_class: str
+
+
+@attrs.frozen
 class Change:
     """Everything one accepted command writes, committed together or not at all.
 
@@ -66,6 +88,8 @@ class Change:
         idempotency: The idempotency record to keep, if a key was given.
         deadlines: Deadlines to insert or replace (by case and kind).
         outbox: Messages to deliver after commit.
+        incident_links: The case's incident links to insert or replace (by organisation,
+            incident and case); only those that are new or changed.
     """
 
     case: Case
@@ -74,6 +98,7 @@ class Change:
     idempotency: IdempotencyRecord | None = None
     deadlines: tuple[Deadline, ...] = ()
     outbox: tuple[OutboxMessage, ...] = ()
+    incident_links: tuple[IncidentLink, ...] = ()
 
 
 def _frozen_or_none(value: Iterable[str] | None) -> frozenset[str] | None:
@@ -159,6 +184,15 @@ class Store(Protocol):
 
     def outbox(self, case_id: str) -> Sequence[OutboxMessage]:
         """Return the messages the case's commands have written, oldest first."""
+        ...
+
+    def incident_links(
+        self, organisation: str, incident_ids: Sequence[str]
+    ) -> Sequence[IncidentLink]:
+        """Return every case's link to these incidents of ``organisation``.
+
+        Ordered by incident id, then case id; empty when ``incident_ids`` is.
+        """
         ...
 
     def pending_outbox(self, limit: int) -> Sequence[OutboxMessage]:

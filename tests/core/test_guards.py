@@ -11,6 +11,7 @@ import pytest
 from psirf_flow import Actor, Engine, GuardFailed, GuardResult, Role
 from psirf_flow.domain import FactValue, SystemReader
 from psirf_flow.workflows import GUARDS, LEARNING_RESPONSES, GuardInput
+from psirf_flow.workflows.guards import person_in, same_person
 
 
 #: Reads in these tests name a system reader unless they test access itself.
@@ -471,6 +472,128 @@ class TestBuiltinGuards:
         assert guard_input.ids("one") == ("x",)
         assert guard_input.ids("count") == ()
         assert guard_input.ids("absent") == ()
+
+
+#: Every segregation-of-duties guard with ids that differ only in case (psirf-rules §5
+#: rules 1, 2, 5 and 6): guard, facts, actor, payload, expected reason code. A person is
+#: the same person whatever the case of their id, so each of these is refused.
+MIXED_CASE_SOD = [
+    pytest.param(
+        "lead_independent",
+        INVOLVED,
+        "pss-1",
+        {"lead_id": "STAFF-1"},
+        "lead_involved_in_incident",
+        id="lead-involved",
+    ),
+    pytest.param(
+        "lead_independent",
+        INVOLVED,
+        "pss-1",
+        {"facilitator_id": "Mgr-1"},
+        "lead_line_manages_involved_staff",
+        id="facilitator-manager",
+    ),
+    pytest.param(
+        "approver_independent",
+        {"lead_id": "lrl-1"},
+        "LRL-1",
+        None,
+        "approver_is_lead",
+        id="approver-lead",
+    ),
+    pytest.param(
+        "approver_independent",
+        {"lead_id": "lrl-2", "author_id": "lrl-1"},
+        "LRL-1",
+        None,
+        "approver_is_author",
+        id="approver-author",
+    ),
+    pytest.param(
+        "reviewer_independent",
+        {"lead_id": "lrl-2", "author_id": "Lrl-1"},
+        "lRL-1",
+        None,
+        "reviewer_not_independent",
+        id="reviewer-author",
+    ),
+    pytest.param(
+        "reviewer_independent",
+        {"facilitator_id": "fac-1"},
+        "FAC-1",
+        None,
+        "reviewer_not_independent",
+        id="reviewer-facilitator",
+    ),
+    pytest.param(
+        "senior_leader_independent",
+        {"lead_id": "lead-1"},
+        "LEAD-1",
+        None,
+        "senior_leader_is_lead",
+        id="senior-leader-lead",
+    ),
+    pytest.param(
+        "extension_approver_independent",
+        {"lead_id": "lead-1"},
+        "Lead-1",
+        None,
+        "extension_approver_is_lead",
+        id="extension-approver-lead",
+    ),
+    pytest.param(
+        "verifier_not_owner",
+        {"owner_id": "own-1"},
+        "OWN-1",
+        None,
+        "verifier_is_owner",
+        id="verifier-owner",
+    ),
+    pytest.param(
+        "approver_not_owner",
+        {"owner_id": "OWN-1"},
+        "own-1",
+        None,
+        "approver_is_owner",
+        id="approver-owner",
+    ),
+    pytest.param("actor_is_owner", {"owner_id": "own-1"}, "OWN-1", None, "ok", id="owner-acts"),
+    pytest.param("actor_is_lead", {"lead_id": "LEAD-1"}, "lead-1", None, "ok", id="lead-acts"),
+]
+
+
+class TestIdentityIgnoresCase:
+    """Identity comparisons in every separation-of-duties guard ignore case (§5)."""
+
+    @pytest.mark.parametrize(("guard", "facts", "actor_id", "payload", "expected"), MIXED_CASE_SOD)
+    def test_mixed_case_ids_name_the_same_person(
+        self,
+        guard: str,
+        facts: Mapping[str, FactValue],
+        actor_id: str,
+        payload: Mapping[str, FactValue] | None,
+        expected: str,
+    ) -> None:
+        """Ids differing only in case are one person, for every SoD guard."""
+        result = judge(guard, facts, actor_id=actor_id, payload=payload)
+
+        assert (result.name, result.reason_code, result.ok) == (guard, expected, expected == "ok")
+
+    @pytest.mark.parametrize(
+        ("a", "b", "same"),
+        [
+            ("LRL-1", "lrl-1", True),
+            ("straße-1", "STRASSE-1", True),
+            ("lrl-1", "lrl-2", False),
+            ("lrl-1", None, False),
+            (None, None, False),
+        ],
+    )
+    def test_same_person(self, a: object, b: object, same: bool) -> None:
+        """same_person and person_in compare casefolded strings; non-strings name nobody."""
+        assert same_person(a, b) is same
+        assert person_in(a, ["x-9", b]) is same
 
 
 class TestSegregationOfDuties:

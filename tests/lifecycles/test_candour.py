@@ -30,7 +30,13 @@ from psirf_flow import (
 )
 from psirf_flow.domain import FactValue, SystemReader
 from psirf_flow.testing import ManualClock, engine_state_machine
-from psirf_flow.workflows import DUTY_OF_CANDOUR, GUARDS, GuardInput, build_duty_of_candour
+from psirf_flow.workflows import (
+    DUTY_OF_CANDOUR,
+    GUARDS,
+    LEARNING_RESPONSES,
+    GuardInput,
+    build_duty_of_candour,
+)
 from psirf_flow.workflows.candour import (
     DUTY_OF_CANDOUR_LOW_HARM_NOTIFIABLE,
     HARM_CATEGORIES,
@@ -83,12 +89,57 @@ def attempt(number: int, outcome: str = "no_response") -> dict[str, object]:
     return {"contact_attempts": number, "contact_method": "telephone", "contact_outcome": outcome}
 
 
+#: A facilitated learning response's main path, (actor, trigger, payload) per step, with
+#: the state each step reaches (psirf-rules §9.1).
+SWARM_PATH: tuple[tuple[str, str, Mapping[str, object], str], ...] = (
+    ("pss", "assign_facilitator", {"facilitator_id": "fac-1"}, "planning"),
+    ("fac", "begin_gathering", {}, "gathering_and_analysis"),
+    ("fac", "complete_analysis", {}, "drafting"),
+    ("fac", "submit_draft", {"draft_ref": "DRAFT-1"}, "review"),
+    ("senior", "agree_findings", {}, "review"),
+    ("fac", "request_approval", {}, "awaiting_approval"),
+    ("senior", "approve", {"report_ref": "DOC-REPORT-1"}, "approved"),
+)
+
+
+def learning_response(
+    engine: Engine,
+    case_id: str = "LR-1",
+    *,
+    incident: str = "INC-1",
+    organisation: str = ORG,
+    state: str = "approved",
+) -> str:
+    """Open a swarm huddle linked to ``incident`` and drive it to ``state``; return its id."""
+    people = {
+        "pss": Actor("pss-9", [Role.PATIENT_SAFETY_SPECIALIST], organisation),
+        "fac": Actor("fac-1", [Role.FACILITATOR], organisation),
+        "senior": Actor("sl-1", [Role.SENIOR_LEADER], organisation),
+    }
+    engine.open(
+        "swarm_huddle", actor=people["pss"], case_id=case_id, payload={"incident_ids": [incident]}
+    )
+    reached = "commissioned"
+    for who, trigger, payload, then in SWARM_PATH:
+        if reached == state:
+            break
+        engine.fire(case_id, trigger, actor=people[who], payload=payload)
+        reached = then
+    assert engine.get(case_id, reader=READER).state == state
+    return case_id
+
+
 class Driver:
-    """Opens candour cases and moves them through the engine, an hour per step."""
+    """Opens candour cases and moves them through the engine, an hour per step.
+
+    The store holds an approved learning response ``LR-1`` linked to the incident, which
+    ``APPROVED`` names.
+    """
 
     def __init__(self, engine: Engine, clock: ManualClock) -> None:
         self.engine = engine
         self.clock = clock
+        learning_response(engine)
 
     def open(self) -> str:
         """Open a case in ``assessing`` and return its id."""
@@ -136,7 +187,9 @@ def _driver(clock: ManualClock) -> Driver:
 
 @pytest.fixture(name="local_driver")
 def _local_driver(clock: ManualClock) -> Driver:
-    registry = DefinitionRegistry([DUTY_OF_CANDOUR_LOW_HARM_NOTIFIABLE])
+    registry = DefinitionRegistry(
+        [DUTY_OF_CANDOUR_LOW_HARM_NOTIFIABLE, LEARNING_RESPONSES["swarm_huddle"]]
+    )
     return Driver(Engine(InMemoryStore(), clock=clock, definitions=registry), clock)
 
 
@@ -544,6 +597,117 @@ class TestFindings:
         assert driver.engine.verify(case_id, reader=READER).ok
         with pytest.raises(TransitionNotAllowed):
             driver.fire(case_id, LEARNING_RESPONSE_APPROVED, PSS, APPROVED)
+
+
+#: Which learning response the candour case may take findings from (reg 20(4)(c),
+#: psirf-rules §9.3, §9.4): the response's id, organisation, incident and state, and the
+#: reason code refusing it ("ok" when accepted). ``None`` means no such case exists.
+REFERENCE_ROWS = [
+    pytest.param(None, ORG, "INC-1", "approved", "no_such_learning_response", id="missing"),
+    pytest.param("LR-X", "RX2", "INC-1", "approved", "no_such_learning_response", id="foreign"),
+    pytest.param(
+        "LR-2", ORG, "INC-1", "review", "learning_response_not_approved", id="not-approved"
+    ),
+    pytest.param(
+        "LR-3", ORG, "INC-9", "approved", "learning_response_other_incident", id="other-incident"
+    ),
+    pytest.param("LR-4", ORG, "INC-1", "approved", "ok", id="approved"),
+]
+
+
+class TestFindingsReference:
+    """Findings come only from an approved learning response of the same incident (§9.4)."""
+
+    @pytest.mark.parametrize(("lr_id", "organisation", "incident", "state", "code"), REFERENCE_ROWS)
+    def test_learning_response_approved_checks_the_response(
+        self,
+        *,
+        driver: Driver,
+        lr_id: str | None,
+        organisation: str,
+        incident: str,
+        state: str,
+        code: str,
+    ) -> None:
+        """The approval is recorded only for an approved response of this incident here."""
+        named = lr_id or "LR-NONE"
+        if lr_id is not None:
+            learning_response(
+                driver.engine, lr_id, incident=incident, organisation=organisation, state=state
+            )
+        case_id = driver.at("results_due")
+        before = driver.engine.get(case_id, reader=READER)
+        payload = {**APPROVED, "learning_response_id": named}
+
+        if code == "ok":
+            after = driver.fire(case_id, LEARNING_RESPONSE_APPROVED, PSS, payload)
+            assert after.facts["learning_response_id"] == named
+            assert driver.fire(case_id, "record_findings_shared", ENG, FINDINGS).state == "complete"
+            return
+        with pytest.raises(GuardFailed) as refused:
+            driver.fire(case_id, LEARNING_RESPONSE_APPROVED, PSS, payload)
+
+        assert refused.value.reason_code == code
+        assert [r.name for r in refused.value.failures] == [
+            "learning_response_approved_for_incident"
+        ]
+        assert driver.engine.get(case_id, reader=READER) == before
+        if code == "no_such_learning_response":
+            # Missing and foreign read the same: nothing about another trust leaks.
+            assert refused.value.failures[0].explanation == "there is no such learning response"
+
+    def test_findings_refused_when_the_response_is_reopened(self, driver: Driver) -> None:
+        """A response no longer approved when the findings are shared refuses them (§9.3)."""
+        case_id = driver.at("results_due")
+        driver.fire(case_id, LEARNING_RESPONSE_APPROVED, PSS, APPROVED)
+        _reopen_to_rework(driver.engine, "LR-1")
+        options = {o.trigger: o for o in driver.engine.options(case_id, ENG)}
+
+        with pytest.raises(GuardFailed) as refused:
+            driver.fire(case_id, "record_findings_shared", ENG, FINDINGS)
+
+        assert refused.value.reason_code == "learning_response_not_approved"
+        assert options["record_findings_shared"].reason_codes == ("learning_response_not_approved",)
+
+    def test_malformed_reference_is_refused_before_any_lookup(self, driver: Driver) -> None:
+        """A reference that is not an id (a name, here) is refused as a payload (§7.2)."""
+        case_id = driver.at("results_due")
+
+        with pytest.raises(InvalidPayload) as refused:
+            driver.fire(
+                case_id,
+                LEARNING_RESPONSE_APPROVED,
+                PSS,
+                {**APPROVED, "learning_response_id": "Jane Smith"},
+            )
+
+        assert len(refused.value.problems) == 1
+        assert refused.value.problems[0].startswith("'learning_response_id' ")
+        assert "Jane Smith" not in str(refused.value)
+
+    def test_options_see_the_referenced_response(self, driver: Driver) -> None:
+        """Options load the referenced case too, so sharing shows as allowed (§9.4)."""
+        case_id = driver.at("results_due")
+        driver.fire(case_id, LEARNING_RESPONSE_APPROVED, PSS, APPROVED)
+
+        options = {o.trigger: o for o in driver.engine.options(case_id, ENG)}
+
+        assert options["record_findings_shared"].allowed
+
+
+def _reopen_to_rework(engine: Engine, case_id: str) -> None:
+    """Share, close and reopen an approved swarm huddle (it is then no longer approved)."""
+    fac = Actor("fac-1", [Role.FACILITATOR], ORG)
+    pss = Actor("pss-9", [Role.PATIENT_SAFETY_SPECIALIST], ORG)
+    exec_lead = Actor("exec-9", [Role.EXECUTIVE_LEAD], ORG)
+    engine.fire(case_id, "share", actor=fac, payload={"family_sharing": "shared"})
+    engine.fire(case_id, "close", actor=pss, payload={"no_actions_rationale": "no_new_learning"})
+    engine.fire(
+        case_id,
+        "reopen",
+        actor=exec_lead,
+        payload={"new_information_ref": "NEW-1", "reopen_reason": "new_evidence"},
+    )
 
 
 class TestUncontactableOrDeclined:

@@ -18,6 +18,7 @@ import itertools
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -25,7 +26,10 @@ from hypothesis import strategies as st
 from psirf_flow import (
     Actor,
     Case,
+    CaseNotFound,
     Command,
+    DefinitionError,
+    DefinitionRegistry,
     Engine,
     GuardFailed,
     InMemoryStore,
@@ -40,6 +44,8 @@ from psirf_flow.testing import ManualClock
 from psirf_flow.workflows import GUARDS, LEARNING_RESPONSES, PSII, GuardInput
 from psirf_flow.workflows.diagram import to_markdown_table
 from psirf_flow.workflows.guards_engagement import current_target_date
+from psirf_flow.workflows.learning_response import PSII_VARIANT, build_learning_response
+from psirf_flow.workflows.spec import FieldKind, FieldSpec, define
 
 
 #: Reads in these tests name a system reader unless they test access itself.
@@ -92,6 +98,14 @@ def override(
     return payload
 
 
+def psii_registry(**settings: int) -> DefinitionRegistry:
+    """The built-in definitions with a PSII built from the plan's timescale ``settings``."""
+    psii = build_learning_response(attrs.evolve(PSII_VARIANT, **settings))
+    return DefinitionRegistry(
+        [psii, *(d for d in DefinitionRegistry.default() if d.name != "psii")]
+    )
+
+
 class Driver:
     """Opens PSIIs and fires commands through the engine on a manual clock."""
 
@@ -110,11 +124,20 @@ class Driver:
         after_days: int = 0,
         workflow: str = "psii",
     ) -> str:
-        """Open a case (not facilitated) and assign its lead ``after_days`` later; return its id."""
+        """Open a case (not facilitated) and assign its lead ``after_days`` later; return its id.
+
+        ``settings`` are the plan's ``timescale_days`` and ``hard_cap_days``: they build the
+        engine's PSII definition (they are never part of the opening payload).
+        """
+        if settings:
+            self.engine = Engine(
+                InMemoryStore(),
+                clock=self.clock,
+                definitions=psii_registry(**settings),
+                new_id=lambda: "case-0001",
+            )
         opened = self.engine.open(
-            workflow,
-            actor=PSS,
-            payload={"incident_ids": ["INC-1", "INC-2"], **(settings or {})},
+            workflow, actor=PSS, payload={"incident_ids": ["INC-1", "INC-2"]}
         ).case
         self.clock.advance(timedelta(days=after_days))
         self.fire(opened.id, "assign_lead", PSS, {"lead_id": lead.id, "engagement_lead_id": ENG.id})
@@ -171,24 +194,101 @@ class TestClock:
         assert "records the date as `started_on`" in row
 
     def test_plan_settings_are_kept_on_the_case(self, driver: Driver) -> None:
-        """Psirf-rules §4.1: the plan's timescale and hard cap given at opening are facts."""
+        """Psirf-rules §4.1: the definition's timescale and hard cap are preset facts."""
         case_id = driver.started(settings={"timescale_days": 60, "hard_cap_days": 150})
 
         facts = driver.engine.get(case_id, reader=READER).facts
+        opening = driver.engine.history(case_id, reader=READER)[0]
 
         assert (facts["timescale_days"], facts["hard_cap_days"]) == (60, 150)
+        assert {"timescale_days", "hard_cap_days"}.isdisjoint(opening.data)
+
+    def test_default_settings_are_preset(self, driver: Driver) -> None:
+        """Psirf-rules §4.1: without plan settings a PSII opens with 90 and 183 days."""
+        case_id = driver.started()
+
+        facts = driver.engine.get(case_id, reader=READER).facts
+
+        assert (facts["timescale_days"], facts["hard_cap_days"]) == (90, 183)
 
     @pytest.mark.parametrize(
         "settings",
-        [{"timescale_days": -1}, {"hard_cap_days": "six months"}, {"timescale_days": 1.5}],
-        ids=["negative", "words", "fraction"],
+        [
+            {"timescale_days": 365},
+            {"hard_cap_days": 3650},
+            {"timescale_days": 400, "hard_cap_days": 4000},
+            {"timescale_days": -1},
+            {"hard_cap_days": "six months"},
+        ],
+        ids=["long-timescale", "long-cap", "both", "negative", "words"],
     )
-    def test_settings_must_be_whole_days(
+    def test_opener_cannot_set_the_timescale(
         self, driver: Driver, settings: Mapping[str, object]
     ) -> None:
-        """Psirf-rules §4.1: the timescale and hard cap are whole numbers of days."""
-        with pytest.raises(InvalidPayload):
-            driver.engine.open("psii", actor=PSS, payload={"incident_ids": ["INC-1"], **settings})
+        """Psirf-rules §4.1, §5 rule 5: an opener's timescale or hard cap is refused, unwritten."""
+        with pytest.raises(InvalidPayload) as refused:
+            driver.engine.open(
+                "psii", actor=PSS, case_id="P-1", payload={"incident_ids": ["INC-1"], **settings}
+            )
+
+        assert all("is not a field of this step" in p for p in refused.value.problems)
+        assert len(refused.value.problems) == len(settings)
+        with pytest.raises(CaseNotFound):
+            driver.engine.store.load("P-1")
+        assert tuple(driver.engine.store.history("P-1")) == ()
+
+    def test_documented_ways_still_move_the_target(self, driver: Driver) -> None:
+        """Psirf-rules §4.1, §5 rule 5: agree, extend and override move it; settings stay."""
+        case_id = driver.started()
+
+        agreed = driver.fire(case_id, "agree_timescale", LEAD, agreement("2026-03-01"))
+        extended = driver.fire(case_id, "approve_extension", EXEC, extension("2026-06-01"))
+        beyond = driver.fire(case_id, "override_hard_cap", EXEC, override("2026-09-01"))
+
+        assert [c.facts["target_date"] for c in (agreed, extended, beyond)] == [
+            "2026-03-01",
+            "2026-06-01",
+            "2026-09-01",
+        ]
+        assert (beyond.facts["timescale_days"], beyond.facts["hard_cap_days"]) == (90, 183)
+        assert driver.rules_of(case_id)[0] == OVERRIDE_RULE
+
+    @pytest.mark.parametrize(
+        "settings",
+        [{"timescale_days": 0}, {"hard_cap_days": -1}, {"timescale_days": True}],
+        ids=["zero", "negative", "flag"],
+    )
+    def test_definition_settings_must_be_whole_days(self, settings: Mapping[str, int]) -> None:
+        """Psirf-rules §4.1: the definition's timescale and hard cap are days, one or more."""
+        with pytest.raises(DefinitionError) as refused:
+            build_learning_response(attrs.evolve(PSII_VARIANT, **settings))
+
+        assert refused.value.workflow == "psii"
+        assert "one or more" in str(refused.value)
+
+    def test_a_preset_fact_cannot_be_an_opening_field(self) -> None:
+        """A definition may not both preset a fact and let the opener give it."""
+        opening = PSII.opening
+        clash = attrs.evolve(
+            opening, fields=(*opening.fields, FieldSpec("hard_cap_days", FieldKind.COUNT))
+        )
+
+        with pytest.raises(DefinitionError) as refused:
+            define(
+                name="clash",
+                version="1",
+                family="learning_response",
+                title="Clash",
+                states=PSII.states,
+                initial=PSII.initial,
+                final_states=tuple(PSII.final_states),
+                opening=clash,
+                transitions=list(PSII.transitions.values()),
+            )
+
+        assert refused.value.problems == (
+            "opening: preset fact 'hard_cap_days' is also an opening field",
+        )
 
     @pytest.mark.parametrize(
         "workflow",

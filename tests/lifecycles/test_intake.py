@@ -242,6 +242,122 @@ class TestTriage:
             engine.fire(case_id, "record_triage", actor=PSS, payload={"plan_ref": PLAN})
 
 
+#: Re-triage after a national requirement was recorded (psirf-rules §3, §5 rule 7): the
+#: first triage, whether the executive overrode the Never Event in between, the second
+#: triage, and the reason code refusing it ("ok" when accepted).
+RETRIAGE_ROWS = [
+    pytest.param(NEVER_EVENT_TRIAGE, False, {}, "national_requirement_dropped", id="drop"),
+    pytest.param(
+        NEVER_EVENT_TRIAGE,
+        False,
+        {"national_rule_refs": [NEVER_EVENT]},
+        "national_psii_requirement_dropped",
+        id="psii-to-referral",
+    ),
+    pytest.param(
+        NEVER_EVENT_TRIAGE,
+        False,
+        {"national_rule_refs": [DEATH_IN_CARE], "national_psii_rule_refs": [DEATH_IN_CARE]},
+        "national_requirement_dropped",
+        id="swap-rule",
+    ),
+    pytest.param(
+        {"national_rule_refs": [CHILD_DEATH]},
+        False,
+        {"national_rule_refs": [SAFEGUARDING]},
+        "national_requirement_dropped",
+        id="drop-referral",
+    ),
+    pytest.param(NEVER_EVENT_TRIAGE, False, NEVER_EVENT_TRIAGE, "ok", id="same"),
+    pytest.param(
+        NEVER_EVENT_TRIAGE,
+        False,
+        {
+            "national_rule_refs": [NEVER_EVENT, CHILD_DEATH],
+            "national_psii_rule_refs": [NEVER_EVENT],
+        },
+        "ok",
+        id="add-rule",
+    ),
+    pytest.param(NEVER_EVENT_TRIAGE, True, {}, "ok", id="overridden-then-dropped"),
+    pytest.param(
+        NEVER_EVENT_TRIAGE,
+        True,
+        {"national_rule_refs": [NEVER_EVENT]},
+        "ok",
+        id="overridden-psii-to-referral",
+    ),
+    pytest.param({}, False, {}, "ok", id="none-recorded"),
+]
+
+
+class TestStickyNationalRequirement:
+    """A recorded national requirement survives re-triage unless overridden (§3, §5 rule 7)."""
+
+    @pytest.mark.parametrize(("first", "overridden", "second", "expected"), RETRIAGE_ROWS)
+    def test_retriage_table(
+        self,
+        engine: Engine,
+        first: Mapping[str, object],
+        overridden: bool,
+        second: Mapping[str, list[str]],
+        expected: str,
+    ) -> None:
+        """Re-triage keeps every recorded rule and its PSII need, unless overridden first."""
+        case_id = _under_review(engine, triage=first)
+        if overridden:
+            engine.fire(case_id, "override_national_requirement", actor=EXEC, payload=OVERRIDE)
+        before = engine.get(case_id, reader=READER)
+        payload = {"plan_ref": PLAN, **second}
+
+        if expected == "ok":
+            engine.fire(case_id, "record_triage", actor=PSS, payload=payload)
+            after = engine.get(case_id, reader=READER)
+            assert after.version == before.version + 1
+            assert after.facts.get("national_rule_refs", ()) == tuple(
+                sorted(second.get("national_rule_refs", []))
+            )
+            return
+        with pytest.raises(GuardFailed) as error:
+            engine.fire(case_id, "record_triage", actor=PSS, payload=payload)
+
+        assert _failed_codes(error) == (expected,)
+        assert "executive lead's override" in str(error.value)
+        assert engine.get(case_id, reader=READER) == before
+        assert len(engine.history(case_id, reader=READER)) == before.version
+
+    def test_refused_drop_keeps_the_requirement_and_its_retention(self, engine: Engine) -> None:
+        """Without the override the Never Event still blocks 'no further response' (§3 row 1)."""
+        case_id = _under_review(engine, triage=NEVER_EVENT_TRIAGE)
+        with pytest.raises(GuardFailed):
+            engine.fire(case_id, "record_triage", actor=PSS, payload={"plan_ref": PLAN})
+
+        with pytest.raises(GuardFailed) as error:
+            engine.fire(
+                case_id,
+                "decide_no_further_response",
+                actor=PSS,
+                payload={"no_response_rationale": "no_new_learning"},
+            )
+
+        assert _failed_codes(error) == ("national_requirement_not_overridden",)
+        assert engine.retention(case_id, reader=READER)[1].years == 20
+        assert overridden_national_requirements(engine.history(case_id, reader=READER)) == []
+
+    def test_override_then_retriage_is_listed_for_oversight(self, engine: Engine) -> None:
+        """The only way to drop the rule is the override, which oversight lists (§5 rule 7)."""
+        case_id = _under_review(engine, triage=NEVER_EVENT_TRIAGE)
+        engine.fire(case_id, "override_national_requirement", actor=EXEC, payload=OVERRIDE)
+        engine.fire(case_id, "record_triage", actor=PSS, payload={"plan_ref": PLAN})
+
+        found = overridden_national_requirements(engine.history(case_id, reader=READER))
+
+        assert [(o.case_id, o.rule_refs, o.actor_id) for o in found] == [
+            (case_id, (NEVER_EVENT,), EXEC.id)
+        ]
+        assert "national_rule_refs" not in engine.get(case_id, reader=READER).facts
+
+
 #: basis, actor, role acted in, triage, response type, extra payload, failed guard codes.
 DecisionRow = tuple[
     str, Actor, Role | None, Mapping[str, object], str, Mapping[str, object], tuple[str, ...]

@@ -17,6 +17,7 @@ from psirf_flow import (
 )
 from psirf_flow.domain import SystemReader
 from psirf_flow.policy import RetentionClass, RetentionSettings
+from psirf_flow.ports import Change
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows import PSII, OpeningSpec, TransitionSpec, define
 
@@ -184,3 +185,142 @@ class TestRetention:
         )
 
         assert (before, engine.get("I-5", reader=READER).retention_class) == ("standard", "serious")
+
+
+NEVER_EVENT = "psirf.national.never_event@1"
+EXEC = Actor("exec-01", [Role.EXECUTIVE_LEAD], TRUST)
+TRIAGE_NE = {
+    "national_rule_refs": [NEVER_EVENT],
+    "national_psii_rule_refs": [NEVER_EVENT],
+    "plan_ref": "P@1",
+}
+
+
+def _intake_under_review(engine: Engine, case_id: str = "INT-1", incident: str = "INC-1") -> str:
+    engine.open("incident_intake", actor=PSS, case_id=case_id, payload={"incident_id": incident})
+    engine.fire(case_id, "begin_review", actor=PSS)
+    return case_id
+
+
+class TestRetentionPerIncident:
+    """Every record of an incident is kept as long as the longest needs (§4.5, §7.2)."""
+
+    def test_records_opened_later_carry_the_incidents_class(self, engine: Engine) -> None:
+        """Candour and safety action records of a PSII's incident are 'serious' from opening."""
+        engine.open("psii", actor=PSS, case_id="LR-1", payload={"incident_ids": ["INC-1"]})
+
+        candour = engine.open(
+            "duty_of_candour", actor=PSS, case_id="DOC-1", payload={"incident_ids": ["INC-1"]}
+        ).case
+        action = engine.open(
+            "safety_action",
+            actor=PSS,
+            case_id="SA-1",
+            payload={"learning_response_ids": ["LR-1"], "area_for_improvement_ids": ["AFI-1"]},
+        ).case
+        elsewhere = engine.open(
+            "duty_of_candour", actor=PSS, case_id="DOC-2", payload={"incident_ids": ["INC-2"]}
+        ).case
+
+        assert (candour.retention_class, action.retention_class) == ("serious", "serious")
+        assert engine.retention("SA-1", reader=READER) == (
+            "serious",
+            RetentionSettings().classes["serious"],
+        )
+        assert elsewhere.retention_class == "standard"
+
+    def test_earlier_records_are_raised_when_the_incident_becomes_serious(
+        self, engine: Engine
+    ) -> None:
+        """A record written before triage found a national requirement is raised with it."""
+        candour = engine.open(
+            "duty_of_candour", actor=PSS, case_id="DOC-1", payload={"incident_ids": ["INC-1"]}
+        ).case
+        intake = _intake_under_review(engine)
+        before = engine.retention("DOC-1", reader=READER)
+
+        engine.fire(intake, "record_triage", actor=PSS, payload=TRIAGE_NE)
+
+        assert (candour.retention_class, before[0]) == ("standard", "standard")
+        assert engine.retention("DOC-1", reader=READER)[0] == "serious"
+        engine.fire(
+            "DOC-1",
+            "record_enquiries_concluded",
+            actor=PSS,
+            payload={"enquiries_concluded_ref": "X-1", "enquiries": "other"},
+        )
+        assert engine.get("DOC-1", reader=READER).retention_class == "serious"
+
+    def test_class_is_never_lowered_by_later_facts(self, engine: Engine) -> None:
+        """An override and a re-triage without the rule keep the intake 'serious' (§5 rule 7)."""
+        intake = _intake_under_review(engine)
+        engine.fire(intake, "record_triage", actor=PSS, payload=TRIAGE_NE)
+        engine.fire(
+            intake,
+            "override_national_requirement",
+            actor=EXEC,
+            payload={
+                "overridden_rule_refs": [NEVER_EVENT],
+                "national_requirement_overridden": True,
+                "override_reason": "criteria_not_met_on_review",
+            },
+        )
+
+        engine.fire(intake, "record_triage", actor=PSS, payload={"plan_ref": "P@2"})
+
+        assert "national_rule_refs" not in engine.get(intake, reader=READER).facts
+        assert engine.get(intake, reader=READER).retention_class == "serious"
+        assert engine.retention(intake, reader=READER)[1].years == 20
+
+    def test_another_organisations_incident_id_does_not_raise(self, engine: Engine) -> None:
+        """Incident ids are per organisation: another trust's PSII raises nothing here."""
+        engine.open("psii", actor=OTHER_STAFF, case_id="LR-9", payload={"incident_ids": ["INC-1"]})
+
+        mine = engine.open(
+            "duty_of_candour", actor=PSS, case_id="DOC-1", payload={"incident_ids": ["INC-1"]}
+        ).case
+
+        assert mine.retention_class == "standard"
+        assert engine.retention("DOC-1", reader=READER)[0] == "standard"
+
+    def test_unchanged_links_are_not_rewritten(self, engine: Engine) -> None:
+        """A command that changes no class writes no incident link (cheap commits)."""
+        engine.open("psii", actor=PSS, case_id="LR-1", payload={"incident_ids": ["INC-1"]})
+        store = engine.store
+        assert isinstance(store, InMemoryStore)
+        written: list[int] = []
+        commit = store.commit
+
+        def counting(change: Change) -> None:
+            written.append(len(change.incident_links))
+            commit(change)
+
+        store.commit = counting  # type: ignore[method-assign]
+        engine.fire(
+            "LR-1",
+            "assign_lead",
+            actor=PSS,
+            payload={"lead_id": "inv-1", "engagement_lead_id": "eng-1"},
+        )
+
+        assert written == [0]
+        assert [k.retention_class for k in store.incident_links(TRUST, ["INC-1"])] == ["serious"]
+
+    @pytest.mark.parametrize(
+        "response", ["LR-MISSING", "LR-9"], ids=["missing-response", "foreign-response"]
+    )
+    def test_safety_action_of_an_unknown_response_is_classed_alone(
+        self, engine: Engine, response: str
+    ) -> None:
+        """A safety action's incidents come only from its own organisation's responses."""
+        engine.open("psii", actor=OTHER_STAFF, case_id="LR-9", payload={"incident_ids": ["INC-1"]})
+
+        action = engine.open(
+            "safety_action",
+            actor=PSS,
+            case_id="SA-1",
+            payload={"learning_response_ids": [response], "area_for_improvement_ids": ["A-1"]},
+        ).case
+
+        assert action.retention_class == "standard"
+        assert engine.store.incident_links(TRUST, ["INC-1"]) == ()

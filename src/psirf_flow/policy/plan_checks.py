@@ -8,7 +8,9 @@ to response types, ladders and thematic reviews that exist, a national PSII resp
 reserve that run on the ``psii`` lifecycle, timescales within the hard cap (the six-month
 PSII cap is ``national_guidance`` whose wording is unconfirmed, psirf-rules §4.1 ✖), and
 duty of candour targets that are ``local`` or ``contractual``, never ``statutory``, because
-regulation 20 sets no day count (psirf-rules §4.2, S-R20).
+regulation 20 sets no day count (psirf-rules §4.2, S-R20), and retention classes no shorter
+than the Records Management Code allows (psirf-rules §4.5, §7.2; see
+:func:`psirf_flow.policy.retention.minimum_problems`).
 
 :class:`PlanView` lets the loader cross-check whatever parts of a faulty file could be
 read, so that cross-field problems are reported together with structural ones.
@@ -42,6 +44,7 @@ from psirf_flow.policy.plan import (
     ScheduledReview,
     TriageSettings,
 )
+from psirf_flow.policy.retention import minimum_problems
 
 
 __all__ = ["PlanView", "plan_problems"]
@@ -387,3 +390,6 @@ class _Checker:
                 (*at, "default_class"),
                 f"{retention.default_class!r} is not one of the retention classes",
             )
+        for path, message in minimum_problems(retention):
+            if 1 <= retention.classes[path[1]].years <= 100:  # else reported above
+                self.add((*at, *path), message)

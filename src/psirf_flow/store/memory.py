@@ -18,7 +18,7 @@ import attrs
 from psirf_flow.audit import AuditEntry
 from psirf_flow.domain import Case, Deadline, OutboxMessage
 from psirf_flow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StoreError
-from psirf_flow.ports import CaseQuery, Change, IdempotencyRecord, Page
+from psirf_flow.ports import CaseQuery, Change, IdempotencyRecord, IncidentLink, Page
 
 
 __all__ = ["InMemoryStore"]
@@ -41,6 +41,7 @@ class InMemoryStore:
         self._messages: dict[str, OutboxMessage] = {}
         self._case_messages: dict[str, list[str]] = {}
         self._pending: dict[str, None] = {}
+        self._links: dict[tuple[str, str], dict[str, IncidentLink]] = {}
 
     def load(self, case_id: str) -> Case:
         """Return the case, or raise :class:`~psirf_flow.errors.CaseNotFound`."""
@@ -91,6 +92,8 @@ class InMemoryStore:
                 self._messages[message.id] = message
                 self._case_messages.setdefault(case.id, []).append(message.id)
                 self._pending[message.id] = None
+            for link in change.incident_links:
+                self._links.setdefault((link.organisation, link.incident_id), {})[case.id] = link
 
     def _check_change(self, change: Change) -> None:
         case = change.case
@@ -103,6 +106,9 @@ class InMemoryStore:
             raise StoreError(msg)
         if any(d.case_id != case.id for d in change.deadlines):
             msg = "a deadline in the change belongs to another case"
+            raise StoreError(msg)
+        if any(link.case_id != case.id for link in change.incident_links):
+            msg = "an incident link in the change belongs to another case"
             raise StoreError(msg)
         seen: set[str] = set()
         for message in change.outbox:
@@ -138,6 +144,17 @@ class InMemoryStore:
         """Return the messages written by the case's commands, oldest first."""
         with self._lock:
             return tuple(self._messages[m] for m in self._case_messages.get(case_id, ()))
+
+    def incident_links(
+        self, organisation: str, incident_ids: Sequence[str]
+    ) -> Sequence[IncidentLink]:
+        """Return every case's link to these incidents, by incident id then case id."""
+        with self._lock:
+            return tuple(
+                link
+                for incident in sorted(set(incident_ids))
+                for _, link in sorted(self._links.get((organisation, incident), {}).items())
+            )
 
     def pending_outbox(self, limit: int) -> Sequence[OutboxMessage]:
         """Return up to ``limit`` undelivered messages, oldest first."""

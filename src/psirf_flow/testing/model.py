@@ -197,8 +197,9 @@ class ReferenceModel:
         data = _check_payload(opening.fields, command.payload, case_id)
         if data is None:
             return Prediction(InvalidPayload)
+        opened = {**data, **opening.preset}
         guard_input = GuardInput(
-            case=None, trigger=_OPEN, actor=actor, role=role, facts=data, payload=data, now=now
+            case=None, trigger=_OPEN, actor=actor, role=role, facts=opened, payload=data, now=now
         )
         failed = self._failed_guards(opening.guards, guard_input)
         if failed:
@@ -210,7 +211,7 @@ class ReferenceModel:
             organisation=organisation,
             state=self.definition.initial,
             held_from=None,
-            facts={**data, "opened_by": actor.id},
+            facts={**opened, "opened_by": actor.id},
             version=1,
             opened_at=now,
             updated_at=now,
@@ -452,7 +453,7 @@ def _check_payload(
 
 def _clean(spec: FieldSpec, value: object, case_id: str) -> FactValue | None:
     kind = spec.kind
-    if kind in (FieldKind.IDENTIFIER, FieldKind.REFERENCE):
+    if kind in (FieldKind.IDENTIFIER, FieldKind.REFERENCE, FieldKind.CASE_REF):
         return value if isinstance(value, str) and check_identifier(value) is None else None
     if kind is FieldKind.IDENTIFIERS:
         if not isinstance(value, list | tuple | set | frozenset):

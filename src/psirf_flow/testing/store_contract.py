@@ -57,7 +57,7 @@ from psirf_flow.errors import (
     IdempotencyKeyReused,
     StoreError,
 )
-from psirf_flow.ports import CaseQuery, Change, IdempotencyRecord, Store
+from psirf_flow.ports import CaseQuery, Change, IdempotencyRecord, IncidentLink, Store
 from psirf_flow.testing.clock import ManualClock
 from psirf_flow.workflows import DefinitionRegistry
 
@@ -525,6 +525,114 @@ class StoreContract:
         result = second.verify(case_id, reader=_READER)
         assert result.ok
         assert result.entries == 3
+
+    # ------------------------------------------------------------------ incident links
+
+    def test_incident_links_round_trip_and_are_replaced(
+        self, store: Store, contract_clock: ManualClock, reopen: Callable[[], Store]
+    ) -> None:
+        """Links are written with the change, read by incident, and replaced per case."""
+        first = (
+            IncidentLink(_ORG, "INC-1", "c-1", "standard"),
+            IncidentLink(_ORG, "INC-2", "c-1", "standard"),
+        )
+        store.commit(attrs.evolve(_open_change(contract_clock, "c-1"), incident_links=first))
+        store.commit(
+            attrs.evolve(
+                _open_change(contract_clock, "c-2"),
+                incident_links=(IncidentLink(_ORG, "INC-1", "c-2", "serious"),),
+            )
+        )
+        raised = IncidentLink(_ORG, "INC-2", "c-1", "serious")
+        change = _next_change(
+            store, contract_clock, "c-1", "hold", EXECUTIVE, {"hold_reason": "other"}
+        )
+        store.commit(attrs.evolve(change, incident_links=(raised,)))
+
+        again = reopen()
+        assert tuple(again.incident_links(_ORG, ["INC-2", "INC-1", "INC-1"])) == (
+            first[0],
+            IncidentLink(_ORG, "INC-1", "c-2", "serious"),
+            raised,
+        )
+        assert tuple(again.incident_links(_ORG, ["INC-2"])) == (raised,)
+        assert tuple(again.incident_links(_OTHER_ORG, ["INC-1", "INC-2"])) == ()
+        assert tuple(again.incident_links(_ORG, [])) == ()
+        assert tuple(again.incident_links(_ORG, ["INC-9"])) == ()
+
+    def test_incident_links_of_organisations_are_apart(
+        self, store: Store, contract_clock: ManualClock
+    ) -> None:
+        """The same incident id in two organisations names two incidents."""
+        other = Actor("pss-9", [Role.PATIENT_SAFETY_SPECIALIST], _OTHER_ORG)
+        mine = IncidentLink(_ORG, "INC-1", "c-1", "standard")
+        theirs = IncidentLink(_OTHER_ORG, "INC-1", "c-9", "serious")
+        store.commit(attrs.evolve(_open_change(contract_clock, "c-1"), incident_links=(mine,)))
+        store.commit(
+            attrs.evolve(_open_change(contract_clock, "c-9", actor=other), incident_links=(theirs,))
+        )
+
+        assert tuple(store.incident_links(_ORG, ["INC-1"])) == (mine,)
+        assert tuple(store.incident_links(_OTHER_ORG, ["INC-1"])) == (theirs,)
+
+    def test_incident_link_of_another_case_leaves_nothing(
+        self, store: Store, contract_clock: ManualClock
+    ) -> None:
+        """A change carrying another case's link is refused and writes nothing."""
+        store.commit(_open_change(contract_clock, "c-1"))
+        before = _snapshot(store, "c-1")
+        change = _next_change(
+            store, contract_clock, "c-1", "hold", EXECUTIVE, {"hold_reason": "other"}
+        )
+        stray = IncidentLink(_ORG, "INC-1", "c-2", "serious")
+
+        with pytest.raises(StoreError) as raised:
+            store.commit(attrs.evolve(change, incident_links=(stray,)))
+
+        assert not isinstance(raised.value, ConcurrencyConflict)
+        assert _snapshot(store, "c-1") == before
+        assert tuple(store.incident_links(_ORG, ["INC-1"])) == ()
+
+    def test_incident_links_of_a_refused_commit_are_not_written(
+        self, store: Store, contract_clock: ManualClock
+    ) -> None:
+        """A version conflict writes none of the change's links."""
+        store.commit(_open_change(contract_clock, "c-1"))
+        stale = _next_change(
+            store, contract_clock, "c-1", "hold", EXECUTIVE, {"hold_reason": "other"}
+        )
+        store.commit(stale)
+
+        with pytest.raises(ConcurrencyConflict):
+            store.commit(
+                attrs.evolve(stale, incident_links=(IncidentLink(_ORG, "INC-1", "c-1", "serious"),))
+            )
+
+        assert tuple(store.incident_links(_ORG, ["INC-1"])) == ()
+
+    def test_engine_links_every_record_of_an_incident(self, store: Store, engine: Engine) -> None:
+        """The engine links each case to its incidents and raises a new record to them."""
+        intake = engine.open(
+            "incident_intake", actor=PSS, case_id="INT-1", payload={"incident_id": "INC-1"}
+        ).case
+        psii = engine.open("psii", actor=PSS, case_id="LR-1", payload=_OPENING).case
+        candour = engine.open(
+            "duty_of_candour", actor=PSS, case_id="DOC-1", payload={"incident_ids": ["INC-2"]}
+        ).case
+
+        links = tuple(store.incident_links(_ORG, ["INC-1", "INC-2"]))
+        assert [(k.incident_id, k.case_id, k.retention_class) for k in links] == [
+            ("INC-1", "INT-1", "standard"),
+            ("INC-1", "LR-1", "serious"),
+            ("INC-2", "DOC-1", "serious"),
+            ("INC-2", "LR-1", "serious"),
+        ]
+        assert (intake.retention_class, psii.retention_class, candour.retention_class) == (
+            "standard",
+            "serious",
+            "serious",
+        )
+        assert engine.retention("INT-1", reader=_READER)[0] == "serious"
 
     # ------------------------------------------------------------------ listing
 

@@ -182,7 +182,7 @@ def field_values(
     """
     some_ids = ids if ids is not None else identifiers()
     match spec.kind:
-        case FieldKind.IDENTIFIER | FieldKind.REFERENCE:
+        case FieldKind.IDENTIFIER | FieldKind.REFERENCE | FieldKind.CASE_REF:
             return some_ids
         case FieldKind.IDENTIFIERS:
             return st.lists(some_ids, max_size=4)
@@ -247,6 +247,7 @@ def _wrong_values(spec: FieldSpec) -> st.SearchStrategy[object]:
     wrong: dict[FieldKind, st.SearchStrategy[object]] = {
         FieldKind.IDENTIFIER: st.one_of(st.integers(), names, nhs_numbers()),
         FieldKind.REFERENCE: st.one_of(st.integers(), names, nhs_numbers()),
+        FieldKind.CASE_REF: st.one_of(st.integers(), names, nhs_numbers()),
         FieldKind.IDENTIFIERS: st.one_of(
             identifiers(), st.integers(), st.lists(names, min_size=1, max_size=2)
         ),

@@ -40,8 +40,12 @@ Who does what:
   them. ``close_recorded`` keeps a reference to the written record of attempts, so the case
   still ends with a complete record.
 * **Coupling** (psirf-rules §9.4): :data:`LEARNING_RESPONSE_APPROVED` is fired by the
-  integration acting as a :attr:`~psirf_flow.domain.Role.PATIENT_SAFETY_SPECIALIST` (no
-  "system" role exists on purpose: a named person's account is always accountable).
+  coupling ``findings_due_on_approval`` (or by a patient safety specialist). Its
+  ``learning_response_id`` is a :attr:`~psirf_flow.workflows.spec.FieldKind.CASE_REF`: the
+  engine loads that case before deciding, and the step, like ``record_findings_shared``
+  after it, is refused unless the learning response exists in the same organisation, is
+  approved (or shared or closed) and is linked to one of this case's incidents
+  (reg 20(4)(c): the results shared are those of *this* incident's enquiries).
 
 Low harm: no or low harm is not notifiable under reg 20(8). A trust's plan may treat low
 harm as notifiable; build that definition with ``build_duty_of_candour(low_harm_notifiable=
@@ -270,14 +274,17 @@ def _notifications() -> list[TransitionSpec]:
             sources=_OPEN,
             dest=SAME_STATE,
             roles=(Role.SYSTEM, Role.PATIENT_SAFETY_SPECIALIST),
+            guards=("learning_response_approved_for_incident",),
             fields=(
-                FieldSpec("learning_response_id", FieldKind.IDENTIFIER, required=True),
+                FieldSpec("learning_response_id", FieldKind.CASE_REF, required=True),
                 FieldSpec("learning_response_approved_ref", FieldKind.REFERENCE, required=True),
                 FieldSpec("caused_by", FieldKind.REFERENCE),
             ),
             rules=("candour.reg20.results@1",),
             summary="The linked learning response was approved; its findings may be shared "
-            "once the written notification is done (fired by the coupling).",
+            "once the written notification is done (fired by the coupling). The response must "
+            "exist in this organisation, be approved (or shared or closed) and share an "
+            "incident with this case.",
         ),
         TransitionSpec(
             trigger="record_enquiries_concluded",

@@ -23,7 +23,7 @@ the copy to :func:`~psirf_flow.workflows.spec.define`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from types import MappingProxyType
 from typing import Final
@@ -37,10 +37,85 @@ from psirf_flow.workflows.guards_engagement import ENGAGEMENT_GUARDS
 from psirf_flow.workflows.guards_intake import INTAKE_GUARDS
 
 
-__all__ = ["GUARDS", "LEAD_FACTS", "Guard", "GuardInput", "GuardSpec"]
+__all__ = [
+    "GUARDS",
+    "LEAD_FACTS",
+    "CaseSummary",
+    "Guard",
+    "GuardInput",
+    "GuardSpec",
+    "case_incident_ids",
+    "person_in",
+    "same_person",
+]
 
 #: Facts that name the person leading a response (an investigator or a facilitator).
 LEAD_FACTS: Final = ("lead_id", "facilitator_id")
+
+
+def same_person(a: object, b: object) -> bool:
+    """Tell whether two person ids name the same person, ignoring case.
+
+    Every segregation-of-duties guard compares people through this helper (or
+    :func:`person_in`), so ``LRL-1`` and ``lrl-1`` are one person and cannot approve each
+    other's work (psirf-rules §5 segregation rules 1, 2, 5 and 6). Ids are compared with
+    :meth:`str.casefold`; anything that is not a string names nobody.
+    """
+    return isinstance(a, str) and isinstance(b, str) and a.casefold() == b.casefold()
+
+
+def person_in(a: object, ids: Iterable[object]) -> bool:
+    """Tell whether person id ``a`` is one of ``ids``, ignoring case (see :func:`same_person`)."""
+    return any(same_person(a, b) for b in ids)
+
+
+@attrs.frozen
+class CaseSummary:
+    """A read-only summary of a case another case refers to, for guards.
+
+    The engine (the imperative shell) loads each case named by a
+    :attr:`~psirf_flow.workflows.spec.FieldKind.CASE_REF` fact before deciding, so guards
+    stay pure. Only cases of the deciding case's own organisation are summarised.
+
+    Attributes:
+        id: The referenced case's id.
+        workflow: Its workflow's name.
+        family: Its lifecycle family (e.g. ``"learning_response"``).
+        state: Its state when the command is decided.
+        organisation: Its owning organisation.
+        incident_ids: The incidents it is linked to (``incident_ids`` or ``incident_id``).
+    """
+
+    id: str
+    workflow: str
+    family: str
+    state: str
+    organisation: str
+    incident_ids: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, case: Case, family: str) -> CaseSummary:
+        """Summarise ``case`` (of lifecycle ``family``)."""
+        return cls(
+            id=case.id,
+            workflow=case.workflow,
+            family=family,
+            state=case.state,
+            organisation=case.organisation,
+            incident_ids=case_incident_ids(case.facts),
+        )
+
+
+def case_incident_ids(facts: Mapping[str, FactValue]) -> tuple[str, ...]:
+    """The incidents a case's facts link it to (``incident_ids`` and ``incident_id``), sorted."""
+    found: set[str] = set()
+    many = facts.get("incident_ids")
+    if isinstance(many, tuple):
+        found.update(many)
+    one = facts.get("incident_id")
+    if isinstance(one, str):
+        found.add(one)
+    return tuple(sorted(found))
 
 
 @attrs.frozen
@@ -58,6 +133,9 @@ class GuardInput:
             :func:`~psirf_flow.decide.decide`; guards stay pure because the time is an
             argument, never read from a clock. ``None`` only where a caller judges guards
             without a decision time; a guard that needs the time then refuses.
+        references: Summaries of the cases the case's ``CASE_REF`` facts name, by id, as
+            loaded by the engine before deciding (same organisation only); a named case
+            that is absent here does not exist for the guard.
     """
 
     case: Case | None
@@ -67,6 +145,7 @@ class GuardInput:
     facts: Mapping[str, FactValue]
     payload: Mapping[str, FactValue]
     now: datetime | None = None
+    references: Mapping[str, CaseSummary] = attrs.field(factory=dict)
 
     def ids(self, name: str) -> tuple[str, ...]:
         """Return fact ``name`` as a tuple of ids (empty when absent)."""
@@ -80,6 +159,14 @@ class GuardInput:
     def leads(self) -> set[str]:
         """The ids of whoever leads the response."""
         return {v for f in LEAD_FACTS if isinstance(v := self.facts.get(f), str)}
+
+    def actor_is(self, person: object) -> bool:
+        """Tell whether the acting person is ``person`` (an id), ignoring case."""
+        return same_person(self.actor.id, person)
+
+    def actor_in(self, people: Iterable[object]) -> bool:
+        """Tell whether the acting person is one of ``people`` (ids), ignoring case."""
+        return person_in(self.actor.id, people)
 
 
 Guard = Callable[[GuardInput], GuardResult]
@@ -106,10 +193,14 @@ _result = GuardResult.judge
 
 
 def _lead_independent(g: GuardInput) -> GuardResult:
-    proposed = {v for f in LEAD_FACTS if isinstance(v := g.payload.get(f), str)}
-    involved = set(g.ids("involved_staff_ids"))
-    managers = set(g.ids("involved_line_manager_ids"))
-    if proposed & involved:
+    """SoD 1 (psirf-rules §5 rule 1, NAT-G ✖): the lead is not involved nor their manager.
+
+    Ids are compared ignoring case (:func:`same_person`).
+    """
+    proposed = [v for f in LEAD_FACTS if isinstance(v := g.payload.get(f), str)]
+    involved = g.ids("involved_staff_ids")
+    managers = g.ids("involved_line_manager_ids")
+    if any(person_in(p, involved) for p in proposed):
         return _result(
             "lead_independent",
             False,
@@ -118,7 +209,7 @@ def _lead_independent(g: GuardInput) -> GuardResult:
         )
     return _result(
         "lead_independent",
-        not proposed & managers,
+        not any(person_in(p, managers) for p in proposed),
         "lead_line_manages_involved_staff",
         "the proposed lead line-manages staff involved in the incident",
     )
@@ -134,9 +225,13 @@ def _engagement_lead_assigned(g: GuardInput) -> GuardResult:
 
 
 def _actor_is_lead(g: GuardInput) -> GuardResult:
+    """Only the assigned lead leads (psirf-rules §9.1).
+
+    Ids are compared ignoring case.
+    """
     return _result(
         "actor_is_lead",
-        g.actor.id in g.leads(),
+        g.actor_in(g.leads()),
         "actor_not_assigned_lead",
         f"{g.actor.id} is not the lead assigned to this case",
     )
@@ -190,7 +285,11 @@ def _family_draft_review(g: GuardInput) -> GuardResult:
 
 
 def _approver_independent(g: GuardInput) -> GuardResult:
-    if g.actor.id in g.leads():
+    """SoD 2 (psirf-rules §5 rule 2, INF): the approver is neither lead nor author.
+
+    Ids are compared ignoring case (:func:`same_person`).
+    """
+    if g.actor_in(g.leads()):
         return _result(
             "approver_independent",
             False,
@@ -199,25 +298,33 @@ def _approver_independent(g: GuardInput) -> GuardResult:
         )
     return _result(
         "approver_independent",
-        g.actor.id != g.facts.get("author_id"),
+        not g.actor_is(g.facts.get("author_id")),
         "approver_is_author",
         f"{g.actor.id} wrote this report and so cannot approve it",
     )
 
 
 def _reviewer_independent(g: GuardInput) -> GuardResult:
+    """The peer reviewer is neither lead nor author (psirf-rules §6, S-TOOL; INF).
+
+    Ids are compared ignoring case.
+    """
     return _result(
         "reviewer_independent",
-        g.actor.id not in g.leads() and g.actor.id != g.facts.get("author_id"),
+        not g.actor_in(g.leads()) and not g.actor_is(g.facts.get("author_id")),
         "reviewer_not_independent",
         f"{g.actor.id} led or wrote this response and so cannot peer-review it",
     )
 
 
 def _senior_leader_independent(g: GuardInput) -> GuardResult:
+    """The senior leader agreeing findings is not the lead (psirf-rules §5 rule 2, INF).
+
+    Ids are compared ignoring case.
+    """
     return _result(
         "senior_leader_independent",
-        g.actor.id not in g.leads(),
+        not g.actor_in(g.leads()),
         "senior_leader_is_lead",
         f"{g.actor.id} led this response, so the findings need another senior leader",
     )

@@ -39,9 +39,10 @@ _result = GuardResult.judge
 
 
 def _actor_is_owner(g: GuardInput) -> GuardResult:
+    """Only the named owner acts on the action (psirf-rules §9.2, INF); ids ignore case."""
     return _result(
         "actor_is_owner",
-        g.actor.id == g.facts.get("owner_id"),
+        g.actor_is(g.facts.get("owner_id")),
         "actor_not_action_owner",
         f"{g.actor.id} is not the owner named for this safety action",
     )
@@ -49,9 +50,10 @@ def _actor_is_owner(g: GuardInput) -> GuardResult:
 
 def _not_owner(name: str, code: str, what: str) -> Callable[[GuardInput], GuardResult]:
     def check(g: GuardInput) -> GuardResult:
+        """SoD 6 (psirf-rules §5 rule 6, INF): the owner never judges their own action."""
         return _result(
             name,
-            g.actor.id != g.facts.get("owner_id"),
+            not g.actor_is(g.facts.get("owner_id")),
             code,
             f"{g.actor.id} owns this safety action and so cannot {what} it",
         )

@@ -15,6 +15,10 @@ reasonably practicable", and any number of days is a local or contractual target
   reference.
 * Cannot be contacted or declines, reg 20(5): a written record of attempts to contact or
   of the declining is kept before the case may leave the verbal stage that way.
+* Results of the enquiries, reg 20(4)(c) with psirf-rules §9.3 and §9.4: the learning
+  response whose findings are shared exists in the same organisation, is approved (or
+  shared or closed) and is linked to the same incident (:func:`approved_response_problem`,
+  which reads the engine-loaded ``GuardInput.references``).
 
 The guards are merged into :data:`psirf_flow.workflows.guards.GUARDS`; this module only
 depends on :mod:`psirf_flow.domain` at run time, so the registry stays single.
@@ -33,11 +37,13 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "APPROVED_STATES",
     "CANDOUR_GUARDS",
     "HARM_CATEGORIES",
     "LOCALLY_NOTIFIABLE_HARM",
     "NOT_NOTIFIABLE_REASONS",
     "STATUTORY_NOTIFIABLE_HARM",
+    "approved_response_problem",
     "is_notifiable_harm",
 ]
 
@@ -208,7 +214,50 @@ def _unable_to_notify_recorded(g: GuardInput) -> GuardResult:
     )
 
 
+#: States of a learning response whose report is approved (psirf-rules §9.1).
+APPROVED_STATES: Final = frozenset({"approved", "shared", "closed"})
+
+
+def approved_response_problem(g: GuardInput) -> tuple[str, str] | None:
+    """Why the learning response the case names cannot give findings, or ``None``.
+
+    The response named by the ``learning_response_id`` fact must exist in the case's own
+    organisation (a missing case and another organisation's look the same), be a learning
+    response, be approved or later (shared, closed) and share an incident with the case
+    (reg 20(4)(c); psirf-rules §9.3 ``RESULTS_DUE -> COMPLETE``, §9.4).
+
+    Returns:
+        ``(reason code, explanation)`` for the first problem, or ``None`` when it may.
+    """
+    named = g.facts.get("learning_response_id")
+    organisation = g.case.organisation if g.case is not None else g.actor.organisation
+    ref = g.references.get(named) if isinstance(named, str) else None
+    if ref is None or ref.organisation != organisation or ref.family != "learning_response":
+        return ("no_such_learning_response", "there is no such learning response")
+    if ref.state not in APPROVED_STATES:
+        return (
+            "learning_response_not_approved",
+            f"the learning response is {ref.state.replace('_', ' ')}, not yet approved",
+        )
+    if not set(ref.incident_ids) & set(g.ids("incident_ids")):
+        return (
+            "learning_response_other_incident",
+            "the learning response is not linked to this case's incident",
+        )
+    return None
+
+
+def _approved_for_incident(g: GuardInput) -> GuardResult:
+    problem = approved_response_problem(g)
+    code, explanation = problem if problem is not None else ("", "")
+    return _result("learning_response_approved_for_incident", problem is None, code, explanation)
+
+
 def _findings_available(g: GuardInput) -> GuardResult:
+    if isinstance(g.facts.get("learning_response_id"), str):
+        problem = approved_response_problem(g)
+        if problem is not None:
+            return _result("findings_available", False, *problem)
     ok = any(
         isinstance(g.facts.get(f), str)
         for f in ("learning_response_approved_ref", "enquiries_concluded_ref")
@@ -339,9 +388,18 @@ CANDOUR_GUARDS: Final[tuple[GuardRow, ...]] = (
         True,
     ),
     (
+        "learning_response_approved_for_incident",
+        _approved_for_incident,
+        "The learning response named exists in this organisation, is approved (or shared or "
+        "closed) and is linked to this case's incident.",
+        True,
+    ),
+    (
         "findings_available",
         _findings_available,
-        "The learning response is approved, or other enquiries are recorded as concluded.",
+        "The learning response named is approved (or later), exists in this organisation "
+        "and is linked to this case's incident; or other enquiries are recorded as "
+        "concluded.",
         False,
     ),
 )

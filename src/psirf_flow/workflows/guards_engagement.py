@@ -219,9 +219,13 @@ def _target_not_in_past(g: GuardInput) -> GuardResult:
 
 
 def _extension_approver_independent(g: GuardInput) -> GuardResult:
+    """SoD 5 (psirf-rules §5 rule 5, INF): the lead never approves their own extension.
+
+    Ids are compared ignoring case (``GuardInput.actor_in``).
+    """
     return _result(
         "extension_approver_independent",
-        g.actor.id not in g.leads(),
+        not g.actor_in(g.leads()),
         "extension_approver_is_lead",
         f"{g.actor.id} leads this response and so cannot approve its extension",
     )

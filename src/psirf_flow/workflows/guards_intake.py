@@ -18,6 +18,11 @@ Sources (psirf-rules; see ``docs/explanation/intake-and-triage.md``):
   required (rows 5 to 7).
 * Setting a national requirement aside, §5 segregation rule 7: executive lead only, with a
   reason, reported to board and ICB (see :mod:`psirf_flow.oversight`).
+* A recorded national requirement is sticky, §3 (HARD) with §5 rule 7: recording triage
+  again may add rules but never drops one (nor turns a rule requiring a PSII into one
+  requiring a referral) unless the executive override set it aside first; otherwise a
+  second ``record_triage`` would set the requirement aside without the override, out of
+  sight of oversight (and lower the case's retention class).
 
 The rows of :data:`INTAKE_GUARDS` are merged into the single registry
 :data:`psirf_flow.workflows.guards.GUARDS`, as the candour and safety-action guards are. To
@@ -86,6 +91,44 @@ def _triage_refs_consistent(g: GuardInput) -> GuardResult:
         "psii_rule_not_in_national_rules",
         "a rule said to require a PSII is not among the national rules recorded: "
         + ", ".join(stray),
+    )
+
+
+def _national_rules_kept(g: GuardInput) -> GuardResult:
+    """A re-triage keeps every national rule already recorded (psirf-rules §3, §5 rule 7).
+
+    The rules recorded before this command that no executive override set aside must all
+    be in the new recording, and those recorded as requiring a PSII must still be so.
+    """
+    before = g.case.facts if g.case is not None else {}
+
+    def kept(name: str) -> list[str]:
+        earlier = before.get(name)
+        earlier_ids = earlier if isinstance(earlier, tuple) else ()
+        overridden = set(g.ids("overridden_rule_refs"))
+        now = set(g.ids(name))
+        return [r for r in earlier_ids if r not in overridden and r not in now]
+
+    dropped = kept("national_rule_refs")
+    no_longer_psii = [r for r in kept("national_psii_rule_refs") if r not in dropped]
+    if dropped:
+        return _result(
+            "national_rules_kept",
+            False,
+            "national_requirement_dropped",
+            "triage already recorded the national requirement ("
+            + ", ".join(dropped)
+            + "); recording triage again cannot remove it: only the executive lead's "
+            "override with a reason sets it aside",
+        )
+    return _result(
+        "national_rules_kept",
+        not no_longer_psii,
+        "national_psii_requirement_dropped",
+        "triage already recorded that the national requirement ("
+        + ", ".join(no_longer_psii)
+        + ") needs a PSII; recording triage again cannot remove that: only the executive "
+        "lead's override with a reason sets it aside",
     )
 
 
@@ -247,6 +290,13 @@ INTAKE_GUARDS: Final[tuple[GuardRow, ...]] = (
         "triage_refs_consistent",
         _triage_refs_consistent,
         "Every rule said to require a PSII is one of the national rules recorded.",
+        True,
+    ),
+    (
+        "national_rules_kept",
+        _national_rules_kept,
+        "Recording triage again keeps every national rule already recorded (and its need "
+        "for a PSII) unless the executive override set it aside.",
         True,
     ),
     (

@@ -26,9 +26,11 @@ Main path (psirf-rules §6 stages 0 and 2, §9.0)::
   the intake.
 
 A national requirement is set aside only by ``override_national_requirement``: executive
-lead only, with a reason code, and its audit entry carries :data:`NATIONAL_OVERRIDE_RULE`
-so :func:`psirf_flow.oversight.overridden_national_requirements` lists it for board and
-ICB dashboards (§5 segregation rule 7, §9.4 escalation matrix).
+lead only, with a reason code (recording triage again may add national rules but never
+drop one that no override has set aside: the guard ``national_rules_kept``), and its
+audit entry carries :data:`NATIONAL_OVERRIDE_RULE` so
+:func:`psirf_flow.oversight.overridden_national_requirements` lists it for board and ICB
+dashboards (§5 segregation rule 7, §9.4 escalation matrix).
 """
 
 from __future__ import annotations
@@ -162,7 +164,7 @@ _TRIAGE: Final = (
         sources=("under_review",),
         dest=SAME_STATE,
         roles=(Role.PATIENT_SAFETY_SPECIALIST,),
-        guards=("triage_refs_consistent",),
+        guards=("triage_refs_consistent", "national_rules_kept"),
         fields=(
             FieldSpec("national_rule_refs", FieldKind.IDENTIFIERS),
             FieldSpec("national_psii_rule_refs", FieldKind.IDENTIFIERS),
@@ -175,7 +177,8 @@ _TRIAGE: Final = (
         actor_fact="triaged_by",
         clears=_TRIAGE_FACTS,
         summary="Record the triage recommendation and the rule references behind it "
-        "(recording it again replaces it).",
+        "(recording it again replaces it, but never drops a national rule already recorded "
+        "unless the executive override set it aside).",
     ),
     TransitionSpec(
         trigger="override_national_requirement",

@@ -26,9 +26,11 @@ will be able to change them.
 
 **Engagement and timescale of a PSII** (psirf-rules §4.1, §5 rule 5, §6 stage 4, §7.1,
 §9.1): only the PSII has a clock (a local variant opts in with ``Variant(timescale=True)``);
-its steps ``agree_timescale``, ``approve_extension`` and ``override_hard_cap``, its opening
-settings and the family's part in them are described in
-:mod:`psirf_flow.workflows.learning_response_timescale`.
+its steps ``agree_timescale``, ``approve_extension`` and ``override_hard_cap``, its preset
+timescale and hard cap (definition settings, never opening fields) and the family's part in
+them are described in :mod:`psirf_flow.workflows.learning_response_timescale`. A trust whose
+plan sets other days builds its PSII with
+``build_learning_response(attrs.evolve(PSII_VARIANT, timescale_days=..., hard_cap_days=...))``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from typing import Final
 import attrs
 
 from psirf_flow.domain import Role
+from psirf_flow.workflows.guards_engagement import DEFAULT_HARD_CAP_DAYS, DEFAULT_TIMESCALE_DAYS
 from psirf_flow.workflows.learning_response_timescale import (
     family_position,
     timescale_steps,
@@ -64,6 +67,7 @@ __all__ = [
     "LEARNING_RESPONSES",
     "MDT_REVIEW",
     "PSII",
+    "PSII_VARIANT",
     "STATES",
     "SWARM_HUDDLE",
     "THEMATIC_REVIEW",
@@ -126,6 +130,10 @@ class Variant:
             involvement in them.
         timescale: The response has a clock: a start date, a timescale agreed with the
             family, extensions and a hard cap (psirf-rules §4.1).
+        timescale_days: With a clock, the calendar days the plan's timescale allows from
+            the start (NAT-G ✖ default 90); preset on every case, never from a payload.
+        hard_cap_days: With a clock, the calendar days after which only the executive
+            lead's override may go (NAT-G ✖ default 183); preset likewise.
     """
 
     name: str
@@ -140,6 +148,8 @@ class Variant:
     min_incidents: int = 1
     terms_need_family_involvement: bool = False
     timescale: bool = False
+    timescale_days: int = DEFAULT_TIMESCALE_DAYS
+    hard_cap_days: int = DEFAULT_HARD_CAP_DAYS
 
 
 def _opening(variant: Variant) -> OpeningSpec:
@@ -504,25 +514,25 @@ def build_learning_response(variant: Variant) -> WorkflowDefinition:
     )
 
 
-PSII: Final = build_learning_response(
-    Variant(
-        name="psii",
-        title="Patient safety incident investigation",
-        approver_roles=(Role.EXECUTIVE_LEAD,),
-        needs_engagement_lead=True,
-        needs_terms_of_reference=True,
-        needs_engagement_outcome=True,
-        review_guards=(
-            "peer_review_recorded",
-            "expert_input_recorded",
-            "staff_accuracy_checked",
-            "family_draft_review_recorded",
-            "findings_agreed",
-        ),
-        terms_need_family_involvement=True,
-        timescale=True,
-    )
+#: The PSII's variant; evolve it with the plan's ``timescale_days`` and ``hard_cap_days``.
+PSII_VARIANT: Final = Variant(
+    name="psii",
+    title="Patient safety incident investigation",
+    approver_roles=(Role.EXECUTIVE_LEAD,),
+    needs_engagement_lead=True,
+    needs_terms_of_reference=True,
+    needs_engagement_outcome=True,
+    review_guards=(
+        "peer_review_recorded",
+        "expert_input_recorded",
+        "staff_accuracy_checked",
+        "family_draft_review_recorded",
+        "findings_agreed",
+    ),
+    terms_need_family_involvement=True,
+    timescale=True,
 )
+PSII: Final = build_learning_response(PSII_VARIANT)
 AFTER_ACTION_REVIEW: Final = build_learning_response(
     Variant(
         name="after_action_review",

@@ -16,9 +16,14 @@ response types (their timings are LOCAL), so a local variant opts in with
   start ("as soon as possible", §4.1) can be reported. Holding the case does not pause the
   clock (§9.1 pauses only if configured, and nothing configures it yet), and reopening does
   not restart it: new work after a closed PSII needs an extension or an override.
-* Opening accepts ``timescale_days`` and ``hard_cap_days`` (calendar days from the start),
-  which the trust's plan supplies; without them the labelled defaults of
-  :mod:`psirf_flow.workflows.guards_engagement` apply (90 and 183 days, NAT-G ✖).
+* ``timescale_days`` and ``hard_cap_days`` (calendar days from the start) are settings of
+  the definition (``Variant.timescale_days`` and ``Variant.hard_cap_days``, which the
+  trust's plan supplies; the labelled defaults of
+  :mod:`psirf_flow.workflows.guards_engagement` are 90 and 183 days, NAT-G ✖). Every case
+  opens with them as preset facts (:attr:`~psirf_flow.workflows.spec.OpeningSpec.preset`);
+  they are **not** opening fields, so whoever opens a PSII cannot set its own timescale or
+  hard cap (the payload is refused with ``InvalidPayload``). A target is moved only by the
+  documented steps below.
 * ``record_terms_of_reference`` records ``family_involvement_in_terms`` (involved,
   declined or uncontactable): involvement is voluntary (§7.1), so each is a complete answer.
 * ``agree_timescale`` (the lead) records ``target_date`` and the family's position on it,
@@ -42,6 +47,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from psirf_flow.domain import Role
+from psirf_flow.errors import DefinitionError
 from psirf_flow.workflows.spec import (
     NOTE_FIELD,
     SAME_STATE,
@@ -92,11 +98,6 @@ _EXTENSION_FACTS: Final = (
     "extension_approved_by",
     "hard_cap_override_reason",
     "hard_cap_override_by",
-)
-#: Opening settings of a response with a clock; the plan supplies them (psirf-rules §4.1).
-_TIMESCALE_SETTINGS: Final = (
-    FieldSpec("timescale_days", FieldKind.COUNT),
-    FieldSpec("hard_cap_days", FieldKind.COUNT),
 )
 
 
@@ -169,7 +170,22 @@ def timescale_steps(variant: Variant) -> list[TransitionSpec]:
 
 
 def with_timescale_settings(opening: OpeningSpec, variant: Variant) -> OpeningSpec:
-    """Add the timescale settings to the opening of a response with a clock."""
+    """Preset the variant's timescale and hard cap on every case of a response with a clock.
+
+    The settings come from the definition (the trust's plan), never from the opener's
+    payload (psirf-rules §4.1, §5 rule 5): they are preset facts, not opening fields.
+
+    Raises:
+        DefinitionError: If the timescale or hard cap is not at least one day.
+    """
     if not variant.timescale:
         return opening
-    return attrs.evolve(opening, fields=(*opening.fields, *_TIMESCALE_SETTINGS))
+    settings = {"timescale_days": variant.timescale_days, "hard_cap_days": variant.hard_cap_days}
+    problems = [
+        f"{name} must be a whole number of days, one or more, not {value!r}"
+        for name, value in settings.items()
+        if type(value) is not int or value < 1
+    ]
+    if problems:
+        raise DefinitionError(variant.name, problems)
+    return attrs.evolve(opening, preset={**opening.preset, **settings})

@@ -69,7 +69,7 @@ def check_payload(
 
 def _check_value(spec: FieldSpec, value: object, salt: str) -> tuple[FactValue | None, str | None]:
     match spec.kind:
-        case FieldKind.IDENTIFIER | FieldKind.REFERENCE:
+        case FieldKind.IDENTIFIER | FieldKind.REFERENCE | FieldKind.CASE_REF:
             problem = check_identifier(value)
             return (value, None) if problem is None and isinstance(value, str) else (None, problem)
         case FieldKind.IDENTIFIERS:

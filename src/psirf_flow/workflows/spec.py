@@ -17,7 +17,7 @@ from typing import Final
 
 import attrs
 
-from psirf_flow.domain import OVERSIGHT_ROLES, Role
+from psirf_flow.domain import OVERSIGHT_ROLES, FactValue, Role, frozen_facts
 from psirf_flow.errors import DefinitionError
 from psirf_flow.workflows.guards import GUARDS, GuardSpec
 
@@ -59,6 +59,12 @@ class FieldKind(StrEnum):
     """An opaque reference to a document held by the host (never the document itself)."""
     TEXT = "text"
     """Free text: only a salted SHA-256 digest is kept; the text never reaches storage or logs."""
+    CASE_REF = "case_ref"
+    """The id of another case of the same organisation (e.g. a learning response). Checked as
+    an identifier; before deciding, the engine loads every case a ``CASE_REF`` fact names
+    and hands guards a read-only summary of it
+    (:attr:`~psirf_flow.workflows.guards.GuardInput.references`). A missing case and
+    another organisation's case look the same: absent."""
 
 
 @attrs.frozen
@@ -96,12 +102,18 @@ class OpeningSpec:
         fields: Payload fields accepted when opening.
         guards: Guard names checked when opening.
         rules: Rule references (``rule_id@version``) recorded in the audit entry.
+        preset: Facts every case of the definition opens with, set by the definition (for
+            instance the plan's PSII timescale and hard cap, psirf-rules §4.1), never by the
+            opener's payload: a preset fact cannot also be an opening field.
     """
 
     roles: tuple[Role, ...]
     fields: tuple[FieldSpec, ...] = ()
     guards: tuple[str, ...] = ()
     rules: tuple[str, ...] = ()
+    preset: Mapping[str, FactValue] = attrs.field(
+        factory=lambda: MappingProxyType({}), converter=frozen_facts, hash=False
+    )
 
 
 @attrs.frozen
@@ -179,6 +191,14 @@ class WorkflowDefinition:
     def triggers(self) -> tuple[str, ...]:
         """Every trigger name, in definition order."""
         return tuple(self.transitions)
+
+    @property
+    def case_ref_facts(self) -> tuple[str, ...]:
+        """The facts that name another case (:attr:`FieldKind.CASE_REF` fields), sorted."""
+        fields = [*self.opening.fields]
+        for spec in self.transitions.values():
+            fields.extend(spec.fields)
+        return tuple(sorted({f.name for f in fields if f.kind is FieldKind.CASE_REF}))
 
     def transition(self, trigger: str) -> TransitionSpec | None:
         """Return the transition for ``trigger``, or ``None``."""
@@ -323,6 +343,11 @@ def _check_opening(opening: OpeningSpec, registry: Mapping[str, GuardSpec]) -> l
     problems.extend(_check_guard_names("opening", opening.guards, registry))
     if not opening.roles:
         problems.append("opening: no role may open a case")
+    problems.extend(
+        f"opening: preset fact {f.name!r} is also an opening field"
+        for f in opening.fields
+        if f.name in opening.preset
+    )
     problems.extend(_oversight_roles("opening", opening.roles))
     return problems
 

@@ -15,6 +15,9 @@ Tables:
 * ``outbox``: messages to deliver after commit; ``message_id`` is unique and ``position``
   gives the order they were written in; a relay finds pending ones by
   ``(delivered_at, position)`` and records each delivery's ``outcome``.
+* ``incident_links``: one row per organisation, incident and linked case, with the case's
+  retention class; the primary key ``(organisation, incident_id, case_id)`` serves the
+  lookup of an incident's records (migration ``0005_incident_links``).
 
 Structured values (facts, payload data, guard results, rule references, message bodies)
 are held as JSON text, so both backends store them the same way.
@@ -32,6 +35,7 @@ __all__ = [
     "CASES",
     "DEADLINES",
     "IDEMPOTENCY_KEYS",
+    "INCIDENT_LINKS",
     "OUTBOX",
     "metadata",
 ]
@@ -149,4 +153,14 @@ OUTBOX: Final = sa.Table(
     sa.UniqueConstraint("message_id"),
     sa.Index(None, "case_id", "position"),
     sa.Index(None, "delivered_at", "position"),
+)
+
+#: Each case's link to each of its incidents, with the retention class the case carries.
+INCIDENT_LINKS: Final = sa.Table(
+    "incident_links",
+    metadata,
+    sa.Column("organisation", sa.String(_ID), primary_key=True),
+    sa.Column("incident_id", sa.String(_ID), primary_key=True),
+    sa.Column("case_id", sa.String(_ID), sa.ForeignKey("cases.id"), primary_key=True),
+    sa.Column("retention_class", sa.String(_NAME), nullable=False),
 )

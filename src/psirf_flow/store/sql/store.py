@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from psirf_flow.audit import AuditEntry
 from psirf_flow.domain import Case, Deadline, OutboxMessage
 from psirf_flow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StoreError
-from psirf_flow.ports import CaseQuery, Change, IdempotencyRecord, Page
+from psirf_flow.ports import CaseQuery, Change, IdempotencyRecord, IncidentLink, Page
 from psirf_flow.store.sql import mapping
 from psirf_flow.store.sql._errors import _connected, _is_unique_violation, _shown, _translated
 from psirf_flow.store.sql.engines import Durability, _single_statement, make_engine
@@ -40,7 +40,14 @@ from psirf_flow.store.sql.migrate import (
     current_revision,
     upgrade,
 )
-from psirf_flow.store.sql.schema import AUDIT_ENTRIES, CASES, DEADLINES, IDEMPOTENCY_KEYS, OUTBOX
+from psirf_flow.store.sql.schema import (
+    AUDIT_ENTRIES,
+    CASES,
+    DEADLINES,
+    IDEMPOTENCY_KEYS,
+    INCIDENT_LINKS,
+    OUTBOX,
+)
 
 
 __all__ = [
@@ -81,6 +88,20 @@ _DELETE_DEADLINES = DEADLINES.delete().where(
 )
 _INSERT_DEADLINE = DEADLINES.insert()
 _INSERT_MESSAGE = OUTBOX.insert()
+_LINKS = (
+    sa.select(INCIDENT_LINKS)
+    .where(
+        INCIDENT_LINKS.c.organisation == sa.bindparam("organisation"),
+        INCIDENT_LINKS.c.incident_id.in_(sa.bindparam("incident_ids", expanding=True)),
+    )
+    .order_by(INCIDENT_LINKS.c.incident_id, INCIDENT_LINKS.c.case_id)
+)
+_DELETE_LINKS = INCIDENT_LINKS.delete().where(
+    INCIDENT_LINKS.c.case_id == sa.bindparam("case_id"),
+    INCIDENT_LINKS.c.organisation == sa.bindparam("organisation"),
+    INCIDENT_LINKS.c.incident_id.in_(sa.bindparam("incident_ids", expanding=True)),
+)
+_INSERT_LINK = INCIDENT_LINKS.insert()
 _UPDATABLE: Final = (
     "organisation",
     "state",
@@ -360,6 +381,25 @@ class SqlStore:
             rows = connection.execute(_OUTBOX, {"case_id": case_id}).all()
         return tuple(mapping.outbox_from_row(row) for row in rows)
 
+    def incident_links(
+        self, organisation: str, incident_ids: Sequence[str]
+    ) -> Sequence[IncidentLink]:
+        """Return every case's link to these incidents, by incident id then case id."""
+        if not incident_ids:
+            return ()
+        params = {"organisation": organisation, "incident_ids": sorted(set(incident_ids))}
+        with self._reading() as connection:
+            rows = connection.execute(_LINKS, params).all()
+        return tuple(
+            IncidentLink(
+                organisation=row.organisation,
+                incident_id=row.incident_id,
+                case_id=row.case_id,
+                retention_class=row.retention_class,
+            )
+            for row in rows
+        )
+
     def pending_outbox(self, limit: int) -> Sequence[OutboxMessage]:
         """Return up to ``limit`` undelivered messages, oldest first."""
         with self._reading() as connection:
@@ -424,6 +464,7 @@ class SqlStore:
             and change.idempotency is None
             and not change.deadlines
             and not change.outbox
+            and not change.incident_links
         )
 
 
@@ -435,6 +476,9 @@ def _check_change(change: Change) -> None:
         raise StoreError(msg)
     if any(d.case_id != case.id for d in change.deadlines):
         msg = "a deadline in the change belongs to another case"
+        raise StoreError(msg)
+    if any(link.case_id != case.id for link in change.incident_links):
+        msg = "an incident link in the change belongs to another case"
         raise StoreError(msg)
 
 
@@ -497,6 +541,8 @@ def _write(connection: sa.Connection, change: Change) -> None:
         connection.execute(_DELETE_DEADLINES, {"case_id": case.id, "kinds": kinds})
         latest = {d.kind: d for d in change.deadlines}
         connection.execute(_INSERT_DEADLINE, [mapping.deadline_values(d) for d in latest.values()])
+    if change.incident_links:
+        _write_links(connection, change)
     if change.outbox:
         try:
             connection.execute(_INSERT_MESSAGE, [mapping.outbox_values(m) for m in change.outbox])
@@ -509,3 +555,29 @@ def _conflict(connection: sa.Connection, change: Change) -> ConcurrencyConflict:
     """The conflict of a version-checked update that matched no row, with the version found."""
     found = connection.execute(_CURRENT_VERSION, {"case_id": change.case.id}).scalar_one_or_none()
     return ConcurrencyConflict(change.case.id, change.expected_version or 0, current_version=found)
+
+
+def _write_links(connection: sa.Connection, change: Change) -> None:
+    """Replace the case's links named in ``change`` (delete, then insert, per organisation)."""
+    latest = {(link.organisation, link.incident_id): link for link in change.incident_links}
+    for organisation in sorted({org for org, _ in latest}):
+        connection.execute(
+            _DELETE_LINKS,
+            {
+                "case_id": change.case.id,
+                "organisation": organisation,
+                "incident_ids": sorted(i for o, i in latest if o == organisation),
+            },
+        )
+    connection.execute(
+        _INSERT_LINK,
+        [
+            {
+                "organisation": link.organisation,
+                "incident_id": link.incident_id,
+                "case_id": link.case_id,
+                "retention_class": link.retention_class,
+            }
+            for link in latest.values()
+        ],
+    )

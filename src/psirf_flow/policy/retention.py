@@ -1,0 +1,112 @@
+"""Retention per incident: the class a record needs, raised to its incident's and never lowered.
+
+The Records Management Code of Practice (psirf-rules §4.5 and §7.2, S-RMCOP ✔, HARD as a
+code of practice) keeps serious-incident records 20 years and other incident records 10
+years from the date of the incident; under PSIRF, PSII and national-requirement records
+are the serious ones (INF). Three rules follow, all pure:
+
+* **Per incident.** The records of one incident (its intake, learning responses, duty of
+  candour case and safety actions) are one file: every one of them is kept as long as the
+  longest any of them needs. A record's class is the longest of its own class and the
+  classes of the incident's other records, its *floor* (:func:`settled_class`).
+* **Never lowered.** A record's earlier class is part of its floor, so later facts (a
+  re-triage, a reworked decision) never shorten how long it is kept.
+* **Not below the Code.** A plan may lengthen periods but never set one shorter than the
+  Code's minimum: every class keeps records at least :data:`MINIMUM_YEARS`, and the class
+  serious records fall in at least :data:`SERIOUS_MINIMUM_YEARS`
+  (:func:`minimum_problems`, which the plan loader reports at the TOML paths).
+
+Class names the settings no longer define are ignored when comparing (a plan that renamed
+its classes); ties in years are broken by name, as
+:meth:`~psirf_flow.policy.plan.RetentionSettings.class_for` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from psirf_flow.policy.plan import LifecycleVariant, RetentionSettings
+
+
+__all__ = [
+    "MINIMUM_YEARS",
+    "SERIOUS_MINIMUM_YEARS",
+    "highest_class",
+    "minimum_problems",
+    "settled_class",
+]
+
+#: The shortest period the Code allows for any incident record: 10 years (psirf-rules §4.5).
+MINIMUM_YEARS: Final = 10
+#: The shortest period for serious-incident records (PSII and national requirement): 20 years.
+SERIOUS_MINIMUM_YEARS: Final = 20
+
+#: A problem in a plan's ``[retention]`` table: its path below ``retention`` and a message.
+Problem = tuple[tuple[str, ...], str]
+
+
+def highest_class(settings: RetentionSettings, names: Iterable[str | None]) -> str | None:
+    """The longest-kept of ``names`` that ``settings`` defines (ties by name), or ``None``."""
+    known = [n for n in names if n is not None and n in settings.classes]
+    if not known:
+        return None
+    return max(known, key=lambda n: (settings.classes[n].years, n))
+
+
+def settled_class(
+    settings: RetentionSettings,
+    variants: Iterable[LifecycleVariant],
+    *,
+    national_requirement: bool,
+    floor: Iterable[str | None] = (),
+) -> str:
+    """The class a record carries: its own need, raised to its floor (psirf-rules §4.5).
+
+    Args:
+        settings: The plan's retention settings.
+        variants: The learning-response lifecycles the record runs on (none for others).
+        national_requirement: Whether the record's facts record a national requirement.
+        floor: Classes it must not fall below: the record's class so far (never lowered)
+            and the classes of the other records of its incidents (per incident).
+    """
+    own, _ = settings.class_for(variants, national_requirement=national_requirement)
+    settled = highest_class(settings, (own, *floor))
+    return own if settled is None else settled
+
+
+def minimum_problems(settings: RetentionSettings) -> list[Problem]:
+    """Where ``settings`` keeps records shorter than the Code allows (psirf-rules §4.5, §7.2).
+
+    Every class keeps records at least :data:`MINIMUM_YEARS`; the class a PSII's records
+    and a national-requirement incident's records fall in keeps them at least
+    :data:`SERIOUS_MINIMUM_YEARS`. Paths are below the ``retention`` table.
+    """
+    problems: list[Problem] = [
+        (
+            ("classes", name, "years"),
+            f"must be at least {MINIMUM_YEARS} years, the Records Management Code's minimum "
+            f"for incident records, not {rc.years}",
+        )
+        for name, rc in settings.classes.items()
+        if rc.years < MINIMUM_YEARS
+    ]
+    if not settings.classes or settings.default_class not in settings.classes:
+        return problems  # reported elsewhere; the serious class cannot be worked out
+    serious: dict[str, list[str]] = {}
+    for what, (name, rc) in (
+        ("PSII", settings.class_for([LifecycleVariant.PSII], national_requirement=False)),
+        ("national-requirement", settings.class_for([], national_requirement=True)),
+    ):
+        if MINIMUM_YEARS <= rc.years < SERIOUS_MINIMUM_YEARS:
+            serious.setdefault(name, []).append(what)
+    problems.extend(
+        (
+            ("classes", name, "years"),
+            f"{' and '.join(whats)} records fall in this class, so it must keep them at least "
+            f"{SERIOUS_MINIMUM_YEARS} years (the Records Management Code's period for serious "
+            f"incidents), not {settings.classes[name].years}",
+        )
+        for name, whats in serious.items()
+    )
+    return problems
