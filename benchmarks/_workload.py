@@ -20,8 +20,6 @@ import itertools
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-import structlog
-
 from psirf_flow import Actor, Engine, InMemoryStore, Role, SystemClock
 from psirf_flow.ports import Store
 from psirf_flow.workflows import PREVIOUS_STATE, PSII, SAME_STATE, WorkflowDefinition
@@ -101,20 +99,20 @@ def step_for(k: int) -> Step:
 
 @contextlib.contextmanager
 def quiet_logging() -> Iterator[None]:
-    """Let only warnings through structlog for the duration, then restore the config.
+    """Let only warnings through psirf_flow's logger for the duration, then restore its level.
 
-    The library never configures logging; an unconfigured structlog prints every event,
-    which would measure the terminal. Benchmarks run as a host that logs warnings only.
+    psirf_flow prints nothing unless the host configures logging, but a host that logs
+    at INFO would have every event built: benchmarks run as a host that logs warnings only.
     """
     import logging
 
-    saved = structlog.get_config()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    logger = logging.getLogger("psirf_flow")
+    saved = logger.level
+    logger.setLevel(logging.WARNING)
     try:
         yield
     finally:
-        structlog.reset_defaults()
-        structlog.configure(**saved)
+        logger.setLevel(saved)
 
 
 def sequential_ids(prefix: str = "case") -> Callable[[], str]:

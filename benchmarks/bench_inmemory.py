@@ -217,6 +217,11 @@ def _mem_store(n: int) -> Any:
     return engine
 
 
+def _letters_id(i: int) -> str:
+    """A 32-character id (a UUID's length) in letters only: no digit run an id may not hold."""
+    return "".join(chr(97 + (i // 26**k) % 26) for k in range(32))
+
+
 def _mem_cases(n: int) -> Any:
     from psirf_flow import SystemClock
 
@@ -226,7 +231,7 @@ def _mem_cases(n: int) -> Any:
         case.id: case
         for case in (
             decide_open(
-                PSII, case_id=f"{i:032x}", organisation="RX1", command=opening, now=clock.now()
+                PSII, case_id=_letters_id(i), organisation="RX1", command=opening, now=clock.now()
             ).case
             for i in range(n)
         )

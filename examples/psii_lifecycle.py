@@ -23,8 +23,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import structlog
-
 from psirf_flow import Actor, Engine, PsirfFlowError, Role
 from psirf_flow.store.sql import SqlStore
 from psirf_flow.testing import ManualClock
@@ -283,11 +281,13 @@ def run(db_path: Path) -> int:
     for stale in db_path.parent.glob(db_path.name + "*"):
         stale.unlink()
     log_path = db_path.with_suffix(".log")
-    structlog.configure(
-        processors=[structlog.processors.add_log_level, structlog.processors.JSONRenderer()],
-        logger_factory=structlog.WriteLoggerFactory(file=log_path.open("w", encoding="utf-8")),
-        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-    )
+    # psirf_flow logs to the standard-library logger "psirf_flow" and prints nothing until
+    # the host says where events go: here, INFO and up to a file, one event per line.
+    handler = logging.FileHandler(log_path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    psirf_log = logging.getLogger("psirf_flow")
+    psirf_log.addHandler(handler)
+    psirf_log.setLevel(logging.INFO)
 
     store = SqlStore.open(str(db_path), migrate=True)
     # A simulated calendar, so a three-month investigation runs in a second.
@@ -320,6 +320,8 @@ def run(db_path: Path) -> int:
     print(f"  Refusals shown and explained: {story.refusals}")
     print(f"  Log events (allow-listed keys only) were written to {log_path.name}")
     store.dispose()
+    psirf_log.removeHandler(handler)
+    handler.close()
 
     print("\n7. A second process reopens the database and verifies the trail")
     verifier = Path(__file__).with_name("verify_audit.py")

@@ -38,6 +38,7 @@ from psirf_flow.errors import CorruptRecord as CorruptRecord
 from psirf_flow.errors import DefinitionError as DefinitionError
 from psirf_flow.errors import GuardFailed as GuardFailed
 from psirf_flow.errors import IdempotencyKeyReused as IdempotencyKeyReused
+from psirf_flow.errors import InvalidInput as InvalidInput
 from psirf_flow.errors import InvalidPayload as InvalidPayload
 from psirf_flow.errors import OrganisationMismatch as OrganisationMismatch
 from psirf_flow.errors import PsirfFlowError as PsirfFlowError
@@ -92,6 +93,7 @@ __all__ = [
     "GuardResult",
     "IdempotencyKeyReused",
     "InMemoryStore",
+    "InvalidInput",
     "InvalidPayload",
     "Option",
     "OrganisationMismatch",

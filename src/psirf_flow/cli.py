@@ -22,6 +22,7 @@ from typing import Final
 
 import click
 
+from psirf_flow import _inputs
 from psirf_flow.audit import AuditKeys, Checkpoint, CheckpointVerification
 from psirf_flow.clock import SystemClock
 from psirf_flow.domain import Case, SystemReader
@@ -159,7 +160,10 @@ def verify(
         store = SqlStore.open(url, read_only=True)
         engine = Engine(store, clock=SystemClock(), keys=keys)
         try:
-            cases = [store.load(c) for c in case_ids] if case_ids else _all_cases(store)
+            # Each --case is checked as an opaque id first: a refused one (a name, an NHS
+            # number) exits with code 3 and is never repeated.
+            checked_ids = [_inputs.identifier("--case", c) for c in case_ids]
+            cases = [store.load(c) for c in checked_ids] if case_ids else _all_cases(store)
             for case in cases:
                 result = engine.verify(case.id, reader=_VERIFIER)
                 checked += 1

@@ -4,20 +4,33 @@ Nothing here performs I/O, reads a clock or logs. Records are immutable; a chang
 case is a new :class:`Case` made with :func:`attrs.evolve`.
 
 Identifiers are opaque strings chosen by the host system. They must never carry
-patient-identifiable data: :func:`check_identifier` refuses values with spaces (names) and
-values that are valid NHS numbers.
+patient-identifiable data. :func:`check_identifier` applies one rule everywhere an id is
+expected (case, actor, organisation and payload ids):
+
+* 1 to 128 characters of letters, digits and ``._:@/#+-``, starting with a letter or a
+  digit (so no spaces: names and free text are refused);
+* no NHS number **anywhere in it**: the digits of the id are read as chains, where two
+  digits belong to the same chain when at most one space, hyphen or dot stands between
+  them (``pt-9434765919``, ``943.476.5919``, ``NHS9434765919``, ``943-476-5919x``); every
+  ten consecutive digits of a chain are tested with the NHS number's modulus 11 check
+  digit, and any that pass make the id refused. Ten digits that fail the check are
+  allowed (one in eleven ten-digit runs passes by chance, so an id made of long digit
+  runs can be refused: keep fewer than ten digits in a row, or put letters between them);
+* no e-mail address anywhere in it (``someone@example.org``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
 import attrs
+
+from psirf_flow.errors import InvalidInput, shown
 
 
 __all__ = [
@@ -35,8 +48,10 @@ __all__ = [
     "Role",
     "SystemReader",
     "check_identifier",
+    "contains_nhs_number",
     "frozen_facts",
     "is_nhs_number",
+    "to_role",
 ]
 
 #: What a case may hold as a declared fact: an opaque id, a choice, a flag, a count,
@@ -52,7 +67,12 @@ SYSTEM_ACTOR_ID: Final = "psirf-flow"
 IDENTIFIER_MAX_LENGTH: Final = 128
 
 _IDENTIFIER: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/#+-]{0,127}")  # 128 at most
-_NHS_NUMBER_SHAPE: Final = re.compile(r"\d{3}[ -]?\d{3}[ -]?\d{4}")
+_NHS_NUMBER_SHAPE: Final = re.compile(r"\d{3}([ .-]?)\d{3}\1\d{4}")
+#: Digits joined by at most one space, hyphen or dot: where an NHS number may hide.
+_DIGIT_CHAIN: Final = re.compile(r"\d(?:[ .-]?\d)*")
+#: Longer values are refused by shape anyway; only their start is searched for digits.
+_LONGEST_CHECKED: Final = 256
+_EMAIL: Final = re.compile(r"[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}")
 
 
 class Role(StrEnum):
@@ -83,15 +103,8 @@ class Role(StrEnum):
 OVERSIGHT_ROLES: Final = frozenset({Role.PATIENT_SAFETY_PARTNER, Role.ICB_OVERSIGHT})
 
 
-def is_nhs_number(value: str) -> bool:
-    """Tell whether ``value`` is a valid NHS number (ten digits, modulus 11 check digit).
-
-    Spaces or hyphens in the usual 3-3-4 grouping are accepted. Used to refuse NHS numbers
-    wherever an opaque identifier is expected.
-    """
-    if not _NHS_NUMBER_SHAPE.fullmatch(value):
-        return False
-    digits = [int(c) for c in value if c.isdigit()]
+def _passes_modulus_11(digits: Sequence[int]) -> bool:
+    """Tell whether ten digits end with a valid NHS number check digit (modulus 11)."""
     total = sum(d * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
     check = 11 - total % 11
     if check == 11:
@@ -99,38 +112,84 @@ def is_nhs_number(value: str) -> bool:
     return check != 10 and check == digits[9]
 
 
+def is_nhs_number(value: object) -> bool:
+    """Tell whether ``value`` is a valid NHS number (ten digits, modulus 11 check digit).
+
+    The usual 3-3-4 grouping with spaces, hyphens or dots (the same one twice) is accepted.
+    To refuse ids that *contain* an NHS number, see :func:`contains_nhs_number`.
+    """
+    if not isinstance(value, str) or not _NHS_NUMBER_SHAPE.fullmatch(value):
+        return False
+    return _passes_modulus_11([int(c) for c in value if c.isdigit()])
+
+
+def contains_nhs_number(value: str) -> bool:
+    """Tell whether any ten consecutive digits of ``value`` could be an NHS number.
+
+    Digits joined by at most one space, hyphen or dot form a chain; every ten consecutive
+    digits of every chain are tested with the modulus 11 check digit (see the module
+    docstring for the rule and its reason).
+    """
+    for chain in _DIGIT_CHAIN.findall(value):
+        digits = [int(c) for c in chain if c.isdigit()]
+        for start in range(len(digits) - 9):
+            if _passes_modulus_11(digits[start : start + 10]):
+                return True
+    return False
+
+
 def check_identifier(value: object) -> str | None:
     """Return a plain-words problem with ``value`` as an opaque identifier, or ``None``.
 
     An identifier is 1 to 128 characters of letters, digits and ``._:@/#+-``, starting
-    with a letter or digit, and is never a valid NHS number.
+    with a letter or digit, with no NHS number and no e-mail address anywhere in it (the
+    rule is in the module docstring). The problem never repeats the value.
     """
     if not isinstance(value, str):
         return f"expected an identifier (text), got {type(value).__name__}"
-    if is_nhs_number(value):
-        return "looks like an NHS number; give an opaque reference instead"
+    if contains_nhs_number(value[:_LONGEST_CHECKED]):
+        return "looks like an NHS number or contains one; give an opaque reference instead"
     if not _IDENTIFIER.fullmatch(value):
         return (
             "is not an opaque identifier (1-128 letters, digits or ._:@/#+- with no spaces; "
             "names and free text are not allowed here)"
         )
+    if _EMAIL.search(value):
+        return "contains an e-mail address; give an opaque reference instead"
     return None
 
 
 def _valid_identifier(_instance: object, attribute: attrs.Attribute[str], value: str) -> None:
     problem = check_identifier(value)
     if problem is not None:
-        msg = f"{attribute.name} {value!r} {problem}"
-        raise ValueError(msg)
+        raise InvalidInput(attribute.name, problem)
+
+
+def to_role(value: object, argument: str = "role") -> Role:
+    """``value`` as a :class:`Role` (a role or its name), or :class:`InvalidInput`."""
+    if isinstance(value, Role):
+        return value
+    if isinstance(value, str):
+        try:
+            return Role(value)
+        except ValueError:
+            pass
+    raise InvalidInput(argument, f"{shown(value)} is not a role psirf_flow knows")
+
+
+_MAX_ROLES: Final = 64
 
 
 def _to_roles(value: object) -> frozenset[Role]:
     if isinstance(value, Role | str):
-        return frozenset({Role(value)})
+        return frozenset({to_role(value, "roles")})
     if not isinstance(value, list | tuple | set | frozenset):
-        msg = f"roles must be a collection of Role values, got {type(value).__name__}"
-        raise TypeError(msg)
-    return frozenset(Role(r) for r in value)
+        raise InvalidInput(
+            "roles", f"must be a collection of Role values, got {type(value).__name__}"
+        )
+    if len(value) > _MAX_ROLES:
+        raise InvalidInput("roles", f"holds more than {_MAX_ROLES} values")
+    return frozenset(to_role(r, "roles") for r in value)
 
 
 @attrs.frozen
@@ -183,10 +242,12 @@ def frozen_facts(value: Mapping[str, FactValue]) -> Mapping[str, FactValue]:
     return MappingProxyType(dict(value))
 
 
-def _aware(_instance: object, attribute: attrs.Attribute[datetime], value: datetime) -> None:
-    if value.tzinfo is None or value.utcoffset() != timedelta(0):
-        msg = f"{attribute.name} must be an aware UTC datetime, got {value!r}"
-        raise ValueError(msg)
+def _aware(_instance: object, attribute: attrs.Attribute[datetime], value: object) -> None:
+    # No ``isinstance(value, datetime)``: the purity test runs the core with clock names
+    # removed; anything without a zero UTC offset is refused.
+    offset = getattr(value, "utcoffset", None)
+    if offset is None or offset() != timedelta(0):
+        raise InvalidInput(attribute.name, "must be an aware UTC datetime")
 
 
 @attrs.frozen

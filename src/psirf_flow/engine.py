@@ -30,12 +30,14 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
 
 import attrs
-import structlog
 
+from psirf_flow import _inputs
 from psirf_flow.audit import (
     AuditEntry,
     AuditKeys,
@@ -79,10 +81,14 @@ from psirf_flow.errors import (
     ConcurrencyConflict,
     CorruptRecord,
     IdempotencyKeyReused,
+    InvalidInput,
+    InvalidPayload,
+    PsirfFlowError,
     ReservedIdentity,
+    StoreError,
     UnknownWorkflow,
 )
-from psirf_flow.log import get_logger, safe_fields
+from psirf_flow.log import enabled, get_logger, safe_fields
 from psirf_flow.policy import LifecycleVariant, RetentionClass, RetentionSettings
 from psirf_flow.policy.retention import highest_class
 from psirf_flow.ports import (
@@ -106,11 +112,6 @@ _VARIANTS = frozenset(v.value for v in LifecycleVariant)
 _VERIFY_READS = 3
 #: Cases read per page when a checkpoint walks every case.
 _CHECKPOINT_PAGE = 1000
-
-#: What structlog's filtering loggers (``make_filtering_bound_logger``) put in place of a
-#: level they drop: a method that does nothing at all. Seeing it, the engine skips building
-#: the event's fields; any other logger gets every event, as before.
-_DROPPED_LEVEL: Final = structlog.make_filtering_bound_logger(logging.CRITICAL).info
 
 
 @attrs.frozen
@@ -169,7 +170,7 @@ class Engine:
         self._keys = keys
         self._clock = clock
         self._definitions = definitions if definitions is not None else DefinitionRegistry.default()
-        self._new_id = new_id if new_id is not None else (lambda: uuid.uuid4().hex)
+        self._new_id = new_id if new_id is not None else _random_id
         self._couplings = tuple(COUPLINGS if couplings is None else couplings)
         self._retention = retention if retention is not None else RetentionSettings()
         self._oversight = {k: frozenset(v) for k, v in (oversight or {}).items()}
@@ -229,7 +230,16 @@ class Engine:
                 guards, or :class:`~psirf_flow.errors.ReservedIdentity` for an actor
                 claiming psirf_flow's own id or role).
             CaseAlreadyExists: If ``case_id`` is taken.
+            InvalidInput: If an argument has the wrong type or shape (nothing is written).
         """
+        with self._refusing_input(actor):
+            actor = _inputs.actor("actor", actor)
+            workflow = _inputs.name("workflow", workflow)
+            case_id = _inputs.optional_identifier("case_id", case_id)
+            organisation = _inputs.optional_identifier("organisation", organisation)
+            role = _inputs.optional_role(role)
+            idempotency_key = _inputs.idempotency_key(idempotency_key)
+            payload = _inputs.payload(payload, case_id=case_id, trigger=OPEN_TRIGGER)
         self._refuse_reserved(actor, role, case_id, OPEN_TRIGGER)
         return self._open(
             workflow,
@@ -270,9 +280,12 @@ class Engine:
             replay = self._replay(idempotency_key, fingerprint, case_id, OPEN_TRIGGER, actor)
             if replay is not None:
                 return replay
-        new_id = case_id if case_id is not None else self._new_id()
+        if case_id is None:
+            with self._refusing_input(actor):
+                case_id = _inputs.identifier("case_id", self._new_id())
+        new_id = case_id
         owner = organisation or actor.organisation
-        now = self._clock.now()
+        now = self._now()
         references = self._references(definition, owner, {}, command.payload)
 
         def decide_with(classify: Classify) -> Decision:
@@ -330,7 +343,16 @@ class Engine:
             CorruptRecord: If the case row does not match its latest audit entry (it was
                 changed behind the engine's back); the error names the fields.
             AuditKeyError: If the case's trail is keyed and this engine has no keys.
+            InvalidInput: If an argument has the wrong type or shape (nothing is written).
         """
+        with self._refusing_input(actor):
+            actor = _inputs.actor("actor", actor)
+            case_id = _inputs.identifier("case_id", case_id)
+            trigger = _inputs.name("trigger", trigger)
+            role = _inputs.optional_role(role)
+            idempotency_key = _inputs.idempotency_key(idempotency_key)
+            expected_version = _inputs.optional_version("expected_version", expected_version)
+            payload = _inputs.payload(payload, case_id=case_id, trigger=trigger)
         self._refuse_reserved(actor, role, case_id, trigger)
         return self._fire(
             case_id,
@@ -390,7 +412,7 @@ class Engine:
         if expected_version is not None and case.version != expected_version:
             raise ConcurrencyConflict(case_id, expected_version, current_version=case.version)
         definition = self.definition_for(case)
-        now = self._clock.now()
+        now = self._now()
         references = self._references(definition, case.organisation, case.facts, command.payload)
 
         def decide_with(classify: Classify) -> Decision:
@@ -479,13 +501,21 @@ class Engine:
         Raises:
             CaseNotFound: If there is no such case or ``reader`` may not see it (the two
                 are indistinguishable).
+            InvalidInput: If ``case_id`` is not an opaque id or ``reader`` not a reader.
         """
+        case_id, reader = self._read_arguments(case_id, reader)
         return self._visible(case_id, reader)
 
     def history(self, case_id: str, *, reader: Reader) -> tuple[AuditEntry, ...]:
         """Return the case's audit trail, oldest first (``reader`` as for :meth:`get`)."""
+        case_id, reader = self._read_arguments(case_id, reader)
         self._visible(case_id, reader)
         return tuple(self._store.history(case_id))
+
+    def _read_arguments(self, case_id: object, reader: object) -> tuple[str, Reader]:
+        """``case_id`` and ``reader`` checked (every read starts here)."""
+        with self._refusing_input(reader):
+            return _inputs.identifier("case_id", case_id), _inputs.reader(reader)
 
     def may_read(self, case: Case, reader: Reader) -> bool:
         """Tell whether ``reader`` may read ``case``'s status and history.
@@ -524,6 +554,7 @@ class Engine:
         migration 0002), or whose class the current settings no longer define, is thus
         classed afresh; a class is never lower than the one the case carries.
         """
+        case_id, reader = self._read_arguments(case_id, reader)
         case = self._visible(case_id, reader)
         incidents = self._linked_incidents(case.organisation, case.facts)
         links = self._store.incident_links(case.organisation, incidents) if incidents else ()
@@ -541,6 +572,7 @@ class Engine:
         its trail are read separately; if a command commits in between (the trail is then
         longer than the case says), both are read again.
         """
+        case_id, reader = self._read_arguments(case_id, reader)
         for _ in range(_VERIFY_READS):
             case = self._visible(case_id, reader)
             entries = self._store.history(case_id)
@@ -560,7 +592,7 @@ class Engine:
         Args:
             reader: The named job taking the checkpoint; it covers every organisation.
         """
-        made_at = self._clock.now()
+        made_at = self._now()
         trails = []
         for case in self._every_case(reader):
             entries = self._store.history(case.id)
@@ -602,11 +634,15 @@ class Engine:
 
         Raises:
             CaseNotFound: If there is no such case or ``actor`` may not see it.
+            InvalidInput: If ``case_id`` is not an opaque id or ``actor`` not an Actor.
         """
+        with self._refusing_input(actor):
+            case_id = _inputs.identifier("case_id", case_id)
+            actor = _inputs.actor("actor", actor)
         case = self._visible(case_id, actor)
         definition = self.definition_for(case)
         references = self._references(definition, case.organisation, case.facts, {})
-        return options(definition, case, actor, now=self._clock.now(), references=references)
+        return options(definition, case, actor, now=self._now(), references=references)
 
     def list_cases(self, query: CaseQuery | None = None, *, reader: Reader) -> Page:
         """Return one page of the cases ``reader`` may see (keyset paginated by id).
@@ -614,8 +650,14 @@ class Engine:
         Args:
             query: Filters (workflow, state, organisation) and the page wanted.
             reader: Who lists: only cases they may see are returned, whatever the filters.
+
+        Raises:
+            InvalidInput: If ``query`` is not a ``CaseQuery`` of text filters or ``reader``
+                not a reader.
         """
-        query = query if query is not None else CaseQuery()
+        with self._refusing_input(reader):
+            query = _inputs.case_query(query)
+            reader = _inputs.reader(reader)
         visible = self._visible_organisations(reader)
         if visible is not None:
             allowed = visible if query.organisations is None else visible & query.organisations
@@ -644,6 +686,28 @@ class Engine:
 
     # ------------------------------------------------------------------ internals
 
+    def _now(self) -> datetime:
+        """The clock's reading in UTC (an aware time in another zone is converted).
+
+        Raises:
+            InvalidInput: If the clock returns something other than an aware datetime.
+        """
+        with self._refusing_input(None):
+            return _inputs.moment("the clock's reading", self._clock.now())
+
+    @contextmanager
+    def _refusing_input(self, actor: object) -> Iterator[None]:
+        """Log a refused argument (``InvalidInput``, ``InvalidPayload``) at WARNING."""
+        try:
+            yield
+        except (InvalidInput, InvalidPayload) as refused:
+            self._warn(
+                "psirf_flow.input_refused",
+                refused,
+                actor=actor if isinstance(actor, Actor) else None,
+            )
+            raise
+
     def _replay(
         self, key: str, fingerprint: str, case_id: str | None, trigger: str, actor: Actor
     ) -> Outcome | None:
@@ -660,10 +724,9 @@ class Engine:
             raise reused
         entry = self._store.history(record.case_id)[record.sequence - 1]
         outcome = Outcome(self._store.load(record.case_id), entry, replayed=True)
-        log = self._log.bind()
-        if _drops_info(log):
+        if not enabled(logging.DEBUG):
             return outcome
-        log.info(
+        self._log.debug(
             "psirf_flow.command_replayed",
             **safe_fields(
                 {"case_id": record.case_id, "trigger": trigger, "sequence": record.sequence}
@@ -673,10 +736,20 @@ class Engine:
 
     def _read_refused(self, case_id: str, reader: Reader) -> None:
         """Log a refused read (a security event), allow-listed keys only."""
+        if not enabled(logging.WARNING):
+            return
         reader_id = reader.name if isinstance(reader, SystemReader) else reader.id
-        self._log.bind().warning(
+        organisation = None if isinstance(reader, SystemReader) else reader.organisation
+        self._log.warning(
             "psirf_flow.read_refused",
-            **safe_fields({"case_id": case_id, "actor_id": reader_id}),
+            **safe_fields(
+                {
+                    "case_id": case_id,
+                    "actor_id": reader_id,
+                    "organisation": organisation,
+                    "error_code": CaseNotFound.code,
+                }
+            ),
         )
 
     def _settled(
@@ -760,6 +833,15 @@ class Engine:
         )
         try:
             self._store.commit(change)
+        except StoreError as failed:
+            self._warn(
+                "psirf_flow.store_failed",
+                failed,
+                case_id=case.id,
+                actor=command.actor,
+                trigger=entry.trigger,
+            )
+            raise
         except (ConcurrencyConflict, CaseAlreadyExists):
             # A concurrent retry with the same key may have won the race (for an opening,
             # by creating the case first): replay it.
@@ -770,10 +852,9 @@ class Engine:
                 if replay is not None:
                     return replay
             raise
-        log = self._log.bind()
-        if _drops_info(log):
+        if not enabled(logging.INFO):
             return Outcome(case, entry)
-        log.info(
+        self._log.info(
             "psirf_flow.command_accepted",
             **safe_fields(
                 {
@@ -875,6 +956,31 @@ class Engine:
                 found.update(case_incident_ids(response.facts))
         return tuple(sorted(found))
 
+    def _warn(
+        self,
+        event: str,
+        error: PsirfFlowError,
+        *,
+        case_id: str | None = None,
+        actor: Actor | None = None,
+        trigger: str | None = None,
+    ) -> None:
+        """Log a security event (a refused read or input, a store failure) at WARNING."""
+        if not enabled(logging.WARNING):
+            return
+        self._log.warning(
+            event,
+            **safe_fields(
+                {
+                    "case_id": case_id,
+                    "trigger": trigger,
+                    "actor_id": actor.id if actor is not None else None,
+                    "organisation": actor.organisation if actor is not None else None,
+                    "error_code": error.code,
+                }
+            ),
+        )
+
     def _rejected(
         self,
         error: CommandRejected,
@@ -882,10 +988,9 @@ class Engine:
         actor: Actor | None,
         case: Case | None,
     ) -> None:
-        log = self._log.bind()
-        if _drops_info(log):
+        if not enabled(logging.WARNING):
             return
-        log.info(
+        self._log.warning(
             "psirf_flow.command_rejected",
             **safe_fields(
                 {
@@ -894,6 +999,7 @@ class Engine:
                     "trigger": error.trigger,
                     "from_state": case.state if case is not None else None,
                     "actor_id": actor.id if actor is not None else None,
+                    "organisation": actor.organisation if actor is not None else None,
                     "reason_code": error.reason_code,
                     "error_code": error.code,
                 }
@@ -901,9 +1007,16 @@ class Engine:
         )
 
 
-def _drops_info(log: Any) -> bool:
-    """Tell whether ``log`` (a bound logger) drops INFO events without looking at them."""
-    return getattr(type(log), "info", None) is _DROPPED_LEVEL
+def _random_id() -> str:
+    """A random case id (a UUID's hex digits) that the identifier rule accepts.
+
+    About one UUID in a hundred has ten digits in a row that pass the NHS number check
+    (:func:`~psirf_flow.domain.check_identifier` refuses those): another is drawn.
+    """
+    while True:
+        candidate = uuid.uuid4().hex
+        if check_identifier(candidate) is None:
+            return candidate
 
 
 def _normalised(value: object) -> object:

@@ -33,7 +33,9 @@ and chained with ``raise ... from``.
     ├── AuditChainBroken                  PSF500  an audit entry was altered, removed or misplaced
     ├── AuditKeyError                     PSF510  an audit key is missing, too short or malformed
     ├── CheckpointInvalid                 PSF520  a checkpoint file cannot be read as a checkpoint
-    └── PlanError                         PSF600  a plan or rule set has mistakes (all listed)
+    ├── PlanError                         PSF600  a plan or rule set has mistakes (all listed)
+    └── InvalidInput                      PSF700  a value given to a public call has the wrong
+                                                  type or shape (also a ``ValueError``)
 
 **Retrying.** Catch :class:`RetryableError` to retry exactly what may succeed if made again:
 :class:`ConcurrencyConflict` (someone else changed the case first: the engine reloads it
@@ -42,13 +44,17 @@ past the busy timeout). Nothing was written in either case; retry a few times wi
 idempotency key, then give up and report the error.
 
 Messages are written for the person at the screen: they say what was refused and why, in
-plain words, without naming Python objects.
+plain words, without naming Python objects. A message that repeats a value it was given
+shows it through :func:`shown`, which redacts anything that looks like an identifier of a
+person (NHS-number-shaped digit runs, e-mail addresses, dates) and cuts it short; an
+idempotency key is never repeated at all.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, ClassVar, Final, NamedTuple
 
 
 if TYPE_CHECKING:
@@ -67,6 +73,7 @@ __all__ = [
     "DefinitionError",
     "GuardFailed",
     "IdempotencyKeyReused",
+    "InvalidInput",
     "InvalidPayload",
     "OrganisationMismatch",
     "PlanError",
@@ -82,7 +89,66 @@ __all__ = [
     "TransitionNotAllowed",
     "UnknownTrigger",
     "UnknownWorkflow",
+    "redact",
+    "shown",
 ]
+
+#: What replaces text that looks like an identifier of a person.
+REDACTED: Final = "\u00abredacted\u00bb"
+#: How many characters of a repeated value a message keeps.
+SHOWN_LENGTH: Final = 40
+#: How many items of a list (problems, names) a message repeats.
+SHOWN_ITEMS: Final = 20
+
+# Ten or more digits, each pair separated by at most two non-alphanumeric characters
+# (spaces, hyphens, dots, slashes...): an NHS number written any way, and longer runs.
+_DIGIT_RUN: Final = re.compile(r"\d(?:[^0-9A-Za-z]{0,2}\d){9,}")
+_EMAIL: Final = re.compile(r"[^\s@'\"]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}")
+# Dates written with digits: 2026-01-05, 05/01/2026, 5.1.26, 20260105 (8 digits).
+_DATE: Final = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{8}")
+
+
+def redact(text: str, *, dates: bool = True) -> str:
+    """Replace what looks like an identifier of a person in ``text`` by ``«redacted»``.
+
+    Redacted: runs of ten or more digits however they are separated (an NHS number is ten
+    digits, often written 3-3-4 with spaces, hyphens or dots), anything around an ``@``
+    (e-mail addresses) and, unless ``dates`` is false, dates written with digits (a date
+    of birth). Used for every value a message or log line repeats; see :func:`shown`.
+    """
+    text = _DIGIT_RUN.sub(REDACTED, text)
+    text = _EMAIL.sub(REDACTED, text)
+    if dates:
+        text = _DATE.sub(REDACTED, text)
+    return text
+
+
+def shown(value: object) -> str:
+    """How an error message repeats a value it refused: quoted, redacted and short.
+
+    Text is redacted (:func:`redact`) and cut to :data:`SHOWN_LENGTH` characters (``…``
+    marks a cut) whatever its size, then quoted with escapes, so control characters and
+    lone surrogates never reach a terminal or a log. Anything else is named by its type
+    only (its value could be anything).
+
+    Example:
+        >>> shown("pt-943 476 5919")
+        "'pt-«redacted»'"
+    """
+    if not isinstance(value, str):
+        return f"(a value of type {type(value).__name__})"
+    # Cut generously first so huge values cost little, then redact, then cut for good.
+    text = redact(value[: SHOWN_LENGTH * 4])
+    if len(text) > SHOWN_LENGTH or len(value) > SHOWN_LENGTH * 4:
+        text = text[:SHOWN_LENGTH] + "\u2026"
+    return repr(text)
+
+
+def _listed(items: Sequence[str], separator: str) -> str:
+    """Join at most :data:`SHOWN_ITEMS` items, saying how many more there are."""
+    head = separator.join(items[:SHOWN_ITEMS])
+    more = len(items) - SHOWN_ITEMS
+    return f"{head}{separator}and {more} more" if more > 0 else head
 
 
 class PsirfFlowError(Exception):
@@ -145,7 +211,7 @@ class UnknownTrigger(CommandRejected):
     def __init__(self, *, case_id: str | None, trigger: str, workflow: str) -> None:
         self.workflow = workflow
         super().__init__(
-            f"{workflow!r} has no step called {trigger!r}.",
+            f"{workflow!r} has no step called {shown(trigger)}.",
             case_id=case_id,
             trigger=trigger,
             reason_code="unknown_trigger",
@@ -192,7 +258,8 @@ class RoleNotPermitted(CommandRejected):
         held = ", ".join(_words(r) for r in self.actor_roles) or "no role"
         allowed = ", ".join(_words(r) for r in self.permitted_roles) or "nobody"
         super().__init__(
-            f"{actor_id} acts as {held}, but {_words(trigger)!r} may only be done by: {allowed}.",
+            f"{shown(actor_id)} acts as {held}, but {_words(trigger)!r} may only be done "
+            f"by: {allowed}.",
             case_id=case_id,
             trigger=trigger,
             reason_code="role_not_permitted",
@@ -237,7 +304,7 @@ class InvalidPayload(CommandRejected):
         self.problems = tuple(problems)
         super().__init__(
             f"the details given for {_words(trigger)!r} are not acceptable: "
-            + "; ".join(self.problems)
+            + _listed(self.problems, "; ")
             + ".",
             case_id=case_id,
             trigger=trigger,
@@ -246,7 +313,11 @@ class InvalidPayload(CommandRejected):
 
 
 class IdempotencyKeyReused(CommandRejected):
-    """Raised when an idempotency key is presented again with a different command."""
+    """Raised when an idempotency key is presented again with a different command.
+
+    The message never repeats the key (a host may build keys from anything); the ``key``
+    attribute holds it for the caller.
+    """
 
     code = "PSF206"
 
@@ -289,7 +360,7 @@ class UnknownWorkflow(CommandRejected):
         self.workflow = workflow
         self.known = tuple(sorted(known))
         super().__init__(
-            f"there is no workflow called {workflow!r}; known workflows: "
+            f"there is no workflow called {shown(workflow)}; known workflows: "
             f"{', '.join(self.known) or 'none'}.",
             case_id=None,
             trigger="open",
@@ -330,7 +401,7 @@ class CaseNotFound(PsirfFlowError):
 
     def __init__(self, case_id: str) -> None:
         self.case_id = case_id
-        super().__init__(f"there is no case with id {case_id!r}.")
+        super().__init__(f"there is no case with id {shown(case_id)}.")
 
 
 class CaseAlreadyExists(PsirfFlowError):
@@ -340,7 +411,7 @@ class CaseAlreadyExists(PsirfFlowError):
 
     def __init__(self, case_id: str) -> None:
         self.case_id = case_id
-        super().__init__(f"a case with id {case_id!r} already exists.")
+        super().__init__(f"a case with id {shown(case_id)} already exists.")
 
 
 class RetryableError(PsirfFlowError):
@@ -375,7 +446,7 @@ class ConcurrencyConflict(RetryableError):
         self.current_version = current_version
         found = "" if current_version is None else f", but at version {current_version}"
         super().__init__(
-            f"case {case_id!r} was changed by someone else (it is no longer at version "
+            f"case {shown(case_id)} was changed by someone else (it is no longer at version "
             f"{expected_version}{found}); reload it and try again."
         )
 
@@ -442,7 +513,7 @@ class CorruptRecord(StoreError):
 
     def __init__(self, case_id: str, detail: str) -> None:
         self.case_id = case_id
-        super().__init__(f"case {case_id!r} cannot be loaded: {detail}")
+        super().__init__(f"case {shown(case_id)} cannot be loaded: {detail}")
 
 
 class StoreBusy(StoreError, RetryableError):
@@ -482,7 +553,9 @@ class AuditChainBroken(PsirfFlowError):
         self.case_id = case_id
         self.sequence = sequence
         self.reason = reason
-        super().__init__(f"audit trail of case {case_id!r} is broken at entry {sequence}: {reason}")
+        super().__init__(
+            f"audit trail of case {shown(case_id)} is broken at entry {sequence}: {reason}"
+        )
 
 
 class AuditKeyError(PsirfFlowError):
@@ -541,8 +614,41 @@ class PlanError(PsirfFlowError):
     def __init__(self, source: str, problems: Sequence[PlanProblem]) -> None:
         self.source = source
         self.problems = tuple(problems)
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"{source} has {len(self.problems)} problem(s):\n{lines}")
+        lines = [
+            f"  - {_printable(redact(str(p), dates=False))}" for p in self.problems[:_PLAN_LINES]
+        ]
+        if len(self.problems) > _PLAN_LINES:
+            lines.append(f"  - and {len(self.problems) - _PLAN_LINES} more")
+        super().__init__(
+            f"{_printable(redact(source, dates=False))} has {len(self.problems)} problem(s):\n"
+            + "\n".join(lines)
+        )
+
+
+class InvalidInput(PsirfFlowError, ValueError):
+    """Raised when a value given to a public call has the wrong type or shape.
+
+    Nothing was read or written. Also a :class:`ValueError`, so code written before this
+    class existed keeps working.
+
+    Attributes:
+        argument: The name of the argument that was refused (``"case_id"``, ``"actor"``).
+    """
+
+    code = "PSF700"
+
+    def __init__(self, argument: str, problem: str) -> None:
+        self.argument = argument
+        super().__init__(f"{argument} {problem}")
+
+
+#: How many problems a plan error's message lists (``problems`` holds every one).
+_PLAN_LINES: Final = 100
+
+
+def _printable(text: str) -> str:
+    """``text`` itself when printable, else with control characters and surrogates escaped."""
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def _words(name: str) -> str:

@@ -38,13 +38,15 @@ the other messages.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
 import attrs
 
+from psirf_flow import _inputs
 from psirf_flow.audit import AuditEntry, verify_chain
 from psirf_flow.domain import SYSTEM_ACTOR_ID, Case, OutboxMessage, Role
 from psirf_flow.engine import Engine, Outcome
@@ -54,12 +56,13 @@ from psirf_flow.errors import (
     CommandRejected,
     ConcurrencyConflict,
     CorruptRecord,
+    InvalidInput,
     PsirfFlowError,
     StoreError,
     StoreUnavailable,
     TransitionNotAllowed,
 )
-from psirf_flow.log import get_logger, safe_fields
+from psirf_flow.log import enabled, get_logger, safe_fields
 from psirf_flow.workflows.couplings import (
     Coupling,
     FollowUp,
@@ -85,6 +88,8 @@ DEFAULT_MAX_ATTEMPTS: Final = 5
 DEFAULT_BASE_DELAY: Final = timedelta(seconds=30)
 #: The longest wait between two attempts.
 DEFAULT_MAX_DELAY: Final = timedelta(hours=1)
+#: The most attempts a relay may be told to make at one message.
+_MAX_ATTEMPTS_LIMIT: Final = 100
 #: How often the source case and its trail are read again when a commit lands in between.
 _CAUSE_READS: Final = 3
 _COUPLING_KIND: Final = "coupling."
@@ -162,9 +167,14 @@ class OutboxRelay:
         response_types: The plan's response-type vocabulary, mapping a trust's own names
             (e.g. ``"round_table_review"``) to the lifecycle they run on (``"mdt_review"``);
             names that are workflows already need no entry.
-        max_attempts: Attempts at a failing message before it is dead (at least 1).
+        max_attempts: Attempts at a failing message before it is dead (1 to 100).
         base_delay: The wait after the first failed attempt; doubled after each further one.
         max_delay: The longest wait between attempts.
+
+    Raises:
+        InvalidInput: If ``engine`` is not an :class:`~psirf_flow.engine.Engine`,
+            ``response_types`` is not a mapping of names to names, ``max_attempts`` is not
+            a whole number from 1 to 100, or a delay is not a positive ``timedelta``.
     """
 
     def __init__(
@@ -176,26 +186,53 @@ class OutboxRelay:
         base_delay: timedelta = DEFAULT_BASE_DELAY,
         max_delay: timedelta = DEFAULT_MAX_DELAY,
     ) -> None:
-        if max_attempts < 1:
-            msg = f"max_attempts must be at least 1, got {max_attempts}"
-            raise ValueError(msg)
+        if not isinstance(engine, Engine):
+            raise InvalidInput("engine", f"must be an Engine, got {type(engine).__name__}")
+        if response_types is not None and not isinstance(response_types, Mapping):
+            raise InvalidInput("response_types", "must be a mapping of names to workflow names")
+        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int):
+            raise InvalidInput("max_attempts", "must be a whole number from 1 to 100")
+        if not 1 <= max_attempts <= _MAX_ATTEMPTS_LIMIT:
+            raise InvalidInput("max_attempts", "must be a whole number from 1 to 100")
+        delays: tuple[tuple[str, object], ...] = (
+            ("base_delay", base_delay),
+            ("max_delay", max_delay),
+        )
+        for argument, delay in delays:
+            if not isinstance(delay, timedelta) or delay <= timedelta(0):
+                raise InvalidInput(argument, "must be a positive timedelta")
         self._engine = engine
-        self._response_types = dict(response_types or {})
+        self._response_types = {
+            _inputs.name("response_types", k): _inputs.name("response_types", v)
+            for k, v in (response_types or {}).items()
+        }
         self._max_attempts = max_attempts
         self._base_delay = base_delay
         self._max_delay = max_delay
         self._log = get_logger()
 
     def run_once(self, limit: int = 100) -> RelayReport:
-        """Deliver up to ``limit`` pending messages that are due, oldest first."""
+        """Deliver up to ``limit`` pending messages that are due, oldest first.
+
+        Raises:
+            InvalidInput: If ``limit`` is not a whole number from 1 to 10,000.
+        """
+        limit = _inputs.limit("limit", limit)
         report = RelayReport()
         store = self._engine.store
-        for message in store.pending_outbox(limit, now=self._engine.clock.now()):
+        for message in store.pending_outbox(limit, now=self._now()):
             report += self._process(message)
         return report
 
     def run_until_idle(self, *, limit: int = 100, max_rounds: int = 50) -> RelayReport:
-        """Run until no due message is delivered (reactions may cause further reactions)."""
+        """Run until no due message is delivered (reactions may cause further reactions).
+
+        Raises:
+            InvalidInput: If ``limit`` or ``max_rounds`` is not a whole number from 1 to
+                10,000.
+        """
+        limit = _inputs.limit("limit", limit)
+        max_rounds = _inputs.limit("max_rounds", max_rounds)
         total = RelayReport()
         for _ in range(max_rounds):
             report = self.run_once(limit)
@@ -205,8 +242,12 @@ class OutboxRelay:
         return total
 
     def dead_messages(self, limit: int = 100) -> tuple[OutboxMessage, ...]:
-        """List up to ``limit`` messages set aside as dead, oldest first, for an operator."""
-        return tuple(self._engine.store.dead_outbox(limit))
+        """List up to ``limit`` messages set aside as dead, oldest first, for an operator.
+
+        Raises:
+            InvalidInput: If ``limit`` is not a whole number from 1 to 10,000.
+        """
+        return tuple(self._engine.store.dead_outbox(_inputs.limit("limit", limit)))
 
     def requeue(self, message_id: str) -> bool:
         """Retry a dead message (an operator's decision): it is due now, attempts from 0.
@@ -215,13 +256,19 @@ class OutboxRelay:
 
         Raises:
             StoreError: If there is no such message.
+            InvalidInput: If ``message_id`` is not an opaque identifier.
         """
-        done = self._engine.store.requeue_outbox(message_id, at=self._engine.clock.now())
+        message_id = _inputs.identifier("message_id", message_id)
+        done = self._engine.store.requeue_outbox(message_id, at=self._now())
         if done:
             self._log.info(
                 "psirf_flow.outbox_message_requeued", **safe_fields({"message_id": message_id})
             )
         return done
+
+    def _now(self) -> datetime:
+        """The engine's clock reading, as aware UTC (refused if naive)."""
+        return _inputs.moment("the clock's reading", self._engine.clock.now())
 
     # ------------------------------------------------------------------ one message
 
@@ -240,7 +287,7 @@ class OutboxRelay:
 
     def _record(self, message: OutboxMessage, result: str | _Failed | None) -> RelayReport:
         store = self._engine.store
-        now = self._engine.clock.now()
+        now = self._now()
         if result is None:
             return RelayReport(retry=1)
         if isinstance(result, _Failed):
@@ -371,7 +418,12 @@ class OutboxRelay:
         return f"dead:{DeadReason.CASE_ID_TAKEN}"
 
     def _noted(self, message: OutboxMessage, outcome: str) -> str:
-        self._log.info(
+        # A refused reaction is a security event (WARNING); a skipped one is routine (INFO).
+        level = logging.WARNING if outcome.startswith("rejected:") else logging.INFO
+        if not enabled(level):
+            return outcome
+        self._log.log(
+            level,
             "psirf_flow.coupling_not_applied",
             **safe_fields(
                 {

@@ -112,6 +112,20 @@ class TestDatabase:
         assert result.exit_code == EXIT_INVALID
         assert "no case with id 'NOPE'" in result.output
 
+    @pytest.mark.parametrize(
+        "case_id", ["943 476 5919", "pt-9434765919", "Jane Smith", "a@b.example.org"]
+    )
+    def test_a_case_that_is_not_an_opaque_id_is_refused(
+        self, runner: CliRunner, db: Path, case_id: str
+    ) -> None:
+        """A --case that is a name, holds an NHS number or an e-mail exits 3 without echoing it."""
+        result = runner.invoke(main, ["verify", str(db), "--case", case_id])
+
+        assert result.exit_code == EXIT_INVALID
+        assert "[PSF700] --case" in result.output
+        assert case_id not in result.output
+        assert "943" not in result.output
+
     def test_unreachable_database_is_a_store_error(self, runner: CliRunner) -> None:
         """An unreachable server exits 4 and never prints the password."""
         url = "postgresql+psycopg://someone:s3cret@127.0.0.1:1/nowhere"

@@ -13,7 +13,6 @@ from typing import Any
 import attrs
 import pytest
 import rfc8785
-import structlog
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -43,6 +42,7 @@ from psirf_flow.domain import Command, SystemReader
 from psirf_flow.errors import AuditKeyError, CheckpointInvalid
 from psirf_flow.ports import Change
 from psirf_flow.testing import ManualClock
+from psirf_flow.testing.logs import capture_events
 from psirf_flow.workflows import PSII
 from psirf_flow.workflows.payload import text_digest
 
@@ -288,7 +288,7 @@ class TestKeys:
     def test_keys_never_reach_logs_or_errors(self) -> None:
         """No log event nor error raised while working with keys carries key material."""
         secrets = [SECRET_1.hex(), repr(SECRET_1), base64.b64encode(SECRET_1).decode()]
-        with structlog.testing.capture_logs() as events:
+        with capture_events() as events:
             engine = _engine(KEYS_1)
             case_id = _steps(engine)
             store = _store(engine)

@@ -21,6 +21,7 @@ from psirf_flow.errors import (
     DefinitionError,
     GuardFailed,
     IdempotencyKeyReused,
+    InvalidInput,
     InvalidPayload,
     OrganisationMismatch,
     PlanError,
@@ -66,6 +67,7 @@ CODES = {
     "AuditKeyError": "PSF510",
     "CheckpointInvalid": "PSF520",
     "PlanError": "PSF600",
+    "InvalidInput": "PSF700",
 }
 
 ERROR_CLASSES = {
@@ -161,6 +163,7 @@ SAMPLES: dict[str, tuple[Callable[[], PsirfFlowError], str | None]] = {
         lambda: PlanError("<plan>", [PlanProblem("priorities[0].name", 3, "is missing")]),
         None,
     ),
+    "InvalidInput": (lambda: InvalidInput("case_id", "must be text"), None),
 }
 
 #: The trigger each sample rejection above was aimed at ("open" for an unknown workflow).
@@ -206,7 +209,7 @@ class TestHierarchy:
 
     def test_everything_exported_is_an_error_or_its_record(self) -> None:
         """The module exports errors, plus only the records errors carry."""
-        assert set(errors.__all__) - set(ERROR_CLASSES) == {"PlanProblem"}
+        assert set(errors.__all__) - set(ERROR_CLASSES) == {"PlanProblem", "redact", "shown"}
         assert PlanError("<plan>", [PlanProblem("", None, "is empty")]).problems[0].message
 
     def test_codes_are_pinned(self) -> None:
@@ -268,7 +271,7 @@ class TestMessages:
             ),
             pytest.param(
                 SAMPLES["RoleNotPermitted"][0],
-                "lead-1 acts as learning response lead, but 'approve' may only be done by: "
+                "'lead-1' acts as learning response lead, but 'approve' may only be done by: "
                 "executive lead.",
                 id="role",
             ),
@@ -286,7 +289,7 @@ class TestMessages:
                 lambda: RoleNotPermitted(
                     case_id="c", trigger="x", actor_id="a", actor_roles=[], permitted_roles=[]
                 ),
-                "a acts as no role, but 'x' may only be done by: nobody.",
+                "'a' acts as no role, but 'x' may only be done by: nobody.",
                 id="nobody",
             ),
             pytest.param(

@@ -1,8 +1,15 @@
-"""Logging: one allow-listed event per command, and no patient data anywhere it could leak."""
+"""Logging: one allow-listed event per command, no patient data, silent unless the host asks."""
 
 from __future__ import annotations
 
+import logging
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+from unittest import mock
 
 import pytest
 import structlog
@@ -12,13 +19,25 @@ from psirf_flow import (
     CommandRejected,
     Engine,
     IdempotencyKeyReused,
+    InMemoryStore,
     InvalidPayload,
+    PsirfFlowError,
+    StoreError,
     UnknownWorkflow,
 )
 from psirf_flow.audit import canonical_bytes
 from psirf_flow.domain import SystemReader
 from psirf_flow.errors import CaseNotFound
-from psirf_flow.log import ALLOWED_KEYS, LOGGER_NAME, drop_unlisted_keys, get_logger, safe_fields
+from psirf_flow.log import (
+    ALLOWED_KEYS,
+    LOGGER_NAME,
+    drop_unlisted_keys,
+    enabled,
+    get_logger,
+    safe_fields,
+)
+from psirf_flow.ports import Change
+from psirf_flow.testing import ManualClock
 
 
 #: Reads in these tests name a system reader unless they test access itself.
@@ -36,6 +55,61 @@ def leaked(text: str) -> list[str]:
     return [fragment for fragment in LEAKS if fragment in text]
 
 
+class _Keep(logging.Handler):
+    """Keeps psirf_flow's events as dicts (its fields plus the level name)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.events: list[dict[str, Any]] = []
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.events.append({**record.psirf_flow, "level": record.levelname.lower()})
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def captured(level: int = logging.DEBUG) -> Iterator[list[dict[str, Any]]]:
+    """Capture the events psirf_flow's standard-library logger emits at ``level`` and up."""
+    logger = logging.getLogger(LOGGER_NAME)
+    handler = _Keep()
+    before = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    try:
+        yield handler.events
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(before)
+
+
+def run_python(*parts: str) -> subprocess.CompletedProcess[str]:
+    """Run the code ``parts`` in a fresh interpreter (a host that has configured nothing)."""
+    code = "".join(textwrap.dedent(part) for part in parts)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+
+
+OPEN_AND_REFUSE = """
+    from datetime import UTC, datetime
+    from psirf_flow import Actor, CommandRejected, Engine, InMemoryStore, Role
+    from psirf_flow.testing import ManualClock
+
+    engine = Engine(InMemoryStore(), clock=ManualClock(datetime(2026, 1, 5, tzinfo=UTC)))
+    pss = Actor("pss-1", [Role.PATIENT_SAFETY_SPECIALIST], "RX1")
+    case = engine.open("psii", actor=pss, payload={"incident_ids": ["INC-1"]}).case
+    try:
+        engine.fire(case.id, "approve", actor=pss)
+    except CommandRejected:
+        pass
+"""
+
+
 class TestOneEventPerCommand:
     """Exactly one event per accepted or rejected command, with allow-listed keys only."""
 
@@ -43,7 +117,7 @@ class TestOneEventPerCommand:
         """An accepted command logs one ``command_accepted`` event with its transition."""
         case = lifecycle.open()
 
-        with capture_logs() as logs:
+        with captured() as logs:
             engine.fire(
                 case.id,
                 "assign_lead",
@@ -69,7 +143,7 @@ class TestOneEventPerCommand:
 
     def test_opening_is_one_event(self, engine: Engine, cast: Any) -> None:
         """Opening a case logs one accepted event."""
-        with capture_logs() as logs:
+        with captured() as logs:
             engine.open("psii", actor=cast.pss, payload={"incident_ids": ["INC-1"]})
 
         assert [e["event"] for e in logs] == ["psirf_flow.command_accepted"]
@@ -81,15 +155,17 @@ class TestOneEventPerCommand:
         """A step on another organisation's case logs one refused-read warning, nothing more."""
         case = lifecycle.to("planning")
 
-        with capture_logs() as logs, pytest.raises(CaseNotFound):
+        with captured() as logs, pytest.raises(CaseNotFound):
             engine.fire(case.id, "begin_gathering", actor=cast.outsider)
 
         assert logs == [
             {
                 "event": "psirf_flow.read_refused",
-                "log_level": "warning",
+                "level": "warning",
                 "case_id": case.id,
                 "actor_id": cast.outsider.id,
+                "organisation": cast.outsider.organisation,
+                "error_code": "PSF300",
             }
         ]
 
@@ -119,7 +195,7 @@ class TestOneEventPerCommand:
         """A rejected command logs one ``command_rejected`` event with its reason code."""
         case = lifecycle.to("planning")
 
-        with capture_logs() as logs, pytest.raises(CommandRejected):
+        with captured() as logs, pytest.raises(CommandRejected):
             engine.fire(case.id, trigger, actor=getattr(cast, actor_name), payload=payload)
 
         assert len(logs) == 1
@@ -130,7 +206,7 @@ class TestOneEventPerCommand:
 
     def test_unknown_workflow_is_logged(self, engine: Engine, cast: Any) -> None:
         """Opening an unknown workflow logs one rejection."""
-        with capture_logs() as logs, pytest.raises(UnknownWorkflow):
+        with captured() as logs, pytest.raises(UnknownWorkflow):
             engine.open("nope", actor=cast.pss, payload={"incident_ids": ["INC-1"]})
 
         assert [(e["event"], e["reason_code"]) for e in logs] == [
@@ -145,7 +221,7 @@ class TestOneEventPerCommand:
         case = lifecycle.to("planning")
         engine.fire(case.id, "begin_gathering", actor=cast.lead, idempotency_key="key-secret-1")
 
-        with capture_logs() as logs, pytest.raises(IdempotencyKeyReused):
+        with captured() as logs, pytest.raises(IdempotencyKeyReused):
             engine.fire(
                 case.id, "complete_analysis", actor=cast.lead, idempotency_key="key-secret-1"
             )
@@ -161,7 +237,7 @@ class TestOneEventPerCommand:
         case = lifecycle.to("planning")
         engine.fire(case.id, "begin_gathering", actor=cast.lead, idempotency_key="k")
 
-        with capture_logs() as logs:
+        with captured() as logs:
             engine.fire(case.id, "begin_gathering", actor=cast.lead, idempotency_key="k")
 
         assert [e["event"] for e in logs] == ["psirf_flow.command_replayed"]
@@ -169,7 +245,7 @@ class TestOneEventPerCommand:
 
     def test_every_event_of_a_lifecycle_is_allow_listed(self, lifecycle: Any) -> None:
         """A whole lifecycle logs one event per command and only allow-listed keys."""
-        with capture_logs() as logs:
+        with captured() as logs:
             case = lifecycle.to("closed")
 
         assert len(logs) == case.version
@@ -184,7 +260,7 @@ class TestNoPatientData:
         """Free-text notes naming a patient reach only as salted digests, everywhere."""
         case = lifecycle.to("planning")
 
-        with capture_logs() as logs:
+        with captured() as logs:
             engine.fire(
                 case.id,
                 "record_engagement",
@@ -237,7 +313,7 @@ class TestNoPatientData:
         """Names and NHS numbers in identifier fields are refused without reaching logs."""
         case = lifecycle.open()
 
-        with capture_logs() as logs, pytest.raises(InvalidPayload) as refused:
+        with captured() as logs, pytest.raises(InvalidPayload) as refused:
             engine.fire(case.id, trigger, actor=cast.pss, payload=payload)
 
         assert leaked(repr(logs)) == []
@@ -246,11 +322,170 @@ class TestNoPatientData:
 
     def test_identifier_lists_refuse_patient_data(self, engine: Engine, cast: Any) -> None:
         """An NHS number among incident ids is refused without being echoed."""
-        with capture_logs() as logs, pytest.raises(InvalidPayload) as refused:
+        with captured() as logs, pytest.raises(InvalidPayload) as refused:
             engine.open("psii", actor=cast.pss, payload={"incident_ids": ["INC-1", NHS_NUMBER]})
 
         assert leaked(repr(logs)) == []
         assert leaked(str(refused.value)) == []
+
+
+class TestSilentUnlessAsked:
+    """Nothing is printed unless the host configures logging; then levels work as usual."""
+
+    def test_a_host_that_configured_nothing_sees_nothing(self) -> None:
+        """Opening a case and a refused command print nothing on stdout or stderr."""
+        done = run_python(OPEN_AND_REFUSE)
+
+        assert (done.stdout, done.stderr) == ("", "")
+
+    def test_a_host_structlog_configuration_is_left_alone(self) -> None:
+        """psirf_flow neither configures structlog nor prints through a host's structlog."""
+        done = run_python(
+            """
+            import structlog
+            structlog.configure(logger_factory=structlog.PrintLoggerFactory())
+            """,
+            OPEN_AND_REFUSE,
+            """
+            print(structlog.get_config()["logger_factory"].__class__.__name__)
+            """,
+        )
+
+        assert (done.stdout, done.stderr) == ("PrintLoggerFactory\n", "")
+
+    def test_a_warning_level_host_sees_security_events_only(self) -> None:
+        """With ``basicConfig(level=WARNING)`` the refusal is printed, the acceptance is not."""
+        done = run_python(
+            """
+            import logging, sys
+            logging.basicConfig(
+                level=logging.WARNING, stream=sys.stdout, format="%(levelname)s %(message)s"
+            )
+            """,
+            OPEN_AND_REFUSE,
+        )
+
+        lines = done.stdout.splitlines()
+        assert len(lines) == 1
+        assert lines[0].startswith("WARNING psirf_flow.command_rejected ")
+        assert "organisation='RX1'" in lines[0]
+        assert "reason_code='not_allowed_in_state'" in lines[0]
+        assert "command_accepted" not in done.stdout
+        assert done.stderr == ""
+
+    def test_an_info_level_host_sees_accepted_commands(self) -> None:
+        """With ``basicConfig(level=INFO)`` accepted commands are printed too."""
+        done = run_python(
+            """
+            import logging, sys
+            logging.basicConfig(
+                level=logging.INFO, stream=sys.stdout, format="%(levelname)s %(message)s"
+            )
+            """,
+            OPEN_AND_REFUSE,
+        )
+
+        assert [line.split()[:2] for line in done.stdout.splitlines()] == [
+            ["INFO", "psirf_flow.command_accepted"],
+            ["WARNING", "psirf_flow.command_rejected"],
+        ]
+
+    def test_a_host_silences_psirf_flow_by_level(self) -> None:
+        """Raising the ``psirf_flow`` logger's level silences even its warnings."""
+        done = run_python(
+            """
+            import logging, sys
+            logging.basicConfig(level=logging.DEBUG, stream=sys.stdout)
+            logging.getLogger("psirf_flow").setLevel(logging.CRITICAL)
+            """,
+            OPEN_AND_REFUSE,
+        )
+
+        assert (done.stdout, done.stderr) == ("", "")
+
+    def test_levels_of_events(self, lifecycle: Any, engine: Engine, cast: Any) -> None:
+        """Refusals are warnings with the actor's organisation; acceptances info; replays debug."""
+        case = lifecycle.to("planning")
+
+        with captured() as logs:
+            engine.fire(case.id, "begin_gathering", actor=cast.lead, idempotency_key="k")
+            engine.fire(case.id, "begin_gathering", actor=cast.lead, idempotency_key="k")
+            with pytest.raises(CommandRejected):
+                engine.fire(case.id, "approve", actor=cast.lead)
+
+        assert [(e["event"], e["level"]) for e in logs] == [
+            ("psirf_flow.command_accepted", "info"),
+            ("psirf_flow.command_replayed", "debug"),
+            ("psirf_flow.command_rejected", "warning"),
+        ]
+        assert logs[2]["organisation"] == "RX1"
+        assert logs[2]["actor_id"] == "lead-1"
+
+    def test_a_store_failure_is_a_warning(self, cast: Any) -> None:
+        """A commit the store refuses is logged at WARNING with its error code, then raised."""
+
+        class FailingStore(InMemoryStore):
+            def commit(self, change: Change) -> None:
+                raise StoreError("the store failed; nothing was committed")
+
+        engine = Engine(FailingStore(), clock=ManualClock())
+
+        with captured() as logs, pytest.raises(StoreError):
+            engine.open("psii", actor=cast.pss, payload={"incident_ids": ["INC-1"]})
+
+        assert logs == [
+            {
+                "event": "psirf_flow.store_failed",
+                "case_id": logs[0]["case_id"],
+                "trigger": "open",
+                "actor_id": "pss-1",
+                "organisation": "RX1",
+                "error_code": "PSF400",
+                "level": "warning",
+            }
+        ]
+
+    def test_a_refused_read_is_a_warning(self, lifecycle: Any, engine: Engine, cast: Any) -> None:
+        """Reading a case of another organisation is logged at WARNING with the reader's."""
+        case = lifecycle.open()
+
+        with captured() as logs, pytest.raises(CaseNotFound):
+            engine.get(case.id, reader=cast.outsider)
+
+        assert [(e["event"], e["level"], e["organisation"]) for e in logs] == [
+            ("psirf_flow.read_refused", "warning", "RX2")
+        ]
+
+    def test_disabled_warnings_build_no_event(
+        self, lifecycle: Any, engine: Engine, cast: Any
+    ) -> None:
+        """With WARNING off, refused reads and refused input do not even call the logger."""
+        case = lifecycle.open()
+
+        with captured(logging.ERROR), mock.patch.object(engine, "_log") as log:
+            with pytest.raises(CaseNotFound):
+                engine.get(case.id, reader=cast.outsider)
+            with pytest.raises(PsirfFlowError):
+                engine.get("Jane Smith", reader=cast.pss)
+
+        assert log.mock_calls == []
+
+    def test_disabled_levels_build_no_event(
+        self, lifecycle: Any, engine: Engine, cast: Any
+    ) -> None:
+        """When INFO is off the engine does not even call the logger for an acceptance."""
+        case = lifecycle.open()
+
+        with captured(logging.WARNING), mock.patch.object(engine, "_log") as log:
+            engine.fire(
+                case.id,
+                "assign_lead",
+                actor=cast.pss,
+                payload={"lead_id": "lead-1", "engagement_lead_id": "eng-1"},
+            )
+
+        assert log.mock_calls == []
+        assert not enabled(logging.INFO)
 
 
 class TestLogHelpers:
@@ -288,6 +523,17 @@ class TestLogHelpers:
         assert leaked(repr(logs)) == []
 
     def test_logger_name(self) -> None:
-        """psirf_flow logs under its own name and never configures logging itself."""
+        """Events go to the standard-library logger ``psirf_flow``, which has a NullHandler."""
         assert LOGGER_NAME == "psirf_flow"
         assert get_logger() is not None
+        handlers = logging.getLogger(LOGGER_NAME).handlers
+        assert any(isinstance(h, logging.NullHandler) for h in handlers)
+
+    def test_unlisted_keys_never_reach_a_record(self) -> None:
+        """Keys off the allow-list and non-scalar values are dropped before the record is made."""
+        with captured() as logs:
+            get_logger().warning(
+                "psirf_flow.test", case_id="c-1", patient_name=NAME, trigger={"n": NOTE}
+            )
+
+        assert logs == [{"event": "psirf_flow.test", "case_id": "c-1", "level": "warning"}]

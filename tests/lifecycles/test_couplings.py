@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -229,6 +230,7 @@ class TestRelay:
         decided: Callable[..., str],
         psii_to_approval: Callable[[str], Any],
         choice: Callable[[str, str, str], str],
+        caplog: pytest.LogCaptureFixture,
     ) -> None:
         """A candour case already found not notifiable (final) is left alone, and it shows."""
         case_id = decided()
@@ -255,16 +257,19 @@ class TestRelay:
         )
 
         psii_to_approval(learning_response_id(case_id, 4))
+        caplog.set_level(logging.INFO, logger="psirf_flow")
         report = relay.run_until_idle()
 
         assert report == RelayReport(skipped=1)
+        noted = [r for r in caplog.records if r.msg.startswith("psirf_flow.coupling_not_applied")]
+        assert [r.levelname for r in noted] == ["INFO"]
         outcomes = [m.outcome for m in engine.store.outbox(learning_response_id(case_id, 4))]
         assert outcomes == ["skipped:not_allowed_in_state"]
 
     def test_unknown_response_type_is_rejected_and_visible(
-        self, engine: Engine, decided: Callable[..., str]
+        self, engine: Engine, decided: Callable[..., str], caplog: pytest.LogCaptureFixture
     ) -> None:
-        """A response type no workflow or vocabulary knows is marked rejected, not lost."""
+        """A response type no workflow or vocabulary knows is marked rejected (and warned)."""
         case_id = decided(response="psii")
         # A trust-coined type the relay cannot map without the plan's vocabulary.
         engine.open("incident_intake", actor=PSS, case_id="INC-2", payload={"incident_id": "INC-2"})
@@ -281,10 +286,15 @@ class TestRelay:
             },
         )
 
+        caplog.set_level(logging.INFO, logger="psirf_flow")
         report = OutboxRelay(engine).run_until_idle()
 
         assert report.rejected == 1
         assert [m.outcome for m in engine.store.outbox("INC-2")] == ["rejected:unknown_workflow"]
+        noted = [r for r in caplog.records if r.msg.startswith("psirf_flow.coupling_not_applied")]
+        assert [(r.levelname, r.psirf_flow["reason_code"]) for r in noted] == [
+            ("WARNING", "rejected:unknown_workflow")
+        ]
         assert engine.get(learning_response_id(case_id, 4), reader=READER).workflow == "psii"
 
     def test_plan_vocabulary_maps_a_local_response_type(self, engine: Engine) -> None:

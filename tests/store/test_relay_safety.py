@@ -12,9 +12,8 @@ from typing import Any
 
 import attrs
 import pytest
-from structlog.testing import capture_logs
 
-from psirf_flow import Actor, Engine, InMemoryStore, Role
+from psirf_flow import Actor, Engine, InMemoryStore, InvalidInput, Role
 from psirf_flow.audit import AuditEntry
 from psirf_flow.decide import decide_open
 from psirf_flow.domain import SYSTEM_ACTOR_ID, Case, Command, OutboxMessage
@@ -31,6 +30,7 @@ from psirf_flow.ports import CaseQuery, Change, Store
 from psirf_flow.relay import DeadReason, OutboxRelay, RelayReport
 from psirf_flow.store.sql import SqlStore
 from psirf_flow.testing import ManualClock
+from psirf_flow.testing.logs import capture_events
 from psirf_flow.workflows.couplings import (
     COUPLINGS,
     Coupling,
@@ -270,7 +270,7 @@ class TestPoisonedMessages:
         boom_id = message_id("INC-BOOM", 4, "boom")
         start = clock.now()
 
-        with capture_logs() as logs:
+        with capture_events() as logs:
             first = relay.run_once()
             early = relay.run_once()
             clock.advance(BASE)
@@ -371,7 +371,7 @@ class TestUntrustedCause:
         )
         _forge(store, clock, forged)
 
-        with capture_logs() as logs:
+        with capture_events() as logs:
             report = relay.run_until_idle()
 
         assert report == RelayReport(applied=1, dead=1)
@@ -549,7 +549,7 @@ class TestSquattedIds:
         _decide(engine, "INC-7")
         engine.open("psii", actor=PSS, case_id="INC-7/doc", payload={"incident_ids": ["I-1"]})
 
-        with capture_logs() as logs:
+        with capture_events() as logs:
             report = relay.run_until_idle()
 
         assert report == RelayReport(applied=1, dead=1)
@@ -734,7 +734,7 @@ class TestFailures:
         error, outcome, error_code = failure
         failing.history_error = error
 
-        with capture_logs() as logs:
+        with capture_events() as logs:
             first = relay_on.run_once()
             clock.advance(BASE)
             second = relay_on.run_once()
@@ -751,7 +751,7 @@ class TestFailures:
         failing.history_error = StoreUnavailable("sqlite:///x", "gone")
         failing.defer_error = StoreUnavailable("sqlite:///x", "gone")
 
-        with capture_logs() as logs:
+        with capture_events() as logs:
             report = relay_on.run_once()
 
         assert report == RelayReport(applied=2, retry=2)
@@ -843,10 +843,29 @@ def test_the_wait_never_overflows() -> None:
     """A very late attempt waits the longest wait, however large the doubling would be."""
     relay = OutboxRelay(
         Engine(InMemoryStore(), clock=ManualClock()),
-        max_attempts=10_000,
+        max_attempts=100,
         base_delay=timedelta(days=1),
         max_delay=timedelta(days=2),
     )
 
     assert relay._delay(1) == timedelta(days=1)
     assert relay._delay(5_000) == timedelta(days=2)
+
+
+@pytest.mark.parametrize(
+    ("settings", "argument"),
+    [
+        ({"max_attempts": 0}, "max_attempts"),
+        ({"max_attempts": 101}, "max_attempts"),
+        ({"max_attempts": True}, "max_attempts"),
+        ({"base_delay": timedelta(0)}, "base_delay"),
+        ({"max_delay": 30}, "max_delay"),
+    ],
+    ids=["no-attempts", "too-many", "a-flag", "no-wait", "not-a-timedelta"],
+)
+def test_relay_settings_out_of_range_are_refused(settings: dict[str, Any], argument: str) -> None:
+    """Attempts outside 1..100 and waits that are not positive durations are refused."""
+    with pytest.raises(InvalidInput) as refused:
+        OutboxRelay(Engine(InMemoryStore(), clock=ManualClock()), **settings)
+
+    assert refused.value.argument == argument

@@ -36,6 +36,8 @@ from cattrs.errors import (
     IterableValidationError,
 )
 
+from psirf_flow.errors import SHOWN_LENGTH, shown
+
 
 __all__ = [
     "Invalid",
@@ -51,6 +53,8 @@ __all__ = [
 Path = tuple[str | int, ...]
 
 _BARE_KEY: Final = re.compile(r"[A-Za-z0-9_-]+")
+#: Whole numbers from this size up are not repeated in messages.
+_LARGEST_SHOWN: Final = 10**9
 
 
 class Invalid(ValueError):
@@ -76,6 +80,8 @@ def format_path(path: Sequence[str | int]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
             continue
+        if len(part) > SHOWN_LENGTH:  # a hostile key stays short in messages
+            part = part[:SHOWN_LENGTH] + "\u2026"  # noqa: PLW2901
         key = part if _BARE_KEY.fullmatch(part) else '"' + part.replace('"', '\\"') + '"'
         out += f".{key}" if out else key
     return out
@@ -86,12 +92,13 @@ def describe(value: object) -> str:
     if isinstance(value, bool):
         return f"true/false ({str(value).lower()})"
     if isinstance(value, int):
-        return f"a whole number ({value})"
+        if abs(value) < _LARGEST_SHOWN:
+            return f"a whole number ({value})"
+        return "a very large whole number"
     if isinstance(value, float):
         return f"a decimal number ({value})"
     if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"text ({shown!r})"
+        return f"text ({shown(value)})"
     if isinstance(value, datetime):
         return "a date and time"
     if isinstance(value, date):
@@ -139,7 +146,7 @@ def problems_from(exc: BaseException, path: Path = ()) -> list[tuple[Path, str]]
         return [(path, "is required but missing")]
     if isinstance(exc, Invalid):
         return [(path, str(exc))]
-    return [(path, f"is not acceptable ({exc})")]
+    return [(path, f"is not acceptable ({shown(str(exc))})")]
 
 
 def _unknown_key(key: str, known: Sequence[str]) -> str:

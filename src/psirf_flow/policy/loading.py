@@ -20,6 +20,11 @@ Loading happens in three steps, and every problem from each step is collected:
 If anything was found, :class:`~psirf_flow.errors.PlanError` is raised listing every
 problem with its TOML path and, where it can be located, its line (see
 :class:`psirf_flow.policy._problems.LineLocator` for how lines are found).
+
+Hostile documents are refused the same way, never with a Python error: text that is not
+a string, a file path that cannot be opened (a NUL in it, a wrong type), nesting too deep
+for the parser, numbers too long to read and documents over :data:`MAX_DOCUMENT_LENGTH`
+characters all become a :class:`~psirf_flow.errors.PlanError` with one problem.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ from psirf_flow.policy.plan_checks import PlanView, plan_problems
 
 
 __all__ = [
+    "MAX_DOCUMENT_LENGTH",
     "dump_plan",
     "load_document",
     "load_plan",
@@ -67,6 +73,8 @@ V = TypeVar("V")
 _POLICY_PACKAGE: Final = "psirf_flow.policy"
 _DECODE_POSITION: Final = re.compile(r"\s*\(at line (\d+), column \d+\)\s*$")
 _STRUCTURE_ERRORS: Final = (BaseValidationError, Invalid)
+#: The longest document loaded (a plan is a few kilobytes; this leaves a wide margin).
+MAX_DOCUMENT_LENGTH: Final = 2_000_000
 
 
 def load_plan(text: str, *, source: str = "<plan>") -> Plan:
@@ -91,15 +99,31 @@ def load_plan_file(path: str | os.PathLike[str]) -> Plan:
     Raises:
         PlanError: If the file cannot be read, is not UTF-8 or has any problem.
     """
-    source = os.fspath(path)
+    source = _path_name(path)
+    if source is None:
+        problem = f"expected a file path, got {type(path).__name__}"
+        raise PlanError("<plan>", [PlanProblem("", None, problem)])
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
+        with open(source, encoding="utf-8") as handle:
+            text = handle.read(MAX_DOCUMENT_LENGTH + 1)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        # ValueError: a NUL in the path.
         raise PlanError(
             source, [PlanProblem("", None, f"the file cannot be read ({type(exc).__name__})")]
-        ) from exc
+        ) from None
     return load_plan(text, source=source)
+
+
+def _path_name(path: object) -> str | None:
+    """``path`` as text, or ``None`` when it is not a text path.
+
+    A number would be taken for an open file descriptor, and bytes for a path in another
+    encoding: both are refused.
+    """
+    if not isinstance(path, str | os.PathLike):
+        return None
+    name = os.fspath(path)
+    return name if isinstance(name, str) else None
 
 
 def dump_plan(plan: Plan) -> str:
@@ -135,6 +159,36 @@ def load_document(
     Raises:
         PlanError: Listing every problem found.
     """
+    source = _path_name(source) or "<plan>"
+    refused = _refused_text(text)
+    if refused is not None:
+        raise PlanError(source, [PlanProblem("", None, refused)])
+    try:
+        return _load_document(text, source, root, salvage, check)
+    except (RecursionError, ValueError):
+        # RecursionError: nesting deeper than the parser follows; ValueError: an integer
+        # longer than Python converts (over 4,300 digits).
+        raise PlanError(
+            source, [PlanProblem("", None, "it nests too deeply or holds a number too long")]
+        ) from None
+
+
+def _refused_text(text: object) -> str | None:
+    """Why ``text`` cannot be a document at all, or ``None``."""
+    if not isinstance(text, str):
+        return f"expected the text of a TOML document, got {type(text).__name__}"
+    if len(text) > MAX_DOCUMENT_LENGTH:
+        return f"it is longer than {MAX_DOCUMENT_LENGTH:,} characters"
+    return None
+
+
+def _load_document(
+    text: str,
+    source: str,
+    root: type[T],
+    salvage: Callable[[dict[str, Any]], V],
+    check: Callable[[T | V], list[tuple[Path, str]]],
+) -> T:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

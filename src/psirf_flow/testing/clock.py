@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from psirf_flow import _inputs
+from psirf_flow.errors import InvalidInput
+
 
 __all__ = ["ManualClock"]
 
 
 class ManualClock:
     """A :class:`~psirf_flow.ports.Clock` that never moves by itself.
+
+    Times given in another zone (Europe/London in summer, say) are kept in UTC; naive
+    times, other types and moves backwards are refused with
+    :class:`~psirf_flow.errors.InvalidInput` (also a ``ValueError``).
 
     Args:
         start: The initial time; must be aware. Defaults to 2026-01-05 09:00 UTC.
@@ -22,7 +29,8 @@ class ManualClock:
     """
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = _checked(start if start is not None else datetime(2026, 1, 5, 9, tzinfo=UTC))
+        default = datetime(2026, 1, 5, 9, tzinfo=UTC)
+        self._now = _inputs.moment("start", default if start is None else start)
 
     def now(self) -> datetime:
         """Return the clock's current time."""
@@ -30,24 +38,21 @@ class ManualClock:
 
     def set(self, moment: datetime) -> datetime:
         """Move the clock to ``moment`` (aware; may not go backwards) and return it."""
-        moment = _checked(moment)
+        moment = _inputs.moment("moment", moment)
         if moment < self._now:
-            msg = f"a ManualClock does not go backwards ({moment} is before {self._now})"
-            raise ValueError(msg)
+            raise InvalidInput(
+                "moment", "is before the clock's time: a ManualClock does not go backwards"
+            )
         self._now = moment
         return self._now
 
     def advance(self, by: timedelta) -> datetime:
         """Move the clock forward by ``by`` (zero or more) and return the new time."""
-        if by < timedelta(0):
-            msg = "a ManualClock does not go backwards"
-            raise ValueError(msg)
-        self._now += by
+        by = _inputs.period("by", by)
+        try:
+            self._now += by
+        except OverflowError:
+            raise InvalidInput(
+                "by", "moves the clock past the last date psirf_flow keeps"
+            ) from None
         return self._now
-
-
-def _checked(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        msg = "ManualClock needs aware datetimes"
-        raise ValueError(msg)
-    return moment.astimezone(UTC)

@@ -60,7 +60,7 @@ from psirf_flow.errors import (
 )
 from psirf_flow.workflows import DefinitionRegistry
 from psirf_flow.workflows.guards import GuardInput
-from psirf_flow.workflows.payload import text_digest
+from psirf_flow.workflows.payload import EARLIEST_DATE, LATEST_DATE, MAX_COUNT, text_digest
 from psirf_flow.workflows.spec import (
     PREVIOUS_STATE,
     SAME_STATE,
@@ -487,7 +487,7 @@ def _clean(spec: FieldSpec, value: object, case_id: str) -> FactValue | None:
     if kind is FieldKind.FLAG:
         return value if isinstance(value, bool) else None
     if kind is FieldKind.COUNT:
-        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 2**53 - 1:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT:
             return value
         return None
     if kind is FieldKind.DATE:
@@ -498,16 +498,19 @@ def _clean(spec: FieldSpec, value: object, case_id: str) -> FactValue | None:
 
 
 def _clean_date(value: object) -> str | None:
+    day: date | None = None
     if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, str):
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    elif isinstance(value, str):
         try:
-            return date.fromisoformat(value).isoformat()
+            day = date.fromisoformat(value)
         except ValueError:
             return None
-    return None
+    if day is None or not EARLIEST_DATE <= day <= LATEST_DATE:
+        return None
+    return day.isoformat()
 
 
 def _is_unicode(text: str) -> bool:

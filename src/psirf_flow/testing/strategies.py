@@ -27,7 +27,7 @@ from typing import Final
 
 from hypothesis import strategies as st
 
-from psirf_flow.domain import Actor, Command, Role, is_nhs_number
+from psirf_flow.domain import Actor, Command, Role, check_identifier
 from psirf_flow.workflows.spec import FieldKind, FieldSpec, WorkflowDefinition
 
 
@@ -79,7 +79,7 @@ def identifiers(prefix: str = "") -> st.SearchStrategy[str]:
     head = st.just(prefix) if prefix else st.sampled_from(_FIRST)
     tail = st.text(alphabet=_REST, max_size=12)
     return st.builds(lambda a, b: (a + b)[:128], head, tail).filter(
-        lambda value: not is_nhs_number(value)
+        lambda value: check_identifier(value) is None
     )
 
 

@@ -1,10 +1,12 @@
 """Check a command's payload against the fields its trigger declares.
 
 Unknown fields are refused, required fields must be present, and every value must fit its
-:class:`~psirf_flow.workflows.spec.FieldKind`. Free text is never kept: a ``TEXT`` field is
-replaced by a digest of the case id and the text. With the host's audit key (passed in as
-``text_key``) it is an HMAC-SHA-256 (``hmac-sha256:…``), which nobody without the key can
-confirm against a guessed note; without keys it is a SHA-256 salted with the case id
+:class:`~psirf_flow.workflows.spec.FieldKind`. A problem names a declared field by its name
+and an unknown one through :func:`~psirf_flow.errors.shown` (redacted and cut short); it
+never repeats a refused value. Free text is never kept: a ``TEXT`` field is replaced by a
+digest of the case id and the text. With the host's audit key (passed in as ``text_key``)
+it is an HMAC-SHA-256 (``hmac-sha256:…``), which nobody without the key can confirm
+against a guessed note; without keys it is a SHA-256 salted with the case id
 (``sha256:…``), so two cases holding the same words still do not share a digest.
 Identifiers are checked with :func:`~psirf_flow.domain.check_identifier`, which refuses
 names and NHS numbers.
@@ -15,17 +17,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
+from typing import Final
 
 from psirf_flow.domain import FactValue, check_identifier
+from psirf_flow.errors import shown
 from psirf_flow.workflows.spec import FieldKind, FieldSpec
 
 
-__all__ = ["MAX_COUNT", "check_payload", "text_digest"]
+__all__ = ["EARLIEST_DATE", "LATEST_DATE", "MAX_COUNT", "check_payload", "text_digest"]
 
-#: The largest count accepted: audit entries are encoded with RFC 8785, whose numbers are
-#: exact only up to 2**53 - 1.
-MAX_COUNT = 2**53 - 1
+#: The largest count a ``COUNT`` field takes (kept well inside every store's integers, and
+#: inside RFC 8785's exact integers, 2**53 - 1).
+MAX_COUNT: Final = 999_999_999
+#: The range of dates a ``DATE`` field takes.
+EARLIEST_DATE: Final = date(1900, 1, 1)
+LATEST_DATE: Final = date(2199, 12, 31)
 
 
 def text_digest(salt: str, text: str, key: bytes | None = None) -> str:
@@ -57,9 +64,9 @@ def check_payload(
     ``problems`` is empty when the payload is acceptable.
     """
     declared = {f.name: f for f in fields}
-    problems = [
-        f"{name!r} is not a field of this step" for name in sorted(payload) if name not in declared
-    ]
+    names: list[object] = list(payload)  # a hostile caller's keys may be anything
+    unknown = [name for name in names if not isinstance(name, str) or name not in declared]
+    problems = [f"{shown(name)} is not a field of this step" for name in sorted(unknown, key=repr)]
     clean: dict[str, FactValue] = {}
     for spec in fields:
         if spec.name not in payload or payload[spec.name] is None:
@@ -94,7 +101,7 @@ def _check_value(
         case FieldKind.COUNT:
             if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT:
                 return value, None
-            return None, f"must be a whole number, zero or more (at most {MAX_COUNT})"
+            return None, "must be a whole number from 0 to 999,999,999"
         case FieldKind.DATE:
             return _check_date(value)
         case FieldKind.TEXT:
@@ -125,11 +132,17 @@ def _check_ids(value: object) -> tuple[FactValue | None, str | None]:
 
 
 def _check_date(value: object) -> tuple[FactValue | None, str | None]:
+    day: date | None = None
     if isinstance(value, date):
-        return value.isoformat()[:10], None
-    if isinstance(value, str):
+        day = value.date() if isinstance(value, datetime) else value
+    elif isinstance(value, str):
         try:
-            return date.fromisoformat(value).isoformat(), None
+            day = date.fromisoformat(value)
         except ValueError:
-            pass
-    return None, "must be a date written YYYY-MM-DD"
+            day = None
+    if day is None:
+        return None, "must be a date written YYYY-MM-DD"
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        # Far dates would overflow the working-day and timescale arithmetic of guards.
+        return None, "must be a date from 1900 to 2199"
+    return day.isoformat(), None
