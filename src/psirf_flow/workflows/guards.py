@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import partial
 from types import MappingProxyType
 from typing import Final
 
@@ -170,11 +171,16 @@ def _engagement_outcome(g: GuardInput) -> GuardResult:
     )
 
 
-def _fact_present(name: str, fact: str, code: str, explanation: str) -> Guard:
-    def check(g: GuardInput) -> GuardResult:
-        return _result(name, g.facts.get(fact) not in (None, "", ()), code, explanation)
+def _check_fact_present(
+    name: str, fact: str, code: str, explanation: str, g: GuardInput
+) -> GuardResult:
+    return _result(name, g.facts.get(fact) not in (None, "", ()), code, explanation)
 
-    return check
+
+def _fact_present(name: str, fact: str, code: str, explanation: str) -> Guard:
+    # A partial of a module-level function (not a closure made at import time), so that
+    # the check itself runs, and can be mutation-tested, each time the guard is judged.
+    return partial(_check_fact_present, name, fact, code, explanation)
 
 
 def _family_draft_review(g: GuardInput) -> GuardResult:
