@@ -127,9 +127,9 @@ def _unknown_harm(name: str, harm: object) -> GuardResult:
     )
 
 
-# The guards built from parameters below are partials of module-level functions, not
-# closures made at import time, so that each check runs, and can be mutation-tested, each
-# time the guard is judged.
+# The guards made from parameters are partials of these module-level functions written
+# into CANDOUR_GUARDS (not closures made at import time), so that each check runs, and can
+# be mutation-tested, each time the guard is judged.
 
 
 def _check_harm_is_notifiable(name: str, low_harm_notifiable: bool, g: GuardInput) -> GuardResult:
@@ -144,12 +144,6 @@ def _check_harm_is_notifiable(name: str, low_harm_notifiable: bool, g: GuardInpu
         f"{_HARM_WORDS[harm]} is not notifiable under regulation 20(8)"
         + (plan if harm in LOCALLY_NOTIFIABLE_HARM else ""),
     )
-
-
-def _harm_is_notifiable(
-    name: str, *, low_harm_notifiable: bool
-) -> Callable[[GuardInput], GuardResult]:
-    return partial(_check_harm_is_notifiable, name, low_harm_notifiable)
 
 
 def _check_harm_is_not_notifiable(
@@ -171,22 +165,10 @@ def _check_harm_is_not_notifiable(
     )
 
 
-def _harm_is_not_notifiable(
-    name: str, *, low_harm_notifiable: bool
-) -> Callable[[GuardInput], GuardResult]:
-    return partial(_check_harm_is_not_notifiable, name, low_harm_notifiable)
-
-
 def _check_flag_true(
     name: str, fact: str, code: str, explanation: str, g: GuardInput
 ) -> GuardResult:
     return _result(name, g.facts.get(fact) is True, code, explanation)
-
-
-def _flag_true(
-    name: str, fact: str, code: str, explanation: str
-) -> Callable[[GuardInput], GuardResult]:
-    return partial(_check_flag_true, name, fact, code, explanation)
 
 
 def _contact_attempt_in_sequence(g: GuardInput) -> GuardResult:
@@ -308,34 +290,34 @@ _CHECKLIST: Final = (
 CANDOUR_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
         "harm_is_notifiable",
-        _harm_is_notifiable("harm_is_notifiable", low_harm_notifiable=False),
+        partial(_check_harm_is_notifiable, "harm_is_notifiable", False),
         "The harm recorded is notifiable under regulation 20(8) (moderate, severe, death or "
         "prolonged psychological harm).",
         True,
     ),
     (
         "harm_is_notifiable_low_harm_local",
-        _harm_is_notifiable("harm_is_notifiable_low_harm_local", low_harm_notifiable=True),
+        partial(_check_harm_is_notifiable, "harm_is_notifiable_low_harm_local", True),
         "The harm recorded is notifiable under regulation 20(8), or is low harm, which the "
         "trust's plan treats as notifiable.",
         True,
     ),
     (
         "harm_is_not_notifiable",
-        _harm_is_not_notifiable("harm_is_not_notifiable", low_harm_notifiable=False),
+        partial(_check_harm_is_not_notifiable, "harm_is_not_notifiable", False),
         "When the incident is found not notifiable because of its harm, the harm is no or "
         "low harm.",
         True,
     ),
     (
         "harm_is_not_notifiable_low_harm_local",
-        _harm_is_not_notifiable("harm_is_not_notifiable_low_harm_local", low_harm_notifiable=True),
+        partial(_check_harm_is_not_notifiable, "harm_is_not_notifiable_low_harm_local", True),
         "When the incident is found not notifiable because of its harm, the harm is no harm "
         "(the trust's plan treats low harm as notifiable).",
         True,
     ),
     *(
-        (name, _flag_true(name, fact, code, explanation), summary, True)
+        (name, partial(_check_flag_true, name, fact, code, explanation), summary, True)
         for name, fact, code, explanation, summary in _CHECKLIST
     ),
     (
