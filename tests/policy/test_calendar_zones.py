@@ -194,6 +194,7 @@ BOUNDS = [
     (Timescale(5, TimeUnit.WORKING_DAYS), 5.0, 28.0),
     (Timescale(6, TimeUnit.WORKING_DAYS), 8.0, 28.0),
     (Timescale(20, TimeUnit.WORKING_DAYS), 26.0, 49.0),
+    (Timescale(255, TimeUnit.WORKING_DAYS), 355.0, 390.0),
     (Timescale(260, TimeUnit.WORKING_DAYS), 362.0, 397.0),
     (Timescale(2, TimeUnit.WEEKS), 14.0, 14.0),
     (Timescale(1, TimeUnit.MONTHS), 28.0, 32.0),
