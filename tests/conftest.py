@@ -28,6 +28,17 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=25, deadline=None)
 settings.register_profile("thorough", max_examples=500, deadline=None)
+# `make mutation` runs pytest many times in one process against each mutant: the search is
+# derandomised so a verdict is reproducible, and a test class re-imported by each run is not
+# a different executor.
+settings.register_profile(
+    "mutation",
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors],
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 PG_URL_ENV = "PSIRF_FLOW_TEST_PG_URL"

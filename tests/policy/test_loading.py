@@ -632,7 +632,16 @@ def plans(draw: st.DrawFn) -> Plan:
 class TestRoundTrip:
     """A valid plan survives being written as TOML and read back."""
 
-    @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    # differing_executors: `make mutation` runs the suite many times in one process, and each
+    # run imports this class afresh (the profiles in conftest.py cannot reach a test's own
+    # settings).
+    @settings(
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.differing_executors,
+        ]
+    )
     @given(plan=plans())
     def test_random_valid_plan_round_trips(self, plan: Plan) -> None:
         """load_plan(dump_plan(p)) == p for any valid plan."""
@@ -721,7 +730,7 @@ class TestFuzz:
         text = "".join(data.draw(st.lists(pieces, max_size=40)))
         _load_or_plan_error(text)
 
-    @settings(suppress_health_check=[HealthCheck.too_slow])
+    @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors])
     @given(data=st.data())
     def test_mutations_of_the_example(self, example_text: str, data: st.DataObject) -> None:
         """Deleting keys, junk values and unknown keys in the example only raise PlanError."""

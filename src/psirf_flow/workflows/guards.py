@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from functools import partial
 from types import MappingProxyType
 from typing import Final
 
@@ -265,11 +266,13 @@ def _engagement_outcome(g: GuardInput) -> GuardResult:
     )
 
 
-def _fact_present(name: str, fact: str, code: str, explanation: str) -> Guard:
-    def check(g: GuardInput) -> GuardResult:
-        return _result(name, g.facts.get(fact) not in (None, "", ()), code, explanation)
-
-    return check
+# Guards made from parameters are partials of module-level functions written into the
+# registry (not closures made at import time), so that each check runs, and can be
+# mutation-tested, each time the guard is judged.
+def _check_fact_present(
+    name: str, fact: str, code: str, explanation: str, g: GuardInput
+) -> GuardResult:
+    return _result(name, g.facts.get(fact) not in (None, "", ()), code, explanation)
 
 
 def _family_draft_review(g: GuardInput) -> GuardResult:
@@ -376,7 +379,8 @@ _SPECS: Final = (
     ),
     GuardSpec(
         "peer_review_recorded",
-        _fact_present(
+        partial(
+            _check_fact_present,
             "peer_review_recorded",
             "peer_review_ref",
             "peer_review_missing",
@@ -386,7 +390,8 @@ _SPECS: Final = (
     ),
     GuardSpec(
         "expert_input_recorded",
-        _fact_present(
+        partial(
+            _check_fact_present,
             "expert_input_recorded",
             "expert_input",
             "expert_input_missing",
@@ -396,7 +401,8 @@ _SPECS: Final = (
     ),
     GuardSpec(
         "staff_accuracy_checked",
-        _fact_present(
+        partial(
+            _check_fact_present,
             "staff_accuracy_checked",
             "staff_accuracy_check",
             "staff_accuracy_check_missing",
@@ -411,7 +417,8 @@ _SPECS: Final = (
     ),
     GuardSpec(
         "findings_agreed",
-        _fact_present(
+        partial(
+            _check_fact_present,
             "findings_agreed",
             "findings_agreed_by",
             "findings_not_agreed",

@@ -27,6 +27,7 @@ depends on :mod:`psirf_flow.domain` at run time, so the registry stays single.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Final, TypeGuard
 
 from psirf_flow.domain import GuardResult
@@ -132,54 +133,48 @@ def _unknown_harm(name: str, harm: object) -> GuardResult:
     )
 
 
-def _harm_is_notifiable(
-    name: str, *, low_harm_notifiable: bool
-) -> Callable[[GuardInput], GuardResult]:
-    def check(g: GuardInput) -> GuardResult:
-        harm = g.facts.get("harm_category")
-        if not _known(harm):
-            return _unknown_harm(name, harm)
-        plan = " and the trust's plan does not treat it as notifiable"
-        return _result(
-            name,
-            is_notifiable_harm(harm, low_harm_notifiable=low_harm_notifiable),
-            "harm_not_notifiable",
-            f"{_HARM_WORDS[harm]} is not notifiable under regulation 20(8)"
-            + (plan if harm in LOCALLY_NOTIFIABLE_HARM else ""),
-        )
-
-    return check
+# The guards made from parameters are partials of these module-level functions written
+# into CANDOUR_GUARDS (not closures made at import time), so that each check runs, and can
+# be mutation-tested, each time the guard is judged.
 
 
-def _harm_is_not_notifiable(
-    name: str, *, low_harm_notifiable: bool
-) -> Callable[[GuardInput], GuardResult]:
-    def check(g: GuardInput) -> GuardResult:
-        harm = g.facts.get("harm_category")
-        if g.facts.get("not_notifiable_reason") != "harm_below_threshold":
-            # Another element of reg 20(8) is not met; the professional's judgement stands.
-            return _result(name, True, "ok", "")
-        if not _known(harm):
-            return _unknown_harm(name, harm)
-        basis = "the trust's plan" if harm in LOCALLY_NOTIFIABLE_HARM else "regulation 20(8)"
-        return _result(
-            name,
-            not is_notifiable_harm(harm, low_harm_notifiable=low_harm_notifiable),
-            "harm_requires_notification",
-            f"{_HARM_WORDS[harm]} is notifiable under {basis}, so the incident cannot be "
-            "found not notifiable on the grounds of its harm",
-        )
-
-    return check
+def _check_harm_is_notifiable(name: str, low_harm_notifiable: bool, g: GuardInput) -> GuardResult:
+    harm = g.facts.get("harm_category")
+    if not _known(harm):
+        return _unknown_harm(name, harm)
+    plan = " and the trust's plan does not treat it as notifiable"
+    return _result(
+        name,
+        is_notifiable_harm(harm, low_harm_notifiable=low_harm_notifiable),
+        "harm_not_notifiable",
+        f"{_HARM_WORDS[harm]} is not notifiable under regulation 20(8)"
+        + (plan if harm in LOCALLY_NOTIFIABLE_HARM else ""),
+    )
 
 
-def _flag_true(
-    name: str, fact: str, code: str, explanation: str
-) -> Callable[[GuardInput], GuardResult]:
-    def check(g: GuardInput) -> GuardResult:
-        return _result(name, g.facts.get(fact) is True, code, explanation)
+def _check_harm_is_not_notifiable(
+    name: str, low_harm_notifiable: bool, g: GuardInput
+) -> GuardResult:
+    harm = g.facts.get("harm_category")
+    if g.facts.get("not_notifiable_reason") != "harm_below_threshold":
+        # Another element of reg 20(8) is not met; the professional's judgement stands.
+        return GuardResult(name, ok=True)
+    if not _known(harm):
+        return _unknown_harm(name, harm)
+    basis = "the trust's plan" if harm in LOCALLY_NOTIFIABLE_HARM else "regulation 20(8)"
+    return _result(
+        name,
+        not is_notifiable_harm(harm, low_harm_notifiable=low_harm_notifiable),
+        "harm_requires_notification",
+        f"{_HARM_WORDS[harm]} is notifiable under {basis}, so the incident cannot be "
+        "found not notifiable on the grounds of its harm",
+    )
 
-    return check
+
+def _check_flag_true(
+    name: str, fact: str, code: str, explanation: str, g: GuardInput
+) -> GuardResult:
+    return _result(name, g.facts.get(fact) is True, code, explanation)
 
 
 def _contact_attempt_in_sequence(g: GuardInput) -> GuardResult:
@@ -344,34 +339,34 @@ _CHECKLIST: Final = (
 CANDOUR_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
         "harm_is_notifiable",
-        _harm_is_notifiable("harm_is_notifiable", low_harm_notifiable=False),
+        partial(_check_harm_is_notifiable, "harm_is_notifiable", False),
         "The harm recorded is notifiable under regulation 20(8) (moderate, severe, death or "
         "prolonged psychological harm).",
         True,
     ),
     (
         "harm_is_notifiable_low_harm_local",
-        _harm_is_notifiable("harm_is_notifiable_low_harm_local", low_harm_notifiable=True),
+        partial(_check_harm_is_notifiable, "harm_is_notifiable_low_harm_local", True),
         "The harm recorded is notifiable under regulation 20(8), or is low harm, which the "
         "trust's plan treats as notifiable.",
         True,
     ),
     (
         "harm_is_not_notifiable",
-        _harm_is_not_notifiable("harm_is_not_notifiable", low_harm_notifiable=False),
+        partial(_check_harm_is_not_notifiable, "harm_is_not_notifiable", False),
         "When the incident is found not notifiable because of its harm, the harm is no or "
         "low harm.",
         True,
     ),
     (
         "harm_is_not_notifiable_low_harm_local",
-        _harm_is_not_notifiable("harm_is_not_notifiable_low_harm_local", low_harm_notifiable=True),
+        partial(_check_harm_is_not_notifiable, "harm_is_not_notifiable_low_harm_local", True),
         "When the incident is found not notifiable because of its harm, the harm is no harm "
         "(the trust's plan treats low harm as notifiable).",
         True,
     ),
     *(
-        (name, _flag_true(name, fact, code, explanation), summary, True)
+        (name, partial(_check_flag_true, name, fact, code, explanation), summary, True)
         for name, fact, code, explanation, summary in _CHECKLIST
     ),
     (
