@@ -30,7 +30,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -578,7 +578,15 @@ class Engine:
             entries = self._store.history(case_id)
             if len(entries) <= case.version:
                 break
-        return verify_chain(case_id, entries, case=case, keys=self._keys)
+        return self._verified(case, entries)
+
+    def _verified(self, case: Case, entries: Sequence[AuditEntry]) -> ChainVerification:
+        """Verify ``entries`` as the trail of ``case`` with this engine's audit keys.
+
+        Private to psirf_flow (the engine's ``verify`` and the outbox relay's cause check):
+        the keys never leave the engine.
+        """
+        return verify_chain(case.id, entries, case=case, keys=self._keys)
 
     def checkpoint(self, *, reader: SystemReader) -> Checkpoint:
         """Record every case's entry count and head hash now, signed with the active key.

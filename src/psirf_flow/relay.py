@@ -47,7 +47,7 @@ from typing import Final
 import attrs
 
 from psirf_flow import _inputs
-from psirf_flow.audit import AuditEntry, verify_chain
+from psirf_flow.audit import AuditEntry
 from psirf_flow.domain import SYSTEM_ACTOR_ID, Case, OutboxMessage, Role
 from psirf_flow.engine import Engine, Outcome
 from psirf_flow.errors import (
@@ -369,9 +369,9 @@ class OutboxRelay:
             entries = tuple(store.history(source.id))
         if len(entries) > source.version:
             return None
-        chain = verify_chain(
-            source.id, entries, head_hash=source.head_hash, expected_entries=source.version
-        )
+        # Verified with the engine's audit keys (keyed entries cannot be checked without
+        # them) and against the source case's row.
+        chain = self._engine._verified(source, entries)
         if not chain.ok or not self._caused_by(message, coupling, follow_up, source, entries):
             return DeadReason.UNTRUSTED_CAUSE
         return source

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from psirf_flow import Actor, Engine, InMemoryStore, Role
+from psirf_flow.audit import AuditKeys
 from psirf_flow.domain import SystemReader, check_identifier
 from psirf_flow.relay import SYSTEM_ACTOR_ID, OutboxRelay, RelayReport
 from psirf_flow.testing import ManualClock
@@ -35,9 +36,14 @@ EXEC = Actor("exec-01", [Role.EXECUTIVE_LEAD], ORG)
 NEVER_EVENT = "psirf.national.never_event@1"
 
 
-@pytest.fixture(name="engine")
-def _engine() -> Engine:
-    return Engine(InMemoryStore(), clock=ManualClock())
+#: A host's audit key ring: with it every entry is an HMAC the relay must check with the key.
+KEYS = AuditKeys(keys={"k2026": b"k" * 32}, active="k2026")
+
+
+@pytest.fixture(name="engine", params=[None, KEYS], ids=["unkeyed", "keyed"])
+def _engine(request: pytest.FixtureRequest) -> Engine:
+    """An engine without audit keys, and one with them: couplings work the same in both."""
+    return Engine(InMemoryStore(), clock=ManualClock(), keys=request.param)
 
 
 @pytest.fixture(name="decided")
