@@ -233,8 +233,12 @@ class SystemReader:
     name: str = attrs.field(validator=_valid_identifier)
 
 
-#: Who reads a case: a person (:class:`Actor`) or a named job (:class:`SystemReader`).
 Reader = Actor | SystemReader
+"""Who reads a case: a person (:class:`Actor`) or a named job (:class:`SystemReader`).
+
+Every read of the engine (``get``, ``history``, ``verify``, ``retention``, ``list_cases``)
+takes one as ``reader=``; a case the reader may not see is reported like a missing one.
+"""
 
 
 def frozen_facts(value: Mapping[str, FactValue]) -> Mapping[str, FactValue]:
