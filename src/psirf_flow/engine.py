@@ -37,7 +37,7 @@ from typing import Any
 
 import attrs
 
-from psirf_flow import _inputs
+from psirf_flow import _inputs, access
 from psirf_flow.audit import (
     AuditEntry,
     AuditKeys,
@@ -523,19 +523,10 @@ class Engine:
         People of the owning organisation may, whatever their role (patient safety
         partners sit on the trust's own committees); people holding the ICB oversight role
         may read the cases of the organisations their organisation oversees; a
-        :class:`~psirf_flow.domain.SystemReader` may read every case.
+        :class:`~psirf_flow.domain.SystemReader` may read every case. The rule is
+        :func:`psirf_flow.access.may_read`.
         """
-        visible = self._visible_organisations(reader)
-        return visible is None or case.organisation in visible
-
-    def _visible_organisations(self, reader: Reader) -> frozenset[str] | None:
-        """The organisations whose cases ``reader`` may see (``None``: all of them)."""
-        if isinstance(reader, SystemReader):
-            return None
-        own = frozenset({reader.organisation})
-        if not reader.holds(Role.ICB_OVERSIGHT):
-            return own
-        return own | self._oversight.get(reader.organisation, frozenset())
+        return access.may_read(reader, case.organisation, self._oversight)
 
     def _visible(self, case_id: str, reader: Reader) -> Case:
         """Load ``case_id`` for ``reader``; a case they may not see is a missing case."""
@@ -658,7 +649,7 @@ class Engine:
         with self._refusing_input(reader):
             query = _inputs.case_query(query)
             reader = _inputs.reader(reader)
-        visible = self._visible_organisations(reader)
+        visible = access.visible_organisations(reader, self._oversight)
         if visible is not None:
             allowed = visible if query.organisations is None else visible & query.organisations
             query = attrs.evolve(query, organisations=allowed)
