@@ -136,6 +136,14 @@ class Engine:
         keys: The host's audit keys. New entries are then hashed with HMAC-SHA-256 under
             the active key, free text is digested with it, and checkpoints are signed
             with it. Without keys, new entries use plain SHA-256.
+
+    Raises:
+        InvalidInput: If an argument has the wrong type or shape, naming it: a store
+            without the :class:`~psirf_flow.ports.Store` methods, a clock without ``now``,
+            ``definitions`` not a ``DefinitionRegistry``, ``new_id`` not callable,
+            ``couplings`` not a collection of ``Coupling``, ``retention`` not a
+            ``RetentionSettings``, ``oversight`` not a mapping of organisation ids to
+            collections of them, or ``keys`` not ``AuditKeys``.
     """
 
     def __init__(
@@ -150,18 +158,26 @@ class Engine:
         oversight: Mapping[str, Iterable[str]] | None = None,
         keys: AuditKeys | None = None,
     ) -> None:
+        self._log = get_logger()
+        with _events.refusing_input(self._log, None):
+            store = _inputs.store(store)
+            clock = _inputs.clock(clock)
+            definitions = _inputs.optional_instance("definitions", definitions, DefinitionRegistry)
+            new_id = _inputs.optional_callable("new_id", new_id)
+            couplings = _inputs.couplings(couplings)
+            retention = _inputs.optional_instance("retention", retention, RetentionSettings)
+            self._oversight = _inputs.oversight(oversight)
+            keys = _inputs.optional_instance("keys", keys, AuditKeys)
         self._store = store
         self._keys = keys
         self._clock = clock
         self._definitions = definitions if definitions is not None else DefinitionRegistry.default()
         self._new_id = new_id if new_id is not None else _commands.random_id
-        self._couplings = tuple(COUPLINGS if couplings is None else couplings)
+        self._couplings = COUPLINGS if couplings is None else couplings
         self._retention = RetentionShell(
             store, retention if retention is not None else RetentionSettings()
         )
-        self._oversight = {k: frozenset(v) for k, v in (oversight or {}).items()}
         self._references = GuardReferences(store, self._definitions)
-        self._log = get_logger()
         # Per-engine caches of pure functions of immutable settings (the coupling table and
         # the retention settings never change after construction).
         self._listening: dict[tuple[str, str, str], tuple[Coupling, ...]] = {}
