@@ -41,7 +41,6 @@ from psirf_flow.audit import (
     Checkpoint,
     CheckpointVerification,
     describe_fields,
-    idempotency_digest,
     row_mismatch,
     verify_chain,
 )
@@ -70,7 +69,6 @@ from psirf_flow.errors import (
     CommandRejected,
     ConcurrencyConflict,
     CorruptRecord,
-    IdempotencyKeyReused,
     ReservedIdentity,
     StoreError,
     UnknownWorkflow,
@@ -81,13 +79,12 @@ from psirf_flow.ports import (
     CaseQuery,
     Change,
     Clock,
-    IdempotencyRecord,
     IncidentLink,
     Page,
     Store,
 )
 from psirf_flow.workflows import DefinitionRegistry, WorkflowDefinition
-from psirf_flow.workflows.couplings import COUPLINGS, Coupling, FollowUp, coupling_messages
+from psirf_flow.workflows.couplings import COUPLINGS, Coupling, FollowUp
 
 
 __all__ = ["Engine", "Outcome"]
@@ -178,9 +175,8 @@ class Engine:
             store, retention if retention is not None else RetentionSettings()
         )
         self._references = GuardReferences(store, self._definitions)
-        # Per-engine caches of pure functions of immutable settings (the coupling table and
-        # the retention settings never change after construction).
-        self._listening: dict[tuple[str, str, str], tuple[Coupling, ...]] = {}
+        self._idempotency = _commands.Idempotency(store, keys)
+        self._outbox = _commands.CouplingOutbox(self._couplings)
 
     @property
     def store(self) -> Store:
@@ -676,21 +672,11 @@ class Engine:
     def _replay(
         self, key: str, fingerprint: str, case_id: str | None, trigger: str, actor: Actor
     ) -> Outcome | None:
-        # Keys are looked up within the actor's organisation only, so another trust's
-        # person with the same key and local id finds nothing of this trust's.
-        record = self._store.find_idempotency(
-            idempotency_digest(actor.organisation, key, self._keys)
+        """The outcome of an earlier identical command with ``key``, or ``None``."""
+        found = self._idempotency.replay(
+            self._log, key, fingerprint, case_id=case_id, trigger=trigger, actor=actor
         )
-        if record is None:
-            return None
-        if record.fingerprint != fingerprint:
-            reused = IdempotencyKeyReused(case_id=case_id, trigger=trigger, key=key)
-            _events.rejected(self._log, reused, None, actor, None)
-            raise reused
-        entry = self._store.history(record.case_id)[record.sequence - 1]
-        outcome = Outcome(self._store.load(record.case_id), entry, replayed=True)
-        _events.replayed(self._log, record.case_id, trigger, record.sequence)
-        return outcome
+        return None if found is None else Outcome(*found, replayed=True)
 
     def _commit(
         self,
@@ -704,39 +690,15 @@ class Engine:
     ) -> Outcome:
         # ``definition`` is the one the command was decided with: the definition the new
         # case is pinned to (decide keeps the pin and moves only to its states).
-        key = command.idempotency_key
-        idempotency = (
-            IdempotencyRecord(
-                idempotency_digest(command.actor.organisation, key, self._keys),
-                decision.case.id,
-                fingerprint,
-                decision.entry.sequence,
-            )
-            if key is not None and fingerprint is not None
-            else None
-        )
-        family = definition.family
         # decide chose the retention class (with this engine's classifier) before the
         # entry's case digest was taken.
-        case = decision.case
-        entry = decision.entry
-        listening = self._listening_to(case.workflow, family, entry.trigger)
+        case, entry = decision.case, decision.entry
         change = Change(
             case=case,
             expected_version=expected_version,
             entry=entry,
-            idempotency=idempotency,
-            outbox=coupling_messages(
-                listening,
-                case=case,
-                family=family,
-                trigger=entry.trigger,
-                sequence=entry.sequence,
-                now=entry.recorded_at,
-                cause_hash=entry.hash,
-            )
-            if listening
-            else (),
+            idempotency=self._idempotency.record(command, decision, fingerprint),
+            outbox=self._outbox.messages(case, definition.family, entry),
             incident_links=incident_links,
         )
         try:
@@ -754,20 +716,11 @@ class Engine:
         except (ConcurrencyConflict, CaseAlreadyExists):
             # A concurrent retry with the same key may have won the race (for an opening,
             # by creating the case first): replay it.
+            key = command.idempotency_key
             if key is not None and fingerprint is not None:
-                replay = self._replay(
-                    key, fingerprint, decision.case.id, command.trigger, command.actor
-                )
+                replay = self._replay(key, fingerprint, case.id, command.trigger, command.actor)
                 if replay is not None:
                     return replay
             raise
         _events.accepted(self._log, entry)
         return Outcome(case, entry)
-
-    def _listening_to(self, workflow: str, family: str, trigger: str) -> tuple[Coupling, ...]:
-        """The couplings that listen to ``trigger`` of ``workflow`` (cached per engine)."""
-        found = self._listening.get((workflow, family, trigger))
-        if found is None:
-            found = tuple(c for c in self._couplings if c.listens_to(workflow, family, trigger))
-            self._listening[(workflow, family, trigger)] = found
-        return found
