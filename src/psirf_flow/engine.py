@@ -7,6 +7,13 @@ one allow-listed event. A refused command writes nothing and raises a
 :class:`~psirf_flow.errors.CommandRejected`; rejections are logged, not audited (the audit
 trail records what happened to a case, not what was attempted).
 
+The engine stays a thin shell. The rules it applies are pure: read access is
+:mod:`psirf_flow.access`, retention classes :mod:`psirf_flow.policy.retention`, checkpoints
+:mod:`psirf_flow.audit`. Its bookkeeping lives in private modules beside it: retention per
+incident (``_retention_shell``), checkpoints over every case (``_checkpoints``), the cases
+guards refer to (``_references``), idempotency and outbox messages (``_commands``), log
+events (``_events``) and argument checks (``_inputs``).
+
 psirf_flow's own identity is reserved: :meth:`Engine.open` and :meth:`Engine.fire` refuse an
 actor holding :attr:`~psirf_flow.domain.Role.SYSTEM` or named
 :data:`~psirf_flow.domain.SYSTEM_ACTOR_ID` (in any letter case) with
