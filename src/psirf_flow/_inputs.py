@@ -13,30 +13,37 @@ Private: the public names are the entry points that call these.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Final
+from typing import Final, TypeGuard, TypeVar, cast
 
 from psirf_flow.domain import Actor, Reader, Role, SystemReader, check_identifier, to_role
 from psirf_flow.errors import InvalidInput, InvalidPayload, shown
-from psirf_flow.ports import CaseQuery
+from psirf_flow.ports import CaseQuery, Clock, Store
+from psirf_flow.workflows.couplings import Coupling
 
 
 __all__ = [
     "MAX_LIMIT",
     "actor",
     "case_query",
+    "clock",
+    "couplings",
     "idempotency_key",
     "identifier",
     "limit",
     "moment",
     "name",
+    "optional_callable",
     "optional_identifier",
+    "optional_instance",
     "optional_role",
     "optional_version",
+    "oversight",
     "payload",
     "period",
     "reader",
+    "store",
 ]
 
 #: The most items one call may ask for (pages, outbox batches, relay rounds).
@@ -49,6 +56,7 @@ _MOST_FIELDS: Final = 256
 _MOST_ITEMS: Final = 10_000
 _SCALARS: Final = (str, int, float, bool, date, type(None))
 _COLLECTIONS: Final = (list, tuple, set, frozenset)
+_T = TypeVar("_T")
 
 
 def identifier(argument: str, value: object) -> str:
@@ -217,3 +225,96 @@ def _plain(value: object) -> bool:
             isinstance(item, _SCALARS) and not isinstance(item, _COLLECTIONS) for item in value
         )
     return False
+
+
+# ---------------------------------------------------------------- the engine's settings
+
+
+def store(value: object) -> Store:
+    """``value`` if it has every method of the :class:`~psirf_flow.ports.Store` Protocol."""
+    if not isinstance(value, Store):
+        missing = [
+            method for method in _STORE_METHODS if not callable(getattr(value, method, None))
+        ]
+        raise InvalidInput(
+            "store",
+            f"must have the Store methods; {type(value).__name__} lacks {', '.join(missing)}",
+        )
+    return value
+
+
+def clock(value: object) -> Clock:
+    """``value`` if it is a clock (it has a callable ``now``)."""
+    if not isinstance(value, Clock) or not callable(getattr(value, "now", None)):
+        raise InvalidInput("clock", f"must have a now() method, got {type(value).__name__}")
+    return value
+
+
+def optional_instance(argument: str, value: object, kind: type[_T]) -> _T | None:
+    """``None``, or ``value`` if it is a ``kind``."""
+    if value is None or isinstance(value, kind):
+        return value
+    raise InvalidInput(argument, f"must be a {kind.__name__} or None, got {type(value).__name__}")
+
+
+def optional_callable(argument: str, value: object) -> Callable[[], str] | None:
+    """``None``, or ``value`` if it can be called."""
+    if value is not None and not callable(value):
+        raise InvalidInput(argument, f"must be callable or None, got {type(value).__name__}")
+    return cast("Callable[[], str] | None", value)
+
+
+def couplings(value: object) -> tuple[Coupling, ...] | None:
+    """``None``, or the couplings ``value`` holds if it is a collection of ``Coupling``."""
+    if value is None:
+        return None
+    if not _collection(value):
+        raise InvalidInput(
+            "couplings", f"must be a collection of Coupling, got {type(value).__name__}"
+        )
+    found: tuple[object, ...] = tuple(value)
+    checked: list[Coupling] = []
+    for item in found:
+        if not isinstance(item, Coupling):
+            raise InvalidInput(
+                "couplings", f"must hold only Coupling items, got {type(item).__name__}"
+            )
+        checked.append(item)
+    return tuple(checked)
+
+
+def oversight(value: object) -> dict[str, frozenset[str]]:
+    """Which organisations each organisation oversees: a mapping of ids to collections of ids.
+
+    ``None`` is no oversight. A value that is one text (``{"QWE": "RXY"}``) is refused
+    rather than read as its letters.
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInput(
+            "oversight",
+            f"must map organisations to the organisations they oversee, got {type(value).__name__}",
+        )
+    checked: dict[str, frozenset[str]] = {}
+    for overseer, overseen in value.items():
+        key = identifier("oversight", overseer)
+        if not _collection(overseen):
+            raise InvalidInput(
+                "oversight",
+                f"must map each organisation to a collection of organisations, "
+                f"got {type(overseen).__name__}",
+            )
+        checked[key] = frozenset(identifier("oversight", org) for org in overseen)
+    return checked
+
+
+def _collection(value: object) -> TypeGuard[Iterable[object]]:
+    """Whether ``value`` is a collection of items (not a text, bytes or a mapping)."""
+    return isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping)
+
+
+#: The methods every store has (the ``Store`` Protocol's), named when one is missing.
+_STORE_METHODS: Final = tuple(
+    name for name in sorted(vars(Store)) if not name.startswith("_") and callable(vars(Store)[name])
+)

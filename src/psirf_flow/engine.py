@@ -7,6 +7,13 @@ one allow-listed event. A refused command writes nothing and raises a
 :class:`~psirf_flow.errors.CommandRejected`; rejections are logged, not audited (the audit
 trail records what happened to a case, not what was attempted).
 
+The engine stays a thin shell. The rules it applies are pure: read access is
+:mod:`psirf_flow.access`, retention classes :mod:`psirf_flow.policy.retention`, checkpoints
+:mod:`psirf_flow.audit`. Its bookkeeping lives in private modules beside it: retention per
+incident (``_retention_shell``), checkpoints over every case (``_checkpoints``), the cases
+guards refer to (``_references``), idempotency and outbox messages (``_commands``), log
+events (``_events``) and argument checks (``_inputs``).
+
 psirf_flow's own identity is reserved: :meth:`Engine.open` and :meth:`Engine.fire` refuse an
 actor holding :attr:`~psirf_flow.domain.Role.SYSTEM` or named
 :data:`~psirf_flow.domain.SYSTEM_ACTOR_ID` (in any letter case) with
@@ -26,31 +33,22 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
-import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 import attrs
 
-from psirf_flow import _inputs
+from psirf_flow import _checkpoints, _commands, _events, _inputs, access
+from psirf_flow._references import GuardReferences
+from psirf_flow._retention_shell import RetentionShell
 from psirf_flow.audit import (
     AuditEntry,
     AuditKeys,
     ChainVerification,
     Checkpoint,
-    CheckpointedTrail,
     CheckpointVerification,
-    CurrentTrail,
     describe_fields,
-    idempotency_digest,
-    make_checkpoint,
     row_mismatch,
-    verify_against_checkpoint,
     verify_chain,
 )
 from psirf_flow.decide import (
@@ -67,11 +65,9 @@ from psirf_flow.domain import (
     Actor,
     Case,
     Command,
-    FactValue,
     Reader,
     Role,
     SystemReader,
-    check_identifier,
 )
 from psirf_flow.errors import (
     AuditKeyError,
@@ -80,34 +76,26 @@ from psirf_flow.errors import (
     CommandRejected,
     ConcurrencyConflict,
     CorruptRecord,
-    IdempotencyKeyReused,
-    InvalidInput,
-    InvalidPayload,
-    PsirfFlowError,
     ReservedIdentity,
     StoreError,
     UnknownWorkflow,
 )
-from psirf_flow.log import enabled, get_logger, safe_fields
-from psirf_flow.policy import LifecycleVariant, RetentionClass, RetentionSettings
-from psirf_flow.policy.retention import highest_class
+from psirf_flow.log import get_logger
+from psirf_flow.policy import RetentionClass, RetentionSettings
 from psirf_flow.ports import (
     CaseQuery,
     Change,
     Clock,
-    IdempotencyRecord,
     IncidentLink,
     Page,
     Store,
 )
 from psirf_flow.workflows import DefinitionRegistry, WorkflowDefinition
-from psirf_flow.workflows.couplings import COUPLINGS, Coupling, FollowUp, coupling_messages
-from psirf_flow.workflows.guards import CaseSummary, case_incident_ids
+from psirf_flow.workflows.couplings import COUPLINGS, Coupling, FollowUp
 
 
 __all__ = ["Engine", "Outcome"]
 
-_VARIANTS = frozenset(v.value for v in LifecycleVariant)
 #: How often ``verify`` reads case and trail again when a commit lands between the reads.
 _VERIFY_READS = 3
 #: Cases read per page when a checkpoint walks every case.
@@ -152,6 +140,14 @@ class Engine:
         keys: The host's audit keys. New entries are then hashed with HMAC-SHA-256 under
             the active key, free text is digested with it, and checkpoints are signed
             with it. Without keys, new entries use plain SHA-256.
+
+    Raises:
+        InvalidInput: If an argument has the wrong type or shape, naming it: a store
+            without the :class:`~psirf_flow.ports.Store` methods, a clock without ``now``,
+            ``definitions`` not a ``DefinitionRegistry``, ``new_id`` not callable,
+            ``couplings`` not a collection of ``Coupling``, ``retention`` not a
+            ``RetentionSettings``, ``oversight`` not a mapping of organisation ids to
+            collections of them, or ``keys`` not ``AuditKeys``.
     """
 
     def __init__(
@@ -166,20 +162,28 @@ class Engine:
         oversight: Mapping[str, Iterable[str]] | None = None,
         keys: AuditKeys | None = None,
     ) -> None:
+        self._log = get_logger()
+        with _events.refusing_input(self._log, None):
+            store = _inputs.store(store)
+            clock = _inputs.clock(clock)
+            definitions = _inputs.optional_instance("definitions", definitions, DefinitionRegistry)
+            new_id = _inputs.optional_callable("new_id", new_id)
+            couplings = _inputs.couplings(couplings)
+            retention = _inputs.optional_instance("retention", retention, RetentionSettings)
+            self._oversight = _inputs.oversight(oversight)
+            keys = _inputs.optional_instance("keys", keys, AuditKeys)
         self._store = store
         self._keys = keys
         self._clock = clock
         self._definitions = definitions if definitions is not None else DefinitionRegistry.default()
-        self._new_id = new_id if new_id is not None else _random_id
-        self._couplings = tuple(COUPLINGS if couplings is None else couplings)
-        self._retention = retention if retention is not None else RetentionSettings()
-        self._oversight = {k: frozenset(v) for k, v in (oversight or {}).items()}
-        self._log = get_logger()
-        # Per-engine caches of pure functions of immutable settings (the coupling table and
-        # the retention settings never change after construction).
-        self._listening: dict[tuple[str, str, str], tuple[Coupling, ...]] = {}
-        self._retention_names: dict[tuple[str, str, bool], str] = {}
-        self._case_refs: dict[str, tuple[str, ...]] = {}
+        self._new_id = new_id if new_id is not None else _commands.random_id
+        self._couplings = COUPLINGS if couplings is None else couplings
+        self._retention = RetentionShell(
+            store, retention if retention is not None else RetentionSettings()
+        )
+        self._references = GuardReferences(store, self._definitions)
+        self._idempotency = _commands.Idempotency(store, keys)
+        self._outbox = _commands.CouplingOutbox(self._couplings)
 
     @property
     def store(self) -> Store:
@@ -232,7 +236,7 @@ class Engine:
             CaseAlreadyExists: If ``case_id`` is taken.
             InvalidInput: If an argument has the wrong type or shape (nothing is written).
         """
-        with self._refusing_input(actor):
+        with _events.refusing_input(self._log, actor):
             actor = _inputs.actor("actor", actor)
             workflow = _inputs.name("workflow", workflow)
             case_id = _inputs.optional_identifier("case_id", case_id)
@@ -265,7 +269,7 @@ class Engine:
         definition = self._definitions.latest(workflow)
         if definition is None:
             unknown = UnknownWorkflow(workflow=workflow, known={d.name for d in self._definitions})
-            self._rejected(unknown, None, actor, None)
+            _events.rejected(self._log, unknown, None, actor, None)
             raise unknown
         command = Command(
             trigger=OPEN_TRIGGER,
@@ -276,17 +280,17 @@ class Engine:
         )
         fingerprint = None
         if idempotency_key is not None:
-            fingerprint = _fingerprint(f"{workflow}:{case_id or ''}", command)
+            fingerprint = _commands.fingerprint(f"{workflow}:{case_id or ''}", command)
             replay = self._replay(idempotency_key, fingerprint, case_id, OPEN_TRIGGER, actor)
             if replay is not None:
                 return replay
         if case_id is None:
-            with self._refusing_input(actor):
+            with _events.refusing_input(self._log, actor):
                 case_id = _inputs.identifier("case_id", self._new_id())
         new_id = case_id
         owner = organisation or actor.organisation
         now = self._now()
-        references = self._references(definition, owner, {}, command.payload)
+        references = self._references.load(definition, owner, {}, command.payload)
 
         def decide_with(classify: Classify) -> Decision:
             return decide_open(
@@ -301,9 +305,9 @@ class Engine:
             )
 
         try:
-            decision, links = self._settled(decide_with, definition.family)
+            decision, links = self._retention.settled(decide_with, definition.family)
         except CommandRejected as error:
-            self._rejected(error, definition.name, actor, None)
+            _events.rejected(self._log, error, definition.name, actor, None)
             raise
         return self._commit(decision, None, fingerprint, command, definition, incident_links=links)
 
@@ -345,7 +349,7 @@ class Engine:
             AuditKeyError: If the case's trail is keyed and this engine has no keys.
             InvalidInput: If an argument has the wrong type or shape (nothing is written).
         """
-        with self._refusing_input(actor):
+        with _events.refusing_input(self._log, actor):
             actor = _inputs.actor("actor", actor)
             case_id = _inputs.identifier("case_id", case_id)
             trigger = _inputs.name("trigger", trigger)
@@ -395,7 +399,7 @@ class Engine:
                 f"({describe_fields(mismatched)}); verify the audit trail",
             )
         if not self.may_read(case, actor):
-            self._read_refused(case_id, actor)
+            _events.read_refused(self._log, case_id, actor)
             raise CaseNotFound(case_id)
         if head is not None and head.key_id is not None and self._keys is None:
             # An unkeyed entry after a keyed one would verify as forged: refuse to write it.
@@ -405,7 +409,7 @@ class Engine:
             raise AuditKeyError(msg)
         fingerprint = None
         if idempotency_key is not None:
-            fingerprint = _fingerprint(case_id, command)
+            fingerprint = _commands.fingerprint(case_id, command)
             replay = self._replay(idempotency_key, fingerprint, case_id, trigger, actor)
             if replay is not None:
                 return replay
@@ -413,7 +417,9 @@ class Engine:
             raise ConcurrencyConflict(case_id, expected_version, current_version=case.version)
         definition = self.definition_for(case)
         now = self._now()
-        references = self._references(definition, case.organisation, case.facts, command.payload)
+        references = self._references.load(
+            definition, case.organisation, case.facts, command.payload
+        )
 
         def decide_with(classify: Classify) -> Decision:
             return decide(
@@ -427,9 +433,9 @@ class Engine:
             )
 
         try:
-            decision, links = self._settled(decide_with, definition.family)
+            decision, links = self._retention.settled(decide_with, definition.family)
         except CommandRejected as error:
-            self._rejected(error, definition.name, actor, case)
+            _events.rejected(self._log, error, definition.name, actor, case)
             raise
         return self._commit(
             decision, case.version, fingerprint, command, definition, incident_links=links
@@ -481,7 +487,7 @@ class Engine:
         """Refuse host code acting as psirf_flow itself (its id, or the system role)."""
         if actor.is_reserved or role is Role.SYSTEM:
             reserved = ReservedIdentity(case_id=case_id, trigger=trigger)
-            self._rejected(reserved, None, actor, None)
+            _events.rejected(self._log, reserved, None, actor, None)
             raise reserved
 
     # ------------------------------------------------------------------ queries
@@ -514,7 +520,7 @@ class Engine:
 
     def _read_arguments(self, case_id: object, reader: object) -> tuple[str, Reader]:
         """``case_id`` and ``reader`` checked (every read starts here)."""
-        with self._refusing_input(reader):
+        with _events.refusing_input(self._log, reader):
             return _inputs.identifier("case_id", case_id), _inputs.reader(reader)
 
     def may_read(self, case: Case, reader: Reader) -> bool:
@@ -523,25 +529,16 @@ class Engine:
         People of the owning organisation may, whatever their role (patient safety
         partners sit on the trust's own committees); people holding the ICB oversight role
         may read the cases of the organisations their organisation oversees; a
-        :class:`~psirf_flow.domain.SystemReader` may read every case.
+        :class:`~psirf_flow.domain.SystemReader` may read every case. The rule is
+        :func:`psirf_flow.access.may_read`.
         """
-        visible = self._visible_organisations(reader)
-        return visible is None or case.organisation in visible
-
-    def _visible_organisations(self, reader: Reader) -> frozenset[str] | None:
-        """The organisations whose cases ``reader`` may see (``None``: all of them)."""
-        if isinstance(reader, SystemReader):
-            return None
-        own = frozenset({reader.organisation})
-        if not reader.holds(Role.ICB_OVERSIGHT):
-            return own
-        return own | self._oversight.get(reader.organisation, frozenset())
+        return access.may_read(reader, case.organisation, self._oversight)
 
     def _visible(self, case_id: str, reader: Reader) -> Case:
         """Load ``case_id`` for ``reader``; a case they may not see is a missing case."""
         case = self._store.load(case_id)
         if not self.may_read(case, reader):
-            self._read_refused(case_id, reader)
+            _events.read_refused(self._log, case_id, reader)
             raise CaseNotFound(case_id)
         return case
 
@@ -556,11 +553,8 @@ class Engine:
         """
         case_id, reader = self._read_arguments(case_id, reader)
         case = self._visible(case_id, reader)
-        incidents = self._linked_incidents(case.organisation, case.facts)
-        links = self._store.incident_links(case.organisation, incidents) if incidents else ()
-        floor = [case.retention_class, *(link.retention_class for link in links)]
-        name = self._retention_for(case, self.definition_for(case).family, floor)
-        return name, self._retention.classes[name]
+        name = self._retention.current(case, self.definition_for(case).family)
+        return name, self._retention.settings.classes[name]
 
     def verify(self, case_id: str, *, reader: Reader) -> ChainVerification:
         """Verify the case's audit chain, and the case row against its latest entry.
@@ -601,12 +595,8 @@ class Engine:
             reader: The named job taking the checkpoint; it covers every organisation.
         """
         made_at = self._now()
-        trails = []
-        for case in self._every_case(reader):
-            entries = self._store.history(case.id)
-            head = entries[-1].hash if entries else ""
-            trails.append((case.id, CheckpointedTrail(len(entries), head)))
-        return make_checkpoint(made_at, trails, keys=self._keys)
+        cases = _checkpoints.every_case(self._lister(reader), _CHECKPOINT_PAGE)
+        return _checkpoints.take(self._store, cases, made_at=made_at, keys=self._keys)
 
     def verify_checkpoint(
         self, checkpoint: Checkpoint, *, reader: SystemReader
@@ -621,21 +611,12 @@ class Engine:
             checkpoint: A checkpoint made by :meth:`checkpoint`.
             reader: The named job verifying; it covers every organisation.
         """
-        current = {
-            case.id: CurrentTrail.of(case, self._store.history(case.id))
-            for case in self._every_case(reader)
-        }
-        return verify_against_checkpoint(checkpoint, current, keys=self._keys)
+        cases = _checkpoints.every_case(self._lister(reader), _CHECKPOINT_PAGE)
+        return _checkpoints.verify(self._store, cases, checkpoint, keys=self._keys)
 
-    def _every_case(self, reader: Reader) -> Iterable[Case]:
-        """Every case ``reader`` may see, page by page (keyset pagination by id)."""
-        after: str | None = None
-        while True:
-            page = self.list_cases(CaseQuery(after=after, limit=_CHECKPOINT_PAGE), reader=reader)
-            yield from page.items
-            if page.next_after is None:
-                return
-            after = page.next_after
+    def _lister(self, reader: Reader) -> Callable[[CaseQuery], Page]:
+        """:meth:`list_cases` for ``reader`` (a checkpoint sees what its reader may see)."""
+        return lambda query: self.list_cases(query, reader=reader)
 
     def options(self, case_id: str, actor: Actor) -> tuple[Option, ...]:
         """List every step of the workflow: may ``actor`` take it now, and if not, why not.
@@ -644,12 +625,12 @@ class Engine:
             CaseNotFound: If there is no such case or ``actor`` may not see it.
             InvalidInput: If ``case_id`` is not an opaque id or ``actor`` not an Actor.
         """
-        with self._refusing_input(actor):
+        with _events.refusing_input(self._log, actor):
             case_id = _inputs.identifier("case_id", case_id)
             actor = _inputs.actor("actor", actor)
         case = self._visible(case_id, actor)
         definition = self.definition_for(case)
-        references = self._references(definition, case.organisation, case.facts, {})
+        references = self._references.load(definition, case.organisation, case.facts, {})
         return options(definition, case, actor, now=self._now(), references=references)
 
     def list_cases(self, query: CaseQuery | None = None, *, reader: Reader) -> Page:
@@ -663,10 +644,10 @@ class Engine:
             InvalidInput: If ``query`` is not a ``CaseQuery`` of text filters or ``reader``
                 not a reader.
         """
-        with self._refusing_input(reader):
+        with _events.refusing_input(self._log, reader):
             query = _inputs.case_query(query)
             reader = _inputs.reader(reader)
-        visible = self._visible_organisations(reader)
+        visible = access.visible_organisations(reader, self._oversight)
         if visible is not None:
             allowed = visible if query.organisations is None else visible & query.organisations
             query = attrs.evolve(query, organisations=allowed)
@@ -700,97 +681,17 @@ class Engine:
         Raises:
             InvalidInput: If the clock returns something other than an aware datetime.
         """
-        with self._refusing_input(None):
+        with _events.refusing_input(self._log, None):
             return _inputs.moment("the clock's reading", self._clock.now())
-
-    @contextmanager
-    def _refusing_input(self, actor: object) -> Iterator[None]:
-        """Log a refused argument (``InvalidInput``, ``InvalidPayload``) at WARNING."""
-        try:
-            yield
-        except (InvalidInput, InvalidPayload) as refused:
-            self._warn(
-                "psirf_flow.input_refused",
-                refused,
-                actor=actor if isinstance(actor, Actor) else None,
-            )
-            raise
 
     def _replay(
         self, key: str, fingerprint: str, case_id: str | None, trigger: str, actor: Actor
     ) -> Outcome | None:
-        # Keys are looked up within the actor's organisation only, so another trust's
-        # person with the same key and local id finds nothing of this trust's.
-        record = self._store.find_idempotency(
-            idempotency_digest(actor.organisation, key, self._keys)
+        """The outcome of an earlier identical command with ``key``, or ``None``."""
+        found = self._idempotency.replay(
+            self._log, key, fingerprint, case_id=case_id, trigger=trigger, actor=actor
         )
-        if record is None:
-            return None
-        if record.fingerprint != fingerprint:
-            reused = IdempotencyKeyReused(case_id=case_id, trigger=trigger, key=key)
-            self._rejected(reused, None, actor, None)
-            raise reused
-        entry = self._store.history(record.case_id)[record.sequence - 1]
-        outcome = Outcome(self._store.load(record.case_id), entry, replayed=True)
-        if not enabled(logging.DEBUG):
-            return outcome
-        self._log.debug(
-            "psirf_flow.command_replayed",
-            **safe_fields(
-                {"case_id": record.case_id, "trigger": trigger, "sequence": record.sequence}
-            ),
-        )
-        return outcome
-
-    def _read_refused(self, case_id: str, reader: Reader) -> None:
-        """Log a refused read (a security event), allow-listed keys only."""
-        if not enabled(logging.WARNING):
-            return
-        reader_id = reader.name if isinstance(reader, SystemReader) else reader.id
-        organisation = None if isinstance(reader, SystemReader) else reader.organisation
-        self._log.warning(
-            "psirf_flow.read_refused",
-            **safe_fields(
-                {
-                    "case_id": case_id,
-                    "actor_id": reader_id,
-                    "organisation": organisation,
-                    "error_code": CaseNotFound.code,
-                }
-            ),
-        )
-
-    def _settled(
-        self, decide_with: Callable[[Classify], Decision], family: str
-    ) -> tuple[Decision, tuple[IncidentLink, ...]]:
-        """Decide, with the retention class settled per incident before the entry is made.
-
-        The class is part of the case digest each audit entry records, so it is chosen
-        inside the pure decision. The first decision classes the case by its own need,
-        never lower than its class so far; the records linked to the same incidents are
-        then read (one indexed query) and, if one of them needs a longer class, the
-        command is decided once more with that class (the same inputs, the same clock
-        reading: only the class differs). Returns the decision and the case's incident
-        links that are new or changed.
-        """
-        decision = decide_with(self._classifier(family))
-        case = decision.case
-        incidents = self._linked_incidents(case.organisation, case.facts)
-        if not incidents:
-            return decision, ()
-        links = self._store.incident_links(case.organisation, incidents)
-        # Never lowered: the case's class so far is part of its floor, with its incidents'.
-        floor = [case.retention_class, *(link.retention_class for link in links)]
-        settled = self._retention_for(case, family, floor)
-        if settled != case.retention_class:
-            decision = decide_with(lambda _case: settled)
-            case = decision.case
-        stored = {k.incident_id: k.retention_class for k in links if k.case_id == case.id}
-        return decision, tuple(
-            IncidentLink(case.organisation, incident, case.id, settled)
-            for incident in incidents
-            if stored.get(incident) != settled
-        )
+        return None if found is None else Outcome(*found, replayed=True)
 
     def _commit(
         self,
@@ -804,45 +705,22 @@ class Engine:
     ) -> Outcome:
         # ``definition`` is the one the command was decided with: the definition the new
         # case is pinned to (decide keeps the pin and moves only to its states).
-        key = command.idempotency_key
-        idempotency = (
-            IdempotencyRecord(
-                idempotency_digest(command.actor.organisation, key, self._keys),
-                decision.case.id,
-                fingerprint,
-                decision.entry.sequence,
-            )
-            if key is not None and fingerprint is not None
-            else None
-        )
-        family = definition.family
         # decide chose the retention class (with this engine's classifier) before the
         # entry's case digest was taken.
-        case = decision.case
-        entry = decision.entry
-        listening = self._listening_to(case.workflow, family, entry.trigger)
+        case, entry = decision.case, decision.entry
         change = Change(
             case=case,
             expected_version=expected_version,
             entry=entry,
-            idempotency=idempotency,
-            outbox=coupling_messages(
-                listening,
-                case=case,
-                family=family,
-                trigger=entry.trigger,
-                sequence=entry.sequence,
-                now=entry.recorded_at,
-                cause_hash=entry.hash,
-            )
-            if listening
-            else (),
+            idempotency=self._idempotency.record(command, decision, fingerprint),
+            outbox=self._outbox.messages(case, definition.family, entry),
             incident_links=incident_links,
         )
         try:
             self._store.commit(change)
         except StoreError as failed:
-            self._warn(
+            _events.warn(
+                self._log,
                 "psirf_flow.store_failed",
                 failed,
                 case_id=case.id,
@@ -853,196 +731,11 @@ class Engine:
         except (ConcurrencyConflict, CaseAlreadyExists):
             # A concurrent retry with the same key may have won the race (for an opening,
             # by creating the case first): replay it.
+            key = command.idempotency_key
             if key is not None and fingerprint is not None:
-                replay = self._replay(
-                    key, fingerprint, decision.case.id, command.trigger, command.actor
-                )
+                replay = self._replay(key, fingerprint, case.id, command.trigger, command.actor)
                 if replay is not None:
                     return replay
             raise
-        if not enabled(logging.INFO):
-            return Outcome(case, entry)
-        self._log.info(
-            "psirf_flow.command_accepted",
-            **safe_fields(
-                {
-                    "case_id": entry.case_id,
-                    "workflow": entry.workflow,
-                    "workflow_version": entry.workflow_version,
-                    "trigger": entry.trigger,
-                    "from_state": entry.from_state,
-                    "to_state": entry.to_state,
-                    "actor_id": entry.actor_id,
-                    "role": entry.role,
-                    "sequence": entry.sequence,
-                }
-            ),
-        )
+        _events.accepted(self._log, entry)
         return Outcome(case, entry)
-
-    def _references(
-        self,
-        definition: WorkflowDefinition,
-        organisation: str,
-        facts: Mapping[str, object],
-        payload: Mapping[str, object],
-    ) -> dict[str, CaseSummary]:
-        """Load the cases named by the definition's ``CASE_REF`` facts, for the guards.
-
-        Only well-formed ids are looked up (the payload is not checked yet); a missing case
-        and a case of another organisation are both left out, so a guard cannot tell them
-        apart and nothing about another organisation's cases leaks.
-        """
-        names = self._case_refs.get(definition.key)
-        if names is None:
-            names = definition.case_ref_facts
-            self._case_refs[definition.key] = names
-        found: dict[str, CaseSummary] = {}
-        for name in names:
-            for value in (payload.get(name), facts.get(name)):
-                if not isinstance(value, str) or value in found or check_identifier(value):
-                    continue
-                try:
-                    other = self._store.load(value)
-                except CaseNotFound:
-                    continue
-                referenced = self._definitions.get(other.workflow, other.workflow_version)
-                if other.organisation == organisation and referenced is not None:
-                    found[value] = CaseSummary.of(other, referenced.family)
-        return found
-
-    def _listening_to(self, workflow: str, family: str, trigger: str) -> tuple[Coupling, ...]:
-        """The couplings that listen to ``trigger`` of ``workflow`` (cached per engine)."""
-        found = self._listening.get((workflow, family, trigger))
-        if found is None:
-            found = tuple(c for c in self._couplings if c.listens_to(workflow, family, trigger))
-            self._listening[(workflow, family, trigger)] = found
-        return found
-
-    def _classifier(self, family: str) -> Classify:
-        """The pure classifier ``decide`` calls: the case's own need, never below its class."""
-        return lambda case: self._retention_for(case, family, (case.retention_class,))
-
-    def _retention_for(self, case: Case, family: str, floor: Iterable[str | None] = ()) -> str:
-        """The case's class: its own need now, raised to ``floor`` (pure given its inputs).
-
-        The rule is :func:`psirf_flow.policy.retention.settled_class`; the own need is
-        cached per workflow, family and national-requirement flag.
-        """
-        national = case.facts.get("basis") == "national_requirement" or bool(
-            case.facts.get("national_rule_refs")
-        )
-        cache_key = (case.workflow, family, national)
-        name = self._retention_names.get(cache_key)
-        if name is None:
-            learning = family == "learning_response" and case.workflow in _VARIANTS
-            variants = [LifecycleVariant(case.workflow)] if learning else []
-            name, _ = self._retention.class_for(variants, national_requirement=national)
-            self._retention_names[cache_key] = name
-        return highest_class(self._retention, (name, *floor)) or name
-
-    def _linked_incidents(
-        self, organisation: str, facts: Mapping[str, FactValue]
-    ) -> tuple[str, ...]:
-        """The incidents a case belongs to, for retention per incident.
-
-        Its own ``incident_ids`` / ``incident_id``; a case linked only through learning
-        responses (a safety action's ``learning_response_ids``) belongs to theirs, read from
-        those cases (same organisation only).
-        """
-        own = case_incident_ids(facts)
-        responses = facts.get("learning_response_ids")
-        if own or not isinstance(responses, tuple):
-            return own
-        found: set[str] = set()
-        for response_id in responses:
-            try:
-                response = self._store.load(response_id)
-            except CaseNotFound:
-                continue
-            if response.organisation == organisation:
-                found.update(case_incident_ids(response.facts))
-        return tuple(sorted(found))
-
-    def _warn(
-        self,
-        event: str,
-        error: PsirfFlowError,
-        *,
-        case_id: str | None = None,
-        actor: Actor | None = None,
-        trigger: str | None = None,
-    ) -> None:
-        """Log a security event (a refused read or input, a store failure) at WARNING."""
-        if not enabled(logging.WARNING):
-            return
-        self._log.warning(
-            event,
-            **safe_fields(
-                {
-                    "case_id": case_id,
-                    "trigger": trigger,
-                    "actor_id": actor.id if actor is not None else None,
-                    "organisation": actor.organisation if actor is not None else None,
-                    "error_code": error.code,
-                }
-            ),
-        )
-
-    def _rejected(
-        self,
-        error: CommandRejected,
-        workflow: str | None,
-        actor: Actor | None,
-        case: Case | None,
-    ) -> None:
-        if not enabled(logging.WARNING):
-            return
-        self._log.warning(
-            "psirf_flow.command_rejected",
-            **safe_fields(
-                {
-                    "case_id": error.case_id,
-                    "workflow": workflow,
-                    "trigger": error.trigger,
-                    "from_state": case.state if case is not None else None,
-                    "actor_id": actor.id if actor is not None else None,
-                    "organisation": actor.organisation if actor is not None else None,
-                    "reason_code": error.reason_code,
-                    "error_code": error.code,
-                }
-            ),
-        )
-
-
-def _random_id() -> str:
-    """A random case id (a UUID's hex digits) that the identifier rule accepts.
-
-    About one UUID in a hundred has ten digits in a row that pass the NHS number check
-    (:func:`~psirf_flow.domain.check_identifier` refuses those): another is drawn.
-    """
-    while True:
-        candidate = uuid.uuid4().hex
-        if check_identifier(candidate) is None:
-            return candidate
-
-
-def _normalised(value: object) -> object:
-    """Lists of ids are sets to the library (stored sorted): order must not matter."""
-    if isinstance(value, list | tuple | set | frozenset) and all(isinstance(v, str) for v in value):
-        return sorted(set(value))
-    return value
-
-
-def _fingerprint(scope: str, command: Command) -> str:
-    """Digest of what a command asks (scope, trigger, actor, organisation, role, payload)."""
-    body: dict[str, Any] = {
-        "scope": scope,
-        "trigger": command.trigger,
-        "actor": command.actor.id,
-        "organisation": command.actor.organisation,
-        "role": command.role.value if command.role is not None else None,
-        "payload": {k: _normalised(v) for k, v in command.payload.items()},
-    }
-    encoded = json.dumps(body, sort_keys=True, separators=(",", ":"), default=repr)
-    return hashlib.sha256(encoded.encode()).hexdigest()

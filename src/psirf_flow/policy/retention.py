@@ -23,7 +23,7 @@ its classes); ties in years are broken by name, as
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Final
 
 from psirf_flow.policy.plan import LifecycleVariant, RetentionSettings
@@ -33,7 +33,10 @@ __all__ = [
     "MINIMUM_YEARS",
     "SERIOUS_MINIMUM_YEARS",
     "highest_class",
+    "lifecycle_variants",
     "minimum_problems",
+    "national_requirement",
+    "raised_to",
     "settled_class",
 ]
 
@@ -45,6 +48,11 @@ SERIOUS_MINIMUM_YEARS: Final = 20
 #: A problem in a plan's ``[retention]`` table: its path below ``retention`` and a message.
 Problem = tuple[tuple[str, ...], str]
 
+#: The workflow names that are learning-response lifecycle variants.
+_VARIANTS: Final = frozenset(v.value for v in LifecycleVariant)
+#: The workflow family whose cases run on a learning-response lifecycle variant.
+_LEARNING_RESPONSE: Final = "learning_response"
+
 
 def highest_class(settings: RetentionSettings, names: Iterable[str | None]) -> str | None:
     """The longest-kept of ``names`` that ``settings`` defines (ties by name), or ``None``."""
@@ -52,6 +60,36 @@ def highest_class(settings: RetentionSettings, names: Iterable[str | None]) -> s
     if not known:
         return None
     return max(known, key=lambda n: (settings.classes[n].years, n))
+
+
+def lifecycle_variants(workflow: str, family: str) -> tuple[LifecycleVariant, ...]:
+    """The learning-response lifecycle a record runs on, for its class (psirf-rules §4.5).
+
+    A case of the learning-response family whose workflow is one of the variants (a PSII,
+    an after-action review, ...) runs on that variant; any other record on none.
+    """
+    if family == _LEARNING_RESPONSE and workflow in _VARIANTS:
+        return (LifecycleVariant(workflow),)
+    return ()
+
+
+def national_requirement(facts: Mapping[str, object]) -> bool:
+    """Whether a record's facts record a national requirement (psirf-rules §4.5, §7.2).
+
+    Its basis is ``national_requirement`` or it names national rules
+    (``national_rule_refs``); such records are kept as serious-incident records.
+    """
+    return facts.get("basis") == "national_requirement" or bool(facts.get("national_rule_refs"))
+
+
+def raised_to(settings: RetentionSettings, own: str, floor: Iterable[str | None]) -> str:
+    """``own`` raised to the longest-kept class of ``floor`` (never lowered, per incident).
+
+    Classes ``settings`` does not define are ignored; ``own`` is kept when nothing known is
+    longer (or when ``settings`` no longer defines any of them).
+    """
+    settled = highest_class(settings, (own, *floor))
+    return own if settled is None else settled
 
 
 def settled_class(
@@ -71,8 +109,7 @@ def settled_class(
             and the classes of the other records of its incidents (per incident).
     """
     own, _ = settings.class_for(variants, national_requirement=national_requirement)
-    settled = highest_class(settings, (own, *floor))
-    return own if settled is None else settled
+    return raised_to(settings, own, floor)
 
 
 def minimum_problems(settings: RetentionSettings) -> list[Problem]:

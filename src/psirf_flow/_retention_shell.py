@@ -1,0 +1,126 @@
+"""The engine's side of retention per incident: reading the links, deciding again.
+
+The rule is pure and lives in :mod:`psirf_flow.policy.retention` (psirf-rules §4.5, §7.2):
+a record's class is its own need raised to its class so far and to the classes of the
+other records of its incidents. This module does what the rule cannot: it reads the
+incident links (and, for a safety action, the learning responses it hangs from) from the
+store, caches each workflow's own need, and decides a command once more when an incident
+needs a longer class.
+
+Private to the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+from psirf_flow.decide import Classify, Decision
+from psirf_flow.domain import Case, FactValue
+from psirf_flow.errors import CaseNotFound
+from psirf_flow.policy import RetentionSettings
+from psirf_flow.policy.retention import lifecycle_variants, national_requirement, raised_to
+from psirf_flow.ports import IncidentLink, Store
+from psirf_flow.workflows.guards import case_incident_ids
+
+
+__all__ = ["RetentionShell"]
+
+
+class RetentionShell:
+    """Classes cases per incident for one engine (its store and retention settings).
+
+    Args:
+        store: The engine's store, for incident links and linked learning responses.
+        settings: The plan's retention settings (immutable, so each own need is cached).
+    """
+
+    def __init__(self, store: Store, settings: RetentionSettings) -> None:
+        self._store = store
+        self._settings = settings
+        self._own: dict[tuple[str, str, bool], str] = {}
+
+    @property
+    def settings(self) -> RetentionSettings:
+        """The retention settings cases are classed by."""
+        return self._settings
+
+    def classifier(self, family: str) -> Classify:
+        """The pure classifier ``decide`` calls: the case's own need, never below its class."""
+        return lambda case: self.class_for(case, family, (case.retention_class,))
+
+    def class_for(self, case: Case, family: str, floor: Iterable[str | None] = ()) -> str:
+        """The case's class: its own need now, raised to ``floor`` (pure given its inputs).
+
+        The rule is :func:`psirf_flow.policy.retention.raised_to`; the own need is cached
+        per workflow, family and national-requirement flag.
+        """
+        national = national_requirement(case.facts)
+        cache_key = (case.workflow, family, national)
+        own = self._own.get(cache_key)
+        if own is None:
+            variants = lifecycle_variants(case.workflow, family)
+            own, _ = self._settings.class_for(variants, national_requirement=national)
+            self._own[cache_key] = own
+        return raised_to(self._settings, own, floor)
+
+    def current(self, case: Case, family: str) -> str:
+        """The class ``case`` has now: its own need, its class so far and its incidents'."""
+        incidents = self.linked_incidents(case.organisation, case.facts)
+        links = self._store.incident_links(case.organisation, incidents) if incidents else ()
+        floor = [case.retention_class, *(link.retention_class for link in links)]
+        return self.class_for(case, family, floor)
+
+    def settled(
+        self, decide_with: Callable[[Classify], Decision], family: str
+    ) -> tuple[Decision, tuple[IncidentLink, ...]]:
+        """Decide, with the retention class settled per incident before the entry is made.
+
+        The class is part of the case digest each audit entry records, so it is chosen
+        inside the pure decision. The first decision classes the case by its own need,
+        never lower than its class so far; the records linked to the same incidents are
+        then read (one indexed query) and, if one of them needs a longer class, the
+        command is decided once more with that class (the same inputs, the same clock
+        reading: only the class differs). Returns the decision and the case's incident
+        links that are new or changed.
+        """
+        decision = decide_with(self.classifier(family))
+        case = decision.case
+        incidents = self.linked_incidents(case.organisation, case.facts)
+        if not incidents:
+            return decision, ()
+        links = self._store.incident_links(case.organisation, incidents)
+        # Never lowered: the case's class so far is part of its floor, with its incidents'.
+        floor = [case.retention_class, *(link.retention_class for link in links)]
+        settled = self.class_for(case, family, floor)
+        if settled != case.retention_class:
+            decision = decide_with(lambda _case: settled)
+            case = decision.case
+        stored = {k.incident_id: k.retention_class for k in links if k.case_id == case.id}
+        return decision, tuple(
+            IncidentLink(case.organisation, incident, case.id, settled)
+            for incident in incidents
+            if stored.get(incident) != settled
+        )
+
+    def linked_incidents(
+        self, organisation: str, facts: Mapping[str, FactValue]
+    ) -> tuple[str, ...]:
+        """The incidents a case belongs to, for retention per incident.
+
+        Its own ``incident_ids`` / ``incident_id``; a case linked only through learning
+        responses (a safety action's ``learning_response_ids``) belongs to theirs, read from
+        those cases (same organisation only).
+        """
+        own = case_incident_ids(facts)
+        responses = facts.get("learning_response_ids")
+        if own or not isinstance(responses, tuple):
+            return own
+        found: set[str] = set()
+        for response_id in responses:
+            try:
+                response = self._store.load(response_id)
+            except CaseNotFound:
+                continue
+            if response.organisation == organisation:
+                found.update(case_incident_ids(response.facts))
+        return tuple(sorted(found))
