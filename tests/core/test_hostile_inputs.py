@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import functools
+import json
 import logging
 import re
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
@@ -11,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,11 +31,15 @@ from psirf_flow import (
     PsirfFlowError,
     Role,
 )
+from psirf_flow.audit import AuditKeys, Checkpoint, case_digest, verify_chain
+from psirf_flow.cli import KEYS_ENV
+from psirf_flow.cli import main as cli_main
 from psirf_flow.domain import SystemReader
 from psirf_flow.errors import SHOWN_LENGTH, PlanError, redact, shown
 from psirf_flow.log import LOGGER_NAME
 from psirf_flow.policy import load_plan, load_plan_file
 from psirf_flow.relay import OutboxRelay
+from psirf_flow.store.sql import SqlStore
 from psirf_flow.testing import ManualClock
 
 
@@ -536,13 +546,13 @@ class TestTheFifteenKinds:
         engine = _engine_with_a_case()
 
         for query in (
-            "psii",
-            5,
-            CaseQuery(workflow=5),  # type: ignore[arg-type]
-            CaseQuery(after="\ud800"),
-            CaseQuery(organisations=["RX1", 7]),  # type: ignore[list-item]
+            lambda: "psii",
+            lambda: 5,
+            lambda: CaseQuery(workflow=5),  # type: ignore[arg-type]
+            lambda: CaseQuery(after="\ud800"),
+            lambda: CaseQuery(organisations=["RX1", 7]),  # type: ignore[list-item]
         ):
-            error = attempt(engine, lambda q=query: engine.list_cases(q, reader=JOB))
+            error = attempt(engine, lambda q=query: engine.list_cases(q(), reader=JOB))
             assert isinstance(error, InvalidInput)
         for reader in (None, "job", ORG):
             error = attempt(engine, lambda r=reader: engine.list_cases(reader=r))
@@ -743,9 +753,11 @@ class TestBounds:
     def test_too_many_organisations_in_a_query(self) -> None:
         """A query may name at most 10,000 organisations."""
         engine = _engine_with_a_case()
-        query = CaseQuery(organisations=[f"R{i}" for i in range(10_001)])
+        many = [f"R{i}" for i in range(10_001)]
 
-        error = attempt(engine, lambda: engine.list_cases(query, reader=JOB))
+        error = attempt(
+            engine, lambda: engine.list_cases(CaseQuery(organisations=many), reader=JOB)
+        )
 
         assert isinstance(error, InvalidInput)
         assert error.argument == "query.organisations"
@@ -852,3 +864,382 @@ class TestShown:
     def test_redact_can_keep_dates(self) -> None:
         """``redact(dates=False)`` keeps dates but still removes NHS numbers."""
         assert redact("on 2026-01-05 for 9434765919", dates=False) == "on 2026-01-05 for «redacted»"
+
+
+# ---------------------------------------------------------------- entry points added since
+
+KEY_BYTES = bytes(range(40))
+KEYS = AuditKeys(keys={"k2026": KEY_BYTES}, active="k2026")
+#: A key ring as JSON, the form the CLI and hosts read it in.
+KEYS_JSON = json.dumps({"active": "k2026", "keys": {"k2026": base64.b64encode(KEY_BYTES).decode()}})
+
+#: JSON values of every kind, nested: what a hostile document may hold.
+_json_values = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.integers(min_value=10**18, max_value=10**60),
+        st.floats(allow_nan=False, allow_infinity=False),
+        _texts,
+        st.sampled_from([NHS_NUMBER, "943 476 5919", "someone@example.org", "x" * 5_000]),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(_texts, inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _checkpoint_documents() -> st.SearchStrategy[str]:
+    """Checkpoint documents: valid ones, ones with a field replaced, and any JSON at all."""
+    good = make_engine()
+    good.open("psii", actor=PSS, payload=OPENING)
+    document = json.loads(good.checkpoint(reader=JOB).to_json())
+    fields = st.sampled_from(["psirf_flow_checkpoint", "made_at", "key_id", "cases", "signature"])
+    made_at = st.sampled_from(
+        [
+            "0001-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59-01:00",
+            "2026-01-05T09:00:00",
+            "2026-01-05T09:00:00+14:00",
+            "2026-13-05T09:00:00Z",
+            "9434765919",
+        ]
+    )
+    cases = st.one_of(
+        st.dictionaries(
+            st.one_of(_texts, st.sampled_from([NHS_NUMBER, "case-1", "\ud800", ""])),
+            st.one_of(
+                st.tuples(st.integers(), _texts).map(list),
+                st.tuples(st.integers(-(10**30), 10**30), st.just("0" * 64)).map(list),
+                _json_values,
+            ),
+            max_size=3,
+        ),
+        _json_values,
+    )
+
+    def replaced(field: str, value: object) -> str:
+        return json.dumps({**document, field: value})
+
+    return st.one_of(
+        st.just(json.dumps(document)),
+        st.builds(replaced, fields, _json_values),
+        st.builds(replaced, st.just("made_at"), made_at),
+        st.builds(replaced, st.just("cases"), cases),
+        _json_values.map(json.dumps),
+        st.sampled_from(["[" * 100_000, "{" * 5_000, '"\\ud800"', "1" * 5_000, "\x00"]),
+    )
+
+
+_checkpoint_texts = _checkpoint_documents()
+
+
+def _refused_or_done(call: Callable[[], object]) -> object:
+    """Run ``call``: it returns, or raises a PsirfFlowError with a short, redacted message."""
+    with log_lines() as lines:
+        try:
+            result = call()
+        except PsirfFlowError as error:
+            check_refusal(error)
+            result = error
+    for line in lines:
+        assert not NHS_SHAPE.search(line), line
+    return result
+
+
+class TestFuzzedNewEntryPoints:
+    """The entry points added with audit v2 and relay hardening: only PsirfFlowError escapes."""
+
+    @_fuzz
+    @given(reader=either(st.sampled_from([JOB, PSS])), text=_checkpoint_texts)
+    def test_checkpoints(self, reader: Any, text: Any) -> None:
+        """``Engine.checkpoint``, ``Checkpoint.from_json`` and ``Engine.verify_checkpoint``."""
+        engine = _engine_with_a_case()
+        attempt(engine, lambda: engine.checkpoint(reader=reader))
+        made = _refused_or_done(lambda: Checkpoint.from_json(text))
+        for checkpoint in (made, engine.checkpoint(reader=JOB), text):
+            attempt(engine, lambda c=checkpoint: engine.verify_checkpoint(c, reader=reader))
+
+    @_fuzz
+    @given(value=anything)
+    def test_checkpoint_from_anything(self, value: Any) -> None:
+        """``Checkpoint.from_json`` given a value that is not text."""
+        _refused_or_done(lambda: Checkpoint.from_json(value))
+
+    @_fuzz
+    @given(
+        keys=either(
+            st.dictionaries(
+                st.one_of(_texts, st.sampled_from([NHS_NUMBER, "k1"])),
+                st.one_of(st.binary(min_size=30, max_size=40), anything),
+                max_size=3,
+            )
+        ),
+        active=either(st.sampled_from(["k1", NHS_NUMBER])),
+        text=either(
+            st.one_of(
+                st.just(KEYS_JSON),
+                st.builds(
+                    lambda active, ring: json.dumps({"active": active, "keys": ring}),
+                    _json_values,
+                    st.dictionaries(
+                        st.one_of(_texts, st.just(NHS_NUMBER)),
+                        st.one_of(_texts, st.just(base64.b64encode(KEY_BYTES).decode())),
+                        max_size=3,
+                    ),
+                ),
+                _json_values.map(json.dumps),
+                st.just("[" * 100_000),
+            )
+        ),
+    )
+    def test_audit_keys(self, keys: Any, active: Any, text: Any) -> None:
+        """``AuditKeys(...)`` and ``AuditKeys.from_json`` with arbitrary arguments."""
+        _refused_or_done(lambda: AuditKeys(keys=keys, active=active))
+        _refused_or_done(lambda: AuditKeys.from_json(text))
+
+    @_fuzz
+    @given(
+        max_attempts=either(st.integers(1, 100)),
+        base_delay=either(st.timedeltas(min_value=timedelta(seconds=1))),
+        max_delay=either(st.timedeltas(min_value=timedelta(seconds=1))),
+        limit=either(st.integers(1, 100)),
+        message_id=either(st.sampled_from(["m-1", "nope"])),
+    )
+    def test_relay_settings_and_dead_messages(self, **args: Any) -> None:
+        """``OutboxRelay`` settings, ``dead_messages`` and ``requeue`` with arbitrary arguments."""
+        engine = _engine_with_a_case()
+        relay = attempt(
+            engine,
+            lambda: OutboxRelay(
+                engine,
+                max_attempts=args["max_attempts"],
+                base_delay=args["base_delay"],
+                max_delay=args["max_delay"],
+            ),
+        )
+        del relay
+        plain = OutboxRelay(engine)
+        attempt(engine, lambda: plain.dead_messages(args["limit"]))
+        attempt(engine, lambda: plain.requeue(args["message_id"]))
+
+    @_fuzz
+    @given(
+        workflow=either(st.just("psii")),
+        state=either(st.just("planning")),
+        organisation=either(st.just(ORG)),
+        organisations=either(st.sampled_from([None, [ORG], frozenset({ORG, "RX2"})])),
+        after=either(st.just("case-1")),
+        limit=either(st.integers(1, 1000)),
+    )
+    def test_case_query(self, **fields: Any) -> None:
+        """``CaseQuery(...)`` with arbitrary fields, and listing with what it makes."""
+        engine = _engine_with_a_case()
+        query = _refused_or_done(lambda: CaseQuery(**fields))
+        attempt(engine, lambda: engine.list_cases(query, reader=JOB))
+
+    @_fuzz
+    @given(name_=either(st.just("nightly-verify")))
+    def test_system_reader(self, name_: Any) -> None:
+        """``SystemReader(...)`` with an arbitrary name."""
+        _refused_or_done(lambda: SystemReader(name_))
+
+    @_fuzz
+    @given(
+        case_id=either(st.just("case-1")),
+        entries=either(st.just("history")),
+        head_hash=either(st.just("0" * 64)),
+        expected=either(st.integers(0, 5)),
+        case=either(st.just("case")),
+        keys=either(st.sampled_from([None, KEYS])),
+    )
+    def test_verify_chain_and_case_digest(self, **args: Any) -> None:
+        """``verify_chain`` and ``case_digest`` with arbitrary arguments."""
+        engine = _engine_with_a_case()
+        real = engine.store.load("case-1")
+        history = engine.store.history("case-1")
+        entries = history if args["entries"] == "history" else args["entries"]
+        case = real if args["case"] == "case" else args["case"]
+        _refused_or_done(
+            lambda: verify_chain(
+                args["case_id"],
+                entries,
+                head_hash=args["head_hash"],
+                expected_entries=args["expected"],
+                case=case,
+                keys=args["keys"],
+            )
+        )
+        _refused_or_done(lambda: case_digest(case))
+
+
+# ---------------------------------------------------------------- the SQL store and the CLI
+
+
+def files_in(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (names relative to it) with its bytes.
+
+    SQLite's shared-memory index (``-shm``) is left out: a reader of a WAL database makes
+    it and, when read-only, cannot remove it; it holds no data.
+    """
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not path.name.endswith("-shm")
+    }
+
+
+@functools.cache
+def _database_bytes() -> bytes:
+    """A migrated SQLite file holding one case, made once (migrating takes a while)."""
+    with tempfile.TemporaryDirectory() as name:
+        path = Path(name) / "cases.sqlite3"
+        store = SqlStore.open(str(path), migrate=True)
+        try:
+            Engine(store, clock=ManualClock(), couplings=()).open(
+                "psii", actor=PSS, payload=OPENING, case_id="case-1"
+            )
+        finally:
+            store.dispose()
+        return path.read_bytes()
+
+
+@contextmanager
+def a_folder_with_a_database() -> Iterator[Path]:
+    """A new working directory holding a migrated SQLite file with one case and a text file."""
+    with tempfile.TemporaryDirectory() as name, contextlib.chdir(name):
+        folder = Path(name)
+        (folder / "cases.sqlite3").write_bytes(_database_bytes())
+        (folder / "notes.txt").write_text("not a database\n", encoding="utf-8")
+        (folder / "keys.json").write_text(KEYS_JSON, encoding="utf-8")
+        (folder / "latin1.json").write_bytes("caf\xe9".encode("latin-1"))
+        yield folder
+
+
+#: Database URLs and paths: the real file, missing ones, files that are no database, URLs
+#: no driver reads, and hostile text (relative names resolve in the test's own folder).
+_urls = either(
+    st.sampled_from(
+        [
+            "cases.sqlite3",
+            "sqlite:///cases.sqlite3",
+            "missing.sqlite3",
+            f"{NHS_NUMBER}.sqlite3",
+            f"sqlite:///{NHS_NUMBER}/cases.sqlite3",
+            "notes.txt",
+            "sqlite:///notes.txt",
+            "no-such-folder/x.sqlite3",
+            ".",
+            "nosuch://user:secret@host/db",
+            f"nosuch://{NHS_NUMBER}:{NHS_NUMBER}@host-{NHS_NUMBER}/db",
+            "sqlite:///file:x?mode=rwc&uri=true",
+            "sqlite://",
+            "x\x00y",
+            "://",
+            "sqlite:///" + "a" * 5_000,
+        ]
+    )
+)
+
+
+def _store_refusal(call: Callable[[], object]) -> None:
+    """``call`` opens a store (then closed) or refuses it with a short, redacted message."""
+    opened = _refused_or_done(call)
+    if isinstance(opened, SqlStore):
+        opened.dispose()
+
+
+class TestFuzzedSqlStoreAndCli:
+    """``SqlStore.open`` (SQLite) and the CLI commands: refusals are typed and write nothing."""
+
+    @_fuzz
+    @given(
+        url=_urls,
+        migrate=either(st.just(False)),
+        durability=either(st.sampled_from(["full", "normal"])),
+        read_only=either(st.booleans()),
+        busy_timeout=either(st.sampled_from([None, 0, 0.5, 5])),
+    )
+    def test_sql_store_open(self, **options: Any) -> None:
+        """``SqlStore.open`` with arbitrary URLs and options, in a folder of known files."""
+        with a_folder_with_a_database() as folder:
+            before = files_in(folder)
+            url = options.pop("url")
+            try:
+                store = SqlStore.open(url, **options)
+            except PsirfFlowError as error:
+                check_refusal(error)
+                assert files_in(folder) == before
+            else:
+                store.dispose()
+
+    @_fuzz
+    @given(
+        command=st.sampled_from(["verify", "checkpoint", "db upgrade", "db revision", "diagram"]),
+        url=_urls,
+        cases=st.lists(either(st.sampled_from(["case-1", NHS_NUMBER])), max_size=2),
+        checkpoint=either(_checkpoint_texts),
+        key_file=st.sampled_from([None, "keys.json", "latin1.json", "notes.txt", "missing.json"]),
+        env_keys=st.one_of(
+            st.none(),
+            st.just(KEYS_JSON),
+            st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")),
+            st.just(NHS_NUMBER),
+        ),
+        out=st.sampled_from(["cp.json", "no-such-folder/cp.json", ".", f"{NHS_NUMBER}.json"]),
+        workflow=either(st.sampled_from(["psii", "nope", NHS_NUMBER])),
+        fmt=either(st.sampled_from(["mermaid", "table", "markdown"])),
+    )
+    def test_cli(self, **args: Any) -> None:
+        """Each CLI command with arbitrary arguments: an exit code, no traceback, nothing leaked."""
+        with a_folder_with_a_database() as folder:
+            (folder / "checkpoint.json").write_text(_as_text(args["checkpoint"]), encoding="utf-8")
+            line = _command_line(**args)
+            before = files_in(folder)
+            env = {KEYS_ENV: args["env_keys"]} if args["env_keys"] is not None else {}
+            with log_lines() as lines:
+                result = CliRunner().invoke(cli_main, line, env=env, catch_exceptions=True)
+            assert result.exception is None or isinstance(result.exception, SystemExit), (
+                result.exception
+            )
+            assert result.exit_code in {0, 1, 2, 3, 4}
+            assert "Traceback" not in result.output
+            assert not NHS_SHAPE.search(result.output), result.output
+            for logged in lines:
+                assert not NHS_SHAPE.search(logged), logged
+            if result.exit_code not in {0, 1}:
+                assert len(result.output) <= LONGEST_MESSAGE, result.output[:200]
+                if args["command"] != "db upgrade":
+                    assert files_in(folder) == before
+
+
+def _as_text(value: object) -> str:
+    """``value`` if it is text that can be written as UTF-8, else its JSON."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return json.dumps(value)
+        return value
+    return json.dumps(value, default=repr)
+
+
+def _arg(value: object) -> str:
+    """A command-line argument: text as it is, anything else as its JSON (or repr)."""
+    return value if isinstance(value, str) else json.dumps(value, default=repr)
+
+
+def _command_line(**args: Any) -> list[str]:
+    """The command line of ``args["command"]`` with the arguments drawn for it."""
+    url = _arg(args["url"])
+    keys = ["--key-file", args["key_file"]] if args["key_file"] else []
+    if args["command"] == "verify":
+        cases = [part for c in args["cases"] for part in ("--case", _arg(c))]
+        return ["verify", url, *cases, "--checkpoint", "checkpoint.json", *keys]
+    if args["command"] == "checkpoint":
+        return ["checkpoint", url, "--out", args["out"], *keys]
+    if args["command"] == "diagram":
+        return ["diagram", _arg(args["workflow"]), "--format", _arg(args["fmt"])]
+    return [*args["command"].split(), url]

@@ -23,7 +23,7 @@ from typing import Final
 
 import sqlalchemy as sa
 
-from psirf_flow.errors import PsirfFlowError, StoreBusy, StoreError, StoreUnavailable
+from psirf_flow.errors import PsirfFlowError, StoreBusy, StoreError, StoreUnavailable, redact
 
 
 _PG_UNIQUE_VIOLATION: Final = "23505"
@@ -37,6 +37,8 @@ _SQLITE_BUSY: Final = ("SQLITE_BUSY", "SQLITE_LOCKED")
 #: Words in a URL query key that mark its value as a secret.
 _SECRET_WORDS: Final = ("password", "passwd", "passfile", "secret", "token")
 _MASK: Final = "***"
+#: The most characters of a URL an error message shows.
+_LONGEST_URL: Final = 200
 
 
 def _is_secret(key: str) -> bool:
@@ -46,12 +48,20 @@ def _is_secret(key: str) -> bool:
 
 
 def _shown(url: sa.URL) -> str:
-    """``url`` as text safe to show: no password, no secret query value, no NUL."""
+    """``url`` as text safe to show: no password, no secret query value, no NUL.
+
+    Nothing shaped like an NHS number either (in a file name, a user or a host), and no
+    e-mail address in the database name or path; cut to 200 characters.
+    """
     if any(_is_secret(k) for k in url.query):
         url = url.update_query_dict({k: _MASK for k in url.query if _is_secret(k)}, append=False)
+    if url.database:
+        url = url.set(database=redact(url.database, dates=False))
     text = url.render_as_string(hide_password=True)
     # render_as_string escapes the mask's characters in the query; show them plainly.
-    return text.replace("%2A%2A%2A", _MASK).replace("\x00", "\\x00")
+    text = redact(text.replace("%2A%2A%2A", _MASK), dates=False, emails=False)
+    text = text.replace("\x00", "\\x00")
+    return text if len(text) <= _LONGEST_URL else text[:_LONGEST_URL] + "\u2026"
 
 
 def _secrets(url: sa.URL) -> tuple[str, ...]:
