@@ -252,6 +252,11 @@ def checkpoint(url: str, out: Path, key_file: Path | None) -> None:
     """Record every case's entry count and head hash in the database at URL, signed."""
     from psirf_flow.store.sql import SqlStore  # noqa: PLC0415 - optional extra
 
+    # The file's name is the operator's own; it is shown without NHS-number-shaped text.
+    name = redact(out.name, dates=False)
+    if not out.parent.is_dir():  # found before the database is opened
+        click.echo(f"error: cannot write the checkpoint to {name}: no such folder", err=True)
+        sys.exit(EXIT_INVALID)
     with _errors_to_exit_codes():
         keys = _audit_keys(key_file)
         store = SqlStore.open(url, read_only=True)
@@ -259,8 +264,6 @@ def checkpoint(url: str, out: Path, key_file: Path | None) -> None:
             made = Engine(store, clock=SystemClock(), keys=keys).checkpoint(reader=_VERIFIER)
         finally:
             store.dispose()
-    # The file's name is the operator's own; it is shown without NHS-number-shaped text.
-    name = redact(out.name, dates=False)
     try:
         out.write_text(made.to_json(), encoding="utf-8")
     except OSError as error:

@@ -31,14 +31,24 @@ from psirf_flow import (
     PsirfFlowError,
     Role,
 )
-from psirf_flow.audit import AuditKeys, Checkpoint, case_digest, verify_chain
+from psirf_flow.audit import AuditKeys, Checkpoint, CheckpointedTrail, case_digest, verify_chain
 from psirf_flow.cli import KEYS_ENV
 from psirf_flow.cli import main as cli_main
 from psirf_flow.domain import SystemReader
-from psirf_flow.errors import SHOWN_LENGTH, PlanError, redact, shown
+from psirf_flow.errors import (
+    SHOWN_LENGTH,
+    AuditKeyError,
+    CheckpointInvalid,
+    PlanError,
+    SchemaVersionError,
+    StoreError,
+    StoreUnavailable,
+    redact,
+    shown,
+)
 from psirf_flow.log import LOGGER_NAME
 from psirf_flow.policy import load_plan, load_plan_file
-from psirf_flow.relay import OutboxRelay
+from psirf_flow.relay import OutboxRelay, RelayReport
 from psirf_flow.store.sql import SqlStore
 from psirf_flow.testing import ManualClock
 
@@ -1081,13 +1091,16 @@ class TestFuzzedNewEntryPoints:
 def files_in(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` (names relative to it) with its bytes.
 
-    SQLite's shared-memory index (``-shm``) is left out: a reader of a WAL database makes
-    it and, when read-only, cannot remove it; it holds no data.
+    SQLite's shared-memory index (``-shm``) and an empty write-ahead log (``-wal``) are
+    left out: a read-only reader of a WAL database makes them and cannot remove them; they
+    hold no data.
     """
     return {
-        str(path.relative_to(folder)): path.read_bytes()
+        str(path.relative_to(folder)): data
         for path in sorted(folder.rglob("*"))
         if path.is_file() and not path.name.endswith("-shm")
+        for data in [path.read_bytes()]
+        if data or not path.name.endswith("-wal")
     }
 
 
@@ -1243,3 +1256,363 @@ def _command_line(**args: Any) -> list[str]:
     if args["command"] == "diagram":
         return ["diagram", _arg(args["workflow"]), "--format", _arg(args["fmt"])]
     return [*args["command"].split(), url]
+
+
+# ---------------------------------------------------------------- refusals found by fuzzing
+
+
+def _document(**changes: object) -> str:
+    """A checkpoint document of one empty-trail case, with ``changes``."""
+    document: dict[str, object] = {
+        "psirf_flow_checkpoint": 1,
+        "made_at": "2026-01-05T09:00:00.000000Z",
+        "key_id": None,
+        "cases": {"case-1": [1, "a" * 64]},
+        "signature": "0" * 64,
+    }
+    return json.dumps({**document, **changes})
+
+
+class TestCheckpointAndKeyRefusals:
+    """Checkpoints, key rings and chain verification refuse bad values with typed errors."""
+
+    @pytest.mark.parametrize(
+        ("text", "words"),
+        [
+            pytest.param(None, "must be JSON text", id="none"),
+            pytest.param(5, "must be JSON text", id="number"),
+            pytest.param(["{}"], "must be JSON text", id="list"),
+            pytest.param("[" * 100_000, "not valid JSON", id="nested-too-deeply"),
+            pytest.param(_document(made_at="0001-01-01T00:00:00+01:00"), "made_at", id="year-0"),
+            pytest.param(_document(made_at="9999-12-31T23:59:59-01:00"), "made_at", id="year-1e4"),
+            pytest.param(_document(key_id="not a key id!"), "key_id", id="key-id"),
+            pytest.param(
+                _document(cases={NHS_NUMBER: [1, "a" * 64]}), "opaque identifier", id="nhs-id"
+            ),
+            pytest.param(_document(cases={"case-1": [-1, "a" * 64]}), "[entries", id="negative"),
+            pytest.param(_document(cases={"case-1": [10**9, "a" * 64]}), "[entries", id="huge"),
+            pytest.param(_document(cases={"case-1": [1, "xyz"]}), "[entries", id="head-hash"),
+        ],
+    )
+    def test_checkpoint_documents(self, text: object, words: str) -> None:
+        """A checkpoint that is not text, not JSON or out of range is CheckpointInvalid."""
+        with pytest.raises(CheckpointInvalid) as refused:
+            Checkpoint.from_json(text)  # type: ignore[arg-type]
+
+        assert words in str(refused.value)
+        check_refusal(refused.value)
+
+    def test_a_valid_document_still_reads(self) -> None:
+        """The document the table varies is itself accepted, field for field."""
+        made = Checkpoint.from_json(_document())
+
+        assert made.made_at == datetime(2026, 1, 5, 9, tzinfo=UTC)
+        assert dict(made.cases) == {"case-1": CheckpointedTrail(1, "a" * 64)}
+        assert (made.key_id, made.signature) == (None, "0" * 64)
+
+    @pytest.mark.parametrize("checkpoint", [None, "{}", 5])
+    def test_verify_checkpoint_needs_a_checkpoint(self, checkpoint: object) -> None:
+        """``Engine.verify_checkpoint`` of anything but a Checkpoint is InvalidInput."""
+        engine = _engine_with_a_case()
+
+        error = attempt(engine, lambda: engine.verify_checkpoint(checkpoint, reader=JOB))  # type: ignore[arg-type]
+
+        assert isinstance(error, InvalidInput)
+        assert error.argument == "checkpoint"
+
+    @pytest.mark.parametrize(
+        ("keys", "active", "words"),
+        [
+            pytest.param(None, "k1", "must be a mapping", id="none"),
+            pytest.param("k1", "k1", "must be a mapping", id="text"),
+            pytest.param([("k1", KEY_BYTES)], "k1", "must be a mapping", id="pairs"),
+            pytest.param({"k1": KEY_BYTES}, ["k1"], "is not in the key ring", id="active-list"),
+            pytest.param({"k1": KEY_BYTES}, None, "is not in the key ring", id="active-none"),
+            pytest.param({NHS_NUMBER: b"short"}, NHS_NUMBER, "bytes long", id="nhs-id-short"),
+            pytest.param({NHS_NUMBER: "text"}, NHS_NUMBER, "is not bytes", id="nhs-id-text"),
+        ],
+    )
+    def test_key_rings(self, keys: object, active: object, words: str) -> None:
+        """A key ring of the wrong shape is an AuditKeyError that repeats no NHS number."""
+        with pytest.raises(AuditKeyError) as refused:
+            AuditKeys(keys=keys, active=active)  # type: ignore[arg-type]
+
+        assert words in str(refused.value)
+        check_refusal(refused.value)
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            pytest.param(None, id="none"),
+            pytest.param(b"\xff", id="bad-bytes"),
+            pytest.param("[" * 100_000, id="nested-too-deeply"),
+            pytest.param(json.dumps({"active": "k", "keys": {NHS_NUMBER: "@@"}}), id="nhs-id"),
+        ],
+    )
+    def test_key_ring_documents(self, text: object) -> None:
+        """``AuditKeys.from_json`` refuses what is not a ring with AuditKeyError."""
+        with pytest.raises(AuditKeyError) as refused:
+            AuditKeys.from_json(text)  # type: ignore[arg-type]
+
+        check_refusal(refused.value)
+
+    @pytest.mark.parametrize(
+        ("changes", "argument"),
+        [
+            pytest.param({"case_id": 5}, "case_id", id="case-id"),
+            pytest.param({"entries": None}, "entries", id="entries-none"),
+            pytest.param({"entries": "abc"}, "entries", id="entries-text"),
+            pytest.param({"entries": [None]}, "entries", id="entries-item"),
+            pytest.param({"head_hash": 5}, "head_hash", id="head-hash"),
+            pytest.param({"expected_entries": True}, "expected_entries", id="expected-bool"),
+            pytest.param({"expected_entries": "3"}, "expected_entries", id="expected-text"),
+            pytest.param({"case": "case-1"}, "case", id="case"),
+            pytest.param({"keys": {"k": KEY_BYTES}}, "keys", id="keys"),
+        ],
+    )
+    def test_verify_chain_arguments(self, changes: dict[str, object], argument: str) -> None:
+        """``verify_chain`` refuses arguments of the wrong type with InvalidInput."""
+        engine = _engine_with_a_case()
+        arguments: dict[str, Any] = {
+            "case_id": "case-1",
+            "entries": engine.store.history("case-1"),
+            "case": engine.store.load("case-1"),
+            **changes,
+        }
+        case_id = arguments.pop("case_id")
+        entries = arguments.pop("entries")
+
+        with pytest.raises(InvalidInput) as refused:
+            verify_chain(case_id, entries, **arguments)
+
+        assert refused.value.argument == argument
+
+    def test_verify_chain_still_verifies(self) -> None:
+        """The arguments the table varies verify a sound trail."""
+        engine = _engine_with_a_case()
+
+        result = verify_chain(
+            "case-1", engine.store.history("case-1"), case=engine.store.load("case-1")
+        )
+
+        assert (result.ok, result.entries) == (True, 1)
+
+    @pytest.mark.parametrize("case", [None, "case-1", {"id": "case-1"}])
+    def test_case_digest_needs_a_case(self, case: object) -> None:
+        """``case_digest`` of anything but a Case is InvalidInput."""
+        with pytest.raises(InvalidInput) as refused:
+            case_digest(case)  # type: ignore[arg-type]
+
+        assert refused.value.argument == "case"
+
+
+class TestQueryAndRelayRefusals:
+    """CaseQuery and the relay's settings refuse bad values when they are made."""
+
+    @pytest.mark.parametrize(
+        ("fields", "argument"),
+        [
+            pytest.param({"organisations": [["RX1"]]}, "query.organisations", id="nested"),
+            pytest.param({"organisations": "RX1"}, "query.organisations", id="text"),
+            pytest.param({"organisations": 5}, "query.organisations", id="number"),
+            pytest.param({"organisations": [NHS_NUMBER, 7]}, "query.organisations", id="item"),
+            pytest.param({"workflow": 5}, "query.workflow", id="workflow"),
+            pytest.param({"state": "a\nb"}, "query.state", id="state"),
+            pytest.param({"organisation": ""}, "query.organisation", id="organisation"),
+            pytest.param({"after": "x" * 129}, "query.after", id="after"),
+            pytest.param({"limit": None}, "query.limit", id="limit-none"),
+            pytest.param({"limit": 0}, "query.limit", id="limit-zero"),
+            pytest.param({"limit": 1001}, "query.limit", id="limit-1001"),
+            pytest.param({"limit": True}, "query.limit", id="limit-bool"),
+            pytest.param({"limit": "5"}, "query.limit", id="limit-text"),
+            pytest.param({"limit": int(NHS_NUMBER)}, "query.limit", id="limit-nhs-number"),
+        ],
+    )
+    def test_case_queries(self, fields: dict[str, Any], argument: str) -> None:
+        """``CaseQuery(...)`` with a field of the wrong type or range is InvalidInput."""
+        with pytest.raises(InvalidInput) as refused:
+            CaseQuery(**fields)
+
+        assert refused.value.argument == argument
+        check_refusal(refused.value)
+
+    def test_a_query_at_its_limits_is_made(self) -> None:
+        """The largest query still accepted keeps every field as given."""
+        query = CaseQuery(
+            workflow="psii",
+            state="planning",
+            organisation=ORG,
+            organisations=(f"R{i}" for i in range(10_000)),
+            after="x" * 128,
+            limit=1000,
+        )
+
+        assert query.organisations is not None
+        assert len(query.organisations) == 10_000
+        assert (query.after, query.limit) == ("x" * 128, 1000)
+
+    @pytest.mark.parametrize(
+        ("argument", "delay"),
+        [
+            pytest.param("base_delay", timedelta.max, id="base-max"),
+            pytest.param("max_delay", timedelta.max, id="max-max"),
+            pytest.param("max_delay", timedelta(days=366, microseconds=1), id="max-366d+"),
+            pytest.param("base_delay", timedelta(0), id="base-zero"),
+        ],
+    )
+    def test_relay_delays(self, argument: str, delay: timedelta) -> None:
+        """A delay must be positive and at most 366 days (the clock plus it cannot overflow)."""
+        engine = _engine_with_a_case()
+
+        error = attempt(engine, lambda: OutboxRelay(engine, **{argument: delay}))
+
+        assert isinstance(error, InvalidInput)
+        assert error.argument == argument
+
+    def test_a_year_long_delay_is_accepted(self) -> None:
+        """366 days is the longest delay accepted."""
+        engine = _engine_with_a_case()
+        longest = timedelta(days=366)
+
+        relay = OutboxRelay(engine, base_delay=longest, max_delay=longest)
+
+        assert relay.run_once() == RelayReport()
+
+
+class TestSqlStoreAndCliRefusals:
+    """The SQL store's options and the CLI refuse bad values, typed and without leaks."""
+
+    @pytest.mark.parametrize(
+        ("options", "argument"),
+        [
+            pytest.param({"url": 5}, "url", id="url-number"),
+            pytest.param({"url": None}, "url", id="url-none"),
+            pytest.param({"durability": ["full"]}, "durability", id="durability-list"),
+            pytest.param({"durability": "fast"}, "durability", id="durability-unknown"),
+            pytest.param({"read_only": "yes"}, "read_only", id="read-only-text"),
+            pytest.param({"migrate": "yes"}, "migrate", id="migrate-text"),
+            pytest.param({"migrate": 1}, "migrate", id="migrate-one"),
+            pytest.param({"migrate": True, "read_only": True}, "migrate", id="both"),
+            pytest.param({"busy_timeout": "5"}, "busy_timeout", id="timeout-text"),
+            pytest.param({"busy_timeout": 10**400}, "busy_timeout", id="timeout-huge"),
+            pytest.param({"busy_timeout": float("nan")}, "busy_timeout", id="timeout-nan"),
+            pytest.param({"busy_timeout": float("inf")}, "busy_timeout", id="timeout-inf"),
+            pytest.param({"busy_timeout": -1}, "busy_timeout", id="timeout-negative"),
+            pytest.param({"busy_timeout": True}, "busy_timeout", id="timeout-bool"),
+            pytest.param({"busy_timeout": 86_401}, "busy_timeout", id="timeout-over-a-day"),
+        ],
+    )
+    def test_sql_store_options(
+        self, tmp_path: Path, options: dict[str, Any], argument: str
+    ) -> None:
+        """``SqlStore.open`` refuses bad options with InvalidInput (a ValueError) and no file."""
+        url = options.pop("url", str(tmp_path / "cases.sqlite3"))
+
+        with pytest.raises(InvalidInput) as refused:
+            SqlStore.open(url, **options)
+
+        assert refused.value.argument == argument
+        assert isinstance(refused.value, ValueError)
+        assert list(tmp_path.iterdir()) == []
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            pytest.param("cases.sqlite3", id="path"),
+            pytest.param("sqlite:///cases.sqlite3", id="url"),
+            pytest.param("sqlite:///file:cases.sqlite3?mode=rwc&uri=true", id="uri"),
+        ],
+    )
+    def test_opening_a_missing_file_creates_nothing(self, tmp_path: Path, url: str) -> None:
+        """Opening a missing SQLite file without ``migrate`` is a missing schema, not a file."""
+        with contextlib.chdir(tmp_path), pytest.raises(SchemaVersionError) as refused:
+            SqlStore.open(url)
+
+        assert refused.value.found is None
+        assert list(tmp_path.iterdir()) == []
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            pytest.param("sqlite:///file:cases.sqlite3?mode=rwc&uri=true", id="mode-rwc"),
+            pytest.param("sqlite:///file:cases.sqlite3?uri=true", id="no-mode"),
+        ],
+    )
+    def test_a_read_only_uri_never_creates_the_file(self, tmp_path: Path, url: str) -> None:
+        """A URI file name opened read-only is opened with mode=ro, whatever mode it asks."""
+        with contextlib.chdir(tmp_path), pytest.raises(StoreUnavailable):
+            SqlStore.open(url, read_only=True)
+
+        assert list(tmp_path.iterdir()) == []
+
+    def test_a_read_only_uri_reads_an_existing_file(self, tmp_path: Path) -> None:
+        """An existing file named by a URI opens read-only and reads its cases."""
+        (tmp_path / "cases.sqlite3").write_bytes(_database_bytes())
+
+        with contextlib.chdir(tmp_path):
+            store = SqlStore.open("sqlite:///file:cases.sqlite3?mode=rwc&uri=true", read_only=True)
+            try:
+                assert [c.id for c in store.list_cases(CaseQuery()).items] == ["case-1"]
+            finally:
+                store.dispose()
+
+    def test_urls_in_errors_are_redacted_and_short(self) -> None:
+        """A URL an error repeats holds no NHS-number-shaped text and is cut short."""
+        with pytest.raises(StoreError) as refused:
+            SqlStore.open(f"nosuch://{NHS_NUMBER}@host-{NHS_NUMBER}/{'d' * 5_000}")
+
+        check_refusal(refused.value)
+        assert "nosuch://" in str(refused.value)
+
+    @pytest.mark.parametrize(
+        ("line", "code", "words"),
+        [
+            pytest.param(["diagram", NHS_NUMBER], 2, "no workflow called", id="workflow"),
+            pytest.param(["diagram", "psii", "--format", NHS_NUMBER], 2, "not one of", id="fmt"),
+            pytest.param(
+                ["verify", "cases.sqlite3", "--key-file", "latin1.json"],
+                3,
+                "key file cannot be read",
+                id="key-file-not-utf8",
+            ),
+            pytest.param(
+                ["verify", "cases.sqlite3", "--checkpoint", "latin1.json"],
+                3,
+                "checkpoint file cannot be read",
+                id="checkpoint-not-utf8",
+            ),
+            pytest.param(
+                ["checkpoint", "cases.sqlite3", "--out", f"no-folder/{NHS_NUMBER}.json"],
+                3,
+                "cannot write the checkpoint",
+                id="out-in-no-folder",
+            ),
+            pytest.param(
+                ["checkpoint", "cases.sqlite3", "--out", "x" * 300 + ".json"],
+                3,
+                "cannot write the checkpoint",
+                id="out-name-too-long",
+            ),
+            pytest.param(
+                ["verify", "missing.sqlite3", "--case", NHS_NUMBER],
+                3,
+                "--case looks like an NHS number",
+                id="case-checked-before-opening",
+            ),
+            pytest.param(
+                ["db", "revision", f"{NHS_NUMBER}.sqlite3"], 4, "store error", id="db-file"
+            ),
+        ],
+    )
+    def test_cli_refusals(self, line: list[str], code: int, words: str) -> None:
+        """Each refusal has its exit code, says why, and repeats no NHS number."""
+        with a_folder_with_a_database() as folder:
+            before = files_in(folder)
+
+            result = CliRunner().invoke(cli_main, line)
+
+            assert files_in(folder) == before
+        assert result.exit_code == code, result.output
+        assert words in result.output
+        assert "Traceback" not in result.output
+        assert not NHS_SHAPE.search(result.output), result.output

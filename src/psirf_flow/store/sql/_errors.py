@@ -55,7 +55,7 @@ def _shown(url: sa.URL) -> str:
     """
     if any(_is_secret(k) for k in url.query):
         url = url.update_query_dict({k: _MASK for k in url.query if _is_secret(k)}, append=False)
-    if url.database:
+    if url.database and redact(url.database, dates=False) != url.database:
         url = url.set(database=redact(url.database, dates=False))
     text = url.render_as_string(hide_password=True)
     # render_as_string escapes the mask's characters in the query; show them plainly.

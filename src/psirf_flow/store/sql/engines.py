@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from typing import Any, Final, Literal
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 import sqlalchemy as sa
 
@@ -180,6 +180,10 @@ def _configure_sqlite(
     ) -> None:
         # Open the file with mode=ro, so that a missing file is an error, not created.
         path = cargs[0] if cargs else cparams.get("database")
+        if cparams.get("uri") and cargs and isinstance(path, str):
+            # A URI file name may ask for mode=rwc (create): read-only means mode=ro.
+            cargs[:] = [_read_only_uri(path)]
+            return
         if cparams.get("uri") or not isinstance(path, str) or path in ("", ":memory:"):
             return
         if not os.path.exists(path):
@@ -212,6 +216,15 @@ def _configure_sqlite(
         sa.event.listen(engine, "do_connect", on_do_connect)
     sa.event.listen(engine, "connect", on_connect)
     sa.event.listen(engine, "begin", on_begin)
+
+
+def _read_only_uri(uri: str) -> str:
+    """``uri`` (a SQLite ``file:`` URI) with ``mode=ro``, unless it names a memory database."""
+    base, _, query = uri.partition("?")
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if ("mode", "memory") in pairs:
+        return uri
+    return f"{base}?{urlencode([*(p for p in pairs if p[0] != 'mode'), ('mode', 'ro')])}"
 
 
 def _configure_postgresql(engine: sa.Engine, settings: list[str]) -> None:
