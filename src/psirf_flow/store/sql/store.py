@@ -265,8 +265,9 @@ class SqlStore:
     ) -> SqlStore:
         """Open the database at ``url`` and check (or, with ``migrate``, bring) its schema.
 
-        For SQLite, ``url`` may be a plain file path or a ``sqlite:///path`` URL; the file
-        is created when missing (unless ``read_only``). Writes go through WAL, and
+        For SQLite, ``url`` may be a plain file path or a ``sqlite:///path`` URL; with
+        ``migrate`` the file is created when missing (without it, a missing file is a
+        missing schema and is not created). Writes go through WAL, and
         ``durability`` sets ``PRAGMA synchronous``:
 
         * ``"full"`` (default): a commit is on disk before it returns, and survives power
