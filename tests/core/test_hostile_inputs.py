@@ -30,6 +30,7 @@ from psirf_flow import (
     InvalidPayload,
     PsirfFlowError,
     Role,
+    _inputs,
 )
 from psirf_flow.audit import AuditKeys, Checkpoint, CheckpointedTrail, case_digest, verify_chain
 from psirf_flow.cli import KEYS_ENV
@@ -1479,6 +1480,10 @@ class TestQueryAndRelayRefusals:
         assert relay.run_once() == RelayReport()
 
 
+#: SQLAlchemy warns that it picks its pool for a ``mode=memory`` URI from the URI itself.
+_MEMORY_POOL_WARNING = "ignore:Selection of the SingletonThreadPool"
+
+
 class TestSqlStoreAndCliRefusals:
     """The SQL store's options and the CLI refuse bad values, typed and without leaks."""
 
@@ -1521,6 +1526,11 @@ class TestSqlStoreAndCliRefusals:
             pytest.param("cases.sqlite3", id="path"),
             pytest.param("sqlite:///cases.sqlite3", id="url"),
             pytest.param("sqlite:///file:cases.sqlite3?mode=rwc&uri=true", id="uri"),
+            pytest.param(
+                "sqlite:///file:m1?mode=memory&cache=shared&uri=true",
+                id="memory",
+                marks=pytest.mark.filterwarnings(_MEMORY_POOL_WARNING),
+            ),
         ],
     )
     def test_opening_a_missing_file_creates_nothing(self, tmp_path: Path, url: str) -> None:
@@ -1543,6 +1553,17 @@ class TestSqlStoreAndCliRefusals:
         with contextlib.chdir(tmp_path), pytest.raises(StoreUnavailable):
             SqlStore.open(url, read_only=True)
 
+        assert list(tmp_path.iterdir()) == []
+
+    @pytest.mark.filterwarnings(_MEMORY_POOL_WARNING)
+    def test_a_read_only_memory_uri_stays_in_memory(self, tmp_path: Path) -> None:
+        """A read-only in-memory URI keeps its mode: an empty schema, and no file."""
+        url = "sqlite:///file:m2?mode=memory&cache=shared&uri=true"
+
+        with contextlib.chdir(tmp_path), pytest.raises(SchemaVersionError) as refused:
+            SqlStore.open(url, read_only=True)
+
+        assert refused.value.found is None
         assert list(tmp_path.iterdir()) == []
 
     def test_a_read_only_uri_reads_an_existing_file(self, tmp_path: Path) -> None:
@@ -1616,3 +1637,19 @@ class TestSqlStoreAndCliRefusals:
         assert words in result.output
         assert "Traceback" not in result.output
         assert not NHS_SHAPE.search(result.output), result.output
+
+
+class TestInputChecks:
+    """The private checks in ``_inputs`` that entry points call."""
+
+    @pytest.mark.parametrize("value", [PSS, None, "nightly-verify", ORG])
+    def test_system_reader_refuses_everything_else(self, value: object) -> None:
+        """Only a SystemReader may take a checkpoint (a person sees only some cases)."""
+        with pytest.raises(InvalidInput) as refused:
+            _inputs.system_reader(value)
+
+        assert refused.value.argument == "reader"
+
+    def test_system_reader_accepts_a_system_reader(self) -> None:
+        """A SystemReader is returned as it is."""
+        assert _inputs.system_reader(JOB) is JOB
