@@ -44,6 +44,7 @@ __all__ = [
     "period",
     "reader",
     "store",
+    "system_reader",
 ]
 
 #: The most items one call may ask for (pages, outbox batches, relay rounds).
@@ -103,6 +104,17 @@ def reader(value: object) -> Reader:
         raise InvalidInput(
             "reader", f"must be an Actor or a SystemReader, got {type(value).__name__}"
         )
+    return value
+
+
+def system_reader(value: object) -> SystemReader:
+    """``value`` if it is a :class:`~psirf_flow.domain.SystemReader` (a job reading everything).
+
+    For the calls that must see every case (checkpoints): a person's :class:`Actor` sees
+    only some, and a checkpoint of some cases would report the others as unexpected.
+    """
+    if not isinstance(value, SystemReader):
+        raise InvalidInput("reader", f"must be a SystemReader, got {type(value).__name__}")
     return value
 
 
@@ -197,21 +209,15 @@ def payload(value: object, *, case_id: str | None, trigger: str) -> dict[str, ob
 
 
 def case_query(value: object) -> CaseQuery:
-    """``value`` if it is a :class:`~psirf_flow.ports.CaseQuery` of text filters."""
+    """``value`` if it is a :class:`~psirf_flow.ports.CaseQuery` (``None``: the default one).
+
+    A ``CaseQuery`` checks its own fields when it is made (text filters, at most 10,000
+    organisations, a page of 1 to 1000), so only its type is checked here.
+    """
     if value is None:
         return CaseQuery()
     if not isinstance(value, CaseQuery):
         raise InvalidInput("query", f"must be a CaseQuery, got {type(value).__name__}")
-    for field in ("workflow", "state", "organisation", "after"):
-        found = getattr(value, field)
-        if found is not None:
-            name(f"query.{field}", found)
-    if value.organisations is not None:
-        if len(value.organisations) > MAX_LIMIT:
-            raise InvalidInput("query.organisations", f"has more than {MAX_LIMIT:,} values")
-        for organisation in value.organisations:
-            name("query.organisations", organisation)
-    limit("query.limit", value.limit, most=1000)
     return value
 
 

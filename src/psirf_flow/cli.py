@@ -27,7 +27,16 @@ from psirf_flow.audit import AuditKeys, Checkpoint, CheckpointVerification
 from psirf_flow.clock import SystemClock
 from psirf_flow.domain import Case, SystemReader
 from psirf_flow.engine import Engine
-from psirf_flow.errors import CommandRejected, DefinitionError, PsirfFlowError, StoreError
+from psirf_flow.errors import (
+    AuditKeyError,
+    CheckpointInvalid,
+    CommandRejected,
+    DefinitionError,
+    PsirfFlowError,
+    StoreError,
+    redact,
+    shown,
+)
 from psirf_flow.ports import CaseQuery, Store
 from psirf_flow.workflows import DefinitionRegistry, WorkflowDefinition
 from psirf_flow.workflows.diagram import reference_markdown, to_markdown_table, to_mermaid
@@ -41,6 +50,8 @@ EXIT_INVALID: Final = 3
 EXIT_STORE: Final = 4
 #: The environment variable holding the audit key ring (JSON), when no key file is given.
 KEYS_ENV: Final = "PSIRF_FLOW_AUDIT_KEYS"
+#: The most characters of a usage error's message shown.
+_LONGEST_USAGE: Final = 300
 
 _KEY_FILE = click.option(
     "--key-file",
@@ -75,12 +86,35 @@ def _definition(name: str) -> WorkflowDefinition:
     definition = registry.latest(name)
     if definition is None:
         known = ", ".join(sorted({d.name for d in registry}))
-        msg = f"no workflow called {name!r}; known workflows: {known}"
+        msg = f"no workflow called {shown(name)}; known workflows: {known}"
         raise click.BadParameter(msg, param_hint="WORKFLOW")
     return definition
 
 
-@click.group()
+class _RedactedUsage(click.Group):
+    """The root group: click's own usage errors repeat no NHS number and stay short.
+
+    click repeats a refused argument in full (``'9434765919' is not one of ...``); the
+    message is redacted and cut to :data:`_LONGEST_USAGE` characters before it is shown.
+    """
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; rewrite a usage error's message first if one is raised."""
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as error:
+            text = redact(error.format_message(), dates=False)
+            if len(text) > _LONGEST_USAGE:
+                text = text[:_LONGEST_USAGE] + "…"
+            shown_instead = (
+                click.UsageError(text, error.ctx)
+                if isinstance(error, click.UsageError)
+                else click.ClickException(text)
+            )
+            raise shown_instead from None
+
+
+@click.group(cls=_RedactedUsage)
 @click.version_option(package_name="psirf-flow")
 def main() -> None:
     """Run psirf_flow's maintenance tasks from the command line."""
@@ -120,10 +154,19 @@ def db_revision(url: str) -> None:
     click.echo(f"expected: {HEAD_REVISION}")
 
 
+def _read_text(path: Path, refused: type[AuditKeyError | CheckpointInvalid], what: str) -> str:
+    """The UTF-8 text of ``path``, or ``refused`` naming ``what`` (never the file's text)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        msg = f"the {what} cannot be read as UTF-8 text"
+        raise refused(msg) from None
+
+
 def _audit_keys(key_file: Path | None) -> AuditKeys | None:
     """The key ring from ``key_file``, else from the environment, else none."""
     if key_file is not None:
-        return AuditKeys.from_json(key_file.read_text(encoding="utf-8"))
+        return AuditKeys.from_json(_read_text(key_file, AuditKeyError, "key file"))
     text = os.environ.get(KEYS_ENV)
     return AuditKeys.from_json(text) if text else None
 
@@ -153,16 +196,16 @@ def verify(
     with _errors_to_exit_codes():
         keys = _audit_keys(key_file)
         checkpoint = (
-            Checkpoint.from_json(checkpoint_file.read_text(encoding="utf-8"))
+            Checkpoint.from_json(_read_text(checkpoint_file, CheckpointInvalid, "checkpoint file"))
             if checkpoint_file is not None
             else None
         )
+        # Each --case is checked as an opaque id first, before the database is opened: a
+        # refused one (a name, an NHS number) exits with code 3 and is never repeated.
+        checked_ids = [_inputs.identifier("--case", c) for c in case_ids]
         store = SqlStore.open(url, read_only=True)
         engine = Engine(store, clock=SystemClock(), keys=keys)
         try:
-            # Each --case is checked as an opaque id first: a refused one (a name, an NHS
-            # number) exits with code 3 and is never repeated.
-            checked_ids = [_inputs.identifier("--case", c) for c in case_ids]
             cases = [store.load(c) for c in checked_ids] if case_ids else _all_cases(store)
             for case in cases:
                 result = engine.verify(case.id, reader=_VERIFIER)
@@ -209,6 +252,11 @@ def checkpoint(url: str, out: Path, key_file: Path | None) -> None:
     """Record every case's entry count and head hash in the database at URL, signed."""
     from psirf_flow.store.sql import SqlStore  # noqa: PLC0415 - optional extra
 
+    # The file's name is the operator's own; it is shown without NHS-number-shaped text.
+    name = redact(out.name, dates=False)
+    if not out.parent.is_dir():  # found before the database is opened
+        click.echo(f"error: cannot write the checkpoint to {name}: no such folder", err=True)
+        sys.exit(EXIT_INVALID)
     with _errors_to_exit_codes():
         keys = _audit_keys(key_file)
         store = SqlStore.open(url, read_only=True)
@@ -216,9 +264,13 @@ def checkpoint(url: str, out: Path, key_file: Path | None) -> None:
             made = Engine(store, clock=SystemClock(), keys=keys).checkpoint(reader=_VERIFIER)
         finally:
             store.dispose()
-    out.write_text(made.to_json(), encoding="utf-8")
-    signed = f"signed with key {made.key_id!r}" if made.key_id else "unkeyed (SHA-256 digest)"
-    click.echo(f"checkpoint of {len(made.cases)} case(s) written to {out.name}, {signed}")
+    try:
+        out.write_text(made.to_json(), encoding="utf-8")
+    except OSError as error:
+        click.echo(f"error: cannot write the checkpoint to {name}: {error.strerror}", err=True)
+        sys.exit(EXIT_INVALID)
+    signed = f"signed with key {shown(made.key_id)}" if made.key_id else "unkeyed (SHA-256 digest)"
+    click.echo(f"checkpoint of {len(made.cases)} case(s) written to {name}, {signed}")
 
 
 def _all_cases(store: Store) -> Iterator[Case]:

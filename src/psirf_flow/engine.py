@@ -76,6 +76,7 @@ from psirf_flow.errors import (
     CommandRejected,
     ConcurrencyConflict,
     CorruptRecord,
+    InvalidInput,
     ReservedIdentity,
     StoreError,
     UnknownWorkflow,
@@ -593,7 +594,13 @@ class Engine:
 
         Args:
             reader: The named job taking the checkpoint; it covers every organisation.
+
+        Raises:
+            InvalidInput: If ``reader`` is not a :class:`~psirf_flow.domain.SystemReader`
+                (a person's checkpoint would leave out the cases they may not see).
         """
+        with _events.refusing_input(self._log, None):
+            reader = _inputs.system_reader(reader)
         made_at = self._now()
         cases = _checkpoints.every_case(self._lister(reader), _CHECKPOINT_PAGE)
         return _checkpoints.take(self._store, cases, made_at=made_at, keys=self._keys)
@@ -610,7 +617,18 @@ class Engine:
         Args:
             checkpoint: A checkpoint made by :meth:`checkpoint`.
             reader: The named job verifying; it covers every organisation.
+
+        Raises:
+            InvalidInput: If ``checkpoint`` is not a :class:`~psirf_flow.audit.Checkpoint`
+                or ``reader`` not a :class:`~psirf_flow.domain.SystemReader`; checked
+                before any case is read.
         """
+        with _events.refusing_input(self._log, None):
+            reader = _inputs.system_reader(reader)
+            given: object = checkpoint
+            if not isinstance(given, Checkpoint):
+                kind = type(given).__name__
+                raise InvalidInput("checkpoint", f"must be a Checkpoint, got {kind}")
         cases = _checkpoints.every_case(self._lister(reader), _CHECKPOINT_PAGE)
         return _checkpoints.verify(self._store, cases, checkpoint, keys=self._keys)
 

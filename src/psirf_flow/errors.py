@@ -108,16 +108,19 @@ _EMAIL: Final = re.compile(r"[^\s@'\"]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}")
 _DATE: Final = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{8}")
 
 
-def redact(text: str, *, dates: bool = True) -> str:
+def redact(text: str, *, dates: bool = True, emails: bool = True) -> str:
     """Replace what looks like an identifier of a person in ``text`` by ``«redacted»``.
 
     Redacted: runs of ten or more digits however they are separated (an NHS number is ten
     digits, often written 3-3-4 with spaces, hyphens or dots), anything around an ``@``
     (e-mail addresses) and, unless ``dates`` is false, dates written with digits (a date
     of birth). Used for every value a message or log line repeats; see :func:`shown`.
+    ``emails=False`` keeps what looks like an e-mail address (a database URL's
+    ``user@host.domain``) but still removes digit runs.
     """
     text = _DIGIT_RUN.sub(REDACTED, text)
-    text = _EMAIL.sub(REDACTED, text)
+    if emails:
+        text = _EMAIL.sub(REDACTED, text)
     if dates:
         text = _DATE.sub(REDACTED, text)
     return text

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 
 import attrs
 
 from psirf_flow.audit import AuditEntry
 from psirf_flow.domain import Case, Deadline, OutboxMessage
+from psirf_flow.errors import InvalidInput, shown
 
 
 __all__ = [
@@ -101,8 +102,51 @@ class Change:
     incident_links: tuple[IncidentLink, ...] = ()
 
 
+#: The longest text filter of a query, and the most organisations a query may name.
+_LONGEST_FILTER: Final = 128
+_MOST_PER_PAGE: Final = 1000
+_MOST_ORGANISATIONS: Final = 10_000
+
+
+def _filter_text(argument: str, value: object) -> None:
+    """Refuse a text filter that could never match a stored name or id."""
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise InvalidInput(f"query.{argument}", f"must be text or None, got {shown(value)}")
+    if not 0 < len(value) <= _LONGEST_FILTER or not value.isprintable():
+        raise InvalidInput(
+            f"query.{argument}", f"{shown(value)} is not a name psirf_flow could know"
+        )
+
+
+def _text_filter(_instance: object, attribute: attrs.Attribute[str | None], value: object) -> None:
+    _filter_text(attribute.name, value)
+
+
 def _frozen_or_none(value: Iterable[str] | None) -> frozenset[str] | None:
-    return None if value is None else frozenset(value)
+    """``value`` as a frozen set of organisation codes, or :class:`InvalidInput`."""
+    if value is None:
+        return None
+    found: object = value  # the annotation is a promise callers may break
+    if isinstance(found, str | bytes) or not isinstance(found, Iterable):
+        raise InvalidInput(
+            "query.organisations", f"must be a collection of organisation codes, got {shown(found)}"
+        )
+    codes: set[str] = set()
+    for code in found:
+        if len(codes) >= _MOST_ORGANISATIONS:
+            raise InvalidInput(
+                "query.organisations", f"has more than {_MOST_ORGANISATIONS:,} values"
+            )
+        _filter_text("organisations", code)
+        codes.add(code)
+    return frozenset(codes)
+
+
+def _page_size(_instance: object, _attribute: object, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= _MOST_PER_PAGE:
+        raise InvalidInput("query.limit", f"must be a whole number from 1 to {_MOST_PER_PAGE:,}")
 
 
 @attrs.frozen
@@ -122,14 +166,19 @@ class CaseQuery:
             :class:`~psirf_flow.domain.SystemReader`).
         after: The last case id of the previous page.
         limit: At most this many cases (1 to 1000).
+
+    Raises:
+        InvalidInput: If a filter is not text of 1 to 128 printable characters,
+            ``organisations`` is not a collection of at most 10,000 such codes, or ``limit``
+            is not a whole number from 1 to 1000.
     """
 
-    workflow: str | None = None
-    state: str | None = None
-    organisation: str | None = None
+    workflow: str | None = attrs.field(default=None, validator=_text_filter)
+    state: str | None = attrs.field(default=None, validator=_text_filter)
+    organisation: str | None = attrs.field(default=None, validator=_text_filter)
     organisations: frozenset[str] | None = attrs.field(default=None, converter=_frozen_or_none)
-    after: str | None = None
-    limit: int = attrs.field(default=50, validator=attrs.validators.in_(range(1, 1001)))
+    after: str | None = attrs.field(default=None, validator=_text_filter)
+    limit: int = attrs.field(default=50, validator=_page_size)
 
 
 @attrs.frozen

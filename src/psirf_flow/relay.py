@@ -90,6 +90,9 @@ DEFAULT_BASE_DELAY: Final = timedelta(seconds=30)
 DEFAULT_MAX_DELAY: Final = timedelta(hours=1)
 #: The most attempts a relay may be told to make at one message.
 _MAX_ATTEMPTS_LIMIT: Final = 100
+#: The longest delay a relay may be given: a later retry would be a dead message in all but
+#: name, and the clock plus a delay near ``timedelta.max`` overflows.
+_LONGEST_DELAY: Final = timedelta(days=366)
 #: How often the source case and its trail are read again when a commit lands in between.
 _CAUSE_READS: Final = 3
 _COUPLING_KIND: Final = "coupling."
@@ -169,12 +172,13 @@ class OutboxRelay:
             names that are workflows already need no entry.
         max_attempts: Attempts at a failing message before it is dead (1 to 100).
         base_delay: The wait after the first failed attempt; doubled after each further one.
-        max_delay: The longest wait between attempts.
+        max_delay: The longest wait between attempts (at most 366 days, as is ``base_delay``).
 
     Raises:
         InvalidInput: If ``engine`` is not an :class:`~psirf_flow.engine.Engine`,
             ``response_types`` is not a mapping of names to names, ``max_attempts`` is not
-            a whole number from 1 to 100, or a delay is not a positive ``timedelta``.
+            a whole number from 1 to 100, or a delay is not a positive ``timedelta`` of at
+            most 366 days.
     """
 
     def __init__(
@@ -199,8 +203,8 @@ class OutboxRelay:
             ("max_delay", max_delay),
         )
         for argument, delay in delays:
-            if not isinstance(delay, timedelta) or delay <= timedelta(0):
-                raise InvalidInput(argument, "must be a positive timedelta")
+            if not isinstance(delay, timedelta) or not timedelta(0) < delay <= _LONGEST_DELAY:
+                raise InvalidInput(argument, "must be a positive timedelta of at most 366 days")
         self._engine = engine
         self._response_types = {
             _inputs.name("response_types", k): _inputs.name("response_types", v)

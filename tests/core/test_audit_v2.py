@@ -16,7 +16,7 @@ import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
-from psirf_flow import Actor, CorruptRecord, Engine, InMemoryStore, Role
+from psirf_flow import Actor, CorruptRecord, Engine, InMemoryStore, InvalidInput, Role
 from psirf_flow.audit import (
     CASE_FIELDS,
     GENESIS_HASH,
@@ -879,3 +879,32 @@ class TestCheckpoints:
         """A document that is not a checkpoint raises CheckpointInvalid."""
         with pytest.raises(CheckpointInvalid):
             Checkpoint.from_json(text)
+
+
+class TestCheckpointArguments:
+    """Checkpoints are taken and checked by named system jobs, about real checkpoints."""
+
+    @pytest.mark.parametrize("reader", [EXEC, None, "nightly"], ids=["person", "none", "text"])
+    def test_checkpoint_needs_a_system_reader(self, reader: object) -> None:
+        """A person's checkpoint would leave out cases: only a SystemReader may take one."""
+        engine = _engine(KEYS_1)
+        _steps(engine)
+
+        with pytest.raises(InvalidInput) as refused:
+            engine.checkpoint(reader=reader)  # type: ignore[arg-type]
+        with pytest.raises(InvalidInput) as refused_check:
+            engine.verify_checkpoint(
+                engine.checkpoint(reader=READER),
+                reader=reader,  # type: ignore[arg-type]
+            )
+
+        assert (refused.value.argument, refused_check.value.argument) == ("reader", "reader")
+
+    def test_verifying_something_else_is_refused_before_reading(self) -> None:
+        """Anything but a Checkpoint is refused, naming the argument."""
+        engine = _engine(KEYS_1)
+
+        with pytest.raises(InvalidInput) as refused:
+            engine.verify_checkpoint({"cases": {}}, reader=READER)  # type: ignore[arg-type]
+
+        assert refused.value.argument == "checkpoint"

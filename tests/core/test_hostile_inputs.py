@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import functools
+import json
 import logging
 import re
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
@@ -11,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,12 +30,27 @@ from psirf_flow import (
     InvalidPayload,
     PsirfFlowError,
     Role,
+    _inputs,
 )
+from psirf_flow.audit import AuditKeys, Checkpoint, CheckpointedTrail, case_digest, verify_chain
+from psirf_flow.cli import KEYS_ENV
+from psirf_flow.cli import main as cli_main
 from psirf_flow.domain import SystemReader
-from psirf_flow.errors import SHOWN_LENGTH, PlanError, redact, shown
+from psirf_flow.errors import (
+    SHOWN_LENGTH,
+    AuditKeyError,
+    CheckpointInvalid,
+    PlanError,
+    SchemaVersionError,
+    StoreError,
+    StoreUnavailable,
+    redact,
+    shown,
+)
 from psirf_flow.log import LOGGER_NAME
 from psirf_flow.policy import load_plan, load_plan_file
-from psirf_flow.relay import OutboxRelay
+from psirf_flow.relay import OutboxRelay, RelayReport
+from psirf_flow.store.sql import SqlStore
 from psirf_flow.testing import ManualClock
 
 
@@ -536,13 +557,13 @@ class TestTheFifteenKinds:
         engine = _engine_with_a_case()
 
         for query in (
-            "psii",
-            5,
-            CaseQuery(workflow=5),  # type: ignore[arg-type]
-            CaseQuery(after="\ud800"),
-            CaseQuery(organisations=["RX1", 7]),  # type: ignore[list-item]
+            lambda: "psii",
+            lambda: 5,
+            lambda: CaseQuery(workflow=5),  # type: ignore[arg-type]
+            lambda: CaseQuery(after="\ud800"),
+            lambda: CaseQuery(organisations=["RX1", 7]),  # type: ignore[list-item]
         ):
-            error = attempt(engine, lambda q=query: engine.list_cases(q, reader=JOB))
+            error = attempt(engine, lambda q=query: engine.list_cases(q(), reader=JOB))
             assert isinstance(error, InvalidInput)
         for reader in (None, "job", ORG):
             error = attempt(engine, lambda r=reader: engine.list_cases(reader=r))
@@ -743,9 +764,11 @@ class TestBounds:
     def test_too_many_organisations_in_a_query(self) -> None:
         """A query may name at most 10,000 organisations."""
         engine = _engine_with_a_case()
-        query = CaseQuery(organisations=[f"R{i}" for i in range(10_001)])
+        many = [f"R{i}" for i in range(10_001)]
 
-        error = attempt(engine, lambda: engine.list_cases(query, reader=JOB))
+        error = attempt(
+            engine, lambda: engine.list_cases(CaseQuery(organisations=many), reader=JOB)
+        )
 
         assert isinstance(error, InvalidInput)
         assert error.argument == "query.organisations"
@@ -852,3 +875,781 @@ class TestShown:
     def test_redact_can_keep_dates(self) -> None:
         """``redact(dates=False)`` keeps dates but still removes NHS numbers."""
         assert redact("on 2026-01-05 for 9434765919", dates=False) == "on 2026-01-05 for «redacted»"
+
+
+# ---------------------------------------------------------------- entry points added since
+
+KEY_BYTES = bytes(range(40))
+KEYS = AuditKeys(keys={"k2026": KEY_BYTES}, active="k2026")
+#: A key ring as JSON, the form the CLI and hosts read it in.
+KEYS_JSON = json.dumps({"active": "k2026", "keys": {"k2026": base64.b64encode(KEY_BYTES).decode()}})
+
+#: JSON values of every kind, nested: what a hostile document may hold.
+_json_values = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.integers(min_value=10**18, max_value=10**60),
+        st.floats(allow_nan=False, allow_infinity=False),
+        _texts,
+        st.sampled_from([NHS_NUMBER, "943 476 5919", "someone@example.org", "x" * 5_000]),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(_texts, inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _checkpoint_documents() -> st.SearchStrategy[str]:
+    """Checkpoint documents: valid ones, ones with a field replaced, and any JSON at all."""
+    good = make_engine()
+    good.open("psii", actor=PSS, payload=OPENING)
+    document = json.loads(good.checkpoint(reader=JOB).to_json())
+    fields = st.sampled_from(["psirf_flow_checkpoint", "made_at", "key_id", "cases", "signature"])
+    made_at = st.sampled_from(
+        [
+            "0001-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59-01:00",
+            "2026-01-05T09:00:00",
+            "2026-01-05T09:00:00+14:00",
+            "2026-13-05T09:00:00Z",
+            "9434765919",
+        ]
+    )
+    cases = st.one_of(
+        st.dictionaries(
+            st.one_of(_texts, st.sampled_from([NHS_NUMBER, "case-1", "\ud800", ""])),
+            st.one_of(
+                st.tuples(st.integers(), _texts).map(list),
+                st.tuples(st.integers(-(10**30), 10**30), st.just("0" * 64)).map(list),
+                _json_values,
+            ),
+            max_size=3,
+        ),
+        _json_values,
+    )
+
+    def replaced(field: str, value: object) -> str:
+        return json.dumps({**document, field: value})
+
+    return st.one_of(
+        st.just(json.dumps(document)),
+        st.builds(replaced, fields, _json_values),
+        st.builds(replaced, st.just("made_at"), made_at),
+        st.builds(replaced, st.just("cases"), cases),
+        _json_values.map(json.dumps),
+        st.sampled_from(["[" * 100_000, "{" * 5_000, '"\\ud800"', "1" * 5_000, "\x00"]),
+    )
+
+
+_checkpoint_texts = _checkpoint_documents()
+
+
+def _refused_or_done(call: Callable[[], object]) -> object:
+    """Run ``call``: it returns, or raises a PsirfFlowError with a short, redacted message."""
+    with log_lines() as lines:
+        try:
+            result = call()
+        except PsirfFlowError as error:
+            check_refusal(error)
+            result = error
+    for line in lines:
+        assert not NHS_SHAPE.search(line), line
+    return result
+
+
+class TestFuzzedNewEntryPoints:
+    """The entry points added with audit v2 and relay hardening: only PsirfFlowError escapes."""
+
+    @_fuzz
+    @given(reader=either(st.sampled_from([JOB, PSS])), text=_checkpoint_texts)
+    def test_checkpoints(self, reader: Any, text: Any) -> None:
+        """``Engine.checkpoint``, ``Checkpoint.from_json`` and ``Engine.verify_checkpoint``."""
+        engine = _engine_with_a_case()
+        attempt(engine, lambda: engine.checkpoint(reader=reader))
+        made = _refused_or_done(lambda: Checkpoint.from_json(text))
+        for checkpoint in (made, engine.checkpoint(reader=JOB), text):
+            attempt(engine, lambda c=checkpoint: engine.verify_checkpoint(c, reader=reader))
+
+    @_fuzz
+    @given(value=anything)
+    def test_checkpoint_from_anything(self, value: Any) -> None:
+        """``Checkpoint.from_json`` given a value that is not text."""
+        _refused_or_done(lambda: Checkpoint.from_json(value))
+
+    @_fuzz
+    @given(
+        keys=either(
+            st.dictionaries(
+                st.one_of(_texts, st.sampled_from([NHS_NUMBER, "k1"])),
+                st.one_of(st.binary(min_size=30, max_size=40), anything),
+                max_size=3,
+            )
+        ),
+        active=either(st.sampled_from(["k1", NHS_NUMBER])),
+        text=either(
+            st.one_of(
+                st.just(KEYS_JSON),
+                st.builds(
+                    lambda active, ring: json.dumps({"active": active, "keys": ring}),
+                    _json_values,
+                    st.dictionaries(
+                        st.one_of(_texts, st.just(NHS_NUMBER)),
+                        st.one_of(_texts, st.just(base64.b64encode(KEY_BYTES).decode())),
+                        max_size=3,
+                    ),
+                ),
+                _json_values.map(json.dumps),
+                st.just("[" * 100_000),
+            )
+        ),
+    )
+    def test_audit_keys(self, keys: Any, active: Any, text: Any) -> None:
+        """``AuditKeys(...)`` and ``AuditKeys.from_json`` with arbitrary arguments."""
+        _refused_or_done(lambda: AuditKeys(keys=keys, active=active))
+        _refused_or_done(lambda: AuditKeys.from_json(text))
+
+    @_fuzz
+    @given(
+        max_attempts=either(st.integers(1, 100)),
+        base_delay=either(st.timedeltas(min_value=timedelta(seconds=1))),
+        max_delay=either(st.timedeltas(min_value=timedelta(seconds=1))),
+        limit=either(st.integers(1, 100)),
+        message_id=either(st.sampled_from(["m-1", "nope"])),
+    )
+    def test_relay_settings_and_dead_messages(self, **args: Any) -> None:
+        """``OutboxRelay`` settings, ``dead_messages`` and ``requeue`` with arbitrary arguments."""
+        engine = _engine_with_a_case()
+        relay = attempt(
+            engine,
+            lambda: OutboxRelay(
+                engine,
+                max_attempts=args["max_attempts"],
+                base_delay=args["base_delay"],
+                max_delay=args["max_delay"],
+            ),
+        )
+        del relay
+        plain = OutboxRelay(engine)
+        attempt(engine, lambda: plain.dead_messages(args["limit"]))
+        attempt(engine, lambda: plain.requeue(args["message_id"]))
+
+    @_fuzz
+    @given(
+        workflow=either(st.just("psii")),
+        state=either(st.just("planning")),
+        organisation=either(st.just(ORG)),
+        organisations=either(st.sampled_from([None, [ORG], frozenset({ORG, "RX2"})])),
+        after=either(st.just("case-1")),
+        limit=either(st.integers(1, 1000)),
+    )
+    def test_case_query(self, **fields: Any) -> None:
+        """``CaseQuery(...)`` with arbitrary fields, and listing with what it makes."""
+        engine = _engine_with_a_case()
+        query = _refused_or_done(lambda: CaseQuery(**fields))
+        attempt(engine, lambda: engine.list_cases(query, reader=JOB))
+
+    @_fuzz
+    @given(name_=either(st.just("nightly-verify")))
+    def test_system_reader(self, name_: Any) -> None:
+        """``SystemReader(...)`` with an arbitrary name."""
+        _refused_or_done(lambda: SystemReader(name_))
+
+    @_fuzz
+    @given(
+        case_id=either(st.just("case-1")),
+        entries=either(st.just("history")),
+        head_hash=either(st.just("0" * 64)),
+        expected=either(st.integers(0, 5)),
+        case=either(st.just("case")),
+        keys=either(st.sampled_from([None, KEYS])),
+    )
+    def test_verify_chain_and_case_digest(self, **args: Any) -> None:
+        """``verify_chain`` and ``case_digest`` with arbitrary arguments."""
+        engine = _engine_with_a_case()
+        real = engine.store.load("case-1")
+        history = engine.store.history("case-1")
+        entries = history if args["entries"] == "history" else args["entries"]
+        case = real if args["case"] == "case" else args["case"]
+        _refused_or_done(
+            lambda: verify_chain(
+                args["case_id"],
+                entries,
+                head_hash=args["head_hash"],
+                expected_entries=args["expected"],
+                case=case,
+                keys=args["keys"],
+            )
+        )
+        _refused_or_done(lambda: case_digest(case))
+
+
+# ---------------------------------------------------------------- the SQL store and the CLI
+
+
+def files_in(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (names relative to it) with its bytes.
+
+    SQLite's shared-memory index (``-shm``) and an empty write-ahead log (``-wal``) are
+    left out: a read-only reader of a WAL database makes them and cannot remove them; they
+    hold no data.
+    """
+    return {
+        str(path.relative_to(folder)): data
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not path.name.endswith("-shm")
+        for data in [path.read_bytes()]
+        if data or not path.name.endswith("-wal")
+    }
+
+
+@functools.cache
+def _database_bytes() -> bytes:
+    """A migrated SQLite file holding one case, made once (migrating takes a while)."""
+    with tempfile.TemporaryDirectory() as name:
+        path = Path(name) / "cases.sqlite3"
+        store = SqlStore.open(str(path), migrate=True)
+        try:
+            Engine(store, clock=ManualClock(), couplings=()).open(
+                "psii", actor=PSS, payload=OPENING, case_id="case-1"
+            )
+        finally:
+            store.dispose()
+        return path.read_bytes()
+
+
+@contextmanager
+def a_folder_with_a_database() -> Iterator[Path]:
+    """A new working directory holding a migrated SQLite file with one case and a text file."""
+    with tempfile.TemporaryDirectory() as name, contextlib.chdir(name):
+        folder = Path(name)
+        (folder / "cases.sqlite3").write_bytes(_database_bytes())
+        (folder / "notes.txt").write_text("not a database\n", encoding="utf-8")
+        (folder / "keys.json").write_text(KEYS_JSON, encoding="utf-8")
+        (folder / "latin1.json").write_bytes("caf\xe9".encode("latin-1"))
+        yield folder
+
+
+#: Database URLs and paths: the real file, missing ones, files that are no database, URLs
+#: no driver reads, and hostile text (relative names resolve in the test's own folder).
+_urls = either(
+    st.sampled_from(
+        [
+            "cases.sqlite3",
+            "sqlite:///cases.sqlite3",
+            "missing.sqlite3",
+            f"{NHS_NUMBER}.sqlite3",
+            f"sqlite:///{NHS_NUMBER}/cases.sqlite3",
+            "notes.txt",
+            "sqlite:///notes.txt",
+            "no-such-folder/x.sqlite3",
+            ".",
+            "nosuch://user:secret@host/db",
+            f"nosuch://{NHS_NUMBER}:{NHS_NUMBER}@host-{NHS_NUMBER}/db",
+            "sqlite:///file:x?mode=rwc&uri=true",
+            "sqlite://",
+            "x\x00y",
+            "://",
+            "sqlite:///" + "a" * 5_000,
+        ]
+    )
+)
+
+
+def _store_refusal(call: Callable[[], object]) -> None:
+    """``call`` opens a store (then closed) or refuses it with a short, redacted message."""
+    opened = _refused_or_done(call)
+    if isinstance(opened, SqlStore):
+        opened.dispose()
+
+
+class TestFuzzedSqlStoreAndCli:
+    """``SqlStore.open`` (SQLite) and the CLI commands: refusals are typed and write nothing."""
+
+    @_fuzz
+    @given(
+        url=_urls,
+        migrate=either(st.just(False)),
+        durability=either(st.sampled_from(["full", "normal"])),
+        read_only=either(st.booleans()),
+        busy_timeout=either(st.sampled_from([None, 0, 0.5, 5])),
+    )
+    def test_sql_store_open(self, **options: Any) -> None:
+        """``SqlStore.open`` with arbitrary URLs and options, in a folder of known files."""
+        with a_folder_with_a_database() as folder:
+            before = files_in(folder)
+            url = options.pop("url")
+            try:
+                store = SqlStore.open(url, **options)
+            except PsirfFlowError as error:
+                check_refusal(error)
+                assert files_in(folder) == before
+            else:
+                store.dispose()
+
+    @_fuzz
+    @given(
+        command=st.sampled_from(["verify", "checkpoint", "db upgrade", "db revision", "diagram"]),
+        url=_urls,
+        cases=st.lists(either(st.sampled_from(["case-1", NHS_NUMBER])), max_size=2),
+        checkpoint=either(_checkpoint_texts),
+        key_file=st.sampled_from([None, "keys.json", "latin1.json", "notes.txt", "missing.json"]),
+        env_keys=st.one_of(
+            st.none(),
+            st.just(KEYS_JSON),
+            st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")),
+            st.just(NHS_NUMBER),
+        ),
+        out=st.sampled_from(["cp.json", "no-such-folder/cp.json", ".", f"{NHS_NUMBER}.json"]),
+        workflow=either(st.sampled_from(["psii", "nope", NHS_NUMBER])),
+        fmt=either(st.sampled_from(["mermaid", "table", "markdown"])),
+    )
+    def test_cli(self, **args: Any) -> None:
+        """Each CLI command with arbitrary arguments: an exit code, no traceback, nothing leaked."""
+        with a_folder_with_a_database() as folder:
+            (folder / "checkpoint.json").write_text(_as_text(args["checkpoint"]), encoding="utf-8")
+            line = _command_line(**args)
+            before = files_in(folder)
+            env = {KEYS_ENV: args["env_keys"]} if args["env_keys"] is not None else {}
+            with log_lines() as lines:
+                result = CliRunner().invoke(cli_main, line, env=env, catch_exceptions=True)
+            assert result.exception is None or isinstance(result.exception, SystemExit), (
+                result.exception
+            )
+            assert result.exit_code in {0, 1, 2, 3, 4}
+            assert "Traceback" not in result.output
+            assert not NHS_SHAPE.search(result.output), result.output
+            for logged in lines:
+                assert not NHS_SHAPE.search(logged), logged
+            if result.exit_code not in {0, 1}:
+                assert len(result.output) <= LONGEST_MESSAGE, result.output[:200]
+                if args["command"] != "db upgrade":
+                    assert files_in(folder) == before
+
+
+def _as_text(value: object) -> str:
+    """``value`` if it is text that can be written as UTF-8, else its JSON."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return json.dumps(value)
+        return value
+    return json.dumps(value, default=repr)
+
+
+def _arg(value: object) -> str:
+    """A command-line argument: text as it is, anything else as its JSON (or repr)."""
+    return value if isinstance(value, str) else json.dumps(value, default=repr)
+
+
+def _command_line(**args: Any) -> list[str]:
+    """The command line of ``args["command"]`` with the arguments drawn for it."""
+    url = _arg(args["url"])
+    keys = ["--key-file", args["key_file"]] if args["key_file"] else []
+    if args["command"] == "verify":
+        cases = [part for c in args["cases"] for part in ("--case", _arg(c))]
+        return ["verify", url, *cases, "--checkpoint", "checkpoint.json", *keys]
+    if args["command"] == "checkpoint":
+        return ["checkpoint", url, "--out", args["out"], *keys]
+    if args["command"] == "diagram":
+        return ["diagram", _arg(args["workflow"]), "--format", _arg(args["fmt"])]
+    return [*args["command"].split(), url]
+
+
+# ---------------------------------------------------------------- refusals found by fuzzing
+
+
+def _document(**changes: object) -> str:
+    """A checkpoint document of one empty-trail case, with ``changes``."""
+    document: dict[str, object] = {
+        "psirf_flow_checkpoint": 1,
+        "made_at": "2026-01-05T09:00:00.000000Z",
+        "key_id": None,
+        "cases": {"case-1": [1, "a" * 64]},
+        "signature": "0" * 64,
+    }
+    return json.dumps({**document, **changes})
+
+
+class TestCheckpointAndKeyRefusals:
+    """Checkpoints, key rings and chain verification refuse bad values with typed errors."""
+
+    @pytest.mark.parametrize(
+        ("text", "words"),
+        [
+            pytest.param(None, "must be JSON text", id="none"),
+            pytest.param(5, "must be JSON text", id="number"),
+            pytest.param(["{}"], "must be JSON text", id="list"),
+            pytest.param("[" * 100_000, "not valid JSON", id="nested-too-deeply"),
+            pytest.param(_document(made_at="0001-01-01T00:00:00+01:00"), "made_at", id="year-0"),
+            pytest.param(_document(made_at="9999-12-31T23:59:59-01:00"), "made_at", id="year-1e4"),
+            pytest.param(_document(key_id="not a key id!"), "key_id", id="key-id"),
+            pytest.param(
+                _document(cases={NHS_NUMBER: [1, "a" * 64]}), "opaque identifier", id="nhs-id"
+            ),
+            pytest.param(_document(cases={"case-1": [-1, "a" * 64]}), "[entries", id="negative"),
+            pytest.param(_document(cases={"case-1": [10**9, "a" * 64]}), "[entries", id="huge"),
+            pytest.param(_document(cases={"case-1": [1, "xyz"]}), "[entries", id="head-hash"),
+        ],
+    )
+    def test_checkpoint_documents(self, text: object, words: str) -> None:
+        """A checkpoint that is not text, not JSON or out of range is CheckpointInvalid."""
+        with pytest.raises(CheckpointInvalid) as refused:
+            Checkpoint.from_json(text)  # type: ignore[arg-type]
+
+        assert words in str(refused.value)
+        check_refusal(refused.value)
+
+    def test_a_valid_document_still_reads(self) -> None:
+        """The document the table varies is itself accepted, field for field."""
+        made = Checkpoint.from_json(_document())
+
+        assert made.made_at == datetime(2026, 1, 5, 9, tzinfo=UTC)
+        assert dict(made.cases) == {"case-1": CheckpointedTrail(1, "a" * 64)}
+        assert (made.key_id, made.signature) == (None, "0" * 64)
+
+    @pytest.mark.parametrize("checkpoint", [None, "{}", 5])
+    def test_verify_checkpoint_needs_a_checkpoint(self, checkpoint: object) -> None:
+        """``Engine.verify_checkpoint`` of anything but a Checkpoint is InvalidInput."""
+        engine = _engine_with_a_case()
+
+        error = attempt(engine, lambda: engine.verify_checkpoint(checkpoint, reader=JOB))  # type: ignore[arg-type]
+
+        assert isinstance(error, InvalidInput)
+        assert error.argument == "checkpoint"
+
+    @pytest.mark.parametrize(
+        ("keys", "active", "words"),
+        [
+            pytest.param(None, "k1", "must be a mapping", id="none"),
+            pytest.param("k1", "k1", "must be a mapping", id="text"),
+            pytest.param([("k1", KEY_BYTES)], "k1", "must be a mapping", id="pairs"),
+            pytest.param({"k1": KEY_BYTES}, ["k1"], "is not in the key ring", id="active-list"),
+            pytest.param({"k1": KEY_BYTES}, None, "is not in the key ring", id="active-none"),
+            pytest.param({NHS_NUMBER: b"short"}, NHS_NUMBER, "bytes long", id="nhs-id-short"),
+            pytest.param({NHS_NUMBER: "text"}, NHS_NUMBER, "is not bytes", id="nhs-id-text"),
+        ],
+    )
+    def test_key_rings(self, keys: object, active: object, words: str) -> None:
+        """A key ring of the wrong shape is an AuditKeyError that repeats no NHS number."""
+        with pytest.raises(AuditKeyError) as refused:
+            AuditKeys(keys=keys, active=active)  # type: ignore[arg-type]
+
+        assert words in str(refused.value)
+        check_refusal(refused.value)
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            pytest.param(None, id="none"),
+            pytest.param(b"\xff", id="bad-bytes"),
+            pytest.param("[" * 100_000, id="nested-too-deeply"),
+            pytest.param(json.dumps({"active": "k", "keys": {NHS_NUMBER: "@@"}}), id="nhs-id"),
+        ],
+    )
+    def test_key_ring_documents(self, text: object) -> None:
+        """``AuditKeys.from_json`` refuses what is not a ring with AuditKeyError."""
+        with pytest.raises(AuditKeyError) as refused:
+            AuditKeys.from_json(text)  # type: ignore[arg-type]
+
+        check_refusal(refused.value)
+
+    @pytest.mark.parametrize(
+        ("changes", "argument"),
+        [
+            pytest.param({"case_id": 5}, "case_id", id="case-id"),
+            pytest.param({"entries": None}, "entries", id="entries-none"),
+            pytest.param({"entries": "abc"}, "entries", id="entries-text"),
+            pytest.param({"entries": [None]}, "entries", id="entries-item"),
+            pytest.param({"head_hash": 5}, "head_hash", id="head-hash"),
+            pytest.param({"expected_entries": True}, "expected_entries", id="expected-bool"),
+            pytest.param({"expected_entries": "3"}, "expected_entries", id="expected-text"),
+            pytest.param({"case": "case-1"}, "case", id="case"),
+            pytest.param({"keys": {"k": KEY_BYTES}}, "keys", id="keys"),
+        ],
+    )
+    def test_verify_chain_arguments(self, changes: dict[str, object], argument: str) -> None:
+        """``verify_chain`` refuses arguments of the wrong type with InvalidInput."""
+        engine = _engine_with_a_case()
+        arguments: dict[str, Any] = {
+            "case_id": "case-1",
+            "entries": engine.store.history("case-1"),
+            "case": engine.store.load("case-1"),
+            **changes,
+        }
+        case_id = arguments.pop("case_id")
+        entries = arguments.pop("entries")
+
+        with pytest.raises(InvalidInput) as refused:
+            verify_chain(case_id, entries, **arguments)
+
+        assert refused.value.argument == argument
+
+    def test_verify_chain_still_verifies(self) -> None:
+        """The arguments the table varies verify a sound trail."""
+        engine = _engine_with_a_case()
+
+        result = verify_chain(
+            "case-1", engine.store.history("case-1"), case=engine.store.load("case-1")
+        )
+
+        assert (result.ok, result.entries) == (True, 1)
+
+    @pytest.mark.parametrize("case", [None, "case-1", {"id": "case-1"}])
+    def test_case_digest_needs_a_case(self, case: object) -> None:
+        """``case_digest`` of anything but a Case is InvalidInput."""
+        with pytest.raises(InvalidInput) as refused:
+            case_digest(case)  # type: ignore[arg-type]
+
+        assert refused.value.argument == "case"
+
+
+class TestQueryAndRelayRefusals:
+    """CaseQuery and the relay's settings refuse bad values when they are made."""
+
+    @pytest.mark.parametrize(
+        ("fields", "argument"),
+        [
+            pytest.param({"organisations": [["RX1"]]}, "query.organisations", id="nested"),
+            pytest.param({"organisations": "RX1"}, "query.organisations", id="text"),
+            pytest.param({"organisations": 5}, "query.organisations", id="number"),
+            pytest.param({"organisations": [NHS_NUMBER, 7]}, "query.organisations", id="item"),
+            pytest.param({"workflow": 5}, "query.workflow", id="workflow"),
+            pytest.param({"state": "a\nb"}, "query.state", id="state"),
+            pytest.param({"organisation": ""}, "query.organisation", id="organisation"),
+            pytest.param({"after": "x" * 129}, "query.after", id="after"),
+            pytest.param({"limit": None}, "query.limit", id="limit-none"),
+            pytest.param({"limit": 0}, "query.limit", id="limit-zero"),
+            pytest.param({"limit": 1001}, "query.limit", id="limit-1001"),
+            pytest.param({"limit": True}, "query.limit", id="limit-bool"),
+            pytest.param({"limit": "5"}, "query.limit", id="limit-text"),
+            pytest.param({"limit": int(NHS_NUMBER)}, "query.limit", id="limit-nhs-number"),
+        ],
+    )
+    def test_case_queries(self, fields: dict[str, Any], argument: str) -> None:
+        """``CaseQuery(...)`` with a field of the wrong type or range is InvalidInput."""
+        with pytest.raises(InvalidInput) as refused:
+            CaseQuery(**fields)
+
+        assert refused.value.argument == argument
+        check_refusal(refused.value)
+
+    def test_a_query_at_its_limits_is_made(self) -> None:
+        """The largest query still accepted keeps every field as given."""
+        query = CaseQuery(
+            workflow="psii",
+            state="planning",
+            organisation=ORG,
+            organisations=(f"R{i}" for i in range(10_000)),
+            after="x" * 128,
+            limit=1000,
+        )
+
+        assert query.organisations is not None
+        assert len(query.organisations) == 10_000
+        assert (query.after, query.limit) == ("x" * 128, 1000)
+
+    @pytest.mark.parametrize(
+        ("argument", "delay"),
+        [
+            pytest.param("base_delay", timedelta.max, id="base-max"),
+            pytest.param("max_delay", timedelta.max, id="max-max"),
+            pytest.param("max_delay", timedelta(days=366, microseconds=1), id="max-366d+"),
+            pytest.param("base_delay", timedelta(0), id="base-zero"),
+        ],
+    )
+    def test_relay_delays(self, argument: str, delay: timedelta) -> None:
+        """A delay must be positive and at most 366 days (the clock plus it cannot overflow)."""
+        engine = _engine_with_a_case()
+
+        error = attempt(engine, lambda: OutboxRelay(engine, **{argument: delay}))
+
+        assert isinstance(error, InvalidInput)
+        assert error.argument == argument
+
+    def test_a_year_long_delay_is_accepted(self) -> None:
+        """366 days is the longest delay accepted."""
+        engine = _engine_with_a_case()
+        longest = timedelta(days=366)
+
+        relay = OutboxRelay(engine, base_delay=longest, max_delay=longest)
+
+        assert relay.run_once() == RelayReport()
+
+
+#: SQLAlchemy warns that it picks its pool for a ``mode=memory`` URI from the URI itself.
+_MEMORY_POOL_WARNING = "ignore:Selection of the SingletonThreadPool"
+
+
+class TestSqlStoreAndCliRefusals:
+    """The SQL store's options and the CLI refuse bad values, typed and without leaks."""
+
+    @pytest.mark.parametrize(
+        ("options", "argument"),
+        [
+            pytest.param({"url": 5}, "url", id="url-number"),
+            pytest.param({"url": None}, "url", id="url-none"),
+            pytest.param({"durability": ["full"]}, "durability", id="durability-list"),
+            pytest.param({"durability": "fast"}, "durability", id="durability-unknown"),
+            pytest.param({"read_only": "yes"}, "read_only", id="read-only-text"),
+            pytest.param({"migrate": "yes"}, "migrate", id="migrate-text"),
+            pytest.param({"migrate": 1}, "migrate", id="migrate-one"),
+            pytest.param({"migrate": True, "read_only": True}, "migrate", id="both"),
+            pytest.param({"busy_timeout": "5"}, "busy_timeout", id="timeout-text"),
+            pytest.param({"busy_timeout": 10**400}, "busy_timeout", id="timeout-huge"),
+            pytest.param({"busy_timeout": float("nan")}, "busy_timeout", id="timeout-nan"),
+            pytest.param({"busy_timeout": float("inf")}, "busy_timeout", id="timeout-inf"),
+            pytest.param({"busy_timeout": -1}, "busy_timeout", id="timeout-negative"),
+            pytest.param({"busy_timeout": True}, "busy_timeout", id="timeout-bool"),
+            pytest.param({"busy_timeout": 86_401}, "busy_timeout", id="timeout-over-a-day"),
+        ],
+    )
+    def test_sql_store_options(
+        self, tmp_path: Path, options: dict[str, Any], argument: str
+    ) -> None:
+        """``SqlStore.open`` refuses bad options with InvalidInput (a ValueError) and no file."""
+        url = options.pop("url", str(tmp_path / "cases.sqlite3"))
+
+        with pytest.raises(InvalidInput) as refused:
+            SqlStore.open(url, **options)
+
+        assert refused.value.argument == argument
+        assert isinstance(refused.value, ValueError)
+        assert list(tmp_path.iterdir()) == []
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            pytest.param("cases.sqlite3", id="path"),
+            pytest.param("sqlite:///cases.sqlite3", id="url"),
+            pytest.param("sqlite:///file:cases.sqlite3?mode=rwc&uri=true", id="uri"),
+            pytest.param(
+                "sqlite:///file:m1?mode=memory&cache=shared&uri=true",
+                id="memory",
+                marks=pytest.mark.filterwarnings(_MEMORY_POOL_WARNING),
+            ),
+        ],
+    )
+    def test_opening_a_missing_file_creates_nothing(self, tmp_path: Path, url: str) -> None:
+        """Opening a missing SQLite file without ``migrate`` is a missing schema, not a file."""
+        with contextlib.chdir(tmp_path), pytest.raises(SchemaVersionError) as refused:
+            SqlStore.open(url)
+
+        assert refused.value.found is None
+        assert list(tmp_path.iterdir()) == []
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            pytest.param("sqlite:///file:cases.sqlite3?mode=rwc&uri=true", id="mode-rwc"),
+            pytest.param("sqlite:///file:cases.sqlite3?uri=true", id="no-mode"),
+        ],
+    )
+    def test_a_read_only_uri_never_creates_the_file(self, tmp_path: Path, url: str) -> None:
+        """A URI file name opened read-only is opened with mode=ro, whatever mode it asks."""
+        with contextlib.chdir(tmp_path), pytest.raises(StoreUnavailable):
+            SqlStore.open(url, read_only=True)
+
+        assert list(tmp_path.iterdir()) == []
+
+    @pytest.mark.filterwarnings(_MEMORY_POOL_WARNING)
+    def test_a_read_only_memory_uri_stays_in_memory(self, tmp_path: Path) -> None:
+        """A read-only in-memory URI keeps its mode: an empty schema, and no file."""
+        url = "sqlite:///file:m2?mode=memory&cache=shared&uri=true"
+
+        with contextlib.chdir(tmp_path), pytest.raises(SchemaVersionError) as refused:
+            SqlStore.open(url, read_only=True)
+
+        assert refused.value.found is None
+        assert list(tmp_path.iterdir()) == []
+
+    def test_a_read_only_uri_reads_an_existing_file(self, tmp_path: Path) -> None:
+        """An existing file named by a URI opens read-only and reads its cases."""
+        (tmp_path / "cases.sqlite3").write_bytes(_database_bytes())
+
+        with contextlib.chdir(tmp_path):
+            store = SqlStore.open("sqlite:///file:cases.sqlite3?mode=rwc&uri=true", read_only=True)
+            try:
+                assert [c.id for c in store.list_cases(CaseQuery()).items] == ["case-1"]
+            finally:
+                store.dispose()
+
+    def test_urls_in_errors_are_redacted_and_short(self) -> None:
+        """A URL an error repeats holds no NHS-number-shaped text and is cut short."""
+        with pytest.raises(StoreError) as refused:
+            SqlStore.open(f"nosuch://{NHS_NUMBER}@host-{NHS_NUMBER}/{'d' * 5_000}")
+
+        check_refusal(refused.value)
+        assert "nosuch://" in str(refused.value)
+
+    @pytest.mark.parametrize(
+        ("line", "code", "words"),
+        [
+            pytest.param(["diagram", NHS_NUMBER], 2, "no workflow called", id="workflow"),
+            pytest.param(["diagram", "psii", "--format", NHS_NUMBER], 2, "not one of", id="fmt"),
+            pytest.param(
+                ["verify", "cases.sqlite3", "--key-file", "latin1.json"],
+                3,
+                "key file cannot be read",
+                id="key-file-not-utf8",
+            ),
+            pytest.param(
+                ["verify", "cases.sqlite3", "--checkpoint", "latin1.json"],
+                3,
+                "checkpoint file cannot be read",
+                id="checkpoint-not-utf8",
+            ),
+            pytest.param(
+                ["checkpoint", "cases.sqlite3", "--out", f"no-folder/{NHS_NUMBER}.json"],
+                3,
+                "cannot write the checkpoint",
+                id="out-in-no-folder",
+            ),
+            pytest.param(
+                ["checkpoint", "cases.sqlite3", "--out", "x" * 300 + ".json"],
+                3,
+                "cannot write the checkpoint",
+                id="out-name-too-long",
+            ),
+            pytest.param(
+                ["verify", "missing.sqlite3", "--case", NHS_NUMBER],
+                3,
+                "--case looks like an NHS number",
+                id="case-checked-before-opening",
+            ),
+            pytest.param(
+                ["db", "revision", f"{NHS_NUMBER}.sqlite3"], 4, "store error", id="db-file"
+            ),
+        ],
+    )
+    def test_cli_refusals(self, line: list[str], code: int, words: str) -> None:
+        """Each refusal has its exit code, says why, and repeats no NHS number."""
+        with a_folder_with_a_database() as folder:
+            before = files_in(folder)
+
+            result = CliRunner().invoke(cli_main, line)
+
+            assert files_in(folder) == before
+        assert result.exit_code == code, result.output
+        assert words in result.output
+        assert "Traceback" not in result.output
+        assert not NHS_SHAPE.search(result.output), result.output
+
+
+class TestInputChecks:
+    """The private checks in ``_inputs`` that entry points call."""
+
+    @pytest.mark.parametrize("value", [PSS, None, "nightly-verify", ORG])
+    def test_system_reader_refuses_everything_else(self, value: object) -> None:
+        """Only a SystemReader may take a checkpoint (a person sees only some cases)."""
+        with pytest.raises(InvalidInput) as refused:
+            _inputs.system_reader(value)
+
+        assert refused.value.argument == "reader"
+
+    def test_system_reader_accepts_a_system_reader(self) -> None:
+        """A SystemReader is returned as it is."""
+        assert _inputs.system_reader(JOB) is JOB

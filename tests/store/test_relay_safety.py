@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 import pytest
+import sqlalchemy as sa
 
 from psirf_flow import Actor, Engine, InMemoryStore, InvalidInput, Role
 from psirf_flow.audit import AuditEntry
@@ -29,6 +30,7 @@ from psirf_flow.log import ALLOWED_KEYS
 from psirf_flow.ports import CaseQuery, Change, Store
 from psirf_flow.relay import DeadReason, OutboxRelay, RelayReport
 from psirf_flow.store.sql import SqlStore
+from psirf_flow.store.sql.schema import AUDIT_ENTRIES
 from psirf_flow.testing import ManualClock
 from psirf_flow.testing.logs import capture_events
 from psirf_flow.workflows.couplings import (
@@ -192,6 +194,26 @@ def _forge(store: Store, clock: ManualClock, *messages: OutboxMessage) -> None:
         now=clock.now(),
     )
     store.commit(Change(decision.case, None, decision.entry, outbox=messages))
+
+
+def _rewrite_actor(store: Store, case_id: str, sequence: int, actor_id: str) -> None:
+    """Change who an audit entry says acted, behind the engine's back, on any store.
+
+    The in-memory store through its test hook; a SQL store with a raw ``UPDATE``, as
+    someone holding the database credentials could.
+    """
+    if isinstance(store, InMemoryStore):
+        entry = store.history(case_id)[sequence - 1]
+        store.tamper(case_id, sequence, attrs.evolve(entry, actor_id=actor_id))
+        return
+    assert isinstance(store, SqlStore)
+    with store.engine.begin() as connection:
+        changed = connection.execute(
+            sa.update(AUDIT_ENTRIES)
+            .where(AUDIT_ENTRIES.c.case_id == case_id, AUDIT_ENTRIES.c.sequence == sequence)
+            .values(actor_id=actor_id)
+        )
+    assert changed.rowcount == 1
 
 
 def _outcomes(store: Store, case_id: str) -> dict[str, str | None]:
@@ -488,11 +510,9 @@ class TestUntrustedCause:
     ) -> None:
         """A message whose source case's trail no longer verifies is refused."""
         store = engine.store
-        if not isinstance(store, InMemoryStore):
-            pytest.skip("tampering is a test hook of the in-memory store")
         _decide(engine, "INC-1")
-        entry = store.history("INC-1")[1]
-        store.tamper("INC-1", 2, attrs.evolve(entry, actor_id="someone-else"))
+
+        _rewrite_actor(store, "INC-1", 2, "someone-else")
 
         report = relay.run_until_idle()
 

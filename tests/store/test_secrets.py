@@ -145,3 +145,27 @@ def test_driver_messages_repeating_a_secret_are_masked() -> None:
 
     assert _detail(failure, url) == "auth failed for *** and ***"
     assert SECRET not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql+psycopg://app@127.0.0.1:5432/psirf",
+            "postgresql+psycopg://app@127.0.0.1:5432/psirf",
+        ),
+        (
+            "postgresql+psycopg://app@db-9434765919.internal:5432/psirf",
+            "postgresql+psycopg://app@db-«redacted».internal:5432/psirf",
+        ),
+        (
+            "postgresql+psycopg://app@10.20.30.40:6432/p?application_name=pt-9434765919",
+            "postgresql+psycopg://app@10.20.30.40:6432/p?application_name=pt-«redacted»",
+        ),
+        ("sqlite:////srv/943-476-5919.sqlite3", "sqlite:////srv/«redacted».sqlite3"),
+    ],
+    ids=["address-and-port-kept", "host-name", "query-value", "file-name"],
+)
+def test_shown_url_redacts_each_part_on_its_own(url: str, shown: str) -> None:
+    """Identifiers in a host, query value or file name go; an address and its port stay."""
+    assert _shown(sa.make_url(url)) == shown

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Final, Literal
 
@@ -29,9 +30,9 @@ import attrs
 
 from psirf_flow.audit.canonical import format_time, jcs_bytes
 from psirf_flow.audit.entries import AuditEntry, hashes_match
-from psirf_flow.audit.keys import AuditKeys
-from psirf_flow.domain import Case
-from psirf_flow.errors import CheckpointInvalid
+from psirf_flow.audit.keys import KEY_ID, AuditKeys
+from psirf_flow.domain import Case, check_identifier
+from psirf_flow.errors import CheckpointInvalid, InvalidInput, shown
 
 
 __all__ = [
@@ -49,6 +50,10 @@ __all__ = [
 CHECKPOINT_FORMAT: Final = 1
 _HEX_DIGITS: Final = 64
 _PAIR: Final = 2
+#: The most entries a checkpoint may record for one case (a case's version is below 10**9).
+_MOST_ENTRIES: Final = 999_999_999
+#: A head hash: 64 hex digits, or empty for a case whose trail was empty.
+_HEAD: Final = re.compile(r"(?:[0-9a-f]{64})?")
 
 Problem = Literal["truncated", "deleted", "unexpected"]
 SignatureStatus = Literal["valid", "invalid", "unchecked"]
@@ -109,9 +114,13 @@ class Checkpoint:
         Raises:
             CheckpointInvalid: If ``text`` is not a checkpoint document.
         """
+        found: object = text  # the annotation is a promise callers may break
+        if not isinstance(found, str | bytes):
+            msg = f"the checkpoint must be JSON text, got {shown(found)}"
+            raise CheckpointInvalid(msg)
         try:
             document = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to read
             msg = "the checkpoint is not valid JSON"
             raise CheckpointInvalid(msg) from None
         return _from_document(document)
@@ -126,34 +135,44 @@ def _from_document(document: Any) -> Checkpoint:
         CHECKPOINT_FORMAT
     ):
         raise _invalid(f"it is not a format {CHECKPOINT_FORMAT} psirf_flow checkpoint")
-    made_at = document.get("made_at")
-    try:
-        moment = datetime.fromisoformat(made_at) if isinstance(made_at, str) else None
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise _invalid("made_at is not an ISO 8601 UTC time")
+    moment = _made_at(document.get("made_at"))
     key_id = document.get("key_id")
     signature = document.get("signature")
     cases = document.get("cases")
-    if key_id is not None and not isinstance(key_id, str):
-        raise _invalid("key_id is not text")
+    if key_id is not None and not (isinstance(key_id, str) and KEY_ID.fullmatch(key_id)):
+        raise _invalid("key_id is not an audit key id")
     if not isinstance(signature, str):
         raise _invalid("signature is not text")
     if not isinstance(cases, dict):
         raise _invalid("cases is not an object")
     trails: dict[str, CheckpointedTrail] = {}
     for case_id, value in cases.items():
+        if check_identifier(case_id) is not None:
+            raise _invalid("a case id is not an opaque identifier")
         if not (
             isinstance(value, list)
             and len(value) == _PAIR
             and isinstance(value[0], int)
             and not isinstance(value[0], bool)
+            and 0 <= value[0] <= _MOST_ENTRIES
             and isinstance(value[1], str)
+            and _HEAD.fullmatch(value[1])
         ):
             raise _invalid("a case is not [entries, head_hash]")
         trails[case_id] = CheckpointedTrail(value[0], value[1])
     return Checkpoint(moment, trails, key_id, signature)
+
+
+def _made_at(value: object) -> datetime:
+    """``value`` read as an aware ISO 8601 time that can be expressed in UTC."""
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+        if moment is not None and moment.tzinfo is not None:
+            moment.astimezone(UTC)  # an aware time at the ends of the calendar may not be
+            return moment
+    except (ValueError, OverflowError):
+        pass
+    raise _invalid("made_at is not an ISO 8601 UTC time")
 
 
 def _signed_bytes(
@@ -267,7 +286,15 @@ def verify_against_checkpoint(
         checkpoint: A checkpoint made earlier (imported with :meth:`Checkpoint.from_json`).
         current: Every case the store holds now.
         keys: The audit keys; needed to check a keyed checkpoint's signature.
+
+    Raises:
+        InvalidInput: If ``checkpoint`` is not a :class:`Checkpoint`.
     """
+    if not isinstance(checkpoint, Checkpoint):  # the annotation is a promise callers may break
+        raise InvalidInput(
+            "checkpoint",
+            f"must be a Checkpoint (see Checkpoint.from_json), got {shown(checkpoint)}",
+        )
     findings: list[CheckpointFinding] = []
     for case_id, recorded in checkpoint.cases.items():
         trail = current.get(case_id)

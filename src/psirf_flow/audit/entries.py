@@ -40,6 +40,7 @@ from psirf_flow.audit.canonical import (
 )
 from psirf_flow.audit.keys import AuditKeys
 from psirf_flow.domain import Case, FactValue, GuardResult, frozen_facts
+from psirf_flow.errors import InvalidInput, shown
 
 
 __all__ = [
@@ -267,7 +268,12 @@ def case_digest(case: Case) -> str:
     hex digits of the SHA-256 of that field's RFC 8785 encoding, so a mismatch can say
     *which* fields differ without recording their values. Timestamps and ``head_hash`` are
     not covered (the entry itself records its time and the chain its hash).
+
+    Raises:
+        InvalidInput: If ``case`` is not a :class:`~psirf_flow.domain.Case`.
     """
+    if not isinstance(case, Case):
+        raise InvalidInput("case", f"must be a Case, got {shown(case)}")
     return _digest_text(_case_values(case))
 
 

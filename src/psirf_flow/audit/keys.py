@@ -22,17 +22,22 @@ from typing import Final
 
 import attrs
 
-from psirf_flow.errors import AuditKeyError
+from psirf_flow.errors import AuditKeyError, shown
 
 
-__all__ = ["MIN_KEY_BYTES", "AuditKeys", "idempotency_digest"]
+__all__ = ["KEY_ID", "MIN_KEY_BYTES", "AuditKeys", "idempotency_digest"]
 
 #: The shortest key accepted (256 bits, the HMAC-SHA-256 block of security).
 MIN_KEY_BYTES: Final = 32
-_KEY_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+#: What an audit key id looks like: a short plain name.
+KEY_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def _frozen_keys(value: Mapping[str, bytes]) -> Mapping[str, bytes]:
+    found: object = value  # the annotation is a promise callers may break
+    if not isinstance(found, Mapping):
+        msg = f"the audit key ring must be a mapping of key ids to bytes, got {shown(found)}"
+        raise AuditKeyError(msg)
     return MappingProxyType(dict(value))
 
 
@@ -42,16 +47,16 @@ def _check_keys(_instance: AuditKeys, _attribute: object, value: Mapping[str, by
         raise AuditKeyError(msg)
     for key_id, secret in value.items():
         id_value: object = key_id  # the annotations are promises callers may break
-        if not isinstance(id_value, str) or not _KEY_ID.fullmatch(id_value):
+        if not isinstance(id_value, str) or not KEY_ID.fullmatch(id_value):
             msg = "an audit key id must be 1-64 letters, digits, '.', '_' or '-'"
             raise AuditKeyError(msg)
         secret_value: object = secret
         if not isinstance(secret_value, bytes):
-            msg = f"audit key {key_id!r} is not bytes"
+            msg = f"audit key {shown(key_id)} is not bytes"
             raise AuditKeyError(msg)
         if len(secret) < MIN_KEY_BYTES:
             msg = (
-                f"audit key {key_id!r} is {len(secret)} bytes long; "
+                f"audit key {shown(key_id)} is {len(secret)} bytes long; "
                 f"at least {MIN_KEY_BYTES} are needed"
             )
             raise AuditKeyError(msg)
@@ -78,8 +83,9 @@ class AuditKeys:
 
     @active.validator
     def _check_active(self, _attribute: object, value: str) -> None:
-        if value not in self.keys:
-            msg = f"the active audit key {value!r} is not in the key ring"
+        found: object = value  # the annotation is a promise callers may break
+        if not isinstance(found, str) or found not in self.keys:
+            msg = f"the active audit key {shown(found)} is not in the key ring"
             raise AuditKeyError(msg)
 
     def __repr__(self) -> str:
@@ -121,9 +127,10 @@ class AuditKeys:
         Raises:
             AuditKeyError: If the text is not such a ring; the message never repeats it.
         """
+        found: object = text  # the annotation is a promise callers may break
         try:
-            document = json.loads(text)
-        except ValueError:
+            document = json.loads(found) if isinstance(found, str | bytes) else None
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to read
             document = None
         if not (
             isinstance(document, dict)
@@ -138,7 +145,7 @@ class AuditKeys:
             try:
                 secrets[key_id] = base64.b64decode(encoded, validate=True)
             except (binascii.Error, ValueError):
-                msg = f"audit key {key_id!r} is not valid base64"
+                msg = f"audit key {shown(key_id)} is not valid base64"
                 raise AuditKeyError(msg) from None
         return cls(keys=secrets, active=document["active"])
 

@@ -22,7 +22,7 @@ from psirf_flow.audit.entries import (
 )
 from psirf_flow.audit.keys import AuditKeys
 from psirf_flow.domain import Case
-from psirf_flow.errors import AuditChainBroken
+from psirf_flow.errors import AuditChainBroken, InvalidInput, shown
 
 
 __all__ = [
@@ -114,7 +114,7 @@ def _hash_problem(entry: AuditEntry, keys: AuditKeys | None) -> tuple[str, bool]
         return "its content cannot be encoded any more (it was altered)", False
     if recomputed is None:
         return (
-            f"it is signed with audit key {entry.key_id!r}, which was not supplied "
+            f"it is signed with audit key {shown(entry.key_id)}, which was not supplied "
             "(it cannot be checked)",
             True,
         )
@@ -176,6 +176,33 @@ def _head_problem(
     return None
 
 
+def _check_arguments(  # noqa: PLR0917 - the arguments of verify_chain, checked together
+    case_id: object,
+    entries: object,
+    head_hash: object,
+    expected_entries: object,
+    case: object,
+    keys: object,
+) -> None:
+    """Refuse arguments of the wrong type with InvalidInput, before anything is compared."""
+    if not isinstance(case_id, str):
+        raise InvalidInput("case_id", f"must be text, got {shown(case_id)}")
+    if isinstance(entries, str | bytes) or not isinstance(entries, Sequence):
+        raise InvalidInput("entries", f"must be a sequence of audit entries, got {shown(entries)}")
+    if not all(isinstance(entry, AuditEntry) for entry in entries):
+        raise InvalidInput("entries", "must hold audit entries only")
+    if head_hash is not None and not isinstance(head_hash, str):
+        raise InvalidInput("head_hash", f"must be text or None, got {shown(head_hash)}")
+    if expected_entries is not None and (
+        isinstance(expected_entries, bool) or not isinstance(expected_entries, int)
+    ):
+        raise InvalidInput("expected_entries", "must be a whole number or None")
+    if case is not None and not isinstance(case, Case):
+        raise InvalidInput("case", f"must be a Case or None, got {shown(case)}")
+    if keys is not None and not isinstance(keys, AuditKeys):
+        raise InvalidInput("keys", f"must be AuditKeys or None, got {shown(keys)}")
+
+
 def verify_chain(
     case_id: str,
     entries: Sequence[AuditEntry],
@@ -210,7 +237,11 @@ def verify_chain(
             a difference names that entry and the fields.
         keys: The audit keys; a keyed entry whose key is not here cannot be checked, and
             the result is not ok (``cannot_check``).
+
+    Raises:
+        InvalidInput: If an argument is not of the type above (nothing is verified).
     """
+    _check_arguments(case_id, entries, head_hash, expected_entries, case, keys)
     if case is not None:
         head_hash = case.head_hash if head_hash is None else head_hash
         expected_entries = case.version if expected_entries is None else expected_entries

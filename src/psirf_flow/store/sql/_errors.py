@@ -20,10 +20,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
-from psirf_flow.errors import PsirfFlowError, StoreBusy, StoreError, StoreUnavailable
+from psirf_flow.errors import (
+    REDACTED,
+    PsirfFlowError,
+    StoreBusy,
+    StoreError,
+    StoreUnavailable,
+    redact,
+)
 
 
 _PG_UNIQUE_VIOLATION: Final = "23505"
@@ -37,6 +45,8 @@ _SQLITE_BUSY: Final = ("SQLITE_BUSY", "SQLITE_LOCKED")
 #: Words in a URL query key that mark its value as a secret.
 _SECRET_WORDS: Final = ("password", "passwd", "passfile", "secret", "token")
 _MASK: Final = "***"
+#: The most characters of a URL an error message shows.
+_LONGEST_URL: Final = 200
 
 
 def _is_secret(key: str) -> bool:
@@ -46,12 +56,40 @@ def _is_secret(key: str) -> bool:
 
 
 def _shown(url: sa.URL) -> str:
-    """``url`` as text safe to show: no password, no secret query value, no NUL."""
+    """``url`` as text safe to show: no password, no secret query value, no NUL.
+
+    Nothing shaped like an NHS number either (in a file name, a user or a host), and no
+    e-mail address in the database name or path; cut to 200 characters.
+    """
     if any(_is_secret(k) for k in url.query):
         url = url.update_query_dict({k: _MASK for k in url.query if _is_secret(k)}, append=False)
+    # Each part a person could have typed an identifier into (a file name, a database,
+    # user or host name, a query value) is redacted on its own, so an address and its port
+    # stay readable (127.0.0.1:5432 is ten digits only when read as one run).
+    if url.database and redact(url.database, dates=False) != url.database:
+        url = url.set(database=redact(url.database, dates=False))
+    if url.username and redact(url.username, dates=False) != url.username:
+        url = url.set(username=redact(url.username, dates=False, emails=False))
+    if url.host and redact(url.host, dates=False, emails=False) != url.host:
+        url = url.set(host=redact(url.host, dates=False, emails=False))
+    revealing = {
+        k: redact(v, dates=False)
+        for k, v in url.query.items()
+        if isinstance(v, str) and redact(v, dates=False) != v
+    }
+    if revealing:
+        url = url.update_query_dict(revealing)
     text = url.render_as_string(hide_password=True)
-    # render_as_string escapes the mask's characters in the query; show them plainly.
-    return text.replace("%2A%2A%2A", _MASK).replace("\x00", "\\x00")
+    # render_as_string escapes the mask's and the redaction's characters; show them plainly.
+    text = text.replace("%2A%2A%2A", _MASK).replace(quote(REDACTED), REDACTED)
+    # Escaping can join digits into a new run (``"1…`` becomes ``%221…``): redact the text
+    # around the address once more, keeping the address and port themselves.
+    address = f"{url.host}:{url.port}" if url.host and url.port else url.host or ""
+    before, found, after = text.partition(address) if address else (text, "", "")
+    text = redact(before, dates=False, emails=False) + found
+    text += redact(after, dates=False, emails=False)
+    text = text.replace("\x00", "\\x00")
+    return text if len(text) <= _LONGEST_URL else text[:_LONGEST_URL] + "\u2026"
 
 
 def _secrets(url: sa.URL) -> tuple[str, ...]:

@@ -18,15 +18,14 @@ explicit transaction (autocommit on PostgreSQL; the SQLite ``begin`` listener he
 
 from __future__ import annotations
 
-import math
 import os
 import sqlite3
 from typing import Any, Final, Literal
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 import sqlalchemy as sa
 
-from psirf_flow.errors import StoreError
+from psirf_flow.errors import InvalidInput, StoreError, shown
 from psirf_flow.store.sql._errors import _is_secret, _secrets, _shown
 
 
@@ -40,6 +39,8 @@ _SQLITE_SYNCHRONOUS: Final = {"full": "FULL", "normal": "NORMAL"}
 _DEFAULT_BUSY_TIMEOUT: Final = 30.0
 #: A connection option: the next statement runs on its own, outside an explicit transaction.
 _SINGLE_STATEMENT: Final = "psirf_flow_single_statement"
+#: The longest wait for another writer's lock that may be asked for: a day, in seconds.
+_LONGEST_BUSY_TIMEOUT: Final = 86_400
 _MISSING_FILE: Final = (
     "there is no database file at that path (it is opened read-only, so none was created)"
 )
@@ -99,17 +100,13 @@ def make_engine(
             server's setting by default).
 
     Raises:
-        ValueError: If ``durability`` is not ``"full"`` or ``"normal"``, or
-            ``busy_timeout`` is negative or not a number.
+        InvalidInput: (a ``ValueError``) If ``url`` is neither text nor a SQLAlchemy URL,
+            ``durability`` is not ``"full"`` or ``"normal"``, ``read_only`` is not a bool, or
+            ``busy_timeout`` is not a number of seconds from 0 to a day.
         StoreError: If the URL cannot be read or names no installed driver, or a SQLite
             path holds a NUL character.
     """
-    if durability not in _SQLITE_SYNCHRONOUS:
-        msg = f"durability must be 'full' or 'normal', not {durability!r}"
-        raise ValueError(msg)
-    if busy_timeout is not None and not (math.isfinite(busy_timeout) and busy_timeout >= 0):
-        msg = f"busy_timeout must be a number of seconds, 0 or more, not {busy_timeout!r}"
-        raise ValueError(msg)
+    check_options(url, durability=durability, read_only=read_only, busy_timeout=busy_timeout)
     parsed = _url(url)
     if "\x00" in (parsed.database or ""):
         msg = f"cannot use the database URL {_shown(parsed)}: a path cannot hold a NUL character"
@@ -145,6 +142,36 @@ def make_engine(
     return engine
 
 
+def check_options(
+    url: object, *, durability: object, read_only: object, busy_timeout: object
+) -> None:
+    """Refuse options of the wrong type or range with InvalidInput, before anything is opened.
+
+    Shared by :func:`make_engine` and ``SqlStore.open``; the message never repeats a URL
+    (it may hold a password) and repeats other values only through ``errors.shown``.
+    """
+    if not isinstance(url, str | sa.URL):
+        raise InvalidInput(
+            "url", f"must be a SQLAlchemy URL or a SQLite file path, got {type(url).__name__}"
+        )
+    if not isinstance(durability, str) or durability not in _SQLITE_SYNCHRONOUS:
+        raise InvalidInput("durability", f"must be 'full' or 'normal', not {shown(durability)}")
+    if not isinstance(read_only, bool):
+        raise InvalidInput("read_only", f"must be True or False, not {shown(read_only)}")
+    if busy_timeout is None:
+        return
+    if (
+        isinstance(busy_timeout, bool)
+        or not isinstance(busy_timeout, int | float)
+        or not 0 <= busy_timeout <= _LONGEST_BUSY_TIMEOUT  # NaN and infinities fail too
+    ):
+        raise InvalidInput(
+            "busy_timeout",
+            f"must be a number of seconds from 0 to {_LONGEST_BUSY_TIMEOUT:,}, "
+            f"not {shown(busy_timeout)}",
+        )
+
+
 def _configure_sqlite(
     engine: sa.Engine, synchronous: str, *, busy_timeout_ms: int, read_only: bool
 ) -> None:
@@ -153,6 +180,10 @@ def _configure_sqlite(
     ) -> None:
         # Open the file with mode=ro, so that a missing file is an error, not created.
         path = cargs[0] if cargs else cparams.get("database")
+        if cparams.get("uri") and cargs and isinstance(path, str):
+            # A URI file name may ask for mode=rwc (create): read-only means mode=ro.
+            cargs[:] = [_read_only_uri(path)]
+            return
         if cparams.get("uri") or not isinstance(path, str) or path in ("", ":memory:"):
             return
         if not os.path.exists(path):
@@ -185,6 +216,15 @@ def _configure_sqlite(
         sa.event.listen(engine, "do_connect", on_do_connect)
     sa.event.listen(engine, "connect", on_connect)
     sa.event.listen(engine, "begin", on_begin)
+
+
+def _read_only_uri(uri: str) -> str:
+    """``uri`` (a SQLite ``file:`` URI) with ``mode=ro``, unless it names a memory database."""
+    base, _, query = uri.partition("?")
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if ("mode", "memory") in pairs:
+        return uri
+    return f"{base}?{urlencode([*(p for p in pairs if p[0] != 'mode'), ('mode', 'ro')])}"
 
 
 def _configure_postgresql(engine: sa.Engine, settings: list[str]) -> None:

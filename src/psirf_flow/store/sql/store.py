@@ -19,20 +19,35 @@ Engines are made in :mod:`psirf_flow.store.sql.engines` and schemas versioned in
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Final
+from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 
 from psirf_flow.audit import AuditEntry
 from psirf_flow.domain import Case, Deadline, OutboxMessage
-from psirf_flow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StoreError
+from psirf_flow.errors import (
+    CaseAlreadyExists,
+    CaseNotFound,
+    ConcurrencyConflict,
+    InvalidInput,
+    SchemaVersionError,
+    StoreError,
+    shown,
+)
 from psirf_flow.ports import CaseQuery, Change, IdempotencyRecord, IncidentLink, Page
 from psirf_flow.store.sql import mapping
 from psirf_flow.store.sql._errors import _connected, _is_unique_violation, _shown, _translated
-from psirf_flow.store.sql.engines import Durability, _single_statement, make_engine
+from psirf_flow.store.sql.engines import (
+    Durability,
+    _single_statement,
+    check_options,
+    make_engine,
+)
 from psirf_flow.store.sql.migrate import (
     HEAD_REVISION,
     _alembic_config,  # noqa: F401 - re-exported: importable from here as before the split
@@ -250,8 +265,9 @@ class SqlStore:
     ) -> SqlStore:
         """Open the database at ``url`` and check (or, with ``migrate``, bring) its schema.
 
-        For SQLite, ``url`` may be a plain file path or a ``sqlite:///path`` URL; the file
-        is created when missing (unless ``read_only``). Writes go through WAL, and
+        For SQLite, ``url`` may be a plain file path or a ``sqlite:///path`` URL; with
+        ``migrate`` the file is created when missing (without it, a missing file is a
+        missing schema and is not created). Writes go through WAL, and
         ``durability`` sets ``PRAGMA synchronous``:
 
         * ``"full"`` (default): a commit is on disk before it returns, and survives power
@@ -274,17 +290,22 @@ class SqlStore:
                 :class:`~psirf_flow.errors.StoreBusy` (see :func:`make_engine`).
 
         Raises:
-            ValueError: If ``read_only`` and ``migrate`` are both given, or ``durability``
-                or ``busy_timeout`` is not valid.
+            InvalidInput: (a ``ValueError``) If ``read_only`` and ``migrate`` are both given,
+                either is not a bool, or ``url``, ``durability`` or ``busy_timeout`` is not
+                valid (see :func:`make_engine`).
             SchemaVersionError: If the schema is missing, older or newer than this release
-                (without ``migrate``), or newer (with it).
+                (without ``migrate``), or newer (with it). A SQLite file that does not exist
+                is missing a schema, and is not created.
             StoreUnavailable: If the database cannot be reached (or, read-only, the SQLite
                 file does not exist).
             StoreError: If the URL cannot be used.
         """
+        check_options(url, durability=durability, read_only=read_only, busy_timeout=busy_timeout)
+        if not isinstance(migrate, bool):
+            raise InvalidInput("migrate", f"must be True or False, not {shown(migrate)}")
         if read_only and migrate:
-            msg = "a read-only store cannot migrate the schema; run upgrade() on its own"
-            raise ValueError(msg)
+            msg = "cannot be used with read_only: a read-only store cannot migrate; run upgrade()"
+            raise InvalidInput("migrate", msg)
         engine = make_engine(
             url, durability=durability, read_only=read_only, busy_timeout=busy_timeout
         )
@@ -295,6 +316,8 @@ class SqlStore:
             if migrate:
                 upgrade(engine)
             else:
+                if not read_only:  # read-only engines never create a file (mode=ro)
+                    _refuse_missing_sqlite_file(engine.url)
                 store.check_schema()
         except BaseException:
             engine.dispose()
@@ -697,3 +720,23 @@ def _write_links(connection: sa.Connection, change: Change) -> None:
             for link in latest.values()
         ],
     )
+
+
+def _refuse_missing_sqlite_file(url: sa.URL) -> None:
+    """Refuse a SQLite file that does not exist before connecting, which would create it.
+
+    Opening without ``migrate`` needs a schema, so a missing file in an existing folder is
+    refused as a missing schema and nothing is written. In-memory databases are left to
+    the schema check.
+    """
+    if url.get_backend_name() != "sqlite" or url.query.get("mode") == "memory":
+        return
+    path = url.database or ""
+    if url.query.get("uri") and path.startswith("file:"):
+        # A URI file name (``file:cases.db``, ``file:///data/cases.db``): its path part.
+        path = unquote(urlsplit(path).path)
+    if path in {"", ":memory:"} or os.path.exists(path):
+        return
+    if os.path.isdir(os.path.dirname(path) or os.curdir):
+        raise SchemaVersionError(None, HEAD_REVISION, newer=False)
+    # No such folder: connecting fails with StoreUnavailable naming the file, creating nothing.
