@@ -33,7 +33,7 @@ __all__ = ["CouplingOutbox", "Idempotency", "fingerprint", "random_id"]
 def random_id() -> str:
     """A random case id (a UUID's hex digits) that the identifier rule accepts.
 
-    About one UUID in a hundred has ten digits in a row that pass the NHS number check
+    About two UUIDs in a hundred have ten digits in a row that pass the NHS number check
     (:func:`~psirf_flow.domain.check_identifier` refuses those): another is drawn.
     """
     while True:
