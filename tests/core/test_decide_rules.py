@@ -1,0 +1,229 @@
+"""What ``decide`` and ``options`` hand to guards and to ``classify``, and what they return.
+
+A small probe workflow records every :class:`GuardInput` its guard is given, so each test
+can assert the whole input (case, trigger, actor, role, facts, payload, time, references)
+and the whole :class:`Option` or :class:`Decision`, not one attribute of it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import attrs
+import pytest
+
+from psirf_flow import Actor, Case, Command, Role, decide
+from psirf_flow.decide import options
+from psirf_flow.domain import GuardResult
+from psirf_flow.workflows import GUARDS, GuardInput, GuardSpec
+from psirf_flow.workflows.guards import CaseSummary
+from psirf_flow.workflows.spec import OpeningSpec, TransitionSpec, WorkflowDefinition, define
+
+
+ORG = "RX1"
+NOW = datetime(2026, 4, 6, 21, 30, tzinfo=UTC)
+OPENED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+seen_inputs: list[GuardInput] = []
+
+
+def _probe(g: GuardInput) -> GuardResult:
+    """Record the input; refuse when the facts say ``refuse``."""
+    seen_inputs.append(g)
+    return GuardResult.judge(
+        "probe", g.facts.get("refuse") is not True, "probe_refused", "the probe said no"
+    )
+
+
+def _payload_probe(g: GuardInput) -> GuardResult:
+    return GuardResult.judge("payload_probe", True, "", "")
+
+
+def _workflow() -> WorkflowDefinition:
+    guards = {
+        **GUARDS,
+        "probe": GuardSpec("probe", _probe, "the probe agrees"),
+        "payload_probe": GuardSpec(
+            "payload_probe", _payload_probe, "checked with the payload", uses_payload=True
+        ),
+    }
+    return define(
+        name="probe",
+        version="1",
+        family="probe",
+        title="Probe",
+        states=("drafting", "in_review", "done"),
+        initial="drafting",
+        final_states=("done",),
+        opening=OpeningSpec(roles=(Role.PATIENT_SAFETY_SPECIALIST,)),
+        transitions=(
+            TransitionSpec(
+                trigger="submit",
+                sources=("drafting",),
+                dest="in_review",
+                roles=(Role.EXECUTIVE_LEAD, Role.PATIENT_SAFETY_SPECIALIST),
+                guards=("probe", "payload_probe"),
+            ),
+            TransitionSpec(
+                trigger="finish",
+                sources=("in_review",),
+                dest="done",
+                roles=(Role.EXECUTIVE_LEAD,),
+            ),
+        ),
+        guards=guards,
+    )
+
+
+PROBE = _workflow()
+PSS = Actor("pss-1", [Role.PATIENT_SAFETY_SPECIALIST], ORG)
+REFS = {"LR-1": CaseSummary("LR-1", "pir", "learning_response", "approved", ORG, ("INC-1",))}
+
+
+def _case(state: str = "drafting", **facts: object) -> Case:
+    return Case(
+        id="P-1",
+        workflow="probe",
+        workflow_version="1",
+        organisation=ORG,
+        state=state,
+        version=3,
+        facts={"incident_ids": ("INC-1",), **facts},
+        opened_at=OPENED,
+        updated_at=OPENED,
+        head_hash="ab" * 32,
+        retention_class="standard",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _forget() -> None:
+    """Each test starts with no recorded guard input."""
+    seen_inputs.clear()
+
+
+def test_options_hands_guards_the_case_as_it_stands() -> None:
+    """Options judges guards on the case, its facts, no payload, the time and references."""
+    case = _case()
+
+    options(PROBE, case, PSS, now=NOW, references=REFS)
+
+    assert seen_inputs == [
+        GuardInput(
+            case=case,
+            trigger="submit",
+            actor=PSS,
+            role=Role.PATIENT_SAFETY_SPECIALIST,
+            facts=case.facts,
+            payload={},
+            now=NOW,
+            references=REFS,
+        )
+    ]
+
+
+def test_options_reports_a_refusing_guard_and_defers_payload_guards() -> None:
+    """A failing guard gives its code and words; a guard needing the payload waits."""
+    found = options(PROBE, _case(refuse=True), PSS, now=NOW)
+
+    assert found == (
+        attrs.evolve(
+            found[0],
+            trigger="submit",
+            allowed=False,
+            reason_codes=("probe_refused",),
+            reasons=("the probe said no",),
+            checked_on_fire=("payload_probe",),
+        ),
+        attrs.evolve(
+            found[1],
+            trigger="finish",
+            allowed=False,
+            reason_codes=("not_allowed_in_state", "role_not_permitted"),
+            reasons=(
+                "not possible while the case is drafting",
+                "only executive lead may do it",
+            ),
+            checked_on_fire=(),
+        ),
+    )
+
+
+def test_options_judges_no_guard_once_something_else_is_wrong() -> None:
+    """In the wrong state, a permitted actor hears only that; no guard is judged."""
+    found = options(PROBE, _case("in_review", refuse=True), PSS, now=NOW)
+
+    assert found[0].reason_codes == ("not_allowed_in_state",)
+    assert found[0].reasons == ("not possible while the case is in review",)
+    assert found[0].checked_on_fire == ()
+    assert seen_inputs == []
+
+
+def test_options_for_an_outsider_names_every_reason_in_words() -> None:
+    """Another organisation's person without a role hears state, organisation and roles."""
+    outsider = Actor("x-1", [Role.REPORTER], "RX9")
+
+    found = options(PROBE, _case("in_review"), outsider, now=NOW)
+
+    assert (found[0].allowed, found[0].reason_codes, found[0].reasons) == (
+        False,
+        ("not_allowed_in_state", "organisation_mismatch", "role_not_permitted"),
+        (
+            "not possible while the case is in review",
+            "the case belongs to another organisation",
+            "only executive lead or patient safety specialist may do it",
+        ),
+    )
+    assert seen_inputs == []
+
+
+@attrs.frozen
+class HostCase(Case):
+    """A host's own case type (a subclass adding nothing)."""
+
+
+def test_decide_keeps_a_host_case_type_and_every_field() -> None:
+    """Deciding on a Case subclass returns that subclass with the same fields as for a Case."""
+    plain = _case()
+    hosted = HostCase(**attrs.asdict(plain, recurse=False))
+
+    expected = decide(PROBE, plain, Command("submit", PSS), now=NOW)
+    got = decide(PROBE, hosted, Command("submit", PSS), now=NOW)
+
+    assert type(got.case) is HostCase
+    assert attrs.asdict(got.case) == attrs.asdict(expected.case)
+    assert got.entry == expected.entry
+    assert expected.case == Case(
+        id="P-1",
+        workflow="probe",
+        workflow_version="1",
+        organisation=ORG,
+        state="in_review",
+        version=4,
+        facts=plain.facts,
+        opened_at=OPENED,
+        updated_at=NOW,
+        held_from=None,
+        head_hash=expected.entry.hash,
+        retention_class="standard",
+    )
+
+
+@pytest.mark.parametrize("case_type", [Case, HostCase])
+def test_classify_sees_the_case_as_it_will_stand(case_type: type[Case]) -> None:
+    """``classify`` gets the new state, facts, version and time, with the current class."""
+    seen: list[Case] = []
+
+    def classify(case: Case) -> str:
+        seen.append(case)
+        return "extended"
+
+    before = case_type(**attrs.asdict(_case(), recurse=False))
+    decision = decide(PROBE, before, Command("submit", PSS), now=NOW, classify=classify)
+
+    assert [attrs.asdict(c) for c in seen] == [
+        attrs.asdict(
+            attrs.evolve(before, state="in_review", version=4, updated_at=NOW, held_from=None)
+        )
+    ]
+    assert decision.case.retention_class == "extended"
+    assert decision.case.head_hash == decision.entry.hash
