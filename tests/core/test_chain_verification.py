@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import attrs
 import pytest
@@ -84,7 +85,7 @@ def trail(keys: AuditKeys | None = None, count: int = 3) -> list[AuditEntry]:
     return entries
 
 
-def rehash(entry: AuditEntry, **changes: object) -> AuditEntry:
+def rehash(entry: AuditEntry, **changes: Any) -> AuditEntry:
     """``entry`` with ``changes`` and its (unkeyed) hash recomputed, as a forger would."""
     changed = attrs.evolve(entry, **changes)
     return attrs.evolve(changed, hash=entry_hash(changed.content()))

@@ -14,7 +14,7 @@ import pytest
 
 from psirf_flow import Actor, Case, Command, Role, decide
 from psirf_flow.decide import options
-from psirf_flow.domain import GuardResult
+from psirf_flow.domain import FactValue, GuardResult
 from psirf_flow.workflows import GUARDS, GuardInput, GuardSpec
 from psirf_flow.workflows.guards import CaseSummary
 from psirf_flow.workflows.spec import OpeningSpec, TransitionSpec, WorkflowDefinition, define
@@ -79,7 +79,7 @@ PSS = Actor("pss-1", [Role.PATIENT_SAFETY_SPECIALIST], ORG)
 REFS = {"LR-1": CaseSummary("LR-1", "pir", "learning_response", "approved", ORG, ("INC-1",))}
 
 
-def _case(state: str = "drafting", **facts: object) -> Case:
+def _case(state: str = "drafting", **facts: FactValue) -> Case:
     return Case(
         id="P-1",
         workflow="probe",
