@@ -15,6 +15,14 @@ import pytest
 from psirf_flow import Actor, Case, Command, Role, decide
 from psirf_flow.decide import options
 from psirf_flow.domain import FactValue, GuardResult
+from psirf_flow.errors import (
+    GuardFailed,
+    InvalidPayload,
+    OrganisationMismatch,
+    RoleNotPermitted,
+    TransitionNotAllowed,
+    UnknownTrigger,
+)
 from psirf_flow.workflows import GUARDS, GuardInput, GuardSpec
 from psirf_flow.workflows.guards import CaseSummary
 from psirf_flow.workflows.spec import OpeningSpec, TransitionSpec, WorkflowDefinition, define
@@ -227,3 +235,77 @@ def test_classify_sees_the_case_as_it_will_stand(case_type: type[Case]) -> None:
     ]
     assert decision.case.retention_class == "extended"
     assert decision.case.head_hash == decision.entry.hash
+
+
+OUTSIDER = Actor("x-1", [Role.REPORTER], "RX9")
+REPORTER = Actor("r-1", [Role.REPORTER], ORG)
+
+
+@pytest.mark.parametrize(
+    ("command", "error", "fields"),
+    [
+        pytest.param(
+            Command("nope", OUTSIDER, {"junk": 1}),
+            OrganisationMismatch,
+            {"case_id": "P-1", "trigger": "nope", "actor_organisation": "RX9", "organisation": ORG},
+            id="organisation-first",
+        ),
+        pytest.param(
+            Command("nope", REPORTER, {"junk": 1}),
+            UnknownTrigger,
+            {"case_id": "P-1", "trigger": "nope", "workflow": "probe"},
+            id="then-the-trigger",
+        ),
+        pytest.param(
+            Command("finish", REPORTER, {"junk": 1}),
+            TransitionNotAllowed,
+            {
+                "case_id": "P-1",
+                "trigger": "finish",
+                "state": "drafting",
+                "allowed_from": ("in_review",),
+            },
+            id="then-the-state",
+        ),
+        pytest.param(
+            Command("submit", REPORTER, {"junk": 1}),
+            RoleNotPermitted,
+            {
+                "case_id": "P-1",
+                "trigger": "submit",
+                "actor_id": "r-1",
+                "actor_roles": (Role.REPORTER,),
+                "permitted_roles": (Role.EXECUTIVE_LEAD, Role.PATIENT_SAFETY_SPECIALIST),
+            },
+            id="then-the-role",
+        ),
+        pytest.param(
+            Command("submit", PSS, {"junk": 1}),
+            InvalidPayload,
+            {"case_id": "P-1", "trigger": "submit"},
+            id="then-the-payload",
+        ),
+    ],
+)
+def test_the_first_thing_wrong_is_what_the_caller_hears(
+    command: Command, error: type[Exception], fields: dict[str, object]
+) -> None:
+    """Checks run in the documented order: organisation, trigger, state, role, payload."""
+    with pytest.raises(error) as refused:
+        decide(PROBE, _case(refuse=True), command, now=NOW)
+
+    assert {name: getattr(refused.value, name) for name in fields} == fields
+    assert seen_inputs == []
+
+
+def test_guards_run_last_and_all_are_listed() -> None:
+    """With everything else right, every guard is judged and each failure is listed."""
+    with pytest.raises(GuardFailed) as refused:
+        decide(PROBE, _case(refuse=True), Command("submit", PSS), now=NOW)
+
+    assert (refused.value.case_id, refused.value.trigger) == ("P-1", "submit")
+    assert refused.value.results == (
+        GuardResult("probe", False, "probe_refused", "the probe said no"),
+        GuardResult("payload_probe", True, "ok", ""),
+    )
+    assert len(seen_inputs) == 1
