@@ -7,6 +7,10 @@ mutant's outcome), merges in the mutants judged equivalent in
 module and every surviving mutant with its diff, either marked equivalent (with the reason)
 or unexplained.
 
+The audit package is mutated module by module (``audit/canonical.py``, ``entries.py``,
+``keys.py``, ``verify.py``, ``checkpoint.py``); each module gets its own row and score, and
+a ``psirf_flow.audit`` row sums them (:data:`PACKAGES`).
+
 The score of a module is ``killed / (mutants - equivalents - skipped)``; a mutant that
 timed out or was caught by the type checker counts as killed. The run fails (exit status 1)
 when any module scores below ``--min-score`` (95 by default), when a surviving or untested
