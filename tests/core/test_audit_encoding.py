@@ -20,9 +20,11 @@ import pytest
 from psirf_flow.audit import (
     CASE_FIELDS,
     AuditKeys,
+    canonical_bytes,
     case_differences,
     case_digest,
     case_digest_of,
+    entry_hash,
     format_time,
     idempotency_digest,
     jcs_bytes,
@@ -30,6 +32,7 @@ from psirf_flow.audit import (
     make_entry,
 )
 from psirf_flow.audit.canonical import SAFE_INTEGER
+from psirf_flow.audit.entries import hashes_match
 from psirf_flow.domain import Case
 from psirf_flow.errors import AuditKeyError
 
@@ -342,3 +345,25 @@ class TestKeys:
         ]:
             with pytest.raises(AuditKeyError, match="an audit key ring must be JSON"):
                 AuditKeys.from_json(bad)
+
+
+def test_entry_content_is_encoded_by_its_format() -> None:
+    """Format 2 content is RFC 8785 (UTF-16 key order); format 1 keeps code-point order."""
+    content = {"format": 2, "data": {"\ue000": 1, "\U0001f600": 2}}
+    legacy = {"format": 1, "data": {"\ue000": 1, "\U0001f600": 2}}
+
+    assert canonical_bytes(content) == jcs_bytes(content)
+    assert canonical_bytes(content) != legacy_canonical_bytes(content)
+    assert canonical_bytes(legacy) == legacy_canonical_bytes(legacy)
+    assert canonical_bytes({"data": {"n": SAFE_INTEGER + 1}}) == b'{"data":{"n":9007199254740992}}'
+    assert entry_hash(content) == hashlib.sha256(jcs_bytes(content)).hexdigest()
+
+
+def test_hashes_match_compares_whole_hashes() -> None:
+    """Only the same hash matches: a prefix, a longer text or a changed digit does not."""
+    digest = "ab" * 32
+
+    assert hashes_match(digest, "ab" * 32)
+    assert not hashes_match(digest, digest[:-1])
+    assert not hashes_match(digest, digest + "0")
+    assert not hashes_match(digest, "ac" + digest[2:])

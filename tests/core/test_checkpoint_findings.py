@@ -25,6 +25,7 @@ from psirf_flow.audit import (
     make_checkpoint,
     verify_against_checkpoint,
 )
+from psirf_flow.errors import CheckpointInvalid
 
 
 MADE = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -218,3 +219,73 @@ def test_document_round_trips_exactly() -> None:
     )
     assert Checkpoint.from_json(text) == made
     assert dict(Checkpoint.from_json(text).cases) == RECORDED
+
+
+_HEAD = '{"psirf_flow_checkpoint": 1, "made_at": "2026-01-05T09:00:00Z", "signature": "a"'
+_MALFORMED = "the checkpoint document is malformed: "
+_NOT_A_PAIR = _MALFORMED + "a case is not [entries, head_hash]"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{", "the checkpoint is not valid JSON"),
+        ("[]", _MALFORMED + "it is not a format 1 psirf_flow checkpoint"),
+        ('{"psirf_flow_checkpoint": 2}', _MALFORMED + "it is not a format 1 psirf_flow checkpoint"),
+        (
+            '{"psirf_flow_checkpoint": 1, "made_at": "yesterday"}',
+            _MALFORMED + "made_at is not an ISO 8601 UTC time",
+        ),
+        (
+            '{"psirf_flow_checkpoint": 1, "made_at": 5}',
+            _MALFORMED + "made_at is not an ISO 8601 UTC time",
+        ),
+        (
+            '{"psirf_flow_checkpoint": 1, "made_at": "2026-01-05T09:00:00"}',
+            _MALFORMED + "made_at is not an ISO 8601 UTC time",
+        ),
+        (_HEAD + ', "key_id": 1, "cases": {}}', _MALFORMED + "key_id is not text"),
+        (
+            '{"psirf_flow_checkpoint": 1, "made_at": "2026-01-05T09:00:00Z", "cases": {}}',
+            _MALFORMED + "signature is not text",
+        ),
+        (_HEAD + "}", _MALFORMED + "cases is not an object"),
+        (_HEAD + ', "cases": []}', _MALFORMED + "cases is not an object"),
+        (
+            _HEAD + ', "cases": {"C-1": [true, "x"]}}',
+            _NOT_A_PAIR,
+        ),
+        (_HEAD + ', "cases": {"C-1": [1, 2]}}', _NOT_A_PAIR),
+        (
+            _HEAD + ', "cases": {"C-1": ["1", "x"]}}',
+            _NOT_A_PAIR,
+        ),
+        (
+            _HEAD + ', "cases": {"C-1": [1, "x", 2]}}',
+            _NOT_A_PAIR,
+        ),
+        (_HEAD + ', "cases": {"C-1": [1]}}', _NOT_A_PAIR),
+        (
+            _HEAD + ', "cases": {"C-1": {"n": 1}}}',
+            _NOT_A_PAIR,
+        ),
+    ],
+)
+def test_malformed_documents_are_refused_with_the_reason(text: str, message: str) -> None:
+    """Each malformed document is refused, saying which part is wrong."""
+    with pytest.raises(CheckpointInvalid) as refused:
+        Checkpoint.from_json(text)
+
+    assert str(refused.value) == f"[PSF520] {message}"
+
+
+def test_a_well_formed_document_is_read_field_by_field() -> None:
+    """A minimal document gives its time, key id, signature and cases."""
+    text = _HEAD + ', "key_id": "k1", "cases": {"C-1": [2, "x"], "C-2": [0, ""]}}'
+
+    assert Checkpoint.from_json(text) == Checkpoint(
+        datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+        {"C-1": CheckpointedTrail(2, "x"), "C-2": CheckpointedTrail(0, "")},
+        "k1",
+        "a",
+    )
