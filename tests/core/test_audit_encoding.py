@@ -83,7 +83,9 @@ def test_rfc8785_encodes_exactly(value: Any, expected: str) -> None:
 )
 def test_integers_beyond_the_safe_range_are_refused(value: Any) -> None:
     """An integer JSON numbers cannot hold exactly is refused wherever it sits."""
-    with pytest.raises(ValueError, match="outside the range JSON numbers hold exactly"):
+    with pytest.raises(
+        ValueError, match=r"^an integer outside the range JSON numbers hold exactly$"
+    ):
         jcs_bytes(value)
 
 
@@ -100,7 +102,7 @@ def test_values_outside_the_domain_are_refused_with_words(
     value: Any, error: type[Exception], words: str
 ) -> None:
     """A non-text key or a value of another type is refused, saying which."""
-    with pytest.raises(error, match=words):
+    with pytest.raises(error, match=f"^{re.escape(words)}$"):
         jcs_bytes(value)
 
 
@@ -303,7 +305,7 @@ class TestKeys:
         for keys, active, words in cases:
             with pytest.raises(AuditKeyError) as refused:
                 AuditKeys(keys, active=active)
-            assert words in str(refused.value)
+            assert str(refused.value).startswith(f"[PSF510] {words}")
 
     def test_equality_and_hash_follow_keys_and_active(self) -> None:
         """Rings with the same keys and active key are equal and hash alike."""
@@ -333,8 +335,11 @@ class TestKeys:
         )
 
         assert AuditKeys.from_json(text) == self.RING
-        with pytest.raises(AuditKeyError, match=re.escape("audit key 'a.1' is not valid base64")):
-            AuditKeys.from_json('{"active": "a.1", "keys": {"a.1": "not base64!"}}')
+        sloppy = base64.b64encode(b"A" * 32).decode()
+        for encoded in ("not base64!", sloppy[:8] + "!" + sloppy[8:]):
+            with pytest.raises(AuditKeyError) as refused:
+                AuditKeys.from_json(json.dumps({"active": "a.1", "keys": {"a.1": encoded}}))
+            assert str(refused.value) == "[PSF510] audit key 'a.1' is not valid base64"
         for bad in [
             "nope",
             "[]",
@@ -343,8 +348,11 @@ class TestKeys:
             '{"active": "a", "keys": {"a": 1}}',
             '{"keys": {}}',
         ]:
-            with pytest.raises(AuditKeyError, match="an audit key ring must be JSON"):
+            with pytest.raises(AuditKeyError) as refused:
                 AuditKeys.from_json(bad)
+            assert str(refused.value) == (
+                '[PSF510] an audit key ring must be JSON: {"active": id, "keys": {id: base64 key}}'
+            )
 
 
 def test_entry_content_is_encoded_by_its_format() -> None:

@@ -259,7 +259,7 @@ ROWS = [
         ("state", "facts"),
         id="state-and-facts",
     ),
-    pytest.param({"version": 2}, ("version",), id="version-only"),
+    pytest.param({"version": 4}, ("version",), id="version-only"),
 ]
 
 
@@ -271,7 +271,8 @@ def test_the_case_row_is_bound_to_the_last_entry(
     entries = trail()
     values: dict[str, object] = {"version": 3, "state": "closed", **changes}
     row = _case(head_hash=entries[-1].hash, **values)  # type: ignore[arg-type]
-    # A row whose version was lowered also says the trail holds more than it records.
+    # The count given wins over the row's version: a row claiming more entries is then a
+    # row that does not match, not a trail missing entries.
     expected_entries = 3
 
     result = verify_chain(CASE_ID, entries, case=row, expected_entries=expected_entries)

@@ -36,11 +36,13 @@ RECORDED = {
     "C-1": CheckpointedTrail(2, H[2]),
     "C-2": CheckpointedTrail(1, H[4]),
     "C-3": CheckpointedTrail(0, ""),
+    "C-é": CheckpointedTrail(1, H[9]),
 }
 NOW_HELD = {
     "C-1": CurrentTrail(BEFORE, (H[1], H[2])),
     "C-2": CurrentTrail(BEFORE, (H[4],)),
     "C-3": CurrentTrail(BEFORE, ()),
+    "C-é": CurrentTrail(BEFORE, (H[9],)),
 }
 
 
@@ -49,7 +51,7 @@ def _checkpoint(keys: AuditKeys | None = None) -> Checkpoint:
 
 
 def _valid(*findings: CheckpointFinding) -> CheckpointVerification:
-    return CheckpointVerification(not findings, "valid", findings, 3)
+    return CheckpointVerification(not findings, "valid", findings, 4)
 
 
 CHANGES = [
@@ -209,6 +211,7 @@ def test_document_round_trips_exactly() -> None:
                     "C-1": [2, H[2]],
                     "C-2": [1, H[4]],
                     "C-3": [0, ""],
+                    "C-é": [1, H[9]],
                 },
                 "signature": made.signature,
             },
