@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any
@@ -375,3 +376,17 @@ def test_hashes_match_compares_whole_hashes() -> None:
     assert not hashes_match(digest, digest[:-1])
     assert not hashes_match(digest, digest + "0")
     assert not hashes_match(digest, "ac" + digest[2:])
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Australia/Sydney"])
+def test_times_ignore_the_machine_zone(zone: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The recorded text is UTC whatever the process's local time zone is."""
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        assert format_time(T.astimezone(timezone(timedelta(hours=2)))) == (
+            "2026-05-04T03:02:01.000987Z"
+        )
+    finally:
+        monkeypatch.undo()
+        time.tzset()
