@@ -80,6 +80,8 @@ def test_rfc8785_encodes_exactly(value: Any, expected: str) -> None:
         SAFE_INTEGER + 1,
         -SAFE_INTEGER - 1,
         [SAFE_INTEGER + 1],
+        MappingProxyType({"a": SAFE_INTEGER + 1}),
+        MappingProxyType({"a": [-SAFE_INTEGER - 1]}),
         {"a": -SAFE_INTEGER - 1},
         {"é": SAFE_INTEGER + 1},
         {"é": [-SAFE_INTEGER - 1]},
