@@ -23,7 +23,7 @@ from psirf_flow.errors import (
     TransitionNotAllowed,
     UnknownTrigger,
 )
-from psirf_flow.workflows import GUARDS, GuardInput, GuardSpec
+from psirf_flow.workflows import GUARDS, PSII, GuardInput, GuardSpec
 from psirf_flow.workflows.guards import CaseSummary
 from psirf_flow.workflows.spec import OpeningSpec, TransitionSpec, WorkflowDefinition, define
 
@@ -309,3 +309,74 @@ def test_guards_run_last_and_all_are_listed() -> None:
         GuardResult("payload_probe", True, "ok", ""),
     )
     assert len(seen_inputs) == 1
+
+
+def test_decide_hands_guards_the_step_in_full() -> None:
+    """Guards see the case before, the trigger, actor, role, new facts, payload, time, refs."""
+    case = _case()
+
+    decide(PROBE, case, Command("submit", PSS), now=NOW, references=REFS)
+
+    assert seen_inputs == [
+        GuardInput(
+            case=case,
+            trigger="submit",
+            actor=PSS,
+            role=Role.PATIENT_SAFETY_SPECIALIST,
+            facts=dict(case.facts),
+            payload={},
+            now=NOW,
+            references=REFS,
+        )
+    ]
+
+
+PSII_CASE = Case(
+    id="PSII-1",
+    workflow="psii",
+    workflow_version="1",
+    organisation=ORG,
+    state="commissioned",
+    version=1,
+    facts={"incident_ids": ("INC-1",), "timescale_days": 90, "hard_cap_days": 183},
+    opened_at=OPENED,
+    updated_at=OPENED,
+    head_hash="cd" * 32,
+    retention_class="standard",
+)
+EXEC = Actor("exec-1", [Role.EXECUTIVE_LEAD], ORG)
+
+
+@pytest.mark.parametrize(
+    ("state", "command", "lead", "held_from"),
+    [
+        pytest.param(
+            "commissioned",
+            Command("assign_lead", EXEC, {"lead_id": "lead-1", "engagement_lead_id": "eng-1"}),
+            "lead-1",
+            None,
+            id="facts-recorded",
+        ),
+        pytest.param(
+            "planning",
+            Command("hold", EXEC, {"hold_reason": "external_process"}),
+            None,
+            "planning",
+            id="held",
+        ),
+    ],
+)
+def test_host_case_type_gets_the_same_step(
+    state: str, command: Command, lead: str | None, held_from: str | None
+) -> None:
+    """A Case subclass gets the same new facts, hold and head as a Case would."""
+    plain = attrs.evolve(PSII_CASE, state=state)
+    hosted = HostCase(**attrs.asdict(plain, recurse=False))
+
+    expected = decide(PSII, plain, command, now=NOW)
+    got = decide(PSII, hosted, command, now=NOW)
+
+    assert type(got.case) is HostCase
+    assert attrs.asdict(got.case) == attrs.asdict(expected.case)
+    assert got.entry == expected.entry
+    assert (expected.case.facts.get("lead_id"), expected.case.held_from) == (lead, held_from)
