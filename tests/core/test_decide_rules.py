@@ -16,6 +16,7 @@ from psirf_flow import Actor, Case, Command, Role, decide
 from psirf_flow.decide import options
 from psirf_flow.domain import FactValue, GuardResult
 from psirf_flow.errors import (
+    CorruptRecord,
     GuardFailed,
     InvalidPayload,
     OrganisationMismatch,
@@ -380,3 +381,17 @@ def test_host_case_type_gets_the_same_step(
     assert attrs.asdict(got.case) == attrs.asdict(expected.case)
     assert got.entry == expected.entry
     assert (expected.case.facts.get("lead_id"), expected.case.held_from) == (lead, held_from)
+
+
+def test_resume_with_nothing_to_return_to_names_the_case() -> None:
+    """A held case that records no state to return to is a corrupt record of that case."""
+    held = attrs.evolve(PSII_CASE, state="on_hold", held_from=None)
+
+    with pytest.raises(CorruptRecord) as refused:
+        decide(PSII, held, Command("resume", EXEC), now=NOW)
+
+    assert refused.value.case_id == "PSII-1"
+    assert str(refused.value) == (
+        "[PSF403] case 'PSII-1' cannot be loaded: it is 'on_hold' but records no state for "
+        "'resume' to return to"
+    )
