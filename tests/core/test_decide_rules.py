@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 import attrs
 import pytest
 
-from psirf_flow import Actor, Case, Command, Role, decide
+from psirf_flow import Actor, Case, Command, Role, decide, decide_open
+from psirf_flow.audit import AuditKeys
 from psirf_flow.decide import options
 from psirf_flow.domain import FactValue, GuardResult
 from psirf_flow.errors import (
@@ -26,7 +27,15 @@ from psirf_flow.errors import (
 )
 from psirf_flow.workflows import GUARDS, PSII, GuardInput, GuardSpec
 from psirf_flow.workflows.guards import CaseSummary
-from psirf_flow.workflows.spec import OpeningSpec, TransitionSpec, WorkflowDefinition, define
+from psirf_flow.workflows.payload import check_payload
+from psirf_flow.workflows.spec import (
+    FieldKind,
+    FieldSpec,
+    OpeningSpec,
+    TransitionSpec,
+    WorkflowDefinition,
+    define,
+)
 
 
 ORG = "RX1"
@@ -63,7 +72,16 @@ def _workflow() -> WorkflowDefinition:
         states=("drafting", "in_review", "done"),
         initial="drafting",
         final_states=("done",),
-        opening=OpeningSpec(roles=(Role.PATIENT_SAFETY_SPECIALIST,)),
+        opening=OpeningSpec(
+            roles=(Role.PATIENT_SAFETY_SPECIALIST,),
+            fields=(
+                FieldSpec("incident_id", FieldKind.IDENTIFIER, required=True),
+                FieldSpec("refuse", FieldKind.FLAG),
+                FieldSpec("note", FieldKind.TEXT),
+            ),
+            guards=("probe",),
+            preset={"tier": "local"},
+        ),
         transitions=(
             TransitionSpec(
                 trigger="submit",
@@ -395,3 +413,123 @@ def test_resume_with_nothing_to_return_to_names_the_case() -> None:
         "[PSF403] case 'PSII-1' cannot be loaded: it is 'on_hold' but records no state for "
         "'resume' to return to"
     )
+
+
+KEYS = AuditKeys({"k1": b"k" * 32}, active="k1")
+OPENING = {"incident_id": "INC-7", "note": "seen on the ward"}
+
+
+@pytest.mark.parametrize(
+    ("actor", "payload", "error", "fields"),
+    [
+        pytest.param(
+            OUTSIDER,
+            {},
+            OrganisationMismatch,
+            {"case_id": "P-9", "trigger": "open", "actor_organisation": "RX9", "organisation": ORG},
+            id="organisation-first",
+        ),
+        pytest.param(
+            REPORTER,
+            {},
+            RoleNotPermitted,
+            {"case_id": "P-9", "trigger": "open", "actor_id": "r-1"},
+            id="then-the-role",
+        ),
+        pytest.param(PSS, {}, InvalidPayload, {"case_id": "P-9", "trigger": "open"}, id="payload"),
+        pytest.param(
+            PSS,
+            {**OPENING, "refuse": True},
+            GuardFailed,
+            {"case_id": "P-9", "trigger": "open"},
+            id="then-guards",
+        ),
+    ],
+)
+def test_opening_refusals_name_the_new_case(
+    actor: Actor, payload: dict[str, object], error: type[Exception], fields: dict[str, object]
+) -> None:
+    """Opening checks organisation, role, payload, then guards, naming the new case id."""
+    with pytest.raises(error) as refused:
+        decide_open(
+            PROBE, case_id="P-9", organisation=ORG, command=Command("open", actor, payload), now=NOW
+        )
+
+    assert {name: getattr(refused.value, name) for name in fields} == fields
+
+
+@pytest.mark.parametrize("references", [REFS, None])
+def test_opening_hands_guards_the_opening(references: dict[str, CaseSummary] | None) -> None:
+    """Opening guards see no case, the open trigger, actor, role, facts, payload and time."""
+    decision = decide_open(
+        PROBE,
+        case_id="P-9",
+        organisation=ORG,
+        command=Command("open", PSS, OPENING),
+        now=NOW,
+        references=references,
+    )
+    data = {k: v for k, v in decision.case.facts.items() if k in OPENING}
+
+    assert seen_inputs == [
+        GuardInput(
+            case=None,
+            trigger="open",
+            actor=PSS,
+            role=Role.PATIENT_SAFETY_SPECIALIST,
+            facts={**data, "tier": "local"},
+            payload=data,
+            now=NOW,
+            references=references or {},
+        )
+    ]
+
+
+@pytest.mark.parametrize("keys", [None, KEYS], ids=["unkeyed", "keyed"])
+def test_opening_decision_in_full(keys: AuditKeys | None) -> None:
+    """The new case, its guard results and free text digested with the case id and key."""
+    decision = decide_open(
+        PROBE,
+        case_id="P-9",
+        organisation=ORG,
+        command=Command("open", PSS, OPENING),
+        now=NOW,
+        keys=keys,
+    )
+    text_key = None if keys is None else KEYS.active_secret
+    data, _ = check_payload(PROBE.opening.fields, OPENING, salt="P-9", text_key=text_key)
+    other, _ = check_payload(PROBE.opening.fields, OPENING, salt="P-8", text_key=text_key)
+
+    assert decision.case == Case(
+        id="P-9",
+        workflow="probe",
+        workflow_version="1",
+        organisation=ORG,
+        state="drafting",
+        version=1,
+        facts={**data, "tier": "local", "opened_by": "pss-1"},
+        opened_at=NOW,
+        updated_at=NOW,
+        head_hash=decision.entry.hash,
+        retention_class="",
+    )
+    assert data["note"] != other["note"]
+    assert decision.guard_results == (GuardResult("probe", True, "ok", ""),)
+    assert decision.entry.key_id == (None if keys is None else "k1")
+
+
+def test_opening_digests_differ_with_the_key() -> None:
+    """The key, when given, changes the stored digest of free text."""
+    made = [
+        decide_open(
+            PROBE,
+            case_id="P-9",
+            organisation=ORG,
+            command=Command("open", PSS, OPENING),
+            now=NOW,
+            keys=keys,
+        ).case.facts["note"]
+        for keys in (None, KEYS)
+    ]
+
+    assert made[0] != made[1]
