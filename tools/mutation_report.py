@@ -7,6 +7,10 @@ mutant's outcome), merges in the mutants judged equivalent in
 module and every surviving mutant with its diff, either marked equivalent (with the reason)
 or unexplained.
 
+The audit package is mutated module by module (``audit/canonical.py``, ``entries.py``,
+``keys.py``, ``verify.py``, ``checkpoint.py``); each module gets its own row and score, and
+a ``psirf_flow.audit`` row sums them (:data:`PACKAGES`).
+
 The score of a module is ``killed / (mutants - equivalents - skipped)``; a mutant that
 timed out or was caught by the type checker counts as killed. The run fails (exit status 1)
 when any module scores below ``--min-score`` (95 by default), when a surviving or untested
@@ -40,6 +44,8 @@ KILLED_CODES = frozenset({1, 3, 36, 37, -24, 24, 152, 255})
 SURVIVED_CODES = frozenset({0})
 NO_TESTS_CODES = frozenset({5, 33})
 SKIPPED_CODES = frozenset({34})
+#: Packages whose modules are mutated one by one and also reported as a whole.
+PACKAGES = ("src/psirf_flow/audit/",)
 
 
 @dataclass
@@ -94,6 +100,24 @@ class ModuleResult:
         """Killed mutants as a percentage of all, equivalents included."""
         counted = self.total - self.skipped
         return 100.0 if counted <= 0 else 100.0 * self.killed / counted
+
+
+def package_totals(results: list[ModuleResult]) -> list[ModuleResult]:
+    """One summed result per package of :data:`PACKAGES` that has mutated modules."""
+    totals = []
+    for package in PACKAGES:
+        members = [m for m in results if m.path.startswith(package)]
+        if not members:
+            continue
+        total = ModuleResult(package.rstrip("/"))
+        for m in members:
+            total.total += m.total
+            total.killed += m.killed
+            total.skipped += m.skipped
+            total.not_checked += m.not_checked
+            total.survivors += m.survivors
+        totals.append(total)
+    return totals
 
 
 def _mutated_paths() -> list[str]:
@@ -201,7 +225,7 @@ def render(results: list[ModuleResult], min_score: float, unused: list[str]) -> 
         "| Module | Mutants | Killed | Equivalent | Unexplained | Not checked | Score | Raw |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for m in results:
+    for m in results + package_totals(results):
         lines.append(
             f"| `{_module_name(m.path)}` | {m.total} | {m.killed} | {m.equivalents} | "
             f"{len(m.unexplained)} | {m.not_checked} | {m.score:.1f} % | {m.raw_score:.1f} % |"
@@ -267,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args.output.write_text(render(results, args.min_score, unused), encoding="utf-8")
 
-    for m in results:
+    for m in results + package_totals(results):
         print(
             f"{_module_name(m.path):45} {m.total:5} mutants  {m.score:6.1f} %"
             f"  ({m.equivalents} equivalent, {len(m.unexplained)} unexplained)"
