@@ -36,13 +36,13 @@ RECORDED = {
     "C-1": CheckpointedTrail(2, H[2]),
     "C-2": CheckpointedTrail(1, H[4]),
     "C-3": CheckpointedTrail(0, ""),
-    "C-é": CheckpointedTrail(1, H[9]),
+    "C-Z": CheckpointedTrail(1, H[9]),
 }
 NOW_HELD = {
     "C-1": CurrentTrail(BEFORE, (H[1], H[2])),
     "C-2": CurrentTrail(BEFORE, (H[4],)),
     "C-3": CurrentTrail(BEFORE, ()),
-    "C-é": CurrentTrail(BEFORE, (H[9],)),
+    "C-Z": CurrentTrail(BEFORE, (H[9],)),
 }
 
 
@@ -211,7 +211,7 @@ def test_document_round_trips_exactly() -> None:
                     "C-1": [2, H[2]],
                     "C-2": [1, H[4]],
                     "C-3": [0, ""],
-                    "C-é": [1, H[9]],
+                    "C-Z": [1, H[9]],
                 },
                 "signature": made.signature,
             },
@@ -247,7 +247,7 @@ _NOT_A_PAIR = _MALFORMED + "a case is not [entries, head_hash]"
             '{"psirf_flow_checkpoint": 1, "made_at": "2026-01-05T09:00:00"}',
             _MALFORMED + "made_at is not an ISO 8601 UTC time",
         ),
-        (_HEAD + ', "key_id": 1, "cases": {}}', _MALFORMED + "key_id is not text"),
+        (_HEAD + ', "key_id": 1, "cases": {}}', _MALFORMED + "key_id is not an audit key id"),
         (
             '{"psirf_flow_checkpoint": 1, "made_at": "2026-01-05T09:00:00Z", "cases": {}}',
             _MALFORMED + "signature is not text",
@@ -284,11 +284,12 @@ def test_malformed_documents_are_refused_with_the_reason(text: str, message: str
 
 def test_a_well_formed_document_is_read_field_by_field() -> None:
     """A minimal document gives its time, key id, signature and cases."""
-    text = _HEAD + ', "key_id": "k1", "cases": {"C-1": [2, "x"], "C-2": [0, ""]}}'
+    head = H[3]
+    text = _HEAD + ', "key_id": "k1", "cases": {"C-1": [2, "' + head + '"], "C-2": [0, ""]}}'
 
     assert Checkpoint.from_json(text) == Checkpoint(
         datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
-        {"C-1": CheckpointedTrail(2, "x"), "C-2": CheckpointedTrail(0, "")},
+        {"C-1": CheckpointedTrail(2, head), "C-2": CheckpointedTrail(0, "")},
         "k1",
         "a",
     )
