@@ -1516,6 +1516,7 @@ class TestSqlStoreAndCliRefusals:
         self, tmp_path: Path, options: dict[str, Any], argument: str
     ) -> None:
         """``SqlStore.open`` refuses bad options with InvalidInput (a ValueError) and no file."""
+        options = dict(options)  # the parameter is shared between runs: never change it
         url = options.pop("url", str(tmp_path / "cases.sqlite3"))
 
         with pytest.raises(InvalidInput) as refused:
