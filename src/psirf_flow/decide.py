@@ -46,6 +46,7 @@ from psirf_flow.errors import (
     TransitionNotAllowed,
     UnknownTrigger,
 )
+from psirf_flow.policy.governance import Governance
 from psirf_flow.workflows import _machine
 from psirf_flow.workflows.guards import CaseSummary, GuardInput
 from psirf_flow.workflows.payload import check_payload
@@ -133,6 +134,7 @@ def decide_open(
     references: Mapping[str, CaseSummary] | None = None,
     classify: Classify | None = None,
     keys: AuditKeys | None = None,
+    governance: Governance | None = None,
 ) -> Decision:
     """Decide whether ``command`` may open a new case of ``definition``.
 
@@ -147,6 +149,8 @@ def decide_open(
         classify: Chooses the new case's retention class (none, ``""``, when omitted).
         keys: The host's audit keys: free text is digested and the entry hashed with the
             active key.
+        governance: The plan and national rule pack versions the case runs under; guards
+            read them as ``GuardInput.governance``.
     """
     opening = definition.opening
     if command.actor.organisation != organisation:
@@ -172,6 +176,7 @@ def decide_open(
         payload=data,
         now=now,
         references=references or {},
+        governance=governance,
     )
     results = _evaluate(definition, opening.guards, guard_input)
     if not all(r.ok for r in results):
@@ -275,6 +280,7 @@ def decide(
     references: Mapping[str, CaseSummary] | None = None,
     classify: Classify | None = None,
     keys: AuditKeys | None = None,
+    governance: Governance | None = None,
 ) -> Decision:
     """Decide whether ``command`` may be applied to ``case``.
 
@@ -290,6 +296,8 @@ def decide(
             kept when omitted).
         keys: The host's audit keys: free text is digested and the entry hashed with the
             active key.
+        governance: The plan and national rule pack versions the case runs under; guards
+            read them as ``GuardInput.governance``.
 
     Returns:
         The decision to persist.
@@ -325,6 +333,7 @@ def decide(
         payload=data,
         now=now,
         references=references or {},
+        governance=governance,
     )
     results: list[GuardResult] = []
 
@@ -431,6 +440,7 @@ def options(
     *,
     now: datetime | None = None,
     references: Mapping[str, CaseSummary] | None = None,
+    governance: Governance | None = None,
 ) -> tuple[Option, ...]:
     """Say, for every trigger of the workflow, whether ``actor`` may fire it now and why not.
 
@@ -444,6 +454,7 @@ def options(
         now: The time to judge guards at, when the caller has one (passed to guards as
             :attr:`~psirf_flow.workflows.guards.GuardInput.now`).
         references: The cases the case's ``CASE_REF`` facts name, as for :func:`decide`.
+        governance: The plan and national rule pack versions, as for :func:`decide`.
     """
     found: list[Option] = []
     for spec in definition.transitions.values():
@@ -472,6 +483,7 @@ def options(
                 payload={},
                 now=now,
                 references=references or {},
+                governance=governance,
             )
             for name in spec.guards:
                 guard = definition.guards[name]

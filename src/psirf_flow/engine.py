@@ -82,7 +82,14 @@ from psirf_flow.errors import (
     UnknownWorkflow,
 )
 from psirf_flow.log import get_logger
-from psirf_flow.policy import RetentionClass, RetentionSettings
+from psirf_flow.policy import (
+    NationalRuleSet,
+    Plan,
+    RetentionClass,
+    RetentionSettings,
+    load_national_rules,
+)
+from psirf_flow.policy.governance import Governance
 from psirf_flow.ports import (
     CaseQuery,
     Change,
@@ -141,6 +148,9 @@ class Engine:
         keys: The host's audit keys. New entries are then hashed with HMAC-SHA-256 under
             the active key, free text is digested with it, and checkpoints are signed
             with it. Without keys, new entries use plain SHA-256.
+        plan: The trust's plan; guards read it (with the national rules) to check
+            decisions against it. Without a plan, no plan-governed check applies.
+        national_rules: The national requirements (the shipped rule pack by default).
 
     Raises:
         InvalidInput: If an argument has the wrong type or shape, naming it: a store
@@ -162,6 +172,8 @@ class Engine:
         retention: RetentionSettings | None = None,
         oversight: Mapping[str, Iterable[str]] | None = None,
         keys: AuditKeys | None = None,
+        plan: Plan | None = None,
+        national_rules: NationalRuleSet | None = None,
     ) -> None:
         self._log = get_logger()
         with _events.refusing_input(self._log, None):
@@ -173,6 +185,18 @@ class Engine:
             retention = _inputs.optional_instance("retention", retention, RetentionSettings)
             self._oversight = _inputs.oversight(oversight)
             keys = _inputs.optional_instance("keys", keys, AuditKeys)
+            plan = _inputs.optional_instance("plan", plan, Plan)
+            national_rules = _inputs.optional_instance(
+                "national_rules", national_rules, NationalRuleSet
+            )
+        self._governance = (
+            None
+            if plan is None
+            else Governance(
+                plan=plan,
+                rules=national_rules if national_rules is not None else load_national_rules(),
+            )
+        )
         self._store = store
         self._keys = keys
         self._clock = clock
@@ -303,6 +327,7 @@ class Engine:
                 references=references,
                 classify=classify,
                 keys=self._keys,
+                governance=self._governance,
             )
 
         try:
@@ -431,6 +456,7 @@ class Engine:
                 references=references,
                 classify=classify,
                 keys=self._keys,
+                governance=self._governance,
             )
 
         try:
@@ -649,7 +675,14 @@ class Engine:
         case = self._visible(case_id, actor)
         definition = self.definition_for(case)
         references = self._references.load(definition, case.organisation, case.facts, {})
-        return options(definition, case, actor, now=self._now(), references=references)
+        return options(
+            definition,
+            case,
+            actor,
+            now=self._now(),
+            references=references,
+            governance=self._governance,
+        )
 
     def list_cases(self, query: CaseQuery | None = None, *, reader: Reader) -> Page:
         """Return one page of the cases ``reader`` may see (keyset paginated by id).

@@ -32,6 +32,7 @@ from typing import Final
 import attrs
 
 from psirf_flow.domain import Actor, Case, FactValue, GuardResult, Role
+from psirf_flow.policy.governance import Governance
 from psirf_flow.workflows.guards_actions import ACTION_GUARDS
 from psirf_flow.workflows.guards_candour import CANDOUR_GUARDS
 from psirf_flow.workflows.guards_engagement import ENGAGEMENT_GUARDS
@@ -137,6 +138,9 @@ class GuardInput:
         references: Summaries of the cases the case's ``CASE_REF`` facts name, by id, as
             loaded by the engine before deciding (same organisation only); a named case
             that is absent here does not exist for the guard.
+        governance: The plan and national rule pack versions the case runs under, as the
+            engine passed them to :func:`~psirf_flow.decide.decide`; ``None`` when the
+            caller decides without a plan.
     """
 
     case: Case | None
@@ -147,6 +151,7 @@ class GuardInput:
     payload: Mapping[str, FactValue]
     now: datetime | None = None
     references: Mapping[str, CaseSummary] = attrs.field(factory=dict)
+    governance: Governance | None = None
 
     def ids(self, name: str) -> tuple[str, ...]:
         """Return fact ``name`` as a tuple of ids (empty when absent)."""
