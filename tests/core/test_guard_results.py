@@ -404,11 +404,11 @@ def test_fact_must_be_present(guard: str, fact: str, code: str, explanation: str
 
 def _words(harm: str) -> str:
     return {
-        "no_harm": "no harm",
+        "none": "no harm",
         "low": "low harm",
         "moderate": "moderate harm",
         "severe": "severe harm",
-        "death": "a death",
+        "fatal": "a death",
         "prolonged_psychological": "prolonged psychological harm",
     }[harm]
 
@@ -438,11 +438,11 @@ def test_harm_is_notifiable(name: str, low_harm_local: bool, harm: str) -> None:
 
 NOTIFIABLE_TABLE = {
     # harm: (statutory guard passes, low-harm-local guard passes)
-    "no_harm": (False, False),
+    "none": (False, False),
     "low": (False, True),
     "moderate": (True, True),
     "severe": (True, True),
-    "death": (True, True),
+    "fatal": (True, True),
     "prolonged_psychological": (True, True),
 }
 
@@ -488,7 +488,7 @@ def test_harm_is_not_notifiable(name: str, low_harm_local: bool, harm: str) -> N
 )
 def test_other_elements_of_reg_20_8_stand_whatever_the_harm(name: str, reason: str) -> None:
     """Reg 20(8): a reason other than the harm passes, even with severe or unknown harm."""
-    for harm in ("severe", "fatal"):
+    for harm in ("severe", "catastrophic"):
         facts = {"harm_category": harm, "not_notifiable_reason": reason}
 
         assert judge(name, {}, payload=facts) == ok(name)

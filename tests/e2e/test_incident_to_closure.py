@@ -120,7 +120,7 @@ def _run_psii_to_approval(s: Session) -> None:
 
 
 def _run_candour(s: Session) -> None:
-    s.fire(CANDOUR, "determine_notifiable", HCP, {"harm_category": "death"})
+    s.fire(CANDOUR, "determine_notifiable", HCP, {"harm_category": "fatal"})
     s.fire(
         CANDOUR,
         "record_verbal_notification",

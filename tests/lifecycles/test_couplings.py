@@ -112,7 +112,7 @@ class TestMessages:
     @pytest.mark.parametrize(
         ("physical_harm", "expected"),
         [
-            ("no_harm", ["coupling.open_learning_response"]),
+            ("none", ["coupling.open_learning_response"]),
             ("low", ["coupling.open_learning_response"]),
             (
                 "moderate",

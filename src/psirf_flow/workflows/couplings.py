@@ -52,6 +52,7 @@ from psirf_flow.domain import (
     check_identifier,
     frozen_facts,
 )
+from psirf_flow.policy import harm
 
 
 __all__ = [
@@ -67,9 +68,10 @@ __all__ = [
     "read_follow_up",
 ]
 
-#: Physical and psychological harm codes (intake lifecycle) that start candour screening.
-SCREENED_PHYSICAL_HARM: Final = frozenset({"moderate", "severe", "fatal"})
-SCREENED_PSYCHOLOGICAL_HARM: Final = frozenset({"moderate", "severe"})
+#: Physical and psychological harm codes (intake lifecycle) that start candour screening,
+#: from the one harm vocabulary (:mod:`psirf_flow.policy.harm`).
+SCREENED_PHYSICAL_HARM: Final = harm.SCREENED_PHYSICAL_HARM
+SCREENED_PSYCHOLOGICAL_HARM: Final = harm.SCREENED_PSYCHOLOGICAL_HARM
 
 _INTAKE: Final = "incident_intake"
 _LEARNING_FAMILY: Final = "learning_response"
@@ -181,10 +183,7 @@ def candour_case_id(intake_case_id: str) -> str:
 
 
 def _harm_screened(facts: Mapping[str, FactValue]) -> bool:
-    return (
-        facts.get("physical_harm") in SCREENED_PHYSICAL_HARM
-        or facts.get("psychological_harm") in SCREENED_PSYCHOLOGICAL_HARM
-    )
+    return harm.harm_screened(facts.get("physical_harm"), facts.get("psychological_harm"))
 
 
 _BASIS: Final = {

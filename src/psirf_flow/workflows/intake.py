@@ -38,6 +38,7 @@ from __future__ import annotations
 from typing import Final
 
 from psirf_flow.domain import Role
+from psirf_flow.policy.harm import PHYSICAL_HARM_CODES, PSYCHOLOGICAL_HARM_CODES
 from psirf_flow.workflows.spec import (
     SAME_STATE,
     FieldKind,
@@ -75,10 +76,11 @@ STATES: Final = (
     "closed",
 )
 
-#: LFPSE physical harm levels (psirf-rules §8.1).
-PHYSICAL_HARM: Final = ("no_harm", "low", "moderate", "severe", "fatal")
+#: LFPSE physical harm levels (psirf-rules §8.1), the one harm vocabulary of
+#: :mod:`psirf_flow.policy.harm` (``none`` replaced the old ``no_harm``).
+PHYSICAL_HARM: Final = PHYSICAL_HARM_CODES
 #: LFPSE psychological harm levels (psirf-rules §8.1; experimental in LFPSE).
-PSYCHOLOGICAL_HARM: Final = ("none", "low", "moderate", "severe")
+PSYCHOLOGICAL_HARM: Final = PSYCHOLOGICAL_HARM_CODES
 #: Where a response decision comes from, in the order of psirf-rules §0.5 rule 1.
 BASES: Final = ("national_requirement", "local_priority", "emergent_risk", "proportionate")
 #: Why a learning response was chosen.
