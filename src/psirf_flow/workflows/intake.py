@@ -7,8 +7,11 @@ Main path (psirf-rules §6 stages 0 and 2, §9.0)::
                              -> referred [-> external_investigation] -> closed
 
 * ``reported``: opened by a reporter or patient safety specialist with the incident id, the
-  LFPSE reference and the LFPSE harm codes (§8.1). The LFPSE record may be updated later
-  (§0.5 rule 8), so ``update_incident_record`` is allowed until a decision is taken.
+  LFPSE reference and the LFPSE harm codes (§8.1, the one vocabulary of
+  :mod:`psirf_flow.policy.harm`). The LFPSE record may be updated later (§0.5 rule 8, §4.3),
+  so ``update_incident_record`` is allowed at any stage, after the decision too; harm graded
+  moderate or above, at the report or on any re-grade, opens a duty-of-candour assessment
+  (the ``open_candour_screening`` and ``rescreen_candour`` couplings, §9.4).
 * ``under_review``: the patient safety team records the triage recommendation
   (``record_triage``: national rule references, plan priorities, the plan version and
   whether an executive decision is required) and then decides. The triage itself is done
@@ -59,8 +62,14 @@ __all__ = [
     "PHYSICAL_HARM",
     "PSYCHOLOGICAL_HARM",
     "RESPONSE_RATIONALES",
+    "SCREENED_FROM_REPORT",
     "STATES",
 ]
+
+#: Preset on every intake: duty-of-candour screening follows its harm grading from the
+#: report on (the ``open_candour_screening`` coupling); intakes opened before carry no such
+#: fact and are screened at their decision instead.
+SCREENED_FROM_REPORT: Final = "candour_screened_from_report"
 
 #: Rule reference carried by the audit entry of every national-requirement override; the
 #: oversight query looks for it (psirf-rules §5 segregation rule 7).
@@ -140,17 +149,24 @@ _OPENING: Final = OpeningSpec(
     roles=(Role.REPORTER, Role.PATIENT_SAFETY_SPECIALIST),
     fields=(FieldSpec("incident_id", FieldKind.IDENTIFIER, required=True), *_HARM_FIELDS),
     rules=("psirf.intake.report@1",),
+    # Every intake opened since candour screening follows the harm grading (from the report
+    # on) says so; an older one is still screened at its decision (psirf-rules §9.4).
+    preset={SCREENED_FROM_REPORT: True},
 )
 
 _TRIAGE: Final = (
     TransitionSpec(
         trigger="update_incident_record",
-        sources=("reported", "under_review"),
+        # At any stage (psirf-rules §4.3, §9.4): the LFPSE record may change after the
+        # decision, and every re-grade re-screens for duty of candour.
+        sources=STATES,
         dest=SAME_STATE,
         roles=(Role.PATIENT_SAFETY_SPECIALIST,),
         fields=_HARM_FIELDS,
         rules=("psirf.intake.lfpse_update@1",),
-        summary="Update the LFPSE reference or harm levels as facts become clearer.",
+        reopens=True,
+        summary="Update the LFPSE reference or harm levels as facts become clearer, at any "
+        "stage; a re-grade re-screens for duty of candour.",
     ),
     TransitionSpec(
         trigger="begin_review",
