@@ -256,10 +256,11 @@ def test_incident_reaches_closure_with_couplings_applied_exactly_once(
         e.sequence for e in s.engine.history(RESPONSE, reader=READER) if e.trigger == "approve"
     )
     outcomes = {m.id: m.outcome for case_id in states for m in s.store.outbox(case_id)}
-    assert half_applied == f"{INTAKE}#4/open_learning_response"
+    # Candour screening starts at the report (entry 1), before the decision (entry 4).
+    assert half_applied == f"{INTAKE}#1/open_candour_screening"
     assert outcomes == {
-        f"{INTAKE}#4/open_learning_response": "replayed",
-        f"{INTAKE}#4/open_candour_screening": "applied",
+        f"{INTAKE}#1/open_candour_screening": "replayed",
+        f"{INTAKE}#4/open_learning_response": "applied",
         f"{RESPONSE}#{approved_at}/findings_due_on_approval": "applied",
     }
     assert s.store.pending_outbox(10) == ()
