@@ -106,6 +106,8 @@ TABLE: Mapping[str, tuple[frozenset[Role], Mapping[str, Expected]]] = {
     "close": (frozenset({PSS}), {"shared": "closed"}),
     "record_terms_of_reference": (frozenset({LRL}), {s: s for s in ENGAGING}),
     "record_engagement": (frozenset({ENG, LRL}), {s: s for s in ENGAGING}),
+    # psirf-rules §5 rule 1: staff found to be involved are added while the work is open.
+    "record_staff_involved": (frozenset({PSS, EXEC, LRL}), {s: s for s in OPEN_WORK}),
     "record_peer_review": (frozenset({PEER}), {"review": "review"}),
     "record_expert_input": (frozenset({LRL}), {"review": "review"}),
     "record_staff_accuracy_check": (frozenset({LRL}), {"review": "review"}),
@@ -143,6 +145,7 @@ PAYLOADS: Mapping[str, Mapping[str, object]] = {
         "family_involvement_in_terms": "involved",
     },
     "record_engagement": {"family_engagement": "declined"},
+    "record_staff_involved": {"involved_staff_ids": ["staff-1", "staff-2"]},
     "record_peer_review": {"peer_review_ref": "DOC-peer-1"},
     "record_expert_input": {"expert_input": "panel", "expert_ids": ["sme-1"]},
     "record_staff_accuracy_check": {"staff_accuracy_check": "confirmed"},

@@ -11,7 +11,7 @@ The built-in table (:data:`COUPLINGS`):
 
 * ``open_learning_response``: an intake ``decide_response`` (or
   ``commission_local_response``) opens the learning response of the decided type, linked
-  to the intake.
+  to the intake, with the staff involved recorded on the intake (psirf-rules §5 rule 1).
 * ``open_candour_screening``: from the moment an incident is reported (psirf-rules §4.2,
   §9.3, §9.4), harm graded moderate, severe or fatal (physical) or moderate or severe
   (psychological) opens a duty-of-candour case in ``assessing``: when the intake is opened
@@ -93,6 +93,7 @@ SCREENED_PSYCHOLOGICAL_HARM: Final = harm.SCREENED_PSYCHOLOGICAL_HARM
 #: before the cause (``prior:physical_harm``).
 PRIOR: Final = "prior:"
 _HARM_FACTS: Final = ("physical_harm", "psychological_harm")
+_STAFF_FACTS: Final = ("involved_staff_ids", "involved_line_manager_ids")
 _INTAKE: Final = "incident_intake"
 #: The intake's preset fact saying it is screened from its report on (see intake.py).
 _SCREENED_FROM_REPORT: Final = "candour_screened_from_report"
@@ -272,6 +273,12 @@ def _open_learning_response(case: Case, trigger: str, sequence: int) -> FollowUp
     }
     if _harm_screened(case.facts):
         payload["candour_case_id"] = candour_case_id(case.id)
+    # The staff involved travel with the decision, so the response's independence guards
+    # check its lead against them (psirf-rules §5 rule 1).
+    for name in _STAFF_FACTS:
+        staff = case.facts.get(name)
+        if isinstance(staff, tuple) and staff:
+            payload[name] = staff
     return FollowUp(
         action="open",
         target_case_id=learning_response_id(case.id, sequence),

@@ -23,6 +23,7 @@ the copy to :func:`~psirf_flow.workflows.spec.define`.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from functools import partial
@@ -49,10 +50,16 @@ __all__ = [
     "case_incident_ids",
     "person_in",
     "same_person",
+    "staff_list_code",
 ]
 
 #: Facts that name the person leading a response (an investigator or a facilitator).
 LEAD_FACTS: Final = ("lead_id", "facilitator_id")
+#: Facts that name people who must not be among the staff involved (psirf-rules §5 rule 1):
+#: the lead, and the engagement lead named with them.
+_INDEPENDENT_FACTS: Final = (*LEAD_FACTS, "engagement_lead_id")
+#: Hex digits of the staff list's SHA-256 kept in an independence guard's passing code.
+_STAFF_DIGEST_LENGTH: Final = 16
 
 
 def same_person(a: object, b: object) -> bool:
@@ -198,26 +205,77 @@ class GuardSpec:
 _result = GuardResult.judge
 
 
+def staff_list_code(g: GuardInput) -> str:
+    """The passing code of an independence guard: which list of staff involved it checked.
+
+    ``ok:staff:<staff involved>+<their line managers>:<digest>``: the two counts and the
+    first 16 hex digits of the SHA-256 of both lists (ids case-folded and sorted), so an audit
+    entry records which list its independence check used without naming anyone
+    (psirf-rules §5 rule 1, §7.2). An empty list reads ``ok:staff:0+0:…``: the check ran
+    against nobody.
+    """
+    staff = sorted({i.casefold() for i in g.ids("involved_staff_ids")})
+    managers = sorted({i.casefold() for i in g.ids("involved_line_manager_ids")})
+    text = "\x1f".join(staff) + "\x1e" + "\x1f".join(managers)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:_STAFF_DIGEST_LENGTH]
+    return f"ok:staff:{len(staff)}+{len(managers)}:{digest}"
+
+
+def _independent(name: str, g: GuardInput, code: str, explanation: str) -> GuardResult:
+    """A failed independence check, or a pass that records the staff list checked."""
+    if code:
+        return GuardResult(name, ok=False, reason_code=code, explanation=explanation)
+    return GuardResult(name, ok=True, reason_code=staff_list_code(g))
+
+
 def _lead_independent(g: GuardInput) -> GuardResult:
     """SoD 1 (psirf-rules §5 rule 1, NAT-G ✖): the lead is not involved nor their manager.
 
-    Ids are compared ignoring case (:func:`same_person`).
+    The lead (or facilitator) and the engagement lead named with them are checked against
+    the case's current list of staff involved (recorded at intake and carried by the
+    coupling, or recorded on the response) and of their line managers; the passing code
+    records which list (:func:`staff_list_code`). Ids are compared ignoring case
+    (:func:`same_person`).
     """
-    proposed = [v for f in LEAD_FACTS if isinstance(v := g.payload.get(f), str)]
+    proposed = [v for f in _INDEPENDENT_FACTS if isinstance(v := g.payload.get(f), str)]
     involved = g.ids("involved_staff_ids")
     managers = g.ids("involved_line_manager_ids")
     if any(person_in(p, involved) for p in proposed):
-        return _result(
+        return _independent(
             "lead_independent",
-            False,
+            g,
             "lead_involved_in_incident",
             "the proposed lead was involved in the incident",
         )
+    if any(person_in(p, managers) for p in proposed):
+        return _independent(
+            "lead_independent",
+            g,
+            "lead_line_manages_involved_staff",
+            "the proposed lead line-manages staff involved in the incident",
+        )
+    return _independent("lead_independent", g, "", "")
+
+
+def _staff_involved_kept(g: GuardInput) -> GuardResult:
+    """Staff once recorded as involved stay recorded (psirf-rules §5 rule 1).
+
+    A new list adds people; it never drops one already recorded (ignoring case), so nobody
+    can make a lead independent by taking names off the list.
+    """
+    before = g.case.facts if g.case is not None else {}
+    dropped = 0
+    for fact in ("involved_staff_ids", "involved_line_manager_ids"):
+        old = before.get(fact, ())
+        new = g.ids(fact)
+        if isinstance(old, tuple):
+            dropped += sum(1 for person in old if not person_in(person, new))
     return _result(
-        "lead_independent",
-        not any(person_in(p, managers) for p in proposed),
-        "lead_line_manages_involved_staff",
-        "the proposed lead line-manages staff involved in the incident",
+        "staff_involved_kept",
+        dropped == 0,
+        "staff_involved_dropped",
+        f"the new list leaves out {dropped} of the people already recorded as involved "
+        "(or as their line managers); a list may only add people",
     )
 
 
@@ -315,14 +373,25 @@ def _approver_independent(g: GuardInput) -> GuardResult:
 def _reviewer_independent(g: GuardInput) -> GuardResult:
     """The peer reviewer is neither lead nor author (psirf-rules §6, S-TOOL; INF).
 
-    Ids are compared ignoring case.
+    Nor one of the staff involved in the incident (psirf-rules §5 rule 1), on the case's
+    current list; the passing code records which list (:func:`staff_list_code`). Ids are
+    compared ignoring case.
     """
-    return _result(
-        "reviewer_independent",
-        not g.actor_in(g.leads()) and not g.actor_is(g.facts.get("author_id")),
-        "reviewer_not_independent",
-        f"{g.actor.id} led or wrote this response and so cannot peer-review it",
-    )
+    if g.actor_in(g.leads()) or g.actor_is(g.facts.get("author_id")):
+        return _independent(
+            "reviewer_independent",
+            g,
+            "reviewer_not_independent",
+            f"{g.actor.id} led or wrote this response and so cannot peer-review it",
+        )
+    if g.actor_in(g.ids("involved_staff_ids")):
+        return _independent(
+            "reviewer_independent",
+            g,
+            "reviewer_involved_in_incident",
+            f"{g.actor.id} was involved in the incident and so cannot peer-review it",
+        )
+    return _independent("reviewer_independent", g, "", "")
 
 
 def _senior_leader_independent(g: GuardInput) -> GuardResult:
@@ -361,7 +430,15 @@ _SPECS: Final = (
     GuardSpec(
         "lead_independent",
         _lead_independent,
-        "The lead was not involved in the incident and does not line-manage staff involved.",
+        "The lead (and the engagement lead) were not involved in the incident and do not "
+        "line-manage staff involved, on the current list of staff involved.",
+        uses_payload=True,
+    ),
+    GuardSpec(
+        "staff_involved_kept",
+        _staff_involved_kept,
+        "The new lists of staff involved and their line managers keep everyone already "
+        "recorded.",
         uses_payload=True,
     ),
     GuardSpec(
@@ -439,7 +516,7 @@ _SPECS: Final = (
     GuardSpec(
         "reviewer_independent",
         _reviewer_independent,
-        "The peer reviewer is neither the lead nor the author.",
+        "The peer reviewer is neither the lead nor the author, nor one of the staff involved.",
     ),
     GuardSpec(
         "senior_leader_independent",

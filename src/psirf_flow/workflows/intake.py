@@ -145,9 +145,21 @@ _HARM_FIELDS: Final = (
     FieldSpec.choice("psychological_harm", PSYCHOLOGICAL_HARM),
 )
 
+#: Staff involved in the incident and their line managers, as opaque person ids (psirf-rules
+#: §5 rule 1): the learning response a decision opens receives them, and its independence
+#: guards check its lead, engagement lead and peer reviewer against them.
+_STAFF_FIELDS: Final = (
+    FieldSpec("involved_staff_ids", FieldKind.IDENTIFIERS),
+    FieldSpec("involved_line_manager_ids", FieldKind.IDENTIFIERS),
+)
+
 _OPENING: Final = OpeningSpec(
     roles=(Role.REPORTER, Role.PATIENT_SAFETY_SPECIALIST),
-    fields=(FieldSpec("incident_id", FieldKind.IDENTIFIER, required=True), *_HARM_FIELDS),
+    fields=(
+        FieldSpec("incident_id", FieldKind.IDENTIFIER, required=True),
+        *_HARM_FIELDS,
+        *_STAFF_FIELDS,
+    ),
     rules=("psirf.intake.report@1",),
     # Every intake opened since candour screening follows the harm grading (from the report
     # on) says so; an older one is still screened at its decision (psirf-rules §9.4).
@@ -167,6 +179,20 @@ _TRIAGE: Final = (
         reopens=True,
         summary="Update the LFPSE reference or harm levels as facts become clearer, at any "
         "stage; a re-grade re-screens for duty of candour.",
+    ),
+    TransitionSpec(
+        trigger="record_staff_involved",
+        sources=("reported", "under_review", *_REFERRAL_OPEN),
+        dest=SAME_STATE,
+        roles=(Role.PATIENT_SAFETY_SPECIALIST,),
+        guards=("staff_involved_kept",),
+        fields=(
+            FieldSpec("involved_staff_ids", FieldKind.IDENTIFIERS, required=True),
+            FieldSpec("involved_line_manager_ids", FieldKind.IDENTIFIERS),
+        ),
+        rules=("psirf.sod.independent_lead@1",),
+        summary="Record the staff involved in the incident (and their line managers), as "
+        "the full list so far: a list adds people, never drops one.",
     ),
     TransitionSpec(
         trigger="begin_review",

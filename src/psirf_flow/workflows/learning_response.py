@@ -230,6 +230,22 @@ def _recording_steps(variant: Variant) -> list[TransitionSpec]:
             "could not be contacted (with attempts).",
         ),
     ]
+    steps.append(
+        TransitionSpec(
+            trigger="record_staff_involved",
+            sources=_OPEN_WORK,
+            dest=SAME_STATE,
+            roles=(Role.PATIENT_SAFETY_SPECIALIST, Role.EXECUTIVE_LEAD, variant.lead_role),
+            guards=("staff_involved_kept",),
+            fields=(
+                FieldSpec("involved_staff_ids", FieldKind.IDENTIFIERS, required=True),
+                FieldSpec("involved_line_manager_ids", FieldKind.IDENTIFIERS),
+            ),
+            rules=("psirf.sod.independent_lead@1",),
+            summary="Record staff found to be involved during the response (the full list "
+            "so far: it adds people, never drops one); later independence checks use it.",
+        )
+    )
     if "peer_review_recorded" in variant.review_guards:
         steps.append(
             TransitionSpec(
