@@ -229,7 +229,9 @@ SEGREGATION_ROWS = [
             "author-1 led or wrote this response and so cannot peer-review it",
         ),
     ),
-    pytest.param("reviewer_independent", LED, {}, "peer-1", checked("reviewer_independent", NOBODY_CHECKED)),
+    pytest.param(
+        "reviewer_independent", LED, {}, "peer-1", checked("reviewer_independent", NOBODY_CHECKED)
+    ),
     pytest.param(
         "senior_leader_independent",
         LED,

@@ -209,7 +209,10 @@ GUARD_TABLE = [
         "staff_involved_kept",
         INVOLVED,
         "pss-1",
-        {"involved_staff_ids": ("STAFF-1", "staff-2", "staff-3"), "involved_line_manager_ids": ("mgr-1",)},
+        {
+            "involved_staff_ids": ("STAFF-1", "staff-2", "staff-3"),
+            "involved_line_manager_ids": ("mgr-1",),
+        },
         "ok",
         id="staff-list-adds-people",
     ),

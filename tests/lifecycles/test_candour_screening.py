@@ -128,9 +128,7 @@ class TestRescreening:
             "INC-1#2/rescreen_candour": "skipped:not_allowed_in_state",
         }
 
-    def test_regrade_down_records_the_reason_and_leaves_the_decision(
-        self, engine: Engine
-    ) -> None:
+    def test_regrade_down_records_the_reason_and_leaves_the_decision(self, engine: Engine) -> None:
         """Reg 20(8): out of the range the reason is recorded; the HCP still decides."""
         _report(engine, physical_harm="severe")
         OutboxRelay(engine).run_until_idle()

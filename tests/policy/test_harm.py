@@ -30,7 +30,7 @@ def test_codes_are_the_lfpse_grades_least_serious_first() -> None:
     assert PSYCHOLOGICAL_HARM_CODES == ("none", "low", "moderate", "severe")
     assert [PhysicalHarm[c.upper()].value for c in PHYSICAL_HARM_CODES] == [5, 4, 3, 2, 1]
     assert [PsychologicalHarm[c.upper()].value for c in PSYCHOLOGICAL_HARM_CODES] == [4, 3, 2, 1]
-    assert CANDOUR_HARM_CODES == (*PHYSICAL_HARM_CODES, "prolonged_psychological")
+    assert (*PHYSICAL_HARM_CODES, "prolonged_psychological") == CANDOUR_HARM_CODES
 
 
 def test_every_lifecycle_uses_the_one_vocabulary() -> None:
@@ -88,5 +88,5 @@ def test_screening_is_moderate_or_above(
 
 def test_screened_sets() -> None:
     """Psirf-rules §9.4: the screened grades, named."""
-    assert SCREENED_PHYSICAL_HARM == {"moderate", "severe", "fatal"}
-    assert SCREENED_PSYCHOLOGICAL_HARM == {"moderate", "severe"}
+    assert {"moderate", "severe", "fatal"} == SCREENED_PHYSICAL_HARM
+    assert {"moderate", "severe"} == SCREENED_PSYCHOLOGICAL_HARM

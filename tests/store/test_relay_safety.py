@@ -586,7 +586,7 @@ class TestSquattedIds:
     def test_a_candour_case_a_person_opened_for_the_intake_is_skipped(
         self, store: Store, engine: Engine, relay: OutboxRelay
     ) -> None:
-        """Reg 20(8), §4.2: an HCP's early candour case for the intake is the one screening opens."""
+        """Reg 20(8), §4.2: an HCP's early candour case for the intake is the one screening uses."""
         hcp = Actor("hcp-01", [Role.HEALTH_CARE_PROFESSIONAL], ORG)
         engine.open(
             "duty_of_candour",

@@ -437,8 +437,7 @@ _SPECS: Final = (
     GuardSpec(
         "staff_involved_kept",
         _staff_involved_kept,
-        "The new lists of staff involved and their line managers keep everyone already "
-        "recorded.",
+        "The new lists of staff involved and their line managers keep everyone already recorded.",
         uses_payload=True,
     ),
     GuardSpec(
