@@ -755,7 +755,9 @@ class TestEngagementBeforeApproval:
         """Involved, declined, or uncontactable with attempts recorded are complete outcomes."""
         case = lifecycle.to("awaiting_approval", engagement=engagement, contact_attempts=attempts)
 
-        assert case.facts["family_engagement"] == engagement
+        assert case.facts["engagement.pat-1"] == engagement
+        assert case.facts["engaged_person_ids"] == ("pat-1",)
+        assert case.state == "awaiting_approval"
 
     def test_uncontactable_without_attempts_blocks_approval(
         self, lifecycle: Any, engine: Engine, cast: Any

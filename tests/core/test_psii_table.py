@@ -144,7 +144,7 @@ PAYLOADS: Mapping[str, Mapping[str, object]] = {
         "terms_of_reference_ref": "DOC-tor-2",
         "family_involvement_in_terms": "involved",
     },
-    "record_engagement": {"family_engagement": "declined"},
+    "record_engagement": {"person_id": "pat-1", "person_kind": "patient", "engagement": "declined"},
     "record_staff_involved": {"involved_staff_ids": ["staff-1", "staff-2"]},
     "record_peer_review": {"peer_review_ref": "DOC-peer-1"},
     "record_expert_input": {"expert_input": "panel", "expert_ids": ["sme-1"]},

@@ -99,7 +99,12 @@ def _clock() -> ManualClock:
 def _run_psii_to_approval(s: Session) -> None:
     s.fire(RESPONSE, "assign_lead", PSS, {"lead_id": LEAD.id, "engagement_lead_id": ENGAGEMENT.id})
     s.fire(RESPONSE, "record_terms_of_reference", LEAD, {"terms_of_reference_ref": "TOR-7"})
-    s.fire(RESPONSE, "record_engagement", ENGAGEMENT, {"family_engagement": "involved"})
+    s.fire(
+        RESPONSE,
+        "record_engagement",
+        ENGAGEMENT,
+        {"person_id": "pat-1", "person_kind": "patient", "engagement": "involved"},
+    )
     s.fire(RESPONSE, "begin_gathering", LEAD)
     s.fire(RESPONSE, "complete_analysis", LEAD)
     s.fire(RESPONSE, "submit_draft", LEAD, {"draft_ref": "DRAFT-7"})

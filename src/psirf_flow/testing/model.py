@@ -66,6 +66,7 @@ from psirf_flow.workflows.spec import (
     SAME_STATE,
     FieldKind,
     FieldSpec,
+    TransitionSpec,
     WorkflowDefinition,
 )
 
@@ -246,7 +247,7 @@ class ReferenceModel:
         if data is None:
             return Prediction(InvalidPayload)
         facts = {k: v for k, v in case.facts.items() if k not in spec.clears}
-        facts.update(data)
+        _store_payload(spec, facts, data)
         if spec.actor_fact is not None:
             facts[spec.actor_fact] = command.actor.id
         if spec.stamp_fact is not None:
@@ -520,6 +521,23 @@ def _is_unicode(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _store_payload(
+    spec: TransitionSpec, facts: dict[str, FactValue], data: Mapping[str, FactValue]
+) -> None:
+    """Put ``data`` into ``facts``: as it is, or one record per key for a keyed step."""
+    if spec.record_key is None or spec.record_index is None:
+        facts.update(data)
+        return
+    # One record per key: each other field as "<field>.<key>", the key indexed.
+    key = str(data[spec.record_key])
+    for name, value in data.items():
+        if name != spec.record_key:
+            facts[f"{name}.{key}"] = value
+    known = facts.get(spec.record_index, ())
+    keys = set(known) if isinstance(known, tuple) else set()
+    facts[spec.record_index] = tuple(sorted(keys | {key}))
 
 
 def _forward_distances(definition: WorkflowDefinition) -> dict[str, int]:

@@ -633,7 +633,11 @@ class StoreContract:
             ("assign_lead", PSS, _ASSIGN),
             ("hold", EXECUTIVE, {"hold_reason": "family_request"}),
             ("resume", EXECUTIVE, {}),
-            ("record_engagement", ENGAGEMENT_LEAD, {"family_engagement": "involved"}),
+            (
+                "record_engagement",
+                ENGAGEMENT_LEAD,
+                {"person_id": "pat-1", "person_kind": "patient", "engagement": "involved"},
+            ),
             ("hold", EXECUTIVE, {"hold_reason": "other", "note": "waiting"}),
             ("resume", EXECUTIVE, {}),
         ]

@@ -48,6 +48,7 @@ __all__ = [
     "GuardInput",
     "GuardSpec",
     "case_incident_ids",
+    "engagement_records",
     "person_in",
     "same_person",
     "staff_list_code",
@@ -310,9 +311,51 @@ def _terms_of_reference(g: GuardInput) -> GuardResult:
     )
 
 
+#: The fact listing every person whose engagement is recorded (learning_response.py).
+_ENGAGED: Final = "engaged_person_ids"
+#: Whose engagement the family-engagement guards look at (staff are engaged too, §7.1,
+#: but their records do not stand in for the patient's or family's).
+_PATIENT_OR_FAMILY: Final = frozenset({"patient", "family_member"})
+
+
+def engagement_records(g: GuardInput) -> dict[str, tuple[object, object, object]]:
+    """Each person's engagement record: ``{person id: (kind, outcome, contact attempts)}``.
+
+    Kept per person by ``record_engagement`` (psirf-rules §7.1, issue 9 item 10) as
+    ``<field>.<person id>`` facts listed by ``engaged_person_ids``.
+    """
+    return {
+        person: (
+            g.facts.get(f"person_kind.{person}"),
+            g.facts.get(f"engagement.{person}"),
+            g.facts.get(f"contact_attempts.{person}", 0),
+        )
+        for person in g.ids(_ENGAGED)
+    }
+
+
+def _family_outcomes(g: GuardInput) -> list[tuple[object, object]]:
+    """(outcome, attempts) of every patient or family record; the old single outcome too."""
+    found = [
+        (outcome, attempts)
+        for kind, outcome, attempts in engagement_records(g).values()
+        if kind in _PATIENT_OR_FAMILY
+    ]
+    legacy = g.facts.get("family_engagement")
+    if legacy is not None:
+        # A case recorded before engagement was kept per person: its one outcome.
+        found.append((legacy, g.facts.get("contact_attempts", 0)))
+    return found
+
+
 def _engagement_outcome(g: GuardInput) -> GuardResult:
-    outcome = g.facts.get("family_engagement")
-    if outcome not in {"involved", "declined", "uncontactable"}:
+    """The patient's or family's engagement is recorded, person by person (§6, §7.1).
+
+    At least one record for the patient or a family member, and each such record complete:
+    involved, declined, or uncontactable with at least one attempt recorded for that person.
+    """
+    outcomes = _family_outcomes(g)
+    if not outcomes or any(o not in {"involved", "declined", "uncontactable"} for o, _ in outcomes):
         return _result(
             "engagement_outcome_recorded",
             False,
@@ -320,10 +363,9 @@ def _engagement_outcome(g: GuardInput) -> GuardResult:
             "no outcome of engaging the patient or family (involved, declined or "
             "uncontactable) has been recorded",
         )
-    attempts = g.facts.get("contact_attempts", 0)
     return _result(
         "engagement_outcome_recorded",
-        outcome != "uncontactable" or (isinstance(attempts, int) and attempts > 0),
+        all(o != "uncontactable" or (isinstance(a, int) and a > 0) for o, a in outcomes),
         "contact_attempts_missing",
         "the family is recorded as uncontactable but no contact attempts are recorded",
     )
@@ -340,7 +382,8 @@ def _check_fact_present(
 
 def _family_draft_review(g: GuardInput) -> GuardResult:
     response = g.facts.get("family_draft_response")
-    not_engaged = g.facts.get("family_engagement") in {"declined", "uncontactable"}
+    outcomes = _family_outcomes(g)
+    not_engaged = bool(outcomes) and all(o in {"declined", "uncontactable"} for o, _ in outcomes)
     return _result(
         "family_draft_review_recorded",
         response is not None or not_engaged,
@@ -455,8 +498,8 @@ _SPECS: Final = (
     GuardSpec(
         "engagement_outcome_recorded",
         _engagement_outcome,
-        "The patient's or family's engagement outcome is recorded (involved, declined, or "
-        "uncontactable with attempts).",
+        "The engagement of the patient or family is recorded person by person (at least one "
+        "record; each involved, declined, or uncontactable with attempts).",
     ),
     GuardSpec(
         "peer_review_recorded",

@@ -63,9 +63,13 @@ from psirf_flow.workflows.spec import (
 
 __all__ = [
     "AFTER_ACTION_REVIEW",
+    "CONTACT_PREFERENCES",
+    "ENGAGED_PEOPLE",
+    "ENGAGEMENT_OUTCOMES",
     "HOT_DEBRIEF",
     "LEARNING_RESPONSES",
     "MDT_REVIEW",
+    "PERSON_KINDS",
     "PSII",
     "PSII_VARIANT",
     "STATES",
@@ -76,6 +80,24 @@ __all__ = [
 ]
 
 FAMILY: Final = "learning_response"
+#: Whose engagement is recorded (psirf-rules §7.1): opaque person ids only, never names.
+PERSON_KINDS: Final = ("patient", "family_member", "staff_involved")
+#: The outcome of engaging one person; involvement is voluntary, so "declined" and
+#: "uncontactable" (with attempts recorded) are complete outcomes (psirf-rules §7.1).
+ENGAGEMENT_OUTCOMES: Final = ("involved", "declined", "uncontactable")
+#: How a person prefers to be contacted.
+CONTACT_PREFERENCES: Final = (
+    "in_person",
+    "telephone",
+    "video_call",
+    "letter",
+    "email",
+    "through_a_representative",
+    "no_further_contact",
+)
+#: The fact listing every person whose engagement is recorded; each record is kept as
+#: ``<field>.<person id>`` (for example ``engagement.pat-1``).
+ENGAGED_PEOPLE: Final = "engaged_person_ids"
 VERSION: Final = "1"
 
 STATES: Final = (
@@ -219,15 +241,20 @@ def _recording_steps(variant: Variant) -> list[TransitionSpec]:
             dest=SAME_STATE,
             roles=(Role.ENGAGEMENT_LEAD, variant.lead_role),
             fields=(
-                FieldSpec.choice(
-                    "family_engagement", ("involved", "declined", "uncontactable"), required=True
-                ),
+                FieldSpec("person_id", FieldKind.IDENTIFIER, required=True),
+                FieldSpec.choice("person_kind", PERSON_KINDS, required=True),
+                FieldSpec.choice("engagement", ENGAGEMENT_OUTCOMES, required=True),
+                FieldSpec.choice("contact_preference", CONTACT_PREFERENCES),
+                FieldSpec("support_offered", FieldKind.FLAG),
                 FieldSpec("contact_attempts", FieldKind.COUNT),
                 NOTE_FIELD,
             ),
             rules=("psirf.engagement.outcome@1",),
-            summary="Record whether the patient or family is involved, declined or "
-            "could not be contacted (with attempts).",
+            record_key="person_id",
+            record_index=ENGAGED_PEOPLE,
+            summary="Record one person's engagement (the patient, a family member or a "
+            "member of staff involved): involved, declined or not contactable (with "
+            "attempts), their contact preference and whether support was offered.",
         ),
     ]
     steps.append(

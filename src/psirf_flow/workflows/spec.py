@@ -32,6 +32,7 @@ __all__ = [
     "TransitionSpec",
     "WorkflowDefinition",
     "define",
+    "record_facts",
 ]
 
 #: Destination marker: return to the state recorded when the case was put on hold.
@@ -137,6 +138,11 @@ class TransitionSpec:
         holds: It puts the case on hold, remembering the state to resume to.
         reopens: It is the one kind of transition allowed out of a final state.
         summary: One line saying what the step means, for documentation and diagrams.
+        record_key: For a step that keeps one record per person (or thing): the required
+            identifier field whose value keys the record. The other fields are then stored
+            as ``<field>.<key>`` (a later record for the same key replaces what it gives),
+            never under their own names, and the key is added to ``record_index``.
+        record_index: With ``record_key``, the fact listing every key recorded (sorted).
     """
 
     trigger: str
@@ -152,6 +158,30 @@ class TransitionSpec:
     holds: bool = False
     reopens: bool = False
     summary: str = ""
+    record_key: str | None = None
+    record_index: str | None = None
+
+
+def record_facts(
+    spec: TransitionSpec, data: Mapping[str, FactValue], facts: Mapping[str, FactValue]
+) -> dict[str, FactValue]:
+    """The facts a step's checked payload ``data`` sets on a case whose facts are ``facts``.
+
+    Usually ``data`` itself. For a keyed record step (:attr:`TransitionSpec.record_key`),
+    each other field under ``<field>.<key>`` and the index with the key added.
+    """
+    if spec.record_key is None or spec.record_index is None:
+        return dict(data)
+    key = data.get(spec.record_key)
+    if not isinstance(key, str):  # pragma: no cover - a required identifier field
+        return dict(data)
+    found: dict[str, FactValue] = {
+        f"{name}.{key}": value for name, value in data.items() if name != spec.record_key
+    }
+    index = facts.get(spec.record_index, ())
+    keys = set(index) if isinstance(index, tuple) else set()
+    found[spec.record_index] = tuple(sorted(keys | {key}))
+    return found
 
 
 @attrs.frozen
@@ -387,10 +417,28 @@ def _check_transition(
         )
     if len(set(spec.sources)) != len(spec.sources):
         problems.append(f"{where}: a source state is listed twice")
+    problems.extend(_check_record(where, spec))
     if spec.stamp_fact is not None and (
         spec.stamp_fact == spec.actor_fact or spec.stamp_fact in {f.name for f in spec.fields}
     ):
         problems.append(f"{where}: the date fact {spec.stamp_fact!r} is also set another way")
+    return problems
+
+
+def _check_record(where: str, spec: TransitionSpec) -> list[str]:
+    if spec.record_key is None and spec.record_index is None:
+        return []
+    if spec.record_key is None or spec.record_index is None:
+        return [f"{where}: record_key and record_index go together"]
+    fields = {f.name: f for f in spec.fields}
+    key = fields.get(spec.record_key)
+    problems: list[str] = []
+    if key is None or key.kind is not FieldKind.IDENTIFIER or not key.required:
+        problems.append(
+            f"{where}: record_key {spec.record_key!r} is not a required identifier field"
+        )
+    if spec.record_index in fields:
+        problems.append(f"{where}: record_index {spec.record_index!r} is also a field")
     return problems
 
 
