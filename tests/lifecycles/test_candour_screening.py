@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from psirf_flow import Actor, CommandRejected, Engine, InMemoryStore, Role
+from psirf_flow import Actor, CaseNotFound, CommandRejected, Engine, InMemoryStore, Role
 from psirf_flow.domain import SystemReader
+from psirf_flow.policy.harm import PHYSICAL_HARM_CODES, PSYCHOLOGICAL_HARM_CODES, harm_screened
 from psirf_flow.relay import OutboxRelay
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows.couplings import COUPLINGS, candour_case_id, coupling_messages
@@ -277,3 +280,41 @@ class TestReopen:
             )
 
         assert refused.value.reason_code == "role_not_permitted"
+
+
+_GRADES = st.tuples(st.sampled_from(PHYSICAL_HARM_CODES), st.sampled_from(PSYCHOLOGICAL_HARM_CODES))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    first=_GRADES,
+    regrades=st.lists(st.tuples(_GRADES, st.booleans()), max_size=6),
+)
+def test_screening_follows_any_sequence_of_gradings(
+    first: tuple[str, str], regrades: list[tuple[tuple[str, str], bool]]
+) -> None:
+    """§9.4 invariant: a candour case exists iff a grading screened; no message is refused.
+
+    Gradings are applied in any order, with the relay run between some of them or only at
+    the end; with no health care professional acting, the case stays in ``assessing``.
+    """
+    engine = Engine(InMemoryStore(), clock=ManualClock())
+    relay = OutboxRelay(engine)
+    _report(engine, physical_harm=first[0], psychological_harm=first[1])
+    reports = []
+    for (physical, psychological), relay_now in regrades:
+        _regrade(engine, physical_harm=physical, psychological_harm=psychological)
+        if relay_now:
+            reports.append(relay.run_until_idle())
+    reports.append(relay.run_until_idle())
+
+    gradings = [first, *(g for g, _ in regrades)]
+    assert all((r.dead, r.rejected, r.failed) == (0, 0, 0) for r in reports)
+    screened = any(harm_screened(*g) for g in gradings)
+    try:
+        candour = engine.get(DOC, reader=READER)
+    except CaseNotFound:
+        assert not screened
+        return
+    assert screened
+    assert candour.state == "assessing"
