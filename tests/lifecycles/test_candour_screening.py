@@ -233,6 +233,31 @@ class TestRescreening:
         assert [m.kind for m in current] == ["coupling.open_learning_response"]
 
 
+class TestMissingTarget:
+    """A re-screen with no candour case of the intake's organisation is skipped, not refused."""
+
+    def test_another_organisations_case_is_no_target(self, engine: Engine) -> None:
+        """Another organisation's case under the id is absent to the coupling: skipped."""
+        other = Actor("hcp-99", [Role.HEALTH_CARE_PROFESSIONAL], "QWE")
+        engine.open(
+            "duty_of_candour",
+            actor=other,
+            case_id=DOC,
+            payload={"incident_ids": ["INC-1"], "intake_case_id": "INC-1"},
+        )
+        _report(engine, physical_harm="severe")
+        _regrade(engine, physical_harm="low")
+
+        report = OutboxRelay(engine).run_until_idle()
+
+        assert (report.dead, report.skipped, report.rejected) == (1, 1, 0)
+        assert _outcomes(engine) == {
+            "INC-1#1/open_candour_screening": "dead:case_id_taken",
+            "INC-1#2/rescreen_candour": "skipped:no_target_case",
+        }
+        assert engine.get(DOC, reader=READER).organisation == "QWE"
+
+
 class TestReopen:
     """A completed candour case can be reopened when the facts change."""
 
