@@ -7,11 +7,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from psirf_flow import Actor, CaseNotFound, CommandRejected, Engine, InMemoryStore, Role
+from psirf_flow import (
+    Actor,
+    CaseNotFound,
+    CommandRejected,
+    DefinitionRegistry,
+    Engine,
+    InMemoryStore,
+    InvalidPayload,
+    Role,
+)
 from psirf_flow.domain import SystemReader
 from psirf_flow.policy.harm import PHYSICAL_HARM_CODES, PSYCHOLOGICAL_HARM_CODES, harm_screened
 from psirf_flow.relay import OutboxRelay
 from psirf_flow.testing import ManualClock
+from psirf_flow.workflows import DUTY_OF_CANDOUR, INTAKE, FieldSpec, WorkflowDefinition, define
 from psirf_flow.workflows.couplings import COUPLINGS, candour_case_id, coupling_messages
 
 
@@ -343,3 +353,53 @@ def test_screening_follows_any_sequence_of_gradings(
         return
     assert screened
     assert candour.state == "assessing"
+
+
+def _old_intake() -> WorkflowDefinition:
+    """intake@1 as it was before the one harm vocabulary: physical harm said ``no_harm``."""
+    old_harm = FieldSpec.choice("physical_harm", ("no_harm", "low", "moderate", "severe", "fatal"))
+
+    def older(fields: tuple[FieldSpec, ...]) -> tuple[FieldSpec, ...]:
+        return tuple(old_harm if f.name == "physical_harm" else f for f in fields)
+
+    update = INTAKE.transitions["update_incident_record"]
+    return define(
+        name=INTAKE.name,
+        version=INTAKE.version,
+        family=INTAKE.family,
+        title=INTAKE.title,
+        states=INTAKE.states,
+        initial=INTAKE.initial,
+        final_states=INTAKE.final_states,
+        opening=attrs.evolve(INTAKE.opening, fields=older(INTAKE.opening.fields), preset={}),
+        transitions=[
+            attrs.evolve(update, fields=older(update.fields)) if t is update else t
+            for t in INTAKE.transitions.values()
+        ],
+    )
+
+
+class TestOldCodes:
+    """Cases recorded with the old words still verify, and are read in the new vocabulary."""
+
+    def test_an_old_case_verifies_and_is_rescreened(self) -> None:
+        """Audit entries are immutable: ``no_harm`` stays, reads as ``none``; re-grades work."""
+        store = InMemoryStore()
+        clock = ManualClock()
+        old = Engine(
+            store,
+            clock=clock,
+            definitions=DefinitionRegistry((_old_intake(), DUTY_OF_CANDOUR)),
+        )
+        _report(old, physical_harm="no_harm")
+        assert old.store.outbox("INC-1") == ()
+        engine = Engine(store, clock=clock)
+
+        _regrade(engine, physical_harm="moderate")
+        OutboxRelay(engine).run_until_idle()
+
+        assert engine.verify("INC-1", reader=READER).ok
+        assert engine.history("INC-1", reader=READER)[0].data["physical_harm"] == "no_harm"
+        assert engine.get(DOC, reader=READER).state == "assessing"
+        with pytest.raises(InvalidPayload):
+            _regrade(engine, physical_harm="no_harm")
