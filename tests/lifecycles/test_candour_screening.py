@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import attrs
 import pytest
 from hypothesis import given, settings
@@ -22,7 +24,12 @@ from psirf_flow.policy.harm import PHYSICAL_HARM_CODES, PSYCHOLOGICAL_HARM_CODES
 from psirf_flow.relay import OutboxRelay
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows import DUTY_OF_CANDOUR, INTAKE, FieldSpec, WorkflowDefinition, define
-from psirf_flow.workflows.couplings import COUPLINGS, candour_case_id, coupling_messages
+from psirf_flow.workflows.couplings import (
+    COUPLINGS,
+    candour_case_id,
+    coupling_messages,
+    learning_response_id,
+)
 
 
 READER = SystemReader("test-suite")
@@ -403,3 +410,49 @@ class TestOldCodes:
         assert engine.get(DOC, reader=READER).state == "assessing"
         with pytest.raises(InvalidPayload):
             _regrade(engine, physical_harm="no_harm")
+
+
+class TestFindingsAfterARegrade:
+    """A response opened before a re-grade still tells the candour case it was approved."""
+
+    def test_approval_reaches_a_candour_case_opened_after_the_decision(
+        self, engine: Engine, psii_to_approval: Callable[[str], None]
+    ) -> None:
+        """Reg 20(4)(c), §9.4: the intake's candour case learns the response was approved."""
+        _report(engine, physical_harm="low")
+        _decide(engine)
+        relay = OutboxRelay(engine)
+        relay.run_until_idle()
+        response = learning_response_id("INC-1", 4)
+        assert "candour_case_id" not in engine.get(response, reader=READER).facts
+        _regrade(engine, physical_harm="severe")
+        relay.run_until_idle()
+
+        psii_to_approval(response)
+        relay.run_until_idle()
+
+        candour = engine.get(DOC, reader=READER)
+        assert candour.facts["learning_response_id"] == response
+        assert candour.facts["learning_response_approved_ref"] == "REPORT-1"
+        outcomes = {m.id: m.outcome for m in engine.store.outbox(response)}
+        assert list(outcomes.values()) == ["applied"]
+
+    def test_no_candour_case_is_skipped(
+        self, engine: Engine, psii_to_approval: Callable[[str], None]
+    ) -> None:
+        """No candour case for the intake: the message is skipped, nothing is refused."""
+        _report(engine, physical_harm="low")
+        _decide(engine)
+        relay = OutboxRelay(engine)
+        relay.run_until_idle()
+        response = learning_response_id("INC-1", 4)
+
+        psii_to_approval(response)
+        report = relay.run_until_idle()
+
+        assert (report.skipped, report.rejected, report.dead) == (1, 0, 0)
+        [message] = engine.store.outbox(response)
+        assert (message.kind, message.outcome) == (
+            "coupling.findings_due_via_intake",
+            "skipped:no_target_case",
+        )

@@ -27,6 +27,10 @@ The built-in table (:data:`COUPLINGS`):
   candour case that does not exist, or is in a state the step does not apply to, is skipped.
 * ``findings_due_on_approval``: approving a learning response linked to a candour case
   records on that case that the findings may now be shared (reg 20(4)(c)).
+* ``findings_due_via_intake``: approving a learning response an intake opened without a
+  candour case (harm was below moderate at the decision) tells the intake's candour case
+  all the same, in case a later re-grade opened one; when there is none the message is
+  skipped (reg 20(4)(c), psirf-rules §9.4).
 
 Ids derived from a source case (the cases a coupling opens, its message ids, the
 ``caused_by`` reference) are ``<source id><suffix>``, for instance ``INC-7/doc``. When that
@@ -369,6 +373,16 @@ def _findings_due(case: Case, trigger: str, sequence: int) -> FollowUp | None:
     )
 
 
+def _findings_due_via_intake(case: Case, trigger: str, sequence: int) -> FollowUp | None:
+    if _str(case.facts, "candour_case_id") is not None:
+        return None  # the response names its candour case: findings_due_on_approval
+    intake = _str(case.facts, "intake_case_id")
+    if intake is None:
+        return None
+    linked = attrs.evolve(case, facts={**case.facts, "candour_case_id": candour_case_id(intake)})
+    return _findings_due(linked, trigger, sequence)
+
+
 #: The built-in coupling table.
 COUPLINGS: Final[tuple[Coupling, ...]] = (
     Coupling(
@@ -409,6 +423,16 @@ COUPLINGS: Final[tuple[Coupling, ...]] = (
         react=_findings_due,
         rule="candour.reg20.results@1",
         summary="Approving a linked learning response makes sharing its findings due.",
+    ),
+    Coupling(
+        name="findings_due_via_intake",
+        family=_LEARNING_FAMILY,
+        triggers=frozenset({"approve"}),
+        react=_findings_due_via_intake,
+        rule="candour.reg20.results@1",
+        summary="Approving a response opened by an intake tells the intake's candour case, "
+        "if there is one (harm re-graded after the decision).",
+        optional_target=True,
     ),
 )
 
