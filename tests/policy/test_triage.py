@@ -443,4 +443,4 @@ class TestVocabulary:
         """Every fact a condition may test is a field of IncidentFacts."""
         fields = {a.name for a in attrs.fields(IncidentFacts)}
         assert set(FACTS) <= fields
-        assert fields - set(FACTS) == {"incident_id", "occurred_on", "identified_on"}
+        assert fields - set(FACTS) == {"incident_id", "extra"}

@@ -33,6 +33,7 @@ import attrs
 from psirf_flow.domain import Role
 from psirf_flow.policy.calendars import Region, Timescale, TimeUnit, WorkingDayCalendar
 from psirf_flow.policy.conditions import Condition
+from psirf_flow.policy.facts import FactDeclaration
 
 
 __all__ = [
@@ -507,6 +508,8 @@ class Plan:
         duty_of_candour: Local duty of candour targets.
         escalation_ladders: Escalation ladders by name.
         retention: Record retention classes.
+        facts: The plan's own facts for its conditions, by name (``[facts.<name>]``), beside
+            the built-in ones; their values come in ``IncidentFacts(extra={...})``.
     """
 
     schema: int = PLAN_SCHEMA
@@ -522,6 +525,9 @@ class Plan:
         factory=lambda: MappingProxyType({}), converter=_frozen_mapping
     )
     retention: RetentionSettings = RetentionSettings()
+    facts: Mapping[str, FactDeclaration] = attrs.field(
+        factory=lambda: MappingProxyType({}), converter=_frozen_mapping
+    )
 
     @property
     def ref(self) -> str:

@@ -18,14 +18,17 @@ read, so that cross-field problems are reported together with structural ones.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
+from typing import Final
 
 import attrs
 
 from psirf_flow.domain import check_identifier
 from psirf_flow.policy._problems import Path
 from psirf_flow.policy.calendars import Timescale
-from psirf_flow.policy.conditions import condition_problems
+from psirf_flow.policy.conditions import Condition, condition_problems
+from psirf_flow.policy.facts import DECLARABLE_KINDS, FACTS, FactDeclaration, FactKind
 from psirf_flow.policy.plan import (
     PLAN_SCHEMA,
     Approver,
@@ -48,6 +51,8 @@ from psirf_flow.policy.retention import minimum_problems
 
 
 __all__ = ["PlanView", "plan_problems"]
+
+_FACT_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
 @attrs.frozen
@@ -75,6 +80,10 @@ class PlanView:
     escalation_ladders: Sequence[tuple[str, EscalationLadder]]
     escalation_ladder_names: frozenset[str] | None
     retention: RetentionSettings | None
+    # The plan's own facts (psirf-rules §1.8, LOCAL): the readable declarations, and every
+    # name present (``None`` when the table itself could not be read).
+    facts: Sequence[tuple[str, FactDeclaration]] = ()
+    fact_names: frozenset[str] | None = frozenset()
 
     @classmethod
     def of(cls, plan: Plan) -> PlanView:
@@ -94,6 +103,8 @@ class PlanView:
             escalation_ladders=tuple(plan.escalation_ladders.items()),
             escalation_ladder_names=frozenset(plan.escalation_ladders),
             retention=plan.retention,
+            facts=tuple(plan.facts.items()),
+            fact_names=frozenset(plan.facts),
         )
 
 
@@ -110,6 +121,14 @@ class _Checker:
         self.view = view
         self.problems: list[tuple[Path, str]] = []
         self.types = dict(view.response_types)
+        declared = dict(view.facts)
+        self.fact_kinds: Mapping[str, FactKind] = {
+            **FACTS,
+            **{name: d.kind for name, d in declared.items()},
+        }
+        # When a declaration could not be read, its name's kind is unknown: tests of facts
+        # outside the catalogue are then left unjudged rather than wrongly reported.
+        self.facts_unsure = view.fact_names is None or set(view.fact_names) != set(declared)
 
     def add(self, path: Path, message: str) -> None:
         self.problems.append((path, message))
@@ -140,8 +159,28 @@ class _Checker:
             self.ladder(name, ladder)
         if view.retention is not None:
             self.retention(view.retention)
+        for name, declaration in view.facts:
+            self.fact(name, declaration)
 
     # ------------------------------------------------------------ helpers
+
+    def condition(self, path: Path, condition: Condition) -> None:
+        """Check a condition against the built-in facts and the plan's own."""
+        for where, message in condition_problems(
+            condition, path, facts=self.fact_kinds, skip_unknown=self.facts_unsure
+        ):
+            self.add(where, message)
+
+    def fact(self, name: str, declaration: FactDeclaration) -> None:
+        """A plan's own fact: a plain name, not a built-in one, of a kind a plan may declare."""
+        at: Path = ("facts", name)
+        if not _FACT_NAME.fullmatch(name):
+            self.add(at, "a fact's name is lower-case letters, digits and _ (at most 64)")
+        if name in FACTS:
+            self.add(at, f"{name!r} is a built-in fact; use it without declaring it")
+        if declaration.kind not in DECLARABLE_KINDS:
+            kinds = ", ".join(sorted(k.value for k in DECLARABLE_KINDS))
+            self.add((*at, "kind"), f"a plan's own fact may be one of: {kinds}")
 
     def code(self, path: Path, value: str) -> None:
         problem = check_identifier(value)
@@ -269,8 +308,7 @@ class _Checker:
         if priority.criteria is None and priority.scope.is_empty:
             self.add(at, "needs criteria or a scope; as written it would match every incident")
         if priority.criteria is not None:
-            for path, message in condition_problems(priority.criteria, (*at, "criteria")):
-                self.add(path, message)
+            self.condition((*at, "criteria"), priority.criteria)
         for field in ("service_lines", "settings", "patient_groups"):
             for i, value in enumerate(getattr(priority.scope, field)):
                 self.code((*at, "scope", field, i), value)
@@ -330,8 +368,7 @@ class _Checker:
             )
             self.positive((*at, "every"), review.every)
             if review.criteria is not None:
-                for path, message in condition_problems(review.criteria, (*at, "criteria")):
-                    self.add(path, message)
+                self.condition((*at, "criteria"), review.criteria)
 
     def reserve(self, reserve: ReserveCapacity) -> None:
         at: Path = ("reserve_capacity",)
