@@ -263,9 +263,7 @@ def _compare(test: FactTest, actual: object) -> bool:
 
 
 def _is_number(value: object) -> bool:
-    return (
-        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    )
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _is_date(value: object) -> bool:
@@ -294,9 +292,7 @@ def condition_problems(
             return [((*path, key), "needs at least one condition")]
         out: list[tuple[Path, str]] = []
         for i, sub in enumerate(condition.conditions):
-            out += condition_problems(
-                sub, (*path, key, i), facts=facts, skip_unknown=skip_unknown
-            )
+            out += condition_problems(sub, (*path, key, i), facts=facts, skip_unknown=skip_unknown)
         return out
     if isinstance(condition, Not):
         return condition_problems(
@@ -342,7 +338,7 @@ def _test_problems(test: FactTest, kind: FactKind, path: Path) -> list[tuple[Pat
 
 
 def _between_problems(kind: FactKind, value: TestValue, at: Path) -> list[tuple[Path, str]]:
-    if not isinstance(value, tuple) or len(value) != 2:  # noqa: PLR2004 - low and high
+    if not isinstance(value, tuple) or len(value) != 2:
         return [(at, f"expected [low, high], two values, got {_described(value)}")]
     problems = [p for i, v in enumerate(value) for p in _one_value(kind, v, (*at, i))]
     if problems or kind is FactKind.TIME:  # a time window may wrap midnight

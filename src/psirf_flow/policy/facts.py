@@ -266,6 +266,7 @@ def catalogue(declared: Mapping[str, FactDeclaration] | None = None) -> Mapping[
         return FACTS
     return MappingProxyType({**FACTS, **{name: d.kind for name, d in declared.items()}})
 
+
 _DEATH_DETAIL_FLAGS: Final = (
     "death_more_likely_than_not_due_to_problems_in_care",
     "death_possibly_linked_to_problems_in_care",
@@ -297,9 +298,7 @@ def _to_codes(value: Iterable[str]) -> frozenset[str]:
 
 
 def _is_number(value: object) -> bool:
-    return (
-        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    )
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _number_in(low: float, high: float, *, whole: bool = False) -> Any:
@@ -391,7 +390,9 @@ def _extra_value(name: str, value: object) -> object:
 
 def _to_extra(value: object) -> Mapping[str, object]:
     if not isinstance(value, Mapping):
-        raise InvalidInput("extra", f"must be a mapping of fact names to values, not {type(value).__name__}")
+        raise InvalidInput(
+            "extra", f"must be a mapping of fact names to values, not {type(value).__name__}"
+        )
     out: dict[str, object] = {}
     for name, item in value.items():
         if not isinstance(name, str) or not _FACT_NAME.fullmatch(name):
