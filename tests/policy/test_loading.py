@@ -321,13 +321,17 @@ class TestMistakes:
         assert "did you mean 'verbal_working_days'" in problem.message
 
     def test_toml_syntax_error_has_its_line(self) -> None:
-        """Text that is not TOML is reported once, with the line of the syntax error."""
+        """Text that is not TOML is reported once, with its line, column, setting and a fix."""
         text = BASE.replace('version = "1.0"', "version = ")
         (problem,) = _problems(text)
         assert problem.line == 5
-        assert problem.path == ""
-        assert "not valid TOML" in problem.message
-        assert str(problem).startswith("line 5, (whole file): ")
+        assert problem.path == "plan.version"
+        assert problem.message == (
+            "this is not valid TOML in plan.version, column 11: Invalid value; a value is "
+            '"quoted text", a number, true or false (lower case), a date such as 2026-04-01, '
+            "a [list] or an { inline table }"
+        )
+        assert str(problem).startswith("line 5, plan.version: ")
 
     def test_array_of_tables_headers_are_located(self) -> None:
         """Problems inside ``[[...]]`` blocks are placed on the block's own lines."""

@@ -47,7 +47,6 @@ condition.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
@@ -58,7 +57,7 @@ import attrs
 
 from psirf_flow.domain import check_identifier
 from psirf_flow.errors import InvalidInput
-from psirf_flow.policy._problems import Located, Path, describe
+from psirf_flow.policy._problems import Located, Path, close_match, describe
 from psirf_flow.policy.facts import (
     FACTS,
     Duration,
@@ -307,8 +306,8 @@ def condition_problems(
 
 
 def _unknown_fact(name: str, facts: Mapping[str, FactKind]) -> str:
-    close = difflib.get_close_matches(name, list(facts), n=1, cutoff=0.75)
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    close = close_match(name, facts)
+    hint = f"did you mean {close!r}? " if close else ""
     known = ", ".join(sorted(facts))
     return (
         f"{name!r} is not a known fact; {hint}declare the plan's own facts under "
@@ -332,6 +331,14 @@ def _test_problems(test: FactTest, kind: FactKind, path: Path) -> list[tuple[Pat
         return []
     if test.test is Comparison.BETWEEN:
         return _between_problems(kind, value, at)
+    if test.test is Comparison.INCLUDES and isinstance(value, tuple):
+        return [
+            (
+                at,
+                "takes one code; to match any of several write in = [...] instead, "
+                "or all = [...] with one includes test each to need every one",
+            )
+        ]
     if isinstance(value, tuple):
         return [(at, f"expected one value, got {_described(value)}")]
     return _one_value(kind, value, at)
@@ -440,8 +447,14 @@ def _build_test(
     if not isinstance(fact, str):
         problems.append(((*path, "fact"), f"expected the name of a fact, got {describe(fact)}"))
     for key in sorted(set(obj) - {"fact", *_TESTS}):
-        problems.append(((*path, key), f"is not a known test; use one of: {', '.join(_TESTS)}"))
+        close = close_match(key, _TESTS)
+        hint = f"did you mean {close!r}? " if close else ""
+        problems.append(
+            ((*path, key), f"is not a known test; {hint}use one of: {', '.join(_TESTS)}")
+        )
     tests = [k for k in _TESTS if k in obj]
+    if not tests and len(problems) != before:
+        return None  # the unknown test reported above is the mistake
     if len(tests) != 1:
         problems.append(
             (path, f"a fact test needs exactly one of {', '.join(_TESTS)}; found {len(tests)}")

@@ -23,7 +23,6 @@ comparison (see :mod:`psirf_flow.policy.conditions`).
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -36,6 +35,7 @@ import attrs
 
 from psirf_flow.domain import check_identifier
 from psirf_flow.errors import InvalidInput
+from psirf_flow.policy._problems import close_match
 
 
 __all__ = [
@@ -579,8 +579,8 @@ def check_extra_facts(facts: IncidentFacts, declared: Mapping[str, FactDeclarati
     for name, value in sorted(facts.extra.items()):
         declaration = declared.get(name)
         if declaration is None:
-            close = difflib.get_close_matches(name, list(declared), n=1, cutoff=0.75)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            close = close_match(name, declared)
+            hint = f"; did you mean {close!r}?" if close else ""
             known = ", ".join(sorted(declared)) or "none"
             raise InvalidInput(
                 f"extra[{name!r}]", f"is not a fact this plan declares (declared: {known}){hint}"

@@ -41,7 +41,15 @@ from cattrs.errors import BaseValidationError
 
 from psirf_flow.errors import PlanError, PlanProblem
 from psirf_flow.policy._convert import CONVERTER
-from psirf_flow.policy._problems import Invalid, LineLocator, Path, format_path, problems_from
+from psirf_flow.policy._problems import (
+    Invalid,
+    LineLocator,
+    Path,
+    format_path,
+    problems_from,
+    syntax_error_place,
+    syntax_hint,
+)
 from psirf_flow.policy.facts import FactDeclaration
 from psirf_flow.policy.plan import (
     CalendarSettings,
@@ -72,7 +80,8 @@ T = TypeVar("T")
 V = TypeVar("V")
 
 _POLICY_PACKAGE: Final = "psirf_flow.policy"
-_DECODE_POSITION: Final = re.compile(r"\s*\(at line (\d+), column \d+\)\s*$")
+_DECODE_POSITION: Final = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_DECODE_END: Final = re.compile(r"\s*\(at end of document\)\s*$")
 _STRUCTURE_ERRORS: Final = (BaseValidationError, Invalid)
 #: The longest document loaded (a plan is a few kilobytes; this leaves a wide margin).
 MAX_DOCUMENT_LENGTH: Final = 2_000_000
@@ -193,13 +202,7 @@ def _load_document(
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        position = _DECODE_POSITION.search(message)
-        line = int(position.group(1)) if position else None
-        message = _DECODE_POSITION.sub("", message)
-        raise PlanError(
-            source, [PlanProblem("", line, f"this is not valid TOML: {message}")]
-        ) from None
+        raise PlanError(source, [_syntax_problem(text, str(exc))]) from None
     found: list[tuple[Path, str]]
     try:
         result = CONVERTER.structure(raw, root)
@@ -211,6 +214,22 @@ def _load_document(
     if found:
         raise _plan_error(source, text, found)
     return result
+
+
+def _syntax_problem(text: str, message: str) -> PlanProblem:
+    """A TOML syntax error as a problem: its line, column, setting and a fix when known."""
+    position = _DECODE_POSITION.search(message)
+    line = int(position.group(1)) if position else None
+    column = f", column {position.group(2)}" if position else ""
+    message = _DECODE_END.sub("", _DECODE_POSITION.sub("", message))
+    where = format_path(syntax_error_place(text, line)) if line is not None else ""
+    inside = f" in {where}" if where else ""
+    fix = syntax_hint(message)
+    hint = f"; {fix}" if fix else ""
+    at_end = "" if position else " (at the end of the file)"
+    return PlanProblem(
+        where, line, f"this is not valid TOML{inside}{column}{at_end}: {message}{hint}"
+    )
 
 
 def _plan_error(source: str, text: str, found: list[tuple[Path, str]]) -> PlanError:
