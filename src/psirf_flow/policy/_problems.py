@@ -46,6 +46,7 @@ __all__ = [
     "Path",
     "close_match",
     "describe",
+    "fix_for",
     "format_path",
     "problems_from",
     "syntax_error_place",
@@ -190,7 +191,37 @@ _SYNTAX_HINTS: Final = (
     ("Cannot declare", "a table is declared twice"),
     ("Expected '=' after a key", "each setting is written as key = value"),
     ("Invalid statement", "each line is a [table], a key = value or a # comment"),
+    (
+        "Expected newline or end of document",
+        'one setting per line, and text in quotes (version = "1.0.0")',
+    ),
 )
+
+
+_EXPECTED_TEXT: Final = re.compile(r"^expected (.+?), got .*$", re.DOTALL)
+_SUGGESTED: Final = re.compile(r"did you mean ('[^']*')\?")
+
+
+def fix_for(message: str) -> str | None:
+    """A one-line fix for a problem's ``message``, when one follows from its words.
+
+    Messages already say what is wrong in plain words; this turns the common ones into an
+    instruction for ``psirf-flow plan check``. ``None`` means the message is the fix.
+    """
+    suggested = _SUGGESTED.search(message)
+    if suggested is not None:
+        return f"rename it to {suggested.group(1)}"
+    if message == "is required but missing":
+        return "add this setting"
+    if message.startswith("is not a known setting here"):
+        return "remove it, or rename it to one of the settings listed"
+    if message.startswith("this is not valid TOML"):
+        _, _, hint = message.rpartition("; ")
+        return hint if hint != message else "correct the TOML syntax on this line"
+    expected = _EXPECTED_TEXT.match(message)
+    if expected is not None:
+        return f"write {expected.group(1)} here"
+    return None
 
 
 def syntax_hint(message: str) -> str | None:
