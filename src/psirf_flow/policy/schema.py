@@ -128,7 +128,7 @@ class _Builder:
         out["additionalProperties"] = False
         return out
 
-    def of(self, kind: Any) -> dict[str, Any]:  # noqa: PLR0911 - one case per kind of type
+    def of(self, kind: Any) -> dict[str, Any]:
         args = typing.get_args(kind)
         if isinstance(kind, UnionType) or typing.get_origin(kind) is typing.Union:
             members = [a for a in args if a is not type(None)]
@@ -138,7 +138,7 @@ class _Builder:
                 return self.of(members[0])
             return {"anyOf": [self.of(m) for m in members]}
         origin = typing.get_origin(kind)
-        if origin is tuple and len(args) == 2 and args[1] is Ellipsis:  # noqa: PLR2004
+        if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
             return {"type": "array", "items": self.of(args[0])}
         if origin in (Mapping, dict) and args[:1] == (str,):
             return {"type": "object", "additionalProperties": self.of(args[1])}
@@ -147,7 +147,7 @@ class _Builder:
         msg = f"no JSON Schema for {kind!r}"  # a new kind of field: teach the generator
         raise TypeError(msg)
 
-    def simple(self, kind: type) -> dict[str, Any]:  # noqa: PLR0911 - one case per kind
+    def simple(self, kind: type) -> dict[str, Any]:
         if issubclass(kind, Enum):
             values = [m.value for m in kind]
             json_type = "string" if all(isinstance(v, str) for v in values) else "integer"
@@ -185,9 +185,7 @@ def _condition_schema() -> dict[str, Any]:
             "additionalProperties": False,
         }
 
-    tests = {
-        t.value: {"description": _TEST_HELP[t], **_test_value(t)} for t in Comparison
-    }
+    tests = {t.value: {"description": _TEST_HELP[t], **_test_value(t)} for t in Comparison}
     return {
         "description": "A condition over incident facts: all, any, not, or a test of one fact.",
         "anyOf": [
