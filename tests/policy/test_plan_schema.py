@@ -199,7 +199,24 @@ class TestExamplesFitTheSchema:
 
 
 def test_schema_is_valid_json_with_a_draft() -> None:
-    """The published file is JSON naming draft 7 and its own id."""
+    """The published file is JSON naming draft 4 (the newest Taplo reads) and its own id."""
     published = json.loads(PUBLISHED.read_text(encoding="utf-8"))
-    assert published["$schema"] == "http://json-schema.org/draft-07/schema#"
-    assert published["$id"] == "psirf-flow/plan.schema.json"
+    assert published["$schema"] == "http://json-schema.org/draft-04/schema#"
+    assert published["id"] == "psirf-flow/plan.schema.json"
+    draft_6_and_later = {"$id", "examples", "const", "contains", "propertyNames", "if"}
+    assert not draft_6_and_later & set(_keywords(published))
+
+
+def _keywords(schema: object) -> Iterator[str]:
+    """Every keyword used anywhere in ``schema`` (property names excluded)."""
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            yield key
+            if key == "properties":
+                for sub in value.values():
+                    yield from _keywords(sub)
+            else:
+                yield from _keywords(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            yield from _keywords(item)

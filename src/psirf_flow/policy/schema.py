@@ -1,7 +1,8 @@
 """The JSON Schema of the plan format, generated from the plan records (never written by hand).
 
 Editors that validate TOML against a JSON Schema (Taplo, and the Even Better TOML extension
-built on it) use it to check and complete a plan file as it is written. It is published as
+built on it) use it to check and complete a plan file as it is written. It is written in
+draft 4 of JSON Schema, the newest Taplo reads. It is published as
 ``docs/reference/plan.schema.json`` and printed by ``psirf-flow plan schema``; a test keeps
 the published file equal to :func:`plan_schema`.
 
@@ -48,7 +49,8 @@ __all__ = ["SCHEMA_ID", "plan_schema", "plan_schema_text"]
 
 #: The schema's ``$id``: its place in the documentation.
 SCHEMA_ID: Final = "psirf-flow/plan.schema.json"
-_DRAFT: Final = "http://json-schema.org/draft-07/schema#"
+#: Draft 4, the newest draft Taplo (and so Even Better TOML) reads.
+_DRAFT: Final = "http://json-schema.org/draft-04/schema#"
 _CONDITION_TYPES: Final = frozenset({AllOf, AnyOf, Not, FactTest})
 _ATTRIBUTE_LINE: Final = re.compile(r"^(\s+)(\w+): (.*)$")
 
@@ -71,12 +73,12 @@ _TEST_HELP: Final[Mapping[Comparison, str]] = {
 
 
 def plan_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 7) of a plan file, generated from :class:`~psirf_flow.policy.Plan`."""
+    """The JSON Schema (draft 4) of a plan file, generated from :class:`~psirf_flow.policy.Plan`."""
     builder = _Builder()
     root = builder.record(Plan)
     schema: dict[str, Any] = {
         "$schema": _DRAFT,
-        "$id": SCHEMA_ID,
+        "id": SCHEMA_ID,
         "title": "psirf_flow patient safety incident response plan",
         **root,
         "definitions": dict(sorted(builder.definitions.items())),
@@ -107,7 +109,7 @@ class _Builder:
         required: list[str] = []
         for field in attrs.fields(cls):
             prop = dict(self.of(hints[field.name]))
-            if "$ref" in prop:  # draft 7 ignores a $ref's siblings: wrap it to describe it
+            if "$ref" in prop:  # a $ref's siblings are ignored: wrap it to describe it
                 prop = {"allOf": [prop]}
             if field.name in described:
                 prop["description"] = described[field.name]
@@ -205,8 +207,7 @@ def _condition_schema() -> dict[str, Any]:
                     "fact": {
                         "type": "string",
                         "description": "A built-in fact or one the plan declares under "
-                        "[facts.<name>].",
-                        "examples": sorted(FACTS),
+                        "[facts.<name>]. Built-in: " + ", ".join(sorted(FACTS)) + ".",
                     },
                     **tests,
                 },
