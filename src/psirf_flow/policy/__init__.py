@@ -28,10 +28,14 @@ from psirf_flow.policy.conditions import (
 )
 from psirf_flow.policy.facts import (
     FACTS,
+    Duration,
+    DurationUnit,
+    FactDeclaration,
     FactKind,
     IncidentFacts,
     PhysicalHarm,
     PsychologicalHarm,
+    check_extra_facts,
 )
 from psirf_flow.policy.loading import dump_plan, load_plan, load_plan_file
 from psirf_flow.policy.national import (
@@ -69,6 +73,7 @@ from psirf_flow.policy.plan import (
     TriageSettings,
 )
 from psirf_flow.policy.plan_checks import plan_problems
+from psirf_flow.policy.schema import plan_schema
 from psirf_flow.policy.triage import (
     OverrideRequirement,
     Pathway,
@@ -92,9 +97,12 @@ __all__ = [
     "CandourTargets",
     "Comparison",
     "Condition",
+    "Duration",
+    "DurationUnit",
     "EmergentRiskSettings",
     "EscalationLadder",
     "EscalationTier",
+    "FactDeclaration",
     "FactKind",
     "FactTest",
     "IncidentFacts",
@@ -129,6 +137,7 @@ __all__ = [
     "TriageSettings",
     "Verification",
     "WorkingDayCalendar",
+    "check_extra_facts",
     "condition_problems",
     "dump_plan",
     "evaluate",
@@ -138,5 +147,6 @@ __all__ = [
     "load_plan_file",
     "matching_priorities",
     "plan_problems",
+    "plan_schema",
     "triage",
 ]
