@@ -128,6 +128,14 @@ class TestPublishedWordings:
         assert evaluate(condition, NOTHING_KNOWN) is False
         assert evaluate(Not(condition), NOTHING_KNOWN) is True
 
+    def test_numbers_compare_by_value_whatever_their_type(self) -> None:
+        """37 weeks written as a whole number equals a recorded 37.0, and is no flag."""
+        condition = criteria_of(plan_with('{ fact = "gestation_weeks", is = 37 }'))
+        assert evaluate(condition, IncidentFacts(incident_id="I", gestation_weeks=37.0)) is True
+        assert evaluate(condition, IncidentFacts(incident_id="I", gestation_weeks=37.5)) is False
+        flag = FactTest("night_shift", Comparison.IS, True)
+        assert evaluate(flag, IncidentFacts(incident_id="I", extra={"night_shift": 1})) is False
+
     def test_present_false_matches_a_missing_fact(self) -> None:
         """``present = false`` is the one test that holds when a fact is missing."""
         condition = criteria_of(plan_with('{ fact = "age_years", present = false }'))

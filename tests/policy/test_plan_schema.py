@@ -198,6 +198,16 @@ class TestExamplesFitTheSchema:
         assert any(e.startswith(where) or where in e for e in errors), errors
 
 
+def test_schema_directives_point_at_the_published_schema() -> None:
+    """An example's ``#:schema`` first line names the published file, relative to the example."""
+    directed = [e for e in EXAMPLES if e.read_text(encoding="utf-8").startswith("#:schema ")]
+    assert directed
+    for example in directed:
+        first = example.read_text(encoding="utf-8").splitlines()[0]
+        target = (example.parent / first.removeprefix("#:schema ").strip()).resolve()
+        assert target == PUBLISHED.resolve()
+
+
 def test_schema_is_valid_json_with_a_draft() -> None:
     """The published file is JSON naming draft 4 (the newest Taplo reads) and its own id."""
     published = json.loads(PUBLISHED.read_text(encoding="utf-8"))

@@ -213,6 +213,8 @@ def _test(test: FactTest, facts: IncidentFacts) -> bool:
         return _compare(test, actual)
     if test.test is Comparison.IN:
         return isinstance(value, tuple) and actual in value
+    if _is_number(actual) and _is_number(value):
+        return actual == value  # 37 and 37.0 weeks are the same number
     return actual == value and type(actual) is type(value)
 
 
