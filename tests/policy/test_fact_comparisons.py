@@ -15,11 +15,13 @@ from psirf_flow.policy import (
     Condition,
     FactTest,
     IncidentFacts,
+    NationalRuleSet,
     Not,
     condition_problems,
     dump_plan,
     evaluate,
     load_plan,
+    triage,
 )
 from psirf_flow.policy._convert import CONVERTER
 from psirf_flow.policy._problems import format_path
@@ -291,6 +293,17 @@ kind = "flag"
         assert evaluate(criteria, NOTHING_KNOWN) is False
         check_extra_facts(late, plan.facts)
         assert load_plan(dump_plan(plan)) == plan
+
+    def test_triage_follows_a_priority_on_a_declared_fact(self, rules: NationalRuleSet) -> None:
+        """At run time, triage recommends the priority whose declared-fact criteria hold."""
+        text = plan_with('{ fact = "call_to_arrival", more_than = "2 hours" }', self.DECLARED)
+        plan = load_plan(text)
+        late = IncidentFacts(incident_id="I", extra={"call_to_arrival": timedelta(hours=3)})
+        advice = triage(late, plan, rules)
+        assert advice.default_response == "psii"
+        assert advice.rule_refs == ("p@1#a",)
+        prompt = IncidentFacts(incident_id="I", extra={"call_to_arrival": timedelta(hours=1)})
+        assert triage(prompt, plan, rules).rule_refs == ()
 
     def test_undeclared_fact_is_a_load_error_with_a_suggestion(self) -> None:
         """A condition naming an undeclared fact is refused, suggesting the near name."""
