@@ -112,7 +112,10 @@ class TestPlanCheck:
         missing = tmp_path / "nope.toml"
         result = runner.invoke(main, ["plan", "check", str(missing)])
         assert result.exit_code == EXIT_INVALID
-        assert result.stdout == f"{missing}: the file cannot be read (FileNotFoundError)\n"
+        assert result.stdout == (
+            f"{missing}: the file cannot be read (FileNotFoundError)\n"
+            "    fix: check the path, and that the file is UTF-8 text\n"
+        )
 
     def test_a_directory_or_binary_file_is_refused(self, runner: CliRunner, tmp_path: Path) -> None:
         """A directory, or bytes that are not UTF-8, cannot be read as a plan."""

@@ -456,6 +456,12 @@ class TestFactValues:
         """Durations are a whole number and minutes, hours, days or weeks; months are not."""
         assert parse_duration(text) == expected
 
+    @given(amount=st.integers(min_value=0, max_value=999_999), unit=st.sampled_from(DurationUnit))
+    def test_duration_text_round_trips(self, amount: int, unit: DurationUnit) -> None:
+        """Every duration reads back from the text it is written as."""
+        duration = Duration(amount, unit)
+        assert parse_duration(str(duration)) == duration
+
     def test_duration_is_written_back_as_text(self) -> None:
         """A duration is written as plans write it, singular for one."""
         assert str(Duration(1, DurationUnit.DAYS)) == "1 day"

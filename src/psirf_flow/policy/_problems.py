@@ -211,6 +211,8 @@ def fix_for(message: str) -> str | None:
     suggested = _SUGGESTED.search(message)
     if suggested is not None:
         return f"rename it to {suggested.group(1)}"
+    if message.startswith("the file cannot be read"):
+        return "check the path, and that the file is UTF-8 text"
     if message == "is required but missing":
         return "add this setting"
     if message.startswith("is not a known setting here"):
