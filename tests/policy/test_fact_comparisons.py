@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -422,6 +422,26 @@ class TestFactValues:
         with pytest.raises(InvalidInput) as caught:
             IncidentFacts(**{"incident_id": "I", **changes})
         assert words in str(caught.value)
+
+    @pytest.mark.parametrize(
+        ("instant", "expected"),
+        [
+            (datetime(2026, 7, 1, 21, 30, tzinfo=UTC), time(22, 30)),
+            (datetime(2026, 1, 15, 21, 30, tzinfo=UTC), time(21, 30)),
+            (datetime(2026, 3, 29, 0, 59, tzinfo=UTC), time(0, 59)),
+            (datetime(2026, 3, 29, 1, 0, tzinfo=UTC), time(2, 0)),
+        ],
+        ids=["summer", "winter", "before-clocks-go-forward", "after-clocks-go-forward"],
+    )
+    def test_an_instant_is_read_on_the_uk_clock(self, instant: datetime, expected: time) -> None:
+        """An aware instant gives the time of day in Europe/London, summer time included."""
+        facts = IncidentFacts(incident_id="I", time_of_day=instant)
+        assert facts.time_of_day == expected
+
+    def test_a_naive_instant_is_refused(self) -> None:
+        """A datetime without a zone names no clock, so it is refused."""
+        with pytest.raises(InvalidInput, match="time_of_day must be a time of day"):
+            IncidentFacts(incident_id="I", time_of_day=datetime(2026, 1, 1, 22, 0))  # noqa: DTZ001
 
     def test_accepted_forms_are_normalised(self) -> None:
         """Text times and durations become ``time`` and ``timedelta``; extras keep their kind."""

@@ -36,6 +36,7 @@ import attrs
 from psirf_flow.domain import check_identifier
 from psirf_flow.errors import InvalidInput
 from psirf_flow.policy._problems import close_match
+from psirf_flow.policy.calendars import UK_TIME
 
 
 __all__ = [
@@ -316,6 +317,11 @@ def _number_in(low: float, high: float, *, whole: bool = False) -> Any:
 
 
 def _to_time(value: object) -> object:
+    """``"HH:MM"`` text, or an aware instant read on the UK clock, as a time of day."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            return value  # refused by the validator: a naive instant has no clock
+        return value.astimezone(UK_TIME).time().replace(tzinfo=None)
     parsed = parse_time_of_day(value)
     return value if parsed is None else parsed
 
@@ -325,7 +331,9 @@ def _time(_instance: object, attribute: attrs.Attribute[Any], value: object) -> 
         return
     if not isinstance(value, time) or value.tzinfo is not None:
         raise InvalidInput(
-            attribute.name, "must be a time of day written HH:MM (24-hour clock), without a zone"
+            attribute.name,
+            "must be a time of day written HH:MM (24-hour clock) without a zone, "
+            "or an aware datetime",
         )
 
 
@@ -473,7 +481,8 @@ class IncidentFacts:
         specialties_involved: How many specialties were involved in the care (a count).
         wards_involved: How many wards or teams were involved (a count).
         time_of_day: The local (Europe/London) time of day the incident happened; a
-            :class:`~datetime.time` or ``"HH:MM"`` text.
+            :class:`~datetime.time`, ``"HH:MM"`` text, or an aware datetime, which is
+            read on the UK clock (so 21:30 UTC in summer is 22:30).
         time_since_admission: How long after admission it happened; a
             :class:`~datetime.timedelta`, a :class:`Duration` or text such as ``"36 hours"``.
         extra: Values of the facts the plan declares itself (``[facts.<name>]``), by name;
