@@ -305,6 +305,24 @@ kind = "flag"
         prompt = IncidentFacts(incident_id="I", extra={"call_to_arrival": timedelta(hours=1)})
         assert triage(prompt, plan, rules).rule_refs == ()
 
+    def test_a_missing_declared_flag_matches_only_present_false(self) -> None:
+        """A plan's own flag not given matches neither ``is = true`` nor ``is = false``."""
+        criteria = {
+            test: criteria_of(plan_with(f'{{ fact = "category_one_call", {test} }}', self.DECLARED))
+            for test in ("is = true", "is = false", "present = false")
+        }
+        given = IncidentFacts(incident_id="I", extra={"category_one_call": False})
+        assert {t: evaluate(c, NOTHING_KNOWN) for t, c in criteria.items()} == {
+            "is = true": False,
+            "is = false": False,
+            "present = false": True,
+        }
+        assert {t: evaluate(c, given) for t, c in criteria.items()} == {
+            "is = true": False,
+            "is = false": True,
+            "present = false": False,
+        }
+
     def test_undeclared_fact_is_a_load_error_with_a_suggestion(self) -> None:
         """A condition naming an undeclared fact is refused, suggesting the near name."""
         text = plan_with('{ fact = "call_to_arival", more_than = "30 minutes" }', self.DECLARED)

@@ -113,9 +113,10 @@ _ORDERED: Final = frozenset(
 )
 _P: Final = Comparison.PRESENT
 _ALLOWED_TESTS: Final[Mapping[FactKind, frozenset[Comparison]]] = {
-    FactKind.FLAG: frozenset({Comparison.IS}),
+    # A built-in flag or set is always given; a plan's own may be missing, hence present.
+    FactKind.FLAG: frozenset({Comparison.IS, _P}),
     FactKind.CODE: frozenset({Comparison.IS, Comparison.IN, _P}),
-    FactKind.CODES: frozenset({Comparison.INCLUDES, Comparison.IN}),
+    FactKind.CODES: frozenset({Comparison.INCLUDES, Comparison.IN, _P}),
     FactKind.PHYSICAL_HARM: frozenset({Comparison.IS, Comparison.IN, Comparison.AT_LEAST}),
     FactKind.PSYCHOLOGICAL_HARM: frozenset({Comparison.IS, Comparison.IN, Comparison.AT_LEAST}),
     FactKind.NUMBER: _ORDERED | {Comparison.IS, _P},
