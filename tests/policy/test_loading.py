@@ -23,6 +23,8 @@ from psirf_flow.policy import (
     CandourTargets,
     Comparison,
     Condition,
+    Duration,
+    DurationUnit,
     EscalationLadder,
     EscalationTier,
     FactTest,
@@ -46,6 +48,7 @@ from psirf_flow.policy import (
     load_plan_file,
     plan_problems,
 )
+from psirf_flow.policy.facts import DECLARABLE_KINDS, FACTS, FactDeclaration
 
 
 BASE = """\
@@ -498,7 +501,45 @@ def _leaf() -> st.SearchStrategy[Condition]:
             st.just(Comparison.IN),
             st.lists(st.sampled_from(HARMS), min_size=1, max_size=2).map(tuple),
         ),
+        *_comparison_leaves(),
     )
+
+
+def _comparison_leaves() -> list[st.SearchStrategy[Condition]]:
+    """Comparisons of numbers, durations, times of day and dates (facts beyond codes)."""
+    numbers = st.integers(0, 130) | st.floats(0, 45, allow_nan=False).map(lambda f: round(f, 1))
+    ordered = st.sampled_from(
+        [Comparison.AT_LEAST, Comparison.AT_MOST, Comparison.MORE_THAN, Comparison.LESS_THAN]
+    )
+    durations = st.builds(Duration, st.integers(0, 500), st.sampled_from(DurationUnit))
+    times = st.times().map(lambda t: t.replace(second=0, microsecond=0))
+    return [
+        st.builds(FactTest, st.sampled_from(["age_years", "wards_involved"]), ordered, numbers),
+        st.builds(
+            FactTest,
+            st.just("gestation_weeks"),
+            st.just(Comparison.BETWEEN),
+            st.lists(numbers, min_size=2, max_size=2).map(lambda v: tuple(sorted(v))),
+        ),
+        st.builds(
+            FactTest,
+            st.just("time_since_admission"),
+            st.sampled_from([Comparison.WITHIN, Comparison.MORE_THAN]),
+            durations,
+        ),
+        st.builds(
+            FactTest,
+            st.just("time_of_day"),
+            st.just(Comparison.BETWEEN),
+            st.tuples(times, times),
+        ),
+        st.builds(
+            FactTest,
+            st.just("occurred_on"),
+            st.sampled_from([Comparison.ON_OR_AFTER, Comparison.BEFORE]),
+            DATES,
+        ),
+    ]
 
 
 CONDITIONS: st.SearchStrategy[Condition] = st.recursive(
@@ -630,7 +671,20 @@ def plans(draw: st.DrawFn) -> Plan:
             else None,
         ),
         escalation_ladders=ladders,
+        facts=draw(DECLARED_FACTS),
     )
+
+
+#: A plan's own fact declarations (``[facts.<name>]``).
+DECLARED_FACTS = st.dictionaries(
+    st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True).filter(lambda n: n not in FACTS),
+    st.builds(
+        FactDeclaration,
+        kind=st.sampled_from(sorted(DECLARABLE_KINDS, key=lambda k: k.value)),
+        title=TITLES,
+    ),
+    max_size=3,
+)
 
 
 class TestRoundTrip:
