@@ -6,8 +6,9 @@ file the caller names, and :func:`packaged_text` reads data shipped inside the p
 
 Loading happens in three steps, and every problem from each step is collected:
 
-1. the text is parsed as TOML (a syntax error is reported with its line and stops here,
-   since nothing after it can be trusted);
+1. the text is parsed as TOML (a syntax error is reported with its line, its column, the
+   setting or table it is in and a fix for common causes, and stops here, since nothing
+   after it can be trusted);
 2. the data is structured into frozen records by the strict cattrs converter
    (:mod:`psirf_flow.policy._convert`), which reports every wrong type, missing setting
    and unknown key with its path;

@@ -182,7 +182,7 @@ def _condition_schema() -> dict[str, Any]:
         return {
             "type": "object",
             "description": text,
-            "properties": {"all" if key == "all" else key: {"type": "array", "items": ref}},
+            "properties": {key: {"type": "array", "items": ref, "minItems": 1}},
             "required": [key],
             "additionalProperties": False,
         }
