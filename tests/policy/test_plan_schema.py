@@ -186,8 +186,21 @@ class TestExamplesFitTheSchema:
                 "$.priorities[0].criteria: fits none",
             ),
             (lambda d: d["reserve_capacity"].update(extra_psiis=True), "extra_psiis: not integer"),
+            (
+                lambda d: d["priorities"][0].update(criteria={"all": []}),
+                "$.priorities[0].criteria: fits none",
+            ),
         ],
-        ids=["missing", "enum", "date", "unknown", "no-test", "two-tests", "bool-for-int"],
+        ids=[
+            "missing",
+            "enum",
+            "date",
+            "unknown",
+            "no-test",
+            "two-tests",
+            "bool-for-int",
+            "empty-all",
+        ],
     )
     def test_broken_plan_does_not_validate(self, change: Any, where: str) -> None:
         """Each kind of mistake the schema can see is seen."""
