@@ -13,6 +13,7 @@ from psirf_flow.domain import Role
 from psirf_flow.errors import PlanError
 from psirf_flow.policy import (
     FACTS,
+    Decider,
     FactKind,
     IncidentFacts,
     LifecycleVariant,
@@ -269,7 +270,7 @@ class TestOrder:
         assert advice.rule_refs == advice.priorities
         assert advice.recommended_responses == ("psii",)
         assert advice.allowed_responses == ("psii", "round_table_review")
-        assert advice.decided_by is Role.EXECUTIVE_LEAD
+        assert advice.decided_by == Decider(role=Role.EXECUTIVE_LEAD)
         assert advice.change_requires_reason is True
         assert advice.no_further_response_allowed is False
         assert advice.retention_class == "serious"
@@ -324,7 +325,7 @@ class TestOrder:
         advice = triage(IncidentFacts(incident_id="I", emergent_risk=True), example_plan, rules)
         assert advice.pathway is Pathway.EMERGENT_RISK
         assert advice.executive_decision_required is True
-        assert advice.decided_by is Role.EXECUTIVE_LEAD
+        assert advice.decided_by == Decider(role=Role.EXECUTIVE_LEAD)
         assert advice.default_response == "psii"
 
     def test_emergent_risk_flag_on_a_priority_still_needs_an_executive(

@@ -16,6 +16,7 @@ import pytest
 
 from psirf_flow.domain import Role
 from psirf_flow.policy import (
+    Decider,
     IncidentFacts,
     LifecycleVariant,
     NationalRuleSet,
@@ -357,7 +358,12 @@ def test_no_allowed_list_allows_every_response_type(
     result = triage(IncidentFacts(incident_id="INC-1", **facts), open_plan, rules)
 
     assert result.allowed_responses == EVERY_TYPE
-    assert (result.pathway, result.decided_by, result.default_response) == expected
+    pathway, role, default = expected
+    assert (result.pathway, result.decided_by, result.default_response) == (
+        pathway,
+        Decider(role=role),
+        default,
+    )
 
 
 def test_unknown_body_is_named_by_its_id(plan: Plan, rules: NationalRuleSet) -> None:

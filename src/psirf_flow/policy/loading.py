@@ -45,6 +45,7 @@ from psirf_flow.policy._problems import Invalid, LineLocator, Path, format_path,
 from psirf_flow.policy.plan import (
     CalendarSettings,
     CandourTargets,
+    Committee,
     EscalationLadder,
     Plan,
     PlanHeader,
@@ -272,6 +273,7 @@ def _plan_view(raw: dict[str, Any]) -> PlanView:
     priorities, _ = _entries(raw, "priorities", Priority, frozenset())
     reviews, review_ids = _entries(raw, "thematic_reviews", ScheduledReview, frozenset())
     ladders, ladder_names = _entries(raw, "escalation_ladders", EscalationLadder, frozenset())
+    committees, committee_names = _entries(raw, "committees", Committee, frozenset())
     schema = raw.get("schema")
     return PlanView(
         schema=schema if isinstance(schema, int) and not isinstance(schema, bool) else None,
@@ -288,4 +290,6 @@ def _plan_view(raw: dict[str, Any]) -> PlanView:
         escalation_ladders=ladders,
         escalation_ladder_names=ladder_names,
         retention=_part(raw, "retention", RetentionSettings, RetentionSettings()),
+        committees=committees,
+        committee_names=committee_names,
     )

@@ -18,11 +18,12 @@ read, so that cross-field problems are reported together with structural ones.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 
 import attrs
 
-from psirf_flow.domain import check_identifier
+from psirf_flow.domain import OVERSIGHT_ROLES, Role, check_identifier
 from psirf_flow.policy._problems import Path
 from psirf_flow.policy.calendars import Timescale
 from psirf_flow.policy.conditions import condition_problems
@@ -32,6 +33,8 @@ from psirf_flow.policy.plan import (
     Basis,
     CalendarSettings,
     CandourTargets,
+    Committee,
+    Decider,
     EscalationLadder,
     LifecycleVariant,
     Plan,
@@ -75,6 +78,8 @@ class PlanView:
     escalation_ladders: Sequence[tuple[str, EscalationLadder]]
     escalation_ladder_names: frozenset[str] | None
     retention: RetentionSettings | None
+    committees: Sequence[tuple[str, Committee]] = ()
+    committee_names: frozenset[str] | None = frozenset()
 
     @classmethod
     def of(cls, plan: Plan) -> PlanView:
@@ -94,6 +99,8 @@ class PlanView:
             escalation_ladders=tuple(plan.escalation_ladders.items()),
             escalation_ladder_names=frozenset(plan.escalation_ladders),
             retention=plan.retention,
+            committees=tuple(plan.committees.items()),
+            committee_names=frozenset(plan.committees),
         )
 
 
@@ -140,6 +147,8 @@ class _Checker:
             self.ladder(name, ladder)
         if view.retention is not None:
             self.retention(view.retention)
+        for name, _committee in view.committees:
+            self.code(("committees", name), name)
 
     # ------------------------------------------------------------ helpers
 
@@ -229,6 +238,7 @@ class _Checker:
             self.add((*at, "timescale"), f"{rt.timescale} is longer than the hard cap of {cap}")
         if not rt.sign_off:
             self.add((*at, "sign_off"), "needs at least one approver")
+        self.decider((*at, "decided_by"), rt.decided_by)
         for i, approver in enumerate(rt.sign_off):
             self.approver((*at, "sign_off", i), approver)
         if len(set(rt.sign_off)) != len(rt.sign_off):
@@ -240,6 +250,37 @@ class _Checker:
             self.add(at, "give exactly one of role or committee")
         if approver.committee is not None:
             self.code((*at, "committee"), approver.committee)
+            if self.view.committee_names:  # a plan that declares committees names only those
+                self.committee_ref((*at, "committee"), approver.committee)
+
+    def committee_ref(self, path: Path, committee: str) -> None:
+        """A committee named must be declared under ``[committees]`` (psirf-rules §5)."""
+        names = self.view.committee_names
+        if names is None or committee in names:
+            return
+        close = difflib.get_close_matches(committee, sorted(names), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        declared = ", ".join(sorted(names)) or "none"
+        self.add(
+            path,
+            f"{committee!r} is not a committee of this plan (declare it under "
+            f"[committees.{committee}]; declared: {declared}){hint}",
+        )
+
+    def decider(self, at: Path, decider: Decider) -> None:
+        """``decided_by``: exactly one of a role or a declared committee (psirf-rules §5)."""
+        if (decider.role is None) == (decider.committee is None):
+            self.add(at, "give exactly one of role or committee")
+        if decider.role is not None and (
+            decider.role in OVERSIGHT_ROLES or decider.role is Role.SYSTEM
+        ):
+            self.add(
+                (*at, "role"),
+                f"{decider.role.value!r} oversees or is psirf_flow itself and never decides",
+            )
+        if decider.committee is not None:
+            self.code((*at, "committee"), decider.committee)
+            self.committee_ref((*at, "committee"), decider.committee)
 
     def triage(self, triage: TriageSettings) -> None:
         self.response_ref(
@@ -249,8 +290,10 @@ class _Checker:
         )
         er = triage.emergent_risk
         self.options(("triage", "emergent_risk"), er.allowed, er.default)
+        self.decider(("triage", "emergent_risk", "decided_by"), er.decided_by)
         pr = triage.proportionate
         self.options(("triage", "proportionate"), pr.allowed, None)
+        self.decider(("triage", "proportionate", "decided_by"), pr.decided_by)
 
     def priorities(self) -> None:
         seen: dict[str, int] = {}
@@ -276,6 +319,7 @@ class _Checker:
                 self.code((*at, "scope", field, i), value)
         options = priority.responses
         self.options((*at, "responses"), options.allowed, options.default)
+        self.decider((*at, "decided_by"), priority.decided_by)
         if priority.improvement_plan is None:
             if not options.allowed:
                 self.add((*at, "responses", "allowed"), "needs at least one response type")

@@ -33,7 +33,7 @@ from psirf_flow.domain import Role
 from psirf_flow.policy.conditions import evaluate
 from psirf_flow.policy.facts import IncidentFacts
 from psirf_flow.policy.national import NationalRule, NationalRuleSet, RequiredResponse
-from psirf_flow.policy.plan import LifecycleVariant, Plan, Priority
+from psirf_flow.policy.plan import Decider, LifecycleVariant, Plan, Priority, to_decider
 
 
 __all__ = [
@@ -112,7 +112,7 @@ class Recommendation:
         improvement_plan: The improvement plan the incident is routed to, if any.
         thematic_review: The scheduled thematic review that gathers it, if any.
         referrals: Referrals and external reviews required.
-        decided_by: The role that confirms or changes the recommendation.
+        decided_by: Who confirms or changes the recommendation: a role or a committee.
         change_requires_reason: Always true: a change from the default needs a reason.
         executive_decision_required: Whether an executive must decide.
         no_further_response_allowed: Whether "no further response" may be chosen; never
@@ -134,7 +134,7 @@ class Recommendation:
     improvement_plan: str | None = None
     thematic_review: str | None = None
     referrals: tuple[Referral, ...] = ()
-    decided_by: Role
+    decided_by: Decider = attrs.field(converter=to_decider)
     change_requires_reason: bool = True
     executive_decision_required: bool = False
     no_further_response_allowed: bool = False
@@ -189,7 +189,7 @@ class _Local:
     allowed: tuple[str, ...] = ()
     improvement_plan: str | None = None
     thematic_review: str | None = None
-    decided_by: Role
+    decided_by: Decider
     no_further_response_allowed: bool
 
 
