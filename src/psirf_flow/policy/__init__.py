@@ -33,8 +33,10 @@ from psirf_flow.policy.facts import (
     PhysicalHarm,
     PsychologicalHarm,
 )
+from psirf_flow.policy.governance import Governance, PlanBook
 from psirf_flow.policy.loading import dump_plan, load_plan, load_plan_file
 from psirf_flow.policy.national import (
+    LocalResponse,
     NationalRule,
     NationalRuleSet,
     ReferralBody,
@@ -103,8 +105,10 @@ __all__ = [
     "EscalationTier",
     "FactKind",
     "FactTest",
+    "Governance",
     "IncidentFacts",
     "LifecycleVariant",
+    "LocalResponse",
     "NationalRule",
     "NationalRuleSet",
     "Not",
@@ -112,6 +116,7 @@ __all__ = [
     "Pathway",
     "PhysicalHarm",
     "Plan",
+    "PlanBook",
     "PlanHeader",
     "PlanStatus",
     "Priority",
