@@ -111,7 +111,8 @@ def test_role_decider_is_backward_compatible() -> None:
             'decided_by = "senior_leader"',
             'decided_by = "patient_safety_partner"',
             "response_types.aar.decided_by.role",
-            "'patient_safety_partner' oversees or is psirf_flow itself and never decides",
+            "'patient_safety_partner' cannot decide a response; name one of "
+            "'patient_safety_specialist', 'senior_leader', 'executive_lead' or a committee",
         ),
         (
             'sign_off = [{ committee = "rapid-review" }]',
@@ -126,7 +127,7 @@ def test_role_decider_is_backward_compatible() -> None:
             "expected one of 'committee', 'panel'",
         ),
     ],
-    ids=["unknown-committee", "committee-as-role", "both", "oversight-role", "approver", "kind"],
+    ids=["unknown-committee", "committee-as-role", "both", "not-a-decider", "approver", "kind"],
 )
 def test_committee_mistakes_are_reported(old: str, new: str, path: str, message: str) -> None:
     """Each mistake is reported at its path with a message that says how to fix it."""

@@ -466,7 +466,7 @@ TITLES = st.text(max_size=12)
 DATES = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
 ROLES = st.sampled_from(list(Role))
 DECIDER_ROLES = st.sampled_from(
-    [r for r in Role if r not in (Role.SYSTEM, Role.PATIENT_SAFETY_PARTNER, Role.ICB_OVERSIGHT)]
+    [Role.PATIENT_SAFETY_SPECIALIST, Role.SENIOR_LEADER, Role.EXECUTIVE_LEAD]
 )
 SHORT_TIMESCALES = st.one_of(
     st.builds(Timescale, st.integers(1, 72), st.just(TimeUnit.HOURS)),

@@ -36,6 +36,7 @@ from psirf_flow.policy.conditions import Condition
 
 
 __all__ = [
+    "DECIDER_ROLES",
     "PLAN_SCHEMA",
     "PSII_DEFAULT_HARD_CAP",
     "Approver",
@@ -67,6 +68,15 @@ __all__ = [
 
 #: The plan file format this release reads (the ``schema`` key).
 PLAN_SCHEMA: Final = 1
+
+#: The roles a plan may name in ``decided_by`` (a committee may be named instead): the
+#: intake's decision steps let them act, and the plan's guard checks who decides
+#: (psirf-rules §5: who decides is local; oversight roles never act).
+DECIDER_ROLES: Final = (
+    Role.PATIENT_SAFETY_SPECIALIST,
+    Role.SENIOR_LEADER,
+    Role.EXECUTIVE_LEAD,
+)
 
 #: The default hard cap for a PSII: six months (psirf-rules §4.1, NAT-G, ✖ wording).
 PSII_DEFAULT_HARD_CAP: Final = Timescale(6, TimeUnit.MONTHS)

@@ -23,11 +23,12 @@ from collections.abc import Sequence
 
 import attrs
 
-from psirf_flow.domain import OVERSIGHT_ROLES, Role, check_identifier
+from psirf_flow.domain import check_identifier
 from psirf_flow.policy._problems import Path
 from psirf_flow.policy.calendars import Timescale
 from psirf_flow.policy.conditions import condition_problems
 from psirf_flow.policy.plan import (
+    DECIDER_ROLES,
     PLAN_SCHEMA,
     Approver,
     Basis,
@@ -271,12 +272,12 @@ class _Checker:
         """``decided_by``: exactly one of a role or a declared committee (psirf-rules §5)."""
         if (decider.role is None) == (decider.committee is None):
             self.add(at, "give exactly one of role or committee")
-        if decider.role is not None and (
-            decider.role in OVERSIGHT_ROLES or decider.role is Role.SYSTEM
-        ):
+        if decider.role is not None and decider.role not in DECIDER_ROLES:
+            roles = ", ".join(repr(r.value) for r in DECIDER_ROLES)
             self.add(
                 (*at, "role"),
-                f"{decider.role.value!r} oversees or is psirf_flow itself and never decides",
+                f"{decider.role.value!r} cannot decide a response; name one of {roles} "
+                "or a committee",
             )
         if decider.committee is not None:
             self.code((*at, "committee"), decider.committee)
