@@ -17,6 +17,7 @@ from psirf_flow.policy import (
     FactKind,
     IncidentFacts,
     LifecycleVariant,
+    LocalResponse,
     NationalRuleSet,
     Pathway,
     PhysicalHarm,
@@ -436,6 +437,28 @@ class TestProperties:
         else:
             assert advice.override is None
             assert advice.referrals == ()
+
+    @given(facts=incident_facts())
+    def test_referrals_never_set_a_local_default(
+        self, example_plan: Plan, rules: NationalRuleSet, facts: IncidentFacts
+    ) -> None:
+        """Psirf-rules §3: only a national PSII sets a default; a priority never downgrades it."""
+        advice = triage(facts, example_plan, rules)
+        national = rules.matching(facts)
+        psii = [r for r in national if r.response is RequiredResponse.LOCALLY_LED_PSII]
+        if psii:
+            assert advice.default_response == example_plan.triage.national_psii_response
+            assert advice.allowed_responses == (advice.default_response,)
+            assert advice.local_default is None
+            assert advice.expected_local_response is LocalResponse.REQUIRED
+        elif national:
+            assert advice.default_response is None
+            assert advice.expected_local_response in {r.expected_local_response for r in national}
+            if advice.local_default is not None:
+                assert advice.local_default in advice.allowed_responses
+        else:
+            assert advice.expected_local_response is None
+            assert advice.local_default is None
 
     @given(facts=incident_facts())
     def test_triage_is_pure(
