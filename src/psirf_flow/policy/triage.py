@@ -410,7 +410,10 @@ def intake_payload(recommendation: Recommendation, rules: NationalRuleSet) -> di
 
     Splits the matched national rules into all of them and those requiring a locally-led
     PSII, which the intake lifecycle's guards need to tell a PSII requirement from a
-    referral (psirf-rules §3). Only ids and codes: nothing from the incident's narrative.
+    referral (psirf-rules §3). The plan priorities matched are recorded even when a national
+    PSII outranks them, and the plan's ``id@version`` is the one the guards compare with the
+    version the case runs under; from these the guards rebuild the plan's choices
+    (:func:`decision_frame`). Only ids and codes: nothing from the incident's narrative.
 
     Args:
         recommendation: What :func:`triage` returned.
