@@ -18,6 +18,7 @@ import pytest
 from psirf_flow import (
     Actor,
     CommandRejected,
+    DefinitionRegistry,
     Engine,
     GuardFailed,
     InMemoryStore,
@@ -37,7 +38,11 @@ from psirf_flow.policy import (
     load_plan,
     triage,
 )
-from psirf_flow.policy.governance import GOVERNING_PLAN_FACT, GOVERNING_RULES_FACT
+from psirf_flow.policy.governance import (
+    GOVERNANCE_FACTS,
+    GOVERNING_PLAN_FACT,
+    GOVERNING_RULES_FACT,
+)
 from psirf_flow.relay import OutboxRelay
 from psirf_flow.store.sql import SqlStore
 from psirf_flow.testing import ManualClock
@@ -555,3 +560,69 @@ def test_recorded_payload_carries_what_the_guards_need(
         "executive_decision_required": False,
         "recommended_response": "psii",
     }
+
+
+class TestExecutiveDecisionsUnderThePlan:
+    """Where an executive must decide, the plan's emergent-risk decider decides (§1 (c), §5)."""
+
+    @pytest.fixture(name="committee_plan")
+    def _committee_plan(self) -> Plan:
+        """Version 1 with emergent risks given to the patient safety group."""
+        return load_plan(
+            PLAN_V1.replace(
+                "[triage.proportionate]",
+                '[triage.emergent_risk]\ndecided_by = { committee = "psg" }\n\n'
+                "[triage.proportionate]",
+            )
+        )
+
+    @pytest.mark.parametrize(
+        ("actor", "extra", "codes"),
+        [
+            pytest.param(
+                MEMBER, {"decider_committee": "psg", "meeting_ref": "PSG-7"}, (), id="member"
+            ),
+            pytest.param(EXEC, {}, ("executive_decision_required",), id="executive-not-named"),
+        ],
+    )
+    def test_emergent_risk_decided_by_a_committee(
+        self,
+        committee_plan: Plan,
+        rules: NationalRuleSet,
+        actor: Actor,
+        extra: dict[str, object],
+        codes: tuple[str, ...],
+    ) -> None:
+        """A plan giving emergent risks to a committee: a member decides, the executive not."""
+        engine = _engine(InMemoryStore(), committee_plan, rules)
+        case_id = _triaged(engine, "INT-1", committee_plan, rules, emergent_risk=True)
+        payload = {"basis": "emergent_risk", "rationale": "significant_risk_identified", **extra}
+        if codes:
+            with pytest.raises(GuardFailed) as refused:
+                _decide(engine, case_id, actor, "psii", **payload)
+            assert _codes(refused) == codes
+            return
+        _decide(engine, case_id, actor, "psii", **payload)
+        entry = engine.history(case_id, reader=READER)[-1]
+        assert (entry.data["decider_committee"], entry.data["meeting_ref"]) == ("psg", "PSG-7")
+
+    def test_options_let_a_senior_leader_decide_where_the_plan_says(
+        self, plans: tuple[Plan, Plan], rules: NationalRuleSet
+    ) -> None:
+        """A senior leader is offered the decision; the plan's checks are made on firing."""
+        engine = _engine(InMemoryStore(), plans[0], rules)
+        case_id = _triaged(engine, "INT-1", plans[0], rules, **FALLS)
+        found = {o.trigger: o for o in engine.options(case_id, SENIOR)}["decide_response"]
+        assert found.allowed
+        assert {"decider_per_plan", "response_within_plan"} <= set(found.checked_on_fire)
+
+
+def test_no_step_writes_or_clears_the_versions() -> None:
+    """No built-in step declares, clears or stamps the facts only the engine sets."""
+    for definition in DefinitionRegistry.default():
+        named = {f.name for f in definition.opening.fields}
+        for spec in definition.transitions.values():
+            named |= {f.name for f in spec.fields}
+            named |= set(spec.clears)
+            named |= {spec.actor_fact, spec.stamp_fact} - {None}
+        assert not named & GOVERNANCE_FACTS, definition.name
