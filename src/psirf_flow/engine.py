@@ -205,7 +205,9 @@ class Engine:
             ``definitions`` not a ``DefinitionRegistry``, ``new_id`` not callable,
             ``couplings`` not a collection of ``Coupling``, ``retention`` not a
             ``RetentionSettings``, ``oversight`` not a mapping of organisation ids to
-            collections of them, or ``keys`` not ``AuditKeys``.
+            collections of them, ``keys`` not ``AuditKeys``, or ``earlier_plans`` /
+            ``earlier_rules`` not lists of plans and rule packs, given without a ``plan``,
+            or holding two different versions under one name.
     """
 
     def __init__(
@@ -419,6 +421,8 @@ class Engine:
             CorruptRecord: If the case row does not match its latest audit entry (it was
                 changed behind the engine's back); the error names the fields.
             AuditKeyError: If the case's trail is keyed and this engine has no keys.
+            PlanVersionUnavailable: If the case runs under a plan or rule pack version
+                this engine was not given (nothing is written).
             InvalidInput: If an argument has the wrong type or shape (nothing is written).
         """
         with _events.refusing_input(self._log, actor):
@@ -750,6 +754,8 @@ class Engine:
 
         Raises:
             CaseNotFound: If there is no such case or ``actor`` may not see it.
+            PlanVersionUnavailable: If the case runs under a plan or rule pack version
+                this engine was not given.
             InvalidInput: If ``case_id`` is not an opaque id or ``actor`` not an Actor.
         """
         with _events.refusing_input(self._log, actor):
