@@ -132,7 +132,7 @@ def plan_frame(g: GuardInput) -> DecisionFrame | None:
         priorities,
         psii_required=bool(outstanding_psii_rules(g)),
         referral_expects=expects,
-        emergent_risk=g.facts.get("executive_decision_required") is True,
+        emergent_risk=_executive_required(g),
     )
 
 
