@@ -26,9 +26,11 @@ from psirf_flow.policy import (
     RequiredResponse,
     Verification,
     load_national_rules,
+    matching_priorities,
     triage,
 )
 from psirf_flow.policy.national import rule_set_problems
+from psirf_flow.policy.triage import decision_frame
 from psirf_flow.workflows import LEARNING_RESPONSES
 
 
@@ -459,6 +461,29 @@ class TestProperties:
         else:
             assert advice.expected_local_response is None
             assert advice.local_default is None
+
+    @given(facts=incident_facts())
+    def test_decision_frame_agrees_with_triage(
+        self, example_plan: Plan, rules: NationalRuleSet, facts: IncidentFacts
+    ) -> None:
+        """The choices the intake's guards rebuild from recorded triage are triage's own."""
+        advice = triage(facts, example_plan, rules)
+        national = rules.matching(facts)
+        referral = [r for r in national if r.response is not RequiredResponse.LOCALLY_LED_PSII]
+        expects = [r.expected_local_response for r in referral]
+        frame = decision_frame(
+            example_plan,
+            matching_priorities(facts, example_plan),
+            psii_required=len(referral) < len(national),
+            referral_expects=max(expects, key=lambda e: e.strength) if expects else None,
+            emergent_risk=facts.emergent_risk,
+        )
+        assert frame.allowed == advice.allowed_responses
+        assert frame.decided_by == advice.decided_by
+        assert frame.no_further_response_allowed == advice.no_further_response_allowed
+        assert (frame.national_response is not None) == (
+            advice.expected_local_response is LocalResponse.REQUIRED
+        )
 
     @given(facts=incident_facts())
     def test_triage_is_pure(
