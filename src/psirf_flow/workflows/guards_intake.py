@@ -48,6 +48,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from psirf_flow.domain import GuardResult, Role
+from psirf_flow.errors import shown
 from psirf_flow.policy.national import LocalResponse
 from psirf_flow.policy.plan import Decider
 from psirf_flow.policy.triage import DecisionFrame, decision_frame
@@ -211,7 +212,7 @@ def _response_within_plan(g: GuardInput) -> GuardResult:
             name,
             False,
             "response_type_not_in_plan",
-            f"{response!r} is not a response type of the plan {plan.ref}; known: {known}",
+            f"{shown(response)} is not a response type of the plan {plan.ref}; known: {known}",
         )
     reason = g.payload.get("departure_reason")
     allowed = ", ".join(frame.allowed) or "none"
@@ -258,7 +259,7 @@ def _triage_under_governing_plan(g: GuardInput) -> GuardResult:
         governance is None or recorded == governance.plan_ref,
         "triage_plan_version_mismatch",
         f"the case runs under the plan {governance.plan_ref if governance else ''}; "
-        f"triage was done under {recorded}",
+        f"triage was done under {shown(recorded)}",
     )
 
 
