@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -525,3 +526,20 @@ def test_condition_problems_takes_a_catalogue() -> None:
     assert "did you mean" not in message
     assert condition_problems(test, skip_unknown=True) == []
     assert CONVERTER.unstructure(test) == {"fact": "beds", "at_least": 3}
+
+
+class TestTriageChecksDeclaredFacts:
+    """Triage refuses the plan's own facts that the plan does not declare or mistypes."""
+
+    def test_undeclared_extra_fact_refused_by_triage(self) -> None:
+        """An extra fact the plan does not declare is refused by triage with InvalidInput."""
+        from psirf_flow.errors import InvalidInput
+        from psirf_flow.policy import load_national_rules, triage
+        from psirf_flow.policy.loading import load_plan_file
+
+        example = Path(__file__).parents[2] / "examples" / "plan-mental-health-community-trust.toml"
+        plan = load_plan_file(example)
+        facts = IncidentFacts(incident_id="INC-1", extra={"not_declared_anywhere": 3})
+        with pytest.raises(InvalidInput) as caught:
+            triage(facts, plan, load_national_rules())
+        assert "not_declared_anywhere" in str(caught.value)

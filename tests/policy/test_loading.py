@@ -21,8 +21,11 @@ from psirf_flow.policy import (
     Basis,
     CalendarSettings,
     CandourTargets,
+    Committee,
+    CommitteeKind,
     Comparison,
     Condition,
+    Decider,
     Duration,
     DurationUnit,
     EscalationLadder,
@@ -469,6 +472,9 @@ CODES = st.from_regex(r"[a-z][a-z0-9_-]{0,8}", fullmatch=True)
 TITLES = st.text(max_size=12)
 DATES = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
 ROLES = st.sampled_from(list(Role))
+DECIDER_ROLES = st.sampled_from(
+    [Role.PATIENT_SAFETY_SPECIALIST, Role.SENIOR_LEADER, Role.EXECUTIVE_LEAD]
+)
 SHORT_TIMESCALES = st.one_of(
     st.builds(Timescale, st.integers(1, 72), st.just(TimeUnit.HOURS)),
     st.builds(Timescale, st.integers(1, 30), st.just(TimeUnit.CALENDAR_DAYS)),
@@ -588,8 +594,18 @@ def plans(draw: st.DrawFn) -> Plan:
                 for n in sorted(steps)
             )
         )
+    committee_ids = draw(st.lists(CODES, min_size=1, max_size=3, unique=True))
+    committees = {
+        cid: Committee(title=draw(TITLES), kind=draw(st.sampled_from(list(CommitteeKind))))
+        for cid in committee_ids
+    }
     approvers = st.one_of(
-        ROLES.map(lambda r: Approver(role=r)), CODES.map(lambda c: Approver(committee=c))
+        ROLES.map(lambda r: Approver(role=r)),
+        st.sampled_from(committee_ids).map(lambda c: Approver(committee=c)),
+    )
+    deciders = st.one_of(
+        DECIDER_ROLES.map(lambda r: Decider(role=r)),
+        st.sampled_from(committee_ids).map(lambda c: Decider(committee=c)),
     )
 
     def response_type(variant: LifecycleVariant) -> ResponseType:
@@ -600,7 +616,7 @@ def plans(draw: st.DrawFn) -> Plan:
             timescale=draw(st.none() | SHORT_TIMESCALES),
             timescale_basis=draw(st.sampled_from(list(Basis))),
             hard_cap=cap,
-            decided_by=draw(ROLES),
+            decided_by=draw(deciders),
             sign_off=tuple(draw(st.lists(approvers, min_size=1, max_size=3, unique=True))),
             escalation_ladder=draw(st.none() | st.sampled_from(ladder_names))
             if ladder_names
@@ -643,10 +659,11 @@ def plans(draw: st.DrawFn) -> Plan:
                     allowed=allowed, default=None if routed else draw(st.sampled_from(allowed))
                 ),
                 timescales={a: draw(SHORT_TIMESCALES) for a in allowed[:1]},
-                decided_by=draw(ROLES),
+                decided_by=draw(deciders),
                 improvement_plan=draw(CODES) if routed else None,
                 thematic_review=draw(st.sampled_from([r.id for r in reviews])) if reviews else None,
                 no_further_response_allowed=draw(st.booleans()),
+                departure_permitted=draw(st.booleans()),
             )
         )
     return Plan(
@@ -672,6 +689,7 @@ def plans(draw: st.DrawFn) -> Plan:
         ),
         escalation_ladders=ladders,
         facts=draw(DECLARED_FACTS),
+        committees=committees,
     )
 
 

@@ -55,6 +55,7 @@ from psirf_flow.policy.facts import FactDeclaration
 from psirf_flow.policy.plan import (
     CalendarSettings,
     CandourTargets,
+    Committee,
     EscalationLadder,
     Plan,
     PlanHeader,
@@ -294,6 +295,7 @@ def _plan_view(raw: dict[str, Any]) -> PlanView:
     reviews, review_ids = _entries(raw, "thematic_reviews", ScheduledReview, frozenset())
     ladders, ladder_names = _entries(raw, "escalation_ladders", EscalationLadder, frozenset())
     facts, fact_names = _entries(raw, "facts", FactDeclaration, frozenset())
+    committees, committee_names = _entries(raw, "committees", Committee, frozenset())
     schema = raw.get("schema")
     return PlanView(
         schema=schema if isinstance(schema, int) and not isinstance(schema, bool) else None,
@@ -312,4 +314,6 @@ def _plan_view(raw: dict[str, Any]) -> PlanView:
         retention=_part(raw, "retention", RetentionSettings, RetentionSettings()),
         facts=facts,
         fact_names=fact_names,
+        committees=committees,
+        committee_names=committee_names,
     )

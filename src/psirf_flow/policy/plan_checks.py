@@ -18,6 +18,7 @@ read, so that cross-field problems are reported together with structural ones.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 from typing import Final
@@ -30,11 +31,14 @@ from psirf_flow.policy.calendars import Timescale
 from psirf_flow.policy.conditions import Condition, condition_problems
 from psirf_flow.policy.facts import DECLARABLE_KINDS, FACTS, FactDeclaration, FactKind
 from psirf_flow.policy.plan import (
+    DECIDER_ROLES,
     PLAN_SCHEMA,
     Approver,
     Basis,
     CalendarSettings,
     CandourTargets,
+    Committee,
+    Decider,
     EscalationLadder,
     LifecycleVariant,
     Plan,
@@ -84,6 +88,8 @@ class PlanView:
     # name present (``None`` when the table itself could not be read).
     facts: Sequence[tuple[str, FactDeclaration]] = ()
     fact_names: frozenset[str] | None = frozenset()
+    committees: Sequence[tuple[str, Committee]] = ()
+    committee_names: frozenset[str] | None = frozenset()
 
     @classmethod
     def of(cls, plan: Plan) -> PlanView:
@@ -105,6 +111,8 @@ class PlanView:
             retention=plan.retention,
             facts=tuple(plan.facts.items()),
             fact_names=frozenset(plan.facts),
+            committees=tuple(plan.committees.items()),
+            committee_names=frozenset(plan.committees),
         )
 
 
@@ -161,6 +169,8 @@ class _Checker:
             self.retention(view.retention)
         for name, declaration in view.facts:
             self.fact(name, declaration)
+        for name, _committee in view.committees:
+            self.code(("committees", name), name)
 
     # ------------------------------------------------------------ helpers
 
@@ -268,6 +278,7 @@ class _Checker:
             self.add((*at, "timescale"), f"{rt.timescale} is longer than the hard cap of {cap}")
         if not rt.sign_off:
             self.add((*at, "sign_off"), "needs at least one approver")
+        self.decider((*at, "decided_by"), rt.decided_by)
         for i, approver in enumerate(rt.sign_off):
             self.approver((*at, "sign_off", i), approver)
         if len(set(rt.sign_off)) != len(rt.sign_off):
@@ -279,6 +290,37 @@ class _Checker:
             self.add(at, "give exactly one of role or committee")
         if approver.committee is not None:
             self.code((*at, "committee"), approver.committee)
+            if self.view.committee_names:  # a plan that declares committees names only those
+                self.committee_ref((*at, "committee"), approver.committee)
+
+    def committee_ref(self, path: Path, committee: str) -> None:
+        """A committee named must be declared under ``[committees]`` (psirf-rules §5)."""
+        names = self.view.committee_names
+        if names is None or committee in names:
+            return
+        close = difflib.get_close_matches(committee, sorted(names), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        declared = ", ".join(sorted(names)) or "none"
+        self.add(
+            path,
+            f"{committee!r} is not a committee of this plan (declare it under "
+            f"[committees.{committee}]; declared: {declared}){hint}",
+        )
+
+    def decider(self, at: Path, decider: Decider) -> None:
+        """``decided_by``: exactly one of a role or a declared committee (psirf-rules §5)."""
+        if (decider.role is None) == (decider.committee is None):
+            self.add(at, "give exactly one of role or committee")
+        if decider.role is not None and decider.role not in DECIDER_ROLES:
+            roles = ", ".join(repr(r.value) for r in DECIDER_ROLES)
+            self.add(
+                (*at, "role"),
+                f"{decider.role.value!r} cannot decide a response; name one of {roles} "
+                "or a committee",
+            )
+        if decider.committee is not None:
+            self.code((*at, "committee"), decider.committee)
+            self.committee_ref((*at, "committee"), decider.committee)
 
     def triage(self, triage: TriageSettings) -> None:
         self.response_ref(
@@ -288,8 +330,10 @@ class _Checker:
         )
         er = triage.emergent_risk
         self.options(("triage", "emergent_risk"), er.allowed, er.default)
+        self.decider(("triage", "emergent_risk", "decided_by"), er.decided_by)
         pr = triage.proportionate
         self.options(("triage", "proportionate"), pr.allowed, None)
+        self.decider(("triage", "proportionate", "decided_by"), pr.decided_by)
 
     def priorities(self) -> None:
         seen: dict[str, int] = {}
@@ -314,6 +358,7 @@ class _Checker:
                 self.code((*at, "scope", field, i), value)
         options = priority.responses
         self.options((*at, "responses"), options.allowed, options.default)
+        self.decider((*at, "decided_by"), priority.decided_by)
         if priority.improvement_plan is None:
             if not options.allowed:
                 self.add((*at, "responses", "allowed"), "needs at least one response type")

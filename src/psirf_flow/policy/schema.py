@@ -42,7 +42,7 @@ import attrs
 from psirf_flow.policy._convert import CONVERTER
 from psirf_flow.policy.conditions import AllOf, AnyOf, Comparison, FactTest, Not
 from psirf_flow.policy.facts import FACTS
-from psirf_flow.policy.plan import Plan
+from psirf_flow.policy.plan import DECIDER_ROLES, Decider, Plan
 
 
 __all__ = ["SCHEMA_ID", "plan_schema", "plan_schema_text"]
@@ -164,6 +164,10 @@ class _Builder:
             return {"type": "string"}
         if issubclass(kind, date) and not issubclass(kind, datetime):
             return {"type": "string", "format": "date"}
+        if kind is Decider:
+            # Written as a role's name or as a table (the loader's structure hook).
+            roles = {"type": "string", "enum": sorted(r.value for r in DECIDER_ROLES)}
+            return {"anyOf": [roles, self.ref(kind)]}
         if attrs.has(kind):
             return self.ref(kind)
         msg = f"no JSON Schema for {kind.__name__}"  # a new kind of field: teach the generator
