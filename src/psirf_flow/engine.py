@@ -315,7 +315,9 @@ class Engine:
         new_id = case_id
         owner = organisation or actor.organisation
         now = self._now()
-        references = self._references.load(definition, owner, {}, command.payload)
+        references = self._references.load(
+            definition, owner, {}, command.payload, trigger=OPEN_TRIGGER
+        )
 
         def decide_with(classify: Classify) -> Decision:
             return decide_open(
@@ -444,7 +446,7 @@ class Engine:
         definition = self.definition_for(case)
         now = self._now()
         references = self._references.load(
-            definition, case.organisation, case.facts, command.payload
+            definition, case.organisation, case.facts, command.payload, trigger=command.trigger
         )
 
         def decide_with(classify: Classify) -> Decision:

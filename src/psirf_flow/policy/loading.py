@@ -46,9 +46,11 @@ from psirf_flow.policy.plan import (
     CalendarSettings,
     CandourTargets,
     EscalationLadder,
+    LocalReferralBody,
     Plan,
     PlanHeader,
     Priority,
+    RegulatorNotification,
     ReserveCapacity,
     ResponseType,
     RetentionSettings,
@@ -288,4 +290,6 @@ def _plan_view(raw: dict[str, Any]) -> PlanView:
         escalation_ladders=ladders,
         escalation_ladder_names=ladder_names,
         retention=_part(raw, "retention", RetentionSettings, RetentionSettings()),
+        referral_bodies=_entries(raw, "referral_bodies", LocalReferralBody, frozenset())[0],
+        notifications=_entries(raw, "notifications", RegulatorNotification, frozenset())[0],
     )

@@ -34,10 +34,12 @@ from psirf_flow.policy.plan import (
     CandourTargets,
     EscalationLadder,
     LifecycleVariant,
+    LocalReferralBody,
     Plan,
     PlanHeader,
     PlanStatus,
     Priority,
+    RegulatorNotification,
     ReserveCapacity,
     ResponseType,
     RetentionSettings,
@@ -75,6 +77,8 @@ class PlanView:
     escalation_ladders: Sequence[tuple[str, EscalationLadder]]
     escalation_ladder_names: frozenset[str] | None
     retention: RetentionSettings | None
+    referral_bodies: Sequence[tuple[str, LocalReferralBody]] = ()
+    notifications: Sequence[tuple[int, RegulatorNotification]] = ()
 
     @classmethod
     def of(cls, plan: Plan) -> PlanView:
@@ -94,6 +98,8 @@ class PlanView:
             escalation_ladders=tuple(plan.escalation_ladders.items()),
             escalation_ladder_names=frozenset(plan.escalation_ladders),
             retention=plan.retention,
+            referral_bodies=tuple(plan.referral_bodies.items()),
+            notifications=tuple(enumerate(plan.notifications)),
         )
 
 
@@ -140,6 +146,7 @@ class _Checker:
             self.ladder(name, ladder)
         if view.retention is not None:
             self.retention(view.retention)
+        self.referral_bodies_and_notifications()
 
     # ------------------------------------------------------------ helpers
 
@@ -332,6 +339,21 @@ class _Checker:
             if review.criteria is not None:
                 for path, message in condition_problems(review.criteria, (*at, "criteria")):
                     self.add(path, message)
+
+    def referral_bodies_and_notifications(self) -> None:
+        """Local referral bodies and regulator notification steps (psirf-rules §3, LOCAL)."""
+        for name, _body in self.view.referral_bodies:
+            self.code(("referral_bodies", name), name)
+        seen: set[str] = set()
+        for index, step in self.view.notifications:
+            at: Path = ("notifications", index)
+            self.code((*at, "id"), step.id)
+            self.code((*at, "body"), step.body)
+            if step.id in seen:
+                self.add((*at, "id"), f"{step.id!r} is used by another notification step")
+            seen.add(step.id)
+            for path, message in condition_problems(step.when, (*at, "when")):
+                self.add(path, message)
 
     def reserve(self, reserve: ReserveCapacity) -> None:
         at: Path = ("reserve_capacity",)

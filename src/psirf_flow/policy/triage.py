@@ -44,6 +44,8 @@ __all__ = [
     "Referral",
     "intake_payload",
     "matching_priorities",
+    "notification_steps",
+    "thematic_reviews_met",
     "triage",
 ]
 
@@ -120,6 +122,10 @@ class Recommendation:
         override: What setting the national requirement aside must reference, if one matched.
         retention_class: The retention class the recommendation implies.
         retention_years: Its period in years.
+        notifications: Ids of the plan's regulator notification steps whose ``when`` the
+            incident meets (``[[notifications]]``; psirf-rules §3, INF), in plan order.
+        thematic_reviews_matched: Ids of the plan's scheduled thematic reviews whose
+            ``criteria`` the incident meets (psirf-rules §2, LOCAL), in plan order.
     """
 
     incident_id: str
@@ -141,6 +147,8 @@ class Recommendation:
     override: OverrideRequirement | None = None
     retention_class: str
     retention_years: int
+    notifications: tuple[str, ...] = ()
+    thematic_reviews_matched: tuple[str, ...] = ()
 
     @property
     def rule_refs(self) -> tuple[str, ...]:
@@ -278,6 +286,26 @@ def triage(facts: IncidentFacts, plan: Plan, rules: NationalRuleSet) -> Recommen
         override=override,
         retention_class=retention_name,
         retention_years=retention.years,
+        notifications=notification_steps(facts, plan),
+        thematic_reviews_matched=thematic_reviews_met(facts, plan),
+    )
+
+
+def notification_steps(facts: IncidentFacts, plan: Plan) -> tuple[str, ...]:
+    """The ids of the plan's regulator notification steps ``facts`` meet, in plan order."""
+    return tuple(step.id for step in plan.notifications if evaluate(step.when, facts))
+
+
+def thematic_reviews_met(facts: IncidentFacts, plan: Plan) -> tuple[str, ...]:
+    """The ids of the scheduled thematic reviews whose criteria ``facts`` meet, in plan order.
+
+    A review without criteria gathers incidents by priority (``Priority.thematic_review``)
+    and is never listed here.
+    """
+    return tuple(
+        review.id
+        for review in plan.thematic_reviews
+        if review.criteria is not None and evaluate(review.criteria, facts)
     )
 
 

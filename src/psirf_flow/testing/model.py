@@ -246,6 +246,11 @@ class ReferenceModel:
         if data is None:
             return Prediction(InvalidPayload)
         facts = {k: v for k, v in case.facts.items() if k not in spec.clears}
+        for field, fact in spec.collects:
+            if isinstance(data.get(field), str):
+                earlier = facts.get(fact)
+                kept = list(earlier) if isinstance(earlier, tuple) else []
+                facts[fact] = tuple(sorted({*kept, str(data[field])}))
         facts.update(data)
         if spec.actor_fact is not None:
             facts[spec.actor_fact] = command.actor.id

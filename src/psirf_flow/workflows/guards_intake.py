@@ -268,16 +268,6 @@ def _findings_received_if_claimed(g: GuardInput) -> GuardResult:
     )
 
 
-def _local_response_if_required(g: GuardInput) -> GuardResult:
-    needed = g.facts.get("local_response_also_required") is True or bool(outstanding_psii_rules(g))
-    return _result(
-        "local_response_if_required",
-        not needed or isinstance(g.facts.get("response_type"), str),
-        "local_response_not_commissioned",
-        "a local response is required alongside the referral but none has been commissioned",
-    )
-
-
 #: Every intake guard, merged into the single registry by ``guards.py``.
 INTAKE_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
@@ -357,11 +347,5 @@ INTAKE_GUARDS: Final[tuple[GuardRow, ...]] = (
         _findings_received_if_claimed,
         "A referral closed on the body's findings has their receipt recorded.",
         True,
-    ),
-    (
-        "local_response_if_required",
-        _local_response_if_required,
-        "A local response required alongside the referral has been commissioned.",
-        False,
     ),
 )
