@@ -104,7 +104,10 @@ class GuardReferences:
         payload: Mapping[str, object],
     ) -> None:
         incidents = {
-            i for source in (facts, payload) for i in _incident_ids(source) if not check_identifier(i)
+            i
+            for source in (facts, payload)
+            for i in _incident_ids(source)
+            if not check_identifier(i)
         }
         if not incidents:
             return
@@ -118,7 +121,6 @@ class GuardReferences:
             referenced = self._definitions.get(other.workflow, other.workflow_version)
             if other.organisation == organisation and referenced is not None:
                 found[link.case_id] = CaseSummary.of(other, referenced.family)
-
 
 
 def _incident_ids(source: Mapping[str, object]) -> list[str]:

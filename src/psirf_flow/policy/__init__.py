@@ -54,11 +54,13 @@ from psirf_flow.policy.plan import (
     EscalationLadder,
     EscalationTier,
     LifecycleVariant,
+    LocalReferralBody,
     Plan,
     PlanHeader,
     PlanStatus,
     Priority,
     ProportionateSettings,
+    RegulatorNotification,
     ReserveCapacity,
     ResponseOptions,
     ResponseType,
@@ -69,6 +71,7 @@ from psirf_flow.policy.plan import (
     TriageSettings,
 )
 from psirf_flow.policy.plan_checks import plan_problems
+from psirf_flow.policy.thematic import ThematicReviewDue, thematic_reviews_due
 from psirf_flow.policy.triage import (
     OverrideRequirement,
     Pathway,
@@ -99,6 +102,7 @@ __all__ = [
     "FactTest",
     "IncidentFacts",
     "LifecycleVariant",
+    "LocalReferralBody",
     "NationalRule",
     "NationalRuleSet",
     "Not",
@@ -114,6 +118,7 @@ __all__ = [
     "Recommendation",
     "Referral",
     "ReferralBody",
+    "RegulatorNotification",
     "Region",
     "RequiredResponse",
     "ReserveCapacity",
@@ -124,6 +129,7 @@ __all__ = [
     "RuleLevel",
     "ScheduledReview",
     "Scope",
+    "ThematicReviewDue",
     "TimeUnit",
     "Timescale",
     "TriageSettings",
@@ -138,5 +144,6 @@ __all__ = [
     "load_plan_file",
     "matching_priorities",
     "plan_problems",
+    "thematic_reviews_due",
     "triage",
 ]

@@ -66,6 +66,7 @@ from psirf_flow.workflows.spec import (
     SAME_STATE,
     FieldKind,
     FieldSpec,
+    TransitionSpec,
     WorkflowDefinition,
 )
 
@@ -246,11 +247,7 @@ class ReferenceModel:
         if data is None:
             return Prediction(InvalidPayload)
         facts = {k: v for k, v in case.facts.items() if k not in spec.clears}
-        for field, fact in spec.collects:
-            if isinstance(data.get(field), str):
-                earlier = facts.get(fact)
-                kept = list(earlier) if isinstance(earlier, tuple) else []
-                facts[fact] = tuple(sorted({*kept, str(data[field])}))
+        _collect(spec, facts, data)
         facts.update(data)
         if spec.actor_fact is not None:
             facts[spec.actor_fact] = command.actor.id
@@ -548,3 +545,13 @@ def _forward_distances(definition: WorkflowDefinition) -> dict[str, int]:
                 distance[nxt] = distance[state] + 1
                 queue.append(nxt)
     return {s: distance.get(s, -1) for s in definition.states}
+
+
+def _collect(spec: TransitionSpec, facts: dict[str, FactValue], data: Mapping[str, object]) -> None:
+    """Add each collected identifier to its list fact (a sorted tuple without duplicates)."""
+    for field, fact in spec.collects:
+        value = data.get(field)
+        if isinstance(value, str):
+            earlier = facts.get(fact)
+            kept = list(earlier) if isinstance(earlier, tuple) else []
+            facts[fact] = tuple(sorted({*kept, value}))

@@ -158,8 +158,7 @@ def _referral_notification_recorded(g: GuardInput) -> GuardResult:
         isinstance(g.facts.get("notification_ref"), str)
         and isinstance(g.facts.get("notification_date"), str),
         "referral_not_notified",
-        "the notification or submission to the body (its reference and date) has not been "
-        "recorded",
+        "the notification or submission to the body (its reference and date) has not been recorded",
     )
 
 

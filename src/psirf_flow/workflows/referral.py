@@ -12,8 +12,9 @@ to 11, HARD; bodies ✔, row wording ◐/✖) and §9.0 ("create Referral(body)"
   the patient safety team directly), with the incident, the body (an id from the national
   rule pack or a local body the plan declares, guard ``referral_body_allowed``), the
   national rule it answers and whether a local response is needed alongside. Its case id
-  is derived from the intake and the body (:func:`~psirf_flow.workflows.couplings.referral_case_id`),
-  and ``one_referral_per_body`` refuses a second referral to a body for the incident.
+  is derived from the intake and the body
+  (:func:`~psirf_flow.workflows.couplings.referral_case_id`), and
+  ``one_referral_per_body`` refuses a second referral to a body for the incident.
 * **Notified**: the notification or submission to the body is recorded with its
   reference and date (for example the MNSI referral number, psirf-rules §3 row 3). Only
   then can the referral be completed (``referral_notification_recorded``).
