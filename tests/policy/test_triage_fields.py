@@ -124,6 +124,8 @@ CUSTODY = Referral(
     body_names=("Prisons and Probation Ombudsman", "Independent Office for Police Conduct"),
     local_response_may_be_required=False,
 )
+#: The scheduled thematic review whose criteria discharge incidents meet (psirf-rules §2).
+DISCHARGE_REVIEW = ("discharge-quarterly",)
 SERIOUS: dict[str, Any] = {"retention_class": "serious", "retention_years": 20}
 NEVER_EVENT: dict[str, Any] = {"never_event_type": "wrong_site_surgery"}
 IN_CUSTODY: dict[str, Any] = {"died": True, "in_custody": True}
@@ -161,6 +163,7 @@ ROWS = [
             "thematic_review": "discharge-quarterly",
             "decided_by": PSS,
             "no_further_response_allowed": True,
+            "thematic_reviews_matched": DISCHARGE_REVIEW,
         },
         id="priority-gathered-by-a-thematic-review",
     ),
@@ -173,6 +176,7 @@ ROWS = [
             "improvement_plan": "pressure-ulcer-improvement-programme",
             "decided_by": PSS,
             "no_further_response_allowed": True,
+            "thematic_reviews_matched": DISCHARGE_REVIEW,
         },
         id="first-priority-applies-and-allowed-lists-merge",
     ),
@@ -264,6 +268,7 @@ ROWS = [
             "allowed_responses": ("psii",),
             "decided_by": Role.EXECUTIVE_LEAD,
             "override": override("never_event@1"),
+            "thematic_reviews_matched": DISCHARGE_REVIEW,
             **SERIOUS,
         },
         id="national-psii-overrides-priority-and-emergent-risk",

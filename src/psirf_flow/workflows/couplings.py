@@ -18,7 +18,9 @@ The built-in table (:data:`COUPLINGS`):
   then decides whether it is notifiable (reg 20(8)).
 * ``open_referral``: an intake ``refer`` or ``add_referral`` opens the referral's own
   record (:mod:`psirf_flow.workflows.referral`) for the body, with the id
-  :func:`referral_case_id` (one per intake and body, so a body is referred to once).
+  :func:`referral_case_id` (one per referring command). The intake's guards refer each
+  body once per incident; the referral's own opening guard refuses a second record for a
+  body, so two referrals to one body accepted before the relay ran still open one record.
 * ``findings_due_on_approval``: approving a learning response linked to a candour case
   records on that case that the findings may now be shared (reg 20(4)(c)).
 
@@ -184,14 +186,18 @@ def candour_case_id(intake_case_id: str) -> str:
     return derived_id(intake_case_id, "/doc")
 
 
-def referral_case_id(intake_case_id: str, body: str) -> str:
-    """The id of the referral to ``body`` opened from an intake (deterministic, one per body).
+def referral_case_id(intake_case_id: str, sequence: int) -> str:
+    """The id of the referral opened by the intake's entry ``sequence`` (deterministic).
+
+    The id comes from the referring command, not from the body: the relay checks each
+    message against the source case as it is now, and a later referral replaces the
+    intake's ``referral_body`` fact (every body stays in ``referral_bodies``).
 
     Example:
-        >>> referral_case_id("INT-7", "mnsi")
-        'INT-7/ref-mnsi'
+        >>> referral_case_id("INT-7", 4)
+        'INT-7/ref4'
     """
-    return derived_id(intake_case_id, f"/ref-{body}")
+    return derived_id(intake_case_id, f"/ref{sequence}")
 
 
 def _harm_screened(facts: Mapping[str, FactValue]) -> bool:
@@ -251,6 +257,7 @@ def _open_candour(case: Case, trigger: str, sequence: int) -> FollowUp | None:
 
 
 _REFERRAL_CARRIED: Final = (
+    "national_rule_refs",
     "referral_rule_ref",
     "body_leads_investigation",
     "local_response_also_required",
@@ -261,7 +268,7 @@ def _open_referral(case: Case, trigger: str, sequence: int) -> FollowUp | None:
     del trigger
     incident = _str(case.facts, "incident_id")
     body = _str(case.facts, "referral_body")
-    if incident is None or body is None:
+    if incident is None or body is None:  # pragma: no cover - both are required facts
         return None
     payload: dict[str, FactValue] = {
         "incident_ids": (incident,),
@@ -272,7 +279,7 @@ def _open_referral(case: Case, trigger: str, sequence: int) -> FollowUp | None:
     payload.update({k: v for k in _REFERRAL_CARRIED if (v := case.facts.get(k)) is not None})
     return FollowUp(
         action="open",
-        target_case_id=referral_case_id(case.id, body),
+        target_case_id=referral_case_id(case.id, sequence),
         workflow="referral",
         payload=payload,
     )

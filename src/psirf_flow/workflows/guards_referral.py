@@ -7,9 +7,9 @@ Sources (psirf-rules; see ``docs/explanation/intake-and-triage.md``):
   ``[referral_bodies.<id>]``). Body names change (W2), so bodies are ids read from the
   national rule pack and the plan, never an enumeration in code. Without a plan
   (``GuardInput.governance`` is ``None``) any body id is accepted, as before.
-* One referral per body and incident, §9.0 ("create Referral(body)", INF): the referral's
-  case id is derived from the intake and the body, and a second referral to a body already
-  referred for the incident is refused.
+* One referral per body and incident, §9.0 ("create Referral(body)", INF): a second
+  referral to a body the intake already referred to (its ``referral_bodies``), or that
+  has a referral record for the incident, is refused.
 * A referral is complete only once its notification or submission is recorded with a
   reference and a date (§3, §9.0, INF); the intake closes as referred only when every
   referral of its incident is complete (or withdrawn by the executive lead, with at least
@@ -136,29 +136,15 @@ def _referral_body_allowed(g: GuardInput) -> GuardResult:
 def _one_referral_per_body(g: GuardInput) -> GuardResult:
     """One referral per body and incident (§9.0, INF)."""
     body = _str(g.facts.get("referral_body"))
-    own_id = g.case.id if g.case is not None and g.case.workflow == "referral" else None
-    taken = [
-        r.id
-        for r in incident_referrals(g)
-        if r.facts.get("referral_body") == body and r.id != own_id
-    ]
+    earlier = g.case.facts.get("referral_bodies", ()) if g.case is not None else ()
+    referred_before = isinstance(earlier, tuple) and body in earlier
+    taken = [r.id for r in incident_referrals(g) if r.facts.get("referral_body") == body]
     return _result(
         "one_referral_per_body",
-        not taken,
+        not taken and not referred_before,
         "already_referred_to_body",
-        f"the incident has already been referred to {body} (referral {', '.join(taken)}); "
-        "each body is referred to once per incident",
-    )
-
-
-def _referral_notification_recorded(g: GuardInput) -> GuardResult:
-    """A referral is complete only once its notification is recorded (§3, §9.0)."""
-    return _result(
-        "referral_notification_recorded",
-        isinstance(g.facts.get("notification_ref"), str)
-        and isinstance(g.facts.get("notification_date"), str),
-        "referral_not_notified",
-        "the notification or submission to the body (its reference and date) has not been recorded",
+        f"the incident has already been referred to {body}; each body is referred to once "
+        "per incident",
     )
 
 
@@ -324,13 +310,6 @@ REFERRAL_GUARDS: Final[tuple[ReferralGuardRow, ...]] = (
         "The incident has not already been referred to this body.",
         True,
         True,
-    ),
-    (
-        "referral_notification_recorded",
-        _referral_notification_recorded,
-        "The notification or submission to the body is recorded (reference and date).",
-        False,
-        False,
     ),
     (
         "referrals_completed",

@@ -11,13 +11,14 @@ to 11, HARD; bodies ✔, row wording ◐/✖) and §9.0 ("create Referral(body)"
 * **Opened** by the coupling ``open_referral`` when the intake refers the incident (or by
   the patient safety team directly), with the incident, the body (an id from the national
   rule pack or a local body the plan declares, guard ``referral_body_allowed``), the
-  national rule it answers and whether a local response is needed alongside. Its case id
-  is derived from the intake and the body
+  national rule it answers (and the national rules the intake's triage recorded) and
+  whether a local response is needed alongside. Its case id
+  is derived from the intake and the referring command
   (:func:`~psirf_flow.workflows.couplings.referral_case_id`), and
   ``one_referral_per_body`` refuses a second referral to a body for the incident.
 * **Notified**: the notification or submission to the body is recorded with its
   reference and date (for example the MNSI referral number, psirf-rules §3 row 3). Only
-  then can the referral be completed (``referral_notification_recorded``).
+  a notified referral can be completed: ``complete`` is not a step of ``to_notify``.
 * **Body leads**: where the body leads its own investigation or review, the trust's
   contribution is tracked per referral: information requested, supplied (never before the
   request) and the body's findings received.
@@ -81,6 +82,7 @@ _OPENING: Final = OpeningSpec(
         FieldSpec("incident_ids", FieldKind.IDENTIFIERS, required=True),
         FieldSpec("referral_body", FieldKind.IDENTIFIER, required=True),
         FieldSpec("referral_rule_ref", FieldKind.IDENTIFIER),
+        FieldSpec("national_rule_refs", FieldKind.IDENTIFIERS),
         FieldSpec("intake_case_id", FieldKind.IDENTIFIER),
         FieldSpec("body_leads_investigation", FieldKind.FLAG),
         FieldSpec("local_response_also_required", FieldKind.FLAG),
@@ -159,7 +161,7 @@ _TRANSITIONS: Final = (
         sources=("notified", "body_leads"),
         dest="completed",
         roles=_TEAM,
-        guards=("referral_notification_recorded", "findings_received_if_claimed"),
+        guards=("findings_received_if_claimed",),
         fields=(FieldSpec.choice("referral_outcome", REFERRAL_OUTCOMES, required=True),),
         rules=("psirf.national.referral_closed@1",),
         actor_fact="completed_by",
