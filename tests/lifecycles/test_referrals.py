@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pytest
+from tests.policy.conftest import EXAMPLE_PLAN
 
 from psirf_flow import (
     Actor,
@@ -27,7 +28,6 @@ from psirf_flow.relay import OutboxRelay
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows import REFERRAL, DefinitionRegistry
 from psirf_flow.workflows.couplings import referral_case_id
-from tests.policy.conftest import EXAMPLE_PLAN
 
 
 READER = SystemReader("test-suite")
