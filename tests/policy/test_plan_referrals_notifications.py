@@ -57,6 +57,10 @@ def _plan(example_text: str) -> Plan:
     return load_plan(example_text + EXTRA, source="example-with-notifications.toml")
 
 
+#: One notification step, for the mistakes table.
+NOTIFY = '[[notifications]]\nid = "{id}"\nbody = "{body}"\nwhen = {when}\n'
+
+
 def _problem_paths(text: str) -> set[str]:
     with pytest.raises(PlanError) as caught:
         load_plan(text, source="plan.toml")
@@ -95,17 +99,17 @@ class TestLoading:
                 id="duplicate-id",
             ),
             pytest.param(
-                '[[notifications]]\nid = "a b"\nbody = "cqc"\nwhen = { fact = "died", is = true }\n',
+                NOTIFY.format(id="a b", body="cqc", when='{ fact = "died", is = true }'),
                 "notifications[0].id",
                 id="id-not-opaque",
             ),
             pytest.param(
-                '[[notifications]]\nid = "a"\nbody = "c q c"\nwhen = { fact = "died", is = true }\n',
+                NOTIFY.format(id="a", body="c q c", when='{ fact = "died", is = true }'),
                 "notifications[0].body",
                 id="body-not-opaque",
             ),
             pytest.param(
-                '[[notifications]]\nid = "a"\nbody = "cqc"\nwhen = { fact = "weather", is = true }\n',
+                NOTIFY.format(id="a", body="cqc", when='{ fact = "weather", is = true }'),
                 "notifications[0].when.fact",
                 id="unknown-fact",
             ),
