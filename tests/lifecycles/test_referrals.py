@@ -53,6 +53,8 @@ route = "coroner's officer"
 """
 
 INTAKE_ID = "INT-1"
+#: The closing refusal while a national requirement's referral is not completed.
+NOT_MADE = "national_referral_not_made"
 
 
 @pytest.fixture(name="plan", scope="module")
@@ -386,11 +388,11 @@ class TestIntakeClosing:
         _complete(engine, "local_authority_safeguarding")
 
         assert refusals == [
-            ("no_referral_recorded",),
-            ("referral_not_notified",),
-            ("referral_not_notified",),
-            ("referral_not_completed",),
-            ("referral_not_completed",),
+            ("no_referral_recorded", NOT_MADE),
+            ("referral_not_notified", NOT_MADE),
+            ("referral_not_notified", NOT_MADE),
+            ("referral_not_completed", NOT_MADE),
+            ("referral_not_completed", NOT_MADE),
         ]
         assert _close(engine) == "closed"
         assert engine.get(INTAKE_ID, reader=READER).facts["closed_by"] == PSS.id
@@ -412,8 +414,8 @@ class TestIntakeClosing:
         with pytest.raises(GuardFailed) as none_completed:
             _close(engine)
 
-        assert _codes(pending) == ("referral_not_notified",)
-        assert _codes(none_completed) == ("no_referral_completed",)
+        assert _codes(pending) == ("referral_not_notified", NOT_MADE)
+        assert _codes(none_completed) == ("no_referral_completed", NOT_MADE)
 
     def test_one_completed_and_one_withdrawn_closes(self, engine: Engine) -> None:
         """A withdrawn referral does not hold the intake open once another is complete."""
@@ -479,7 +481,7 @@ class TestIntakeClosing:
         with pytest.raises(GuardFailed) as error:
             _close(engine)
 
-        assert _codes(error) == ("no_referral_recorded",)
+        assert _codes(error) == ("no_referral_recorded", NOT_MADE)
 
     def test_another_intakes_referral_does_not_count(self, engine: Engine) -> None:
         """A duplicate intake of the incident does not close on this intake's referrals."""
@@ -494,7 +496,54 @@ class TestIntakeClosing:
         with pytest.raises(GuardFailed) as error:
             engine.fire("INT-2", "close_referral", actor=PSS)
 
-        assert _codes(error) == ("no_referral_recorded",)
+        assert _codes(error) == ("no_referral_recorded", NOT_MADE)
+
+
+class TestNationalReferralsMade:
+    """Under a plan, each national referral requirement has a completed referral (§3)."""
+
+    def _referred_to_cdop_only(self, engine: Engine) -> None:
+        _under_review(engine, (CHILD_DEATH, SAFEGUARDING))
+        _refer(engine, "cdop", CHILD_DEATH)
+        _relay(engine)
+        _notify(engine, "cdop")
+        _complete(engine, "cdop")
+
+    def test_a_required_body_not_referred_keeps_the_intake_open(self, engine: Engine) -> None:
+        """Completing one referral does not meet another rule's referral."""
+        self._referred_to_cdop_only(engine)
+
+        with pytest.raises(GuardFailed) as error:
+            _close(engine)
+
+        assert _codes(error) == (NOT_MADE,)
+        assert SAFEGUARDING in error.value.failures[0].explanation
+
+    def test_the_override_sets_the_requirement_aside(self, engine: Engine) -> None:
+        """An executive override of the rule lets the intake close (§5 rule 7)."""
+        self._referred_to_cdop_only(engine)
+        engine.fire(
+            INTAKE_ID,
+            "override_national_requirement",
+            actor=EXEC,
+            payload={
+                "overridden_rule_refs": [SAFEGUARDING],
+                "national_requirement_overridden": True,
+                "override_reason": "already_investigated_elsewhere",
+            },
+        )
+
+        assert _close(engine) == "closed"
+
+    def test_without_a_plan_it_is_not_checked(self, free_engine: Engine) -> None:
+        """Without a plan the rule pack is not consulted, as before."""
+        _under_review(free_engine, (CHILD_DEATH, SAFEGUARDING))
+        _refer(free_engine, "cdop", CHILD_DEATH)
+        _relay(free_engine)
+        _notify(free_engine, "cdop")
+        _complete(free_engine, "cdop")
+
+        assert _close(free_engine) == "closed"
 
 
 class TestContribution:

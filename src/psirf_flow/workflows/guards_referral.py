@@ -11,9 +11,11 @@ Sources (psirf-rules; see ``docs/explanation/intake-and-triage.md``):
   referral to a body the intake already referred to (its ``referral_bodies``), or that
   has a referral record for the incident, is refused.
 * A referral is complete only once its notification or submission is recorded with a
-  reference and a date (§3, §9.0, INF); the intake closes as referred only when every
+  reference and a date (§3, §9.0, INF). The intake closes as referred only when every
   referral of its incident is complete (or withdrawn by the executive lead, with at least
-  one complete), so an intake cannot be closed without the notification ever being made.
+  one complete), so an intake cannot be closed without the notification ever being made;
+  under a plan, each national requirement calling for a referral (HARD) also needs a
+  completed referral to a body it names.
 * Regulator notification steps, §3 "related non-PSIRF notifications" (INF; CQC criteria ✔
   as LFPSE fields): the plan declares them (``[[notifications]]``, LOCAL); triage says
   which apply; each is recorded before the decision or the closing.
@@ -30,7 +32,8 @@ into :attr:`~psirf_flow.workflows.guards.GuardInput.references` before deciding.
 
 The rows of :data:`REFERRAL_GUARDS` are merged into
 :data:`psirf_flow.workflows.guards.GUARDS`; this module imports
-:class:`~psirf_flow.workflows.guards.GuardInput` for type checking only.
+:class:`~psirf_flow.workflows.guards.GuardInput` for type checking only (and the policy
+package, which never imports the workflows).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Final
 
 from psirf_flow.domain import GuardResult
+from psirf_flow.policy.national import RequiredResponse
 
 
 if TYPE_CHECKING:
@@ -188,6 +192,34 @@ def _referrals_completed(g: GuardInput) -> GuardResult:
     )
 
 
+def _national_referrals_made(g: GuardInput) -> GuardResult:
+    """Each national requirement calling for a referral has one completed (§3, HARD).
+
+    Only under a plan (the rule pack says which bodies a rule names); a rule the executive
+    override set aside, or one requiring a locally-led PSII or another body's own review
+    (which someone else refers, §3 row 10), asks for nothing here.
+    """
+    name = "national_referrals_made"
+    if g.governance is None:
+        return GuardResult(name, ok=True)
+    done = {r.facts.get("referral_body") for r in incident_referrals(g) if r.state == _COMPLETED}
+    outstanding = set(g.ids("national_rule_refs")) - set(g.ids("overridden_rule_refs"))
+    missing = [
+        rule.ref
+        for rule in _rules_named(g, sorted(outstanding))
+        if rule.response is RequiredResponse.REFERRAL and not done.intersection(rule.refer_to)
+    ]
+    return _result(
+        name,
+        not missing,
+        "national_referral_not_made",
+        "the national requirement ("
+        + ", ".join(missing)
+        + ") calls for a referral to a body it names, and none has been completed; refer "
+        "the incident to that body or record an executive override",
+    )
+
+
 def _local_response_if_referral_requires(g: GuardInput) -> GuardResult:
     """A local response required alongside a referral is commissioned (§3 rows 5 to 7)."""
     psii = set(g.ids("national_psii_rule_refs")) - set(g.ids("overridden_rule_refs"))
@@ -315,6 +347,14 @@ REFERRAL_GUARDS: Final[tuple[ReferralGuardRow, ...]] = (
         "referrals_completed",
         _referrals_completed,
         "Every referral of the incident is completed (or withdrawn), at least one completed.",
+        False,
+        True,
+    ),
+    (
+        "national_referrals_made",
+        _national_referrals_made,
+        "Under a plan, each national requirement calling for a referral has a completed "
+        "referral to a body it names (unless overridden).",
         False,
         True,
     ),

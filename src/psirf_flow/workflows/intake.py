@@ -312,6 +312,7 @@ _REFERRAL: Final = (
         roles=_TEAM,
         guards=(
             "referrals_completed",
+            "national_referrals_made",
             "local_response_if_referral_requires",
             "required_notifications_made",
         ),
