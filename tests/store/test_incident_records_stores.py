@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from tests.core.test_incident_records import EXPECTED, ICB_ORG, ORG, OTHER_PSS, PSS, _records
 
 from psirf_flow import Engine, GuardFailed, InMemoryStore
 from psirf_flow.ports import Store
 from psirf_flow.relay import OutboxRelay
 from psirf_flow.store.sql import SqlStore
 from psirf_flow.testing import ManualClock
-from tests.core.test_incident_records import EXPECTED, ICB_ORG, ORG, OTHER_PSS, PSS, _records
 
 
 @pytest.fixture(
