@@ -239,6 +239,29 @@ class TestRegulatorNotifications:
 
         assert "regulator_notification_outstanding" in _codes(error)
 
+    def test_a_required_step_is_never_dropped(self, engine: Engine) -> None:
+        """Recording the required steps again may add a step but not remove one."""
+        _triaged(engine)
+        record = "record_required_notifications"
+        engine.fire(CASE, record, actor=PSS, payload={"required_notification_ids": ["cqc-death"]})
+
+        with pytest.raises(GuardFailed) as error:
+            engine.fire(
+                CASE,
+                record,
+                actor=PSS,
+                payload={"required_notification_ids": ["cqc-serious-injury"]},
+            )
+        added = engine.fire(
+            CASE,
+            record,
+            actor=PSS,
+            payload={"required_notification_ids": ["cqc-serious-injury", "cqc-death"]},
+        )
+
+        assert _codes(error) == ("required_notification_dropped",)
+        assert added.case.facts["required_notification_ids"] == ("cqc-death", "cqc-serious-injury")
+
     @pytest.mark.parametrize(
         ("trigger", "payload"),
         [

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.policy.conftest import EXAMPLE_PLAN
 
 from psirf_flow import (
@@ -763,3 +765,40 @@ class TestDefinition:
         assert referral_case_id("INT-1", 4) == "INT-1/ref4"
         assert referral_case_id("INT-1", 4) != referral_case_id("INT-1", 5)
         assert referral_case_id("INT-1", 4) != referral_case_id("INT-2", 4)
+
+
+BODIES = ("cdop", "local_authority_safeguarding", "coroner", "mnsi")
+
+
+@settings(max_examples=40, deadline=None)
+@given(steps=st.lists(st.tuples(st.sampled_from(BODIES), st.booleans()), min_size=1, max_size=8))
+def test_one_record_per_body_whatever_the_order(steps: list[tuple[str, bool]]) -> None:
+    """However referrals and relay runs interleave, each accepted body has one record."""
+    engine = Engine(
+        InMemoryStore(),
+        clock=ManualClock(),
+        plan=load_plan(EXAMPLE_PLAN.read_text(encoding="utf-8") + LOCAL_BODIES),
+    )
+    _under_review(engine, (CHILD_DEATH, SAFEGUARDING))
+    accepted: list[str] = []
+    for body, relay_now in steps:
+        trigger = "add_referral" if accepted else "refer"
+        try:
+            engine.fire(INTAKE_ID, trigger, actor=PSS, payload={"referral_body": body})
+        except GuardFailed as refused:
+            codes = {r.reason_code for r in refused.failures}
+            assert codes <= {"already_referred_to_body", "referral_body_not_allowed"}
+            assert (body in accepted) == ("already_referred_to_body" in codes)
+        else:
+            accepted.append(body)
+        if relay_now:
+            _relay(engine)
+    _relay(engine)
+
+    records = [r for r in engine.incident_records("INC-1", reader=PSS) if r.family == "referral"]
+    bodies = [engine.get(r.case_id, reader=READER).facts["referral_body"] for r in records]
+    assert sorted(bodies) == sorted(accepted)
+    assert len(set(bodies)) == len(bodies)
+    assert engine.get(INTAKE_ID, reader=READER).facts.get("referral_bodies", ()) == tuple(
+        sorted(accepted)
+    )

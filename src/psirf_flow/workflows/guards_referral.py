@@ -270,6 +270,23 @@ def _notifications_in_plan(g: GuardInput) -> GuardResult:
     )
 
 
+def _required_notifications_kept(g: GuardInput) -> GuardResult:
+    """Recording the required steps again may add steps, never drop one (§3, INF).
+
+    Otherwise a second recording would set a required notification aside unseen.
+    """
+    earlier = g.case.facts.get("required_notification_ids", ()) if g.case is not None else ()
+    now = set(g.ids("required_notification_ids"))
+    dropped = [n for n in (earlier if isinstance(earlier, tuple) else ()) if n not in now]
+    return _result(
+        "required_notifications_kept",
+        not dropped,
+        "required_notification_dropped",
+        "the notification step " + ", ".join(dropped) + " was already found required; "
+        "recording the steps again cannot remove it",
+    )
+
+
 def _required_notifications_made(g: GuardInput) -> GuardResult:
     """Every notification step triage found required is recorded first (§3, INF)."""
     made = set(g.ids("regulator_notifications_made"))
@@ -377,6 +394,13 @@ REFERRAL_GUARDS: Final[tuple[ReferralGuardRow, ...]] = (
         "notifications_in_plan",
         _notifications_in_plan,
         "The notification steps named are declared in the plan (any without a plan).",
+        True,
+        False,
+    ),
+    (
+        "required_notifications_kept",
+        _required_notifications_kept,
+        "Recording the required notification steps again keeps every step already required.",
         True,
         False,
     ),

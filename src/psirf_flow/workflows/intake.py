@@ -357,11 +357,12 @@ _OTHER_OUTCOMES: Final = (
         sources=("reported", "under_review"),
         dest=SAME_STATE,
         roles=(Role.PATIENT_SAFETY_SPECIALIST,),
-        guards=("notifications_in_plan",),
+        guards=("notifications_in_plan", "required_notifications_kept"),
         fields=(FieldSpec("required_notification_ids", FieldKind.IDENTIFIERS, required=True),),
         rules=("psirf.intake.regulator_notifications@1",),
         summary="Record which of the plan's regulator notification steps triage found "
-        "required (Recommendation.notifications).",
+        "required (Recommendation.notifications); recording again may add steps, never drop "
+        "one.",
     ),
     TransitionSpec(
         trigger="record_regulator_notification",
