@@ -399,6 +399,21 @@ class TestIntakeClosing:
         assert _close(engine) == "closed"
         assert engine.get(INTAKE_ID, reader=READER).facts["closed_by"] == PSS.id
 
+    def test_options_explain_why_closing_waits(self, engine: Engine) -> None:
+        """Asking what may be done reads the referral records too."""
+        _under_review(engine, (CHILD_DEATH,))
+        _refer(engine, "cdop", CHILD_DEATH)
+        _relay(engine)
+
+        (close,) = [o for o in engine.options(INTAKE_ID, PSS) if o.trigger == "close_referral"]
+        _notify(engine, "cdop")
+        _complete(engine, "cdop")
+        (closable,) = [o for o in engine.options(INTAKE_ID, PSS) if o.trigger == "close_referral"]
+
+        assert close.allowed is False
+        assert close.reason_codes == ("referral_not_notified", NOT_MADE)
+        assert closable.allowed is True
+
     def test_withdrawn_referrals_alone_do_not_close(self, engine: Engine) -> None:
         """Withdrawing every referral is not completing one."""
         _under_review(engine, (CHILD_DEATH, SAFEGUARDING))
