@@ -26,6 +26,7 @@ from psirf_flow.domain import Reader as Reader
 from psirf_flow.domain import Role as Role
 from psirf_flow.domain import SystemReader as SystemReader
 from psirf_flow.engine import Engine as Engine
+from psirf_flow.engine import IncidentRecord as IncidentRecord
 from psirf_flow.engine import Outcome as Outcome
 from psirf_flow.errors import AuditChainBroken as AuditChainBroken
 from psirf_flow.errors import AuditKeyError as AuditKeyError
@@ -94,6 +95,7 @@ __all__ = [
     "GuardResult",
     "IdempotencyKeyReused",
     "InMemoryStore",
+    "IncidentRecord",
     "InvalidInput",
     "InvalidPayload",
     "Option",

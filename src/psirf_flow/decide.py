@@ -50,7 +50,7 @@ from psirf_flow.policy.governance import GOVERNANCE_FACTS, Governance
 from psirf_flow.workflows import _machine
 from psirf_flow.workflows.guards import CaseSummary, GuardInput
 from psirf_flow.workflows.payload import check_payload
-from psirf_flow.workflows.spec import TransitionSpec, WorkflowDefinition
+from psirf_flow.workflows.spec import TransitionSpec, WorkflowDefinition, collected
 
 
 __all__ = ["OPEN_TRIGGER", "Classify", "Decision", "Option", "decide", "decide_open", "options"]
@@ -341,6 +341,7 @@ def decide(
         facts: dict[str, FactValue] = {k: v for k, v in case.facts.items() if k not in cleared}
     else:
         facts = dict(case.facts)
+    facts.update(collected(spec, facts, data))
     facts.update(data)
     if spec.actor_fact is not None:
         facts[spec.actor_fact] = command.actor.id

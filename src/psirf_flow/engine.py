@@ -109,7 +109,7 @@ from psirf_flow.workflows import DefinitionRegistry, WorkflowDefinition
 from psirf_flow.workflows.couplings import COUPLINGS, Coupling, FollowUp
 
 
-__all__ = ["Engine", "Outcome"]
+__all__ = ["Engine", "IncidentRecord", "Outcome"]
 
 _T = TypeVar("_T")
 
@@ -161,6 +161,32 @@ class Outcome:
     case: Case
     entry: AuditEntry
     replayed: bool = False
+
+
+@attrs.frozen
+class IncidentRecord:
+    """One record linked to an incident, as :meth:`Engine.incident_records` lists it.
+
+    Attributes:
+        case_id: The case.
+        workflow: Its workflow's name (``incident_intake``, ``psii``, ``referral``...).
+        family: Its lifecycle family (``intake``, ``learning_response``,
+            ``duty_of_candour``, ``referral``, ``safety_action``).
+        state: Its state now.
+        organisation: The organisation that owns it.
+        version: How many commands it has accepted.
+    """
+
+    case_id: str
+    workflow: str
+    family: str
+    state: str
+    organisation: str
+    version: int
+
+
+#: The order families are listed in by :meth:`Engine.incident_records` (others after).
+_RECORD_FAMILIES = ("intake", "learning_response", "duty_of_candour", "referral", "safety_action")
 
 
 class Engine:
@@ -362,7 +388,9 @@ class Engine:
         new_id = case_id
         owner = organisation or actor.organisation
         now = self._now()
-        references = self._references.load(definition, owner, {}, command.payload)
+        references = self._references.load(
+            definition, owner, {}, command.payload, trigger=OPEN_TRIGGER
+        )
         governing = governance if inherited else self._governance
 
         def decide_with(classify: Classify) -> Decision:
@@ -495,7 +523,7 @@ class Engine:
         governance = self.governance_for(case)
         now = self._now()
         references = self._references.load(
-            definition, case.organisation, case.facts, command.payload
+            definition, case.organisation, case.facts, command.payload, trigger=command.trigger
         )
 
         def decide_with(classify: Classify) -> Decision:
@@ -793,6 +821,70 @@ class Engine:
             allowed = visible if query.organisations is None else visible & query.organisations
             query = attrs.evolve(query, organisations=allowed)
         return self._store.list_cases(query)
+
+    def incident_records(
+        self, incident_id: str, *, reader: Reader, organisation: str | None = None
+    ) -> tuple[IncidentRecord, ...]:
+        """Every record linked to an incident, with its workflow and state (psirf-rules §9.4).
+
+        The intake, the learning responses, the duty-of-candour case, the referrals and the
+        safety actions (linked through their learning responses): the incident links the
+        engine writes with every command (one indexed read), then each case.
+
+        Args:
+            incident_id: The incident, as the organisation's records name it.
+            reader: Who reads. Records of an organisation the reader may not see are left
+                out exactly like missing ones (the answer is then empty).
+            organisation: Whose incident it is; by default the reader's own organisation
+                (a :class:`~psirf_flow.domain.SystemReader` must name one; an ICB reader
+                names an organisation it oversees).
+
+        Returns:
+            The records by family (intake, learning responses, candour, referrals, safety
+            actions, then any other) and case id.
+
+        Raises:
+            InvalidInput: If ``incident_id`` or ``organisation`` is not an opaque id,
+                ``reader`` is not a reader, or a system reader names no organisation.
+        """
+        with _events.refusing_input(self._log, reader):
+            incident_id = _inputs.identifier("incident_id", incident_id)
+            reader = _inputs.reader(reader)
+            if organisation is None:
+                if isinstance(reader, SystemReader):
+                    raise InvalidInput(
+                        "organisation", "a system reader must name the incident's organisation"
+                    )
+                organisation = reader.organisation
+            organisation = _inputs.identifier("organisation", organisation)
+        if not access.may_read(reader, organisation, self._oversight):
+            return ()
+        found: list[IncidentRecord] = []
+        for link in self._store.incident_links(organisation, (incident_id,)):
+            try:
+                case = self._store.load(link.case_id)
+            except CaseNotFound:
+                continue
+            definition = self._definitions.get(case.workflow, case.workflow_version)
+            if case.organisation != organisation or definition is None:
+                continue
+            found.append(
+                IncidentRecord(
+                    case_id=case.id,
+                    workflow=case.workflow,
+                    family=definition.family,
+                    state=case.state,
+                    organisation=case.organisation,
+                    version=case.version,
+                )
+            )
+
+        def order(record: IncidentRecord) -> tuple[int, str, str]:
+            family = record.family
+            rank = _RECORD_FAMILIES.index(family) if family in _RECORD_FAMILIES else 99
+            return (rank, family, record.case_id)
+
+        return tuple(sorted(found, key=order))
 
     def definition_for(self, case: Case) -> WorkflowDefinition:
         """Return the definition ``case`` is pinned to.

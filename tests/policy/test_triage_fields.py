@@ -129,6 +129,8 @@ CUSTODY = Referral(
     local_response_may_be_required=False,
     expected_local_response=LocalResponse.NONE,
 )
+#: The scheduled thematic review whose criteria discharge incidents meet (psirf-rules §2).
+DISCHARGE_REVIEW = ("discharge-quarterly",)
 SERIOUS: dict[str, Any] = {"retention_class": "serious", "retention_years": 20}
 NEVER_EVENT: dict[str, Any] = {"never_event_type": "wrong_site_surgery"}
 IN_CUSTODY: dict[str, Any] = {"died": True, "in_custody": True}
@@ -166,6 +168,7 @@ ROWS = [
             "thematic_review": "discharge-quarterly",
             "decided_by": PSS,
             "no_further_response_allowed": True,
+            "thematic_reviews_matched": DISCHARGE_REVIEW,
         },
         id="priority-gathered-by-a-thematic-review",
     ),
@@ -178,6 +181,7 @@ ROWS = [
             "improvement_plan": "pressure-ulcer-improvement-programme",
             "decided_by": PSS,
             "no_further_response_allowed": True,
+            "thematic_reviews_matched": DISCHARGE_REVIEW,
         },
         id="first-priority-applies-and-allowed-lists-merge",
     ),
@@ -271,6 +275,7 @@ ROWS = [
             "decided_by": Role.EXECUTIVE_LEAD,
             "override": override("never_event@2"),
             "expected_local_response": LocalResponse.REQUIRED,
+            "thematic_reviews_matched": DISCHARGE_REVIEW,
             **SERIOUS,
         },
         id="national-psii-overrides-priority-and-emergent-risk",

@@ -63,11 +63,13 @@ from psirf_flow.policy.plan import (
     EscalationLadder,
     EscalationTier,
     LifecycleVariant,
+    LocalReferralBody,
     Plan,
     PlanHeader,
     PlanStatus,
     Priority,
     ProportionateSettings,
+    RegulatorNotification,
     ReserveCapacity,
     ResponseOptions,
     ResponseType,
@@ -79,6 +81,7 @@ from psirf_flow.policy.plan import (
 )
 from psirf_flow.policy.plan_checks import plan_problems
 from psirf_flow.policy.schema import plan_schema
+from psirf_flow.policy.thematic import ThematicReviewDue, thematic_reviews_due
 from psirf_flow.policy.triage import (
     OverrideRequirement,
     Pathway,
@@ -116,6 +119,7 @@ __all__ = [
     "Governance",
     "IncidentFacts",
     "LifecycleVariant",
+    "LocalReferralBody",
     "LocalResponse",
     "NationalRule",
     "NationalRuleSet",
@@ -134,6 +138,7 @@ __all__ = [
     "Referral",
     "ReferralBody",
     "Region",
+    "RegulatorNotification",
     "RequiredResponse",
     "ReserveCapacity",
     "ResponseOptions",
@@ -143,6 +148,7 @@ __all__ = [
     "RuleLevel",
     "ScheduledReview",
     "Scope",
+    "ThematicReviewDue",
     "TimeUnit",
     "Timescale",
     "TriageSettings",
@@ -159,5 +165,6 @@ __all__ = [
     "matching_priorities",
     "plan_problems",
     "plan_schema",
+    "thematic_reviews_due",
     "triage",
 ]

@@ -57,9 +57,11 @@ from psirf_flow.policy.plan import (
     CandourTargets,
     Committee,
     EscalationLadder,
+    LocalReferralBody,
     Plan,
     PlanHeader,
     Priority,
+    RegulatorNotification,
     ReserveCapacity,
     ResponseType,
     RetentionSettings,
@@ -316,4 +318,6 @@ def _plan_view(raw: dict[str, Any]) -> PlanView:
         fact_names=fact_names,
         committees=committees,
         committee_names=committee_names,
+        referral_bodies=_entries(raw, "referral_bodies", LocalReferralBody, frozenset())[0],
+        notifications=_entries(raw, "notifications", RegulatorNotification, frozenset())[0],
     )

@@ -51,11 +51,13 @@ __all__ = [
     "EscalationLadder",
     "EscalationTier",
     "LifecycleVariant",
+    "LocalReferralBody",
     "Plan",
     "PlanHeader",
     "PlanStatus",
     "Priority",
     "ProportionateSettings",
+    "RegulatorNotification",
     "ReserveCapacity",
     "ResponseOptions",
     "ResponseType",
@@ -406,6 +408,46 @@ class ReserveCapacity:
 
 
 @attrs.frozen(kw_only=True)
+class LocalReferralBody:
+    """A local body the trust refers incidents to, beyond those national rules name.
+
+    Written ``[referral_bodies.<id>]``. With a plan, a referral goes to a body a recorded
+    national requirement names (psirf-rules §3) or to one of these (LOCAL); the id is what
+    referrals record.
+
+    Attributes:
+        name: The body's name as people know it.
+        route: How referrals are made, where the plan says (informational).
+    """
+
+    name: str
+    route: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class RegulatorNotification:
+    """A notification step the plan declares for incidents meeting a condition.
+
+    Written ``[[notifications]]``: for example the CQC's notification criteria (death,
+    serious injury, abuse, events that stop a service running; psirf-rules §3 "related
+    non-PSIRF notifications", INF, fields ✔ in LFPSE v5). Triage lists the steps whose
+    ``when`` an incident meets (:attr:`~psirf_flow.policy.triage.Recommendation.notifications`);
+    the intake records each before the response is decided or the referral closed.
+
+    Attributes:
+        id: Unique, opaque id, recorded by the intake.
+        body: The body notified, an opaque id (for example ``"cqc"``).
+        title: What people call the step.
+        when: The condition over incident facts that makes the step required.
+    """
+
+    id: str
+    body: str
+    title: str = ""
+    when: Condition
+
+
+@attrs.frozen(kw_only=True)
 class CandourTargets:
     """Local targets for the duty of candour steps, in working days.
 
@@ -604,6 +646,8 @@ class Plan:
             the built-in ones; their values come in ``IncidentFacts(extra={...})``.
         committees: Governance groups (committees and panels) by id, which ``decided_by``
             and ``sign_off`` may name.
+        referral_bodies: Local referral bodies by id (``[referral_bodies.<id>]``).
+        notifications: Regulator notification steps (``[[notifications]]``).
     """
 
     schema: int = PLAN_SCHEMA
@@ -625,6 +669,10 @@ class Plan:
     committees: Mapping[str, Committee] = attrs.field(
         factory=lambda: MappingProxyType({}), converter=_frozen_mapping
     )
+    referral_bodies: Mapping[str, LocalReferralBody] = attrs.field(
+        factory=lambda: MappingProxyType({}), converter=_frozen_mapping
+    )
+    notifications: tuple[RegulatorNotification, ...] = ()
 
     @property
     def ref(self) -> str:

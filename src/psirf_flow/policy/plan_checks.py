@@ -41,10 +41,12 @@ from psirf_flow.policy.plan import (
     Decider,
     EscalationLadder,
     LifecycleVariant,
+    LocalReferralBody,
     Plan,
     PlanHeader,
     PlanStatus,
     Priority,
+    RegulatorNotification,
     ReserveCapacity,
     ResponseType,
     RetentionSettings,
@@ -90,6 +92,8 @@ class PlanView:
     fact_names: frozenset[str] | None = frozenset()
     committees: Sequence[tuple[str, Committee]] = ()
     committee_names: frozenset[str] | None = frozenset()
+    referral_bodies: Sequence[tuple[str, LocalReferralBody]] = ()
+    notifications: Sequence[tuple[int, RegulatorNotification]] = ()
 
     @classmethod
     def of(cls, plan: Plan) -> PlanView:
@@ -113,6 +117,8 @@ class PlanView:
             fact_names=frozenset(plan.facts),
             committees=tuple(plan.committees.items()),
             committee_names=frozenset(plan.committees),
+            referral_bodies=tuple(plan.referral_bodies.items()),
+            notifications=tuple(enumerate(plan.notifications)),
         )
 
 
@@ -171,6 +177,7 @@ class _Checker:
             self.fact(name, declaration)
         for name, _committee in view.committees:
             self.code(("committees", name), name)
+        self.referral_bodies_and_notifications()
 
     # ------------------------------------------------------------ helpers
 
@@ -414,6 +421,20 @@ class _Checker:
             self.positive((*at, "every"), review.every)
             if review.criteria is not None:
                 self.condition((*at, "criteria"), review.criteria)
+
+    def referral_bodies_and_notifications(self) -> None:
+        """Local referral bodies and regulator notification steps (psirf-rules §3, LOCAL)."""
+        for name, _body in self.view.referral_bodies:
+            self.code(("referral_bodies", name), name)
+        seen: set[str] = set()
+        for index, step in self.view.notifications:
+            at: Path = ("notifications", index)
+            self.code((*at, "id"), step.id)
+            self.code((*at, "body"), step.body)
+            if step.id in seen:
+                self.add((*at, "id"), f"{step.id!r} is used by another notification step")
+            seen.add(step.id)
+            self.condition((*at, "when"), step.when)
 
     def reserve(self, reserve: ReserveCapacity) -> None:
         at: Path = ("reserve_capacity",)

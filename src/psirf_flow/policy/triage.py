@@ -58,6 +58,8 @@ __all__ = [
     "decision_frame",
     "intake_payload",
     "matching_priorities",
+    "notification_steps",
+    "thematic_reviews_met",
     "triage",
 ]
 
@@ -144,6 +146,10 @@ class Recommendation:
             first matching local priority: a response the plan adds alongside the
             referral (never instead of it); ``None`` otherwise, and always ``None`` when
             the body decides the local response.
+        notifications: Ids of the plan's regulator notification steps whose ``when`` the
+            incident meets (``[[notifications]]``; psirf-rules §3, INF), in plan order.
+        thematic_reviews_matched: Ids of the plan's scheduled thematic reviews whose
+            ``criteria`` the incident meets (psirf-rules §2, LOCAL), in plan order.
     """
 
     incident_id: str
@@ -167,6 +173,8 @@ class Recommendation:
     retention_years: int
     expected_local_response: LocalResponse | None = None
     local_default: str | None = None
+    notifications: tuple[str, ...] = ()
+    thematic_reviews_matched: tuple[str, ...] = ()
 
     @property
     def rule_refs(self) -> tuple[str, ...]:
@@ -407,6 +415,26 @@ def triage(facts: IncidentFacts, plan: Plan, rules: NationalRuleSet) -> Recommen
         retention_years=retention.years,
         expected_local_response=_strongest(national),
         local_default=local_default,
+        notifications=notification_steps(facts, plan),
+        thematic_reviews_matched=thematic_reviews_met(facts, plan),
+    )
+
+
+def notification_steps(facts: IncidentFacts, plan: Plan) -> tuple[str, ...]:
+    """The ids of the plan's regulator notification steps ``facts`` meet, in plan order."""
+    return tuple(step.id for step in plan.notifications if evaluate(step.when, facts))
+
+
+def thematic_reviews_met(facts: IncidentFacts, plan: Plan) -> tuple[str, ...]:
+    """The ids of the scheduled thematic reviews whose criteria ``facts`` meet, in plan order.
+
+    A review without criteria gathers incidents by priority (``Priority.thematic_review``)
+    and is never listed here.
+    """
+    return tuple(
+        review.id
+        for review in plan.thematic_reviews
+        if review.criteria is not None and evaluate(review.criteria, facts)
     )
 
 

@@ -216,6 +216,16 @@ def _response_within_plan(g: GuardInput) -> GuardResult:
         )
     reason = g.payload.get("departure_reason")
     allowed = ", ".join(frame.allowed) or "none"
+    if g.payload.get("reserve_capacity_used") is True:
+        # Drawing on the plan's reserve capacity is the plan's own way to commission a
+        # response beyond its priorities (psirf-rules §0.5 rule 1, LOCAL); the guard
+        # ``reserve_draw_allowed`` checks the decider and the response type.
+        return _result(
+            name,
+            reason is None,
+            "departure_reason_without_departure",
+            "a draw on the reserve capacity is not a departure: give no departure reason",
+        )
     if response in frame.allowed:
         return _result(
             name,
@@ -475,16 +485,6 @@ def _findings_received_if_claimed(g: GuardInput) -> GuardResult:
     )
 
 
-def _local_response_if_required(g: GuardInput) -> GuardResult:
-    needed = g.facts.get("local_response_also_required") is True or bool(outstanding_psii_rules(g))
-    return _result(
-        "local_response_if_required",
-        not needed or isinstance(g.facts.get("response_type"), str),
-        "local_response_not_commissioned",
-        "a local response is required alongside the referral but none has been commissioned",
-    )
-
-
 #: Every intake guard, merged into the single registry by ``guards.py``.
 INTAKE_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
@@ -591,11 +591,5 @@ INTAKE_GUARDS: Final[tuple[GuardRow, ...]] = (
         _findings_received_if_claimed,
         "A referral closed on the body's findings has their receipt recorded.",
         True,
-    ),
-    (
-        "local_response_if_required",
-        _local_response_if_required,
-        "A local response required alongside the referral has been commissioned.",
-        False,
     ),
 )
