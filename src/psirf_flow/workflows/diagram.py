@@ -181,6 +181,7 @@ def _effects(spec: TransitionSpec) -> list[str]:
         effects.append(f"keeps one record per `{spec.record_key}`, listed in `{spec.record_index}`")
     if spec.clears:
         effects.append(f"clears {_code(spec.clears)}")
+    effects.extend(f"adds `{field}` to the list `{fact}`" for field, fact in spec.collects)
     return effects
 
 
