@@ -192,6 +192,19 @@ def _to_roles(value: object) -> frozenset[Role]:
     return frozenset(to_role(r, "roles") for r in value)
 
 
+def _to_committees(value: object) -> frozenset[str]:
+    """The committee ids an actor sits on: opaque ids, as a frozenset."""
+    if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
+        raise InvalidInput("committees", "must be a collection of committee ids")
+    if len(value) > _MAX_ROLES:
+        raise InvalidInput("committees", f"holds more than {_MAX_ROLES} values")
+    for item in value:
+        problem = check_identifier(item)
+        if problem is not None:
+            raise InvalidInput("committees", f"a committee id {problem}")
+    return frozenset(value)
+
+
 @attrs.frozen
 class Actor:
     """A person acting on a case: an opaque id, the roles they hold and their organisation.
@@ -200,11 +213,15 @@ class Actor:
         id: The host system's opaque id for the person (never a name).
         roles: The roles they hold; one role or any collection of roles.
         organisation: The organisation they act for (an ODS code, for instance).
+        committees: The governance groups (committees or panels of the trust's plan) they
+            sit on, by id; the host supplies them like roles (psirf-rules §5, delegated
+            committee, LOCAL).
     """
 
     id: str = attrs.field(validator=_valid_identifier)
     roles: frozenset[Role] = attrs.field(converter=_to_roles)
     organisation: str = attrs.field(validator=_valid_identifier)
+    committees: frozenset[str] = attrs.field(factory=frozenset, converter=_to_committees)
 
     def holds(self, role: Role) -> bool:
         """Tell whether the actor holds ``role``."""

@@ -46,6 +46,7 @@ from psirf_flow.policy.plan import (
     CalendarSettings,
     CandourTargets,
     EscalationLadder,
+    OverrideSettings,
     Plan,
     PlanHeader,
     Priority,
@@ -288,4 +289,5 @@ def _plan_view(raw: dict[str, Any]) -> PlanView:
         escalation_ladders=ladders,
         escalation_ladder_names=ladder_names,
         retention=_part(raw, "retention", RetentionSettings, RetentionSettings()),
+        overrides=_part(raw, "overrides", OverrideSettings, OverrideSettings()),
     )

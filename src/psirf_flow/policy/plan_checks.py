@@ -37,6 +37,7 @@ from psirf_flow.policy.plan import (
     Plan,
     PlanHeader,
     PlanStatus,
+    OverrideSettings,
     Priority,
     ReserveCapacity,
     ResponseType,
@@ -75,6 +76,7 @@ class PlanView:
     escalation_ladders: Sequence[tuple[str, EscalationLadder]]
     escalation_ladder_names: frozenset[str] | None
     retention: RetentionSettings | None
+    overrides: OverrideSettings | None = None
 
     @classmethod
     def of(cls, plan: Plan) -> PlanView:
@@ -94,6 +96,7 @@ class PlanView:
             escalation_ladders=tuple(plan.escalation_ladders.items()),
             escalation_ladder_names=frozenset(plan.escalation_ladders),
             retention=plan.retention,
+            overrides=plan.overrides,
         )
 
 
@@ -140,6 +143,15 @@ class _Checker:
             self.ladder(name, ladder)
         if view.retention is not None:
             self.retention(view.retention)
+        if view.overrides is not None:
+            self.overrides(view.overrides)
+
+    def overrides(self, overrides: OverrideSettings) -> None:
+        """Extra override rationale codes are codes, each given once (psirf-rules §5 SoD 7)."""
+        for i, code in enumerate(overrides.rationale_codes):
+            self.code(("overrides", "rationale_codes", i), code)
+        if len(set(overrides.rationale_codes)) != len(overrides.rationale_codes):
+            self.add(("overrides", "rationale_codes"), "lists a code more than once")
 
     # ------------------------------------------------------------ helpers
 
