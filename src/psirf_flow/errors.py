@@ -63,6 +63,7 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "REASON_MISSING",
     "AuditChainBroken",
     "AuditKeyError",
     "CaseAlreadyExists",
@@ -80,7 +81,6 @@ __all__ = [
     "PlanError",
     "PlanProblem",
     "PsirfFlowError",
-    "REASON_MISSING",
     "ReasonMissing",
     "ReservedIdentity",
     "RetryableError",

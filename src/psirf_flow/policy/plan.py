@@ -42,6 +42,8 @@ __all__ = [
     "Basis",
     "CalendarSettings",
     "CandourTargets",
+    "Committee",
+    "CommitteeKind",
     "EmergentRiskSettings",
     "EscalationLadder",
     "EscalationTier",
@@ -509,6 +511,28 @@ class TriageSettings:
     proportionate: ProportionateSettings = ProportionateSettings()
 
 
+class CommitteeKind(StrEnum):
+    """What kind of governance group a committee of the plan is (psirf-rules §5, LOCAL)."""
+
+    COMMITTEE = "committee"
+    PANEL = "panel"
+
+
+@attrs.frozen(kw_only=True)
+class Committee:
+    """A governance group the plan names as a decider or approver (psirf-rules §5, LOCAL ✔).
+
+    Who sits on it comes from the host, like roles (``Actor.committees``).
+
+    Attributes:
+        title: What people call it.
+        kind: A standing committee or a panel.
+    """
+
+    title: str = ""
+    kind: CommitteeKind = CommitteeKind.COMMITTEE
+
+
 @attrs.frozen(kw_only=True)
 class OverrideSettings:
     """The plan's own words for why an override was made (psirf-rules §5 SoD 7, §4.1).
@@ -541,6 +565,7 @@ class Plan:
         escalation_ladders: Escalation ladders by name.
         retention: Record retention classes.
         overrides: Extra rationale codes for overrides.
+        committees: The governance groups (committees and panels) the plan names, by id.
     """
 
     schema: int = PLAN_SCHEMA
@@ -557,6 +582,9 @@ class Plan:
     )
     retention: RetentionSettings = RetentionSettings()
     overrides: OverrideSettings = OverrideSettings()
+    committees: Mapping[str, Committee] = attrs.field(
+        factory=lambda: MappingProxyType({}), converter=_frozen_mapping
+    )
 
     @property
     def ref(self) -> str:

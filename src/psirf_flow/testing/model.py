@@ -44,6 +44,7 @@ import attrs
 
 from psirf_flow.domain import Actor, Case, Command, FactValue, Role, check_identifier
 from psirf_flow.errors import (
+    REASON_MISSING,
     CaseAlreadyExists,
     CaseNotFound,
     CorruptRecord,
@@ -51,7 +52,6 @@ from psirf_flow.errors import (
     IdempotencyKeyReused,
     InvalidPayload,
     OrganisationMismatch,
-    REASON_MISSING,
     PsirfFlowError,
     ReasonMissing,
     ReservedIdentity,
@@ -68,6 +68,7 @@ from psirf_flow.workflows.spec import (
     SAME_STATE,
     FieldKind,
     FieldSpec,
+    TransitionSpec,
     WorkflowDefinition,
 )
 
@@ -249,12 +250,7 @@ class ReferenceModel:
             return Prediction(InvalidPayload)
         facts = {k: v for k, v in case.facts.items() if k not in spec.clears}
         facts.update(data)
-        if spec.actor_fact is not None:
-            facts[spec.actor_fact] = command.actor.id
-        if spec.stamp_fact is not None:
-            facts[spec.stamp_fact] = now.date().isoformat()
-        if spec.counts is not None:
-            facts[spec.counts] = _counted(facts.get(spec.counts))
+        _apply_effects(spec, facts, command.actor, now)
         dest = self.destination(case.state, trigger, case.held_from)
         if dest is None or dest not in self.definition.states:
             # A resume with nothing to resume to: the stored case is inconsistent.
@@ -482,6 +478,18 @@ def _check_payload(
             return None
         data[spec.name] = clean
     return data
+
+
+def _apply_effects(
+    spec: TransitionSpec, facts: dict[str, FactValue], actor: Actor, now: datetime
+) -> None:
+    """The facts a step records besides its payload: its actor, its date and its count."""
+    if spec.actor_fact is not None:
+        facts[spec.actor_fact] = actor.id
+    if spec.stamp_fact is not None:
+        facts[spec.stamp_fact] = now.date().isoformat()
+    if spec.counts is not None:
+        facts[spec.counts] = _counted(facts.get(spec.counts))
 
 
 def _counted(value: FactValue | None) -> int:

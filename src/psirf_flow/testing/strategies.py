@@ -21,7 +21,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-
 import string
 from collections.abc import Iterable, Sequence
 from datetime import date

@@ -36,6 +36,7 @@ SIGNER_ROLES: Final = tuple(
     r for r in Role if r not in OVERSIGHT_ROLES and r not in (Role.SYSTEM, Role.REPORTER)
 )
 
+
 def _build() -> WorkflowDefinition:
     return define(
         name="delegation",

@@ -300,7 +300,9 @@ def _delegation_well_formed(g: GuardInput) -> GuardResult:
             f"{g.actor.id} does not hold the role they delegate, so cannot delegate it",
         )
     if g.actor_is(g.facts.get("delegate_id")):
-        return _result(name, False, "delegate_is_delegator", "a person cannot delegate to themselves")
+        return _result(
+            name, False, "delegate_is_delegator", "a person cannot delegate to themselves"
+        )
     start, end = _date(g.facts.get("valid_from")), _date(g.facts.get("valid_to"))
     return _result(
         name,

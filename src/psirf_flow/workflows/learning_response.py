@@ -120,7 +120,11 @@ _SIGNING: Final = (
     FieldSpec("meeting_ref", FieldKind.REFERENCE),
     FieldSpec("delegation_id", FieldKind.CASE_REF),
 )
-_FINAL_SIGN_OFF_GUARDS: Final = ("sign_off_as_planned", "approver_independent", "signer_not_repeated")
+_FINAL_SIGN_OFF_GUARDS: Final = (
+    "sign_off_as_planned",
+    "approver_independent",
+    "signer_not_repeated",
+)
 _CLOSING_FIELDS: Final = (
     FieldSpec("safety_action_ids", FieldKind.IDENTIFIERS),
     FieldSpec.choice(
@@ -455,8 +459,7 @@ def _main_path(variant: Variant) -> list[TransitionSpec]:
             fields=(FieldSpec("report_ref", FieldKind.REFERENCE, required=True), *_SIGNING),
             rules=("psirf.sod.approver_not_author@1",),
             actor_fact="approved_by",
-            summary="Approve the final report (under a plan: the last step of its sign-off "
-            "chain).",
+            summary="Approve the final report (under a plan: the last step of its sign-off chain).",
         ),
         TransitionSpec(
             trigger="record_sign_off",

@@ -1,0 +1,799 @@
+"""A learning response run under the trust's plan: sign-off, delegation, gaps, review.
+
+psirf-rules §5 (sign-off, SoD 2 and 7, delegation), §6 stages 4, 7, 8 and 9 and §9.1: the
+plan's ``sign_off`` chain is signed step by step, a delegate signs for a role they do not
+hold, terms of reference come before gathering where the plan asks, a response type without
+a sharing step closes from approval, hold and override reasons are codes with a reason, and
+review records responses to comments, draft versions and the revision on reopening.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+
+import attrs
+import pytest
+
+from psirf_flow import (
+    Actor,
+    Case,
+    Engine,
+    GuardFailed,
+    InMemoryStore,
+    InvalidPayload,
+    ReasonMissing,
+    Role,
+)
+from psirf_flow.domain import SystemReader
+from psirf_flow.errors import PlanError
+from psirf_flow.policy import LifecycleVariant, Plan, load_plan
+from psirf_flow.testing import ManualClock
+from psirf_flow.workflows import LEARNING_RESPONSES
+
+
+ORG = "RX1"
+READER = SystemReader("test-suite")
+
+PLAN_TOML = """
+schema = 1
+
+[plan]
+id = "rx1-psirp"
+version = "1.0"
+organisation = "RX1"
+effective_from = 2026-01-01
+review_date = 2027-01-01
+
+[committees.psg]
+title = "Patient safety group"
+kind = "committee"
+
+[response_types.psii]
+maps_to = "psii"
+sign_off = [{ committee = "psg" }, { role = "executive_lead" }]
+
+[response_types.after_action_review]
+maps_to = "after_action_review"
+sign_off = [{ role = "patient_safety_specialist" }]
+sharing_step = false
+
+[response_types.mdt_review]
+maps_to = "mdt_review"
+sign_off = [{ role = "senior_leader" }]
+terms_of_reference_required = true
+
+[response_types.swarm_huddle]
+maps_to = "swarm_huddle"
+sign_off = [{ role = "senior_leader" }]
+
+[overrides]
+rationale_codes = ["awaiting_hssib_report"]
+"""
+
+PSS = Actor("pss-1", [Role.PATIENT_SAFETY_SPECIALIST], ORG)
+PSS_2 = Actor("pss-2", [Role.PATIENT_SAFETY_SPECIALIST], ORG)
+EXEC = Actor("exec-1", [Role.EXECUTIVE_LEAD], ORG)
+#: Leads investigations and facilitates huddles; sits on the patient safety group too.
+LEAD = Actor(
+    "lead-1",
+    [Role.LEARNING_RESPONSE_LEAD, Role.FACILITATOR],
+    ORG,
+    committees=frozenset({"psg"}),
+)
+ENG = Actor("eng-1", [Role.ENGAGEMENT_LEAD], ORG)
+PEER = Actor("peer-1", [Role.PEER_REVIEWER], ORG)
+SENIOR = Actor("senior-1", [Role.SENIOR_LEADER], ORG)
+MEMBER = Actor("member-1", [Role.SENIOR_LEADER], ORG, committees=frozenset({"psg"}))
+CHAIR = Actor("chair-1", [Role.SENIOR_LEADER], ORG, committees=frozenset({"psg"}))
+#: Sits on the patient safety group and is the executive lead.
+BOTH = Actor("both-1", [Role.EXECUTIVE_LEAD], ORG, committees=frozenset({"psg"}))
+
+
+@pytest.fixture(name="plan", scope="module")
+def _plan() -> Plan:
+    return load_plan(PLAN_TOML, source="test-plan")
+
+
+class Driver:
+    """Moves learning responses through a real engine, with or without the plan."""
+
+    def __init__(self, plan: Plan | None) -> None:
+        self.clock = ManualClock()
+        counter = itertools.count(1)
+        self.engine = Engine(
+            InMemoryStore(),
+            clock=self.clock,
+            new_id=lambda: f"case-{next(counter):04d}",
+            plan=plan,
+        )
+
+    def fire(
+        self, case_id: str, trigger: str, actor: Actor, payload: Mapping[str, object] | None = None
+    ) -> Case:
+        """Fire one trigger an hour after the previous one."""
+        self.clock.advance(timedelta(hours=1))
+        return self.engine.fire(case_id, trigger, actor=actor, payload=payload).case
+
+    def open(self, workflow: str = "psii") -> str:
+        """Open a response of ``workflow`` linking two incidents, one member of staff involved."""
+        return self.engine.open(
+            workflow,
+            actor=PSS,
+            payload={"incident_ids": ["INC-1", "INC-2"], "involved_staff_ids": ["staff-1"]},
+        ).case.id
+
+    def planned(self, workflow: str = "psii", *, terms: bool = True, target: bool = True) -> str:
+        """A case in planning, its lead assigned (and terms and a target date recorded)."""
+        case_id = self.open(workflow)
+        lead_fact = "facilitator_id" if workflow == "swarm_huddle" else "lead_id"
+        assign = "assign_facilitator" if workflow == "swarm_huddle" else "assign_lead"
+        self.fire(case_id, assign, PSS, {lead_fact: LEAD.id, "engagement_lead_id": ENG.id})
+        if terms:
+            payload: dict[str, object] = {"terms_of_reference_ref": "DOC-tor-1"}
+            if workflow == "psii":
+                payload["family_involvement_in_terms"] = "involved"
+            self.fire(case_id, "record_terms_of_reference", LEAD, payload)
+        if target and workflow == "psii":
+            self.fire(
+                case_id,
+                "agree_timescale",
+                LEAD,
+                {"target_date": "2026-03-01", "family_timescale_agreement": "agreed"},
+            )
+        self.fire(case_id, "record_engagement", ENG, {"family_engagement": "involved"})
+        return case_id
+
+    def in_review(self, workflow: str = "psii") -> str:
+        """A case whose draft is in review."""
+        case_id = self.planned(workflow)
+        self.fire(case_id, "begin_gathering", LEAD)
+        self.fire(case_id, "complete_analysis", LEAD)
+        self.fire(case_id, "submit_draft", LEAD, {"draft_ref": "DOC-draft-1"})
+        return case_id
+
+    def awaiting_approval(self, workflow: str = "psii") -> str:
+        """A case whose review is complete and which awaits approval."""
+        case_id = self.in_review(workflow)
+        definition = LEARNING_RESPONSES[workflow]
+        assert definition is not None
+        steps: tuple[tuple[str, Actor, dict[str, object]], ...] = (
+            ("record_peer_review", PEER, {"peer_review_ref": "DOC-peer-1"}),
+            ("record_expert_input", LEAD, {"expert_input": "panel", "expert_ids": ["sme-1"]}),
+            ("record_staff_accuracy_check", LEAD, {"staff_accuracy_check": "confirmed"}),
+            ("record_family_draft_response", ENG, {"family_draft_response": "commented"}),
+            ("agree_findings", SENIOR, {}),
+        )
+        for trigger, actor, payload in steps:
+            if definition.transition(trigger) is not None:
+                self.fire(case_id, trigger, actor, payload)
+        self.fire(case_id, "request_approval", LEAD)
+        return case_id
+
+    def delegation(
+        self,
+        *,
+        by: Actor = EXEC,
+        to: Actor = CHAIR,
+        role: str = "executive_lead",
+        types: tuple[str, ...] = ("psii",),
+        valid_from: str = "2026-01-01",
+        valid_to: str = "2026-12-31",
+    ) -> str:
+        """Open a delegation (by default: the executive lead's PSII sign-off, to the chair)."""
+        return self.engine.open(
+            "delegation",
+            actor=by,
+            payload={
+                "delegate_id": to.id,
+                "delegated_role": role,
+                "response_types": list(types),
+                "valid_from": valid_from,
+                "valid_to": valid_to,
+            },
+        ).case.id
+
+
+@pytest.fixture(name="governed")
+def _governed(plan: Plan) -> Driver:
+    return Driver(plan)
+
+
+@pytest.fixture(name="ungoverned")
+def _ungoverned() -> Driver:
+    return Driver(None)
+
+
+def codes(refused: pytest.ExceptionInfo[GuardFailed]) -> tuple[str, ...]:
+    """The reason codes of every failed guard of a refusal."""
+    return tuple(r.reason_code for r in refused.value.failures)
+
+
+def entries(driver: Driver, case_id: str) -> list[tuple[str, str, str, Mapping[str, object]]]:
+    """(trigger, actor, role, data) of every audit entry of a case."""
+    return [
+        (e.trigger, e.actor_id, e.role, dict(e.data))
+        for e in driver.engine.history(case_id, reader=READER)
+    ]
+
+
+STEP_1 = {"sign_off_step": 1, "meeting_ref": "PSG-2026-02"}
+
+
+class TestSignOffChain:
+    """psirf-rules §5 SoD 2, §6 stage 8: the plan's chain, signed step by step."""
+
+    def test_committee_then_executive_approves(self, governed: Driver) -> None:
+        """The group signs step 1 at its meeting; the executive lead's step approves."""
+        case_id = governed.awaiting_approval()
+
+        signed = governed.fire(case_id, "record_sign_off", MEMBER, STEP_1)
+        approved = governed.fire(case_id, "approve", EXEC, {"report_ref": "DOC-report-1"})
+
+        assert signed.state == "awaiting_approval"
+        assert signed.facts["sign_off_step"] == 1
+        assert signed.facts["sign_off_last_by"] == MEMBER.id
+        assert signed.facts["meeting_ref"] == "PSG-2026-02"
+        assert approved.state == "approved"
+        assert approved.facts["approved_by"] == EXEC.id
+        assert entries(governed, case_id)[-2:] == [
+            ("record_sign_off", MEMBER.id, "senior_leader", STEP_1),
+            ("approve", EXEC.id, "executive_lead", {"report_ref": "DOC-report-1"}),
+        ]
+
+    def test_last_step_waits_for_the_earlier_ones(self, governed: Driver) -> None:
+        """The executive lead cannot approve before the group has signed."""
+        case_id = governed.awaiting_approval()
+
+        with pytest.raises(GuardFailed) as refused:
+            governed.fire(case_id, "approve", EXEC, {"report_ref": "DOC-report-1"})
+
+        assert codes(refused) == ("sign_off_steps_missing",)
+
+    @pytest.mark.parametrize(
+        ("actor", "payload", "expected"),
+        [
+            pytest.param(SENIOR, STEP_1, ("signer_not_in_sign_off_chain",), id="not-a-member"),
+            pytest.param(
+                MEMBER,
+                {"sign_off_step": 1},
+                ("signer_not_in_sign_off_chain",),
+                id="no-meeting",
+            ),
+            pytest.param(
+                MEMBER,
+                {"sign_off_step": 2, "meeting_ref": "PSG-2026-02"},
+                ("sign_off_step_not_due",),
+                id="wrong-step",
+            ),
+            pytest.param(
+                Actor("lead-1", [Role.SENIOR_LEADER], ORG, committees=frozenset({"psg"})),
+                STEP_1,
+                ("approver_is_lead",),
+                id="the-lead-sits-on-the-group",
+            ),
+        ],
+    )
+    def test_committee_step_refusals(
+        self,
+        governed: Driver,
+        actor: Actor,
+        payload: Mapping[str, object],
+        expected: tuple[str, ...],
+    ) -> None:
+        """Only a member, with the meeting, for the step due, and never the lead (SoD 2)."""
+        case_id = governed.awaiting_approval()
+
+        with pytest.raises(GuardFailed) as refused:
+            governed.fire(case_id, "record_sign_off", actor, payload)
+
+        assert codes(refused) == expected
+
+    def test_the_last_step_is_not_recorded_as_an_earlier_one(self, governed: Driver) -> None:
+        """After the group, the executive step approves; it cannot be a mere record."""
+        case_id = governed.awaiting_approval()
+        governed.fire(case_id, "record_sign_off", MEMBER, STEP_1)
+
+        with pytest.raises(GuardFailed) as refused:
+            governed.fire(case_id, "record_sign_off", EXEC, {"sign_off_step": 2})
+
+        assert codes(refused) == ("sign_off_step_is_last",)
+
+    def test_no_one_signs_two_steps_in_a_row(self, governed: Driver) -> None:
+        """A group member who is also the executive lead signs only one of the steps."""
+        case_id = governed.awaiting_approval()
+        governed.fire(case_id, "record_sign_off", BOTH, STEP_1)
+
+        with pytest.raises(GuardFailed) as refused:
+            governed.fire(case_id, "approve", BOTH, {"report_ref": "DOC-report-1"})
+
+        assert codes(refused) == ("signer_signed_previous_step",)
+
+    def test_rework_starts_the_chain_again(self, governed: Driver) -> None:
+        """A report sent back for rework is signed from the first step again."""
+        case_id = governed.awaiting_approval()
+        governed.fire(case_id, "record_sign_off", MEMBER, STEP_1)
+
+        reworked = governed.fire(case_id, "return_for_rework", EXEC, {"rework_reason": "other"})
+
+        for fact in ("sign_off_step", "sign_off_last_by", "meeting_ref"):
+            assert fact not in reworked.facts
+
+    def test_plan_lets_a_specialist_approve_an_aar(self, governed: Driver) -> None:
+        """Where the plan says so, a patient safety specialist signs off an AAR."""
+        case_id = governed.awaiting_approval("after_action_review")
+
+        approved = governed.fire(case_id, "sign_off", PSS_2, {"report_ref": "DOC-report-1"})
+
+        assert approved.state == "approved"
+        assert approved.facts["approved_by"] == PSS_2.id
+        assert entries(governed, case_id)[-1][:3] == (
+            "sign_off",
+            PSS_2.id,
+            "patient_safety_specialist",
+        )
+
+    def test_plan_refuses_the_fixed_approver_it_does_not_name(self, governed: Driver) -> None:
+        """Under the plan, the AAR's usual senior leader is not its approver."""
+        case_id = governed.awaiting_approval("after_action_review")
+
+        with pytest.raises(GuardFailed) as refused:
+            governed.fire(case_id, "approve", SENIOR, {"report_ref": "DOC-report-1"})
+
+        assert codes(refused) == ("signer_not_in_sign_off_chain",)
+
+    @pytest.mark.parametrize("trigger", ["sign_off", "record_sign_off"])
+    def test_without_a_plan_only_approve_approves(self, ungoverned: Driver, trigger: str) -> None:
+        """Without a plan there is no chain: the fixed approvers use 'approve' as before."""
+        case_id = ungoverned.awaiting_approval("after_action_review")
+        payload = {"report_ref": "R-1"} if trigger == "sign_off" else {"sign_off_step": 1}
+
+        with pytest.raises(GuardFailed) as refused:
+            ungoverned.fire(case_id, trigger, PSS_2, payload)
+        approved = ungoverned.fire(case_id, "approve", SENIOR, {"report_ref": "R-1"})
+
+        assert codes(refused) == ("no_sign_off_chain",)
+        assert approved.state == "approved"
+
+
+class TestDelegation:
+    """psirf-rules §5: a delegation is a record; a delegate signs without the role."""
+
+    def test_delegated_chair_approves(self, governed: Driver) -> None:
+        """The chair, delegated the executive lead's sign-off for PSIIs, approves."""
+        delegation = governed.delegation()
+        case_id = governed.awaiting_approval()
+        governed.fire(case_id, "record_sign_off", MEMBER, STEP_1)
+
+        approved = governed.fire(
+            case_id,
+            "sign_off",
+            CHAIR,
+            {"report_ref": "DOC-report-1", "delegation_id": delegation},
+        )
+
+        assert approved.state == "approved"
+        assert approved.facts["approved_by"] == CHAIR.id
+        assert approved.facts["delegation_id"] == delegation
+        assert entries(governed, case_id)[-1][:3] == ("sign_off", CHAIR.id, "senior_leader")
+
+    def test_revoked_delegation_refused(self, governed: Driver) -> None:
+        """A revoked delegation no longer lets the chair sign."""
+        delegation = governed.delegation()
+        governed.fire(delegation, "revoke", EXEC, {"revoke_reason": "no_longer_needed"})
+        case_id = governed.awaiting_approval()
+        governed.fire(case_id, "record_sign_off", MEMBER, STEP_1)
+
+        with pytest.raises(GuardFailed) as refused:
+            governed.fire(
+                case_id, "sign_off", CHAIR, {"report_ref": "R-1", "delegation_id": delegation}
+            )
+
+        assert codes(refused) == ("signer_not_in_sign_off_chain",)
+        assert "is revoked" in str(refused.value)
+
+    @pytest.mark.parametrize(
+        ("changes", "words"),
+        [
+            pytest.param({"valid_to": "2026-01-04"}, "not in force", id="expired"),
+            pytest.param({"valid_from": "2026-02-01"}, "not in force", id="not-yet"),
+            pytest.param({"types": ("mdt_review",)}, "does not cover psii", id="other-type"),
+            pytest.param({"to": SENIOR}, "does not name chair-1", id="other-delegate"),
+            pytest.param({"role": "senior_leader", "by": SENIOR}, "does not delegate", id="role"),
+        ],
+    )
+    def test_delegation_that_does_not_fit_is_refused(
+        self, governed: Driver, changes: dict[str, object], words: str
+    ) -> None:
+        """Expired, not yet in force, another type, another delegate or role: refused."""
+        delegation = governed.delegation(**changes)  # type: ignore[arg-type]
+        case_id = governed.awaiting_approval()
+        governed.fire(case_id, "record_sign_off", MEMBER, STEP_1)
+
+        with pytest.raises(GuardFailed) as refused:
+            governed.fire(
+                case_id, "sign_off", CHAIR, {"report_ref": "R-1", "delegation_id": delegation}
+            )
+
+        assert codes(refused) == ("signer_not_in_sign_off_chain",)
+        assert words in str(refused.value)
+
+    def test_unknown_delegation_refused(self, governed: Driver) -> None:
+        """A delegation that does not exist lets nobody sign."""
+        case_id = governed.awaiting_approval()
+        governed.fire(case_id, "record_sign_off", MEMBER, STEP_1)
+
+        with pytest.raises(GuardFailed) as refused:
+            governed.fire(
+                case_id, "sign_off", CHAIR, {"report_ref": "R-1", "delegation_id": "case-9999"}
+            )
+
+        assert codes(refused) == ("signer_not_in_sign_off_chain",)
+
+    def test_delegate_still_passes_separation_of_duties(self, governed: Driver) -> None:
+        """The lead, delegated the executive role, still cannot approve their own report."""
+        lead_as_senior = Actor("lead-1", [Role.SENIOR_LEADER], ORG)
+        delegation = governed.delegation(to=lead_as_senior)
+        case_id = governed.awaiting_approval()
+        governed.fire(case_id, "record_sign_off", MEMBER, STEP_1)
+
+        with pytest.raises(GuardFailed) as refused:
+            governed.fire(
+                case_id,
+                "sign_off",
+                lead_as_senior,
+                {"report_ref": "R-1", "delegation_id": delegation},
+            )
+
+        assert codes(refused) == ("approver_is_lead",)
+
+    def test_end_date_is_a_london_date(self, governed: Driver) -> None:
+        """At 23:30 UTC on 30 June, London is already on 1 July: a June delegation is over."""
+        delegation = governed.delegation(valid_to="2026-06-30")
+        case_id = governed.awaiting_approval()
+        governed.fire(case_id, "record_sign_off", MEMBER, STEP_1)
+        governed.clock.set(datetime(2026, 6, 30, 22, 30, tzinfo=UTC))
+
+        with pytest.raises(GuardFailed) as refused:
+            governed.fire(
+                case_id, "sign_off", CHAIR, {"report_ref": "R-1", "delegation_id": delegation}
+            )
+
+        assert "not in force on 2026-07-01" in str(refused.value)
+
+    @pytest.mark.parametrize(
+        ("by", "payload", "expected"),
+        [
+            pytest.param(
+                SENIOR,
+                {"delegated_role": "executive_lead"},
+                "delegator_lacks_role",
+                id="delegator-lacks-role",
+            ),
+            pytest.param(EXEC, {"delegate_id": EXEC.id}, "delegate_is_delegator", id="self"),
+            pytest.param(
+                EXEC,
+                {"valid_from": "2026-03-01", "valid_to": "2026-02-01"},
+                "delegation_dates_reversed",
+                id="reversed",
+            ),
+        ],
+    )
+    def test_opening_refusals(
+        self, governed: Driver, by: Actor, payload: dict[str, object], expected: str
+    ) -> None:
+        """Only a holder of the role delegates it, to someone else, for a real period."""
+        base: dict[str, object] = {
+            "delegate_id": CHAIR.id,
+            "delegated_role": "executive_lead",
+            "response_types": ["psii"],
+            "valid_from": "2026-01-01",
+            "valid_to": "2026-12-31",
+        }
+        with pytest.raises(GuardFailed) as refused:
+            governed.engine.open("delegation", actor=by, payload={**base, **payload})
+
+        assert codes(refused) == (expected,)
+
+    def test_only_the_delegator_or_executive_revokes(self, governed: Driver) -> None:
+        """The chair cannot revoke the delegation made to them."""
+        delegation = governed.delegation()
+
+        with pytest.raises(GuardFailed) as refused:
+            governed.fire(delegation, "revoke", CHAIR, {"revoke_reason": "other"})
+
+        assert codes(refused) == ("not_the_delegator",)
+
+
+class TestTermsBeforeGathering:
+    """psirf-rules §6 stage 4: terms of reference and an agreed target date first."""
+
+    @pytest.mark.parametrize(
+        ("workflow", "terms", "target", "expected"),
+        [
+            pytest.param("psii", False, True, "terms of reference", id="psii-no-terms"),
+            pytest.param("psii", True, False, "agreed with those affected", id="psii-no-date"),
+            pytest.param("psii", True, True, None, id="psii-both"),
+            pytest.param("mdt_review", False, False, "terms of reference", id="mdt-plan-on"),
+            pytest.param("mdt_review", True, False, None, id="mdt-no-clock-no-date"),
+            pytest.param("swarm_huddle", False, False, None, id="swarm-default-off"),
+        ],
+    )
+    def test_plan_setting(
+        self, governed: Driver, workflow: str, terms: bool, target: bool, expected: str | None
+    ) -> None:
+        """On for a PSII by default and where the plan sets it; off otherwise."""
+        case_id = governed.planned(workflow, terms=terms, target=target)
+
+        if expected is None:
+            assert governed.fire(case_id, "begin_gathering", LEAD).state == (
+                "gathering_and_analysis"
+            )
+            return
+        with pytest.raises(GuardFailed) as refused:
+            governed.fire(case_id, "begin_gathering", LEAD)
+        assert codes(refused) == ("terms_not_agreed",)
+        assert expected in str(refused.value)
+
+    def test_without_a_plan_gathering_starts_as_before(self, ungoverned: Driver) -> None:
+        """Without a plan a PSII may start gathering before its terms (today's rule)."""
+        case_id = ungoverned.planned("psii", terms=False, target=False)
+
+        assert ungoverned.fire(case_id, "begin_gathering", LEAD).state == "gathering_and_analysis"
+
+    @pytest.mark.parametrize(
+        ("maps_to", "setting", "expected"),
+        [
+            (LifecycleVariant.PSII, None, True),
+            (LifecycleVariant.PSII, False, False),
+            (LifecycleVariant.AFTER_ACTION_REVIEW, None, False),
+            (LifecycleVariant.MDT_REVIEW, True, True),
+        ],
+    )
+    def test_default_follows_the_lifecycle(
+        self, plan: Plan, maps_to: LifecycleVariant, setting: bool | None, expected: bool
+    ) -> None:
+        """Unset means on for the psii lifecycle and off for the others."""
+        rt = attrs.evolve(
+            plan.response_types["psii"], maps_to=maps_to, terms_of_reference_required=setting
+        )
+
+        assert rt.needs_terms_before_gathering is expected
+
+
+class TestClosingWithoutSharing:
+    """psirf-rules §6 stage 9: a plan without a sharing step closes from approval."""
+
+    def test_no_sharing_step_closes_from_approval(self, governed: Driver) -> None:
+        """An AAR whose plan has no sharing step closes straight after approval."""
+        case_id = governed.awaiting_approval("after_action_review")
+        governed.fire(case_id, "sign_off", PSS_2, {"report_ref": "R-1"})
+
+        closed = governed.fire(
+            case_id, "close_without_sharing", PSS, {"no_actions_rationale": "no_new_learning"}
+        )
+
+        assert closed.state == "closed"
+        assert closed.facts["no_actions_rationale"] == "no_new_learning"
+
+    def test_sharing_step_required_by_default(self, governed: Driver) -> None:
+        """A PSII (sharing on by default) must be shared before it is closed."""
+        case_id = governed.awaiting_approval()
+        governed.fire(case_id, "record_sign_off", MEMBER, STEP_1)
+        governed.fire(case_id, "approve", EXEC, {"report_ref": "R-1"})
+
+        with pytest.raises(GuardFailed) as refused:
+            governed.fire(case_id, "close_without_sharing", PSS, {"safety_action_ids": ["SA-1"]})
+
+        assert codes(refused) == ("sharing_step_required",)
+
+    def test_closing_still_needs_actions_or_a_rationale(self, governed: Driver) -> None:
+        """Skipping sharing does not skip the actions-or-rationale rule."""
+        case_id = governed.awaiting_approval("after_action_review")
+        governed.fire(case_id, "sign_off", PSS_2, {"report_ref": "R-1"})
+
+        with pytest.raises(GuardFailed) as refused:
+            governed.fire(case_id, "close_without_sharing", PSS, {})
+
+        assert codes(refused) == ("actions_or_rationale_missing",)
+
+
+class TestHoldReasons:
+    """psirf-rules §9.1 ``hold``: police, coroner, or another reason with a note."""
+
+    @pytest.mark.parametrize(
+        ("payload", "accepted"),
+        [
+            ({"hold_reason": "police"}, True),
+            ({"hold_reason": "coroner"}, True),
+            ({"hold_reason": "other", "note": "awaiting an external review"}, True),
+            ({"hold_reason": "other"}, False),
+        ],
+    )
+    def test_under_a_plan(
+        self, governed: Driver, payload: dict[str, object], accepted: bool
+    ) -> None:
+        """Under a plan a hold for another reason needs a note, refused as ReasonMissing."""
+        case_id = governed.open()
+
+        if accepted:
+            held = governed.fire(case_id, "hold", EXEC, payload)
+            assert held.state == "on_hold"
+            assert held.facts["hold_reason"] == payload["hold_reason"]
+            return
+        with pytest.raises(ReasonMissing) as refused:
+            governed.fire(case_id, "hold", EXEC, payload)
+        assert refused.value.code == "PSF210"
+        assert codes(refused) == ("reason_missing",)
+
+    def test_unknown_reason_refused(self, governed: Driver) -> None:
+        """A reason outside the vocabulary is not accepted."""
+        case_id = governed.open()
+
+        with pytest.raises(InvalidPayload):
+            governed.fire(case_id, "hold", EXEC, {"hold_reason": "busy"})
+
+    def test_without_a_plan_other_needs_no_note(self, ungoverned: Driver) -> None:
+        """Without a plan, today's rule stands: 'other' alone is accepted."""
+        case_id = ungoverned.open()
+
+        assert ungoverned.fire(case_id, "hold", EXEC, {"hold_reason": "other"}).state == "on_hold"
+
+
+class TestReview:
+    """psirf-rules §6 stage 7: comment responses and draft versions; revisions on reopening."""
+
+    def test_comment_responses_and_draft_versions(self, governed: Driver) -> None:
+        """Each response to a comment and each new draft version is recorded and audited."""
+        case_id = governed.in_review()
+        digest = "AB" * 32
+
+        governed.fire(
+            case_id,
+            "record_comment_response",
+            LEAD,
+            {"commenter": "family", "comment_ref": "C-1", "comment_response_ref": "R-1"},
+        )
+        case = governed.fire(
+            case_id,
+            "record_draft_version",
+            LEAD,
+            {"draft_ref": "DOC-draft-2", "draft_digest": digest},
+        )
+
+        assert case.state == "review"
+        assert case.facts["commenter"] == "family"
+        assert case.facts["comment_response_ref"] == "R-1"
+        assert case.facts["draft_ref"] == "DOC-draft-2"
+        assert case.facts["draft_digest"] == digest.lower()
+        assert [e[0] for e in entries(governed, case_id)[-2:]] == [
+            "record_comment_response",
+            "record_draft_version",
+        ]
+
+    @pytest.mark.parametrize("digest", ["ab" * 31, "zz" * 32, "sha256:" + "ab" * 32, 12])
+    def test_draft_digest_must_be_sha256_hex(self, governed: Driver, digest: object) -> None:
+        """A draft version is named by 64 hexadecimal digits, nothing else."""
+        case_id = governed.in_review()
+
+        with pytest.raises(InvalidPayload, match="SHA-256"):
+            governed.fire(
+                case_id, "record_draft_version", LEAD, {"draft_ref": "D-2", "draft_digest": digest}
+            )
+
+    def test_only_the_lead_answers_comments(self, governed: Driver) -> None:
+        """Another lead cannot record a response on this case."""
+        case_id = governed.in_review()
+        other = Actor("lead-2", [Role.LEARNING_RESPONSE_LEAD], ORG)
+
+        with pytest.raises(GuardFailed) as refused:
+            governed.fire(
+                case_id,
+                "record_comment_response",
+                other,
+                {"commenter": "staff", "comment_ref": "C-1", "comment_response_ref": "R-1"},
+            )
+
+        assert codes(refused) == ("actor_not_assigned_lead",)
+
+    def test_each_reopening_bumps_the_revision(self, governed: Driver) -> None:
+        """Reopened once: revision 1; reopened again after closing: revision 2."""
+        case_id = governed.awaiting_approval("after_action_review")
+        governed.fire(case_id, "sign_off", PSS_2, {"report_ref": "R-1"})
+        closing = {"no_actions_rationale": "no_new_learning"}
+        reopening = {"new_information_ref": "DOC-new-1", "reopen_reason": "inquest"}
+        governed.fire(case_id, "close_without_sharing", PSS, closing)
+
+        first = governed.fire(case_id, "reopen", EXEC, reopening)
+        assert first.facts["revision"] == 1
+        governed.fire(case_id, "complete_analysis", LEAD)
+        governed.fire(case_id, "submit_draft", LEAD, {"draft_ref": "DOC-draft-2"})
+        for trigger, actor, payload in (
+            ("record_staff_accuracy_check", LEAD, {"staff_accuracy_check": "amended"}),
+            ("agree_findings", SENIOR, {}),
+            ("request_approval", LEAD, {}),
+            ("sign_off", PSS_2, {"report_ref": "R-2"}),
+            ("close_without_sharing", PSS, closing),
+        ):
+            governed.fire(case_id, trigger, actor, payload)
+        second = governed.fire(case_id, "reopen", EXEC, reopening)
+
+        assert second.facts["revision"] == 2
+        assert "revision" not in entries(governed, case_id)[-1][3]
+
+
+def _override(reason: str | None, **extra: object) -> dict[str, object]:
+    payload: dict[str, object] = {
+        "target_date": "2026-08-31",
+        "extension_reason": "external_process",
+        "family_extension_agreement": "agreed",
+        **extra,
+    }
+    if reason is not None:
+        payload["hard_cap_override_reason"] = reason
+    return payload
+
+
+class TestOverrideRationale:
+    """psirf-rules §5 SoD 7, §4.1: an override's rationale, extensible by the plan."""
+
+    @pytest.mark.parametrize(
+        ("governed_by_plan", "reason", "error", "expected"),
+        [
+            (True, "awaiting_hssib_report", None, None),
+            (True, "exceptional_complexity", None, None),
+            (False, "awaiting_hssib_report", GuardFailed, "override_rationale_unknown"),
+            (True, "made_up", GuardFailed, "override_rationale_unknown"),
+            (True, None, ReasonMissing, "reason_missing"),
+            (False, None, ReasonMissing, "reason_missing"),
+        ],
+    )
+    def test_rationale(
+        self,
+        plan: Plan,
+        governed_by_plan: bool,
+        reason: str | None,
+        error: type[GuardFailed] | None,
+        expected: str | None,
+    ) -> None:
+        """Built-in codes always, the plan's own codes under the plan, never none at all."""
+        driver = Driver(plan if governed_by_plan else None)
+        case_id = driver.planned()
+
+        if error is None:
+            case = driver.fire(
+                case_id,
+                "override_hard_cap",
+                EXEC,
+                _override(reason, override_rationale_ref="DOC-x"),
+            )
+            assert case.facts["hard_cap_override_reason"] == reason
+            assert case.facts["override_rationale_ref"] == "DOC-x"
+            assert case.facts["hard_cap_override_by"] == EXEC.id
+            return
+        with pytest.raises(error) as refused:
+            driver.fire(case_id, "override_hard_cap", EXEC, _override(reason))
+        assert type(refused.value) is error
+        assert codes(refused) == (expected,)
+
+    @pytest.mark.parametrize(
+        ("codes_toml", "words"),
+        [
+            ('["a", "a"]', "lists a code more than once"),
+            ('["Jane Smith"]', "not an opaque identifier"),
+        ],
+    )
+    def test_plan_codes_are_checked(self, codes_toml: str, words: str) -> None:
+        """The plan's rationale codes are codes, each given once."""
+        text = PLAN_TOML.replace(
+            'rationale_codes = ["awaiting_hssib_report"]', f"rationale_codes = {codes_toml}"
+        )
+
+        with pytest.raises(PlanError, match=words):
+            load_plan(text, source="bad-plan")
+
+
+def test_today_is_the_manual_clock_start() -> None:
+    """The driver's clock starts on 5 January 2026, which the delegation dates rely on."""
+    assert ManualClock().now().date() == date(2026, 1, 5)
