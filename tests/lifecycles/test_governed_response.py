@@ -25,12 +25,18 @@ from psirf_flow import (
     InvalidPayload,
     ReasonMissing,
     Role,
+    RoleNotPermitted,
 )
 from psirf_flow.domain import SystemReader
 from psirf_flow.errors import PlanError
 from psirf_flow.policy import LifecycleVariant, Plan, load_plan
 from psirf_flow.testing import ManualClock
-from psirf_flow.workflows import LEARNING_RESPONSES
+from psirf_flow.workflows import (
+    AFTER_ACTION_REVIEW,
+    LEARNING_RESPONSES,
+    DefinitionRegistry,
+)
+from psirf_flow.workflows.learning_response import AFTER_ACTION_REVIEW_V1
 
 
 ORG = "RX1"
@@ -127,8 +133,9 @@ class Driver:
     def planned(self, workflow: str = "psii", *, terms: bool = True, target: bool = True) -> str:
         """A case in planning, its lead assigned (and terms and a target date recorded)."""
         case_id = self.open(workflow)
-        lead_fact = "facilitator_id" if workflow == "swarm_huddle" else "lead_id"
-        assign = "assign_facilitator" if workflow == "swarm_huddle" else "assign_lead"
+        facilitated = workflow in {"swarm_huddle", "after_action_review"}
+        lead_fact = "facilitator_id" if facilitated else "lead_id"
+        assign = "assign_facilitator" if facilitated else "assign_lead"
         self.fire(case_id, assign, PSS, {lead_fact: LEAD.id, "engagement_lead_id": ENG.id})
         if terms:
             payload: dict[str, object] = {"terms_of_reference_ref": "DOC-tor-1"}
@@ -797,3 +804,37 @@ class TestOverrideRationale:
 def test_today_is_the_manual_clock_start() -> None:
     """The driver's clock starts on 5 January 2026, which the delegation dates rely on."""
     assert ManualClock().now().date() == date(2026, 1, 5)
+
+
+class TestAfterActionReviewFacilitator:
+    """psirf-rules §2: an after action review is led by a trained facilitator."""
+
+    def test_new_reviews_are_led_by_a_facilitator(self, ungoverned: Driver) -> None:
+        """A new AAR (version 2) names a facilitator; a learning response lead cannot run it."""
+        case_id = ungoverned.open("after_action_review")
+        investigator = Actor("lrl-9", [Role.LEARNING_RESPONSE_LEAD], ORG)
+        assigned = ungoverned.fire(case_id, "assign_facilitator", PSS, {"facilitator_id": LEAD.id})
+
+        with pytest.raises(RoleNotPermitted) as refused:
+            ungoverned.fire(case_id, "begin_gathering", investigator)
+        started = ungoverned.fire(case_id, "begin_gathering", LEAD)
+
+        assert AFTER_ACTION_REVIEW.key == "after_action_review@2"
+        assert "assign_lead" not in AFTER_ACTION_REVIEW.transitions
+        assert assigned.workflow_version == "2"
+        assert assigned.facts["facilitator_id"] == LEAD.id
+        assert refused.value.permitted_roles == ("facilitator",)
+        assert started.state == "gathering_and_analysis"
+
+    def test_version_one_stays_for_cases_in_flight(self) -> None:
+        """Version 1 (led by a learning response lead) stays registered for its cases."""
+        registry = DefinitionRegistry.default()
+        v1 = registry.get("after_action_review", "1")
+
+        assert v1 is AFTER_ACTION_REVIEW_V1
+        assert registry.latest("after_action_review") is AFTER_ACTION_REVIEW
+        assert v1.transitions["assign_lead"].roles == (
+            Role.PATIENT_SAFETY_SPECIALIST,
+            Role.EXECUTIVE_LEAD,
+        )
+        assert v1.transitions["begin_gathering"].roles == (Role.LEARNING_RESPONSE_LEAD,)

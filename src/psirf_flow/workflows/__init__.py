@@ -10,6 +10,7 @@ from psirf_flow.workflows.guards import GUARDS, GuardInput, GuardSpec
 from psirf_flow.workflows.intake import INTAKE
 from psirf_flow.workflows.learning_response import (
     AFTER_ACTION_REVIEW,
+    AFTER_ACTION_REVIEW_V1,
     HOT_DEBRIEF,
     LEARNING_RESPONSES,
     MDT_REVIEW,
@@ -74,9 +75,16 @@ class DefinitionRegistry:
 
     @classmethod
     def default(cls) -> DefinitionRegistry:
-        """A registry holding every built-in definition."""
+        """A registry holding every built-in definition (and earlier versions still in use)."""
         return cls(
-            (*LEARNING_RESPONSES.values(), INTAKE, DUTY_OF_CANDOUR, SAFETY_ACTION, DELEGATION)
+            (
+                AFTER_ACTION_REVIEW_V1,
+                *LEARNING_RESPONSES.values(),
+                INTAKE,
+                DUTY_OF_CANDOUR,
+                SAFETY_ACTION,
+                DELEGATION,
+            )
         )
 
     def register(self, definition: WorkflowDefinition) -> None:

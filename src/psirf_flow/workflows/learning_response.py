@@ -15,7 +15,9 @@ variants of one skeleton and differ only where the rules say they do (psirf-rule
   engagement outcome before approval; peer review, subject-matter expert or panel input,
   staff factual-accuracy check, the family's comment on the draft and findings agreed with
   senior leadership; approved by the executive lead (NAT-G/LOCAL, psirf-rules §5, §6).
-* **After action review**: no family draft review; staff accuracy check and agreed findings.
+* **After action review**: led by a facilitator (version 2; version 1, led by a learning
+  response lead, stays registered for cases opened on it); no family draft review; staff
+  accuracy check and agreed findings.
 * **Swarm huddle** and **hot debrief**: led by a facilitator, not an investigator.
 * **MDT review**: multidisciplinary (expert) input recorded.
 * **Thematic review**: links at least two incidents; terms of reference and peer review.
@@ -64,6 +66,7 @@ from psirf_flow.workflows.spec import (
 
 __all__ = [
     "AFTER_ACTION_REVIEW",
+    "AFTER_ACTION_REVIEW_V1",
     "HOT_DEBRIEF",
     "LEARNING_RESPONSES",
     "MDT_REVIEW",
@@ -169,6 +172,8 @@ class Variant:
             the start (NAT-G ✖ default 90); preset on every case, never from a payload.
         hard_cap_days: With a clock, the calendar days after which only the executive
             lead's override may go (NAT-G ✖ default 183); preset likewise.
+        version: The definition's version (a changed variant gets a new one, so cases
+            already opened keep the rules they were opened under).
     """
 
     name: str
@@ -185,6 +190,7 @@ class Variant:
     timescale: bool = False
     timescale_days: int = DEFAULT_TIMESCALE_DAYS
     hard_cap_days: int = DEFAULT_HARD_CAP_DAYS
+    version: str = VERSION
 
 
 def _opening(variant: Variant) -> OpeningSpec:
@@ -606,7 +612,7 @@ def build_learning_response(variant: Variant) -> WorkflowDefinition:
     """Build and validate the learning-response definition for ``variant``."""
     return define(
         name=variant.name,
-        version=VERSION,
+        version=variant.version,
         family=FAMILY,
         title=variant.title,
         states=STATES,
@@ -642,11 +648,25 @@ PSII_VARIANT: Final = Variant(
     timescale=True,
 )
 PSII: Final = build_learning_response(PSII_VARIANT)
-AFTER_ACTION_REVIEW: Final = build_learning_response(
+#: Version 1 of the after action review, led by a learning response lead (``assign_lead``):
+#: kept registered so that cases opened on it keep their rules (a case pins its version).
+AFTER_ACTION_REVIEW_V1: Final = build_learning_response(
     Variant(
         name="after_action_review",
         title="After action review",
         review_guards=("staff_accuracy_checked", "findings_agreed"),
+    )
+)
+#: The after action review: a facilitated team conversation, so it is led by a facilitator
+#: named with ``assign_facilitator`` (psirf-rules §2: "trained AAR conductor/facilitator").
+AFTER_ACTION_REVIEW: Final = build_learning_response(
+    Variant(
+        name="after_action_review",
+        title="After action review",
+        lead_role=Role.FACILITATOR,
+        lead_fact="facilitator_id",
+        review_guards=("staff_accuracy_checked", "findings_agreed"),
+        version="2",
     )
 )
 SWARM_HUDDLE: Final = build_learning_response(
