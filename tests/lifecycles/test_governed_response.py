@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from psirf_flow import (
     Actor,
     Case,
+    Command,
     Engine,
     GuardFailed,
     InMemoryStore,
@@ -26,14 +29,23 @@ from psirf_flow import (
     ReasonMissing,
     Role,
     RoleNotPermitted,
+    decide,
 )
-from psirf_flow.domain import SystemReader
+from psirf_flow.domain import FactValue, SystemReader
 from psirf_flow.errors import PlanError
-from psirf_flow.policy import LifecycleVariant, Plan, load_plan
+from psirf_flow.policy import (
+    Approver,
+    LifecycleVariant,
+    Plan,
+    load_national_rules,
+    load_plan,
+)
+from psirf_flow.policy.governance import Governance
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows import (
     AFTER_ACTION_REVIEW,
     LEARNING_RESPONSES,
+    PSII,
     DefinitionRegistry,
 )
 from psirf_flow.workflows.learning_response import AFTER_ACTION_REVIEW_V1
@@ -801,11 +813,6 @@ class TestOverrideRationale:
             load_plan(text, source="bad-plan")
 
 
-def test_today_is_the_manual_clock_start() -> None:
-    """The driver's clock starts on 5 January 2026, which the delegation dates rely on."""
-    assert ManualClock().now().date() == date(2026, 1, 5)
-
-
 class TestAfterActionReviewFacilitator:
     """psirf-rules §2: an after action review is led by a trained facilitator."""
 
@@ -838,3 +845,65 @@ class TestAfterActionReviewFacilitator:
             Role.EXECUTIVE_LEAD,
         )
         assert v1.transitions["begin_gathering"].roles == (Role.LEARNING_RESPONSE_LEAD,)
+
+
+#: Roles a chain of the property below is drawn from (each signer holds just one).
+CHAIN_ROLES = (
+    Role.SENIOR_LEADER,
+    Role.EXECUTIVE_LEAD,
+    Role.PATIENT_SAFETY_SPECIALIST,
+    Role.ENGAGEMENT_LEAD,
+    Role.PEER_REVIEWER,
+)
+DECIDED_AT = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
+
+
+def _awaiting(facts: Mapping[str, FactValue] | None = None) -> Case:
+    return Case(
+        id="case-chain",
+        workflow="psii",
+        workflow_version="1",
+        organisation=ORG,
+        state="awaiting_approval",
+        version=12,
+        facts={"incident_ids": ("INC-1",), "lead_id": "lead-1", "author_id": "lead-1"}
+        | dict(facts or {}),
+        opened_at=DECIDED_AT - timedelta(days=40),
+        updated_at=DECIDED_AT - timedelta(days=1),
+        head_hash="ab" * 32,
+    )
+
+
+@given(chain=st.lists(st.sampled_from(CHAIN_ROLES), min_size=1, max_size=4, unique=True))
+def test_a_chain_approves_only_at_its_last_step(chain: list[Role]) -> None:
+    """Whatever the chain, each step signs in turn and only the last one approves (§5)."""
+    plan = load_plan(PLAN_TOML, source="test-plan")
+    psii = attrs.evolve(
+        plan.response_types["psii"], sign_off=tuple(Approver(role=r) for r in chain)
+    )
+    governance = Governance(
+        plan=attrs.evolve(plan, response_types={**plan.response_types, "psii": psii}),
+        rules=load_national_rules(),
+    )
+    signers = [Actor(f"signer-{i}", [role], ORG) for i, role in enumerate(chain)]
+    case = _awaiting()
+
+    def attempt(trigger: str, signer: Actor, payload: dict[str, object]) -> Case:
+        command = Command(trigger=trigger, actor=signer, payload=payload)
+        return decide(PSII, case, command, now=DECIDED_AT, governance=governance).case
+
+    for step, signer in enumerate(signers[:-1], start=1):
+        with pytest.raises(GuardFailed) as early:
+            attempt("sign_off", signer, {"report_ref": "R-1"})
+        assert codes(early) == ("sign_off_steps_missing",)
+        case = attempt("record_sign_off", signer, {"sign_off_step": step})
+        assert (case.state, case.facts["sign_off_step"]) == ("awaiting_approval", step)
+
+    last = signers[-1]
+    with pytest.raises(GuardFailed) as as_record:
+        attempt("record_sign_off", last, {"sign_off_step": len(chain)})
+    approved = attempt("sign_off", last, {"report_ref": "R-1"})
+
+    assert codes(as_record) == ("sign_off_step_is_last",)
+    assert approved.state == "approved"
+    assert approved.facts["approved_by"] == last.id
