@@ -48,11 +48,13 @@ from psirf_flow.workflows import (
     PSII,
     DefinitionRegistry,
 )
+from psirf_flow.workflows.couplings import COUPLINGS
 from psirf_flow.workflows.learning_response import AFTER_ACTION_REVIEW_V1
 
 
 ORG = "RX1"
 READER = SystemReader("test-suite")
+DECIDED_AT = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
 
 PLAN_TOML = """
 schema = 1
@@ -85,6 +87,11 @@ terms_of_reference_required = true
 [response_types.swarm_huddle]
 maps_to = "swarm_huddle"
 sign_off = [{ role = "senior_leader" }]
+
+[response_types.round_table_review]
+maps_to = "mdt_review"
+title = "Round table review"
+sign_off = [{ role = "patient_safety_specialist" }]
 
 [overrides]
 rationale_codes = ["awaiting_hssib_report"]
@@ -374,6 +381,87 @@ class TestSignOffChain:
 
         assert codes(refused) == ("no_sign_off_chain",)
         assert approved.state == "approved"
+
+
+class TestResponseTypeOfTheCase:
+    """The plan's response type a case runs as is its ``response_type`` fact (§2, LOCAL)."""
+
+    def _awaiting_mdt(self, governed: Driver, response_type: str | None) -> str:
+        payload: dict[str, object] = {"incident_ids": ["INC-1"]}
+        if response_type is not None:
+            payload["response_type"] = response_type
+        case_id = governed.engine.open("mdt_review", actor=PSS, payload=payload).case.id
+        governed.fire(case_id, "assign_lead", PSS, {"lead_id": LEAD.id})
+        governed.fire(case_id, "record_terms_of_reference", LEAD, {"terms_of_reference_ref": "T"})
+        for trigger, actor, step in (
+            ("begin_gathering", LEAD, {}),
+            ("complete_analysis", LEAD, {}),
+            ("submit_draft", LEAD, {"draft_ref": "D-1"}),
+            ("record_expert_input", LEAD, {"expert_input": "panel", "expert_ids": ["sme-1"]}),
+            ("record_staff_accuracy_check", LEAD, {"staff_accuracy_check": "confirmed"}),
+            ("agree_findings", SENIOR, {}),
+            ("request_approval", LEAD, {}),
+        ):
+            governed.fire(case_id, trigger, actor, step)
+        return case_id
+
+    def test_a_coined_response_type_uses_its_own_chain(self, governed: Driver) -> None:
+        """A round table review (run as an MDT review) is signed off as the plan says for it."""
+        case_id = self._awaiting_mdt(governed, "round_table_review")
+
+        with pytest.raises(GuardFailed) as refused:
+            governed.fire(case_id, "approve", SENIOR, {"report_ref": "R-1"})
+        approved = governed.fire(case_id, "sign_off", PSS_2, {"report_ref": "R-1"})
+
+        assert codes(refused) == ("signer_not_in_sign_off_chain",)
+        assert approved.facts["response_type"] == "round_table_review"
+        assert approved.state == "approved"
+
+    def test_without_the_fact_the_workflow_name_is_the_type(self, governed: Driver) -> None:
+        """An MDT review opened without a response type is signed off as ``mdt_review``."""
+        case_id = self._awaiting_mdt(governed, None)
+
+        with pytest.raises(GuardFailed) as refused:
+            governed.fire(case_id, "sign_off", PSS_2, {"report_ref": "R-1"})
+        approved = governed.fire(case_id, "approve", SENIOR, {"report_ref": "R-1"})
+
+        assert codes(refused) == ("signer_not_in_sign_off_chain",)
+        assert approved.state == "approved"
+
+    def test_a_type_the_plan_does_not_list_keeps_the_fixed_approvers(
+        self, governed: Driver
+    ) -> None:
+        """A response type unknown to the plan is approved as without a plan."""
+        case_id = self._awaiting_mdt(governed, "not_in_the_plan")
+
+        with pytest.raises(GuardFailed) as refused:
+            governed.fire(case_id, "sign_off", PSS_2, {"report_ref": "R-1"})
+        approved = governed.fire(case_id, "approve", SENIOR, {"report_ref": "R-1"})
+
+        assert codes(refused) == ("no_sign_off_chain",)
+        assert approved.state == "approved"
+
+
+def test_intake_coupling_carries_the_response_type() -> None:
+    """The learning response the intake commissions records the plan's response type."""
+    coupling = next(c for c in COUPLINGS if c.kind == "coupling.open_learning_response")
+    decided = Case(
+        id="INT-1",
+        workflow="incident_intake",
+        workflow_version="1",
+        organisation=ORG,
+        state="response_decided",
+        version=4,
+        facts={"incident_id": "INC-1", "response_type": "round_table_review", "basis": "x"},
+        opened_at=DECIDED_AT,
+        updated_at=DECIDED_AT,
+    )
+
+    follow_up = coupling.react(decided, "decide_response", 4)
+
+    assert follow_up is not None
+    assert follow_up.workflow == "round_table_review"
+    assert follow_up.payload["response_type"] == "round_table_review"
 
 
 class TestDelegation:
@@ -855,7 +943,6 @@ CHAIN_ROLES = (
     Role.ENGAGEMENT_LEAD,
     Role.PEER_REVIEWER,
 )
-DECIDED_AT = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
 
 
 def _awaiting(facts: Mapping[str, FactValue] | None = None) -> Case:
