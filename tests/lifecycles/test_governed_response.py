@@ -383,6 +383,35 @@ class TestSignOffChain:
         assert approved.state == "approved"
 
 
+@pytest.mark.parametrize(
+    ("role", "refused"),
+    [
+        ("reporter", True),
+        ("patient_safety_partner", True),
+        ("icb_oversight", True),
+        ("system", True),
+        ("patient_safety_specialist", False),
+        ("engagement_lead", False),
+    ],
+)
+def test_a_chain_names_only_roles_that_sign(role: str, refused: bool) -> None:
+    """Reporters, overseers and psirf_flow itself never sign a response off (§5)."""
+    text = PLAN_TOML.replace(
+        'sign_off = [{ role = "senior_leader" }]\nterms_of_reference_required',
+        f'sign_off = [{{ role = "{role}" }}]\nterms_of_reference_required',
+    )
+    assert text != PLAN_TOML
+
+    if not refused:
+        assert load_plan(text).response_types["mdt_review"].sign_off[0].role == role
+        return
+    with pytest.raises(PlanError) as error:
+        load_plan(text, source="bad-plan")
+    assert [(p.path, p.message) for p in error.value.problems] == [
+        ("response_types.mdt_review.sign_off[0].role", f"{role} cannot sign off a response")
+    ]
+
+
 class TestResponseTypeOfTheCase:
     """The plan's response type a case runs as is its ``response_type`` fact (§2, LOCAL)."""
 

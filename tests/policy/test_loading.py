@@ -462,6 +462,14 @@ CODES = st.from_regex(r"[a-z][a-z0-9_-]{0,8}", fullmatch=True)
 TITLES = st.text(max_size=12)
 DATES = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
 ROLES = st.sampled_from(list(Role))
+#: Roles a sign-off step may name (not reporters, overseers or psirf_flow itself, §5).
+SIGNING_ROLES = st.sampled_from(
+    [
+        r
+        for r in Role
+        if r not in {Role.REPORTER, Role.PATIENT_SAFETY_PARTNER, Role.ICB_OVERSIGHT, Role.SYSTEM}
+    ]
+)
 SHORT_TIMESCALES = st.one_of(
     st.builds(Timescale, st.integers(1, 72), st.just(TimeUnit.HOURS)),
     st.builds(Timescale, st.integers(1, 30), st.just(TimeUnit.CALENDAR_DAYS)),
@@ -544,7 +552,7 @@ def plans(draw: st.DrawFn) -> Plan:
             )
         )
     approvers = st.one_of(
-        ROLES.map(lambda r: Approver(role=r)), CODES.map(lambda c: Approver(committee=c))
+        SIGNING_ROLES.map(lambda r: Approver(role=r)), CODES.map(lambda c: Approver(committee=c))
     )
 
     def response_type(variant: LifecycleVariant) -> ResponseType:

@@ -19,10 +19,11 @@ read, so that cross-field problems are reported together with structural ones.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 import attrs
 
-from psirf_flow.domain import check_identifier
+from psirf_flow.domain import OVERSIGHT_ROLES, Role, check_identifier
 from psirf_flow.policy._problems import Path
 from psirf_flow.policy.calendars import Timescale
 from psirf_flow.policy.conditions import condition_problems
@@ -49,6 +50,9 @@ from psirf_flow.policy.retention import minimum_problems
 
 
 __all__ = ["PlanView", "plan_problems"]
+
+#: Roles no sign-off step may name (psirf-rules §5): they report, oversee or are the system.
+_NEVER_SIGNS: Final = frozenset({*OVERSIGHT_ROLES, Role.REPORTER, Role.SYSTEM})
 
 
 @attrs.frozen
@@ -250,6 +254,10 @@ class _Checker:
     def approver(self, at: Path, approver: Approver) -> None:
         if (approver.role is None) == (approver.committee is None):
             self.add(at, "give exactly one of role or committee")
+        if approver.role in _NEVER_SIGNS:
+            # psirf-rules §5: reporters, patient safety partners and ICB oversight never
+            # approve a case (and psirf_flow's own role is held by no person).
+            self.add((*at, "role"), f"{approver.role} cannot sign off a response")
         if approver.committee is not None:
             self.code((*at, "committee"), approver.committee)
 
