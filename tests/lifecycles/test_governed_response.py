@@ -255,7 +255,8 @@ class TestSignOffChain:
         case_id = governed.awaiting_approval()
 
         signed = governed.fire(case_id, "record_sign_off", MEMBER, STEP_1)
-        approved = governed.fire(case_id, "approve", EXEC, {"report_ref": "DOC-report-1"})
+        approval = {"report_ref": "DOC-report-1", "report_digest": "cd" * 32}
+        approved = governed.fire(case_id, "approve", EXEC, approval)
 
         assert signed.state == "awaiting_approval"
         assert signed.facts["sign_off_step"] == 1
@@ -265,8 +266,9 @@ class TestSignOffChain:
         assert approved.facts["approved_by"] == EXEC.id
         assert entries(governed, case_id)[-2:] == [
             ("record_sign_off", MEMBER.id, "senior_leader", STEP_1),
-            ("approve", EXEC.id, "executive_lead", {"report_ref": "DOC-report-1"}),
+            ("approve", EXEC.id, "executive_lead", approval),
         ]
+        assert approved.facts["report_digest"] == "cd" * 32
 
     def test_last_step_waits_for_the_earlier_ones(self, governed: Driver) -> None:
         """The executive lead cannot approve before the group has signed."""
@@ -339,11 +341,15 @@ class TestSignOffChain:
     def test_rework_starts_the_chain_again(self, governed: Driver) -> None:
         """A report sent back for rework is signed from the first step again."""
         case_id = governed.awaiting_approval()
-        governed.fire(case_id, "record_sign_off", MEMBER, STEP_1)
+        signed = governed.fire(
+            case_id, "record_sign_off", MEMBER, {**STEP_1, "report_digest": "ef" * 32}
+        )
 
         reworked = governed.fire(case_id, "return_for_rework", EXEC, {"rework_reason": "other"})
 
-        for fact in ("sign_off_step", "sign_off_last_by", "meeting_ref"):
+        assert signed.facts["report_digest"] == "ef" * 32
+        assert reworked.state == "drafting"
+        for fact in ("sign_off_step", "sign_off_last_by", "meeting_ref", "report_digest"):
             assert fact not in reworked.facts
 
     def test_plan_lets_a_specialist_approve_an_aar(self, governed: Driver) -> None:

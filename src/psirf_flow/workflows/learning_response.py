@@ -116,10 +116,18 @@ _REVIEW_FACTS: Final = (
 
 
 #: Facts of the plan's sign-off chain, cleared when the report goes back for rework.
-_SIGN_OFF_FACTS: Final = ("sign_off_step", "sign_off_last_by", "meeting_ref", "delegation_id")
+_SIGN_OFF_FACTS: Final = (
+    "sign_off_step",
+    "sign_off_last_by",
+    "meeting_ref",
+    "delegation_id",
+    "report_digest",
+)
 #: What a signer may record with a step of the sign-off chain (psirf-rules §6 stage 8).
 _SIGNING: Final = (
     FieldSpec("sign_off_step", FieldKind.COUNT),
+    # The version signed, by its SHA-256 digest (psirf-rules §6 stage 8: "version hash").
+    FieldSpec("report_digest", FieldKind.DIGEST),
     FieldSpec("meeting_ref", FieldKind.REFERENCE),
     FieldSpec("delegation_id", FieldKind.CASE_REF),
 )
