@@ -451,8 +451,8 @@ class TestBuiltinGuards:
             for spec in (definition.opening, *definition.transitions.values())
             for name in spec.guards
         }
-        assert len(used) == 28
-        assert len(used & governed) == 7
+        assert len(used) == 29
+        assert len(used & governed) == 8
         for name in used - governed:
             outcomes = {row[4] == "ok" for row in rows if row[0] == name}
             assert outcomes == {True, False}, name

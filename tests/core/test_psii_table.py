@@ -145,6 +145,7 @@ TABLE: Mapping[str, tuple[frozenset[Role], Mapping[str, Expected]]] = {
     # the lead (who wrote the report) is refused as well (SoD 2).
     "record_sign_off": (SIGNERS, {"awaiting_approval": NO_CHAIN}),
     "sign_off": (SIGNERS, {"awaiting_approval": NO_CHAIN}),
+    "return_from_sign_off": (SIGNERS, {"awaiting_approval": NO_CHAIN}),
     # Without a plan every response type has a sharing step (psirf-rules §6 stage 9).
     "close_without_sharing": (
         frozenset({PSS}),
@@ -196,6 +197,7 @@ PAYLOADS: Mapping[str, Mapping[str, object]] = {
     "reopen": {"new_information_ref": "DOC-new-1", "reopen_reason": "inquest"},
     "record_sign_off": {"sign_off_step": 1},
     "sign_off": {"report_ref": "DOC-report-1"},
+    "return_from_sign_off": {"rework_reason": "other"},
     "close_without_sharing": {"safety_action_ids": ["SA-1"]},
     "record_comment_response": {
         "commenter": "family",

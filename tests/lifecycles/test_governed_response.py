@@ -352,6 +352,44 @@ class TestSignOffChain:
         for fact in ("sign_off_step", "sign_off_last_by", "meeting_ref", "report_digest"):
             assert fact not in reworked.facts
 
+    @pytest.mark.parametrize(
+        ("signed_first", "actor", "payload", "expected"),
+        [
+            pytest.param(False, MEMBER, {"meeting_ref": "PSG-3"}, None, id="group-member"),
+            pytest.param(True, EXEC, {}, None, id="executive-after-the-group"),
+            pytest.param(
+                False, EXEC, {}, ("signer_not_in_sign_off_chain",), id="executive-too-early"
+            ),
+            pytest.param(
+                False, MEMBER, {}, ("signer_not_in_sign_off_chain",), id="member-no-meeting"
+            ),
+        ],
+    )
+    def test_the_signer_due_sends_the_report_back(
+        self,
+        governed: Driver,
+        signed_first: bool,
+        actor: Actor,
+        payload: dict[str, object],
+        expected: tuple[str, ...] | None,
+    ) -> None:
+        """Under the plan, whoever may sign the step that is due may return the report."""
+        case_id = governed.awaiting_approval()
+        if signed_first:
+            governed.fire(case_id, "record_sign_off", MEMBER, STEP_1)
+        command = {"rework_reason": "analysis_incomplete", **payload}
+
+        if expected is not None:
+            with pytest.raises(GuardFailed) as refused:
+                governed.fire(case_id, "return_from_sign_off", actor, command)
+            assert codes(refused) == expected
+            return
+        returned = governed.fire(case_id, "return_from_sign_off", actor, command)
+        assert returned.state == "drafting"
+        assert returned.facts["rework_reason"] == "analysis_incomplete"
+        assert "sign_off_step" not in returned.facts
+        assert "findings_agreed_by" not in returned.facts
+
     def test_plan_lets_a_specialist_approve_an_aar(self, governed: Driver) -> None:
         """Where the plan says so, a patient safety specialist signs off an AAR."""
         case_id = governed.awaiting_approval("after_action_review")

@@ -158,16 +158,21 @@ def _signer_problem(g: GuardInput, step: Approver, response_type: str) -> str | 
     return _delegation_problem(g, step.role, response_type)
 
 
-def _chain_step(g: GuardInput, *, final: bool) -> GuardResult:
-    """The actor signs the step of the plan's chain that is due (psirf-rules §5 SoD 2)."""
-    name = "sign_off_as_planned"
+def _chain_step(
+    g: GuardInput, *, final: bool | None, name: str = "sign_off_as_planned"
+) -> GuardResult:
+    """The actor signs the step of the plan's chain that is due (psirf-rules §5 SoD 2).
+
+    ``final`` says whether the step must be the last (``True``), must not be (``False``)
+    or may be either (``None``: sending the report back from the step that is due).
+    """
     found = response_type_of(g)
     if found is None:
         # Without a plan (or a response type it does not list) the library's fixed
         # approvers approve with ``approve``; the plan-only steps have nothing to sign.
         return _result(
             name,
-            final and g.trigger == "approve",
+            final is True and g.trigger == "approve",
             "no_sign_off_chain",
             "the plan gives this response no sign-off chain; it is approved with 'approve'",
         )
@@ -175,7 +180,7 @@ def _chain_step(g: GuardInput, *, final: bool) -> GuardResult:
     chain = rt.sign_off
     done = _count(g.case.facts, "sign_off_step") if g.case is not None else 0
     due = done + 1
-    if final and due != len(chain):
+    if final is True and due != len(chain):
         return _result(
             name,
             False,
@@ -183,7 +188,7 @@ def _chain_step(g: GuardInput, *, final: bool) -> GuardResult:
             f"the plan's sign-off chain has {len(chain)} steps and {done} are signed; "
             f"step {due} ({_step_words(chain[due - 1])}) is due before the last",
         )
-    if not final and due >= len(chain):
+    if final is False and due >= len(chain):
         return _result(
             name,
             False,
@@ -214,6 +219,10 @@ def _sign_off_step(g: GuardInput) -> GuardResult:
 
 def _final_sign_off(g: GuardInput) -> GuardResult:
     return _chain_step(g, final=True)
+
+
+def _returner_may_sign(g: GuardInput) -> GuardResult:
+    return _chain_step(g, final=None, name="returner_may_sign")
 
 
 def _signer_not_repeated(g: GuardInput) -> GuardResult:
@@ -353,6 +362,13 @@ GOVERNANCE_GUARDS: Final[tuple[GuardRow, ...]] = (
         _final_sign_off,
         "Every earlier step of the plan's sign-off chain is signed and the person may sign "
         "the last (without a plan: the fixed approvers approve).",
+        True,
+    ),
+    (
+        "returner_may_sign",
+        _returner_may_sign,
+        "The person sending the report back may sign the step of the plan's sign-off chain "
+        "that is due.",
         True,
     ),
     (

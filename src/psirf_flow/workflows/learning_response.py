@@ -136,6 +136,11 @@ _FINAL_SIGN_OFF_GUARDS: Final = (
     "approver_independent",
     "signer_not_repeated",
 )
+_REWORK_REASON: Final = FieldSpec.choice(
+    "rework_reason",
+    ("factual_gaps", "analysis_incomplete", "engagement_gaps", "other"),
+    required=True,
+)
 _CLOSING_FIELDS: Final = (
     FieldSpec("safety_action_ids", FieldKind.IDENTIFIERS),
     FieldSpec.choice(
@@ -453,16 +458,21 @@ def _main_path(variant: Variant) -> list[TransitionSpec]:
             dest="drafting",
             roles=variant.approver_roles,
             guards=("approver_independent",),
-            fields=(
-                FieldSpec.choice(
-                    "rework_reason",
-                    ("factual_gaps", "analysis_incomplete", "engagement_gaps", "other"),
-                    required=True,
-                ),
-                NOTE_FIELD,
-            ),
+            fields=(_REWORK_REASON, NOTE_FIELD),
             clears=(*_REVIEW_FACTS, *_SIGN_OFF_FACTS),
             summary="Send the report back for more work; review is done again.",
+        ),
+        TransitionSpec(
+            trigger="return_from_sign_off",
+            sources=("awaiting_approval",),
+            dest="drafting",
+            roles=SIGNER_ROLES,
+            guards=("returner_may_sign", "approver_independent"),
+            fields=(_REWORK_REASON, NOTE_FIELD, *_SIGNING[2:]),
+            rules=("psirf.governance.sign_off_chain@1",),
+            clears=(*_REVIEW_FACTS, *_SIGN_OFF_FACTS),
+            summary="Under the plan, whoever may sign the step that is due sends the report "
+            "back for more work; review and sign-off start again.",
         ),
         TransitionSpec(
             trigger="approve",
