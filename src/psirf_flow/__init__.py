@@ -41,6 +41,7 @@ from psirf_flow.errors import IdempotencyKeyReused as IdempotencyKeyReused
 from psirf_flow.errors import InvalidInput as InvalidInput
 from psirf_flow.errors import InvalidPayload as InvalidPayload
 from psirf_flow.errors import OrganisationMismatch as OrganisationMismatch
+from psirf_flow.errors import PlanVersionUnavailable as PlanVersionUnavailable
 from psirf_flow.errors import PsirfFlowError as PsirfFlowError
 from psirf_flow.errors import ReasonMissing as ReasonMissing
 from psirf_flow.errors import ReservedIdentity as ReservedIdentity
@@ -100,6 +101,7 @@ __all__ = [
     "OrganisationMismatch",
     "Outcome",
     "Page",
+    "PlanVersionUnavailable",
     "PsirfFlowError",
     "Reader",
     "ReasonMissing",

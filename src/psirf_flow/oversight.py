@@ -9,6 +9,11 @@ requirement needs the executive lead and a reason, and is reported to the board 
 :func:`overridden_national_requirements` finds those overrides by the rule reference their
 audit entry carries (:data:`~psirf_flow.workflows.intake.NATIONAL_OVERRIDE_RULE`), so it
 works on entries from any store and from any workflow that records such an override.
+
+A departure from the plan (a response outside the ones the plan allows for the incident,
+accepted only where the plan permits it and with a reason code; psirf-rules §0.5 rule 1,
+§1.8) is listed the same way by :func:`plan_departures`: its audit entry carries
+:data:`~psirf_flow.workflows.intake.PLAN_DEPARTURE_RULE` and a ``departure_reason``.
 """
 
 from __future__ import annotations
@@ -19,10 +24,15 @@ from datetime import datetime
 import attrs
 
 from psirf_flow.audit import AuditEntry
-from psirf_flow.workflows.intake import NATIONAL_OVERRIDE_RULE
+from psirf_flow.workflows.intake import NATIONAL_OVERRIDE_RULE, PLAN_DEPARTURE_RULE
 
 
-__all__ = ["NationalOverride", "overridden_national_requirements"]
+__all__ = [
+    "NationalOverride",
+    "PlanDeparture",
+    "overridden_national_requirements",
+    "plan_departures",
+]
 
 
 @attrs.frozen
@@ -89,3 +99,75 @@ def _refs(value: object) -> tuple[str, ...]:
     if isinstance(value, tuple):
         return value
     return (value,) if isinstance(value, str) else ()
+
+
+@attrs.frozen
+class PlanDeparture:
+    """One response decided outside the plan's allowed responses, as a dashboard lists it.
+
+    Attributes:
+        case_id: The case.
+        sequence: The audit entry's sequence number within the case.
+        workflow: The workflow name (``incident_intake`` for the built-in lifecycle).
+        organisation: The organisation the decider acted for.
+        actor_id: Who decided.
+        role: The role they acted in.
+        committee: The committee whose decision it was, if the plan named one.
+        response_type: The response chosen.
+        plan_priority_id: The priority named by the decision, if any.
+        reason_code: The departure reason recorded.
+        recorded_at: When the decision was accepted (aware UTC).
+        entry_hash: The audit entry's hash, to verify the listing against the trail.
+    """
+
+    case_id: str
+    sequence: int
+    workflow: str
+    organisation: str
+    actor_id: str
+    role: str
+    committee: str | None
+    response_type: str
+    plan_priority_id: str | None
+    reason_code: str
+    recorded_at: datetime
+    entry_hash: str
+
+
+def plan_departures(entries: Iterable[AuditEntry]) -> list[PlanDeparture]:
+    """List every departure from the plan's allowed responses found in ``entries``.
+
+    Args:
+        entries: Audit entries of one case or many, in any order.
+
+    Returns:
+        One :class:`PlanDeparture` per decision that recorded a departure reason, oldest
+        first (then by case and sequence).
+    """
+    found = [
+        _departure(e)
+        for e in entries
+        if PLAN_DEPARTURE_RULE in e.rules and isinstance(e.data.get("departure_reason"), str)
+    ]
+    return sorted(found, key=lambda d: (d.recorded_at, d.case_id, d.sequence))
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _departure(entry: AuditEntry) -> PlanDeparture:
+    return PlanDeparture(
+        case_id=entry.case_id,
+        sequence=entry.sequence,
+        workflow=entry.workflow,
+        organisation=entry.organisation,
+        actor_id=entry.actor_id,
+        role=entry.role,
+        committee=_text(entry.data.get("decider_committee")),
+        response_type=_text(entry.data.get("response_type")) or "",
+        plan_priority_id=_text(entry.data.get("plan_priority_id")),
+        reason_code=_text(entry.data.get("departure_reason")) or "",
+        recorded_at=entry.recorded_at,
+        entry_hash=entry.hash,
+    )

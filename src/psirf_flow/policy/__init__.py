@@ -28,13 +28,19 @@ from psirf_flow.policy.conditions import (
 )
 from psirf_flow.policy.facts import (
     FACTS,
+    Duration,
+    DurationUnit,
+    FactDeclaration,
     FactKind,
     IncidentFacts,
     PhysicalHarm,
     PsychologicalHarm,
+    check_extra_facts,
 )
+from psirf_flow.policy.governance import Governance, PlanBook
 from psirf_flow.policy.loading import dump_plan, load_plan, load_plan_file
 from psirf_flow.policy.national import (
+    LocalResponse,
     NationalRule,
     NationalRuleSet,
     ReferralBody,
@@ -52,6 +58,7 @@ from psirf_flow.policy.plan import (
     CandourTargets,
     Committee,
     CommitteeKind,
+    Decider,
     EmergentRiskSettings,
     EscalationLadder,
     EscalationTier,
@@ -72,6 +79,7 @@ from psirf_flow.policy.plan import (
     TriageSettings,
 )
 from psirf_flow.policy.plan_checks import plan_problems
+from psirf_flow.policy.schema import plan_schema
 from psirf_flow.policy.triage import (
     OverrideRequirement,
     Pathway,
@@ -97,13 +105,19 @@ __all__ = [
     "CommitteeKind",
     "Comparison",
     "Condition",
+    "Decider",
+    "Duration",
+    "DurationUnit",
     "EmergentRiskSettings",
     "EscalationLadder",
     "EscalationTier",
+    "FactDeclaration",
     "FactKind",
     "FactTest",
+    "Governance",
     "IncidentFacts",
     "LifecycleVariant",
+    "LocalResponse",
     "NationalRule",
     "NationalRuleSet",
     "Not",
@@ -112,6 +126,7 @@ __all__ = [
     "Pathway",
     "PhysicalHarm",
     "Plan",
+    "PlanBook",
     "PlanHeader",
     "PlanStatus",
     "Priority",
@@ -135,6 +150,7 @@ __all__ = [
     "TriageSettings",
     "Verification",
     "WorkingDayCalendar",
+    "check_extra_facts",
     "condition_problems",
     "dump_plan",
     "evaluate",
@@ -144,5 +160,6 @@ __all__ = [
     "load_plan_file",
     "matching_priorities",
     "plan_problems",
+    "plan_schema",
     "triage",
 ]

@@ -38,6 +38,7 @@ from __future__ import annotations
 from typing import Final
 
 from psirf_flow.domain import Role
+from psirf_flow.policy.plan import DECIDER_ROLES
 from psirf_flow.workflows.spec import (
     SAME_STATE,
     FieldKind,
@@ -51,11 +52,13 @@ from psirf_flow.workflows.spec import (
 
 __all__ = [
     "BASES",
+    "DEPARTURE_REASONS",
     "INTAKE",
     "NATIONAL_OVERRIDE_RULE",
     "NO_RESPONSE_RATIONALES",
     "OVERRIDE_REASONS",
     "PHYSICAL_HARM",
+    "PLAN_DEPARTURE_RULE",
     "PSYCHOLOGICAL_HARM",
     "RESPONSE_RATIONALES",
     "STATES",
@@ -101,6 +104,18 @@ NO_RESPONSE_RATIONALES: Final = (
     "duplicate_report",
     "other",
 )
+#: Rule reference carried by every response decision, which the plan may permit to depart
+#: from its allowed responses; the oversight query lists the entries that did, with their
+#: reason (psirf-rules §0.5 rule 1, §1.8; :func:`psirf_flow.oversight.plan_departures`).
+PLAN_DEPARTURE_RULE: Final = "psirf.plan.departure@1"
+#: Why a response outside the plan's allowed list was chosen (where the plan permits it).
+DEPARTURE_REASONS: Final = (
+    "more_proportionate_response",
+    "greater_learning_opportunity",
+    "patient_or_family_wishes",
+    "already_examined_elsewhere",
+    "other",
+)
 #: Why an executive lead set a national requirement aside.
 OVERRIDE_REASONS: Final = (
     "criteria_not_met_on_review",
@@ -109,7 +124,9 @@ OVERRIDE_REASONS: Final = (
     "other",
 )
 
-_DECIDERS: Final = (Role.PATIENT_SAFETY_SPECIALIST, Role.EXECUTIVE_LEAD)
+#: Who may take a response decision step: every role a plan may name as decider; the guard
+#: ``decider_per_plan`` does the real check (without a plan: specialist or executive lead).
+_DECIDERS: Final = DECIDER_ROLES
 _TEAM: Final = (Role.PATIENT_SAFETY_SPECIALIST, Role.EXECUTIVE_LEAD)
 _REFERRAL_OPEN: Final = ("referred", "external_investigation")
 _TRIAGE_FACTS: Final = (
@@ -121,12 +138,20 @@ _TRIAGE_FACTS: Final = (
     "recommended_response",
 )
 _DECISION_NOTE: Final = FieldSpec("decision_note", FieldKind.TEXT)
+#: A committee's decision names the committee and its meeting (the plan's decided_by).
+_DECIDER_FIELDS: Final = (
+    FieldSpec("decider_committee", FieldKind.IDENTIFIER),
+    FieldSpec("meeting_ref", FieldKind.REFERENCE),
+)
 _RESPONSE_FIELDS: Final = (
     FieldSpec("response_type", FieldKind.IDENTIFIER, required=True),
     FieldSpec.choice("basis", BASES, required=True),
     FieldSpec.choice("rationale", RESPONSE_RATIONALES, required=True),
     FieldSpec("plan_priority_id", FieldKind.IDENTIFIER),
     _DECISION_NOTE,
+    FieldSpec.choice("departure_reason", DEPARTURE_REASONS),
+    FieldSpec("departure_note", FieldKind.TEXT),
+    *_DECIDER_FIELDS,
 )
 _HARM_FIELDS: Final = (
     FieldSpec("lfpse_ref", FieldKind.REFERENCE),
@@ -164,7 +189,7 @@ _TRIAGE: Final = (
         sources=("under_review",),
         dest=SAME_STATE,
         roles=(Role.PATIENT_SAFETY_SPECIALIST,),
-        guards=("triage_refs_consistent", "national_rules_kept"),
+        guards=("triage_refs_consistent", "national_rules_kept", "triage_under_governing_plan"),
         fields=(
             FieldSpec("national_rule_refs", FieldKind.IDENTIFIERS),
             FieldSpec("national_psii_rule_refs", FieldKind.IDENTIFIERS),
@@ -208,14 +233,21 @@ _DECISIONS: Final = (
         guards=(
             "triage_recorded",
             "executive_decides_significant_risk",
+            "decider_per_plan",
             "basis_consistent_with_triage",
             "national_psii_respected",
             "national_referral_respected",
+            "response_within_plan",
         ),
         fields=_RESPONSE_FIELDS,
-        rules=("psirf.triage.order@1", "psirf.triage.executive_decision@1"),
+        rules=(
+            "psirf.triage.order@1",
+            "psirf.triage.executive_decision@1",
+            PLAN_DEPARTURE_RULE,
+        ),
         actor_fact="decided_by",
-        summary="Decide the learning response, its basis and rationale.",
+        summary="Decide the learning response, its basis and rationale; under a plan, one "
+        "the plan allows (or a departure it permits, with a reason), by the decider it names.",
     ),
     TransitionSpec(
         trigger="decide_no_further_response",
@@ -225,11 +257,14 @@ _DECISIONS: Final = (
         guards=(
             "triage_recorded",
             "executive_decides_significant_risk",
+            "decider_per_plan",
             "no_outstanding_national_requirement",
+            "no_further_response_within_plan",
         ),
         fields=(
             FieldSpec.choice("no_response_rationale", NO_RESPONSE_RATIONALES, required=True),
             _DECISION_NOTE,
+            *_DECIDER_FIELDS,
         ),
         rules=("psirf.triage.order@1", "psirf.triage.no_further_response@1"),
         actor_fact="decided_by",
@@ -313,11 +348,17 @@ _REFERRAL: Final = (
         guards=(
             "triage_recorded",
             "executive_decides_significant_risk",
+            "decider_per_plan",
             "basis_consistent_with_triage",
             "national_psii_respected",
+            "response_within_plan",
         ),
         fields=_RESPONSE_FIELDS,
-        rules=("psirf.national.parallel_local_response@1", "psirf.triage.order@1"),
+        rules=(
+            "psirf.national.parallel_local_response@1",
+            "psirf.triage.order@1",
+            PLAN_DEPARTURE_RULE,
+        ),
         actor_fact="decided_by",
         summary="Commission a local learning response alongside the referral.",
     ),
