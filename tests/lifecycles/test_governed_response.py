@@ -44,11 +44,14 @@ from psirf_flow.policy.governance import Governance
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows import (
     AFTER_ACTION_REVIEW,
+    GUARDS,
     LEARNING_RESPONSES,
     PSII,
     DefinitionRegistry,
+    GuardInput,
 )
 from psirf_flow.workflows.couplings import COUPLINGS
+from psirf_flow.workflows.guards import CaseSummary
 from psirf_flow.workflows.learning_response import AFTER_ACTION_REVIEW_V1
 
 
@@ -1067,3 +1070,57 @@ def test_a_chain_approves_only_at_its_last_step(chain: list[Role]) -> None:
     assert codes(as_record) == ("sign_off_step_is_last",)
     assert approved.state == "approved"
     assert approved.facts["approved_by"] == last.id
+
+
+def _delegation_summary(**facts: FactValue) -> CaseSummary:
+    base: dict[str, FactValue] = {
+        "opened_by": EXEC.id,
+        "delegate_id": CHAIR.id,
+        "delegated_role": "executive_lead",
+        "response_types": ("psii",),
+        "valid_from": "2026-01-01",
+        "valid_to": "2026-12-31",
+    }
+    return CaseSummary("D-1", "delegation", "delegation", "active", ORG, facts=base | facts)
+
+
+@pytest.mark.parametrize(
+    ("summary", "now", "words"),
+    [
+        pytest.param(_delegation_summary(), DECIDED_AT, None, id="fits"),
+        pytest.param(_delegation_summary(), None, "time of the decision", id="no-time"),
+        pytest.param(
+            _delegation_summary(valid_to="31/12/2026"), DECIDED_AT, "not in force", id="bad-date"
+        ),
+        pytest.param(
+            _delegation_summary(response_types="psii"), DECIDED_AT, "does not cover", id="one-type"
+        ),
+        pytest.param(
+            attrs.evolve(_delegation_summary(), family="learning_response"),
+            DECIDED_AT,
+            "does not exist",
+            id="not-a-delegation",
+        ),
+    ],
+)
+def test_delegation_guard_reads_the_summary(
+    plan: Plan, summary: CaseSummary, now: datetime | None, words: str | None
+) -> None:
+    """The guard judges the delegation as the engine summarised it, and nothing else."""
+    case = _awaiting({"sign_off_step": 1, "sign_off_last_by": MEMBER.id})
+    guard_input = GuardInput(
+        case=case,
+        trigger="sign_off",
+        actor=CHAIR,
+        role=Role.SENIOR_LEADER,
+        facts=case.facts,
+        payload={"report_ref": "R-1", "delegation_id": "D-1"},
+        now=now,
+        references={"D-1": summary},
+        governance=Governance(plan=plan, rules=load_national_rules()),
+    )
+
+    result = GUARDS["sign_off_as_planned"].check(guard_input)
+
+    assert result.ok is (words is None)
+    assert (words or "") in result.explanation

@@ -86,9 +86,9 @@ def response_type_of(g: GuardInput) -> tuple[str, ResponseType] | None:
         return None
     name = g.facts.get("response_type")
     if not isinstance(name, str):
-        name = g.case.workflow if g.case is not None else None
-    if name is None:
-        return None
+        if g.case is None:
+            return None
+        name = g.case.workflow
     found = g.governance.plan.response_types.get(name)
     return (name, found) if found is not None else None
 
@@ -127,8 +127,6 @@ def _delegation_problem(g: GuardInput, role: Role, response_type: str) -> str | 
         return f"the delegation {cited} is {found.state.replace('_', ' ')}"
     if not g.actor_is(facts.get("delegate_id")):
         return f"the delegation {cited} does not name {g.actor.id} as delegate"
-    if g.actor_is(facts.get("opened_by")):
-        return f"the delegation {cited} was made by {g.actor.id} themselves"
     if facts.get("delegated_role") != role.value:
         return f"the delegation {cited} does not delegate the {role.value.replace('_', ' ')}"
     types = facts.get("response_types")
