@@ -35,12 +35,16 @@ from psirf_flow.domain import FactValue, SystemReader
 from psirf_flow.errors import PlanError
 from psirf_flow.policy import (
     Approver,
+    IncidentFacts,
     LifecycleVariant,
     Plan,
+    intake_payload,
     load_national_rules,
     load_plan,
+    triage,
 )
 from psirf_flow.policy.governance import Governance
+from psirf_flow.relay import OutboxRelay
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows import (
     AFTER_ACTION_REVIEW,
@@ -50,7 +54,7 @@ from psirf_flow.workflows import (
     DefinitionRegistry,
     GuardInput,
 )
-from psirf_flow.workflows.couplings import COUPLINGS
+from psirf_flow.workflows.couplings import COUPLINGS, learning_response_id
 from psirf_flow.workflows.guards import CaseSummary
 from psirf_flow.workflows.learning_response import AFTER_ACTION_REVIEW_V1
 
@@ -100,6 +104,7 @@ sign_off = [{ role = "patient_safety_specialist" }]
 rationale_codes = ["awaiting_hssib_report"]
 """
 
+REPORTER = Actor("rep-1", [Role.REPORTER], ORG)
 PSS = Actor("pss-1", [Role.PATIENT_SAFETY_SPECIALIST], ORG)
 PSS_2 = Actor("pss-2", [Role.PATIENT_SAFETY_SPECIALIST], ORG)
 EXEC = Actor("exec-1", [Role.EXECUTIVE_LEAD], ORG)
@@ -1124,3 +1129,50 @@ def test_delegation_guard_reads_the_summary(
 
     assert result.ok is (words is None)
     assert (words or "") in result.explanation
+
+
+def test_from_intake_to_sign_off_under_the_plan() -> None:
+    """A decided round table review opens as an MDT review and is signed off as planned."""
+    text = PLAN_TOML + (
+        "\n[[priorities]]\n"
+        'id = "falls"\n'
+        'criteria = { fact = "categories", includes = "falls" }\n'
+        'responses = { allowed = ["round_table_review"], default = "round_table_review" }\n'
+        'decided_by = "senior_leader"\n'
+    )
+    governing = load_plan(text, source="plan-with-falls")
+    rules = load_national_rules()
+    driver = Driver(governing)
+    engine = driver.engine
+    engine.open("incident_intake", actor=REPORTER, case_id="INT-1", payload={"incident_id": "I-1"})
+    engine.fire("INT-1", "begin_review", actor=PSS)
+    advice = triage(IncidentFacts(incident_id="I-1", categories={"falls"}), governing, rules)
+    engine.fire("INT-1", "record_triage", actor=PSS, payload=intake_payload(advice, rules))
+    decision = {
+        "response_type": "round_table_review",
+        "basis": "local_priority",
+        "rationale": "plan_planned_response",
+    }
+    decided = engine.fire("INT-1", "decide_response", actor=SENIOR, payload=decision).case
+    OutboxRelay(engine, response_types=governing.response_variants()).run_once()
+    case_id = learning_response_id("INT-1", decided.version)
+    opened = engine.get(case_id, reader=READER)
+    for trigger, actor, payload in (
+        ("assign_lead", PSS, {"lead_id": LEAD.id}),
+        ("begin_gathering", LEAD, {}),
+        ("complete_analysis", LEAD, {}),
+        ("submit_draft", LEAD, {"draft_ref": "D-1"}),
+        ("record_expert_input", LEAD, {"expert_input": "panel", "expert_ids": ["sme-1"]}),
+        ("record_staff_accuracy_check", LEAD, {"staff_accuracy_check": "confirmed"}),
+        ("agree_findings", SENIOR, {}),
+        ("request_approval", LEAD, {}),
+    ):
+        driver.fire(case_id, trigger, actor, payload)
+
+    with pytest.raises(GuardFailed) as refused:
+        driver.fire(case_id, "approve", SENIOR, {"report_ref": "R-1"})
+    approved = driver.fire(case_id, "sign_off", PSS_2, {"report_ref": "R-1"})
+
+    assert (opened.workflow, opened.facts["response_type"]) == ("mdt_review", "round_table_review")
+    assert codes(refused) == ("signer_not_in_sign_off_chain",)
+    assert (approved.state, approved.facts["approved_by"]) == ("approved", PSS_2.id)
