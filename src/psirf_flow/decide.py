@@ -39,12 +39,12 @@ from psirf_flow.audit import GENESIS_HASH, AuditEntry, AuditKeys, case_digest_of
 from psirf_flow.domain import Actor, Case, Command, FactValue, GuardResult, Role
 from psirf_flow.errors import (
     CorruptRecord,
-    GuardFailed,
     InvalidPayload,
     OrganisationMismatch,
     RoleNotPermitted,
     TransitionNotAllowed,
     UnknownTrigger,
+    guard_failure,
 )
 from psirf_flow.policy.governance import GOVERNANCE_FACTS, Governance
 from psirf_flow.workflows import _machine
@@ -192,7 +192,7 @@ def decide_open(
     )
     results = _evaluate(definition, opening.guards, guard_input)
     if not all(r.ok for r in results):
-        raise GuardFailed(case_id=case_id, trigger=OPEN_TRIGGER, results=results)
+        raise guard_failure(case_id=case_id, trigger=OPEN_TRIGGER, results=results)
     facts: dict[str, FactValue] = {**opened, "opened_by": command.actor.id}
     case = Case(
         id=case_id,
@@ -353,6 +353,9 @@ def decide(
         facts[spec.actor_fact] = command.actor.id
     if spec.stamp_fact is not None:
         facts[spec.stamp_fact] = now.date().isoformat()
+    if spec.counts is not None:
+        counted = facts.get(spec.counts)
+        facts[spec.counts] = (counted if type(counted) is int else 0) + 1
     guard_input = GuardInput(
         case=case,
         trigger=trigger,
@@ -384,7 +387,7 @@ def decide(
             raise CorruptRecord(
                 case.id, f"it is {case.state!r} but records no state for {trigger!r} to return to"
             )
-        raise GuardFailed(case_id=case.id, trigger=trigger, results=results)
+        raise guard_failure(case_id=case.id, trigger=trigger, results=results)
 
     new_case = _next_case(
         case,

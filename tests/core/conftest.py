@@ -33,7 +33,7 @@ MAIN_PATH = (
     "shared",
     "closed",
 )
-FACILITATED = frozenset({"swarm_huddle", "hot_debrief"})
+FACILITATED = frozenset({"swarm_huddle", "hot_debrief", "after_action_review"})
 
 
 class Cast:

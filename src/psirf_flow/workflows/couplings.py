@@ -294,6 +294,8 @@ def _open_learning_response(case: Case, trigger: str, sequence: int) -> FollowUp
         "basis": _BASIS.get(str(case.facts.get("basis")), "other"),
         "intake_case_id": case.id,
         "caused_by": _caused_by(case, sequence),
+        # The plan's response type it runs as: its sign-off chain and settings apply.
+        "response_type": response_type,
     }
     if _harm_screened(case.facts):
         payload["candour_case_id"] = candour_case_id(case.id)

@@ -16,6 +16,8 @@ Sources for the rules behind the built-in guards (see ``docs/explanation/psirf-p
   safety actions *or* a recorded no-actions rationale, never their completion.
 * Timescales and extensions of a PSII, psirf-rules §4.1 and §5 rule 5: see
   :mod:`psirf_flow.workflows.guards_engagement`.
+* Sign-off as the plan says, delegation, and the steps a plan switches on or off
+  (psirf-rules §5, §6 stages 4, 8 and 9): see :mod:`psirf_flow.workflows.guards_governance`.
 
 Add local guards by copying :data:`GUARDS`, adding :class:`GuardSpec` entries and passing
 the copy to :func:`~psirf_flow.workflows.spec.define`.
@@ -37,6 +39,7 @@ from psirf_flow.policy.governance import Governance
 from psirf_flow.workflows.guards_actions import ACTION_GUARDS
 from psirf_flow.workflows.guards_candour import CANDOUR_GUARDS
 from psirf_flow.workflows.guards_engagement import ENGAGEMENT_GUARDS
+from psirf_flow.workflows.guards_governance import DELEGATION_GUARDS, GOVERNANCE_GUARDS
 from psirf_flow.workflows.guards_intake import INTAKE_GUARDS
 from psirf_flow.workflows.guards_referral import REFERRAL_GUARDS
 
@@ -95,9 +98,9 @@ class CaseSummary:
         state: Its state when the command is decided.
         organisation: Its owning organisation.
         incident_ids: The incidents it is linked to (``incident_ids`` or ``incident_id``).
-        facts: Its facts (opaque codes and ids; free text only as digests), for guards that
-            read what another record says (a referral's body, whether it needs a local
-            response alongside).
+        facts: Its facts, read-only (opaque codes and ids; free text only as digests), for
+            guards that read what another record says: a referral's body, a delegation's
+            delegate, response types and dates. Not compared when summaries are compared.
     """
 
     id: str
@@ -107,7 +110,7 @@ class CaseSummary:
     organisation: str
     incident_ids: tuple[str, ...] = ()
     facts: Mapping[str, FactValue] = attrs.field(
-        factory=dict, converter=frozen_facts, hash=False, repr=False
+        factory=dict, converter=frozen_facts, eq=False, repr=False
     )
 
     @classmethod
@@ -600,7 +603,14 @@ GUARDS: Final[Mapping[str, GuardSpec]] = MappingProxyType(
             *_SPECS,
             *(
                 GuardSpec(*row)
-                for row in (*CANDOUR_GUARDS, *ACTION_GUARDS, *INTAKE_GUARDS, *ENGAGEMENT_GUARDS)
+                for row in (
+                    *CANDOUR_GUARDS,
+                    *ACTION_GUARDS,
+                    *INTAKE_GUARDS,
+                    *ENGAGEMENT_GUARDS,
+                    *GOVERNANCE_GUARDS,
+                    *DELEGATION_GUARDS,
+                )
             ),
             *(GuardSpec(*row) for row in REFERRAL_GUARDS),
         )

@@ -67,6 +67,10 @@ class FieldKind(StrEnum):
     and hands guards a read-only summary of it
     (:attr:`~psirf_flow.workflows.guards.GuardInput.references`). A missing case and
     another organisation's case look the same: absent."""
+    DIGEST = "digest"
+    """A SHA-256 digest of a document the host holds (a draft version, say), written as 64
+    hexadecimal digits and stored in lower case: it identifies the version without holding
+    any of its text."""
 
 
 @attrs.frozen
@@ -136,6 +140,8 @@ class TransitionSpec:
             as this fact (e.g. ``started_on`` when a response starts). The time comes from
             the ``now`` argument of :func:`~psirf_flow.decide.decide`, so the core stays pure.
         clears: Facts removed when it fires (e.g. review records when a report is reworked).
+        counts: When set, this fact counts how often the step was taken: one more each time
+            it fires (absent counts as zero), e.g. a report's ``revision`` on reopening.
         holds: It puts the case on hold, remembering the state to resume to.
         reopens: It is the one kind of transition allowed out of a final state.
         summary: One line saying what the step means, for documentation and diagrams.
@@ -160,6 +166,7 @@ class TransitionSpec:
     actor_fact: str | None = None
     stamp_fact: str | None = None
     clears: tuple[str, ...] = ()
+    counts: str | None = None
     holds: bool = False
     reopens: bool = False
     summary: str = ""
