@@ -11,8 +11,9 @@ and ``reopen`` (closed -> gathering_and_analysis, by the executive lead, on new 
 The patient safety incident investigation (PSII) and the shorter response types are
 variants of one skeleton and differ only where the rules say they do (psirf-rules §2):
 
-* **PSII**: independent lead plus an engagement lead; terms of reference and a recorded
-  engagement outcome before approval; peer review, subject-matter expert or panel input,
+* **PSII**: independent lead plus an engagement lead; terms of reference and the patient's
+  or family's engagement recorded (person by person, ``record_engagement``) before
+  approval; peer review, subject-matter expert or panel input,
   staff factual-accuracy check, the family's comment on the draft and findings agreed with
   senior leadership; approved by the executive lead (NAT-G/LOCAL, psirf-rules §5, §6).
 * **After action review**: led by a facilitator (version 2; version 1, led by a learning
@@ -21,6 +22,13 @@ variants of one skeleton and differ only where the rules say they do (psirf-rule
 * **Swarm huddle** and **hot debrief**: led by a facilitator, not an investigator.
 * **MDT review**: multidisciplinary (expert) input recorded.
 * **Thematic review**: links at least two incidents; terms of reference and peer review.
+
+**Staff involved and engagement** (psirf-rules §5 rule 1, §7.1): the staff involved and
+their line managers arrive with the coupling from the intake (or at opening) and are added
+with ``record_staff_involved`` (a list never drops anyone); the lead, the engagement lead and
+the peer reviewer are checked against the current list. ``record_engagement`` keeps one
+record per person (the patient, each family member, each member of staff involved), by
+opaque person id, with the outcome, contact preference and whether support was offered.
 
 Who approves each response type is a local matter (psirf-rules §5, LOCAL); the defaults
 here are the executive lead for a PSII and a senior leader otherwise, and a trust's plan
@@ -196,7 +204,8 @@ class Variant:
         approver_roles: Roles that may approve the report.
         needs_engagement_lead: An engagement lead is named with the lead.
         needs_terms_of_reference: Terms of reference before approval.
-        needs_engagement_outcome: A family engagement outcome before approval.
+        needs_engagement_outcome: The patient's or family's engagement recorded, person by
+            person, before approval.
         review_guards: What the review stage must record before approval.
         min_incidents: Incidents that must be linked when the case is opened.
         terms_need_family_involvement: Terms of reference record the patient's or family's
