@@ -1,16 +1,21 @@
 """Shared fixtures, hypothesis profiles and the PostgreSQL gate.
 
 PostgreSQL tests are marked ``postgres`` and use the server named by
-``PSIRF_FLOW_TEST_PG_URL``. Without it they are skipped with a visible reason; with
-``PSIRF_FLOW_REQUIRE_PG=1`` (as ``.ci/run`` sets) a missing server or a run in which no
-PostgreSQL test executed fails the session instead.
+``PSIRF_FLOW_TEST_PG_URL``: each test session creates its own database there
+(``psirf_flow_t_<random>``, dropped at the end) and each test that asks for ``pg_url`` gets
+its own schema inside it, so parallel runs never collide. Without the URL they are skipped
+with a visible reason; with ``PSIRF_FLOW_REQUIRE_PG=1`` (as ``.ci/run`` sets) a missing
+server or a run in which no PostgreSQL test executed fails the session instead.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 
 from psirf_flow.testing import ManualClock
@@ -79,3 +84,49 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+def _admin_engine(url: sa.URL) -> sa.Engine:
+    return sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[sa.URL]:
+    """A PostgreSQL database made for this session alone, dropped afterwards."""
+    raw = os.environ.get(PG_URL_ENV)
+    if not raw:
+        pytest.skip(f"PostgreSQL tests need {PG_URL_ENV} (see .ci/run)")
+    server = sa.make_url(raw)
+    admin = _admin_engine(server)
+    name = f"psirf_flow_t_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as error:
+        admin.dispose()
+        reason = f"PostgreSQL at {server.render_as_string()} is not reachable: {error.orig}"
+        if os.environ.get(REQUIRE_PG_ENV) == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    try:
+        yield server.set(database=name)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_database_url: sa.URL) -> Iterator[str]:
+    """A URL whose connections use a fresh, empty schema of the session database."""
+    schema = f"s_{uuid.uuid4().hex[:12]}"
+    admin = _admin_engine(pg_database_url)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    url = pg_database_url.update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()

@@ -124,13 +124,20 @@ def _rules() -> NationalRuleSet:
     return load_national_rules()
 
 
-@pytest.fixture(name="store", params=["memory", "sqlite"])
+@pytest.fixture(
+    name="store",
+    params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
 def _store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    """The in-memory store, then a migrated SQLite file."""
+    """The in-memory store, a migrated SQLite file, then a fresh PostgreSQL schema."""
     if request.param == "memory":
         yield InMemoryStore()
         return
-    store = SqlStore.open(str(tmp_path / "cases.sqlite3"), migrate=True)
+    if request.param == "postgres":
+        url = str(request.getfixturevalue("pg_url"))
+    else:
+        url = str(tmp_path / "cases.sqlite3")
+    store = SqlStore.open(url, migrate=True)
     try:
         yield store
     finally:
