@@ -26,6 +26,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from psirf_flow import Actor, CommandRejected, Engine, InMemoryStore, Role
 from psirf_flow.cli import main
@@ -393,3 +395,77 @@ def test_intake_reaches_the_decision_the_plan_gives_its_decider(
     assert case.facts["plan_ref"] == plan.ref
     for name, value in extra.items():
         assert case.facts[name] == value
+
+
+# ---------------------------------------------------------------- invariants over the plans
+
+
+def _codes(plan_file: str, field: str) -> list[str]:
+    """Every code the plan's table uses for ``field``, plus one no plan mentions."""
+    found = {
+        code
+        for row in _rows(plan_file)
+        for code in (
+            row.facts.get(field, [])
+            if isinstance(row.facts.get(field), list)
+            else [row.facts[field]]
+            if field in row.facts
+            else []
+        )
+    }
+    return sorted(found | {"unlisted"})
+
+
+@st.composite
+def _incident(draw: st.DrawFn, plan_file: str) -> IncidentFacts:
+    died = draw(st.booleans())
+    harm = draw(st.sampled_from(list(PhysicalHarm)))
+    if harm is PhysicalHarm.FATAL and not died:
+        harm = PhysicalHarm.SEVERE
+    flags = {
+        name: draw(st.booleans())
+        for name in (
+            "detained_under_mha",
+            "mca_applies",
+            "child",
+            "mnsi_criteria_met",
+            "mental_health_related_homicide",
+            "safeguarding_concern",
+            "screening_incident",
+            "emergent_risk",
+        )
+    }
+    return IncidentFacts(
+        incident_id="INC-1",
+        physical_harm=harm,
+        died=died,
+        death_more_likely_than_not_due_to_problems_in_care=died and draw(st.booleans()),
+        never_event_type=draw(st.sampled_from([None, "wrong_site_surgery"])),
+        setting=draw(st.sampled_from(_codes(plan_file, "setting"))),
+        service_line=draw(st.sampled_from(_codes(plan_file, "service_line"))),
+        categories=draw(st.lists(st.sampled_from(_codes(plan_file, "categories")), max_size=3)),
+        **flags,
+    )
+
+
+@pytest.mark.parametrize("plan_file", PLAN_FILES)
+@given(data=st.data())
+def test_triage_stays_within_the_plan_and_never_downgrades_a_national_psii(
+    plan_file: str, data: st.DataObject
+) -> None:
+    """Triage stays within the plan's response types and a national PSII is never downgraded."""
+    plan = _plan(plan_file)
+    rules = load_national_rules()
+    facts = data.draw(_incident(plan_file))
+
+    rec = triage(facts, plan, rules)
+
+    assert set(rec.allowed_responses) <= set(plan.response_types)
+    assert rec.default_response is None or rec.default_response in rec.allowed_responses
+    if rec.national_rules:
+        assert rec.pathway.value == "national_requirement"
+        assert rec.no_further_response_allowed is False
+    psii_rules = {r.ref for r in rules.rules if r.response.value == "locally_led_psii"}
+    if psii_rules & set(rec.national_rules):
+        assert rec.default_response == plan.triage.national_psii_response
+        assert rec.allowed_responses == (plan.triage.national_psii_response,)
