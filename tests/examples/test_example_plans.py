@@ -10,8 +10,8 @@ running under the plan, to the decision taken by the decider the plan names (psi
 
 The plans use settings from issue 9 (committees, committee deciders, declared and numeric
 facts, referral bodies, notifications, ``terms_of_reference_required``, ``sharing_step``);
-the names the tests read on a recommendation for the new triage outputs are gathered in
-the ``_local_response``, ``_notifications`` and ``_thematic_reviews`` helpers.
+the recommendation's ``expected_local_response`` and ``local_default`` (triage precedence),
+``notifications`` and ``thematic_reviews_matched`` come with them.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ _EXPECTED_KEYS = frozenset(
         "national_rules",
         "priorities",
         "default_response",
+        "local_default",
         "allowed_responses",
         "decided_by",
         "referrals",
@@ -194,43 +195,9 @@ def _decider(value: object) -> str:
     return str(_plain(getattr(value, "role", value)))
 
 
-def _first_attribute(owner: object, names: tuple[str, ...], what: str) -> object:
-    for name in names:
-        if hasattr(owner, name):
-            return getattr(owner, name)
-    pytest.fail(f"{type(owner).__name__} has none of {names}: where is {what}?")
-
-
 def _ids(items: object) -> list[str]:
-    assert isinstance(items, tuple | list | frozenset)
+    assert isinstance(items, tuple | list)
     return [str(getattr(item, "id", item)) for item in items]
-
-
-def _local_response(rec: Recommendation) -> str:
-    """What local response the national rules expect (issue 9 point 3)."""
-    names = ("expected_local_response", "local_response_expectation", "local_response")
-    if any(hasattr(rec, name) for name in names):
-        value = _first_attribute(rec, names, "the local response the rules expect")
-    else:
-        found = {
-            str(_plain(_first_attribute(r, names, "the local response the rule expects")))
-            for r in rec.referrals
-        }
-        assert len(found) == 1, found
-        value = found.pop()
-    return str(_plain(value)).replace("-", "_").replace(" ", "_")
-
-
-def _notifications(rec: Recommendation) -> list[str]:
-    """The regulator notification steps that apply (issue 9 point 8)."""
-    names = ("notifications", "regulator_notifications", "notification_steps")
-    return _ids(_first_attribute(rec, names, "the regulator notifications"))
-
-
-def _thematic_reviews(rec: Recommendation) -> list[str]:
-    """The scheduled thematic reviews whose criteria the incident meets (issue 9 point 8)."""
-    names = ("thematic_reviews", "matching_thematic_reviews", "scheduled_thematic_reviews")
-    return _ids(_first_attribute(rec, names, "the thematic reviews the incident meets"))
 
 
 # ---------------------------------------------------------------- the plans
@@ -312,16 +279,14 @@ def test_triage_recommends_what_the_plan_says(row: Row, rules: NationalRuleSet) 
     assert rec.default_response == expected.get("default_response")
     assert list(rec.allowed_responses) == expected["allowed_responses"]
     assert _decider(rec.decided_by) == _decider(expected["decided_by"])
+    assert rec.local_default == expected.get("local_default")
     assert [b for r in rec.referrals for b in r.bodies] == expected.get("referrals", [])
-    if rec.referrals:
-        assert _local_response(rec) == expected["local_response"]
-    else:
-        assert "local_response" not in expected
+    assert _plain(rec.expected_local_response) == expected.get("local_response")
     assert rec.no_further_response_allowed is expected.get("no_further_response_allowed", False)
     assert rec.improvement_plan == expected.get("improvement_plan")
     assert rec.thematic_review == expected.get("thematic_review")
-    assert _thematic_reviews(rec) == expected.get("thematic_reviews", [])
-    assert _notifications(rec) == expected.get("notifications", [])
+    assert _ids(rec.thematic_reviews_matched) == expected.get("thematic_reviews", [])
+    assert _ids(rec.notifications) == expected.get("notifications", [])
     assert rec.executive_decision_required is facts.emergent_risk
 
 
