@@ -302,7 +302,7 @@ def _decider_actor(decided_by: str, org: str) -> tuple[Actor, dict[str, object]]
     if decided_by.startswith("committee:"):
         committee = decided_by.split(":", 1)[1]
         chair = Actor("chair-01", [Role.SENIOR_LEADER], org, committees=frozenset({committee}))
-        return chair, {"meeting_ref": f"{committee}-2026-05-12"}
+        return chair, {"decider_committee": committee, "meeting_ref": f"{committee}-2026-05-12"}
     return Actor(f"dec-{decided_by}", [Role(decided_by)], org), {}
 
 
