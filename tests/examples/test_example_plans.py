@@ -314,6 +314,12 @@ def _someone_else(decided_by: str, org: str) -> Actor:
 
 
 def _decision(rec: Recommendation) -> tuple[str, dict[str, object]]:
+    if rec.local_default is not None:
+        return "commission_local_response", {
+            "response_type": rec.local_default,
+            "basis": "local_priority",
+            "rationale": "plan_planned_response",
+        }
     if rec.default_response is None:
         rationale = (
             "covered_by_existing_improvement_plan"
@@ -332,7 +338,7 @@ def _decision(rec: Recommendation) -> tuple[str, dict[str, object]]:
 def test_intake_reaches_the_decision_the_plan_gives_its_decider(
     row: Row, rules: NationalRuleSet
 ) -> None:
-    """Reported, reviewed, triaged, then decided by the plan's decider and by nobody else."""
+    """Reported, reviewed, triaged (and referred), then decided by the plan's decider alone."""
     plan = _plan(row.plan_file)
     org = _org(plan)
     pss = Actor("pss-01", [Role.PATIENT_SAFETY_SPECIALIST], org)
@@ -347,16 +353,28 @@ def test_intake_reaches_the_decision_the_plan_gives_its_decider(
     clock.advance(timedelta(hours=2))
     engine.fire(row.id, "begin_review", actor=pss)
     engine.fire(row.id, "record_triage", actor=pss, payload=intake_payload(rec, rules))
+    for number, referral in enumerate(rec.referrals):
+        engine.fire(
+            row.id,
+            "add_referral" if number else "refer",
+            actor=pss,
+            payload={"referral_body": referral.bodies[0], "referral_rule_ref": referral.rule_ref},
+        )
     with pytest.raises(CommandRejected):
         engine.fire(row.id, trigger, actor=_someone_else(decided_by, org), payload=payload)
     engine.fire(row.id, trigger, actor=decider, payload={**payload, **extra})
 
     case = engine.get(row.id, reader=READER)
-    assert case.state == (
-        "response_decided" if trigger == "decide_response" else "no_further_response"
+    assert (
+        case.state
+        == {
+            "decide_response": "response_decided",
+            "decide_no_further_response": "no_further_response",
+            "commission_local_response": "referred",
+        }[trigger]
     )
     assert case.facts["decided_by"] == decider.id
-    assert case.facts.get("response_type") == rec.default_response
+    assert case.facts.get("response_type") == (rec.default_response or rec.local_default)
     assert case.facts["plan_ref"] == plan.ref
     for name, value in extra.items():
         assert case.facts[name] == value
