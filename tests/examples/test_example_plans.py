@@ -250,10 +250,13 @@ def test_table_covers_fifteen_incidents_and_drives_five(plan_file: str) -> None:
 
 
 @pytest.mark.parametrize("plan_file", PLAN_FILES)
-def test_table_reaches_every_pathway_and_priority(plan_file: str) -> None:
-    """Each table shows all four triage pathways and every local priority of its plan."""
+def test_table_reaches_every_pathway_priority_review_and_notification(plan_file: str) -> None:
+    """Each table shows the four pathways and every priority, thematic review and notification."""
     rows = _rows(plan_file)
-    priorities = {p["id"] for p in _raw_plan(plan_file)["priorities"]}
+    raw = _raw_plan(plan_file)
+    priorities = {p["id"] for p in raw["priorities"]}
+    reviews = {r["id"] for r in raw["thematic_reviews"]}
+    notifications = {n["id"] for n in raw["notifications"]}
 
     assert {row.expected["pathway"] for row in rows} == {
         "national_requirement",
@@ -262,6 +265,8 @@ def test_table_reaches_every_pathway_and_priority(plan_file: str) -> None:
         "proportionate",
     }
     assert priorities <= {p for row in rows for p in row.expected.get("priorities", [])}
+    assert reviews <= {r for row in rows for r in row.expected.get("thematic_reviews", [])}
+    assert notifications <= {n for row in rows for n in row.expected.get("notifications", [])}
 
 
 @pytest.mark.parametrize("row", ROWS, ids=str)
