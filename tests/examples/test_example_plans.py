@@ -134,13 +134,9 @@ def _rules() -> NationalRuleSet:
     return load_national_rules()
 
 
-_PLANS: dict[str, Plan] = {}
-
-
+@functools.cache
 def _plan(plan_file: str) -> Plan:
-    if plan_file not in _PLANS:
-        _PLANS[plan_file] = load_plan_file(PLANS / plan_file)
-    return _PLANS[plan_file]
+    return load_plan_file(PLANS / plan_file)
 
 
 def _raw_plan(plan_file: str) -> dict[str, Any]:
