@@ -26,6 +26,7 @@ from psirf_flow.domain import Reader as Reader
 from psirf_flow.domain import Role as Role
 from psirf_flow.domain import SystemReader as SystemReader
 from psirf_flow.engine import Engine as Engine
+from psirf_flow.engine import IncidentRecord as IncidentRecord
 from psirf_flow.engine import Outcome as Outcome
 from psirf_flow.errors import AuditChainBroken as AuditChainBroken
 from psirf_flow.errors import AuditKeyError as AuditKeyError
@@ -41,6 +42,7 @@ from psirf_flow.errors import IdempotencyKeyReused as IdempotencyKeyReused
 from psirf_flow.errors import InvalidInput as InvalidInput
 from psirf_flow.errors import InvalidPayload as InvalidPayload
 from psirf_flow.errors import OrganisationMismatch as OrganisationMismatch
+from psirf_flow.errors import PlanVersionUnavailable as PlanVersionUnavailable
 from psirf_flow.errors import PsirfFlowError as PsirfFlowError
 from psirf_flow.errors import ReservedIdentity as ReservedIdentity
 from psirf_flow.errors import RetryableError as RetryableError
@@ -93,12 +95,14 @@ __all__ = [
     "GuardResult",
     "IdempotencyKeyReused",
     "InMemoryStore",
+    "IncidentRecord",
     "InvalidInput",
     "InvalidPayload",
     "Option",
     "OrganisationMismatch",
     "Outcome",
     "Page",
+    "PlanVersionUnavailable",
     "PsirfFlowError",
     "Reader",
     "ReservedIdentity",

@@ -1,4 +1,4 @@
-"""The ``psirf-flow`` command line: schema migrations, audit verification and definitions.
+"""The ``psirf-flow`` command line: schema migrations, audit verification, definitions, plans.
 
 Needs the ``cli`` extra (click) and, for database commands, the ``sqlalchemy`` extra.
 
@@ -13,6 +13,7 @@ Exit codes: 0 success; 1 an audit trail failed verification; 2 a command was ref
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -32,11 +33,16 @@ from psirf_flow.errors import (
     CheckpointInvalid,
     CommandRejected,
     DefinitionError,
+    PlanError,
+    PlanProblem,
     PsirfFlowError,
     StoreError,
     redact,
     shown,
 )
+from psirf_flow.policy import Plan, load_plan_file
+from psirf_flow.policy._problems import fix_for
+from psirf_flow.policy.schema import plan_schema_text
 from psirf_flow.ports import CaseQuery, Store
 from psirf_flow.workflows import DefinitionRegistry, WorkflowDefinition
 from psirf_flow.workflows.diagram import reference_markdown, to_markdown_table, to_mermaid
@@ -309,3 +315,72 @@ def diagram(workflow: str, fmt: str) -> None:
         click.echo(to_markdown_table(definition))
     else:
         click.echo(reference_markdown(definition))
+
+
+# ---------------------------------------------------------------- plan
+
+
+@main.group()
+def plan() -> None:
+    """Check a trust's plan file; print the plan format's JSON Schema."""
+
+
+def _problem_record(problem: PlanProblem) -> dict[str, object]:
+    return {
+        "line": problem.line,
+        "path": problem.path,
+        "message": problem.message,
+        "fix": fix_for(problem.message),
+    }
+
+
+@plan.command("check")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (for editors).")
+def plan_check(file: Path, *, as_json: bool) -> None:
+    """Check the plan in FILE and print every problem with its line and a fix.
+
+    Exit code 0 when the plan is valid, 3 when it has problems (or cannot be read).
+    """
+    name = click.format_filename(file)
+    loaded: Plan | None = None
+    problems: tuple[PlanProblem, ...] = ()
+    try:
+        loaded = load_plan_file(file)
+    except PlanError as error:
+        problems = error.problems
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "source": name,
+                    "valid": loaded is not None,
+                    "plan": None if loaded is None else loaded.ref,
+                    "problems": [_problem_record(p) for p in problems],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+    elif loaded is not None:
+        click.echo(
+            f"{name}: {loaded.ref} is valid ({len(loaded.priorities)} priorities, "
+            f"{len(loaded.response_types)} response types)"
+        )
+    else:
+        for problem in problems:
+            place = f"{name}:{problem.line}" if problem.line is not None else name
+            where = f" {problem.path}:" if problem.path else ""
+            click.echo(f"{place}:{where} {problem.message}")
+            fix = fix_for(problem.message)
+            if fix is not None:
+                click.echo(f"    fix: {fix}")
+        click.echo(f"{name}: {len(problems)} problem(s)", err=True)
+    if loaded is None:
+        sys.exit(EXIT_INVALID)
+
+
+@plan.command("schema")
+def plan_schema_command() -> None:
+    """Print the JSON Schema of the plan format (for editors such as Taplo)."""
+    click.echo(plan_schema_text(), nl=False)

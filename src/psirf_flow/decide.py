@@ -46,11 +46,11 @@ from psirf_flow.errors import (
     TransitionNotAllowed,
     UnknownTrigger,
 )
-from psirf_flow.policy.governance import Governance
+from psirf_flow.policy.governance import GOVERNANCE_FACTS, Governance
 from psirf_flow.workflows import _machine
 from psirf_flow.workflows.guards import CaseSummary, GuardInput
 from psirf_flow.workflows.payload import check_payload
-from psirf_flow.workflows.spec import TransitionSpec, WorkflowDefinition
+from psirf_flow.workflows.spec import TransitionSpec, WorkflowDefinition, collected
 
 
 __all__ = ["OPEN_TRIGGER", "Classify", "Decision", "Option", "decide", "decide_open", "options"]
@@ -161,12 +161,19 @@ def decide_open(
             organisation=organisation,
         )
     role = _pick_role(opening.roles, command, case_id=case_id, trigger=OPEN_TRIGGER)
+    _refuse_governance_facts(command, case_id, OPEN_TRIGGER)
     text_key = keys.active_secret if keys is not None else None
     data, problems = check_payload(opening.fields, command.payload, salt=case_id, text_key=text_key)
     if problems:
         raise InvalidPayload(case_id=case_id, trigger=OPEN_TRIGGER, problems=problems)
-    # The definition's preset facts (e.g. a PSII's timescale) never come from the payload.
+    # The definition's preset facts (e.g. a PSII's timescale) never come from the payload,
+    # nor do the plan and rule pack versions the case runs under (set here, from
+    # ``governance``, and recorded in the opening entry).
     opened: dict[str, FactValue] = {**data, **opening.preset} if opening.preset else data
+    recorded: Mapping[str, FactValue] = data
+    if governance is not None:
+        recorded = {**data, **governance.facts}
+        opened = {**opened, **governance.facts}
     guard_input = GuardInput(
         case=None,
         trigger=OPEN_TRIGGER,
@@ -207,7 +214,7 @@ def decide_open(
         organisation=command.actor.organisation,
         guards=results,
         rules=opening.rules,
-        data=data,
+        data=recorded,
         recorded_at=now,
         previous_hash=GENESIS_HASH,
         case_digest=_digest(case, retention_class),
@@ -215,6 +222,20 @@ def decide_open(
     )
     case = _with_head(case, retention_class, entry.hash)
     return Decision(case=case, entry=entry, guard_results=tuple(results))
+
+
+def _refuse_governance_facts(command: Command, case_id: str | None, trigger: str) -> None:
+    """Refuse a payload naming a fact only the engine sets (psirf-rules §1.8, §3)."""
+    named = sorted(GOVERNANCE_FACTS.intersection(command.payload))
+    if named:
+        raise InvalidPayload(
+            case_id=case_id,
+            trigger=trigger,
+            problems=[
+                f"{name} is recorded by the engine from the plan it runs under, never given"
+                for name in named
+            ],
+        )
 
 
 def _digest(case: Case, retention_class: str) -> str:
@@ -309,6 +330,7 @@ def decide(
     _check_organisation(case, command.actor, trigger)
     spec = _spec_or_raise(definition, case, trigger)
     role = _pick_role(spec.roles, command, case_id=case.id, trigger=trigger)
+    _refuse_governance_facts(command, case.id, trigger)
     text_key = keys.active_secret if keys is not None else None
     data, problems = check_payload(spec.fields, command.payload, salt=case.id, text_key=text_key)
     if problems:
@@ -319,6 +341,7 @@ def decide(
         facts: dict[str, FactValue] = {k: v for k, v in case.facts.items() if k not in cleared}
     else:
         facts = dict(case.facts)
+    facts.update(collected(spec, facts, data))
     facts.update(data)
     if spec.actor_fact is not None:
         facts[spec.actor_fact] = command.actor.id

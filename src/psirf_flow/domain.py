@@ -192,6 +192,25 @@ def _to_roles(value: object) -> frozenset[Role]:
     return frozenset(to_role(r, "roles") for r in value)
 
 
+_MAX_COMMITTEES: Final = 64
+
+
+def _to_committees(value: object) -> frozenset[str]:
+    """``value`` as a set of committee ids, each an opaque identifier, or :class:`InvalidInput`."""
+    items: object = (value,) if isinstance(value, str) else value
+    if not isinstance(items, list | tuple | set | frozenset):
+        raise InvalidInput(
+            "committees", f"must be a collection of committee ids, got {type(value).__name__}"
+        )
+    if len(items) > _MAX_COMMITTEES:
+        raise InvalidInput("committees", f"holds more than {_MAX_COMMITTEES} values")
+    for item in items:
+        problem = check_identifier(item)
+        if problem is not None:
+            raise InvalidInput("committees", f"a committee id {problem}")
+    return frozenset(items)
+
+
 @attrs.frozen
 class Actor:
     """A person acting on a case: an opaque id, the roles they hold and their organisation.
@@ -200,11 +219,19 @@ class Actor:
         id: The host system's opaque id for the person (never a name).
         roles: The roles they hold; one role or any collection of roles.
         organisation: The organisation they act for (an ODS code, for instance).
+        committees: The ids of the governance groups (committees or panels the trust's plan
+            declares) the person sits on, as the host knows them, like roles; a committee's
+            decision or approval is recorded by one of its members (psirf-rules §5).
     """
 
     id: str = attrs.field(validator=_valid_identifier)
     roles: frozenset[Role] = attrs.field(converter=_to_roles)
     organisation: str = attrs.field(validator=_valid_identifier)
+    committees: frozenset[str] = attrs.field(default=frozenset(), converter=_to_committees)
+
+    def sits_on(self, committee: str) -> bool:
+        """Tell whether the actor is a member of ``committee`` (an id)."""
+        return committee in self.committees
 
     def holds(self, role: Role) -> bool:
         """Tell whether the actor holds ``role``."""

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 import attrs
 
@@ -77,6 +78,7 @@ from psirf_flow.errors import (
     ConcurrencyConflict,
     CorruptRecord,
     InvalidInput,
+    PlanVersionUnavailable,
     ReservedIdentity,
     StoreError,
     UnknownWorkflow,
@@ -89,7 +91,12 @@ from psirf_flow.policy import (
     RetentionSettings,
     load_national_rules,
 )
-from psirf_flow.policy.governance import Governance
+from psirf_flow.policy.governance import (
+    GOVERNING_PLAN_FACT,
+    GOVERNING_RULES_FACT,
+    Governance,
+    PlanBook,
+)
 from psirf_flow.ports import (
     CaseQuery,
     Change,
@@ -102,12 +109,42 @@ from psirf_flow.workflows import DefinitionRegistry, WorkflowDefinition
 from psirf_flow.workflows.couplings import COUPLINGS, Coupling, FollowUp
 
 
-__all__ = ["Engine", "Outcome"]
+__all__ = ["Engine", "IncidentRecord", "Outcome"]
+
+_T = TypeVar("_T")
 
 #: How often ``verify`` reads case and trail again when a commit lands between the reads.
 _VERIFY_READS = 3
 #: Cases read per page when a checkpoint walks every case.
 _CHECKPOINT_PAGE = 1000
+
+
+def _listed(argument: str, value: object, kind: type[_T]) -> tuple[_T, ...]:
+    """``value`` as a tuple of ``kind`` values, or :class:`InvalidInput` naming ``argument``."""
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise InvalidInput(argument, f"must be a list, got {type(value).__name__}")
+    for item in value:
+        if not isinstance(item, kind):
+            msg = f"must hold only {kind.__name__} values, got {type(item).__name__}"
+            raise InvalidInput(argument, msg)
+    return tuple(value)
+
+
+def _plan_book(
+    plan: Plan | None,
+    national_rules: NationalRuleSet | None,
+    earlier_plans: object,
+    earlier_rules: object,
+) -> PlanBook | None:
+    """The versions the engine runs new cases under, and the earlier ones it knows."""
+    earlier = _listed("earlier_plans", earlier_plans, Plan)
+    earlier_packs = _listed("earlier_rules", earlier_rules, NationalRuleSet)
+    if plan is None:
+        if earlier or earlier_packs:
+            raise InvalidInput("earlier_plans", "needs a current plan (plan=...) as well")
+        return None
+    rules = national_rules if national_rules is not None else load_national_rules()
+    return PlanBook.of(plan, rules, earlier_plans=earlier, earlier_rules=earlier_packs)
 
 
 @attrs.frozen
@@ -124,6 +161,32 @@ class Outcome:
     case: Case
     entry: AuditEntry
     replayed: bool = False
+
+
+@attrs.frozen
+class IncidentRecord:
+    """One record linked to an incident, as :meth:`Engine.incident_records` lists it.
+
+    Attributes:
+        case_id: The case.
+        workflow: Its workflow's name (``incident_intake``, ``psii``, ``referral``...).
+        family: Its lifecycle family (``intake``, ``learning_response``,
+            ``duty_of_candour``, ``referral``, ``safety_action``).
+        state: Its state now.
+        organisation: The organisation that owns it.
+        version: How many commands it has accepted.
+    """
+
+    case_id: str
+    workflow: str
+    family: str
+    state: str
+    organisation: str
+    version: int
+
+
+#: The order families are listed in by :meth:`Engine.incident_records` (others after).
+_RECORD_FAMILIES = ("intake", "learning_response", "duty_of_candour", "referral", "safety_action")
 
 
 class Engine:
@@ -148,9 +211,19 @@ class Engine:
         keys: The host's audit keys. New entries are then hashed with HMAC-SHA-256 under
             the active key, free text is digested with it, and checkpoints are signed
             with it. Without keys, new entries use plain SHA-256.
-        plan: The trust's plan; guards read it (with the national rules) to check
-            decisions against it. Without a plan, no plan-governed check applies.
+        plan: The trust's plan (its current version); guards read it (with the national
+            rules) to check decisions against it. Every case the engine opens records the
+            plan's ``id@version`` and the rule pack's version (the facts
+            ``governing_plan_ref`` and ``governing_rules_version``, set by the engine,
+            never by a payload), and every later decision on the case runs under those
+            versions: a new plan version governs new cases only (psirf-rules §1.8, §3).
+            A case opened by a coupling inherits its source case's versions. Without a
+            plan, no plan-governed check applies and nothing is recorded.
         national_rules: The national requirements (the shipped rule pack by default).
+        earlier_plans: Earlier versions of the plan that cases in flight still run under.
+        earlier_rules: Earlier national rule packs that cases in flight still run under.
+            A case recording a version the engine was not given is refused with
+            :class:`~psirf_flow.errors.PlanVersionUnavailable`.
 
     Raises:
         InvalidInput: If an argument has the wrong type or shape, naming it: a store
@@ -158,7 +231,9 @@ class Engine:
             ``definitions`` not a ``DefinitionRegistry``, ``new_id`` not callable,
             ``couplings`` not a collection of ``Coupling``, ``retention`` not a
             ``RetentionSettings``, ``oversight`` not a mapping of organisation ids to
-            collections of them, or ``keys`` not ``AuditKeys``.
+            collections of them, ``keys`` not ``AuditKeys``, or ``earlier_plans`` /
+            ``earlier_rules`` not lists of plans and rule packs, given without a ``plan``,
+            or holding two different versions under one name.
     """
 
     def __init__(
@@ -174,6 +249,8 @@ class Engine:
         keys: AuditKeys | None = None,
         plan: Plan | None = None,
         national_rules: NationalRuleSet | None = None,
+        earlier_plans: Iterable[Plan] = (),
+        earlier_rules: Iterable[NationalRuleSet] = (),
     ) -> None:
         self._log = get_logger()
         with _events.refusing_input(self._log, None):
@@ -189,14 +266,8 @@ class Engine:
             national_rules = _inputs.optional_instance(
                 "national_rules", national_rules, NationalRuleSet
             )
-        self._governance = (
-            None
-            if plan is None
-            else Governance(
-                plan=plan,
-                rules=national_rules if national_rules is not None else load_national_rules(),
-            )
-        )
+            self._book = _plan_book(plan, national_rules, earlier_plans, earlier_rules)
+        self._governance = None if self._book is None else self._book.current
         self._store = store
         self._keys = keys
         self._clock = clock
@@ -290,6 +361,8 @@ class Engine:
         organisation: str | None,
         role: Role | None,
         idempotency_key: str | None,
+        governance: Governance | None = None,
+        inherited: bool = False,
     ) -> Outcome:
         definition = self._definitions.latest(workflow)
         if definition is None:
@@ -315,7 +388,10 @@ class Engine:
         new_id = case_id
         owner = organisation or actor.organisation
         now = self._now()
-        references = self._references.load(definition, owner, {}, command.payload)
+        references = self._references.load(
+            definition, owner, {}, command.payload, trigger=OPEN_TRIGGER
+        )
+        governing = governance if inherited else self._governance
 
         def decide_with(classify: Classify) -> Decision:
             return decide_open(
@@ -327,7 +403,7 @@ class Engine:
                 references=references,
                 classify=classify,
                 keys=self._keys,
-                governance=self._governance,
+                governance=governing,
             )
 
         try:
@@ -373,6 +449,8 @@ class Engine:
             CorruptRecord: If the case row does not match its latest audit entry (it was
                 changed behind the engine's back); the error names the fields.
             AuditKeyError: If the case's trail is keyed and this engine has no keys.
+            PlanVersionUnavailable: If the case runs under a plan or rule pack version
+                this engine was not given (nothing is written).
             InvalidInput: If an argument has the wrong type or shape (nothing is written).
         """
         with _events.refusing_input(self._log, actor):
@@ -442,9 +520,10 @@ class Engine:
         if expected_version is not None and case.version != expected_version:
             raise ConcurrencyConflict(case_id, expected_version, current_version=case.version)
         definition = self.definition_for(case)
+        governance = self.governance_for(case)
         now = self._now()
         references = self._references.load(
-            definition, case.organisation, case.facts, command.payload
+            definition, case.organisation, case.facts, command.payload, trigger=command.trigger
         )
 
         def decide_with(classify: Classify) -> Decision:
@@ -456,7 +535,7 @@ class Engine:
                 references=references,
                 classify=classify,
                 keys=self._keys,
-                governance=self._governance,
+                governance=governance,
             )
 
         try:
@@ -475,6 +554,7 @@ class Engine:
         workflow: str,
         organisation: str,
         idempotency_key: str,
+        source: Case | None = None,
     ) -> Outcome:
         """Apply a coupling's reaction as psirf_flow itself. Private to the outbox relay.
 
@@ -487,6 +567,9 @@ class Engine:
             workflow: For an opening, the workflow to open (after the plan's vocabulary).
             organisation: The source case's organisation; the system acts for it.
             idempotency_key: The message id, so a second application is a replay.
+            source: The source case (checked by the relay); a case the reaction opens
+                runs under the plan and rule pack versions the source case records
+                (none when it records none). Without it, the current versions apply.
         """
         actor = Actor(SYSTEM_ACTOR_ID, [Role.SYSTEM], organisation)
         if follow_up.action == "open":
@@ -498,6 +581,8 @@ class Engine:
                 organisation=organisation,
                 role=None,
                 idempotency_key=idempotency_key,
+                governance=None if source is None else self.governance_for(source),
+                inherited=source is not None,
             )
         return self._fire(
             follow_up.target_case_id,
@@ -507,6 +592,36 @@ class Engine:
             role=None,
             idempotency_key=idempotency_key,
         )
+
+    @property
+    def plan_book(self) -> PlanBook | None:
+        """The plan and rule pack versions this engine was given (``None`` without a plan)."""
+        return self._book
+
+    def governance_for(self, case: Case) -> Governance | None:
+        """The plan and rule pack versions ``case``'s decisions run under.
+
+        Those the case recorded when it was opened (psirf-rules §1.8, §3); ``None`` for a
+        case that recorded none (opened without a plan), which keeps deciding as it was
+        opened.
+
+        Raises:
+            PlanVersionUnavailable: If the case records versions this engine was not given.
+        """
+        plan_ref = case.facts.get(GOVERNING_PLAN_FACT)
+        rules_version = case.facts.get(GOVERNING_RULES_FACT)
+        if plan_ref is None and rules_version is None:
+            return None
+        found = (
+            self._book.governing(plan_ref, rules_version)
+            if self._book is not None
+            and isinstance(plan_ref, str)
+            and isinstance(rules_version, str)
+            else None
+        )
+        if found is None:
+            raise PlanVersionUnavailable(case.id, str(plan_ref), str(rules_version))
+        return found
 
     def _refuse_reserved(
         self, actor: Actor, role: Role | None, case_id: str | None, trigger: str
@@ -667,6 +782,8 @@ class Engine:
 
         Raises:
             CaseNotFound: If there is no such case or ``actor`` may not see it.
+            PlanVersionUnavailable: If the case runs under a plan or rule pack version
+                this engine was not given.
             InvalidInput: If ``case_id`` is not an opaque id or ``actor`` not an Actor.
         """
         with _events.refusing_input(self._log, actor):
@@ -674,6 +791,7 @@ class Engine:
             actor = _inputs.actor("actor", actor)
         case = self._visible(case_id, actor)
         definition = self.definition_for(case)
+        governance = self.governance_for(case)
         references = self._references.load(definition, case.organisation, case.facts, {})
         return options(
             definition,
@@ -681,7 +799,7 @@ class Engine:
             actor,
             now=self._now(),
             references=references,
-            governance=self._governance,
+            governance=governance,
         )
 
     def list_cases(self, query: CaseQuery | None = None, *, reader: Reader) -> Page:
@@ -703,6 +821,70 @@ class Engine:
             allowed = visible if query.organisations is None else visible & query.organisations
             query = attrs.evolve(query, organisations=allowed)
         return self._store.list_cases(query)
+
+    def incident_records(
+        self, incident_id: str, *, reader: Reader, organisation: str | None = None
+    ) -> tuple[IncidentRecord, ...]:
+        """Every record linked to an incident, with its workflow and state (psirf-rules §9.4).
+
+        The intake, the learning responses, the duty-of-candour case, the referrals and the
+        safety actions (linked through their learning responses): the incident links the
+        engine writes with every command (one indexed read), then each case.
+
+        Args:
+            incident_id: The incident, as the organisation's records name it.
+            reader: Who reads. Records of an organisation the reader may not see are left
+                out exactly like missing ones (the answer is then empty).
+            organisation: Whose incident it is; by default the reader's own organisation
+                (a :class:`~psirf_flow.domain.SystemReader` must name one; an ICB reader
+                names an organisation it oversees).
+
+        Returns:
+            The records by family (intake, learning responses, candour, referrals, safety
+            actions, then any other) and case id.
+
+        Raises:
+            InvalidInput: If ``incident_id`` or ``organisation`` is not an opaque id,
+                ``reader`` is not a reader, or a system reader names no organisation.
+        """
+        with _events.refusing_input(self._log, reader):
+            incident_id = _inputs.identifier("incident_id", incident_id)
+            reader = _inputs.reader(reader)
+            if organisation is None:
+                if isinstance(reader, SystemReader):
+                    raise InvalidInput(
+                        "organisation", "a system reader must name the incident's organisation"
+                    )
+                organisation = reader.organisation
+            organisation = _inputs.identifier("organisation", organisation)
+        if not access.may_read(reader, organisation, self._oversight):
+            return ()
+        found: list[IncidentRecord] = []
+        for link in self._store.incident_links(organisation, (incident_id,)):
+            try:
+                case = self._store.load(link.case_id)
+            except CaseNotFound:
+                continue
+            definition = self._definitions.get(case.workflow, case.workflow_version)
+            if case.organisation != organisation or definition is None:
+                continue
+            found.append(
+                IncidentRecord(
+                    case_id=case.id,
+                    workflow=case.workflow,
+                    family=definition.family,
+                    state=case.state,
+                    organisation=case.organisation,
+                    version=case.version,
+                )
+            )
+
+        def order(record: IncidentRecord) -> tuple[int, str, str]:
+            family = record.family
+            rank = _RECORD_FAMILIES.index(family) if family in _RECORD_FAMILIES else 99
+            return (rank, family, record.case_id)
+
+        return tuple(sorted(found, key=order))
 
     def definition_for(self, case: Case) -> WorkflowDefinition:
         """Return the definition ``case`` is pinned to.

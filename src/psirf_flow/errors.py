@@ -34,6 +34,8 @@ and chained with ``raise ... from``.
     ├── AuditKeyError                     PSF510  an audit key is missing, too short or malformed
     ├── CheckpointInvalid                 PSF520  a checkpoint file cannot be read as a checkpoint
     ├── PlanError                         PSF600  a plan or rule set has mistakes (all listed)
+    ├── PlanVersionUnavailable            PSF610  a case runs under a plan or rule pack version
+    │                                             the engine was not given
     └── InvalidInput                      PSF700  a value given to a public call has the wrong
                                                   type or shape (also a ``ValueError``)
 
@@ -78,6 +80,7 @@ __all__ = [
     "OrganisationMismatch",
     "PlanError",
     "PlanProblem",
+    "PlanVersionUnavailable",
     "PsirfFlowError",
     "ReservedIdentity",
     "RetryableError",
@@ -625,6 +628,34 @@ class PlanError(PsirfFlowError):
         super().__init__(
             f"{_printable(redact(source, dates=False))} has {len(self.problems)} problem(s):\n"
             + "\n".join(lines)
+        )
+
+
+class PlanVersionUnavailable(PsirfFlowError):
+    """Raised when a case records a plan or rule pack version the engine was not given.
+
+    A case keeps the versions of the trust's plan and of the national rule pack it was
+    opened under (psirf-rules §1.8, §3); deciding it under other versions would apply rules
+    it never ran under, so nothing is decided until the engine is given those versions
+    (``Engine(earlier_plans=..., earlier_rules=...)``). Nothing was written. The message
+    names only the versions.
+
+    Attributes:
+        case_id: The case.
+        plan_ref: The plan ``id@version`` the case records.
+        rules_version: The rule pack version the case records.
+    """
+
+    code = "PSF610"
+
+    def __init__(self, case_id: str, plan_ref: str, rules_version: str) -> None:
+        self.case_id = case_id
+        self.plan_ref = plan_ref
+        self.rules_version = rules_version
+        super().__init__(
+            f"case {shown(case_id)} runs under plan {shown(plan_ref)} and national rules "
+            f"{shown(rules_version)}; this engine was not given both, so nothing was "
+            "decided (pass the earlier versions as earlier_plans and earlier_rules)."
         )
 
 

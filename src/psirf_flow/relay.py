@@ -339,6 +339,7 @@ class OutboxRelay:
                 workflow=workflow,
                 organisation=source.organisation,
                 idempotency_key=message.id,
+                source=source,
             )
         except ConcurrencyConflict:
             return None

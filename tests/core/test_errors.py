@@ -26,6 +26,7 @@ from psirf_flow.errors import (
     OrganisationMismatch,
     PlanError,
     PlanProblem,
+    PlanVersionUnavailable,
     PsirfFlowError,
     ReservedIdentity,
     RetryableError,
@@ -67,6 +68,7 @@ CODES = {
     "AuditKeyError": "PSF510",
     "CheckpointInvalid": "PSF520",
     "PlanError": "PSF600",
+    "PlanVersionUnavailable": "PSF610",
     "InvalidInput": "PSF700",
 }
 
@@ -164,6 +166,10 @@ SAMPLES: dict[str, tuple[Callable[[], PsirfFlowError], str | None]] = {
         None,
     ),
     "InvalidInput": (lambda: InvalidInput("case_id", "must be text"), None),
+    "PlanVersionUnavailable": (
+        lambda: PlanVersionUnavailable("c-1", "rx9-psirp@1", "2026.1"),
+        None,
+    ),
 }
 
 #: The trigger each sample rejection above was aimed at ("open" for an unknown workflow).

@@ -148,7 +148,7 @@ def test_when_opening_the_actor_organisation_decides() -> None:
 
 
 def test_case_summary_of_copies_every_field() -> None:
-    """``CaseSummary.of`` keeps the case's id, workflow, state, organisation and incidents."""
+    """``CaseSummary.of`` keeps the case's id, workflow, state, organisation, incidents, facts."""
     case = Case(
         id="LR-7",
         workflow="pir",
@@ -168,4 +168,5 @@ def test_case_summary_of_copies_every_field() -> None:
         state="approved",
         organisation=ORG,
         incident_ids=("INC-1", "INC-2", "INC-3"),
+        facts={"incident_ids": ("INC-2", "INC-1"), "incident_id": "INC-3"},
     )

@@ -21,8 +21,13 @@ from psirf_flow.policy import (
     Basis,
     CalendarSettings,
     CandourTargets,
+    Committee,
+    CommitteeKind,
     Comparison,
     Condition,
+    Decider,
+    Duration,
+    DurationUnit,
     EscalationLadder,
     EscalationTier,
     FactTest,
@@ -46,6 +51,7 @@ from psirf_flow.policy import (
     load_plan_file,
     plan_problems,
 )
+from psirf_flow.policy.facts import DECLARABLE_KINDS, FACTS, FactDeclaration
 
 
 BASE = """\
@@ -321,13 +327,17 @@ class TestMistakes:
         assert "did you mean 'verbal_working_days'" in problem.message
 
     def test_toml_syntax_error_has_its_line(self) -> None:
-        """Text that is not TOML is reported once, with the line of the syntax error."""
+        """Text that is not TOML is reported once, with its line, column, setting and a fix."""
         text = BASE.replace('version = "1.0"', "version = ")
         (problem,) = _problems(text)
         assert problem.line == 5
-        assert problem.path == ""
-        assert "not valid TOML" in problem.message
-        assert str(problem).startswith("line 5, (whole file): ")
+        assert problem.path == "plan.version"
+        assert problem.message == (
+            "this is not valid TOML in plan.version, column 11: Invalid value; a value is "
+            '"quoted text", a number, true or false (lower case), a date such as 2026-04-01, '
+            "a [list] or an { inline table }"
+        )
+        assert str(problem).startswith("line 5, plan.version: ")
 
     def test_array_of_tables_headers_are_located(self) -> None:
         """Problems inside ``[[...]]`` blocks are placed on the block's own lines."""
@@ -462,6 +472,9 @@ CODES = st.from_regex(r"[a-z][a-z0-9_-]{0,8}", fullmatch=True)
 TITLES = st.text(max_size=12)
 DATES = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
 ROLES = st.sampled_from(list(Role))
+DECIDER_ROLES = st.sampled_from(
+    [Role.PATIENT_SAFETY_SPECIALIST, Role.SENIOR_LEADER, Role.EXECUTIVE_LEAD]
+)
 SHORT_TIMESCALES = st.one_of(
     st.builds(Timescale, st.integers(1, 72), st.just(TimeUnit.HOURS)),
     st.builds(Timescale, st.integers(1, 30), st.just(TimeUnit.CALENDAR_DAYS)),
@@ -494,7 +507,45 @@ def _leaf() -> st.SearchStrategy[Condition]:
             st.just(Comparison.IN),
             st.lists(st.sampled_from(HARMS), min_size=1, max_size=2).map(tuple),
         ),
+        *_comparison_leaves(),
     )
+
+
+def _comparison_leaves() -> list[st.SearchStrategy[Condition]]:
+    """Comparisons of numbers, durations, times of day and dates (facts beyond codes)."""
+    numbers = st.integers(0, 130) | st.floats(0, 45, allow_nan=False).map(lambda f: round(f, 1))
+    ordered = st.sampled_from(
+        [Comparison.AT_LEAST, Comparison.AT_MOST, Comparison.MORE_THAN, Comparison.LESS_THAN]
+    )
+    durations = st.builds(Duration, st.integers(0, 500), st.sampled_from(DurationUnit))
+    times = st.times().map(lambda t: t.replace(second=0, microsecond=0))
+    return [
+        st.builds(FactTest, st.sampled_from(["age_years", "wards_involved"]), ordered, numbers),
+        st.builds(
+            FactTest,
+            st.just("gestation_weeks"),
+            st.just(Comparison.BETWEEN),
+            st.lists(numbers, min_size=2, max_size=2).map(lambda v: tuple(sorted(v))),
+        ),
+        st.builds(
+            FactTest,
+            st.just("time_since_admission"),
+            st.sampled_from([Comparison.WITHIN, Comparison.MORE_THAN]),
+            durations,
+        ),
+        st.builds(
+            FactTest,
+            st.just("time_of_day"),
+            st.just(Comparison.BETWEEN),
+            st.tuples(times, times),
+        ),
+        st.builds(
+            FactTest,
+            st.just("occurred_on"),
+            st.sampled_from([Comparison.ON_OR_AFTER, Comparison.BEFORE]),
+            DATES,
+        ),
+    ]
 
 
 CONDITIONS: st.SearchStrategy[Condition] = st.recursive(
@@ -543,8 +594,18 @@ def plans(draw: st.DrawFn) -> Plan:
                 for n in sorted(steps)
             )
         )
+    committee_ids = draw(st.lists(CODES, min_size=1, max_size=3, unique=True))
+    committees = {
+        cid: Committee(title=draw(TITLES), kind=draw(st.sampled_from(list(CommitteeKind))))
+        for cid in committee_ids
+    }
     approvers = st.one_of(
-        ROLES.map(lambda r: Approver(role=r)), CODES.map(lambda c: Approver(committee=c))
+        ROLES.map(lambda r: Approver(role=r)),
+        st.sampled_from(committee_ids).map(lambda c: Approver(committee=c)),
+    )
+    deciders = st.one_of(
+        DECIDER_ROLES.map(lambda r: Decider(role=r)),
+        st.sampled_from(committee_ids).map(lambda c: Decider(committee=c)),
     )
 
     def response_type(variant: LifecycleVariant) -> ResponseType:
@@ -555,7 +616,7 @@ def plans(draw: st.DrawFn) -> Plan:
             timescale=draw(st.none() | SHORT_TIMESCALES),
             timescale_basis=draw(st.sampled_from(list(Basis))),
             hard_cap=cap,
-            decided_by=draw(ROLES),
+            decided_by=draw(deciders),
             sign_off=tuple(draw(st.lists(approvers, min_size=1, max_size=3, unique=True))),
             escalation_ladder=draw(st.none() | st.sampled_from(ladder_names))
             if ladder_names
@@ -598,10 +659,11 @@ def plans(draw: st.DrawFn) -> Plan:
                     allowed=allowed, default=None if routed else draw(st.sampled_from(allowed))
                 ),
                 timescales={a: draw(SHORT_TIMESCALES) for a in allowed[:1]},
-                decided_by=draw(ROLES),
+                decided_by=draw(deciders),
                 improvement_plan=draw(CODES) if routed else None,
                 thematic_review=draw(st.sampled_from([r.id for r in reviews])) if reviews else None,
                 no_further_response_allowed=draw(st.booleans()),
+                departure_permitted=draw(st.booleans()),
             )
         )
     return Plan(
@@ -626,7 +688,21 @@ def plans(draw: st.DrawFn) -> Plan:
             else None,
         ),
         escalation_ladders=ladders,
+        facts=draw(DECLARED_FACTS),
+        committees=committees,
     )
+
+
+#: A plan's own fact declarations (``[facts.<name>]``).
+DECLARED_FACTS = st.dictionaries(
+    st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True).filter(lambda n: n not in FACTS),
+    st.builds(
+        FactDeclaration,
+        kind=st.sampled_from(sorted(DECLARABLE_KINDS, key=lambda k: k.value)),
+        title=TITLES,
+    ),
+    max_size=3,
+)
 
 
 class TestRoundTrip:

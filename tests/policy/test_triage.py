@@ -13,9 +13,11 @@ from psirf_flow.domain import Role
 from psirf_flow.errors import PlanError
 from psirf_flow.policy import (
     FACTS,
+    Decider,
     FactKind,
     IncidentFacts,
     LifecycleVariant,
+    LocalResponse,
     NationalRuleSet,
     Pathway,
     PhysicalHarm,
@@ -24,9 +26,11 @@ from psirf_flow.policy import (
     RequiredResponse,
     Verification,
     load_national_rules,
+    matching_priorities,
     triage,
 )
 from psirf_flow.policy.national import rule_set_problems
+from psirf_flow.policy.triage import decision_frame
 from psirf_flow.workflows import LEARNING_RESPONSES
 
 
@@ -89,15 +93,18 @@ class TestNationalRules:
     """Every national requirement is matched by its facts and gives its response."""
 
     def test_shipped_rule_set_covers_rows_1_to_11(self, rules: NationalRuleSet) -> None:
-        """The shipped set has one rule per row of psirf-rules §3, each versioned."""
-        assert [r.id for r in rules.rules] == [case[0] for case in NATIONAL_CASES]
+        """One rule per row of psirf-rules §3, plus LeDeR's notification of a child's death."""
+        ids = [case[0] for case in NATIONAL_CASES]
+        ids.insert(ids.index("safeguarding"), "learning_disability_child_death")
+        assert [r.id for r in rules.rules] == ids
         assert all(r.ref == f"{r.id}@{r.version}" for r in rules.rules)
         assert rule_set_problems(rules) == []
+        assert rules.version == "2026.2"
 
-    def test_rows_7_to_11_are_marked_unconfirmed(self, rules: NationalRuleSet) -> None:
-        """Rows whose wording was not confirmed carry the ✖ mark; rows 1-6 carry ✔."""
+    def test_rows_7_to_11_are_marked_secondary(self, rules: NationalRuleSet) -> None:
+        """After the [V 2026-12] pass rows 7-11 are ◐ (bodies confirmed); rows 1-6 stay ✔."""
         marks = [r.verification.mark for r in rules.rules]
-        assert marks == ["✔"] * 6 + ["✖"] * 5
+        assert marks == ["✔"] * 6 + ["◐"] * 6
         assert rules.rule("never_event").note.startswith(
             "The Never Events framework is under review"
         )
@@ -151,17 +158,17 @@ class TestNationalRules:
     def test_a_rule_can_be_replaced(self, rules: NationalRuleSet, example_plan: Plan) -> None:
         """A new version of the Never Events rule replaces the old one and is recorded."""
         old = rules.rule("never_event")
-        new = attrs.evolve(old, version="2")
-        replaced = rules.with_rule(new, version="2026.2")
-        assert replaced.rule("never_event").ref == "never_event@2"
+        new = attrs.evolve(old, version="3")
+        replaced = rules.with_rule(new, version="2026.3")
+        assert replaced.rule("never_event").ref == "never_event@3"
         assert [r.id for r in replaced.rules] == [r.id for r in rules.rules]
         advice = triage(
             IncidentFacts(incident_id="I", never_event_type="scalding_of_patients"),
             example_plan,
             replaced,
         )
-        assert advice.national_rules == ("never_event@2",)
-        assert advice.rules_version == "2026.2"
+        assert advice.national_rules == ("never_event@3",)
+        assert advice.rules_version == "2026.3"
         with pytest.raises(KeyError):
             rules.rule("no_such_rule")
 
@@ -269,7 +276,7 @@ class TestOrder:
         assert advice.rule_refs == advice.priorities
         assert advice.recommended_responses == ("psii",)
         assert advice.allowed_responses == ("psii", "round_table_review")
-        assert advice.decided_by is Role.EXECUTIVE_LEAD
+        assert advice.decided_by == Decider(role=Role.EXECUTIVE_LEAD)
         assert advice.change_requires_reason is True
         assert advice.no_further_response_allowed is False
         assert advice.retention_class == "serious"
@@ -324,7 +331,7 @@ class TestOrder:
         advice = triage(IncidentFacts(incident_id="I", emergent_risk=True), example_plan, rules)
         assert advice.pathway is Pathway.EMERGENT_RISK
         assert advice.executive_decision_required is True
-        assert advice.decided_by is Role.EXECUTIVE_LEAD
+        assert advice.decided_by == Decider(role=Role.EXECUTIVE_LEAD)
         assert advice.default_response == "psii"
 
     def test_emergent_risk_flag_on_a_priority_still_needs_an_executive(
@@ -339,7 +346,11 @@ class TestOrder:
     def test_national_psii_outranks_a_priority(
         self, example_plan: Plan, rules: NationalRuleSet
     ) -> None:
-        """A Never Event on a priority's ground is a national PSII without an executive."""
+        """A Never Event on a priority's ground is a national PSII without an executive.
+
+        The priority is recorded as matched, but it neither changes the default nor adds
+        a response (psirf-rules §3: a local priority never downgrades a national PSII).
+        """
         facts = IncidentFacts(
             incident_id="I",
             categories={"falls"},
@@ -349,13 +360,19 @@ class TestOrder:
         )
         advice = triage(facts, example_plan, rules)
         assert advice.default_response == "psii"
-        assert advice.priorities == ()
+        assert advice.allowed_responses == ("psii",)
+        assert advice.priorities == ("rx9-psirp@2.0#falls",)
+        assert advice.improvement_plan is None
         assert advice.executive_decision_required is False
 
     def test_referral_with_a_local_priority(
         self, example_plan: Plan, rules: NationalRuleSet
     ) -> None:
-        """A referral that allows a local response also carries the priority's planned response."""
+        """A referral that may need a local response lists the priority's response alongside.
+
+        The referral sets no default (psirf-rules §3); the priority's planned response is
+        the local default to commission alongside it, and a PSII is allowed too.
+        """
         facts = IncidentFacts(
             incident_id="I",
             safeguarding_concern=True,
@@ -364,9 +381,11 @@ class TestOrder:
         )
         advice = triage(facts, example_plan, rules)
         assert advice.pathway is Pathway.NATIONAL_REQUIREMENT
-        assert advice.default_response == "round_table_review"
+        assert advice.default_response is None
+        assert advice.local_default == "round_table_review"
+        assert "psii" in advice.allowed_responses
         assert advice.rule_refs == (
-            "safeguarding@1",
+            "safeguarding@2",
             "rx9-psirp@2.0#inpatient-restrictive-practice",
         )
         assert advice.no_further_response_allowed is False
@@ -422,6 +441,51 @@ class TestProperties:
             assert advice.referrals == ()
 
     @given(facts=incident_facts())
+    def test_referrals_never_set_a_local_default(
+        self, example_plan: Plan, rules: NationalRuleSet, facts: IncidentFacts
+    ) -> None:
+        """Psirf-rules §3: only a national PSII sets a default; a priority never downgrades it."""
+        advice = triage(facts, example_plan, rules)
+        national = rules.matching(facts)
+        psii = [r for r in national if r.response is RequiredResponse.LOCALLY_LED_PSII]
+        if psii:
+            assert advice.default_response == example_plan.triage.national_psii_response
+            assert advice.allowed_responses == (advice.default_response,)
+            assert advice.local_default is None
+            assert advice.expected_local_response is LocalResponse.REQUIRED
+        elif national:
+            assert advice.default_response is None
+            assert advice.expected_local_response in {r.expected_local_response for r in national}
+            if advice.local_default is not None:
+                assert advice.local_default in advice.allowed_responses
+        else:
+            assert advice.expected_local_response is None
+            assert advice.local_default is None
+
+    @given(facts=incident_facts())
+    def test_decision_frame_agrees_with_triage(
+        self, example_plan: Plan, rules: NationalRuleSet, facts: IncidentFacts
+    ) -> None:
+        """The choices the intake's guards rebuild from recorded triage are triage's own."""
+        advice = triage(facts, example_plan, rules)
+        national = rules.matching(facts)
+        referral = [r for r in national if r.response is not RequiredResponse.LOCALLY_LED_PSII]
+        expects = [r.expected_local_response for r in referral]
+        frame = decision_frame(
+            example_plan,
+            matching_priorities(facts, example_plan),
+            psii_required=len(referral) < len(national),
+            referral_expects=max(expects, key=lambda e: e.strength) if expects else None,
+            emergent_risk=facts.emergent_risk,
+        )
+        assert frame.allowed == advice.allowed_responses
+        assert frame.decided_by == advice.decided_by
+        assert frame.no_further_response_allowed == advice.no_further_response_allowed
+        assert (frame.national_response is not None) == (
+            advice.expected_local_response is LocalResponse.REQUIRED
+        )
+
+    @given(facts=incident_facts())
     def test_triage_is_pure(
         self, example_plan: Plan, rules: NationalRuleSet, facts: IncidentFacts
     ) -> None:
@@ -443,4 +507,4 @@ class TestVocabulary:
         """Every fact a condition may test is a field of IncidentFacts."""
         fields = {a.name for a in attrs.fields(IncidentFacts)}
         assert set(FACTS) <= fields
-        assert fields - set(FACTS) == {"incident_id", "occurred_on", "identified_on"}
+        assert fields - set(FACTS) == {"incident_id", "extra"}

@@ -16,8 +16,10 @@ import pytest
 
 from psirf_flow.domain import Role
 from psirf_flow.policy import (
+    Decider,
     IncidentFacts,
     LifecycleVariant,
+    LocalResponse,
     NationalRuleSet,
     Pathway,
     Plan,
@@ -89,7 +91,7 @@ def recommendation(**fields: Any) -> Recommendation:
     base: dict[str, Any] = {
         "incident_id": "INC-1",
         "plan_ref": PLAN,
-        "rules_version": "2026.1",
+        "rules_version": "2026.2",
         "retention_class": "standard",
         "retention_years": 10,
     }
@@ -104,26 +106,31 @@ def override(*refs: str) -> OverrideRequirement:
 
 
 MNSI = Referral(
-    rule_ref="maternity_neonatal_mnsi@1",
+    rule_ref="maternity_neonatal_mnsi@2",
     required=RequiredResponse.REFERRAL,
     bodies=("mnsi",),
     body_names=("Maternity and Newborn Safety Investigations (MNSI), hosted by the CQC",),
     local_response_may_be_required=False,
+    expected_local_response=LocalResponse.NONE,
 )
 HOMICIDE = Referral(
-    rule_ref="mental_health_related_homicide@1",
+    rule_ref="mental_health_related_homicide@2",
     required=RequiredResponse.REFERRAL,
     bodies=("nhse_riit",),
     body_names=("NHS England regional independent investigation team",),
     local_response_may_be_required=True,
+    expected_local_response=LocalResponse.DECIDED_BY_BODY,
 )
 CUSTODY = Referral(
-    rule_ref="death_in_custody@1",
+    rule_ref="death_in_custody@2",
     required=RequiredResponse.EXTERNAL_REVIEW,
     bodies=("ppo", "iopc"),
     body_names=("Prisons and Probation Ombudsman", "Independent Office for Police Conduct"),
     local_response_may_be_required=False,
+    expected_local_response=LocalResponse.NONE,
 )
+#: The scheduled thematic review whose criteria discharge incidents meet (psirf-rules §2).
+DISCHARGE_REVIEW = ("discharge-quarterly",)
 SERIOUS: dict[str, Any] = {"retention_class": "serious", "retention_years": 20}
 NEVER_EVENT: dict[str, Any] = {"never_event_type": "wrong_site_surgery"}
 IN_CUSTODY: dict[str, Any] = {"died": True, "in_custody": True}
@@ -161,6 +168,7 @@ ROWS = [
             "thematic_review": "discharge-quarterly",
             "decided_by": PSS,
             "no_further_response_allowed": True,
+            "thematic_reviews_matched": DISCHARGE_REVIEW,
         },
         id="priority-gathered-by-a-thematic-review",
     ),
@@ -173,6 +181,7 @@ ROWS = [
             "improvement_plan": "pressure-ulcer-improvement-programme",
             "decided_by": PSS,
             "no_further_response_allowed": True,
+            "thematic_reviews_matched": DISCHARGE_REVIEW,
         },
         id="first-priority-applies-and-allowed-lists-merge",
     ),
@@ -258,12 +267,15 @@ ROWS = [
         {**NEVER_EVENT, "emergent_risk": True, "categories": {"discharge"}},
         {
             "pathway": Pathway.NATIONAL_REQUIREMENT,
-            "national_rules": ("never_event@1",),
+            "national_rules": ("never_event@2",),
+            "priorities": (f"{PLAN}#discharge",),
             "default_response": "psii",
             "default_variant": LifecycleVariant.PSII,
             "allowed_responses": ("psii",),
             "decided_by": Role.EXECUTIVE_LEAD,
-            "override": override("never_event@1"),
+            "override": override("never_event@2"),
+            "expected_local_response": LocalResponse.REQUIRED,
+            "thematic_reviews_matched": DISCHARGE_REVIEW,
             **SERIOUS,
         },
         id="national-psii-overrides-priority-and-emergent-risk",
@@ -272,11 +284,12 @@ ROWS = [
         {"mnsi_criteria_met": True},
         {
             "pathway": Pathway.NATIONAL_REQUIREMENT,
-            "national_rules": ("maternity_neonatal_mnsi@1",),
+            "national_rules": ("maternity_neonatal_mnsi@2",),
             "allowed_responses": PROPORTIONATE,
             "referrals": (MNSI,),
             "decided_by": PSS,
-            "override": override("maternity_neonatal_mnsi@1"),
+            "override": override("maternity_neonatal_mnsi@2"),
+            "expected_local_response": LocalResponse.NONE,
             **SERIOUS,
         },
         id="referral-never-allows-no-further-response",
@@ -285,14 +298,14 @@ ROWS = [
         {"mnsi_criteria_met": True, "emergent_risk": True},
         {
             "pathway": Pathway.NATIONAL_REQUIREMENT,
-            "national_rules": ("maternity_neonatal_mnsi@1",),
-            "default_response": "psii",
-            "default_variant": LifecycleVariant.PSII,
+            "national_rules": ("maternity_neonatal_mnsi@2",),
             "allowed_responses": ("psii", "round_table_review", "after_action_review"),
             "referrals": (MNSI,),
             "decided_by": Role.EXECUTIVE_LEAD,
             "executive_decision_required": True,
-            "override": override("maternity_neonatal_mnsi@1"),
+            "override": override("maternity_neonatal_mnsi@2"),
+            "expected_local_response": LocalResponse.NONE,
+            "local_default": "psii",
             **SERIOUS,
         },
         id="referral-with-emergent-risk-goes-to-an-executive",
@@ -301,13 +314,14 @@ ROWS = [
         {"mental_health_related_homicide": True, **NEVER_EVENT},
         {
             "pathway": Pathway.NATIONAL_REQUIREMENT,
-            "national_rules": ("never_event@1", "mental_health_related_homicide@1"),
+            "national_rules": ("never_event@2", "mental_health_related_homicide@2"),
             "default_response": "psii",
             "default_variant": LifecycleVariant.PSII,
             "allowed_responses": ("psii",),
             "referrals": (HOMICIDE,),
             "decided_by": Role.EXECUTIVE_LEAD,
-            "override": override("never_event@1", "mental_health_related_homicide@1"),
+            "override": override("never_event@2", "mental_health_related_homicide@2"),
+            "expected_local_response": LocalResponse.REQUIRED,
             **SERIOUS,
         },
         id="psii-and-referral-together",
@@ -316,11 +330,12 @@ ROWS = [
         IN_CUSTODY,
         {
             "pathway": Pathway.NATIONAL_REQUIREMENT,
-            "national_rules": ("death_in_custody@1",),
+            "national_rules": ("death_in_custody@2",),
             "allowed_responses": PROPORTIONATE,
             "referrals": (CUSTODY,),
             "decided_by": PSS,
-            "override": override("death_in_custody@1"),
+            "override": override("death_in_custody@2"),
+            "expected_local_response": LocalResponse.NONE,
             **SERIOUS,
         },
         id="external-review-names-every-body",
@@ -357,7 +372,12 @@ def test_no_allowed_list_allows_every_response_type(
     result = triage(IncidentFacts(incident_id="INC-1", **facts), open_plan, rules)
 
     assert result.allowed_responses == EVERY_TYPE
-    assert (result.pathway, result.decided_by, result.default_response) == expected
+    pathway, role, default = expected
+    assert (result.pathway, result.decided_by, result.default_response) == (
+        pathway,
+        Decider(role=role),
+        default,
+    )
 
 
 def test_unknown_body_is_named_by_its_id(plan: Plan, rules: NationalRuleSet) -> None:
@@ -379,8 +399,8 @@ PAYLOAD_ROWS = [
     pytest.param(
         {**NEVER_EVENT, "mnsi_criteria_met": True},
         {
-            "national_rule_refs": ["never_event@1", "maternity_neonatal_mnsi@1"],
-            "national_psii_rule_refs": ["never_event@1"],
+            "national_rule_refs": ["never_event@2", "maternity_neonatal_mnsi@2"],
+            "national_psii_rule_refs": ["never_event@2"],
             "plan_priority_ids": [],
             "plan_ref": PLAN,
             "executive_decision_required": False,
@@ -392,9 +412,9 @@ PAYLOAD_ROWS = [
         {"mnsi_criteria_met": True, "mental_health_related_homicide": True, **IN_CUSTODY},
         {
             "national_rule_refs": [
-                "maternity_neonatal_mnsi@1",
-                "mental_health_related_homicide@1",
-                "death_in_custody@1",
+                "maternity_neonatal_mnsi@2",
+                "mental_health_related_homicide@2",
+                "death_in_custody@2",
             ],
             "national_psii_rule_refs": [],
             "plan_priority_ids": [],
@@ -448,5 +468,5 @@ def test_rule_unknown_to_the_rule_set_is_not_a_psii_requirement(
 
     payload = intake_payload(result, without)
 
-    assert payload["national_rule_refs"] == ["never_event@1"]
+    assert payload["national_rule_refs"] == ["never_event@2"]
     assert payload["national_psii_rule_refs"] == []

@@ -27,6 +27,8 @@ import cattrs
 from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn
 
+from psirf_flow.domain import Role, check_identifier
+from psirf_flow.errors import shown
 from psirf_flow.policy._problems import Invalid, describe
 from psirf_flow.policy.conditions import (
     AllOf,
@@ -36,6 +38,7 @@ from psirf_flow.policy.conditions import (
     structure_condition,
     unstructure_condition,
 )
+from psirf_flow.policy.plan import Decider
 
 
 __all__ = ["CONVERTER", "make_converter"]
@@ -171,6 +174,45 @@ def _attrs_hook(cl: Any, converter: cattrs.Converter) -> Callable[[object, Any],
     return structure
 
 
+def _decider_hook(converter: cattrs.Converter) -> Callable[[object, Any], Decider]:
+    """``decided_by``: a role's name, or a table ``{ committee = "..." }`` (or ``{ role }``)."""
+    generated = make_dict_structure_fn(Decider, converter)
+
+    def structure(obj: object, _cl: Any) -> Decider:
+        if isinstance(obj, str):
+            for role in Role:
+                if role.value == obj:
+                    return Decider(role=role)
+            roles = ", ".join(repr(r.value) for r in Role if r is not Role.SYSTEM)
+            if check_identifier(obj) is None:
+                msg = (
+                    f"{shown(obj)} is not a role (one of {roles}); to name a committee write "
+                    f'decided_by = {{ committee = "{obj}" }}'
+                )
+            else:
+                msg = f"expected a role (one of {roles}) or a committee, got {describe(obj)}"
+            raise Invalid(msg)
+        if not isinstance(obj, dict):
+            msg = f'expected a role\'s name or {{ committee = "..." }}, got {describe(obj)}'
+            raise Invalid(msg)
+        return generated(obj, Decider)
+
+    return structure
+
+
+def _unstructure_decider(value: Decider) -> Any:
+    if value.role is not None and value.committee is None:
+        return value.role.value
+    return {
+        key: item
+        for key, item in (
+            ("role", None if value.role is None else value.role.value),
+            ("committee", value.committee),
+        )
+        if item is not None
+    }
+
+
 def _unstructure_enum(value: Enum) -> Any:
     return value.value
 
@@ -197,6 +239,8 @@ def make_converter() -> cattrs.Converter:
     converter.register_structure_hook_factory(_is_var_tuple, _tuple_hook)
     converter.register_structure_hook_factory(_is_str_mapping, _mapping_hook)
     converter.register_structure_hook_func(_is_condition, structure_condition)
+    converter.register_structure_hook(Decider, _decider_hook(converter))
+    converter.register_unstructure_hook(Decider, _unstructure_decider)
     for condition_type in _CONDITION_TYPES:
         converter.register_unstructure_hook(condition_type, unstructure_condition)
     converter.register_unstructure_hook_func(_is_condition, unstructure_condition)

@@ -25,7 +25,7 @@ import contextlib
 import difflib
 import re
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time
 from typing import Final
 
@@ -44,9 +44,13 @@ __all__ = [
     "LineLocator",
     "Located",
     "Path",
+    "close_match",
     "describe",
+    "fix_for",
     "format_path",
     "problems_from",
+    "syntax_error_place",
+    "syntax_hint",
 ]
 
 #: A location in a document: table keys and array indices from the root.
@@ -149,10 +153,115 @@ def problems_from(exc: BaseException, path: Path = ()) -> list[tuple[Path, str]]
     return [(path, f"is not acceptable ({shown(str(exc))})")]
 
 
+#: How alike two names must be (difflib's ratio) for one to be offered as a "did you mean".
+#: High enough that a different word sharing a prefix is not offered (``improvement_route``
+#: is 0.73 like ``improvement_plan``), low enough for a slip of one or two letters.
+SIMILAR_ENOUGH: Final = 0.8
+#: The most names listed when an unknown name has no close match.
+_LISTED: Final = 40
+
+
+def close_match(word: str, choices: Iterable[str]) -> str | None:
+    """The choice ``word`` is most likely a misspelling of, or ``None`` when none is close."""
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=SIMILAR_ENOUGH)
+    return found[0] if found else None
+
+
 def _unknown_key(key: str, known: Sequence[str]) -> str:
-    close = difflib.get_close_matches(key, known, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"is not a known setting here{hint}"
+    close = close_match(key, known)
+    if close is not None:
+        return f"is not a known setting here; did you mean {close!r}?"
+    if not known:
+        return "is not a known setting here"
+    names = sorted(known)
+    listed = ", ".join(names[:_LISTED]) + (", …" if len(names) > _LISTED else "")
+    return f"is not a known setting here; the settings here are: {listed}"
+
+
+#: Plain-words fixes for the TOML parser's terse messages, by the message's start.
+_SYNTAX_HINTS: Final = (
+    (
+        "Invalid value",
+        'a value is "quoted text", a number, true or false (lower case), a date such as '
+        "2026-04-01, a [list] or an { inline table }",
+    ),
+    ("Illegal character '\\n'", "a quote or bracket is not closed on this line"),
+    ("Unclosed", "a quote or bracket is not closed"),
+    ("Cannot overwrite a value", "a setting or table is written twice"),
+    ("Cannot declare", "a table is declared twice"),
+    ("Expected '=' after a key", "each setting is written as key = value"),
+    ("Invalid statement", "each line is a [table], a key = value or a # comment"),
+    (
+        "Expected newline or end of document",
+        'one setting per line, and text in quotes (version = "1.0.0")',
+    ),
+)
+
+
+_EXPECTED_TEXT: Final = re.compile(r"^expected (.+?), got .*$", re.DOTALL)
+_SUGGESTED: Final = re.compile(r"did you mean ('[^']*')\?")
+
+
+def fix_for(message: str) -> str | None:
+    """A one-line fix for a problem's ``message``, when one follows from its words.
+
+    Messages already say what is wrong in plain words; this turns the common ones into an
+    instruction for ``psirf-flow plan check``. ``None`` means the message is the fix.
+    """
+    suggested = _SUGGESTED.search(message)
+    if suggested is not None:
+        return f"rename it to {suggested.group(1)}"
+    if message.startswith("the file cannot be read"):
+        return "check the path, and that the file is UTF-8 text"
+    if message == "is required but missing":
+        return "add this setting"
+    if message.startswith("is not a known setting here"):
+        return "remove it, or rename it to one of the settings listed"
+    if message.startswith("this is not valid TOML"):
+        _, _, hint = message.rpartition("; ")
+        return hint if hint != message else "correct the TOML syntax on this line"
+    expected = _EXPECTED_TEXT.match(message)
+    if expected is not None:
+        return f"write {expected.group(1)} here"
+    return None
+
+
+def syntax_hint(message: str) -> str | None:
+    """A plain-words fix for the TOML parser's ``message``, when one is known."""
+    for start, hint in _SYNTAX_HINTS:
+        if message.startswith(start):
+            return hint
+    return None
+
+
+def syntax_error_place(text: str, line: int) -> Path:
+    """The setting (or else the table) that line ``line`` of ``text`` is written in.
+
+    Best effort and never raises: it follows table headers and ``key =`` lines up to
+    ``line`` (counting array-of-tables headers for their index), so a syntax error can be
+    reported as "in the setting ``plan.version``" rather than in the whole file. A line
+    inside a value spread over several lines belongs to the key the value started on.
+    """
+    tables: dict[Path, int] = {}
+    current: Path = ()
+    key: Path = ()
+    for text_line in text.splitlines()[: max(line, 0)]:
+        header = _HEADER.match(text_line)
+        if header is not None and not _KEY_LINE.match(text_line):
+            names = _segments(header.group(2))
+            if names and header.group(1) == "[[":
+                tables[names] = tables.get(names, 0) + 1
+                current = (*names, tables[names] - 1)
+            elif names:
+                current = names
+            key = ()
+            continue
+        found = _KEY_LINE.match(text_line)
+        if found is not None:
+            key = _segments(found.group(1))
+        elif text_line.strip().startswith("["):  # a broken header: its table, as written
+            current, key = _segments(text_line.strip().strip("[]")), ()
+    return (*current, *key)
 
 
 _HEADER: Final = re.compile(r"^\s*(\[\[|\[)(.*?)(\]\]|\])\s*(#.*)?$")

@@ -7,39 +7,66 @@ A condition is written in TOML as one of::
     { not = <condition> }                  # it does not hold
     { fact = "<fact>", <test> = <value> }  # a test of one fact
 
-The facts are those of :data:`psirf_flow.policy.facts.FACTS`. The tests are:
+The facts are those of :data:`psirf_flow.policy.facts.FACTS` plus any the plan declares
+(``[facts.<name>]``). The tests are:
 
-============  ===========================  ======================================================
-test          value                        holds when
-============  ===========================  ======================================================
-``is``        true/false, a code, a harm   the fact equals the value
-``in``        list of codes or harms       the fact is one of them (a set fact: shares any)
-``includes``  a code                       a set fact (``categories``, ``patient_groups``) has it
-``at_least``  a harm level name            the harm is this severe or more (LFPSE order)
-``present``   true/false                   a single-code fact is set (or, with false, is not)
-============  ===========================  ======================================================
+===============  ===========================  ================================================
+test             value                        holds when
+===============  ===========================  ================================================
+``is``           true/false, a code, a harm,  the fact equals the value
+                 a number
+``in``           list of codes or harms       the fact is one of them (a set fact: shares any)
+``includes``     a code                       a set fact (``categories``, ``patient_groups``)
+                                              has it
+``at_least``     a harm level name, a number, the harm is this severe or more (LFPSE order);
+                 a duration or a time         otherwise the fact is this value or more
+``at_most``      a number, duration or time   the fact is this value or less
+``more_than``    a number, duration or time   the fact is greater than the value
+``less_than``    a number, duration or time   the fact is less than the value
+``between``      ``[low, high]``              low <= fact <= high (both ends included); for a
+                                              time of day, ``["22:00", "06:00"]`` wraps
+                                              midnight
+``within``       a duration                   the duration fact is this long or shorter
+``on_or_after``  a date                       the date fact is this day or later
+``before``       a date                       the date fact is earlier than this day
+``present``      true/false                   the fact is given (or, with false, is not)
+===============  ===========================  ================================================
 
 Harm levels are written by name: ``none``, ``low``, ``moderate``, ``severe`` and (physical
-harm only) ``fatal`` (psirf-rules §8.1). Conditions are pure data; :func:`evaluate` is a
-pure function and :func:`condition_problems` lists every mistake in a condition.
+harm only) ``fatal`` (psirf-rules §8.1). Durations are written ``"48 hours"``, ``"7 days"``,
+``"30 minutes"`` or ``"2 weeks"`` (a whole number and a unit; fixed lengths, not working
+days); times of day ``"22:00"`` (24-hour clock, or a TOML time); dates as TOML dates.
+
+**A missing fact never matches a comparison.** When the host has not given a fact (an
+age, a time since admission, a plan's own fact), every test on it except ``present =
+false`` is false, so ``not`` of such a test is true: write ``{ all = [{ fact = "age_years",
+present = true }, { not = ... }] }`` when the fact must be known. Conditions are pure data;
+:func:`evaluate` is a pure function and :func:`condition_problems` lists every mistake in a
+condition.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Final
 
 import attrs
 
 from psirf_flow.domain import check_identifier
-from psirf_flow.policy._problems import Located, Path, describe
+from psirf_flow.errors import InvalidInput
+from psirf_flow.policy._problems import Located, Path, close_match, describe
 from psirf_flow.policy.facts import (
     FACTS,
+    Duration,
     FactKind,
     IncidentFacts,
     PhysicalHarm,
     PsychologicalHarm,
+    parse_duration,
+    parse_time_of_day,
 )
 
 
@@ -50,6 +77,7 @@ __all__ = [
     "Condition",
     "FactTest",
     "Not",
+    "TestValue",
     "condition_problems",
     "evaluate",
     "structure_condition",
@@ -65,14 +93,43 @@ class Comparison(StrEnum):
     INCLUDES = "includes"
     AT_LEAST = "at_least"
     PRESENT = "present"
+    AT_MOST = "at_most"
+    MORE_THAN = "more_than"
+    LESS_THAN = "less_than"
+    BETWEEN = "between"
+    WITHIN = "within"
+    ON_OR_AFTER = "on_or_after"
+    BEFORE = "before"
 
 
+_ORDERED: Final = frozenset(
+    {
+        Comparison.AT_LEAST,
+        Comparison.AT_MOST,
+        Comparison.MORE_THAN,
+        Comparison.LESS_THAN,
+        Comparison.BETWEEN,
+    }
+)
+_P: Final = Comparison.PRESENT
 _ALLOWED_TESTS: Final[Mapping[FactKind, frozenset[Comparison]]] = {
-    FactKind.FLAG: frozenset({Comparison.IS}),
-    FactKind.CODE: frozenset({Comparison.IS, Comparison.IN, Comparison.PRESENT}),
-    FactKind.CODES: frozenset({Comparison.INCLUDES, Comparison.IN}),
+    # A built-in flag or set is always given; a plan's own may be missing, hence present.
+    FactKind.FLAG: frozenset({Comparison.IS, _P}),
+    FactKind.CODE: frozenset({Comparison.IS, Comparison.IN, _P}),
+    FactKind.CODES: frozenset({Comparison.INCLUDES, Comparison.IN, _P}),
     FactKind.PHYSICAL_HARM: frozenset({Comparison.IS, Comparison.IN, Comparison.AT_LEAST}),
     FactKind.PSYCHOLOGICAL_HARM: frozenset({Comparison.IS, Comparison.IN, Comparison.AT_LEAST}),
+    FactKind.NUMBER: _ORDERED | {Comparison.IS, _P},
+    FactKind.DURATION: _ORDERED | {Comparison.WITHIN, _P},
+    FactKind.TIME: _ORDERED | {_P},
+    FactKind.DATE: frozenset({Comparison.ON_OR_AFTER, Comparison.BEFORE, Comparison.BETWEEN, _P}),
+}
+#: What a comparison's value must be, by the kind of fact, in messages.
+_EXPECTED: Final[Mapping[FactKind, str]] = {
+    FactKind.NUMBER: "a number",
+    FactKind.DURATION: 'a duration such as "48 hours" (minutes, hours, days or weeks)',
+    FactKind.TIME: 'a time of day such as "22:00" (24-hour clock)',
+    FactKind.DATE: "a date such as 2026-04-01",
 }
 
 _HARM_NAMES: Final[Mapping[FactKind, tuple[str, ...]]] = {
@@ -80,8 +137,10 @@ _HARM_NAMES: Final[Mapping[FactKind, tuple[str, ...]]] = {
     FactKind.PSYCHOLOGICAL_HARM: tuple(h.label for h in PsychologicalHarm),
 }
 
-#: A test's value: a flag, a code or harm name, or a list of codes or harm names.
-TestValue = bool | str | tuple[str, ...]
+#: One value in a test: a flag, a code or harm name, a number, a duration, a date or a time.
+Scalar = bool | int | float | str | Duration | date | time
+#: A test's value: one value, or a list of them (``in``, ``between``).
+TestValue = Scalar | tuple[Scalar, ...]
 
 
 @attrs.frozen
@@ -136,11 +195,13 @@ def evaluate(condition: Condition, facts: IncidentFacts) -> bool:
 
 
 def _test(test: FactTest, facts: IncidentFacts) -> bool:
-    kind = FACTS[test.fact]
     actual = facts.value_of(test.fact)
     value = test.value
-    if kind is FactKind.CODES:
-        assert isinstance(actual, frozenset)
+    if test.test is Comparison.PRESENT:
+        return (actual is not None) is value
+    if actual is None:  # a missing fact never matches a comparison
+        return False
+    if isinstance(actual, frozenset):
         if test.test is Comparison.INCLUDES:
             return value in actual
         return bool(actual.intersection(value if isinstance(value, tuple) else ()))
@@ -149,33 +210,115 @@ def _test(test: FactTest, facts: IncidentFacts) -> bool:
             assert isinstance(value, str)
             return actual.value <= type(actual)[value.upper()].value
         actual = actual.label
-    if test.test is Comparison.PRESENT:
-        return (actual is not None) is value
+    if test.test in _ORDERED or test.test in _DATE_TESTS or test.test is Comparison.WITHIN:
+        return _compare(test, actual)
     if test.test is Comparison.IN:
         return isinstance(value, tuple) and actual in value
+    if _is_number(actual) and _is_number(value):
+        return actual == value  # 37 and 37.0 weeks are the same number
     return actual == value and type(actual) is type(value)
 
 
-def condition_problems(condition: Condition, path: Path = ()) -> list[tuple[Path, str]]:
-    """Every mistake in ``condition``, as ``(path, message)`` pairs (empty when valid)."""
+_DATE_TESTS: Final = frozenset({Comparison.ON_OR_AFTER, Comparison.BEFORE})
+
+
+def _comparable(fact: str, actual: object, value: Scalar) -> tuple[object, object]:
+    """``actual`` and ``value`` as two values of one ordered type, or :class:`InvalidInput`."""
+    if isinstance(actual, timedelta) and isinstance(value, Duration):
+        return actual, value.delta
+    same = (
+        (isinstance(actual, time) and isinstance(value, time))
+        or (_is_date(actual) and _is_date(value))
+        or (_is_number(actual) and _is_number(value))
+    )
+    if not same:
+        raise InvalidInput(
+            f"facts.{fact}",
+            f"is {describe(actual) if not isinstance(actual, timedelta) else 'a duration'}, "
+            "which the plan's condition cannot compare with its value; give the declared kind",
+        )
+    return actual, value
+
+
+def _compare(test: FactTest, actual: object) -> bool:
+    value = test.value
+    if test.test is Comparison.BETWEEN:
+        assert isinstance(value, tuple)
+        low_value, high_value = value
+        a, low = _comparable(test.fact, actual, low_value)
+        _, high = _comparable(test.fact, actual, high_value)
+        if isinstance(a, time) and low > high:  # type: ignore[operator]
+            return bool(a >= low or a <= high)  # type: ignore[operator]
+        return bool(low <= a <= high)  # type: ignore[operator]
+    assert not isinstance(value, tuple)
+    a, v = _comparable(test.fact, actual, value)
+    result: object
+    if test.test in {Comparison.AT_LEAST, Comparison.ON_OR_AFTER}:
+        result = a >= v  # type: ignore[operator]
+    elif test.test in {Comparison.AT_MOST, Comparison.WITHIN}:
+        result = a <= v  # type: ignore[operator]
+    elif test.test is Comparison.MORE_THAN:
+        result = a > v  # type: ignore[operator]
+    else:  # LESS_THAN, BEFORE
+        result = a < v  # type: ignore[operator]
+    return bool(result)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_date(value: object) -> bool:
+    return isinstance(value, date) and not isinstance(value, datetime)
+
+
+def condition_problems(
+    condition: Condition,
+    path: Path = (),
+    *,
+    facts: Mapping[str, FactKind] = FACTS,
+    skip_unknown: bool = False,
+) -> list[tuple[Path, str]]:
+    """Every mistake in ``condition``, as ``(path, message)`` pairs (empty when valid).
+
+    Args:
+        condition: The condition.
+        path: Where it is written, prefixed to every problem's path.
+        facts: The facts it may test (:func:`psirf_flow.policy.facts.catalogue` of a plan).
+        skip_unknown: Leave tests of facts outside ``facts`` unjudged (the loader checks
+            them later, against the plan's own declarations).
+    """
     if isinstance(condition, AllOf | AnyOf):
         key = "all" if isinstance(condition, AllOf) else "any"
         if not condition.conditions:
             return [((*path, key), "needs at least one condition")]
         out: list[tuple[Path, str]] = []
         for i, sub in enumerate(condition.conditions):
-            out += condition_problems(sub, (*path, key, i))
+            out += condition_problems(sub, (*path, key, i), facts=facts, skip_unknown=skip_unknown)
         return out
     if isinstance(condition, Not):
-        return condition_problems(condition.condition, (*path, "not"))
-    return _test_problems(condition, path)
-
-
-def _test_problems(test: FactTest, path: Path) -> list[tuple[Path, str]]:
-    kind = FACTS.get(test.fact)
+        return condition_problems(
+            condition.condition, (*path, "not"), facts=facts, skip_unknown=skip_unknown
+        )
+    kind = facts.get(condition.fact)
     if kind is None:
-        known = ", ".join(sorted(FACTS))
-        return [((*path, "fact"), f"{test.fact!r} is not a known fact; known facts: {known}")]
+        if skip_unknown:
+            return []
+        return [((*path, "fact"), _unknown_fact(condition.fact, facts))]
+    return _test_problems(condition, kind, path)
+
+
+def _unknown_fact(name: str, facts: Mapping[str, FactKind]) -> str:
+    close = close_match(name, facts)
+    hint = f"did you mean {close!r}? " if close else ""
+    known = ", ".join(sorted(facts))
+    return (
+        f"{name!r} is not a known fact; {hint}declare the plan's own facts under "
+        f"[facts.<name>]; known facts: {known}"
+    )
+
+
+def _test_problems(test: FactTest, kind: FactKind, path: Path) -> list[tuple[Path, str]]:
     at = (*path, test.test.value)
     if test.test not in _ALLOWED_TESTS[kind]:
         allowed = ", ".join(sorted(t.value for t in _ALLOWED_TESTS[kind]))
@@ -187,9 +330,35 @@ def _test_problems(test: FactTest, path: Path) -> list[tuple[Path, str]]:
         return [p for i, v in enumerate(value) for p in _one_value(kind, v, (*at, i))]
     if kind is FactKind.FLAG or test.test is Comparison.PRESENT:
         if not isinstance(value, bool):
-            return [(at, f"expected true or false, got {describe(value)}")]
+            return [(at, f"expected true or false, got {_described(value)}")]
         return []
+    if test.test is Comparison.BETWEEN:
+        return _between_problems(kind, value, at)
+    if test.test is Comparison.INCLUDES and isinstance(value, tuple):
+        return [
+            (
+                at,
+                "takes one code; to match any of several write in = [...] instead, "
+                "or all = [...] with one includes test each to need every one",
+            )
+        ]
+    if isinstance(value, tuple):
+        return [(at, f"expected one value, got {_described(value)}")]
     return _one_value(kind, value, at)
+
+
+def _between_problems(kind: FactKind, value: TestValue, at: Path) -> list[tuple[Path, str]]:
+    if not isinstance(value, tuple) or len(value) != 2:
+        return [(at, f"expected [low, high], two values, got {_described(value)}")]
+    problems = [p for i, v in enumerate(value) for p in _one_value(kind, v, (*at, i))]
+    if problems or kind is FactKind.TIME:  # a time window may wrap midnight
+        return problems
+    low, high = value
+    if isinstance(low, Duration) and isinstance(high, Duration):
+        low, high = low.delta, high.delta  # type: ignore[assignment]
+    if low > high:  # type: ignore[operator]
+        return [(at, "the low end is above the high end; write [low, high]")]
+    return []
 
 
 def _one_value(kind: FactKind, value: object, at: Path) -> list[tuple[Path, str]]:
@@ -198,10 +367,28 @@ def _one_value(kind: FactKind, value: object, at: Path) -> list[tuple[Path, str]
         if value not in names:
             return [(at, f"expected a harm level, one of: {', '.join(names)}")]
         return []
+    if kind in _EXPECTED:
+        fits = {
+            FactKind.NUMBER: _is_number(value),
+            FactKind.DURATION: isinstance(value, Duration),
+            FactKind.TIME: isinstance(value, time),
+            FactKind.DATE: _is_date(value),
+        }[kind]
+        if not fits:
+            return [(at, f"expected {_EXPECTED[kind]}, got {_described(value)}")]
+        return []
     problem = check_identifier(value)
     if problem is not None:
         return [(at, f"expected a code: {problem}")]
     return []
+
+
+def _described(value: object) -> str:
+    if isinstance(value, Duration):
+        return f"a duration ({value})"
+    if isinstance(value, tuple):
+        return f"a list of {len(value)}"
+    return describe(value)
 
 
 # ---------------------------------------------------------------- structuring
@@ -219,7 +406,7 @@ def structure_condition(obj: object, _type: object = None) -> Condition:
     problems: list[tuple[Path, str]] = []
     condition = _build(obj, (), problems)
     if condition is not None and not problems:
-        problems += condition_problems(condition)
+        problems += condition_problems(condition, skip_unknown=True)
     if problems or condition is None:
         raise Located(problems)
     return condition
@@ -263,27 +450,68 @@ def _build_test(
     if not isinstance(fact, str):
         problems.append(((*path, "fact"), f"expected the name of a fact, got {describe(fact)}"))
     for key in sorted(set(obj) - {"fact", *_TESTS}):
-        problems.append(((*path, key), f"is not a known test; use one of: {', '.join(_TESTS)}"))
+        close = close_match(key, _TESTS)
+        hint = f"did you mean {close!r}? " if close else ""
+        problems.append(
+            ((*path, key), f"is not a known test; {hint}use one of: {', '.join(_TESTS)}")
+        )
     tests = [k for k in _TESTS if k in obj]
+    if not tests and len(problems) != before:
+        return None  # the unknown test reported above is the mistake
     if len(tests) != 1:
         problems.append(
             (path, f"a fact test needs exactly one of {', '.join(_TESTS)}; found {len(tests)}")
         )
         return None
+    test = Comparison(tests[0])
     raw = obj[tests[0]]
-    value: TestValue
-    if isinstance(raw, bool | str):
-        value = raw
-    elif isinstance(raw, list) and all(isinstance(v, str) for v in raw):
-        value = tuple(raw)
+    value: TestValue | None
+    if isinstance(raw, list):
+        items = [_scalar(item, test) for item in raw]
+        value = None if None in items else tuple(i for i in items if i is not None)
     else:
+        value = _scalar(raw, test)
+    if value is None:
         problems.append(
-            ((*path, tests[0]), f"expected true/false, text or a list of text, got {describe(raw)}")
+            (
+                (*path, tests[0]),
+                "expected true/false, text, a number, a date, a time or a list of them, "
+                f"got {describe(raw)}",
+            )
         )
         return None
     if len(problems) != before or not isinstance(fact, str):
         return None
-    return FactTest(fact, Comparison(tests[0]), value)
+    return FactTest(fact, test, value)
+
+
+def _scalar(raw: object, test: Comparison) -> Scalar | None:
+    """One value as written in TOML, read for ``test`` (``None`` when it cannot be a value).
+
+    For the comparisons, text is read as a duration (``"48 hours"``) or a time of day
+    (``"22:00"``) when it is written as one; otherwise text stays text (a code or a harm
+    level), and the condition's checks say what was expected.
+    """
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int | float):
+        return raw if math.isfinite(raw) else None
+    if isinstance(raw, datetime):
+        return None
+    if isinstance(raw, date | time):
+        return raw
+    if not isinstance(raw, str):
+        return None
+    if test in _ORDERED or test is Comparison.WITHIN:
+        parsed = parse_duration(raw) or parse_time_of_day(raw)
+        if parsed is not None:
+            return parsed
+    if test in _DATE_TESTS or test is Comparison.BETWEEN:
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            pass
+    return raw
 
 
 def unstructure_condition(condition: Condition) -> dict[str, object]:
@@ -294,5 +522,14 @@ def unstructure_condition(condition: Condition) -> dict[str, object]:
         return {"any": [unstructure_condition(c) for c in condition.conditions]}
     if isinstance(condition, Not):
         return {"not": unstructure_condition(condition.condition)}
-    value = list(condition.value) if isinstance(condition.value, tuple) else condition.value
-    return {"fact": condition.fact, condition.test.value: value}
+    value = condition.value
+    written = [_written(v) for v in value] if isinstance(value, tuple) else _written(value)
+    return {"fact": condition.fact, condition.test.value: written}
+
+
+def _written(value: Scalar) -> object:
+    if isinstance(value, Duration):
+        return str(value)
+    if isinstance(value, time):
+        return value.strftime("%H:%M") if not value.second else value.isoformat()
+    return value

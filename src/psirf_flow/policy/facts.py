@@ -1,36 +1,66 @@
-"""The facts about an incident that triage looks at: opaque codes and flags, never free text.
+"""The facts about an incident that triage looks at: codes, flags, numbers, dates and times.
 
 :class:`IncidentFacts` is what the host system tells triage about one incident. Every
-field is a code, a flag, a date or a harm level from the national recording system
-(LFPSE, psirf-rules §8.1). Nothing here may carry a name, a narrative or an NHS number:
-codes are checked with :func:`psirf_flow.domain.check_identifier`.
+field is a code, a flag, a number (an age, a gestation, a count), a date, a time of day, a
+duration or a harm level from the national recording system (LFPSE, psirf-rules §8.1).
+Nothing here may carry a name, a narrative or an NHS number: codes are checked with
+:func:`psirf_flow.domain.check_identifier`.
 
-:data:`FACTS` is the catalogue of facts a condition in a plan or in the national rule set
-may test, with the kind of each (flag, harm level, single code or set of codes). It is the
-only vocabulary conditions can use, so a typo in a plan is reported when it is loaded
-rather than silently never matching.
+:data:`FACTS` is the catalogue of built-in facts a condition in a plan or in the national
+rule set may test, with the kind of each. A plan may declare facts of its own
+(``[facts.<name>]`` with a ``kind``, :class:`FactDeclaration`); their values reach triage in
+``IncidentFacts(extra={...})`` and :func:`check_extra_facts` checks them against the
+declared kinds. Conditions can use only the catalogue plus the plan's own facts, so a typo
+in a plan is reported when it is loaded rather than silently never matching.
+
+Real plans speak of ages ("adults", "under 18"), gestation ("born at 37 weeks or more"),
+counts ("more than one specialty involved"), times of day ("between 22:00 and 06:00") and
+windows ("within 48 hours of admission"): these are numeric, time-of-day and duration facts
+(psirf-rules §1.8: the plan's local priorities are LOCAL, so their wording is data). A
+fact the host has not given is *missing* (``None``): a missing fact never matches a
+comparison (see :mod:`psirf_flow.policy.conditions`).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable, Mapping
-from datetime import date
-from enum import Enum, IntEnum
+from datetime import date, datetime, time, timedelta
+from enum import Enum, IntEnum, StrEnum
 from types import MappingProxyType
 from typing import Any, Final
 
 import attrs
 
 from psirf_flow.domain import check_identifier
+from psirf_flow.errors import InvalidInput
+from psirf_flow.policy._problems import close_match
+from psirf_flow.policy.calendars import UK_TIME
 
 
 __all__ = [
+    "DECLARABLE_KINDS",
     "FACTS",
+    "MAX_AGE_YEARS",
+    "MAX_GESTATION_WEEKS",
+    "Duration",
+    "DurationUnit",
+    "FactDeclaration",
     "FactKind",
     "IncidentFacts",
     "PhysicalHarm",
     "PsychologicalHarm",
+    "catalogue",
+    "check_extra_facts",
+    "parse_duration",
+    "parse_time_of_day",
 ]
+
+#: The oldest age accepted, in years (a larger number is a mistake, not a person).
+MAX_AGE_YEARS: Final = 130
+#: The longest gestation accepted, in weeks (beyond it the number is a mistake).
+MAX_GESTATION_WEEKS: Final = 45
 
 
 class PhysicalHarm(IntEnum):
@@ -92,6 +122,107 @@ class FactKind(Enum):
     """An LFPSE physical harm level; tested with ``is``, ``in`` or ``at_least``."""
     PSYCHOLOGICAL_HARM = "psychological_harm"
     """An LFPSE psychological harm level; tested with ``is``, ``in`` or ``at_least``."""
+    NUMBER = "number"
+    """A number (an age, a gestation in weeks, a count); compared with ``at_least`` etc."""
+    DURATION = "duration"
+    """A length of time (``"48 hours"``); compared like a number, and with ``within``."""
+    DATE = "date"
+    """A calendar date; compared with ``on_or_after``, ``before`` and ``between``."""
+    TIME = "time"
+    """A time of day (``"22:00"``); ``between`` may wrap midnight."""
+
+
+#: The kinds a plan may declare for a fact of its own (harm levels are LFPSE's alone).
+DECLARABLE_KINDS: Final = frozenset(
+    {
+        FactKind.FLAG,
+        FactKind.CODE,
+        FactKind.CODES,
+        FactKind.NUMBER,
+        FactKind.DURATION,
+        FactKind.DATE,
+        FactKind.TIME,
+    }
+)
+
+
+class DurationUnit(StrEnum):
+    """The units a duration is written in; each is a fixed length of time."""
+
+    MINUTES = "minutes"
+    HOURS = "hours"
+    DAYS = "days"
+    WEEKS = "weeks"
+
+
+_UNIT_DELTA: Final[Mapping[DurationUnit, timedelta]] = MappingProxyType(
+    {
+        DurationUnit.MINUTES: timedelta(minutes=1),
+        DurationUnit.HOURS: timedelta(hours=1),
+        DurationUnit.DAYS: timedelta(days=1),
+        DurationUnit.WEEKS: timedelta(weeks=1),
+    }
+)
+_DURATION_TEXT: Final = re.compile(r"\s*(\d{1,6})\s+(minute|hour|day|week)s?\s*")
+_TIME_TEXT: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+
+
+@attrs.frozen
+class Duration:
+    """A length of time as a plan writes it: ``"48 hours"``, ``"7 days"``, ``"30 minutes"``.
+
+    Days and weeks are fixed lengths (24 hours, 7 days), not calendar or working days: a
+    window "within 48 hours of admission" is measured on the clock.
+
+    Attributes:
+        amount: How many units (zero or more).
+        unit: The unit.
+    """
+
+    amount: int
+    unit: DurationUnit
+
+    @property
+    def delta(self) -> timedelta:
+        """The duration as a :class:`~datetime.timedelta`."""
+        return self.amount * _UNIT_DELTA[self.unit]
+
+    def __str__(self) -> str:
+        unit = self.unit.value[:-1] if self.amount == 1 else self.unit.value
+        return f"{self.amount} {unit}"
+
+
+def parse_duration(text: object) -> Duration | None:
+    """``text`` as a :class:`Duration` (``"48 hours"``, ``"1 day"``), or ``None``."""
+    if not isinstance(text, str):
+        return None
+    match = _DURATION_TEXT.fullmatch(text)
+    if match is None:
+        return None
+    return Duration(int(match.group(1)), DurationUnit(match.group(2) + "s"))
+
+
+def parse_time_of_day(text: object) -> time | None:
+    """``text`` as a time of day when written ``HH:MM`` (24-hour clock), or ``None``."""
+    if not isinstance(text, str):
+        return None
+    match = _TIME_TEXT.fullmatch(text)
+    if match is None:
+        return None
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+@attrs.frozen(kw_only=True)
+class FactDeclaration:
+    """A fact a plan declares for its own conditions (``[facts.<name>]``).
+
+    Attributes:
+        kind: What sort of value it holds (not a harm level).
+        title: What people call it, for example ``"Time from call to arrival"``.
+    """
+
+    kind: FactKind
+    title: str = ""
 
 
 #: Every fact a condition may test, with its kind. Names are the fields of IncidentFacts.
@@ -118,8 +249,24 @@ FACTS: Final[Mapping[str, FactKind]] = MappingProxyType(
         "patient_groups": FactKind.CODES,
         "categories": FactKind.CODES,
         "emergent_risk": FactKind.FLAG,
+        "age_years": FactKind.NUMBER,
+        "gestation_weeks": FactKind.NUMBER,
+        "specialties_involved": FactKind.NUMBER,
+        "wards_involved": FactKind.NUMBER,
+        "time_of_day": FactKind.TIME,
+        "time_since_admission": FactKind.DURATION,
+        "occurred_on": FactKind.DATE,
+        "identified_on": FactKind.DATE,
     }
 )
+
+
+def catalogue(declared: Mapping[str, FactDeclaration] | None = None) -> Mapping[str, FactKind]:
+    """Every fact a condition may test: the built-in :data:`FACTS` plus a plan's own."""
+    if not declared:
+        return FACTS
+    return MappingProxyType({**FACTS, **{name: d.kind for name, d in declared.items()}})
+
 
 _DEATH_DETAIL_FLAGS: Final = (
     "death_more_likely_than_not_due_to_problems_in_care",
@@ -149,6 +296,140 @@ def _to_codes(value: Iterable[str]) -> frozenset[str]:
     if isinstance(value, str):
         return frozenset({value})
     return frozenset(value)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _number_in(low: float, high: float, *, whole: bool = False) -> Any:
+    def check(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None:
+            return
+        if not _is_number(value) or (whole and not isinstance(value, int)):
+            kind = "a whole number" if whole else "a number"
+            raise InvalidInput(attribute.name, f"must be {kind}, not {type(value).__name__}")
+        assert isinstance(value, int | float)
+        if not low <= value <= high:
+            raise InvalidInput(attribute.name, f"must be between {low} and {high}, not {value}")
+
+    return check
+
+
+def _to_time(value: object) -> object:
+    """``"HH:MM"`` text, or an aware instant read on the UK clock, as a time of day."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            return value  # refused by the validator: a naive instant has no clock
+        return value.astimezone(UK_TIME).time().replace(tzinfo=None)
+    parsed = parse_time_of_day(value)
+    return value if parsed is None else parsed
+
+
+def _time(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, time) or value.tzinfo is not None:
+        raise InvalidInput(
+            attribute.name,
+            "must be a time of day written HH:MM (24-hour clock) without a zone, "
+            "or an aware datetime",
+        )
+
+
+def _to_timedelta(value: object) -> object:
+    if isinstance(value, Duration):
+        return value.delta
+    parsed = parse_duration(value)
+    return value if parsed is None else parsed.delta
+
+
+def _duration(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, timedelta):
+        raise InvalidInput(attribute.name, 'must be a duration such as "48 hours" or a timedelta')
+    if value < timedelta(0):
+        raise InvalidInput(attribute.name, "must not be negative")
+
+
+def _date(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (not isinstance(value, date) or isinstance(value, datetime)):
+        raise InvalidInput(attribute.name, "must be a date (not a date and time)")
+
+
+_FACT_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+def _extra_value(name: str, value: object) -> object:
+    """``value`` as stored in ``extra`` (codes as a frozenset, a Duration as a timedelta)."""
+    where = f"extra[{name!r}]"
+    if isinstance(value, bool) or _is_number(value) or value is None:
+        return value
+    if isinstance(value, str):
+        problem = check_identifier(value)
+        if problem is not None:
+            raise InvalidInput(where, problem)
+        return value
+    if isinstance(value, Duration):
+        value = value.delta
+    if isinstance(value, timedelta):
+        if value < timedelta(0):
+            raise InvalidInput(where, "must not be a negative duration")
+        return value
+    if isinstance(value, time):
+        if value.tzinfo is not None:
+            raise InvalidInput(where, "must be a time of day without a zone")
+        return value
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, set | frozenset | list | tuple):
+        for item in value:
+            problem = check_identifier(item)
+            if problem is not None:
+                raise InvalidInput(where, f"entry {problem}")
+        return frozenset(value)
+    raise InvalidInput(
+        where,
+        "must be a flag, a code, a set of codes, a number, a timedelta (or Duration), "
+        f"a date or a time of day, not {type(value).__name__}",
+    )
+
+
+def _to_extra(value: object) -> Mapping[str, object]:
+    if not isinstance(value, Mapping):
+        raise InvalidInput(
+            "extra", f"must be a mapping of fact names to values, not {type(value).__name__}"
+        )
+    out: dict[str, object] = {}
+    for name, item in value.items():
+        if not isinstance(name, str) or not _FACT_NAME.fullmatch(name):
+            raise InvalidInput(
+                "extra", "has a key that is not a fact name (lower-case letters, digits and _)"
+            )
+        if name in FACTS or name in _ATTRIBUTES:
+            raise InvalidInput(
+                "extra", f"{name!r} is a built-in fact; give it as IncidentFacts({name}=...)"
+            )
+        out[name] = _extra_value(name, item)
+    return MappingProxyType(out)
+
+
+def _kind_of(value: object) -> FactKind | None:
+    """The kind a value given in ``extra`` is (``None`` when missing)."""
+    kinds: tuple[tuple[type | tuple[type, ...], FactKind], ...] = (
+        (bool, FactKind.FLAG),
+        (str, FactKind.CODE),
+        (frozenset, FactKind.CODES),
+        ((int, float), FactKind.NUMBER),
+        (timedelta, FactKind.DURATION),
+        (time, FactKind.TIME),
+        (date, FactKind.DATE),
+    )
+    for types, kind in kinds:
+        if isinstance(value, types):
+            return kind
+    return None
 
 
 @attrs.frozen(kw_only=True)
@@ -194,6 +475,18 @@ class IncidentFacts:
         categories: Incident category codes, for example ``"falls"``, ``"pressure_ulcer"``.
         emergent_risk: Someone authorised has flagged an emergent or significant risk that
             needs an executive decision (psirf-rules §0.5 rule 1).
+        age_years: The person's age in years (0 to :data:`MAX_AGE_YEARS`), if known.
+        gestation_weeks: Completed weeks of gestation (0 to :data:`MAX_GESTATION_WEEKS`),
+            for maternity and neonatal incidents.
+        specialties_involved: How many specialties were involved in the care (a count).
+        wards_involved: How many wards or teams were involved (a count).
+        time_of_day: The local (Europe/London) time of day the incident happened; a
+            :class:`~datetime.time`, ``"HH:MM"`` text, or an aware datetime, which is
+            read on the UK clock (so 21:30 UTC in summer is 22:30).
+        time_since_admission: How long after admission it happened; a
+            :class:`~datetime.timedelta`, a :class:`Duration` or text such as ``"36 hours"``.
+        extra: Values of the facts the plan declares itself (``[facts.<name>]``), by name;
+            checked against the declarations by :func:`check_extra_facts`.
     """
 
     incident_id: str = attrs.field(validator=_code)
@@ -226,6 +519,25 @@ class IncidentFacts:
         factory=frozenset, converter=_to_codes, validator=_codes
     )
     emergent_risk: bool = False
+    age_years: int | float | None = attrs.field(
+        default=None, validator=_number_in(0, MAX_AGE_YEARS)
+    )
+    gestation_weeks: int | float | None = attrs.field(
+        default=None, validator=_number_in(0, MAX_GESTATION_WEEKS)
+    )
+    specialties_involved: int | None = attrs.field(
+        default=None, validator=_number_in(0, 10_000, whole=True)
+    )
+    wards_involved: int | None = attrs.field(
+        default=None, validator=_number_in(0, 10_000, whole=True)
+    )
+    time_of_day: time | None = attrs.field(default=None, converter=_to_time, validator=_time)
+    time_since_admission: timedelta | None = attrs.field(
+        default=None, converter=_to_timedelta, validator=_duration
+    )
+    extra: Mapping[str, object] = attrs.field(
+        factory=lambda: MappingProxyType({}), converter=_to_extra
+    )
 
     def __attrs_post_init__(self) -> None:
         if not self.died:
@@ -245,11 +557,46 @@ class IncidentFacts:
             raise ValueError(msg)
 
     def value_of(self, fact: str) -> object:
-        """The value of the fact called ``fact`` (one of :data:`FACTS`).
+        """The value of the fact called ``fact``: a built-in one or one given in ``extra``.
+
+        A plan's own fact that the host has not given is missing (``None``).
 
         Raises:
-            KeyError: If ``fact`` is not a known fact.
+            KeyError: If ``fact`` names a field that is not a fact (``incident_id``).
         """
-        if fact not in FACTS:
+        if fact in FACTS:
+            return getattr(self, fact)
+        if fact in _ATTRIBUTES:
             raise KeyError(fact)
-        return getattr(self, fact)
+        return self.extra.get(fact)
+
+
+_ATTRIBUTES: Final = frozenset({"incident_id", "extra"})
+
+
+def check_extra_facts(facts: IncidentFacts, declared: Mapping[str, FactDeclaration]) -> None:
+    """Check the plan's own facts given in ``facts.extra`` against their declarations.
+
+    Every name in ``extra`` must be declared by the plan (``[facts.<name>]``), and each
+    value must be of the declared kind: a flag ``bool``, a code ``str``, codes a set of
+    ``str``, a number ``int`` or ``float``, a duration a ``timedelta`` (or
+    :class:`Duration`), a date a ``date``, a time a ``time``. A ``None`` value is missing.
+
+    Raises:
+        InvalidInput: Naming the first fact that is undeclared or of the wrong kind.
+    """
+    for name, value in sorted(facts.extra.items()):
+        declaration = declared.get(name)
+        if declaration is None:
+            close = close_match(name, declared)
+            hint = f"; did you mean {close!r}?" if close else ""
+            known = ", ".join(sorted(declared)) or "none"
+            raise InvalidInput(
+                f"extra[{name!r}]", f"is not a fact this plan declares (declared: {known}){hint}"
+            )
+        kind = _kind_of(value)
+        if kind is not None and kind is not declaration.kind:
+            raise InvalidInput(
+                f"extra[{name!r}]",
+                f"is a {kind.value} but the plan declares a {declaration.kind.value}",
+            )

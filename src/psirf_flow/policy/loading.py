@@ -6,8 +6,9 @@ file the caller names, and :func:`packaged_text` reads data shipped inside the p
 
 Loading happens in three steps, and every problem from each step is collected:
 
-1. the text is parsed as TOML (a syntax error is reported with its line and stops here,
-   since nothing after it can be trusted);
+1. the text is parsed as TOML (a syntax error is reported with its line, its column, the
+   setting or table it is in and a fix for common causes, and stops here, since nothing
+   after it can be trusted);
 2. the data is structured into frozen records by the strict cattrs converter
    (:mod:`psirf_flow.policy._convert`), which reports every wrong type, missing setting
    and unknown key with its path;
@@ -41,14 +42,26 @@ from cattrs.errors import BaseValidationError
 
 from psirf_flow.errors import PlanError, PlanProblem
 from psirf_flow.policy._convert import CONVERTER
-from psirf_flow.policy._problems import Invalid, LineLocator, Path, format_path, problems_from
+from psirf_flow.policy._problems import (
+    Invalid,
+    LineLocator,
+    Path,
+    format_path,
+    problems_from,
+    syntax_error_place,
+    syntax_hint,
+)
+from psirf_flow.policy.facts import FactDeclaration
 from psirf_flow.policy.plan import (
     CalendarSettings,
     CandourTargets,
+    Committee,
     EscalationLadder,
+    LocalReferralBody,
     Plan,
     PlanHeader,
     Priority,
+    RegulatorNotification,
     ReserveCapacity,
     ResponseType,
     RetentionSettings,
@@ -71,7 +84,8 @@ T = TypeVar("T")
 V = TypeVar("V")
 
 _POLICY_PACKAGE: Final = "psirf_flow.policy"
-_DECODE_POSITION: Final = re.compile(r"\s*\(at line (\d+), column \d+\)\s*$")
+_DECODE_POSITION: Final = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_DECODE_END: Final = re.compile(r"\s*\(at end of document\)\s*$")
 _STRUCTURE_ERRORS: Final = (BaseValidationError, Invalid)
 #: The longest document loaded (a plan is a few kilobytes; this leaves a wide margin).
 MAX_DOCUMENT_LENGTH: Final = 2_000_000
@@ -192,13 +206,7 @@ def _load_document(
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        position = _DECODE_POSITION.search(message)
-        line = int(position.group(1)) if position else None
-        message = _DECODE_POSITION.sub("", message)
-        raise PlanError(
-            source, [PlanProblem("", line, f"this is not valid TOML: {message}")]
-        ) from None
+        raise PlanError(source, [_syntax_problem(text, str(exc))]) from None
     found: list[tuple[Path, str]]
     try:
         result = CONVERTER.structure(raw, root)
@@ -210,6 +218,22 @@ def _load_document(
     if found:
         raise _plan_error(source, text, found)
     return result
+
+
+def _syntax_problem(text: str, message: str) -> PlanProblem:
+    """A TOML syntax error as a problem: its line, column, setting and a fix when known."""
+    position = _DECODE_POSITION.search(message)
+    line = int(position.group(1)) if position else None
+    column = f", column {position.group(2)}" if position else ""
+    message = _DECODE_END.sub("", _DECODE_POSITION.sub("", message))
+    where = format_path(syntax_error_place(text, line)) if line is not None else ""
+    inside = f" in {where}" if where else ""
+    fix = syntax_hint(message)
+    hint = f"; {fix}" if fix else ""
+    at_end = "" if position else " (at the end of the file)"
+    return PlanProblem(
+        where, line, f"this is not valid TOML{inside}{column}{at_end}: {message}{hint}"
+    )
 
 
 def _plan_error(source: str, text: str, found: list[tuple[Path, str]]) -> PlanError:
@@ -272,6 +296,8 @@ def _plan_view(raw: dict[str, Any]) -> PlanView:
     priorities, _ = _entries(raw, "priorities", Priority, frozenset())
     reviews, review_ids = _entries(raw, "thematic_reviews", ScheduledReview, frozenset())
     ladders, ladder_names = _entries(raw, "escalation_ladders", EscalationLadder, frozenset())
+    facts, fact_names = _entries(raw, "facts", FactDeclaration, frozenset())
+    committees, committee_names = _entries(raw, "committees", Committee, frozenset())
     schema = raw.get("schema")
     return PlanView(
         schema=schema if isinstance(schema, int) and not isinstance(schema, bool) else None,
@@ -288,4 +314,10 @@ def _plan_view(raw: dict[str, Any]) -> PlanView:
         escalation_ladders=ladders,
         escalation_ladder_names=ladder_names,
         retention=_part(raw, "retention", RetentionSettings, RetentionSettings()),
+        facts=facts,
+        fact_names=fact_names,
+        committees=committees,
+        committee_names=committee_names,
+        referral_bodies=_entries(raw, "referral_bodies", LocalReferralBody, frozenset())[0],
+        notifications=_entries(raw, "notifications", RegulatorNotification, frozenset())[0],
     )

@@ -38,6 +38,7 @@ from psirf_flow.policy.loading import load_document, packaged_text
 
 __all__ = [
     "NATIONAL_RULES_FILE",
+    "LocalResponse",
     "NationalRule",
     "NationalRuleSet",
     "ReferralBody",
@@ -63,6 +64,31 @@ class RequiredResponse(StrEnum):
     """The trust refers the incident to another body."""
     EXTERNAL_REVIEW = "external_review"
     """Another body leads a review (it may be referred by someone else); the trust contributes."""
+
+
+class LocalResponse(StrEnum):
+    """What local learning response a national requirement expects of the trust (psirf-rules §3).
+
+    A requirement calling for a referral (or another body's review) never makes a local
+    PSII the default: it says whether a local response is expected at all.
+    """
+
+    REQUIRED = "required"
+    """The rule itself requires a locally-led PSII (rows 1, 2 and 4)."""
+    MAY_BE_REQUIRED = "may_be_required"
+    """A locally-led PSII or other response may be needed alongside the referral (rows 6-9)."""
+    DECIDED_BY_BODY = "decided_by_body"
+    """The body referred to decides whether a local response is needed (row 5: NHS
+    England's regional independent investigation team)."""
+    NONE = "none"
+    """No local learning response is expected: the body investigates or reviews and the
+    trust contributes (rows 3, 10 and 11)."""
+
+    @property
+    def strength(self) -> int:
+        """How much the expectation asks of the trust, to combine several rules."""
+        order = (self.NONE, self.DECIDED_BY_BODY, self.MAY_BE_REQUIRED, self.REQUIRED)
+        return order.index(self)
 
 
 class Verification(StrEnum):
@@ -119,6 +145,9 @@ class NationalRule:
             there are several, the one whose remit covers the case.
         local_response_may_be_required: Whether a local learning response may also be
             needed alongside the referral.
+        local_response: What local response the rule expects (:class:`LocalResponse`);
+            when left out, ``required`` for a locally-led PSII, ``may_be_required`` when
+            ``local_response_may_be_required`` is true, else ``none``.
         criteria: The condition over incident facts that brings the rule into play.
         note: A caveat for people reading the rule.
     """
@@ -133,8 +162,20 @@ class NationalRule:
     response: RequiredResponse
     refer_to: tuple[str, ...] = ()
     local_response_may_be_required: bool = False
+    local_response: LocalResponse | None = None
     criteria: Condition
     note: str = ""
+
+    @property
+    def expected_local_response(self) -> LocalResponse:
+        """The local response the rule expects, with the defaults described above."""
+        if self.local_response is not None:
+            return self.local_response
+        if self.response is RequiredResponse.LOCALLY_LED_PSII:
+            return LocalResponse.REQUIRED
+        if self.local_response_may_be_required:
+            return LocalResponse.MAY_BE_REQUIRED
+        return LocalResponse.NONE
 
     @property
     def ref(self) -> str:
@@ -233,10 +274,35 @@ def rule_set_problems(rules: NationalRuleSet | _RuleSetView) -> list[tuple[Path,
             problems.append(((*at, "refer_to"), "a locally-led PSII names no body"))
         if rule.response is not RequiredResponse.LOCALLY_LED_PSII and not rule.refer_to:
             problems.append(((*at, "refer_to"), "needs at least one body"))
+        problems += _local_response_problems(rule, at)
         for i, body in enumerate(rule.refer_to):
             if view.body_ids is not None and body not in view.body_ids:
                 problems.append(((*at, "refer_to", i), f"there is no body {body!r}"))
     return problems
+
+
+def _local_response_problems(rule: NationalRule, at: Path) -> list[tuple[Path, str]]:
+    """A rule's local response agrees with what it requires (psirf-rules §3)."""
+    expected = rule.local_response
+    if expected is None:
+        return []
+    psii = rule.response is RequiredResponse.LOCALLY_LED_PSII
+    if psii != (expected is LocalResponse.REQUIRED):
+        message = (
+            "a locally-led PSII requires the local response ('required')"
+            if psii
+            else "only a locally-led PSII requirement requires a local response; "
+            "a referral expects 'none', 'may_be_required' or 'decided_by_body'"
+        )
+        return [((*at, "local_response"), message)]
+    if rule.local_response_may_be_required and expected is LocalResponse.NONE:
+        return [
+            (
+                (*at, "local_response"),
+                "'none' contradicts local_response_may_be_required = true",
+            )
+        ]
+    return []
 
 
 def _salvage(raw: dict[str, Any]) -> _RuleSetView:

@@ -33,24 +33,31 @@ import attrs
 from psirf_flow.domain import Role
 from psirf_flow.policy.calendars import Region, Timescale, TimeUnit, WorkingDayCalendar
 from psirf_flow.policy.conditions import Condition
+from psirf_flow.policy.facts import FactDeclaration
 
 
 __all__ = [
+    "DECIDER_ROLES",
     "PLAN_SCHEMA",
     "PSII_DEFAULT_HARD_CAP",
     "Approver",
     "Basis",
     "CalendarSettings",
     "CandourTargets",
+    "Committee",
+    "CommitteeKind",
+    "Decider",
     "EmergentRiskSettings",
     "EscalationLadder",
     "EscalationTier",
     "LifecycleVariant",
+    "LocalReferralBody",
     "Plan",
     "PlanHeader",
     "PlanStatus",
     "Priority",
     "ProportionateSettings",
+    "RegulatorNotification",
     "ReserveCapacity",
     "ResponseOptions",
     "ResponseType",
@@ -59,10 +66,20 @@ __all__ = [
     "ScheduledReview",
     "Scope",
     "TriageSettings",
+    "to_decider",
 ]
 
 #: The plan file format this release reads (the ``schema`` key).
 PLAN_SCHEMA: Final = 1
+
+#: The roles a plan may name in ``decided_by`` (a committee may be named instead): the
+#: intake's decision steps let them act, and the plan's guard checks who decides
+#: (psirf-rules §5: who decides is local; oversight roles never act).
+DECIDER_ROLES: Final = (
+    Role.PATIENT_SAFETY_SPECIALIST,
+    Role.SENIOR_LEADER,
+    Role.EXECUTIVE_LEAD,
+)
 
 #: The default hard cap for a PSII: six months (psirf-rules §4.1, NAT-G, ✖ wording).
 PSII_DEFAULT_HARD_CAP: Final = Timescale(6, TimeUnit.MONTHS)
@@ -171,6 +188,61 @@ class Approver:
     committee: str | None = None
 
 
+class CommitteeKind(StrEnum):
+    """What kind of governance group a committee is (psirf-rules §5, LOCAL)."""
+
+    COMMITTEE = "committee"
+    """A standing committee, for example a patient safety group."""
+    PANEL = "panel"
+    """A panel convened for decisions or reviews, for example a rapid review panel."""
+
+
+@attrs.frozen(kw_only=True)
+class Committee:
+    """A governance group the plan names as a decider or approver (``[committees.<id>]``).
+
+    Who sits on it comes from the host, like roles (``Actor.committees``); a decision or
+    approval by the group is recorded by one of its members with the meeting's reference
+    (psirf-rules §5: decisions delegated to a committee are a local choice).
+
+    Attributes:
+        title: What people call it.
+        kind: A standing committee or a panel.
+    """
+
+    title: str = ""
+    kind: CommitteeKind = CommitteeKind.COMMITTEE
+
+
+def to_decider(value: object) -> Decider:
+    """A :class:`Decider` from itself, a :class:`Role` or a role's name (backward compatible)."""
+    if isinstance(value, Decider):
+        return value
+    if isinstance(value, str):
+        return Decider(role=Role(value))
+    raise TypeError(type(value).__name__)
+
+
+@attrs.frozen(kw_only=True)
+class Decider:
+    """Who decides a response: a role, or a committee the plan declares (exactly one).
+
+    Written ``decided_by = "senior_leader"`` or ``decided_by = { committee = "..." }``
+    (psirf-rules §5: who decides is the plan's local choice). A committee's decision is
+    recorded by one of its members with the meeting's reference.
+
+    Attributes:
+        role: The role that decides.
+        committee: The id of the committee that decides (declared under ``[committees]``).
+    """
+
+    role: Role | None = None
+    committee: str | None = None
+
+    def __str__(self) -> str:
+        return self.role.value if self.role is not None else f"committee {self.committee}"
+
+
 @attrs.frozen(kw_only=True)
 class ResponseType:
     """A response type the trust uses, built-in or coined locally, and how it is run.
@@ -187,7 +259,9 @@ class ResponseType:
         hard_cap: The longest it may take before an executive override is needed. Unset
             means six months for a PSII (:data:`PSII_DEFAULT_HARD_CAP`) and no cap otherwise.
         hard_cap_basis: Where the hard cap comes from.
-        decided_by: The role that decides, case by case, to use this response type.
+        decided_by: Who decides, case by case, to use this response type: a role or a
+            committee (:class:`Decider`); a national requirement's PSII is decided by the
+            ``decided_by`` of ``triage.national_psii_response``.
         sign_off: Who approves the finished response, in order; one entry for a single
             approver, several for a sign-off chain (psirf-rules §5, SoD 2).
         escalation_ladder: The escalation ladder used when it runs late, if any.
@@ -199,7 +273,9 @@ class ResponseType:
     timescale_basis: Basis = Basis.LOCAL
     hard_cap: Timescale | None = None
     hard_cap_basis: Basis = Basis.NATIONAL_GUIDANCE
-    decided_by: Role = Role.PATIENT_SAFETY_SPECIALIST
+    decided_by: Decider = attrs.field(
+        default=Decider(role=Role.PATIENT_SAFETY_SPECIALIST), converter=to_decider
+    )
     sign_off: tuple[Approver, ...]
     escalation_ladder: str | None = None
 
@@ -263,11 +339,16 @@ class Priority:
         responses: Allowed responses and the default.
         timescales: Timescales for this priority by response type, overriding the
             response type's own.
-        decided_by: The role that confirms or changes the planned response.
+        decided_by: Who confirms or changes the planned response: a role or a committee
+            (:class:`Decider`); enforced at the intake decision when the engine runs
+            under the plan.
         improvement_plan: The opaque id of an existing improvement plan that incidents are
             routed to instead of a learning response (for example falls, pressure ulcers).
         thematic_review: The id of a scheduled thematic review that gathers these incidents.
         no_further_response_allowed: Whether the decider may choose no further response.
+        departure_permitted: Whether the decider may choose a response outside
+            ``responses.allowed`` (a departure from the plan), with a reason code; each
+            departure is listed for oversight (psirf-rules §0.5 rule 1, §1.8, LOCAL).
     """
 
     id: str
@@ -279,10 +360,13 @@ class Priority:
     timescales: Mapping[str, Timescale] = attrs.field(
         factory=lambda: MappingProxyType({}), converter=_frozen_mapping
     )
-    decided_by: Role = Role.PATIENT_SAFETY_SPECIALIST
+    decided_by: Decider = attrs.field(
+        default=Decider(role=Role.PATIENT_SAFETY_SPECIALIST), converter=to_decider
+    )
     improvement_plan: str | None = None
     thematic_review: str | None = None
     no_further_response_allowed: bool = False
+    departure_permitted: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -321,6 +405,46 @@ class ReserveCapacity:
     period_months: int = 12
     response_type: str = "psii"
     decided_by: Role = Role.EXECUTIVE_LEAD
+
+
+@attrs.frozen(kw_only=True)
+class LocalReferralBody:
+    """A local body the trust refers incidents to, beyond those national rules name.
+
+    Written ``[referral_bodies.<id>]``. With a plan, a referral goes to a body a recorded
+    national requirement names (psirf-rules §3) or to one of these (LOCAL); the id is what
+    referrals record.
+
+    Attributes:
+        name: The body's name as people know it.
+        route: How referrals are made, where the plan says (informational).
+    """
+
+    name: str
+    route: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class RegulatorNotification:
+    """A notification step the plan declares for incidents meeting a condition.
+
+    Written ``[[notifications]]``: for example the CQC's notification criteria (death,
+    serious injury, abuse, events that stop a service running; psirf-rules §3 "related
+    non-PSIRF notifications", INF, fields ✔ in LFPSE v5). Triage lists the steps whose
+    ``when`` an incident meets (:attr:`~psirf_flow.policy.triage.Recommendation.notifications`);
+    the intake records each before the response is decided or the referral closed.
+
+    Attributes:
+        id: Unique, opaque id, recorded by the intake.
+        body: The body notified, an opaque id (for example ``"cqc"``).
+        title: What people call the step.
+        when: The condition over incident facts that makes the step required.
+    """
+
+    id: str
+    body: str
+    title: str = ""
+    when: Condition
 
 
 @attrs.frozen(kw_only=True)
@@ -450,14 +574,20 @@ class EmergentRiskSettings:
     """How an emergent or significant risk outside the plan is decided (psirf-rules §0.5 rule 1).
 
     Attributes:
-        decided_by: The role that decides (an authorised executive; LOCAL ✔ Croydon).
+        decided_by: Who decides (an authorised executive; LOCAL ✔ Croydon): a role or a
+            committee.
         allowed: Response types that may be chosen; empty means any in the plan.
         default: A suggested response, if the plan suggests one.
+        departure_permitted: Whether a response outside ``allowed`` may be chosen with a
+            reason (listed for oversight).
     """
 
-    decided_by: Role = Role.EXECUTIVE_LEAD
+    decided_by: Decider = attrs.field(
+        default=Decider(role=Role.EXECUTIVE_LEAD), converter=to_decider
+    )
     allowed: tuple[str, ...] = ()
     default: str | None = None
+    departure_permitted: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -465,14 +595,19 @@ class ProportionateSettings:
     """How incidents matching nothing else are handled (psirf-rules §1, step d).
 
     Attributes:
-        decided_by: The role that chooses a proportionate response (or none).
+        decided_by: Who chooses a proportionate response (or none): a role or a committee.
         allowed: Response types that may be chosen; empty means any in the plan.
         no_further_response_allowed: Whether "no further response" may be chosen.
+        departure_permitted: Whether a response outside ``allowed`` may be chosen with a
+            reason (listed for oversight).
     """
 
-    decided_by: Role = Role.PATIENT_SAFETY_SPECIALIST
+    decided_by: Decider = attrs.field(
+        default=Decider(role=Role.PATIENT_SAFETY_SPECIALIST), converter=to_decider
+    )
     allowed: tuple[str, ...] = ()
     no_further_response_allowed: bool = True
+    departure_permitted: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -507,6 +642,12 @@ class Plan:
         duty_of_candour: Local duty of candour targets.
         escalation_ladders: Escalation ladders by name.
         retention: Record retention classes.
+        facts: The plan's own facts for its conditions, by name (``[facts.<name>]``), beside
+            the built-in ones; their values come in ``IncidentFacts(extra={...})``.
+        committees: Governance groups (committees and panels) by id, which ``decided_by``
+            and ``sign_off`` may name.
+        referral_bodies: Local referral bodies by id (``[referral_bodies.<id>]``).
+        notifications: Regulator notification steps (``[[notifications]]``).
     """
 
     schema: int = PLAN_SCHEMA
@@ -522,6 +663,16 @@ class Plan:
         factory=lambda: MappingProxyType({}), converter=_frozen_mapping
     )
     retention: RetentionSettings = RetentionSettings()
+    facts: Mapping[str, FactDeclaration] = attrs.field(
+        factory=lambda: MappingProxyType({}), converter=_frozen_mapping
+    )
+    committees: Mapping[str, Committee] = attrs.field(
+        factory=lambda: MappingProxyType({}), converter=_frozen_mapping
+    )
+    referral_bodies: Mapping[str, LocalReferralBody] = attrs.field(
+        factory=lambda: MappingProxyType({}), converter=_frozen_mapping
+    )
+    notifications: tuple[RegulatorNotification, ...] = ()
 
     @property
     def ref(self) -> str:

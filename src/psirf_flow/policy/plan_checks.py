@@ -18,26 +18,35 @@ read, so that cross-field problems are reported together with structural ones.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from typing import Final
 
 import attrs
 
 from psirf_flow.domain import check_identifier
 from psirf_flow.policy._problems import Path
 from psirf_flow.policy.calendars import Timescale
-from psirf_flow.policy.conditions import condition_problems
+from psirf_flow.policy.conditions import Condition, condition_problems
+from psirf_flow.policy.facts import DECLARABLE_KINDS, FACTS, FactDeclaration, FactKind
 from psirf_flow.policy.plan import (
+    DECIDER_ROLES,
     PLAN_SCHEMA,
     Approver,
     Basis,
     CalendarSettings,
     CandourTargets,
+    Committee,
+    Decider,
     EscalationLadder,
     LifecycleVariant,
+    LocalReferralBody,
     Plan,
     PlanHeader,
     PlanStatus,
     Priority,
+    RegulatorNotification,
     ReserveCapacity,
     ResponseType,
     RetentionSettings,
@@ -48,6 +57,8 @@ from psirf_flow.policy.retention import minimum_problems
 
 
 __all__ = ["PlanView", "plan_problems"]
+
+_FACT_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
 @attrs.frozen
@@ -75,6 +86,14 @@ class PlanView:
     escalation_ladders: Sequence[tuple[str, EscalationLadder]]
     escalation_ladder_names: frozenset[str] | None
     retention: RetentionSettings | None
+    # The plan's own facts (psirf-rules §1.8, LOCAL): the readable declarations, and every
+    # name present (``None`` when the table itself could not be read).
+    facts: Sequence[tuple[str, FactDeclaration]] = ()
+    fact_names: frozenset[str] | None = frozenset()
+    committees: Sequence[tuple[str, Committee]] = ()
+    committee_names: frozenset[str] | None = frozenset()
+    referral_bodies: Sequence[tuple[str, LocalReferralBody]] = ()
+    notifications: Sequence[tuple[int, RegulatorNotification]] = ()
 
     @classmethod
     def of(cls, plan: Plan) -> PlanView:
@@ -94,6 +113,12 @@ class PlanView:
             escalation_ladders=tuple(plan.escalation_ladders.items()),
             escalation_ladder_names=frozenset(plan.escalation_ladders),
             retention=plan.retention,
+            facts=tuple(plan.facts.items()),
+            fact_names=frozenset(plan.facts),
+            committees=tuple(plan.committees.items()),
+            committee_names=frozenset(plan.committees),
+            referral_bodies=tuple(plan.referral_bodies.items()),
+            notifications=tuple(enumerate(plan.notifications)),
         )
 
 
@@ -110,6 +135,14 @@ class _Checker:
         self.view = view
         self.problems: list[tuple[Path, str]] = []
         self.types = dict(view.response_types)
+        declared = dict(view.facts)
+        self.fact_kinds: Mapping[str, FactKind] = {
+            **FACTS,
+            **{name: d.kind for name, d in declared.items()},
+        }
+        # When a declaration could not be read, its name's kind is unknown: tests of facts
+        # outside the catalogue are then left unjudged rather than wrongly reported.
+        self.facts_unsure = view.fact_names is None or set(view.fact_names) != set(declared)
 
     def add(self, path: Path, message: str) -> None:
         self.problems.append((path, message))
@@ -140,8 +173,31 @@ class _Checker:
             self.ladder(name, ladder)
         if view.retention is not None:
             self.retention(view.retention)
+        for name, declaration in view.facts:
+            self.fact(name, declaration)
+        for name, _committee in view.committees:
+            self.code(("committees", name), name)
+        self.referral_bodies_and_notifications()
 
     # ------------------------------------------------------------ helpers
+
+    def condition(self, path: Path, condition: Condition) -> None:
+        """Check a condition against the built-in facts and the plan's own."""
+        for where, message in condition_problems(
+            condition, path, facts=self.fact_kinds, skip_unknown=self.facts_unsure
+        ):
+            self.add(where, message)
+
+    def fact(self, name: str, declaration: FactDeclaration) -> None:
+        """A plan's own fact: a plain name, not a built-in one, of a kind a plan may declare."""
+        at: Path = ("facts", name)
+        if not _FACT_NAME.fullmatch(name):
+            self.add(at, "a fact's name is lower-case letters, digits and _ (at most 64)")
+        if name in FACTS:
+            self.add(at, f"{name!r} is a built-in fact; use it without declaring it")
+        if declaration.kind not in DECLARABLE_KINDS:
+            kinds = ", ".join(sorted(k.value for k in DECLARABLE_KINDS))
+            self.add((*at, "kind"), f"a plan's own fact may be one of: {kinds}")
 
     def code(self, path: Path, value: str) -> None:
         problem = check_identifier(value)
@@ -229,6 +285,7 @@ class _Checker:
             self.add((*at, "timescale"), f"{rt.timescale} is longer than the hard cap of {cap}")
         if not rt.sign_off:
             self.add((*at, "sign_off"), "needs at least one approver")
+        self.decider((*at, "decided_by"), rt.decided_by)
         for i, approver in enumerate(rt.sign_off):
             self.approver((*at, "sign_off", i), approver)
         if len(set(rt.sign_off)) != len(rt.sign_off):
@@ -240,6 +297,37 @@ class _Checker:
             self.add(at, "give exactly one of role or committee")
         if approver.committee is not None:
             self.code((*at, "committee"), approver.committee)
+            if self.view.committee_names:  # a plan that declares committees names only those
+                self.committee_ref((*at, "committee"), approver.committee)
+
+    def committee_ref(self, path: Path, committee: str) -> None:
+        """A committee named must be declared under ``[committees]`` (psirf-rules §5)."""
+        names = self.view.committee_names
+        if names is None or committee in names:
+            return
+        close = difflib.get_close_matches(committee, sorted(names), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        declared = ", ".join(sorted(names)) or "none"
+        self.add(
+            path,
+            f"{committee!r} is not a committee of this plan (declare it under "
+            f"[committees.{committee}]; declared: {declared}){hint}",
+        )
+
+    def decider(self, at: Path, decider: Decider) -> None:
+        """``decided_by``: exactly one of a role or a declared committee (psirf-rules §5)."""
+        if (decider.role is None) == (decider.committee is None):
+            self.add(at, "give exactly one of role or committee")
+        if decider.role is not None and decider.role not in DECIDER_ROLES:
+            roles = ", ".join(repr(r.value) for r in DECIDER_ROLES)
+            self.add(
+                (*at, "role"),
+                f"{decider.role.value!r} cannot decide a response; name one of {roles} "
+                "or a committee",
+            )
+        if decider.committee is not None:
+            self.code((*at, "committee"), decider.committee)
+            self.committee_ref((*at, "committee"), decider.committee)
 
     def triage(self, triage: TriageSettings) -> None:
         self.response_ref(
@@ -249,8 +337,10 @@ class _Checker:
         )
         er = triage.emergent_risk
         self.options(("triage", "emergent_risk"), er.allowed, er.default)
+        self.decider(("triage", "emergent_risk", "decided_by"), er.decided_by)
         pr = triage.proportionate
         self.options(("triage", "proportionate"), pr.allowed, None)
+        self.decider(("triage", "proportionate", "decided_by"), pr.decided_by)
 
     def priorities(self) -> None:
         seen: dict[str, int] = {}
@@ -269,13 +359,13 @@ class _Checker:
         if priority.criteria is None and priority.scope.is_empty:
             self.add(at, "needs criteria or a scope; as written it would match every incident")
         if priority.criteria is not None:
-            for path, message in condition_problems(priority.criteria, (*at, "criteria")):
-                self.add(path, message)
+            self.condition((*at, "criteria"), priority.criteria)
         for field in ("service_lines", "settings", "patient_groups"):
             for i, value in enumerate(getattr(priority.scope, field)):
                 self.code((*at, "scope", field, i), value)
         options = priority.responses
         self.options((*at, "responses"), options.allowed, options.default)
+        self.decider((*at, "decided_by"), priority.decided_by)
         if priority.improvement_plan is None:
             if not options.allowed:
                 self.add((*at, "responses", "allowed"), "needs at least one response type")
@@ -330,8 +420,21 @@ class _Checker:
             )
             self.positive((*at, "every"), review.every)
             if review.criteria is not None:
-                for path, message in condition_problems(review.criteria, (*at, "criteria")):
-                    self.add(path, message)
+                self.condition((*at, "criteria"), review.criteria)
+
+    def referral_bodies_and_notifications(self) -> None:
+        """Local referral bodies and regulator notification steps (psirf-rules §3, LOCAL)."""
+        for name, _body in self.view.referral_bodies:
+            self.code(("referral_bodies", name), name)
+        seen: set[str] = set()
+        for index, step in self.view.notifications:
+            at: Path = ("notifications", index)
+            self.code((*at, "id"), step.id)
+            self.code((*at, "body"), step.body)
+            if step.id in seen:
+                self.add((*at, "id"), f"{step.id!r} is used by another notification step")
+            seen.add(step.id)
+            self.condition((*at, "when"), step.when)
 
     def reserve(self, reserve: ReserveCapacity) -> None:
         at: Path = ("reserve_capacity",)

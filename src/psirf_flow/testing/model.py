@@ -59,13 +59,14 @@ from psirf_flow.errors import (
     UnknownWorkflow,
 )
 from psirf_flow.workflows import DefinitionRegistry
-from psirf_flow.workflows.guards import GuardInput
+from psirf_flow.workflows.guards import CaseSummary, GuardInput, case_incident_ids
 from psirf_flow.workflows.payload import EARLIEST_DATE, LATEST_DATE, MAX_COUNT, text_digest
 from psirf_flow.workflows.spec import (
     PREVIOUS_STATE,
     SAME_STATE,
     FieldKind,
     FieldSpec,
+    TransitionSpec,
     WorkflowDefinition,
 )
 
@@ -188,9 +189,18 @@ class ReferenceModel:
         return state in self.definition.final_states and not self.triggers_from(state)
 
     def predict_open(
-        self, *, case_id: str, organisation: str, command: Command, now: datetime
+        self,
+        *,
+        case_id: str,
+        organisation: str,
+        command: Command,
+        now: datetime,
+        references: Mapping[str, CaseSummary] | None = None,
     ) -> Prediction:
-        """Predict the opening of a case (the id is assumed free)."""
+        """Predict the opening of a case (the id is assumed free).
+
+        ``references`` are the other cases its guards may read (the incident's records).
+        """
         opening = self.definition.opening
         actor = command.actor
         if _reserved(command):
@@ -205,7 +215,14 @@ class ReferenceModel:
             return Prediction(InvalidPayload)
         opened = {**data, **opening.preset}
         guard_input = GuardInput(
-            case=None, trigger=_OPEN, actor=actor, role=role, facts=opened, payload=data, now=now
+            case=None,
+            trigger=_OPEN,
+            actor=actor,
+            role=role,
+            facts=opened,
+            payload=data,
+            now=now,
+            references=references or {},
         )
         failed = self._failed_guards(opening.guards, guard_input)
         if failed:
@@ -224,13 +241,27 @@ class ReferenceModel:
         )
         return Prediction(case=case, role=role, data=data)
 
-    def predict(self, case: ModelCase, command: Command, *, now: datetime) -> Prediction:
-        """Predict what firing ``command`` on ``case`` should do."""
+    def predict(
+        self,
+        case: ModelCase,
+        command: Command,
+        *,
+        now: datetime,
+        references: Mapping[str, CaseSummary] | None = None,
+    ) -> Prediction:
+        """Predict what firing ``command`` on ``case`` should do (``references`` as above)."""
         if _reserved(command):
             return Prediction(ReservedIdentity)
-        return self._predict_step(case, command, now=now)
+        return self._predict_step(case, command, now=now, references=references or {})
 
-    def _predict_step(self, case: ModelCase, command: Command, *, now: datetime) -> Prediction:
+    def _predict_step(
+        self,
+        case: ModelCase,
+        command: Command,
+        *,
+        now: datetime,
+        references: Mapping[str, CaseSummary],
+    ) -> Prediction:
         trigger = command.trigger
         if command.actor.organisation != case.organisation:
             return Prediction(OrganisationMismatch)
@@ -246,6 +277,7 @@ class ReferenceModel:
         if data is None:
             return Prediction(InvalidPayload)
         facts = {k: v for k, v in case.facts.items() if k not in spec.clears}
+        _collect(spec, facts, data)
         facts.update(data)
         if spec.actor_fact is not None:
             facts[spec.actor_fact] = command.actor.id
@@ -263,6 +295,7 @@ class ReferenceModel:
             facts=facts,
             payload=data,
             now=now,
+            references=references,
         )
         failed = self._failed_guards(spec.guards, guard_input)
         if failed:
@@ -380,8 +413,13 @@ class ReferenceEngine:
         replay = self._replay(command, fingerprint)
         if replay is not None:
             return replay
+        references = self._incident_records(definition, _OPEN, organisation, command.payload)
         prediction = self.models[definition.key].predict_open(
-            case_id=case_id, organisation=organisation, command=command, now=now
+            case_id=case_id,
+            organisation=organisation,
+            command=command,
+            now=now,
+            references=references,
         )
         if prediction.accepted and case_id in self.cases:
             return Prediction(CaseAlreadyExists)
@@ -399,9 +437,43 @@ class ReferenceEngine:
         replay = self._replay(command, fingerprint)
         if replay is not None:
             return replay
-        prediction = self.model_for(case_id).predict(case, command, now=now)
+        model = self.model_for(case_id)
+        references = self._incident_records(
+            model.definition, command.trigger, case.organisation, case.facts, command.payload
+        )
+        prediction = model.predict(case, command, now=now, references=references)
         self._apply(prediction, command, fingerprint)
         return prediction
+
+    def _incident_records(
+        self,
+        definition: WorkflowDefinition,
+        trigger: str,
+        organisation: str,
+        *sources: Mapping[str, object],
+    ) -> dict[str, CaseSummary]:
+        """The organisation's cases sharing an incident, for a step whose guards read them."""
+        if trigger == _OPEN:
+            names = definition.opening.guards
+        else:
+            spec = definition.transition(trigger)
+            names = () if spec is None else spec.guards
+        if not any(definition.guards[n].reads_incident_records for n in names):
+            return {}
+        incidents: set[str] = set()
+        for source in sources:
+            one, many = source.get("incident_id"), source.get("incident_ids")
+            if isinstance(one, str):
+                incidents.add(one)
+            if isinstance(many, (list, tuple)):
+                incidents.update(v for v in many if isinstance(v, str))
+        incidents = {i for i in incidents if check_identifier(i) is None}
+        return {
+            other.id: CaseSummary.of(other.as_case(), self.model_for(other.id).definition.family)
+            for other in self.cases.values()
+            if other.organisation == organisation
+            and incidents.intersection(case_incident_ids(other.facts))
+        }
 
     def _replay(self, command: Command, fingerprint: str) -> Prediction | None:
         key = command.idempotency_key
@@ -543,3 +615,13 @@ def _forward_distances(definition: WorkflowDefinition) -> dict[str, int]:
                 distance[nxt] = distance[state] + 1
                 queue.append(nxt)
     return {s: distance.get(s, -1) for s in definition.states}
+
+
+def _collect(spec: TransitionSpec, facts: dict[str, FactValue], data: Mapping[str, object]) -> None:
+    """Add each collected identifier to its list fact (a sorted tuple without duplicates)."""
+    for field, fact in spec.collects:
+        value = data.get(field)
+        if isinstance(value, str):
+            earlier = facts.get(fact)
+            kept = list(earlier) if isinstance(earlier, tuple) else []
+            facts[fact] = tuple(sorted({*kept, value}))

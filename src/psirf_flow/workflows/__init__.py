@@ -16,6 +16,7 @@ from psirf_flow.workflows.learning_response import (
     SWARM_HUDDLE,
     THEMATIC_REVIEW,
 )
+from psirf_flow.workflows.referral import REFERRAL
 from psirf_flow.workflows.safety_action import SAFETY_ACTION
 from psirf_flow.workflows.spec import (
     PREVIOUS_STATE,
@@ -39,6 +40,7 @@ __all__ = [
     "MDT_REVIEW",
     "PREVIOUS_STATE",
     "PSII",
+    "REFERRAL",
     "SAFETY_ACTION",
     "SAME_STATE",
     "SWARM_HUDDLE",
@@ -73,7 +75,7 @@ class DefinitionRegistry:
     @classmethod
     def default(cls) -> DefinitionRegistry:
         """A registry holding every built-in definition."""
-        return cls((*LEARNING_RESPONSES.values(), INTAKE, DUTY_OF_CANDOUR, SAFETY_ACTION))
+        return cls((*LEARNING_RESPONSES.values(), INTAKE, DUTY_OF_CANDOUR, SAFETY_ACTION, REFERRAL))
 
     def register(self, definition: WorkflowDefinition) -> None:
         """Add ``definition``; a later version of a name becomes the one used for new cases.

@@ -16,6 +16,11 @@ The built-in table (:data:`COUPLINGS`):
   harm was recorded moderate, severe or fatal (physical) or moderate or severe
   (psychological) opens a duty-of-candour case in ``assessing``; a health care professional
   then decides whether it is notifiable (reg 20(8)).
+* ``open_referral``: an intake ``refer`` or ``add_referral`` opens the referral's own
+  record (:mod:`psirf_flow.workflows.referral`) for the body, with the id
+  :func:`referral_case_id` (one per referring command). The intake's guards refer each
+  body once per incident; the referral's own opening guard refuses a second record for a
+  body, so two referrals to one body accepted before the relay ran still open one record.
 * ``findings_due_on_approval``: approving a learning response linked to a candour case
   records on that case that the findings may now be shared (reg 20(4)(c)).
 
@@ -65,6 +70,7 @@ __all__ = [
     "learning_response_id",
     "message_id",
     "read_follow_up",
+    "referral_case_id",
 ]
 
 #: Physical and psychological harm codes (intake lifecycle) that start candour screening.
@@ -180,6 +186,20 @@ def candour_case_id(intake_case_id: str) -> str:
     return derived_id(intake_case_id, "/doc")
 
 
+def referral_case_id(intake_case_id: str, sequence: int) -> str:
+    """The id of the referral opened by the intake's entry ``sequence`` (deterministic).
+
+    The id comes from the referring command, not from the body: the relay checks each
+    message against the source case as it is now, and a later referral replaces the
+    intake's ``referral_body`` fact (every body stays in ``referral_bodies``).
+
+    Example:
+        >>> referral_case_id("INT-7", 4)
+        'INT-7/ref4'
+    """
+    return derived_id(intake_case_id, f"/ref{sequence}")
+
+
 def _harm_screened(facts: Mapping[str, FactValue]) -> bool:
     return (
         facts.get("physical_harm") in SCREENED_PHYSICAL_HARM
@@ -236,6 +256,35 @@ def _open_candour(case: Case, trigger: str, sequence: int) -> FollowUp | None:
     )
 
 
+_REFERRAL_CARRIED: Final = (
+    "national_rule_refs",
+    "referral_rule_ref",
+    "body_leads_investigation",
+    "local_response_also_required",
+)
+
+
+def _open_referral(case: Case, trigger: str, sequence: int) -> FollowUp | None:
+    del trigger
+    incident = _str(case.facts, "incident_id")
+    body = _str(case.facts, "referral_body")
+    if incident is None or body is None:  # pragma: no cover - both are required facts
+        return None
+    payload: dict[str, FactValue] = {
+        "incident_ids": (incident,),
+        "referral_body": body,
+        "intake_case_id": case.id,
+        "caused_by": _caused_by(case, sequence),
+    }
+    payload.update({k: v for k in _REFERRAL_CARRIED if (v := case.facts.get(k)) is not None})
+    return FollowUp(
+        action="open",
+        target_case_id=referral_case_id(case.id, sequence),
+        workflow="referral",
+        payload=payload,
+    )
+
+
 def _findings_due(case: Case, trigger: str, sequence: int) -> FollowUp | None:
     del trigger
     target = _str(case.facts, "candour_case_id")
@@ -271,6 +320,14 @@ COUPLINGS: Final[tuple[Coupling, ...]] = (
         react=_open_candour,
         rule="candour.reg20.screening@1",
         summary="Harm recorded moderate or above opens a duty-of-candour assessment.",
+    ),
+    Coupling(
+        name="open_referral",
+        workflows=frozenset({_INTAKE}),
+        triggers=frozenset({"refer", "add_referral"}),
+        react=_open_referral,
+        rule="psirf.coupling.referral_opens_record@1",
+        summary="A referral at intake opens the referral's own record, one per body.",
     ),
     Coupling(
         name="findings_due_on_approval",

@@ -174,6 +174,7 @@ def _effects(spec: TransitionSpec) -> list[str]:
         effects.append("reopens a closed case")
     if spec.clears:
         effects.append(f"clears {_code(spec.clears)}")
+    effects.extend(f"adds `{field}` to the list `{fact}`" for field, fact in spec.collects)
     return effects
 
 

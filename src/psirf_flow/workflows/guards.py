@@ -31,12 +31,13 @@ from typing import Final
 
 import attrs
 
-from psirf_flow.domain import Actor, Case, FactValue, GuardResult, Role
+from psirf_flow.domain import Actor, Case, FactValue, GuardResult, Role, frozen_facts
 from psirf_flow.policy.governance import Governance
 from psirf_flow.workflows.guards_actions import ACTION_GUARDS
 from psirf_flow.workflows.guards_candour import CANDOUR_GUARDS
 from psirf_flow.workflows.guards_engagement import ENGAGEMENT_GUARDS
 from psirf_flow.workflows.guards_intake import INTAKE_GUARDS
+from psirf_flow.workflows.guards_referral import REFERRAL_GUARDS
 
 
 __all__ = [
@@ -86,6 +87,9 @@ class CaseSummary:
         state: Its state when the command is decided.
         organisation: Its owning organisation.
         incident_ids: The incidents it is linked to (``incident_ids`` or ``incident_id``).
+        facts: Its facts (opaque codes and ids; free text only as digests), for guards that
+            read what another record says (a referral's body, whether it needs a local
+            response alongside).
     """
 
     id: str
@@ -94,6 +98,9 @@ class CaseSummary:
     state: str
     organisation: str
     incident_ids: tuple[str, ...] = ()
+    facts: Mapping[str, FactValue] = attrs.field(
+        factory=dict, converter=frozen_facts, hash=False, repr=False
+    )
 
     @classmethod
     def of(cls, case: Case, family: str) -> CaseSummary:
@@ -105,6 +112,7 @@ class CaseSummary:
             state=case.state,
             organisation=case.organisation,
             incident_ids=case_incident_ids(case.facts),
+            facts=case.facts,
         )
 
 
@@ -187,12 +195,17 @@ class GuardSpec:
         check: The pure function.
         summary: What it requires, in plain words (used in docs and availability).
         uses_payload: It needs the command's payload, so it cannot be judged ahead of time.
+        reads_incident_records: It reads the other records of the case's incidents (same
+            organisation), which the engine then loads into
+            :attr:`GuardInput.references` before deciding (for instance the intake's
+            referrals, one record per body).
     """
 
     name: str
     check: Guard
     summary: str
     uses_payload: bool = False
+    reads_incident_records: bool = False
 
 
 _result = GuardResult.judge
@@ -470,6 +483,7 @@ GUARDS: Final[Mapping[str, GuardSpec]] = MappingProxyType(
                 GuardSpec(*row)
                 for row in (*CANDOUR_GUARDS, *ACTION_GUARDS, *INTAKE_GUARDS, *ENGAGEMENT_GUARDS)
             ),
+            *(GuardSpec(*row) for row in REFERRAL_GUARDS),
         )
     }
 )

@@ -24,10 +24,22 @@ Sources (psirf-rules; see ``docs/explanation/intake-and-triage.md``):
   second ``record_triage`` would set the requirement aside without the override, out of
   sight of oversight (and lower the case's retention class).
 
+* Decisions within the plan, when the engine runs under one (``g.governance``), psirf-rules
+  §0.5 rule 1, §1.8 and §5: the response is one the matched priority allows (or, with no
+  priority, the emergent-risk or proportionate settings), or the one a national PSII
+  requirement demands; a response outside that list is a *departure*, accepted only where
+  the plan permits it, with a reason code, and listed for oversight; "no further response"
+  only where the plan allows it; and the decider is the one the plan names, a role or a
+  committee (a member records it with the meeting's reference). The choices are rebuilt
+  from the recorded triage by :func:`psirf_flow.policy.triage.decision_frame`, the same
+  precedence triage applies. Without a plan these guards keep the behaviour from before
+  plans governed decisions: the specialist or the executive lead decides, any response.
+
 The rows of :data:`INTAKE_GUARDS` are merged into the single registry
 :data:`psirf_flow.workflows.guards.GUARDS`, as the candour and safety-action guards are. To
-keep that free of an import cycle, this module depends only on :mod:`psirf_flow.domain` at
-run time; :class:`~psirf_flow.workflows.guards.GuardInput` is imported for type checking only.
+keep that free of an import cycle, this module depends only on :mod:`psirf_flow.domain` and
+:mod:`psirf_flow.policy` at run time; :class:`~psirf_flow.workflows.guards.GuardInput` is
+imported for type checking only.
 """
 
 from __future__ import annotations
@@ -36,6 +48,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from psirf_flow.domain import GuardResult, Role
+from psirf_flow.errors import shown
+from psirf_flow.policy.national import LocalResponse
+from psirf_flow.policy.plan import Decider
+from psirf_flow.policy.triage import DecisionFrame, decision_frame
 
 
 if TYPE_CHECKING:
@@ -47,6 +63,7 @@ __all__ = [
     "PSII_RESPONSE",
     "outstanding_national_rules",
     "outstanding_psii_rules",
+    "plan_frame",
 ]
 
 #: A guard registered from this module: name, check, summary, uses_payload.
@@ -70,6 +87,190 @@ def outstanding_psii_rules(g: GuardInput) -> tuple[str, ...]:
     """The outstanding national rules that require a locally-led PSII."""
     psii_rules = set(g.ids("national_psii_rule_refs"))
     return tuple(r for r in outstanding_national_rules(g) if r in psii_rules)
+
+
+def _psii_response(g: GuardInput) -> str:
+    """The response a national PSII requirement demands: the plan's, or ``psii``."""
+    if g.governance is None:
+        return PSII_RESPONSE
+    return g.governance.plan.triage.national_psii_response
+
+
+def _executive_required(g: GuardInput) -> bool:
+    return (
+        g.facts.get("executive_decision_required") is True
+        or g.payload.get("basis") == "emergent_risk"
+    )
+
+
+def plan_frame(g: GuardInput) -> DecisionFrame | None:
+    """The choices the plan leaves the decider, from the recorded triage; ``None`` without a plan.
+
+    Priorities are those recorded at triage (``plan_priority_ids``, as ``plan@version#id``
+    or bare ids) or named by the decision (``plan_priority_id``); outstanding national
+    rules are those no executive override set aside (psirf-rules §0.5 rule 1, §3).
+    """
+    governance = g.governance
+    if governance is None:
+        return None
+    plan = governance.plan
+    named = set(g.ids("plan_priority_ids"))
+    chosen = g.payload.get("plan_priority_id")
+    if isinstance(chosen, str):
+        named.add(chosen)
+    priorities = tuple(p for p in plan.priorities if p.id in named or plan.priority_ref(p) in named)
+    psii_rules = set(g.ids("national_psii_rule_refs"))
+    referral_refs = [r for r in outstanding_national_rules(g) if r not in psii_rules]
+    by_ref = {rule.ref: rule for rule in governance.rules.rules}
+    expects: LocalResponse | None = None
+    for ref in referral_refs:
+        rule = by_ref.get(ref)
+        found = rule.expected_local_response if rule is not None else LocalResponse.MAY_BE_REQUIRED
+        if expects is None or found.strength > expects.strength:
+            expects = found
+    return decision_frame(
+        plan,
+        priorities,
+        psii_required=bool(outstanding_psii_rules(g)),
+        referral_expects=expects,
+        emergent_risk=_executive_required(g),
+    )
+
+
+def _decider_result(name: str, g: GuardInput, decider: Decider) -> GuardResult:
+    """The actor decides as ``decider``: in its role, or as a member of its committee."""
+    named = g.payload.get("decider_committee")
+    if decider.committee is None:
+        role = decider.role.value.replace("_", " ") if decider.role is not None else ""
+        if named is not None:
+            return _result(
+                name,
+                False,
+                "decider_committee_not_in_plan",
+                f"the plan gives this decision to the {role}, not to a committee",
+            )
+        return _result(
+            name,
+            g.role is decider.role,
+            "decider_not_per_plan",
+            f"the plan gives this decision to the {role}; act in that role",
+        )
+    committee = decider.committee
+    if named != committee:
+        return _result(
+            name,
+            False,
+            "committee_not_named",
+            f"the plan gives this decision to the committee {committee!r}: name it as "
+            "decider_committee, with the meeting's reference",
+        )
+    if not g.actor.sits_on(committee):
+        return _result(
+            name,
+            False,
+            "not_a_committee_member",
+            f"only a member of the committee {committee!r} records its decision",
+        )
+    return _result(
+        name,
+        isinstance(g.payload.get("meeting_ref"), str),
+        "meeting_ref_required",
+        f"a decision of the committee {committee!r} records the meeting's reference",
+    )
+
+
+_NO_PLAN_DECIDERS: Final = (Role.PATIENT_SAFETY_SPECIALIST, Role.EXECUTIVE_LEAD)
+
+
+def _decider_per_plan(g: GuardInput) -> GuardResult:
+    """Who decides comes from the plan (psirf-rules §5); without one, specialist or executive."""
+    name = "decider_per_plan"
+    frame = plan_frame(g)
+    if frame is None:
+        return _result(
+            name,
+            g.role in _NO_PLAN_DECIDERS,
+            "decider_role_not_permitted",
+            "without a plan, the patient safety specialist or the executive lead decides",
+        )
+    if _executive_required(g):
+        return _result(name, True, "", "")  # executive_decides_significant_risk decides
+    return _decider_result(name, g, frame.decided_by)
+
+
+def _response_within_plan(g: GuardInput) -> GuardResult:
+    """The response is one the plan allows here, or a departure it permits with a reason."""
+    name = "response_within_plan"
+    frame = plan_frame(g)
+    if frame is None or g.governance is None:
+        return _result(name, True, "", "")
+    plan = g.governance.plan
+    response = g.payload.get("response_type")
+    if not isinstance(response, str) or response not in plan.response_types:
+        known = ", ".join(plan.response_types)
+        return _result(
+            name,
+            False,
+            "response_type_not_in_plan",
+            f"{shown(response)} is not a response type of the plan {plan.ref}; known: {known}",
+        )
+    reason = g.payload.get("departure_reason")
+    allowed = ", ".join(frame.allowed) or "none"
+    if g.payload.get("reserve_capacity_used") is True:
+        # Drawing on the plan's reserve capacity is the plan's own way to commission a
+        # response beyond its priorities (psirf-rules §0.5 rule 1, LOCAL); the guard
+        # ``reserve_draw_allowed`` checks the decider and the response type.
+        return _result(
+            name,
+            reason is None,
+            "departure_reason_without_departure",
+            "a draw on the reserve capacity is not a departure: give no departure reason",
+        )
+    if response in frame.allowed:
+        return _result(
+            name,
+            reason is None,
+            "departure_reason_without_departure",
+            f"{response!r} is one of the responses the plan allows here ({allowed}); "
+            "a departure reason is given only for a response outside them",
+        )
+    if not frame.departure_permitted:
+        return _result(
+            name,
+            False,
+            "response_not_allowed_by_plan",
+            f"the plan allows {allowed} here and permits no departure from them",
+        )
+    return _result(
+        name,
+        reason is not None,
+        "departure_reason_required",
+        f"{response!r} departs from the responses the plan allows here ({allowed}); "
+        "give a departure reason",
+    )
+
+
+def _no_further_response_within_plan(g: GuardInput) -> GuardResult:
+    frame = plan_frame(g)
+    return _result(
+        "no_further_response_within_plan",
+        frame is None or frame.no_further_response_allowed,
+        "no_further_response_not_allowed_by_plan",
+        "the plan does not allow no further response for this incident",
+    )
+
+
+def _triage_under_governing_plan(g: GuardInput) -> GuardResult:
+    """Triage is recorded under the plan version the case runs under (psirf-rules §1.8)."""
+    governance = g.governance
+    recorded = g.payload.get("plan_ref")
+    return _result(
+        "triage_under_governing_plan",
+        governance is None or recorded == governance.plan_ref,
+        "triage_plan_version_mismatch",
+        f"the case runs under the plan {governance.plan_ref if governance else ''}; "
+        f"triage was done under {shown(recorded)}",
+    )
 
 
 def _triage_recorded(g: GuardInput) -> GuardResult:
@@ -134,6 +335,22 @@ def _national_rules_kept(g: GuardInput) -> GuardResult:
 
 def _executive_decides_significant_risk(g: GuardInput) -> GuardResult:
     name = "executive_decides_significant_risk"
+    if g.governance is not None:
+        # Under a plan, its emergent-risk decider (an authorised executive by default,
+        # psirf-rules §1 design consequence (c)) decides wherever an executive must.
+        if not _executive_required(g):
+            return _result(name, True, "", "")
+        decider = g.governance.plan.triage.emergent_risk.decided_by
+        found = _decider_result(name, g, decider)
+        if found.ok:
+            return found
+        return _result(
+            name,
+            False,
+            "executive_decision_required",
+            "an emergent or significant risk (or triage's call for an executive decision) "
+            f"is decided by {decider} as the plan says: {found.explanation}",
+        )
     if g.role is Role.EXECUTIVE_LEAD:
         return _result(name, True, "", "")
     if g.payload.get("basis") == "emergent_risk":
@@ -157,7 +374,7 @@ def _national_psii_respected(g: GuardInput) -> GuardResult:
     rules = outstanding_psii_rules(g)
     return _result(
         "national_psii_respected",
-        not rules or g.payload.get("response_type") == PSII_RESPONSE,
+        not rules or g.payload.get("response_type") == _psii_response(g),
         "national_requirement_requires_psii",
         "a national requirement ("
         + ", ".join(rules)
@@ -268,16 +485,6 @@ def _findings_received_if_claimed(g: GuardInput) -> GuardResult:
     )
 
 
-def _local_response_if_required(g: GuardInput) -> GuardResult:
-    needed = g.facts.get("local_response_also_required") is True or bool(outstanding_psii_rules(g))
-    return _result(
-        "local_response_if_required",
-        not needed or isinstance(g.facts.get("response_type"), str),
-        "local_response_not_commissioned",
-        "a local response is required alongside the referral but none has been commissioned",
-    )
-
-
 #: Every intake guard, merged into the single registry by ``guards.py``.
 INTAKE_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
@@ -334,6 +541,33 @@ INTAKE_GUARDS: Final[tuple[GuardRow, ...]] = (
         True,
     ),
     (
+        "decider_per_plan",
+        _decider_per_plan,
+        "The decider is the one the plan names: its role, or a member of its committee "
+        "with the meeting's reference; without a plan, the specialist or the executive lead.",
+        True,
+    ),
+    (
+        "response_within_plan",
+        _response_within_plan,
+        "Under a plan, the response is a response type of the plan that the matched "
+        "priority (or a national requirement) allows, or a departure the plan permits, "
+        "with a reason.",
+        True,
+    ),
+    (
+        "no_further_response_within_plan",
+        _no_further_response_within_plan,
+        "Under a plan, no further response only where the plan allows it.",
+        False,
+    ),
+    (
+        "triage_under_governing_plan",
+        _triage_under_governing_plan,
+        "Under a plan, triage is recorded under the plan version the case runs under.",
+        True,
+    ),
+    (
         "override_confirmed",
         _override_confirmed,
         "The override of a national requirement is confirmed explicitly.",
@@ -357,11 +591,5 @@ INTAKE_GUARDS: Final[tuple[GuardRow, ...]] = (
         _findings_received_if_claimed,
         "A referral closed on the body's findings has their receipt recorded.",
         True,
-    ),
-    (
-        "local_response_if_required",
-        _local_response_if_required,
-        "A local response required alongside the referral has been commissioned.",
-        False,
     ),
 )

@@ -4,7 +4,8 @@ Main path (psirf-rules §6 stages 0 and 2, §9.0)::
 
     reported -> under_review -> response_decided
                              -> no_further_response
-                             -> referred [-> external_investigation] -> closed
+                             -> referred -> closed
+    reported | under_review  -> transferred
 
 * ``reported``: opened by a reporter or patient safety specialist with the incident id, the
   LFPSE reference and the LFPSE harm codes (§8.1). The LFPSE record may be updated later
@@ -18,12 +19,21 @@ Main path (psirf-rules §6 stages 0 and 2, §9.0)::
   with its basis, a rationale code and the decider.
 * ``no_further_response``: with a rationale code; refused while a national requirement is
   outstanding.
-* ``referred``: referred to the body a national rule names (body code, referral reference
-  and date, rule reference). Where the body leads the investigation
-  (``external_investigation``) the trust's contribution is tracked: information requested,
-  supplied and the body's findings received. A local response can be commissioned
-  alongside (§3 rows 5 to 7, "locally-led PSII may be required"). ``close_referral`` ends
-  the intake.
+* ``referred``: referred to one body or more (``refer``, then ``add_referral``), each a
+  body a national rule names or a local body the plan declares, at most once each. Every
+  referral is its own record (:mod:`psirf_flow.workflows.referral`, opened by the coupling
+  ``open_referral``) that tracks the notification (reference and date) and, where the body
+  leads, the trust's contribution. A local response can be commissioned alongside (§3 rows
+  5 to 7, "locally-led PSII may be required"). ``close_referral`` ends the intake once
+  every referral of the incident is completed or withdrawn.
+* ``transferred``: not our incident; transferred to another organisation (its code as
+  data) with a reason code.
+
+Along the way the intake records which of the plan's regulator notification steps apply
+(``record_required_notifications``) and each one made (``record_regulator_notification``;
+none may be outstanding when the response is decided or the referral closed), and the
+scheduled thematic reviews the incident was added to (``add_to_thematic_review``). A
+decision may draw on the plan's reserve capacity (``reserve_capacity_used``).
 
 A national requirement is set aside only by ``override_national_requirement``: executive
 lead only, with a reason code (recording triage again may add national rules but never
@@ -38,6 +48,7 @@ from __future__ import annotations
 from typing import Final
 
 from psirf_flow.domain import Role
+from psirf_flow.policy.plan import DECIDER_ROLES
 from psirf_flow.workflows.spec import (
     SAME_STATE,
     FieldKind,
@@ -51,14 +62,17 @@ from psirf_flow.workflows.spec import (
 
 __all__ = [
     "BASES",
+    "DEPARTURE_REASONS",
     "INTAKE",
     "NATIONAL_OVERRIDE_RULE",
     "NO_RESPONSE_RATIONALES",
     "OVERRIDE_REASONS",
     "PHYSICAL_HARM",
+    "PLAN_DEPARTURE_RULE",
     "PSYCHOLOGICAL_HARM",
     "RESPONSE_RATIONALES",
     "STATES",
+    "TRANSFER_REASONS",
 ]
 
 #: Rule reference carried by the audit entry of every national-requirement override; the
@@ -69,10 +83,10 @@ STATES: Final = (
     "reported",
     "under_review",
     "referred",
-    "external_investigation",
     "response_decided",
     "no_further_response",
     "closed",
+    "transferred",
 )
 
 #: LFPSE physical harm levels (psirf-rules §8.1).
@@ -101,6 +115,18 @@ NO_RESPONSE_RATIONALES: Final = (
     "duplicate_report",
     "other",
 )
+#: Rule reference carried by every response decision, which the plan may permit to depart
+#: from its allowed responses; the oversight query lists the entries that did, with their
+#: reason (psirf-rules §0.5 rule 1, §1.8; :func:`psirf_flow.oversight.plan_departures`).
+PLAN_DEPARTURE_RULE: Final = "psirf.plan.departure@1"
+#: Why a response outside the plan's allowed list was chosen (where the plan permits it).
+DEPARTURE_REASONS: Final = (
+    "more_proportionate_response",
+    "greater_learning_opportunity",
+    "patient_or_family_wishes",
+    "already_examined_elsewhere",
+    "other",
+)
 #: Why an executive lead set a national requirement aside.
 OVERRIDE_REASONS: Final = (
     "criteria_not_met_on_review",
@@ -109,9 +135,11 @@ OVERRIDE_REASONS: Final = (
     "other",
 )
 
-_DECIDERS: Final = (Role.PATIENT_SAFETY_SPECIALIST, Role.EXECUTIVE_LEAD)
+#: Who may take a response decision step: every role a plan may name as decider; the guard
+#: ``decider_per_plan`` does the real check (without a plan: specialist or executive lead).
+_DECIDERS: Final = DECIDER_ROLES
 _TEAM: Final = (Role.PATIENT_SAFETY_SPECIALIST, Role.EXECUTIVE_LEAD)
-_REFERRAL_OPEN: Final = ("referred", "external_investigation")
+_REFERRAL_OPEN: Final = ("referred",)
 _TRIAGE_FACTS: Final = (
     "national_rule_refs",
     "national_psii_rule_refs",
@@ -121,12 +149,21 @@ _TRIAGE_FACTS: Final = (
     "recommended_response",
 )
 _DECISION_NOTE: Final = FieldSpec("decision_note", FieldKind.TEXT)
+#: A committee's decision names the committee and its meeting (the plan's decided_by).
+_DECIDER_FIELDS: Final = (
+    FieldSpec("decider_committee", FieldKind.IDENTIFIER),
+    FieldSpec("meeting_ref", FieldKind.REFERENCE),
+)
 _RESPONSE_FIELDS: Final = (
     FieldSpec("response_type", FieldKind.IDENTIFIER, required=True),
     FieldSpec.choice("basis", BASES, required=True),
     FieldSpec.choice("rationale", RESPONSE_RATIONALES, required=True),
     FieldSpec("plan_priority_id", FieldKind.IDENTIFIER),
     _DECISION_NOTE,
+    FieldSpec.choice("departure_reason", DEPARTURE_REASONS),
+    FieldSpec("departure_note", FieldKind.TEXT),
+    *_DECIDER_FIELDS,
+    FieldSpec("reserve_capacity_used", FieldKind.FLAG),
 )
 _HARM_FIELDS: Final = (
     FieldSpec("lfpse_ref", FieldKind.REFERENCE),
@@ -164,7 +201,7 @@ _TRIAGE: Final = (
         sources=("under_review",),
         dest=SAME_STATE,
         roles=(Role.PATIENT_SAFETY_SPECIALIST,),
-        guards=("triage_refs_consistent", "national_rules_kept"),
+        guards=("triage_refs_consistent", "national_rules_kept", "triage_under_governing_plan"),
         fields=(
             FieldSpec("national_rule_refs", FieldKind.IDENTIFIERS),
             FieldSpec("national_psii_rule_refs", FieldKind.IDENTIFIERS),
@@ -208,14 +245,23 @@ _DECISIONS: Final = (
         guards=(
             "triage_recorded",
             "executive_decides_significant_risk",
+            "decider_per_plan",
             "basis_consistent_with_triage",
             "national_psii_respected",
             "national_referral_respected",
+            "response_within_plan",
+            "required_notifications_made",
+            "reserve_draw_allowed",
         ),
         fields=_RESPONSE_FIELDS,
-        rules=("psirf.triage.order@1", "psirf.triage.executive_decision@1"),
+        rules=(
+            "psirf.triage.order@1",
+            "psirf.triage.executive_decision@1",
+            PLAN_DEPARTURE_RULE,
+        ),
         actor_fact="decided_by",
-        summary="Decide the learning response, its basis and rationale.",
+        summary="Decide the learning response, its basis and rationale; under a plan, one "
+        "the plan allows (or a departure it permits, with a reason), by the decider it names.",
     ),
     TransitionSpec(
         trigger="decide_no_further_response",
@@ -225,11 +271,15 @@ _DECISIONS: Final = (
         guards=(
             "triage_recorded",
             "executive_decides_significant_risk",
+            "decider_per_plan",
             "no_outstanding_national_requirement",
+            "no_further_response_within_plan",
+            "required_notifications_made",
         ),
         fields=(
             FieldSpec.choice("no_response_rationale", NO_RESPONSE_RATIONALES, required=True),
             _DECISION_NOTE,
+            *_DECIDER_FIELDS,
         ),
         rules=("psirf.triage.order@1", "psirf.triage.no_further_response@1"),
         actor_fact="decided_by",
@@ -237,73 +287,41 @@ _DECISIONS: Final = (
     ),
 )
 
+_REFERRAL_FIELDS: Final = (
+    FieldSpec("referral_body", FieldKind.IDENTIFIER, required=True),
+    FieldSpec("referral_rule_ref", FieldKind.IDENTIFIER),
+    FieldSpec("body_leads_investigation", FieldKind.FLAG),
+    FieldSpec("local_response_also_required", FieldKind.FLAG),
+)
+_REFERRAL_FACTS: Final = tuple(f.name for f in _REFERRAL_FIELDS)
+_REFERRAL_GUARDS: Final = ("triage_recorded", "referral_body_allowed", "one_referral_per_body")
+
 _REFERRAL: Final = (
     TransitionSpec(
         trigger="refer",
         sources=("under_review",),
         dest="referred",
         roles=_TEAM,
-        guards=("triage_recorded",),
-        fields=(
-            FieldSpec("referral_body", FieldKind.IDENTIFIER, required=True),
-            FieldSpec("referral_ref", FieldKind.REFERENCE, required=True),
-            FieldSpec("referral_date", FieldKind.DATE, required=True),
-            FieldSpec("referral_rule_ref", FieldKind.IDENTIFIER),
-            FieldSpec("body_leads_investigation", FieldKind.FLAG),
-            FieldSpec("local_response_also_required", FieldKind.FLAG),
-        ),
+        guards=_REFERRAL_GUARDS,
+        fields=_REFERRAL_FIELDS,
         rules=("psirf.national.referral@1",),
         actor_fact="referred_by",
-        summary="Refer the incident to the body a national rule names.",
+        clears=_REFERRAL_FACTS,
+        collects=(("referral_body", "referral_bodies"),),
+        summary="Refer the incident to a body a national rule names (or a local body the "
+        "plan declares); the coupling opens the referral's own record.",
     ),
     TransitionSpec(
-        trigger="record_external_lead",
+        trigger="add_referral",
         sources=("referred",),
-        dest="external_investigation",
-        roles=_TEAM,
-        fields=(
-            FieldSpec("external_investigation_ref", FieldKind.REFERENCE),
-            FieldSpec("external_lead_date", FieldKind.DATE, required=True),
-        ),
-        rules=("psirf.national.external_contribution@1",),
-        summary="The body confirms it leads the investigation; the trust contributes.",
-    ),
-    TransitionSpec(
-        trigger="record_information_requested",
-        sources=("external_investigation",),
         dest=SAME_STATE,
         roles=_TEAM,
-        fields=(
-            FieldSpec("information_request_ref", FieldKind.REFERENCE, required=True),
-            FieldSpec("information_requested_date", FieldKind.DATE, required=True),
-        ),
-        rules=("psirf.national.external_contribution@1",),
-        summary="Record that the leading body asked the trust for information.",
-    ),
-    TransitionSpec(
-        trigger="record_information_supplied",
-        sources=("external_investigation",),
-        dest=SAME_STATE,
-        roles=_TEAM,
-        guards=("information_requested_first",),
-        fields=(
-            FieldSpec("information_supplied_ref", FieldKind.REFERENCE, required=True),
-            FieldSpec("information_supplied_date", FieldKind.DATE, required=True),
-        ),
-        rules=("psirf.national.external_contribution@1",),
-        summary="Record that the trust supplied the information requested.",
-    ),
-    TransitionSpec(
-        trigger="record_findings_received",
-        sources=("external_investigation",),
-        dest=SAME_STATE,
-        roles=_TEAM,
-        fields=(
-            FieldSpec("external_findings_ref", FieldKind.REFERENCE, required=True),
-            FieldSpec("findings_received_date", FieldKind.DATE, required=True),
-        ),
-        rules=("psirf.national.external_contribution@1",),
-        summary="Record that the leading body's findings were received.",
+        guards=_REFERRAL_GUARDS,
+        fields=_REFERRAL_FIELDS,
+        rules=("psirf.national.referral@1",),
+        clears=_REFERRAL_FACTS,
+        collects=(("referral_body", "referral_bodies"),),
+        summary="Refer the incident to one more body (one referral per body).",
     ),
     TransitionSpec(
         trigger="commission_local_response",
@@ -313,11 +331,18 @@ _REFERRAL: Final = (
         guards=(
             "triage_recorded",
             "executive_decides_significant_risk",
+            "decider_per_plan",
             "basis_consistent_with_triage",
             "national_psii_respected",
+            "response_within_plan",
+            "reserve_draw_allowed",
         ),
         fields=_RESPONSE_FIELDS,
-        rules=("psirf.national.parallel_local_response@1", "psirf.triage.order@1"),
+        rules=(
+            "psirf.national.parallel_local_response@1",
+            "psirf.triage.order@1",
+            PLAN_DEPARTURE_RULE,
+        ),
         actor_fact="decided_by",
         summary="Commission a local learning response alongside the referral.",
     ),
@@ -326,22 +351,86 @@ _REFERRAL: Final = (
         sources=_REFERRAL_OPEN,
         dest="closed",
         roles=_TEAM,
-        guards=("findings_received_if_claimed", "local_response_if_required"),
-        fields=(
-            FieldSpec.choice(
-                "referral_outcome",
-                (
-                    "findings_received",
-                    "body_declined_to_investigate",
-                    "body_review_complete",
-                    "trust_contribution_complete",
-                ),
-                required=True,
-            ),
+        guards=(
+            "referrals_completed",
+            "national_referrals_made",
+            "local_response_if_referral_requires",
+            "required_notifications_made",
         ),
+        fields=(_DECISION_NOTE,),
         rules=("psirf.national.referral_closed@1",),
         actor_fact="closed_by",
-        summary="Close the intake once the referral has run its course.",
+        summary="Close the intake once every referral of the incident is completed (its "
+        "notification recorded) or withdrawn.",
+    ),
+)
+
+# -- H2: the intake's other outcomes and records (psirf-rules §2, §3, §0.5 rule 1) --------
+
+#: Why an incident is transferred to another organisation (INF).
+TRANSFER_REASONS: Final = (
+    "care_provided_by_other_organisation",
+    "incident_occurred_elsewhere",
+    "reported_to_wrong_organisation",
+    "other",
+)
+
+_OTHER_OUTCOMES: Final = (
+    TransitionSpec(
+        trigger="transfer_to_another_organisation",
+        sources=("reported", "under_review"),
+        dest="transferred",
+        roles=_TEAM,
+        guards=("receiving_organisation_other",),
+        fields=(
+            FieldSpec("receiving_organisation", FieldKind.IDENTIFIER, required=True),
+            FieldSpec.choice("transfer_reason", TRANSFER_REASONS, required=True),
+            FieldSpec("transfer_ref", FieldKind.REFERENCE),
+            _DECISION_NOTE,
+        ),
+        rules=("psirf.intake.transferred@1",),
+        actor_fact="transferred_by",
+        summary="Not our incident: transferred to another organisation (an opaque code, "
+        "for example its ODS code), with a reason.",
+    ),
+    TransitionSpec(
+        trigger="record_required_notifications",
+        sources=("reported", "under_review"),
+        dest=SAME_STATE,
+        roles=(Role.PATIENT_SAFETY_SPECIALIST,),
+        guards=("notifications_in_plan", "required_notifications_kept"),
+        fields=(FieldSpec("required_notification_ids", FieldKind.IDENTIFIERS, required=True),),
+        rules=("psirf.intake.regulator_notifications@1",),
+        summary="Record which of the plan's regulator notification steps triage found "
+        "required (Recommendation.notifications); recording again may add steps, never drop "
+        "one.",
+    ),
+    TransitionSpec(
+        trigger="record_regulator_notification",
+        sources=("reported", "under_review", *_REFERRAL_OPEN),
+        dest=SAME_STATE,
+        roles=_TEAM,
+        guards=("notifications_in_plan",),
+        fields=(
+            FieldSpec("notification_id", FieldKind.IDENTIFIER, required=True),
+            FieldSpec("regulator_notification_ref", FieldKind.REFERENCE, required=True),
+            FieldSpec("regulator_notification_date", FieldKind.DATE, required=True),
+        ),
+        rules=("psirf.intake.regulator_notifications@1",),
+        collects=(("notification_id", "regulator_notifications_made"),),
+        summary="Record one regulator notification step (for example to the CQC): its "
+        "reference and date.",
+    ),
+    TransitionSpec(
+        trigger="add_to_thematic_review",
+        sources=("reported", "under_review", *_REFERRAL_OPEN),
+        dest=SAME_STATE,
+        roles=(Role.PATIENT_SAFETY_SPECIALIST,),
+        guards=("thematic_review_in_plan",),
+        fields=(FieldSpec("thematic_review_id", FieldKind.IDENTIFIER, required=True),),
+        rules=("psirf.intake.thematic_review@1",),
+        collects=(("thematic_review_id", "thematic_review_ids"),),
+        summary="Record that the incident was added to a scheduled thematic review.",
     ),
 )
 
@@ -354,9 +443,9 @@ def _build() -> WorkflowDefinition:
         title="Incident intake and response decision",
         states=STATES,
         initial="reported",
-        final_states=("response_decided", "no_further_response", "closed"),
+        final_states=("response_decided", "no_further_response", "closed", "transferred"),
         opening=_OPENING,
-        transitions=(*_TRIAGE, *_DECISIONS, *_REFERRAL),
+        transitions=(*_TRIAGE, *_DECISIONS, *_REFERRAL, *_OTHER_OUTCOMES),
     )
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "OpeningSpec",
     "TransitionSpec",
     "WorkflowDefinition",
+    "collected",
     "define",
 ]
 
@@ -137,6 +138,10 @@ class TransitionSpec:
         holds: It puts the case on hold, remembering the state to resume to.
         reopens: It is the one kind of transition allowed out of a final state.
         summary: One line saying what the step means, for documentation and diagrams.
+        collects: Pairs ``(field, fact)``: the value of the identifier ``field`` given with
+            the command is added to the list ``fact`` (a sorted tuple without duplicates),
+            so a step fired several times keeps every value given (each referral body,
+            each regulator notification), where ``field`` itself holds only the last one.
     """
 
     trigger: str
@@ -152,6 +157,29 @@ class TransitionSpec:
     holds: bool = False
     reopens: bool = False
     summary: str = ""
+    collects: tuple[tuple[str, str], ...] = ()
+
+
+def collected(
+    spec: TransitionSpec, before: Mapping[str, FactValue], data: Mapping[str, FactValue]
+) -> dict[str, FactValue]:
+    """The list facts ``spec.collects`` makes: each earlier list plus the value given now.
+
+    Args:
+        spec: The transition fired.
+        before: The case's facts before the command (after ``clears``).
+        data: The command's checked payload.
+    """
+    found: dict[str, FactValue] = {}
+    for field, fact in spec.collects:
+        value = data.get(field)
+        if not isinstance(value, str):
+            continue
+        earlier = before.get(fact)
+        values = set(earlier) if isinstance(earlier, tuple) else set()
+        values.add(value)
+        found[fact] = tuple(sorted(values))
+    return found
 
 
 @attrs.frozen
@@ -391,6 +419,12 @@ def _check_transition(
         spec.stamp_fact == spec.actor_fact or spec.stamp_fact in {f.name for f in spec.fields}
     ):
         problems.append(f"{where}: the date fact {spec.stamp_fact!r} is also set another way")
+    declared = {f.name: f.kind for f in spec.fields}
+    for field, fact in spec.collects:
+        if declared.get(field) is not FieldKind.IDENTIFIER:
+            problems.append(f"{where}: collects {field!r}, which is not an identifier field")
+        if fact in declared or fact in (spec.actor_fact, spec.stamp_fact):
+            problems.append(f"{where}: the list fact {fact!r} is also set another way")
     return problems
 
 
