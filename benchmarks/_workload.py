@@ -61,7 +61,16 @@ PSII_PATH: tuple[Step, ...] = (
         LEAD,
         {"terms_of_reference_ref": "TOR-1", "family_involvement_in_terms": "involved"},
     ),
-    ("record_engagement", ENGAGEMENT, {"family_engagement": "involved", "contact_attempts": 1}),
+    (
+        "record_engagement",
+        ENGAGEMENT,
+        {
+            "person_id": "fam-1",
+            "person_kind": "family_member",
+            "engagement": "involved",
+            "contact_attempts": 1,
+        },
+    ),
     ("begin_gathering", LEAD, {}),
     ("hold", EXEC, {"hold_reason": "external_process"}),
     ("resume", EXEC, {}),

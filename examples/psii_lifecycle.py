@@ -138,7 +138,11 @@ def _plan_and_gather(story: Story) -> None:
         ENGAGEMENT_LEAD,
         "record_engagement",
         {
-            "family_engagement": "involved",
+            "person_id": "fam-1",
+            "person_kind": "family_member",
+            "engagement": "involved",
+            "contact_preference": "telephone",
+            "support_offered": True,
             "note": "Daughter (Mrs Jane Smith, NHS no. 943 476 5919) asks for calls "
             "every two weeks.",
         },

@@ -13,7 +13,7 @@ def main() -> None:
     """Take an after action review (AAR) from commissioning to closure."""
     org = "RXY"
     specialist = Actor("pss-01", [Role.PATIENT_SAFETY_SPECIALIST], org)
-    lead = Actor("aar-11", [Role.LEARNING_RESPONSE_LEAD], org)
+    lead = Actor("aar-11", [Role.FACILITATOR], org)  # an AAR is led by a facilitator
     leader = Actor("sl-08", [Role.SENIOR_LEADER], org)
     partner = Actor("psp-02", [Role.PATIENT_SAFETY_PARTNER], org)
 
@@ -23,7 +23,7 @@ def main() -> None:
     ).case
 
     steps = [
-        (specialist, "assign_lead", {"lead_id": lead.id}),
+        (specialist, "assign_facilitator", {"facilitator_id": lead.id}),
         (lead, "begin_gathering", {}),
         (lead, "complete_analysis", {}),
         (lead, "submit_draft", {"draft_ref": "AAR-77-notes"}),

@@ -44,6 +44,7 @@ from psirf_flow.errors import InvalidPayload as InvalidPayload
 from psirf_flow.errors import OrganisationMismatch as OrganisationMismatch
 from psirf_flow.errors import PlanVersionUnavailable as PlanVersionUnavailable
 from psirf_flow.errors import PsirfFlowError as PsirfFlowError
+from psirf_flow.errors import ReasonMissing as ReasonMissing
 from psirf_flow.errors import ReservedIdentity as ReservedIdentity
 from psirf_flow.errors import RetryableError as RetryableError
 from psirf_flow.errors import RoleNotPermitted as RoleNotPermitted
@@ -105,6 +106,7 @@ __all__ = [
     "PlanVersionUnavailable",
     "PsirfFlowError",
     "Reader",
+    "ReasonMissing",
     "ReservedIdentity",
     "RetryableError",
     "Role",

@@ -16,12 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from psirf_flow import _events
 from psirf_flow.audit import AuditEntry, AuditKeys, idempotency_digest
 from psirf_flow.decide import Decision
-from psirf_flow.domain import Actor, Case, Command, OutboxMessage, check_identifier
+from psirf_flow.domain import Actor, Case, Command, FactValue, OutboxMessage, check_identifier
 from psirf_flow.errors import IdempotencyKeyReused
 from psirf_flow.ports import IdempotencyRecord, Store
 from psirf_flow.workflows.couplings import Coupling, coupling_messages
@@ -133,8 +134,18 @@ class CouplingOutbox:
         self._couplings = couplings
         self._listening: dict[tuple[str, str, str], tuple[Coupling, ...]] = {}
 
-    def messages(self, case: Case, family: str, entry: AuditEntry) -> tuple[OutboxMessage, ...]:
-        """The messages the command behind ``entry`` writes, each naming it as its cause."""
+    def messages(
+        self,
+        case: Case,
+        family: str,
+        entry: AuditEntry,
+        before: Mapping[str, FactValue] | None = None,
+    ) -> tuple[OutboxMessage, ...]:
+        """The messages the command behind ``entry`` writes, each naming it as its cause.
+
+        ``before`` is the case's facts before the command (none for an opening), which
+        couplings that track facts compare with the facts after it.
+        """
         listening = self._listening_to(case.workflow, family, entry.trigger)
         if not listening:
             return ()
@@ -146,6 +157,7 @@ class CouplingOutbox:
             sequence=entry.sequence,
             now=entry.recorded_at,
             cause_hash=entry.hash,
+            before=before,
         )
 
     def _listening_to(self, workflow: str, family: str, trigger: str) -> tuple[Coupling, ...]:

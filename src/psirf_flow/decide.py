@@ -39,18 +39,23 @@ from psirf_flow.audit import GENESIS_HASH, AuditEntry, AuditKeys, case_digest_of
 from psirf_flow.domain import Actor, Case, Command, FactValue, GuardResult, Role
 from psirf_flow.errors import (
     CorruptRecord,
-    GuardFailed,
     InvalidPayload,
     OrganisationMismatch,
     RoleNotPermitted,
     TransitionNotAllowed,
     UnknownTrigger,
+    guard_failure,
 )
 from psirf_flow.policy.governance import GOVERNANCE_FACTS, Governance
 from psirf_flow.workflows import _machine
 from psirf_flow.workflows.guards import CaseSummary, GuardInput
 from psirf_flow.workflows.payload import check_payload
-from psirf_flow.workflows.spec import TransitionSpec, WorkflowDefinition, collected
+from psirf_flow.workflows.spec import (
+    TransitionSpec,
+    WorkflowDefinition,
+    collected,
+    record_facts,
+)
 
 
 __all__ = ["OPEN_TRIGGER", "Classify", "Decision", "Option", "decide", "decide_open", "options"]
@@ -187,7 +192,7 @@ def decide_open(
     )
     results = _evaluate(definition, opening.guards, guard_input)
     if not all(r.ok for r in results):
-        raise GuardFailed(case_id=case_id, trigger=OPEN_TRIGGER, results=results)
+        raise guard_failure(case_id=case_id, trigger=OPEN_TRIGGER, results=results)
     facts: dict[str, FactValue] = {**opened, "opened_by": command.actor.id}
     case = Case(
         id=case_id,
@@ -342,11 +347,15 @@ def decide(
     else:
         facts = dict(case.facts)
     facts.update(collected(spec, facts, data))
-    facts.update(data)
+    # A keyed record step stores one record per key (record_facts); others, the payload.
+    facts.update(record_facts(spec, data, facts) if spec.record_key is not None else data)
     if spec.actor_fact is not None:
         facts[spec.actor_fact] = command.actor.id
     if spec.stamp_fact is not None:
         facts[spec.stamp_fact] = now.date().isoformat()
+    if spec.counts is not None:
+        counted = facts.get(spec.counts)
+        facts[spec.counts] = (counted if type(counted) is int else 0) + 1
     guard_input = GuardInput(
         case=case,
         trigger=trigger,
@@ -378,7 +387,7 @@ def decide(
             raise CorruptRecord(
                 case.id, f"it is {case.state!r} but records no state for {trigger!r} to return to"
             )
-        raise GuardFailed(case_id=case.id, trigger=trigger, results=results)
+        raise guard_failure(case_id=case.id, trigger=trigger, results=results)
 
     new_case = _next_case(
         case,

@@ -66,6 +66,7 @@ from psirf_flow.domain import (
     Actor,
     Case,
     Command,
+    FactValue,
     Reader,
     Role,
     SystemReader,
@@ -544,7 +545,13 @@ class Engine:
             _events.rejected(self._log, error, definition.name, actor, case)
             raise
         return self._commit(
-            decision, case.version, fingerprint, command, definition, incident_links=links
+            decision,
+            case.version,
+            fingerprint,
+            command,
+            definition,
+            incident_links=links,
+            before=case.facts,
         )
 
     def _apply_follow_up(
@@ -935,7 +942,10 @@ class Engine:
         definition: WorkflowDefinition,
         *,
         incident_links: tuple[IncidentLink, ...] = (),
+        before: Mapping[str, FactValue] | None = None,
     ) -> Outcome:
+        # ``before`` is the case's facts before a fired command (couplings that track facts
+        # compare them with the facts after it).
         # ``definition`` is the one the command was decided with: the definition the new
         # case is pinned to (decide keeps the pin and moves only to its states).
         # decide chose the retention class (with this engine's classifier) before the
@@ -946,7 +956,7 @@ class Engine:
             expected_version=expected_version,
             entry=entry,
             idempotency=self._idempotency.record(command, decision, fingerprint),
-            outbox=self._outbox.messages(case, definition.family, entry),
+            outbox=self._outbox.messages(case, definition.family, entry, before),
             incident_links=incident_links,
         )
         try:

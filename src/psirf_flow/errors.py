@@ -17,6 +17,7 @@ and chained with ``raise ... from``.
     │   ├── TransitionNotAllowed          PSF202  the trigger exists but not from this state
     │   ├── RoleNotPermitted              PSF203  the actor holds no role that may fire the trigger
     │   ├── GuardFailed                   PSF204  guards said no (every failure listed)
+    │   │   └── ReasonMissing             PSF210  a step that needs a reason was given none
     │   ├── InvalidPayload                PSF205  unknown, missing or badly typed payload fields
     │   ├── IdempotencyKeyReused          PSF206  the key was used before for a different command
     │   ├── OrganisationMismatch          PSF207  the actor belongs to another organisation
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "REASON_MISSING",
     "AuditChainBroken",
     "AuditKeyError",
     "CaseAlreadyExists",
@@ -82,6 +84,7 @@ __all__ = [
     "PlanProblem",
     "PlanVersionUnavailable",
     "PsirfFlowError",
+    "ReasonMissing",
     "ReservedIdentity",
     "RetryableError",
     "RoleNotPermitted",
@@ -92,6 +95,7 @@ __all__ = [
     "TransitionNotAllowed",
     "UnknownTrigger",
     "UnknownWorkflow",
+    "guard_failure",
     "redact",
     "shown",
 ]
@@ -295,6 +299,37 @@ class GuardFailed(CommandRejected):
             trigger=trigger,
             reason_code=first,
         )
+
+
+#: The reason code of a guard that refuses a step for want of a reason (an override's
+#: rationale, a hold for "other" reasons without a note); see :class:`ReasonMissing`.
+REASON_MISSING: Final = "reason_missing"
+
+
+class ReasonMissing(GuardFailed):
+    """Raised when a step that must give a reason gave none (psirf-rules §5 SoD 7).
+
+    A :class:`GuardFailed` whose failures include the reason code :data:`REASON_MISSING`,
+    so a host can ask for the reason without reading the failures. ``except GuardFailed``
+    still catches it; ``failures`` lists every failed guard as usual.
+    """
+
+    code = "PSF210"
+
+    def __init__(
+        self, *, case_id: str | None, trigger: str, results: Sequence[GuardResult]
+    ) -> None:
+        super().__init__(case_id=case_id, trigger=trigger, results=results)
+        self.reason_code = REASON_MISSING
+
+
+def guard_failure(
+    *, case_id: str | None, trigger: str, results: Sequence[GuardResult]
+) -> GuardFailed:
+    """The error for failed guards: :class:`ReasonMissing` when a reason is missing."""
+    if any(not r.ok and r.reason_code == REASON_MISSING for r in results):
+        return ReasonMissing(case_id=case_id, trigger=trigger, results=results)
+    return GuardFailed(case_id=case_id, trigger=trigger, results=results)
 
 
 class InvalidPayload(CommandRejected):

@@ -67,7 +67,9 @@ from psirf_flow.workflows.couplings import (
     Coupling,
     FollowUp,
     coupling_for,
+    facts_as_of,
     message_id,
+    reaction_case,
     read_follow_up,
 )
 
@@ -350,6 +352,8 @@ class OutboxRelay:
         except CaseAlreadyExists:
             return self._taken(message, follow_up.target_case_id)
         except CaseNotFound:
+            if coupling.optional_target:
+                return self._noted(message, "skipped:no_target_case")
             return self._noted(message, "rejected:case_not_found")
         return "replayed" if done.replayed else "applied"
 
@@ -401,7 +405,15 @@ class OutboxRelay:
         family = self._engine.definition_for(source).family
         if not coupling.listens_to(entry.workflow, family, entry.trigger):
             return False
-        expected = coupling.react(source, entry.trigger, sequence)
+        # A tracking coupling reacts to the facts as they were at the cause (its reaction is
+        # the same however they have changed since).
+        seen = reaction_case(
+            coupling,
+            source,
+            facts_as_of((e.data for e in entries[:sequence]), coupling.tracks),
+            facts_as_of((e.data for e in entries[: sequence - 1]), coupling.tracks),
+        )
+        expected = coupling.react(seen, entry.trigger, sequence)
         return expected is not None and (
             expected.action,
             expected.target_case_id,
@@ -413,12 +425,20 @@ class OutboxRelay:
         """The outcome when the case a coupling opens exists and this message did not open it.
 
         If psirf_flow opened it (another coupling message, its first entry by the system),
-        nothing is lost: ``skipped:case_exists``. Otherwise someone took the id:
+        or a person opened it for the same source case (a health care professional opening
+        the candour case of an intake before its harm was graded, psirf-rules §4.2), nothing
+        is lost: ``skipped:case_exists``. Otherwise someone took the id:
         ``dead:case_id_taken``, for a person to see.
         """
         history = self._engine.store.history(target_case_id)
         first = history[0] if history else None
         if first is not None and first.actor_id == SYSTEM_ACTOR_ID and first.role == Role.SYSTEM:
+            return self._noted(message, "skipped:case_exists")
+        if (
+            first is not None
+            and first.data.get("intake_case_id") == message.case_id
+            and first.organisation == self._engine.store.load(message.case_id).organisation
+        ):
             return self._noted(message, "skipped:case_exists")
         return f"dead:{DeadReason.CASE_ID_TAKEN}"
 

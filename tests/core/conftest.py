@@ -33,7 +33,7 @@ MAIN_PATH = (
     "shared",
     "closed",
 )
-FACILITATED = frozenset({"swarm_huddle", "hot_debrief"})
+FACILITATED = frozenset({"swarm_huddle", "hot_debrief", "after_action_review"})
 
 
 class Cast:
@@ -176,7 +176,11 @@ class Lifecycle:
                 payload["family_involvement_in_terms"] = "involved"
             case = self.fire(case.id, "record_terms_of_reference", lead, payload)
         if engagement is not None:
-            outcome: dict[str, object] = {"family_engagement": engagement}
+            outcome: dict[str, object] = {
+                "person_id": "pat-1",
+                "person_kind": "patient",
+                "engagement": engagement,
+            }
             if contact_attempts is not None:
                 outcome["contact_attempts"] = contact_attempts
             case = self.fire(case.id, "record_engagement", self.cast.engagement, outcome)

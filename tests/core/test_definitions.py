@@ -30,6 +30,9 @@ from psirf_flow.workflows import (
     _machine,
     define,
 )
+from psirf_flow.workflows.spec import (
+    record_facts,
+)
 
 
 PSS = (Role.PATIENT_SAFETY_SPECIALIST,)
@@ -326,7 +329,7 @@ class TestValidation:
         assert definition.guards["local_rule"].check is always
 
     def test_every_builtin_definition_is_valid(self) -> None:
-        """Every built-in learning response definition builds without problems, at version 1."""
+        """Every built-in learning response definition builds, at version 1 (the AAR at 2)."""
         assert set(LEARNING_RESPONSES) == {
             "psii",
             "after_action_review",
@@ -335,8 +338,10 @@ class TestValidation:
             "mdt_review",
             "thematic_review",
         }
+        # psirf-rules §2: the after action review is now led by a facilitator (version 2).
         assert {d.key for d in LEARNING_RESPONSES.values()} == {
-            f"{name}@1" for name in LEARNING_RESPONSES
+            ("after_action_review@2" if name == "after_action_review" else f"{name}@1")
+            for name in LEARNING_RESPONSES
         }
 
 
@@ -576,3 +581,55 @@ class TestRegistry:
         with pytest.raises(ValueError, match="psii@1 is already registered"):
             registry.register(attrs.evolve(PSII, title="Another"))
         assert len(registry) == 1
+
+
+_KEY = FieldSpec("person_id", FieldKind.IDENTIFIER, required=True)
+_OUTCOME = FieldSpec.choice("outcome", ("yes", "no"), required=True)
+
+
+class TestKeyedRecords:
+    """A keyed record step (one record per person) is checked when it is defined."""
+
+    @pytest.mark.parametrize(
+        ("extra", "expected"),
+        [
+            (
+                {"record_key": "person_id"},
+                ("trigger 'note': record_key and record_index go together",),
+            ),
+            (
+                {"record_key": "outcome", "record_index": "people"},
+                ("trigger 'note': record_key 'outcome' is not a required identifier field",),
+            ),
+            (
+                {"record_key": "person_id", "record_index": "outcome"},
+                ("trigger 'note': record_index 'outcome' is also a field",),
+            ),
+        ],
+        ids=["key-without-index", "key-not-an-identifier", "index-is-a-field"],
+    )
+    def test_bad_keyed_records_are_reported(
+        self, extra: dict[str, Any], expected: tuple[str, ...]
+    ) -> None:
+        """Issue 9 item 10: the key is a required identifier; the index is not a field."""
+        keyed = step("note", ("b",), "<same>", fields=(_KEY, _OUTCOME), **extra)
+
+        assert problems_of(transitions=(*VALID_STEPS, keyed)) == expected
+
+    def test_a_keyed_step_stores_one_record_per_key(self) -> None:
+        """Each field under ``<field>.<key>``, the key listed in the index, nothing else."""
+        keyed = step(
+            "note",
+            ("b",),
+            "<same>",
+            fields=(_KEY, _OUTCOME),
+            record_key="person_id",
+            record_index="people",
+        )
+
+        first = record_facts(keyed, {"person_id": "p-2", "outcome": "no"}, {})
+        second = record_facts(keyed, {"person_id": "p-1", "outcome": "yes"}, first)
+
+        assert first == {"outcome.p-2": "no", "people": ("p-2",)}
+        assert second == {"outcome.p-1": "yes", "people": ("p-1", "p-2")}
+        assert record_facts(step("go", ("a",), "b"), {"x": "y"}, {}) == {"x": "y"}

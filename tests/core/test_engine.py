@@ -342,6 +342,7 @@ class TestOptions:
             "agree_timescale",
             "begin_gathering",
             "record_engagement",
+            "record_staff_involved",
             "record_terms_of_reference",
         ]
         assert options["approve"].reason_codes == ("not_allowed_in_state", "role_not_permitted")
@@ -418,7 +419,12 @@ class TestOptions:
         """Every step shown as allowed to the lead in review is accepted when fired."""
         case = lifecycle.to("drafting")
         allowed = [o.trigger for o in engine.options(case.id, cast.lead) if o.allowed]
-        assert allowed == ["submit_draft", "record_terms_of_reference", "record_engagement"]
+        assert allowed == [
+            "submit_draft",
+            "record_terms_of_reference",
+            "record_engagement",
+            "record_staff_involved",
+        ]
 
         assert engine.fire(
             case.id, "submit_draft", actor=cast.lead, payload={"draft_ref": "D-1"}

@@ -28,6 +28,7 @@ from psirf_flow.errors import (
     PlanProblem,
     PlanVersionUnavailable,
     PsirfFlowError,
+    ReasonMissing,
     ReservedIdentity,
     RetryableError,
     RoleNotPermitted,
@@ -56,6 +57,7 @@ CODES = {
     "OrganisationMismatch": "PSF207",
     "UnknownWorkflow": "PSF208",
     "ReservedIdentity": "PSF209",
+    "ReasonMissing": "PSF210",
     "CaseNotFound": "PSF300",
     "CaseAlreadyExists": "PSF301",
     "ConcurrencyConflict": "PSF302",
@@ -80,6 +82,12 @@ ERROR_CLASSES = {
 
 _FAILED = GuardResult("actor_is_lead", False, "actor_not_assigned_lead", "lead-2 is not the lead")
 _PASSED = GuardResult("findings_agreed", True)
+_NO_REASON = GuardResult(
+    "override_rationale_given",
+    False,
+    errors.REASON_MISSING,
+    "an override beyond the hard cap needs a reason",
+)
 
 #: One realistic instance of every error, with the reason code it must carry (if any).
 SAMPLES: dict[str, tuple[Callable[[], PsirfFlowError], str | None]] = {
@@ -112,6 +120,12 @@ SAMPLES: dict[str, tuple[Callable[[], PsirfFlowError], str | None]] = {
     "GuardFailed": (
         lambda: GuardFailed(case_id="c-1", trigger="begin_gathering", results=[_PASSED, _FAILED]),
         "actor_not_assigned_lead",
+    ),
+    "ReasonMissing": (
+        lambda: ReasonMissing(
+            case_id="c-1", trigger="override_hard_cap", results=[_FAILED, _NO_REASON]
+        ),
+        "reason_missing",
     ),
     "InvalidPayload": (
         lambda: InvalidPayload(
@@ -179,6 +193,7 @@ REJECTED_TRIGGERS = {
     "TransitionNotAllowed": "request_approval",
     "RoleNotPermitted": "approve",
     "GuardFailed": "begin_gathering",
+    "ReasonMissing": "override_hard_cap",
     "InvalidPayload": "hold",
     "IdempotencyKeyReused": "approve",
     "OrganisationMismatch": "approve",
@@ -215,7 +230,13 @@ class TestHierarchy:
 
     def test_everything_exported_is_an_error_or_its_record(self) -> None:
         """The module exports errors, plus only the records errors carry."""
-        assert set(errors.__all__) - set(ERROR_CLASSES) == {"PlanProblem", "redact", "shown"}
+        assert set(errors.__all__) - set(ERROR_CLASSES) == {
+            "PlanProblem",
+            "REASON_MISSING",
+            "guard_failure",
+            "redact",
+            "shown",
+        }
         assert PlanError("<plan>", [PlanProblem("", None, "is empty")]).problems[0].message
 
     def test_codes_are_pinned(self) -> None:
@@ -313,6 +334,27 @@ class TestMessages:
     def test_message_wording(self, make: Callable[[], PsirfFlowError], words: str) -> None:
         """Identifiers are turned into words and the message says what to do."""
         assert words in str(make())
+
+    @pytest.mark.parametrize(
+        ("results", "expected"),
+        [
+            pytest.param([_PASSED, _FAILED], GuardFailed, id="other-failure"),
+            pytest.param([_FAILED, _NO_REASON], ReasonMissing, id="reason-missing"),
+            pytest.param([_NO_REASON], ReasonMissing, id="only-reason-missing"),
+        ],
+    )
+    def test_guard_failure_picks_reason_missing(
+        self, results: list[GuardResult], expected: type[GuardFailed]
+    ) -> None:
+        """A missing reason among the failures is its own error (PSF210), still a GuardFailed."""
+        error = errors.guard_failure(case_id="c-1", trigger="hold", results=results)
+
+        assert type(error) is expected
+        assert isinstance(error, GuardFailed)
+        assert error.failures == tuple(r for r in results if not r.ok)
+        expected_code = "reason_missing" if expected is ReasonMissing else "actor_not_assigned_lead"
+        assert error.reason_code == expected_code
+        assert error.code == ("PSF210" if expected is ReasonMissing else "PSF204")
 
     def test_guard_failed_without_failures_still_has_a_code(self) -> None:
         """A guard rejection built with no failed result falls back to a generic code."""

@@ -70,6 +70,17 @@ def ok(name: str) -> GuardResult:
     return GuardResult(name, True, "ok", "")
 
 
+#: The passing code of an independence guard: the staff list it checked, as counts and the
+#: start of a SHA-256 (psirf-rules §5 rule 1; issue 9 item 7).
+INVOLVED_CHECKED = "ok:staff:2+1:d205002b4f0e9b90"
+NOBODY_CHECKED = "ok:staff:0+0:9652595f37edd08c"
+
+
+def checked(name: str, code: str) -> GuardResult:
+    """The result of independence guard ``name`` passing after checking the list ``code``."""
+    return GuardResult(name, True, code, "")
+
+
 def no(name: str, code: str, explanation: str) -> GuardResult:
     """The result of guard ``name`` when it refuses with ``code`` and ``explanation``."""
     return GuardResult(name, False, code, explanation)
@@ -115,9 +126,39 @@ SEGREGATION_ROWS = [
         MANAGER_LEAD,
     ),
     pytest.param(
-        "lead_independent", INVOLVED, {"lead_id": "lead-9"}, "x-1", ok("lead_independent")
+        "lead_independent",
+        INVOLVED,
+        {"lead_id": "lead-9"},
+        "x-1",
+        checked("lead_independent", INVOLVED_CHECKED),
     ),
-    pytest.param("lead_independent", {}, {"lead_id": "lead-9"}, "x-1", ok("lead_independent")),
+    pytest.param(
+        "lead_independent",
+        {},
+        {"lead_id": "lead-9"},
+        "x-1",
+        checked("lead_independent", NOBODY_CHECKED),
+    ),
+    pytest.param(
+        "lead_independent",
+        INVOLVED,
+        {"lead_id": "lead-9", "engagement_lead_id": "STAFF-2"},
+        "x-1",
+        INVOLVED_LEAD,
+        id="engagement-lead-involved",
+    ),
+    pytest.param(
+        "reviewer_independent",
+        {**LED, **INVOLVED},
+        {},
+        "staff-1",
+        no(
+            "reviewer_independent",
+            "reviewer_involved_in_incident",
+            "staff-1 was involved in the incident and so cannot peer-review it",
+        ),
+        id="reviewer-involved",
+    ),
     pytest.param(
         "actor_is_lead",
         {"lead_id": "lead-1"},
@@ -188,7 +229,9 @@ SEGREGATION_ROWS = [
             "author-1 led or wrote this response and so cannot peer-review it",
         ),
     ),
-    pytest.param("reviewer_independent", LED, {}, "peer-1", ok("reviewer_independent")),
+    pytest.param(
+        "reviewer_independent", LED, {}, "peer-1", checked("reviewer_independent", NOBODY_CHECKED)
+    ),
     pytest.param(
         "senior_leader_independent",
         LED,
@@ -404,11 +447,11 @@ def test_fact_must_be_present(guard: str, fact: str, code: str, explanation: str
 
 def _words(harm: str) -> str:
     return {
-        "no_harm": "no harm",
+        "none": "no harm",
         "low": "low harm",
         "moderate": "moderate harm",
         "severe": "severe harm",
-        "death": "a death",
+        "fatal": "a death",
         "prolonged_psychological": "prolonged psychological harm",
     }[harm]
 
@@ -438,11 +481,11 @@ def test_harm_is_notifiable(name: str, low_harm_local: bool, harm: str) -> None:
 
 NOTIFIABLE_TABLE = {
     # harm: (statutory guard passes, low-harm-local guard passes)
-    "no_harm": (False, False),
+    "none": (False, False),
     "low": (False, True),
     "moderate": (True, True),
     "severe": (True, True),
-    "death": (True, True),
+    "fatal": (True, True),
     "prolonged_psychological": (True, True),
 }
 
@@ -488,7 +531,7 @@ def test_harm_is_not_notifiable(name: str, low_harm_local: bool, harm: str) -> N
 )
 def test_other_elements_of_reg_20_8_stand_whatever_the_harm(name: str, reason: str) -> None:
     """Reg 20(8): a reason other than the harm passes, even with severe or unknown harm."""
-    for harm in ("severe", "fatal"):
+    for harm in ("severe", "catastrophic"):
         facts = {"harm_category": harm, "not_notifiable_reason": reason}
 
         assert judge(name, {}, payload=facts) == ok(name)

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from psirf_flow import Actor, Engine, GuardFailed, GuardResult, Role
-from psirf_flow.domain import FactValue, SystemReader
+from psirf_flow.domain import Case, FactValue, SystemReader
 from psirf_flow.workflows import GUARDS, LEARNING_RESPONSES, GuardInput
 from psirf_flow.workflows.guards import person_in, same_person
+from psirf_flow.workflows.guards_governance import GOVERNANCE_GUARDS
 
 
 #: Reads in these tests name a system reader unless they test access itself.
@@ -22,6 +23,10 @@ ORG = "RX1"
 NOW = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
 
 
+#: Guards that compare the payload with the case before it.
+_READS_CASE = frozenset({"staff_involved_kept"})
+
+
 def judge(
     guard: str,
     facts: Mapping[str, FactValue],
@@ -29,11 +34,30 @@ def judge(
     actor_id: str = "someone-1",
     payload: Mapping[str, FactValue] | None = None,
 ) -> GuardResult:
-    """Run one built-in guard on ``facts`` (with ``payload`` applied) as ``actor_id``."""
+    """Run one built-in guard on ``facts`` (with ``payload`` applied) as ``actor_id``.
+
+    A guard that compares the payload with the case before it (:data:`_READS_CASE`) is given
+    a case holding ``facts``.
+    """
     applied = {**facts, **(payload or {})}
+    before = (
+        Case(
+            id="LR-1",
+            workflow="psii",
+            workflow_version="1",
+            organisation=ORG,
+            state="planning",
+            version=2,
+            facts=facts,
+            opened_at=NOW,
+            updated_at=NOW,
+        )
+        if guard in _READS_CASE
+        else None
+    )
     return GUARDS[guard].check(
         GuardInput(
-            case=None,
+            case=before,
             trigger="test",
             actor=Actor(actor_id, list(Role), ORG),
             role=Role.EXECUTIVE_LEAD,
@@ -167,7 +191,31 @@ TIMESCALE_ROWS = [
 #: guard, facts, actor, payload -> expected reason code ("ok" when it passes).
 GUARD_TABLE = [
     pytest.param(
-        "lead_independent", INVOLVED, "pss-1", {"lead_id": "lead-1"}, "ok", id="lead-independent"
+        "lead_independent",
+        INVOLVED,
+        "pss-1",
+        {"lead_id": "lead-1"},
+        "ok:staff:2+1:d205002b4f0e9b90",
+        id="lead-independent",
+    ),
+    pytest.param(
+        "staff_involved_kept",
+        INVOLVED,
+        "pss-1",
+        {"involved_staff_ids": ("staff-1", "staff-2", "staff-3"), "involved_line_manager_ids": ()},
+        "staff_involved_dropped",
+        id="staff-list-drops-a-manager",
+    ),
+    pytest.param(
+        "staff_involved_kept",
+        INVOLVED,
+        "pss-1",
+        {
+            "involved_staff_ids": ("STAFF-1", "staff-2", "staff-3"),
+            "involved_line_manager_ids": ("mgr-1",),
+        },
+        "ok",
+        id="staff-list-adds-people",
     ),
     pytest.param(
         "lead_independent",
@@ -354,7 +402,14 @@ GUARD_TABLE = [
         "approver_is_lead",
         id="approver-is-facilitator",
     ),
-    pytest.param("reviewer_independent", LED, "peer-1", None, "ok", id="reviewer-independent"),
+    pytest.param(
+        "reviewer_independent",
+        LED,
+        "peer-1",
+        None,
+        "ok:staff:0+0:9652595f37edd08c",
+        id="reviewer-independent",
+    ),
     pytest.param(
         "reviewer_independent", LED, "lead-1", None, "reviewer_not_independent", id="reviewer-lead"
     ),
@@ -434,21 +489,26 @@ class TestBuiltinGuards:
 
         assert result.name == guard
         assert result.reason_code == expected
-        assert result.ok is (expected == "ok")
+        assert result.ok is expected.startswith("ok")
         assert (result.explanation == "") is result.ok
 
     def test_every_learning_response_guard_is_in_the_table(self) -> None:
-        """Every guard a learning response uses has a passing and a failing row above."""
+        """Every guard a learning response uses has a passing and a failing row above.
+
+        The guards that read the plan are tabled with a plan in ``test_governance_guards``.
+        """
         rows = [p.values for p in GUARD_TABLE]
+        governed = {row[0] for row in GOVERNANCE_GUARDS}
         used = {
             name
             for definition in LEARNING_RESPONSES.values()
             for spec in (definition.opening, *definition.transitions.values())
             for name in spec.guards
         }
-        assert len(used) == 21
-        for name in used:
-            outcomes = {row[4] == "ok" for row in rows if row[0] == name}
+        assert len(used) == 30
+        assert len(used & governed) == 8
+        for name in used - governed:
+            outcomes = {row[4].startswith("ok") for row in rows if row[0] == name}
             assert outcomes == {True, False}, name
 
     def test_registry_names_match_guard_names(self) -> None:
@@ -701,7 +761,9 @@ class TestEngagementBeforeApproval:
         """Involved, declined, or uncontactable with attempts recorded are complete outcomes."""
         case = lifecycle.to("awaiting_approval", engagement=engagement, contact_attempts=attempts)
 
-        assert case.facts["family_engagement"] == engagement
+        assert case.facts["engagement.pat-1"] == engagement
+        assert case.facts["engaged_person_ids"] == ("pat-1",)
+        assert case.state == "awaiting_approval"
 
     def test_uncontactable_without_attempts_blocks_approval(
         self, lifecycle: Any, engine: Engine, cast: Any

@@ -265,7 +265,12 @@ class TestNoPatientData:
                 case.id,
                 "record_engagement",
                 actor=cast.engagement,
-                payload={"family_engagement": "involved", "note": NOTE},
+                payload={
+                    "person_id": "pat-1",
+                    "person_kind": "patient",
+                    "engagement": "involved",
+                    "note": NOTE,
+                },
             )
             engine.fire(
                 case.id,

@@ -234,10 +234,15 @@ class TestFreeText:
                 case.id,
                 "record_engagement",
                 actor=cast.engagement,
-                payload={"family_engagement": "declined", "note": "Family asked for time."},
+                payload={
+                    "person_id": "fam-1",
+                    "person_kind": "family_member",
+                    "engagement": "declined",
+                    "note": "Family asked for time.",
+                },
             )
             notes.append(outcome.entry.data["note"])
-            assert outcome.case.facts["note"] == notes[-1]
+            assert outcome.case.facts["note.fam-1"] == notes[-1]
 
         assert notes[0] != notes[1]
         assert all(n.startswith("sha256:") for n in notes)

@@ -66,6 +66,12 @@ class Refused:
     """Expected refusal by guards, with the reason codes of every failed guard, in order."""
 
     codes: tuple[str, ...]
+    #: Codes for a role whose holder (in :func:`actor_with`) fails more guards.
+    by_role: Mapping[Role, tuple[str, ...]] = attrs.field(factory=dict)
+
+    def codes_for(self, role: Role) -> tuple[str, ...]:
+        """The codes expected when a holder of ``role`` fires the trigger."""
+        return self.by_role.get(role, self.codes)
 
 
 Expected = str | Refused
@@ -76,6 +82,16 @@ LRL = Role.LEARNING_RESPONSE_LEAD
 ENG = Role.ENGAGEMENT_LEAD
 PEER = Role.PEER_REVIEWER
 SENIOR = Role.SENIOR_LEADER
+
+#: Everyone who may sign a step of a plan's sign-off chain (all but reporters, overseers
+#: and psirf_flow itself).
+SIGNERS = frozenset(Role) - {
+    Role.REPORTER,
+    Role.PATIENT_SAFETY_PARTNER,
+    Role.ICB_OVERSIGHT,
+    Role.SYSTEM,
+}
+NO_CHAIN = Refused(("no_sign_off_chain",), by_role={LRL: ("no_sign_off_chain", "approver_is_lead")})
 
 #: trigger -> (roles that may fire it, {state it may be fired from: expected outcome}).
 #: An outcome is the destination state, or :class:`Refused` with the failed guards' codes.
@@ -106,6 +122,8 @@ TABLE: Mapping[str, tuple[frozenset[Role], Mapping[str, Expected]]] = {
     "close": (frozenset({PSS}), {"shared": "closed"}),
     "record_terms_of_reference": (frozenset({LRL}), {s: s for s in ENGAGING}),
     "record_engagement": (frozenset({ENG, LRL}), {s: s for s in ENGAGING}),
+    # psirf-rules §5 rule 1: staff found to be involved are added while the work is open.
+    "record_staff_involved": (frozenset({PSS, EXEC, LRL}), {s: s for s in OPEN_WORK}),
     "record_peer_review": (frozenset({PEER}), {"review": "review"}),
     "record_expert_input": (frozenset({LRL}), {"review": "review"}),
     "record_staff_accuracy_check": (frozenset({LRL}), {"review": "review"}),
@@ -125,6 +143,19 @@ TABLE: Mapping[str, tuple[frozenset[Role], Mapping[str, Expected]]] = {
     "resume": (frozenset({EXEC}), {"on_hold": "drafting"}),
     "stand_down": (frozenset({EXEC}), dict.fromkeys((*OPEN_WORK, "on_hold"), "stood_down")),
     "reopen": (frozenset({EXEC}), {"closed": "gathering_and_analysis"}),
+    # Without a plan there is no sign-off chain: only 'approve' approves (psirf-rules §5);
+    # the lead (who wrote the report) is refused as well (SoD 2).
+    "record_sign_off": (SIGNERS, {"awaiting_approval": NO_CHAIN}),
+    "sign_off": (SIGNERS, {"awaiting_approval": NO_CHAIN}),
+    "return_from_sign_off": (SIGNERS, {"awaiting_approval": NO_CHAIN}),
+    # Without a plan every response type has a sharing step (psirf-rules §6 stage 9).
+    "close_without_sharing": (
+        frozenset({PSS}),
+        {"approved": Refused(("sharing_step_required",))},
+    ),
+    # psirf-rules §6 stage 7: responses to comments and draft versions during review.
+    "record_comment_response": (frozenset({LRL}), {"review": "review"}),
+    "record_draft_version": (frozenset({LRL}), {"review": "review"}),
 }
 
 #: A valid payload for each trigger.
@@ -142,7 +173,8 @@ PAYLOADS: Mapping[str, Mapping[str, object]] = {
         "terms_of_reference_ref": "DOC-tor-2",
         "family_involvement_in_terms": "involved",
     },
-    "record_engagement": {"family_engagement": "declined"},
+    "record_engagement": {"person_id": "pat-1", "person_kind": "patient", "engagement": "declined"},
+    "record_staff_involved": {"involved_staff_ids": ["staff-1", "staff-2"]},
     "record_peer_review": {"peer_review_ref": "DOC-peer-1"},
     "record_expert_input": {"expert_input": "panel", "expert_ids": ["sme-1"]},
     "record_staff_accuracy_check": {"staff_accuracy_check": "confirmed"},
@@ -166,6 +198,16 @@ PAYLOADS: Mapping[str, Mapping[str, object]] = {
     "resume": {},
     "stand_down": {"stand_down_reason": "duplicate"},
     "reopen": {"new_information_ref": "DOC-new-1", "reopen_reason": "inquest"},
+    "record_sign_off": {"sign_off_step": 1},
+    "sign_off": {"report_ref": "DOC-report-1"},
+    "return_from_sign_off": {"rework_reason": "other"},
+    "close_without_sharing": {"safety_action_ids": ["SA-1"]},
+    "record_comment_response": {
+        "commenter": "family",
+        "comment_ref": "DOC-comment-1",
+        "comment_response_ref": "DOC-reply-1",
+    },
+    "record_draft_version": {"draft_ref": "DOC-draft-3", "draft_digest": "ab" * 32},
 }
 
 _OPENED_FACTS: dict[str, FactValue] = {
@@ -286,7 +328,7 @@ class TestPsiiTable:
         if isinstance(expected, Refused):
             with pytest.raises(GuardFailed) as refused:
                 decide(PSII, case, command, now=NOW)
-            assert tuple(r.reason_code for r in refused.value.failures) == expected.codes
+            assert tuple(r.reason_code for r in refused.value.failures) == expected.codes_for(role)
             return
         decision = decide(PSII, case, command, now=NOW)
         assert decision.case.state == expected

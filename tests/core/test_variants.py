@@ -94,7 +94,7 @@ class TestAfterActionReview:
         case = lifecycle.to("review", workflow="after_action_review", review=False)
 
         with pytest.raises(GuardFailed) as refused:
-            engine.fire(case.id, "request_approval", actor=cast.lead)
+            engine.fire(case.id, "request_approval", actor=cast.facilitator)
 
         assert [f.reason_code for f in refused.value.failures] == [
             "staff_accuracy_check_missing",

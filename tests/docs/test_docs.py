@@ -22,6 +22,7 @@ import psirf_flow.errors
 from psirf_flow import Role
 from psirf_flow.workflows import (
     GUARDS,
+    INTAKE,
     LEARNING_RESPONSES,
     PREVIOUS_STATE,
     SAME_STATE,
@@ -284,6 +285,15 @@ class TestMarkdownTable:
         assert "remembers the state to resume to" in table
         assert "reopens a closed case" in table
         assert "clears `peer_review_ref`" in table
+        assert "keeps one record per `person_id`, listed in `engaged_person_ids`" in table
+
+    def test_a_recording_step_on_closed_cases_does_not_say_it_reopens(self) -> None:
+        """The intake's LFPSE update, allowed at any stage, keeps the case where it is."""
+        table = to_markdown_table(INTAKE)
+        row = next(line for line in table.splitlines() if "update_incident_record" in line)
+
+        assert "may be recorded on a closed case too" in row
+        assert "reopens a closed case" not in row
 
 
 class TestOpeningAndReference:

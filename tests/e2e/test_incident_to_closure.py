@@ -99,7 +99,12 @@ def _clock() -> ManualClock:
 def _run_psii_to_approval(s: Session) -> None:
     s.fire(RESPONSE, "assign_lead", PSS, {"lead_id": LEAD.id, "engagement_lead_id": ENGAGEMENT.id})
     s.fire(RESPONSE, "record_terms_of_reference", LEAD, {"terms_of_reference_ref": "TOR-7"})
-    s.fire(RESPONSE, "record_engagement", ENGAGEMENT, {"family_engagement": "involved"})
+    s.fire(
+        RESPONSE,
+        "record_engagement",
+        ENGAGEMENT,
+        {"person_id": "pat-1", "person_kind": "patient", "engagement": "involved"},
+    )
     s.fire(RESPONSE, "begin_gathering", LEAD)
     s.fire(RESPONSE, "complete_analysis", LEAD)
     s.fire(RESPONSE, "submit_draft", LEAD, {"draft_ref": "DRAFT-7"})
@@ -120,7 +125,7 @@ def _run_psii_to_approval(s: Session) -> None:
 
 
 def _run_candour(s: Session) -> None:
-    s.fire(CANDOUR, "determine_notifiable", HCP, {"harm_category": "death"})
+    s.fire(CANDOUR, "determine_notifiable", HCP, {"harm_category": "fatal"})
     s.fire(
         CANDOUR,
         "record_verbal_notification",
@@ -256,10 +261,11 @@ def test_incident_reaches_closure_with_couplings_applied_exactly_once(
         e.sequence for e in s.engine.history(RESPONSE, reader=READER) if e.trigger == "approve"
     )
     outcomes = {m.id: m.outcome for case_id in states for m in s.store.outbox(case_id)}
-    assert half_applied == f"{INTAKE}#4/open_learning_response"
+    # Candour screening starts at the report (entry 1), before the decision (entry 4).
+    assert half_applied == f"{INTAKE}#1/open_candour_screening"
     assert outcomes == {
-        f"{INTAKE}#4/open_learning_response": "replayed",
-        f"{INTAKE}#4/open_candour_screening": "applied",
+        f"{INTAKE}#1/open_candour_screening": "replayed",
+        f"{INTAKE}#4/open_learning_response": "applied",
         f"{RESPONSE}#{approved_at}/findings_due_on_approval": "applied",
     }
     assert s.store.pending_outbox(10) == ()

@@ -120,7 +120,8 @@ class TestTable:
         path = ["commissioned", "planning", "gathering_and_analysis", "drafting", "review"]
 
         assert list(range(len(path))) == [model.distance[s] for s in path]
-        assert model.distance["closed"] == 8
+        # Seven: a response type without a sharing step closes straight from approval.
+        assert model.distance["closed"] == 7
         assert model.distance["on_hold"] == -1
 
 

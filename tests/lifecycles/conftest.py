@@ -51,7 +51,11 @@ def _psii_to_approval(engine: Engine) -> Callable[[str], None]:
         steps: list[tuple[str, str, dict[str, object]]] = [
             ("pss", "assign_lead", {"lead_id": "inv-07", "engagement_lead_id": "eng-03"}),
             ("lead", "record_terms_of_reference", {"terms_of_reference_ref": "TOR-1"}),
-            ("engagement", "record_engagement", {"family_engagement": "involved"}),
+            (
+                "engagement",
+                "record_engagement",
+                {"person_id": "pat-1", "person_kind": "patient", "engagement": "involved"},
+            ),
             ("lead", "begin_gathering", {}),
             ("lead", "complete_analysis", {}),
             ("lead", "submit_draft", {"draft_ref": "DRAFT-1"}),

@@ -196,11 +196,11 @@ def _local_driver(clock: ManualClock) -> Driver:
 
 # Reg 20(7)-(8) by hand: harm -> (notifiable nationally, notifiable under a low-harm plan).
 HARM_TABLE = {
-    "no_harm": (False, False),
+    "none": (False, False),
     "low": (False, True),
     "moderate": (True, True),
     "severe": (True, True),
-    "death": (True, True),
+    "fatal": (True, True),
     "prolonged_psychological": (True, True),
 }
 
@@ -226,8 +226,15 @@ class TestHarmMapping:
 
     def test_unknown_category_is_refused(self) -> None:
         """Reg 20(8): a category outside the list is an error, never silently not notifiable."""
-        with pytest.raises(ValueError, match="unknown harm category 'fatal'"):
-            is_notifiable_harm("fatal")
+        with pytest.raises(ValueError, match="unknown harm category 'catastrophic'"):
+            is_notifiable_harm("catastrophic")
+
+    @pytest.mark.parametrize(
+        ("old", "expected"), [("no_harm", False), ("death", True)], ids=["no_harm", "death"]
+    )
+    def test_old_words_read_as_current_codes(self, old: str, expected: bool) -> None:
+        """Psirf-rules §8.1: the old words no_harm and death are read as none and fatal."""
+        assert is_notifiable_harm(old) is expected
 
 
 def _determination_rows(local: bool) -> list[object]:
@@ -287,7 +294,7 @@ class TestDetermination:
             "death_not_directly_related",
         ],
     )
-    @pytest.mark.parametrize("harm", ["moderate", "death"])
+    @pytest.mark.parametrize("harm", ["moderate", "fatal"])
     def test_other_reg_20_8_elements_may_make_it_not_notifiable(
         self, driver: Driver, harm: str, reason: str
     ) -> None:
@@ -313,7 +320,7 @@ class TestDetermination:
         # The system role is psirf_flow's own: no person may claim it at all.
         refusal = ReservedIdentity if role is Role.SYSTEM else RoleNotPermitted
         with pytest.raises(refusal):
-            driver.fire(case_id, trigger, actor, not_notifiable("no_harm"))
+            driver.fire(case_id, trigger, actor, not_notifiable("none"))
 
     def test_records_who_determined_and_why(self, driver: Driver) -> None:
         """Reg 20(8): the determination, its basis and the professional are on record."""
@@ -345,10 +352,10 @@ class TestDetermination:
     @pytest.mark.parametrize(
         ("harm", "trigger", "words"),
         [
-            ("death", "determine_not_notifiable", "a death is notifiable under regulation 20(8)"),
+            ("fatal", "determine_not_notifiable", "a death is notifiable under regulation 20(8)"),
             ("low", "determine_notifiable", "the trust's plan does not treat it as notifiable"),
             (
-                "no_harm",
+                "none",
                 "determine_notifiable",
                 "no harm is not notifiable under regulation 20(8).",
             ),
@@ -896,7 +903,7 @@ class TestGuardsDirectly:
     )
     def test_unknown_harm_is_refused_not_raised(self, name: str) -> None:
         """Reg 20(8): an unknown harm code is refused with a reason, never an exception."""
-        facts = {"harm_category": "fatal", "not_notifiable_reason": "harm_below_threshold"}
+        facts = {"harm_category": "catastrophic", "not_notifiable_reason": "harm_below_threshold"}
 
         result = GUARDS[name].check(self._input(facts))
 

@@ -34,6 +34,7 @@ from psirf_flow import (
     GuardFailed,
     InMemoryStore,
     InvalidPayload,
+    ReasonMissing,
     Role,
     RoleNotPermitted,
     TransitionNotAllowed,
@@ -627,11 +628,15 @@ class TestHardCapOverride:
         assert driver.rules_of(case_id) == (OVERRIDE_RULE, "psirf.sod.extension_approver@1")
 
     def test_refused_without_a_reason(self, driver: Driver) -> None:
-        """Psirf-rules §5 rule 7: an override without a reason is refused."""
+        """Psirf-rules §5 rule 7: an override without a reason is refused as ReasonMissing."""
         case_id = driver.started()
 
-        with pytest.raises(InvalidPayload, match="'hard_cap_override_reason' is required"):
+        with pytest.raises(ReasonMissing) as refused:
             driver.fire(case_id, "override_hard_cap", EXEC, override("2026-08-31", reason=None))
+
+        assert refused.value.code == "PSF210"
+        assert refused.value.reason_code == "reason_missing"
+        assert codes(refused) == ("reason_missing",)
 
     def test_refused_without_the_family_position(self, driver: Driver) -> None:
         """Psirf-rules §4.1, §5 rule 5: an override is an extension, so the family is asked."""

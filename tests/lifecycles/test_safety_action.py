@@ -473,7 +473,11 @@ class TestDoesNotBlockTheReport:
                 LEAD,
                 {"terms_of_reference_ref": "TOR-1", "family_involvement_in_terms": "involved"},
             ),
-            ("record_engagement", eng, {"family_engagement": "involved"}),
+            (
+                "record_engagement",
+                eng,
+                {"person_id": "pat-1", "person_kind": "patient", "engagement": "involved"},
+            ),
             ("complete_analysis", LEAD, {}),
             ("submit_draft", LEAD, {"draft_ref": "DRAFT-1"}),
             ("record_peer_review", peer, {"peer_review_ref": "PEER-1"}),

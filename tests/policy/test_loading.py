@@ -472,6 +472,14 @@ CODES = st.from_regex(r"[a-z][a-z0-9_-]{0,8}", fullmatch=True)
 TITLES = st.text(max_size=12)
 DATES = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
 ROLES = st.sampled_from(list(Role))
+#: Roles a sign-off step may name (not reporters, overseers or psirf_flow itself, §5).
+SIGNING_ROLES = st.sampled_from(
+    [
+        r
+        for r in Role
+        if r not in {Role.REPORTER, Role.PATIENT_SAFETY_PARTNER, Role.ICB_OVERSIGHT, Role.SYSTEM}
+    ]
+)
 DECIDER_ROLES = st.sampled_from(
     [Role.PATIENT_SAFETY_SPECIALIST, Role.SENIOR_LEADER, Role.EXECUTIVE_LEAD]
 )
@@ -600,7 +608,7 @@ def plans(draw: st.DrawFn) -> Plan:
         for cid in committee_ids
     }
     approvers = st.one_of(
-        ROLES.map(lambda r: Approver(role=r)),
+        SIGNING_ROLES.map(lambda r: Approver(role=r)),
         st.sampled_from(committee_ids).map(lambda c: Approver(committee=c)),
     )
     deciders = st.one_of(

@@ -40,7 +40,7 @@ def main() -> None:
                 case_id,
                 "record_engagement",
                 actor=actor,
-                payload={"family_engagement": outcome},
+                payload={"person_id": "pat-1", "person_kind": "patient", "engagement": outcome},
                 idempotency_key=key,
             )
         except ConcurrencyConflict:

@@ -156,7 +156,11 @@ _CAST = {
 _TO_APPROVAL: list[tuple[str, str, dict[str, object]]] = [
     ("pss", "assign_lead", {"lead_id": "inv-07", "engagement_lead_id": "eng-03"}),
     ("lead", "record_terms_of_reference", {"terms_of_reference_ref": "TOR-1"}),
-    ("engagement", "record_engagement", {"family_engagement": "involved"}),
+    (
+        "engagement",
+        "record_engagement",
+        {"person_id": "pat-1", "person_kind": "patient", "engagement": "involved"},
+    ),
     ("lead", "begin_gathering", {}),
     ("lead", "complete_analysis", {}),
     ("lead", "submit_draft", {"draft_ref": "DRAFT-1"}),
@@ -577,11 +581,52 @@ class TestSquattedIds:
             "dead:case_id_taken"
         )
         assert [m.id for m in relay.dead_messages()] == [
-            message_id("INC-7", 4, "open_candour_screening")
+            message_id("INC-7", 1, "open_candour_screening")
         ]
         assert store.load("INC-7/doc").workflow == "psii"
         warning = next(e for e in logs if e["log_level"] == "warning")
         assert (warning["reason_code"], warning["case_id"]) == ("case_id_taken", "INC-7")
+
+    def test_a_candour_case_a_person_opened_for_the_intake_is_skipped(
+        self, store: Store, engine: Engine, relay: OutboxRelay
+    ) -> None:
+        """Reg 20(8), §4.2: an HCP's early candour case for the intake is the one screening uses."""
+        hcp = Actor("hcp-01", [Role.HEALTH_CARE_PROFESSIONAL], ORG)
+        engine.open(
+            "duty_of_candour",
+            actor=hcp,
+            case_id="INC-7/doc",
+            payload={"incident_ids": ["INC-7"], "intake_case_id": "INC-7"},
+        )
+        _decide(engine, "INC-7")
+
+        report = relay.run_until_idle()
+
+        assert report == RelayReport(applied=1, skipped=1)
+        assert _outcomes(store, "INC-7")["coupling.open_candour_screening"] == (
+            "skipped:case_exists"
+        )
+        assert store.load("INC-7/doc").facts["opened_by"] == "hcp-01"
+
+    def test_another_organisations_case_naming_the_intake_is_still_taken(
+        self, store: Store, engine: Engine, relay: OutboxRelay
+    ) -> None:
+        """A case of another organisation naming the intake cannot stand in for its screening."""
+        other = Actor("hcp-99", [Role.HEALTH_CARE_PROFESSIONAL], "QWE")
+        engine.open(
+            "duty_of_candour",
+            actor=other,
+            case_id="INC-7/doc",
+            payload={"incident_ids": ["INC-7"], "intake_case_id": "INC-7"},
+        )
+        _decide(engine, "INC-7")
+
+        report = relay.run_until_idle()
+
+        assert report == RelayReport(applied=1, dead=1)
+        assert _outcomes(store, "INC-7")["coupling.open_candour_screening"] == (
+            "dead:case_id_taken"
+        )
 
     def test_the_same_coupling_opening_it_first_is_a_replay(
         self, store: Store, engine: Engine, relay: OutboxRelay
@@ -605,7 +650,7 @@ class TestSquattedIds:
     ) -> None:
         """psirf_flow's own earlier opening (another key) is benign: ``skipped:case_exists``."""
         _decide(engine, "INC-7")
-        message = store.outbox("INC-7")[1]
+        message = store.outbox("INC-7")[0]
         follow_up = read_follow_up(message)
         assert follow_up is not None
         engine._apply_follow_up(

@@ -58,6 +58,7 @@ from psirf_flow.policy.plan import (
     Committee,
     EscalationLadder,
     LocalReferralBody,
+    OverrideSettings,
     Plan,
     PlanHeader,
     Priority,
@@ -320,4 +321,5 @@ def _plan_view(raw: dict[str, Any]) -> PlanView:
         committee_names=committee_names,
         referral_bodies=_entries(raw, "referral_bodies", LocalReferralBody, frozenset())[0],
         notifications=_entries(raw, "notifications", RegulatorNotification, frozenset())[0],
+        overrides=_part(raw, "overrides", OverrideSettings, OverrideSettings()),
     )

@@ -52,6 +52,7 @@ __all__ = [
     "EscalationTier",
     "LifecycleVariant",
     "LocalReferralBody",
+    "OverrideSettings",
     "Plan",
     "PlanHeader",
     "PlanStatus",
@@ -265,6 +266,14 @@ class ResponseType:
         sign_off: Who approves the finished response, in order; one entry for a single
             approver, several for a sign-off chain (psirf-rules §5, SoD 2).
         escalation_ladder: The escalation ladder used when it runs late, if any.
+        terms_of_reference_required: Terms of reference (and, where the response has a
+            clock, an agreed target date) must be recorded before gathering starts
+            (psirf-rules §6 stage 4, NAT-G ◐ for a PSII, LOCAL otherwise). Unset means on
+            for the ``psii`` lifecycle and off for the others (see
+            :attr:`needs_terms_before_gathering`).
+        sharing_step: The approved response is shared before it is closed (psirf-rules §6
+            stage 9). When false, the response may be closed straight from approval
+            (``close_without_sharing``); default true.
     """
 
     maps_to: LifecycleVariant
@@ -278,6 +287,15 @@ class ResponseType:
     )
     sign_off: tuple[Approver, ...]
     escalation_ladder: str | None = None
+    terms_of_reference_required: bool | None = None
+    sharing_step: bool = True
+
+    @property
+    def needs_terms_before_gathering(self) -> bool:
+        """Whether gathering waits for terms of reference; the psii lifecycle's default is on."""
+        if self.terms_of_reference_required is not None:
+            return self.terms_of_reference_required
+        return self.maps_to is LifecycleVariant.PSII
 
     @property
     def effective_hard_cap(self) -> Timescale | None:
@@ -627,6 +645,21 @@ class TriageSettings:
 
 
 @attrs.frozen(kw_only=True)
+class OverrideSettings:
+    """The plan's own words for why an override was made (psirf-rules §5 SoD 7, §4.1).
+
+    An override (for instance going beyond a PSII's hard cap) is chosen with a rationale
+    code from a built-in vocabulary; a trust adds its own codes here, and every override
+    may also cite an artefact (a reference to a document the host holds).
+
+    Attributes:
+        rationale_codes: Extra rationale codes, accepted besides the built-in ones.
+    """
+
+    rationale_codes: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
 class Plan:
     """A trust's whole patient safety incident response plan.
 
@@ -648,6 +681,7 @@ class Plan:
             and ``sign_off`` may name.
         referral_bodies: Local referral bodies by id (``[referral_bodies.<id>]``).
         notifications: Regulator notification steps (``[[notifications]]``).
+        overrides: Extra rationale codes for overrides.
     """
 
     schema: int = PLAN_SCHEMA
@@ -673,6 +707,7 @@ class Plan:
         factory=lambda: MappingProxyType({}), converter=_frozen_mapping
     )
     notifications: tuple[RegulatorNotification, ...] = ()
+    overrides: OverrideSettings = OverrideSettings()
 
     @property
     def ref(self) -> str:

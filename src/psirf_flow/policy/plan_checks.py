@@ -25,7 +25,7 @@ from typing import Final
 
 import attrs
 
-from psirf_flow.domain import check_identifier
+from psirf_flow.domain import OVERSIGHT_ROLES, Role, check_identifier
 from psirf_flow.policy._problems import Path
 from psirf_flow.policy.calendars import Timescale
 from psirf_flow.policy.conditions import Condition, condition_problems
@@ -42,6 +42,7 @@ from psirf_flow.policy.plan import (
     EscalationLadder,
     LifecycleVariant,
     LocalReferralBody,
+    OverrideSettings,
     Plan,
     PlanHeader,
     PlanStatus,
@@ -58,6 +59,8 @@ from psirf_flow.policy.retention import minimum_problems
 
 __all__ = ["PlanView", "plan_problems"]
 
+#: Roles no sign-off step may name (psirf-rules §5): they report, oversee or are the system.
+_NEVER_SIGNS: Final = frozenset({*OVERSIGHT_ROLES, Role.REPORTER, Role.SYSTEM})
 _FACT_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
@@ -94,6 +97,7 @@ class PlanView:
     committee_names: frozenset[str] | None = frozenset()
     referral_bodies: Sequence[tuple[str, LocalReferralBody]] = ()
     notifications: Sequence[tuple[int, RegulatorNotification]] = ()
+    overrides: OverrideSettings | None = None
 
     @classmethod
     def of(cls, plan: Plan) -> PlanView:
@@ -119,6 +123,7 @@ class PlanView:
             committee_names=frozenset(plan.committees),
             referral_bodies=tuple(plan.referral_bodies.items()),
             notifications=tuple(enumerate(plan.notifications)),
+            overrides=plan.overrides,
         )
 
 
@@ -178,6 +183,16 @@ class _Checker:
         for name, _committee in view.committees:
             self.code(("committees", name), name)
         self.referral_bodies_and_notifications()
+        self.overrides(view.overrides)
+
+    def overrides(self, overrides: OverrideSettings | None) -> None:
+        """Extra override rationale codes are codes, each given once (psirf-rules §5 SoD 7)."""
+        if overrides is None:
+            return
+        for i, code in enumerate(overrides.rationale_codes):
+            self.code(("overrides", "rationale_codes", i), code)
+        if len(set(overrides.rationale_codes)) != len(overrides.rationale_codes):
+            self.add(("overrides", "rationale_codes"), "lists a code more than once")
 
     # ------------------------------------------------------------ helpers
 
@@ -295,6 +310,10 @@ class _Checker:
     def approver(self, at: Path, approver: Approver) -> None:
         if (approver.role is None) == (approver.committee is None):
             self.add(at, "give exactly one of role or committee")
+        if approver.role in _NEVER_SIGNS:
+            # psirf-rules §5: reporters, patient safety partners and ICB oversight never
+            # approve a case (and psirf_flow's own role is held by no person).
+            self.add((*at, "role"), f"{approver.role} cannot sign off a response")
         if approver.committee is not None:
             self.code((*at, "committee"), approver.committee)
             if self.view.committee_names:  # a plan that declares committees names only those

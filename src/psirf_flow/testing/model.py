@@ -44,6 +44,7 @@ import attrs
 
 from psirf_flow.domain import Actor, Case, Command, FactValue, Role, check_identifier
 from psirf_flow.errors import (
+    REASON_MISSING,
     CaseAlreadyExists,
     CaseNotFound,
     CorruptRecord,
@@ -52,6 +53,7 @@ from psirf_flow.errors import (
     InvalidPayload,
     OrganisationMismatch,
     PsirfFlowError,
+    ReasonMissing,
     ReservedIdentity,
     RoleNotPermitted,
     TransitionNotAllowed,
@@ -224,9 +226,9 @@ class ReferenceModel:
             now=now,
             references=references or {},
         )
-        failed = self._failed_guards(opening.guards, guard_input)
-        if failed:
-            return Prediction(GuardFailed, failed_guards=failed)
+        refused = self._refused(opening.guards, guard_input)
+        if refused is not None:
+            return refused
         case = ModelCase(
             id=case_id,
             workflow=self.definition.name,
@@ -278,11 +280,8 @@ class ReferenceModel:
             return Prediction(InvalidPayload)
         facts = {k: v for k, v in case.facts.items() if k not in spec.clears}
         _collect(spec, facts, data)
-        facts.update(data)
-        if spec.actor_fact is not None:
-            facts[spec.actor_fact] = command.actor.id
-        if spec.stamp_fact is not None:
-            facts[spec.stamp_fact] = now.date().isoformat()
+        _store_payload(spec, facts, data)
+        _apply_effects(spec, facts, command.actor, now)
         dest = self.destination(case.state, trigger, case.held_from)
         if dest is None or dest not in self.definition.states:
             # A resume with nothing to resume to: the stored case is inconsistent.
@@ -297,9 +296,9 @@ class ReferenceModel:
             now=now,
             references=references,
         )
-        failed = self._failed_guards(spec.guards, guard_input)
-        if failed:
-            return Prediction(GuardFailed, failed_guards=failed)
+        refused = self._refused(spec.guards, guard_input)
+        if refused is not None:
+            return refused
         if spec.holds:
             held_from: str | None = case.state
         elif dest == case.state:
@@ -339,6 +338,8 @@ class ReferenceModel:
             facts[spec.actor_fact] = actor.id
         if spec.stamp_fact is not None and now is not None:
             facts[spec.stamp_fact] = now.date().isoformat()
+        if spec.counts is not None:
+            facts[spec.counts] = _counted(facts.get(spec.counts))
         guard_input = GuardInput(
             case=self._as_case(case),
             trigger=trigger,
@@ -360,9 +361,16 @@ class ReferenceModel:
             self._last = (case, case.as_case())
         return self._last[1]
 
-    def _failed_guards(self, names: Iterable[str], guard_input: GuardInput) -> tuple[str, ...]:
+    def _refused(self, names: Iterable[str], guard_input: GuardInput) -> Prediction | None:
         results = [self.definition.guards[name].check(guard_input) for name in names]
-        return tuple(r.name for r in results if not r.ok)
+        failed = [r for r in results if not r.ok]
+        if not failed:
+            return None
+        missing = any(r.reason_code == REASON_MISSING for r in failed)
+        return Prediction(
+            ReasonMissing if missing else GuardFailed,
+            failed_guards=tuple(r.name for r in failed),
+        )
 
 
 @attrs.frozen
@@ -543,8 +551,29 @@ def _check_payload(
     return data
 
 
+def _apply_effects(
+    spec: TransitionSpec, facts: dict[str, FactValue], actor: Actor, now: datetime
+) -> None:
+    """The facts a step records besides its payload: its actor, its date and its count."""
+    if spec.actor_fact is not None:
+        facts[spec.actor_fact] = actor.id
+    if spec.stamp_fact is not None:
+        facts[spec.stamp_fact] = now.date().isoformat()
+    if spec.counts is not None:
+        facts[spec.counts] = _counted(facts.get(spec.counts))
+
+
+def _counted(value: FactValue | None) -> int:
+    """One more than a count fact (zero when absent)."""
+    return (value if isinstance(value, int) and not isinstance(value, bool) else 0) + 1
+
+
 def _clean(spec: FieldSpec, value: object, case_id: str) -> FactValue | None:
     kind = spec.kind
+    if kind is FieldKind.DIGEST:
+        if isinstance(value, str) and len(value) == 64 and all(c in _HEX for c in value.lower()):
+            return value.lower()
+        return None
     if kind in (FieldKind.IDENTIFIER, FieldKind.REFERENCE, FieldKind.CASE_REF):
         return value if isinstance(value, str) and check_identifier(value) is None else None
     if kind is FieldKind.IDENTIFIERS:
@@ -567,6 +596,9 @@ def _clean(spec: FieldSpec, value: object, case_id: str) -> FactValue | None:
     if isinstance(value, str) and _is_unicode(value):
         return text_digest(case_id, value)
     return None
+
+
+_HEX = frozenset("0123456789abcdef")
 
 
 def _clean_date(value: object) -> str | None:
@@ -592,6 +624,23 @@ def _is_unicode(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _store_payload(
+    spec: TransitionSpec, facts: dict[str, FactValue], data: Mapping[str, FactValue]
+) -> None:
+    """Put ``data`` into ``facts``: as it is, or one record per key for a keyed step."""
+    if spec.record_key is None or spec.record_index is None:
+        facts.update(data)
+        return
+    # One record per key: each other field as "<field>.<key>", the key indexed.
+    key = str(data[spec.record_key])
+    for name, value in data.items():
+        if name != spec.record_key:
+            facts[f"{name}.{key}"] = value
+    known = facts.get(spec.record_index, ())
+    keys = set(known) if isinstance(known, tuple) else set()
+    facts[spec.record_index] = tuple(sorted(keys | {key}))
 
 
 def _forward_distances(definition: WorkflowDefinition) -> dict[str, int]:

@@ -633,7 +633,11 @@ class StoreContract:
             ("assign_lead", PSS, _ASSIGN),
             ("hold", EXECUTIVE, {"hold_reason": "family_request"}),
             ("resume", EXECUTIVE, {}),
-            ("record_engagement", ENGAGEMENT_LEAD, {"family_engagement": "involved"}),
+            (
+                "record_engagement",
+                ENGAGEMENT_LEAD,
+                {"person_id": "pat-1", "person_kind": "patient", "engagement": "involved"},
+            ),
             ("hold", EXECUTIVE, {"hold_reason": "other", "note": "waiting"}),
             ("resume", EXECUTIVE, {}),
         ]
@@ -782,9 +786,13 @@ class StoreContract:
             actor = PSS if n % 2 else other
             case_id = f"L-{(n * 7) % 9:02d}"
             engine.open(workflow, actor=actor, payload=_OPENING, case_id=case_id)
-            if n % 4 == 0:
+            if n % 4 == 0 and workflow == "psii":
                 payload = {"lead_id": "inv-1", "engagement_lead_id": "el-1"}
                 engine.fire(case_id, "assign_lead", actor=actor, payload=payload)
+            elif n % 4 == 0:
+                # The after action review is led by a facilitator (psirf-rules §2).
+                payload = {"facilitator_id": "fac-1"}
+                engine.fire(case_id, "assign_facilitator", actor=actor, payload=payload)
             made.append(case_id)
         return made
 

@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import string
 from collections.abc import Iterable, Sequence
 from datetime import date
@@ -197,6 +198,8 @@ def field_values(
             return st.one_of(days.map(date.isoformat), days)
         case FieldKind.TEXT:
             return free_text()
+        case FieldKind.DIGEST:
+            return st.binary(min_size=1, max_size=16).map(lambda b: hashlib.sha256(b).hexdigest())
 
 
 def payloads(
@@ -260,6 +263,9 @@ def _wrong_values(spec: FieldSpec) -> st.SearchStrategy[object]:
         ),
         FieldKind.DATE: st.one_of(
             st.integers(), st.sampled_from(["2026-13-01", "yesterday", "05/01/2026"])
+        ),
+        FieldKind.DIGEST: st.one_of(
+            st.integers(), st.sampled_from(["", "ab" * 31, "zz" * 32, "sha256:" + "ab" * 32])
         ),
         FieldKind.TEXT: st.one_of(
             st.integers(),

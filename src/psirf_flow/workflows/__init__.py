@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from psirf_flow.workflows.candour import DUTY_OF_CANDOUR, build_duty_of_candour
+from psirf_flow.workflows.delegation import DELEGATION
 from psirf_flow.workflows.guards import GUARDS, GuardInput, GuardSpec
 from psirf_flow.workflows.intake import INTAKE
 from psirf_flow.workflows.learning_response import (
     AFTER_ACTION_REVIEW,
+    AFTER_ACTION_REVIEW_V1,
     HOT_DEBRIEF,
     LEARNING_RESPONSES,
     MDT_REVIEW,
@@ -32,6 +34,7 @@ from psirf_flow.workflows.spec import (
 
 __all__ = [
     "AFTER_ACTION_REVIEW",
+    "DELEGATION",
     "DUTY_OF_CANDOUR",
     "GUARDS",
     "HOT_DEBRIEF",
@@ -74,8 +77,18 @@ class DefinitionRegistry:
 
     @classmethod
     def default(cls) -> DefinitionRegistry:
-        """A registry holding every built-in definition."""
-        return cls((*LEARNING_RESPONSES.values(), INTAKE, DUTY_OF_CANDOUR, SAFETY_ACTION, REFERRAL))
+        """A registry holding every built-in definition (and earlier versions still in use)."""
+        return cls(
+            (
+                AFTER_ACTION_REVIEW_V1,
+                *LEARNING_RESPONSES.values(),
+                INTAKE,
+                DUTY_OF_CANDOUR,
+                SAFETY_ACTION,
+                DELEGATION,
+                REFERRAL,
+            )
+        )
 
     def register(self, definition: WorkflowDefinition) -> None:
         """Add ``definition``; a later version of a name becomes the one used for new cases.

@@ -12,6 +12,7 @@ library's reading of it (INF)::
       --close_recorded--> complete_recorded
     uncontactable_or_declined | complete_recorded --relevant_person_engages--> verbal_due
     not_notifiable --reassess--> assessing   (new information, e.g. harm revised)
+    complete | complete_recorded --reopen--> assessing   (the facts changed)
 
 psirf-rules §9.3 has "auto" steps (``NOTIFIABLE -> VERBAL_DUE``, ``VERBAL_DONE ->
 WRITTEN_DUE``); the engine fires one transition per trigger, so each auto step is the
@@ -47,6 +48,18 @@ Who does what:
   approved (or shared or closed) and is linked to one of this case's incidents
   (reg 20(4)(c): the results shared are those of *this* incident's enquiries).
 
+**Screening from the start and re-screening** (psirf-rules §4.2, §9.3, §9.4): a case can be
+opened from the moment an incident is reported, by a health care professional (basis
+``manual`` or ``could_result_in_harm``; opened with the id
+:func:`~psirf_flow.workflows.couplings.candour_case_id` of the intake, the screening coupling
+later finds it there) or by the coupling when harm is graded moderate or above, at the
+report or on any later re-grade. A re-grade into that range sends a case found not
+notifiable back to ``assessing`` (``reassess``, fired by the coupling); a re-grade out of it
+records the new grading and the reason on an open case (``harm_regraded``), and whether the
+incident is notifiable stays a health care professional's decision (reg 20(8), HARD). A
+completed case is reopened by a health care professional when the facts change
+(``reopen``, with the new information and a reason).
+
 Low harm: no or low harm is not notifiable under reg 20(8). A trust's plan may treat low
 harm as notifiable; build that definition with ``build_duty_of_candour(low_harm_notifiable=
 True)``. The choice is a definition setting, not a payload flag, so it cannot be claimed
@@ -72,6 +85,7 @@ from __future__ import annotations
 from typing import Final
 
 from psirf_flow.domain import Role
+from psirf_flow.policy.harm import PHYSICAL_HARM_CODES, PSYCHOLOGICAL_HARM_CODES
 from psirf_flow.workflows.guards_candour import (
     HARM_CATEGORIES,
     NOT_NOTIFIABLE_REASONS,
@@ -141,6 +155,7 @@ _RELEVANT_PERSON_BASIS: Final = ("patient", "on_death", "under_16", "lacks_capac
 _DELIVERY: Final = ("given_in_person", "post", "email", "secure_portal")
 _DETERMINATION_FACTS: Final = ("harm_category", "harm_basis", "not_notifiable_reason")
 _LOCAL_LOW_HARM_RULE: Final = "local.candour.low_harm_notifiable@1"
+_REASSESS_REASONS: Final = ("harm_revised", "new_facts", "review_of_decision")
 
 
 def _flag(name: str) -> FieldSpec:
@@ -196,20 +211,59 @@ def _determinations(low_harm_notifiable: bool) -> list[TransitionSpec]:
             trigger="reassess",
             sources=("not_notifiable",),
             dest="assessing",
-            roles=(Role.HEALTH_CARE_PROFESSIONAL, Role.PATIENT_SAFETY_SPECIALIST),
+            roles=(Role.HEALTH_CARE_PROFESSIONAL, Role.PATIENT_SAFETY_SPECIALIST, Role.SYSTEM),
             fields=(
                 FieldSpec("new_information_ref", FieldKind.REFERENCE, required=True),
-                FieldSpec.choice(
-                    "reassess_reason",
-                    ("harm_revised", "new_facts", "review_of_decision"),
-                    required=True,
-                ),
+                FieldSpec.choice("reassess_reason", _REASSESS_REASONS, required=True),
+                FieldSpec("caused_by", FieldKind.REFERENCE),
                 NOTE_FIELD,
             ),
             rules=("candour.reg20.determination@1",),
             clears=(*_DETERMINATION_FACTS, "determined_by"),
             reopens=True,
-            summary="Assess again on new information (for example the harm was revised).",
+            summary="Assess again on new information (for example the harm was re-graded "
+            "moderate or above; fired by the screening coupling then).",
+        ),
+        TransitionSpec(
+            trigger="harm_regraded",
+            sources=_OPEN,
+            dest=SAME_STATE,
+            roles=(
+                Role.SYSTEM,
+                Role.HEALTH_CARE_PROFESSIONAL,
+                Role.PATIENT_SAFETY_SPECIALIST,
+            ),
+            fields=(
+                FieldSpec.choice("regraded_physical_harm", PHYSICAL_HARM_CODES),
+                FieldSpec.choice("regraded_psychological_harm", PSYCHOLOGICAL_HARM_CODES),
+                FieldSpec.choice(
+                    "regrade_reason",
+                    ("no_longer_moderate_or_above", "grading_changed"),
+                    required=True,
+                ),
+                FieldSpec("caused_by", FieldKind.REFERENCE),
+            ),
+            rules=("candour.reg20.screening@1",),
+            summary="The incident's harm was re-graded (below moderate, when fired by the "
+            "screening coupling): the new grading and the reason are recorded; whether the "
+            "incident is notifiable stays a health care professional's decision.",
+        ),
+        TransitionSpec(
+            trigger="reopen",
+            sources=("complete", "complete_recorded"),
+            dest="assessing",
+            roles=(Role.HEALTH_CARE_PROFESSIONAL,),
+            fields=(
+                FieldSpec("new_information_ref", FieldKind.REFERENCE, required=True),
+                FieldSpec.choice("reopen_reason", _REASSESS_REASONS, required=True),
+                NOTE_FIELD,
+            ),
+            rules=("candour.reg20.determination@1",),
+            clears=(*_DETERMINATION_FACTS, "determined_by", "closed_by", "attempts_record_ref"),
+            reopens=True,
+            actor_fact="reopened_by",
+            summary="A health care professional reopens a completed case because the facts "
+            "changed; it is assessed again.",
         ),
     ]
 

@@ -11,11 +11,20 @@ The built-in table (:data:`COUPLINGS`):
 
 * ``open_learning_response``: an intake ``decide_response`` (or
   ``commission_local_response``) opens the learning response of the decided type, linked
-  to the intake.
-* ``open_candour_screening``: an intake decision (a response, a referral or none) where
-  harm was recorded moderate, severe or fatal (physical) or moderate or severe
-  (psychological) opens a duty-of-candour case in ``assessing``; a health care professional
-  then decides whether it is notifiable (reg 20(8)).
+  to the intake, with the staff involved recorded on the intake (psirf-rules §5 rule 1).
+* ``open_candour_screening``: from the moment an incident is reported (psirf-rules §4.2,
+  §9.3, §9.4), harm graded moderate, severe or fatal (physical) or moderate or severe
+  (psychological) opens a duty-of-candour case in ``assessing``: when the intake is opened
+  with such a grading, and whenever ``update_incident_record`` re-grades it into that range,
+  at any stage. An intake opened before screening followed the grading (it lacks the preset
+  fact ``candour_screened_from_report``) is still screened at its decision (a response, a
+  referral or none). A health care professional then decides whether it is notifiable
+  (reg 20(8)).
+* ``rescreen_candour``: a re-grade that crosses the screening line tells the candour case.
+  Into the range, a case found not notifiable goes back to ``assessing`` (``reassess``, reason
+  ``harm_revised``); out of it, an open candour case records the new grading and the reason
+  (``harm_regraded``), and the decision stays with a health care professional (reg 20(8)). A
+  candour case that does not exist, or is in a state the step does not apply to, is skipped.
 * ``open_referral``: an intake ``refer`` or ``add_referral`` opens the referral's own
   record (:mod:`psirf_flow.workflows.referral`) for the body, with the id
   :func:`referral_case_id` (one per referring command). The intake's guards refer each
@@ -23,6 +32,10 @@ The built-in table (:data:`COUPLINGS`):
   body, so two referrals to one body accepted before the relay ran still open one record.
 * ``findings_due_on_approval``: approving a learning response linked to a candour case
   records on that case that the findings may now be shared (reg 20(4)(c)).
+* ``findings_due_via_intake``: approving a learning response an intake opened without a
+  candour case (harm was below moderate at the decision) tells the intake's candour case
+  all the same, in case a later re-grade opened one; when there is none the message is
+  skipped (reg 20(4)(c), psirf-rules §9.4).
 
 Ids derived from a source case (the cases a coupling opens, its message ids, the
 ``caused_by`` reference) are ``<source id><suffix>``, for instance ``INC-7/doc``. When that
@@ -32,7 +45,11 @@ digits of the SHA-256 of the whole source id, then the suffix. The result is sta
 same source always gives the same id) and distinct for distinct sources.
 
 Each message records the audit entry that caused it (``cause_sequence`` and ``cause_hash``),
-so the relay can check it against the case's verified trail before applying it.
+so the relay can check it against the case's verified trail before applying it. A coupling
+whose reaction depends on facts that may change later (the harm grading) names them in
+``tracks``: its reaction sees them as they were just after the cause (and, under
+``prior:<name>``, just before it), so the relay's check gives the same answer however the
+facts have changed since. Tracked facts are set only by payloads and never cleared.
 
 Opening a candour case on recorded harm is a screening step only; psirf-rules §9.4 maps the
 harm grading to the start of an assessment, and the notifiable decision stays with a health
@@ -57,27 +74,39 @@ from psirf_flow.domain import (
     check_identifier,
     frozen_facts,
 )
+from psirf_flow.policy import harm
 
 
 __all__ = [
     "COUPLINGS",
+    "PRIOR",
     "Coupling",
     "FollowUp",
     "candour_case_id",
     "coupling_for",
     "coupling_messages",
     "derived_id",
+    "facts_as_of",
     "learning_response_id",
     "message_id",
+    "reaction_case",
     "read_follow_up",
     "referral_case_id",
 ]
 
-#: Physical and psychological harm codes (intake lifecycle) that start candour screening.
-SCREENED_PHYSICAL_HARM: Final = frozenset({"moderate", "severe", "fatal"})
-SCREENED_PSYCHOLOGICAL_HARM: Final = frozenset({"moderate", "severe"})
+#: Physical and psychological harm codes (intake lifecycle) that start candour screening,
+#: from the one harm vocabulary (:mod:`psirf_flow.policy.harm`).
+SCREENED_PHYSICAL_HARM: Final = harm.SCREENED_PHYSICAL_HARM
+SCREENED_PSYCHOLOGICAL_HARM: Final = harm.SCREENED_PSYCHOLOGICAL_HARM
 
+#: Prefix of the keys under which a tracking coupling's reaction sees a fact's value just
+#: before the cause (``prior:physical_harm``).
+PRIOR: Final = "prior:"
+_HARM_FACTS: Final = ("physical_harm", "psychological_harm")
+_STAFF_FACTS: Final = ("involved_staff_ids", "involved_line_manager_ids")
 _INTAKE: Final = "incident_intake"
+#: The intake's preset fact saying it is screened from its report on (see intake.py).
+_SCREENED_FROM_REPORT: Final = "candour_screened_from_report"
 _LEARNING_FAMILY: Final = "learning_response"
 _PAYLOAD_PREFIX: Final = "p."
 _KIND_PREFIX: Final = "coupling."
@@ -119,6 +148,10 @@ class Coupling:
         react: Pure function ``(case after, trigger, sequence) -> FollowUp | None``.
         rule: Rule reference recorded with the message.
         summary: One line for documentation.
+        tracks: Facts the reaction reads as they were at the cause (see
+            :func:`reaction_case`); set only by payloads, never cleared.
+        optional_target: The case it fires on may not exist: the relay skips the message
+            (``skipped:no_target_case``) instead of counting a refusal.
     """
 
     name: str
@@ -128,6 +161,8 @@ class Coupling:
     summary: str
     workflows: frozenset[str] = frozenset()
     family: str = ""
+    tracks: tuple[str, ...] = ()
+    optional_target: bool = False
 
     @property
     def kind(self) -> str:
@@ -167,6 +202,43 @@ def derived_id(source_id: str, suffix: str) -> str:
     return f"{source_id[:keep]}+{digest}{suffix}"
 
 
+def facts_as_of(
+    payloads: Iterable[Mapping[str, FactValue]], names: Iterable[str]
+) -> dict[str, FactValue]:
+    """The last value each of ``names`` was given in ``payloads`` (in order), if any.
+
+    ``payloads`` are the checked payloads of a case's audit entries, oldest first; a name
+    never given is absent.
+    """
+    wanted = frozenset(names)
+    found: dict[str, FactValue] = {}
+    for payload in payloads:
+        found.update((k, v) for k, v in payload.items() if k in wanted)
+    return found
+
+
+def reaction_case(
+    coupling: Coupling,
+    case: Case,
+    after: Mapping[str, FactValue],
+    before: Mapping[str, FactValue],
+) -> Case:
+    """The case a tracking coupling's reaction is given (``case`` itself if it tracks nothing).
+
+    Its tracked facts are their values in ``after`` (absent when absent there), and each
+    value in ``before`` is added as ``prior:<name>``.
+    """
+    if not coupling.tracks:
+        return case
+    facts = {k: v for k, v in case.facts.items() if k not in coupling.tracks}
+    for name in coupling.tracks:
+        if name in after:
+            facts[name] = after[name]
+        if name in before:
+            facts[PRIOR + name] = before[name]
+    return attrs.evolve(case, facts=facts)
+
+
 def _caused_by(case: Case, sequence: int) -> str:
     return derived_id(case.id, f"#{sequence}")
 
@@ -201,10 +273,7 @@ def referral_case_id(intake_case_id: str, sequence: int) -> str:
 
 
 def _harm_screened(facts: Mapping[str, FactValue]) -> bool:
-    return (
-        facts.get("physical_harm") in SCREENED_PHYSICAL_HARM
-        or facts.get("psychological_harm") in SCREENED_PSYCHOLOGICAL_HARM
-    )
+    return harm.harm_screened(facts.get("physical_harm"), facts.get("psychological_harm"))
 
 
 _BASIS: Final = {
@@ -225,9 +294,17 @@ def _open_learning_response(case: Case, trigger: str, sequence: int) -> FollowUp
         "basis": _BASIS.get(str(case.facts.get("basis")), "other"),
         "intake_case_id": case.id,
         "caused_by": _caused_by(case, sequence),
+        # The plan's response type it runs as: its sign-off chain and settings apply.
+        "response_type": response_type,
     }
     if _harm_screened(case.facts):
         payload["candour_case_id"] = candour_case_id(case.id)
+    # The staff involved travel with the decision, so the response's independence guards
+    # check its lead against them (psirf-rules §5 rule 1).
+    for name in _STAFF_FACTS:
+        staff = case.facts.get(name)
+        if isinstance(staff, tuple) and staff:
+            payload[name] = staff
     return FollowUp(
         action="open",
         target_case_id=learning_response_id(case.id, sequence),
@@ -236,10 +313,25 @@ def _open_learning_response(case: Case, trigger: str, sequence: int) -> FollowUp
     )
 
 
+def _was_screened(facts: Mapping[str, FactValue]) -> bool:
+    return harm.harm_screened(
+        facts.get(PRIOR + "physical_harm"), facts.get(PRIOR + "psychological_harm")
+    )
+
+
+#: Intake triggers that grade harm (the opening, and a later update of the LFPSE record).
+_GRADING_TRIGGERS: Final = frozenset({"open", "update_incident_record"})
+
+
 def _open_candour(case: Case, trigger: str, sequence: int) -> FollowUp | None:
     incident = _str(case.facts, "incident_id")
     if incident is None or not _harm_screened(case.facts):
         return None
+    if trigger in _GRADING_TRIGGERS:
+        if _was_screened(case.facts):
+            return None  # already screened before this re-grade: nothing new to open
+    elif case.facts.get(_SCREENED_FROM_REPORT) is True:
+        return None  # a decision: screened when the harm was graded
     payload: dict[str, FactValue] = {
         "incident_ids": (incident,),
         "intake_case_id": case.id,
@@ -254,6 +346,35 @@ def _open_candour(case: Case, trigger: str, sequence: int) -> FollowUp | None:
         workflow="duty_of_candour",
         payload=payload,
     )
+
+
+def _rescreen_candour(case: Case, trigger: str, sequence: int) -> FollowUp | None:
+    del trigger
+    now_screened = _harm_screened(case.facts)
+    if now_screened == _was_screened(case.facts):
+        return None
+    caused_by = _caused_by(case, sequence)
+    target = candour_case_id(case.id)
+    if now_screened:
+        return FollowUp(
+            action="fire",
+            target_case_id=target,
+            trigger="reassess",
+            payload={
+                "new_information_ref": caused_by,
+                "reassess_reason": "harm_revised",
+                "caused_by": caused_by,
+            },
+        )
+    payload: dict[str, FactValue] = {
+        "regrade_reason": "no_longer_moderate_or_above",
+        "caused_by": caused_by,
+    }
+    for name in _HARM_FACTS:
+        value = harm.current_harm_code(case.facts.get(name))
+        if isinstance(value, str):
+            payload["regraded_" + name] = value
+    return FollowUp(action="fire", target_case_id=target, trigger="harm_regraded", payload=payload)
 
 
 _REFERRAL_CARRIED: Final = (
@@ -303,6 +424,16 @@ def _findings_due(case: Case, trigger: str, sequence: int) -> FollowUp | None:
     )
 
 
+def _findings_due_via_intake(case: Case, trigger: str, sequence: int) -> FollowUp | None:
+    if _str(case.facts, "candour_case_id") is not None:
+        return None  # the response names its candour case: findings_due_on_approval
+    intake = _str(case.facts, "intake_case_id")
+    if intake is None:
+        return None
+    linked = attrs.evolve(case, facts={**case.facts, "candour_case_id": candour_case_id(intake)})
+    return _findings_due(linked, trigger, sequence)
+
+
 #: The built-in coupling table.
 COUPLINGS: Final[tuple[Coupling, ...]] = (
     Coupling(
@@ -316,10 +447,25 @@ COUPLINGS: Final[tuple[Coupling, ...]] = (
     Coupling(
         name="open_candour_screening",
         workflows=frozenset({_INTAKE}),
-        triggers=frozenset({"decide_response", "decide_no_further_response", "refer"}),
+        triggers=frozenset(
+            {*_GRADING_TRIGGERS, "decide_response", "decide_no_further_response", "refer"}
+        ),
         react=_open_candour,
         rule="candour.reg20.screening@1",
-        summary="Harm recorded moderate or above opens a duty-of-candour assessment.",
+        summary="Harm graded moderate or above, from the report on, opens a duty-of-candour "
+        "assessment.",
+        tracks=_HARM_FACTS,
+    ),
+    Coupling(
+        name="rescreen_candour",
+        workflows=frozenset({_INTAKE}),
+        triggers=frozenset({"update_incident_record"}),
+        react=_rescreen_candour,
+        rule="candour.reg20.screening@1",
+        summary="A re-grade across the screening line reassesses the candour case or records "
+        "why it no longer screens.",
+        tracks=_HARM_FACTS,
+        optional_target=True,
     ),
     Coupling(
         name="open_referral",
@@ -336,6 +482,16 @@ COUPLINGS: Final[tuple[Coupling, ...]] = (
         react=_findings_due,
         rule="candour.reg20.results@1",
         summary="Approving a linked learning response makes sharing its findings due.",
+    ),
+    Coupling(
+        name="findings_due_via_intake",
+        family=_LEARNING_FAMILY,
+        triggers=frozenset({"approve"}),
+        react=_findings_due_via_intake,
+        rule="candour.reg20.results@1",
+        summary="Approving a response opened by an intake tells the intake's candour case, "
+        "if there is one (harm re-graded after the decision).",
+        optional_target=True,
     ),
 )
 
@@ -354,6 +510,7 @@ def coupling_messages(
     sequence: int,
     now: datetime,
     cause_hash: str = "",
+    before: Mapping[str, FactValue] | None = None,
 ) -> tuple[OutboxMessage, ...]:
     """The outbox messages an accepted command produces (pure).
 
@@ -365,12 +522,15 @@ def coupling_messages(
         sequence: The audit sequence number of the command.
         now: When the command was accepted.
         cause_hash: The hash of the command's audit entry, recorded on each message.
+        before: The case's facts before the command (none for an opening), for the
+            couplings that track facts (:func:`reaction_case`).
     """
     messages: list[OutboxMessage] = []
     for coupling in couplings:
         if not coupling.listens_to(case.workflow, family, trigger):
             continue
-        follow_up = coupling.react(case, trigger, sequence)
+        seen = reaction_case(coupling, case, case.facts, before or {})
+        follow_up = coupling.react(seen, trigger, sequence)
         if follow_up is None:
             continue
         body: dict[str, FactValue] = {

@@ -171,7 +171,14 @@ def _effects(spec: TransitionSpec) -> list[str]:
     if spec.holds:
         effects.append("remembers the state to resume to")
     if spec.reopens:
-        effects.append("reopens a closed case")
+        # A recording step allowed in final states keeps the case where it is.
+        effects.append(
+            "may be recorded on a closed case too"
+            if spec.dest == SAME_STATE
+            else "reopens a closed case"
+        )
+    if spec.record_key is not None:
+        effects.append(f"keeps one record per `{spec.record_key}`, listed in `{spec.record_index}`")
     if spec.clears:
         effects.append(f"clears {_code(spec.clears)}")
     effects.extend(f"adds `{field}` to the list `{fact}`" for field, fact in spec.collects)

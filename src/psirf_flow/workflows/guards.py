@@ -16,6 +16,8 @@ Sources for the rules behind the built-in guards (see ``docs/explanation/psirf-p
   safety actions *or* a recorded no-actions rationale, never their completion.
 * Timescales and extensions of a PSII, psirf-rules §4.1 and §5 rule 5: see
   :mod:`psirf_flow.workflows.guards_engagement`.
+* Sign-off as the plan says, delegation, and the steps a plan switches on or off
+  (psirf-rules §5, §6 stages 4, 8 and 9): see :mod:`psirf_flow.workflows.guards_governance`.
 
 Add local guards by copying :data:`GUARDS`, adding :class:`GuardSpec` entries and passing
 the copy to :func:`~psirf_flow.workflows.spec.define`.
@@ -23,6 +25,7 @@ the copy to :func:`~psirf_flow.workflows.spec.define`.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from functools import partial
@@ -36,6 +39,7 @@ from psirf_flow.policy.governance import Governance
 from psirf_flow.workflows.guards_actions import ACTION_GUARDS
 from psirf_flow.workflows.guards_candour import CANDOUR_GUARDS
 from psirf_flow.workflows.guards_engagement import ENGAGEMENT_GUARDS
+from psirf_flow.workflows.guards_governance import DELEGATION_GUARDS, GOVERNANCE_GUARDS
 from psirf_flow.workflows.guards_intake import INTAKE_GUARDS
 from psirf_flow.workflows.guards_referral import REFERRAL_GUARDS
 
@@ -48,12 +52,19 @@ __all__ = [
     "GuardInput",
     "GuardSpec",
     "case_incident_ids",
+    "engagement_records",
     "person_in",
     "same_person",
+    "staff_list_code",
 ]
 
 #: Facts that name the person leading a response (an investigator or a facilitator).
 LEAD_FACTS: Final = ("lead_id", "facilitator_id")
+#: Facts that name people who must not be among the staff involved (psirf-rules §5 rule 1):
+#: the lead, and the engagement lead named with them.
+_INDEPENDENT_FACTS: Final = (*LEAD_FACTS, "engagement_lead_id")
+#: Hex digits of the staff list's SHA-256 kept in an independence guard's passing code.
+_STAFF_DIGEST_LENGTH: Final = 16
 
 
 def same_person(a: object, b: object) -> bool:
@@ -87,9 +98,9 @@ class CaseSummary:
         state: Its state when the command is decided.
         organisation: Its owning organisation.
         incident_ids: The incidents it is linked to (``incident_ids`` or ``incident_id``).
-        facts: Its facts (opaque codes and ids; free text only as digests), for guards that
-            read what another record says (a referral's body, whether it needs a local
-            response alongside).
+        facts: Its facts, read-only (opaque codes and ids; free text only as digests), for
+            guards that read what another record says: a referral's body, a delegation's
+            delegate, response types and dates. Not compared when summaries are compared.
     """
 
     id: str
@@ -99,7 +110,7 @@ class CaseSummary:
     organisation: str
     incident_ids: tuple[str, ...] = ()
     facts: Mapping[str, FactValue] = attrs.field(
-        factory=dict, converter=frozen_facts, hash=False, repr=False
+        factory=dict, converter=frozen_facts, eq=False, repr=False
     )
 
     @classmethod
@@ -211,26 +222,77 @@ class GuardSpec:
 _result = GuardResult.judge
 
 
+def staff_list_code(g: GuardInput) -> str:
+    """The passing code of an independence guard: which list of staff involved it checked.
+
+    ``ok:staff:<staff involved>+<their line managers>:<digest>``: the two counts and the
+    first 16 hex digits of the SHA-256 of both lists (ids case-folded and sorted), so an audit
+    entry records which list its independence check used without naming anyone
+    (psirf-rules §5 rule 1, §7.2). An empty list reads ``ok:staff:0+0:…``: the check ran
+    against nobody.
+    """
+    staff = sorted({i.casefold() for i in g.ids("involved_staff_ids")})
+    managers = sorted({i.casefold() for i in g.ids("involved_line_manager_ids")})
+    text = "\x1f".join(staff) + "\x1e" + "\x1f".join(managers)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:_STAFF_DIGEST_LENGTH]
+    return f"ok:staff:{len(staff)}+{len(managers)}:{digest}"
+
+
+def _independent(name: str, g: GuardInput, code: str, explanation: str) -> GuardResult:
+    """A failed independence check, or a pass that records the staff list checked."""
+    if code:
+        return GuardResult(name, ok=False, reason_code=code, explanation=explanation)
+    return GuardResult(name, ok=True, reason_code=staff_list_code(g))
+
+
 def _lead_independent(g: GuardInput) -> GuardResult:
     """SoD 1 (psirf-rules §5 rule 1, NAT-G ✖): the lead is not involved nor their manager.
 
-    Ids are compared ignoring case (:func:`same_person`).
+    The lead (or facilitator) and the engagement lead named with them are checked against
+    the case's current list of staff involved (recorded at intake and carried by the
+    coupling, or recorded on the response) and of their line managers; the passing code
+    records which list (:func:`staff_list_code`). Ids are compared ignoring case
+    (:func:`same_person`).
     """
-    proposed = [v for f in LEAD_FACTS if isinstance(v := g.payload.get(f), str)]
+    proposed = [v for f in _INDEPENDENT_FACTS if isinstance(v := g.payload.get(f), str)]
     involved = g.ids("involved_staff_ids")
     managers = g.ids("involved_line_manager_ids")
     if any(person_in(p, involved) for p in proposed):
-        return _result(
+        return _independent(
             "lead_independent",
-            False,
+            g,
             "lead_involved_in_incident",
             "the proposed lead was involved in the incident",
         )
+    if any(person_in(p, managers) for p in proposed):
+        return _independent(
+            "lead_independent",
+            g,
+            "lead_line_manages_involved_staff",
+            "the proposed lead line-manages staff involved in the incident",
+        )
+    return _independent("lead_independent", g, "", "")
+
+
+def _staff_involved_kept(g: GuardInput) -> GuardResult:
+    """Staff once recorded as involved stay recorded (psirf-rules §5 rule 1).
+
+    A new list adds people; it never drops one already recorded (ignoring case), so nobody
+    can make a lead independent by taking names off the list.
+    """
+    before = g.case.facts if g.case is not None else {}
+    dropped = 0
+    for fact in ("involved_staff_ids", "involved_line_manager_ids"):
+        old = before.get(fact, ())
+        new = g.ids(fact)
+        if isinstance(old, tuple):
+            dropped += sum(1 for person in old if not person_in(person, new))
     return _result(
-        "lead_independent",
-        not any(person_in(p, managers) for p in proposed),
-        "lead_line_manages_involved_staff",
-        "the proposed lead line-manages staff involved in the incident",
+        "staff_involved_kept",
+        dropped == 0,
+        "staff_involved_dropped",
+        f"the new list leaves out {dropped} of the people already recorded as involved "
+        "(or as their line managers); a list may only add people",
     )
 
 
@@ -265,9 +327,51 @@ def _terms_of_reference(g: GuardInput) -> GuardResult:
     )
 
 
+#: The fact listing every person whose engagement is recorded (learning_response.py).
+_ENGAGED: Final = "engaged_person_ids"
+#: Whose engagement the family-engagement guards look at (staff are engaged too, §7.1,
+#: but their records do not stand in for the patient's or family's).
+_PATIENT_OR_FAMILY: Final = frozenset({"patient", "family_member"})
+
+
+def engagement_records(g: GuardInput) -> dict[str, tuple[object, object, object]]:
+    """Each person's engagement record: ``{person id: (kind, outcome, contact attempts)}``.
+
+    Kept per person by ``record_engagement`` (psirf-rules §7.1, issue 9 item 10) as
+    ``<field>.<person id>`` facts listed by ``engaged_person_ids``.
+    """
+    return {
+        person: (
+            g.facts.get(f"person_kind.{person}"),
+            g.facts.get(f"engagement.{person}"),
+            g.facts.get(f"contact_attempts.{person}", 0),
+        )
+        for person in g.ids(_ENGAGED)
+    }
+
+
+def _family_outcomes(g: GuardInput) -> list[tuple[object, object]]:
+    """(outcome, attempts) of every patient or family record; the old single outcome too."""
+    found = [
+        (outcome, attempts)
+        for kind, outcome, attempts in engagement_records(g).values()
+        if kind in _PATIENT_OR_FAMILY
+    ]
+    legacy = g.facts.get("family_engagement")
+    if legacy is not None:
+        # A case recorded before engagement was kept per person: its one outcome.
+        found.append((legacy, g.facts.get("contact_attempts", 0)))
+    return found
+
+
 def _engagement_outcome(g: GuardInput) -> GuardResult:
-    outcome = g.facts.get("family_engagement")
-    if outcome not in {"involved", "declined", "uncontactable"}:
+    """The patient's or family's engagement is recorded, person by person (§6, §7.1).
+
+    At least one record for the patient or a family member, and each such record complete:
+    involved, declined, or uncontactable with at least one attempt recorded for that person.
+    """
+    outcomes = _family_outcomes(g)
+    if not outcomes or any(o not in {"involved", "declined", "uncontactable"} for o, _ in outcomes):
         return _result(
             "engagement_outcome_recorded",
             False,
@@ -275,10 +379,9 @@ def _engagement_outcome(g: GuardInput) -> GuardResult:
             "no outcome of engaging the patient or family (involved, declined or "
             "uncontactable) has been recorded",
         )
-    attempts = g.facts.get("contact_attempts", 0)
     return _result(
         "engagement_outcome_recorded",
-        outcome != "uncontactable" or (isinstance(attempts, int) and attempts > 0),
+        all(o != "uncontactable" or (isinstance(a, int) and a > 0) for o, a in outcomes),
         "contact_attempts_missing",
         "the family is recorded as uncontactable but no contact attempts are recorded",
     )
@@ -295,7 +398,8 @@ def _check_fact_present(
 
 def _family_draft_review(g: GuardInput) -> GuardResult:
     response = g.facts.get("family_draft_response")
-    not_engaged = g.facts.get("family_engagement") in {"declined", "uncontactable"}
+    outcomes = _family_outcomes(g)
+    not_engaged = bool(outcomes) and all(o in {"declined", "uncontactable"} for o, _ in outcomes)
     return _result(
         "family_draft_review_recorded",
         response is not None or not_engaged,
@@ -328,14 +432,25 @@ def _approver_independent(g: GuardInput) -> GuardResult:
 def _reviewer_independent(g: GuardInput) -> GuardResult:
     """The peer reviewer is neither lead nor author (psirf-rules §6, S-TOOL; INF).
 
-    Ids are compared ignoring case.
+    Nor one of the staff involved in the incident (psirf-rules §5 rule 1), on the case's
+    current list; the passing code records which list (:func:`staff_list_code`). Ids are
+    compared ignoring case.
     """
-    return _result(
-        "reviewer_independent",
-        not g.actor_in(g.leads()) and not g.actor_is(g.facts.get("author_id")),
-        "reviewer_not_independent",
-        f"{g.actor.id} led or wrote this response and so cannot peer-review it",
-    )
+    if g.actor_in(g.leads()) or g.actor_is(g.facts.get("author_id")):
+        return _independent(
+            "reviewer_independent",
+            g,
+            "reviewer_not_independent",
+            f"{g.actor.id} led or wrote this response and so cannot peer-review it",
+        )
+    if g.actor_in(g.ids("involved_staff_ids")):
+        return _independent(
+            "reviewer_independent",
+            g,
+            "reviewer_involved_in_incident",
+            f"{g.actor.id} was involved in the incident and so cannot peer-review it",
+        )
+    return _independent("reviewer_independent", g, "", "")
 
 
 def _senior_leader_independent(g: GuardInput) -> GuardResult:
@@ -374,7 +489,14 @@ _SPECS: Final = (
     GuardSpec(
         "lead_independent",
         _lead_independent,
-        "The lead was not involved in the incident and does not line-manage staff involved.",
+        "The lead (and the engagement lead) were not involved in the incident and do not "
+        "line-manage staff involved, on the current list of staff involved.",
+        uses_payload=True,
+    ),
+    GuardSpec(
+        "staff_involved_kept",
+        _staff_involved_kept,
+        "The new lists of staff involved and their line managers keep everyone already recorded.",
         uses_payload=True,
     ),
     GuardSpec(
@@ -392,8 +514,8 @@ _SPECS: Final = (
     GuardSpec(
         "engagement_outcome_recorded",
         _engagement_outcome,
-        "The patient's or family's engagement outcome is recorded (involved, declined, or "
-        "uncontactable with attempts).",
+        "The engagement of the patient or family is recorded person by person (at least one "
+        "record; each involved, declined, or uncontactable with attempts).",
     ),
     GuardSpec(
         "peer_review_recorded",
@@ -452,7 +574,7 @@ _SPECS: Final = (
     GuardSpec(
         "reviewer_independent",
         _reviewer_independent,
-        "The peer reviewer is neither the lead nor the author.",
+        "The peer reviewer is neither the lead nor the author, nor one of the staff involved.",
     ),
     GuardSpec(
         "senior_leader_independent",
@@ -481,7 +603,14 @@ GUARDS: Final[Mapping[str, GuardSpec]] = MappingProxyType(
             *_SPECS,
             *(
                 GuardSpec(*row)
-                for row in (*CANDOUR_GUARDS, *ACTION_GUARDS, *INTAKE_GUARDS, *ENGAGEMENT_GUARDS)
+                for row in (
+                    *CANDOUR_GUARDS,
+                    *ACTION_GUARDS,
+                    *INTAKE_GUARDS,
+                    *ENGAGEMENT_GUARDS,
+                    *GOVERNANCE_GUARDS,
+                    *DELEGATION_GUARDS,
+                )
             ),
             *(GuardSpec(*row) for row in REFERRAL_GUARDS),
         )

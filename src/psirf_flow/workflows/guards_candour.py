@@ -21,7 +21,8 @@ reasonably practicable", and any number of days is a local or contractual target
   which reads the engine-loaded ``GuardInput.references``).
 
 The guards are merged into :data:`psirf_flow.workflows.guards.GUARDS`; this module only
-depends on :mod:`psirf_flow.domain` at run time, so the registry stays single.
+depends on :mod:`psirf_flow.domain` and the harm vocabulary (:mod:`psirf_flow.policy.harm`)
+at run time, so the registry stays single.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Final, TypeGuard
 
 from psirf_flow.domain import GuardResult
+from psirf_flow.policy.harm import CANDOUR_HARM_CODES, current_harm_code
 
 
 if TYPE_CHECKING:
@@ -48,27 +50,21 @@ __all__ = [
     "is_notifiable_harm",
 ]
 
-#: Harm categories an HCP may record, least to most serious; ``prolonged_psychological``
-#: is psychological harm experienced, or likely to be, for at least 28 continuous days.
-HARM_CATEGORIES: Final = (
-    "no_harm",
-    "low",
-    "moderate",
-    "severe",
-    "death",
-    "prolonged_psychological",
-)
+#: Harm categories an HCP may record, least to most serious: the LFPSE physical grades of
+#: :mod:`psirf_flow.policy.harm` (``none`` ... ``fatal``) and ``prolonged_psychological``,
+#: psychological harm experienced, or likely to be, for at least 28 continuous days.
+HARM_CATEGORIES: Final = CANDOUR_HARM_CODES
 _HARM_WORDS: Final = {
-    "no_harm": "no harm",
+    "none": "no harm",
     "low": "low harm",
     "moderate": "moderate harm",
     "severe": "severe harm",
-    "death": "a death",
+    "fatal": "a death",
     "prolonged_psychological": "prolonged psychological harm",
 }
 #: Reg 20(8)(a)-(b) for a health service body (HARD).
 STATUTORY_NOTIFIABLE_HARM: Final = frozenset(
-    {"moderate", "severe", "death", "prolonged_psychological"}
+    {"moderate", "severe", "fatal", "prolonged_psychological"}
 )
 #: What a trust's plan may add when it treats low harm as notifiable (LOCAL).
 LOCALLY_NOTIFIABLE_HARM: Final = frozenset({"low"})
@@ -98,13 +94,15 @@ def is_notifiable_harm(harm_category: str, *, low_harm_notifiable: bool = False)
     reg 20(8) are the professional's judgement and are not decided here.
 
     Args:
-        harm_category: One of :data:`HARM_CATEGORIES`.
+        harm_category: One of :data:`HARM_CATEGORIES` (an old word, ``no_harm`` or
+            ``death``, is read as its current code, see :mod:`psirf_flow.policy.harm`).
         low_harm_notifiable: The trust's plan treats low harm as notifiable (a local
             choice, never a statutory one).
 
     Raises:
         ValueError: If ``harm_category`` is not a known category.
     """
+    harm_category = str(current_harm_code(harm_category))
     if harm_category not in HARM_CATEGORIES:
         msg = f"unknown harm category {harm_category!r}; expected one of {HARM_CATEGORIES}"
         raise ValueError(msg)
@@ -118,6 +116,11 @@ _result = GuardResult.judge
 
 def _known(harm: object) -> TypeGuard[str]:
     return isinstance(harm, str) and harm in HARM_CATEGORIES
+
+
+def _harm(g: GuardInput) -> object:
+    """The recorded harm category, an old word read as its current code."""
+    return current_harm_code(g.facts.get("harm_category"))
 
 
 def _words(code: object) -> str:
@@ -139,7 +142,7 @@ def _unknown_harm(name: str, harm: object) -> GuardResult:
 
 
 def _check_harm_is_notifiable(name: str, low_harm_notifiable: bool, g: GuardInput) -> GuardResult:
-    harm = g.facts.get("harm_category")
+    harm = _harm(g)
     if not _known(harm):
         return _unknown_harm(name, harm)
     plan = " and the trust's plan does not treat it as notifiable"
@@ -155,7 +158,7 @@ def _check_harm_is_notifiable(name: str, low_harm_notifiable: bool, g: GuardInpu
 def _check_harm_is_not_notifiable(
     name: str, low_harm_notifiable: bool, g: GuardInput
 ) -> GuardResult:
-    harm = g.facts.get("harm_category")
+    harm = _harm(g)
     if g.facts.get("not_notifiable_reason") != "harm_below_threshold":
         # Another element of reg 20(8) is not met; the professional's judgement stands.
         return GuardResult(name, ok=True)

@@ -8,8 +8,11 @@ Main path (psirf-rules §6 stages 0 and 2, §9.0)::
     reported | under_review  -> transferred
 
 * ``reported``: opened by a reporter or patient safety specialist with the incident id, the
-  LFPSE reference and the LFPSE harm codes (§8.1). The LFPSE record may be updated later
-  (§0.5 rule 8), so ``update_incident_record`` is allowed until a decision is taken.
+  LFPSE reference and the LFPSE harm codes (§8.1, the one vocabulary of
+  :mod:`psirf_flow.policy.harm`). The LFPSE record may be updated later (§0.5 rule 8, §4.3),
+  so ``update_incident_record`` is allowed at any stage, after the decision too; harm graded
+  moderate or above, at the report or on any re-grade, opens a duty-of-candour assessment
+  (the ``open_candour_screening`` and ``rescreen_candour`` couplings, §9.4).
 * ``under_review``: the patient safety team records the triage recommendation
   (``record_triage``: national rule references, plan priorities, the plan version and
   whether an executive decision is required) and then decides. The triage itself is done
@@ -48,6 +51,7 @@ from __future__ import annotations
 from typing import Final
 
 from psirf_flow.domain import Role
+from psirf_flow.policy.harm import PHYSICAL_HARM_CODES, PSYCHOLOGICAL_HARM_CODES
 from psirf_flow.policy.plan import DECIDER_ROLES
 from psirf_flow.workflows.spec import (
     SAME_STATE,
@@ -71,9 +75,15 @@ __all__ = [
     "PLAN_DEPARTURE_RULE",
     "PSYCHOLOGICAL_HARM",
     "RESPONSE_RATIONALES",
+    "SCREENED_FROM_REPORT",
     "STATES",
     "TRANSFER_REASONS",
 ]
+
+#: Preset on every intake: duty-of-candour screening follows its harm grading from the
+#: report on (the ``open_candour_screening`` coupling); intakes opened before carry no such
+#: fact and are screened at their decision instead.
+SCREENED_FROM_REPORT: Final = "candour_screened_from_report"
 
 #: Rule reference carried by the audit entry of every national-requirement override; the
 #: oversight query looks for it (psirf-rules §5 segregation rule 7).
@@ -89,10 +99,11 @@ STATES: Final = (
     "transferred",
 )
 
-#: LFPSE physical harm levels (psirf-rules §8.1).
-PHYSICAL_HARM: Final = ("no_harm", "low", "moderate", "severe", "fatal")
+#: LFPSE physical harm levels (psirf-rules §8.1), the one harm vocabulary of
+#: :mod:`psirf_flow.policy.harm` (``none`` replaced the old ``no_harm``).
+PHYSICAL_HARM: Final = PHYSICAL_HARM_CODES
 #: LFPSE psychological harm levels (psirf-rules §8.1; experimental in LFPSE).
-PSYCHOLOGICAL_HARM: Final = ("none", "low", "moderate", "severe")
+PSYCHOLOGICAL_HARM: Final = PSYCHOLOGICAL_HARM_CODES
 #: Where a response decision comes from, in the order of psirf-rules §0.5 rule 1.
 BASES: Final = ("national_requirement", "local_priority", "emergent_risk", "proportionate")
 #: Why a learning response was chosen.
@@ -171,21 +182,54 @@ _HARM_FIELDS: Final = (
     FieldSpec.choice("psychological_harm", PSYCHOLOGICAL_HARM),
 )
 
+#: Staff involved in the incident and their line managers, as opaque person ids (psirf-rules
+#: §5 rule 1): the learning response a decision opens receives them, and its independence
+#: guards check its lead, engagement lead and peer reviewer against them.
+_STAFF_FIELDS: Final = (
+    FieldSpec("involved_staff_ids", FieldKind.IDENTIFIERS),
+    FieldSpec("involved_line_manager_ids", FieldKind.IDENTIFIERS),
+)
+
 _OPENING: Final = OpeningSpec(
     roles=(Role.REPORTER, Role.PATIENT_SAFETY_SPECIALIST),
-    fields=(FieldSpec("incident_id", FieldKind.IDENTIFIER, required=True), *_HARM_FIELDS),
+    fields=(
+        FieldSpec("incident_id", FieldKind.IDENTIFIER, required=True),
+        *_HARM_FIELDS,
+        *_STAFF_FIELDS,
+    ),
     rules=("psirf.intake.report@1",),
+    # Every intake opened since candour screening follows the harm grading (from the report
+    # on) says so; an older one is still screened at its decision (psirf-rules §9.4).
+    preset={SCREENED_FROM_REPORT: True},
 )
 
 _TRIAGE: Final = (
     TransitionSpec(
         trigger="update_incident_record",
-        sources=("reported", "under_review"),
+        # At any stage (psirf-rules §4.3, §9.4): the LFPSE record may change after the
+        # decision, and every re-grade re-screens for duty of candour.
+        sources=STATES,
         dest=SAME_STATE,
         roles=(Role.PATIENT_SAFETY_SPECIALIST,),
         fields=_HARM_FIELDS,
         rules=("psirf.intake.lfpse_update@1",),
-        summary="Update the LFPSE reference or harm levels as facts become clearer.",
+        reopens=True,
+        summary="Update the LFPSE reference or harm levels as facts become clearer, at any "
+        "stage; a re-grade re-screens for duty of candour.",
+    ),
+    TransitionSpec(
+        trigger="record_staff_involved",
+        sources=("reported", "under_review", *_REFERRAL_OPEN),
+        dest=SAME_STATE,
+        roles=(Role.PATIENT_SAFETY_SPECIALIST,),
+        guards=("staff_involved_kept",),
+        fields=(
+            FieldSpec("involved_staff_ids", FieldKind.IDENTIFIERS, required=True),
+            FieldSpec("involved_line_manager_ids", FieldKind.IDENTIFIERS),
+        ),
+        rules=("psirf.sod.independent_lead@1",),
+        summary="Record the staff involved in the incident (and their line managers), as "
+        "the full list so far: a list adds people, never drops one.",
     ),
     TransitionSpec(
         trigger="begin_review",

@@ -11,14 +11,24 @@ and ``reopen`` (closed -> gathering_and_analysis, by the executive lead, on new 
 The patient safety incident investigation (PSII) and the shorter response types are
 variants of one skeleton and differ only where the rules say they do (psirf-rules §2):
 
-* **PSII**: independent lead plus an engagement lead; terms of reference and a recorded
-  engagement outcome before approval; peer review, subject-matter expert or panel input,
+* **PSII**: independent lead plus an engagement lead; terms of reference and the patient's
+  or family's engagement recorded (person by person, ``record_engagement``) before
+  approval; peer review, subject-matter expert or panel input,
   staff factual-accuracy check, the family's comment on the draft and findings agreed with
   senior leadership; approved by the executive lead (NAT-G/LOCAL, psirf-rules §5, §6).
-* **After action review**: no family draft review; staff accuracy check and agreed findings.
+* **After action review**: led by a facilitator (version 2; version 1, led by a learning
+  response lead, stays registered for cases opened on it); no family draft review; staff
+  accuracy check and agreed findings.
 * **Swarm huddle** and **hot debrief**: led by a facilitator, not an investigator.
 * **MDT review**: multidisciplinary (expert) input recorded.
 * **Thematic review**: links at least two incidents; terms of reference and peer review.
+
+**Staff involved and engagement** (psirf-rules §5 rule 1, §7.1): the staff involved and
+their line managers arrive with the coupling from the intake (or at opening) and are added
+with ``record_staff_involved`` (a list never drops anyone); the lead, the engagement lead and
+the peer reviewer are checked against the current list. ``record_engagement`` keeps one
+record per person (the patient, each family member, each member of staff involved), by
+opaque person id, with the outcome, contact preference and whether support was offered.
 
 Who approves each response type is a local matter (psirf-rules §5, LOCAL); the defaults
 here are the executive lead for a PSII and a senior leader otherwise, and a trust's plan
@@ -42,6 +52,7 @@ from typing import Final
 import attrs
 
 from psirf_flow.domain import Role
+from psirf_flow.workflows.delegation import SIGNER_ROLES
 from psirf_flow.workflows.guards_engagement import DEFAULT_HARD_CAP_DAYS, DEFAULT_TIMESCALE_DAYS
 from psirf_flow.workflows.learning_response_timescale import (
     family_position,
@@ -63,9 +74,14 @@ from psirf_flow.workflows.spec import (
 
 __all__ = [
     "AFTER_ACTION_REVIEW",
+    "AFTER_ACTION_REVIEW_V1",
+    "CONTACT_PREFERENCES",
+    "ENGAGED_PEOPLE",
+    "ENGAGEMENT_OUTCOMES",
     "HOT_DEBRIEF",
     "LEARNING_RESPONSES",
     "MDT_REVIEW",
+    "PERSON_KINDS",
     "PSII",
     "PSII_VARIANT",
     "STATES",
@@ -76,6 +92,24 @@ __all__ = [
 ]
 
 FAMILY: Final = "learning_response"
+#: Whose engagement is recorded (psirf-rules §7.1): opaque person ids only, never names.
+PERSON_KINDS: Final = ("patient", "family_member", "staff_involved")
+#: The outcome of engaging one person; involvement is voluntary, so "declined" and
+#: "uncontactable" (with attempts recorded) are complete outcomes (psirf-rules §7.1).
+ENGAGEMENT_OUTCOMES: Final = ("involved", "declined", "uncontactable")
+#: How a person prefers to be contacted.
+CONTACT_PREFERENCES: Final = (
+    "in_person",
+    "telephone",
+    "video_call",
+    "letter",
+    "email",
+    "through_a_representative",
+    "no_further_contact",
+)
+#: The fact listing every person whose engagement is recorded; each record is kept as
+#: ``<field>.<person id>`` (for example ``engagement.pat-1``).
+ENGAGED_PEOPLE: Final = "engaged_person_ids"
 VERSION: Final = "1"
 
 STATES: Final = (
@@ -111,6 +145,53 @@ _REVIEW_FACTS: Final = (
 )
 
 
+#: Facts of the plan's sign-off chain, cleared when the report goes back for rework.
+_SIGN_OFF_FACTS: Final = (
+    "sign_off_step",
+    "sign_off_last_by",
+    "meeting_ref",
+    "delegation_id",
+    "report_digest",
+)
+#: What a signer may record with a step of the sign-off chain (psirf-rules §6 stage 8).
+_SIGNING: Final = (
+    FieldSpec("sign_off_step", FieldKind.COUNT),
+    # The version signed, by its SHA-256 digest (psirf-rules §6 stage 8: "version hash").
+    FieldSpec("report_digest", FieldKind.DIGEST),
+    FieldSpec("meeting_ref", FieldKind.REFERENCE),
+    FieldSpec("delegation_id", FieldKind.CASE_REF),
+)
+_FINAL_SIGN_OFF_GUARDS: Final = (
+    "sign_off_as_planned",
+    "approver_independent",
+    "signer_not_repeated",
+)
+_REWORK_REASON: Final = FieldSpec.choice(
+    "rework_reason",
+    ("factual_gaps", "analysis_incomplete", "engagement_gaps", "other"),
+    required=True,
+)
+_CLOSING_FIELDS: Final = (
+    FieldSpec("safety_action_ids", FieldKind.IDENTIFIERS),
+    FieldSpec.choice(
+        "no_actions_rationale",
+        ("no_new_learning", "covered_by_existing_improvement_plan", "actions_owned_elsewhere"),
+    ),
+)
+#: Who commented on a draft (psirf-rules §6 stage 7: family, staff involved, peer review).
+COMMENTERS: Final = ("family", "staff", "peer")
+#: Why a response is paused (psirf-rules §9.1 ``hold``): the police or a coroner, or another
+#: reason (which needs a note under a plan); the earlier codes are kept for cases in flight.
+HOLD_REASONS: Final = (
+    "police",
+    "coroner",
+    "other",
+    "external_process",
+    "staff_availability",
+    "family_request",
+)
+
+
 @attrs.frozen
 class Variant:
     """What makes one response type differ from the skeleton.
@@ -123,7 +204,8 @@ class Variant:
         approver_roles: Roles that may approve the report.
         needs_engagement_lead: An engagement lead is named with the lead.
         needs_terms_of_reference: Terms of reference before approval.
-        needs_engagement_outcome: A family engagement outcome before approval.
+        needs_engagement_outcome: The patient's or family's engagement recorded, person by
+            person, before approval.
         review_guards: What the review stage must record before approval.
         min_incidents: Incidents that must be linked when the case is opened.
         terms_need_family_involvement: Terms of reference record the patient's or family's
@@ -134,6 +216,8 @@ class Variant:
             the start (NAT-G ✖ default 90); preset on every case, never from a payload.
         hard_cap_days: With a clock, the calendar days after which only the executive
             lead's override may go (NAT-G ✖ default 183); preset likewise.
+        version: The definition's version (a changed variant gets a new one, so cases
+            already opened keep the rules they were opened under).
     """
 
     name: str
@@ -150,6 +234,7 @@ class Variant:
     timescale: bool = False
     timescale_days: int = DEFAULT_TIMESCALE_DAYS
     hard_cap_days: int = DEFAULT_HARD_CAP_DAYS
+    version: str = VERSION
 
 
 def _opening(variant: Variant) -> OpeningSpec:
@@ -164,6 +249,8 @@ def _opening(variant: Variant) -> OpeningSpec:
             FieldSpec("intake_case_id", FieldKind.IDENTIFIER),
             FieldSpec("candour_case_id", FieldKind.IDENTIFIER),
             FieldSpec("caused_by", FieldKind.REFERENCE),
+            # The plan's response type it runs as (the plan's sign-off and settings apply).
+            FieldSpec("response_type", FieldKind.IDENTIFIER),
             FieldSpec.choice(
                 "basis", ("national_requirement", "local_priority", "emergent_risk", "other")
             ),
@@ -219,17 +306,38 @@ def _recording_steps(variant: Variant) -> list[TransitionSpec]:
             dest=SAME_STATE,
             roles=(Role.ENGAGEMENT_LEAD, variant.lead_role),
             fields=(
-                FieldSpec.choice(
-                    "family_engagement", ("involved", "declined", "uncontactable"), required=True
-                ),
+                FieldSpec("person_id", FieldKind.IDENTIFIER, required=True),
+                FieldSpec.choice("person_kind", PERSON_KINDS, required=True),
+                FieldSpec.choice("engagement", ENGAGEMENT_OUTCOMES, required=True),
+                FieldSpec.choice("contact_preference", CONTACT_PREFERENCES),
+                FieldSpec("support_offered", FieldKind.FLAG),
                 FieldSpec("contact_attempts", FieldKind.COUNT),
                 NOTE_FIELD,
             ),
             rules=("psirf.engagement.outcome@1",),
-            summary="Record whether the patient or family is involved, declined or "
-            "could not be contacted (with attempts).",
+            record_key="person_id",
+            record_index=ENGAGED_PEOPLE,
+            summary="Record one person's engagement (the patient, a family member or a "
+            "member of staff involved): involved, declined or not contactable (with "
+            "attempts), their contact preference and whether support was offered.",
         ),
     ]
+    steps.append(
+        TransitionSpec(
+            trigger="record_staff_involved",
+            sources=_OPEN_WORK,
+            dest=SAME_STATE,
+            roles=(Role.PATIENT_SAFETY_SPECIALIST, Role.EXECUTIVE_LEAD, variant.lead_role),
+            guards=("staff_involved_kept",),
+            fields=(
+                FieldSpec("involved_staff_ids", FieldKind.IDENTIFIERS, required=True),
+                FieldSpec("involved_line_manager_ids", FieldKind.IDENTIFIERS),
+            ),
+            rules=("psirf.sod.independent_lead@1",),
+            summary="Record staff found to be involved during the response (the full list "
+            "so far: it adds people, never drops one); later independence checks use it.",
+        )
+    )
     if "peer_review_recorded" in variant.review_guards:
         steps.append(
             TransitionSpec(
@@ -298,6 +406,7 @@ def _recording_steps(variant: Variant) -> list[TransitionSpec]:
                 summary="Record the family's response to being offered the draft.",
             )
         )
+    steps.extend(_review_records(lead))
     steps.append(
         TransitionSpec(
             trigger="agree_findings",
@@ -311,6 +420,40 @@ def _recording_steps(variant: Variant) -> list[TransitionSpec]:
         )
     )
     return steps
+
+
+def _review_records(lead: tuple[Role, ...]) -> list[TransitionSpec]:
+    """Responses to comments and new draft versions, recorded during review (§6 stage 7)."""
+    return [
+        TransitionSpec(
+            trigger="record_comment_response",
+            sources=("review",),
+            dest=SAME_STATE,
+            roles=lead,
+            guards=("actor_is_lead",),
+            fields=(
+                FieldSpec.choice("commenter", COMMENTERS, required=True),
+                FieldSpec("comment_ref", FieldKind.REFERENCE, required=True),
+                FieldSpec("comment_response_ref", FieldKind.REFERENCE, required=True),
+            ),
+            rules=("psirf.review.comment_response@1",),
+            summary="Record the response to a comment on the draft (from the family, staff "
+            "involved or a peer reviewer), by reference.",
+        ),
+        TransitionSpec(
+            trigger="record_draft_version",
+            sources=("review",),
+            dest=SAME_STATE,
+            roles=lead,
+            guards=("actor_is_lead",),
+            fields=(
+                FieldSpec("draft_ref", FieldKind.REFERENCE, required=True),
+                FieldSpec("draft_digest", FieldKind.DIGEST, required=True),
+            ),
+            rules=("psirf.review.draft_version@1",),
+            summary="Record a new version of the draft during review, by its SHA-256 digest.",
+        ),
+    ]
 
 
 def _main_path(variant: Variant) -> list[TransitionSpec]:
@@ -327,7 +470,8 @@ def _main_path(variant: Variant) -> list[TransitionSpec]:
             sources=("planning",),
             dest="gathering_and_analysis",
             roles=lead,
-            guards=("actor_is_lead",),
+            guards=("actor_is_lead", "terms_before_gathering"),
+            rules=("psirf.engagement.terms_before_gathering@1",),
             summary="Start gathering information and analysing it.",
         ),
         TransitionSpec(
@@ -344,7 +488,10 @@ def _main_path(variant: Variant) -> list[TransitionSpec]:
             dest="review",
             roles=lead,
             guards=("actor_is_lead",),
-            fields=(FieldSpec("draft_ref", FieldKind.REFERENCE, required=True),),
+            fields=(
+                FieldSpec("draft_ref", FieldKind.REFERENCE, required=True),
+                FieldSpec("draft_digest", FieldKind.DIGEST),
+            ),
             actor_fact="author_id",
             summary="Circulate the draft report for review.",
         ),
@@ -363,27 +510,59 @@ def _main_path(variant: Variant) -> list[TransitionSpec]:
             dest="drafting",
             roles=variant.approver_roles,
             guards=("approver_independent",),
-            fields=(
-                FieldSpec.choice(
-                    "rework_reason",
-                    ("factual_gaps", "analysis_incomplete", "engagement_gaps", "other"),
-                    required=True,
-                ),
-                NOTE_FIELD,
-            ),
-            clears=_REVIEW_FACTS,
+            fields=(_REWORK_REASON, NOTE_FIELD),
+            clears=(*_REVIEW_FACTS, *_SIGN_OFF_FACTS),
             summary="Send the report back for more work; review is done again.",
+        ),
+        TransitionSpec(
+            trigger="return_from_sign_off",
+            sources=("awaiting_approval",),
+            dest="drafting",
+            roles=SIGNER_ROLES,
+            guards=("returner_may_sign", "approver_independent"),
+            fields=(_REWORK_REASON, NOTE_FIELD, *_SIGNING[2:]),
+            rules=("psirf.governance.sign_off_chain@1",),
+            clears=(*_REVIEW_FACTS, *_SIGN_OFF_FACTS),
+            summary="Under the plan, whoever may sign the step that is due sends the report "
+            "back for more work; review and sign-off start again.",
         ),
         TransitionSpec(
             trigger="approve",
             sources=("awaiting_approval",),
             dest="approved",
             roles=variant.approver_roles,
-            guards=("approver_independent",),
-            fields=(FieldSpec("report_ref", FieldKind.REFERENCE, required=True),),
+            guards=_FINAL_SIGN_OFF_GUARDS,
+            fields=(FieldSpec("report_ref", FieldKind.REFERENCE, required=True), *_SIGNING),
             rules=("psirf.sod.approver_not_author@1",),
             actor_fact="approved_by",
-            summary="Approve the final report.",
+            summary="Approve the final report (under a plan: the last step of its sign-off chain).",
+        ),
+        TransitionSpec(
+            trigger="record_sign_off",
+            sources=("awaiting_approval",),
+            dest=SAME_STATE,
+            roles=SIGNER_ROLES,
+            guards=("sign_off_step_due", "approver_independent", "signer_not_repeated"),
+            fields=(
+                FieldSpec("sign_off_step", FieldKind.COUNT, required=True),
+                *_SIGNING[1:],
+            ),
+            rules=("psirf.sod.approver_not_author@1", "psirf.governance.sign_off_chain@1"),
+            actor_fact="sign_off_last_by",
+            summary="Sign a step of the plan's sign-off chain before the last (a role holder, "
+            "their delegate, or a committee member with the meeting).",
+        ),
+        TransitionSpec(
+            trigger="sign_off",
+            sources=("awaiting_approval",),
+            dest="approved",
+            roles=SIGNER_ROLES,
+            guards=_FINAL_SIGN_OFF_GUARDS,
+            fields=(FieldSpec("report_ref", FieldKind.REFERENCE, required=True), *_SIGNING),
+            rules=("psirf.sod.approver_not_author@1", "psirf.governance.sign_off_chain@1"),
+            actor_fact="approved_by",
+            summary="Sign the last step of the plan's sign-off chain, which approves the report "
+            "(a role holder, their delegate, or a committee member with the meeting).",
         ),
         TransitionSpec(
             trigger="share",
@@ -407,19 +586,20 @@ def _main_path(variant: Variant) -> list[TransitionSpec]:
             dest="closed",
             roles=(Role.PATIENT_SAFETY_SPECIALIST,),
             guards=("actions_or_rationale",),
-            fields=(
-                FieldSpec("safety_action_ids", FieldKind.IDENTIFIERS),
-                FieldSpec.choice(
-                    "no_actions_rationale",
-                    (
-                        "no_new_learning",
-                        "covered_by_existing_improvement_plan",
-                        "actions_owned_elsewhere",
-                    ),
-                ),
-            ),
+            fields=_CLOSING_FIELDS,
             rules=("psirf.closure.actions_do_not_block@1",),
             summary="Close the response; linked safety actions carry on by themselves.",
+        ),
+        TransitionSpec(
+            trigger="close_without_sharing",
+            sources=("approved",),
+            dest="closed",
+            roles=(Role.PATIENT_SAFETY_SPECIALIST,),
+            guards=("no_sharing_step", "actions_or_rationale"),
+            fields=_CLOSING_FIELDS,
+            rules=("psirf.closure.actions_do_not_block@1", "psirf.closure.no_sharing_step@1"),
+            summary="Close straight from approval where the plan gives the response type no "
+            "sharing step.",
         ),
     ]
 
@@ -432,13 +612,11 @@ def _side_paths(variant: Variant) -> list[TransitionSpec]:
             dest="on_hold",
             roles=(Role.EXECUTIVE_LEAD,),
             fields=(
-                FieldSpec.choice(
-                    "hold_reason",
-                    ("external_process", "staff_availability", "family_request", "other"),
-                    required=True,
-                ),
+                FieldSpec.choice("hold_reason", HOLD_REASONS, required=True),
                 NOTE_FIELD,
             ),
+            guards=("hold_reason_explained",),
+            rules=("psirf.response.hold_reason@1",),
             holds=True,
             summary="Pause the response (for example while police or a coroner act).",
         ),
@@ -486,7 +664,14 @@ def _side_paths(variant: Variant) -> list[TransitionSpec]:
                 NOTE_FIELD,
             ),
             rules=("psirf.response.reopen@1",),
-            clears=(*_REVIEW_FACTS, "approved_by", "report_ref", "family_sharing"),
+            clears=(
+                *_REVIEW_FACTS,
+                *_SIGN_OFF_FACTS,
+                "approved_by",
+                "report_ref",
+                "family_sharing",
+            ),
+            counts="revision",
             reopens=True,
             summary="Reopen a closed response on new information.",
         ),
@@ -497,7 +682,7 @@ def build_learning_response(variant: Variant) -> WorkflowDefinition:
     """Build and validate the learning-response definition for ``variant``."""
     return define(
         name=variant.name,
-        version=VERSION,
+        version=variant.version,
         family=FAMILY,
         title=variant.title,
         states=STATES,
@@ -533,11 +718,25 @@ PSII_VARIANT: Final = Variant(
     timescale=True,
 )
 PSII: Final = build_learning_response(PSII_VARIANT)
-AFTER_ACTION_REVIEW: Final = build_learning_response(
+#: Version 1 of the after action review, led by a learning response lead (``assign_lead``):
+#: kept registered so that cases opened on it keep their rules (a case pins its version).
+AFTER_ACTION_REVIEW_V1: Final = build_learning_response(
     Variant(
         name="after_action_review",
         title="After action review",
         review_guards=("staff_accuracy_checked", "findings_agreed"),
+    )
+)
+#: The after action review: a facilitated team conversation, so it is led by a facilitator
+#: named with ``assign_facilitator`` (psirf-rules §2: "trained AAR conductor/facilitator").
+AFTER_ACTION_REVIEW: Final = build_learning_response(
+    Variant(
+        name="after_action_review",
+        title="After action review",
+        lead_role=Role.FACILITATOR,
+        lead_fact="facilitator_id",
+        review_guards=("staff_accuracy_checked", "findings_agreed"),
+        version="2",
     )
 )
 SWARM_HUDDLE: Final = build_learning_response(

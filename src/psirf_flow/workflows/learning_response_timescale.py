@@ -30,7 +30,10 @@ response types (their timings are LOCAL), so a local variant opts in with
   within the plan's timescale and never in the past.
 * ``approve_extension`` (the executive lead, never the lead: SoD 5) moves ``target_date``
   later with a reason and the family's position, up to the hard cap.
-* ``override_hard_cap`` (the executive lead) goes beyond the hard cap, with a reason. It is
+* ``override_hard_cap`` (the executive lead) goes beyond the hard cap, with a rationale
+  code (built-in, or one the plan adds under ``[overrides] rationale_codes``) and, if it
+  helps, a reference to an artefact (``override_rationale_ref``); a missing rationale is
+  refused as :class:`~psirf_flow.errors.ReasonMissing` (psirf-rules §5 SoD 7). It is
   its own trigger, so its audit entries carry ``psirf.timescale.hard_cap_override@1`` and
   oversight can find every override by trigger or rule without reading payloads.
 * The family's response to the draft is ``record_family_draft_response`` (§6 stage 7).
@@ -84,19 +87,13 @@ _EXTENSION: Final = (
     "complexity",
     "other",
 )
-_HARD_CAP_OVERRIDE: Final = (
-    "external_process",
-    "awaiting_information",
-    "family_request",
-    "exceptional_complexity",
-    "other",
-)
 #: Facts of an extension, cleared when a target within the timescale is agreed afresh.
 _EXTENSION_FACTS: Final = (
     "extension_reason",
     "family_extension_agreement",
     "extension_approved_by",
     "hard_cap_override_reason",
+    "override_rationale_ref",
     "hard_cap_override_by",
 )
 
@@ -153,11 +150,15 @@ def timescale_steps(variant: Variant) -> list[TransitionSpec]:
                 "extension_later_than_target",
                 "override_beyond_hard_cap",
                 "target_not_in_past",
+                "override_rationale_given",
             ),
             fields=(
                 target,
                 reason,
-                FieldSpec.choice("hard_cap_override_reason", _HARD_CAP_OVERRIDE, required=True),
+                # A code, not a closed choice: the plan may add its own rationale codes, and a
+                # missing one is refused by ``override_rationale_given`` (ReasonMissing).
+                FieldSpec("hard_cap_override_reason", FieldKind.IDENTIFIER),
+                FieldSpec("override_rationale_ref", FieldKind.REFERENCE),
                 family,
                 NOTE_FIELD,
             ),

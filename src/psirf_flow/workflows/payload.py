@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Final
@@ -26,6 +27,8 @@ from psirf_flow.workflows.spec import FieldKind, FieldSpec
 
 
 __all__ = ["EARLIEST_DATE", "LATEST_DATE", "MAX_COUNT", "check_payload", "text_digest"]
+
+_SHA256_HEX: Final = re.compile(r"[0-9A-Fa-f]{64}")
 
 #: The largest count a ``COUNT`` field takes (kept well inside every store's integers, and
 #: inside RFC 8785's exact integers, 2**53 - 1).
@@ -91,24 +94,32 @@ def _check_value(
         case FieldKind.IDENTIFIERS:
             return _check_ids(value)
         case FieldKind.CHOICE:
-            if isinstance(value, str) and value in spec.choices:
-                return value, None
-            return None, f"must be one of: {', '.join(spec.choices)}"
+            chosen = value if isinstance(value, str) and value in spec.choices else None
+            return (
+                chosen,
+                None if chosen is not None else f"must be one of: {', '.join(spec.choices)}",
+            )
         case FieldKind.FLAG:
-            if isinstance(value, bool):
-                return value, None
-            return None, "must be true or false"
+            return (value, None) if isinstance(value, bool) else (None, "must be true or false")
         case FieldKind.COUNT:
             if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT:
                 return value, None
             return None, "must be a whole number from 0 to 999,999,999"
         case FieldKind.DATE:
             return _check_date(value)
+        case FieldKind.DIGEST:
+            return _check_digest(value)
         case FieldKind.TEXT:
             # Lone surrogates (possible after decoding JSON) cannot be encoded to hash.
             if isinstance(value, str) and _encodable(value):
                 return text_digest(salt, value, key), None
             return None, "must be text"
+
+
+def _check_digest(value: object) -> tuple[FactValue | None, str | None]:
+    if isinstance(value, str) and _SHA256_HEX.fullmatch(value):
+        return value.lower(), None
+    return None, "must be a SHA-256 digest written as 64 hexadecimal digits"
 
 
 def _encodable(text: str) -> bool:

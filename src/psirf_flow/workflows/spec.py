@@ -33,6 +33,7 @@ __all__ = [
     "WorkflowDefinition",
     "collected",
     "define",
+    "record_facts",
 ]
 
 #: Destination marker: return to the state recorded when the case was put on hold.
@@ -66,6 +67,10 @@ class FieldKind(StrEnum):
     and hands guards a read-only summary of it
     (:attr:`~psirf_flow.workflows.guards.GuardInput.references`). A missing case and
     another organisation's case look the same: absent."""
+    DIGEST = "digest"
+    """A SHA-256 digest of a document the host holds (a draft version, say), written as 64
+    hexadecimal digits and stored in lower case: it identifies the version without holding
+    any of its text."""
 
 
 @attrs.frozen
@@ -135,6 +140,8 @@ class TransitionSpec:
             as this fact (e.g. ``started_on`` when a response starts). The time comes from
             the ``now`` argument of :func:`~psirf_flow.decide.decide`, so the core stays pure.
         clears: Facts removed when it fires (e.g. review records when a report is reworked).
+        counts: When set, this fact counts how often the step was taken: one more each time
+            it fires (absent counts as zero), e.g. a report's ``revision`` on reopening.
         holds: It puts the case on hold, remembering the state to resume to.
         reopens: It is the one kind of transition allowed out of a final state.
         summary: One line saying what the step means, for documentation and diagrams.
@@ -142,6 +149,11 @@ class TransitionSpec:
             the command is added to the list ``fact`` (a sorted tuple without duplicates),
             so a step fired several times keeps every value given (each referral body,
             each regulator notification), where ``field`` itself holds only the last one.
+        record_key: For a step that keeps one record per person (or thing): the required
+            identifier field whose value keys the record. The other fields are then stored
+            as ``<field>.<key>`` (a later record for the same key replaces what it gives),
+            never under their own names, and the key is added to ``record_index``.
+        record_index: With ``record_key``, the fact listing every key recorded (sorted).
     """
 
     trigger: str
@@ -154,10 +166,13 @@ class TransitionSpec:
     actor_fact: str | None = None
     stamp_fact: str | None = None
     clears: tuple[str, ...] = ()
+    counts: str | None = None
     holds: bool = False
     reopens: bool = False
     summary: str = ""
     collects: tuple[tuple[str, str], ...] = ()
+    record_key: str | None = None
+    record_index: str | None = None
 
 
 def collected(
@@ -179,6 +194,28 @@ def collected(
         values = set(earlier) if isinstance(earlier, tuple) else set()
         values.add(value)
         found[fact] = tuple(sorted(values))
+    return found
+
+
+def record_facts(
+    spec: TransitionSpec, data: Mapping[str, FactValue], facts: Mapping[str, FactValue]
+) -> dict[str, FactValue]:
+    """The facts a step's checked payload ``data`` sets on a case whose facts are ``facts``.
+
+    Usually ``data`` itself. For a keyed record step (:attr:`TransitionSpec.record_key`),
+    each other field under ``<field>.<key>`` and the index with the key added.
+    """
+    if spec.record_key is None or spec.record_index is None:
+        return dict(data)
+    key = data.get(spec.record_key)
+    if not isinstance(key, str):  # pragma: no cover - a required identifier field
+        return dict(data)
+    found: dict[str, FactValue] = {
+        f"{name}.{key}": value for name, value in data.items() if name != spec.record_key
+    }
+    index = facts.get(spec.record_index, ())
+    keys = set(index) if isinstance(index, tuple) else set()
+    found[spec.record_index] = tuple(sorted(keys | {key}))
     return found
 
 
@@ -415,6 +452,7 @@ def _check_transition(
         )
     if len(set(spec.sources)) != len(spec.sources):
         problems.append(f"{where}: a source state is listed twice")
+    problems.extend(_check_record(where, spec))
     if spec.stamp_fact is not None and (
         spec.stamp_fact == spec.actor_fact or spec.stamp_fact in {f.name for f in spec.fields}
     ):
@@ -425,6 +463,23 @@ def _check_transition(
             problems.append(f"{where}: collects {field!r}, which is not an identifier field")
         if fact in declared or fact in (spec.actor_fact, spec.stamp_fact):
             problems.append(f"{where}: the list fact {fact!r} is also set another way")
+    return problems
+
+
+def _check_record(where: str, spec: TransitionSpec) -> list[str]:
+    if spec.record_key is None and spec.record_index is None:
+        return []
+    if spec.record_key is None or spec.record_index is None:
+        return [f"{where}: record_key and record_index go together"]
+    fields = {f.name: f for f in spec.fields}
+    key = fields.get(spec.record_key)
+    problems: list[str] = []
+    if key is None or key.kind is not FieldKind.IDENTIFIER or not key.required:
+        problems.append(
+            f"{where}: record_key {spec.record_key!r} is not a required identifier field"
+        )
+    if spec.record_index in fields:
+        problems.append(f"{where}: record_index {spec.record_index!r} is also a field")
     return problems
 
 
