@@ -12,7 +12,7 @@ MUTATION_CHILDREN ?= 1
 .PHONY: demo test lint typecheck contracts pytest docs bench mutation clean help
 
 help:
-	@echo "make demo   run a PSII lifecycle persisted to SQLite and verify its audit trail"
+	@echo "make demo   run an incident under a trust's plan to a closed PSII in SQLite, and verify its audit trail"
 	@echo "make test   install what the checks need, then run ruff, mypy, import-linter, pytest and the docs build"
 	@echo "make docs   build the documentation site into site/"
 	@echo "make bench  run the benchmarks (writes benchmarks/results/*.json)"

@@ -43,39 +43,90 @@ def _demo(
 
 
 class TestDemo:
-    """``make demo``: a PSII lifecycle persisted to SQLite with its audit trail."""
+    """``make demo``: an incident run under the trust's plan, persisted to SQLite, audited."""
 
     def test_exits_cleanly(self, demo: tuple[subprocess.CompletedProcess[str], Path]) -> None:
-        """The demo exits 0."""
+        """The demo exits 0 and writes nothing to stderr."""
         done, _ = demo
 
         assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stderr == ""
 
-    def test_shows_at_least_three_explained_refusals(
+    def test_runs_under_the_example_plan(
         self, demo: tuple[subprocess.CompletedProcess[str], Path]
     ) -> None:
-        """At least three refusals are shown, each with the library's plain-words reason."""
+        """The mental health and community trust's plan and the rule pack govern every case."""
         out = demo[0].stdout
 
-        assert out.count("✗ REFUSED") >= 3
+        assert "an incident under the plan rxm-psirp@1.0 of trust RXM" in out
+        assert "Triage under rxm-psirp@1.0 and national rules 2026.2:" in out
+        for case in (
+            "INC-2026-0311  (incident_intake, response_decided; plan rxm-psirp@1.0, rules 2026.2)",
+            "INC-2026-0311/doc  (duty_of_candour, complete; plan rxm-psirp@1.0, rules 2026.2)",
+            "INC-2026-0311/lr6  (psii, closed; plan rxm-psirp@1.0, rules 2026.2)",
+            "DEL-2026-014  (delegation, active; plan rxm-psirp@1.0, rules 2026.2)",
+        ):
+            assert case in out
+
+    def test_triage_and_the_committee_decision(
+        self, demo: tuple[subprocess.CompletedProcess[str], Path]
+    ) -> None:
+        """Triage follows the plan's priority; the panel's chair decides, the relay opens it."""
+        out = demo[0].stdout
+
+        assert "pathway            local_priority (community-suicide)" in out
+        assert "planned response   round_table_review (allowed: round_table_review, psii)" in out
+        assert "decided by         committee suicide-review-panel" in out
+        assert "srp-02   decide_response              -> response_decided" in out
+        assert "applied 1 coupling message(s): the decision opens the PSII" in out
+
+    def test_shows_the_plans_refusals_explained(
+        self, demo: tuple[subprocess.CompletedProcess[str], Path]
+    ) -> None:
+        """Six refusals, each with the library's plain-words reason and its code."""
+        out = demo[0].stdout
+
+        assert out.count("✗ REFUSED") == 6
         assert out.count("The library said:") == out.count("✗ REFUSED")
-        assert "cannot approve" in out
-        assert "terms of reference have not been recorded" in out
-        assert "patient safety partner" in out
+        assert (
+            "Refusals shown and explained: 6 (committee_not_named, "
+            "response_not_allowed_by_plan, lead_involved_in_incident, terms_not_agreed, "
+            "PSF203, sign_off_steps_missing)"
+        ) in out
+        assert "the proposed lead was involved in the incident" in out
+        assert "permits no departure from them" in out
 
-    def test_completes_the_psii(self, demo: tuple[subprocess.CompletedProcess[str], Path]) -> None:
-        """The PSII reaches closed and the trail verifies in the demo process."""
-        out = demo[0].stdout
-
-        assert "close" in out
-        assert "-> closed" in out
-        assert "Verified in this process: OK" in out
-
-    def test_second_process_verifies_the_sqlite_file(
+    def test_sign_off_chain_with_a_delegate(
         self, demo: tuple[subprocess.CompletedProcess[str], Path]
     ) -> None:
-        """A fresh process reopens the SQLite file and the chain still verifies."""
-        _, db = demo
+        """The group signs step 1; the deputy signs the executive step under the delegation."""
+        out = demo[0].stdout
+
+        assert "psg-06   record_sign_off              -> awaiting_approval" in out
+        assert "md-09    sign_off                     -> approved" in out
+        assert "eng-03   record_findings_shared       -> complete" in out
+        assert "pss-01   close                        -> closed" in out
+
+    def test_lists_the_incidents_records_and_verifies_each(
+        self, demo: tuple[subprocess.CompletedProcess[str], Path]
+    ) -> None:
+        """The incident's records are its intake, PSII and candour case; every trail verifies."""
+        out = demo[0].stdout
+        records = out.split("8. Every record of incident INC-2026-0311\n", 1)[1].split("\n\n")[0]
+
+        assert records.split("\n") == [
+            "  intake             INC-2026-0311            incident_intake    response_decided",
+            "  learning_response  INC-2026-0311/lr6        psii               closed",
+            "  duty_of_candour    INC-2026-0311/doc        duty_of_candour    complete",
+        ]
+        assert out.count("Verified: OK") == 4
+        assert "BROKEN" not in out
+
+    def test_second_process_verifies_every_case(
+        self, demo: tuple[subprocess.CompletedProcess[str], Path]
+    ) -> None:
+        """The demo's own second process verifies all four cases; so does a fresh one."""
+        out, db = demo[0].stdout, demo[1]
         again = subprocess.run(
             [sys.executable, str(EXAMPLES / "verify_audit.py"), "--db", str(db)],
             capture_output=True,
@@ -84,15 +135,19 @@ class TestDemo:
             timeout=60,
         )
 
+        assert "4 case(s) checked in a fresh process, 0 broken" in out
         assert again.returncode == 0, again.stdout + again.stderr
-        assert "1 case(s) checked in a fresh process, 0 broken" in again.stdout
+        assert "4 case(s) checked in a fresh process, 0 broken" in again.stdout
+        assert "case INC-2026-0311/lr6: 22 entries, state closed: OK" in again.stdout
 
     def test_no_patient_data_reaches_the_database_or_logs(
         self, demo: tuple[subprocess.CompletedProcess[str], Path]
     ) -> None:
-        """The family's name and NHS number in a free-text note reach neither file."""
-        _, db = demo
+        """The family's name and NHS number in a free-text note reach neither file nor output."""
+        done, db = demo
         stored = b"".join(p.read_bytes() for p in db.parent.iterdir() if p.is_file())
 
-        for needle in (b"Jane Smith", b"943 476 5919", b"9434765919"):
-            assert needle not in stored
+        assert db.with_suffix(".log").stat().st_size > 0
+        for needle in ("Jane Smith", "943 476 5919", "9434765919"):
+            assert needle.encode() not in stored
+            assert needle not in done.stdout

@@ -31,7 +31,9 @@ The built-in table (:data:`COUPLINGS`):
   body once per incident; the referral's own opening guard refuses a second record for a
   body, so two referrals to one body accepted before the relay ran still open one record.
 * ``findings_due_on_approval``: approving a learning response linked to a candour case
-  records on that case that the findings may now be shared (reg 20(4)(c)).
+  records on that case that the findings may now be shared (reg 20(4)(c)). Approval is
+  ``approve`` or, under a plan, ``sign_off`` (the last step of the plan's sign-off chain,
+  for instance by a delegate; psirf-rules §5); both couplings on approval listen to both.
 * ``findings_due_via_intake``: approving a learning response an intake opened without a
   candour case (harm was below moderate at the decision) tells the intake's candour case
   all the same, in case a later re-grade opened one; when there is none the message is
@@ -434,6 +436,10 @@ def _findings_due_via_intake(case: Case, trigger: str, sequence: int) -> FollowU
     return _findings_due(linked, trigger, sequence)
 
 
+#: The steps that approve a learning response: ``approve`` by the fixed approvers, or
+#: ``sign_off`` by whoever the plan's chain names for its last step (psirf-rules §5).
+_APPROVAL: Final = frozenset({"approve", "sign_off"})
+
 #: The built-in coupling table.
 COUPLINGS: Final[tuple[Coupling, ...]] = (
     Coupling(
@@ -478,7 +484,7 @@ COUPLINGS: Final[tuple[Coupling, ...]] = (
     Coupling(
         name="findings_due_on_approval",
         family=_LEARNING_FAMILY,
-        triggers=frozenset({"approve"}),
+        triggers=_APPROVAL,
         react=_findings_due,
         rule="candour.reg20.results@1",
         summary="Approving a linked learning response makes sharing its findings due.",
@@ -486,7 +492,7 @@ COUPLINGS: Final[tuple[Coupling, ...]] = (
     Coupling(
         name="findings_due_via_intake",
         family=_LEARNING_FAMILY,
-        triggers=frozenset({"approve"}),
+        triggers=_APPROVAL,
         react=_findings_due_via_intake,
         rule="candour.reg20.results@1",
         summary="Approving a response opened by an intake tells the intake's candour case, "
