@@ -19,7 +19,18 @@ from psirf_flow.policy.schema import plan_schema, plan_schema_text
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLISHED = ROOT / "docs" / "reference" / "plan.schema.json"
-EXAMPLES = sorted((ROOT / "examples").glob("plan-*.toml"))
+#: Every example plan: the first one beside the examples, and the three under examples/plans
+#: (their triage tables, ``*.incidents.toml``, are not plans).
+EXAMPLES = sorted(
+    [
+        *(ROOT / "examples").glob("plan-*.toml"),
+        *(
+            p
+            for p in (ROOT / "examples" / "plans").glob("*.toml")
+            if not p.name.endswith(".incidents.toml")
+        ),
+    ]
+)
 
 _JSON_TYPES: Mapping[str, tuple[type, ...]] = {
     "object": (dict,),
