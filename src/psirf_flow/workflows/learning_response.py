@@ -26,7 +26,12 @@ variants of one skeleton and differ only where the rules say they do (psirf-rule
 **Staff involved and engagement** (psirf-rules §5 rule 1, §7.1): the staff involved and
 their line managers arrive with the coupling from the intake (or at opening) and are added
 with ``record_staff_involved`` (a list never drops anyone); the lead, the engagement lead and
-the peer reviewer are checked against the current list. ``record_engagement`` keeps one
+the peer reviewer are checked against the current list, when named and again at every step
+that moves the response forward (``team_independent``: gathering, analysis, draft, approval
+request and each sign-off). Recording staff is never refused for naming one of them; the
+audit entry notes the conflict by role, and ``reassign_lead`` (``reassign_facilitator``) or
+``reassign_engagement_lead`` replaces them, keeping the former person's id (issue 9 item 7).
+``record_engagement`` keeps one
 record per person (the patient, each family member, each member of staff involved), by
 opaque person id, with the outcome, contact preference and whether support was offered.
 
