@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.lifecycles import test_governed_response as governed
 
 from psirf_flow import Actor, Engine, GuardFailed, InMemoryStore, Role
 from psirf_flow.decide import decide
 from psirf_flow.domain import Case, Command, FactValue, SystemReader
+from psirf_flow.policy import load_plan
 from psirf_flow.relay import OutboxRelay
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows import PSII
@@ -492,3 +494,40 @@ def test_no_forward_step_is_accepted_with_a_lead_on_the_current_list(
                     [team] = [g for g in outcome.entry.guards if g[0] == "team_independent"]
                     assert team[2].startswith(f"ok:staff:{len(staff)}+{len(managers)}:")
                 done += 1
+
+
+class TestUnderAPlan:
+    """The plan's sign-off chain stops too when the lead turns out to be involved."""
+
+    def test_each_sign_off_step_is_refused_until_the_lead_is_replaced(self) -> None:
+        """§5 rule 1 with §6 stage 8: committee step, then executive step, each re-checks."""
+        driver = governed.Driver(load_plan(governed.PLAN_TOML, source="test-plan"))
+        case_id = driver.awaiting_approval()
+        driver.fire(
+            case_id,
+            "record_staff_involved",
+            governed.PSS,
+            {"involved_staff_ids": ["staff-1", "lead-1"]},
+        )
+
+        with pytest.raises(GuardFailed) as committee:
+            driver.fire(case_id, "record_sign_off", governed.MEMBER, governed.STEP_1)
+        assert committee.value.reason_code == "lead_involved_in_incident"
+        [option] = [
+            o
+            for o in driver.engine.options(case_id, governed.MEMBER)
+            if o.trigger == "record_sign_off"
+        ]
+        assert "lead_involved_in_incident" in option.reason_codes
+
+        driver.fire(
+            case_id,
+            "reassign_lead",
+            governed.PSS,
+            {"lead_id": "lead-2", "replaced_lead_id": "lead-1", "reassign_reason": "other"},
+        )
+        signed = driver.fire(case_id, "record_sign_off", governed.MEMBER, governed.STEP_1)
+        assert signed.facts["sign_off_step"] == 1
+        approved = driver.fire(case_id, "sign_off", governed.EXEC, {"report_ref": "DOC-report-1"})
+        assert approved.state == "approved"
+        assert approved.facts["former_lead_ids"] == ("lead-1",)
