@@ -253,6 +253,30 @@ GUARD_TABLE = [
         f"{LIST_2_1}:independence_conflict:engagement_lead+lead+peer_reviewer",
         id="conflict-noted-by-role",
     ),
+    pytest.param(
+        "reassign_reason_explained",
+        {},
+        "pss-1",
+        {"reassign_reason": "other", "note": "digest-of-a-note"},
+        "ok",
+        id="other-reason-with-note",
+    ),
+    pytest.param(
+        "reassign_reason_explained",
+        {},
+        "pss-1",
+        {"reassign_reason": "unavailable"},
+        "ok",
+        id="coded-reason-needs-no-note",
+    ),
+    pytest.param(
+        "reassign_reason_explained",
+        {},
+        "pss-1",
+        {"reassign_reason": "other"},
+        "reason_missing",
+        id="other-reason-without-note",
+    ),
     *(
         pytest.param(
             f"replaces_current_{word}", {f"{word}_id": "old-1"}, "pss-1", given, code, id=name
@@ -591,7 +615,7 @@ class TestBuiltinGuards:
             for spec in (definition.opening, *definition.transitions.values())
             for name in spec.guards
         }
-        assert len(used) == 35
+        assert len(used) == 36
         assert len(used & governed) == 8
         for name in used - governed:
             outcomes = {row[4].startswith("ok") for row in rows if row[0] == name}

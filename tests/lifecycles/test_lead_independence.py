@@ -19,6 +19,7 @@ from tests.lifecycles import test_governed_response as governed
 from psirf_flow import Actor, Engine, GuardFailed, InMemoryStore, Role
 from psirf_flow.decide import decide
 from psirf_flow.domain import Case, Command, FactValue, SystemReader
+from psirf_flow.errors import REASON_MISSING, ReasonMissing
 from psirf_flow.policy import load_plan
 from psirf_flow.relay import OutboxRelay
 from psirf_flow.testing import ManualClock
@@ -399,6 +400,22 @@ class TestEndToEnd:
         assert refused.value.reason_code == code
         assert engine.get(psii, reader=READER).facts["lead_id"] == "inv-07"
 
+    def test_another_reason_needs_a_note(self, engine: Engine) -> None:
+        """A reassignment for ``other`` reasons without a note is refused as a missing reason."""
+        psii = _psii_from_triage(engine)
+        payload = {"lead_id": "inv-09", "replaced_lead_id": "inv-07", "reassign_reason": "other"}
+
+        with pytest.raises(ReasonMissing) as refused:
+            engine.fire(psii, "reassign_lead", actor=PSS, payload=payload)
+
+        assert (refused.value.code, refused.value.reason_code) == ("PSF210", REASON_MISSING)
+        explained = engine.fire(
+            psii, "reassign_lead", actor=PSS, payload={**payload, "note": "long-term leave"}
+        )
+        assert explained.case.facts["lead_id"] == "inv-09"
+        assert isinstance(explained.case.facts["note"], str)
+        assert "long-term leave" not in str(explained.case.facts["note"])
+
     def test_no_conflict_is_noted_when_the_team_is_independent(self, engine: Engine) -> None:
         """Adding someone else records the list checked and no conflict."""
         psii = _psii_from_triage(engine)
@@ -549,7 +566,12 @@ class TestUnderAPlan:
             case_id,
             "reassign_lead",
             governed.PSS,
-            {"lead_id": "lead-2", "replaced_lead_id": "lead-1", "reassign_reason": "other"},
+            {
+                "lead_id": "lead-2",
+                "replaced_lead_id": "lead-1",
+                "reassign_reason": "other",
+                "note": "found on the rota that night",
+            },
         )
         signed = driver.fire(case_id, "record_sign_off", governed.MEMBER, governed.STEP_1)
         assert signed.facts["sign_off_step"] == 1

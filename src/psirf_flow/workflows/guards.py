@@ -35,6 +35,7 @@ from typing import Final
 import attrs
 
 from psirf_flow.domain import Actor, Case, FactValue, GuardResult, Role, frozen_facts
+from psirf_flow.errors import REASON_MISSING
 from psirf_flow.policy.governance import Governance
 from psirf_flow.workflows.guards_actions import ACTION_GUARDS
 from psirf_flow.workflows.guards_candour import CANDOUR_GUARDS
@@ -593,6 +594,20 @@ def _replaces_current(fact: str, g: GuardInput) -> GuardResult:
     )
 
 
+def _reassign_reason_explained(g: GuardInput) -> GuardResult:
+    """A reassignment for ``other`` reasons says why in a note (psirf-rules §5 rule 1).
+
+    Refused with :data:`~psirf_flow.errors.REASON_MISSING`, raised as
+    :class:`~psirf_flow.errors.ReasonMissing` (``PSF210``).
+    """
+    return _result(
+        "reassign_reason_explained",
+        g.payload.get("reassign_reason") != "other" or isinstance(g.payload.get("note"), str),
+        REASON_MISSING,
+        "a reassignment for another reason needs a note saying what it is",
+    )
+
+
 _INDEPENDENCE_SPECS: Final = (
     GuardSpec(
         "team_independent",
@@ -604,6 +619,12 @@ _INDEPENDENCE_SPECS: Final = (
         "independence_conflict_noted",
         _independence_conflict_noted,
         "Always passes: the audit entry records the list and any role it now rules out.",
+        uses_payload=True,
+    ),
+    GuardSpec(
+        "reassign_reason_explained",
+        _reassign_reason_explained,
+        "A reassignment for another reason has a note saying what it is.",
         uses_payload=True,
     ),
     *(

@@ -308,8 +308,8 @@ def _reassign_steps(variant: Variant) -> list[TransitionSpec]:
 
     By the roles that assign them, with a reason code and an optional note; the new person
     passes the same independence check as at assignment, the caller names the person replaced
-    (who must be the current one) and their id is kept in ``former_<fact>s`` (psirf-rules
-    §5 rule 1; issue 9 item 7).
+    (who must be the current one) and their id is kept in ``former_<fact>s``; a reason of
+    ``other`` needs the note (psirf-rules §5 rule 1; issue 9 item 7).
     """
     lead_trigger = "reassign_lead" if variant.lead_fact == "lead_id" else "reassign_facilitator"
     steps = []
@@ -324,7 +324,11 @@ def _reassign_steps(variant: Variant) -> list[TransitionSpec]:
                 sources=_OPEN_WORK[1:],
                 dest=SAME_STATE,
                 roles=(Role.PATIENT_SAFETY_SPECIALIST, Role.EXECUTIVE_LEAD),
-                guards=("lead_independent", f"replaces_current_{word}"),
+                guards=(
+                    "lead_independent",
+                    f"replaces_current_{word}",
+                    "reassign_reason_explained",
+                ),
                 fields=(
                     FieldSpec(fact, FieldKind.IDENTIFIER, required=True),
                     FieldSpec(f"replaced_{fact}", FieldKind.IDENTIFIER, required=True),
