@@ -31,9 +31,9 @@ that moves the response forward (``team_independent``: gathering, analysis, draf
 request and each sign-off). Recording staff is never refused for naming one of them; the
 audit entry notes the conflict by role, and ``reassign_lead`` (``reassign_facilitator``) or
 ``reassign_engagement_lead`` replaces them, keeping the former person's id (issue 9 item 7).
-``record_engagement`` keeps one
-record per person (the patient, each family member, each member of staff involved), by
-opaque person id, with the outcome, contact preference and whether support was offered.
+``record_engagement`` keeps one record per person (the patient, each family member, each
+member of staff involved), by opaque person id, with the outcome, contact preference and
+whether support was offered.
 
 Who approves each response type is a local matter (psirf-rules §5, LOCAL); the defaults
 here are the executive lead for a PSII and a senior leader otherwise, and a trust's plan
@@ -139,6 +139,9 @@ _OPEN_WORK: Final = (
     "review",
     "awaiting_approval",
 )
+#: The open working states once a lead is named: where the lead or engagement lead may be
+#: replaced.
+_LED_WORK: Final = _OPEN_WORK[1:]
 _ENGAGING: Final = ("planning", "gathering_and_analysis", "drafting", "review")
 _REVIEW_FACTS: Final = (
     "peer_review_ref",
@@ -321,7 +324,7 @@ def _reassign_steps(variant: Variant) -> list[TransitionSpec]:
         steps.append(
             TransitionSpec(
                 trigger=trigger,
-                sources=_OPEN_WORK[1:],
+                sources=_LED_WORK,
                 dest=SAME_STATE,
                 roles=(Role.PATIENT_SAFETY_SPECIALIST, Role.EXECUTIVE_LEAD),
                 guards=(
