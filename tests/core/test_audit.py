@@ -61,7 +61,9 @@ class TestEntries:
 
         assert entry.trigger == "request_approval"
         assert entry.guards[0] == ("actor_is_lead", True, "ok")
-        assert len(entry.guards) == 8
+        assert len(entry.guards) == 9
+        assert entry.guards[-1][:2] == ("team_independent", True)
+        assert entry.guards[-1][2].startswith("ok:staff:")
         assert entry.rules == ("psirf.approval.prerequisites@1",)
 
     def test_rejections_are_not_audited(self, lifecycle: Any, engine: Engine, cast: Any) -> None:

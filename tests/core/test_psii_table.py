@@ -156,6 +156,13 @@ TABLE: Mapping[str, tuple[frozenset[Role], Mapping[str, Expected]]] = {
     # psirf-rules §6 stage 7: responses to comments and draft versions during review.
     "record_comment_response": (frozenset({LRL}), {"review": "review"}),
     "record_draft_version": (frozenset({LRL}), {"review": "review"}),
+    # psirf-rules §5 rule 1, issue 9 item 7: the lead or engagement lead is replaced while
+    # the work is open (not before anyone is named).
+    "reassign_lead": (frozenset({PSS, EXEC}), {s: s for s in OPEN_WORK if s != "commissioned"}),
+    "reassign_engagement_lead": (
+        frozenset({PSS, EXEC}),
+        {s: s for s in OPEN_WORK if s != "commissioned"},
+    ),
 }
 
 #: A valid payload for each trigger.
@@ -175,6 +182,16 @@ PAYLOADS: Mapping[str, Mapping[str, object]] = {
     },
     "record_engagement": {"person_id": "pat-1", "person_kind": "patient", "engagement": "declined"},
     "record_staff_involved": {"involved_staff_ids": ["staff-1", "staff-2"]},
+    "reassign_lead": {
+        "lead_id": "lead-2",
+        "replaced_lead_id": "lead-1",
+        "reassign_reason": "unavailable",
+    },
+    "reassign_engagement_lead": {
+        "engagement_lead_id": "eng-2",
+        "replaced_engagement_lead_id": "eng-1",
+        "reassign_reason": "involved_in_incident",
+    },
     "record_peer_review": {"peer_review_ref": "DOC-peer-1"},
     "record_expert_input": {"expert_input": "panel", "expert_ids": ["sme-1"]},
     "record_staff_accuracy_check": {"staff_accuracy_check": "confirmed"},
@@ -355,4 +372,5 @@ class TestPsiiTable:
             "staff_accuracy_checked",
             "family_draft_review_recorded",
             "findings_agreed",
+            "team_independent",
         ]

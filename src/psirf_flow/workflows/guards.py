@@ -35,6 +35,7 @@ from typing import Final
 import attrs
 
 from psirf_flow.domain import Actor, Case, FactValue, GuardResult, Role, frozen_facts
+from psirf_flow.errors import REASON_MISSING
 from psirf_flow.policy.governance import Governance
 from psirf_flow.workflows.guards_actions import ACTION_GUARDS
 from psirf_flow.workflows.guards_candour import CANDOUR_GUARDS
@@ -56,6 +57,7 @@ __all__ = [
     "person_in",
     "same_person",
     "staff_list_code",
+    "team_conflicts",
 ]
 
 #: Facts that name the person leading a response (an investigator or a facilitator).
@@ -466,6 +468,178 @@ def _senior_leader_independent(g: GuardInput) -> GuardResult:
     )
 
 
+# --- Lead independence at every step (psirf-rules §5 rule 1; issue 9 item 7) -----------
+
+#: The people a response names whom the staff list must not include, as
+#: ``(fact, role word, trigger that replaces them, managers count too)``: the lead (or
+#: facilitator) and the engagement lead are independent of the staff involved and of their
+#: line managers; the peer reviewer is not one of the staff involved (as when they record
+#: their review, :func:`_reviewer_independent`).
+_TEAM: Final = (
+    ("lead_id", "lead", "reassign_lead", True),
+    ("facilitator_id", "facilitator", "reassign_facilitator", True),
+    ("engagement_lead_id", "engagement_lead", "reassign_engagement_lead", True),
+    ("peer_reviewer_id", "peer_reviewer", "record_peer_review", False),
+)
+#: The reason code per role (the lead's codes are those of the assignment check).
+_TEAM_CODES: Final = {
+    ("lead", "involved"): "lead_involved_in_incident",
+    ("lead", "manager"): "lead_line_manages_involved_staff",
+    ("facilitator", "involved"): "lead_involved_in_incident",
+    ("facilitator", "manager"): "lead_line_manages_involved_staff",
+    ("engagement_lead", "involved"): "engagement_lead_involved_in_incident",
+    ("engagement_lead", "manager"): "engagement_lead_line_manages_involved_staff",
+    ("peer_reviewer", "involved"): "reviewer_involved_in_incident",
+}
+
+
+def team_conflicts(g: GuardInput) -> tuple[tuple[str, str, str], ...]:
+    """Who the current staff list rules out: ``(role word, how, trigger to replace them)``.
+
+    ``how`` is ``"involved"`` (among the staff involved) or ``"manager"`` (among their line
+    managers). Reads the case's facts as they would be after the command, so a step that
+    adds staff sees the new list (psirf-rules §5 rule 1). Roles only, never ids.
+    """
+    involved = g.ids("involved_staff_ids")
+    managers = g.ids("involved_line_manager_ids")
+    found: list[tuple[str, str, str]] = []
+    for fact, role, trigger, managers_count in _TEAM:
+        person = g.facts.get(fact)
+        if not isinstance(person, str):
+            continue
+        if person_in(person, involved):
+            found.append((role, "involved", trigger))
+        elif managers_count and person_in(person, managers):
+            found.append((role, "manager", trigger))
+    return tuple(found)
+
+
+def _remedy(role: str, how: str, trigger: str) -> str:
+    who = role.replace("_", " ")
+    what = (
+        "is now recorded as involved in the incident"
+        if how == "involved"
+        else "line-manages staff now recorded as involved"
+    )
+    if role == "peer_reviewer":
+        return (
+            f"the {who} {what}: an independent peer reviewer records the review again "
+            "with record_peer_review (after a return for rework if approval was asked)"
+        )
+    return f"the {who} {what}: name an independent {who} with {trigger}"
+
+
+def _team_independent(g: GuardInput) -> GuardResult:
+    """SoD 1 (psirf-rules §5 rule 1, NAT-G ✖) at every step that moves a response forward.
+
+    The current lead (or facilitator), the engagement lead and the peer reviewer already
+    recorded are checked against the case's *current* list of staff involved (and, for the
+    leads, of their line managers): someone recorded as involved after being named stops
+    the response until they are replaced. The refusal's code says which role conflicts
+    (the first found: lead, engagement lead, peer reviewer) and its explanation names every
+    role in conflict and the step that replaces them, never a person; a pass records the
+    list checked (:func:`staff_list_code`). Without anyone named it passes.
+    """
+    conflicts = team_conflicts(g)
+    if not conflicts:
+        return _independent("team_independent", g, "", "")
+    role, how, _ = conflicts[0]
+    return _independent(
+        "team_independent",
+        g,
+        _TEAM_CODES[role, how],
+        "; ".join(_remedy(*c) for c in conflicts),
+    )
+
+
+def _independence_conflict_noted(g: GuardInput) -> GuardResult:
+    """Recording staff involved is never refused for naming the team (psirf-rules §5 rule 1).
+
+    The list records the truth; this guard always passes, and its code makes a conflict
+    visible in the audit entry: the list checked (:func:`staff_list_code`) followed, when
+    the new list rules someone out, by ``:independence_conflict:<roles>`` (for example
+    ``ok:staff:2+1:<digest>:independence_conflict:lead+engagement_lead``). The next step
+    forward is then refused by ``team_independent`` until they are replaced.
+    """
+    code = staff_list_code(g)
+    roles = sorted({role for role, _, _ in team_conflicts(g)})
+    if roles:
+        code = f"{code}:independence_conflict:{'+'.join(roles)}"
+    return GuardResult("independence_conflict_noted", ok=True, reason_code=code)
+
+
+def _replaces_current(fact: str, g: GuardInput) -> GuardResult:
+    """A reassignment names the person it replaces, who is the one named now (§5 rule 1).
+
+    ``replaced_<fact>`` must be the case's current ``<fact>`` (ignoring case), so the
+    former person's id is kept in ``former_<fact>s`` with certainty, and the new person is
+    someone else.
+    """
+    word = fact.removesuffix("_id")
+    name = f"replaces_current_{word}"
+    before = g.case.facts if g.case is not None else {}
+    current = before.get(fact)
+    if not same_person(g.payload.get(f"replaced_{fact}"), current):
+        return GuardResult(
+            name,
+            ok=False,
+            reason_code="replaced_person_not_current",
+            explanation=f"the person to replace is not the current {word.replace('_', ' ')}",
+        )
+    return _result(
+        name,
+        not same_person(g.payload.get(fact), current),
+        "replacement_unchanged",
+        "the new person is the one already named",
+    )
+
+
+def _reassign_reason_explained(g: GuardInput) -> GuardResult:
+    """A reassignment for ``other`` reasons says why in a note (psirf-rules §5 rule 1).
+
+    Refused with :data:`~psirf_flow.errors.REASON_MISSING`, raised as
+    :class:`~psirf_flow.errors.ReasonMissing` (``PSF210``).
+    """
+    return _result(
+        "reassign_reason_explained",
+        g.payload.get("reassign_reason") != "other" or isinstance(g.payload.get("note"), str),
+        REASON_MISSING,
+        "a reassignment for another reason needs a note saying what it is",
+    )
+
+
+_INDEPENDENCE_SPECS: Final = (
+    GuardSpec(
+        "team_independent",
+        _team_independent,
+        "The lead, the engagement lead and the peer reviewer already named are not among the "
+        "staff involved (the leads nor their line managers), on the current list.",
+    ),
+    GuardSpec(
+        "independence_conflict_noted",
+        _independence_conflict_noted,
+        "Always passes: the audit entry records the list and any role it now rules out.",
+        uses_payload=True,
+    ),
+    GuardSpec(
+        "reassign_reason_explained",
+        _reassign_reason_explained,
+        "A reassignment for another reason has a note saying what it is.",
+        uses_payload=True,
+    ),
+    *(
+        GuardSpec(
+            f"replaces_current_{fact.removesuffix('_id')}",
+            partial(_replaces_current, fact),
+            f"The person replaced is the current {fact.removesuffix('_id').replace('_', ' ')} "
+            "and the new one is someone else.",
+            uses_payload=True,
+        )
+        for fact in ("lead_id", "facilitator_id", "engagement_lead_id")
+    ),
+)
+
+
 def _several_incidents(g: GuardInput) -> GuardResult:
     return _result(
         "several_incidents_linked",
@@ -601,6 +775,7 @@ GUARDS: Final[Mapping[str, GuardSpec]] = MappingProxyType(
         g.name: g
         for g in (
             *_SPECS,
+            *_INDEPENDENCE_SPECS,
             *(
                 GuardSpec(*row)
                 for row in (

@@ -26,9 +26,14 @@ variants of one skeleton and differ only where the rules say they do (psirf-rule
 **Staff involved and engagement** (psirf-rules §5 rule 1, §7.1): the staff involved and
 their line managers arrive with the coupling from the intake (or at opening) and are added
 with ``record_staff_involved`` (a list never drops anyone); the lead, the engagement lead and
-the peer reviewer are checked against the current list. ``record_engagement`` keeps one
-record per person (the patient, each family member, each member of staff involved), by
-opaque person id, with the outcome, contact preference and whether support was offered.
+the peer reviewer are checked against the current list, when named and again at every step
+that moves the response forward (``team_independent``: gathering, analysis, draft, approval
+request and each sign-off). Recording staff is never refused for naming one of them; the
+audit entry notes the conflict by role, and ``reassign_lead`` (``reassign_facilitator``) or
+``reassign_engagement_lead`` replaces them, keeping the former person's id (issue 9 item 7).
+``record_engagement`` keeps one record per person (the patient, each family member, each
+member of staff involved), by opaque person id, with the outcome, contact preference and
+whether support was offered.
 
 Who approves each response type is a local matter (psirf-rules §5, LOCAL); the defaults
 here are the executive lead for a PSII and a senior leader otherwise, and a trust's plan
@@ -84,6 +89,7 @@ __all__ = [
     "PERSON_KINDS",
     "PSII",
     "PSII_VARIANT",
+    "REASSIGN_REASONS",
     "STATES",
     "SWARM_HUDDLE",
     "THEMATIC_REVIEW",
@@ -133,6 +139,9 @@ _OPEN_WORK: Final = (
     "review",
     "awaiting_approval",
 )
+#: The open working states once a lead is named: where the lead or engagement lead may be
+#: replaced.
+_LED_WORK: Final = _OPEN_WORK[1:]
 _ENGAGING: Final = ("planning", "gathering_and_analysis", "drafting", "review")
 _REVIEW_FACTS: Final = (
     "peer_review_ref",
@@ -144,6 +153,19 @@ _REVIEW_FACTS: Final = (
     "findings_agreed_by",
 )
 
+
+#: The guard every step that moves a response forward passes: the lead, the engagement lead
+#: and the peer reviewer already named are not among the staff involved on the current list
+#: (psirf-rules §5 rule 1; issue 9 item 7).
+_TEAM_INDEPENDENT: Final = "team_independent"
+#: Why a lead (or engagement lead) is replaced during a response.
+REASSIGN_REASONS: Final = (
+    "involved_in_incident",
+    "line_manages_involved_staff",
+    "unavailable",
+    "conflict_of_interest",
+    "other",
+)
 
 #: Facts of the plan's sign-off chain, cleared when the report goes back for rework.
 _SIGN_OFF_FACTS: Final = (
@@ -165,6 +187,7 @@ _FINAL_SIGN_OFF_GUARDS: Final = (
     "sign_off_as_planned",
     "approver_independent",
     "signer_not_repeated",
+    _TEAM_INDEPENDENT,
 )
 _REWORK_REASON: Final = FieldSpec.choice(
     "rework_reason",
@@ -283,6 +306,47 @@ def _assign(variant: Variant) -> TransitionSpec:
     )
 
 
+def _reassign_steps(variant: Variant) -> list[TransitionSpec]:
+    """Replace the lead (or facilitator) or the engagement lead while the work is open.
+
+    By the roles that assign them, with a reason code and an optional note; the new person
+    passes the same independence check as at assignment, the caller names the person replaced
+    (who must be the current one) and their id is kept in ``former_<fact>s``; a reason of
+    ``other`` needs the note (psirf-rules §5 rule 1; issue 9 item 7).
+    """
+    lead_trigger = "reassign_lead" if variant.lead_fact == "lead_id" else "reassign_facilitator"
+    steps = []
+    for trigger, fact in (
+        (lead_trigger, variant.lead_fact),
+        ("reassign_engagement_lead", "engagement_lead_id"),
+    ):
+        word = fact.removesuffix("_id")
+        steps.append(
+            TransitionSpec(
+                trigger=trigger,
+                sources=_LED_WORK,
+                dest=SAME_STATE,
+                roles=(Role.PATIENT_SAFETY_SPECIALIST, Role.EXECUTIVE_LEAD),
+                guards=(
+                    "lead_independent",
+                    f"replaces_current_{word}",
+                    "reassign_reason_explained",
+                ),
+                fields=(
+                    FieldSpec(fact, FieldKind.IDENTIFIER, required=True),
+                    FieldSpec(f"replaced_{fact}", FieldKind.IDENTIFIER, required=True),
+                    FieldSpec.choice("reassign_reason", REASSIGN_REASONS, required=True),
+                    NOTE_FIELD,
+                ),
+                rules=("psirf.sod.independent_lead@1",),
+                collects=((f"replaced_{fact}", f"former_{word}_ids"),),
+                summary=f"Replace the {word.replace('_', ' ')} with someone independent, "
+                "with a reason (the person replaced is kept on the record).",
+            )
+        )
+    return steps
+
+
 def _recording_steps(variant: Variant) -> list[TransitionSpec]:
     lead = (variant.lead_role,)
     review_only = ("review",)
@@ -328,14 +392,15 @@ def _recording_steps(variant: Variant) -> list[TransitionSpec]:
             sources=_OPEN_WORK,
             dest=SAME_STATE,
             roles=(Role.PATIENT_SAFETY_SPECIALIST, Role.EXECUTIVE_LEAD, variant.lead_role),
-            guards=("staff_involved_kept",),
+            guards=("staff_involved_kept", "independence_conflict_noted"),
             fields=(
                 FieldSpec("involved_staff_ids", FieldKind.IDENTIFIERS, required=True),
                 FieldSpec("involved_line_manager_ids", FieldKind.IDENTIFIERS),
             ),
             rules=("psirf.sod.independent_lead@1",),
             summary="Record staff found to be involved during the response (the full list "
-            "so far: it adds people, never drops one); later independence checks use it.",
+            "so far: it adds people, never drops one; never refused for naming the lead, "
+            "whose conflict the audit entry records); later independence checks use it.",
         )
     )
     if "peer_review_recorded" in variant.review_guards:
@@ -470,7 +535,7 @@ def _main_path(variant: Variant) -> list[TransitionSpec]:
             sources=("planning",),
             dest="gathering_and_analysis",
             roles=lead,
-            guards=("actor_is_lead", "terms_before_gathering"),
+            guards=("actor_is_lead", "terms_before_gathering", _TEAM_INDEPENDENT),
             rules=("psirf.engagement.terms_before_gathering@1",),
             summary="Start gathering information and analysing it.",
         ),
@@ -479,7 +544,7 @@ def _main_path(variant: Variant) -> list[TransitionSpec]:
             sources=("gathering_and_analysis",),
             dest="drafting",
             roles=lead,
-            guards=("actor_is_lead",),
+            guards=("actor_is_lead", _TEAM_INDEPENDENT),
             summary="Analysis is complete; start writing the report.",
         ),
         TransitionSpec(
@@ -487,7 +552,7 @@ def _main_path(variant: Variant) -> list[TransitionSpec]:
             sources=("drafting",),
             dest="review",
             roles=lead,
-            guards=("actor_is_lead",),
+            guards=("actor_is_lead", _TEAM_INDEPENDENT),
             fields=(
                 FieldSpec("draft_ref", FieldKind.REFERENCE, required=True),
                 FieldSpec("draft_digest", FieldKind.DIGEST),
@@ -500,7 +565,7 @@ def _main_path(variant: Variant) -> list[TransitionSpec]:
             sources=("review",),
             dest="awaiting_approval",
             roles=lead,
-            guards=tuple(approval_guards),
+            guards=(*approval_guards, _TEAM_INDEPENDENT),
             rules=("psirf.approval.prerequisites@1",),
             summary="Ask for the report to be approved once review is complete.",
         ),
@@ -542,7 +607,12 @@ def _main_path(variant: Variant) -> list[TransitionSpec]:
             sources=("awaiting_approval",),
             dest=SAME_STATE,
             roles=SIGNER_ROLES,
-            guards=("sign_off_step_due", "approver_independent", "signer_not_repeated"),
+            guards=(
+                "sign_off_step_due",
+                "approver_independent",
+                "signer_not_repeated",
+                _TEAM_INDEPENDENT,
+            ),
             fields=(
                 FieldSpec("sign_off_step", FieldKind.COUNT, required=True),
                 *_SIGNING[1:],
@@ -693,6 +763,7 @@ def build_learning_response(variant: Variant) -> WorkflowDefinition:
             _assign(variant),
             *_main_path(variant),
             *_recording_steps(variant),
+            *_reassign_steps(variant),
             *timescale_steps(variant),
             *_side_paths(variant),
         ],
