@@ -16,7 +16,7 @@ import pytest
 
 from psirf_flow.domain import Actor, Case, FactValue, GuardResult, Role
 from psirf_flow.workflows import GUARDS, GuardInput
-from psirf_flow.workflows.guards_candour import HARM_CATEGORIES, is_notifiable_harm
+from psirf_flow.workflows.candour.guards import HARM_CATEGORIES, is_notifiable_harm
 
 
 ORG = "RX1"

@@ -12,7 +12,7 @@ from psirf_flow import Actor, Engine, GuardFailed, GuardResult, Role
 from psirf_flow.domain import Case, FactValue, SystemReader
 from psirf_flow.workflows import GUARDS, LEARNING_RESPONSES, GuardInput
 from psirf_flow.workflows.guards import person_in, same_person
-from psirf_flow.workflows.guards_governance import GOVERNANCE_GUARDS
+from psirf_flow.workflows.learning_response.sign_off import GOVERNANCE_GUARDS
 
 
 #: Reads in these tests name a system reader unless they test access itself.

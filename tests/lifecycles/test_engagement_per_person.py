@@ -10,8 +10,8 @@ from psirf_flow import Actor, Engine, GuardFailed, InMemoryStore, InvalidPayload
 from psirf_flow.domain import FactValue
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows import GUARDS, GuardInput
-from psirf_flow.workflows.guards import engagement_records
 from psirf_flow.workflows.learning_response import PSII
+from psirf_flow.workflows.learning_response.guards import engagement_records
 
 
 ORG = "RXY"

@@ -32,8 +32,8 @@ from psirf_flow.domain import SystemReader
 from psirf_flow.oversight import NationalOverride, overridden_national_requirements
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows import GUARDS, INTAKE
-from psirf_flow.workflows.guards_intake import INTAKE_GUARDS
 from psirf_flow.workflows.intake import NATIONAL_OVERRIDE_RULE
+from psirf_flow.workflows.intake.guards import INTAKE_GUARDS
 
 
 #: Reads in these tests name a system reader unless they test access itself.

@@ -1,4 +1,12 @@
-"""Workflow definitions as data, their guards, and the registry the engine looks them up in."""
+"""Workflow definitions as data, their guards, and the registry the engine looks them up in.
+
+Each lifecycle has its own package (definition, guards, payload vocabularies):
+:mod:`~psirf_flow.workflows.intake`, :mod:`~psirf_flow.workflows.learning_response`,
+:mod:`~psirf_flow.workflows.candour`, :mod:`~psirf_flow.workflows.safety_action`,
+:mod:`~psirf_flow.workflows.referral` and :mod:`~psirf_flow.workflows.delegation`; none
+imports another. :mod:`~psirf_flow.workflows.registry` assembles their guards
+(:data:`GUARDS`) and :class:`DefinitionRegistry` lists every lifecycle.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,7 @@ from collections.abc import Iterable, Iterator
 
 from psirf_flow.workflows.candour import DUTY_OF_CANDOUR, build_duty_of_candour
 from psirf_flow.workflows.delegation import DELEGATION
-from psirf_flow.workflows.guards import GUARDS, GuardInput, GuardSpec
+from psirf_flow.workflows.guards import GuardInput, GuardSpec
 from psirf_flow.workflows.intake import INTAKE
 from psirf_flow.workflows.learning_response import (
     AFTER_ACTION_REVIEW,
@@ -19,6 +27,7 @@ from psirf_flow.workflows.learning_response import (
     THEMATIC_REVIEW,
 )
 from psirf_flow.workflows.referral import REFERRAL
+from psirf_flow.workflows.registry import GUARDS, define
 from psirf_flow.workflows.safety_action import SAFETY_ACTION
 from psirf_flow.workflows.spec import (
     PREVIOUS_STATE,
@@ -28,7 +37,6 @@ from psirf_flow.workflows.spec import (
     OpeningSpec,
     TransitionSpec,
     WorkflowDefinition,
-    define,
 )
 
 

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Final
 
 from psirf_flow.domain import GuardResult
 from psirf_flow.policy.national import RequiredResponse
+from psirf_flow.workflows.guards import GuardSpec
 
 
 if TYPE_CHECKING:
@@ -425,4 +426,11 @@ REFERRAL_GUARDS: Final[tuple[ReferralGuardRow, ...]] = (
         True,
         False,
     ),
+)
+
+
+#: The rows above as registered guards, built once so the intake and the referral
+#: lifecycles (which both run some of them) share the same :class:`GuardSpec` objects.
+REFERRAL_GUARD_SPECS: Final[tuple[GuardSpec, ...]] = tuple(
+    GuardSpec(*row) for row in REFERRAL_GUARDS
 )

@@ -19,7 +19,7 @@ import attrs
 
 from psirf_flow.domain import OVERSIGHT_ROLES, FactValue, Role, frozen_facts
 from psirf_flow.errors import DefinitionError
-from psirf_flow.workflows.guards import GUARDS, GuardSpec
+from psirf_flow.workflows.guards import GuardSpec
 
 
 __all__ = [
@@ -302,9 +302,13 @@ def define(
     final_states: Iterable[str],
     opening: OpeningSpec,
     transitions: Iterable[TransitionSpec],
-    guards: Mapping[str, GuardSpec] | None = None,
+    guards: Mapping[str, GuardSpec],
 ) -> WorkflowDefinition:
-    """Build and validate a workflow definition.
+    """Build and validate a workflow definition against the guard registry ``guards``.
+
+    Each lifecycle package passes its own registry; :func:`psirf_flow.workflows.define`
+    (in :mod:`psirf_flow.workflows.registry`) resolves against every built-in guard by
+    default.
 
     Every problem is collected before anything is raised: a missing or unknown initial
     state, references to unknown states, unreachable states, transitions out of final
@@ -321,8 +325,9 @@ def define(
         final_states: The final states.
         opening: How cases are opened.
         transitions: The transitions.
-        guards: The guard registry to resolve guard names against (the built-in one by
-            default); pass a copy extended with local guards to add your own.
+        guards: The guard registry to resolve guard names against; pass a copy of
+            :data:`psirf_flow.workflows.registry.GUARDS` extended with local guards to add
+            your own.
 
     Returns:
         The frozen definition.
@@ -330,7 +335,7 @@ def define(
     Raises:
         DefinitionError: Listing every problem found.
     """
-    registry = dict(GUARDS if guards is None else guards)
+    registry = dict(guards)
     state_list = tuple(states)
     finals = frozenset(final_states)
     specs = tuple(transitions)

@@ -86,11 +86,13 @@ from typing import Final
 
 from psirf_flow.domain import Role
 from psirf_flow.policy.harm import PHYSICAL_HARM_CODES, PSYCHOLOGICAL_HARM_CODES
-from psirf_flow.workflows.guards_candour import (
+from psirf_flow.workflows.candour.guards import (
+    CANDOUR_GUARDS,
     HARM_CATEGORIES,
     NOT_NOTIFIABLE_REASONS,
     is_notifiable_harm,
 )
+from psirf_flow.workflows.guards import GuardSpec, lifecycle_guards
 from psirf_flow.workflows.spec import (
     NOTE_FIELD,
     SAME_STATE,
@@ -112,6 +114,9 @@ __all__ = [
     "build_duty_of_candour",
     "is_notifiable_harm",
 ]
+
+#: The guards this lifecycle resolves its guard names against: the shared ones and its own.
+LIFECYCLE_GUARDS: Final = lifecycle_guards(GuardSpec(*row) for row in CANDOUR_GUARDS)
 
 NAME: Final = "duty_of_candour"
 FAMILY: Final = "duty_of_candour"
@@ -471,6 +476,7 @@ def build_duty_of_candour(*, low_harm_notifiable: bool = False) -> WorkflowDefin
         the two variants in a :class:`~psirf_flow.workflows.DefinitionRegistry`.
     """
     return define(
+        guards=LIFECYCLE_GUARDS,
         name=NAME,
         version=VERSION,
         family=FAMILY,

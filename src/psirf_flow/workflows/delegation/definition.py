@@ -8,7 +8,7 @@ covers and the first and last days it is in force (Europe/London calendar dates)
 ``active`` until revoked; outside its dates it simply does not apply.
 
 A delegate signs a learning response's sign-off step for that role by citing the case as
-``delegation_id`` (see :mod:`psirf_flow.workflows.guards_governance`), without holding the
+``delegation_id`` (see :mod:`psirf_flow.workflows.learning_response.sign_off`), without holding the
 role, and still passes every separation-of-duties guard.
 """
 
@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from psirf_flow.domain import OVERSIGHT_ROLES, Role
+from psirf_flow.workflows.delegation.guards import DELEGATION_GUARDS
+from psirf_flow.workflows.guards import SIGNER_ROLES, GuardSpec, lifecycle_guards
 from psirf_flow.workflows.spec import (
     NOTE_FIELD,
     FieldKind,
@@ -30,15 +31,13 @@ from psirf_flow.workflows.spec import (
 
 __all__ = ["DELEGATION", "SIGNER_ROLES"]
 
-#: Roles that may sign a step of a sign-off chain or delegate one: every role a person
-#: acts in except the reporter's, the oversight roles and psirf_flow's own.
-SIGNER_ROLES: Final = tuple(
-    r for r in Role if r not in OVERSIGHT_ROLES and r not in (Role.SYSTEM, Role.REPORTER)
-)
+#: The guards this lifecycle resolves its guard names against: the shared ones and its own.
+LIFECYCLE_GUARDS: Final = lifecycle_guards(GuardSpec(*row) for row in DELEGATION_GUARDS)
 
 
 def _build() -> WorkflowDefinition:
     return define(
+        guards=LIFECYCLE_GUARDS,
         name="delegation",
         version="1",
         family="delegation",

@@ -53,6 +53,9 @@ from typing import Final
 from psirf_flow.domain import Role
 from psirf_flow.policy.harm import PHYSICAL_HARM_CODES, PSYCHOLOGICAL_HARM_CODES
 from psirf_flow.policy.plan import DECIDER_ROLES
+from psirf_flow.workflows.guards import GuardSpec, lifecycle_guards
+from psirf_flow.workflows.guards_referral import REFERRAL_GUARD_SPECS
+from psirf_flow.workflows.intake.guards import INTAKE_GUARDS
 from psirf_flow.workflows.spec import (
     SAME_STATE,
     FieldKind,
@@ -79,6 +82,11 @@ __all__ = [
     "STATES",
     "TRANSFER_REASONS",
 ]
+
+#: The guards this lifecycle resolves its guard names against: the shared ones and its own.
+LIFECYCLE_GUARDS: Final = lifecycle_guards(
+    (GuardSpec(*row) for row in INTAKE_GUARDS), REFERRAL_GUARD_SPECS
+)
 
 #: Preset on every intake: duty-of-candour screening follows its harm grading from the
 #: report on (the ``open_candour_screening`` coupling); intakes opened before carry no such
@@ -481,6 +489,7 @@ _OTHER_OUTCOMES: Final = (
 
 def _build() -> WorkflowDefinition:
     return define(
+        guards=LIFECYCLE_GUARDS,
         name="incident_intake",
         version="1",
         family="intake",

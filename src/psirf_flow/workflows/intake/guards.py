@@ -456,36 +456,7 @@ def _override_matches_triage(g: GuardInput) -> GuardResult:
     )
 
 
-def _information_requested_first(g: GuardInput) -> GuardResult:
-    name = "information_requested_first"
-    requested = g.facts.get("information_requested_date")
-    if not isinstance(requested, str):
-        return _result(
-            name,
-            False,
-            "information_not_requested",
-            "no request for information from the body leading the investigation is recorded",
-        )
-    supplied = g.facts.get("information_supplied_date")
-    return _result(
-        name,
-        not isinstance(supplied, str) or supplied >= requested,
-        "supplied_before_requested",
-        f"information cannot be supplied ({supplied}) before it was requested ({requested})",
-    )
-
-
-def _findings_received_if_claimed(g: GuardInput) -> GuardResult:
-    claimed = g.payload.get("referral_outcome") == "findings_received"
-    return _result(
-        "findings_received_if_claimed",
-        not claimed or isinstance(g.facts.get("findings_received_date"), str),
-        "findings_not_received",
-        "the referral is being closed on the body's findings, but receiving them is not recorded",
-    )
-
-
-#: Every intake guard, merged into the single registry by ``guards.py``.
+#: Every intake guard, registered by the intake definition.
 INTAKE_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
         "triage_recorded",
@@ -577,19 +548,6 @@ INTAKE_GUARDS: Final[tuple[GuardRow, ...]] = (
         "override_matches_triage",
         _override_matches_triage,
         "The rules set aside are national rules recorded at triage.",
-        True,
-    ),
-    (
-        "information_requested_first",
-        _information_requested_first,
-        "Information is supplied only after the leading body requested it, never dated "
-        "before the request.",
-        True,
-    ),
-    (
-        "findings_received_if_claimed",
-        _findings_received_if_claimed,
-        "A referral closed on the body's findings has their receipt recorded.",
         True,
     ),
 )

@@ -43,7 +43,7 @@ will be able to change them.
 §9.1): only the PSII has a clock (a local variant opts in with ``Variant(timescale=True)``);
 its steps ``agree_timescale``, ``approve_extension`` and ``override_hard_cap``, its preset
 timescale and hard cap (definition settings, never opening fields) and the family's part in
-them are described in :mod:`psirf_flow.workflows.learning_response_timescale`. A trust whose
+them are described in :mod:`psirf_flow.workflows.learning_response.timescale`. A trust whose
 plan sets other days builds its PSII with
 ``build_learning_response(attrs.evolve(PSII_VARIANT, timescale_days=..., hard_cap_days=...))``.
 """
@@ -57,9 +57,15 @@ from typing import Final
 import attrs
 
 from psirf_flow.domain import Role
-from psirf_flow.workflows.delegation import SIGNER_ROLES
-from psirf_flow.workflows.guards_engagement import DEFAULT_HARD_CAP_DAYS, DEFAULT_TIMESCALE_DAYS
-from psirf_flow.workflows.learning_response_timescale import (
+from psirf_flow.workflows.guards import SIGNER_ROLES, GuardSpec, lifecycle_guards
+from psirf_flow.workflows.learning_response.engagement import (
+    DEFAULT_HARD_CAP_DAYS,
+    DEFAULT_TIMESCALE_DAYS,
+    ENGAGEMENT_GUARDS,
+)
+from psirf_flow.workflows.learning_response.guards import LEARNING_RESPONSE_GUARDS
+from psirf_flow.workflows.learning_response.sign_off import GOVERNANCE_GUARDS
+from psirf_flow.workflows.learning_response.timescale import (
     family_position,
     timescale_steps,
     with_timescale_settings,
@@ -96,6 +102,12 @@ __all__ = [
     "Variant",
     "build_learning_response",
 ]
+
+#: The guards this lifecycle resolves its guard names against: the shared ones and its own.
+LIFECYCLE_GUARDS: Final = lifecycle_guards(
+    LEARNING_RESPONSE_GUARDS,
+    (GuardSpec(*row) for row in (*ENGAGEMENT_GUARDS, *GOVERNANCE_GUARDS)),
+)
 
 FAMILY: Final = "learning_response"
 #: Whose engagement is recorded (psirf-rules §7.1): opaque person ids only, never names.
@@ -751,6 +763,7 @@ def _side_paths(variant: Variant) -> list[TransitionSpec]:
 def build_learning_response(variant: Variant) -> WorkflowDefinition:
     """Build and validate the learning-response definition for ``variant``."""
     return define(
+        guards=LIFECYCLE_GUARDS,
         name=variant.name,
         version=variant.version,
         family=FAMILY,

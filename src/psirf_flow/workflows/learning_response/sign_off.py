@@ -44,6 +44,7 @@ from psirf_flow.domain import FactValue, GuardResult, Role
 from psirf_flow.errors import REASON_MISSING
 from psirf_flow.policy.calendars import UK_TIME
 from psirf_flow.policy.plan import Approver, ResponseType
+from psirf_flow.workflows.guards import fact_date
 
 
 if TYPE_CHECKING:
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
 
 
 __all__ = [
-    "DELEGATION_GUARDS",
     "GOVERNANCE_GUARDS",
     "HARD_CAP_OVERRIDE_RATIONALES",
     "REASON_MISSING",
@@ -98,15 +98,6 @@ def _count(facts: Mapping[str, FactValue], name: str) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _date(value: object) -> date | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 def _step_words(step: Approver) -> str:
     if step.committee is not None:
         return f"the committee {step.committee}"
@@ -135,7 +126,7 @@ def _delegation_problem(g: GuardInput, role: Role, response_type: str) -> str | 
     if g.now is None:
         return "the time of the decision is not known, so the delegation's dates cannot be checked"
     today = london_date(g.now)
-    start, end = _date(facts.get("valid_from")), _date(facts.get("valid_to"))
+    start, end = fact_date(facts.get("valid_from")), fact_date(facts.get("valid_to"))
     if start is None or end is None or not start <= today <= end:
         return f"the delegation {cited} is not in force on {today}"
     return None
@@ -295,58 +286,7 @@ def _override_rationale_given(g: GuardInput) -> GuardResult:
     )
 
 
-def _delegation_well_formed(g: GuardInput) -> GuardResult:
-    """The delegator holds the role, delegates to someone else, for a real period (§5)."""
-    name = "delegation_well_formed"
-    role = g.facts.get("delegated_role")
-    if not any(r.value == role and g.actor.holds(r) for r in Role):
-        return _result(
-            name,
-            False,
-            "delegator_lacks_role",
-            f"{g.actor.id} does not hold the role they delegate, so cannot delegate it",
-        )
-    if g.actor_is(g.facts.get("delegate_id")):
-        return _result(
-            name, False, "delegate_is_delegator", "a person cannot delegate to themselves"
-        )
-    start, end = _date(g.facts.get("valid_from")), _date(g.facts.get("valid_to"))
-    return _result(
-        name,
-        start is not None and end is not None and start <= end,
-        "delegation_dates_reversed",
-        "the delegation ends before it starts",
-    )
-
-
-def _actor_is_delegator(g: GuardInput) -> GuardResult:
-    """Only the person who delegated, or the executive lead, revokes a delegation."""
-    return _result(
-        "actor_is_delegator",
-        g.actor_is(g.facts.get("opened_by")) or g.actor.holds(Role.EXECUTIVE_LEAD),
-        "not_the_delegator",
-        f"{g.actor.id} did not make this delegation and is not the executive lead",
-    )
-
-
-#: The delegation guards, merged into the single registry by ``guards.py``.
-DELEGATION_GUARDS: Final[tuple[GuardRow, ...]] = (
-    (
-        "delegation_well_formed",
-        _delegation_well_formed,
-        "The delegator holds the delegated role, names someone else, and the period is real.",
-        True,
-    ),
-    (
-        "actor_is_delegator",
-        _actor_is_delegator,
-        "The person revoking made the delegation or is the executive lead.",
-        False,
-    ),
-)
-
-
-#: Every guard of this module, merged into the single registry by ``guards.py``.
+#: Every guard of this module, registered by the learning-response definitions.
 GOVERNANCE_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
         "sign_off_step_due",

@@ -19,7 +19,7 @@ response types (their timings are LOCAL), so a local variant opts in with
 * ``timescale_days`` and ``hard_cap_days`` (calendar days from the start) are settings of
   the definition (``Variant.timescale_days`` and ``Variant.hard_cap_days``, which the
   trust's plan supplies; the labelled defaults of
-  :mod:`psirf_flow.workflows.guards_engagement` are 90 and 183 days, NAT-G ✖). Every case
+  :mod:`psirf_flow.workflows.learning_response.engagement` are 90 and 183 days, NAT-G ✖). Every case
   opens with them as preset facts (:attr:`~psirf_flow.workflows.spec.OpeningSpec.preset`);
   they are **not** opening fields, so whoever opens a PSII cannot set its own timescale or
   hard cap (the payload is refused with ``InvalidPayload``). A target is moved only by the
@@ -40,7 +40,7 @@ response types (their timings are LOCAL), so a local variant opts in with
 
 Agreeing a timescale is recorded, not required before approval: until one is agreed, the
 end of the plan's timescale is the target (see
-:func:`~psirf_flow.workflows.guards_engagement.current_target_date`).
+:func:`~psirf_flow.workflows.learning_response.engagement.current_target_date`).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ from psirf_flow.workflows.spec import (
 
 
 if TYPE_CHECKING:
-    from psirf_flow.workflows.learning_response import Variant
+    from psirf_flow.workflows.learning_response.definition import Variant
 
 
 __all__ = ["family_position", "timescale_steps", "with_timescale_settings"]

@@ -37,6 +37,9 @@ from __future__ import annotations
 from typing import Final
 
 from psirf_flow.domain import Role
+from psirf_flow.workflows.guards import GuardSpec, lifecycle_guards
+from psirf_flow.workflows.guards_referral import REFERRAL_GUARD_SPECS
+from psirf_flow.workflows.referral.guards import REFERRAL_RECORD_GUARDS
 from psirf_flow.workflows.spec import (
     NOTE_FIELD,
     SAME_STATE,
@@ -55,6 +58,11 @@ __all__ = [
     "STATES",
     "WITHDRAWAL_REASONS",
 ]
+
+#: The guards this lifecycle resolves its guard names against: the shared ones and its own.
+LIFECYCLE_GUARDS: Final = lifecycle_guards(
+    REFERRAL_GUARD_SPECS, (GuardSpec(*row) for row in REFERRAL_RECORD_GUARDS)
+)
 
 NAME: Final = "referral"
 FAMILY: Final = "referral"
@@ -185,6 +193,7 @@ _TRANSITIONS: Final = (
 
 def _build() -> WorkflowDefinition:
     return define(
+        guards=LIFECYCLE_GUARDS,
         name=NAME,
         version="1",
         family=FAMILY,

@@ -11,7 +11,7 @@ Side exits: ``defer`` (to ``deferred``, remembering the state; ``resume`` goes b
 someone other than the owner. ``closed_effective``, ``risk_accepted`` and ``cancelled`` are
 final, and every other state can reach one of them.
 
-Rules, each a guard (see :mod:`psirf_flow.workflows.guards_actions`):
+Rules, each a guard (see :mod:`psirf_flow.workflows.safety_action.guards`):
 
 * Opened linked to at least one learning response and one of its areas for improvement.
 * ``agree`` is fired by the owner named in the proposal (owner accepted), and needs a
@@ -36,6 +36,8 @@ from __future__ import annotations
 from typing import Final
 
 from psirf_flow.domain import Role
+from psirf_flow.workflows.guards import GuardSpec, lifecycle_guards
+from psirf_flow.workflows.safety_action.guards import ACTION_GUARDS
 from psirf_flow.workflows.spec import (
     NOTE_FIELD,
     PREVIOUS_STATE,
@@ -50,6 +52,9 @@ from psirf_flow.workflows.spec import (
 
 
 __all__ = ["SAFETY_ACTION", "STATES", "build_safety_action"]
+
+#: The guards this lifecycle resolves its guard names against: the shared ones and its own.
+LIFECYCLE_GUARDS: Final = lifecycle_guards(GuardSpec(*row) for row in ACTION_GUARDS)
 
 NAME: Final = "safety_action"
 FAMILY: Final = "safety_action"
@@ -298,6 +303,7 @@ def _side_exits() -> list[TransitionSpec]:
 def build_safety_action() -> WorkflowDefinition:
     """Build and validate the safety-action definition."""
     return define(
+        guards=LIFECYCLE_GUARDS,
         name=NAME,
         version=VERSION,
         family=FAMILY,

@@ -1,0 +1,48 @@
+"""The learning-response lifecycles: PSII, after action review, huddles, MDT and thematic.
+
+The definition, its vocabularies and its guards live in this package; it imports no other
+lifecycle package (see :mod:`psirf_flow.workflows.registry`, which assembles them).
+"""
+
+from __future__ import annotations
+
+from psirf_flow.workflows.learning_response.definition import (
+    AFTER_ACTION_REVIEW,
+    AFTER_ACTION_REVIEW_V1,
+    CONTACT_PREFERENCES,
+    ENGAGED_PEOPLE,
+    ENGAGEMENT_OUTCOMES,
+    HOT_DEBRIEF,
+    LEARNING_RESPONSES,
+    MDT_REVIEW,
+    PERSON_KINDS,
+    PSII,
+    PSII_VARIANT,
+    REASSIGN_REASONS,
+    STATES,
+    SWARM_HUDDLE,
+    THEMATIC_REVIEW,
+    Variant,
+    build_learning_response,
+)
+
+
+__all__ = [
+    "AFTER_ACTION_REVIEW",
+    "AFTER_ACTION_REVIEW_V1",
+    "CONTACT_PREFERENCES",
+    "ENGAGED_PEOPLE",
+    "ENGAGEMENT_OUTCOMES",
+    "HOT_DEBRIEF",
+    "LEARNING_RESPONSES",
+    "MDT_REVIEW",
+    "PERSON_KINDS",
+    "PSII",
+    "PSII_VARIANT",
+    "REASSIGN_REASONS",
+    "STATES",
+    "SWARM_HUDDLE",
+    "THEMATIC_REVIEW",
+    "Variant",
+    "build_learning_response",
+]
