@@ -7,13 +7,13 @@ logging. The host reads the entries (for example with
 psirf-rules §5 segregation rule 7 and the §9.4 escalation matrix: an override of a national
 requirement needs the executive lead and a reason, and is reported to the board and the ICB.
 :func:`overridden_national_requirements` finds those overrides by the rule reference their
-audit entry carries (:data:`~psirf_flow.workflows.intake.NATIONAL_OVERRIDE_RULE`), so it
+audit entry carries (:data:`~psirf_flow.workflows.intake.definition.NATIONAL_OVERRIDE_RULE`), so it
 works on entries from any store and from any workflow that records such an override.
 
 A departure from the plan (a response outside the ones the plan allows for the incident,
 accepted only where the plan permits it and with a reason code; psirf-rules §0.5 rule 1,
 §1.8) is listed the same way by :func:`plan_departures`: its audit entry carries
-:data:`~psirf_flow.workflows.intake.PLAN_DEPARTURE_RULE` and a ``departure_reason``.
+:data:`~psirf_flow.workflows.intake.definition.PLAN_DEPARTURE_RULE` and a ``departure_reason``.
 """
 
 from __future__ import annotations

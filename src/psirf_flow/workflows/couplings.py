@@ -107,7 +107,7 @@ PRIOR: Final = "prior:"
 _HARM_FACTS: Final = ("physical_harm", "psychological_harm")
 _STAFF_FACTS: Final = ("involved_staff_ids", "involved_line_manager_ids")
 _INTAKE: Final = "incident_intake"
-#: The intake's preset fact saying it is screened from its report on (see intake.py).
+#: The intake's preset fact saying it is screened from its report on (see intake/definition.py).
 _SCREENED_FROM_REPORT: Final = "candour_screened_from_report"
 _LEARNING_FAMILY: Final = "learning_response"
 _PAYLOAD_PREFIX: Final = "p."

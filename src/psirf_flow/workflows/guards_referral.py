@@ -30,10 +30,12 @@ Guards that read the other records of the incident are registered with
 ``reads_incident_records``: the engine then loads those records (same organisation only)
 into :attr:`~psirf_flow.workflows.guards.GuardInput.references` before deciding.
 
-The rows of :data:`REFERRAL_GUARDS` are merged into
-:data:`psirf_flow.workflows.guards.GUARDS`; this module imports
-:class:`~psirf_flow.workflows.guards.GuardInput` for type checking only (and the policy
-package, which never imports the workflows).
+Two lifecycles run these guards (the intake, for its outcomes around referrals, and the
+referral record, for its body), so this module sits below both lifecycle packages, next to
+:mod:`psirf_flow.workflows.guards`: each registers :data:`REFERRAL_GUARD_SPECS` (built
+once, so both hold the same objects) and :data:`psirf_flow.workflows.registry.GUARDS`
+assembles them. It imports the shared guard machinery and the policy package (which never
+imports the workflows), never a lifecycle package.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ __all__ = [
     "OPEN_REFERRAL_STATES",
     "REFERRAL_FAMILY",
     "REFERRAL_GUARDS",
+    "REFERRAL_GUARD_SPECS",
     "incident_referrals",
 ]
 
@@ -344,7 +347,7 @@ def _reserve_draw_allowed(g: GuardInput) -> GuardResult:
     )
 
 
-#: Every referral-related guard, merged into the single registry by ``guards.py``.
+#: Every referral-related guard, registered by the intake and referral definitions.
 REFERRAL_GUARDS: Final[tuple[ReferralGuardRow, ...]] = (
     (
         "referral_body_allowed",

@@ -20,7 +20,7 @@ reasonably practicable", and any number of days is a local or contractual target
   shared or closed) and is linked to the same incident (:func:`approved_response_problem`,
   which reads the engine-loaded ``GuardInput.references``).
 
-The guards are merged into :data:`psirf_flow.workflows.guards.GUARDS`; this module only
+The guards are merged into :data:`psirf_flow.workflows.registry.GUARDS`; this module only
 depends on :mod:`psirf_flow.domain` and the harm vocabulary (:mod:`psirf_flow.policy.harm`)
 at run time, so the registry stays single.
 """
@@ -338,7 +338,7 @@ _CHECKLIST: Final = (
     ),
 )
 
-#: Every duty-of-candour guard, merged into the single registry by ``guards.py``.
+#: Every duty-of-candour guard, registered with its lifecycle's definition.
 CANDOUR_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
         "harm_is_notifiable",

@@ -36,7 +36,7 @@ Sources (psirf-rules; see ``docs/explanation/intake-and-triage.md``):
   plans governed decisions: the specialist or the executive lead decides, any response.
 
 The rows of :data:`INTAKE_GUARDS` are merged into the single registry
-:data:`psirf_flow.workflows.guards.GUARDS`, as the candour and safety-action guards are. To
+:data:`psirf_flow.workflows.registry.GUARDS`, as the candour and safety-action guards are. To
 keep that free of an import cycle, this module depends only on :mod:`psirf_flow.domain` and
 :mod:`psirf_flow.policy` at run time; :class:`~psirf_flow.workflows.guards.GuardInput` is
 imported for type checking only.

@@ -26,7 +26,7 @@ The clock and its settings live in the case's facts:
 
 Dates are compared as calendar dates in UTC (``now.date()``), the same as the stamp.
 
-The guards are merged into :data:`psirf_flow.workflows.guards.GUARDS`; this module only
+The guards are merged into :data:`psirf_flow.workflows.registry.GUARDS`; this module only
 depends on :mod:`psirf_flow.domain` at run time, so the registry stays single.
 """
 
@@ -272,7 +272,7 @@ def _override_beyond_hard_cap(
     )
 
 
-#: Every timescale guard, merged into the single registry by ``guards.py``.
+#: Every timescale guard, registered with its lifecycle's definition.
 ENGAGEMENT_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
         "target_within_timescale",

@@ -131,7 +131,7 @@ def _terms_of_reference(g: GuardInput) -> GuardResult:
     )
 
 
-#: The fact listing every person whose engagement is recorded (learning_response.py).
+#: The fact listing every person whose engagement is recorded (learning_response/definition.py).
 _ENGAGED: Final = "engaged_person_ids"
 #: Whose engagement the family-engagement guards look at (staff are engaged too, §7.1,
 #: but their records do not stand in for the patient's or family's).

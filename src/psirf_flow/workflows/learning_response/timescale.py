@@ -1,7 +1,7 @@
 """The timescale steps of a learning response with a clock (the PSII's), as data.
 
 The rest of the lifecycle is in :mod:`psirf_flow.workflows.learning_response`, whose
-:func:`~psirf_flow.workflows.learning_response.build_learning_response` adds these steps
+:func:`~psirf_flow.workflows.learning_response.definition.build_learning_response` adds these steps
 and opening settings to a variant with ``timescale=True``.
 
 **Engagement and timescale of a PSII** (psirf-rules §4.1, §5 rule 5, §6 stage 4, §7.1,

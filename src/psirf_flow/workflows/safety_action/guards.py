@@ -10,7 +10,7 @@ guide, psirf-rules §10 item 8): they are NAT-G/INF defaults, documented as such
 Open safety actions never block the approval or closure of a learning response; nothing
 here looks at a learning response's state (psirf-rules §6 design note).
 
-The guards are merged into :data:`psirf_flow.workflows.guards.GUARDS`; this module only
+The guards are merged into :data:`psirf_flow.workflows.registry.GUARDS`; this module only
 depends on :mod:`psirf_flow.domain` at run time, so the registry stays single.
 """
 
@@ -129,7 +129,7 @@ def _decision_tier(g: GuardInput) -> GuardResult:
     )
 
 
-#: Every safety-action guard, merged into the single registry by ``guards.py``.
+#: Every safety-action guard, registered with its lifecycle's definition.
 ACTION_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
         "actor_is_owner",
