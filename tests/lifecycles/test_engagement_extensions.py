@@ -42,11 +42,11 @@ from psirf_flow import (
 )
 from psirf_flow.domain import FactValue, SystemReader
 from psirf_flow.testing import ManualClock
-from psirf_flow.workflows import GUARDS, LEARNING_RESPONSES, PSII, GuardInput
+from psirf_flow.workflows import GUARDS, LEARNING_RESPONSES, PSII, GuardInput, define
 from psirf_flow.workflows.diagram import to_markdown_table
 from psirf_flow.workflows.learning_response import PSII_VARIANT, build_learning_response
 from psirf_flow.workflows.learning_response.engagement import current_target_date
-from psirf_flow.workflows.spec import FieldKind, FieldSpec, define
+from psirf_flow.workflows.spec import FieldKind, FieldSpec
 
 
 #: Reads in these tests name a system reader unless they test access itself.
