@@ -28,7 +28,6 @@ from psirf_flow.domain import SystemReader
 from psirf_flow.policy import (
     IncidentFacts,
     Plan,
-    ScheduledReview,
     ThematicReviewDue,
     commissioning_payload,
     gathered_reviews,
@@ -334,7 +333,7 @@ def _triaged_intake(engine: Engine, plan: Plan, number: int, categories: set[str
 
 
 def test_three_incidents_two_gathered_and_commissioned(plan: Plan) -> None:
-    """Two incidents that met the review are added and commissioned once it is due; not the third."""
+    """Two incidents that met the review are added and commissioned when due; the third is not."""
     clock = ManualClock(datetime(2026, 5, 11, 9, tzinfo=UTC))
     engine = Engine(InMemoryStore(), clock=clock, plan=plan)
     intakes = [
