@@ -12,7 +12,9 @@ from datetime import UTC, date, datetime
 from typing import Final
 
 import attrs
+import hypothesis.strategies as st
 import pytest
+from hypothesis import given
 from tests.policy.conftest import EXAMPLE_PLAN
 
 from psirf_flow import (
@@ -24,7 +26,7 @@ from psirf_flow import (
     InvalidInput,
     Role,
 )
-from psirf_flow.domain import SystemReader
+from psirf_flow.domain import FactValue, SystemReader
 from psirf_flow.policy import (
     IncidentFacts,
     Plan,
@@ -103,12 +105,16 @@ MET_ROWS = [
 
 @pytest.mark.parametrize(("governed", "review", "facts", "refused"), MET_ROWS)
 def test_thematic_review_met_table(
-    plan: Plan, *, governed: bool, review: str, facts: Mapping[str, object], refused: str | None
+    plan: Plan,
+    *,
+    governed: bool,
+    review: str,
+    facts: Mapping[str, tuple[str, ...]],
+    refused: str | None,
 ) -> None:
     """Under a plan an incident joins only a review it met or its priority routes to."""
-    recorded = {
-        k: tuple(v.replace("PLAN", plan.ref) for v in vals) if isinstance(vals, tuple) else vals
-        for k, vals in facts.items()
+    recorded: dict[str, FactValue] = {
+        k: tuple(v.replace("PLAN", plan.ref) for v in vals) for k, vals in facts.items()
     }
     payload = {"thematic_review_id": review}
     guard_input = GuardInput(
@@ -166,7 +172,7 @@ class Row:
     """One row of the commissioning table: what differs from a well-formed commissioning."""
 
     governed: bool = True
-    facts: Mapping[str, object] = attrs.field(factory=dict)
+    facts: Mapping[str, FactValue | None] = attrs.field(factory=dict)
     now: datetime | None = DUE_NOW
     references: tuple[CaseSummary, ...] = ADDED
     not_thematic: bool = False
@@ -226,13 +232,13 @@ def test_scheduled_review_as_planned_table(plan: Plan, row: Row, refused: str | 
             for r in plan.thematic_reviews
         )
         plan = attrs.evolve(plan, thematic_reviews=reviews)
-    facts = {
+    given: dict[str, FactValue | None] = {
         "incident_ids": ("INC-1", "INC-2"),
         "scheduled_review_id": DISCHARGE,
         "response_type": "thematic_review",
         **row.facts,
     }
-    facts = {k: v for k, v in facts.items() if v is not None}
+    facts = {k: v for k, v in given.items() if v is not None}
     guard_input = GuardInput(
         case=None,
         trigger="open",
@@ -297,7 +303,7 @@ def test_commissioning_payload_needs_two_incidents(incidents: tuple[str, ...]) -
 
 def test_gathered_reviews_reads_intake_facts() -> None:
     """Incidents are gathered per review from the intakes' ``thematic_review_ids``."""
-    intakes = [
+    intakes: list[dict[str, object]] = [
         {"incident_id": "INC-2", "thematic_review_ids": (DISCHARGE, FALLS)},
         {"incident_id": "INC-1", "thematic_review_ids": (DISCHARGE,)},
         {"incident_id": "INC-3"},
@@ -364,6 +370,8 @@ def test_three_incidents_two_gathered_and_commissioned(plan: Plan) -> None:
         engine.open(
             "thematic_review", actor=PSS, payload=commissioning_payload(due, ["INC-1", "INC-3"])
         )
+    with pytest.raises(GuardFailed) as alone:
+        engine.open("thematic_review", actor=PSS, payload={**early, "incident_ids": ["INC-1"]})
     opened = engine.open("thematic_review", actor=PSS, payload=commissioning_payload(due))
     with pytest.raises(GuardFailed) as again:
         engine.open("thematic_review", actor=PSS, payload=commissioning_payload(due))
@@ -375,9 +383,30 @@ def test_three_incidents_two_gathered_and_commissioned(plan: Plan) -> None:
     assert due.incident_ids == ("INC-1", "INC-2")
     assert due.due_on == date(2026, 6, 30)
     assert _codes(with_third) == ("incident_not_added_to_thematic_review",)
+    assert _codes(alone) == ("too_few_incidents",)
     assert opened.case.state == "commissioned"
     assert opened.case.facts["scheduled_review_id"] == DISCHARGE
     assert opened.case.facts["incident_ids"] == ("INC-1", "INC-2")
     assert opened.case.facts["response_type"] == "thematic_review"
     assert ("scheduled_review_as_planned", True, "ok") in opened.entry.guards
     assert _codes(again) == ("incident_already_in_thematic_review",)
+
+
+_IDS = st.sampled_from(["INC-1", "INC-2", "INC-3", "INC-4"])
+_REVIEWS = st.lists(st.sampled_from([DISCHARGE, FALLS, "other"]), max_size=3)
+
+
+@given(st.lists(st.tuples(_IDS, _REVIEWS), max_size=8))
+def test_gathered_reviews_lists_exactly_the_incidents_added(
+    added: list[tuple[str, list[str]]],
+) -> None:
+    """Each review lists, sorted and once each, exactly the incidents whose intake names it."""
+    intakes = [{"incident_id": i, "thematic_review_ids": tuple(r)} for i, r in added]
+
+    gathered = gathered_reviews(intakes)
+
+    expected: dict[str, set[str]] = {}
+    for incident, reviews in added:
+        for review in reviews:
+            expected.setdefault(review, set()).add(incident)
+    assert gathered == {review: tuple(sorted(ids)) for review, ids in expected.items()}
