@@ -43,6 +43,7 @@ from psirf_flow.workflows.guards_engagement import ENGAGEMENT_GUARDS
 from psirf_flow.workflows.guards_governance import DELEGATION_GUARDS, GOVERNANCE_GUARDS
 from psirf_flow.workflows.guards_intake import INTAKE_GUARDS
 from psirf_flow.workflows.guards_referral import REFERRAL_GUARDS
+from psirf_flow.workflows.guards_thematic import THEMATIC_GUARDS
 
 
 __all__ = [
@@ -788,6 +789,7 @@ GUARDS: Final[Mapping[str, GuardSpec]] = MappingProxyType(
                 )
             ),
             *(GuardSpec(*row) for row in REFERRAL_GUARDS),
+            *(GuardSpec(*row) for row in THEMATIC_GUARDS),
         )
     }
 )

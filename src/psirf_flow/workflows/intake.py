@@ -35,7 +35,9 @@ Main path (psirf-rules §6 stages 0 and 2, §9.0)::
 Along the way the intake records which of the plan's regulator notification steps apply
 (``record_required_notifications``) and each one made (``record_regulator_notification``;
 none may be outstanding when the response is decided or the referral closed), and the
-scheduled thematic reviews the incident was added to (``add_to_thematic_review``). A
+scheduled thematic reviews the incident was added to (``add_to_thematic_review``; under a
+plan only a review triage found the incident met, ``thematic_reviews_met``, or one its
+priority routes to: the guard ``thematic_review_met``, psirf-rules §2). A
 decision may draw on the plan's reserve capacity (``reserve_capacity_used``).
 
 A national requirement is set aside only by ``override_national_requirement``: executive
@@ -158,6 +160,7 @@ _TRIAGE_FACTS: Final = (
     "plan_ref",
     "executive_decision_required",
     "recommended_response",
+    "thematic_reviews_met",
 )
 _DECISION_NOTE: Final = FieldSpec("decision_note", FieldKind.TEXT)
 #: A committee's decision names the committee and its meeting (the plan's decided_by).
@@ -253,6 +256,8 @@ _TRIAGE: Final = (
             FieldSpec("plan_ref", FieldKind.REFERENCE, required=True),
             FieldSpec("executive_decision_required", FieldKind.FLAG),
             FieldSpec("recommended_response", FieldKind.IDENTIFIER),
+            # H9: the scheduled thematic reviews the incident met (criteria or priority).
+            FieldSpec("thematic_reviews_met", FieldKind.IDENTIFIERS),
         ),
         rules=("psirf.triage.order@1",),
         actor_fact="triaged_by",
@@ -470,11 +475,12 @@ _OTHER_OUTCOMES: Final = (
         sources=("reported", "under_review", *_REFERRAL_OPEN),
         dest=SAME_STATE,
         roles=(Role.PATIENT_SAFETY_SPECIALIST,),
-        guards=("thematic_review_in_plan",),
+        guards=("thematic_review_in_plan", "thematic_review_met"),
         fields=(FieldSpec("thematic_review_id", FieldKind.IDENTIFIER, required=True),),
         rules=("psirf.intake.thematic_review@1",),
         collects=(("thematic_review_id", "thematic_review_ids"),),
-        summary="Record that the incident was added to a scheduled thematic review.",
+        summary="Record that the incident was added to a scheduled thematic review; under a "
+        "plan, only one whose criteria triage found met or that its priority routes to.",
     ),
 )
 
