@@ -39,7 +39,8 @@ from typing import TypeVar
 
 import attrs
 
-from psirf_flow import _checkpoints, _commands, _events, _inputs, access
+from psirf_flow import _checkpoints, _commands, _events, _governing, _incidents, _inputs, access
+from psirf_flow._incidents import IncidentRecord
 from psirf_flow._references import GuardReferences
 from psirf_flow._retention_shell import RetentionShell
 from psirf_flow.audit import (
@@ -79,7 +80,6 @@ from psirf_flow.errors import (
     ConcurrencyConflict,
     CorruptRecord,
     InvalidInput,
-    PlanVersionUnavailable,
     ReservedIdentity,
     StoreError,
     UnknownWorkflow,
@@ -90,11 +90,8 @@ from psirf_flow.policy import (
     Plan,
     RetentionClass,
     RetentionSettings,
-    load_national_rules,
 )
 from psirf_flow.policy.governance import (
-    GOVERNING_PLAN_FACT,
-    GOVERNING_RULES_FACT,
     Governance,
     PlanBook,
 )
@@ -120,34 +117,6 @@ _VERIFY_READS = 3
 _CHECKPOINT_PAGE = 1000
 
 
-def _listed(argument: str, value: object, kind: type[_T]) -> tuple[_T, ...]:
-    """``value`` as a tuple of ``kind`` values, or :class:`InvalidInput` naming ``argument``."""
-    if not isinstance(value, list | tuple | set | frozenset):
-        raise InvalidInput(argument, f"must be a list, got {type(value).__name__}")
-    for item in value:
-        if not isinstance(item, kind):
-            msg = f"must hold only {kind.__name__} values, got {type(item).__name__}"
-            raise InvalidInput(argument, msg)
-    return tuple(value)
-
-
-def _plan_book(
-    plan: Plan | None,
-    national_rules: NationalRuleSet | None,
-    earlier_plans: object,
-    earlier_rules: object,
-) -> PlanBook | None:
-    """The versions the engine runs new cases under, and the earlier ones it knows."""
-    earlier = _listed("earlier_plans", earlier_plans, Plan)
-    earlier_packs = _listed("earlier_rules", earlier_rules, NationalRuleSet)
-    if plan is None:
-        if earlier or earlier_packs:
-            raise InvalidInput("earlier_plans", "needs a current plan (plan=...) as well")
-        return None
-    rules = national_rules if national_rules is not None else load_national_rules()
-    return PlanBook.of(plan, rules, earlier_plans=earlier, earlier_rules=earlier_packs)
-
-
 @attrs.frozen
 class Outcome:
     """The result of an accepted command.
@@ -162,32 +131,6 @@ class Outcome:
     case: Case
     entry: AuditEntry
     replayed: bool = False
-
-
-@attrs.frozen
-class IncidentRecord:
-    """One record linked to an incident, as :meth:`Engine.incident_records` lists it.
-
-    Attributes:
-        case_id: The case.
-        workflow: Its workflow's name (``incident_intake``, ``psii``, ``referral``...).
-        family: Its lifecycle family (``intake``, ``learning_response``,
-            ``duty_of_candour``, ``referral``, ``safety_action``).
-        state: Its state now.
-        organisation: The organisation that owns it.
-        version: How many commands it has accepted.
-    """
-
-    case_id: str
-    workflow: str
-    family: str
-    state: str
-    organisation: str
-    version: int
-
-
-#: The order families are listed in by :meth:`Engine.incident_records` (others after).
-_RECORD_FAMILIES = ("intake", "learning_response", "duty_of_candour", "referral", "safety_action")
 
 
 class Engine:
@@ -267,7 +210,7 @@ class Engine:
             national_rules = _inputs.optional_instance(
                 "national_rules", national_rules, NationalRuleSet
             )
-            self._book = _plan_book(plan, national_rules, earlier_plans, earlier_rules)
+            self._book = _governing.plan_book(plan, national_rules, earlier_plans, earlier_rules)
         self._governance = None if self._book is None else self._book.current
         self._store = store
         self._keys = keys
@@ -615,20 +558,7 @@ class Engine:
         Raises:
             PlanVersionUnavailable: If the case records versions this engine was not given.
         """
-        plan_ref = case.facts.get(GOVERNING_PLAN_FACT)
-        rules_version = case.facts.get(GOVERNING_RULES_FACT)
-        if plan_ref is None and rules_version is None:
-            return None
-        found = (
-            self._book.governing(plan_ref, rules_version)
-            if self._book is not None
-            and isinstance(plan_ref, str)
-            and isinstance(rules_version, str)
-            else None
-        )
-        if found is None:
-            raise PlanVersionUnavailable(case.id, str(plan_ref), str(rules_version))
-        return found
+        return _governing.governance_for(self._book, case)
 
     def _refuse_reserved(
         self, actor: Actor, role: Role | None, case_id: str | None, trigger: str
@@ -866,32 +796,9 @@ class Engine:
             organisation = _inputs.identifier("organisation", organisation)
         if not access.may_read(reader, organisation, self._oversight):
             return ()
-        found: list[IncidentRecord] = []
-        for link in self._store.incident_links(organisation, (incident_id,)):
-            try:
-                case = self._store.load(link.case_id)
-            except CaseNotFound:
-                continue
-            definition = self._definitions.get(case.workflow, case.workflow_version)
-            if case.organisation != organisation or definition is None:
-                continue
-            found.append(
-                IncidentRecord(
-                    case_id=case.id,
-                    workflow=case.workflow,
-                    family=definition.family,
-                    state=case.state,
-                    organisation=case.organisation,
-                    version=case.version,
-                )
-            )
-
-        def order(record: IncidentRecord) -> tuple[int, str, str]:
-            family = record.family
-            rank = _RECORD_FAMILIES.index(family) if family in _RECORD_FAMILIES else 99
-            return (rank, family, record.case_id)
-
-        return tuple(sorted(found, key=order))
+        return _incidents.incident_records(
+            self._store, self._definitions, organisation, incident_id
+        )
 
     def definition_for(self, case: Case) -> WorkflowDefinition:
         """Return the definition ``case`` is pinned to.

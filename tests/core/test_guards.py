@@ -12,6 +12,7 @@ from psirf_flow import Actor, Engine, GuardFailed, GuardResult, Role
 from psirf_flow.domain import Case, FactValue, SystemReader
 from psirf_flow.workflows import GUARDS, LEARNING_RESPONSES, GuardInput
 from psirf_flow.workflows.guards import person_in, same_person
+from psirf_flow.workflows.guards_thematic import THEMATIC_GUARDS
 from psirf_flow.workflows.learning_response.sign_off import GOVERNANCE_GUARDS
 
 
@@ -605,18 +606,19 @@ class TestBuiltinGuards:
     def test_every_learning_response_guard_is_in_the_table(self) -> None:
         """Every guard a learning response uses has a passing and a failing row above.
 
-        The guards that read the plan are tabled with a plan in ``test_governance_guards``.
+        The guards that read the plan are tabled with a plan in ``test_governance_guards``
+        (the scheduled thematic review's in ``tests/lifecycles/test_thematic_reviews.py``).
         """
         rows = [p.values for p in GUARD_TABLE]
-        governed = {row[0] for row in GOVERNANCE_GUARDS}
+        governed = {row[0] for row in (*GOVERNANCE_GUARDS, *THEMATIC_GUARDS)}
         used = {
             name
             for definition in LEARNING_RESPONSES.values()
             for spec in (definition.opening, *definition.transitions.values())
             for name in spec.guards
         }
-        assert len(used) == 36
-        assert len(used & governed) == 8
+        assert len(used) == 37
+        assert len(used & governed) == 9
         for name in used - governed:
             outcomes = {row[4].startswith("ok") for row in rows if row[0] == name}
             assert outcomes == ({True} if name in _ALWAYS_PASSES else {True, False}), name

@@ -302,6 +302,13 @@ class TestThematicReviews:
     def test_added_reviews_are_collected(self, engine: Engine) -> None:
         """Every review the incident was added to is kept, once each."""
         _reported(engine)
+        engine.fire(CASE, "begin_review", actor=PSS)
+        engine.fire(
+            CASE,
+            "record_triage",
+            actor=PSS,
+            payload={"plan_ref": "rx9-psirp@2.0", "thematic_reviews_met": ["discharge-quarterly"]},
+        )
         for review in ("discharge-quarterly", "discharge-quarterly"):
             engine.fire(
                 CASE, "add_to_thematic_review", actor=PSS, payload={"thematic_review_id": review}

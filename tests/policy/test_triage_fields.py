@@ -432,6 +432,7 @@ PAYLOAD_ROWS = [
             "plan_ref": PLAN,
             "executive_decision_required": True,
             "recommended_response": "thematic_review",
+            "thematic_reviews_met": ["discharge-quarterly"],
         },
         id="priority-with-a-default",
     ),

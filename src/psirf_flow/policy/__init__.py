@@ -82,7 +82,12 @@ from psirf_flow.policy.plan import (
 )
 from psirf_flow.policy.plan_checks import plan_problems
 from psirf_flow.policy.schema import plan_schema
-from psirf_flow.policy.thematic import ThematicReviewDue, thematic_reviews_due
+from psirf_flow.policy.thematic import (
+    ThematicReviewDue,
+    commissioning_payload,
+    gathered_reviews,
+    thematic_reviews_due,
+)
 from psirf_flow.policy.triage import (
     OverrideRequirement,
     Pathway,
@@ -157,9 +162,11 @@ __all__ = [
     "Verification",
     "WorkingDayCalendar",
     "check_extra_facts",
+    "commissioning_payload",
     "condition_problems",
     "dump_plan",
     "evaluate",
+    "gathered_reviews",
     "intake_payload",
     "load_national_rules",
     "load_plan",

@@ -7,8 +7,11 @@ whose criteria an incident meets
 (:attr:`~psirf_flow.policy.triage.Recommendation.thematic_reviews_matched`) and the intake
 records the incidents added to a review (``add_to_thematic_review``). The function here is
 pure: given the plan, a day and the incidents gathered so far, it says which reviews are
-due and with what. Commissioning the review itself is the host's step (a
-``thematic_review`` learning response opened with those incidents).
+due and with what. Commissioning the review itself is the host's step: a
+``thematic_review`` learning response opened with the payload
+:func:`commissioning_payload` builds, which (under a plan) the guard
+``scheduled_review_as_planned`` checks: the review is the plan's, due, and gathers only
+incidents added to it (see the how-to "Commission scheduled thematic reviews").
 
 Occurrences are ``first_due`` plus whole multiples of ``every``, counted from
 ``first_due`` each time (so monthly reviews from the 31st fall on the last day of shorter
@@ -23,11 +26,21 @@ from datetime import date, datetime, time
 
 import attrs
 
+from psirf_flow.errors import InvalidInput
 from psirf_flow.policy.calendars import UK_TIME, Timescale, WorkingDayCalendar
 from psirf_flow.policy.plan import Plan, ScheduledReview
 
 
-__all__ = ["ThematicReviewDue", "thematic_reviews_due"]
+__all__ = [
+    "MIN_GATHERED",
+    "ThematicReviewDue",
+    "commissioning_payload",
+    "gathered_reviews",
+    "thematic_reviews_due",
+]
+
+#: The fewest incidents a thematic review links (the lifecycle's ``several_incidents_linked``).
+MIN_GATHERED = 2
 
 #: The most occurrences looked at per review (a daily review over thirty years).
 _MAX_STEPS = 11_000
@@ -96,3 +109,61 @@ def thematic_reviews_due(
             )
         )
     return tuple(due)
+
+
+def gathered_reviews(intakes: Iterable[Mapping[str, object]]) -> dict[str, tuple[str, ...]]:
+    """The incidents gathered by each scheduled review, from intakes' facts (pure).
+
+    Reads each intake's ``incident_id`` and ``thematic_review_ids`` (what
+    ``add_to_thematic_review`` collects), so a host passes the facts of its intake cases and
+    gives the result to :func:`thematic_reviews_due` as ``gathered``. Facts of another shape
+    are skipped.
+
+    Args:
+        intakes: The facts of intake cases (for example ``case.facts`` of each listed case).
+    """
+    found: dict[str, set[str]] = {}
+    for facts in intakes:
+        incident = facts.get("incident_id")
+        reviews = facts.get("thematic_review_ids")
+        if not isinstance(incident, str) or not isinstance(reviews, (tuple, list)):
+            continue
+        for review in reviews:
+            if isinstance(review, str):
+                found.setdefault(review, set()).add(incident)
+    return {review: tuple(sorted(ids)) for review, ids in sorted(found.items())}
+
+
+def commissioning_payload(
+    due: ThematicReviewDue, incident_ids: Iterable[str] | None = None
+) -> dict[str, object]:
+    """The opening payload that commissions the scheduled review ``due`` (pure; psirf-rules §2).
+
+    Open a ``thematic_review`` learning response with it (``Engine.open``); under a plan
+    the guard ``scheduled_review_as_planned`` checks the review is due and every incident
+    was added to it.
+
+    Args:
+        due: A review :func:`thematic_reviews_due` returned.
+        incident_ids: The incidents to gather (default: ``due.incident_ids``), for example
+            leaving out those an earlier occurrence already reviewed.
+
+    Raises:
+        InvalidInput: If fewer than two distinct incidents are gathered (a thematic review
+            links at least two), or an incident id is not text.
+    """
+    chosen = due.incident_ids if incident_ids is None else tuple(incident_ids)
+    if not all(isinstance(i, str) for i in chosen):
+        raise InvalidInput("incident_ids", "must be incident ids (text)")
+    distinct = sorted(set(chosen))
+    if len(distinct) < MIN_GATHERED:
+        raise InvalidInput(
+            "incident_ids",
+            f"must name at least {MIN_GATHERED} incidents for the thematic review "
+            f"{due.review_id} (got {len(distinct)})",
+        )
+    return {
+        "incident_ids": distinct,
+        "scheduled_review_id": due.review_id,
+        "response_type": due.response_type,
+    }

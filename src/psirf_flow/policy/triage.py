@@ -467,4 +467,20 @@ def intake_payload(recommendation: Recommendation, rules: NationalRuleSet) -> di
     }
     if recommendation.default_response is not None:
         payload["recommended_response"] = recommendation.default_response
+    met = _reviews_met(recommendation)
+    if met:
+        payload["thematic_reviews_met"] = list(met)
     return payload
+
+
+def _reviews_met(recommendation: Recommendation) -> tuple[str, ...]:
+    """The scheduled thematic reviews an incident may be added to (psirf-rules §2, LOCAL).
+
+    Those whose criteria it met (``thematic_reviews_matched``, in plan order), then the one
+    its priority routes it to (``thematic_review``), each once. ``record_triage`` records
+    them as ``thematic_reviews_met``; under a plan ``add_to_thematic_review`` takes no other.
+    """
+    met = list(recommendation.thematic_reviews_matched)
+    if recommendation.thematic_review is not None and recommendation.thematic_review not in met:
+        met.append(recommendation.thematic_review)
+    return tuple(met)

@@ -35,7 +35,9 @@ Main path (psirf-rules §6 stages 0 and 2, §9.0)::
 Along the way the intake records which of the plan's regulator notification steps apply
 (``record_required_notifications``) and each one made (``record_regulator_notification``;
 none may be outstanding when the response is decided or the referral closed), and the
-scheduled thematic reviews the incident was added to (``add_to_thematic_review``). A
+scheduled thematic reviews the incident was added to (``add_to_thematic_review``; under a
+plan only a review triage found the incident met, ``thematic_reviews_met``, or one its
+priority routes to: the guard ``thematic_review_met``, psirf-rules §2). A
 decision may draw on the plan's reserve capacity (``reserve_capacity_used``).
 
 A national requirement is set aside only by ``override_national_requirement``: executive
@@ -55,6 +57,7 @@ from psirf_flow.policy.harm import PHYSICAL_HARM_CODES, PSYCHOLOGICAL_HARM_CODES
 from psirf_flow.policy.plan import DECIDER_ROLES
 from psirf_flow.workflows.guards import GuardSpec, lifecycle_guards
 from psirf_flow.workflows.guards_referral import REFERRAL_GUARD_SPECS
+from psirf_flow.workflows.guards_thematic import THEMATIC_GUARD_SPECS
 from psirf_flow.workflows.intake.guards import INTAKE_GUARDS
 from psirf_flow.workflows.spec import (
     SAME_STATE,
@@ -85,7 +88,7 @@ __all__ = [
 
 #: The guards this lifecycle resolves its guard names against: the shared ones and its own.
 LIFECYCLE_GUARDS: Final = lifecycle_guards(
-    (GuardSpec(*row) for row in INTAKE_GUARDS), REFERRAL_GUARD_SPECS
+    (GuardSpec(*row) for row in INTAKE_GUARDS), REFERRAL_GUARD_SPECS, THEMATIC_GUARD_SPECS
 )
 
 #: Preset on every intake: duty-of-candour screening follows its harm grading from the
@@ -166,6 +169,7 @@ _TRIAGE_FACTS: Final = (
     "plan_ref",
     "executive_decision_required",
     "recommended_response",
+    "thematic_reviews_met",
 )
 _DECISION_NOTE: Final = FieldSpec("decision_note", FieldKind.TEXT)
 #: A committee's decision names the committee and its meeting (the plan's decided_by).
@@ -261,6 +265,8 @@ _TRIAGE: Final = (
             FieldSpec("plan_ref", FieldKind.REFERENCE, required=True),
             FieldSpec("executive_decision_required", FieldKind.FLAG),
             FieldSpec("recommended_response", FieldKind.IDENTIFIER),
+            # H9: the scheduled thematic reviews the incident met (criteria or priority).
+            FieldSpec("thematic_reviews_met", FieldKind.IDENTIFIERS),
         ),
         rules=("psirf.triage.order@1",),
         actor_fact="triaged_by",
@@ -478,11 +484,12 @@ _OTHER_OUTCOMES: Final = (
         sources=("reported", "under_review", *_REFERRAL_OPEN),
         dest=SAME_STATE,
         roles=(Role.PATIENT_SAFETY_SPECIALIST,),
-        guards=("thematic_review_in_plan",),
+        guards=("thematic_review_in_plan", "thematic_review_met"),
         fields=(FieldSpec("thematic_review_id", FieldKind.IDENTIFIER, required=True),),
         rules=("psirf.intake.thematic_review@1",),
         collects=(("thematic_review_id", "thematic_review_ids"),),
-        summary="Record that the incident was added to a scheduled thematic review.",
+        summary="Record that the incident was added to a scheduled thematic review; under a "
+        "plan, only one whose criteria triage found met or that its priority routes to.",
     ),
 )
 

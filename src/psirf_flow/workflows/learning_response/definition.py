@@ -22,6 +22,8 @@ variants of one skeleton and differ only where the rules say they do (psirf-rule
 * **Swarm huddle** and **hot debrief**: led by a facilitator, not an investigator.
 * **MDT review**: multidisciplinary (expert) input recorded.
 * **Thematic review**: links at least two incidents; terms of reference and peer review.
+  Opened for one of the plan's scheduled reviews (``scheduled_review_id``), it must be due
+  and gather only incidents added to that review (:mod:`psirf_flow.workflows.guards_thematic`).
 
 **Staff involved and engagement** (psirf-rules §5 rule 1, §7.1): the staff involved and
 their line managers arrive with the coupling from the intake (or at opening) and are added
@@ -58,6 +60,7 @@ import attrs
 
 from psirf_flow.domain import Role
 from psirf_flow.workflows.guards import SIGNER_ROLES, GuardSpec, lifecycle_guards
+from psirf_flow.workflows.guards_thematic import SCHEDULED_REVIEW_FACT, THEMATIC_GUARD_SPECS
 from psirf_flow.workflows.learning_response.engagement import (
     DEFAULT_HARD_CAP_DAYS,
     DEFAULT_TIMESCALE_DAYS,
@@ -107,6 +110,7 @@ __all__ = [
 LIFECYCLE_GUARDS: Final = lifecycle_guards(
     LEARNING_RESPONSE_GUARDS,
     (GuardSpec(*row) for row in (*ENGAGEMENT_GUARDS, *GOVERNANCE_GUARDS)),
+    THEMATIC_GUARD_SPECS,
 )
 
 FAMILY: Final = "learning_response"
@@ -253,6 +257,9 @@ class Variant:
             lead's override may go (NAT-G ✖ default 183); preset likewise.
         version: The definition's version (a changed variant gets a new one, so cases
             already opened keep the rules they were opened under).
+        scheduled_reviews: It may be opened for one of the plan's scheduled thematic reviews
+            (``scheduled_review_id``), checked by ``scheduled_review_as_planned`` (psirf-rules
+            §2); only the opening changes, so cases already opened are unaffected.
     """
 
     name: str
@@ -270,10 +277,19 @@ class Variant:
     timescale_days: int = DEFAULT_TIMESCALE_DAYS
     hard_cap_days: int = DEFAULT_HARD_CAP_DAYS
     version: str = VERSION
+    scheduled_reviews: bool = False
 
 
 def _opening(variant: Variant) -> OpeningSpec:
     guards = ("several_incidents_linked",) if variant.min_incidents > 1 else ()
+    # H9: a scheduled thematic review names the plan's review it commissions (§2).
+    scheduled = (
+        (FieldSpec(SCHEDULED_REVIEW_FACT, FieldKind.IDENTIFIER),)
+        if variant.scheduled_reviews
+        else ()
+    )
+    if variant.scheduled_reviews:
+        guards = (*guards, "scheduled_review_as_planned")
     return OpeningSpec(
         roles=(Role.PATIENT_SAFETY_SPECIALIST, Role.EXECUTIVE_LEAD, Role.SYSTEM),
         fields=(
@@ -289,6 +305,7 @@ def _opening(variant: Variant) -> OpeningSpec:
             FieldSpec.choice(
                 "basis", ("national_requirement", "local_priority", "emergent_risk", "other")
             ),
+            *scheduled,
         ),
         guards=guards,
         rules=("psirf.response.commission@1",),
@@ -854,6 +871,7 @@ THEMATIC_REVIEW: Final = build_learning_response(
         needs_terms_of_reference=True,
         review_guards=("peer_review_recorded", "findings_agreed"),
         min_incidents=2,
+        scheduled_reviews=True,
     )
 )
 
