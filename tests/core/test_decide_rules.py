@@ -7,6 +7,7 @@ and the whole :class:`Option` or :class:`Decision`, not one attribute of it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import attrs
@@ -25,6 +26,7 @@ from psirf_flow.errors import (
     TransitionNotAllowed,
     UnknownTrigger,
 )
+from psirf_flow.policy.governance import GOVERNING_PLAN_FACT, GOVERNING_RULES_FACT
 from psirf_flow.workflows import GUARDS, PSII, GuardInput, GuardSpec
 from psirf_flow.workflows.guards import CaseSummary
 from psirf_flow.workflows.payload import check_payload
@@ -533,3 +535,50 @@ def test_opening_digests_differ_with_the_key() -> None:
     ]
 
     assert made[0] != made[1]
+
+
+def _decide_submit(payload: dict[str, object]) -> None:
+    decide(PROBE, _case(), Command("submit", PSS, payload), now=NOW)
+
+
+def _decide_opening(payload: dict[str, object]) -> None:
+    decide_open(
+        PROBE,
+        case_id="P-9",
+        organisation=ORG,
+        command=Command("open", PSS, {**OPENING, **payload}),
+        now=NOW,
+    )
+
+
+@pytest.mark.parametrize(
+    ("step", "case_id", "trigger"),
+    [
+        pytest.param(_decide_submit, "P-1", "submit", id="decide"),
+        pytest.param(_decide_opening, "P-9", "open", id="decide-open"),
+    ],
+)
+def test_governance_facts_in_a_payload_are_refused_naming_the_case(
+    step: Callable[[dict[str, object]], None], case_id: str, trigger: str
+) -> None:
+    """Psirf-rules §1.8: a payload naming the governing versions is refused for that case."""
+    with pytest.raises(InvalidPayload) as refused:
+        step({GOVERNING_RULES_FACT: "x", GOVERNING_PLAN_FACT: "y"})
+
+    assert (
+        refused.value.code,
+        refused.value.case_id,
+        refused.value.trigger,
+        refused.value.reason_code,
+        refused.value.problems,
+    ) == (
+        "PSF205",
+        case_id,
+        trigger,
+        "invalid_payload",
+        tuple(
+            f"{name} is recorded by the engine from the plan it runs under, never given"
+            for name in sorted((GOVERNING_PLAN_FACT, GOVERNING_RULES_FACT))
+        ),
+    )
+    assert seen_inputs == []
