@@ -325,6 +325,14 @@ def test_triage_records_the_reviews_met(plan: Plan) -> None:
     assert "thematic_reviews_met" not in intake_payload(other, RULES)
 
 
+def test_a_review_reached_only_through_the_priority_is_recorded(plan: Plan) -> None:
+    """A review the priority routes to, whose criteria were not met, follows those met."""
+    falls = triage(IncidentFacts(incident_id="I2", categories={"falls"}), plan, RULES)
+    routed = attrs.evolve(falls, thematic_review=DISCHARGE)
+
+    assert intake_payload(routed, RULES)["thematic_reviews_met"] == [FALLS, DISCHARGE]
+
+
 # -- end to end ------------------------------------------------------------------------------
 
 
