@@ -18,14 +18,13 @@ accepted only where the plan permits it and with a reason code; psirf-rules §0.
 
 from __future__ import annotations
 
-from calendar import monthrange
 from collections.abc import Iterable
 from datetime import date, datetime
 
 import attrs
 
 from psirf_flow.audit import AuditEntry
-from psirf_flow.policy.calendars import UK_TIME
+from psirf_flow.policy.calendars import UK_TIME, add_months
 from psirf_flow.policy.plan import Plan
 from psirf_flow.workflows.intake import NATIONAL_OVERRIDE_RULE, PLAN_DEPARTURE_RULE
 
@@ -210,12 +209,6 @@ class ReservePeriodUse:
     case_ids: tuple[str, ...]
 
 
-def _add_months(day: date, months: int) -> date:
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return date(year, month, min(day.day, monthrange(year, month)[1]))
-
-
 def reserve_capacity_use(
     entries: Iterable[AuditEntry], plan: Plan, *, on: date
 ) -> tuple[ReservePeriodUse, ...]:
@@ -240,7 +233,7 @@ def reserve_capacity_use(
     step = 0
     while start <= on:
         step += 1
-        end = _add_months(first, months * step)
+        end = add_months(first, months * step)
         bounds.append((start, end))
         start = end
     draws = sorted(

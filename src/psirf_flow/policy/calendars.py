@@ -43,6 +43,7 @@ __all__ = [
     "TimeUnit",
     "Timescale",
     "WorkingDayCalendar",
+    "add_months",
 ]
 
 #: The time zone in which a calendar date is judged.
@@ -288,14 +289,15 @@ class WorkingDayCalendar:
             return self.add_working_days(start, timescale.amount)
         local = start.astimezone(UK_TIME)
         if timescale.unit is TimeUnit.MONTHS:
-            day = _add_months(local.date(), timescale.amount)
+            day = add_months(local.date(), timescale.amount)
         else:
             days = timescale.amount * (7 if timescale.unit is TimeUnit.WEEKS else 1)
             day = local.date() + timedelta(days=days)
         return _at_uk_time(day, local.timetz()).astimezone(start.tzinfo)
 
 
-def _add_months(day: date, months: int) -> date:
+def add_months(day: date, months: int) -> date:
+    """The same day of the month ``months`` later, or that month's last day if it has none."""
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
     last = _calendar.monthrange(year, month)[1]
