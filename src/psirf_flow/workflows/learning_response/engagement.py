@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from psirf_flow.domain import FactValue, GuardResult
+from psirf_flow.workflows.guards import fact_date
 
 
 if TYPE_CHECKING:
@@ -90,15 +91,6 @@ class ResponseClock:
         return self.started_on + timedelta(days=self.hard_cap_days)
 
 
-def _date(value: object) -> date | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 def _days(facts: Mapping[str, FactValue], name: str, default: int) -> int:
     value = facts.get(name)
     if isinstance(value, int) and not isinstance(value, bool):
@@ -113,7 +105,7 @@ def response_clock(facts: Mapping[str, FactValue]) -> ResponseClock | None:
         facts: The case's facts (``started_on``, and optionally ``timescale_days`` and
             ``hard_cap_days``; the defaults apply when those are absent).
     """
-    started = _date(facts.get("started_on"))
+    started = fact_date(facts.get("started_on"))
     if started is None:
         return None
     return ResponseClock(
@@ -129,7 +121,7 @@ def current_target_date(facts: Mapping[str, FactValue]) -> date | None:
     This is the agreed (or extended) ``target_date``, or, until one is agreed, the end of
     the plan's timescale.
     """
-    agreed = _date(facts.get("target_date"))
+    agreed = fact_date(facts.get("target_date"))
     if agreed is not None:
         return agreed
     clock = response_clock(facts)
@@ -164,7 +156,7 @@ def _dated(name: str, check: DatedCheck) -> Callable[[GuardInput], GuardResult]:
 
     def guard(g: GuardInput) -> GuardResult:
         clock = response_clock(g.facts)
-        target = _date(g.facts.get("target_date"))
+        target = fact_date(g.facts.get("target_date"))
         if clock is None:
             return _not_started(name)
         if target is None:
@@ -199,7 +191,7 @@ def _target_within_timescale(
 
 def _target_not_in_past(g: GuardInput) -> GuardResult:
     name = "target_not_in_past"
-    target = _date(g.facts.get("target_date"))
+    target = fact_date(g.facts.get("target_date"))
     if target is None:
         return _no_target(name)
     if g.now is None:
@@ -235,7 +227,7 @@ def _extension_later_than_target(
     name: str, g: GuardInput, clock: ResponseClock, target: date
 ) -> GuardResult:
     # The target before this command: the one agreed or extended, else the timescale's end.
-    agreed = _date(g.case.facts.get("target_date")) if g.case is not None else None
+    agreed = fact_date(g.case.facts.get("target_date")) if g.case is not None else None
     current = agreed or clock.timescale_ends_on
     return _result(
         name,
