@@ -24,6 +24,7 @@ from datetime import date, datetime
 import attrs
 
 from psirf_flow.audit import AuditEntry
+from psirf_flow.errors import InvalidInput
 from psirf_flow.policy.calendars import UK_TIME, add_months
 from psirf_flow.policy.plan import Plan
 from psirf_flow.workflows.intake import NATIONAL_OVERRIDE_RULE, PLAN_DEPARTURE_RULE
@@ -78,9 +79,24 @@ def overridden_national_requirements(entries: Iterable[AuditEntry]) -> list[Nati
     Returns:
         One :class:`NationalOverride` per override entry, oldest first (then by case and
         sequence), so the listing is the same whatever order the entries came in.
+
+    Raises:
+        InvalidInput: If ``entries`` is not a collection of audit entries.
     """
-    found = [_override(e) for e in entries if NATIONAL_OVERRIDE_RULE in e.rules]
+    found = [_override(e) for e in _entries(entries) if NATIONAL_OVERRIDE_RULE in e.rules]
     return sorted(found, key=lambda o: (o.recorded_at, o.case_id, o.sequence))
+
+
+def _entries(entries: object) -> tuple[AuditEntry, ...]:
+    """``entries`` as a tuple of audit entries, or :class:`InvalidInput` (nothing else)."""
+    if isinstance(entries, str | bytes) or not isinstance(entries, Iterable):
+        raise InvalidInput("entries", f"must be audit entries, got {type(entries).__name__}")
+    found = tuple(entries)
+    for entry in found:
+        if not isinstance(entry, AuditEntry):
+            msg = f"must hold only audit entries, got {type(entry).__name__}"
+            raise InvalidInput("entries", msg)
+    return found
 
 
 def _override(entry: AuditEntry) -> NationalOverride:
@@ -148,10 +164,13 @@ def plan_departures(entries: Iterable[AuditEntry]) -> list[PlanDeparture]:
     Returns:
         One :class:`PlanDeparture` per decision that recorded a departure reason, oldest
         first (then by case and sequence).
+
+    Raises:
+        InvalidInput: If ``entries`` is not a collection of audit entries.
     """
     found = [
         _departure(e)
-        for e in entries
+        for e in _entries(entries)
         if PLAN_DEPARTURE_RULE in e.rules and isinstance(e.data.get("departure_reason"), str)
     ]
     return sorted(found, key=lambda d: (d.recorded_at, d.case_id, d.sequence))
@@ -224,7 +243,16 @@ def reserve_capacity_use(
         entries: Audit entries of one case or many, in any order.
         plan: The plan whose reserve is reported.
         on: The last day reported.
+
+    Raises:
+        InvalidInput: If ``entries`` is not a collection of audit entries, ``plan`` not a
+            ``Plan`` or ``on`` not a date.
     """
+    entries = _entries(entries)
+    if not isinstance(plan, Plan):
+        raise InvalidInput("plan", f"must be a Plan, got {type(plan).__name__}")
+    if not isinstance(on, date):
+        raise InvalidInput("on", f"must be a date, got {type(on).__name__}")
     reserve = plan.reserve_capacity
     first = plan.plan.effective_from
     months = max(1, reserve.period_months)

@@ -85,7 +85,17 @@ def thematic_reviews_due(
         on: The day asked about (a Europe/London calendar date).
         gathered: The incidents gathered so far, by review id (for example read from the
             intakes' ``thematic_review_ids``); reviews not named gather none.
+
+    Raises:
+        InvalidInput: If ``plan`` is not a ``Plan``, ``on`` not a date or ``gathered`` not
+            a mapping.
     """
+    if not isinstance(plan, Plan):
+        raise InvalidInput("plan", f"must be a Plan, got {type(plan).__name__}")
+    if not isinstance(on, date):
+        raise InvalidInput("on", f"must be a date, got {type(on).__name__}")
+    if gathered is not None and not isinstance(gathered, Mapping):
+        raise InvalidInput("gathered", f"must be a mapping, got {type(gathered).__name__}")
     calendar = plan.working_calendar()
     incidents = gathered or {}
     due: list[ThematicReviewDue] = []
@@ -121,9 +131,16 @@ def gathered_reviews(intakes: Iterable[Mapping[str, object]]) -> dict[str, tuple
 
     Args:
         intakes: The facts of intake cases (for example ``case.facts`` of each listed case).
+
+    Raises:
+        InvalidInput: If ``intakes`` is not a collection of mappings.
     """
+    if not isinstance(intakes, Iterable):  # text is refused below: its items are not mappings
+        raise InvalidInput("intakes", f"must be intakes' facts, got {type(intakes).__name__}")
     found: dict[str, set[str]] = {}
     for facts in intakes:
+        if not isinstance(facts, Mapping):
+            raise InvalidInput("intakes", f"must hold mappings, got {type(facts).__name__}")
         incident = facts.get("incident_id")
         reviews = facts.get("thematic_review_ids")
         if not isinstance(incident, str) or not isinstance(reviews, (tuple, list)):
@@ -150,8 +167,15 @@ def commissioning_payload(
 
     Raises:
         InvalidInput: If fewer than two distinct incidents are gathered (a thematic review
-            links at least two), or an incident id is not text.
+            links at least two), an incident id is not text, or ``due`` is not a
+            ``ThematicReviewDue``.
     """
+    if not isinstance(due, ThematicReviewDue):
+        raise InvalidInput("due", f"must be a ThematicReviewDue, got {type(due).__name__}")
+    if incident_ids is not None and (
+        isinstance(incident_ids, str | bytes) or not isinstance(incident_ids, Iterable)
+    ):
+        raise InvalidInput("incident_ids", "must be a collection of incident ids")
     chosen = due.incident_ids if incident_ids is None else tuple(incident_ids)
     if not all(isinstance(i, str) for i in chosen):
         raise InvalidInput("incident_ids", "must be incident ids (text)")
