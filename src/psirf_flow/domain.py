@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
@@ -41,6 +41,9 @@ __all__ = [
     "Case",
     "Command",
     "Deadline",
+    "DeadlineStatus",
+    "Escalation",
+    "EscalationStatus",
     "FactValue",
     "GuardResult",
     "OutboxMessage",
@@ -364,23 +367,134 @@ class GuardResult:
         return cls(name=name, ok=False, reason_code=code, explanation=explanation)
 
 
-@attrs.frozen
+class DeadlineStatus(StrEnum):
+    """Where a deadline stands.
+
+    * ``open``: running (its escalations may fire);
+    * ``paused``: its case is on hold; due date and tiers move later on resuming;
+    * ``met``: the action was recorded (``met_at``), on time or late;
+    * ``cleared``: its stage was left without the action (stood down, declined, merged);
+    * ``superseded``: replaced by a new clock (a reopening, a new agreed target date, an
+      approved extension); kept for the record.
+    """
+
+    OPEN = "open"
+    PAUSED = "paused"
+    MET = "met"
+    CLEARED = "cleared"
+    SUPERSEDED = "superseded"
+
+
+class EscalationStatus(StrEnum):
+    """Where one escalation tier stands: ``pending``, ``paused``, ``fired`` or ``cancelled``."""
+
+    PENDING = "pending"
+    PAUSED = "paused"
+    FIRED = "fired"
+    CANCELLED = "cancelled"
+
+
+def _aware_or_none(_instance: object, attribute: attrs.Attribute[datetime], value: object) -> None:
+    if value is not None:
+        _aware(_instance, attribute, value)
+
+
+@attrs.frozen(kw_only=True)
 class Deadline:
-    """A due date attached to a case, written in the same transaction as the state change.
+    """A due date on a case, written in the same transaction as the step that starts it.
+
+    One row per case, kind and cycle: a reopened case starts a new cycle (a new clock for
+    the new work) and keeps the old rows. The counting rules are
+    :mod:`psirf_flow.policy.timing`.
 
     Attributes:
         case_id: The case it belongs to.
-        kind: What is due (for example ``"psii_target"``).
-        due_at: When it falls due (aware UTC).
-        tier: The escalation tier reached so far (0 before any escalation).
-        status: ``"open"``, ``"met"`` or ``"cancelled"``.
+        kind: What is due (:mod:`psirf_flow.schedule` names the kinds, e.g.
+            ``"response_target"``, ``"candour_notification"``).
+        cycle: 0 for the first clock; one more on each reopening.
+        organisation: The case's organisation (reports are by organisation).
+        workflow: The case's workflow name.
+        started_at: The instant of the event that started it (aware UTC).
+        due_date: The Europe/London date it is due on (``None`` for an hours rule).
+        due_at: When it is breached (aware UTC): 00:00 local on the day after
+            ``due_date``, or the exact instant for an hours rule.
+        status: A :class:`DeadlineStatus` value.
+        owner: The person answerable for it, when the case names one (the lead, the
+            action owner); an opaque id.
+        ladder: The name of the plan's escalation ladder it follows (``None``: the
+            default ladder).
+        tier: How many of its escalations have fired.
+        paused_at: When its case went on hold (while ``paused``).
+        met_at: When it was met, cleared or superseded.
     """
 
     case_id: str
     kind: str
+    cycle: int = 0
+    organisation: str = ""
+    workflow: str = ""
+    started_at: datetime = attrs.field(validator=_aware)
+    due_date: date | None = None
     due_at: datetime = attrs.field(validator=_aware)
+    status: str = DeadlineStatus.OPEN.value
+    owner: str | None = None
+    ladder: str | None = None
     tier: int = 0
-    status: str = "open"
+    paused_at: datetime | None = attrs.field(default=None, validator=_aware_or_none)
+    met_at: datetime | None = attrs.field(default=None, validator=_aware_or_none)
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """``(case_id, kind, cycle)``: the deadline's identity."""
+        return (self.case_id, self.kind, self.cycle)
+
+
+@attrs.frozen(kw_only=True)
+class Escalation:
+    """One tier of a deadline's escalation ladder, scheduled as its own row.
+
+    Each tier fires exactly once: the sweeper claims due rows, and firing one is an
+    audited entry on the case (recording ``fire_at`` and the instant it fired) committed
+    with the row's change to ``fired``, under the case's version check and an idempotency
+    key unique to the tier.
+
+    Attributes:
+        case_id: The case.
+        kind: The deadline's kind.
+        cycle: The deadline's cycle.
+        tier: Its position in the ladder, from 0, in the order the tiers fire.
+        stage: ``"warning"`` (before due), ``"breach"`` (at due) or ``"escalation"``
+            (after due).
+        organisation: The case's organisation.
+        fire_at: When it is scheduled to fire (aware UTC); moves later with a hold.
+        notify: The roles told when it fires (one outbox notification per recipient).
+        action: A trigger the plan declares to apply to the case when it fires (as
+            psirf_flow itself, audited), or ``None``.
+        status: An :class:`EscalationStatus` value.
+        fired_at: When it fired (``None`` until then).
+    """
+
+    case_id: str
+    kind: str
+    cycle: int = 0
+    tier: int
+    stage: str
+    organisation: str = ""
+    fire_at: datetime = attrs.field(validator=_aware)
+    notify: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    action: str | None = None
+    status: str = EscalationStatus.PENDING.value
+    fired_at: datetime | None = attrs.field(default=None, validator=_aware_or_none)
+
+    @property
+    def key(self) -> tuple[str, str, int, int]:
+        """``(case_id, kind, cycle, tier)``: the tier's identity."""
+        return (self.case_id, self.kind, self.cycle, self.tier)
+
+    @property
+    def dedupe_key(self) -> str:
+        """The idempotency key of firing this tier: the same in every process."""
+        return f"escalation:{self.case_id}:{self.kind}:{self.cycle}:{self.tier}"
 
 
 @attrs.frozen

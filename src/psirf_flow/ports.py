@@ -10,13 +10,13 @@ environment variables. Every store adapter should pass
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final, Protocol, runtime_checkable
 
 import attrs
 
 from psirf_flow.audit import AuditEntry
-from psirf_flow.domain import Case, Deadline, OutboxMessage
+from psirf_flow.domain import Case, Deadline, Escalation, OutboxMessage
 from psirf_flow.errors import InvalidInput, shown
 
 
@@ -24,6 +24,7 @@ __all__ = [
     "CaseQuery",
     "Change",
     "Clock",
+    "DeadlineQuery",
     "IdempotencyRecord",
     "IncidentLink",
     "Page",
@@ -87,7 +88,9 @@ class Change:
         expected_version: The version the command was decided against; ``None`` to create.
         entry: The audit entry to append (its sequence equals ``case.version``).
         idempotency: The idempotency record to keep, if a key was given.
-        deadlines: Deadlines to insert or replace (by case and kind).
+        deadlines: Deadlines to insert or replace (by case, kind and cycle).
+        escalations: Escalation tiers to insert or replace (by case, kind, cycle and
+            tier).
         outbox: Messages to deliver after commit.
         incident_links: The case's incident links to insert or replace (by organisation,
             incident and case); only those that are new or changed.
@@ -100,6 +103,7 @@ class Change:
     deadlines: tuple[Deadline, ...] = ()
     outbox: tuple[OutboxMessage, ...] = ()
     incident_links: tuple[IncidentLink, ...] = ()
+    escalations: tuple[Escalation, ...] = ()
 
 
 #: The longest text filter of a query, and the most organisations a query may name.
@@ -181,6 +185,65 @@ class CaseQuery:
     limit: int = attrs.field(default=50, validator=_page_size)
 
 
+def _statuses(value: Iterable[str] | None) -> frozenset[str] | None:
+    if value is None:
+        return None
+    found: object = value
+    if isinstance(found, str | bytes) or not isinstance(found, Iterable):
+        raise InvalidInput(
+            "query.statuses", f"must be a collection of statuses, got {shown(found)}"
+        )
+    statuses = frozenset(found)
+    for status in statuses:
+        _filter_text("statuses", status)
+    return statuses
+
+
+def _optional_moment(
+    _instance: object, attribute: attrs.Attribute[datetime | None], value: object
+) -> None:
+    if value is None:
+        return
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInput(
+            f"query.{attribute.name}", f"must be an aware datetime, got {shown(value)}"
+        )
+
+
+def _deadline_limit(_instance: object, _attribute: object, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 100_000:
+        raise InvalidInput("query.limit", "must be a whole number from 1 to 100,000")
+
+
+@attrs.frozen(kw_only=True)
+class DeadlineQuery:
+    """A filter over deadlines, for the people-facing queries (caseloads, overdue lists).
+
+    Attributes:
+        organisations: Only deadlines of cases owned by one of these organisations
+            (``None``: no such limit; the engine sets it from the reader).
+        workflow: Only deadlines of cases of this workflow.
+        kind: Only deadlines of this kind.
+        owner: Only deadlines this person answers for.
+        case_ids: Only deadlines of these cases.
+        statuses: Only deadlines in one of these statuses (``None``: any).
+        due_before: Only deadlines whose ``due_at`` is at or before this instant.
+        limit: At most this many (1 to 100,000).
+
+    Raises:
+        InvalidInput: If a filter has the wrong type or shape.
+    """
+
+    organisations: frozenset[str] | None = attrs.field(default=None, converter=_frozen_or_none)
+    workflow: str | None = attrs.field(default=None, validator=_text_filter)
+    kind: str | None = attrs.field(default=None, validator=_text_filter)
+    owner: str | None = attrs.field(default=None, validator=_text_filter)
+    case_ids: frozenset[str] | None = attrs.field(default=None, converter=_frozen_or_none)
+    statuses: frozenset[str] | None = attrs.field(default=None, converter=_statuses)
+    due_before: datetime | None = attrs.field(default=None, validator=_optional_moment)
+    limit: int = attrs.field(default=10_000, validator=_deadline_limit)
+
+
 @attrs.frozen
 class Page:
     """One page of cases.
@@ -239,7 +302,27 @@ class Store(Protocol):
         ...
 
     def deadlines(self, case_id: str) -> Sequence[Deadline]:
-        """Return the case's deadlines."""
+        """Return the case's deadlines (every cycle), ordered by kind, then cycle."""
+        ...
+
+    def escalations(self, case_id: str) -> Sequence[Escalation]:
+        """Return the case's escalation tiers, ordered by kind, cycle, then tier."""
+        ...
+
+    def claim_due(
+        self, now: datetime, *, limit: int, claimant: str, lease: timedelta
+    ) -> Sequence[Escalation]:
+        """Claim up to ``limit`` pending tiers due by ``now``, earliest first.
+
+        A claimed tier is not offered to another claimant until ``now + lease`` (so a
+        sweeper that dies leaves its claims to expire, never lost). Claiming does not fire:
+        firing commits the tier as ``fired`` with its audit entry. PostgreSQL claims with
+        ``FOR UPDATE SKIP LOCKED``; the cost grows with the rows due, not with the cases.
+        """
+        ...
+
+    def find_deadlines(self, query: DeadlineQuery) -> Sequence[Deadline]:
+        """Return the deadlines matching ``query``, ordered by ``due_at``, then key."""
         ...
 
     def outbox(self, case_id: str) -> Sequence[OutboxMessage]:

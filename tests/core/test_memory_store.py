@@ -45,8 +45,13 @@ class TestCommit:
     def test_deadlines_and_outbox_are_written_with_the_change(
         self, engine: Engine, lifecycle: Any, store: InMemoryStore
     ) -> None:
-        """Deadlines (replaced by kind) and outbox messages are written in the same commit."""
-        first = Deadline("case-0001", "psii_target", WHEN + timedelta(days=90))
+        """Deadlines (replaced by case, kind and cycle) and outbox messages are written in the same commit."""
+        first = Deadline(
+            case_id="case-0001",
+            kind="psii_target",
+            started_at=WHEN,
+            due_at=WHEN + timedelta(days=90),
+        )
         moved = attrs.evolve(first, due_at=WHEN + timedelta(days=120), tier=1)
         message = OutboxMessage("m-1", "case-0001", "coupling.x", {"k": "v"}, WHEN)
         case, change = _next_change(engine, lifecycle, deadlines=(first, moved), outbox=(message,))
@@ -61,7 +66,11 @@ class TestCommit:
         ("extra", "words"),
         [
             pytest.param(
-                {"deadlines": (Deadline("case-other", "k", WHEN),)},
+                {
+                    "deadlines": (
+                        Deadline(case_id="case-other", kind="k", started_at=WHEN, due_at=WHEN),
+                    )
+                },
                 "belongs to another case",
                 id="deadline-of-another-case",
             ),
@@ -255,4 +264,4 @@ class TestRecords:
     def test_deadline_time_must_be_aware(self) -> None:
         """A deadline with a naive time is refused."""
         with pytest.raises(ValueError, match="aware UTC"):
-            Deadline("c-1", "k", datetime(2026, 1, 5))  # noqa: DTZ001
+            Deadline(case_id="c-1", kind="k", started_at=WHEN, due_at=datetime(2026, 1, 5))  # noqa: DTZ001

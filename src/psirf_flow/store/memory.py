@@ -10,15 +10,22 @@ from __future__ import annotations
 import threading
 from bisect import bisect_right
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import islice
 
 import attrs
 
 from psirf_flow.audit import AuditEntry
-from psirf_flow.domain import Case, Deadline, OutboxMessage
+from psirf_flow.domain import Case, Deadline, Escalation, EscalationStatus, OutboxMessage
 from psirf_flow.errors import CaseAlreadyExists, CaseNotFound, ConcurrencyConflict, StoreError
-from psirf_flow.ports import CaseQuery, Change, IdempotencyRecord, IncidentLink, Page
+from psirf_flow.ports import (
+    CaseQuery,
+    Change,
+    DeadlineQuery,
+    IdempotencyRecord,
+    IncidentLink,
+    Page,
+)
 
 
 __all__ = ["InMemoryStore"]
@@ -37,7 +44,11 @@ class InMemoryStore:
         self._ids_sorted = True
         self._history: dict[str, list[AuditEntry]] = {}
         self._keys: dict[str, IdempotencyRecord] = {}
-        self._deadlines: dict[str, dict[str, Deadline]] = {}
+        self._deadlines: dict[str, dict[tuple[str, str, int], Deadline]] = {}
+        self._escalations: dict[str, dict[tuple[str, str, int, int], Escalation]] = {}
+        # Pending tiers by key (the sweeper's index) and their claims (key -> until).
+        self._pending_tiers: dict[tuple[str, str, int, int], Escalation] = {}
+        self._claims: dict[tuple[str, str, int, int], datetime] = {}
         self._messages: dict[str, OutboxMessage] = {}
         self._case_messages: dict[str, list[str]] = {}
         self._pending: dict[str, None] = {}
@@ -96,10 +107,7 @@ class InMemoryStore:
             self._history.setdefault(case.id, []).append(change.entry)
             if change.idempotency is not None:
                 self._keys[change.idempotency.key] = change.idempotency
-            if change.deadlines:
-                slots = self._deadlines.setdefault(case.id, {})
-                for deadline in change.deadlines:
-                    slots[deadline.kind] = deadline
+            self._apply_deadlines(change)
             for message in change.outbox:
                 self._messages[message.id] = message
                 self._positions[message.id] = len(self._positions)
@@ -107,6 +115,22 @@ class InMemoryStore:
                 self._pending[message.id] = None
             for link in change.incident_links:
                 self._links.setdefault((link.organisation, link.incident_id), {})[case.id] = link
+
+    def _apply_deadlines(self, change: Change) -> None:
+        case_id = change.case.id
+        if change.deadlines:
+            slots = self._deadlines.setdefault(case_id, {})
+            for deadline in change.deadlines:
+                slots[deadline.key] = deadline
+        if change.escalations:
+            tiers = self._escalations.setdefault(case_id, {})
+            for tier in change.escalations:
+                tiers[tier.key] = tier
+                self._claims.pop(tier.key, None)
+                if tier.status == EscalationStatus.PENDING:
+                    self._pending_tiers[tier.key] = tier
+                else:
+                    self._pending_tiers.pop(tier.key, None)
 
     def _check_change(self, change: Change) -> None:
         case = change.case
@@ -119,6 +143,9 @@ class InMemoryStore:
             raise StoreError(msg)
         if any(d.case_id != case.id for d in change.deadlines):
             msg = "a deadline in the change belongs to another case"
+            raise StoreError(msg)
+        if any(e.case_id != case.id for e in change.escalations):
+            msg = "an escalation in the change belongs to another case"
             raise StoreError(msg)
         if any(link.case_id != case.id for link in change.incident_links):
             msg = "an incident link in the change belongs to another case"
@@ -149,9 +176,47 @@ class InMemoryStore:
         return Page(tuple(items), items[-1].id if more else None)
 
     def deadlines(self, case_id: str) -> Sequence[Deadline]:
-        """Return the case's deadlines."""
+        """Return the case's deadlines (every cycle), ordered by kind, then cycle."""
         with self._lock:
-            return tuple(self._deadlines.get(case_id, {}).values())
+            slots = self._deadlines.get(case_id, {})
+            return tuple(slots[key] for key in sorted(slots))
+
+    def escalations(self, case_id: str) -> Sequence[Escalation]:
+        """Return the case's escalation tiers, ordered by kind, cycle, then tier."""
+        with self._lock:
+            tiers = self._escalations.get(case_id, {})
+            return tuple(tiers[key] for key in sorted(tiers))
+
+    def claim_due(
+        self, now: datetime, *, limit: int, claimant: str, lease: timedelta
+    ) -> Sequence[Escalation]:
+        """Claim up to ``limit`` pending tiers due by ``now``, earliest first."""
+        del claimant  # one process: the claim's holder is this store's caller
+        with self._lock:
+            due = sorted(
+                (
+                    tier
+                    for key, tier in self._pending_tiers.items()
+                    if tier.fire_at <= now and self._claims.get(key, now) <= now
+                ),
+                key=lambda tier: (tier.fire_at, tier.key),
+            )[:limit]
+            for tier in due:
+                self._claims[tier.key] = now + lease
+            return tuple(due)
+
+    def find_deadlines(self, query: DeadlineQuery) -> Sequence[Deadline]:
+        """Return the deadlines matching ``query``, ordered by ``due_at``, then key."""
+        with self._lock:
+            found = [
+                deadline
+                for case_id, slots in self._deadlines.items()
+                if query.case_ids is None or case_id in query.case_ids
+                for deadline in slots.values()
+                if _deadline_matches(deadline, query)
+            ]
+        found.sort(key=lambda d: (d.due_at, d.key))
+        return tuple(found[: query.limit])
 
     def outbox(self, case_id: str) -> Sequence[OutboxMessage]:
         """Return the messages written by the case's commands, oldest first."""
@@ -257,4 +322,15 @@ def _matches(case: Case, query: CaseQuery) -> bool:
         and (query.state is None or case.state == query.state)
         and (query.organisation is None or case.organisation == query.organisation)
         and (query.organisations is None or case.organisation in query.organisations)
+    )
+
+
+def _deadline_matches(deadline: Deadline, query: DeadlineQuery) -> bool:
+    return (
+        (query.organisations is None or deadline.organisation in query.organisations)
+        and (query.workflow is None or deadline.workflow == query.workflow)
+        and (query.kind is None or deadline.kind == query.kind)
+        and (query.owner is None or deadline.owner == query.owner)
+        and (query.statuses is None or deadline.status in query.statuses)
+        and (query.due_before is None or deadline.due_at <= query.due_before)
     )

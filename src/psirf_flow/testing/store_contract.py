@@ -134,7 +134,12 @@ def _next_change(  # noqa: PLR0917 - a step reads best as (case, trigger, actor,
 
 
 def _deadline(clock: ManualClock, case_id: str, kind: str, days: int) -> Deadline:
-    return Deadline(case_id, kind, clock.now() + timedelta(days=days))
+    return Deadline(
+        case_id=case_id,
+        kind=kind,
+        started_at=clock.now(),
+        due_at=clock.now() + timedelta(days=days),
+    )
 
 
 def _message(clock: ManualClock, message_id: str, case_id: str) -> OutboxMessage:

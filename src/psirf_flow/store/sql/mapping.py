@@ -310,6 +310,7 @@ def deadline_from_row(row: sa.Row[Any]) -> Deadline:
         return Deadline(
             case_id=m["case_id"],
             kind=m["kind"],
+            started_at=_time(m["due_at"]),
             due_at=_time(m["due_at"]),
             tier=m["tier"],
             status=m["status"],

@@ -22,14 +22,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 
 from psirf_flow.audit import AuditEntry
-from psirf_flow.domain import Case, Deadline, OutboxMessage
+from psirf_flow.domain import Case, Deadline, Escalation, OutboxMessage
 from psirf_flow.errors import (
     CaseAlreadyExists,
     CaseNotFound,
@@ -39,7 +39,14 @@ from psirf_flow.errors import (
     StoreError,
     shown,
 )
-from psirf_flow.ports import CaseQuery, Change, IdempotencyRecord, IncidentLink, Page
+from psirf_flow.ports import (
+    CaseQuery,
+    Change,
+    DeadlineQuery,
+    IdempotencyRecord,
+    IncidentLink,
+    Page,
+)
 from psirf_flow.store.sql import mapping
 from psirf_flow.store.sql._errors import _connected, _is_unique_violation, _shown, _translated
 from psirf_flow.store.sql.engines import (
@@ -470,6 +477,23 @@ class SqlStore:
         with self._reading() as connection:
             rows = connection.execute(_DEADLINES, {"case_id": case_id}).all()
         return tuple(mapping.deadline_from_row(row) for row in rows)
+
+    def escalations(self, case_id: str) -> Sequence[Escalation]:
+        """Return the case's escalation tiers (stub until the deadlines schema lands)."""
+        del case_id
+        return ()
+
+    def claim_due(
+        self, now: datetime, *, limit: int, claimant: str, lease: timedelta
+    ) -> Sequence[Escalation]:
+        """Claim pending tiers due by ``now`` (stub until the deadlines schema lands)."""
+        del now, limit, claimant, lease
+        return ()
+
+    def find_deadlines(self, query: DeadlineQuery) -> Sequence[Deadline]:
+        """Return matching deadlines (stub until the deadlines schema lands)."""
+        del query
+        return ()
 
     def outbox(self, case_id: str) -> Sequence[OutboxMessage]:
         """Return the messages the case's commands have written, oldest first."""

@@ -1,0 +1,214 @@
+"""The counting rules every psirf_flow clock follows, as pure functions.
+
+These are the rules a deadline, a warning and an escalation tier are computed by. Instants
+are stored as aware UTC; **every day-based rule uses the Europe/London local date** of the
+event that starts it (:data:`~psirf_flow.policy.calendars.UK_TIME`), so a lead appointed at
+00:30 BST on a Monday starts the clock on that Monday, not on the Sunday its UTC date names.
+
+* **N working days from event E**: day 0 is E's local date, working day or not; the due
+  date is the Nth working day strictly after day 0 (Monday to Friday, not a bank holiday of
+  the plan's region, not one of the trust's closure days). The deadline is met by an action
+  recorded at any time on or before the due date and breached at 00:00 local on the day
+  after (:func:`breach_instant`).
+* **N calendar days or weeks**: the local date N days (7N) after day 0; breached at 00:00
+  local on the day after.
+* **N months** (a PSII's target and hard cap): the same day of the month N months later,
+  the last day of that month when the day does not exist, then the next working day when
+  that date is not one (:func:`months_due`).
+* **N hours** (swarm huddle, hot debrief, triage review): real elapsed time, whatever the
+  clock change; the deadline is breached at that instant.
+* **A warning W working days before due date D** fires at 00:00 local on the Wth working
+  day strictly before D; **a later tier K working days after D** fires at 00:00 local on
+  the Kth working day strictly after D (:func:`offset_instant`). A tier of zero working days
+  after fires at the breach.
+* **Retention review**: the same calendar date N years after the incident date (29 February
+  becomes 28 February in a year without it).
+
+Sources: psirf-rules §4 (timescales: PSII one to three months, six-month cap, both NAT-G ✖
+and so plan settings; the duty of candour's working-day target is LOCAL, §4.2) and the
+counting rules of issue 10, which this module applies exactly.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import attrs
+
+from psirf_flow.policy.calendars import UK_TIME, Timescale, TimeUnit, WorkingDayCalendar, add_months
+
+
+__all__ = [
+    "Due",
+    "breach_instant",
+    "due",
+    "local_date",
+    "local_midnight",
+    "months_due",
+    "offset_instant",
+    "retention_review_date",
+    "working_days_after",
+    "working_days_before",
+]
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        msg = f"an aware datetime is needed, got {moment!r}"
+        raise ValueError(msg)
+    return moment
+
+
+def local_date(moment: datetime) -> date:
+    """The Europe/London calendar date of an aware instant.
+
+    Raises:
+        ValueError: If ``moment`` is naive.
+    """
+    return _aware(moment).astimezone(UK_TIME).date()
+
+
+def local_midnight(day: date) -> datetime:
+    """00:00 Europe/London on ``day``, as an aware UTC instant."""
+    return datetime.combine(day, time(0), tzinfo=UK_TIME).astimezone(UTC)
+
+
+def breach_instant(due_date: date) -> datetime:
+    """When a deadline due on ``due_date`` is breached: 00:00 local on the day after (UTC)."""
+    return local_midnight(due_date + timedelta(days=1))
+
+
+def working_days_after(day: date, n: int, calendar: WorkingDayCalendar) -> date:
+    """The ``n``th working day strictly after ``day`` (``day`` itself for ``n == 0``).
+
+    Raises:
+        ValueError: If ``n`` is negative.
+    """
+    if n < 0:
+        msg = "the number of working days cannot be negative"
+        raise ValueError(msg)
+    for _ in range(n):
+        day = calendar.next_working_day(day)
+    return day
+
+
+def working_days_before(day: date, n: int, calendar: WorkingDayCalendar) -> date:
+    """The ``n``th working day strictly before ``day`` (``day`` itself for ``n == 0``).
+
+    Raises:
+        ValueError: If ``n`` is negative.
+    """
+    if n < 0:
+        msg = "the number of working days cannot be negative"
+        raise ValueError(msg)
+    for _ in range(n):
+        day -= timedelta(days=1)
+        while not calendar.is_working_day(day):
+            day -= timedelta(days=1)
+    return day
+
+
+def months_due(start: date, n: int, calendar: WorkingDayCalendar) -> date:
+    """The due date ``n`` months after ``start``, rolled forward to a working day.
+
+    The same day of the month ``n`` months later (that month's last day if the day does
+    not exist), then the next working day if that date is not one.
+
+    Example:
+        >>> from psirf_flow.policy.calendars import WorkingDayCalendar
+        >>> months_due(date(2026, 3, 14), 3, WorkingDayCalendar())  # Sun 14 Jun 2026
+        datetime.date(2026, 6, 15)
+    """
+    day = add_months(start, n)
+    return day if calendar.is_working_day(day) else calendar.next_working_day(day)
+
+
+def retention_review_date(incident_date: date, years: int) -> date:
+    """The same calendar date ``years`` after the incident (28 February for 29 February)."""
+    return add_months(incident_date, 12 * years)
+
+
+@attrs.frozen
+class Due:
+    """When something is due.
+
+    Attributes:
+        due_date: The Europe/London date it is due on, for day-based rules (``None`` for
+            hours).
+        breach_at: The instant it is breached (aware UTC): 00:00 local on the day after
+            ``due_date``, or the exact instant for hours.
+    """
+
+    due_date: date | None
+    breach_at: datetime
+
+
+def due(start: datetime, timescale: Timescale, calendar: WorkingDayCalendar) -> Due:
+    """When ``timescale`` counted from the event at ``start`` falls due (see the module rules).
+
+    Args:
+        start: The starting event's instant (aware).
+        timescale: How long: hours, calendar days, weeks, working days or months.
+        calendar: The plan's working-day calendar.
+
+    Raises:
+        ValueError: If ``start`` is naive or the amount is negative.
+    """
+    _aware(start)
+    if timescale.amount < 0:
+        msg = "a timescale cannot be negative"
+        raise ValueError(msg)
+    if timescale.unit is TimeUnit.HOURS:
+        return Due(None, (start + timedelta(hours=timescale.amount)).astimezone(UTC))
+    day0 = local_date(start)
+    if timescale.unit is TimeUnit.WORKING_DAYS:
+        day = working_days_after(day0, timescale.amount, calendar)
+    elif timescale.unit is TimeUnit.MONTHS:
+        day = months_due(day0, timescale.amount, calendar)
+    else:
+        days = timescale.amount * (7 if timescale.unit is TimeUnit.WEEKS else 1)
+        day = day0 + timedelta(days=days)
+    return Due(day, breach_instant(day))
+
+
+def due_on(day: date) -> Due:
+    """A deadline due on a given local date (an agreed target date, a safety action's date)."""
+    return Due(day, breach_instant(day))
+
+
+def offset_instant(
+    deadline: Due, offset: Timescale, calendar: WorkingDayCalendar, *, before: bool
+) -> datetime:
+    """When a warning (``before``) or a later tier (after) of ``deadline`` fires (aware UTC).
+
+    Working days: 00:00 local on the Wth working day strictly before the due date, or the
+    Kth strictly after it. Calendar days and weeks: 00:00 local that many days before or
+    after the due date. Months: 00:00 local on the same day of the month. Hours: that many
+    hours before or after the breach instant. A zero offset after is the breach itself; a
+    deadline counted in hours has its due date taken as the local date of its breach.
+
+    Raises:
+        ValueError: If the amount is negative.
+    """
+    if offset.amount < 0:
+        msg = "an escalation offset cannot be negative"
+        raise ValueError(msg)
+    if offset.unit is TimeUnit.HOURS:
+        shift = timedelta(hours=offset.amount)
+        return deadline.breach_at - shift if before else deadline.breach_at + shift
+    if offset.amount == 0 and not before:
+        return deadline.breach_at
+    day = deadline.due_date if deadline.due_date is not None else local_date(deadline.breach_at)
+    n = offset.amount
+    if offset.unit is TimeUnit.WORKING_DAYS:
+        target = (
+            working_days_before(day, n, calendar)
+            if before
+            else working_days_after(day, n, calendar)
+        )
+    elif offset.unit is TimeUnit.MONTHS:
+        target = add_months(day, -n if before else n)
+    else:
+        days = n * (7 if offset.unit is TimeUnit.WEEKS else 1)
+        target = day - timedelta(days=days) if before else day + timedelta(days=days)
+    return local_midnight(target)
