@@ -42,6 +42,7 @@ __all__ = [
     "Due",
     "breach_instant",
     "due",
+    "due_on",
     "local_date",
     "local_midnight",
     "months_due",
@@ -52,42 +53,85 @@ __all__ = [
 ]
 
 
-def _aware(moment: datetime) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        msg = f"an aware datetime is needed, got {moment!r}"
+def _aware(moment: object, name: str) -> datetime:
+    """``moment`` if it is an aware datetime; otherwise a ``ValueError`` naming ``name``."""
+    if not isinstance(moment, datetime) or moment.utcoffset() is None:
+        msg = f"{name} must be an aware datetime (one with a time zone)"
         raise ValueError(msg)
     return moment
+
+
+def _day(day: object, name: str) -> date:
+    """``day`` if it is a date (not a datetime); otherwise a ``ValueError`` naming ``name``."""
+    if not isinstance(day, date) or isinstance(day, datetime):
+        msg = f"{name} must be a date (a datetime is converted with local_date first)"
+        raise ValueError(msg)
+    return day
+
+
+def _count(n: object, name: str) -> int:
+    """``n`` if it is a whole number of zero or more; otherwise a ``ValueError`` naming ``name``."""
+    if not isinstance(n, int) or isinstance(n, bool):
+        msg = f"{name} must be a whole number"
+        raise ValueError(msg)
+    if n < 0:
+        msg = f"{name} cannot be negative"
+        raise ValueError(msg)
+    return n
+
+
+def _calendar(calendar: object) -> WorkingDayCalendar:
+    if not isinstance(calendar, WorkingDayCalendar):
+        msg = "calendar must be a WorkingDayCalendar"
+        raise ValueError(msg)
+    return calendar
+
+
+def _timescale(timescale: object, name: str) -> Timescale:
+    if not isinstance(timescale, Timescale) or not isinstance(timescale.unit, TimeUnit):
+        msg = f"{name} must be a Timescale"
+        raise ValueError(msg)
+    _count(timescale.amount, f"{name}.amount")
+    return timescale
 
 
 def local_date(moment: datetime) -> date:
     """The Europe/London calendar date of an aware instant.
 
     Raises:
-        ValueError: If ``moment`` is naive.
+        ValueError: If ``moment`` is not an aware datetime.
     """
-    return _aware(moment).astimezone(UK_TIME).date()
+    return _aware(moment, "moment").astimezone(UK_TIME).date()
 
 
 def local_midnight(day: date) -> datetime:
-    """00:00 Europe/London on ``day``, as an aware UTC instant."""
-    return datetime.combine(day, time(0), tzinfo=UK_TIME).astimezone(UTC)
+    """00:00 Europe/London on ``day``, as an aware UTC instant.
+
+    Raises:
+        ValueError: If ``day`` is not a date.
+    """
+    return datetime.combine(_day(day, "day"), time(0), tzinfo=UK_TIME).astimezone(UTC)
 
 
 def breach_instant(due_date: date) -> datetime:
-    """When a deadline due on ``due_date`` is breached: 00:00 local on the day after (UTC)."""
-    return local_midnight(due_date + timedelta(days=1))
+    """When a deadline due on ``due_date`` is breached: 00:00 local on the day after (UTC).
+
+    Raises:
+        ValueError: If ``due_date`` is not a date.
+    """
+    return local_midnight(_day(due_date, "due_date") + timedelta(days=1))
 
 
 def working_days_after(day: date, n: int, calendar: WorkingDayCalendar) -> date:
     """The ``n``th working day strictly after ``day`` (``day`` itself for ``n == 0``).
 
     Raises:
-        ValueError: If ``n`` is negative.
+        ValueError: If ``day`` is not a date, ``n`` is negative or not a whole number, or
+            ``calendar`` is not a :class:`~psirf_flow.policy.calendars.WorkingDayCalendar`.
     """
-    if n < 0:
-        msg = "the number of working days cannot be negative"
-        raise ValueError(msg)
-    for _ in range(n):
+    day = _day(day, "day")
+    _calendar(calendar)
+    for _ in range(_count(n, "n")):
         day = calendar.next_working_day(day)
     return day
 
@@ -96,12 +140,12 @@ def working_days_before(day: date, n: int, calendar: WorkingDayCalendar) -> date
     """The ``n``th working day strictly before ``day`` (``day`` itself for ``n == 0``).
 
     Raises:
-        ValueError: If ``n`` is negative.
+        ValueError: If ``day`` is not a date, ``n`` is negative or not a whole number, or
+            ``calendar`` is not a :class:`~psirf_flow.policy.calendars.WorkingDayCalendar`.
     """
-    if n < 0:
-        msg = "the number of working days cannot be negative"
-        raise ValueError(msg)
-    for _ in range(n):
+    day = _day(day, "day")
+    _calendar(calendar)
+    for _ in range(_count(n, "n")):
         day -= timedelta(days=1)
         while not calendar.is_working_day(day):
             day -= timedelta(days=1)
@@ -112,20 +156,35 @@ def months_due(start: date, n: int, calendar: WorkingDayCalendar) -> date:
     """The due date ``n`` months after ``start``, rolled forward to a working day.
 
     The same day of the month ``n`` months later (that month's last day if the day does
-    not exist), then the next working day if that date is not one.
+    not exist), then the next working day if that date is not one (issue 10's month rule;
+    the PSII's one-to-three-month target and six-month cap are plan settings, psirf-rules
+    §4.1).
 
     Example:
         >>> from psirf_flow.policy.calendars import WorkingDayCalendar
         >>> months_due(date(2026, 3, 14), 3, WorkingDayCalendar())  # Sun 14 Jun 2026
         datetime.date(2026, 6, 15)
+
+    Raises:
+        ValueError: If ``start`` is not a date, ``n`` is negative or not a whole number,
+            or ``calendar`` is not a
+            :class:`~psirf_flow.policy.calendars.WorkingDayCalendar`.
     """
-    day = add_months(start, n)
-    return day if calendar.is_working_day(day) else calendar.next_working_day(day)
+    day = add_months(_day(start, "start"), _count(n, "n"))
+    return day if _calendar(calendar).is_working_day(day) else calendar.next_working_day(day)
 
 
 def retention_review_date(incident_date: date, years: int) -> date:
-    """The same calendar date ``years`` after the incident (28 February for 29 February)."""
-    return add_months(incident_date, 12 * years)
+    """The same calendar date ``years`` after the incident (28 February for 29 February).
+
+    The Records Management Code counts retention from the date of the incident
+    (psirf-rules §4.5); no working-day roll-forward applies.
+
+    Raises:
+        ValueError: If ``incident_date`` is not a date or ``years`` is negative or not a
+            whole number.
+    """
+    return add_months(_day(incident_date, "incident_date"), 12 * _count(years, "years"))
 
 
 @attrs.frozen
@@ -147,33 +206,51 @@ def due(start: datetime, timescale: Timescale, calendar: WorkingDayCalendar) -> 
     """When ``timescale`` counted from the event at ``start`` falls due (see the module rules).
 
     Args:
-        start: The starting event's instant (aware).
+        start: The starting event's instant (aware, in any time zone).
         timescale: How long: hours, calendar days, weeks, working days or months.
         calendar: The plan's working-day calendar.
 
+    Returns:
+        The due date (Europe/London; ``None`` for hours) and the breach instant (UTC).
+
     Raises:
-        ValueError: If ``start`` is naive or the amount is negative.
+        ValueError: If ``start`` is not an aware datetime, ``timescale`` is not a
+            :class:`~psirf_flow.policy.calendars.Timescale` with a whole amount of zero or
+            more, or ``calendar`` is not a
+            :class:`~psirf_flow.policy.calendars.WorkingDayCalendar`; the message names
+            the argument.
     """
-    _aware(start)
-    if timescale.amount < 0:
-        msg = "a timescale cannot be negative"
-        raise ValueError(msg)
+    _aware(start, "start")
+    _timescale(timescale, "timescale")
+    _calendar(calendar)
+    n = timescale.amount
     if timescale.unit is TimeUnit.HOURS:
-        return Due(None, (start + timedelta(hours=timescale.amount)).astimezone(UTC))
+        # Real elapsed time: add to the UTC instant, never to a local wall clock.
+        return Due(None, start.astimezone(UTC) + timedelta(hours=n))
     day0 = local_date(start)
     if timescale.unit is TimeUnit.WORKING_DAYS:
-        day = working_days_after(day0, timescale.amount, calendar)
+        day = working_days_after(day0, n, calendar)
     elif timescale.unit is TimeUnit.MONTHS:
-        day = months_due(day0, timescale.amount, calendar)
+        day = months_due(day0, n, calendar)
     else:
-        days = timescale.amount * (7 if timescale.unit is TimeUnit.WEEKS else 1)
-        day = day0 + timedelta(days=days)
+        day = day0 + timedelta(days=n * (7 if timescale.unit is TimeUnit.WEEKS else 1))
     return Due(day, breach_instant(day))
 
 
 def due_on(day: date) -> Due:
-    """A deadline due on a given local date (an agreed target date, a safety action's date)."""
-    return Due(day, breach_instant(day))
+    """A deadline due on a given local date (an agreed target date, a safety action's date).
+
+    Raises:
+        ValueError: If ``day`` is not a date.
+    """
+    return Due(_day(day, "day"), breach_instant(day))
+
+
+def _due_record(deadline: object) -> Due:
+    if not isinstance(deadline, Due):
+        msg = "deadline must be a Due"
+        raise ValueError(msg)
+    return deadline
 
 
 def offset_instant(
@@ -183,23 +260,29 @@ def offset_instant(
 
     Working days: 00:00 local on the Wth working day strictly before the due date, or the
     Kth strictly after it. Calendar days and weeks: 00:00 local that many days before or
-    after the due date. Months: 00:00 local on the same day of the month. Hours: that many
-    hours before or after the breach instant. A zero offset after is the breach itself; a
-    deadline counted in hours has its due date taken as the local date of its breach.
+    after the due date. Months: 00:00 local on the same day of the month (the month's last
+    day when it has no such day). Hours: that many real hours before or after the breach
+    instant. A zero offset after is the breach itself (and a zero offset before is 00:00 on
+    the due date); a deadline counted in hours has its due date taken as the local date of
+    its breach.
 
     Raises:
-        ValueError: If the amount is negative.
+        ValueError: If ``deadline`` is not a :class:`Due` with an aware ``breach_at``,
+            ``offset`` is not a :class:`~psirf_flow.policy.calendars.Timescale` with a whole
+            amount of zero or more, or ``calendar`` is not a
+            :class:`~psirf_flow.policy.calendars.WorkingDayCalendar`; the message names
+            the argument.
     """
-    if offset.amount < 0:
-        msg = "an escalation offset cannot be negative"
-        raise ValueError(msg)
-    if offset.unit is TimeUnit.HOURS:
-        shift = timedelta(hours=offset.amount)
-        return deadline.breach_at - shift if before else deadline.breach_at + shift
-    if offset.amount == 0 and not before:
-        return deadline.breach_at
-    day = deadline.due_date if deadline.due_date is not None else local_date(deadline.breach_at)
+    breach_at = _aware(_due_record(deadline).breach_at, "deadline.breach_at").astimezone(UTC)
+    _timescale(offset, "offset")
+    _calendar(calendar)
     n = offset.amount
+    if offset.unit is TimeUnit.HOURS:
+        shift = timedelta(hours=n)
+        return breach_at - shift if before else breach_at + shift
+    if n == 0 and not before:
+        return breach_at
+    day = deadline.due_date if deadline.due_date is not None else local_date(breach_at)
     if offset.unit is TimeUnit.WORKING_DAYS:
         target = (
             working_days_before(day, n, calendar)
