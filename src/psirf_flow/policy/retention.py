@@ -16,6 +16,10 @@ are the serious ones (INF). Three rules follow, all pure:
   serious records fall in at least :data:`SERIOUS_MINIMUM_YEARS`
   (:func:`minimum_problems`, which the plan loader reports at the TOML paths).
 
+A record's retention is reviewed on the same calendar date its class's years after the
+incident (:func:`review_date`, the counting rule of
+:func:`psirf_flow.policy.timing.retention_review_date`).
+
 Class names the settings no longer define are ignored when comparing (a plan that renamed
 its classes); ties in years are broken by name, as
 :meth:`~psirf_flow.policy.plan.RetentionSettings.class_for` does.
@@ -24,9 +28,11 @@ its classes); ties in years are broken by name, as
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Final
 
-from psirf_flow.policy.plan import LifecycleVariant, RetentionSettings
+from psirf_flow.policy.plan import LifecycleVariant, RetentionClass, RetentionSettings
+from psirf_flow.policy.timing import retention_review_date
 
 
 __all__ = [
@@ -37,6 +43,7 @@ __all__ = [
     "minimum_problems",
     "national_requirement",
     "raised_to",
+    "review_date",
     "settled_class",
 ]
 
@@ -147,3 +154,33 @@ def minimum_problems(settings: RetentionSettings) -> list[Problem]:
         for name, whats in serious.items()
     )
     return problems
+
+
+def review_date(incident_date: date, retention_class: RetentionClass) -> date:
+    """When a record of ``retention_class`` is due for review (psirf-rules §4.5).
+
+    The Records Management Code counts from the date of the incident: the review falls on
+    the same calendar date the class's years later (28 February for an incident on 29
+    February), with no working-day roll-forward.
+
+    Example:
+        >>> review_date(date(2024, 2, 29), RetentionClass(years=10))
+        datetime.date(2034, 2, 28)
+
+    Args:
+        incident_date: The incident's date (Europe/London).
+        retention_class: The record's retention class.
+
+    Raises:
+        ValueError: If ``incident_date`` is not a date or ``retention_class`` is not a
+            :class:`~psirf_flow.policy.plan.RetentionClass`; the message names the
+            argument.
+    """
+    return retention_review_date(incident_date, _retention_class(retention_class).years)
+
+
+def _retention_class(value: object) -> RetentionClass:
+    if not isinstance(value, RetentionClass):
+        msg = "retention_class must be a RetentionClass"
+        raise ValueError(msg)
+    return value
