@@ -62,6 +62,7 @@ RUNNABLE_PAGES = sorted(
         DOCS / "how-to" / "test-your-workflow.md",
         DOCS / "how-to" / "commission-thematic-reviews.md",
         DOCS / "explanation" / "audit-and-information-governance.md",
+        DOCS / "explanation" / "counting-rules.md",
         DOCS / "reference" / "workflows" / "index.md",
     ]
 )
