@@ -201,6 +201,57 @@ NEIGHBOUR_OVERDUE = (
 )  # fmt: skip
 
 
+class TestFindDeadlines:
+    """``Engine.find_deadlines``: the read under every report."""
+
+    @pytest.mark.parametrize(
+        ("reader", "organisations"),
+        [
+            pytest.param(PSS, {ORG}, id="staff-own-organisation"),
+            pytest.param(NEIGHBOUR_PSS, {NEIGHBOUR}, id="neighbour"),
+            pytest.param(ICB, {ORG, NEIGHBOUR}, id="icb-overseen"),
+            pytest.param(JOB, {ORG, NEIGHBOUR, FARAWAY}, id="system-job-every"),
+        ],
+    )
+    def test_rows_come_from_the_readers_organisations(
+        self, engine: Engine, reader: Any, organisations: set[str]
+    ) -> None:
+        """Without filters, every row of the organisations the reader may see, by due_at."""
+        found = engine.find_deadlines(reader=reader)
+
+        assert {d.organisation for d in found} == organisations
+        assert [d.due_at for d in found] == sorted(d.due_at for d in found)
+        everything = engine.find_deadlines(reader=JOB)
+        assert len(found) == sum(1 for d in everything if d.organisation in organisations)
+
+    def test_a_filter_cannot_widen_what_the_reader_sees(self, engine: Engine) -> None:
+        """Naming another organisation in the query finds nothing there."""
+        query = DeadlineQuery(organisations=[ORG, FARAWAY], kind="response_target")
+
+        found = engine.find_deadlines(query, reader=ICB)
+
+        assert [(d.case_id, d.cycle, d.status) for d in found] == [
+            ("psii-a", 0, "superseded"),
+            ("psii-a", 1, "open"),
+        ]
+
+    @pytest.mark.parametrize(
+        ("query", "reader", "argument"),
+        [
+            pytest.param("overdue", PSS, "query", id="query-not-a-deadline-query"),
+            pytest.param(None, "pss-1", "reader", id="reader-not-a-reader"),
+        ],
+    )
+    def test_bad_arguments_are_refused(
+        self, engine: Engine, query: Any, reader: Any, argument: str
+    ) -> None:
+        """A query or reader of the wrong type raises InvalidInput naming it."""
+        with pytest.raises(InvalidInput) as refused:
+            engine.find_deadlines(query, reader=reader)
+
+        assert refused.value.argument == argument
+
+
 class TestCaseload:
     """An investigator's open work."""
 
