@@ -1,4 +1,4 @@
-"""The ``psirf-flow`` command line: schema migrations, audit verification, definitions, plans.
+"""The ``psirf-flow`` command line: migrations, audit checks, definitions, plans, reports.
 
 Needs the ``cli`` extra (click) and, for database commands, the ``sqlalchemy`` extra.
 

@@ -548,3 +548,47 @@ def test_overdue_and_due_soon_never_overlap(dues: list[int], within: int) -> Non
     assert all(i.due_at <= NOW and i.overdue for i in late)
     assert all(i.due_at > NOW and not i.overdue and i.days_overdue == 0 for i in soon)
     assert len(late) == sum(1 for r in rows if r.due_at <= NOW)
+
+
+_READERS = {
+    "staff-rx1": PSS,
+    "staff-rx2": NEIGHBOUR_PSS,
+    "icb": ICB,
+    "icb-elsewhere": Actor("icb-2", [Role.ICB_OVERSIGHT], "QZZ"),
+}
+_VISIBLE = {
+    "staff-rx1": {ORG},
+    "staff-rx2": {NEIGHBOUR},
+    "icb": {ORG, NEIGHBOUR},
+    "icb-elsewhere": {"QZZ"},
+}
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from([ORG, NEIGHBOUR, FARAWAY]), st.integers(-40, 40)),
+        min_size=1,
+        max_size=6,
+    ),
+    who=st.sampled_from(sorted(_READERS)),
+)
+def test_a_reader_sees_exactly_the_visible_organisations_rows(
+    rows: list[tuple[str, int]], who: str
+) -> None:
+    """Every query shows what a system job sees, cut to the reader's organisations."""
+    engine = Engine(InMemoryStore(), clock=ManualClock(NOW), oversight={ICB_ORG: [ORG, NEIGHBOUR]})
+    for n, (organisation, offset) in enumerate(rows):
+        case = _open(engine, f"case-{n}", organisation)
+        due = date(2026, 12, 29) + timedelta(days=offset)
+        _attach(engine, case, _row(case, "safety_action_due", due, owner="own-1"))
+    reader, visible = _READERS[who], _VISIBLE[who]
+
+    for query in (overdue, safety_actions):
+        everything = query(engine, reader=JOB, now=NOW)
+        assert query(engine, reader=reader, now=NOW) == tuple(
+            i for i in everything if i.organisation in visible
+        )
+    mine = caseload(engine, "own-1", reader=reader, now=NOW)
+    assert {i.organisation for i in mine} <= visible
+    assert len(mine) == sum(1 for organisation, _ in rows if organisation in visible)
