@@ -59,6 +59,9 @@ from psirf_flow.ports import CaseQuery as CaseQuery
 from psirf_flow.ports import Clock as Clock
 from psirf_flow.ports import Page as Page
 from psirf_flow.ports import Store as Store
+from psirf_flow.reports import CandourTimeliness as CandourTimeliness
+from psirf_flow.reports import CaseloadItem as CaseloadItem
+from psirf_flow.reports import DeadlineItem as DeadlineItem
 from psirf_flow.store.memory import InMemoryStore as InMemoryStore
 from psirf_flow.workflows import DefinitionRegistry as DefinitionRegistry
 from psirf_flow.workflows import WorkflowDefinition as WorkflowDefinition
@@ -75,10 +78,12 @@ __all__ = [
     "AuditEntry",
     "AuditKeyError",
     "AuditKeys",
+    "CandourTimeliness",
     "Case",
     "CaseAlreadyExists",
     "CaseNotFound",
     "CaseQuery",
+    "CaseloadItem",
     "ChainVerification",
     "Checkpoint",
     "CheckpointInvalid",
@@ -88,6 +93,7 @@ __all__ = [
     "CommandRejected",
     "ConcurrencyConflict",
     "CorruptRecord",
+    "DeadlineItem",
     "Decision",
     "DefinitionError",
     "DefinitionRegistry",

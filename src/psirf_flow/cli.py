@@ -1,4 +1,4 @@
-"""The ``psirf-flow`` command line: schema migrations, audit verification, definitions, plans.
+"""The ``psirf-flow`` command line: migrations, audit checks, definitions, plans, reports.
 
 Needs the ``cli`` extra (click) and, for database commands, the ``sqlalchemy`` extra.
 
@@ -16,14 +16,17 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
+import attrs
 import click
+from attrs import AttrsInstance
 
-from psirf_flow import _inputs
+from psirf_flow import _inputs, reports
 from psirf_flow.audit import AuditKeys, Checkpoint, CheckpointVerification
 from psirf_flow.clock import SystemClock
 from psirf_flow.domain import Case, SystemReader
@@ -33,6 +36,7 @@ from psirf_flow.errors import (
     CheckpointInvalid,
     CommandRejected,
     DefinitionError,
+    InvalidInput,
     PlanError,
     PlanProblem,
     PsirfFlowError,
@@ -277,6 +281,203 @@ def checkpoint(url: str, out: Path, key_file: Path | None) -> None:
         sys.exit(EXIT_INVALID)
     signed = f"signed with key {shown(made.key_id)}" if made.key_id else "unkeyed (SHA-256 digest)"
     click.echo(f"checkpoint of {len(made.cases)} case(s) written to {name}, {signed}")
+
+
+#: ``psirf-flow report`` reads as a named system reader, limited to the named organisations.
+_REPORTER: Final = SystemReader("psirf-flow-cli-report")
+
+
+def _moment(option: str, text: str | None, default: datetime) -> datetime:
+    """``text`` (ISO 8601 with an offset) as an aware instant, or ``default``."""
+    if text is None:
+        return default
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(option, "must be an ISO 8601 date and time with an offset") from None
+    return _inputs.moment(option, parsed)
+
+
+def _report_plan(plan_file: Path | None) -> Plan | None:
+    """The plan whose calendar counts working days; a broken one is reported on one line."""
+    if plan_file is None:
+        return None
+    try:
+        return load_plan_file(plan_file)
+    except PlanError as error:
+        raise InvalidInput(
+            "--plan",
+            f"has {len(error.problems)} problem(s); run `psirf-flow plan check` on it",
+        ) from None
+
+
+def _json_value(value: object) -> object:
+    """Dates and instants as ISO 8601 text (instants in UTC, with their offset)."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _records(items: Sequence[AttrsInstance]) -> list[dict[str, object]]:
+    return [
+        {key: _json_value(value) for key, value in attrs.asdict(item, recurse=False).items()}
+        for item in items
+    ]
+
+
+def _due_text(item: reports.DeadlineItem) -> str:
+    if item.due_date is not None:
+        return item.due_date.isoformat()
+    return item.due_at.isoformat(timespec="minutes")
+
+
+def _table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    click.echo(f"{title} ({len(rows)})")
+    if not rows:
+        click.echo("  none")
+        return
+    cells = [list(header), *([str(cell) for cell in row] for row in rows)]
+    widths = [max(len(line[column]) for line in cells) for column in range(len(header))]
+    for line in cells:
+        click.echo("  " + "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+
+
+_ITEM_HEADER: Final = ("CASE", "ORG", "WORKFLOW", "KIND", "DUE", "DAYS LATE", "TIERS", "STATUS")
+
+
+def _item_rows(items: Sequence[reports.DeadlineItem]) -> list[tuple[object, ...]]:
+    return [
+        (
+            i.case_id,
+            i.organisation,
+            i.workflow,
+            i.kind,
+            _due_text(i),
+            i.days_overdue if i.overdue else "-",
+            i.tiers_fired,
+            i.status,
+        )
+        for i in items
+    ]
+
+
+@main.command()
+@click.argument("url")
+@click.option(
+    "--organisation",
+    "organisations",
+    multiple=True,
+    help="Report on this organisation (repeatable; at least one).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (stable keys) instead of tables.")
+@click.option("--now", "now_text", help="Judge at this instant (ISO 8601 with offset).")
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The trust's plan, whose calendar counts working days (else England and Wales).",
+)
+@click.option(
+    "--within",
+    default=5,
+    show_default=True,
+    type=click.IntRange(0, 1000),
+    help="Due soon: due within this many working days.",
+)
+@click.option("--since", "since_text", help="Candour period start (default: a year before now).")
+@click.option("--until", "until_text", help="Candour period end (default: now).")
+def report(
+    url: str,
+    organisations: tuple[str, ...],
+    *,
+    as_json: bool,
+    now_text: str | None,
+    plan_file: Path | None,
+    within: int,
+    since_text: str | None,
+    until_text: str | None,
+) -> None:
+    """Print overdue and due-soon deadlines, candour timeliness and safety actions at URL.
+
+    The database is opened read-only. The report covers the organisations named with
+    --organisation only (it reads as a system reader, so the operator names them).
+    Exit code 0 on success, 3 for a refused option or plan, 4 when the store fails.
+    """
+    from psirf_flow.store.sql import SqlStore  # noqa: PLC0415 - optional extra
+
+    with _errors_to_exit_codes():
+        if not organisations:
+            raise InvalidInput("--organisation", "name at least one organisation to report on")
+        codes = [_inputs.name("--organisation", code) for code in organisations]
+        now = _moment("--now", now_text, SystemClock().now())
+        until = _moment("--until", until_text, now)
+        since = _moment("--since", since_text, until - timedelta(days=365))
+        if until <= since:
+            raise InvalidInput("--until", "must be after --since")
+        plan = _report_plan(plan_file)
+        store = SqlStore.open(url, read_only=True)
+        try:
+            engine = Engine(store, clock=SystemClock(), plan=plan)
+            late = reports.overdue(engine, reader=_REPORTER, now=now, organisation=codes)
+            soon = reports.due_soon(
+                engine, reader=_REPORTER, now=now, within=within, organisation=codes
+            )
+            candour = reports.candour_timeliness(
+                engine, reader=_REPORTER, since=since, until=until, now=now, organisation=codes
+            )
+            actions = reports.safety_actions(engine, reader=_REPORTER, now=now, organisation=codes)
+        finally:
+            store.dispose()
+    if as_json:
+        document = {
+            "generated_at": now.isoformat(),
+            "organisations": sorted(codes),
+            "overdue": _records(late),
+            "due_soon": {"within_working_days": within, "items": _records(soon)},
+            "candour_timeliness": {
+                "since": since.isoformat(),
+                "until": until.isoformat(),
+                "rows": _records(candour),
+            },
+            "safety_actions": _records(actions),
+        }
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
+        return
+    click.echo(f"Report at {now.isoformat(timespec='minutes')} for {', '.join(sorted(codes))}")
+    _table("Overdue", _ITEM_HEADER, _item_rows(late))
+    _table(f"Due within {within} working day(s)", _ITEM_HEADER, _item_rows(soon))
+    _table(
+        f"Candour timeliness, due {since.date().isoformat()} to {until.date().isoformat()}",
+        ("ORG", "STEP", "DUE", "ON TIME", "LATE", "OPEN OVERDUE", "OPEN NOT DUE", "CLEARED"),
+        [
+            (
+                r.organisation,
+                r.kind,
+                r.due,
+                r.met_on_time,
+                r.met_late,
+                r.open_overdue,
+                r.open_not_due,
+                r.cleared,
+            )
+            for r in candour
+        ],
+    )
+    _table(
+        "Safety actions",
+        ("CASE", "ORG", "OWNER", "DUE", "OVERDUE", "DAYS LATE", "TIERS", "STATUS"),
+        [
+            (
+                i.case_id,
+                i.organisation,
+                i.owner or "-",
+                _due_text(i),
+                "yes" if i.overdue else "no",
+                i.days_overdue if i.overdue else "-",
+                i.tiers_fired,
+                i.status,
+            )
+            for i in actions
+        ],
+    )
 
 
 def _all_cases(store: Store) -> Iterator[Case]:

@@ -67,6 +67,7 @@ from psirf_flow.domain import (
     Actor,
     Case,
     Command,
+    Deadline,
     FactValue,
     Reader,
     Role,
@@ -99,6 +100,7 @@ from psirf_flow.ports import (
     CaseQuery,
     Change,
     Clock,
+    DeadlineQuery,
     IncidentLink,
     Page,
     Store,
@@ -758,6 +760,33 @@ class Engine:
             allowed = visible if query.organisations is None else visible & query.organisations
             query = attrs.evolve(query, organisations=allowed)
         return self._store.list_cases(query)
+
+    def find_deadlines(
+        self, query: DeadlineQuery | None = None, *, reader: Reader
+    ) -> tuple[Deadline, ...]:
+        """Return the deadlines ``reader`` may see that match ``query``, by ``due_at``.
+
+        The organisations come from the reader, as for :meth:`list_cases`: a query naming
+        an organisation the reader may not see finds nothing there.
+
+        Args:
+            query: Filters (organisations, workflow, kind, owner, statuses, due before).
+            reader: Who reads: only deadlines of organisations they may see are returned.
+
+        Raises:
+            InvalidInput: If ``query`` is not a ``DeadlineQuery`` or ``reader`` not a reader.
+        """
+        with _events.refusing_input(self._log, reader):
+            if query is None:
+                query = DeadlineQuery()
+            elif not isinstance(query, DeadlineQuery):
+                raise InvalidInput("query", f"must be a DeadlineQuery, got {type(query).__name__}")
+            reader = _inputs.reader(reader)
+        visible = access.visible_organisations(reader, self._oversight)
+        if visible is not None:
+            allowed = visible if query.organisations is None else visible & query.organisations
+            query = attrs.evolve(query, organisations=allowed)
+        return tuple(self._store.find_deadlines(query))
 
     def incident_records(
         self, incident_id: str, *, reader: Reader, organisation: str | None = None

@@ -1,1 +1,471 @@
-"""Placeholder, filled in by issue 10."""
+"""What people ask of the clocks: caseloads, overdue and due-soon lists, board figures.
+
+Read-only queries over the deadline rows the engine writes with each step
+(:class:`~psirf_flow.domain.Deadline`), for investigators planning their week, patient
+safety teams chasing what is late, and boards or integrated care boards asking how the
+organisation is doing (psirf-rules §4: learning-response timescales and the duty of
+candour's working-day target; §9.4: ICB oversight reads the organisations it oversees).
+
+Every function names its reader. The organisations come from the reader through the
+engine's access rules (:meth:`~psirf_flow.engine.Engine.find_deadlines`): a person sees
+their own organisation, an ICB oversight reader also the organisations it oversees, a
+:class:`~psirf_flow.domain.SystemReader` every organisation; another organisation's
+deadlines never appear, whatever the filters. Records hold ids, codes, dates and counts
+only: never names or free text.
+
+Overdue means past the breach instant (``due_at``: 00:00 Europe/London on the day after
+the due date, or the exact instant of an hours rule). A clock on hold (``paused``) stops:
+it counts as overdue only if it was already past due when the case went on hold, and its
+lateness is measured up to that moment. Days overdue are working days (Monday to Friday,
+not a bank holiday, not a closure day) after the due date up to today, under the engine's
+plan calendar, or England and Wales without a plan; a deadline breached at the weekend is
+overdue by zero working days until Monday.
+
+Each query reads at most :data:`MOST_ROWS` deadline rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Final
+
+import attrs
+
+from psirf_flow import _inputs
+from psirf_flow.domain import Deadline, DeadlineStatus, Reader
+from psirf_flow.engine import Engine
+from psirf_flow.errors import InvalidInput
+from psirf_flow.policy.calendars import WorkingDayCalendar
+from psirf_flow.policy.timing import breach_instant, local_date, local_midnight, working_days_after
+from psirf_flow.ports import DeadlineQuery
+
+
+__all__ = [
+    "CANDOUR_KINDS",
+    "MOST_ROWS",
+    "SAFETY_ACTION_KIND",
+    "CandourTimeliness",
+    "CaseloadItem",
+    "DeadlineItem",
+    "candour_timeliness",
+    "caseload",
+    "due_soon",
+    "overdue",
+    "safety_actions",
+]
+
+#: The duty-of-candour deadline kinds, in the order the steps fall due (psirf-rules §4.2).
+CANDOUR_KINDS: Final = ("candour_notification", "candour_written", "candour_findings")
+#: The deadline kind of a safety action's due date.
+SAFETY_ACTION_KIND: Final = "safety_action_due"
+#: The most deadline rows one query reads.
+MOST_ROWS: Final = 100_000
+
+#: The most working days ``due_soon`` looks ahead.
+_MOST_DAYS: Final = 1_000
+_RUNNING: Final = frozenset({DeadlineStatus.OPEN.value, DeadlineStatus.PAUSED.value})
+_OPEN: Final = frozenset({DeadlineStatus.OPEN.value})
+
+
+@attrs.frozen(kw_only=True)
+class CaseloadItem:
+    """One case on a person's caseload.
+
+    Attributes:
+        case_id: The case.
+        organisation: The case's organisation.
+        workflow: The case's workflow name.
+        state: The case's current state.
+        next_kind: The kind of the earliest running deadline the person answers for.
+        next_due_date: Its Europe/London due date (``None`` for an hours rule).
+        next_due_at: Its breach instant (aware UTC).
+        overdue: Whether any of the person's deadlines on the case is overdue.
+        on_hold: Whether every one of those deadlines is paused (the case is on hold).
+        deadlines: How many running deadlines the person answers for on the case.
+    """
+
+    case_id: str
+    organisation: str
+    workflow: str
+    state: str
+    next_kind: str
+    next_due_date: date | None
+    next_due_at: datetime
+    overdue: bool
+    on_hold: bool
+    deadlines: int
+
+
+@attrs.frozen(kw_only=True)
+class DeadlineItem:
+    """One deadline as an overdue, due-soon or safety-action list shows it.
+
+    Attributes:
+        case_id: The case.
+        organisation: The case's organisation.
+        workflow: The case's workflow name.
+        kind: What is due (``"response_target"``, ``"candour_notification"``, ...).
+        cycle: The clock's cycle (0, or one more per reopening).
+        status: ``"open"`` or ``"paused"`` (on hold).
+        owner: The person answerable, when the case names one (an opaque id).
+        due_date: The Europe/London due date (``None`` for an hours rule).
+        due_at: The breach instant (aware UTC).
+        tiers_fired: How many escalation tiers have fired.
+        overdue: Whether it is past ``due_at`` (for a paused clock: when it was paused).
+        days_overdue: Working days overdue (0 when not overdue).
+    """
+
+    case_id: str
+    organisation: str
+    workflow: str
+    kind: str
+    cycle: int
+    status: str
+    owner: str | None
+    due_date: date | None
+    due_at: datetime
+    tiers_fired: int
+    overdue: bool
+    days_overdue: int
+
+
+@attrs.frozen(kw_only=True)
+class CandourTimeliness:
+    """How one organisation met one duty-of-candour step falling due in a period.
+
+    Counted from the deadlines' ``met_at`` against ``due_at`` (psirf-rules §4.2: the working
+    day target is a local standard, not the regulation's, which says "as soon as reasonably
+    practicable"). A clock replaced by a new one (``superseded``) is not counted.
+
+    Attributes:
+        organisation: The organisation.
+        kind: The candour step (one of :data:`CANDOUR_KINDS`).
+        due: Deadlines falling due in the period (the four counts below add up to it).
+        met_on_time: Met at or before ``due_at``.
+        met_late: Met after ``due_at``.
+        open_overdue: Not met, and past ``due_at`` (a paused clock: when it was paused).
+        open_not_due: Not met, and not yet due.
+        cleared: Stood down without the step (not counted in ``due``).
+    """
+
+    organisation: str
+    kind: str
+    due: int
+    met_on_time: int
+    met_late: int
+    open_overdue: int
+    open_not_due: int
+    cleared: int
+
+
+def caseload(
+    engine: Engine, person_id: str, *, reader: Reader, now: datetime
+) -> tuple[CaseloadItem, ...]:
+    """The cases a person answers for, earliest next due date first.
+
+    A case is on the caseload while it has a running (open or paused) deadline owned by the
+    person (a learning response's lead, a safety action's owner).
+
+    Args:
+        engine: The engine whose store holds the cases.
+        person_id: The person (an opaque id).
+        reader: Who reads; only cases of organisations they may see are listed.
+        now: The instant "overdue" is judged at (aware).
+
+    Raises:
+        InvalidInput: If an argument has the wrong type or shape, naming it.
+    """
+    _engine(engine)
+    person_id = _inputs.identifier("person_id", person_id)
+    now = _inputs.moment("now", now)
+    rows = _find(engine, reader, DeadlineQuery(owner=person_id, statuses=_RUNNING, limit=MOST_ROWS))
+    by_case: dict[str, list[Deadline]] = {}
+    for row in rows:
+        by_case.setdefault(row.case_id, []).append(row)
+    items = []
+    for case_id, deadlines in by_case.items():
+        case = engine.get(case_id, reader=reader)
+        open_rows = [d for d in deadlines if d.status == DeadlineStatus.OPEN.value]
+        following = min(open_rows or deadlines, key=lambda d: (d.due_at, d.key))
+        items.append(
+            CaseloadItem(
+                case_id=case.id,
+                organisation=case.organisation,
+                workflow=case.workflow,
+                state=case.state,
+                next_kind=following.kind,
+                next_due_date=following.due_date,
+                next_due_at=following.due_at,
+                overdue=any(_is_overdue(d, now) for d in deadlines),
+                on_hold=not open_rows,
+                deadlines=len(deadlines),
+            )
+        )
+    items.sort(key=lambda item: (item.next_due_at, item.case_id))
+    return tuple(items)
+
+
+def overdue(
+    engine: Engine,
+    *,
+    reader: Reader,
+    now: datetime,
+    organisation: str | Iterable[str] | None = None,
+    workflow: str | None = None,
+    tier: int | None = None,
+) -> tuple[DeadlineItem, ...]:
+    """The running deadlines past due, most overdue first.
+
+    Args:
+        engine: The engine whose store holds the deadlines.
+        reader: Who reads; only organisations they may see are listed.
+        now: The instant overdue is judged at (aware).
+        organisation: Only this organisation, or these organisations.
+        workflow: Only cases of this workflow.
+        tier: Only deadlines with at least this many escalation tiers fired.
+
+    Raises:
+        InvalidInput: If an argument has the wrong type or shape, naming it.
+    """
+    _engine(engine)
+    now = _inputs.moment("now", now)
+    if tier is not None:
+        tier = _whole("tier", tier, most=None)
+    query = DeadlineQuery(
+        organisations=_organisations(organisation),
+        workflow=None if workflow is None else _inputs.name("workflow", workflow),
+        statuses=_RUNNING,
+        due_before=now,
+        limit=MOST_ROWS,
+    )
+    calendar = _calendar(engine)
+    return tuple(
+        _item(row, now, calendar)
+        for row in _find(engine, reader, query)
+        if _is_overdue(row, now) and (tier is None or row.tier >= tier)
+    )
+
+
+def due_soon(
+    engine: Engine,
+    *,
+    reader: Reader,
+    now: datetime,
+    within: timedelta | int,
+    organisation: str | Iterable[str] | None = None,
+    workflow: str | None = None,
+) -> tuple[DeadlineItem, ...]:
+    """The open deadlines not yet due that fall due soon, earliest first.
+
+    Args:
+        engine: The engine whose store holds the deadlines.
+        reader: Who reads; only organisations they may see are listed.
+        now: The instant to look ahead from (aware).
+        within: How far ahead: real time (a ``timedelta``), or a whole number of working
+            days (a deadline due on or before the Nth working day after today's
+            Europe/London date; 0 means due today).
+        organisation: Only this organisation, or these organisations.
+        workflow: Only cases of this workflow.
+
+    Raises:
+        InvalidInput: If an argument has the wrong type or shape, naming it.
+    """
+    _engine(engine)
+    now = _inputs.moment("now", now)
+    calendar = _calendar(engine)
+    if isinstance(within, timedelta):
+        horizon = now + _inputs.period("within", within)
+    else:
+        days = _whole("within", within, most=_MOST_DAYS)
+        horizon = breach_instant(working_days_after(local_date(now), days, calendar))
+    query = DeadlineQuery(
+        organisations=_organisations(organisation),
+        workflow=None if workflow is None else _inputs.name("workflow", workflow),
+        statuses=_OPEN,
+        due_before=horizon,
+        limit=MOST_ROWS,
+    )
+    return tuple(
+        _item(row, now, calendar) for row in _find(engine, reader, query) if row.due_at > now
+    )
+
+
+def safety_actions(
+    engine: Engine,
+    *,
+    reader: Reader,
+    now: datetime,
+    organisation: str | Iterable[str] | None = None,
+) -> tuple[DeadlineItem, ...]:
+    """Every running safety action's due date, earliest first, overdue ones flagged.
+
+    Args:
+        engine: The engine whose store holds the deadlines.
+        reader: Who reads; only organisations they may see are listed.
+        now: The instant overdue is judged at (aware).
+        organisation: Only this organisation, or these organisations.
+
+    Raises:
+        InvalidInput: If an argument has the wrong type or shape, naming it.
+    """
+    _engine(engine)
+    now = _inputs.moment("now", now)
+    query = DeadlineQuery(
+        organisations=_organisations(organisation),
+        kind=SAFETY_ACTION_KIND,
+        statuses=_RUNNING,
+        limit=MOST_ROWS,
+    )
+    calendar = _calendar(engine)
+    return tuple(_item(row, now, calendar) for row in _find(engine, reader, query))
+
+
+def candour_timeliness(
+    engine: Engine,
+    *,
+    reader: Reader,
+    since: datetime,
+    until: datetime,
+    now: datetime | None = None,
+    organisation: str | Iterable[str] | None = None,
+) -> tuple[CandourTimeliness, ...]:
+    """Duty-of-candour timeliness per organisation and step, for deadlines due in a period.
+
+    Args:
+        engine: The engine whose store holds the deadlines.
+        reader: Who reads; only organisations they may see are counted.
+        since: The period's start (aware; deadlines with ``due_at`` at or after it).
+        until: The period's end (aware; deadlines with ``due_at`` before it).
+        now: The instant an unmet deadline is judged overdue at (the engine's clock by
+            default).
+        organisation: Only this organisation, or these organisations.
+
+    Returns:
+        One record per organisation and candour step with a deadline in the period, by
+        organisation, then step.
+
+    Raises:
+        InvalidInput: If an argument has the wrong type or shape (or ``until`` is not after
+            ``since``), naming it.
+    """
+    _engine(engine)
+    since = _inputs.moment("since", since)
+    until = _inputs.moment("until", until)
+    if until <= since:
+        raise InvalidInput("until", "must be after since")
+    now = engine.clock.now() if now is None else _inputs.moment("now", now)
+    organisations = _organisations(organisation)
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for kind in CANDOUR_KINDS:
+        query = DeadlineQuery(
+            organisations=organisations, kind=kind, due_before=until, limit=MOST_ROWS
+        )
+        for row in _find(engine, reader, query):
+            if not since <= row.due_at < until:
+                continue
+            outcome = _candour_outcome(row, now)
+            if outcome is None:
+                continue
+            tally = counts.setdefault((row.organisation, kind), dict.fromkeys(_OUTCOMES, 0))
+            tally[outcome] += 1
+    order = {kind: place for place, kind in enumerate(CANDOUR_KINDS)}
+    return tuple(
+        CandourTimeliness(
+            organisation=org,
+            kind=kind,
+            due=sum(tally[o] for o in _OUTCOMES if o != "cleared"),
+            **tally,
+        )
+        for (org, kind), tally in sorted(counts.items(), key=lambda i: (i[0][0], order[i[0][1]]))
+    )
+
+
+_OUTCOMES: Final = ("met_on_time", "met_late", "open_overdue", "open_not_due", "cleared")
+
+
+def _candour_outcome(row: Deadline, now: datetime) -> str | None:
+    if row.status == DeadlineStatus.MET.value:
+        met_at = row.met_at if row.met_at is not None else row.due_at
+        return "met_on_time" if met_at <= row.due_at else "met_late"
+    if row.status == DeadlineStatus.CLEARED.value:
+        return "cleared"
+    if row.status in _RUNNING:
+        return "open_overdue" if _is_overdue(row, now) else "open_not_due"
+    return None  # superseded: replaced by a newer clock, counted there
+
+
+def _whole(argument: str, value: object, *, most: int | None) -> int:
+    """``value`` if it is a whole number from 0 (to ``most``)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < 0
+        or (most is not None and value > most)
+    ):
+        upto = "" if most is None else f" up to {most:,}"
+        raise InvalidInput(argument, f"must be a whole number from 0{upto}")
+    return value
+
+
+def _engine(engine: object) -> None:
+    if not isinstance(engine, Engine):
+        raise InvalidInput("engine", f"must be an Engine, got {type(engine).__name__}")
+
+
+def _find(engine: Engine, reader: Reader, query: DeadlineQuery) -> Sequence[Deadline]:
+    return engine.find_deadlines(query, reader=reader)
+
+
+def _organisations(value: str | Iterable[str] | None) -> frozenset[str] | None:
+    if value is None:
+        return None
+    found: object = value
+    codes = [found] if isinstance(found, str) else found
+    if not isinstance(codes, Iterable) or isinstance(codes, bytes):
+        raise InvalidInput("organisation", "must be an organisation code or a collection of them")
+    checked = frozenset(_inputs.name("organisation", code) for code in codes)
+    if not checked:
+        raise InvalidInput("organisation", "names no organisation")
+    return checked
+
+
+def _calendar(engine: Engine) -> WorkingDayCalendar:
+    """The engine's plan calendar, or England and Wales without a plan."""
+    book = engine.plan_book
+    return WorkingDayCalendar() if book is None else book.current.plan.working_calendar()
+
+
+def _judged_at(row: Deadline, now: datetime) -> datetime:
+    """When a row's lateness is judged: now, or when its clock stopped for a hold."""
+    if row.status == DeadlineStatus.PAUSED.value and row.paused_at is not None:
+        return min(row.paused_at, now)
+    return now
+
+
+def _is_overdue(row: Deadline, now: datetime) -> bool:
+    return row.status in _RUNNING and row.due_at <= _judged_at(row, now)
+
+
+def _days_overdue(row: Deadline, now: datetime, calendar: WorkingDayCalendar) -> int:
+    if not _is_overdue(row, now):
+        return 0
+    day = row.due_date if row.due_date is not None else local_date(row.due_at)
+    return max(0, calendar.working_days_between(local_midnight(day), _judged_at(row, now)))
+
+
+def _item(row: Deadline, now: datetime, calendar: WorkingDayCalendar) -> DeadlineItem:
+    return DeadlineItem(
+        case_id=row.case_id,
+        organisation=row.organisation,
+        workflow=row.workflow,
+        kind=row.kind,
+        cycle=row.cycle,
+        status=row.status,
+        owner=row.owner,
+        due_date=row.due_date,
+        due_at=row.due_at,
+        tiers_fired=row.tier,
+        overdue=_is_overdue(row, now),
+        days_overdue=_days_overdue(row, now, calendar),
+    )
