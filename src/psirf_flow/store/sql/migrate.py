@@ -41,7 +41,7 @@ from psirf_flow.store.sql.engines import make_engine
 __all__ = ["HEAD_REVISION", "VERSION_TABLE", "current_revision", "upgrade"]
 
 #: The schema revision this release of psirf_flow reads and writes.
-HEAD_REVISION: Final = "0005_incident_links"
+HEAD_REVISION: Final = "0006_deadline_clocks"
 #: The table that records psirf_flow's schema revision (Alembic's ``version_table``).
 VERSION_TABLE: Final = "psirf_flow_alembic_version"
 #: Alembic's default version table, which releases before this one used (and hosts use).
