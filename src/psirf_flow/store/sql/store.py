@@ -1,8 +1,10 @@
 """The SQLAlchemy store: SQLite files and PostgreSQL (psycopg 3) through SQLAlchemy 2 Core.
 
 Each :meth:`SqlStore.commit` is one transaction: the version-checked case update (or the
-insert of a new case), the audit entry, the idempotency record, the deadlines and the
-outbox rows are written together or not at all. A store made with :meth:`SqlStore.bind`
+insert of a new case), the audit entry, the idempotency record, the deadlines and
+escalation tiers (upserted by key) and the outbox rows are written together or not at
+all. :meth:`SqlStore.claim_due` claims due tiers for a sweeper (``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL). A store made with :meth:`SqlStore.bind`
 runs inside a connection the host already holds: each change is a SAVEPOINT inside the
 host's transaction, which the host alone commits or rolls back.
 
