@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +16,8 @@ from click.testing import CliRunner
 from psirf_flow.cli import main
 from psirf_flow.decide import decide_open
 from psirf_flow.domain import Actor, Command, Deadline, Escalation, Role
-from psirf_flow.ports import Change
+from psirf_flow.errors import StoreBusy, StoreError
+from psirf_flow.ports import Change, DeadlineQuery
 from psirf_flow.store.sql import HEAD_REVISION, SqlStore, current_revision, make_engine
 from psirf_flow.store.sql.migrate import _alembic_config
 from psirf_flow.store.sql.schema import ESCALATIONS
@@ -223,3 +225,52 @@ class TestPostgresClaims:
         assert first | second == expected
         assert first
         assert second
+
+
+class TestSqliteClaims:
+    """On SQLite a claim is a write like any other: it waits for the lock, or is refused."""
+
+    @pytest.fixture
+    def seeded(self, sqlite_path: str) -> str:
+        """A SQLite file holding case c-1 with two pending tiers, both due."""
+        store = SqlStore.open(sqlite_path, migrate=True)
+        try:
+            tiers = (_tier("c-1", 0, WHEN - timedelta(hours=1)), _tier("c-1", 1, WHEN))
+            store.commit(_opening("c-1", tiers))
+        finally:
+            store.dispose()
+        return sqlite_path
+
+    def test_claim_under_another_writers_lock_is_busy_and_claims_nothing(self, seeded: str) -> None:
+        """A claim that cannot take the write lock in time raises StoreBusy; retried, it works."""
+        holder = sqlite3.connect(seeded, isolation_level=None)
+        store = SqlStore.open(seeded, busy_timeout=0)
+        try:
+            holder.execute("BEGIN IMMEDIATE")
+            with pytest.raises(StoreBusy):
+                store.claim_due(WHEN, limit=5, claimant="sweeper-1", lease=LEASE)
+            holder.rollback()
+            claimed = store.claim_due(WHEN, limit=5, claimant="sweeper-1", lease=LEASE)
+        finally:
+            store.dispose()
+            holder.close()
+        assert [tier.tier for tier in claimed] == [0, 1]
+
+    def test_read_only_store_reads_clocks_and_refuses_to_claim(self, seeded: str) -> None:
+        """A read-only store reads tiers and deadlines but refuses a claim, leaving it open."""
+        reader = SqlStore.open(seeded, read_only=True)
+        try:
+            with pytest.raises(StoreError, match="read-only"):
+                reader.claim_due(WHEN, limit=5, claimant="sweeper-1", lease=LEASE)
+            tiers = reader.escalations("c-1")
+            found = reader.find_deadlines(DeadlineQuery(case_ids=frozenset({"c-1"})))
+        finally:
+            reader.dispose()
+        writer = SqlStore.open(seeded)
+        try:
+            claimed = writer.claim_due(WHEN, limit=5, claimant="sweeper-1", lease=LEASE)
+        finally:
+            writer.dispose()
+        assert [tier.tier for tier in tiers] == [0, 1]
+        assert tuple(found) == ()
+        assert tuple(claimed) == tuple(tiers)
