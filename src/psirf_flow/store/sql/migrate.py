@@ -47,6 +47,8 @@ VERSION_TABLE: Final = "psirf_flow_alembic_version"
 #: Alembic's default version table, which releases before this one used (and hosts use).
 _LEGACY_VERSION_TABLE: Final = "alembic_version"
 #: The tables that show a legacy ``alembic_version`` row is psirf_flow's (revision 0001's).
+#: Later revisions' tables (``incident_links``, ``escalations``) stay out on purpose: a
+#: database recorded in the legacy table predates them, and must still be recognised.
 _OWN_TABLES: Final = frozenset(
     {"cases", "audit_entries", "idempotency_keys", "deadlines", "outbox"}
 )
