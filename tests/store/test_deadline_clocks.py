@@ -274,3 +274,21 @@ class TestSqliteClaims:
         assert [tier.tier for tier in tiers] == [0, 1]
         assert tuple(found) == ()
         assert tuple(claimed) == tuple(tiers)
+
+    def test_claim_reads_the_status_and_fire_at_index(self, seeded: str) -> None:
+        """SQLite's plan for the claim searches escalations by the (status, fire_at) index."""
+        engine = make_engine(seeded)
+        try:
+            with engine.connect() as connection:
+                compiled = _CLAIM.compile(dialect=connection.dialect)
+                params = compiled.construct_params(
+                    {"now": WHEN, "limit": 5, "claimant": "sweeper-1", "until": WHEN + LEASE}
+                )
+                plan = connection.exec_driver_sql(
+                    f"EXPLAIN QUERY PLAN {compiled}",
+                    tuple(params[k] for k in compiled.positiontup or ()),
+                ).all()
+        finally:
+            engine.dispose()
+        text = "\n".join(str(row[-1]) for row in plan)
+        assert "USING INDEX ix_escalations_status_fire_at" in text, text

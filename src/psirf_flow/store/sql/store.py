@@ -526,7 +526,7 @@ class SqlStore:
     ) -> Sequence[Escalation]:
         """Claim up to ``limit`` pending tiers due by ``now``, earliest first.
 
-        One statement in one write transaction: it selects the pending tiers whose
+        One statement, its own write transaction: it selects the pending tiers whose
         ``fire_at`` is at or before ``now`` and whose claim (if any) has run out, earliest
         first, and marks them ``claimed_by`` the claimant until ``now + lease``. On
         PostgreSQL the selection is ``FOR UPDATE SKIP LOCKED``, so concurrent claimers in
@@ -552,9 +552,15 @@ class SqlStore:
             "claimant": claimant,
             "until": mapping.stored_time(now + lease),
         }
-        with self._writing() as connection:
-            rows = connection.execute(_CLAIM, params).all()
-            claimed = [mapping.escalation_from_row(row) for row in rows]
+        self._refuse_if_read_only()
+        if self._autocommit_writes():
+            # One statement, atomic on its own: no BEGIN and COMMIT round trips.
+            with self._reading() as connection:
+                rows = connection.execute(_CLAIM, params).all()
+        else:
+            with self._writing() as connection:
+                rows = connection.execute(_CLAIM, params).all()
+        claimed = [mapping.escalation_from_row(row) for row in rows]
         claimed.sort(key=lambda tier: (tier.fire_at, tier.key))
         return tuple(claimed)
 
@@ -706,6 +712,18 @@ class SqlStore:
         with self._writing() as connection:
             _write(connection, change)
 
+    def _autocommit_writes(self) -> bool:
+        """Tell whether a one-statement write may run in autocommit (PostgreSQL).
+
+        Only for an engine this store made (so no isolation level or listener of the
+        host's is bypassed) and outside a host's transaction.
+        """
+        return (
+            self._owns_engine
+            and self._connection is None
+            and self._engine.dialect.name == "postgresql"
+        )
+
     def _single_statement_write(self, change: Change) -> bool:
         """Tell whether ``change`` is written as one PostgreSQL statement in autocommit.
 
@@ -714,9 +732,7 @@ class SqlStore:
         case and appends its entry and nothing else (the common command).
         """
         return (
-            self._owns_engine
-            and self._connection is None
-            and self._engine.dialect.name == "postgresql"
+            self._autocommit_writes()
             and change.expected_version is not None
             and change.idempotency is None
             and not change.deadlines
