@@ -21,7 +21,7 @@ from psirf_flow.store.sql import (
     metadata,
     upgrade,
 )
-from psirf_flow.store.sql.store import _alembic_config
+from psirf_flow.store.sql.migrate import _alembic_config
 
 
 def _upgrade_to(url: str, revision: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -151,7 +151,10 @@ class TestSharedSchema:
         self, engine: sa.Engine, host_config: Config, db_url: str, host_first: bool
     ) -> None:
         """Each history lives in its own table, whichever migrates first, and again."""
-        steps = [lambda: _host_upgrade(engine, host_config), lambda: upgrade(engine)]
+        steps: list[Callable[[], None]] = [
+            lambda: _host_upgrade(engine, host_config),
+            lambda: upgrade(engine),
+        ]
         for step in steps if host_first else steps[::-1]:
             step()
         for step in steps:  # both again: nothing to do for either

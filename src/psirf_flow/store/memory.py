@@ -26,6 +26,7 @@ from psirf_flow.ports import (
     IncidentLink,
     Page,
 )
+from psirf_flow.store._checks import check_claim, check_tiers
 
 
 __all__ = ["InMemoryStore"]
@@ -144,9 +145,7 @@ class InMemoryStore:
         if any(d.case_id != case.id for d in change.deadlines):
             msg = "a deadline in the change belongs to another case"
             raise StoreError(msg)
-        if any(e.case_id != case.id for e in change.escalations):
-            msg = "an escalation in the change belongs to another case"
-            raise StoreError(msg)
+        check_tiers(change)
         if any(link.case_id != case.id for link in change.incident_links):
             msg = "an incident link in the change belongs to another case"
             raise StoreError(msg)
@@ -190,8 +189,16 @@ class InMemoryStore:
     def claim_due(
         self, now: datetime, *, limit: int, claimant: str, lease: timedelta
     ) -> Sequence[Escalation]:
-        """Claim up to ``limit`` pending tiers due by ``now``, earliest first."""
-        del claimant  # one process: the claim's holder is this store's caller
+        """Claim up to ``limit`` pending tiers due by ``now``, earliest first.
+
+        A claimed tier is offered again only once ``now + lease`` has passed, or after a
+        commit writes it (which ends the claim).
+
+        Raises:
+            InvalidInput: If ``now`` is not aware, ``limit`` not from 1 to 10,000,
+                ``claimant`` not a text of 1 to 128 characters or ``lease`` not positive.
+        """
+        check_claim(now, limit, claimant, lease)
         with self._lock:
             due = sorted(
                 (

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping
-from datetime import UTC, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -44,6 +44,9 @@ from psirf_flow.domain import (
     Actor,
     Command,
     Deadline,
+    DeadlineStatus,
+    Escalation,
+    EscalationStatus,
     FactValue,
     OutboxMessage,
     Role,
@@ -55,9 +58,17 @@ from psirf_flow.errors import (
     CaseNotFound,
     ConcurrencyConflict,
     IdempotencyKeyReused,
+    InvalidInput,
     StoreError,
 )
-from psirf_flow.ports import CaseQuery, Change, IdempotencyRecord, IncidentLink, Store
+from psirf_flow.ports import (
+    CaseQuery,
+    Change,
+    DeadlineQuery,
+    IdempotencyRecord,
+    IncidentLink,
+    Store,
+)
 from psirf_flow.testing.clock import ManualClock
 from psirf_flow.workflows import DefinitionRegistry
 
@@ -74,6 +85,11 @@ EXECUTIVE = Actor("exec-1", [Role.EXECUTIVE_LEAD], _ORG)
 ENGAGEMENT_LEAD = Actor("el-1", [Role.ENGAGEMENT_LEAD], _ORG)
 _OPENING = {"incident_ids": ["INC-1", "INC-2"]}
 _ASSIGN: dict[str, object] = {"lead_id": "inv-1", "engagement_lead_id": "el-1"}
+
+# Any: attrs types the ``tuple`` converter of ``Escalation.notify`` with an unbound variable.
+_SPECIALIST: Any = (Role.PATIENT_SAFETY_SPECIALIST.value,)
+_BOTH: Any = (Role.EXECUTIVE_LEAD.value, Role.PATIENT_SAFETY_SPECIALIST.value)
+_LEASE = timedelta(minutes=5)
 
 _ids = st.from_regex(r"[a-z][a-z0-9-]{0,11}", fullmatch=True)
 _fact_values = st.one_of(
@@ -95,6 +111,7 @@ def _open_change(
     key: str | None = None,
     deadlines: tuple[Deadline, ...] = (),
     outbox: tuple[OutboxMessage, ...] = (),
+    escalations: tuple[Escalation, ...] = (),
 ) -> Change:
     definition = _REGISTRY.latest(workflow)
     assert definition is not None
@@ -106,7 +123,9 @@ def _open_change(
         now=clock.now(),
     )
     record = IdempotencyRecord(key, case_id, "f" * 64, 1) if key is not None else None
-    return Change(decision.case, None, decision.entry, record, deadlines, outbox)
+    return Change(
+        decision.case, None, decision.entry, record, deadlines, outbox, escalations=escalations
+    )
 
 
 def _next_change(  # noqa: PLR0917 - a step reads best as (case, trigger, actor, payload)
@@ -120,6 +139,7 @@ def _next_change(  # noqa: PLR0917 - a step reads best as (case, trigger, actor,
     key: str | None = None,
     deadlines: tuple[Deadline, ...] = (),
     outbox: tuple[OutboxMessage, ...] = (),
+    escalations: tuple[Escalation, ...] = (),
 ) -> Change:
     case = store.load(case_id)
     definition = _REGISTRY.get(case.workflow, case.workflow_version)
@@ -130,7 +150,15 @@ def _next_change(  # noqa: PLR0917 - a step reads best as (case, trigger, actor,
         if key is not None
         else None
     )
-    return Change(decision.case, case.version, decision.entry, record, deadlines, outbox)
+    return Change(
+        decision.case,
+        case.version,
+        decision.entry,
+        record,
+        deadlines,
+        outbox,
+        escalations=escalations,
+    )
 
 
 def _deadline(clock: ManualClock, case_id: str, kind: str, days: int) -> Deadline:
@@ -142,6 +170,29 @@ def _deadline(clock: ManualClock, case_id: str, kind: str, days: int) -> Deadlin
     )
 
 
+def _tier(
+    case_id: str,
+    fire_at: datetime,
+    *,
+    kind: str = "response_target",
+    cycle: int = 0,
+    tier: int = 0,
+    status: str = EscalationStatus.PENDING.value,
+    stage: str = "breach",
+) -> Escalation:
+    return Escalation(
+        case_id=case_id,
+        kind=kind,
+        cycle=cycle,
+        tier=tier,
+        stage=stage,
+        organisation=_ORG,
+        fire_at=fire_at,
+        notify=_SPECIALIST,
+        status=status,
+    )
+
+
 def _message(clock: ManualClock, message_id: str, case_id: str) -> OutboxMessage:
     return OutboxMessage(message_id, case_id, "test.notice", {"case": case_id}, clock.now())
 
@@ -150,7 +201,8 @@ def _snapshot(store: Store, case_id: str, keys: tuple[str, ...] = ()) -> dict[st
     return {
         "case": store.load(case_id),
         "history": tuple(store.history(case_id)),
-        "deadlines": sorted(store.deadlines(case_id), key=lambda d: d.kind),
+        "deadlines": sorted(store.deadlines(case_id), key=lambda d: d.key),
+        "escalations": tuple(store.escalations(case_id)),
         "outbox": tuple(store.outbox(case_id)),
         "keys": [store.find_idempotency(k) for k in keys],
     }
@@ -901,3 +953,406 @@ class StoreContract:
         page = store.list_cases(CaseQuery(limit=50))
         assert page.next_after is None
         assert list(page.items) == [store.load(case_id) for case_id in sorted(populated)]
+
+    # ------------------------------------------------------------------ deadlines and tiers
+
+    def test_deadlines_and_tiers_round_trip_every_field(
+        self, store: Store, contract_clock: ManualClock, reopen: Callable[[], Store]
+    ) -> None:
+        """Every field of a deadline and a tier reads back equal, its times as aware UTC."""
+        now = contract_clock.now()
+        full = Deadline(
+            case_id="c-1",
+            kind="response_target",
+            cycle=2,
+            organisation=_ORG,
+            workflow="psii",
+            started_at=now,
+            due_date=date(2026, 4, 7),
+            due_at=datetime(2026, 4, 8, 0, 0, tzinfo=UTC),
+            status=DeadlineStatus.PAUSED.value,
+            owner="inv-1",
+            ladder="psii-ladder",
+            tier=3,
+            paused_at=now + timedelta(days=1, microseconds=7),
+            met_at=now + timedelta(days=2),
+        )
+        bare = Deadline(
+            case_id="c-1",
+            kind="triage_review",
+            started_at=now,
+            due_at=now + timedelta(hours=24),
+        )
+        fired = Escalation(
+            case_id="c-1",
+            kind="response_target",
+            cycle=2,
+            tier=1,
+            stage="escalation",
+            organisation=_ORG,
+            fire_at=datetime(2026, 4, 10, 0, 0, tzinfo=UTC),
+            notify=_BOTH,
+            action="convert_to_after_action_review",
+            status=EscalationStatus.FIRED.value,
+            fired_at=now + timedelta(days=3, microseconds=11),
+        )
+        silent = Escalation(
+            case_id="c-1",
+            kind="triage_review",
+            tier=0,
+            stage="warning",
+            fire_at=now + timedelta(hours=20),
+        )
+        store.commit(
+            _open_change(contract_clock, "c-1", deadlines=(full, bare), escalations=(fired, silent))
+        )
+        for reader in (store, reopen()):
+            assert tuple(reader.deadlines("c-1")) == (full, bare)
+            assert tuple(reader.escalations("c-1")) == (fired, silent)
+            back, empty = reader.deadlines("c-1")
+            assert (back.due_date, empty.due_date) == (date(2026, 4, 7), None)
+            assert (empty.owner, empty.ladder, empty.paused_at, empty.met_at) == (None,) * 4
+            times = (back.started_at, back.due_at, back.paused_at, back.met_at)
+            assert all(t is not None and t.utcoffset() == timedelta(0) for t in times)
+            tier, quiet = reader.escalations("c-1")
+            assert tier.fire_at.utcoffset() == timedelta(0)
+            assert tier.fired_at is not None
+            assert tier.fired_at.utcoffset() == timedelta(0)
+            assert (quiet.notify, quiet.action, quiet.fired_at) == ((), None, None)
+            assert tuple(reader.escalations("c-2")) == ()
+
+    def test_deadlines_and_tiers_are_upserted_by_key(
+        self, store: Store, contract_clock: ManualClock
+    ) -> None:
+        """A row with a taken key replaces it; other keys stay; reads are ordered by key."""
+        now = contract_clock.now()
+        target = _deadline(contract_clock, "c-1", "response_target", 90)
+        cap = _deadline(contract_clock, "c-1", "response_hard_cap", 183)
+        warning = _tier("c-1", now + timedelta(days=80), stage="warning")
+        breach = _tier("c-1", now + timedelta(days=90), tier=1)
+        store.commit(
+            _open_change(
+                contract_clock,
+                "c-1",
+                deadlines=(target, cap),
+                escalations=(breach, warning),
+            )
+        )
+        contract_clock.advance(timedelta(hours=1))
+        met = attrs.evolve(target, status=DeadlineStatus.SUPERSEDED.value, met_at=now)
+        reopened = attrs.evolve(target, cycle=1, due_at=now + timedelta(days=120))
+        cancelled = attrs.evolve(breach, status=EscalationStatus.CANCELLED.value)
+        again = attrs.evolve(warning, cycle=1)
+        store.commit(
+            _next_change(
+                store,
+                contract_clock,
+                "c-1",
+                "hold",
+                EXECUTIVE,
+                {"hold_reason": "other"},
+                deadlines=(reopened, met),
+                escalations=(again, cancelled),
+            )
+        )
+        assert tuple(store.deadlines("c-1")) == (cap, met, reopened)
+        assert tuple(store.escalations("c-1")) == (warning, cancelled, again)
+
+    def test_last_row_of_a_key_in_one_change_wins(
+        self, store: Store, contract_clock: ManualClock
+    ) -> None:
+        """Two rows with one key in the same change leave the later one."""
+        first = _tier("c-1", contract_clock.now())
+        later = attrs.evolve(first, fire_at=first.fire_at + timedelta(hours=2))
+        target = _deadline(contract_clock, "c-1", "response_target", 90)
+        moved = attrs.evolve(target, tier=1)
+        store.commit(
+            _open_change(
+                contract_clock, "c-1", deadlines=(target, moved), escalations=(first, later)
+            )
+        )
+        assert tuple(store.escalations("c-1")) == (later,)
+        assert tuple(store.deadlines("c-1")) == (moved,)
+
+    @pytest.mark.parametrize(
+        ("bad", "words"),
+        [
+            ("deadline", "belongs to another case"),
+            ("tier", "belongs to another case"),
+            ("role", "comma"),
+            ("empty-role", "comma"),
+        ],
+    )
+    def test_unusable_clock_rows_leave_nothing(
+        self, store: Store, contract_clock: ManualClock, bad: str, words: str
+    ) -> None:
+        """A deadline or tier of another case, or a role with a comma, refuses the change."""
+        store.commit(_open_change(contract_clock, "c-1"))
+        store.commit(_open_change(contract_clock, "c-2"))
+        before = _snapshot(store, "c-1", ("k-2",))
+        now = contract_clock.now()
+        deadlines: tuple[Deadline, ...] = (_deadline(contract_clock, "c-1", "response_target", 9),)
+        escalations: tuple[Escalation, ...] = (_tier("c-1", now),)
+        if bad == "deadline":
+            deadlines += (_deadline(contract_clock, "c-2", "response_target", 9),)
+        elif bad == "tier":
+            escalations += (_tier("c-2", now, tier=1),)
+        else:
+            role = "" if bad == "empty-role" else "patient_safety_specialist,executive_lead"
+            roles: Any = (role,)  # Any: attrs types the tuple converter loosely
+            escalations += (attrs.evolve(_tier("c-1", now, tier=1), notify=roles),)
+        change = _next_change(
+            store,
+            contract_clock,
+            "c-1",
+            "hold",
+            EXECUTIVE,
+            {"hold_reason": "other"},
+            key="k-2",
+            deadlines=deadlines,
+            escalations=escalations,
+        )
+        with pytest.raises(StoreError, match=words) as raised:
+            store.commit(change)
+        assert not isinstance(raised.value, ConcurrencyConflict)
+        assert _snapshot(store, "c-1", ("k-2",)) == before
+        assert (tuple(store.deadlines("c-2")), tuple(store.escalations("c-2"))) == ((), ())
+        assert tuple(store.claim_due(now, limit=10, claimant="s", lease=_LEASE)) == ()
+
+    def test_tiers_of_a_failed_change_are_not_written(
+        self, store: Store, contract_clock: ManualClock
+    ) -> None:
+        """A change that fails late (a taken outbox id) writes none of its deadlines or tiers."""
+        store.commit(
+            _open_change(contract_clock, "c-1", outbox=(_message(contract_clock, "m-1", "c-1"),))
+        )
+        before = _snapshot(store, "c-1")
+        change = _next_change(
+            store,
+            contract_clock,
+            "c-1",
+            "hold",
+            EXECUTIVE,
+            {"hold_reason": "other"},
+            deadlines=(_deadline(contract_clock, "c-1", "response_target", 9),),
+            escalations=(_tier("c-1", contract_clock.now()),),
+            outbox=(_message(contract_clock, "m-1", "c-1"),),
+        )
+        with pytest.raises(StoreError):
+            store.commit(change)
+        assert _snapshot(store, "c-1") == before
+        claimed = store.claim_due(contract_clock.now(), limit=10, claimant="s", lease=_LEASE)
+        assert tuple(claimed) == ()
+
+    # ------------------------------------------------------------------ claiming
+
+    @pytest.fixture
+    def tiers(self, store: Store, contract_clock: ManualClock) -> dict[str, Escalation]:
+        """Tiers of two cases around now: four pending and due, one not yet, three settled."""
+        now = contract_clock.now()
+        made = {
+            "early": _tier("c-2", now - timedelta(hours=2)),
+            "middle": _tier("c-1", now - timedelta(hours=1), kind="candour_notification"),
+            "tie-a": _tier("c-1", now - timedelta(minutes=30), tier=1),
+            "tie-b": _tier("c-2", now - timedelta(minutes=30), tier=1),
+            "exactly-now": _tier("c-1", now, tier=2),
+            "later": _tier("c-1", now + timedelta(microseconds=1), tier=3),
+            "paused": _tier("c-2", now - timedelta(hours=3), tier=2, status="paused"),
+            "fired": _tier("c-2", now - timedelta(hours=4), tier=3, status="fired"),
+            "cancelled": _tier("c-1", now - timedelta(hours=5), tier=4, status="cancelled"),
+        }
+        for case_id in ("c-1", "c-2"):
+            mine = tuple(t for t in made.values() if t.case_id == case_id)
+            store.commit(_open_change(contract_clock, case_id, escalations=mine))
+        return made
+
+    def test_claim_returns_only_pending_due_tiers_earliest_first(
+        self, store: Store, contract_clock: ManualClock, tiers: dict[str, Escalation]
+    ) -> None:
+        """Pending tiers due by now come back earliest first (then by key), at most limit."""
+        now = contract_clock.now()
+        first = store.claim_due(now, limit=2, claimant="sweeper-1", lease=_LEASE)
+        rest = store.claim_due(now, limit=10, claimant="sweeper-2", lease=_LEASE)
+        assert tuple(first) == (tiers["early"], tiers["middle"])
+        assert tuple(rest) == (tiers["tie-a"], tiers["tie-b"], tiers["exactly-now"])
+        assert tuple(store.claim_due(now, limit=10, claimant="sweeper-3", lease=_LEASE)) == ()
+
+    def test_claimed_tiers_wait_for_their_lease_to_run_out(
+        self, store: Store, contract_clock: ManualClock, tiers: dict[str, Escalation]
+    ) -> None:
+        """No claimant gets a tier within another's lease; any does once it has run out."""
+        now = contract_clock.now()
+        claimed = store.claim_due(now, limit=3, claimant="sweeper-1", lease=_LEASE)
+        assert tuple(claimed) == (tiers["early"], tiers["middle"], tiers["tie-a"])
+        almost = now + _LEASE - timedelta(microseconds=1)
+        others = store.claim_due(almost, limit=10, claimant="sweeper-2", lease=_LEASE)
+        assert tuple(others) == (tiers["tie-b"], tiers["exactly-now"], tiers["later"])
+        for claimant in ("sweeper-1", "sweeper-2", "sweeper-3"):
+            assert tuple(store.claim_due(almost, limit=10, claimant=claimant, lease=_LEASE)) == ()
+        expired = store.claim_due(now + _LEASE, limit=10, claimant="sweeper-2", lease=_LEASE)
+        assert tuple(expired) == (tiers["early"], tiers["middle"], tiers["tie-a"])
+
+    def test_committing_a_tier_ends_its_claim(
+        self, store: Store, contract_clock: ManualClock, tiers: dict[str, Escalation]
+    ) -> None:
+        """A tier committed as fired is never claimed again; one committed pending is at once."""
+        now = contract_clock.now()
+        claimed = store.claim_due(now, limit=2, claimant="sweeper-1", lease=_LEASE)
+        assert tuple(claimed) == (tiers["early"], tiers["middle"])
+        contract_clock.advance(timedelta(seconds=1))
+        fired = attrs.evolve(
+            tiers["middle"], status=EscalationStatus.FIRED.value, fired_at=contract_clock.now()
+        )
+        store.commit(
+            _next_change(
+                store,
+                contract_clock,
+                "c-1",
+                "hold",
+                EXECUTIVE,
+                {"hold_reason": "other"},
+                escalations=(fired,),
+            )
+        )
+        moved = attrs.evolve(tiers["early"], fire_at=now - timedelta(hours=1, minutes=30))
+        store.commit(
+            _next_change(
+                store,
+                contract_clock,
+                "c-2",
+                "hold",
+                EXECUTIVE,
+                {"hold_reason": "other"},
+                escalations=(moved,),
+            )
+        )
+        assert fired in store.escalations("c-1")
+        later = contract_clock.now()
+        again = store.claim_due(later, limit=10, claimant="sweeper-2", lease=_LEASE)
+        expected = (moved, *(tiers[n] for n in ("tie-a", "tie-b", "exactly-now", "later")))
+        assert tuple(again) == expected
+        after_lease = store.claim_due(later + _LEASE, limit=10, claimant="s-3", lease=_LEASE)
+        assert tuple(after_lease) == expected
+
+    @pytest.mark.parametrize(
+        ("argument", "value"),
+        [
+            ("now", datetime(2026, 1, 5, 9)),  # noqa: DTZ001 - naive on purpose
+            ("now", "2026-01-05T09:00:00Z"),
+            ("limit", 0),
+            ("limit", 10_001),
+            ("limit", True),
+            ("limit", "5"),
+            ("claimant", ""),
+            ("claimant", "s" * 129),
+            ("claimant", 7),
+            ("lease", timedelta(0)),
+            ("lease", timedelta(seconds=-1)),
+            ("lease", 300),
+        ],
+    )
+    def test_claim_refuses_bad_arguments(
+        self,
+        store: Store,
+        contract_clock: ManualClock,
+        tiers: dict[str, Escalation],
+        argument: str,
+        value: object,
+    ) -> None:
+        """A bad argument is refused with InvalidInput naming it, and claims nothing."""
+        arguments: dict[str, Any] = {
+            "now": contract_clock.now(),
+            "limit": 10,
+            "claimant": "sweeper-1",
+            "lease": _LEASE,
+        }
+        arguments[argument] = value
+        with pytest.raises(InvalidInput) as raised:
+            store.claim_due(**arguments)
+        assert raised.value.argument == argument
+        now = contract_clock.now()
+        assert len(store.claim_due(now, limit=10_000, claimant="s" * 128, lease=_LEASE)) == 5
+        assert tiers
+
+    # ------------------------------------------------------------------ finding deadlines
+
+    @pytest.fixture
+    def clocks(self, store: Store, contract_clock: ManualClock) -> dict[str, Deadline]:
+        """Deadlines of three cases over two organisations, workflows, owners and statuses."""
+        now = contract_clock.now()
+
+        def made(  # noqa: PLR0917 - one row of the table below
+            case_id: str,
+            kind: str,
+            hours: int,
+            organisation: str,
+            workflow: str,
+            owner: str | None,
+            status: str,
+        ) -> Deadline:
+            return Deadline(
+                case_id=case_id,
+                kind=kind,
+                organisation=organisation,
+                workflow=workflow,
+                started_at=now,
+                due_at=now + timedelta(hours=hours),
+                owner=owner,
+                status=status,
+            )
+
+        rows = {
+            "a": made("c-1", "response_target", 30, _ORG, "psii", "inv-1", "open"),
+            "b": made("c-1", "candour_notification", 10, _ORG, "psii", None, "met"),
+            "c": made("c-2", "response_target", 20, _ORG, "swarm_huddle", "inv-2", "open"),
+            "d": made("c-2", "triage_review", 20, _ORG, "swarm_huddle", "inv-1", "paused"),
+            "e": made("c-3", "response_target", -5, _OTHER_ORG, "psii", "inv-1", "open"),
+        }
+        other = Actor("pss-9", [Role.PATIENT_SAFETY_SPECIALIST], _OTHER_ORG)
+        for case_id in ("c-1", "c-2", "c-3"):
+            mine = tuple(d for d in rows.values() if d.case_id == case_id)
+            actor = other if case_id == "c-3" else PSS
+            store.commit(_open_change(contract_clock, case_id, actor=actor, deadlines=mine))
+        return rows
+
+    @pytest.mark.parametrize(
+        ("filters", "expected"),
+        [
+            ({}, "ebcda"),
+            ({"organisations": {_ORG}}, "bcda"),
+            ({"organisations": {_ORG, _OTHER_ORG}}, "ebcda"),
+            ({"organisations": set()}, ""),
+            ({"workflow": "psii"}, "eba"),
+            ({"kind": "response_target"}, "eca"),
+            ({"owner": "inv-1"}, "eda"),
+            ({"case_ids": {"c-2", "c-3"}}, "ecd"),
+            ({"case_ids": set()}, ""),
+            ({"statuses": {"open", "paused"}}, "ecda"),
+            ({"statuses": {"met"}}, "b"),
+            ({"statuses": set()}, ""),
+            ({"due_before": "20h"}, "ebcd"),
+            ({"due_before": "-6h"}, ""),
+            ({"limit": 2}, "eb"),
+            (
+                {"organisations": {_ORG}, "kind": "response_target", "statuses": {"open"}},
+                "ca",
+            ),
+            ({"owner": "nobody"}, ""),
+        ],
+        ids=lambda v: str(v) if isinstance(v, str) else None,
+    )
+    def test_find_deadlines_filters_and_orders_by_due_then_key(
+        self,
+        store: Store,
+        contract_clock: ManualClock,
+        clocks: dict[str, Deadline],
+        filters: dict[str, Any],
+        expected: str,
+    ) -> None:
+        """Each filter keeps exactly its deadlines, earliest due first (then by key)."""
+        chosen = dict(filters)
+        if "due_before" in chosen:
+            hours = int(chosen["due_before"].removesuffix("h"))
+            chosen["due_before"] = contract_clock.now() + timedelta(hours=hours)
+        found = store.find_deadlines(DeadlineQuery(**chosen))
+        assert list(found) == [clocks[name] for name in expected]

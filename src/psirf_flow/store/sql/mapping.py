@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from psirf_flow.audit import AuditEntry
-from psirf_flow.domain import Case, Deadline, FactValue, OutboxMessage
+from psirf_flow.domain import Case, Deadline, Escalation, FactValue, OutboxMessage
 from psirf_flow.errors import CorruptRecord
 from psirf_flow.ports import IdempotencyRecord
+from psirf_flow.store._checks import ROLE_SEPARATOR
 
 
 __all__ = [
@@ -35,6 +36,8 @@ __all__ = [
     "decode_facts",
     "encode_json",
     "entry_from_row",
+    "escalation_from_row",
+    "escalation_values",
     "idempotency_from_row",
     "idempotency_values",
     "outbox_from_row",
@@ -293,9 +296,18 @@ def deadline_values(deadline: Deadline) -> dict[str, Any]:
     return {
         "case_id": deadline.case_id,
         "kind": deadline.kind,
+        "cycle": deadline.cycle,
+        "organisation": deadline.organisation,
+        "workflow": deadline.workflow,
+        "started_at": _stored_time(deadline.started_at),
+        "due_date": deadline.due_date,
         "due_at": _stored_time(deadline.due_at),
-        "tier": deadline.tier,
         "status": deadline.status,
+        "owner": deadline.owner,
+        "ladder": deadline.ladder,
+        "tier": deadline.tier,
+        "paused_at": _optional_stored_time(deadline.paused_at),
+        "met_at": _optional_stored_time(deadline.met_at),
     }
 
 
@@ -310,13 +322,91 @@ def deadline_from_row(row: sa.Row[Any]) -> Deadline:
         return Deadline(
             case_id=m["case_id"],
             kind=m["kind"],
-            started_at=_time(m["due_at"]),
+            cycle=m["cycle"],
+            organisation=m["organisation"],
+            workflow=m["workflow"],
+            started_at=_time(m["started_at"]),
+            due_date=_date(m["due_date"]),
             due_at=_time(m["due_at"]),
-            tier=m["tier"],
             status=m["status"],
+            owner=m["owner"],
+            ladder=m["ladder"],
+            tier=m["tier"],
+            paused_at=_optional_time(m["paused_at"]),
+            met_at=_optional_time(m["met_at"]),
         )
     except (ValueError, TypeError) as error:
         raise _corrupt(m["case_id"], "deadline", error) from error
+
+
+def escalation_values(escalation: Escalation) -> dict[str, Any]:
+    """Column values for ``escalation``; its claim is cleared (a commit ends any claim).
+
+    The roles are joined with commas (the store refuses a role code holding one).
+    """
+    return {
+        "case_id": escalation.case_id,
+        "kind": escalation.kind,
+        "cycle": escalation.cycle,
+        "tier": escalation.tier,
+        "stage": escalation.stage,
+        "organisation": escalation.organisation,
+        "fire_at": _stored_time(escalation.fire_at),
+        "notify": ROLE_SEPARATOR.join(escalation.notify),
+        "action": escalation.action,
+        "status": escalation.status,
+        "fired_at": _optional_stored_time(escalation.fired_at),
+        "claimed_by": None,
+        "claimed_until": None,
+    }
+
+
+def escalation_from_row(row: sa.Row[Any]) -> Escalation:
+    """Rebuild a :class:`~psirf_flow.domain.Escalation` from its row (the claim is not part).
+
+    Raises:
+        CorruptRecord: If the row cannot be an escalation tier.
+    """
+    m = row._mapping
+    try:
+        notify = m["notify"]
+        if not isinstance(notify, str):
+            msg = f"expected the roles as text, got {type(notify).__name__}"
+            raise _Malformed(msg)
+        # Any: attrs types the ``tuple`` converter's argument with an unbound type variable.
+        roles: Any = tuple(notify.split(ROLE_SEPARATOR)) if notify else ()
+        return Escalation(
+            case_id=m["case_id"],
+            kind=m["kind"],
+            cycle=m["cycle"],
+            tier=m["tier"],
+            stage=m["stage"],
+            organisation=m["organisation"],
+            fire_at=_time(m["fire_at"]),
+            notify=roles,
+            action=m["action"],
+            status=m["status"],
+            fired_at=_optional_time(m["fired_at"]),
+        )
+    except (ValueError, TypeError) as error:
+        raise _corrupt(m["case_id"], "escalation", error) from error
+
+
+def _optional_stored_time(moment: datetime | None) -> datetime | None:
+    return None if moment is None else _stored_time(moment)
+
+
+def _optional_time(value: object) -> datetime | None:
+    return None if value is None else _time(value)
+
+
+def _date(value: object) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime) or not isinstance(value, date):
+        msg = f"expected a date, got {type(value).__name__}"
+        raise _Malformed(msg)
+    return value
 
 
 # ------------------------------------------------------------------ outbox

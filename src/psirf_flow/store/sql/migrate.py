@@ -41,12 +41,14 @@ from psirf_flow.store.sql.engines import make_engine
 __all__ = ["HEAD_REVISION", "VERSION_TABLE", "current_revision", "upgrade"]
 
 #: The schema revision this release of psirf_flow reads and writes.
-HEAD_REVISION: Final = "0005_incident_links"
+HEAD_REVISION: Final = "0006_deadline_clocks"
 #: The table that records psirf_flow's schema revision (Alembic's ``version_table``).
 VERSION_TABLE: Final = "psirf_flow_alembic_version"
 #: Alembic's default version table, which releases before this one used (and hosts use).
 _LEGACY_VERSION_TABLE: Final = "alembic_version"
 #: The tables that show a legacy ``alembic_version`` row is psirf_flow's (revision 0001's).
+#: Later revisions' tables (``incident_links``, ``escalations``) stay out on purpose: a
+#: database recorded in the legacy table predates them, and must still be recognised.
 _OWN_TABLES: Final = frozenset(
     {"cases", "audit_entries", "idempotency_keys", "deadlines", "outbox"}
 )

@@ -13,7 +13,13 @@ Tables:
   ``format`` (1 before audit v2, 2 after), ``case_digest`` and ``key_id`` (migration
   ``0003_audit_v2``).
 * ``idempotency_keys``: one row per key, which is unique.
-* ``deadlines``: one row per case and kind, indexed by ``(status, due_at)`` for sweeping.
+* ``deadlines``: one row per case, kind and cycle (migration ``0006_deadline_clocks``),
+  indexed by ``(status, due_at)``, ``(organisation, status, due_at)`` for overdue lists
+  and ``(owner, status)`` for caseloads.
+* ``escalations``: one row per tier of a deadline's escalation ladder (its key is the
+  deadline's and the tier's number), with the roles to notify (comma-joined codes) and
+  the sweeper's claim (``claimed_by``, ``claimed_until``); indexed by
+  ``(status, fire_at)``, so claiming what is due costs the rows due, not the cases.
 * ``outbox``: messages to deliver after commit; ``message_id`` is unique and ``position``
   gives the order they were written in; a relay finds pending ones by
   ``(delivered_at, position)`` and records each delivery's ``outcome``. Each row names the
@@ -38,6 +44,7 @@ __all__ = [
     "AUDIT_ENTRIES",
     "CASES",
     "DEADLINES",
+    "ESCALATIONS",
     "IDEMPOTENCY_KEYS",
     "INCIDENT_LINKS",
     "OUTBOX",
@@ -59,6 +66,7 @@ metadata: Final = sa.MetaData(naming_convention=NAMING_CONVENTION)
 _ID = 128
 _NAME = 64
 _HASH = 64
+_STATUS = 16
 
 
 def _when(name: str, *, nullable: bool = False) -> sa.Column[object]:
@@ -128,16 +136,48 @@ IDEMPOTENCY_KEYS: Final = sa.Table(
     sa.Column("sequence", sa.Integer, nullable=False),
 )
 
-#: Due dates, written with the state change that sets them; swept by ``(status, due_at)``.
+#: Due dates, one row per case, kind and cycle, written with the step that sets them.
 DEADLINES: Final = sa.Table(
     "deadlines",
     metadata,
     sa.Column("case_id", sa.String(_ID), sa.ForeignKey("cases.id"), primary_key=True),
     sa.Column("kind", sa.String(_NAME), primary_key=True),
+    sa.Column("cycle", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("organisation", sa.String(_ID), nullable=False),
+    sa.Column("workflow", sa.String(_NAME), nullable=False),
+    _when("started_at"),
+    sa.Column("due_date", sa.Date, nullable=True),
     _when("due_at"),
+    sa.Column("status", sa.String(_STATUS), nullable=False),
+    sa.Column("owner", sa.String(_ID), nullable=True),
+    sa.Column("ladder", sa.String(_NAME), nullable=True),
     sa.Column("tier", sa.Integer, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
+    _when("paused_at", nullable=True),
+    _when("met_at", nullable=True),
     sa.Index(None, "status", "due_at"),
+    sa.Index(None, "organisation", "status", "due_at"),
+    sa.Index(None, "owner", "status"),
+)
+
+#: One row per escalation tier of a deadline; the sweeper claims pending rows by
+#: ``(status, fire_at)``.
+ESCALATIONS: Final = sa.Table(
+    "escalations",
+    metadata,
+    sa.Column("case_id", sa.String(_ID), sa.ForeignKey("cases.id"), primary_key=True),
+    sa.Column("kind", sa.String(_NAME), primary_key=True),
+    sa.Column("cycle", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("tier", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("stage", sa.String(_STATUS), nullable=False),
+    sa.Column("organisation", sa.String(_ID), nullable=False),
+    _when("fire_at"),
+    sa.Column("notify", sa.Text, nullable=False),
+    sa.Column("action", sa.String(_NAME), nullable=True),
+    sa.Column("status", sa.String(_STATUS), nullable=False),
+    _when("fired_at", nullable=True),
+    sa.Column("claimed_by", sa.String(_ID), nullable=True),
+    _when("claimed_until", nullable=True),
+    sa.Index(None, "status", "fire_at"),
 )
 
 #: Messages to deliver after commit, in the order they were written.

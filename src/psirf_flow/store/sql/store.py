@@ -1,8 +1,10 @@
 """The SQLAlchemy store: SQLite files and PostgreSQL (psycopg 3) through SQLAlchemy 2 Core.
 
 Each :meth:`SqlStore.commit` is one transaction: the version-checked case update (or the
-insert of a new case), the audit entry, the idempotency record, the deadlines and the
-outbox rows are written together or not at all. A store made with :meth:`SqlStore.bind`
+insert of a new case), the audit entry, the idempotency record, the deadlines and
+escalation tiers (upserted by key) and the outbox rows are written together or not at
+all. :meth:`SqlStore.claim_due` claims due tiers for a sweeper (``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL). A store made with :meth:`SqlStore.bind`
 runs inside a connection the host already holds: each change is a SAVEPOINT inside the
 host's transaction, which the host alone commits or rolls back.
 
@@ -27,9 +29,10 @@ from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from psirf_flow.audit import AuditEntry
-from psirf_flow.domain import Case, Deadline, Escalation, OutboxMessage
+from psirf_flow.domain import Case, Deadline, Escalation, EscalationStatus, OutboxMessage
 from psirf_flow.errors import (
     CaseAlreadyExists,
     CaseNotFound,
@@ -47,6 +50,7 @@ from psirf_flow.ports import (
     IncidentLink,
     Page,
 )
+from psirf_flow.store._checks import check_claim, check_tiers
 from psirf_flow.store.sql import mapping
 from psirf_flow.store.sql._errors import _connected, _is_unique_violation, _shown, _translated
 from psirf_flow.store.sql.engines import (
@@ -66,6 +70,7 @@ from psirf_flow.store.sql.schema import (
     AUDIT_ENTRIES,
     CASES,
     DEADLINES,
+    ESCALATIONS,
     IDEMPOTENCY_KEYS,
     INCIDENT_LINKS,
     OUTBOX,
@@ -105,7 +110,44 @@ _FIND_KEY = sa.select(IDEMPOTENCY_KEYS).where(IDEMPOTENCY_KEYS.c.key == sa.bindp
 _DEADLINES = (
     sa.select(DEADLINES)
     .where(DEADLINES.c.case_id == sa.bindparam("case_id"))
-    .order_by(DEADLINES.c.kind)
+    .order_by(DEADLINES.c.kind, DEADLINES.c.cycle)
+)
+_ESCALATIONS = (
+    sa.select(ESCALATIONS)
+    .where(ESCALATIONS.c.case_id == sa.bindparam("case_id"))
+    .order_by(ESCALATIONS.c.kind, ESCALATIONS.c.cycle, ESCALATIONS.c.tier)
+)
+_DEADLINE_KEY: Final = ("case_id", "kind", "cycle")
+_ESCALATION_KEY: Final = ("case_id", "kind", "cycle", "tier")
+_CLAIM_NOW = sa.bindparam("now", type_=ESCALATIONS.c.fire_at.type)
+#: The pending tiers due by ``now`` and not claimed by anyone until later, earliest first;
+#: on PostgreSQL locked ``FOR UPDATE SKIP LOCKED`` (a row another claimer holds is passed
+#: over, not waited for). It reads the ``(status, fire_at)`` index.
+_DUE_TIERS = (
+    sa.select(*(ESCALATIONS.c[k] for k in _ESCALATION_KEY))
+    .where(
+        ESCALATIONS.c.status == EscalationStatus.PENDING.value,
+        ESCALATIONS.c.fire_at <= _CLAIM_NOW,
+        sa.or_(
+            ESCALATIONS.c.claimed_until.is_(None),
+            ESCALATIONS.c.claimed_until <= _CLAIM_NOW,
+        ),
+    )
+    .order_by(ESCALATIONS.c.fire_at, *(ESCALATIONS.c[k] for k in _ESCALATION_KEY))
+    .limit(sa.bindparam("limit"))
+    .with_for_update(skip_locked=True)
+    .cte("due_tiers")
+)
+#: Claims the due tiers in one statement (one write transaction on SQLite, whose UPDATE
+#: takes the write lock before it reads), returning them.
+_CLAIM = (
+    ESCALATIONS.update()
+    .where(*(ESCALATIONS.c[k] == _DUE_TIERS.c[k] for k in _ESCALATION_KEY))
+    .values(
+        claimed_by=sa.bindparam("claimant"),
+        claimed_until=sa.bindparam("until", type_=ESCALATIONS.c.claimed_until.type),
+    )
+    .returning(*ESCALATIONS.c)
 )
 _OUTBOX = (
     sa.select(OUTBOX).where(OUTBOX.c.case_id == sa.bindparam("case_id")).order_by(OUTBOX.c.position)
@@ -116,11 +158,6 @@ _UPDATE_CASE = CASES.update().where(
 )
 _INSERT_ENTRY = AUDIT_ENTRIES.insert()
 _INSERT_KEY = IDEMPOTENCY_KEYS.insert()
-_DELETE_DEADLINES = DEADLINES.delete().where(
-    DEADLINES.c.case_id == sa.bindparam("case_id"),
-    DEADLINES.c.kind.in_(sa.bindparam("kinds", expanding=True)),
-)
-_INSERT_DEADLINE = DEADLINES.insert()
 _INSERT_MESSAGE = OUTBOX.insert()
 _LINKS = (
     sa.select(INCIDENT_LINKS)
@@ -473,27 +510,90 @@ class SqlStore:
         return Page(tuple(items), items[-1].id if more else None)
 
     def deadlines(self, case_id: str) -> Sequence[Deadline]:
-        """Return the case's deadlines, ordered by kind."""
+        """Return the case's deadlines (every cycle), ordered by kind, then cycle."""
         with self._reading() as connection:
             rows = connection.execute(_DEADLINES, {"case_id": case_id}).all()
         return tuple(mapping.deadline_from_row(row) for row in rows)
 
     def escalations(self, case_id: str) -> Sequence[Escalation]:
-        """Return the case's escalation tiers (stub until the deadlines schema lands)."""
-        del case_id
-        return ()
+        """Return the case's escalation tiers, ordered by kind, cycle, then tier."""
+        with self._reading() as connection:
+            rows = connection.execute(_ESCALATIONS, {"case_id": case_id}).all()
+        return tuple(mapping.escalation_from_row(row) for row in rows)
 
     def claim_due(
         self, now: datetime, *, limit: int, claimant: str, lease: timedelta
     ) -> Sequence[Escalation]:
-        """Claim pending tiers due by ``now`` (stub until the deadlines schema lands)."""
-        del now, limit, claimant, lease
-        return ()
+        """Claim up to ``limit`` pending tiers due by ``now``, earliest first.
+
+        One statement, its own write transaction: it selects the pending tiers whose
+        ``fire_at`` is at or before ``now`` and whose claim (if any) has run out, earliest
+        first, and marks them ``claimed_by`` the claimant until ``now + lease``. On
+        PostgreSQL the selection is ``FOR UPDATE SKIP LOCKED``, so concurrent claimers in
+        any number of processes get disjoint rows without waiting for each other; on
+        SQLite the write lock serialises them. Claiming does not fire: committing a tier
+        with a new status (``fired``, ``cancelled``...) clears its claim.
+
+        Args:
+            now: The instant to claim at (aware).
+            limit: At most this many tiers (1 to 10,000).
+            claimant: Who claims (a sweeper's name, 1 to 128 characters); kept on the rows.
+            lease: How long the claim keeps other claimants away (positive).
+
+        Raises:
+            InvalidInput: If an argument is not as above.
+            StoreError: If the store is read-only or the database fails.
+            StoreBusy: If another writer held a lock past the busy timeout; retry.
+        """
+        check_claim(now, limit, claimant, lease)
+        params = {
+            "now": mapping.stored_time(now),
+            "limit": limit,
+            "claimant": claimant,
+            "until": mapping.stored_time(now + lease),
+        }
+        self._refuse_if_read_only()
+        if self._autocommit_writes():
+            # One statement, atomic on its own: no BEGIN and COMMIT round trips.
+            with self._reading() as connection:
+                rows = connection.execute(_CLAIM, params).all()
+        else:
+            with self._writing() as connection:
+                rows = connection.execute(_CLAIM, params).all()
+        claimed = [mapping.escalation_from_row(row) for row in rows]
+        claimed.sort(key=lambda tier: (tier.fire_at, tier.key))
+        return tuple(claimed)
 
     def find_deadlines(self, query: DeadlineQuery) -> Sequence[Deadline]:
-        """Return matching deadlines (stub until the deadlines schema lands)."""
-        del query
-        return ()
+        """Return the deadlines matching ``query``, ordered by ``due_at``, then key."""
+        if any(
+            chosen is not None and not chosen
+            for chosen in (query.organisations, query.case_ids, query.statuses)
+        ):
+            return ()
+        statement = (
+            sa.select(DEADLINES)
+            .order_by(DEADLINES.c.due_at, *(DEADLINES.c[k] for k in _DEADLINE_KEY))
+            .limit(query.limit)
+        )
+        if query.organisations is not None:
+            statement = statement.where(DEADLINES.c.organisation.in_(sorted(query.organisations)))
+        if query.statuses is not None:
+            statement = statement.where(DEADLINES.c.status.in_(sorted(query.statuses)))
+        if query.case_ids is not None:
+            statement = statement.where(DEADLINES.c.case_id.in_(sorted(query.case_ids)))
+        for column, value in (
+            (DEADLINES.c.workflow, query.workflow),
+            (DEADLINES.c.kind, query.kind),
+            (DEADLINES.c.owner, query.owner),
+        ):
+            if value is not None:
+                statement = statement.where(column == value)
+        if query.due_before is not None:
+            statement = statement.where(DEADLINES.c.due_at <= mapping.stored_time(query.due_before))
+        with self._reading() as connection:
+            rows = connection.execute(statement).all()
+        return tuple(mapping.deadline_from_row(row) for row in rows)
 
     def outbox(self, case_id: str) -> Sequence[OutboxMessage]:
         """Return the messages the case's commands have written, oldest first."""
@@ -612,6 +712,18 @@ class SqlStore:
         with self._writing() as connection:
             _write(connection, change)
 
+    def _autocommit_writes(self) -> bool:
+        """Tell whether a one-statement write may run in autocommit (PostgreSQL).
+
+        Only for an engine this store made (so no isolation level or listener of the
+        host's is bypassed) and outside a host's transaction.
+        """
+        return (
+            self._owns_engine
+            and self._connection is None
+            and self._engine.dialect.name == "postgresql"
+        )
+
     def _single_statement_write(self, change: Change) -> bool:
         """Tell whether ``change`` is written as one PostgreSQL statement in autocommit.
 
@@ -620,12 +732,11 @@ class SqlStore:
         case and appends its entry and nothing else (the common command).
         """
         return (
-            self._owns_engine
-            and self._connection is None
-            and self._engine.dialect.name == "postgresql"
+            self._autocommit_writes()
             and change.expected_version is not None
             and change.idempotency is None
             and not change.deadlines
+            and not change.escalations
             and not change.outbox
             and not change.incident_links
         )
@@ -643,6 +754,7 @@ def _check_change(change: Change) -> None:
     if any(link.case_id != case.id for link in change.incident_links):
         msg = "an incident link in the change belongs to another case"
         raise StoreError(msg)
+    check_tiers(change)
 
 
 def _update_and_append(connection: sa.Connection, change: Change) -> None:
@@ -699,11 +811,7 @@ def _write(connection: sa.Connection, change: Change) -> None:
         if _is_unique_violation(error):
             raise conflict from error
         raise
-    if change.deadlines:
-        kinds = sorted({d.kind for d in change.deadlines})
-        connection.execute(_DELETE_DEADLINES, {"case_id": case.id, "kinds": kinds})
-        latest = {d.kind: d for d in change.deadlines}
-        connection.execute(_INSERT_DEADLINE, [mapping.deadline_values(d) for d in latest.values()])
+    _write_clocks(connection, change)
     if change.incident_links:
         _write_links(connection, change)
     if change.outbox:
@@ -712,6 +820,46 @@ def _write(connection: sa.Connection, change: Change) -> None:
         except sa.exc.IntegrityError as error:
             msg = f"an outbox message of case {case.id!r} has an id that already exists"
             raise StoreError(msg) from error
+
+
+def _write_clocks(connection: sa.Connection, change: Change) -> None:
+    """Upsert the change's deadlines and tiers by key (the last of a key in the change wins).
+
+    A tier written here loses any claim on it: its new status is what counts.
+    """
+    if change.deadlines:
+        deadlines = {d.key: mapping.deadline_values(d) for d in change.deadlines}
+        _upsert(connection, DEADLINES, list(deadlines.values()))
+    if change.escalations:
+        tiers = {e.key: mapping.escalation_values(e) for e in change.escalations}
+        _upsert(connection, ESCALATIONS, list(tiers.values()))
+
+
+def _upsert_statement(table: sa.Table, dialect: str) -> sa.Insert:
+    """``INSERT ... ON CONFLICT (primary key) DO UPDATE`` every other column of ``table``."""
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    keys = [c.name for c in table.primary_key.columns]
+    return insert.on_conflict_do_update(
+        index_elements=keys,
+        set_={c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys},
+    )
+
+
+#: The upserts of deadlines and tiers by their keys, per dialect (built once).
+_UPSERTS: Final = {
+    (table.name, dialect): _upsert_statement(table, dialect)
+    for table in (DEADLINES, ESCALATIONS)
+    for dialect in ("postgresql", "sqlite")
+}
+
+
+def _upsert(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` into ``table`` or replace the rows with their keys (one key each)."""
+    statement = _UPSERTS.get((table.name, connection.dialect.name))
+    if statement is None:
+        msg = f"the store keeps deadlines on SQLite and PostgreSQL, not {connection.dialect.name}"
+        raise StoreError(msg)
+    connection.execute(statement, rows)
 
 
 def _conflict(connection: sa.Connection, change: Change) -> ConcurrencyConflict:
