@@ -22,7 +22,7 @@ expected (case, actor, organisation and payload ids):
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
@@ -449,6 +449,11 @@ class Deadline:
         return (self.case_id, self.kind, self.cycle)
 
 
+def _role_codes(value: Iterable[str]) -> tuple[str, ...]:
+    """The roles a tier notifies, as a tuple of codes."""
+    return tuple(value)
+
+
 @attrs.frozen(kw_only=True)
 class Escalation:
     """One tier of a deadline's escalation ladder, scheduled as its own row.
@@ -481,7 +486,7 @@ class Escalation:
     stage: str
     organisation: str = ""
     fire_at: datetime = attrs.field(validator=_aware)
-    notify: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    notify: tuple[str, ...] = attrs.field(default=(), converter=_role_codes)
     action: str | None = None
     status: str = EscalationStatus.PENDING.value
     fired_at: datetime | None = attrs.field(default=None, validator=_aware_or_none)
