@@ -357,12 +357,15 @@ def _family_position_recorded(g: GuardInput) -> GuardResult:
 
 
 def _within_request(g: GuardInput) -> GuardResult:
-    """The approved date is not later than the date the lead asked for."""
+    """The approved date is not later than the date the lead asked for.
+
+    Without a pending request there is nothing to compare (``extension_pending`` refuses).
+    """
     requested = fact_date(_before(g).get(PENDING_EXTENSION_FACT))
     approved = fact_date(g.facts.get("target_date"))
     return _result(
         "extension_within_request",
-        requested is not None and approved is not None and approved <= requested,
+        requested is None or approved is None or approved <= requested,
         "extension_beyond_request",
         f"the approved date {approved} is later than the date requested ({requested})",
     )
