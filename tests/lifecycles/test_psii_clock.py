@@ -20,6 +20,7 @@ from psirf_flow import Actor, Case, Command, Engine, GuardFailed, InMemoryStore,
 from psirf_flow.domain import SystemReader
 from psirf_flow.policy import Plan, load_plan
 from psirf_flow.policy.calendars import UK_TIME, Region
+from psirf_flow.policy.plan import CalendarSettings
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows import PSII
 from psirf_flow.workflows.payload import check_payload
@@ -63,10 +64,10 @@ def _engine(clock: ManualClock) -> Engine:
     return Engine(InMemoryStore(), clock=clock)
 
 
-def plan(**calendar: object) -> Plan:
-    """The test plan, with its calendar settings changed by ``calendar``."""
+def plan(calendar: CalendarSettings | None = None) -> Plan:
+    """The test plan, with ``calendar`` as its calendar settings when given."""
     loaded = load_plan(PLAN, source="test-plan")
-    return attrs.evolve(loaded, calendar=attrs.evolve(loaded.calendar, **calendar))
+    return loaded if calendar is None else attrs.evolve(loaded, calendar=calendar)
 
 
 def assign_at(engine: Engine, clock: ManualClock, moment: datetime, **payload: object) -> Case:
@@ -198,19 +199,19 @@ class TestPlanClock:
         [
             # 3 months from Monday 5 January 2026 is Sunday 5 April (Easter); Monday 6 is
             # Easter Monday, so Tuesday 7 April.
-            ({}, "2026-04-07"),
+            (CalendarSettings(), "2026-04-07"),
             # A trust closure day on Tuesday 7 April rolls it to Wednesday 8.
-            ({"closure_days": (date(2026, 4, 7),)}, "2026-04-08"),
+            (CalendarSettings(closure_days=(date(2026, 4, 7),)), "2026-04-08"),
             # Easter Monday is a working day in Scotland: Monday 6 April.
-            ({"region": Region.SCOTLAND}, "2026-04-06"),
+            (CalendarSettings(region=Region.SCOTLAND), "2026-04-06"),
         ],
         ids=["england-and-wales", "closure-day", "scotland"],
     )
     def test_months_roll_forward_on_the_plan_calendar(
-        self, clock: ManualClock, settings: dict[str, object], last_ok: str
+        self, clock: ManualClock, settings: CalendarSettings, last_ok: str
     ) -> None:
         """Months land on the same day, then the next working day of the plan's calendar."""
-        engine = Engine(InMemoryStore(), clock=clock, plan=plan(**settings))
+        engine = Engine(InMemoryStore(), clock=clock, plan=plan(settings))
         case = assign_at(engine, clock, clock.now())
         after = (date.fromisoformat(last_ok) + timedelta(days=1)).isoformat()
 
