@@ -204,10 +204,16 @@ class TestVerbalNotification:
         """At 00:30 BST on Tue 12 May 2026, a target of Mon 11 May is already missed."""
         world = World(start="2026-04-24")
         world.opened(aware_on="2026-04-24")  # Fri + 10 working days (4 May holiday): 11 May
-        world.clock.set(datetime(2026, 5, 11, 23, 30, tzinfo=UTC))
+        on_time = World(start="2026-04-24")
+        on_time.opened(aware_on="2026-04-24")
+        on_time.clock.set(datetime(2026, 5, 11, 22, 30, tzinfo=UTC))  # 23:30 BST, 11 May
+        world.clock.set(datetime(2026, 5, 11, 23, 30, tzinfo=UTC))  # 00:30 BST, 12 May
 
+        case = on_time.fire("record_verbal_notification", HCP, VERBAL)
         with pytest.raises(ReasonMissing):
             world.fire("record_verbal_notification", HCP, VERBAL)
+
+        assert case.facts["verbal_notified_on"] == "2026-05-11"
 
     def test_an_unknown_delay_reason_is_refused(self) -> None:
         """The delay reason is a code, never free text."""
