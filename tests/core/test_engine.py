@@ -331,7 +331,7 @@ class TestOptions:
     """What an actor may do now, and why not the rest."""
 
     def test_lead_in_planning(self, lifecycle: Any, engine: Engine, cast: Any) -> None:
-        """In planning the lead may begin, record terms, agree or extend the timescale, not approve."""
+        """In planning the lead may begin, record terms, agree or extend the target; not approve."""
         case = lifecycle.to("planning", terms=False, engagement=None)
 
         options = {o.trigger: o for o in engine.options(case.id, cast.lead)}
