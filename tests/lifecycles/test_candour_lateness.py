@@ -13,26 +13,31 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from psirf_flow import (
     Actor,
     Case,
+    Command,
     Engine,
     GuardFailed,
     InMemoryStore,
     InvalidPayload,
     ReasonMissing,
     Role,
+    decide,
 )
 from psirf_flow.domain import SystemReader
 from psirf_flow.policy import load_plan
-from psirf_flow.policy.calendars import Region
+from psirf_flow.policy.calendars import Region, WorkingDayCalendar
 from psirf_flow.policy.plan import CalendarSettings, CandourTargets, Plan
 from psirf_flow.testing import ManualClock
+from psirf_flow.workflows import DUTY_OF_CANDOUR
 from psirf_flow.workflows.candour.guards import candour_due_date
 
 
@@ -391,3 +396,50 @@ def _approved_swarm(engine: Engine) -> str:
     for actor, trigger, payload in steps:
         engine.fire(case.id, trigger, actor=actor, payload=payload)
     return case.id
+
+
+def _working_days_between(start: date, end: date) -> int:
+    """Working days (England and Wales) strictly after ``start`` up to and including ``end``."""
+    calendar = WorkingDayCalendar()
+    return sum(
+        1
+        for n in range(1, (end - start).days + 1)
+        if calendar.is_working_day(start + timedelta(days=n))
+    )
+
+
+class TestProperties:
+    """Invariant: a reason is needed exactly when recorded after the tenth working day."""
+
+    @given(
+        aware=st.dates(min_value=date(2026, 1, 1), max_value=date(2027, 12, 1)),
+        offset=st.integers(min_value=0, max_value=30),
+    )
+    def test_reason_needed_exactly_after_ten_working_days(self, aware: date, offset: int) -> None:
+        """Counted day by day: on time up to the 10th working day, late on any day after it."""
+        recorded = aware + timedelta(days=offset)
+        opened = datetime.combine(aware, time(12), tzinfo=UTC)
+        case = Case(
+            id="DOC-1",
+            workflow="duty_of_candour",
+            workflow_version=DUTY_OF_CANDOUR.version,
+            organisation=ORG,
+            state="verbal_due",
+            version=2,
+            facts={"incident_ids": ("INC-1",), "aware_on": aware.isoformat(), **DETERMINED},
+            opened_at=opened,
+            updated_at=opened,
+            head_hash="cd" * 32,
+        )
+        command = Command("record_verbal_notification", HCP, VERBAL)
+        now = datetime.combine(recorded, time(12), tzinfo=UTC)
+
+        # Late once the day before the record already closes the tenth working day.
+        late = _working_days_between(aware, recorded - timedelta(days=1)) >= 10
+        try:
+            decided = decide(DUTY_OF_CANDOUR, case, command, now=now)
+        except ReasonMissing:
+            assert late
+        else:
+            assert not late
+            assert decided.case.facts["verbal_notified_on"] == recorded.isoformat()
