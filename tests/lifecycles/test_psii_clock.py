@@ -17,12 +17,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from psirf_flow import Actor, Case, Command, Engine, GuardFailed, InMemoryStore, Role, decide
-from psirf_flow.domain import SystemReader
-from psirf_flow.policy import Plan, load_plan
+from psirf_flow.domain import FactValue, SystemReader
+from psirf_flow.policy import Plan, load_national_rules, load_plan
 from psirf_flow.policy.calendars import UK_TIME, Region
+from psirf_flow.policy.governance import Governance
 from psirf_flow.policy.plan import CalendarSettings
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows import PSII
+from psirf_flow.workflows.learning_response.engagement import (
+    current_target_date,
+    response_clock,
+)
 from psirf_flow.workflows.payload import check_payload
 from psirf_flow.workflows.spec import FieldKind, FieldSpec
 
@@ -367,3 +372,42 @@ class TestReopening:
         assert targets == ["2026-03-31", "2026-12-01"]
         assert reopened.recorded_at == datetime(2026, 10, 1, 9, tzinfo=UTC)
         assert engine.verify(closed, reader=READER).ok
+
+
+#: response_clock by hand: (response type fact, plan?, timescale end, hard cap end).
+CLOCKS = [
+    pytest.param(None, False, date(2026, 4, 7), date(2026, 7, 6), id="no-plan"),
+    pytest.param(None, True, date(2026, 4, 7), date(2026, 7, 6), id="plan-psii"),
+    pytest.param("rapid_psii", True, date(2026, 2, 5), date(2026, 3, 5), id="plan-local-type"),
+    pytest.param("unlisted", True, date(2026, 4, 7), date(2026, 7, 6), id="plan-unlisted-type"),
+]
+
+
+class TestResponseClock:
+    """The public reading of a clock that the schedule and reports rely on."""
+
+    @pytest.mark.parametrize(("response_type", "governed", "ends", "cap"), CLOCKS)
+    def test_clock_ends(
+        self, response_type: str | None, governed: bool, ends: date, cap: date
+    ) -> None:
+        """Started Monday 5 January 2026: the timescale's and the cap's last dates."""
+        facts: dict[str, FactValue] = {"started_on": "2026-01-05"}
+        if response_type is not None:
+            facts["response_type"] = response_type
+        governance = Governance(plan=plan(), rules=load_national_rules()) if governed else None
+
+        clock = response_clock(facts, governance)
+
+        assert clock is not None
+        assert (clock.started_on, clock.timescale_ends_on, clock.hard_cap_ends_on) == (
+            date(2026, 1, 5),
+            ends,
+            cap,
+        )
+        assert current_target_date(facts, governance) == ends
+        assert current_target_date({**facts, "target_date": "2026-02-01"}) == date(2026, 2, 1)
+
+    def test_no_clock_before_the_start(self) -> None:
+        """Without ``started_on`` there is no clock and no target."""
+        assert response_clock({"target_date": "2026-02-01"}) is None
+        assert current_target_date({}) is None
