@@ -3,7 +3,7 @@
 :func:`decide` and :func:`decide_open` read nothing but their arguments, write nothing,
 log nothing and never read a clock: the engine passes ``now``, and guards see it as
 :attr:`~psirf_flow.workflows.guards.GuardInput.now` (a transition's ``stamp_fact`` records
-its date). They return a
+its Europe/London date). They return a
 :class:`Decision` (the new case and its audit entry) or raise a
 :class:`~psirf_flow.errors.CommandRejected` subclass. Checks run in a fixed order, so the
 first thing wrong with a command is what the user hears about:
@@ -47,6 +47,7 @@ from psirf_flow.errors import (
     guard_failure,
 )
 from psirf_flow.policy.governance import GOVERNANCE_FACTS, Governance
+from psirf_flow.policy.timing import local_date
 from psirf_flow.workflows import _machine
 from psirf_flow.workflows.guards import CaseSummary, GuardInput
 from psirf_flow.workflows.payload import check_payload
@@ -352,7 +353,7 @@ def decide(
     if spec.actor_fact is not None:
         facts[spec.actor_fact] = command.actor.id
     if spec.stamp_fact is not None:
-        facts[spec.stamp_fact] = now.date().isoformat()
+        facts[spec.stamp_fact] = local_date(now).isoformat()
     if spec.counts is not None:
         counted = facts.get(spec.counts)
         facts[spec.counts] = (counted if type(counted) is int else 0) + 1

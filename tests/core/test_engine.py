@@ -331,7 +331,7 @@ class TestOptions:
     """What an actor may do now, and why not the rest."""
 
     def test_lead_in_planning(self, lifecycle: Any, engine: Engine, cast: Any) -> None:
-        """In planning the lead may begin, record terms or agree the timescale, but not approve."""
+        """In planning the lead may begin, record terms, agree or extend the target; not approve."""
         case = lifecycle.to("planning", terms=False, engagement=None)
 
         options = {o.trigger: o for o in engine.options(case.id, cast.lead)}
@@ -344,6 +344,7 @@ class TestOptions:
             "record_engagement",
             "record_staff_involved",
             "record_terms_of_reference",
+            "request_extension",
         ]
         assert options["approve"].reason_codes == ("not_allowed_in_state", "role_not_permitted")
         assert options["approve"].reasons == (
@@ -424,6 +425,7 @@ class TestOptions:
             "record_terms_of_reference",
             "record_engagement",
             "record_staff_involved",
+            "request_extension",
         ]
 
         assert engine.fire(

@@ -31,6 +31,10 @@ _READS_CASE = frozenset(
         "replaces_current_lead",
         "replaces_current_facilitator",
         "replaces_current_engagement_lead",
+        "extension_pending",
+        "family_position_recorded",
+        "extension_within_request",
+        "family_disagreement_explained",
     }
 )
 #: Guards that never refuse: they record what they saw in their passing code.
@@ -82,8 +86,9 @@ INVOLVED = {"involved_staff_ids": ("staff-1", "staff-2"), "involved_line_manager
 LED = {"lead_id": "lead-1", "author_id": "lead-1"}
 #: The passing code of an independence guard that checked :data:`INVOLVED`.
 LIST_2_1 = "ok:staff:2+1:d205002b4f0e9b90"
-#: A PSII started on 5 January 2026 with the default settings: the timescale ends on
-#: 5 April (90 days) and the hard cap on 7 July (183 days), psirf-rules §4.1.
+#: A PSII started on 5 January 2026 without a plan: the timescale (3 months) ends on
+#: Tuesday 7 April (5 April is Easter Sunday, 6 April Easter Monday) and the hard cap
+#: (6 months) on Monday 6 July (5 July is a Sunday), psirf-rules §4.1.
 STARTED = {"lead_id": "lead-1", "started_on": "2026-01-05"}
 
 
@@ -92,16 +97,115 @@ def target(day: str) -> dict[str, FactValue]:
     return {"target_date": day}
 
 
+PENDING = {**STARTED, "requested_target_date": "2026-05-01"}
+#: The extension steps' guards (psirf-rules §4.1, §5 rule 5, §7.1):
+#: id, guard, facts before, payload, expected.
+EXTENSION_STEP_ROWS: tuple[
+    tuple[str, str, Mapping[str, FactValue], Mapping[str, FactValue], str], ...
+] = (
+    (
+        "request-later",
+        "request_later_than_target",
+        STARTED,
+        {"requested_target_date": "2026-04-08"},
+        "ok",
+    ),
+    (
+        "request-same",
+        "request_later_than_target",
+        STARTED,
+        {"requested_target_date": "2026-04-07"},
+        "extension_not_later",
+    ),
+    (
+        "request-cap-day",
+        "request_within_hard_cap",
+        STARTED,
+        {"requested_target_date": "2026-07-06"},
+        "ok",
+    ),
+    (
+        "request-beyond-cap",
+        "request_within_hard_cap",
+        STARTED,
+        {"requested_target_date": "2026-07-07"},
+        "hard_cap_exceeded",
+    ),
+    (
+        "request-today",
+        "request_not_in_past",
+        STARTED,
+        {"requested_target_date": "2026-03-02"},
+        "ok",
+    ),
+    (
+        "request-yesterday",
+        "request_not_in_past",
+        STARTED,
+        {"requested_target_date": "2026-03-01"},
+        "target_in_past",
+    ),
+    ("pending", "extension_pending", PENDING, {}, "ok"),
+    ("not-pending", "extension_pending", STARTED, {}, "no_extension_requested"),
+    (
+        "position",
+        "family_position_recorded",
+        {**PENDING, "family_extension_position": "agreed"},
+        {},
+        "ok",
+    ),
+    ("no-position", "family_position_recorded", PENDING, {}, "family_position_missing"),
+    ("as-requested", "extension_within_request", PENDING, target("2026-05-01"), "ok"),
+    (
+        "beyond-request",
+        "extension_within_request",
+        PENDING,
+        target("2026-05-02"),
+        "extension_beyond_request",
+    ),
+    (
+        "not-involved-why",
+        "family_not_involved_reason_given",
+        PENDING,
+        {
+            "family_extension_position": "not_involved",
+            "family_not_involved_reason": "uncontactable",
+        },
+        "ok",
+    ),
+    (
+        "not-involved-silent",
+        "family_not_involved_reason_given",
+        PENDING,
+        {"family_extension_position": "not_involved"},
+        "reason_missing",
+    ),
+    (
+        "disagreement-noted",
+        "family_disagreement_explained",
+        {**PENDING, "family_extension_position": "not_agreed"},
+        {"note": "sha256:" + "0" * 64},
+        "ok",
+    ),
+    (
+        "disagreement-silent",
+        "family_disagreement_explained",
+        {**PENDING, "family_extension_position": "not_agreed"},
+        {},
+        "reason_missing",
+    ),
+)
+
 #: Timescale guards (psirf-rules §4.1, §5 rule 5): guard, facts, actor, payload, expected.
 TIMESCALE_ROWS = [
     pytest.param(
-        "target_within_timescale", STARTED, "lead-1", target("2026-04-05"), "ok", id="last-day"
+        "target_within_timescale", STARTED, "lead-1", target("2026-04-07"), "ok", id="last-day"
     ),
     pytest.param(
         "target_within_timescale",
         STARTED,
         "lead-1",
-        target("2026-04-06"),
+        target("2026-04-08"),
         "target_beyond_timescale",
         id="day-after-timescale",
     ),
@@ -109,17 +213,26 @@ TIMESCALE_ROWS = [
         "target_within_timescale",
         STARTED,
         "lead-1",
-        target("2026-07-08"),
+        target("2026-07-07"),
         "target_beyond_hard_cap",
         id="day-after-hard-cap",
     ),
+    # Restarted on Monday 2 February: 2 May is a Saturday, 4 May a bank holiday: 5 May.
     pytest.param(
         "target_within_timescale",
-        {**STARTED, "timescale_days": 30},
+        {**STARTED, "started_on": "2026-02-02"},
         "lead-1",
-        target("2026-02-05"),
+        target("2026-05-05"),
+        "ok",
+        id="months-roll-past-may-holiday",
+    ),
+    pytest.param(
+        "target_within_timescale",
+        {**STARTED, "started_on": "2026-02-02"},
+        "lead-1",
+        target("2026-05-06"),
         "target_beyond_timescale",
-        id="plan-timescale-30-days",
+        id="day-after-rolled-timescale",
     ),
     pytest.param(
         "target_within_timescale",
@@ -151,7 +264,7 @@ TIMESCALE_ROWS = [
         "extension_later_than_target",
         STARTED,
         "exec-1",
-        target("2026-04-06"),
+        target("2026-04-08"),
         "ok",
         id="after-timescale-end",
     ),
@@ -159,34 +272,30 @@ TIMESCALE_ROWS = [
         "extension_later_than_target",
         STARTED,
         "exec-1",
-        target("2026-04-05"),
+        target("2026-04-07"),
         "extension_not_later",
         id="same-as-timescale-end",
     ),
     pytest.param(
-        "extension_within_hard_cap", STARTED, "exec-1", target("2026-07-07"), "ok", id="cap-day"
+        "extension_within_hard_cap", STARTED, "exec-1", target("2026-07-06"), "ok", id="cap-day"
     ),
     pytest.param(
         "extension_within_hard_cap",
         STARTED,
         "exec-1",
-        target("2026-07-08"),
+        target("2026-07-07"),
         "hard_cap_exceeded",
         id="beyond-cap",
     ),
-    pytest.param(
-        "extension_within_hard_cap",
-        {**STARTED, "hard_cap_days": 200},
-        "exec-1",
-        target("2026-07-24"),
-        "ok",
-        id="plan-cap-200-days",
+    *(
+        pytest.param(guard, facts, "lead-1", payload, code, id=name)
+        for name, guard, facts, payload, code in EXTENSION_STEP_ROWS
     ),
     pytest.param(
         "override_beyond_hard_cap",
         STARTED,
         "exec-1",
-        target("2026-07-08"),
+        target("2026-07-07"),
         "ok",
         id="override-beyond-cap",
     ),
@@ -194,7 +303,7 @@ TIMESCALE_ROWS = [
         "override_beyond_hard_cap",
         STARTED,
         "exec-1",
-        target("2026-07-07"),
+        target("2026-07-06"),
         "hard_cap_not_exceeded",
         id="override-within-cap",
     ),
@@ -617,7 +726,7 @@ class TestBuiltinGuards:
             for spec in (definition.opening, *definition.transitions.values())
             for name in spec.guards
         }
-        assert len(used) == 37
+        assert len(used) == 45
         assert len(used & governed) == 9
         for name in used - governed:
             outcomes = {row[4].startswith("ok") for row in rows if row[0] == name}

@@ -136,7 +136,33 @@ TABLE: Mapping[str, tuple[frozenset[Role], Mapping[str, Expected]]] = {
         frozenset({LRL}),
         {"planning": "planning", "gathering_and_analysis": "gathering_and_analysis"},
     ),
-    "approve_extension": (frozenset({EXEC}), {s: s for s in EXTENDABLE}),
+    # psirf-rules §4.1, §5 rule 5: extensions are steps. The lead requests, the engagement
+    # lead records the family's position and the executive lead approves or refuses; only
+    # the held case below has a request pending with the family's position recorded.
+    "request_extension": (frozenset({LRL}), {s: s for s in EXTENDABLE}),
+    "record_family_position": (
+        frozenset({ENG}),
+        {
+            s: "on_hold" if s == "on_hold" else Refused(("no_extension_requested",))
+            for s in EXTENDABLE
+        },
+    ),
+    "approve_extension": (
+        frozenset({EXEC}),
+        {
+            s: "on_hold"
+            if s == "on_hold"
+            else Refused(("no_extension_requested", "family_position_missing"))
+            for s in EXTENDABLE
+        },
+    ),
+    "refuse_extension": (
+        frozenset({EXEC}),
+        {
+            s: "on_hold" if s == "on_hold" else Refused(("no_extension_requested",))
+            for s in EXTENDABLE
+        },
+    ),
     "override_hard_cap": (frozenset({EXEC}), {s: s for s in EXTENDABLE}),
     "hold": (frozenset({EXEC}), dict.fromkeys(OPEN_WORK, "on_hold")),
     # The on-hold case below was held from drafting.
@@ -197,14 +223,16 @@ PAYLOADS: Mapping[str, Mapping[str, object]] = {
     "record_staff_accuracy_check": {"staff_accuracy_check": "confirmed"},
     "record_family_draft_response": {"family_draft_response": "no_comments"},
     "agree_findings": {},
-    # Started 2026-01-05 and decided 2026-03-02: the timescale ends 2026-04-05 (90 days) and
-    # the hard cap 2026-07-07 (183 days).
+    # Started 2026-01-05 and decided 2026-03-02, without a plan: the timescale ends
+    # 2026-04-07 (3 months, after Easter) and the hard cap 2026-07-06 (6 months).
     "agree_timescale": {"target_date": "2026-03-31", "family_timescale_agreement": "agreed"},
-    "approve_extension": {
-        "target_date": "2026-05-29",
+    "request_extension": {
+        "requested_target_date": "2026-05-29",
         "extension_reason": "external_process",
-        "family_extension_agreement": "agreed",
     },
+    "record_family_position": {"family_extension_position": "agreed"},
+    "approve_extension": {"target_date": "2026-05-29"},
+    "refuse_extension": {"extension_refusal_reason": "not_justified"},
     "override_hard_cap": {
         "target_date": "2026-08-31",
         "extension_reason": "external_process",
@@ -272,7 +300,13 @@ FACTS: Mapping[str, Mapping[str, FactValue]] = {
     "approved": _APPROVED,
     "shared": _SHARED,
     "closed": {**_SHARED, "safety_action_ids": ("SA-1",)},
-    "on_hold": {**_PLANNED, "hold_reason": "other"},
+    "on_hold": {
+        **_PLANNED,
+        "hold_reason": "other",
+        "requested_target_date": "2026-05-29",
+        "extension_requested_by": "lead-1",
+        "family_extension_position": "agreed",
+    },
     "stood_down": {**_ASSIGNED, "stand_down_reason": "duplicate"},
 }
 

@@ -1,15 +1,16 @@
-"""Engagement and extensions of a PSII, driven through the real engine with a manual clock.
+"""Engagement and timescale of a PSII, driven through the real engine with a manual clock.
 
 Every test cites the rule it checks: psirf-rules §4.1 (start, "ordinarily one to three
 months", "no longer than six months", timeframe and extensions agreed with those
-affected), §5 rule 5 (extension approver is not the lead; the family's agreement, declining
-or being uncontactable is recorded), §5 rule 7 (overrides by the executive lead with a
-reason, visible to oversight), §6 stage 4 (terms of reference and an agreed target date),
-§7.1 (involvement is voluntary) and §9.1 (the ``extension`` event and ``psii_max``).
+affected), §5 rule 5 (extension approver is not the lead), §5 rule 7 (overrides by the
+executive lead with a reason, visible to oversight), §6 stage 4 (terms of reference and an
+agreed target date), §7.1 (involvement is voluntary) and §9.1 (the ``extension`` event and
+``psii_max``). The extension steps themselves are in ``test_extensions.py``.
 
 The dates are typed out by hand: the manual clock starts on Monday 5 January 2026, so a
-PSII whose lead is assigned that day has its timescale end on 5 April 2026 (90 days) and
-its hard cap on 7 July 2026 (183 days), unless the case was opened with other settings.
+PSII whose lead is assigned that day has, without a plan, its timescale (3 months) end on
+Tuesday 7 April 2026 (5 April is Easter Sunday and 6 April Easter Monday) and its hard cap
+(6 months) on Monday 6 July 2026 (5 July is a Sunday), unless the plan says otherwise.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from psirf_flow import (
     CaseNotFound,
     Command,
     DefinitionError,
-    DefinitionRegistry,
     Engine,
     GuardFailed,
     InMemoryStore,
@@ -41,10 +41,12 @@ from psirf_flow import (
     decide,
 )
 from psirf_flow.domain import FactValue, SystemReader
+from psirf_flow.policy import Plan, load_national_rules, load_plan
+from psirf_flow.policy.calendars import Timescale, TimeUnit
+from psirf_flow.policy.governance import Governance
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows import GUARDS, LEARNING_RESPONSES, PSII, GuardInput, define
 from psirf_flow.workflows.diagram import to_markdown_table
-from psirf_flow.workflows.learning_response import PSII_VARIANT, build_learning_response
 from psirf_flow.workflows.learning_response.engagement import current_target_date
 from psirf_flow.workflows.spec import FieldKind, FieldSpec
 
@@ -62,11 +64,37 @@ ENG = Actor("eng-1", [Role.ENGAGEMENT_LEAD], ORG)
 LEAD_EXEC = Actor("lead-9", [Role.LEARNING_RESPONSE_LEAD, Role.EXECUTIVE_LEAD], ORG)
 
 START = date(2026, 1, 5)
-TIMESCALE_END = "2026-04-05"
-HARD_CAP_END = "2026-07-07"
+TIMESCALE_END = "2026-04-07"
+HARD_CAP_END = "2026-07-06"
 
-EXTENSION_RULE = "psirf.timescale.extension@1"
 OVERRIDE_RULE = "psirf.timescale.hard_cap_override@1"
+
+BASE_PLAN = """
+schema = 1
+
+[plan]
+id = "rx1-psirp"
+version = "1.0"
+organisation = "RX1"
+effective_from = 2026-01-01
+review_date = 2027-01-01
+
+[response_types.psii]
+maps_to = "psii"
+sign_off = [{ role = "executive_lead" }]
+"""
+
+
+def plan_with(timescale: Timescale | None = None, hard_cap: Timescale | None = None) -> Plan:
+    """The test plan with its PSII response type's ``timescale`` and ``hard_cap`` set."""
+    plan = load_plan(BASE_PLAN, source="test-plan")
+    psii_type = attrs.evolve(plan.response_types["psii"], timescale=timescale, hard_cap=hard_cap)
+    return attrs.evolve(plan, response_types={**plan.response_types, "psii": psii_type})
+
+
+def days(n: int) -> Timescale:
+    """``n`` calendar days."""
+    return Timescale(n, TimeUnit.CALENDAR_DAYS)
 
 
 def agreement(target: str, family: str | None = "agreed") -> dict[str, object]:
@@ -77,34 +105,16 @@ def agreement(target: str, family: str | None = "agreed") -> dict[str, object]:
     return payload
 
 
-def extension(
-    target: str, family: str | None = "agreed", reason: str | None = "external_process"
-) -> dict[str, object]:
-    """An ``approve_extension`` payload; ``None`` leaves a field out."""
-    payload: dict[str, object] = {"target_date": target}
-    if family is not None:
-        payload["family_extension_agreement"] = family
-    if reason is not None:
-        payload["extension_reason"] = reason
-    return payload
-
-
 def override(
     target: str, reason: str | None = "external_process", family: str | None = "agreed"
 ) -> dict[str, object]:
     """An ``override_hard_cap`` payload; ``None`` leaves a field out."""
-    payload = extension(target, family=family)
+    payload: dict[str, object] = {"target_date": target, "extension_reason": "external_process"}
+    if family is not None:
+        payload["family_extension_agreement"] = family
     if reason is not None:
         payload["hard_cap_override_reason"] = reason
     return payload
-
-
-def psii_registry(**settings: int) -> DefinitionRegistry:
-    """The built-in definitions with a PSII built from the plan's timescale ``settings``."""
-    psii = build_learning_response(attrs.evolve(PSII_VARIANT, **settings))
-    return DefinitionRegistry(
-        [psii, *(d for d in DefinitionRegistry.default() if d.name != "psii")]
-    )
 
 
 class Driver:
@@ -120,22 +130,18 @@ class Driver:
     def started(
         self,
         *,
-        settings: Mapping[str, object] | None = None,
+        plan: Plan | None = None,
         lead: Actor = LEAD,
         after_days: int = 0,
         workflow: str = "psii",
     ) -> str:
         """Open a case (not facilitated) and assign its lead ``after_days`` later; return its id.
 
-        ``settings`` are the plan's ``timescale_days`` and ``hard_cap_days``: they build the
-        engine's PSII definition (they are never part of the opening payload).
+        With ``plan``, the engine runs under it (its PSII timescale and hard cap apply).
         """
-        if settings:
+        if plan is not None:
             self.engine = Engine(
-                InMemoryStore(),
-                clock=self.clock,
-                definitions=psii_registry(**settings),
-                new_id=lambda: "case-0001",
+                InMemoryStore(), clock=self.clock, new_id=lambda: "case-0001", plan=plan
             )
         opened = self.engine.open(
             workflow, actor=PSS, payload={"incident_ids": ["INC-1", "INC-2"]}
@@ -153,6 +159,17 @@ class Driver:
     ) -> Case:
         """Fire ``trigger`` and return the case after it."""
         return self.engine.fire(case_id, trigger, actor=actor, payload=payload).case
+
+    def extend(self, case_id: str, target: str, family: str = "agreed") -> Case:
+        """Request an extension to ``target``, record the family's position and approve it."""
+        self.fire(
+            case_id,
+            "request_extension",
+            LEAD,
+            {"requested_target_date": target, "extension_reason": "external_process"},
+        )
+        self.fire(case_id, "record_family_position", ENG, {"family_extension_position": family})
+        return self.fire(case_id, "approve_extension", EXEC, {"target_date": target})
 
     def day(self, n: int) -> None:
         """Move the clock to ``n`` days after 5 January 2026, 09:00 UTC."""
@@ -194,23 +211,14 @@ class TestClock:
 
         assert "records the date as `started_on`" in row
 
-    def test_plan_settings_are_kept_on_the_case(self, driver: Driver) -> None:
-        """Psirf-rules §4.1: the definition's timescale and hard cap are preset facts."""
-        case_id = driver.started(settings={"timescale_days": 60, "hard_cap_days": 150})
-
-        facts = driver.engine.get(case_id, reader=READER).facts
-        opening = driver.engine.history(case_id, reader=READER)[0]
-
-        assert (facts["timescale_days"], facts["hard_cap_days"]) == (60, 150)
-        assert {"timescale_days", "hard_cap_days"}.isdisjoint(opening.data)
-
-    def test_default_settings_are_preset(self, driver: Driver) -> None:
-        """Psirf-rules §4.1: without plan settings a PSII opens with 90 and 183 days."""
+    def test_no_clock_settings_are_kept_on_the_case(self, driver: Driver) -> None:
+        """Psirf-rules §4.1: the timescale comes from the plan, so the case carries no days."""
         case_id = driver.started()
 
         facts = driver.engine.get(case_id, reader=READER).facts
 
-        assert (facts["timescale_days"], facts["hard_cap_days"]) == (90, 183)
+        assert {"timescale_days", "hard_cap_days"}.isdisjoint(facts)
+        assert PSII.opening.preset == {}
 
     @pytest.mark.parametrize(
         "settings",
@@ -239,11 +247,11 @@ class TestClock:
         assert tuple(driver.engine.store.history("P-1")) == ()
 
     def test_documented_ways_still_move_the_target(self, driver: Driver) -> None:
-        """Psirf-rules §4.1, §5 rule 5: agree, extend and override move it; settings stay."""
+        """Psirf-rules §4.1, §5 rule 5: agree, extend and override move the target date."""
         case_id = driver.started()
 
         agreed = driver.fire(case_id, "agree_timescale", LEAD, agreement("2026-03-01"))
-        extended = driver.fire(case_id, "approve_extension", EXEC, extension("2026-06-01"))
+        extended = driver.extend(case_id, "2026-06-01")
         beyond = driver.fire(case_id, "override_hard_cap", EXEC, override("2026-09-01"))
 
         assert [c.facts["target_date"] for c in (agreed, extended, beyond)] == [
@@ -251,27 +259,15 @@ class TestClock:
             "2026-06-01",
             "2026-09-01",
         ]
-        assert (beyond.facts["timescale_days"], beyond.facts["hard_cap_days"]) == (90, 183)
         assert driver.rules_of(case_id)[0] == OVERRIDE_RULE
-
-    @pytest.mark.parametrize(
-        "settings",
-        [{"timescale_days": 0}, {"hard_cap_days": -1}, {"timescale_days": True}],
-        ids=["zero", "negative", "flag"],
-    )
-    def test_definition_settings_must_be_whole_days(self, settings: Mapping[str, int]) -> None:
-        """Psirf-rules §4.1: the definition's timescale and hard cap are days, one or more."""
-        with pytest.raises(DefinitionError) as refused:
-            build_learning_response(attrs.evolve(PSII_VARIANT, **settings))
-
-        assert refused.value.workflow == "psii"
-        assert "one or more" in str(refused.value)
 
     def test_a_preset_fact_cannot_be_an_opening_field(self) -> None:
         """A definition may not both preset a fact and let the opener give it."""
         opening = PSII.opening
         clash = attrs.evolve(
-            opening, fields=(*opening.fields, FieldSpec("hard_cap_days", FieldKind.COUNT))
+            opening,
+            fields=(*opening.fields, FieldSpec("hard_cap_days", FieldKind.COUNT)),
+            preset={"hard_cap_days": 183},
         )
 
         with pytest.raises(DefinitionError) as refused:
@@ -299,9 +295,14 @@ class TestClock:
         """Psirf-rules §4.1: no national clock for non-PSII responses, so no timescale steps."""
         definition = LEARNING_RESPONSES[workflow]
 
-        assert {"agree_timescale", "approve_extension", "override_hard_cap"}.isdisjoint(
-            definition.triggers
-        )
+        assert {
+            "agree_timescale",
+            "request_extension",
+            "record_family_position",
+            "approve_extension",
+            "refuse_extension",
+            "override_hard_cap",
+        }.isdisjoint(definition.triggers)
         assert all(spec.stamp_fact is None for spec in definition.transitions.values())
         assert {"timescale_days", "hard_cap_days"}.isdisjoint(
             f.name for f in definition.opening.fields
@@ -358,28 +359,47 @@ class TestInvolvementInTermsOfReference:
             )
 
 
-#: Agreeing a target: (settings, day the timescale is agreed, target, expected codes or "ok").
+#: Agreeing a target: (plan, (day the lead is assigned, day the timescale is agreed), target,
+#: expected codes or "ok"). ``None``: no plan (3 and 6 months under England and Wales).
 AGREEMENTS = [
-    pytest.param({}, 0, TIMESCALE_END, "ok", id="last-day-of-timescale"),
-    pytest.param({}, 0, "2026-01-05", "ok", id="start-day"),
-    pytest.param({}, 0, "2026-04-06", ("target_beyond_timescale",), id="day-after-timescale"),
-    pytest.param({}, 0, "2026-07-08", ("target_beyond_hard_cap",), id="beyond-hard-cap"),
-    pytest.param({}, 60, TIMESCALE_END, "ok", id="counted-from-start-not-agreement"),
-    pytest.param({}, 60, "2026-03-05", ("target_in_past",), id="already-past"),
+    pytest.param(None, (0, 0), TIMESCALE_END, "ok", id="last-day-of-timescale-after-easter"),
+    pytest.param(None, (0, 0), "2026-01-05", "ok", id="start-day"),
     pytest.param(
-        {}, 95, "2026-04-10", ("target_beyond_timescale",), id="late-agreement-needs-extension"
+        None, (0, 0), "2026-04-08", ("target_beyond_timescale",), id="day-after-timescale"
     ),
-    pytest.param({"timescale_days": 30}, 0, "2026-02-04", "ok", id="plan-30-days-last-day"),
+    pytest.param(None, (0, 0), "2026-07-07", ("target_beyond_hard_cap",), id="beyond-hard-cap"),
+    pytest.param(None, (0, 60), TIMESCALE_END, "ok", id="counted-from-start-not-agreement"),
+    pytest.param(None, (0, 60), "2026-03-05", ("target_in_past",), id="already-past"),
     pytest.param(
-        {"timescale_days": 30}, 0, "2026-02-05", ("target_beyond_timescale",), id="plan-30-days"
+        None, (0, 95), "2026-04-10", ("target_beyond_timescale",), id="late-agreement-extension"
     ),
+    # Issue 10: started Monday 16 March 2026, 3 months is Tuesday 16 June, not 90 days (14 June).
+    pytest.param(None, (70, 70), "2026-06-16", "ok", id="three-months-not-ninety-days"),
+    pytest.param(
+        None, (70, 70), "2026-06-17", ("target_beyond_timescale",), id="three-months-and-a-day"
+    ),
+    pytest.param(plan_with(days(30)), (0, 0), "2026-02-04", "ok", id="plan-30-days-last-day"),
+    pytest.param(
+        plan_with(days(30)), (0, 0), "2026-02-05", ("target_beyond_timescale",), id="plan-30-days"
+    ),
+    # 20 working days from Monday 5 January 2026 is Monday 2 February.
+    pytest.param(
+        plan_with(Timescale(20, TimeUnit.WORKING_DAYS)), (0, 0), "2026-02-02", "ok", id="wd-last"
+    ),
+    pytest.param(
+        plan_with(Timescale(20, TimeUnit.WORKING_DAYS)),
+        (0, 0),
+        "2026-02-03",
+        ("target_beyond_timescale",),
+        id="wd-beyond",
+    ),
+    # A plan's PSII without a timescale uses the default 3 months (and its 6-month cap).
+    pytest.param(plan_with(), (0, 0), TIMESCALE_END, "ok", id="plan-without-timescale"),
     # A timescale longer than the hard cap is held to the hard cap (100 days: 15 April).
+    pytest.param(plan_with(days(120), days(100)), (0, 0), "2026-04-15", "ok", id="capped-last"),
     pytest.param(
-        {"timescale_days": 120, "hard_cap_days": 100}, 0, "2026-04-15", "ok", id="capped-last"
-    ),
-    pytest.param(
-        {"timescale_days": 120, "hard_cap_days": 100},
-        0,
+        plan_with(days(120), days(100)),
+        (0, 0),
         "2026-04-16",
         ("target_beyond_hard_cap",),
         id="capped-beyond",
@@ -390,17 +410,18 @@ AGREEMENTS = [
 class TestAgreeTimescale:
     """Psirf-rules §4.1 and §6 stage 4: the lead records the target agreed with the family."""
 
-    @pytest.mark.parametrize(("settings", "day", "target", "expected"), AGREEMENTS)
+    @pytest.mark.parametrize(("plan", "when", "target", "expected"), AGREEMENTS)
     def test_target_date_checks(
         self,
         driver: Driver,
-        settings: Mapping[str, object],
-        day: int,
+        plan: Plan | None,
+        when: tuple[int, int],
         target: str,
         expected: str | tuple[str, ...],
     ) -> None:
         """Psirf-rules §4.1: a target within the plan's timescale from the start, not past."""
-        case_id = driver.started(settings=settings)
+        start, day = when
+        case_id = driver.started(plan=plan, after_days=start)
         driver.day(day)
 
         if expected == "ok":
@@ -449,164 +470,13 @@ class TestAgreeTimescale:
     def test_agreeing_afresh_supersedes_an_extension(self, driver: Driver) -> None:
         """Psirf-rules §4.1: a new agreed target replaces the extension's date and records."""
         case_id = driver.started()
-        driver.fire(case_id, "approve_extension", EXEC, extension("2026-05-20"))
+        driver.extend(case_id, "2026-05-20")
 
         case = driver.fire(case_id, "agree_timescale", LEAD, agreement("2026-04-01"))
 
         assert case.facts["target_date"] == "2026-04-01"
         assert "extension_approved_by" not in case.facts
-        assert "family_extension_agreement" not in case.facts
-
-
-class TestExtension:
-    """Psirf-rules §4.1, §5 rule 5 and §9.1: the executive lead extends the target date."""
-
-    @pytest.mark.parametrize("family", ["agreed", "declined", "uncontactable"])
-    def test_inside_the_cap_with_the_family_position(self, driver: Driver, family: str) -> None:
-        """Psirf-rules §5 rule 5: agreed, declined or uncontactable each allow the extension."""
-        case_id = driver.started()
-        driver.fire(case_id, "agree_timescale", LEAD, agreement("2026-03-31"))
-
-        case = driver.fire(case_id, "approve_extension", EXEC, extension("2026-05-29", family))
-
-        assert case.facts["target_date"] == "2026-05-29"
-        assert case.facts["family_extension_agreement"] == family
-        assert case.facts["extension_approved_by"] == EXEC.id
-        assert case.state == "planning"
-        assert driver.rules_of(case_id) == (EXTENSION_RULE, "psirf.sod.extension_approver@1")
-
-    @pytest.mark.parametrize(
-        ("payload", "problem"),
-        [
-            (extension("2026-05-29", family=None), "'family_extension_agreement' is required"),
-            (extension("2026-05-29", reason=None), "'extension_reason' is required"),
-            ({"extension_reason": "other", "family_extension_agreement": "agreed"}, "target"),
-        ],
-        ids=["no-family-position", "no-reason", "no-date"],
-    )
-    def test_refused_without_what_it_must_record(
-        self, driver: Driver, payload: Mapping[str, object], problem: str
-    ) -> None:
-        """Psirf-rules §9.1: an extension needs a date, a reason and the family's position."""
-        case_id = driver.started()
-
-        with pytest.raises(InvalidPayload, match=problem):
-            driver.fire(case_id, "approve_extension", EXEC, payload)
-
-    def test_refused_when_the_approver_is_the_lead(self, driver: Driver) -> None:
-        """Psirf-rules §5 rule 5: a lead who is also an executive cannot extend their own PSII."""
-        case_id = driver.started(lead=LEAD_EXEC)
-
-        with pytest.raises(GuardFailed) as refused:
-            driver.fire(case_id, "approve_extension", LEAD_EXEC, extension("2026-05-29"))
-
-        assert codes(refused) == ("extension_approver_is_lead",)
-
-    @pytest.mark.parametrize(
-        "actor", [LEAD, PSS, ENG], ids=["learning-response-lead", "specialist", "engagement"]
-    )
-    def test_only_the_executive_lead_extends(self, driver: Driver, actor: Actor) -> None:
-        """Psirf-rules §5 (executive lead: extensions) and §9.1: other roles are refused."""
-        case_id = driver.started()
-
-        with pytest.raises(RoleNotPermitted):
-            driver.fire(case_id, "approve_extension", actor, extension("2026-05-29"))
-
-    @pytest.mark.parametrize(
-        ("agreed", "target", "expected"),
-        [
-            (None, "2026-04-06", "ok"),
-            (None, TIMESCALE_END, ("extension_not_later",)),
-            ("2026-03-31", "2026-04-01", "ok"),
-            ("2026-03-31", "2026-03-31", ("extension_not_later",)),
-            ("2026-03-31", "2026-03-20", ("extension_not_later",)),
-            (None, HARD_CAP_END, "ok"),
-            (None, "2026-07-08", ("hard_cap_exceeded",)),
-        ],
-        ids=[
-            "after-timescale-end",
-            "same-as-timescale-end",
-            "after-agreed-target",
-            "same-as-agreed-target",
-            "earlier-than-agreed-target",
-            "last-day-of-hard-cap",
-            "beyond-cap-without-override",
-        ],
-    )
-    def test_new_date_checks(
-        self,
-        driver: Driver,
-        agreed: str | None,
-        target: str,
-        expected: str | tuple[str, ...],
-    ) -> None:
-        """Psirf-rules §4.1: later than the current target, and within the hard cap."""
-        case_id = driver.started()
-        if agreed is not None:
-            driver.fire(case_id, "agree_timescale", LEAD, agreement(agreed))
-
-        if expected == "ok":
-            case = driver.fire(case_id, "approve_extension", EXEC, extension(target))
-            assert case.facts["target_date"] == target
-            return
-        with pytest.raises(GuardFailed) as refused:
-            driver.fire(case_id, "approve_extension", EXEC, extension(target))
-        assert codes(refused) == expected
-
-    def test_overdue_case_is_extended_to_a_future_date_only(self, driver: Driver) -> None:
-        """Psirf-rules §9.1: once the target has passed, the new date is today or later."""
-        case_id = driver.started()
-        driver.fire(case_id, "agree_timescale", LEAD, agreement("2026-03-31"))
-        driver.day(110)  # 25 April 2026, after the agreed target
-
-        with pytest.raises(GuardFailed) as refused:
-            driver.fire(case_id, "approve_extension", EXEC, extension("2026-04-20"))
-        case = driver.fire(case_id, "approve_extension", EXEC, extension("2026-04-25"))
-
-        assert codes(refused) == ("target_in_past",)
-        assert case.facts["target_date"] == "2026-04-25"
-
-    def test_successive_extensions_only_move_later(self, driver: Driver) -> None:
-        """Psirf-rules §4.1: a second extension must go beyond the first one's date."""
-        case_id = driver.started()
-        driver.fire(case_id, "approve_extension", EXEC, extension("2026-05-01"))
-
-        with pytest.raises(GuardFailed) as refused:
-            driver.fire(case_id, "approve_extension", EXEC, extension("2026-04-20"))
-        case = driver.fire(case_id, "approve_extension", EXEC, extension("2026-06-01"))
-
-        assert codes(refused) == ("extension_not_later",)
-        assert case.facts["target_date"] == "2026-06-01"
-
-    def test_a_held_case_is_extended_and_stays_held(self, driver: Driver) -> None:
-        """Psirf-rules §4.1, §9.1: a PSII paused for police or a coroner may be extended."""
-        case_id = driver.started()
-        driver.fire(case_id, "begin_gathering", LEAD)
-        driver.fire(case_id, "hold", EXEC, {"hold_reason": "external_process"})
-
-        held = driver.fire(case_id, "approve_extension", EXEC, extension("2026-06-15"))
-        resumed = driver.fire(case_id, "resume", EXEC)
-
-        assert (held.state, held.held_from) == ("on_hold", "gathering_and_analysis")
-        assert resumed.state == "gathering_and_analysis"
-        assert resumed.facts["target_date"] == "2026-06-15"
-
-    def test_plan_with_a_longer_hard_cap(self, driver: Driver) -> None:
-        """Psirf-rules §4.1: the hard cap is a plan setting (240 days: 2 September 2026)."""
-        case_id = driver.started(settings={"hard_cap_days": 240})
-
-        case = driver.fire(case_id, "approve_extension", EXEC, extension("2026-09-02"))
-
-        assert case.facts["target_date"] == "2026-09-02"
-
-    def test_not_before_the_clock_starts_or_after_approval(self, driver: Driver) -> None:
-        """Psirf-rules §9.1: the clock runs from the lead's assignment until approval."""
-        commissioned = driver.engine.open(
-            "psii", actor=PSS, payload={"incident_ids": ["INC-1"]}
-        ).case
-
-        with pytest.raises(TransitionNotAllowed):
-            driver.fire(commissioned.id, "approve_extension", EXEC, extension("2026-05-29"))
+        assert "family_extension_position" not in case.facts
 
 
 class TestHardCapOverride:
@@ -618,7 +488,12 @@ class TestHardCapOverride:
         driver.day(200)  # 24 July 2026: past the hard cap
 
         with pytest.raises(GuardFailed) as refused:
-            driver.fire(case_id, "approve_extension", EXEC, extension("2026-08-31"))
+            driver.fire(
+                case_id,
+                "request_extension",
+                LEAD,
+                {"requested_target_date": "2026-08-31", "extension_reason": "complexity"},
+            )
         case = driver.fire(case_id, "override_hard_cap", EXEC, override("2026-08-31"))
 
         assert codes(refused) == ("hard_cap_exceeded",)
@@ -673,24 +548,28 @@ class TestHardCapOverride:
 
     def test_a_timescale_longer_than_the_cap_is_held_to_the_cap(self, driver: Driver) -> None:
         """Psirf-rules §4.1: the hard cap bounds the timescale (100 days: 15 April 2026)."""
-        case_id = driver.started(settings={"timescale_days": 120, "hard_cap_days": 100})
+        plan = plan_with(days(120), days(100))
+        governance = Governance(plan=plan, rules=load_national_rules())
+        case_id = driver.started(plan=plan)
 
         case = driver.fire(case_id, "override_hard_cap", EXEC, override("2026-04-20"))
+        unset = {**case.facts, "target_date": "?"}
 
         assert case.facts["target_date"] == "2026-04-20"
-        assert current_target_date(case.facts) == date(2026, 4, 20)
-        assert current_target_date({**case.facts, "target_date": "?"}) == date(2026, 4, 15)
+        assert current_target_date(case.facts, governance) == date(2026, 4, 20)
+        assert current_target_date(unset, governance) == date(2026, 4, 15)
+        assert current_target_date(unset) == date(2026, 4, 7)
 
     def test_every_override_is_found_by_its_rule(self, driver: Driver) -> None:
         """Psirf-rules §5 rule 7: oversight finds overrides by rule reference alone."""
         case_id = driver.started()
-        driver.fire(case_id, "approve_extension", EXEC, extension("2026-06-01"))
+        driver.extend(case_id, "2026-06-01")
         driver.fire(case_id, "override_hard_cap", EXEC, override("2026-08-31"))
         driver.fire(case_id, "override_hard_cap", EXEC, override("2026-10-01", "family_request"))
 
         history = driver.engine.history(case_id, reader=READER)
         overrides = [e for e in history if OVERRIDE_RULE in e.rules]
-        extensions = [e for e in history if EXTENSION_RULE in e.rules]
+        extensions = [e for e in history if "psirf.timescale.extension@1" in e.rules]
 
         assert [e.trigger for e in overrides] == ["override_hard_cap", "override_hard_cap"]
         assert [e.data["target_date"] for e in overrides] == ["2026-08-31", "2026-10-01"]
@@ -703,25 +582,47 @@ class TestTimeIsAnArgument:
     def test_options_defer_the_date_checks(self, driver: Driver) -> None:
         """Psirf-rules §4.1: date checks need the step's dates, so they are judged on firing."""
         case_id = driver.started()
+        before = {o.trigger: o for o in driver.engine.options(case_id, EXEC)}
+        driver.fire(
+            case_id,
+            "request_extension",
+            LEAD,
+            {"requested_target_date": "2026-05-01", "extension_reason": "complexity"},
+        )
+        driver.fire(case_id, "record_family_position", ENG, {"family_extension_position": "agreed"})
 
         options = {o.trigger: o for o in driver.engine.options(case_id, EXEC)}
 
+        assert before["approve_extension"].reason_codes == (
+            "no_extension_requested",
+            "family_position_missing",
+        )
         assert options["approve_extension"].allowed
         assert options["approve_extension"].checked_on_fire == (
+            "extension_within_request",
             "extension_later_than_target",
             "extension_within_hard_cap",
             "target_not_in_past",
+            "family_disagreement_explained",
         )
 
     def test_options_tell_the_lead_they_cannot_extend(self, driver: Driver) -> None:
         """Psirf-rules §5 rule 5: the lead-executive is told why before trying."""
         case_id = driver.started(lead=LEAD_EXEC)
-
-        option = next(
-            o for o in driver.engine.options(case_id, LEAD_EXEC) if o.trigger == "approve_extension"
+        driver.fire(
+            case_id,
+            "request_extension",
+            LEAD_EXEC,
+            {"requested_target_date": "2026-05-01", "extension_reason": "complexity"},
         )
 
-        assert option.reason_codes == ("extension_approver_is_lead",)
+        options = {o.trigger: o for o in driver.engine.options(case_id, LEAD_EXEC)}
+
+        assert options["approve_extension"].reason_codes == (
+            "family_position_missing",
+            "extension_approver_is_lead",
+        )
+        assert options["refuse_extension"].reason_codes == ("extension_approver_is_lead",)
 
     @pytest.mark.parametrize(
         "guard",
@@ -798,6 +699,10 @@ def _planning_case(facts: Mapping[str, FactValue]) -> Case:
     )
 
 
+#: The national rule pack, for governance built by hand in the properties below.
+RULES = load_national_rules()
+
+
 class TestProperties:
     """Invariants of the date rules over any start, setting, decision day and target."""
 
@@ -811,14 +716,15 @@ class TestProperties:
         self, timescale: int, cap: int, today: int, target: int
     ) -> None:
         """Psirf-rules §4.1: accepted iff today <= target <= start + min(timescale, cap)."""
-        case = _planning_case({"timescale_days": timescale, "hard_cap_days": cap})
+        governance = Governance(plan=plan_with(days(timescale), days(cap)), rules=RULES)
+        case = _planning_case({})
         day = START + timedelta(days=target)
         now = datetime(2026, 1, 5, 9, tzinfo=UTC) + timedelta(days=today)
         command = Command("agree_timescale", LEAD, agreement(day.isoformat()))
         expected = today <= target <= min(timescale, cap)
 
         try:
-            decided = decide(PSII, case, command, now=now)
+            decided = decide(PSII, case, command, now=now, governance=governance)
         except GuardFailed:
             accepted = False
         else:
@@ -832,24 +738,29 @@ class TestProperties:
         target=st.integers(min_value=0, max_value=300),
     )
     def test_extension_or_override_never_both(self, agreed: int, today: int, target: int) -> None:
-        """Psirf-rules §4.1: a later, future date is an extension within the cap, else override."""
+        """Psirf-rules §4.1: a later, future date is requested within the cap, else overridden."""
         case = _planning_case({"target_date": (START + timedelta(days=agreed)).isoformat()})
         now = datetime(2026, 1, 5, 9, tzinfo=UTC) + timedelta(days=today)
         day = (START + timedelta(days=target)).isoformat()
         accepted = set()
-        for trigger, payload in (
-            ("approve_extension", extension(day)),
-            ("override_hard_cap", override(day)),
+        for trigger, actor, payload in (
+            (
+                "request_extension",
+                LEAD,
+                {"requested_target_date": day, "extension_reason": "complexity"},
+            ),
+            ("override_hard_cap", EXEC, override(day)),
         ):
             try:
-                decide(PSII, case, Command(trigger, EXEC, payload), now=now)
+                decide(PSII, case, Command(trigger, actor, payload), now=now)
             except GuardFailed:
                 continue
             accepted.add(trigger)
 
+        # Without a plan the hard cap ends on Monday 6 July 2026, 182 days after the start.
         if target <= agreed or target < today:
             assert accepted == set()
-        elif target <= 183:
-            assert accepted == {"approve_extension"}
+        elif target <= 182:
+            assert accepted == {"request_extension"}
         else:
             assert accepted == {"override_hard_cap"}

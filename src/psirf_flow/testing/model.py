@@ -60,6 +60,7 @@ from psirf_flow.errors import (
     UnknownTrigger,
     UnknownWorkflow,
 )
+from psirf_flow.policy.timing import local_date
 from psirf_flow.workflows import DefinitionRegistry
 from psirf_flow.workflows.guards import CaseSummary, GuardInput, case_incident_ids
 from psirf_flow.workflows.payload import EARLIEST_DATE, LATEST_DATE, MAX_COUNT, text_digest
@@ -337,7 +338,7 @@ class ReferenceModel:
         if spec.actor_fact is not None:
             facts[spec.actor_fact] = actor.id
         if spec.stamp_fact is not None and now is not None:
-            facts[spec.stamp_fact] = now.date().isoformat()
+            facts[spec.stamp_fact] = local_date(now).isoformat()
         if spec.counts is not None:
             facts[spec.counts] = _counted(facts.get(spec.counts))
         guard_input = GuardInput(
@@ -558,7 +559,7 @@ def _apply_effects(
     if spec.actor_fact is not None:
         facts[spec.actor_fact] = actor.id
     if spec.stamp_fact is not None:
-        facts[spec.stamp_fact] = now.date().isoformat()
+        facts[spec.stamp_fact] = local_date(now).isoformat()
     if spec.counts is not None:
         facts[spec.counts] = _counted(facts.get(spec.counts))
 
@@ -604,7 +605,7 @@ _HEX = frozenset("0123456789abcdef")
 def _clean_date(value: object) -> str | None:
     day: date | None = None
     if isinstance(value, datetime):
-        day = value.date()
+        day = local_date(value) if value.utcoffset() is not None else value.date()
     elif isinstance(value, date):
         day = value
     elif isinstance(value, str):

@@ -38,6 +38,11 @@ The built-in table (:data:`COUPLINGS`):
   candour case (harm was below moderate at the decision) tells the intake's candour case
   all the same, in case a later re-grade opened one; when there is none the message is
   skipped (reg 20(4)(c), psirf-rules §9.4).
+* ``convert_swarm_to_after_action_review``: a swarm huddle not held in time, stood down by
+  psirf_flow with ``convert_to_after_action_review`` (an escalation tier's action), opens an
+  after action review for the same incidents, with the id :func:`after_action_review_id`,
+  carrying the huddle's intake, candour case, response basis and staff involved
+  (psirf-rules §4.1: the huddle's clock is LOCAL; issue 10).
 
 Ids derived from a source case (the cases a coupling opens, its message ids, the
 ``caused_by`` reference) are ``<source id><suffix>``, for instance ``INC-7/doc``. When that
@@ -84,6 +89,7 @@ __all__ = [
     "PRIOR",
     "Coupling",
     "FollowUp",
+    "after_action_review_id",
     "candour_case_id",
     "coupling_for",
     "coupling_messages",
@@ -274,6 +280,16 @@ def referral_case_id(intake_case_id: str, sequence: int) -> str:
     return derived_id(intake_case_id, f"/ref{sequence}")
 
 
+def after_action_review_id(swarm_case_id: str) -> str:
+    """The id of the after action review opened for a swarm huddle not held in time.
+
+    Example:
+        >>> after_action_review_id("INT-7/lr4")
+        'INT-7/lr4/aar'
+    """
+    return derived_id(swarm_case_id, "/aar")
+
+
 def _harm_screened(facts: Mapping[str, FactValue]) -> bool:
     return harm.harm_screened(facts.get("physical_harm"), facts.get("psychological_harm"))
 
@@ -436,6 +452,33 @@ def _findings_due_via_intake(case: Case, trigger: str, sequence: int) -> FollowU
     return _findings_due(linked, trigger, sequence)
 
 
+#: What an after action review opened for a swarm huddle carries over from it.
+_CONVERSION_CARRIED: Final = (
+    "incident_ids",
+    "intake_case_id",
+    "candour_case_id",
+    "basis",
+    *_STAFF_FACTS,
+)
+
+
+def _convert_swarm(case: Case, trigger: str, sequence: int) -> FollowUp | None:
+    del trigger
+    if not isinstance(case.facts.get("incident_ids"), tuple):
+        return None
+    payload: dict[str, FactValue] = {
+        name: value for name in _CONVERSION_CARRIED if (value := case.facts.get(name)) is not None
+    }
+    payload["caused_by"] = _caused_by(case, sequence)
+    payload["response_type"] = "after_action_review"
+    return FollowUp(
+        action="open",
+        target_case_id=after_action_review_id(case.id),
+        workflow="after_action_review",
+        payload=payload,
+    )
+
+
 #: The steps that approve a learning response: ``approve`` by the fixed approvers, or
 #: ``sign_off`` by whoever the plan's chain names for its last step (psirf-rules §5).
 _APPROVAL: Final = frozenset({"approve", "sign_off"})
@@ -498,6 +541,15 @@ COUPLINGS: Final[tuple[Coupling, ...]] = (
         summary="Approving a response opened by an intake tells the intake's candour case, "
         "if there is one (harm re-graded after the decision).",
         optional_target=True,
+    ),
+    Coupling(
+        name="convert_swarm_to_after_action_review",
+        workflows=frozenset({"swarm_huddle"}),
+        triggers=frozenset({"convert_to_after_action_review"}),
+        react=_convert_swarm,
+        rule="psirf.coupling.swarm_not_held_opens_aar@1",
+        summary="A swarm huddle not held in time opens an after action review for the same "
+        "incidents.",
     ),
 )
 

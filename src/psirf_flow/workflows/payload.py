@@ -23,6 +23,7 @@ from typing import Final
 
 from psirf_flow.domain import FactValue, check_identifier
 from psirf_flow.errors import shown
+from psirf_flow.policy.timing import local_date
 from psirf_flow.workflows.spec import FieldKind, FieldSpec
 
 
@@ -142,10 +143,15 @@ def _check_ids(value: object) -> tuple[FactValue | None, str | None]:
     return tuple(sorted(set(items))), None
 
 
+def _day_of(moment: datetime) -> date:
+    """The date a datetime given for a date field names: its Europe/London date when aware."""
+    return local_date(moment) if moment.utcoffset() is not None else moment.date()
+
+
 def _check_date(value: object) -> tuple[FactValue | None, str | None]:
     day: date | None = None
     if isinstance(value, date):
-        day = value.date() if isinstance(value, datetime) else value
+        day = _day_of(value) if isinstance(value, datetime) else value
     elif isinstance(value, str):
         try:
             day = date.fromisoformat(value)

@@ -136,8 +136,10 @@ class TransitionSpec:
         fields: Payload fields it accepts.
         rules: Rule references (``rule_id@version``) recorded in the audit entry.
         actor_fact: When set, the acting person's id is stored as this fact (e.g. the author).
-        stamp_fact: When set, the date of the decision (``now.date()`` in UTC, ISO) is stored
-            as this fact (e.g. ``started_on`` when a response starts). The time comes from
+        stamp_fact: When set, the Europe/London date of the decision (ISO,
+            :func:`~psirf_flow.policy.timing.local_date` of ``now``) is stored as this fact
+            (e.g. ``started_on`` when a response starts), so a step at 00:30 BST records
+            that day, not the UTC date before it (issue 10 counting rules). The time comes from
             the ``now`` argument of :func:`~psirf_flow.decide.decide`, so the core stays pure.
         clears: Facts removed when it fires (e.g. review records when a report is reworked).
         counts: When set, this fact counts how often the step was taken: one more each time

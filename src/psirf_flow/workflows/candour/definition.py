@@ -65,15 +65,18 @@ harm as notifiable; build that definition with ``build_duty_of_candour(low_harm_
 True)``. The choice is a definition setting, not a payload flag, so it cannot be claimed
 per command; its audit entries carry the rule ``local.candour.low_harm_notifiable@1``.
 
-Deadlines are not implemented here and **no day count is statutory**: the regulation says
-"as soon as reasonably practicable". When deadlines arrive (a later issue) they attach to
-the audit timestamps of these triggers: the verbal target starts at ``determine_notifiable``
-(when the organisation is aware the incident is notifiable), the written target at
-``record_verbal_notification``, and the findings target at whichever of
-``record_written_notification`` and ``learning_response_approved`` comes last. Any number of
-working days (for example the common 10) is a local or contractual target taken from the
-trust's plan and must be labelled so (psirf-rules §4.2). The ``*_delay_reason`` fields
-record why a step was late.
+**No day count is statutory**: the regulation says "as soon as reasonably practicable".
+The working-day targets are the trust's plan's ``[duty_of_candour]`` settings (LOCAL or
+contractual, psirf-rules §4.2; 10 working days each under the England and Wales calendar
+without a plan), counted by :mod:`psirf_flow.policy.timing`: the verbal notification from
+awareness (the opening field ``aware_on``, a date never in the future, else the date the
+case was opened), the written notification from the verbal one (stamped as
+``verbal_notified_on``) and the findings from the learning response's approval
+(``learning_response_approved`` or ``record_enquiries_concluded`` stamp
+``findings_available_on``). **Lateness needs a reason**: a step recorded after its due date
+without its ``verbal_delay_reason``, ``written_delay_reason`` or ``results_delay_reason``
+code is refused as :class:`~psirf_flow.errors.ReasonMissing` (guards
+``verbal_delay_explained``, ``written_delay_explained``, ``results_delay_explained``).
 
 Not modelled: reg 20(9) (registered persons other than health service bodies), the Welsh
 duty of candour (which has its own day counts), and who the relevant person is (only the
@@ -286,6 +289,7 @@ def _notifications() -> list[TransitionSpec]:
                 "verbal_enquiries_explained",
                 "verbal_apology_given",
                 "verbal_support_offered",
+                "verbal_delay_explained",
             ),
             fields=(
                 _flag("in_person"),
@@ -300,6 +304,7 @@ def _notifications() -> list[TransitionSpec]:
             ),
             rules=("candour.reg20.verbal_notification@1",),
             actor_fact="verbal_recorded_by",
+            stamp_fact="verbal_notified_on",
             summary="Record the notification given in person, with an apology; the written "
             "notification is now due.",
         ),
@@ -313,6 +318,7 @@ def _notifications() -> list[TransitionSpec]:
                 "written_enquiries_included",
                 "written_results_included",
                 "written_apology_included",
+                "written_delay_explained",
             ),
             fields=(
                 _flag("facts_included"),
@@ -334,6 +340,7 @@ def _notifications() -> list[TransitionSpec]:
             dest=SAME_STATE,
             roles=(Role.SYSTEM, Role.PATIENT_SAFETY_SPECIALIST),
             guards=("learning_response_approved_for_incident",),
+            stamp_fact="findings_available_on",
             fields=(
                 FieldSpec("learning_response_id", FieldKind.CASE_REF, required=True),
                 FieldSpec("learning_response_approved_ref", FieldKind.REFERENCE, required=True),
@@ -359,6 +366,7 @@ def _notifications() -> list[TransitionSpec]:
                 ),
             ),
             rules=("candour.reg20.results@1",),
+            stamp_fact="findings_available_on",
             summary="Enquiries other than a learning response have concluded (for example "
             "another body's investigation).",
         ),
@@ -367,7 +375,7 @@ def _notifications() -> list[TransitionSpec]:
             sources=("results_due",),
             dest="complete",
             roles=_RECORDERS,
-            guards=("findings_available",),
+            guards=("findings_available", "results_delay_explained"),
             fields=(
                 FieldSpec("results_letter_ref", FieldKind.REFERENCE, required=True),
                 FieldSpec.choice("results_delivery", _DELIVERY, required=True),
@@ -496,7 +504,11 @@ def build_duty_of_candour(*, low_harm_notifiable: bool = False) -> WorkflowDefin
                     "screening_basis",
                     ("harm_recorded_moderate_or_above", "could_result_in_harm", "manual"),
                 ),
+                # When the organisation became aware (its local date; the opening's when
+                # absent): the verbal notification's target counts from it (§4.2).
+                FieldSpec("aware_on", FieldKind.DATE),
             ),
+            guards=("aware_not_in_future",),
             rules=("candour.reg20.screening@1",),
         ),
         transitions=[*_determinations(low_harm_notifiable), *_notifications(), *_contact_steps()],

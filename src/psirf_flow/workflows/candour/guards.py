@@ -19,6 +19,15 @@ reasonably practicable", and any number of days is a local or contractual target
   response whose findings are shared exists in the same organisation, is approved (or
   shared or closed) and is linked to the same incident (:func:`approved_response_problem`,
   which reads the engine-loaded ``GuardInput.references``).
+* **Lateness needs a reason** (psirf-rules §4.2: "record the reason for any delay"; issue
+  10). The plan's ``[duty_of_candour]`` working-day targets (LOCAL or contractual, never
+  statutory; 10 working days each under the England and Wales calendar without a plan)
+  are counted by :mod:`psirf_flow.policy.timing` from the local date of the step before:
+  the verbal notification from awareness (the opening fact ``aware_on``, else the date the
+  case was opened), the written one from the verbal one (``verbal_notified_on``), the
+  findings from the learning response's approval (``findings_available_on``). A step
+  recorded after its due date needs its ``*_delay_reason`` code, or it is refused as
+  :class:`~psirf_flow.errors.ReasonMissing` (:func:`candour_due_date`).
 
 The guards are merged into :data:`psirf_flow.workflows.registry.GUARDS`; this module only
 depends on :mod:`psirf_flow.domain` and the harm vocabulary (:mod:`psirf_flow.policy.harm`)
@@ -27,15 +36,21 @@ at run time, so the registry stays single.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Final, TypeGuard
+from typing import TYPE_CHECKING, Final, Literal, TypeGuard
 
-from psirf_flow.domain import GuardResult
+from psirf_flow.domain import FactValue, GuardResult
+from psirf_flow.errors import REASON_MISSING
+from psirf_flow.policy.calendars import Timescale, TimeUnit, WorkingDayCalendar
 from psirf_flow.policy.harm import CANDOUR_HARM_CODES, current_harm_code
+from psirf_flow.policy.timing import due, local_date, local_midnight
+from psirf_flow.workflows.guards import fact_date
 
 
 if TYPE_CHECKING:
+    from psirf_flow.policy.governance import Governance
     from psirf_flow.workflows.guards import GuardInput
 
 
@@ -46,7 +61,10 @@ __all__ = [
     "LOCALLY_NOTIFIABLE_HARM",
     "NOT_NOTIFIABLE_REASONS",
     "STATUTORY_NOTIFIABLE_HARM",
+    "CandourStep",
     "approved_response_problem",
+    "candour_due_date",
+    "candour_started_on",
     "is_notifiable_harm",
 ]
 
@@ -269,6 +287,140 @@ def _findings_available(g: GuardInput) -> GuardResult:
     )
 
 
+#: A step of the duty of candour with a local working-day target (psirf-rules §4.2).
+CandourStep = Literal["verbal", "written", "findings"]
+#: The working days each step takes without a plan: the common local 10 (psirf-rules §4.2,
+#: LOCAL, from the 2013/14 Standard Contract; never statutory).
+DEFAULT_CANDOUR_WORKING_DAYS: Final = 10
+_DEFAULT_CALENDAR: Final = WorkingDayCalendar()
+#: The fact each step's clock starts from (the local date of the step before).
+_STARTED_BY: Final[Mapping[str, str]] = {
+    "verbal": "aware_on",
+    "written": "verbal_notified_on",
+    "findings": "findings_available_on",
+}
+
+
+def candour_started_on(
+    step: CandourStep, facts: Mapping[str, FactValue], opened_at: datetime
+) -> date | None:
+    """The local date the clock of ``step`` starts from; ``None`` until it has started.
+
+    The verbal notification counts from awareness: the opening fact ``aware_on``, or the
+    Europe/London date the case was opened (``opened_at``) when none was given. The written
+    notification counts from the verbal one and the findings from the approval of the
+    learning response (or the conclusion of other enquiries), both stamped by the engine.
+    """
+    started = fact_date(facts.get(_STARTED_BY[step]))
+    if started is None and step == "verbal":
+        return local_date(opened_at)
+    return started
+
+
+def candour_due_date(
+    step: CandourStep,
+    facts: Mapping[str, FactValue],
+    opened_at: datetime,
+    governance: Governance | None = None,
+) -> date | None:
+    """The local date ``step`` is due by under the plan's targets; ``None`` until it starts.
+
+    The plan's ``duty_of_candour`` working days (``verbal_working_days``,
+    ``written_working_days``, ``findings_working_days``) under its calendar, or 10 working
+    days under the England and Wales calendar without a plan (a LOCAL default,
+    psirf-rules §4.2), counted from :func:`candour_started_on` by the rule "N working days
+    from event E" of :mod:`psirf_flow.policy.timing`.
+
+    Example:
+        >>> from datetime import UTC
+        >>> aware = {"aware_on": "2026-12-23"}
+        >>> candour_due_date("verbal", aware, datetime(2026, 12, 23, 9, tzinfo=UTC))
+        datetime.date(2027, 1, 11)
+    """
+    start = candour_started_on(step, facts, opened_at)
+    if start is None:
+        return None
+    days, calendar = DEFAULT_CANDOUR_WORKING_DAYS, _DEFAULT_CALENDAR
+    if governance is not None:
+        targets = governance.plan.duty_of_candour
+        days = {
+            "verbal": targets.verbal_working_days,
+            "written": targets.written_working_days,
+            "findings": targets.findings_working_days,
+        }[step]
+        calendar = governance.plan.working_calendar()
+    found = due(local_midnight(start), Timescale(days, TimeUnit.WORKING_DAYS), calendar)
+    return found.due_date
+
+
+def _check_delay_explained(name: str, step: CandourStep, field: str, g: GuardInput) -> GuardResult:
+    """A step recorded after its due date names the reason for the delay (psirf-rules §4.2)."""
+    if g.case is None or g.now is None:
+        return _result(
+            name,
+            False,
+            "decision_time_unknown",
+            "the time of the decision is not known, so lateness cannot be checked",
+        )
+    due_on = candour_due_date(step, g.case.facts, g.case.opened_at, g.governance)
+    today = local_date(g.now)
+    late = due_on is not None and today > due_on
+    return _result(
+        name,
+        not late or isinstance(g.payload.get(field), str),
+        REASON_MISSING,
+        f"the {step} step was due by {due_on} and is recorded on {today}, so the reason "
+        f"for the delay ({field}) is needed",
+    )
+
+
+def _aware_not_in_future(g: GuardInput) -> GuardResult:
+    """The organisation cannot have become aware after the case is opened."""
+    aware = fact_date(g.facts.get("aware_on"))
+    if aware is None:
+        return _result("aware_not_in_future", True, "ok", "")
+    if g.now is None:
+        return _result(
+            "aware_not_in_future",
+            False,
+            "decision_time_unknown",
+            "the time of the decision is not known, so the awareness date cannot be checked",
+        )
+    today = local_date(g.now)
+    return _result(
+        "aware_not_in_future",
+        aware <= today,
+        "aware_in_future",
+        f"the organisation cannot have become aware on {aware}, after today ({today})",
+    )
+
+
+#: Lateness guards: (name, step, delay reason field, summary).
+_LATENESS: Final[tuple[tuple[str, CandourStep, str, str], ...]] = (
+    (
+        "verbal_delay_explained",
+        "verbal",
+        "verbal_delay_reason",
+        "A notification given after the plan's working-day target from awareness names the "
+        "reason for the delay.",
+    ),
+    (
+        "written_delay_explained",
+        "written",
+        "written_delay_reason",
+        "A written notification after the plan's working-day target from the verbal one names "
+        "the reason for the delay.",
+    ),
+    (
+        "results_delay_explained",
+        "findings",
+        "results_delay_reason",
+        "Findings shared after the plan's working-day target from the approval name the "
+        "reason for the delay.",
+    ),
+)
+
+
 #: Checklist guards: (name, fact that must be true, reason code, explanation, summary).
 _CHECKLIST: Final = (
     (
@@ -371,6 +523,16 @@ CANDOUR_GUARDS: Final[tuple[GuardRow, ...]] = (
     *(
         (name, partial(_check_flag_true, name, fact, code, explanation), summary, True)
         for name, fact, code, explanation, summary in _CHECKLIST
+    ),
+    *(
+        (name, partial(_check_delay_explained, name, step, field), summary, True)
+        for name, step, field, summary in _LATENESS
+    ),
+    (
+        "aware_not_in_future",
+        _aware_not_in_future,
+        "The date the organisation became aware is not after today (Europe/London).",
+        True,
     ),
     (
         "contact_attempt_in_sequence",

@@ -43,11 +43,19 @@ will be able to change them.
 
 **Engagement and timescale of a PSII** (psirf-rules §4.1, §5 rule 5, §6 stage 4, §7.1,
 §9.1): only the PSII has a clock (a local variant opts in with ``Variant(timescale=True)``);
-its steps ``agree_timescale``, ``approve_extension`` and ``override_hard_cap``, its preset
-timescale and hard cap (definition settings, never opening fields) and the family's part in
-them are described in :mod:`psirf_flow.workflows.learning_response.timescale`. A trust whose
-plan sets other days builds its PSII with
-``build_learning_response(attrs.evolve(PSII_VARIANT, timescale_days=..., hard_cap_days=...))``.
+its steps ``agree_timescale``, ``request_extension``, ``record_family_position``,
+``approve_extension``, ``refuse_extension`` and ``override_hard_cap``, the family's part in
+them and the clock restarted by ``reopen`` are described in
+:mod:`psirf_flow.workflows.learning_response.timescale`; the timescale and hard cap come from
+the governing plan's response type, counted by :mod:`psirf_flow.policy.timing` (3 and 6
+months without a plan; :mod:`psirf_flow.workflows.learning_response.engagement`).
+
+**A swarm huddle not held in time** (psirf-rules §4.1: local clocks of hours; issue 10): the
+system-only step ``convert_to_after_action_review`` stands the huddle down with the reason
+``not_held_in_time``, and the coupling ``convert_swarm_to_after_action_review``
+(:mod:`psirf_flow.workflows.couplings`) opens an after action review for the same incidents.
+An escalation tier whose plan ladder declares ``action = "convert_to_after_action_review"``
+fires it when the huddle's deadline passes.
 """
 
 from __future__ import annotations
@@ -61,17 +69,13 @@ import attrs
 from psirf_flow.domain import Role
 from psirf_flow.workflows.guards import SIGNER_ROLES, GuardSpec, lifecycle_guards
 from psirf_flow.workflows.guards_thematic import SCHEDULED_REVIEW_FACT, THEMATIC_GUARD_SPECS
-from psirf_flow.workflows.learning_response.engagement import (
-    DEFAULT_HARD_CAP_DAYS,
-    DEFAULT_TIMESCALE_DAYS,
-    ENGAGEMENT_GUARDS,
-)
+from psirf_flow.workflows.learning_response.engagement import ENGAGEMENT_GUARDS
 from psirf_flow.workflows.learning_response.guards import LEARNING_RESPONSE_GUARDS
 from psirf_flow.workflows.learning_response.sign_off import GOVERNANCE_GUARDS
 from psirf_flow.workflows.learning_response.timescale import (
+    CLOCK_FACTS,
     family_position,
     timescale_steps,
-    with_timescale_settings,
 )
 from psirf_flow.workflows.spec import (
     NOTE_FIELD,
@@ -90,11 +94,13 @@ __all__ = [
     "AFTER_ACTION_REVIEW",
     "AFTER_ACTION_REVIEW_V1",
     "CONTACT_PREFERENCES",
+    "CONVERT_TO_AFTER_ACTION_REVIEW",
     "ENGAGED_PEOPLE",
     "ENGAGEMENT_OUTCOMES",
     "HOT_DEBRIEF",
     "LEARNING_RESPONSES",
     "MDT_REVIEW",
+    "NOT_HELD_IN_TIME",
     "PERSON_KINDS",
     "PSII",
     "PSII_VARIANT",
@@ -251,15 +257,13 @@ class Variant:
             involvement in them.
         timescale: The response has a clock: a start date, a timescale agreed with the
             family, extensions and a hard cap (psirf-rules §4.1).
-        timescale_days: With a clock, the calendar days the plan's timescale allows from
-            the start (NAT-G ✖ default 90); preset on every case, never from a payload.
-        hard_cap_days: With a clock, the calendar days after which only the executive
-            lead's override may go (NAT-G ✖ default 183); preset likewise.
         version: The definition's version (a changed variant gets a new one, so cases
             already opened keep the rules they were opened under).
         scheduled_reviews: It may be opened for one of the plan's scheduled thematic reviews
             (``scheduled_review_id``), checked by ``scheduled_review_as_planned`` (psirf-rules
             §2); only the opening changes, so cases already opened are unaffected.
+        converts_when_late: psirf_flow may turn it into an after action review when it is
+            not held in time (``convert_to_after_action_review``, the swarm huddle's).
     """
 
     name: str
@@ -274,10 +278,9 @@ class Variant:
     min_incidents: int = 1
     terms_need_family_involvement: bool = False
     timescale: bool = False
-    timescale_days: int = DEFAULT_TIMESCALE_DAYS
-    hard_cap_days: int = DEFAULT_HARD_CAP_DAYS
     version: str = VERSION
     scheduled_reviews: bool = False
+    converts_when_late: bool = False
 
 
 def _opening(variant: Variant) -> OpeningSpec:
@@ -769,11 +772,51 @@ def _side_paths(variant: Variant) -> list[TransitionSpec]:
                 "approved_by",
                 "report_ref",
                 "family_sharing",
+                # A response with a clock starts a new one (issue 10): a new start date is
+                # stamped and the old target and extensions no longer bind.
+                *(CLOCK_FACTS if variant.timescale else ()),
             ),
             counts="revision",
             reopens=True,
-            summary="Reopen a closed response on new information.",
+            stamp_fact="started_on" if variant.timescale else None,
+            summary="Reopen a closed response on new information"
+            + ("; its clock starts again from the reopening." if variant.timescale else "."),
         ),
+        *_expiry_steps(variant),
+    ]
+
+
+#: The reason recorded when a swarm huddle not held in time becomes an after action review.
+NOT_HELD_IN_TIME: Final = "not_held_in_time"
+#: The trigger psirf_flow fires on a swarm huddle not held in time (an escalation action).
+CONVERT_TO_AFTER_ACTION_REVIEW: Final = "convert_to_after_action_review"
+
+
+def _expiry_steps(variant: Variant) -> list[TransitionSpec]:
+    """The system's step that turns a response not held in time into an after action review.
+
+    Only psirf_flow itself fires it (:attr:`~psirf_flow.domain.Role.SYSTEM`), when an
+    escalation tier whose plan ladder declares the action fires (issue 10; psirf-rules §4.1:
+    the swarm huddle's clock of hours is LOCAL). The huddle is stood down with the reason
+    ``not_held_in_time`` and the coupling ``convert_swarm_to_after_action_review`` opens the
+    after action review.
+    """
+    if not variant.converts_when_late:
+        return []
+    return [
+        TransitionSpec(
+            trigger=CONVERT_TO_AFTER_ACTION_REVIEW,
+            sources=("commissioned", "planning", "gathering_and_analysis"),
+            dest="stood_down",
+            roles=(Role.SYSTEM,),
+            fields=(
+                FieldSpec.choice("stand_down_reason", (NOT_HELD_IN_TIME,)),
+                FieldSpec("caused_by", FieldKind.REFERENCE),
+            ),
+            rules=("psirf.response.not_held_in_time@1",),
+            summary="Not held in time: psirf_flow stands the huddle down (reason "
+            "not_held_in_time) and an after action review is opened for the same incidents.",
+        )
     ]
 
 
@@ -788,7 +831,7 @@ def build_learning_response(variant: Variant) -> WorkflowDefinition:
         states=STATES,
         initial="commissioned",
         final_states=("closed", "stood_down"),
-        opening=with_timescale_settings(_opening(variant), variant),
+        opening=_opening(variant),
         transitions=[
             _assign(variant),
             *_main_path(variant),
@@ -800,7 +843,7 @@ def build_learning_response(variant: Variant) -> WorkflowDefinition:
     )
 
 
-#: The PSII's variant; evolve it with the plan's ``timescale_days`` and ``hard_cap_days``.
+#: The PSII's variant (its timescale and hard cap come from the governing plan).
 PSII_VARIANT: Final = Variant(
     name="psii",
     title="Patient safety incident investigation",
@@ -846,6 +889,7 @@ SWARM_HUDDLE: Final = build_learning_response(
         title="Swarm huddle",
         lead_role=Role.FACILITATOR,
         lead_fact="facilitator_id",
+        converts_when_late=True,
     )
 )
 HOT_DEBRIEF: Final = build_learning_response(

@@ -8,123 +8,185 @@ The rules (psirf-rules §4.1, all NAT-G and recalled rather than read, ✖):
   willing and able to be involved, and any extension likewise.
 
 psirf-rules §5 rule 5 (INF) adds segregation of duties: the extension is approved by
-someone other than the lead, with the agreement of those affected recorded, or a record
-that they declined to be involved or could not be contacted. §6 stage 4 lists the agreed
-target date among what planning produces; §9.1 draws the ``extension`` event with these
-guards and a hard cap (``psii_max``) whose breach needs the executive lead.
+someone other than the lead, with the family's position recorded first (agreed, not agreed,
+or not involved with the reason). §6 stage 4 lists the agreed target date among what
+planning produces; §9.1 draws the ``extension`` event with these guards and a hard cap
+(``psii_max``) whose breach needs the executive lead.
 
-The clock and its settings live in the case's facts:
+**The clock comes from the governing plan** (issue 10). A response's clock is read by
+:func:`response_clock`:
 
-* ``started_on``: the date the PSII started, stamped by the engine when the lead is
-  assigned (the ``psii_start`` of psirf-rules §9.1);
-* ``timescale_days`` and ``hard_cap_days``: calendar days from the start, given when the
-  case is opened (the trust's plan supplies them); when absent the honest defaults
-  :data:`DEFAULT_TIMESCALE_DAYS` and :data:`DEFAULT_HARD_CAP_DAYS` apply. They are
-  settings, not law;
-* ``target_date``: the date currently aimed at, agreed within the timescale by the lead or
-  moved later by an extension. Until one is agreed, the end of the timescale stands in.
+* ``started_on``: the Europe/London date the response started, stamped by the engine when
+  the lead is assigned (the ``psii_start`` of psirf-rules §9.1) and again when a closed
+  response is reopened (a new clock for the new work; the old one stays in the audit
+  trail);
+* the timescale: the plan's response type ``timescale`` (the type is the case's
+  ``response_type`` fact, else its workflow's name), counted from ``started_on`` by the
+  counting rules of :mod:`psirf_flow.policy.timing` (months: the same day of the month,
+  rolled forward to a working day of the plan's calendar);
+* the hard cap: the response type's ``effective_hard_cap`` (six months for a PSII unless
+  the plan sets another; none for a local type on another lifecycle that sets none).
 
-Dates are compared as calendar dates in UTC (``now.date()``), the same as the stamp.
+Without a plan (or for a response type the plan does not list, or one that sets no
+timescale) the built-in defaults :data:`DEFAULT_TIMESCALE` (3 months) and
+:data:`DEFAULT_HARD_CAP` (6 months) apply under the England and Wales calendar. They are
+the upper end of "ordinarily one to three months" and the "no longer than six months" of
+national guidance that was recalled, **not retrieved** (psirf-rules §4.1, NAT-G ✖): a
+setting, not law.
 
-The guards are merged into :data:`psirf_flow.workflows.registry.GUARDS`; this module only
-depends on :mod:`psirf_flow.domain` at run time, so the registry stays single.
+``target_date`` is the date currently aimed at: agreed within the timescale by the lead, or
+moved later by an approved extension. Until one is agreed, the end of the timescale stands
+in (:func:`current_target_date`). Dates are compared as Europe/London dates
+(:func:`~psirf_flow.policy.timing.local_date` of the decision's ``now``), like the stamp.
+
+Cases opened before the clock came from the plan carry the preset facts ``timescale_days``
+and ``hard_cap_days``; they are no longer read.
+
+The guards are merged into :data:`psirf_flow.workflows.registry.GUARDS`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Final
 
 import attrs
 
 from psirf_flow.domain import FactValue, GuardResult
+from psirf_flow.errors import REASON_MISSING
+from psirf_flow.policy.calendars import Timescale, TimeUnit, WorkingDayCalendar
+from psirf_flow.policy.plan import PSII_DEFAULT_HARD_CAP
+from psirf_flow.policy.timing import due, local_date, local_midnight, months_due
 from psirf_flow.workflows.guards import fact_date
 
 
 if TYPE_CHECKING:
+    from psirf_flow.policy.governance import Governance
     from psirf_flow.workflows.guards import GuardInput
 
 
 __all__ = [
-    "DEFAULT_HARD_CAP_DAYS",
-    "DEFAULT_TIMESCALE_DAYS",
+    "DEFAULT_CALENDAR",
+    "DEFAULT_HARD_CAP",
+    "DEFAULT_TIMESCALE",
     "ENGAGEMENT_GUARDS",
+    "PENDING_EXTENSION_FACT",
     "ResponseClock",
     "current_target_date",
     "response_clock",
 ]
 
-#: The plan's timescale when the case gives none: the upper end of "ordinarily one to three
-#: months" in calendar days (psirf-rules §4.1, NAT-G ✖). A setting, not law.
-DEFAULT_TIMESCALE_DAYS: Final = 90
-#: The hard cap when the case gives none: "no longer than six months", as 183 calendar days
-#: (psirf-rules §4.1, NAT-G ✖, treated as a hard cap in configuration). A setting, not law.
-DEFAULT_HARD_CAP_DAYS: Final = 183
+#: The timescale when the plan sets none: the upper end of "ordinarily one to three months"
+#: (psirf-rules §4.1, NAT-G ✖, recalled and not retrieved). A setting, not law.
+DEFAULT_TIMESCALE: Final = Timescale(3, TimeUnit.MONTHS)
+#: The hard cap when the plan sets none: "no longer than six months" (psirf-rules §4.1,
+#: NAT-G ✖, treated as a hard cap in configuration). A setting, not law.
+DEFAULT_HARD_CAP: Final = PSII_DEFAULT_HARD_CAP
+#: The calendar without a plan: England and Wales bank holidays.
+DEFAULT_CALENDAR: Final = WorkingDayCalendar()
+#: The fact holding the date of a pending extension request (absent when none is pending).
+PENDING_EXTENSION_FACT: Final = "requested_target_date"
 
 #: A guard registered from this module: name, check, summary, uses_payload.
 GuardRow = tuple[str, Callable[["GuardInput"], GuardResult], str, bool]
 
 
+def _ends_on(start: date, timescale: Timescale, calendar: WorkingDayCalendar) -> date:
+    """The last date within ``timescale`` counted from the local date ``start``."""
+    if timescale.unit is TimeUnit.MONTHS:
+        return months_due(start, timescale.amount, calendar)
+    found = due(local_midnight(start), timescale, calendar)
+    return found.due_date if found.due_date is not None else local_date(found.breach_at)
+
+
 @attrs.frozen
 class ResponseClock:
-    """A PSII's clock: when it started and how long the plan allows.
+    """A response's clock: when it started and what the plan allows.
 
     Attributes:
-        started_on: The date the response started (the lead was assigned).
-        timescale_days: Calendar days the plan's timescale allows from the start.
-        hard_cap_days: Calendar days after which only an executive override may go.
+        started_on: The Europe/London date the response started (the lead was assigned, or
+            the response was reopened).
+        timescale: The plan's timescale for the response type.
+        hard_cap: The plan's hard cap (``None``: the response type has none).
+        calendar: The plan's working-day calendar.
     """
 
     started_on: date
-    timescale_days: int
-    hard_cap_days: int
+    timescale: Timescale = DEFAULT_TIMESCALE
+    hard_cap: Timescale | None = DEFAULT_HARD_CAP
+    calendar: WorkingDayCalendar = DEFAULT_CALENDAR
+
+    @property
+    def hard_cap_ends_on(self) -> date | None:
+        """The last date within the hard cap (``None`` without one)."""
+        if self.hard_cap is None:
+            return None
+        return _ends_on(self.started_on, self.hard_cap, self.calendar)
 
     @property
     def timescale_ends_on(self) -> date:
         """The last date within the plan's timescale (never later than the hard cap)."""
-        return self.started_on + timedelta(days=min(self.timescale_days, self.hard_cap_days))
+        end = _ends_on(self.started_on, self.timescale, self.calendar)
+        cap = self.hard_cap_ends_on
+        return end if cap is None else min(end, cap)
 
-    @property
-    def hard_cap_ends_on(self) -> date:
-        """The last date within the hard cap."""
-        return self.started_on + timedelta(days=self.hard_cap_days)
-
-
-def _days(facts: Mapping[str, FactValue], name: str, default: int) -> int:
-    value = facts.get(name)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return default
+    def within_hard_cap(self, day: date) -> bool:
+        """Whether ``day`` is on or before the hard cap's last date (always, without a cap)."""
+        cap = self.hard_cap_ends_on
+        return cap is None or day <= cap
 
 
-def response_clock(facts: Mapping[str, FactValue]) -> ResponseClock | None:
-    """Read a response's clock from its facts; ``None`` until it has started.
+def response_clock(
+    facts: Mapping[str, FactValue],
+    governance: Governance | None = None,
+    workflow: str = "psii",
+) -> ResponseClock | None:
+    """Read a response's clock from its facts and plan; ``None`` until it has started.
 
     Args:
-        facts: The case's facts (``started_on``, and optionally ``timescale_days`` and
-            ``hard_cap_days``; the defaults apply when those are absent).
+        facts: The case's facts (``started_on``; ``response_type`` names the plan's type).
+        governance: The plan the case runs under (``None``: the built-in defaults).
+        workflow: The case's workflow, the response type when the facts name none.
     """
     started = fact_date(facts.get("started_on"))
     if started is None:
         return None
+    if governance is None:
+        return ResponseClock(started_on=started)
+    named = facts.get("response_type")
+    name = named if isinstance(named, str) else workflow
+    plan = governance.plan
+    found = plan.response_types.get(name)
+    if found is None:
+        return ResponseClock(started_on=started, calendar=plan.working_calendar())
     return ResponseClock(
         started_on=started,
-        timescale_days=_days(facts, "timescale_days", DEFAULT_TIMESCALE_DAYS),
-        hard_cap_days=_days(facts, "hard_cap_days", DEFAULT_HARD_CAP_DAYS),
+        timescale=found.timescale or DEFAULT_TIMESCALE,
+        hard_cap=found.effective_hard_cap,
+        calendar=plan.working_calendar(),
     )
 
 
-def current_target_date(facts: Mapping[str, FactValue]) -> date | None:
+def _clock_of(g: GuardInput) -> ResponseClock | None:
+    workflow = g.case.workflow if g.case is not None else "psii"
+    return response_clock(g.facts, g.governance, workflow)
+
+
+def current_target_date(
+    facts: Mapping[str, FactValue],
+    governance: Governance | None = None,
+    workflow: str = "psii",
+) -> date | None:
     """The date a response currently aims at; ``None`` until its clock has started.
 
     This is the agreed (or extended) ``target_date``, or, until one is agreed, the end of
-    the plan's timescale.
+    the plan's timescale (arguments as for :func:`response_clock`).
     """
     agreed = fact_date(facts.get("target_date"))
     if agreed is not None:
         return agreed
-    clock = response_clock(facts)
+    clock = response_clock(facts, governance, workflow)
     return clock.timescale_ends_on if clock is not None else None
 
 
@@ -147,16 +209,18 @@ def _no_target(name: str) -> GuardResult:
 DatedCheck = Callable[[str, "GuardInput", ResponseClock, date], GuardResult]
 
 
-def _dated(name: str, check: DatedCheck) -> Callable[[GuardInput], GuardResult]:
-    """A guard that needs the response's clock and the proposed target date.
+def _dated(
+    name: str, check: DatedCheck, fact: str = "target_date"
+) -> Callable[[GuardInput], GuardResult]:
+    """A guard that needs the response's clock and the proposed date (fact ``fact``).
 
     It refuses with ``clock_not_started`` or ``target_date_missing`` when either is missing,
     and otherwise hands both to ``check``.
     """
 
     def guard(g: GuardInput) -> GuardResult:
-        clock = response_clock(g.facts)
-        target = fact_date(g.facts.get("target_date"))
+        clock = _clock_of(g)
+        target = fact_date(g.facts.get(fact))
         if clock is None:
             return _not_started(name)
         if target is None:
@@ -166,48 +230,56 @@ def _dated(name: str, check: DatedCheck) -> Callable[[GuardInput], GuardResult]:
     return guard
 
 
+def _cap_words(clock: ResponseClock) -> str:
+    return (
+        f"the hard cap ({clock.hard_cap} from the start on {clock.started_on}, so "
+        f"{clock.hard_cap_ends_on} at the latest)"
+    )
+
+
 def _target_within_timescale(
     name: str, g: GuardInput, clock: ResponseClock, target: date
 ) -> GuardResult:
     del g
-    if target > clock.hard_cap_ends_on:
+    if not clock.within_hard_cap(target):
         return _result(
             name,
             False,
             "target_beyond_hard_cap",
-            f"the target date {target} is beyond the hard cap ({clock.hard_cap_days} days from "
-            f"the start on {clock.started_on}, so {clock.hard_cap_ends_on} at the latest); only "
-            "the executive lead's hard-cap override can go beyond it",
+            f"the target date {target} is beyond {_cap_words(clock)}; only the executive "
+            "lead's hard-cap override can go beyond it",
         )
     return _result(
         name,
         target <= clock.timescale_ends_on,
         "target_beyond_timescale",
-        f"the target date {target} is beyond the plan's timescale ({clock.timescale_days} days "
-        f"from the start on {clock.started_on}, so {clock.timescale_ends_on} at the latest); "
+        f"the target date {target} is beyond the plan's timescale ({clock.timescale} from "
+        f"the start on {clock.started_on}, so {clock.timescale_ends_on} at the latest); "
         "an extension approved by the executive lead is needed",
     )
 
 
-def _target_not_in_past(g: GuardInput) -> GuardResult:
-    name = "target_not_in_past"
-    target = fact_date(g.facts.get("target_date"))
-    if target is None:
-        return _no_target(name)
-    if g.now is None:
+def _not_in_past(name: str, fact: str) -> Callable[[GuardInput], GuardResult]:
+    def guard(g: GuardInput) -> GuardResult:
+        target = fact_date(g.facts.get(fact))
+        if target is None:
+            return _no_target(name)
+        if g.now is None:
+            return _result(
+                name,
+                False,
+                "decision_time_unknown",
+                "the time of the decision is not known, so the date cannot be checked",
+            )
+        today = local_date(g.now)
         return _result(
             name,
-            False,
-            "decision_time_unknown",
-            "the time of the decision is not known, so the target date cannot be checked",
+            target >= today,
+            "target_in_past",
+            f"the date {target} is already past (today is {today})",
         )
-    today = g.now.date()
-    return _result(
-        name,
-        target >= today,
-        "target_in_past",
-        f"the target date {target} is already past (today is {today})",
-    )
+
+    return guard
 
 
 def _extension_approver_independent(g: GuardInput) -> GuardResult:
@@ -223,9 +295,7 @@ def _extension_approver_independent(g: GuardInput) -> GuardResult:
     )
 
 
-def _extension_later_than_target(
-    name: str, g: GuardInput, clock: ResponseClock, target: date
-) -> GuardResult:
+def _later_than_target(name: str, g: GuardInput, clock: ResponseClock, target: date) -> GuardResult:
     # The target before this command: the one agreed or extended, else the timescale's end.
     agreed = fact_date(g.case.facts.get("target_date")) if g.case is not None else None
     current = agreed or clock.timescale_ends_on
@@ -237,17 +307,14 @@ def _extension_later_than_target(
     )
 
 
-def _extension_within_hard_cap(
-    name: str, g: GuardInput, clock: ResponseClock, target: date
-) -> GuardResult:
+def _within_hard_cap(name: str, g: GuardInput, clock: ResponseClock, target: date) -> GuardResult:
     del g
     return _result(
         name,
-        target <= clock.hard_cap_ends_on,
+        clock.within_hard_cap(target),
         "hard_cap_exceeded",
-        f"the new target date {target} is beyond the hard cap ({clock.hard_cap_days} days "
-        f"from the start on {clock.started_on}, so {clock.hard_cap_ends_on} at the latest); "
-        "it needs the executive lead's hard-cap override with a reason",
+        f"the new target date {target} is beyond {_cap_words(clock)}; it needs the executive "
+        "lead's hard-cap override with a reason",
     )
 
 
@@ -257,12 +324,80 @@ def _override_beyond_hard_cap(
     del g
     return _result(
         name,
-        target > clock.hard_cap_ends_on,
+        not clock.within_hard_cap(target),
         "hard_cap_not_exceeded",
         f"the new target date {target} is within the hard cap ({clock.hard_cap_ends_on} at "
         "the latest), so it needs an ordinary extension, not a hard-cap override",
     )
 
+
+def _before(g: GuardInput) -> Mapping[str, FactValue]:
+    return g.case.facts if g.case is not None else {}
+
+
+def _extension_pending(g: GuardInput) -> GuardResult:
+    """An extension request is waiting for a decision (psirf-rules §4.1, §9.1)."""
+    return _result(
+        "extension_pending",
+        fact_date(_before(g).get(PENDING_EXTENSION_FACT)) is not None,
+        "no_extension_requested",
+        "no extension has been requested by the lead, or the last request was decided",
+    )
+
+
+def _family_position_recorded(g: GuardInput) -> GuardResult:
+    """The family's position on the pending request is recorded (psirf-rules §4.1, §5 rule 5)."""
+    return _result(
+        "family_position_recorded",
+        isinstance(_before(g).get("family_extension_position"), str),
+        "family_position_missing",
+        "the family's position on the requested extension has not been recorded by the "
+        "engagement lead",
+    )
+
+
+def _within_request(g: GuardInput) -> GuardResult:
+    """The approved date is not later than the date the lead asked for.
+
+    Without a pending request there is nothing to compare (``extension_pending`` refuses).
+    """
+    requested = fact_date(_before(g).get(PENDING_EXTENSION_FACT))
+    approved = fact_date(g.facts.get("target_date"))
+    return _result(
+        "extension_within_request",
+        requested is None or approved is None or approved <= requested,
+        "extension_beyond_request",
+        f"the approved date {approved} is later than the date requested ({requested})",
+    )
+
+
+def _not_involved_reason_given(g: GuardInput) -> GuardResult:
+    """A family not involved says why, as a code (psirf-rules §7.1: involvement is voluntary)."""
+    ok = g.facts.get("family_extension_position") != "not_involved" or isinstance(
+        g.payload.get("family_not_involved_reason"), str
+    )
+    return _result(
+        "family_not_involved_reason_given",
+        ok,
+        REASON_MISSING,
+        "the family is recorded as not involved, so the reason code is needed",
+    )
+
+
+def _disagreement_explained(g: GuardInput) -> GuardResult:
+    """Approving against the family's position says why (psirf-rules §4.1, §5 rule 5)."""
+    ok = _before(g).get("family_extension_position") != "not_agreed" or isinstance(
+        g.payload.get("note"), str
+    )
+    return _result(
+        "family_disagreement_explained",
+        ok,
+        REASON_MISSING,
+        "the family did not agree to the extension, so approving it needs a note saying why",
+    )
+
+
+_REQUESTED: Final = PENDING_EXTENSION_FACT
 
 #: Every timescale guard, registered with its lifecycle's definition.
 ENGAGEMENT_GUARDS: Final[tuple[GuardRow, ...]] = (
@@ -275,8 +410,8 @@ ENGAGEMENT_GUARDS: Final[tuple[GuardRow, ...]] = (
     ),
     (
         "target_not_in_past",
-        _target_not_in_past,
-        "The target date is today or later.",
+        _not_in_past("target_not_in_past", "target_date"),
+        "The target date is today or later (Europe/London).",
         True,
     ),
     (
@@ -287,20 +422,69 @@ ENGAGEMENT_GUARDS: Final[tuple[GuardRow, ...]] = (
     ),
     (
         "extension_later_than_target",
-        _dated("extension_later_than_target", _extension_later_than_target),
+        _dated("extension_later_than_target", _later_than_target),
         "The new target date is later than the current one.",
         True,
     ),
     (
         "extension_within_hard_cap",
-        _dated("extension_within_hard_cap", _extension_within_hard_cap),
-        "The new target date is within the hard cap (further needs the hard-cap override).",
+        _dated("extension_within_hard_cap", _within_hard_cap),
+        "The new target date is within the plan's hard cap (further needs the hard-cap override).",
         True,
     ),
     (
         "override_beyond_hard_cap",
         _dated("override_beyond_hard_cap", _override_beyond_hard_cap),
         "The new target date is beyond the hard cap (otherwise an ordinary extension is used).",
+        True,
+    ),
+    (
+        "request_later_than_target",
+        _dated("request_later_than_target", _later_than_target, _REQUESTED),
+        "The date requested is later than the current target.",
+        True,
+    ),
+    (
+        "request_within_hard_cap",
+        _dated("request_within_hard_cap", _within_hard_cap, _REQUESTED),
+        "The date requested is within the plan's hard cap (further needs the executive "
+        "lead's hard-cap override).",
+        True,
+    ),
+    (
+        "request_not_in_past",
+        _not_in_past("request_not_in_past", _REQUESTED),
+        "The date requested is today or later (Europe/London).",
+        True,
+    ),
+    (
+        "extension_pending",
+        _extension_pending,
+        "The lead has requested an extension that is not yet decided.",
+        False,
+    ),
+    (
+        "family_position_recorded",
+        _family_position_recorded,
+        "The family's position on the requested extension is recorded.",
+        False,
+    ),
+    (
+        "extension_within_request",
+        _within_request,
+        "The approved date is not later than the date requested.",
+        True,
+    ),
+    (
+        "family_not_involved_reason_given",
+        _not_involved_reason_given,
+        "A family recorded as not involved has the reason code.",
+        True,
+    ),
+    (
+        "family_disagreement_explained",
+        _disagreement_explained,
+        "An extension the family did not agree to is approved only with a note.",
         True,
     ),
 )

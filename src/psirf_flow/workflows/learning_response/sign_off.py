@@ -42,8 +42,8 @@ from typing import TYPE_CHECKING, Final
 
 from psirf_flow.domain import FactValue, GuardResult, Role
 from psirf_flow.errors import REASON_MISSING
-from psirf_flow.policy.calendars import UK_TIME
 from psirf_flow.policy.plan import Approver, ResponseType
+from psirf_flow.policy.timing import local_date
 from psirf_flow.workflows.guards import fact_date
 
 
@@ -77,7 +77,7 @@ _result = GuardResult.judge
 
 def london_date(now: datetime) -> date:
     """The Europe/London calendar date of an aware instant (day rules use the local date)."""
-    return now.astimezone(UK_TIME).date()
+    return local_date(now)
 
 
 def response_type_of(g: GuardInput) -> tuple[str, ResponseType] | None:
@@ -235,7 +235,9 @@ def _terms_before_gathering(g: GuardInput) -> GuardResult:
     missing = []
     if not isinstance(g.facts.get("terms_of_reference_ref"), str):
         missing.append("terms of reference")
-    if "timescale_days" in g.facts and not isinstance(g.facts.get("target_date"), str):
+    # A response with a clock has a start date (stamped when its lead is assigned).
+    has_clock = isinstance(g.facts.get("started_on"), str)
+    if has_clock and not isinstance(g.facts.get("target_date"), str):
         missing.append("a target date agreed with those affected")
     return _result(
         name,
