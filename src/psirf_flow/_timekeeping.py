@@ -54,6 +54,7 @@ __all__ = [
     "fired_tier",
     "notification_id",
     "step_event",
+    "tier_message_id",
 ]
 
 #: The outbox kind of one recipient's notification of a fired tier.
@@ -132,17 +133,22 @@ def fired_tier(tier: Escalation, deadline: Deadline, case: Case, now: datetime) 
     return FiredTier(payload=payload, recipients=tuple(recipients))
 
 
-def notification_id(tier: Escalation, role: str) -> str:
-    """The outbox id of ``role``'s notification of ``tier``: ``f"{tier.dedupe_key}:{role}"``.
+def tier_message_id(case_id: str, kind: str, cycle: int, tier: int, suffix: str) -> str:
+    """``f"{dedupe_key}:{suffix}"`` for the tier ``(case_id, kind, cycle, tier)``.
 
     Shortened stably (as coupling ids are) when that would be longer than an id may be.
     """
-    return derived_id(f"escalation:{tier.case_id}", f":{tier.kind}:{tier.cycle}:{tier.tier}:{role}")
+    return derived_id(f"escalation:{case_id}", f":{kind}:{cycle}:{tier}:{suffix}")
+
+
+def notification_id(tier: Escalation, role: str) -> str:
+    """The outbox id of ``role``'s notification of ``tier``: ``f"{tier.dedupe_key}:{role}"``."""
+    return tier_message_id(tier.case_id, tier.kind, tier.cycle, tier.tier, role)
 
 
 def action_message_id(tier: Escalation) -> str:
-    """The outbox id of ``tier``'s action message (``f"{tier.dedupe_key}:action"``)."""
-    return derived_id(f"escalation:{tier.case_id}", f":{tier.kind}:{tier.cycle}:{tier.tier}:action")
+    """The outbox id of ``tier``'s action message: ``f"{tier.dedupe_key}:action"``."""
+    return tier_message_id(tier.case_id, tier.kind, tier.cycle, tier.tier, "action")
 
 
 def step_event(case: Case, entry: AuditEntry) -> OutboxMessage:
