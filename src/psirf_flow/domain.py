@@ -394,6 +394,10 @@ class EscalationStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+def _text_tuple(value: Sequence[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
 def _aware_or_none(_instance: object, attribute: attrs.Attribute[datetime], value: object) -> None:
     if value is not None:
         _aware(_instance, attribute, value)
@@ -481,7 +485,7 @@ class Escalation:
     stage: str
     organisation: str = ""
     fire_at: datetime = attrs.field(validator=_aware)
-    notify: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    notify: tuple[str, ...] = attrs.field(default=(), converter=_text_tuple)
     action: str | None = None
     status: str = EscalationStatus.PENDING.value
     fired_at: datetime | None = attrs.field(default=None, validator=_aware_or_none)
