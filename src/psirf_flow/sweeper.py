@@ -41,7 +41,7 @@ from typing import Final
 import attrs
 
 from psirf_flow import _inputs
-from psirf_flow.domain import Escalation
+from psirf_flow.domain import Escalation, check_identifier
 from psirf_flow.engine import Engine
 from psirf_flow.errors import InvalidInput, PsirfFlowError
 from psirf_flow.log import enabled, get_logger, safe_fields
@@ -104,7 +104,11 @@ class SweepReport:
 
 
 def _default_claimant() -> str:
-    return f"sweeper-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    """A claimant unique to this process (redrawn when the digits look like an NHS number)."""
+    while True:
+        candidate = f"sweeper-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        if check_identifier(candidate) is None:
+            return candidate
 
 
 class Sweeper:
