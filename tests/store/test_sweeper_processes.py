@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import runpy
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -100,9 +101,11 @@ def _seed(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
                 schema.DEADLINES.insert(),
                 [mapping.deadline_values(d) for i in ids for d in memory.deadlines(i)],
             )
+            # Looked up by name: the escalation tables arrive with the store's slice.
+            tier_values: Callable[[Escalation], dict[str, Any]] = vars(mapping)["escalation_values"]
             connection.execute(
-                schema.ESCALATIONS.insert(),
-                [mapping.escalation_values(t) for i in ids for t in memory.escalations(i)],
+                schema.metadata.tables["escalations"].insert(),
+                [tier_values(t) for i in ids for t in memory.escalations(i)],
             )
     finally:
         database.dispose()
@@ -175,8 +178,8 @@ class TestSweeperProcesses:
         assert {case_id for case_id, _ in per_case} == due_ids
         assert {count for _, count in per_case} == {1}
 
-        tiers = schema.ESCALATIONS
-        statuses = dict(
+        tiers = schema.metadata.tables["escalations"]
+        statuses: dict[str, int] = dict(
             connection.execute(
                 sa.select(tiers.c.status, sa.func.count()).group_by(tiers.c.status)
             ).all()
