@@ -48,9 +48,9 @@ TIMED = define(
     version="1",
     family="timed",
     title="Timed record",
-    states=("running", "converted"),
+    states=("running", "converted", "done"),
     initial="running",
-    final_states=("converted",),
+    final_states=("converted", "done"),
     opening=OpeningSpec(
         roles=(Role.PATIENT_SAFETY_SPECIALIST,),
         fields=(FieldSpec("incident_ids", FieldKind.IDENTIFIERS, required=True),),
@@ -62,6 +62,13 @@ TIMED = define(
             dest="converted",
             roles=(Role.SYSTEM,),
             summary="Converted by psirf_flow when the clock ran out.",
+        ),
+        TransitionSpec(
+            trigger="finish",
+            sources=("running",),
+            dest="done",
+            roles=(Role.PATIENT_SAFETY_SPECIALIST,),
+            summary="Finished by a person.",
         ),
     ),
     guards=GUARDS,
@@ -349,6 +356,48 @@ class TestTrust:
             e.case_id for e in engine.store.history(forged.case_id) if e.trigger == "convert"
         ]
         assert converts == (["T-1"] if forged.case_id == "T-1" else [])
+
+
+class TestActions:
+    """The relay applies a fired tier's action once, or records why not."""
+
+    def test_an_action_the_case_no_longer_allows_is_skipped(
+        self, monkeypatch: pytest.MonkeyPatch, clock: ManualClock
+    ) -> None:
+        """A case finished after the tier fired skips the action, with the reason recorded."""
+        engine = _engine(monkeypatch, clock, action="convert")
+        case_id = _fired(engine, clock)
+        engine.fire(case_id, "finish", actor=PSS)
+
+        OutboxRelay(engine, notifier=InMemoryNotifier()).run_until_idle()
+
+        (action,) = [m for m in engine.store.outbox(case_id) if m.kind == "escalation.action"]
+        assert action.outcome == "skipped:not_allowed_in_state"
+        assert engine.store.load(case_id).state == "done"
+        assert [e.trigger for e in engine.store.history(case_id)] == [
+            "open",
+            "escalation_fired",
+            "finish",
+        ]
+
+    def test_a_second_delivery_of_an_action_is_a_replay(
+        self, monkeypatch: pytest.MonkeyPatch, clock: ManualClock
+    ) -> None:
+        """Delivering the action again (a relay that died before marking it) writes nothing."""
+        engine = _engine(monkeypatch, clock, action="convert")
+        case_id = _fired(engine, clock)
+        (action,) = [m for m in engine.store.outbox(case_id) if m.kind == "escalation.action"]
+        relay = OutboxRelay(engine, notifier=InMemoryNotifier())
+        relay.run_until_idle()
+
+        outcome = relay._deliver(action)
+
+        assert outcome == "replayed"
+        assert [e.trigger for e in engine.store.history(case_id)] == [
+            "open",
+            "escalation_fired",
+            "convert",
+        ]
 
 
 class TestRelayArguments:
