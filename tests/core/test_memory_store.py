@@ -45,7 +45,7 @@ class TestCommit:
     def test_deadlines_and_outbox_are_written_with_the_change(
         self, engine: Engine, lifecycle: Any, store: InMemoryStore
     ) -> None:
-        """Deadlines (replaced by case, kind and cycle) and outbox messages are written in the same commit."""
+        """Deadlines (replaced by case, kind and cycle) and outbox messages go in one commit."""
         first = Deadline(
             case_id="case-0001",
             kind="psii_target",
