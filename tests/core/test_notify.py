@@ -380,6 +380,19 @@ class TestActions:
             "finish",
         ]
 
+    def test_an_action_psirf_flow_may_not_take_is_rejected(
+        self, monkeypatch: pytest.MonkeyPatch, clock: ManualClock
+    ) -> None:
+        """An action whose trigger the system role may not fire is rejected, for a person."""
+        engine = _engine(monkeypatch, clock, action="finish")
+        case_id = _fired(engine, clock)
+
+        OutboxRelay(engine, notifier=InMemoryNotifier()).run_until_idle()
+
+        (action,) = [m for m in engine.store.outbox(case_id) if m.kind == "escalation.action"]
+        assert action.outcome == "rejected:role_not_permitted"
+        assert engine.store.load(case_id).state == "running"
+
     def test_a_second_delivery_of_an_action_is_a_replay(
         self, monkeypatch: pytest.MonkeyPatch, clock: ManualClock
     ) -> None:

@@ -8,6 +8,7 @@ the SQL store has the escalation tables).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -40,10 +41,12 @@ from psirf_flow.domain import (
     EscalationStatus,
 )
 from psirf_flow.errors import ConcurrencyConflict, StoreUnavailable
+from psirf_flow.log import ALLOWED_KEYS
 from psirf_flow.ports import Store
 from psirf_flow.relay import OutboxRelay
 from psirf_flow.schedule import ScheduleChange
 from psirf_flow.testing import ManualClock
+from psirf_flow.testing.logs import capture_events
 from psirf_flow.workflows import GUARDS, DefinitionRegistry
 from psirf_flow.workflows.couplings import FollowUp
 from psirf_flow.workflows.spec import (
@@ -773,3 +776,50 @@ class TestSweepProperties:
                     assert tier.status == EscalationStatus.CANCELLED
                     assert tier.tier not in fired_tiers
             assert engine.verify(case_id, reader=READER).ok
+
+
+class TestLogging:
+    """The sweeper logs allow-listed keys only: ids, codes and counts."""
+
+    def test_fired_tiers_and_sweeps_are_logged(self, engine: Engine) -> None:
+        """Each fired tier and each sweep that claimed something log one INFO event."""
+        case_id = _open(engine)
+        sweeper = Sweeper(engine, claimant="logger-test")
+
+        with capture_events(logging.INFO) as events:
+            sweeper.sweep(DUE + timedelta(hours=1))
+
+        fired = [e for e in events if e["event"] == "psirf_flow.escalation_fired"]
+        assert [(e["case_id"], e["kind"], e["tier"], e["stage"]) for e in fired] == [
+            (case_id, "response_target", 0, "warning"),
+            (case_id, "response_target", 1, "breach"),
+        ]
+        assert [e["late_seconds"] for e in fired] == [2 * 86_400 + 3600, 3600]
+        (finished,) = [e for e in events if e["event"] == "psirf_flow.sweep_finished"]
+        assert (finished["claimed"], finished["fired"], finished["late_seconds"]) == (2, 2, 176_400)
+        assert all(set(e) <= ALLOWED_KEYS for e in events)
+        assert sweeper.claimant == "logger-test"
+
+    def test_a_failed_tier_is_a_warning(self, engine: Engine) -> None:
+        """A tier that fails logs a WARNING with its ids and the error code, nothing else."""
+        case_id = _open(engine)
+        store = engine.store
+        real = store.load_with_head
+
+        def failing(case_id: str) -> Any:
+            raise StoreUnavailable("sqlite", f"gone while reading {case_id}")
+
+        store.load_with_head = failing  # type: ignore[method-assign]
+        try:
+            with capture_events(logging.WARNING) as events:
+                Sweeper(engine).sweep(DUE)
+            with capture_events(logging.ERROR) as silent:
+                Sweeper(engine).sweep(DUE + timedelta(days=1))
+        finally:
+            store.load_with_head = real  # type: ignore[method-assign]
+
+        assert [(e["event"], e["case_id"], e["tier"], e["error_code"]) for e in events] == [
+            ("psirf_flow.escalation_failed", case_id, 0, StoreUnavailable.code),
+            ("psirf_flow.escalation_failed", case_id, 1, StoreUnavailable.code),
+        ]
+        assert silent == []
