@@ -55,6 +55,10 @@ from psirf_flow.errors import StoreUnavailable as StoreUnavailable
 from psirf_flow.errors import TransitionNotAllowed as TransitionNotAllowed
 from psirf_flow.errors import UnknownTrigger as UnknownTrigger
 from psirf_flow.errors import UnknownWorkflow as UnknownWorkflow
+from psirf_flow.notify import InMemoryNotifier as InMemoryNotifier
+from psirf_flow.notify import LogNotifier as LogNotifier
+from psirf_flow.notify import Notification as Notification
+from psirf_flow.notify import Notifier as Notifier
 from psirf_flow.ports import CaseQuery as CaseQuery
 from psirf_flow.ports import Clock as Clock
 from psirf_flow.ports import Page as Page
@@ -63,6 +67,8 @@ from psirf_flow.reports import CandourTimeliness as CandourTimeliness
 from psirf_flow.reports import CaseloadItem as CaseloadItem
 from psirf_flow.reports import DeadlineItem as DeadlineItem
 from psirf_flow.store.memory import InMemoryStore as InMemoryStore
+from psirf_flow.sweeper import Sweeper as Sweeper
+from psirf_flow.sweeper import SweepReport as SweepReport
 from psirf_flow.workflows import DefinitionRegistry as DefinitionRegistry
 from psirf_flow.workflows import WorkflowDefinition as WorkflowDefinition
 
@@ -101,10 +107,14 @@ __all__ = [
     "GuardFailed",
     "GuardResult",
     "IdempotencyKeyReused",
+    "InMemoryNotifier",
     "InMemoryStore",
     "IncidentRecord",
     "InvalidInput",
     "InvalidPayload",
+    "LogNotifier",
+    "Notification",
+    "Notifier",
     "Option",
     "OrganisationMismatch",
     "Outcome",
@@ -122,6 +132,8 @@ __all__ = [
     "StoreBusy",
     "StoreError",
     "StoreUnavailable",
+    "SweepReport",
+    "Sweeper",
     "SystemClock",
     "SystemReader",
     "TransitionNotAllowed",

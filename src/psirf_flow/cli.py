@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -519,6 +521,82 @@ def diagram(workflow: str, fmt: str) -> None:
 
 
 # ---------------------------------------------------------------- plan
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """Set ``stop`` on SIGINT or SIGTERM while inside (the previous handlers come back)."""
+
+    def handler(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@main.command()
+@click.argument("url")
+@click.option("--once", is_flag=True, help="Sweep once and exit (for a scheduler such as cron).")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1, max=86_400),
+    default=60.0,
+    show_default=True,
+    help="Seconds between sweeps.",
+)
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The trust's plan (TOML), for cases that run under it.",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 10_000),
+    default=100,
+    show_default=True,
+    help="Tiers claimed at a time.",
+)
+@_KEY_FILE
+def sweep(
+    url: str,
+    *,
+    once: bool,
+    interval: float,
+    plan_file: Path | None,
+    batch: int,
+    key_file: Path | None,
+) -> None:
+    """Fire the escalation tiers that are due in the database at URL, each exactly once.
+
+    Runs until SIGINT or SIGTERM (finishing the batch in hand), or sweeps once with
+    --once; then prints a one-line summary. Several sweepers may run at once on
+    PostgreSQL; on SQLite run one. Deliver the notifications with the outbox relay.
+    """
+    from psirf_flow.store.sql import SqlStore  # noqa: PLC0415 - optional extra
+    from psirf_flow.sweeper import Sweeper  # noqa: PLC0415
+
+    with _errors_to_exit_codes():
+        keys = _audit_keys(key_file)
+        loaded = load_plan_file(plan_file) if plan_file is not None else None
+        store = SqlStore.open(url)
+        try:
+            sweeper = Sweeper(
+                Engine(store, clock=SystemClock(), keys=keys, plan=loaded), batch=batch
+            )
+            if once:
+                report = sweeper.sweep()
+            else:
+                stop = threading.Event()
+                with _stop_on_signals(stop):
+                    report = sweeper.run(stop, interval=interval)
+        finally:
+            store.dispose()
+    click.echo(f"swept: {report.summary()}")
 
 
 @main.group()

@@ -36,9 +36,19 @@ from datetime import datetime
 import attrs
 
 from psirf_flow.audit import GENESIS_HASH, AuditEntry, AuditKeys, case_digest_of, make_entry
-from psirf_flow.domain import Actor, Case, Command, FactValue, GuardResult, Role
+from psirf_flow.domain import (
+    SYSTEM_ACTOR_ID,
+    Actor,
+    Case,
+    Command,
+    Escalation,
+    FactValue,
+    GuardResult,
+    Role,
+)
 from psirf_flow.errors import (
     CorruptRecord,
+    InvalidInput,
     InvalidPayload,
     OrganisationMismatch,
     RoleNotPermitted,
@@ -59,10 +69,28 @@ from psirf_flow.workflows.spec import (
 )
 
 
-__all__ = ["OPEN_TRIGGER", "Classify", "Decision", "Option", "decide", "decide_open", "options"]
+__all__ = [
+    "ESCALATION_RULE",
+    "ESCALATION_TRIGGER",
+    "OPEN_TRIGGER",
+    "Classify",
+    "Decision",
+    "Option",
+    "decide",
+    "decide_escalation",
+    "decide_open",
+    "options",
+]
 
 #: The trigger name recorded in the audit entry that opens a case.
 OPEN_TRIGGER = "open"
+
+#: The reserved trigger of the entry psirf_flow records when an escalation tier fires. No
+#: workflow offers it: it is recorded only by the engine's sweeper path.
+ESCALATION_TRIGGER = "escalation_fired"
+
+#: The rule reference recorded with a fired tier (psirf-rules §9.4, escalation matrix).
+ESCALATION_RULE = "psirf.escalation@1"
 
 #: Chooses the retention class of a case as it will stand (pure; the engine's classifier).
 Classify = Callable[[Case], str]
@@ -420,6 +448,71 @@ def decide(
     )
     new_case = _with_head(new_case, retention_class, entry.hash)
     return Decision(case=new_case, entry=entry, guard_results=tuple(results))
+
+
+def decide_escalation(
+    case: Case,
+    tier: Escalation,
+    *,
+    now: datetime,
+    keys: AuditKeys | None = None,
+    classify: Classify | None = None,
+    payload: Mapping[str, FactValue],
+) -> Decision:
+    """Record that one escalation tier of ``case`` fired (psirf-rules §9.4).
+
+    The entry is psirf_flow's own (:data:`~psirf_flow.domain.SYSTEM_ACTOR_ID` in
+    :attr:`~psirf_flow.domain.Role.SYSTEM`, acting for the case's organisation), with the
+    reserved trigger :data:`ESCALATION_TRIGGER`: the case keeps its state and facts, its
+    version moves on by one and its head hash to the new entry, which is built in format 2
+    like every other (it binds the case digest). Whether the tier is still pending and due
+    is the caller's question: this function only records it.
+
+    Args:
+        case: The case as last committed.
+        tier: The tier that fires (it must belong to ``case``).
+        now: When it fires (aware UTC); the entry's ``recorded_at``.
+        keys: The host's audit keys: the entry is hashed with the active key.
+        classify: Chooses the case's retention class (kept when omitted).
+        payload: What the entry records: ids, codes, numbers and ISO 8601 instants only
+            (the deadline's kind, cycle, tier, stage, scheduled and fired instants, the
+            lateness in seconds).
+
+    Raises:
+        InvalidInput: If ``tier`` belongs to another case.
+    """
+    if tier.case_id != case.id:
+        raise InvalidInput("tier", "belongs to another case")
+    new_case = _next_case(
+        case,
+        state=case.state,
+        facts=dict(case.facts),
+        now=now,
+        held_from=case.held_from,
+        head_hash=case.head_hash,
+    )
+    retention_class = classify(new_case) if classify is not None else case.retention_class
+    entry = make_entry(
+        case_id=case.id,
+        sequence=case.version + 1,
+        workflow=case.workflow,
+        workflow_version=case.workflow_version,
+        trigger=ESCALATION_TRIGGER,
+        from_state=case.state,
+        to_state=case.state,
+        actor_id=SYSTEM_ACTOR_ID,
+        role=Role.SYSTEM.value,
+        organisation=case.organisation,
+        guards=(),
+        rules=(ESCALATION_RULE,),
+        data=payload,
+        recorded_at=now,
+        previous_hash=case.head_hash,
+        case_digest=_digest(new_case, retention_class),
+        keys=keys,
+    )
+    new_case = _with_head(new_case, retention_class, entry.hash)
+    return Decision(case=new_case, entry=entry, guard_results=())
 
 
 def _next_case(

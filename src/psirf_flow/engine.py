@@ -43,6 +43,7 @@ from psirf_flow import _checkpoints, _commands, _events, _governing, _incidents,
 from psirf_flow._incidents import IncidentRecord
 from psirf_flow._references import GuardReferences
 from psirf_flow._retention_shell import RetentionShell
+from psirf_flow._timekeeping import Timekeeping, step_event
 from psirf_flow.audit import (
     AuditEntry,
     AuditKeys,
@@ -68,6 +69,7 @@ from psirf_flow.domain import (
     Case,
     Command,
     Deadline,
+    Escalation,
     FactValue,
     Reader,
     Role,
@@ -170,6 +172,10 @@ class Engine:
         earlier_rules: Earlier national rule packs that cases in flight still run under.
             A case recording a version the engine was not given is refused with
             :class:`~psirf_flow.errors.PlanVersionUnavailable`.
+        step_events: When true, every committed entry also writes one ``event.step``
+            outbox message (case, organisation, workflow, trigger, states, sequence: ids
+            and codes only) that :class:`~psirf_flow.relay.OutboxRelay` delivers to the
+            host's listeners.
 
     Raises:
         InvalidInput: If an argument has the wrong type or shape, naming it: a store
@@ -197,6 +203,7 @@ class Engine:
         national_rules: NationalRuleSet | None = None,
         earlier_plans: Iterable[Plan] = (),
         earlier_rules: Iterable[NationalRuleSet] = (),
+        step_events: bool = False,
     ) -> None:
         self._log = get_logger()
         with _events.refusing_input(self._log, None):
@@ -213,6 +220,9 @@ class Engine:
                 "national_rules", national_rules, NationalRuleSet
             )
             self._book = _governing.plan_book(plan, national_rules, earlier_plans, earlier_rules)
+            if not isinstance(step_events, bool):
+                raise InvalidInput("step_events", "must be True or False")
+        self._step_events = step_events
         self._governance = None if self._book is None else self._book.current
         self._store = store
         self._keys = keys
@@ -226,6 +236,7 @@ class Engine:
         self._references = GuardReferences(store, self._definitions)
         self._idempotency = _commands.Idempotency(store, keys)
         self._outbox = _commands.CouplingOutbox(self._couplings)
+        self._clocks = Timekeeping(store, keys)
 
     @property
     def store(self) -> Store:
@@ -441,22 +452,7 @@ class Engine:
         # that trust). Then the organisation: a case the actor may not see is reported
         # exactly like a missing one, before any other check (idempotent replays included).
         case, head = self._store.load_with_head(case_id)
-        mismatched = row_mismatch(case, head)
-        if mismatched:
-            raise CorruptRecord(
-                case_id,
-                "its row does not match its latest audit entry "
-                f"({describe_fields(mismatched)}); verify the audit trail",
-            )
-        if not self.may_read(case, actor):
-            _events.read_refused(self._log, case_id, actor)
-            raise CaseNotFound(case_id)
-        if head is not None and head.key_id is not None and self._keys is None:
-            # An unkeyed entry after a keyed one would verify as forged: refuse to write it.
-            msg = (
-                f"the audit trail of case {case_id!r} is keyed; this engine was given no audit keys"
-            )
-            raise AuditKeyError(msg)
+        self._check_row(case, head, actor)
         fingerprint = None
         if idempotency_key is not None:
             fingerprint = _commands.fingerprint(case_id, command)
@@ -497,6 +493,7 @@ class Engine:
             definition,
             incident_links=links,
             before=case.facts,
+            previous=case,
         )
 
     def _apply_follow_up(
@@ -544,6 +541,64 @@ class Engine:
             role=None,
             idempotency_key=idempotency_key,
         )
+
+    def _check_row(self, case: Case, head: AuditEntry | None, actor: Actor | None = None) -> None:
+        """Refuse to write on a case whose row differs from its head, or keyed without keys.
+
+        With ``actor``, a case they may not see is reported exactly like a missing one,
+        after the row check and before the key check.
+        """
+        mismatched = row_mismatch(case, head)
+        if mismatched:
+            raise CorruptRecord(
+                case.id,
+                "its row does not match its latest audit entry "
+                f"({describe_fields(mismatched)}); verify the audit trail",
+            )
+        if actor is not None and not self.may_read(case, actor):
+            _events.read_refused(self._log, case.id, actor)
+            raise CaseNotFound(case.id)
+        if head is not None and head.key_id is not None and self._keys is None:
+            # An unkeyed entry after a keyed one would verify as forged: refuse to write it.
+            msg = (
+                f"the audit trail of case {case.id!r} is keyed; this engine was given no audit keys"
+            )
+            raise AuditKeyError(msg)
+
+    def _escalate(self, tier: Escalation, now: datetime) -> tuple[str, int]:
+        """Fire one claimed escalation tier at ``now``. Private to the sweeper.
+
+        Reads the case (its row checked against its latest entry, as a step does) and its
+        tiers again: a tier no longer pending, or not yet due, is left alone. Otherwise one
+        ``Change`` commits the audited entry, the tier ``fired``, the deadline's tier count
+        and the outbox messages, with the tier's ``dedupe_key`` as idempotency key and the
+        case's version checked; a concurrent commit is met by one retry after reloading.
+
+        Returns:
+            ``("fired", late_seconds)``, ``("skipped", 0)`` (not pending or not due, or
+            fired meanwhile) or ``("conflict", 0)`` (left for the next sweep).
+
+        Raises:
+            CorruptRecord: If the case row does not match its latest audit entry.
+            AuditKeyError: If the case's trail is keyed and this engine has no keys.
+            StoreError: If the store fails.
+        """
+        for _attempt in range(2):
+            case, head = self._store.load_with_head(tier.case_id)
+            self._check_row(case, head)
+            found = self._clocks.due_tier(tier, now)
+            if found is None:
+                return ("skipped", 0)
+            escalated = self._clocks.escalation(
+                case, found[0], found[1], now, step_events=self._step_events
+            )
+            try:
+                self._store.commit(escalated.change)
+            except ConcurrencyConflict:
+                continue
+            _events.accepted(self._log, escalated.decision.entry)
+            return ("fired", escalated.late_seconds)
+        return ("conflict", 0)
 
     @property
     def plan_book(self) -> PlanBook | None:
@@ -879,6 +934,7 @@ class Engine:
         *,
         incident_links: tuple[IncidentLink, ...] = (),
         before: Mapping[str, FactValue] | None = None,
+        previous: Case | None = None,
     ) -> Outcome:
         # ``before`` is the case's facts before a fired command (couplings that track facts
         # compare them with the facts after it).
@@ -887,13 +943,30 @@ class Engine:
         # decide chose the retention class (with this engine's classifier) before the
         # entry's case digest was taken.
         case, entry = decision.case, decision.entry
+        # The step's clocks (``previous`` is the case before a fired command), under the
+        # plan version that governs the case.
+        governance = self.governance_for(case)
+        clocks = self._clocks.scheduled(
+            definition=definition,
+            before=previous,
+            after=case,
+            trigger=entry.trigger,
+            payload=command.payload,
+            now=entry.recorded_at,
+            plan=None if governance is None else governance.plan,
+        )
+        outbox = self._outbox.messages(case, definition.family, entry, before)
+        if self._step_events:
+            outbox = (*outbox, step_event(case, entry))
         change = Change(
             case=case,
             expected_version=expected_version,
             entry=entry,
             idempotency=self._idempotency.record(command, decision, fingerprint),
-            outbox=self._outbox.messages(case, definition.family, entry, before),
+            outbox=outbox,
             incident_links=incident_links,
+            deadlines=clocks.deadlines,
+            escalations=clocks.escalations,
         )
         try:
             self._store.commit(change)

@@ -28,6 +28,16 @@ reaction no longer applies, e.g. the candour case was found not notifiable and i
 ``dead:<reason>`` (:class:`DeadReason`: set aside for an operator, see
 :meth:`OutboxRelay.dead_messages` and :meth:`OutboxRelay.requeue`).
 
+Notifications and events (``notify.*``, ``event.*``) go to the host's
+:class:`~psirf_flow.notify.Notifier` (``notify.*``) and to every listener (both kinds), at
+least once, as :class:`~psirf_flow.notify.Notification` records whose id (the message id)
+is the dedupe key; a notifier or listener that raises has the message tried again with the
+same back-off. An ``escalation.action`` message (a fired escalation tier's action, declared
+by the plan) fires its trigger on the case as psirf_flow itself, exactly once (idempotency
+key = message id). Both are applied only when their cause is an entry of the case's
+verified trail (for an action, the ``escalation_fired`` entry recording that action and
+that tier); otherwise they are ``dead:untrusted_cause``.
+
 Each message is isolated: a conflict with a concurrent command leaves it pending for the
 next run; any other failure (the store failing, or an unexpected exception while building
 or applying it) is counted as an attempt, logged at WARNING, and the message is tried again
@@ -39,7 +49,7 @@ the other messages.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
@@ -47,7 +57,9 @@ from typing import Final
 import attrs
 
 from psirf_flow import _inputs
+from psirf_flow._timekeeping import ACTION_KIND, tier_message_id
 from psirf_flow.audit import AuditEntry
+from psirf_flow.decide import ESCALATION_TRIGGER
 from psirf_flow.domain import SYSTEM_ACTOR_ID, Case, OutboxMessage, Role
 from psirf_flow.engine import Engine, Outcome
 from psirf_flow.errors import (
@@ -63,6 +75,7 @@ from psirf_flow.errors import (
     TransitionNotAllowed,
 )
 from psirf_flow.log import enabled, get_logger, safe_fields
+from psirf_flow.notify import LogNotifier, Notification, Notifier
 from psirf_flow.workflows.couplings import (
     Coupling,
     FollowUp,
@@ -98,6 +111,9 @@ _LONGEST_DELAY: Final = timedelta(days=366)
 #: How often the source case and its trail are read again when a commit lands in between.
 _CAUSE_READS: Final = 3
 _COUPLING_KIND: Final = "coupling."
+#: Message kinds handed to the host (``notify.*`` to the notifier, both to listeners).
+_NOTIFY_KIND: Final = "notify."
+_EVENT_KIND: Final = "event."
 
 
 class DeadReason(StrEnum):
@@ -175,12 +191,15 @@ class OutboxRelay:
         max_attempts: Attempts at a failing message before it is dead (1 to 100).
         base_delay: The wait after the first failed attempt; doubled after each further one.
         max_delay: The longest wait between attempts (at most 366 days, as is ``base_delay``).
+        notifier: Where ``notify.*`` messages go (a :class:`~psirf_flow.notify.LogNotifier`
+            by default).
+        listeners: Host subscribers given every ``notify.*`` and ``event.*`` message.
 
     Raises:
         InvalidInput: If ``engine`` is not an :class:`~psirf_flow.engine.Engine`,
             ``response_types`` is not a mapping of names to names, ``max_attempts`` is not
             a whole number from 1 to 100, or a delay is not a positive ``timedelta`` of at
-            most 366 days.
+            most 366 days, or ``notifier`` or a listener has no ``send`` method.
     """
 
     def __init__(
@@ -191,6 +210,8 @@ class OutboxRelay:
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         base_delay: timedelta = DEFAULT_BASE_DELAY,
         max_delay: timedelta = DEFAULT_MAX_DELAY,
+        notifier: Notifier | None = None,
+        listeners: Iterable[Notifier] = (),
     ) -> None:
         if not isinstance(engine, Engine):
             raise InvalidInput("engine", f"must be an Engine, got {type(engine).__name__}")
@@ -207,6 +228,15 @@ class OutboxRelay:
         for argument, delay in delays:
             if not isinstance(delay, timedelta) or not timedelta(0) < delay <= _LONGEST_DELAY:
                 raise InvalidInput(argument, "must be a positive timedelta of at most 366 days")
+        if notifier is not None and not isinstance(notifier, Notifier):
+            raise InvalidInput("notifier", "must have a send(notification) method")
+        given: object = listeners
+        if isinstance(given, str | bytes) or not isinstance(given, Iterable):
+            raise InvalidInput("listeners", "must be a collection of notifiers")
+        self._listeners: tuple[Notifier, ...] = tuple(listeners)
+        if not all(isinstance(listener, Notifier) for listener in self._listeners):
+            raise InvalidInput("listeners", "each must have a send(notification) method")
+        self._notifier: Notifier = notifier if notifier is not None else LogNotifier()
         self._engine = engine
         self._response_types = {
             _inputs.name("response_types", k): _inputs.name("response_types", v)
@@ -323,6 +353,10 @@ class OutboxRelay:
         return min(delay, self._max_delay)
 
     def _deliver(self, message: OutboxMessage) -> str | None:
+        if message.kind == ACTION_KIND:
+            return self._apply_action(message)
+        if message.kind.startswith((_NOTIFY_KIND, _EVENT_KIND)):
+            return self._hand_on(message)
         if not message.kind.startswith(_COUPLING_KIND):
             return "skipped:not_a_coupling"
         coupling = coupling_for(self._engine.couplings, message.kind)
@@ -357,6 +391,82 @@ class OutboxRelay:
             return self._noted(message, "rejected:case_not_found")
         return "replayed" if done.replayed else "applied"
 
+    def _hand_on(self, message: OutboxMessage) -> str | None:
+        """Give a notification or event to the notifier and listeners (raising defers it)."""
+        found = self._verified_cause(message)
+        if found is None:
+            return None
+        if isinstance(found, DeadReason):
+            return f"dead:{found}"
+        source = found[0]
+        notification = Notification(
+            id=message.id,
+            kind=message.kind,
+            case_id=message.case_id,
+            organisation=source.organisation,
+            body=message.body,
+        )
+        if message.kind.startswith(_NOTIFY_KIND):
+            self._notifier.send(notification)
+        for listener in self._listeners:
+            listener.send(notification)
+        return "applied"
+
+    def _apply_action(self, message: OutboxMessage) -> str | None:
+        """Fire a fired tier's action on its case as psirf_flow, exactly once."""
+        found = self._verified_cause(message)
+        if found is None:
+            return None
+        if isinstance(found, DeadReason):
+            return f"dead:{found}"
+        source, entry = found
+        data = entry.data
+        action = data.get("action")
+        kind, cycle, tier = data.get("deadline"), data.get("cycle"), data.get("tier")
+        if (
+            entry.trigger != ESCALATION_TRIGGER
+            or not isinstance(action, str)
+            or message.body.get("trigger") != action
+            or not isinstance(kind, str)
+            or not isinstance(cycle, int)
+            or not isinstance(tier, int)
+            or message.id != tier_message_id(source.id, kind, cycle, tier, "action")
+        ):
+            return f"dead:{DeadReason.UNTRUSTED_CAUSE}"
+        try:
+            done: Outcome = self._engine._apply_follow_up(
+                FollowUp(action="fire", target_case_id=source.id, trigger=action),
+                workflow=source.workflow,
+                organisation=source.organisation,
+                idempotency_key=message.id,
+                source=source,
+            )
+        except ConcurrencyConflict:
+            return None
+        except TransitionNotAllowed as refused:
+            return self._noted(message, f"skipped:{refused.reason_code}")
+        except CommandRejected as refused:
+            return self._noted(message, f"rejected:{refused.reason_code}")
+        return "replayed" if done.replayed else "applied"
+
+    def _verified_cause(
+        self, message: OutboxMessage
+    ) -> tuple[Case, AuditEntry] | DeadReason | None:
+        """The message's case and the entry that caused it, read from its verified trail.
+
+        ``UNTRUSTED_CAUSE`` when the trail does not verify or holds no entry with the
+        message's ``cause_hash`` at its ``cause_sequence``; ``None`` when a concurrent
+        commit kept the case and its trail from being read consistently.
+        """
+        found = self._verified_trail(message)
+        if found is None or isinstance(found, DeadReason):
+            return found
+        source, entries = found
+        sequence = message.cause_sequence
+        if not 1 <= sequence <= len(entries) or entries[sequence - 1].hash != message.cause_hash:
+            return DeadReason.UNTRUSTED_CAUSE
+        return source, entries[sequence - 1]
+
     def _trusted_source(
         self, message: OutboxMessage, coupling: Coupling, follow_up: FollowUp
     ) -> Case | DeadReason | None:
@@ -364,6 +474,22 @@ class OutboxRelay:
 
         ``None`` when a concurrent commit kept the case and its trail from being read
         consistently (try again later).
+        """
+        found = self._verified_trail(message)
+        if found is None or isinstance(found, DeadReason):
+            return found
+        source, entries = found
+        if not self._caused_by(message, coupling, follow_up, source, entries):
+            return DeadReason.UNTRUSTED_CAUSE
+        return source
+
+    def _verified_trail(
+        self, message: OutboxMessage
+    ) -> tuple[Case, tuple[AuditEntry, ...]] | DeadReason | None:
+        """The message's case and its trail, read consistently and verified.
+
+        ``UNTRUSTED_CAUSE`` when the case is missing or its trail broken (checked with the
+        engine's keys), ``None`` to try again later.
         """
         store = self._engine.store
         try:
@@ -381,9 +507,9 @@ class OutboxRelay:
         # Verified with the engine's audit keys (keyed entries cannot be checked without
         # them) and against the source case's row.
         chain = self._engine._verified(source, entries)
-        if not chain.ok or not self._caused_by(message, coupling, follow_up, source, entries):
+        if not chain.ok:
             return DeadReason.UNTRUSTED_CAUSE
-        return source
+        return source, entries
 
     def _caused_by(
         self,

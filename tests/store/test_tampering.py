@@ -31,9 +31,19 @@ from psirf_flow.store.sql.schema import (
     IDEMPOTENCY_KEYS,
     INCIDENT_LINKS,
     OUTBOX,
+    metadata,
 )
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows import PSII
+
+
+#: The tables holding a case's rows besides its audit entries and idempotency keys (the
+#: escalation tiers' table when the schema has it).
+_CASE_TABLES = tuple(
+    t
+    for t in (OUTBOX, metadata.tables.get("escalations"), DEADLINES, INCIDENT_LINKS)
+    if t is not None
+)
 
 
 #: Reads in these tests name a system reader unless they test access itself.
@@ -222,7 +232,7 @@ class TestTamperedCases:
         made = engine.checkpoint(reader=READER)
         _run(
             store,
-            *(t.delete().where(t.c.case_id == "C-1") for t in (OUTBOX, DEADLINES, INCIDENT_LINKS)),
+            *(t.delete().where(t.c.case_id == "C-1") for t in _CASE_TABLES),
             IDEMPOTENCY_KEYS.delete().where(IDEMPOTENCY_KEYS.c.case_id == "C-1"),
             AUDIT_ENTRIES.delete().where(AUDIT_ENTRIES.c.case_id == "C-1"),
             CASES.delete().where(CASES.c.id == "C-1"),
