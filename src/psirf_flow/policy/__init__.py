@@ -50,12 +50,14 @@ from psirf_flow.policy.national import (
     load_national_rules,
 )
 from psirf_flow.policy.plan import (
+    EXPIRY_ACTIONS,
     PLAN_SCHEMA,
     PSII_DEFAULT_HARD_CAP,
     Approver,
     Basis,
     CalendarSettings,
     CandourTargets,
+    ClockSettings,
     Committee,
     CommitteeKind,
     Decider,
@@ -100,6 +102,7 @@ from psirf_flow.policy.triage import (
 
 
 __all__ = [
+    "EXPIRY_ACTIONS",
     "FACTS",
     "PLAN_SCHEMA",
     "PSII_DEFAULT_HARD_CAP",
@@ -109,6 +112,7 @@ __all__ = [
     "Basis",
     "CalendarSettings",
     "CandourTargets",
+    "ClockSettings",
     "Committee",
     "CommitteeKind",
     "Comparison",
