@@ -38,6 +38,8 @@ from psirf_flow.policy.facts import FactDeclaration
 
 __all__ = [
     "DECIDER_ROLES",
+    "DEFAULT_REFERRAL_NOTIFICATION",
+    "DEFAULT_TRIAGE_REVIEW",
     "EXPIRY_ACTIONS",
     "PLAN_SCHEMA",
     "PSII_DEFAULT_HARD_CAP",
@@ -527,7 +529,7 @@ class EscalationTier:
 
     @property
     def stage(self) -> str:
-        """``"warning"``, ``"breach"`` or ``"escalation"``: where the tier stands to the due date."""
+        """``"warning"``, ``"breach"`` or ``"escalation"``: the tier against the due date."""
         if self.before is not None:
             return "warning"
         if self.after is None or self.after.amount == 0:
@@ -547,8 +549,13 @@ class EscalationLadder:
     tiers: tuple[EscalationTier, ...]
 
 
-def _hours(n: int) -> Timescale:
-    return Timescale(n, TimeUnit.HOURS)
+#: The default triage review clock: 72 hours from the report (LOCAL; the legacy anchor is
+#: the Serious Incident Framework's "72 hour report", psirf-rules §4.4 ◐).
+DEFAULT_TRIAGE_REVIEW: Final = Timescale(72, TimeUnit.HOURS)
+
+#: The default time to notify a body of a referral: 2 working days (LOCAL; the legacy
+#: anchor is the SIF's two working days to report, psirf-rules §4.4 ✖ recalled).
+DEFAULT_REFERRAL_NOTIFICATION: Final = Timescale(2, TimeUnit.WORKING_DAYS)
 
 
 @attrs.frozen(kw_only=True)
@@ -576,9 +583,9 @@ class ClockSettings:
             here).
     """
 
-    triage_review: Timescale = _hours(72)
+    triage_review: Timescale = DEFAULT_TRIAGE_REVIEW
     triage_review_ladder: str | None = None
-    referral_notification: Timescale = Timescale(2, TimeUnit.WORKING_DAYS)
+    referral_notification: Timescale = DEFAULT_REFERRAL_NOTIFICATION
     referral_ladder: str | None = None
     safety_action_ladder: str | None = None
 

@@ -178,10 +178,7 @@ class _Checker:
             self.reserve(view.reserve_capacity)
         if view.duty_of_candour is not None:
             self.candour(view.duty_of_candour)
-        for name, ladder in view.escalation_ladders:
-            self.ladder(name, ladder)
-        if view.timescales is not None:
-            self.clocks(view.timescales)
+        self.ladders_and_clocks()
         if view.retention is not None:
             self.retention(view.retention)
         for name, declaration in view.facts:
@@ -487,6 +484,12 @@ class _Checker:
                 "(psirf-rules §4.2)",
             )
         self.ladder_ref((*at, "escalation_ladder"), candour.escalation_ladder)
+
+    def ladders_and_clocks(self) -> None:
+        for name, ladder in self.view.escalation_ladders:
+            self.ladder(name, ladder)
+        if self.view.timescales is not None:
+            self.clocks(self.view.timescales)
 
     def clocks(self, clocks: ClockSettings) -> None:
         """``[timescales]``: positive local clocks and ladders that exist (psirf-rules §4.1)."""
