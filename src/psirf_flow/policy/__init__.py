@@ -50,6 +50,8 @@ from psirf_flow.policy.national import (
     load_national_rules,
 )
 from psirf_flow.policy.plan import (
+    DEFAULT_REFERRAL_NOTIFICATION,
+    DEFAULT_TRIAGE_REVIEW,
     EXPIRY_ACTIONS,
     PLAN_SCHEMA,
     PSII_DEFAULT_HARD_CAP,
@@ -102,6 +104,8 @@ from psirf_flow.policy.triage import (
 
 
 __all__ = [
+    "DEFAULT_REFERRAL_NOTIFICATION",
+    "DEFAULT_TRIAGE_REVIEW",
     "EXPIRY_ACTIONS",
     "FACTS",
     "PLAN_SCHEMA",
