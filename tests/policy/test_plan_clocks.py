@@ -90,7 +90,7 @@ def test_timescales_section_defaults() -> None:
     assert clocks == ClockSettings()
     assert clocks.triage_review == DEFAULT_TRIAGE_REVIEW == Timescale(72, TimeUnit.HOURS)
     assert clocks.referral_notification == DEFAULT_REFERRAL_NOTIFICATION
-    assert DEFAULT_REFERRAL_NOTIFICATION == Timescale(2, TimeUnit.WORKING_DAYS)
+    assert clocks.referral_notification == Timescale(2, TimeUnit.WORKING_DAYS)
     assert clocks.triage_review_ladder is None
     assert clocks.referral_ladder is None
     assert clocks.safety_action_ladder is None
