@@ -104,6 +104,7 @@ __all__ = [
     "FiredTier",
     "Recipient",
     "ScheduleChange",
+    "build_tiers",
     "fired_tier",
     "plan_deadlines",
     "tiers_after_fire",
