@@ -206,20 +206,26 @@ written_working_days = 7
 findings_working_days = 15
 escalation_ladder = "candour-late"
 
-[escalation_ladders.psii-late]
-tiers = [
-  { before = { amount = 5, unit = "working_days" },
-    notify = ["learning_response_lead", "engagement_lead"] },
-  { after = { amount = 0, unit = "working_days" }, notify = ["patient_safety_specialist"] },
-  { after = { amount = 10, unit = "working_days" }, notify = ["executive_lead"] },
-]
+[[escalation_ladders.psii-late.tiers]]
+before = { amount = 5, unit = "working_days" }
+notify = ["learning_response_lead", "engagement_lead"]
 
-[escalation_ladders.swarm-not-held]
-tiers = [
-  { before = { amount = 4, unit = "hours" }, notify = ["facilitator"] },
-  { after = { amount = 0, unit = "hours" }, notify = ["patient_safety_specialist"],
-    action = "convert_to_after_action_review" },
-]
+[[escalation_ladders.psii-late.tiers]]
+after = { amount = 0, unit = "working_days" }
+notify = ["patient_safety_specialist"]
+
+[[escalation_ladders.psii-late.tiers]]
+after = { amount = 10, unit = "working_days" }
+notify = ["executive_lead"]
+
+[[escalation_ladders.swarm-not-held.tiers]]
+before = { amount = 4, unit = "hours" }
+notify = ["facilitator"]
+
+[[escalation_ladders.swarm-not-held.tiers]]
+after = { amount = 0, unit = "hours" }
+notify = ["patient_safety_specialist"]
+action = "convert_to_after_action_review"
 
 [escalation_ladders.candour-late]
 tiers = [
