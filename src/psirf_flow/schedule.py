@@ -38,7 +38,8 @@ date (``agree_timescale``), an approved extension (``approve_extension``), the e
 override of the hard cap (``override_hard_cap``, which moves the cap and the target), a
 revised safety action (``revise``). Reopening a learning response, or a candour case
 (``reopen``, ``reassess``, ``relevant_person_engages``), starts new clocks from the
-reopening instant; the old rows are kept. A refused extension changes nothing.
+reopening instant; the old rows are kept. A refused extension changes nothing. A clock
+started while the case is on hold (an extension approved during a hold) starts paused.
 
 **Cycles.** A kind's first row is cycle 0; each later row of that kind on the case is one
 more than the highest so far, so superseded and reopened clocks stay in the record.
@@ -60,7 +61,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -204,8 +205,9 @@ class FiredTier:
 
     Attributes:
         payload: The audit entry's payload: ``deadline`` (the kind), ``cycle``, ``tier``,
-            ``stage``, ``scheduled_at`` and ``fired_at`` (ISO 8601 UTC text) and
-            ``late_seconds`` (whole seconds after ``scheduled_at``, never negative).
+            ``stage``, ``scheduled_at`` and ``fired_at`` (ISO 8601 UTC text, ``Z``),
+            ``late_seconds`` (whole seconds after ``scheduled_at``, never negative), the
+            deadline's ``due_at``, and the tier's ``action`` when it has one.
         recipients: One per role the tier notifies, in the ladder's order.
         escalation: The tier as ``fired`` (``fired_at`` set).
         deadline: The deadline with its fired-tier count updated.
@@ -218,7 +220,7 @@ class FiredTier:
 
 
 def _utc_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def tiers_after_fire(deadline: Deadline, tier: Escalation) -> Deadline:
@@ -244,7 +246,10 @@ def fired_tier(tier: Escalation, deadline: Deadline, case: Case, now: datetime) 
         "scheduled_at": _utc_text(tier.fire_at),
         "fired_at": _utc_text(now),
         "late_seconds": late,
+        "due_at": _utc_text(deadline.due_at),
     }
+    if tier.action is not None:
+        payload["action"] = tier.action
     seen: set[str] = set()
     recipients: list[Recipient] = []
     for role in tier.notify:
@@ -553,7 +558,8 @@ def build_tiers(
     timed.sort(key=lambda item: (item[0], item[1]))
     built: list[Escalation] = []
     for number, (fire_at, _index, tier) in enumerate(timed):
-        roles: tuple[str, ...] = tuple(role.value for role in tier.notify)
+        # Any: the record's ``notify`` converter is typed differently across releases.
+        roles: Any = tuple(role.value for role in tier.notify)
         built.append(
             Escalation(
                 case_id=deadline.case_id,
@@ -563,8 +569,7 @@ def build_tiers(
                 stage=tier.stage,
                 organisation=deadline.organisation,
                 fire_at=fire_at.astimezone(UTC),
-                # attrs types the record's ``converter=tuple`` as a bare Iterable[_T_co].
-                notify=roles,  # type: ignore[arg-type]
+                notify=roles,
                 action=tier.action,
             )
         )

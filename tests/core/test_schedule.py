@@ -423,6 +423,20 @@ def test_hold_pauses_and_resume_moves_day_rules_by_whole_local_days() -> None:
     assert sim.row(RESPONSE_HARD_CAP).due_date == date(2026, 9, 26)
 
 
+def test_clock_started_on_hold_starts_paused() -> None:
+    """An extension approved while the case is on hold starts paused, with its tiers."""
+    sim = Sim("psii", at=utc(2026, 3, 16, 9))
+    sim.step("assign_lead", utc(2026, 3, 16, 10), payload={"lead_id": "lead-1"})
+    sim.step("hold", utc(2026, 4, 1, 9))
+    approved = utc(2026, 4, 2, 9)
+    sim.step("approve_extension", approved, payload={"target_date": "2026-07-10"})
+    row = sim.row(RESPONSE_TARGET, 1)
+    assert (row.status, row.paused_at, row.due_date) == ("paused", approved, date(2026, 7, 10))
+    assert {t.status for t in sim.tiers_of(RESPONSE_TARGET, 1)} == {"paused"}
+    old = sim.row(RESPONSE_TARGET, 0)
+    assert (old.status, old.paused_at) == ("superseded", None)
+
+
 def test_resume_moves_hours_rules_by_exact_elapsed_time() -> None:
     """A swarm huddle's 24 hours move by exactly the time on hold, across the clock change."""
     opened = utc(2026, 10, 24, 12)
@@ -759,9 +773,10 @@ def test_fired_tier_payload_recipients_and_rows() -> None:
             "cycle": 0,
             "tier": 0,
             "stage": "warning",
-            "scheduled_at": "2026-06-08T23:00:00.000000Z",
+            "scheduled_at": "2026-06-08T23:00:00Z",
             "fired_at": "2026-06-09T00:30:30.000500Z",
             "late_seconds": 5430,
+            "due_at": "2026-06-16T23:00:00Z",
         },
         recipients=(
             Recipient("learning_response_lead", "lead-1"),
@@ -774,6 +789,30 @@ def test_fired_tier_payload_recipients_and_rows() -> None:
     on_time = fired_tier(breach, deadline, sim.case, breach.fire_at)
     assert on_time.payload["late_seconds"] == 0
     assert on_time.recipients == (Recipient(PSS, None),)
+
+
+def test_fired_tier_records_the_expiry_action_and_facilitator() -> None:
+    """A tier with an action records it; the facilitator is the lead of a swarm huddle."""
+    sim = Sim("swarm_huddle", plan=_plan(), facts={"response_type": "swarm"}, at=utc(2026, 6, 1, 8))
+    sim.step("assign_facilitator", utc(2026, 6, 1, 9), payload={"facilitator_id": "fac-1"})
+    warning, breach = sim.tiers_of(RESPONSE_TARGET)
+    late = breach.fire_at + timedelta(hours=2)
+    fired = fired_tier(breach, sim.row(RESPONSE_TARGET), sim.case, late)
+    assert fired.payload == {
+        "deadline": RESPONSE_TARGET,
+        "cycle": 0,
+        "tier": 1,
+        "stage": "breach",
+        "scheduled_at": "2026-06-02T08:00:00Z",
+        "fired_at": "2026-06-02T10:00:00Z",
+        "late_seconds": 7200,
+        "due_at": "2026-06-02T08:00:00Z",
+        "action": "convert_to_after_action_review",
+    }
+    assert fired.recipients == (Recipient(PSS, None),)
+    assert fired_tier(warning, sim.row(RESPONSE_TARGET), sim.case, late).recipients == (
+        Recipient("facilitator", "fac-1"),
+    )
 
 
 def test_tiers_after_fire_never_goes_back() -> None:
