@@ -17,6 +17,7 @@ from psirf_flow.policy import (
     Plan,
     Timescale,
     TimeUnit,
+    dump_plan,
     load_plan,
     load_plan_file,
 )
@@ -252,3 +253,20 @@ def test_example_swarm_huddles_convert_when_not_held(path: Path) -> None:
         assert swarm.escalation_ladder is not None
         actions = [t.action for t in plan.escalation_ladders[swarm.escalation_ladder].tiers]
         assert "convert_to_after_action_review" in actions
+
+
+def test_dump_and_load_keep_warnings_actions_and_timescales() -> None:
+    """A plan with warnings, an action and [timescales] survives a dump and reload."""
+    text = (
+        BASE.replace(
+            'notify = ["executive_lead"] }',
+            'notify = ["executive_lead"], action = "convert_to_after_action_review" }',
+        )
+        + '\n[timescales]\ntriage_review = { amount = 2, unit = "working_days" }\n'
+        'safety_action_ladder = "late"\n'
+    )
+    plan = _load(text)
+    again = _load(dump_plan(plan))
+    assert again == plan
+    assert again.timescales.triage_review == Timescale(2, TimeUnit.WORKING_DAYS)
+    assert again.escalation_ladders["late"].tiers[-1].action == "convert_to_after_action_review"
