@@ -306,12 +306,16 @@ class _Settings:
         return DEFAULT_LADDER
 
     def response_type(self, definition: WorkflowDefinition, case: Case) -> ResponseType | None:
+        """The case's response type (its ``response_type`` fact), else the lifecycle's own."""
         if self.plan is None:
             return None
+        types = self.plan.response_types
         named = case.facts.get("response_type")
-        if isinstance(named, str) and named in self.plan.response_types:
-            return self.plan.response_types[named]
-        for rt in self.plan.response_types.values():
+        if isinstance(named, str) and named in types:
+            return types[named]
+        if definition.name in types and types[definition.name].maps_to.value == definition.name:
+            return types[definition.name]
+        for rt in types.values():
             if rt.maps_to.value == definition.name:
                 return rt
         return None

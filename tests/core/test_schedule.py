@@ -901,3 +901,30 @@ def test_resume_never_moves_a_clock_earlier(held: int, start_minutes: int) -> No
     for key, tier in sim.tiers.items():
         assert tier.fire_at >= before[key].fire_at
         assert tier.status == EscalationStatus.PENDING.value
+
+
+def test_response_type_falls_back_to_the_lifecycle_name() -> None:
+    """Without a response_type fact, the plan's type named after the lifecycle applies."""
+    extra = """
+[response_types.quick_aar]
+maps_to = "after_action_review"
+timescale = { amount = 5, unit = "working_days" }
+sign_off = [{ role = "senior_leader" }]
+
+[response_types.after_action_review]
+maps_to = "after_action_review"
+timescale = { amount = 10, unit = "working_days" }
+sign_off = [{ role = "senior_leader" }]
+"""
+    plan = load_plan(
+        PLAN.replace("[response_types.aar]", "[response_types.x_aar]") + extra, source="plan.toml"
+    )
+    sim = Sim("after_action_review", plan=plan, at=utc(2026, 6, 1, 8))
+    assert sim.row(RESPONSE_TARGET).due_date == date(2026, 6, 15)
+    named = Sim(
+        "after_action_review",
+        plan=plan,
+        facts={"response_type": "quick_aar"},
+        at=utc(2026, 6, 1, 8),
+    )
+    assert named.row(RESPONSE_TARGET).due_date == date(2026, 6, 8)
