@@ -11,9 +11,11 @@ from psirf_flow.errors import PlanError
 from psirf_flow.policy import (
     DEFAULT_REFERRAL_NOTIFICATION,
     DEFAULT_TRIAGE_REVIEW,
+    EXPIRY_ACTION_LIFECYCLES,
     EXPIRY_ACTIONS,
     ClockSettings,
     EscalationTier,
+    LifecycleVariant,
     Plan,
     Timescale,
     TimeUnit,
@@ -119,16 +121,55 @@ safety_action_ladder = "late"
     )
 
 
-def test_expiry_action_is_accepted() -> None:
-    """A tier may carry a known expiry action such as converting a swarm huddle."""
+SWARM = """
+[response_types.swarm]
+maps_to = "swarm_huddle"
+timescale = { amount = 24, unit = "hours" }
+sign_off = [{ role = "senior_leader" }]
+escalation_ladder = "not-held"
+
+[escalation_ladders.not-held]
+tiers = [
+  { after = { amount = 0, unit = "hours" }, notify = ["facilitator"], action = "ACTION" },
+]
+"""
+
+
+def test_expiry_action_is_accepted_on_a_swarm_huddle() -> None:
+    """A swarm huddle's ladder may convert it to an AAR when it is not held in time."""
     assert "convert_to_after_action_review" in EXPIRY_ACTIONS
-    text = BASE.replace(
-        'notify = ["executive_lead"] }',
-        'notify = ["executive_lead"], action = "convert_to_after_action_review" }',
-    )
-    tier = _load(text).escalation_ladders["late"].tiers[-1]
+    assert EXPIRY_ACTION_LIFECYCLES["convert_to_after_action_review"] == {
+        LifecycleVariant.SWARM_HUDDLE
+    }
+    text = BASE + SWARM.replace("ACTION", "convert_to_after_action_review")
+    tier = _load(text).escalation_ladders["not-held"].tiers[0]
     assert tier.action == "convert_to_after_action_review"
-    assert tier.stage == "escalation"
+    assert tier.stage == "breach"
+
+
+@pytest.mark.parametrize(
+    ("user", "path"),
+    [
+        ('[response_types.psii]\nmaps_to = "psii"', "response_types.psii.escalation_ladder"),
+        ("[duty_of_candour]", "duty_of_candour.escalation_ladder"),
+        ("[timescales]", "timescales.safety_action_ladder"),
+    ],
+)
+def test_expiry_action_only_where_the_lifecycle_offers_it(user: str, path: str) -> None:
+    """A ladder with an action named by a PSII, candour or [timescales] is refused."""
+    text = BASE + SWARM.replace("ACTION", "convert_to_after_action_review")
+    if user.startswith("[response_types"):
+        text = text.replace('escalation_ladder = "late"', 'escalation_ladder = "not-held"', 1)
+    elif user == "[duty_of_candour]":
+        text += '\n[duty_of_candour]\nescalation_ladder = "not-held"\n'
+    else:
+        text += '\n[timescales]\nsafety_action_ladder = "not-held"\n'
+    found = _problems(text)
+    assert (
+        path,
+        "the ladder 'not-held' applies 'convert_to_after_action_review', which only the "
+        "swarm_huddle lifecycle offers",
+    ) in found
 
 
 # (id, text replaced, replacement, problem path, a piece of the message)
@@ -258,10 +299,8 @@ def test_example_swarm_huddles_convert_when_not_held(path: Path) -> None:
 def test_dump_and_load_keep_warnings_actions_and_timescales() -> None:
     """A plan with warnings, an action and [timescales] survives a dump and reload."""
     text = (
-        BASE.replace(
-            'notify = ["executive_lead"] }',
-            'notify = ["executive_lead"], action = "convert_to_after_action_review" }',
-        )
+        BASE
+        + SWARM.replace("ACTION", "convert_to_after_action_review")
         + '\n[timescales]\ntriage_review = { amount = 2, unit = "working_days" }\n'
         'safety_action_ladder = "late"\n'
     )
@@ -269,4 +308,6 @@ def test_dump_and_load_keep_warnings_actions_and_timescales() -> None:
     again = _load(dump_plan(plan))
     assert again == plan
     assert again.timescales.triage_review == Timescale(2, TimeUnit.WORKING_DAYS)
-    assert again.escalation_ladders["late"].tiers[-1].action == "convert_to_after_action_review"
+    assert again.escalation_ladders["not-held"].tiers[0].action == (
+        "convert_to_after_action_review"
+    )

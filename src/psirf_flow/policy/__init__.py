@@ -52,6 +52,7 @@ from psirf_flow.policy.national import (
 from psirf_flow.policy.plan import (
     DEFAULT_REFERRAL_NOTIFICATION,
     DEFAULT_TRIAGE_REVIEW,
+    EXPIRY_ACTION_LIFECYCLES,
     EXPIRY_ACTIONS,
     PLAN_SCHEMA,
     PSII_DEFAULT_HARD_CAP,
@@ -107,6 +108,7 @@ __all__ = [
     "DEFAULT_REFERRAL_NOTIFICATION",
     "DEFAULT_TRIAGE_REVIEW",
     "EXPIRY_ACTIONS",
+    "EXPIRY_ACTION_LIFECYCLES",
     "FACTS",
     "PLAN_SCHEMA",
     "PSII_DEFAULT_HARD_CAP",

@@ -41,6 +41,7 @@ __all__ = [
     "DEFAULT_REFERRAL_NOTIFICATION",
     "DEFAULT_TRIAGE_REVIEW",
     "EXPIRY_ACTIONS",
+    "EXPIRY_ACTION_LIFECYCLES",
     "PLAN_SCHEMA",
     "PSII_DEFAULT_HARD_CAP",
     "Approver",
@@ -502,6 +503,12 @@ class CandourTargets:
 #: huddle that was not held in time into an after action review (psirf-rules §4.1: the
 #: swarm's hours are LOCAL, so what happens when they pass is the plan's choice).
 EXPIRY_ACTIONS: Final = frozenset({"convert_to_after_action_review"})
+
+#: The lifecycles that offer each expiry action: a ladder carrying one may be named only by
+#: response types running on them (a PSII has no step to convert it).
+EXPIRY_ACTION_LIFECYCLES: Final[Mapping[str, frozenset[LifecycleVariant]]] = MappingProxyType(
+    {"convert_to_after_action_review": frozenset({LifecycleVariant.SWARM_HUDDLE})}
+)
 
 
 @attrs.frozen(kw_only=True)

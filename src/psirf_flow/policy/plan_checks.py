@@ -32,6 +32,7 @@ from psirf_flow.policy.conditions import Condition, condition_problems
 from psirf_flow.policy.facts import DECLARABLE_KINDS, FACTS, FactDeclaration, FactKind
 from psirf_flow.policy.plan import (
     DECIDER_ROLES,
+    EXPIRY_ACTION_LIFECYCLES,
     EXPIRY_ACTIONS,
     PLAN_SCHEMA,
     Approver,
@@ -490,6 +491,39 @@ class _Checker:
             self.ladder(name, ladder)
         if self.view.timescales is not None:
             self.clocks(self.view.timescales)
+        self.ladder_actions()
+
+    def ladder_actions(self) -> None:
+        """A ladder with an expiry action is named only where the lifecycle offers it."""
+        ladders = dict(self.view.escalation_ladders)
+        users: list[tuple[Path, str | None, LifecycleVariant | None]] = [
+            (("response_types", name, "escalation_ladder"), rt.escalation_ladder, rt.maps_to)
+            for name, rt in self.view.response_types
+        ]
+        if self.view.duty_of_candour is not None:
+            at: Path = ("duty_of_candour", "escalation_ladder")
+            users.append((at, self.view.duty_of_candour.escalation_ladder, None))
+        if self.view.timescales is not None:
+            for field in ("triage_review_ladder", "referral_ladder", "safety_action_ladder"):
+                users.append((("timescales", field), getattr(self.view.timescales, field), None))
+        for path, name, variant in users:
+            ladder = ladders.get(name) if name is not None else None
+            if ladder is None:
+                continue
+            for tier in ladder.tiers:
+                offered = EXPIRY_ACTION_LIFECYCLES.get(tier.action or "", frozenset())
+                if (
+                    tier.action is not None
+                    and tier.action in EXPIRY_ACTIONS
+                    and (variant not in offered)
+                ):
+                    lifecycles = ", ".join(sorted(v.value for v in offered))
+                    self.add(
+                        path,
+                        f"the ladder {name!r} applies {tier.action!r}, which only the "
+                        f"{lifecycles} lifecycle offers",
+                    )
+                    break
 
     def clocks(self, clocks: ClockSettings) -> None:
         """``[timescales]``: positive local clocks and ladders that exist (psirf-rules §4.1)."""
