@@ -928,3 +928,70 @@ sign_off = [{ role = "senior_leader" }]
         at=utc(2026, 6, 1, 8),
     )
     assert named.row(RESPONSE_TARGET).due_date == date(2026, 6, 8)
+
+
+_WALK_PAYLOADS: dict[str, dict[str, object]] = {
+    "assign_lead": {"lead_id": "lead-1", "engagement_lead_id": "el-1"},
+    "assign_facilitator": {"facilitator_id": "fac-1"},
+    "reassign_lead": {"lead_id": "lead-2"},
+    "agree_timescale": {"target_date": "2026-05-29"},
+    "approve_extension": {"target_date": "2026-07-10"},
+    "override_hard_cap": {"target_date": "2026-10-30"},
+    "revise": {"due_on": "2027-03-31"},
+}
+
+
+def _check_rows(sim: Sim) -> None:
+    """The invariants every step keeps on a case's deadlines and tiers."""
+    live_kinds: list[str] = []
+    for key, deadline in sim.deadlines.items():
+        cycles = sorted(k[2] for k in sim.deadlines if k[1] == key[1])
+        assert cycles == list(range(len(cycles)))
+        tiers = {t.status for t in sim.tiers_of(deadline.kind, deadline.cycle)}
+        if deadline.status == "open":
+            live_kinds.append(deadline.kind)
+            assert sim.case.held_from is None
+            assert tiers <= {"pending", "fired"}
+        elif deadline.status == "paused":
+            live_kinds.append(deadline.kind)
+            assert sim.case.held_from is not None
+            assert deadline.paused_at is not None
+            assert tiers <= {"paused", "fired"}
+        else:
+            assert deadline.met_at is not None
+            assert deadline.paused_at is None
+            assert tiers <= {"cancelled", "fired"}
+    assert len(live_kinds) == len(set(live_kinds))
+    if sim.case.state in sim.definition.final_states:
+        assert not live_kinds
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    workflow=st.sampled_from(["psii", "swarm_huddle", "safety_action", "duty_of_candour"]),
+    picks=st.lists(st.integers(0, 1000), min_size=1, max_size=25),
+    gaps=st.lists(st.integers(1, 60 * 24 * 9), min_size=25, max_size=25),
+)
+def test_random_walks_keep_the_rows_consistent(
+    workflow: str, picks: list[int], gaps: list[int]
+) -> None:
+    """Any sequence of steps leaves one live row per kind, tiers matching their deadline."""
+    facts: dict[str, FactValue] = {"response_type": "swarm"} if workflow == "swarm_huddle" else {}
+    if workflow == "safety_action":
+        facts = {"owner_id": "owner-1", "due_on": "2026-12-24"}
+    at = utc(2026, 3, 16, 9)
+    sim = Sim(workflow, plan=_plan(), facts=facts, at=at)
+    _check_rows(sim)
+    for pick, gap in zip(picks, gaps, strict=False):
+        state = sim.case.state
+        offered = sorted(
+            t.trigger
+            for t in sim.definition.transitions.values()
+            if state in t.sources and t.roles != (Role.SYSTEM,)
+        )
+        if not offered:
+            break
+        trigger = offered[pick % len(offered)]
+        at += timedelta(minutes=gap)
+        sim.step(trigger, at, payload=_WALK_PAYLOADS.get(trigger))
+        _check_rows(sim)
