@@ -153,6 +153,12 @@ _WAITING: Final = frozenset({EscalationStatus.PENDING.value, EscalationStatus.PA
 _HELD_WHEN_ANALYSED: Final = frozenset(
     {LifecycleVariant.SWARM_HUDDLE.value, LifecycleVariant.HOT_DEBRIEF.value}
 )
+# The steps that move a PSII's clocks to the agreed (``target_date``) date.
+_MOVED_BY: Final[Mapping[str, tuple[str, ...]]] = {
+    "agree_timescale": (RESPONSE_TARGET,),
+    "approve_extension": (RESPONSE_TARGET,),
+    "override_hard_cap": (RESPONSE_TARGET, RESPONSE_HARD_CAP),
+}
 _INTAKE_REVIEW_STATES: Final = frozenset({"reported", "under_review"})
 # Facts a candour case may carry saying when the organisation became aware (an aware ISO
 # instant, or a date counted from 00:00 local).
@@ -219,8 +225,15 @@ class FiredTier:
     deadline: Deadline
 
 
+def _utc(moment: datetime) -> datetime:
+    """The same instant in UTC (records keep UTC; the instant alone is what compares)."""
+    return moment.astimezone(UTC)
+
+
 def _utc_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    """ISO 8601 text of an aware instant in UTC, ending ``Z``."""
+    offset = moment.utcoffset() or timedelta(0)
+    return (moment.replace(tzinfo=None) - offset).isoformat() + "Z"
 
 
 def tiers_after_fire(deadline: Deadline, tier: Escalation) -> Deadline:
@@ -257,7 +270,7 @@ def fired_tier(tier: Escalation, deadline: Deadline, case: Case, now: datetime) 
             continue
         seen.add(role)
         recipients.append(Recipient(role, _person(case.facts, _PERSON_FACTS.get(role, ()))))
-    fired = attrs.evolve(tier, status=EscalationStatus.FIRED.value, fired_at=now.astimezone(UTC))
+    fired = attrs.evolve(tier, status=EscalationStatus.FIRED.value, fired_at=_utc(now))
     return FiredTier(
         payload=payload,
         recipients=tuple(recipients),
@@ -283,6 +296,15 @@ class _Clock:
 
     timescale: Timescale
     ladder_name: str | None
+
+
+@attrs.frozen
+class _ResponseClocks:
+    """A learning response's target and hard cap (``None``: it has none) and their ladder."""
+
+    target: Timescale | None
+    cap: Timescale | None
+    ladder: str | None
 
 
 @attrs.frozen
@@ -320,27 +342,18 @@ class _Settings:
                 return rt
         return None
 
-    def response_clocks(
-        self, definition: WorkflowDefinition, case: Case
-    ) -> tuple[_Clock | None, _Clock | None]:
-        """The target and hard cap of a learning response (``None`` where it has none)."""
+    def response_clocks(self, definition: WorkflowDefinition, case: Case) -> _ResponseClocks:
+        """The target, hard cap and ladder of a learning response (a PSII always has both)."""
         rt = self.response_type(definition, case)
-        psii_like = definition.name == LifecycleVariant.PSII.value or _starts_with_lead(definition)
+        psii = definition.name == LifecycleVariant.PSII.value
         if rt is None:
-            if not psii_like:
-                return None, None
-            return _Clock(PSII_DEFAULT_TIMESCALE, None), _Clock(PSII_DEFAULT_HARD_CAP, None)
-        timescale = rt.timescale
-        if timescale is None and psii_like:
-            timescale = PSII_DEFAULT_TIMESCALE
-        cap = rt.effective_hard_cap
-        if cap is None and psii_like:
-            cap = PSII_DEFAULT_HARD_CAP
-        ladder = rt.escalation_ladder
-        return (
-            None if timescale is None else _Clock(timescale, ladder),
-            None if cap is None else _Clock(cap, ladder),
-        )
+            if psii:
+                return _ResponseClocks(PSII_DEFAULT_TIMESCALE, PSII_DEFAULT_HARD_CAP, None)
+            return _ResponseClocks(None, None, None)
+        target = rt.timescale
+        if target is None and psii:
+            target = PSII_DEFAULT_TIMESCALE
+        return _ResponseClocks(target, rt.effective_hard_cap, rt.escalation_ladder)
 
     def candour_clock(self, kind: str) -> _Clock:
         days = {
@@ -426,7 +439,13 @@ class _Rows:
                 self._put_tier(attrs.evolve(tier, status=EscalationStatus.CANCELLED.value))
 
     def finish_kinds(self, kinds: Iterable[str], status: DeadlineStatus) -> None:
+        """Finish the live deadlines of ``kinds``."""
         for deadline in self.live(kinds):
+            self.finish(deadline, status)
+
+    def finish_all(self, status: DeadlineStatus) -> None:
+        """Finish every live deadline of the case."""
+        for deadline in self.live():
             self.finish(deadline, status)
 
     def start(self, kind: str, when: Due, started_at: datetime, ladder_name: str | None) -> None:
@@ -440,15 +459,11 @@ class _Rows:
             cycle=self.next_cycle(kind),
             organisation=self.case.organisation,
             workflow=self.case.workflow,
-            started_at=started_at.astimezone(UTC),
+            started_at=_utc(started_at),
             due_date=when.due_date,
             due_at=when.breach_at,
             status=(DeadlineStatus.PAUSED if held else DeadlineStatus.OPEN).value,
-            owner=self.owner(),
-            ladder=ladder_name
-            if self.settings.plan is not None
-            and ladder_name in self.settings.plan.escalation_ladders
-            else None,
+            ladder=ladder_name,
             paused_at=self.now if held else None,
         )
         self._put(deadline)
@@ -458,9 +473,8 @@ class _Rows:
             self._put_tier(attrs.evolve(tier, status=status.value))
 
     def pause(self) -> None:
+        """Pause every live deadline and its pending tiers (the case goes on hold)."""
         for deadline in self.live():
-            if deadline.status != DeadlineStatus.OPEN.value:
-                continue
             self._put(
                 attrs.evolve(deadline, status=DeadlineStatus.PAUSED.value, paused_at=self.now)
             )
@@ -469,10 +483,9 @@ class _Rows:
                     self._put_tier(attrs.evolve(tier, status=EscalationStatus.PAUSED.value))
 
     def resume(self) -> None:
+        """Reopen every paused deadline, moved later by the time it was paused."""
         for deadline in self.live():
-            if deadline.status != DeadlineStatus.PAUSED.value or deadline.paused_at is None:
-                continue
-            shift = _Shift.of(deadline, deadline.paused_at, self.now)
+            shift = _Shift.of(deadline, deadline.paused_at or self.now, self.now)
             self._put(
                 attrs.evolve(
                     deadline,
@@ -524,9 +537,14 @@ class _Shift:
 
     def moment(self, moment: datetime) -> datetime:
         if self.days == 0:
-            return (moment + self.elapsed).astimezone(UTC)
+            return _utc(moment + self.elapsed)
         local = moment.astimezone(UK_TIME).replace(tzinfo=None) + timedelta(days=self.days)
-        return local.replace(tzinfo=UK_TIME).astimezone(UTC)
+        return _utc(local.replace(tzinfo=UK_TIME))
+
+
+def _firing_order(item: tuple[datetime, int, EscalationTier]) -> tuple[datetime, int]:
+    """Tiers fire by instant; tiers at the same instant keep the ladder's order."""
+    return item[0], item[1]
 
 
 def build_tiers(
@@ -552,14 +570,11 @@ def build_tiers(
     timed: list[tuple[datetime, int, EscalationTier]] = []
     for index, tier in enumerate(ladder.tiers):
         before = tier.before is not None
-        offset = tier.before if tier.before is not None else tier.after
-        if offset is None:  # pragma: no cover - plan checks require one of them
-            continue
-        fire_at = offset_instant(when, offset, calendar, before=before)
+        fire_at = offset_instant(when, tier.offset, calendar, before=before)
         if before and not_before is not None and fire_at < not_before:
             continue
         timed.append((fire_at, index, tier))
-    timed.sort(key=lambda item: (item[0], item[1]))
+    timed.sort(key=_firing_order)
     built: list[Escalation] = []
     for number, (fire_at, _index, tier) in enumerate(timed):
         # Any: the record's ``notify`` converter is typed differently across releases.
@@ -572,7 +587,7 @@ def build_tiers(
                 tier=number,
                 stage=tier.stage,
                 organisation=deadline.organisation,
-                fire_at=fire_at.astimezone(UTC),
+                fire_at=_utc(fire_at),
                 notify=roles,
                 action=tier.action,
             )
@@ -583,23 +598,21 @@ def build_tiers(
 # ---------------------------------------------------------------- the rules
 
 
-def _awareness(case: Case, payload: Mapping[str, object] | None, now: datetime) -> datetime:
-    """When the organisation became aware of a candour case's incident (default: opening)."""
-    sources: tuple[Mapping[str, object], ...] = (payload or {}, case.facts)
-    for source in sources:
-        for name in _AWARENESS_FACTS:
-            moment = _instant(source.get(name))
-            if moment is not None:
-                return min(moment, now)
+def _awareness(case: Case, now: datetime) -> datetime:
+    """When the organisation became aware of a candour case's incident (default: opening).
+
+    The opening's awareness fact (its fields are the case's facts) is an ISO date, counted
+    from 00:00 local, or an aware ISO instant; a later one than the opening is the opening.
+    """
+    for name in _AWARENESS_FACTS:
+        moment = _instant(case.facts.get(name))
+        if moment is not None:
+            return min(moment, now)
     return now
 
 
-def _instant(value: object) -> datetime | None:
-    """An aware instant, or 00:00 local on a date, from a fact's value; else ``None``."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.utcoffset() is not None else None
-    if isinstance(value, date):
-        return local_midnight(value)
+def _instant(value: FactValue | None) -> datetime | None:
+    """00:00 local on an ISO date, or an aware ISO instant, from a fact; else ``None``."""
     if not isinstance(value, str):
         return None
     day = fact_date(value)
@@ -609,7 +622,7 @@ def _instant(value: object) -> datetime | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return moment.astimezone(UTC) if moment.utcoffset() is not None else None
+    return None if moment.utcoffset() is None else _utc(moment)
 
 
 def _learning_response(
@@ -620,41 +633,25 @@ def _learning_response(
     now: datetime,
 ) -> None:
     case = rows.case
-    target, cap = rows.settings.response_clocks(definition, case)
+    clocks = rows.settings.response_clocks(definition, case)
     calendar = rows.settings.calendar
     lead_starts = _starts_with_lead(definition)
     starting = (before is None and not lead_starts) or (lead_starts and trigger == "assign_lead")
-    reopening = before is not None and trigger == "reopen"
-    if starting or reopening:
-        if target is not None:
-            rows.start(
-                RESPONSE_TARGET, due(now, target.timescale, calendar), now, target.ladder_name
-            )
-        if cap is not None:
-            rows.start(RESPONSE_HARD_CAP, due(now, cap.timescale, calendar), now, cap.ladder_name)
+    if starting or trigger == "reopen":
+        for kind, timescale in ((RESPONSE_TARGET, clocks.target), (RESPONSE_HARD_CAP, clocks.cap)):
+            if timescale is not None:
+                rows.start(kind, due(now, timescale, calendar), now, clocks.ladder)
         return
     agreed = fact_date(case.facts.get("target_date"))
-    ladder = None if target is None else target.ladder_name
-    if trigger in ("agree_timescale", "approve_extension") and agreed is not None:
-        rows.start(RESPONSE_TARGET, due_on(agreed), now, ladder)
-        return
-    if trigger == "override_hard_cap" and agreed is not None:
-        rows.start(RESPONSE_TARGET, due_on(agreed), now, ladder)
-        rows.start(RESPONSE_HARD_CAP, due_on(agreed), now, None if cap is None else cap.ladder_name)
-        return
+    if agreed is not None:
+        for kind in _MOVED_BY.get(trigger, ()):
+            rows.start(kind, due_on(agreed), now, clocks.ladder)
     held = definition.name in _HELD_WHEN_ANALYSED and trigger == "complete_analysis"
-    approved = case.state == "approved" and (before is None or before.state != "approved")
-    if held or approved:
-        rows.finish_kinds((RESPONSE_TARGET, RESPONSE_HARD_CAP), DeadlineStatus.MET)
+    if held or case.state == "approved":
+        rows.finish_all(DeadlineStatus.MET)  # the target and the cap
 
 
-def _candour(
-    rows: _Rows,
-    before: Case | None,
-    trigger: str,
-    payload: Mapping[str, object] | None,
-    now: datetime,
-) -> None:
+def _candour(rows: _Rows, before: Case | None, trigger: str, now: datetime) -> None:
     calendar = rows.settings.calendar
 
     def start(kind: str, at: datetime) -> None:
@@ -662,7 +659,7 @@ def _candour(
         rows.start(kind, due(at, clock.timescale, calendar), at, clock.ladder_name)
 
     if before is None:
-        start(CANDOUR_NOTIFICATION, _awareness(rows.case, payload, now))
+        start(CANDOUR_NOTIFICATION, _awareness(rows.case, now))
     elif trigger in ("reopen", "reassess", "relevant_person_engages"):
         start(CANDOUR_NOTIFICATION, now)
     elif trigger == "record_verbal_notification":
@@ -675,7 +672,7 @@ def _candour(
             start(CANDOUR_FINDINGS, now)
     elif trigger == "record_findings_shared":
         rows.finish_kinds((CANDOUR_FINDINGS,), DeadlineStatus.MET)
-    elif trigger in ("determine_not_notifiable", "mark_uncontactable_or_declined"):
+    elif trigger == "mark_uncontactable_or_declined":
         rows.finish_kinds((CANDOUR_NOTIFICATION,), DeadlineStatus.CLEARED)
 
 
@@ -685,7 +682,7 @@ def _intake(rows: _Rows, before: Case | None, now: datetime) -> None:
         when = due(now, clocks.triage_review, rows.settings.calendar)
         rows.start(TRIAGE_REVIEW, when, now, clocks.triage_review_ladder)
     elif before.state in _INTAKE_REVIEW_STATES and rows.case.state not in _INTAKE_REVIEW_STATES:
-        rows.finish_kinds((TRIAGE_REVIEW,), DeadlineStatus.MET)
+        rows.finish_all(DeadlineStatus.MET)  # the triage review is an intake's one clock
 
 
 def _referral(rows: _Rows, before: Case | None, trigger: str, now: datetime) -> None:
@@ -694,7 +691,7 @@ def _referral(rows: _Rows, before: Case | None, trigger: str, now: datetime) -> 
         when = due(now, clocks.referral_notification, rows.settings.calendar)
         rows.start(REFERRAL_NOTIFICATION, when, now, clocks.referral_ladder)
     elif trigger == "record_notification":
-        rows.finish_kinds((REFERRAL_NOTIFICATION,), DeadlineStatus.MET)
+        rows.finish_all(DeadlineStatus.MET)  # a referral's one clock
 
 
 def _safety_action(rows: _Rows, trigger: str, now: datetime) -> None:
@@ -704,7 +701,7 @@ def _safety_action(rows: _Rows, trigger: str, now: datetime) -> None:
             ladder = rows.settings.clocks.safety_action_ladder
             rows.start(SAFETY_ACTION_DUE, due_on(day), now, ladder)
     elif trigger == "mark_implemented":
-        rows.finish_kinds((SAFETY_ACTION_DUE,), DeadlineStatus.MET)
+        rows.finish_all(DeadlineStatus.MET)  # a safety action's one clock
 
 
 def plan_deadlines(
@@ -741,16 +738,16 @@ def plan_deadlines(
         settings=_Settings.of(plan),
         existing=existing,
         tiers=tiers,
-        now=now.astimezone(UTC),
+        now=_utc(now),
     )
-    spec = definition.transitions.get(trigger) if before is not None else None
+    spec = definition.transitions.get(trigger)  # None for the opening
     if spec is not None and spec.dest == PREVIOUS_STATE:
         rows.resume()
     family = definition.family
     if family == "learning_response":
         _learning_response(rows, definition, before, trigger, rows.now)
     elif family == "duty_of_candour":
-        _candour(rows, before, trigger, payload, rows.now)
+        _candour(rows, before, trigger, rows.now)
     elif family == "intake":
         _intake(rows, before, rows.now)
     elif family == "referral":
@@ -758,7 +755,7 @@ def plan_deadlines(
     elif family == "safety_action":
         _safety_action(rows, trigger, rows.now)
     if after.state in definition.final_states and (spec is None or not spec.reopens):
-        rows.finish_kinds(KINDS, DeadlineStatus.CLEARED)
+        rows.finish_all(DeadlineStatus.CLEARED)
     if spec is not None and spec.holds:
         rows.pause()
     rows.follow_owner()

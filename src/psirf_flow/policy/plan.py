@@ -535,6 +535,13 @@ class EscalationTier:
     action: str | None = None
 
     @property
+    def offset(self) -> Timescale:
+        """``before`` for a warning, else ``after`` (zero when neither is given)."""
+        if self.before is not None:
+            return self.before
+        return self.after if self.after is not None else Timescale(0, TimeUnit.HOURS)
+
+    @property
     def stage(self) -> str:
         """``"warning"``, ``"breach"`` or ``"escalation"``: the tier against the due date."""
         if self.before is not None:
