@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import attrs
@@ -660,6 +660,14 @@ TIMESCALES = [
         ("due_at", utc(2026, 12, 24, 10)),
     ),
     (
+        "triage_review_working_days",
+        '[timescales]\ntriage_review = { amount = 2, unit = "working_days" }\n',
+        "incident_intake",
+        TRIAGE_REVIEW,
+        None,
+        ("due_date", date(2026, 12, 29)),  # Thursday 24, then Tuesday 29 (bank holidays)
+    ),
+    (
         "triage_review_ladder",
         '[timescales]\ntriage_review_ladder = "quick"\n',
         "incident_intake",
@@ -995,3 +1003,305 @@ def test_random_walks_keep_the_rows_consistent(
         at += timedelta(minutes=gap)
         sim.step(trigger, at, payload=_WALK_PAYLOADS.get(trigger))
         _check_rows(sim)
+
+
+# ---------------------------------------------------------------- sharper edges
+
+
+def test_fired_tier_text_is_utc_and_roles_are_told_once() -> None:
+    """Instants given in BST are written in UTC; a role listed twice is told once."""
+    deadline = Deadline(
+        case_id="case-1",
+        kind=SAFETY_ACTION_DUE,
+        started_at=utc(2026, 6, 1),
+        due_date=date(2026, 6, 15),
+        due_at=utc(2026, 6, 15, 23),
+    )
+    tier = Escalation(
+        case_id="case-1",
+        kind=SAFETY_ACTION_DUE,
+        tier=0,
+        stage="breach",
+        fire_at=utc(2026, 6, 15, 23),
+        notify=("executive_lead", "executive_lead", "action_owner"),
+    )
+    case = Sim("safety_action", facts={"owner_id": "owner-1"}, at=utc(2026, 6, 1)).case
+    bst = timezone(timedelta(hours=1))
+    fired = fired_tier(tier, deadline, case, datetime(2026, 6, 16, 1, 30, tzinfo=bst))
+    assert fired.payload["fired_at"] == "2026-06-16T00:30:00Z"
+    assert fired.payload["late_seconds"] == 5400
+    assert fired.recipients == (
+        Recipient("executive_lead", None),
+        Recipient("action_owner", "owner-1"),
+    )
+    assert fired.escalation.fired_at == utc(2026, 6, 16, 0, 30)
+
+
+def test_an_empty_lead_id_falls_back_to_the_facilitator() -> None:
+    """A blank fact names nobody: the next fact for the role is used."""
+    sim = Sim("swarm_huddle", facts={"lead_id": "", "facilitator_id": "fac-1"}, at=utc(2026, 6, 1))
+    tier = Escalation(
+        case_id="case-1",
+        kind=RESPONSE_TARGET,
+        tier=0,
+        stage="breach",
+        fire_at=utc(2026, 6, 2),
+        notify=("learning_response_lead",),
+    )
+    deadline = Deadline(
+        case_id="case-1", kind=RESPONSE_TARGET, started_at=utc(2026, 6, 1), due_at=utc(2026, 6, 2)
+    )
+    assert fired_tier(tier, deadline, sim.case, utc(2026, 6, 2)).recipients == (
+        Recipient("learning_response_lead", "fac-1"),
+    )
+
+
+def test_unknown_response_type_falls_back_to_the_lifecycles_type() -> None:
+    """A response_type the plan lacks, or none, takes the type mapped to the lifecycle."""
+    for facts in ({"response_type": "gone"}, {}):
+        sim = Sim("after_action_review", plan=_plan(), facts=facts, at=utc(2026, 6, 1, 8))
+        assert sim.row(RESPONSE_TARGET).due_date == date(2026, 6, 29)  # aar: 20 working days
+
+
+@pytest.mark.parametrize(
+    ("settings_text", "target", "cap"),
+    [
+        ("", date(2026, 6, 16), date(2026, 9, 16)),
+        ('timescale = { amount = 2, unit = "months" }\n', date(2026, 5, 18), date(2026, 9, 16)),
+        (
+            'timescale = { amount = 2, unit = "months" }\n'
+            'hard_cap = { amount = 4, unit = "months" }\n',
+            date(2026, 5, 18),
+            date(2026, 7, 16),
+        ),
+    ],
+    ids=["plan-default", "two-months", "four-month-cap"],
+)
+def test_psii_timescale_and_cap_from_the_plan(settings_text: str, target: date, cap: date) -> None:
+    """A PSII takes the plan's timescale and cap, three and six months when it sets none."""
+    text = PLAN.replace('timescale = { amount = 3, unit = "months" }\n', settings_text, 1)
+    sim = Sim(
+        "psii",
+        plan=load_plan(text, source="p.toml"),
+        facts={"response_type": "psii"},
+        at=utc(2026, 3, 16, 9),
+    )
+    sim.step("assign_lead", utc(2026, 3, 16, 10), payload={"lead_id": "lead-1"})
+    assert sim.row(RESPONSE_TARGET).due_date == target
+    assert sim.row(RESPONSE_HARD_CAP).due_date == cap
+
+
+def test_response_type_without_timescale_has_no_clock() -> None:
+    """A non-PSII response type without a timescale starts no deadline."""
+    text = PLAN.replace('timescale = { amount = 20, unit = "working_days" }\n', "", 1)
+    sim = Sim(
+        "after_action_review",
+        plan=load_plan(text, source="p.toml"),
+        facts={"response_type": "aar"},
+        at=utc(2026, 6, 1, 8),
+    )
+    assert sim.last == ScheduleChange()
+    assert sim.deadlines == {}
+
+
+def test_candour_clocks_are_independent() -> None:
+    """Findings started early stay open while the notification and written ones are met."""
+    sim = Sim("duty_of_candour", at=utc(2026, 6, 1, 9))
+    sim.step("determine_notifiable", utc(2026, 6, 2, 9))
+    sim.step("learning_response_approved", utc(2026, 6, 2, 10))
+    assert sim.row(CANDOUR_NOTIFICATION).status == "open"
+    assert sim.row(CANDOUR_FINDINGS).status == "open"
+    sim.step("record_verbal_notification", utc(2026, 6, 3, 9))
+    sim.step("record_written_notification", utc(2026, 6, 4, 9))
+    assert [
+        sim.row(k).status for k in (CANDOUR_NOTIFICATION, CANDOUR_WRITTEN, CANDOUR_FINDINGS)
+    ] == [
+        "met",
+        "met",
+        "open",
+    ]
+
+
+def test_uncontactable_clears_only_the_notification() -> None:
+    """Marking the person uncontactable clears the notification, not the findings."""
+    sim = Sim("duty_of_candour", at=utc(2026, 6, 1, 9))
+    sim.step("determine_notifiable", utc(2026, 6, 2, 9))
+    sim.step("learning_response_approved", utc(2026, 6, 2, 10))
+    sim.step("mark_uncontactable_or_declined", utc(2026, 6, 3, 9))
+    assert sim.row(CANDOUR_NOTIFICATION).status == "cleared"
+    assert sim.row(CANDOUR_FINDINGS).status == "open"
+    sim.step("relevant_person_engages", utc(2026, 6, 8, 9))
+    row = sim.row(CANDOUR_NOTIFICATION, 1)
+    assert (row.status, row.started_at, row.due_date) == (
+        "open",
+        utc(2026, 6, 8, 9),
+        date(2026, 6, 22),
+    )
+
+
+def test_candour_reopened_after_completion_starts_a_new_notification() -> None:
+    """Reopening a completed candour case starts a new notification clock from that instant."""
+    sim = Sim("duty_of_candour", at=utc(2026, 6, 1, 9))
+    sim.step("determine_notifiable", utc(2026, 6, 2, 9))
+    sim.step("record_verbal_notification", utc(2026, 6, 3, 9))
+    sim.step("record_written_notification", utc(2026, 6, 4, 9))
+    sim.step("learning_response_approved", utc(2026, 6, 5, 9))
+    sim.step("record_findings_shared", utc(2026, 6, 8, 9))
+    assert sim.case.state == "complete"
+    sim.step("reopen", utc(2026, 7, 1, 9))
+    assert sim.row(CANDOUR_NOTIFICATION, 1).due_date == date(2026, 7, 15)
+
+
+@pytest.mark.parametrize(
+    ("value", "started"),
+    [
+        ("2026-06-01T10:30:00+01:00", utc(2026, 6, 1, 9, 30)),
+        ("2026-06-01T10:30:00", utc(2026, 6, 3, 9)),  # naive: ignored
+        ("soon", utc(2026, 6, 3, 9)),  # not a date: ignored
+        ("2026-06-09", utc(2026, 6, 3, 9)),  # later than the opening: the opening
+    ],
+    ids=["aware-instant", "naive-instant", "not-a-date", "future"],
+)
+def test_candour_awareness_instants(value: str, started: datetime) -> None:
+    """An aware awareness instant is used; naive, malformed or later ones are not."""
+    sim = Sim("duty_of_candour", facts={"aware_at": value}, at=utc(2026, 6, 3, 9))
+    assert sim.row(CANDOUR_NOTIFICATION).started_at == started
+
+
+def test_warnings_before_the_clock_starts_are_left_out() -> None:
+    """A target agreed 3 working days ahead keeps its breach and escalation, not the warning."""
+    sim = Sim("psii", plan=_plan(), facts={"response_type": "psii"}, at=utc(2026, 3, 16, 9))
+    sim.step("assign_lead", utc(2026, 3, 16, 10), payload={"lead_id": "lead-1"})
+    sim.step("agree_timescale", utc(2026, 3, 17, 9), payload={"target_date": "2026-03-20"})
+    assert [(t.tier, t.stage) for t in sim.tiers_of(RESPONSE_TARGET, 1)] == [
+        (0, "breach"),
+        (1, "escalation"),
+    ]
+    exact = utc(2026, 3, 13, 0)  # 00:00 GMT Friday 13 March: 5 working days before the 20th
+    sim.step("agree_timescale", exact, payload={"target_date": "2026-03-20"})
+    assert [t.stage for t in sim.tiers_of(RESPONSE_TARGET, 2)] == [
+        "warning",
+        "breach",
+        "escalation",
+    ]
+
+
+def test_steps_after_an_agreed_date_leave_it_alone() -> None:
+    """Once a target date is agreed, later steps do not restart the clocks."""
+    sim = Sim("psii", at=utc(2026, 3, 16, 9))
+    sim.step("assign_lead", utc(2026, 3, 16, 10), payload={"lead_id": "lead-1"})
+    sim.step("agree_timescale", utc(2026, 3, 17, 9), payload={"target_date": "2026-05-29"})
+    assert sim.step("begin_gathering", utc(2026, 3, 18, 9)) == ScheduleChange()
+    assert sim.step("record_terms_of_reference", utc(2026, 3, 19, 9)) == ScheduleChange()
+
+
+def test_override_keeps_the_plan_ladder() -> None:
+    """The clocks an override moves keep the response type's ladder."""
+    sim = Sim("psii", plan=_plan(), facts={"response_type": "psii"}, at=utc(2026, 3, 16, 9))
+    sim.step("assign_lead", utc(2026, 3, 16, 10), payload={"lead_id": "lead-1"})
+    sim.step("override_hard_cap", utc(2026, 7, 1, 9), payload={"target_date": "2026-10-30"})
+    assert sim.row(RESPONSE_TARGET, 1).ladder == "psii-late"
+    assert sim.row(RESPONSE_HARD_CAP, 1).ladder == "psii-late"
+    assert len(sim.tiers_of(RESPONSE_HARD_CAP, 1)) == 3
+
+
+def test_build_tiers_orders_by_instant_and_keeps_ties_in_ladder_order() -> None:
+    """Tiers are numbered by firing instant; tiers due together keep the ladder's order."""
+    deadline = Deadline(
+        case_id="case-1",
+        kind=SAFETY_ACTION_DUE,
+        cycle=2,
+        organisation=ORG,
+        started_at=utc(2026, 6, 1),
+        due_date=date(2026, 6, 15),
+        due_at=utc(2026, 6, 15, 23),
+    )
+    ladder = EscalationLadder(
+        tiers=(
+            EscalationTier(
+                after=Timescale(5, TimeUnit.WORKING_DAYS), notify=(Role.EXECUTIVE_LEAD,)
+            ),
+            EscalationTier(after=Timescale(0, TimeUnit.HOURS), notify=(Role.SENIOR_LEADER,)),
+            EscalationTier(
+                after=Timescale(0, TimeUnit.WORKING_DAYS),
+                notify=(Role.ACTION_OWNER,),
+                action="convert_to_after_action_review",
+            ),
+        )
+    )
+    assert build_tiers(deadline, ladder, WorkingDayCalendar()) == (
+        Escalation(
+            case_id="case-1",
+            kind=SAFETY_ACTION_DUE,
+            cycle=2,
+            tier=0,
+            stage="breach",
+            organisation=ORG,
+            fire_at=utc(2026, 6, 15, 23),
+            notify=("senior_leader",),
+        ),
+        Escalation(
+            case_id="case-1",
+            kind=SAFETY_ACTION_DUE,
+            cycle=2,
+            tier=1,
+            stage="breach",
+            organisation=ORG,
+            fire_at=utc(2026, 6, 15, 23),
+            notify=("action_owner",),
+            action="convert_to_after_action_review",
+        ),
+        Escalation(
+            case_id="case-1",
+            kind=SAFETY_ACTION_DUE,
+            cycle=2,
+            tier=2,
+            stage="escalation",
+            organisation=ORG,
+            fire_at=utc(2026, 6, 21, 23),
+            notify=("executive_lead",),
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("held", "resumed", "due_date"),
+    [
+        (utc(2026, 6, 1, 23, 30), utc(2026, 6, 2, 9), date(2026, 12, 24)),  # same BST day
+        (utc(2026, 6, 1, 22, 30), utc(2026, 6, 1, 23, 30), date(2026, 12, 25)),  # over midnight
+        (utc(2026, 6, 1, 9), utc(2026, 6, 1, 10), date(2026, 12, 24)),  # an hour
+    ],
+    ids=["same-local-day", "over-local-midnight", "one-hour"],
+)
+def test_day_rules_move_by_local_days_only(
+    held: datetime, resumed: datetime, due_date: date
+) -> None:
+    """A hold within one local day moves nothing; one over local midnight moves a day."""
+    sim = Sim(
+        "safety_action",
+        facts={"owner_id": "owner-1", "due_on": "2026-12-24"},
+        at=utc(2026, 5, 1, 9),
+    )
+    sim.step("agree", utc(2026, 5, 2, 9))
+    sim.step("defer", held)
+    sim.step("resume", resumed)
+    row = sim.row(SAFETY_ACTION_DUE)
+    assert (row.due_date, row.due_at) == (due_date, breach_instant(due_date))
+
+
+def test_unknown_step_on_a_closed_case_changes_nothing() -> None:
+    """A step the lifecycle does not define (an escalation entry) on a closed case is a no-op."""
+    sim = Sim("referral", at=utc(2026, 6, 1, 9))
+    sim.step("withdraw", utc(2026, 6, 1, 10))
+    change = plan_deadlines(
+        definition=sim.definition,
+        before=sim.case,
+        after=sim.case,
+        trigger="escalation_fired",
+        payload=None,
+        now=utc(2026, 6, 2, 9),
+        plan=None,
+        existing=tuple(sim.deadlines.values()),
+        tiers=tuple(sim.tiers.values()),
+    )
+    assert change == ScheduleChange()
