@@ -75,6 +75,11 @@ def _facts(payload: Mapping[str, object] | None) -> dict[str, FactValue]:
     return found
 
 
+def _escalation(**fields: Any) -> Escalation:
+    """An escalation row (built through keywords, however ``notify`` is typed)."""
+    return Escalation(**fields)
+
+
 class Sim:
     """A case moved step by step through :func:`plan_deadlines`, applying each change."""
 
@@ -1017,7 +1022,7 @@ def test_fired_tier_text_is_utc_and_roles_are_told_once() -> None:
         due_date=date(2026, 6, 15),
         due_at=utc(2026, 6, 15, 23),
     )
-    tier = Escalation(
+    tier = _escalation(
         case_id="case-1",
         kind=SAFETY_ACTION_DUE,
         tier=0,
@@ -1040,7 +1045,7 @@ def test_fired_tier_text_is_utc_and_roles_are_told_once() -> None:
 def test_an_empty_lead_id_falls_back_to_the_facilitator() -> None:
     """A blank fact names nobody: the next fact for the role is used."""
     sim = Sim("swarm_huddle", facts={"lead_id": "", "facilitator_id": "fac-1"}, at=utc(2026, 6, 1))
-    tier = Escalation(
+    tier = _escalation(
         case_id="case-1",
         kind=RESPONSE_TARGET,
         tier=0,
@@ -1230,7 +1235,7 @@ def test_build_tiers_orders_by_instant_and_keeps_ties_in_ladder_order() -> None:
         )
     )
     assert build_tiers(deadline, ladder, WorkingDayCalendar()) == (
-        Escalation(
+        _escalation(
             case_id="case-1",
             kind=SAFETY_ACTION_DUE,
             cycle=2,
@@ -1240,7 +1245,7 @@ def test_build_tiers_orders_by_instant_and_keeps_ties_in_ladder_order() -> None:
             fire_at=utc(2026, 6, 15, 23),
             notify=("senior_leader",),
         ),
-        Escalation(
+        _escalation(
             case_id="case-1",
             kind=SAFETY_ACTION_DUE,
             cycle=2,
@@ -1251,7 +1256,7 @@ def test_build_tiers_orders_by_instant_and_keeps_ties_in_ladder_order() -> None:
             notify=("action_owner",),
             action="convert_to_after_action_review",
         ),
-        Escalation(
+        _escalation(
             case_id="case-1",
             kind=SAFETY_ACTION_DUE,
             cycle=2,
