@@ -50,12 +50,17 @@ from psirf_flow.policy.national import (
     load_national_rules,
 )
 from psirf_flow.policy.plan import (
+    DEFAULT_REFERRAL_NOTIFICATION,
+    DEFAULT_TRIAGE_REVIEW,
+    EXPIRY_ACTION_LIFECYCLES,
+    EXPIRY_ACTIONS,
     PLAN_SCHEMA,
     PSII_DEFAULT_HARD_CAP,
     Approver,
     Basis,
     CalendarSettings,
     CandourTargets,
+    ClockSettings,
     Committee,
     CommitteeKind,
     Decider,
@@ -100,6 +105,10 @@ from psirf_flow.policy.triage import (
 
 
 __all__ = [
+    "DEFAULT_REFERRAL_NOTIFICATION",
+    "DEFAULT_TRIAGE_REVIEW",
+    "EXPIRY_ACTIONS",
+    "EXPIRY_ACTION_LIFECYCLES",
     "FACTS",
     "PLAN_SCHEMA",
     "PSII_DEFAULT_HARD_CAP",
@@ -109,6 +118,7 @@ __all__ = [
     "Basis",
     "CalendarSettings",
     "CandourTargets",
+    "ClockSettings",
     "Committee",
     "CommitteeKind",
     "Comparison",

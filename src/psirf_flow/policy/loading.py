@@ -55,6 +55,7 @@ from psirf_flow.policy.facts import FactDeclaration
 from psirf_flow.policy.plan import (
     CalendarSettings,
     CandourTargets,
+    ClockSettings,
     Committee,
     EscalationLadder,
     LocalReferralBody,
@@ -322,4 +323,5 @@ def _plan_view(raw: dict[str, Any]) -> PlanView:
         referral_bodies=_entries(raw, "referral_bodies", LocalReferralBody, frozenset())[0],
         notifications=_entries(raw, "notifications", RegulatorNotification, frozenset())[0],
         overrides=_part(raw, "overrides", OverrideSettings, OverrideSettings()),
+        timescales=_part(raw, "timescales", ClockSettings, ClockSettings()),
     )

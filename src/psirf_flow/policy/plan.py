@@ -38,12 +38,17 @@ from psirf_flow.policy.facts import FactDeclaration
 
 __all__ = [
     "DECIDER_ROLES",
+    "DEFAULT_REFERRAL_NOTIFICATION",
+    "DEFAULT_TRIAGE_REVIEW",
+    "EXPIRY_ACTIONS",
+    "EXPIRY_ACTION_LIFECYCLES",
     "PLAN_SCHEMA",
     "PSII_DEFAULT_HARD_CAP",
     "Approver",
     "Basis",
     "CalendarSettings",
     "CandourTargets",
+    "ClockSettings",
     "Committee",
     "CommitteeKind",
     "Decider",
@@ -493,28 +498,110 @@ class CandourTargets:
     escalation_ladder: str | None = None
 
 
+#: The actions a ladder's tier may apply to a case when it fires (``action``): triggers a
+#: lifecycle offers to psirf_flow itself. ``convert_to_after_action_review`` turns a swarm
+#: huddle that was not held in time into an after action review (psirf-rules §4.1: the
+#: swarm's hours are LOCAL, so what happens when they pass is the plan's choice).
+EXPIRY_ACTIONS: Final = frozenset({"convert_to_after_action_review"})
+
+#: The lifecycles that offer each expiry action: a ladder carrying one may be named only by
+#: response types running on them (a PSII has no step to convert it).
+EXPIRY_ACTION_LIFECYCLES: Final[Mapping[str, frozenset[LifecycleVariant]]] = MappingProxyType(
+    {"convert_to_after_action_review": frozenset({LifecycleVariant.SWARM_HUDDLE})}
+)
+
+
 @attrs.frozen(kw_only=True)
 class EscalationTier:
-    """One step of an escalation ladder.
+    """One step of an escalation ladder: a warning before the due date, or a tier at or after it.
+
+    Exactly one of ``before`` and ``after`` is given. A tier ``before`` the due date is a
+    *warning* (it fires at 00:00 local on the Wth working day before the due date, for a
+    working-day offset); a tier ``after`` is the *breach* when zero (it fires when the
+    deadline is breached) and an *escalation* otherwise (psirf-rules §9.4, INF). The
+    counting rules are :mod:`psirf_flow.policy.timing`.
 
     Attributes:
+        before: How long before the due date this warning fires.
         after: How long after the deadline this tier is reached (zero: at the deadline).
         notify: The roles told when it is reached.
+        action: A trigger applied to the case, as psirf_flow itself, when the tier fires
+            (one of :data:`EXPIRY_ACTIONS`), or ``None``.
     """
 
-    after: Timescale
+    before: Timescale | None = None
+    after: Timescale | None = None
     notify: tuple[Role, ...]
+    action: str | None = None
+
+    @property
+    def offset(self) -> Timescale:
+        """``before`` for a warning, else ``after`` (zero when neither is given)."""
+        if self.before is not None:
+            return self.before
+        return self.after if self.after is not None else Timescale(0, TimeUnit.HOURS)
+
+    @property
+    def stage(self) -> str:
+        """``"warning"``, ``"breach"`` or ``"escalation"``: the tier against the due date."""
+        if self.before is not None:
+            return "warning"
+        if self.after is None or self.after.amount == 0:
+            return "breach"
+        return "escalation"
 
 
 @attrs.frozen(kw_only=True)
 class EscalationLadder:
-    """Who is told, and when, as a deadline slips (psirf-rules §9.4, INF).
+    """Who is told, and when, as a deadline approaches and slips (psirf-rules §9.4, INF).
 
     Attributes:
-        tiers: The steps, in the order they are reached.
+        tiers: The steps, in the order they fire: warnings first (the earliest, with the
+            longest ``before``, first), then the tiers at and after the deadline.
     """
 
     tiers: tuple[EscalationTier, ...]
+
+
+#: The default triage review clock: 72 hours from the report (LOCAL; the legacy anchor is
+#: the Serious Incident Framework's "72 hour report", psirf-rules §4.4 ◐).
+DEFAULT_TRIAGE_REVIEW: Final = Timescale(72, TimeUnit.HOURS)
+
+#: The default time to notify a body of a referral: 2 working days (LOCAL; the legacy
+#: anchor is the SIF's two working days to report, psirf-rules §4.4 ✖ recalled).
+DEFAULT_REFERRAL_NOTIFICATION: Final = Timescale(2, TimeUnit.WORKING_DAYS)
+
+
+@attrs.frozen(kw_only=True)
+class ClockSettings:
+    """The plan's own clocks for the steps no national rule times (``[timescales]``).
+
+    Every setting here is **local**: PSIRF removed the Serious Incident Framework's fixed
+    timelines and sets no national clock for triage or for a referral's first notice
+    (psirf-rules §4.1, last row: non-PSII timings are local), so these are the trust's
+    choices, never law. The defaults echo legacy practice only as a starting point: the
+    SIF's "72 hour report" (psirf-rules §4.4, ◐) for the initial triage review and the
+    SIF's "2 working days" to report a serious incident (§4.4, ✖ recalled) for telling an
+    external body about a referral.
+
+    Attributes:
+        triage_review: From an incident's report to its response decision, referral or
+            transfer (default 72 hours, real elapsed time).
+        triage_review_ladder: The escalation ladder for a late triage review (``None``:
+            the default ladder, a breach to the patient safety specialist).
+        referral_notification: From a referral's opening to its notification of the body
+            (default 2 working days).
+        referral_ladder: The escalation ladder for a late referral notification.
+        safety_action_ladder: The escalation ladder for an overdue safety action (a safety
+            action falls due on its own agreed ``due_on`` date, so it has no timescale
+            here).
+    """
+
+    triage_review: Timescale = DEFAULT_TRIAGE_REVIEW
+    triage_review_ladder: str | None = None
+    referral_notification: Timescale = DEFAULT_REFERRAL_NOTIFICATION
+    referral_ladder: str | None = None
+    safety_action_ladder: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -674,6 +761,8 @@ class Plan:
         reserve_capacity: PSII capacity held for emerging themes.
         duty_of_candour: Local duty of candour targets.
         escalation_ladders: Escalation ladders by name.
+        timescales: The plan's local clocks for triage, referrals and safety actions
+            (``[timescales]``).
         retention: Record retention classes.
         facts: The plan's own facts for its conditions, by name (``[facts.<name>]``), beside
             the built-in ones; their values come in ``IncidentFacts(extra={...})``.
@@ -696,6 +785,7 @@ class Plan:
     escalation_ladders: Mapping[str, EscalationLadder] = attrs.field(
         factory=lambda: MappingProxyType({}), converter=_frozen_mapping
     )
+    timescales: ClockSettings = ClockSettings()
     retention: RetentionSettings = RetentionSettings()
     facts: Mapping[str, FactDeclaration] = attrs.field(
         factory=lambda: MappingProxyType({}), converter=_frozen_mapping

@@ -32,11 +32,14 @@ from psirf_flow.policy.conditions import Condition, condition_problems
 from psirf_flow.policy.facts import DECLARABLE_KINDS, FACTS, FactDeclaration, FactKind
 from psirf_flow.policy.plan import (
     DECIDER_ROLES,
+    EXPIRY_ACTION_LIFECYCLES,
+    EXPIRY_ACTIONS,
     PLAN_SCHEMA,
     Approver,
     Basis,
     CalendarSettings,
     CandourTargets,
+    ClockSettings,
     Committee,
     Decider,
     EscalationLadder,
@@ -98,6 +101,7 @@ class PlanView:
     referral_bodies: Sequence[tuple[str, LocalReferralBody]] = ()
     notifications: Sequence[tuple[int, RegulatorNotification]] = ()
     overrides: OverrideSettings | None = None
+    timescales: ClockSettings | None = None
 
     @classmethod
     def of(cls, plan: Plan) -> PlanView:
@@ -124,6 +128,7 @@ class PlanView:
             referral_bodies=tuple(plan.referral_bodies.items()),
             notifications=tuple(enumerate(plan.notifications)),
             overrides=plan.overrides,
+            timescales=plan.timescales,
         )
 
 
@@ -174,8 +179,7 @@ class _Checker:
             self.reserve(view.reserve_capacity)
         if view.duty_of_candour is not None:
             self.candour(view.duty_of_candour)
-        for name, ladder in view.escalation_ladders:
-            self.ladder(name, ladder)
+        self.ladders_and_clocks()
         if view.retention is not None:
             self.retention(view.retention)
         for name, declaration in view.facts:
@@ -482,20 +486,94 @@ class _Checker:
             )
         self.ladder_ref((*at, "escalation_ladder"), candour.escalation_ladder)
 
+    def ladders_and_clocks(self) -> None:
+        for name, ladder in self.view.escalation_ladders:
+            self.ladder(name, ladder)
+        if self.view.timescales is not None:
+            self.clocks(self.view.timescales)
+        self.ladder_actions()
+
+    def ladder_actions(self) -> None:
+        """A ladder with an expiry action is named only where the lifecycle offers it."""
+        ladders = dict(self.view.escalation_ladders)
+        users: list[tuple[Path, str | None, LifecycleVariant | None]] = [
+            (("response_types", name, "escalation_ladder"), rt.escalation_ladder, rt.maps_to)
+            for name, rt in self.view.response_types
+        ]
+        if self.view.duty_of_candour is not None:
+            at: Path = ("duty_of_candour", "escalation_ladder")
+            users.append((at, self.view.duty_of_candour.escalation_ladder, None))
+        if self.view.timescales is not None:
+            for field in ("triage_review_ladder", "referral_ladder", "safety_action_ladder"):
+                users.append((("timescales", field), getattr(self.view.timescales, field), None))
+        for path, name, variant in users:
+            ladder = ladders.get(name) if name is not None else None
+            if ladder is None:
+                continue
+            for tier in ladder.tiers:
+                offered = EXPIRY_ACTION_LIFECYCLES.get(tier.action or "", frozenset())
+                if (
+                    tier.action is not None
+                    and tier.action in EXPIRY_ACTIONS
+                    and (variant not in offered)
+                ):
+                    lifecycles = ", ".join(sorted(v.value for v in offered))
+                    self.add(
+                        path,
+                        f"the ladder {name!r} applies {tier.action!r}, which only the "
+                        f"{lifecycles} lifecycle offers",
+                    )
+                    break
+
+    def clocks(self, clocks: ClockSettings) -> None:
+        """``[timescales]``: positive local clocks and ladders that exist (psirf-rules §4.1)."""
+        at: Path = ("timescales",)
+        self.positive((*at, "triage_review"), clocks.triage_review)
+        self.positive((*at, "referral_notification"), clocks.referral_notification)
+        for name in ("triage_review_ladder", "referral_ladder", "safety_action_ladder"):
+            self.ladder_ref((*at, name), getattr(clocks, name))
+
     def ladder(self, name: str, ladder: EscalationLadder) -> None:
+        """Tiers with one offset each, known actions, in firing order (psirf-rules §9.4)."""
         at: Path = ("escalation_ladders", name)
         self.code(at, name)
         if not ladder.tiers:
             self.add((*at, "tiers"), "needs at least one tier")
-        previous: Timescale | None = None
+        previous_before: Timescale | None = None
+        previous_after: Timescale | None = None
         for i, tier in enumerate(ladder.tiers):
             here: Path = (*at, "tiers", i)
-            self.positive((*here, "after"), tier.after, allow_zero=True)
             if not tier.notify:
                 self.add((*here, "notify"), "needs at least one role to notify")
-            if previous is not None and tier.after.shortest_days() <= previous.shortest_days():
-                self.add((*here, "after"), f"must come later than the tier before ({previous})")
-            previous = tier.after
+            if tier.action is not None and tier.action not in EXPIRY_ACTIONS:
+                known = ", ".join(sorted(EXPIRY_ACTIONS))
+                self.add((*here, "action"), f"{tier.action!r} is not an action; known: {known}")
+            if (tier.before is None) == (tier.after is None):
+                self.add(here, "give exactly one of before (a warning) or after")
+                continue
+            if tier.before is not None:
+                self.positive((*here, "before"), tier.before)
+                if previous_after is not None:
+                    self.add((*here, "before"), "warnings come before the tiers at or after due")
+                elif (
+                    previous_before is not None
+                    and tier.before.shortest_days() >= previous_before.shortest_days()
+                ):
+                    self.add(
+                        (*here, "before"),
+                        f"must come later than the warning before ({previous_before} before)",
+                    )
+                previous_before = tier.before
+            elif tier.after is not None:
+                self.positive((*here, "after"), tier.after, allow_zero=True)
+                if (
+                    previous_after is not None
+                    and tier.after.shortest_days() <= previous_after.shortest_days()
+                ):
+                    self.add(
+                        (*here, "after"), f"must come later than the tier before ({previous_after})"
+                    )
+                previous_after = tier.after
 
     def retention(self, retention: RetentionSettings) -> None:
         at: Path = ("retention",)
