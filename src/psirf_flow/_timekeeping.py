@@ -34,11 +34,10 @@ from psirf_flow.domain import (
     EscalationStatus,
     FactValue,
     OutboxMessage,
-    Role,
 )
 from psirf_flow.policy.plan import Plan
 from psirf_flow.ports import Change, IdempotencyRecord, Store
-from psirf_flow.schedule import ScheduleChange, plan_deadlines
+from psirf_flow.schedule import FiredTier, ScheduleChange, fired_tier, plan_deadlines
 from psirf_flow.workflows.couplings import derived_id
 from psirf_flow.workflows.spec import WorkflowDefinition
 
@@ -47,11 +46,8 @@ __all__ = [
     "ACTION_KIND",
     "NOTIFY_ESCALATION",
     "STEP_EVENT",
-    "FiredTier",
-    "Recipient",
     "Timekeeping",
     "action_message_id",
-    "fired_tier",
     "notification_id",
     "step_event",
     "tier_message_id",
@@ -64,73 +60,8 @@ ACTION_KIND: Final = "escalation.action"
 #: The outbox kind of a committed step, for host listeners.
 STEP_EVENT: Final = "event.step"
 
-#: The case fact naming the person who holds a role on the case, for the roles that have one.
-_PERSON_FACTS: Final[Mapping[Role, str]] = {
-    Role.LEARNING_RESPONSE_LEAD: "lead_id",
-    Role.FACILITATOR: "facilitator_id",
-    Role.ENGAGEMENT_LEAD: "engagement_lead_id",
-    Role.ACTION_OWNER: "owner_id",
-}
-
-
-@attrs.frozen
-class Recipient:
-    """Who a fired tier notifies.
-
-    Attributes:
-        role: The role told.
-        person_id: The person holding it on the case, when the case names one (an opaque id).
-    """
-
-    role: str
-    person_id: str | None = None
-
-
-@attrs.frozen
-class FiredTier:
-    """What firing a tier records and whom it tells.
-
-    Attributes:
-        payload: The audit entry's data.
-        recipients: One per role the tier notifies, in the ladder's order.
-    """
-
-    payload: Mapping[str, FactValue]
-    recipients: tuple[Recipient, ...]
-
-
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
-
-
-def fired_tier(tier: Escalation, deadline: Deadline, case: Case, now: datetime) -> FiredTier:
-    """The entry's payload and the recipients of ``tier`` firing at ``now`` (pure).
-
-    The payload records the deadline's kind and cycle, the tier and its stage, the
-    scheduled and fired instants (ISO 8601 UTC) and the lateness in whole seconds (0 when on
-    time), plus the action when the tier has one. A recipient's person is the case's lead,
-    facilitator, engagement lead or action owner when the role is one of those and the case
-    names them; the deadline's owner otherwise stands in for nobody.
-    """
-    late = max(0, int((now - tier.fire_at).total_seconds()))
-    payload: dict[str, FactValue] = {
-        "deadline": tier.kind,
-        "cycle": tier.cycle,
-        "tier": tier.tier,
-        "stage": tier.stage,
-        "scheduled_at": _iso(tier.fire_at),
-        "fired_at": _iso(now),
-        "late_seconds": late,
-        "due_at": _iso(deadline.due_at),
-    }
-    if tier.action is not None:
-        payload["action"] = tier.action
-    recipients = []
-    for name in dict.fromkeys(tier.notify):
-        fact = next((f for role, f in _PERSON_FACTS.items() if role.value == name), None)
-        person = case.facts.get(fact) if fact is not None else None
-        recipients.append(Recipient(name, person if isinstance(person, str) else None))
-    return FiredTier(payload=payload, recipients=tuple(recipients))
 
 
 def tier_message_id(case_id: str, kind: str, cycle: int, tier: int, suffix: str) -> str:
@@ -320,8 +251,8 @@ class Timekeeping:
             expected_version=case.version,
             entry=entry,
             idempotency=record,
-            deadlines=(attrs.evolve(deadline, tier=deadline.tier + 1),),
-            escalations=(attrs.evolve(tier, status=EscalationStatus.FIRED.value, fired_at=now),),
+            deadlines=(fired.deadline,),
+            escalations=(fired.escalation,),
             outbox=outbox,
         )
         late = fired.payload["late_seconds"]

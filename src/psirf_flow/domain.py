@@ -423,7 +423,7 @@ class Deadline:
             action owner); an opaque id.
         ladder: The name of the plan's escalation ladder it follows (``None``: the
             default ladder).
-        tier: How many of its escalations have fired.
+        tier: One more than the highest of its tiers fired so far (0 before any fires).
         paused_at: When its case went on hold (while ``paused``).
         met_at: When it was met, cleared or superseded.
     """
