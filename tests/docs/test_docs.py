@@ -60,6 +60,7 @@ RUNNABLE_PAGES = sorted(
         DOCS / "how-to" / "run-the-relay.md",
         DOCS / "how-to" / "oversight-and-organisations.md",
         DOCS / "how-to" / "report-overdue-work.md",
+        DOCS / "how-to" / "run-the-sweeper.md",
         DOCS / "how-to" / "test-your-workflow.md",
         DOCS / "how-to" / "commission-thematic-reviews.md",
         DOCS / "explanation" / "audit-and-information-governance.md",
