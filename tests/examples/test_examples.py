@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import runpy
 import subprocess
 import sys
@@ -151,3 +152,82 @@ class TestDemo:
         for needle in ("Jane Smith", "943 476 5919", "9434765919"):
             assert needle.encode() not in stored
             assert needle not in done.stdout
+
+
+@pytest.fixture(name="clocks", scope="module")
+def _clocks() -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / "clocks_and_escalations.py")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+class TestClocksAndEscalations:
+    """A swarm huddle not held in time: swept, converted, and late on the board report."""
+
+    def test_exits_cleanly(self, clocks: subprocess.CompletedProcess[str]) -> None:
+        """The example exits 0, writes nothing to stderr and verifies both trails."""
+        assert clocks.returncode == 0, clocks.stdout + clocks.stderr
+        assert clocks.stderr == ""
+        assert "Audit trails verified: 2 of 2" in clocks.stdout
+
+    def test_the_plan_sets_the_huddles_clock_and_ladder(
+        self, clocks: subprocess.CompletedProcess[str]
+    ) -> None:
+        """24 hours from 14:00 GMT; the swarm-not-held ladder warns at 10:00, acts at 14:00."""
+        out = clocks.stdout
+
+        assert "Under rxa-psirp@2.1: a swarm huddle is commissioned" in out
+        assert "  response_target    breaches Tue 02 Mar 14:00 GMT  (swarm-not-held)" in out
+        assert "    Tue 02 Mar 10:00 GMT  response_target tier 0 (warning): facilitator" in out
+        assert (
+            "    Tue 02 Mar 14:00 GMT  response_target tier 1 (breach): "
+            "patient_safety_specialist, facilitator, then convert_to_after_action_review"
+        ) in out
+
+    def test_the_sweeper_and_relay_convert_the_huddle(
+        self, clocks: subprocess.CompletedProcess[str]
+    ) -> None:
+        """The warning, then the breach: three notifications, the huddle stood down, an AAR."""
+        out = clocks.stdout
+        sent = out.split("Notifications delivered (ids and roles only):\n", 1)[1].split("\n\n")[0]
+
+        assert "the sweeper fired 1 tier(s), the relay applied\n  1 message(s)" in out
+        assert "the sweeper fired 1 tier(s), the relay applied\n  4 message(s)" in out
+        assert sent.split("\n") == [
+            "  escalation:SH-2027-031:response_target:0:0:facilitator  -> facilitator (fac-02)",
+            "  escalation:SH-2027-031:response_target:0:1:patient_safety_specialist  "
+            "-> patient_safety_specialist",
+            "  escalation:SH-2027-031:response_target:0:1:facilitator  -> facilitator (fac-02)",
+        ]
+        assert "  SH-2027-031      swarm_huddle         stood_down" in out
+        assert "  SH-2027-031/aar  after_action_review  commissioned" in out
+        assert "last entry: convert_to_after_action_review by psirf-flow (system)" in out
+
+    def test_the_board_report_is_json(self, clocks: subprocess.CompletedProcess[str]) -> None:
+        """The review is three working days late with its breach tier fired; nothing else."""
+        document = json.loads(clocks.stdout.split("Board report (JSON):\n", 1)[1])
+
+        assert document["generated_at"] == "2027-04-06T09:00:00+00:00"
+        assert document["overdue"] == [
+            {
+                "case_id": "SH-2027-031/aar",
+                "organisation": "RXA",
+                "workflow": "after_action_review",
+                "kind": "response_target",
+                "cycle": 0,
+                "status": "open",
+                "owner": None,
+                "due_date": "2027-04-01",
+                "due_at": "2027-04-01T23:00:00+00:00",
+                "tiers_fired": 1,
+                "overdue": True,
+                "days_overdue": 3,
+            }
+        ]
+        assert document["due_soon"] == []
+        assert document["safety_actions"] == []
+        assert document["candour_timeliness"] == []
