@@ -12,6 +12,13 @@ person, a pause for the coroner, review, then the plan's sign-off chain (the pat
 and learning group, then the executive lead's step, signed here by a deputy under a
 delegation), sharing and closure.
 
+The plan's clocks run alongside: each step writes, meets or moves the deadlines it governs
+(the 72-hour triage review, the duty of candour's notifications, the PSII's target and hard
+cap, paused while the case is on hold). At two points a sweeper runs, as a host would run it
+every minute, and fires the escalation tiers that have fallen due; the outbox relay hands
+their notifications (ids and roles only) to a notifier. At the end the board's reports are
+read from the same rows.
+
 Along the way people try things the plan or the national rules do not allow, and each
 refusal is explained in plain words. Everything is persisted to a SQLite file; each case's
 audit trail is printed and verified, the incident's records are listed, and a second
@@ -29,8 +36,18 @@ import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from psirf_flow import Actor, CommandRejected, Engine, Role
+from psirf_flow import (
+    Actor,
+    CommandRejected,
+    Engine,
+    InMemoryNotifier,
+    Role,
+    Sweeper,
+    reports,
+)
+from psirf_flow.domain import Deadline
 from psirf_flow.policy import (
     IncidentFacts,
     NationalRuleSet,
@@ -42,7 +59,8 @@ from psirf_flow.policy import (
     triage,
 )
 from psirf_flow.policy.governance import GOVERNING_PLAN_FACT, GOVERNING_RULES_FACT
-from psirf_flow.relay import OutboxRelay
+from psirf_flow.ports import DeadlineQuery
+from psirf_flow.relay import OutboxRelay, RelayReport
 from psirf_flow.store.sql import SqlStore
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows.couplings import candour_case_id, learning_response_id
@@ -55,6 +73,7 @@ CANDOUR = candour_case_id(INCIDENT)
 DELEGATION = "DEL-2026-014"
 PANEL = "suicide-review-panel"
 GROUP = "patient-safety-group"
+LONDON = ZoneInfo("Europe/London")
 
 # Staff involved in the care, and their line manager (opaque ids, never names).
 CARE_COORDINATOR = "cpn-114"
@@ -102,6 +121,7 @@ class Story:
         self.clock = clock
         self.plan = plan
         self.refusals: list[str] = []
+        self.notifier = InMemoryNotifier()
 
     def step(
         self,
@@ -146,9 +166,51 @@ class Story:
 
     def relay(self, why: str) -> None:
         """Run the outbox relay until nothing is due, and say what it did."""
-        relay = OutboxRelay(self.engine, response_types=self.plan.response_variants())
-        report = relay.run_until_idle()
+        report = self._relay()
         print(f"  ⇢ relay              applied {report.applied} coupling message(s): {why}")
+
+    def _relay(self) -> RelayReport:
+        """Apply couplings and hand notifications to the notifier until nothing is due."""
+        relay = OutboxRelay(
+            self.engine, notifier=self.notifier, response_types=self.plan.response_variants()
+        )
+        return relay.run_until_idle()
+
+    def clocks(self, case_id: str, why: str) -> None:
+        """Print a case's deadlines (the current cycle of each kind) and how each stands."""
+        rows: dict[str, Deadline] = {}
+        for row in self.engine.find_deadlines(DeadlineQuery(case_ids={case_id}), reader=PARTNER):
+            if row.kind not in rows or row.cycle > rows[row.kind].cycle:
+                rows[row.kind] = row
+        print(f"  ⏱ {case_id}: {why}")
+        for row in sorted(rows.values(), key=lambda r: r.due_at):
+            met = ""
+            if row.met_at is not None:
+                late = ", late" if row.met_at > row.due_at else ""
+                met = f" on {row.met_at.astimezone(LONDON):%d %b}{late}"
+            print(f"      {row.kind:<22} due {_due(row):<16} {row.status}{met}")
+
+    def sweep(self, why: str) -> None:
+        """Run a sweeper now, then the relay; print each notification it hands on."""
+        before = len(self.notifier.sent)
+        swept = Sweeper(self.engine).sweep()
+        self._relay()
+        now = self.clock.now().astimezone(LONDON)
+        print(f"  ⏰ {now:%d %b}  sweeper fired {swept.fired} escalation tier(s): {why}")
+        for sent in self.notifier.sent[before:]:
+            body = sent.body
+            person = f" {body['person_id']}" if body.get("person_id") else ""
+            print(
+                f"      → {body['role']}{person}: {body['kind']} {body['stage']} "
+                f"(case {body['case_id']})"
+            )
+
+
+def _due(row: Deadline) -> str:
+    """A deadline's due date, or for an hours rule its local due time."""
+    if row.due_date is not None:
+        return f"{row.due_date:%d %b %Y}"
+    return f"{row.due_at.astimezone(LONDON):%d %b %H:%M}"
 
 
 def _report(story: Story) -> None:
@@ -275,6 +337,7 @@ def _triage_and_decide(story: Story, rules: NationalRuleSet) -> str:
         "plan_priority_id": "community-suicide",
     }
     meeting = {"decider_committee": PANEL, "meeting_ref": "SRP-2026-05-14"}
+    story.sweep("the plan's 72-hour triage review has passed; the panel meets weekly")
     story.refused(
         INCIDENT,
         PSS,
@@ -323,6 +386,8 @@ def _investigate(story: Story, psii: str) -> None:
         {"lead_id": LEAD.id, "engagement_lead_id": ENGAGEMENT_LEAD.id},
         why="A lead from another directorate and a family engagement lead are named.",
     )
+    story.clocks(psii, "the lead's appointment starts the PSII's clocks (three months; cap six)")
+    story.clocks(CANDOUR, "the duty of candour's clocks, counted from awareness")
     story.refused(
         psii,
         LEAD,
@@ -406,6 +471,7 @@ def _investigate(story: Story, psii: str) -> None:
         days=10,
     )
     story.step(psii, EXECUTIVE, "resume", why="The investigation resumes.", days=9)
+    story.clocks(psii, "the agreed target (7 Aug) and the cap, moved 9 days by the hold")
     story.step(psii, LEAD, "complete_analysis", why="The analysis is complete.", days=20)
     story.step(
         psii,
@@ -497,13 +563,17 @@ def _sign_off_and_close(story: Story, psii: str) -> None:
         "      On leave until the end of August, the executive lead delegates PSII "
         "sign-off to the deputy."
     )
+    story.clock.advance(timedelta(hours=16))
+    story.sweep("ten working days before the target, the lead is warned")
+    _caseload(story)
     story.step(
         psii,
         DEPUTY,
         "sign_off",
         {**report, "delegation_id": DELEGATION},
         why="The deputy signs the executive lead's step under the delegation, and approves.",
-        days=1,
+        days=0,
+        hours=8,
     )
     story.relay("the approval gives the candour case the findings to share")
     story.step(
@@ -533,9 +603,39 @@ def _sign_off_and_close(story: Story, psii: str) -> None:
     )
 
 
+def _caseload(story: Story) -> None:
+    """Print the lead's caseload as the patient safety specialist reads it."""
+    now = story.clock.now()
+    items = reports.caseload(story.engine, LEAD.id, reader=PSS, now=now)
+    print(f"  ☰ {now.astimezone(LONDON):%d %b}  caseload of {LEAD.id}: {len(items)} case(s)")
+    for item in items:
+        late = "overdue" if item.overdue else "not overdue"
+        due = f"{item.next_due_date:%d %b %Y}" if item.next_due_date else "-"
+        print(f"      {item.case_id:<18} {item.state:<18} next {item.next_kind} {due}, {late}")
+
+
+def _board(story: Story) -> None:
+    """The clocks at the end, and the reports a board or an ICB reads from them."""
+    print("\n7. The clocks at the end, and the board's reports")
+    story.clocks(INCIDENT, "the triage review was met when the panel decided")
+    _caseload(story)
+    now = story.clock.now()
+    late = reports.overdue(story.engine, reader=PARTNER, now=now, organisation=TRUST)
+    print(f"  ☰ overdue at {TRUST}: {len(late)} deadline(s)")
+    for item in late:
+        print(f"      {item.case_id} {item.kind} due {item.due_date}, {item.days_overdue} day(s)")
+    year = (datetime(2026, 4, 1, tzinfo=LONDON), datetime(2027, 4, 1, tzinfo=LONDON))
+    rows = reports.candour_timeliness(
+        story.engine, reader=PARTNER, since=year[0], until=year[1], now=now, organisation=TRUST
+    )
+    print(f"  ☰ duty of candour at {TRUST} in 2026/27 so far (due, met on time, met late):")
+    for row in rows:
+        print(f"      {row.kind:<22} {row.due}, {row.met_on_time}, {row.met_late}")
+
+
 def _trails(engine: Engine, story: Story, cases: list[str]) -> bool:
     """Print each case's audit trail as the partner reads it; verify each; list the records."""
-    print("\n7. The audit trail of each case, as the patient safety partner reads it")
+    print("\n8. The audit trail of each case, as the patient safety partner reads it")
     ok = True
     for case_id in cases:
         case = engine.get(case_id, reader=PARTNER)
@@ -557,7 +657,7 @@ def _trails(engine: Engine, story: Story, cases: list[str]) -> bool:
             f"  Verified: {'OK' if result.ok else 'BROKEN'} ({result.entries} entries, "
             f"head {case.head_hash[:16]}…)"
         )
-    print(f"\n8. Every record of incident {INCIDENT}")
+    print(f"\n9. Every record of incident {INCIDENT}")
     for record in engine.incident_records(INCIDENT, reader=PARTNER):
         print(f"  {record.family:<18} {record.case_id:<24} {record.workflow:<18} {record.state}")
     print(f"\n  Refusals shown and explained: {len(story.refusals)} ({', '.join(story.refusals)})")
@@ -597,13 +697,14 @@ def run(db_path: Path) -> int:
     psii = _triage_and_decide(story, rules)
     _investigate(story, psii)
     _sign_off_and_close(story, psii)
+    _board(story)
     ok = _trails(engine, story, [INCIDENT, CANDOUR, psii, DELEGATION])
     print(f"  Log events (allow-listed keys only) were written to {log_path.name}")
     store.dispose()
     psirf_log.removeHandler(handler)
     handler.close()
 
-    print("\n9. A second process reopens the database and verifies every case")
+    print("\n10. A second process reopens the database and verifies every case")
     verifier = Path(__file__).with_name("verify_audit.py")
     second = subprocess.run(  # noqa: S603 - runs this repository's own script
         [sys.executable, str(verifier), "--db", str(db_path)], check=False

@@ -64,7 +64,7 @@ class TestDemo:
         for case in (
             "INC-2026-0311  (incident_intake, response_decided; plan rxm-psirp@1.0, rules 2026.2)",
             "INC-2026-0311/doc  (duty_of_candour, complete; plan rxm-psirp@1.0, rules 2026.2)",
-            "INC-2026-0311/lr6  (psii, closed; plan rxm-psirp@1.0, rules 2026.2)",
+            "INC-2026-0311/lr8  (psii, closed; plan rxm-psirp@1.0, rules 2026.2)",
             "DEL-2026-014  (delegation, active; plan rxm-psirp@1.0, rules 2026.2)",
         ):
             assert case in out
@@ -113,15 +113,82 @@ class TestDemo:
     ) -> None:
         """The incident's records are its intake, PSII and candour case; every trail verifies."""
         out = demo[0].stdout
-        records = out.split("8. Every record of incident INC-2026-0311\n", 1)[1].split("\n\n")[0]
+        records = out.split("9. Every record of incident INC-2026-0311\n", 1)[1].split("\n\n")[0]
 
         assert records.split("\n") == [
             "  intake             INC-2026-0311            incident_intake    response_decided",
-            "  learning_response  INC-2026-0311/lr6        psii               closed",
+            "  learning_response  INC-2026-0311/lr8        psii               closed",
             "  duty_of_candour    INC-2026-0311/doc        duty_of_candour    complete",
         ]
         assert out.count("Verified: OK") == 4
         assert "BROKEN" not in out
+
+    def test_the_plans_clocks_start_move_and_are_met(
+        self, demo: tuple[subprocess.CompletedProcess[str], Path]
+    ) -> None:
+        """The PSII's clocks start with its lead, move with the hold; candour met in time."""
+        out = demo[0].stdout
+
+        assert (
+            "  ⏱ INC-2026-0311/lr8: the lead's appointment starts the PSII's clocks "
+            "(three months; cap six)\n"
+            "      response_target        due 18 Aug 2026      open\n"
+            "      response_hard_cap      due 18 Nov 2026      open\n"
+        ) in out
+        assert (
+            "      candour_notification   due 26 May 2026      met on 13 May\n"
+            "      candour_written        due 28 May 2026      met on 14 May\n"
+        ) in out
+        assert (
+            "  ⏱ INC-2026-0311/lr8: the agreed target (7 Aug) and the cap, moved 9 days by "
+            "the hold\n"
+            "      response_target        due 16 Aug 2026      open\n"
+            "      response_hard_cap      due 27 Nov 2026      open\n"
+        ) in out
+        assert "      triage_review          due 14 May 09:30     met on 17 May, late\n" in out
+
+    def test_the_sweeper_fires_what_fell_due_and_notifies(
+        self, demo: tuple[subprocess.CompletedProcess[str], Path]
+    ) -> None:
+        """Two sweeps: the triage review's warning and breach, then the lead's warning."""
+        out = demo[0].stdout
+
+        assert (
+            "  ⏰ 15 May  sweeper fired 2 escalation tier(s): the plan's 72-hour triage review "
+            "has passed; the panel meets weekly\n"
+            "      → patient_safety_specialist: triage_review warning (case INC-2026-0311)\n"
+            "      → patient_safety_specialist: triage_review breach (case INC-2026-0311)\n"
+            "      → senior_leader: triage_review breach (case INC-2026-0311)\n"
+        ) in out
+        assert (
+            "  ⏰ 02 Aug  sweeper fired 1 escalation tier(s): ten working days before the "
+            "target, the lead is warned\n"
+            "      → learning_response_lead inv-07: response_target warning "
+            "(case INC-2026-0311/lr8)\n"
+        ) in out
+        assert out.count("escalation_fired") == 3
+        assert "psirf-flow system                     escalation_fired" in out
+
+    def test_the_board_reports_at_the_end(
+        self, demo: tuple[subprocess.CompletedProcess[str], Path]
+    ) -> None:
+        """The lead's caseload mid-way and at the end, nothing overdue, candour met on time."""
+        out = demo[0].stdout
+        board = out.split("7. The clocks at the end, and the board's reports\n", 1)[1]
+
+        assert (
+            "  ☰ 02 Aug  caseload of inv-07: 1 case(s)\n"
+            "      INC-2026-0311/lr8  awaiting_approval  next response_target 16 Aug 2026, "
+            "not overdue\n"
+        ) in out
+        assert board.split("\n\n")[0].split("\n")[2:] == [
+            "  ☰ 08 Aug  caseload of inv-07: 0 case(s)",
+            "  ☰ overdue at RXM: 0 deadline(s)",
+            "  ☰ duty of candour at RXM in 2026/27 so far (due, met on time, met late):",
+            "      candour_notification   1, 1, 0",
+            "      candour_written        1, 1, 0",
+            "      candour_findings       1, 1, 0",
+        ]
 
     def test_second_process_verifies_every_case(
         self, demo: tuple[subprocess.CompletedProcess[str], Path]
@@ -139,7 +206,7 @@ class TestDemo:
         assert "4 case(s) checked in a fresh process, 0 broken" in out
         assert again.returncode == 0, again.stdout + again.stderr
         assert "4 case(s) checked in a fresh process, 0 broken" in again.stdout
-        assert "case INC-2026-0311/lr6: 22 entries, state closed: OK" in again.stdout
+        assert "case INC-2026-0311/lr8: 23 entries, state closed: OK" in again.stdout
 
     def test_no_patient_data_reaches_the_database_or_logs(
         self, demo: tuple[subprocess.CompletedProcess[str], Path]
