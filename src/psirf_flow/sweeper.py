@@ -17,6 +17,10 @@ and the version check the second entry). :meth:`Sweeper.run` repeats sweeps unti
 event is set, waiting on the event (never sleeping), and finishes the batch in hand before
 stopping. ``psirf-flow sweep URL`` runs it from the command line.
 
+With ``Sweeper(engine, thematic_reviews=True)`` the first sweep of each Europe/London day
+also commissions the plan's scheduled thematic reviews that are due (psirf-rules §2), each
+occurrence exactly once across sweepers: see :class:`Sweeper`.
+
 Deliver the messages with :class:`~psirf_flow.relay.OutboxRelay` (give it a
 :class:`~psirf_flow.notify.Notifier`).
 
@@ -35,16 +39,18 @@ import logging
 import os
 import threading
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Final
 
 import attrs
 
 from psirf_flow import _inputs
+from psirf_flow._thematic_shell import commission_due
 from psirf_flow.domain import Escalation, check_identifier
 from psirf_flow.engine import Engine
 from psirf_flow.errors import InvalidInput, PsirfFlowError
 from psirf_flow.log import enabled, get_logger, safe_fields
+from psirf_flow.policy.calendars import UK_TIME
 
 
 __all__ = ["DEFAULT_BATCH", "DEFAULT_LEASE", "SweepReport", "Sweeper"]
@@ -73,6 +79,11 @@ class SweepReport:
             their claim runs out.
         late_seconds_max: The latest of the tiers fired, in seconds after ``fire_at``.
         late_seconds_total: The lateness of every tier fired, added up.
+        reviews_commissioned: Scheduled thematic reviews opened (only with
+            ``Sweeper(thematic_reviews=True)``).
+        reviews_skipped: Due scheduled thematic reviews not opened because they gathered
+            fewer than two incidents not yet reviewed (looked at again the next day).
+        reviews_failed: Due scheduled thematic reviews whose opening was refused or failed.
     """
 
     claimed: int = 0
@@ -82,6 +93,9 @@ class SweepReport:
     failed: int = 0
     late_seconds_max: int = 0
     late_seconds_total: int = 0
+    reviews_commissioned: int = 0
+    reviews_skipped: int = 0
+    reviews_failed: int = 0
 
     def __add__(self, other: SweepReport) -> SweepReport:
         return SweepReport(
@@ -92,15 +106,28 @@ class SweepReport:
             failed=self.failed + other.failed,
             late_seconds_max=max(self.late_seconds_max, other.late_seconds_max),
             late_seconds_total=self.late_seconds_total + other.late_seconds_total,
+            reviews_commissioned=self.reviews_commissioned + other.reviews_commissioned,
+            reviews_skipped=self.reviews_skipped + other.reviews_skipped,
+            reviews_failed=self.reviews_failed + other.reviews_failed,
         )
 
     def summary(self) -> str:
-        """One line: ``claimed=3 fired=2 skipped=1 conflicts=0 failed=0 late_max_s=40``."""
-        return (
+        """One line: ``claimed=3 fired=2 skipped=1 conflicts=0 failed=0 late_max_s=40``.
+
+        When scheduled thematic reviews were commissioned, skipped or failed, the line
+        ends with ``reviews_commissioned=1 reviews_skipped=0 reviews_failed=0``.
+        """
+        line = (
             f"claimed={self.claimed} fired={self.fired} skipped={self.skipped} "
             f"conflicts={self.conflicts} failed={self.failed} "
             f"late_max_s={self.late_seconds_max}"
         )
+        if self.reviews_commissioned or self.reviews_skipped or self.reviews_failed:
+            line += (
+                f" reviews_commissioned={self.reviews_commissioned} "
+                f"reviews_skipped={self.reviews_skipped} reviews_failed={self.reviews_failed}"
+            )
+        return line
 
 
 def _default_claimant() -> str:
@@ -121,6 +148,14 @@ class Sweeper:
         batch: Tiers claimed at a time (1 to 10,000).
         lease: How long a claim keeps other sweepers off a tier (positive, at most a day);
             longer than a batch takes to fire.
+        thematic_reviews: Also commission the plan's scheduled thematic reviews (psirf-rules
+            §2): on its first sweep of each Europe/London day, the sweeper opens, as
+            psirf_flow itself, each review due on or before that date and not commissioned
+            yet, gathering the incidents the plan organisation's intakes added to it and no
+            earlier commissioning took. The case id (and idempotency key) is derived from
+            the plan id, review id and due date, so sweepers in several processes open it
+            once. A review gathering fewer than two incidents is skipped
+            (``reviews_skipped``). Ignored when the engine has no plan.
 
     Raises:
         InvalidInput: If an argument has the wrong type or range, naming it.
@@ -133,6 +168,7 @@ class Sweeper:
         claimant: str | None = None,
         batch: int = DEFAULT_BATCH,
         lease: timedelta = DEFAULT_LEASE,
+        thematic_reviews: bool = False,
     ) -> None:
         if not isinstance(engine, Engine):
             raise InvalidInput("engine", f"must be an Engine, got {type(engine).__name__}")
@@ -144,6 +180,12 @@ class Sweeper:
         if not isinstance(given, timedelta) or not timedelta(0) < given <= _LONGEST_LEASE:
             raise InvalidInput("lease", "must be a positive timedelta of at most one day")
         self._lease = lease
+        flag: object = thematic_reviews
+        if not isinstance(flag, bool):
+            raise InvalidInput("thematic_reviews", "must be True or False")
+        self._thematic_reviews = thematic_reviews
+        #: The Europe/London date of the last commissioning pass that finished.
+        self._reviewed_on: date | None = None
         self._engine = engine
         self._log = get_logger()
 
@@ -216,6 +258,8 @@ class Sweeper:
                 total += self._fire(tier, at)
             if len(claimed) < self._batch:
                 break
+        if self._thematic_reviews and (stop is None or not stop.is_set()):
+            total += self._commission(at)
         if total.claimed and enabled(logging.INFO):
             self._log.info(
                 "psirf_flow.sweep_finished",
@@ -231,6 +275,24 @@ class Sweeper:
                 ),
             )
         return total
+
+    def _commission(self, at: datetime) -> SweepReport:
+        """Commission the scheduled thematic reviews due by ``at``, once per local day."""
+        today = at.astimezone(UK_TIME).date()
+        if self._reviewed_on == today:
+            return SweepReport()
+        try:
+            done = commission_due(self._engine, today)
+        except PsirfFlowError as error:  # the store: the tiers fired stay reported
+            self._warn("psirf_flow.thematic_reviews_failed", error.code)
+            return SweepReport(reviews_failed=1)
+        if not done.retry:
+            self._reviewed_on = today
+        return SweepReport(
+            reviews_commissioned=done.commissioned,
+            reviews_skipped=done.skipped,
+            reviews_failed=done.failed,
+        )
 
     def _fire(self, tier: Escalation, at: datetime) -> SweepReport:
         try:

@@ -91,6 +91,7 @@ from psirf_flow.policy.thematic import (
     ThematicReviewDue,
     commissioning_payload,
     gathered_reviews,
+    not_yet_reviewed,
     thematic_reviews_due,
 )
 from psirf_flow.policy.triage import (
@@ -182,6 +183,7 @@ __all__ = [
     "load_plan",
     "load_plan_file",
     "matching_priorities",
+    "not_yet_reviewed",
     "plan_problems",
     "plan_schema",
     "thematic_reviews_due",

@@ -36,6 +36,7 @@ __all__ = [
     "ThematicReviewDue",
     "commissioning_payload",
     "gathered_reviews",
+    "not_yet_reviewed",
     "thematic_reviews_due",
 ]
 
@@ -149,6 +150,46 @@ def gathered_reviews(intakes: Iterable[Mapping[str, object]]) -> dict[str, tuple
             if isinstance(review, str):
                 found.setdefault(review, set()).add(incident)
     return {review: tuple(sorted(ids)) for review, ids in sorted(found.items())}
+
+
+def not_yet_reviewed(
+    due: ThematicReviewDue, earlier: Iterable[Mapping[str, object]]
+) -> tuple[str, ...]:
+    """The incidents of ``due`` that no earlier commissioning of the same review took (pure).
+
+    The intakes keep every review an incident was added to, so ``due.incident_ids`` still
+    lists the incidents an earlier occurrence reviewed; the guard
+    ``scheduled_review_as_planned`` refuses those (psirf-rules §2). Pass the facts of the
+    organisation's thematic reviews that were not stood down: those naming
+    ``scheduled_review_id`` equal to ``due.review_id`` take their ``incident_ids``.
+
+    Args:
+        due: A review :func:`thematic_reviews_due` returned.
+        earlier: The facts of thematic reviews already opened (not stood down); facts of
+            another shape or of another review are skipped.
+
+    Returns:
+        The incidents left to review, sorted.
+
+    Raises:
+        InvalidInput: If ``due`` is not a ``ThematicReviewDue`` or ``earlier`` is not a
+            collection of mappings.
+    """
+    if not isinstance(due, ThematicReviewDue):
+        raise InvalidInput("due", f"must be a ThematicReviewDue, got {type(due).__name__}")
+    given: object = earlier
+    if isinstance(given, str | bytes) or not isinstance(given, Iterable):
+        raise InvalidInput("earlier", "must be the facts of earlier thematic reviews")
+    taken: set[str] = set()
+    for facts in earlier:
+        if not isinstance(facts, Mapping):
+            raise InvalidInput("earlier", f"must hold mappings, got {type(facts).__name__}")
+        if facts.get("scheduled_review_id") != due.review_id:
+            continue
+        incidents = facts.get("incident_ids")
+        if isinstance(incidents, tuple | list):
+            taken.update(i for i in incidents if isinstance(i, str))
+    return tuple(sorted(set(due.incident_ids) - taken))
 
 
 def commissioning_payload(
