@@ -561,6 +561,11 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
     show_default=True,
     help="Tiers claimed at a time.",
 )
+@click.option(
+    "--thematic-reviews",
+    is_flag=True,
+    help="Also commission the plan's scheduled thematic reviews that are due (needs --plan).",
+)
 @_KEY_FILE
 def sweep(
     url: str,
@@ -569,6 +574,7 @@ def sweep(
     interval: float,
     plan_file: Path | None,
     batch: int,
+    thematic_reviews: bool,
     key_file: Path | None,
 ) -> None:
     """Fire the escalation tiers that are due in the database at URL, each exactly once.
@@ -576,17 +582,24 @@ def sweep(
     Runs until SIGINT or SIGTERM (finishing the batch in hand), or sweeps once with
     --once; then prints a one-line summary. Several sweepers may run at once on
     PostgreSQL; on SQLite run one. Deliver the notifications with the outbox relay.
+    With --thematic-reviews and --plan, the first sweep of each day also opens the
+    plan's scheduled thematic reviews that are due, each occurrence once.
     """
     from psirf_flow.store.sql import SqlStore  # noqa: PLC0415 - optional extra
     from psirf_flow.sweeper import Sweeper  # noqa: PLC0415
 
+    if thematic_reviews and plan_file is None:
+        msg = "--thematic-reviews needs the plan that schedules them (--plan)"
+        raise click.UsageError(msg)
     with _errors_to_exit_codes():
         keys = _audit_keys(key_file)
         loaded = load_plan_file(plan_file) if plan_file is not None else None
         store = SqlStore.open(url)
         try:
             sweeper = Sweeper(
-                Engine(store, clock=SystemClock(), keys=keys, plan=loaded), batch=batch
+                Engine(store, clock=SystemClock(), keys=keys, plan=loaded),
+                batch=batch,
+                thematic_reviews=thematic_reviews,
             )
             if once:
                 report = sweeper.sweep()

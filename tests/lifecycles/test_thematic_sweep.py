@@ -10,12 +10,15 @@ only the plan organisation's incidents not reviewed by an earlier occurrence.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Final
 
 import pytest
+from click.testing import CliRunner
 
 from psirf_flow import Actor, Engine, InMemoryStore, InvalidInput, Role, Sweeper, SweepReport
 from psirf_flow import _thematic_shell as thematic_shell
+from psirf_flow.cli import main
 from psirf_flow.domain import SYSTEM_ACTOR_ID, Case, SystemReader
 from psirf_flow.policy import (
     IncidentFacts,
@@ -28,6 +31,7 @@ from psirf_flow.policy import (
     triage,
 )
 from psirf_flow.ports import CaseQuery, Page
+from psirf_flow.store.sql import SqlStore
 from psirf_flow.testing import ManualClock
 
 
@@ -40,7 +44,7 @@ OTHER_PSS: Final = Actor("pss-9", [Role.PATIENT_SAFETY_SPECIALIST], OTHER_ORG)
 RULES: Final = load_national_rules()
 REVIEW: Final = "falls-monthly"
 
-PLAN: Final[Plan] = load_plan("""
+PLAN_TEXT: Final = """
 schema = 1
 
 [plan]
@@ -67,7 +71,8 @@ response_type = "thematic_review"
 every = { amount = 1, unit = "months" }
 first_due = 2026-03-31
 criteria = { fact = "categories", includes = "falls" }
-""")
+"""
+PLAN: Final[Plan] = load_plan(PLAN_TEXT)
 
 #: Tue 10 March 2026, 09:00 GMT: incidents are reported and triaged.
 BEFORE: Final = datetime(2026, 3, 10, 9, tzinfo=UTC)
@@ -415,3 +420,52 @@ def test_review_case_id_is_derived_and_fits() -> None:
     assert len(long_id) == 128
     assert long_id.endswith("/2026-04-30")
     assert long_id == thematic_shell.review_case_id(PLAN, long_due)
+
+
+def test_cli_sweep_commissions_on_sqlite(tmp_path: Path) -> None:
+    """``psirf-flow sweep --thematic-reviews --plan`` opens the due review once on SQLite."""
+    db = str(tmp_path / "sweep.sqlite3")
+    # The CLI runs on the real clock: a review first due in 2020 is due whatever today is.
+    text = PLAN_TEXT.replace("2026-03-31", "2020-01-31").replace("2026-01-01", "2020-01-01")
+    plan_file = tmp_path / "plan.toml"
+    plan_file.write_text(text, encoding="utf-8")
+    store = SqlStore.open(db, migrate=True)
+    try:
+        engine = Engine(
+            store,
+            clock=ManualClock(datetime(2020, 1, 6, 9, tzinfo=UTC)),
+            plan=load_plan(text),
+            national_rules=RULES,
+        )
+        _added(engine, 1)
+        _added(engine, 2)
+    finally:
+        store.dispose()
+    command = ["sweep", db, "--once", "--plan", str(plan_file), "--thematic-reviews"]
+
+    first = CliRunner().invoke(main, command)
+    second = CliRunner().invoke(main, command)
+    store = SqlStore.open(db)
+    try:
+        reviews = store.list_cases(CaseQuery(workflow="thematic_review")).items
+    finally:
+        store.dispose()
+
+    assert first.exit_code == 0, first.output
+    assert first.output.rstrip().endswith(
+        "reviews_commissioned=1 reviews_skipped=0 reviews_failed=0"
+    )
+    assert "reviews_" not in second.output
+    (review,) = reviews
+    assert review.id.startswith("rx1-psirp/falls-monthly/")
+    assert review.facts["incident_ids"] == ("INC-1", "INC-2")
+
+
+def test_cli_thematic_reviews_need_a_plan(tmp_path: Path) -> None:
+    """``--thematic-reviews`` without ``--plan`` is a usage error; nothing is swept."""
+    db = str(tmp_path / "sweep.sqlite3")
+
+    result = CliRunner().invoke(main, ["sweep", db, "--once", "--thematic-reviews"])
+
+    assert result.exit_code == 2
+    assert "--plan" in result.output
