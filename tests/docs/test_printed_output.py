@@ -23,6 +23,7 @@ PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 CHECKED_PAGES = [
     ROOT / "docs" / "how-to" / "run-the-sweeper.md",
     ROOT / "docs" / "how-to" / "report-overdue-work.md",
+    ROOT / "docs" / "how-to" / "commission-thematic-reviews.md",
 ]
 
 
