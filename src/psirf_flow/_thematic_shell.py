@@ -41,6 +41,7 @@ from psirf_flow.errors import (
     CaseAlreadyExists,
     CaseNotFound,
     CommandRejected,
+    ConcurrencyConflict,
     IdempotencyKeyReused,
     PsirfFlowError,
 )
@@ -178,6 +179,8 @@ def _open(
         )
     except (CaseAlreadyExists, IdempotencyKeyReused):
         return done  # another sweeper commissioned it first
+    except ConcurrencyConflict:
+        return attrs.evolve(done, retry=True)  # committing at once: look again next sweep
     except CommandRejected as refused:
         _warn(case_id, organisation, refused.code)
         return attrs.evolve(done, failed=done.failed + 1)

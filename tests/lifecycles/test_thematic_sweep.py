@@ -9,6 +9,7 @@ only the plan organisation's incidents not reviewed by an earlier occurrence.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Final
@@ -469,3 +470,48 @@ def test_cli_thematic_reviews_need_a_plan(tmp_path: Path) -> None:
 
     assert result.exit_code == 2
     assert "--plan" in result.output
+
+
+@pytest.mark.postgres
+def test_racing_sweepers_on_postgresql_open_one_review(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two sweepers on their own connections, both past the existence check, open one review."""
+    setup = SqlStore.open(pg_url, migrate=True)
+    try:
+        _added(Engine(setup, clock=ManualClock(BEFORE), plan=PLAN, national_rules=RULES), 1)
+        _added(Engine(setup, clock=ManualClock(BEFORE), plan=PLAN, national_rules=RULES), 2)
+    finally:
+        setup.dispose()
+    monkeypatch.setattr(thematic_shell, "_exists", lambda _engine, _case_id: False)
+    stores = [SqlStore.open(pg_url), SqlStore.open(pg_url)]
+    start = threading.Barrier(2)
+    reports: list[SweepReport] = []
+
+    def sweep(store: SqlStore, name: str) -> None:
+        sweeper = _sweeper(
+            Engine(store, clock=ManualClock(DUE_DAY), plan=PLAN, national_rules=RULES), name
+        )
+        start.wait()
+        reports.append(sweeper.sweep())
+
+    threads = [
+        threading.Thread(target=sweep, args=(store, f"sweeper-{n}"))
+        for n, store in enumerate(stores)
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        reviews = stores[0].list_cases(CaseQuery(workflow="thematic_review")).items
+        history = stores[0].history(MARCH_ID)
+    finally:
+        for store in stores:
+            store.dispose()
+
+    assert sorted(r.reviews_commissioned for r in reports) == [0, 1]
+    assert [r.reviews_failed for r in reports] == [0, 0]
+    (review,) = reviews
+    _assert_commissioned(review, MARCH_ID, ("INC-1", "INC-2"))
+    assert len(history) == 1
