@@ -10,12 +10,14 @@ only the plan organisation's incidents not reviewed by an earlier occurrence.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from psirf_flow import Actor, Engine, InMemoryStore, InvalidInput, Role, Sweeper, SweepReport
 from psirf_flow import _thematic_shell as thematic_shell
@@ -29,8 +31,10 @@ from psirf_flow.policy import (
     load_national_rules,
     load_plan,
     not_yet_reviewed,
+    thematic_reviews_due,
     triage,
 )
+from psirf_flow.policy.calendars import UK_TIME
 from psirf_flow.ports import CaseQuery, Page
 from psirf_flow.store.sql import SqlStore
 from psirf_flow.testing import ManualClock
@@ -515,3 +519,41 @@ def test_racing_sweepers_on_postgresql_open_one_review(
     (review,) = reviews
     _assert_commissioned(review, MARCH_ID, ("INC-1", "INC-2"))
     assert len(history) == 1
+
+
+#: A step: add the next incident to the review, or move the clock on (hours) and sweep.
+STEPS = st.lists(
+    st.one_of(st.just("add"), st.integers(min_value=1, max_value=24 * 40)),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=STEPS)
+def test_each_occurrence_commissioned_once_never_early(steps: list[str | int]) -> None:
+    """Whatever the additions and sweeps: never early, once each, incidents in one review."""
+    clock = ManualClock(BEFORE)
+    engine = Engine(InMemoryStore(), clock=clock, plan=PLAN, national_rules=RULES)
+    added = 0
+    for n, step in enumerate(steps):
+        if step == "add":
+            added += 1
+            _added(engine, added)
+            continue
+        assert isinstance(step, int)
+        clock.advance(timedelta(hours=step))
+        _sweeper(engine, f"sweeper-{n % 2}").sweep()  # a new sweeper: its first pass today
+        today = clock.now().astimezone(UK_TIME).date()
+        reviews = _reviews(engine)
+        taken = [i for r in reviews for i in r.facts["incident_ids"]]  # type: ignore[union-attr]
+        assert len(taken) == len(set(taken))
+        for review in reviews:
+            due_on = date.fromisoformat(review.id.rsplit("/", 1)[1])
+            opening = engine.history(review.id, reader=READER)[0]
+            assert opening.recorded_at.astimezone(UK_TIME).date() >= due_on
+            assert len(review.facts["incident_ids"]) >= 2  # type: ignore[arg-type]
+        due = thematic_reviews_due(PLAN, on=today)
+        latest = thematic_shell.review_case_id(PLAN, due[0]) if due else None
+        if latest is not None and latest not in {r.id for r in reviews}:
+            assert added - len(taken) < 2
