@@ -198,7 +198,11 @@ class Sweeper:
         """Fire every tier due by ``now`` (the engine's clock by default), batch by batch.
 
         Each tier is fired at ``now``: the entry records it as the fired instant and the
-        lateness from the tier's ``fire_at``.
+        lateness from the tier's ``fire_at``. With ``thematic_reviews``, the first sweep of
+        the Europe/London date of ``now`` then commissions the scheduled reviews due by
+        that date (the openings are decided at the engine clock's time, as every command
+        is); a failure there is counted in ``reviews_failed`` and, if the store failed,
+        looked at again on the next sweep.
 
         Raises:
             InvalidInput: If ``now`` is not an aware datetime.
@@ -283,8 +287,9 @@ class Sweeper:
             return SweepReport()
         try:
             done = commission_due(self._engine, today)
-        except PsirfFlowError as error:  # the store: the tiers fired stay reported
-            self._warn("psirf_flow.thematic_reviews_failed", error.code)
+        except Exception as error:  # noqa: BLE001 - the tiers fired stay reported
+            code = error.code if isinstance(error, PsirfFlowError) else None
+            self._warn("psirf_flow.thematic_reviews_failed", code)
             return SweepReport(reviews_failed=1)
         if not done.retry:
             self._reviewed_on = today

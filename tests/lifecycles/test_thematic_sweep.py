@@ -23,6 +23,7 @@ from psirf_flow import Actor, Engine, InMemoryStore, InvalidInput, Role, Sweeper
 from psirf_flow import _thematic_shell as thematic_shell
 from psirf_flow.cli import main
 from psirf_flow.domain import SYSTEM_ACTOR_ID, Case, SystemReader
+from psirf_flow.errors import StoreUnavailable
 from psirf_flow.policy import (
     IncidentFacts,
     Plan,
@@ -95,10 +96,14 @@ class CountingStore(InMemoryStore):
     def __init__(self) -> None:
         super().__init__()
         self.listings = 0
+        self.failures = 0
 
     def list_cases(self, query: CaseQuery) -> Page:
-        """List as the in-memory store does, counting the call."""
+        """List as the in-memory store does, counting the call (or fail while told to)."""
         self.listings += 1
+        if self.failures:
+            self.failures -= 1
+            raise StoreUnavailable("memory", "unreachable")
         return super().list_cases(query)
 
 
@@ -317,6 +322,24 @@ def test_the_intakes_are_read_once_per_local_day(
     assert after_first > 0
     assert after_same_day == after_first
     assert store.listings > after_same_day
+
+
+def test_a_store_failure_is_counted_and_tried_again_next_sweep(
+    engine: Engine, store: CountingStore, clock: ManualClock
+) -> None:
+    """An unreachable store while gathering fails the pass, which the next sweep runs again."""
+    _added(engine, 1)
+    _added(engine, 2)
+    sweeper = _sweeper(engine)
+    store.failures = 1
+
+    (failed,) = _sweep_at(clock, DUE_DAY, sweeper)
+    (again,) = _sweep_at(clock, datetime(2026, 3, 31, 9, tzinfo=UTC), sweeper)
+
+    assert _counts(failed) == (0, 0, 1)
+    assert failed.summary().endswith("reviews_commissioned=0 reviews_skipped=0 reviews_failed=1")
+    assert _counts(again) == (1, 0, 0)
+    assert [c.id for c in _reviews(engine)] == [MARCH_ID]
 
 
 def test_off_by_default_and_without_a_plan(store: CountingStore, clock: ManualClock) -> None:
