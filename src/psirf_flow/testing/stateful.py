@@ -55,6 +55,7 @@ from psirf_flow.domain import (
 from psirf_flow.engine import Engine, Outcome
 from psirf_flow.errors import GuardFailed, InvalidInput, PsirfFlowError
 from psirf_flow.policy import Plan
+from psirf_flow.policy.calendars import UK_TIME
 from psirf_flow.policy.timing import local_date
 from psirf_flow.ports import Clock, Store
 from psirf_flow.store.memory import InMemoryStore
@@ -63,7 +64,7 @@ from psirf_flow.testing.clock import ManualClock
 from psirf_flow.testing.model import ModelCase, Prediction, ReferenceEngine, ReferenceModel
 from psirf_flow.testing.strategies import commands, opening_payloads, payloads_for, role_sets
 from psirf_flow.workflows import DefinitionRegistry, WorkflowDefinition
-from psirf_flow.workflows.spec import FieldKind, FieldSpec
+from psirf_flow.workflows.spec import PREVIOUS_STATE, FieldKind, FieldSpec, TransitionSpec
 
 
 __all__ = [
@@ -612,6 +613,15 @@ _AMOUNTS: Final = {
 _DATE_OFFSETS: Final = st.integers(-30, 183)
 
 _TierKey = tuple[str, str, int, int]
+_CANCELLED: Final = EscalationStatus.CANCELLED.value
+#: How a tier's status may change from one step to the next (psirf-rules §9.4: a tier
+#: waits, pauses with its case's hold, fires once or is cancelled; nothing comes back).
+_TIER_MOVES: Final = {
+    _PENDING: frozenset({_PENDING, _PAUSED, _FIRED, _CANCELLED}),
+    _PAUSED: frozenset({_PAUSED, _PENDING, _CANCELLED}),
+    _FIRED: frozenset({_FIRED}),
+    _CANCELLED: frozenset({_CANCELLED}),
+}
 
 
 class ClockedEngineStateMachine(EngineStateMachine):
@@ -648,6 +658,8 @@ class ClockedEngineStateMachine(EngineStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
+        self.seen_tiers: dict[_TierKey, Escalation] = {}
+        self.seen_deadlines: dict[tuple[str, str, int], Deadline] = {}
         self.sweepers = [
             Sweeper(self.engine, claimant=name, batch=1 if index % 2 else DEFAULT_BATCH)
             for index, name in enumerate(self.claimants)
@@ -679,6 +691,16 @@ class ClockedEngineStateMachine(EngineStateMachine):
         else:
             self.clock.set(target)
         note(f"clock: {self.clock.now().isoformat()}")
+
+    @rule(data=st.data())
+    def hold_or_resume(self, data: st.DataObject) -> None:
+        """Put a case on hold or resume it, when the model says one may; else fire a command.
+
+        Holds pause the clocks and resumes move them, so a clocked run asks for them more
+        often than the base machine's steering would.
+        """
+        if not self.case_ids or not self._steer_to(data, _pauses_clocks):
+            self.fire(data)
 
     @rule(data=st.data())
     def sweep(self, data: st.DataObject) -> None:
@@ -789,7 +811,75 @@ class ClockedEngineStateMachine(EngineStateMachine):
                     f"{'on hold' if held else 'not on hold'}"
                 )
 
+    @invariant()
+    def tiers_move_only_as_the_rules_say(self) -> None:
+        """Tiers change status only forwards, and move only when their case resumes.
+
+        A waiting tier keeps its ``fire_at``; a fired or cancelled one never changes. A
+        paused tier that is pending again has moved later by the hold: by the whole local
+        days between pausing and resuming for a day-based deadline (its local time of day
+        kept, across a clock change too), by the exact time on hold for an hours rule.
+        """
+        tiers, deadlines = self._tiers(), self._deadlines()
+        now = self.clock.now()
+        for key, tier in tiers.items():
+            old = self.seen_tiers.get(key)
+            if old is None:
+                continue
+            assert tier.status in _TIER_MOVES[old.status], f"{key}: {old.status} -> {tier.status}"
+            if old.status in (_FIRED, _CANCELLED):
+                assert tier == old, f"{key} changed after it was {old.status}"
+            elif old.status == _PAUSED and tier.status == _PENDING:
+                self._check_resumed(old, tier, self.seen_deadlines[key[:3]], now)
+            elif tier.status != _CANCELLED:
+                assert tier.fire_at == old.fire_at, f"{key} moved without a resume"
+        for key in self.seen_tiers:
+            assert key in tiers, f"tier {key} disappeared"
+        self.seen_tiers, self.seen_deadlines = tiers, deadlines
+
     # ------------------------------------------------------------------ helpers
+
+    def _steer_to(self, data: st.DataObject, wanted: Callable[[TransitionSpec], bool]) -> bool:
+        """Fire a ``wanted`` step the model says may be accepted; False if there is none."""
+        now = self.clock.now()
+        options: list[tuple[str, str, Actor]] = []
+        for case_id in self.case_ids:
+            model = self.reference.model_for(case_id)
+            case = self.reference.cases[case_id]
+            for trigger in model.triggers_from(case.state):
+                spec = model.definition.transitions[trigger]
+                if not wanted(spec):
+                    continue
+                for role in spec.roles:
+                    for person in self.people:
+                        actor = self._actor(person, role)
+                        if model.may_fire(case, trigger, actor, now=now):
+                            options.append((case_id, trigger, actor))
+        if not options:
+            return False
+        case_id, trigger, actor = _pick(data, options, "hold or resume")
+        definition = self.reference.model_for(case_id).definition
+        payload = data.draw(self._payload(definition, trigger), label="payload")
+        self._fire(case_id, Command(trigger, actor, payload, idempotency_key=None))
+        return True
+
+    def _check_resumed(
+        self, old: Escalation, tier: Escalation, deadline: Deadline, now: datetime
+    ) -> None:
+        """A resumed tier moved later by the hold, as its deadline's rule counts it."""
+        paused_at = deadline.paused_at
+        assert paused_at is not None, f"{deadline.key} was paused without paused_at"
+        if deadline.due_date is None:
+            assert tier.fire_at == old.fire_at + (now - paused_at), f"{tier.key}: hours shift"
+            return
+        days = (local_date(now) - local_date(paused_at)).days
+        before = old.fire_at.astimezone(UK_TIME)
+        after = tier.fire_at.astimezone(UK_TIME)
+        assert (after.date() - before.date()).days == days, f"{tier.key}: moved by whole days"
+        assert after.time() == before.time(), f"{tier.key}: local time of day kept"
+        event("a resumed tier moved by whole local days")
+        if before.utcoffset() != after.utcoffset():
+            event("a resumed tier moved across a clock change")
 
     def _check_entry(self, tier: Escalation, entry: Any) -> None:
         """The entry of a fired tier: its stage, instants and lateness, never early."""
@@ -837,6 +927,11 @@ class ClockedEngineStateMachine(EngineStateMachine):
             return {k: day if k in dates else v for k, v in payload.items()}
 
         return st.tuples(payloads, _DATE_OFFSETS).map(moved)
+
+
+def _pauses_clocks(spec: TransitionSpec) -> bool:
+    """A step that puts a case on hold, or resumes it."""
+    return spec.holds or spec.dest == PREVIOUS_STATE
 
 
 def engine_state_machine(
