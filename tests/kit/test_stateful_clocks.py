@@ -13,11 +13,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from hypothesis import HealthCheck, settings
+import attrs
+import pytest
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from psirf_flow import InMemoryStore, _timekeeping
+from psirf_flow.decide import ESCALATION_TRIGGER
+from psirf_flow.domain import EscalationStatus
 from psirf_flow.policy import load_plan_file
+from psirf_flow.ports import Change
+from psirf_flow.schedule import ScheduleChange
 from psirf_flow.testing import ClockedEngineStateMachine, engine_state_machine
 from psirf_flow.workflows import DefinitionRegistry
 
@@ -70,3 +78,91 @@ def test_the_factory_builds_a_clocked_machine_under_the_plan() -> None:
     assert ClockedMachine.clock_start == START
     assert ClockedMachine.claimants == ("sweeper-a", "sweeper-b")
     assert ClockedMachine.organisation == PLAN.plan.organisation
+
+
+# ---------------------------------------------------------------- defects it must catch
+
+
+class ForgetsFiredTiersStore(InMemoryStore):
+    """Commits a fired tier's audit entry but not the tier's new status."""
+
+    def commit(self, change: Change) -> None:
+        """Commit, dropping the rows of an ``escalation_fired`` change."""
+        if change.entry.trigger == ESCALATION_TRIGGER:
+            change = attrs.evolve(change, deadlines=(), escalations=())
+        super().commit(change)
+
+
+class IgnoresHoldsStore(InMemoryStore):
+    """Stores a paused tier as pending, so a hold does not stop it."""
+
+    def commit(self, change: Change) -> None:
+        """Commit, with every paused tier written as pending."""
+        tiers = tuple(
+            attrs.evolve(t, status=EscalationStatus.PENDING.value)
+            if t.status == EscalationStatus.PAUSED.value
+            else t
+            for t in change.escalations
+        )
+        super().commit(attrs.evolve(change, escalations=tiers))
+
+
+def _resume_without_moving(**arguments: Any) -> ScheduleChange:
+    """The real schedule, except that a resumed tier keeps its old ``fire_at``."""
+    change = _timekeeping_schedule(**arguments)
+    old = {t.key: t for t in arguments["tiers"]}
+    kept = tuple(
+        attrs.evolve(t, fire_at=old[t.key].fire_at)
+        if t.key in old and old[t.key].status == EscalationStatus.PAUSED.value
+        else t
+        for t in change.escalations
+    )
+    return attrs.evolve(change, escalations=kept)
+
+
+_timekeeping_schedule = _timekeeping.plan_deadlines
+
+FAILING = settings(
+    max_examples=200,
+    stateful_step_count=60,
+    deadline=None,
+    database=None,
+    phases=[Phase.generate],
+    suppress_health_check=list(HealthCheck),
+    print_blob=False,
+)
+
+
+def _machine(store: type[InMemoryStore] = InMemoryStore) -> Any:
+    return engine_state_machine(
+        DEFINITIONS,
+        plan=PLAN,
+        clocks=True,
+        organisation=PLAN.plan.organisation,
+        start=START,
+        max_cases=3,
+        store_factory=store,
+    )
+
+
+class TestTheClockedMachineCatchesDefects:
+    """A broken store or schedule under the engine makes the clocked machine fail."""
+
+    @pytest.mark.parametrize(
+        "store_class",
+        [ForgetsFiredTiersStore, IgnoresHoldsStore],
+        ids=["forgets-fired-tiers", "ignores-holds"],
+    )
+    def test_a_defective_store_is_reported(self, store_class: type[InMemoryStore]) -> None:
+        """A tier left pending after it fired, or running on hold, fails the machine."""
+        with pytest.raises(AssertionError):
+            run_state_machine_as_test(_machine(store_class), settings=FAILING)
+
+    def test_a_resume_that_does_not_move_the_tiers_is_reported(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Tiers that keep their time across a hold fail the machine."""
+        monkeypatch.setattr(_timekeeping, "plan_deadlines", _resume_without_moving)
+
+        with pytest.raises(AssertionError, match="moved by whole days|hours shift"):
+            run_state_machine_as_test(_machine(), settings=FAILING)

@@ -582,24 +582,21 @@ _FINISHED: Final = frozenset(
 #: 25 October 2026 (01:00 UTC) and forward on 28 March 2027 (01:00 UTC), local midnights
 #: either side, and the Christmas and New Year bank holidays of 2026 (Boxing Day falls on
 #: a Saturday, so Monday 28 December is its substitute).
-CLOCK_LANDMARKS: Final = tuple(
-    datetime(*parts, tzinfo=UTC)
-    for parts in (
-        (2026, 10, 24, 23),  # 00:00 on the 25th, local (BST)
-        (2026, 10, 25, 0, 59, 59),
-        (2026, 10, 25, 1),  # 01:00 BST becomes 01:00 GMT
-        (2026, 10, 26, 0),
-        (2026, 12, 24, 17),
-        (2026, 12, 25, 0),
-        (2026, 12, 28, 0),
-        (2026, 12, 29, 0),
-        (2027, 1, 1, 0),
-        (2027, 1, 4, 0),
-        (2027, 3, 28, 0),
-        (2027, 3, 28, 0, 59, 59),
-        (2027, 3, 28, 1),  # 01:00 GMT becomes 02:00 BST
-        (2027, 3, 28, 23),  # 00:00 on the 29th, local (BST)
-    )
+CLOCK_LANDMARKS: Final = (
+    datetime(2026, 10, 24, 23, tzinfo=UTC),  # 00:00 on the 25th, local (BST)
+    datetime(2026, 10, 25, 0, 59, 59, tzinfo=UTC),
+    datetime(2026, 10, 25, 1, tzinfo=UTC),  # 02:00 BST becomes 01:00 GMT
+    datetime(2026, 10, 26, 0, tzinfo=UTC),
+    datetime(2026, 12, 24, 17, tzinfo=UTC),
+    datetime(2026, 12, 25, 0, tzinfo=UTC),
+    datetime(2026, 12, 28, 0, tzinfo=UTC),
+    datetime(2026, 12, 29, 0, tzinfo=UTC),
+    datetime(2027, 1, 1, 0, tzinfo=UTC),
+    datetime(2027, 1, 4, 0, tzinfo=UTC),
+    datetime(2027, 3, 28, 0, tzinfo=UTC),
+    datetime(2027, 3, 28, 0, 59, 59, tzinfo=UTC),
+    datetime(2027, 3, 28, 1, tzinfo=UTC),  # 01:00 GMT becomes 02:00 BST
+    datetime(2027, 3, 28, 23, tzinfo=UTC),  # 00:00 on the 29th, local (BST)
 )
 _NEAR: Final = (timedelta(seconds=-1), timedelta(0), timedelta(seconds=1))
 _ADVANCES: Final = ("minutes", "hours", "days", "weeks", "landmark", "next tier", "next tier")
@@ -766,7 +763,8 @@ class ClockedEngineStateMachine(EngineStateMachine):
                 if entry.trigger != ESCALATION_TRIGGER:
                     continue
                 data = entry.data
-                key = (case_id, str(data["deadline"]), int(str(data["cycle"])), int(str(data["tier"])))
+                cycle, number = int(str(data["cycle"])), int(str(data["tier"]))
+                key = (case_id, str(data["deadline"]), cycle, number)
                 found.setdefault(key, []).append(entry)
             fired = {k for k, t in tiers.items() if t.status == _FIRED}
             assert set(found) == fired, f"{case_id}: entries for {set(found)}, fired {fired}"
