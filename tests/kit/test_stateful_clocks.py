@@ -25,7 +25,7 @@ from psirf_flow.decide import ESCALATION_TRIGGER
 from psirf_flow.domain import EscalationStatus
 from psirf_flow.policy import load_plan_file
 from psirf_flow.ports import Change
-from psirf_flow.schedule import ScheduleChange
+from psirf_flow.schedule import ScheduleChange, plan_deadlines
 from psirf_flow.testing import ClockedEngineStateMachine, engine_state_machine
 from psirf_flow.workflows import DefinitionRegistry
 
@@ -120,7 +120,7 @@ def _resume_without_moving(**arguments: Any) -> ScheduleChange:
     return attrs.evolve(change, escalations=kept)
 
 
-_timekeeping_schedule = _timekeeping.plan_deadlines
+_timekeeping_schedule = plan_deadlines
 
 FAILING = settings(
     max_examples=200,
@@ -164,5 +164,5 @@ class TestTheClockedMachineCatchesDefects:
         """Tiers that keep their time across a hold fail the machine."""
         monkeypatch.setattr(_timekeeping, "plan_deadlines", _resume_without_moving)
 
-        with pytest.raises(AssertionError, match="moved by whole days|hours shift"):
+        with pytest.raises(AssertionError, match=r"moved by whole days|hours shift"):
             run_state_machine_as_test(_machine(), settings=FAILING)
