@@ -30,7 +30,10 @@ The rules it implements, in the order the engine promises to apply them:
 
 :class:`ReferenceModel` answers for one definition and one case at a time, without
 changing anything. :class:`ReferenceEngine` keeps a world of cases and idempotency keys and
-applies what it predicts, like the engine does.
+applies what it predicts, like the engine does; it also applies psirf_flow's own
+``escalation_fired`` entries when told one was written (:meth:`ReferenceEngine.escalate`).
+Given the ``governance`` an engine's plan sets, the model records the same governing facts
+at opening and gives its guards the same plan.
 """
 
 from __future__ import annotations

@@ -18,6 +18,11 @@ invariants are checked for every case:
 * a final state is only ever left by a ``reopens`` transition, fired in one of its roles;
 * a replayed idempotent command writes nothing.
 
+Built with ``plan=`` the engine runs under a plan; built with ``clocks=True`` it is a
+:class:`ClockedEngineStateMachine`, which also moves the clock, holds and resumes cases and
+sweeps, and checks that every due escalation tier fires exactly once and never early
+(psirf-rules §4, §9.4).
+
 Example:
     Run it under pytest for your own definition::
 
