@@ -11,12 +11,16 @@ sweeps by two sweepers with different claimants. The machine's invariants are li
 
 from __future__ import annotations
 
+import itertools
+import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
@@ -25,7 +29,9 @@ from psirf_flow.decide import ESCALATION_TRIGGER
 from psirf_flow.domain import EscalationStatus
 from psirf_flow.policy import load_plan_file
 from psirf_flow.ports import Change
+from psirf_flow.ports import Store
 from psirf_flow.schedule import ScheduleChange, plan_deadlines
+from psirf_flow.store.sql import SqlStore
 from psirf_flow.testing import ClockedEngineStateMachine, engine_state_machine
 from psirf_flow.workflows import DefinitionRegistry
 
@@ -133,7 +139,7 @@ FAILING = settings(
 )
 
 
-def _machine(store: type[InMemoryStore] = InMemoryStore) -> Any:
+def _machine(store: Callable[[], Store] = InMemoryStore) -> Any:
     return engine_state_machine(
         DEFINITIONS,
         plan=PLAN,
@@ -166,3 +172,62 @@ class TestTheClockedMachineCatchesDefects:
 
         with pytest.raises(AssertionError, match=r"moved by whole days|hours shift"):
             run_state_machine_as_test(_machine(), settings=FAILING)
+
+
+# ---------------------------------------------------------------- the SQL store
+
+
+class _SqlStores:
+    """A fresh, migrated SQL store for each run; the last one is closed with the next."""
+
+    def __init__(self, make_url: Callable[[], str]) -> None:
+        self._make_url = make_url
+        self._open: list[SqlStore] = []
+
+    def __call__(self) -> SqlStore:
+        self.close()
+        store = SqlStore.open(self._make_url(), migrate=True)
+        self._open.append(store)
+        return store
+
+    def close(self) -> None:
+        while self._open:
+            self._open.pop().dispose()
+
+
+SQL_SETTINGS = settings(CLOCKED, max_examples=4, stateful_step_count=40, derandomize=True)
+
+
+def test_the_sqlite_store_fires_every_due_tier_once(tmp_path: Path) -> None:
+    """Under the SQLite store, the clocked machine finds nothing (a short, fixed search)."""
+    files = itertools.count()
+    stores = _SqlStores(lambda: str(tmp_path / f"run-{next(files)}.sqlite3"))
+    try:
+        run_state_machine_as_test(_machine(stores), settings=SQL_SETTINGS)
+    finally:
+        stores.close()
+
+
+@pytest.mark.postgres
+def test_the_postgresql_store_fires_every_due_tier_once(pg_database_url: sa.URL) -> None:
+    """Under PostgreSQL (SKIP LOCKED claims), the clocked machine finds nothing."""
+    admin = sa.create_engine(pg_database_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    schemas: list[str] = []
+
+    def fresh_schema() -> str:
+        schema = f"s_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        schemas.append(schema)
+        url = pg_database_url.update_query_dict({"options": f"-csearch_path={schema}"})
+        return url.render_as_string(hide_password=False)
+
+    stores = _SqlStores(fresh_schema)
+    try:
+        run_state_machine_as_test(_machine(stores), settings=SQL_SETTINGS)
+    finally:
+        stores.close()
+        with admin.connect() as connection:
+            for schema in schemas:
+                connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
