@@ -28,8 +28,7 @@ from psirf_flow import InMemoryStore, _timekeeping
 from psirf_flow.decide import ESCALATION_TRIGGER
 from psirf_flow.domain import EscalationStatus
 from psirf_flow.policy import load_plan_file
-from psirf_flow.ports import Change
-from psirf_flow.ports import Store
+from psirf_flow.ports import Change, Store
 from psirf_flow.schedule import ScheduleChange, plan_deadlines
 from psirf_flow.store.sql import SqlStore
 from psirf_flow.testing import ClockedEngineStateMachine, engine_state_machine
