@@ -611,6 +611,8 @@ _AMOUNTS: Final = {
     "days": (timedelta(days=1), 6),
     "weeks": (timedelta(weeks=1), 6),
 }
+_DEAD_CLAIMANT: Final = "sweeper-that-died"
+_LEASES: Final = (timedelta(minutes=1), timedelta(minutes=5), timedelta(hours=1))
 #: Dates drawn for the steered steps of a clocked run: from a month ago to half a year on.
 _DATE_OFFSETS: Final = st.integers(-30, 183)
 
@@ -661,6 +663,8 @@ class ClockedEngineStateMachine(EngineStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.seen_tiers: dict[_TierKey, Escalation] = {}
+        # Claims of a sweeper that died: until when, and the tier as it was claimed.
+        self.dead_claims: dict[_TierKey, tuple[datetime, Escalation]] = {}
         self.seen_deadlines: dict[tuple[str, str, int], Deadline] = {}
         self.sweepers = [
             Sweeper(self.engine, claimant=name, batch=1 if index % 2 else DEFAULT_BATCH)
@@ -705,25 +709,62 @@ class ClockedEngineStateMachine(EngineStateMachine):
             self.fire(data)
 
     @rule(data=st.data())
+    def claim_and_die(self, data: st.DataObject) -> None:
+        """A sweeper claims due tiers and dies before firing them (its claims must expire).
+
+        The store must offer the earliest claimable tiers (pending, due, not claimed by a
+        live claim); until the lease runs out, or a step rewrites the tier, no other
+        sweeper may take them.
+        """
+        now = self.clock.now()
+        self._forget_ended_claims()
+        limit = data.draw(st.integers(1, 3), label="claim at most")
+        lease = _pick(data, _LEASES, "lease")
+        claimable = sorted(
+            (
+                t
+                for t in self._tiers().values()
+                if t.status == _PENDING and t.fire_at <= now and not self._claimed(t.key, now)
+            ),
+            key=lambda t: (t.fire_at, t.key),
+        )
+        claimed = self.store.claim_due(now, limit=limit, claimant=_DEAD_CLAIMANT, lease=lease)
+        assert [t.key for t in claimed] == [t.key for t in claimable[:limit]]
+        for tier in claimed:
+            self.dead_claims[tier.key] = (now + lease, tier)
+        if claimed:
+            event("a sweeper died holding claims")
+
+    @rule(data=st.data())
     def sweep(self, data: st.DataObject) -> None:
-        """Sweep at the clock's time: exactly the due tiers of open deadlines fire, once."""
+        """Sweep at the clock's time: exactly the due tiers of open deadlines fire, once.
+
+        Tiers held by a dead sweeper's live claim wait for the lease to run out.
+        """
         now = self.clock.now()
         sweeper = self.sweepers[data.draw(_indices(len(self.sweepers)), label="sweeper")]
+        self._forget_ended_claims()
         before = self._tiers()
         deadlines = self._deadlines()
+        held = {key for key in before if self._claimed(key, now)}
         due = {
             key
             for key, tier in before.items()
             if tier.status == _PENDING
             and tier.fire_at <= now
             and deadlines[key[:3]].status == _OPEN_DEADLINE
+            and key not in held
         }
+        if any(key in self.dead_claims for key in due):
+            event("a dead sweeper's expired claim was fired")
         entries = {case_id: len(self.store.history(case_id)) for case_id in self.case_ids}
         report = sweeper.sweep()
         after = self._tiers()
         fired = {k for k, t in after.items() if t.status == _FIRED and before[k].status != _FIRED}
         assert fired == due, f"{sweeper.claimant} at {now}: fired {fired}, due {due}"
-        assert (report.fired, report.failed, report.conflicts) == (len(due), 0, 0), report
+        expected = (len(due), len(due), 0, 0, 0)
+        got = (report.claimed, report.fired, report.skipped, report.failed, report.conflicts)
+        assert got == expected, report
         assert {k: t for k, t in after.items() if k not in due} == {
             k: t for k, t in before.items() if k not in due
         }, "a sweep changed a tier it did not fire"
@@ -737,6 +778,7 @@ class ClockedEngineStateMachine(EngineStateMachine):
                 tier.status == _PENDING
                 and tier.fire_at <= now
                 and deadlines[key[:3]].status == _OPEN_DEADLINE
+                and key not in held
             ), f"{key} is due by {now} and still pending after a sweep"
         by_case: dict[str, int] = {}
         for key in due:
@@ -841,6 +883,18 @@ class ClockedEngineStateMachine(EngineStateMachine):
         self.seen_tiers, self.seen_deadlines = tiers, deadlines
 
     # ------------------------------------------------------------------ helpers
+
+    def _claimed(self, key: _TierKey, now: datetime) -> bool:
+        """True while a dead sweeper's claim on the tier is live."""
+        found = self.dead_claims.get(key)
+        return found is not None and found[0] > now
+
+    def _forget_ended_claims(self) -> None:
+        """Drop the dead sweeper's claims that a commit ended (the tier was rewritten)."""
+        tiers = self._tiers()
+        for key, (_until, claimed) in list(self.dead_claims.items()):
+            if tiers.get(key) != claimed:
+                del self.dead_claims[key]
 
     def _steer_to(self, data: st.DataObject, wanted: Callable[[TransitionSpec], bool]) -> bool:
         """Fire a ``wanted`` step the model says may be accepted; False if there is none."""
