@@ -634,13 +634,16 @@ class ClockedEngineStateMachine(EngineStateMachine):
     Build it with ``engine_state_machine(..., clocks=True)``. Besides the commands of
     :class:`EngineStateMachine`, a run moves the clock (by minutes to weeks, onto the
     instants of :data:`CLOCK_LANDMARKS`, or just before, at or just after the next
-    tier's ``fire_at``) and sweeps with one of several :class:`~psirf_flow.Sweeper`
-    instances (different claimants; one claims a tier at a time). The dates of steered
+    tier's ``fire_at``), puts cases on hold and resumes them, sweeps with one of several
+    :class:`~psirf_flow.Sweeper` instances (different claimants; one claims a tier at a
+    time), and lets a sweeper claim due tiers and die without firing them (its claims
+    hold other sweepers off until the lease runs out). The dates of steered
     steps (a safety action's ``due_on``, a PSII's agreed ``target_date``, a candour case's
     ``aware_on``) are drawn near the clock, so clocks fall due within a run.
 
-    Each sweep at ``t`` must fire exactly the tiers that were pending, due by ``t`` and of
-    an open deadline (never a paused one, never early), each as one ``escalation_fired``
+    Each sweep at ``t`` must fire exactly the tiers that were pending, due by ``t``, of an
+    open deadline and not under a dead sweeper's live claim (never a paused one, never
+    early), each as one ``escalation_fired``
     entry recorded at ``t``, and leave nothing else changed; the model applies each entry
     (:meth:`~psirf_flow.testing.model.ReferenceEngine.escalate`), so every comparison of
     the base machine stays exact. After every step, for every case:
