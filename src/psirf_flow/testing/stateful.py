@@ -654,8 +654,11 @@ class ClockedEngineStateMachine(EngineStateMachine):
       at the tier's ``fired_at``, with ``late_seconds`` the whole seconds in between;
     * a tier of a met, cleared or superseded deadline is neither pending nor paused, a
       pending tier's deadline is open and a paused tier's deadline paused;
+    * a deadline's ``tier`` is one more than the highest of its tiers fired (0 if none);
     * at most one deadline per kind is open or paused;
-    * a case on hold has no open deadline, and a case not on hold no paused one.
+    * a case on hold has no open deadline, and a case not on hold no paused one;
+    * tiers change status only forwards, keep their time while waiting, and move only on a
+      resume, by the hold as the counting rules measure it.
 
     Attributes:
         claimants: The sweepers' claimant names, one sweeper each.
@@ -835,6 +838,18 @@ class ClockedEngineStateMachine(EngineStateMachine):
                     assert status == _OPEN_DEADLINE, f"{tier.key} pending on a {status}"
                 if tier.status == _PAUSED:
                     assert status == _PAUSED_DEADLINE, f"{tier.key} paused on a {status}"
+
+    @invariant()
+    def deadlines_count_their_fired_tiers(self) -> None:
+        """A deadline's ``tier`` is one more than the highest of its tiers fired (0 if none)."""
+        for case_id in self.case_ids:
+            highest: dict[tuple[str, str, int], int] = {}
+            for tier in self.store.escalations(case_id):
+                if tier.status == _FIRED:
+                    highest[tier.key[:3]] = max(highest.get(tier.key[:3], 0), tier.tier + 1)
+            for deadline in self.store.deadlines(case_id):
+                expected = highest.get(deadline.key, 0)
+                assert deadline.tier == expected, f"{deadline.key}: tier {deadline.tier}"
 
     @invariant()
     def one_live_deadline_per_kind(self) -> None:
