@@ -54,10 +54,11 @@ ClockedMachine = engine_state_machine(
     max_cases=3,
 )
 
-# Sized for CI (about a minute on one core under the "ci" profile's 60 examples).
+# Sized for CI: half the loaded profile's examples (30 under "ci"), 100 steps each, about
+# half a minute on one core.
 CLOCKED = settings(
-    max_examples=max(5, settings().max_examples // 4),
-    stateful_step_count=80,
+    max_examples=max(5, settings().max_examples // 2),
+    stateful_step_count=100,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
@@ -194,7 +195,8 @@ class _SqlStores:
             self._open.pop().dispose()
 
 
-SQL_SETTINGS = settings(CLOCKED, max_examples=4, stateful_step_count=40, derandomize=True)
+# Each run migrates a fresh database: a few short runs.
+SQL_SETTINGS = settings(CLOCKED, max_examples=3, stateful_step_count=40, derandomize=True)
 
 
 def test_the_sqlite_store_fires_every_due_tier_once(tmp_path: Path) -> None:
