@@ -11,11 +11,16 @@ from psirf_flow.testing.clock import ManualClock
 
 if TYPE_CHECKING:
     from psirf_flow.testing.model import ModelCase, Prediction, ReferenceEngine, ReferenceModel
-    from psirf_flow.testing.stateful import EngineStateMachine, engine_state_machine
+    from psirf_flow.testing.stateful import (
+        ClockedEngineStateMachine,
+        EngineStateMachine,
+        engine_state_machine,
+    )
     from psirf_flow.testing.store_contract import StoreContract
 
 
 __all__ = [
+    "ClockedEngineStateMachine",
     "EngineStateMachine",
     "ManualClock",
     "ModelCase",
@@ -28,6 +33,7 @@ __all__ = [
 
 # The property-test kit, imported lazily too (it needs hypothesis): name -> module.
 _KIT = {
+    "ClockedEngineStateMachine": "psirf_flow.testing.stateful",
     "EngineStateMachine": "psirf_flow.testing.stateful",
     "engine_state_machine": "psirf_flow.testing.stateful",
     "ModelCase": "psirf_flow.testing.model",

@@ -30,7 +30,10 @@ The rules it implements, in the order the engine promises to apply them:
 
 :class:`ReferenceModel` answers for one definition and one case at a time, without
 changing anything. :class:`ReferenceEngine` keeps a world of cases and idempotency keys and
-applies what it predicts, like the engine does.
+applies what it predicts, like the engine does; it also applies psirf_flow's own
+``escalation_fired`` entries when told one was written (:meth:`ReferenceEngine.escalate`).
+Given the ``governance`` an engine's plan sets, the model records the same governing facts
+at opening and gives its guards the same plan.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ from psirf_flow.errors import (
     UnknownTrigger,
     UnknownWorkflow,
 )
+from psirf_flow.policy.governance import GOVERNING_PLAN_FACT, Governance
 from psirf_flow.policy.timing import local_date
 from psirf_flow.workflows import DefinitionRegistry
 from psirf_flow.workflows.guards import CaseSummary, GuardInput, case_incident_ids
@@ -160,10 +164,16 @@ class ReferenceModel:
 
     Args:
         definition: The workflow to model.
+        governance: The plan and rule pack versions new cases open under (as the engine's
+            ``plan=`` gives them): an opening records their facts, and guards read them.
+            ``None`` (the default) models an engine without a plan.
     """
 
-    def __init__(self, definition: WorkflowDefinition) -> None:
+    def __init__(
+        self, definition: WorkflowDefinition, *, governance: Governance | None = None
+    ) -> None:
         self.definition = definition
+        self.governance = governance
         self.table: dict[tuple[str, str], str] = {}
         for spec in definition.transitions.values():
             for source in spec.sources:
@@ -217,6 +227,12 @@ class ReferenceModel:
         if data is None:
             return Prediction(InvalidPayload)
         opened = {**data, **opening.preset}
+        recorded = data
+        if self.governance is not None:
+            # The versions the case runs under are facts of the case, recorded with the
+            # opening's payload (never taken from it).
+            recorded = {**data, **self.governance.facts}
+            opened = {**opened, **self.governance.facts}
         guard_input = GuardInput(
             case=None,
             trigger=_OPEN,
@@ -226,6 +242,7 @@ class ReferenceModel:
             payload=data,
             now=now,
             references=references or {},
+            governance=self.governance,
         )
         refused = self._refused(opening.guards, guard_input)
         if refused is not None:
@@ -242,7 +259,7 @@ class ReferenceModel:
             opened_at=now,
             updated_at=now,
         )
-        return Prediction(case=case, role=role, data=data)
+        return Prediction(case=case, role=role, data=recorded)
 
     def predict(
         self,
@@ -296,6 +313,7 @@ class ReferenceModel:
             payload=data,
             now=now,
             references=references,
+            governance=self._governance_of(case),
         )
         refused = self._refused(spec.guards, guard_input)
         if refused is not None:
@@ -349,12 +367,17 @@ class ReferenceModel:
             facts=facts,
             payload={},
             now=now,
+            governance=self._governance_of(case),
         )
         return all(
             self.definition.guards[name].check(guard_input).ok
             for name in spec.guards
             if not self.definition.guards[name].uses_payload
         )
+
+    def _governance_of(self, case: ModelCase) -> Governance | None:
+        """The governance a case's decisions see: the model's, if the case opened under it."""
+        return self.governance if GOVERNING_PLAN_FACT in case.facts else None
 
     def _as_case(self, case: ModelCase) -> Case:
         # may_fire is asked about one case many times in a row: convert it once.
@@ -387,14 +410,20 @@ class ReferenceEngine:
     Args:
         definitions: The workflows, as one definition, several, or a registry. New cases
             follow the newest version of a name, as with the engine.
+        governance: The plan and rule pack versions new cases open under, as for
+            :class:`ReferenceModel` (``None``: an engine without a plan).
     """
 
     def __init__(
-        self, definitions: WorkflowDefinition | Iterable[WorkflowDefinition] | DefinitionRegistry
+        self,
+        definitions: WorkflowDefinition | Iterable[WorkflowDefinition] | DefinitionRegistry,
+        *,
+        governance: Governance | None = None,
     ) -> None:
         found = [definitions] if isinstance(definitions, WorkflowDefinition) else list(definitions)
         self.registry = DefinitionRegistry(found)
-        self.models = {d.key: ReferenceModel(d) for d in self.registry}
+        self.governance = governance
+        self.models = {d.key: ReferenceModel(d, governance=governance) for d in self.registry}
         self.cases: dict[str, ModelCase] = {}
         self._keys: dict[tuple[str, str], _KeyRecord] = {}
 
@@ -453,6 +482,22 @@ class ReferenceEngine:
         prediction = model.predict(case, command, now=now, references=references)
         self._apply(prediction, command, fingerprint)
         return prediction
+
+    def escalate(self, case_id: str, *, now: datetime) -> ModelCase:
+        """Apply psirf_flow's own ``escalation_fired`` entry on case ``case_id`` at ``now``.
+
+        A fired escalation tier is audited on the case (psirf-rules §9.4) without moving
+        it: the state, the facts and the hold stay as they are, the version moves on by one
+        and ``updated_at`` to ``now``. Which tiers fire, and when, is the schedule's
+        business, not the model's: the caller says when one did.
+
+        Raises:
+            KeyError: If the model has no case ``case_id``.
+        """
+        case = self.cases[case_id]
+        after = attrs.evolve(case, version=case.version + 1, updated_at=now)
+        self.cases[case_id] = after
+        return after
 
     def _incident_records(
         self,

@@ -18,6 +18,11 @@ invariants are checked for every case:
 * a final state is only ever left by a ``reopens`` transition, fired in one of its roles;
 * a replayed idempotent command writes nothing.
 
+Built with ``plan=`` the engine runs under a plan; built with ``clocks=True`` it is a
+:class:`ClockedEngineStateMachine`, which also moves the clock, holds and resumes cases and
+sweeps, and checks that every due escalation tier fires exactly once and never early
+(psirf-rules §4, §9.4).
+
 Example:
     Run it under pytest for your own definition::
 
@@ -33,7 +38,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Final, TypeVar, cast
 
 import attrs
@@ -42,18 +47,39 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from psirf_flow.decide import ESCALATION_TRIGGER
-from psirf_flow.domain import Actor, Command, Role, SystemReader
+from psirf_flow.domain import (
+    Actor,
+    Command,
+    Deadline,
+    DeadlineStatus,
+    Escalation,
+    EscalationStatus,
+    Role,
+    SystemReader,
+)
 from psirf_flow.engine import Engine, Outcome
-from psirf_flow.errors import GuardFailed, PsirfFlowError
+from psirf_flow.errors import GuardFailed, InvalidInput, PsirfFlowError
+from psirf_flow.policy import Plan
+from psirf_flow.policy.calendars import UK_TIME
+from psirf_flow.policy.timing import local_date
 from psirf_flow.ports import Clock, Store
 from psirf_flow.store.memory import InMemoryStore
+from psirf_flow.sweeper import DEFAULT_BATCH, Sweeper
 from psirf_flow.testing.clock import ManualClock
 from psirf_flow.testing.model import ModelCase, Prediction, ReferenceEngine, ReferenceModel
 from psirf_flow.testing.strategies import commands, opening_payloads, payloads_for, role_sets
 from psirf_flow.workflows import DefinitionRegistry, WorkflowDefinition
+from psirf_flow.workflows.spec import PREVIOUS_STATE, FieldKind, FieldSpec, TransitionSpec
 
 
-__all__ = ["DEFAULT_PEOPLE", "EngineStateMachine", "engine_state_machine"]
+__all__ = [
+    "CLOCK_LANDMARKS",
+    "DEFAULT_CLAIMANTS",
+    "DEFAULT_PEOPLE",
+    "ClockedEngineStateMachine",
+    "EngineStateMachine",
+    "engine_state_machine",
+]
 
 #: The people the machine acts as. A small pool, so "is the lead" and independence
 #: guards both pass and fail.
@@ -109,6 +135,9 @@ class EngineStateMachine(RuleBasedStateMachine):
         people: The ids actors are drawn from.
         max_cases: How many live cases (not in a final state no step leaves) a run keeps
             at most; fewer cases live longer.
+        plan: The plan the engine runs under (``None``: none). New cases record its
+            version; the model records the same facts and its guards see it.
+        clock_start: Where the manual clock starts (``None``: its default).
     """
 
     registry: ClassVar[DefinitionRegistry] = DefinitionRegistry()
@@ -116,6 +145,10 @@ class EngineStateMachine(RuleBasedStateMachine):
     other_organisation: ClassVar[str] = "RY2"
     people: ClassVar[tuple[str, ...]] = DEFAULT_PEOPLE
     max_cases: ClassVar[int] = 2
+    #: The plan the engine runs under (``None``: no plan, the built-in defaults).
+    plan: ClassVar[Plan | None] = None
+    #: Where the manual clock starts (``None``: :class:`ManualClock`'s default).
+    clock_start: ClassVar[datetime | None] = None
     # Strategies are built once per machine class: building them for every step costs
     # more than drawing from them.
     _strategies: ClassVar[dict[tuple[object, ...], st.SearchStrategy[Any]]] = {}
@@ -125,10 +158,14 @@ class EngineStateMachine(RuleBasedStateMachine):
         if not len(self.registry):
             msg = "no workflow to test: build the machine with engine_state_machine(definition)"
             raise TypeError(msg)
-        self.clock = ManualClock()
+        self.clock = ManualClock(self.clock_start)
         self.store = self.make_store()
         self.engine = self.make_engine(self.store, self.clock)
-        self.reference = ReferenceEngine(self.registry)
+        # New cases record the plan they open under; the model records the same facts.
+        book = self.engine.plan_book
+        self.reference = ReferenceEngine(
+            self.registry, governance=None if book is None else book.current
+        )
         self.workflows = sorted({d.name for d in self.registry})
         self.case_ids: list[str] = []
         self.accepted: dict[str, int] = {}
@@ -147,8 +184,8 @@ class EngineStateMachine(RuleBasedStateMachine):
         return InMemoryStore()
 
     def make_engine(self, store: Store, clock: Clock) -> Engine:
-        """Return the engine under test for one run."""
-        return Engine(store, clock=clock, definitions=self.registry)
+        """Return the engine under test for one run (under :attr:`plan` when one is set)."""
+        return Engine(store, clock=clock, definitions=self.registry, plan=self.plan)
 
     # ------------------------------------------------------------------ rules
 
@@ -535,6 +572,446 @@ class EngineStateMachine(RuleBasedStateMachine):
         event(f"accepted: {entry.trigger}")
 
 
+#: The claimants of the sweepers a clocked machine runs (two, so claims by one are seen
+#: by the other).
+DEFAULT_CLAIMANTS: Final = ("sweeper-a", "sweeper-b")
+_PENDING: Final = EscalationStatus.PENDING.value
+_PAUSED: Final = EscalationStatus.PAUSED.value
+_FIRED: Final = EscalationStatus.FIRED.value
+_OPEN_DEADLINE: Final = DeadlineStatus.OPEN.value
+_PAUSED_DEADLINE: Final = DeadlineStatus.PAUSED.value
+_FINISHED: Final = frozenset(
+    {DeadlineStatus.MET.value, DeadlineStatus.CLEARED.value, DeadlineStatus.SUPERSEDED.value}
+)
+#: Instants a clocked run likes to land on (UTC): around the clocks going back on
+#: 25 October 2026 (01:00 UTC) and forward on 28 March 2027 (01:00 UTC), local midnights
+#: either side, and the Christmas and New Year bank holidays of 2026 (Boxing Day falls on
+#: a Saturday, so Monday 28 December is its substitute).
+CLOCK_LANDMARKS: Final = (
+    datetime(2026, 10, 24, 23, tzinfo=UTC),  # 00:00 on the 25th, local (BST)
+    datetime(2026, 10, 25, 0, 59, 59, tzinfo=UTC),
+    datetime(2026, 10, 25, 1, tzinfo=UTC),  # 02:00 BST becomes 01:00 GMT
+    datetime(2026, 10, 26, 0, tzinfo=UTC),
+    datetime(2026, 12, 24, 17, tzinfo=UTC),
+    datetime(2026, 12, 25, 0, tzinfo=UTC),
+    datetime(2026, 12, 28, 0, tzinfo=UTC),
+    datetime(2026, 12, 29, 0, tzinfo=UTC),
+    datetime(2027, 1, 1, 0, tzinfo=UTC),
+    datetime(2027, 1, 4, 0, tzinfo=UTC),
+    datetime(2027, 3, 28, 0, tzinfo=UTC),
+    datetime(2027, 3, 28, 0, 59, 59, tzinfo=UTC),
+    datetime(2027, 3, 28, 1, tzinfo=UTC),  # 01:00 GMT becomes 02:00 BST
+    datetime(2027, 3, 28, 23, tzinfo=UTC),  # 00:00 on the 29th, local (BST)
+)
+_NEAR: Final = (timedelta(seconds=-1), timedelta(0), timedelta(seconds=1))
+_ADVANCES: Final = ("minutes", "hours", "days", "weeks", "landmark", "next tier", "next tier")
+_AMOUNTS: Final = {
+    "minutes": (timedelta(minutes=1), 59),
+    "hours": (timedelta(hours=1), 23),
+    "days": (timedelta(days=1), 6),
+    "weeks": (timedelta(weeks=1), 6),
+}
+_DEAD_CLAIMANT: Final = "sweeper-that-died"
+_LEASES: Final = (timedelta(minutes=1), timedelta(minutes=5), timedelta(hours=1))
+#: Dates drawn for the steered steps of a clocked run: from a month ago to half a year on.
+_DATE_OFFSETS: Final = st.integers(-30, 183)
+
+_TierKey = tuple[str, str, int, int]
+_CANCELLED: Final = EscalationStatus.CANCELLED.value
+#: How a tier's status may change from one step to the next (psirf-rules §9.4: a tier
+#: waits, pauses with its case's hold, fires once or is cancelled; nothing comes back).
+_TIER_MOVES: Final = {
+    _PENDING: frozenset({_PENDING, _PAUSED, _FIRED, _CANCELLED}),
+    _PAUSED: frozenset({_PAUSED, _PENDING, _CANCELLED}),
+    _FIRED: frozenset({_FIRED}),
+    _CANCELLED: frozenset({_CANCELLED}),
+}
+
+
+class ClockedEngineStateMachine(EngineStateMachine):
+    """The engine-versus-model machine with the clock and the sweepers as rules of their own.
+
+    Build it with ``engine_state_machine(..., clocks=True)``. Besides the commands of
+    :class:`EngineStateMachine`, a run moves the clock (by minutes to weeks, onto the
+    instants of :data:`CLOCK_LANDMARKS`, or just before, at or just after the next
+    tier's ``fire_at``), puts cases on hold and resumes them, sweeps with one of several
+    :class:`~psirf_flow.Sweeper` instances (different claimants; one claims a tier at a
+    time), and lets a sweeper claim due tiers and die without firing them (its claims
+    hold other sweepers off until the lease runs out). The dates of steered
+    steps (a safety action's ``due_on``, a PSII's agreed ``target_date``, a candour case's
+    ``aware_on``) are drawn near the clock, so clocks fall due within a run.
+
+    Each sweep at ``t`` must fire exactly the tiers that were pending, due by ``t``, of an
+    open deadline and not under a dead sweeper's live claim (never a paused one, never
+    early), each as one ``escalation_fired``
+    entry recorded at ``t``, and leave nothing else changed; the model applies each entry
+    (:meth:`~psirf_flow.testing.model.ReferenceEngine.escalate`), so every comparison of
+    the base machine stays exact. After every step, for every case:
+
+    * every ``fired`` tier has exactly one ``escalation_fired`` entry with its kind, cycle
+      and tier, and no entry names a tier that is not fired;
+    * that entry says it fired at or after its ``scheduled_at`` (the tier's ``fire_at``),
+      at the tier's ``fired_at``, with ``late_seconds`` the whole seconds in between;
+    * a tier of a met, cleared or superseded deadline is neither pending nor paused, a
+      pending tier's deadline is open and a paused tier's deadline paused;
+    * a deadline's ``tier`` is one more than the highest of its tiers fired (0 if none);
+    * at most one deadline per kind is open or paused;
+    * a case on hold has no open deadline, and a case not on hold no paused one;
+    * tiers change status only forwards, keep their time while waiting, and move only on a
+      resume, by the hold as the counting rules measure it.
+
+    Attributes:
+        claimants: The sweepers' claimant names, one sweeper each.
+    """
+
+    claimants: ClassVar[tuple[str, ...]] = DEFAULT_CLAIMANTS
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen_tiers: dict[_TierKey, Escalation] = {}
+        # Claims of a sweeper that died: until when, and the tier as it was claimed.
+        self.dead_claims: dict[_TierKey, tuple[datetime, Escalation]] = {}
+        self.seen_deadlines: dict[tuple[str, str, int], Deadline] = {}
+        self.sweepers = [
+            Sweeper(self.engine, claimant=name, batch=1 if index % 2 else DEFAULT_BATCH)
+            for index, name in enumerate(self.claimants)
+        ]
+
+    # ------------------------------------------------------------------ rules
+
+    @rule(data=st.data())
+    def advance(self, data: st.DataObject) -> None:
+        """Move the clock: minutes to weeks, onto a landmark, or to the next tier's time."""
+        now = self.clock.now()
+        how = _pick(data, _ADVANCES, "advance")
+        target: datetime | None = None
+        if how == "landmark":
+            ahead = [m for m in CLOCK_LANDMARKS if m > now][:4]
+            if ahead:
+                target = _pick(data, ahead, "landmark")
+        elif how == "next tier":
+            waiting = sorted(
+                t.fire_at
+                for t in self._tiers().values()
+                if t.status == _PENDING and t.fire_at + _NEAR[0] > now
+            )
+            if waiting:
+                target = waiting[0] + _pick(data, _NEAR, "next tier, off by")
+        if target is None or target <= now:
+            unit, most = _AMOUNTS.get(how, _AMOUNTS["days"])
+            self.clock.advance(unit * data.draw(st.integers(1, most), label="by"))
+        else:
+            self.clock.set(target)
+        note(f"clock: {self.clock.now().isoformat()}")
+
+    @rule(data=st.data())
+    def hold_or_resume(self, data: st.DataObject) -> None:
+        """Put a case on hold or resume it, when the model says one may; else fire a command.
+
+        Holds pause the clocks and resumes move them, so a clocked run asks for them more
+        often than the base machine's steering would.
+        """
+        if not self.case_ids or not self._steer_to(data, _pauses_clocks):
+            self.fire(data)
+
+    @rule(data=st.data())
+    def claim_and_die(self, data: st.DataObject) -> None:
+        """A sweeper claims due tiers and dies before firing them (its claims must expire).
+
+        The store must offer the earliest claimable tiers (pending, due, not claimed by a
+        live claim); until the lease runs out, or a step rewrites the tier, no other
+        sweeper may take them.
+        """
+        now = self.clock.now()
+        self._forget_ended_claims()
+        limit = data.draw(st.integers(1, 3), label="claim at most")
+        lease = _pick(data, _LEASES, "lease")
+        claimable = sorted(
+            (
+                t
+                for t in self._tiers().values()
+                if t.status == _PENDING and t.fire_at <= now and not self._claimed(t.key, now)
+            ),
+            key=lambda t: (t.fire_at, t.key),
+        )
+        claimed = self.store.claim_due(now, limit=limit, claimant=_DEAD_CLAIMANT, lease=lease)
+        assert [t.key for t in claimed] == [t.key for t in claimable[:limit]]
+        for tier in claimed:
+            self.dead_claims[tier.key] = (now + lease, tier)
+        if claimed:
+            event("a sweeper died holding claims")
+
+    @rule(data=st.data())
+    def sweep(self, data: st.DataObject) -> None:
+        """Sweep at the clock's time: exactly the due tiers of open deadlines fire, once.
+
+        Tiers held by a dead sweeper's live claim wait for the lease to run out.
+        """
+        now = self.clock.now()
+        sweeper = self.sweepers[data.draw(_indices(len(self.sweepers)), label="sweeper")]
+        self._forget_ended_claims()
+        before = self._tiers()
+        deadlines = self._deadlines()
+        held = {key for key in before if self._claimed(key, now)}
+        due = {
+            key
+            for key, tier in before.items()
+            if tier.status == _PENDING
+            and tier.fire_at <= now
+            and deadlines[key[:3]].status == _OPEN_DEADLINE
+            and key not in held
+        }
+        if any(key in self.dead_claims for key in due):
+            event("a dead sweeper's expired claim was fired")
+        entries = {case_id: len(self.store.history(case_id)) for case_id in self.case_ids}
+        report = sweeper.sweep()
+        after = self._tiers()
+        fired = {k for k, t in after.items() if t.status == _FIRED and before[k].status != _FIRED}
+        assert fired == due, f"{sweeper.claimant} at {now}: fired {fired}, due {due}"
+        expected = (len(due), len(due), 0, 0, 0)
+        got = (report.claimed, report.fired, report.skipped, report.failed, report.conflicts)
+        assert got == expected, report
+        assert {k: t for k, t in after.items() if k not in due} == {
+            k: t for k, t in before.items() if k not in due
+        }, "a sweep changed a tier it did not fire"
+        for key in sorted(due, key=lambda k: (after[k].fire_at, k)):
+            tier = after[key]
+            assert tier.fired_at == now
+            event(f"fired: {tier.kind} {tier.stage}")
+        deadlines = self._deadlines()
+        for key, tier in after.items():
+            assert not (
+                tier.status == _PENDING
+                and tier.fire_at <= now
+                and deadlines[key[:3]].status == _OPEN_DEADLINE
+                and key not in held
+            ), f"{key} is due by {now} and still pending after a sweep"
+        by_case: dict[str, int] = {}
+        for key in due:
+            by_case[key[0]] = by_case.get(key[0], 0) + 1
+        for case_id, count in by_case.items():
+            history = self.store.history(case_id)
+            assert len(history) == entries[case_id] + count
+            for entry in history[-count:]:
+                model_case = self.reference.escalate(case_id, now=now)
+                assert entry.trigger == ESCALATION_TRIGGER
+                assert entry.from_state == entry.to_state == model_case.state
+                assert entry.recorded_at == now
+                assert entry.sequence == model_case.version
+            self.accepted[case_id] += count
+            case = self.engine.get(case_id, reader=_READER)
+            assert case.version == self.reference.cases[case_id].version
+            assert case.updated_at == now
+        event(f"sweep fired {min(len(due), 3)}{'+' if len(due) >= 3 else ''}")
+
+    # ------------------------------------------------------------------ invariants
+
+    @invariant()
+    def every_fired_tier_has_one_entry(self) -> None:
+        """Each fired tier has one ``escalation_fired`` entry; each entry, a fired tier."""
+        for case_id in self.case_ids:
+            tiers = {t.key: t for t in self.store.escalations(case_id)}
+            found: dict[_TierKey, list[Any]] = {}
+            for entry in self.store.history(case_id):
+                if entry.trigger != ESCALATION_TRIGGER:
+                    continue
+                data = entry.data
+                cycle, number = int(str(data["cycle"])), int(str(data["tier"]))
+                key = (case_id, str(data["deadline"]), cycle, number)
+                found.setdefault(key, []).append(entry)
+            fired = {k for k, t in tiers.items() if t.status == _FIRED}
+            assert set(found) == fired, f"{case_id}: entries for {set(found)}, fired {fired}"
+            for key, entries in found.items():
+                assert len(entries) == 1, f"{key} fired {len(entries)} times"
+                self._check_entry(tiers[key], entries[0])
+
+    @invariant()
+    def tiers_follow_their_deadlines(self) -> None:
+        """No tier waits on a finished deadline; pending and paused follow the deadline."""
+        for case_id in self.case_ids:
+            deadlines = {d.key: d for d in self.store.deadlines(case_id)}
+            for tier in self.store.escalations(case_id):
+                status = deadlines[tier.key[:3]].status
+                if status in _FINISHED:
+                    assert tier.status not in (_PENDING, _PAUSED), f"{tier.key} on a {status}"
+                if tier.status == _PENDING:
+                    assert status == _OPEN_DEADLINE, f"{tier.key} pending on a {status}"
+                if tier.status == _PAUSED:
+                    assert status == _PAUSED_DEADLINE, f"{tier.key} paused on a {status}"
+
+    @invariant()
+    def deadlines_count_their_fired_tiers(self) -> None:
+        """A deadline's ``tier`` is one more than the highest of its tiers fired (0 if none)."""
+        for case_id in self.case_ids:
+            highest: dict[tuple[str, str, int], int] = {}
+            for tier in self.store.escalations(case_id):
+                if tier.status == _FIRED:
+                    highest[tier.key[:3]] = max(highest.get(tier.key[:3], 0), tier.tier + 1)
+            for deadline in self.store.deadlines(case_id):
+                expected = highest.get(deadline.key, 0)
+                assert deadline.tier == expected, f"{deadline.key}: tier {deadline.tier}"
+
+    @invariant()
+    def one_live_deadline_per_kind(self) -> None:
+        """At most one deadline per case and kind is open or paused."""
+        for case_id in self.case_ids:
+            live = [
+                d.kind
+                for d in self.store.deadlines(case_id)
+                if d.status in (_OPEN_DEADLINE, _PAUSED_DEADLINE)
+            ]
+            assert len(live) == len(set(live)), f"{case_id}: live deadlines {sorted(live)}"
+
+    @invariant()
+    def holds_pause_the_clocks(self) -> None:
+        """A case on hold has no open deadline; a case not on hold has no paused one."""
+        for case_id in self.case_ids:
+            held = self.reference.cases[case_id].held_from is not None
+            for deadline in self.store.deadlines(case_id):
+                wrong = _OPEN_DEADLINE if held else _PAUSED_DEADLINE
+                assert deadline.status != wrong, (
+                    f"{deadline.key} is {deadline.status} on a case "
+                    f"{'on hold' if held else 'not on hold'}"
+                )
+
+    @invariant()
+    def tiers_move_only_as_the_rules_say(self) -> None:
+        """Tiers change status only forwards, and move only when their case resumes.
+
+        A waiting tier keeps its ``fire_at``; a fired or cancelled one never changes. A
+        paused tier that is pending again has moved later by the hold: by the whole local
+        days between pausing and resuming for a day-based deadline (its local time of day
+        kept, across a clock change too), by the exact time on hold for an hours rule.
+        """
+        tiers, deadlines = self._tiers(), self._deadlines()
+        now = self.clock.now()
+        for key, tier in tiers.items():
+            old = self.seen_tiers.get(key)
+            if old is None:
+                continue
+            assert tier.status in _TIER_MOVES[old.status], f"{key}: {old.status} -> {tier.status}"
+            if old.status in (_FIRED, _CANCELLED):
+                assert tier == old, f"{key} changed after it was {old.status}"
+            elif old.status == _PAUSED and tier.status == _PENDING:
+                self._check_resumed(old, tier, self.seen_deadlines[key[:3]], now)
+            elif tier.status != _CANCELLED:
+                assert tier.fire_at == old.fire_at, f"{key} moved without a resume"
+        for key in self.seen_tiers:
+            assert key in tiers, f"tier {key} disappeared"
+        self.seen_tiers, self.seen_deadlines = tiers, deadlines
+
+    # ------------------------------------------------------------------ helpers
+
+    def _claimed(self, key: _TierKey, now: datetime) -> bool:
+        """True while a dead sweeper's claim on the tier is live."""
+        found = self.dead_claims.get(key)
+        return found is not None and found[0] > now
+
+    def _forget_ended_claims(self) -> None:
+        """Drop the dead sweeper's claims that a commit ended (the tier was rewritten)."""
+        tiers = self._tiers()
+        for key, (_until, claimed) in list(self.dead_claims.items()):
+            if tiers.get(key) != claimed:
+                del self.dead_claims[key]
+
+    def _steer_to(self, data: st.DataObject, wanted: Callable[[TransitionSpec], bool]) -> bool:
+        """Fire a ``wanted`` step the model says may be accepted; False if there is none."""
+        now = self.clock.now()
+        options: list[tuple[str, str, Actor]] = []
+        for case_id in self.case_ids:
+            model = self.reference.model_for(case_id)
+            case = self.reference.cases[case_id]
+            for trigger in model.triggers_from(case.state):
+                spec = model.definition.transitions[trigger]
+                if not wanted(spec):
+                    continue
+                for role in spec.roles:
+                    for person in self.people:
+                        actor = self._actor(person, role)
+                        if model.may_fire(case, trigger, actor, now=now):
+                            options.append((case_id, trigger, actor))
+        if not options:
+            return False
+        case_id, trigger, actor = _pick(data, options, "hold or resume")
+        definition = self.reference.model_for(case_id).definition
+        payload = data.draw(self._payload(definition, trigger), label="payload")
+        self._fire(case_id, Command(trigger, actor, payload, idempotency_key=None))
+        return True
+
+    def _check_resumed(
+        self, old: Escalation, tier: Escalation, deadline: Deadline, now: datetime
+    ) -> None:
+        """A resumed tier moved later by the hold, as its deadline's rule counts it."""
+        paused_at = deadline.paused_at
+        assert paused_at is not None, f"{deadline.key} was paused without paused_at"
+        if deadline.due_date is None:
+            assert tier.fire_at == old.fire_at + (now - paused_at), f"{tier.key}: hours shift"
+            return
+        days = (local_date(now) - local_date(paused_at)).days
+        before = old.fire_at.astimezone(UK_TIME)
+        after = tier.fire_at.astimezone(UK_TIME)
+        # The same wall-clock time, ``days`` local days later (a time the spring change
+        # skips reads as GMT; one the autumn change repeats, as its first occurrence).
+        wall = before.replace(tzinfo=None) + timedelta(days=days)
+        expected = wall.replace(tzinfo=UK_TIME).astimezone(UTC)
+        assert tier.fire_at == expected, f"{tier.key}: moved by whole days, to {after}"
+        event("a resumed tier moved by whole local days")
+        if before.utcoffset() != after.utcoffset():
+            event("a resumed tier moved across a clock change")
+
+    def _check_entry(self, tier: Escalation, entry: Any) -> None:
+        """The entry of a fired tier: its stage, instants and lateness, never early."""
+        data = entry.data
+        assert tier.fired_at is not None
+        scheduled = datetime.fromisoformat(str(data["scheduled_at"]))
+        fired_at = datetime.fromisoformat(str(data["fired_at"]))
+        assert scheduled == tier.fire_at, f"{tier.key}: scheduled {scheduled}, tier {tier.fire_at}"
+        assert fired_at == tier.fired_at == entry.recorded_at
+        assert fired_at >= scheduled, f"{tier.key} fired early: {fired_at} < {scheduled}"
+        assert data["late_seconds"] == int((fired_at - scheduled).total_seconds())
+        assert data["stage"] == tier.stage
+
+    def _tiers(self) -> dict[_TierKey, Escalation]:
+        return {t.key: t for c in self.case_ids for t in self.store.escalations(c)}
+
+    def _deadlines(self) -> dict[tuple[str, str, int], Deadline]:
+        return {d.key: d for c in self.case_ids for d in self.store.deadlines(c)}
+
+    def _payload(
+        self, definition: WorkflowDefinition, trigger: str
+    ) -> st.SearchStrategy[dict[str, object]]:
+        """Steered payloads, with their dates drawn near the clock's local date."""
+        spec = definition.transition(trigger)
+        fields = () if spec is None else spec.fields
+        return self._near_now(super()._payload(definition, trigger), fields)
+
+    def _opening_payload(
+        self, definition: WorkflowDefinition
+    ) -> st.SearchStrategy[dict[str, object]]:
+        """Sensible openings, with their dates drawn near the clock's local date."""
+        return self._near_now(super()._opening_payload(definition), definition.opening.fields)
+
+    def _near_now(
+        self, payloads: st.SearchStrategy[dict[str, object]], fields: Iterable[FieldSpec]
+    ) -> st.SearchStrategy[dict[str, object]]:
+        dates = frozenset(f.name for f in fields if f.kind is FieldKind.DATE)
+        if not dates:
+            return payloads
+        today = local_date(self.clock.now())
+
+        def moved(drawn: tuple[dict[str, object], int]) -> dict[str, object]:
+            payload, offset = drawn
+            day = (today + timedelta(days=offset)).isoformat()
+            return {k: day if k in dates else v for k, v in payload.items()}
+
+        return st.tuples(payloads, _DATE_OFFSETS).map(moved)
+
+
+def _pauses_clocks(spec: TransitionSpec) -> bool:
+    """A step that puts a case on hold, or resumes it."""
+    return spec.holds or spec.dest == PREVIOUS_STATE
+
+
 def engine_state_machine(
     definitions: WorkflowDefinition | Iterable[WorkflowDefinition] | DefinitionRegistry,
     *,
@@ -542,6 +1019,10 @@ def engine_state_machine(
     people: Sequence[str] = DEFAULT_PEOPLE,
     organisation: str = "RX1",
     max_cases: int = 2,
+    plan: Plan | None = None,
+    clocks: bool = False,
+    claimants: Sequence[str] = DEFAULT_CLAIMANTS,
+    start: datetime | None = None,
 ) -> type[EngineStateMachine]:
     """Build the engine-versus-model state machine for ``definitions``.
 
@@ -555,16 +1036,28 @@ def engine_state_machine(
             guards comparing people both pass and fail.
         organisation: The organisation owning the cases.
         max_cases: How many live cases a run keeps at most.
+        plan: A plan for the engine to run under (``None``: none, the built-in
+            defaults); see :attr:`EngineStateMachine.plan`.
+        clocks: Add the clock and the sweepers as rules, with the invariants on deadlines
+            and escalation tiers (:class:`ClockedEngineStateMachine`). Off by default: the
+            clock then moves only between commands and nothing is swept.
+        claimants: With ``clocks``, the sweepers' claimant names (one sweeper each).
+        start: Where the manual clock starts (aware; ``None``: :class:`ManualClock`'s
+            default, 2026-01-05 09:00 UTC). Start within the plan's dates.
 
     Returns:
-        A :class:`EngineStateMachine` subclass. Run it with
+        A :class:`EngineStateMachine` subclass (a :class:`ClockedEngineStateMachine` with
+        ``clocks``). Run it with
         :func:`hypothesis.stateful.run_state_machine_as_test` or through its ``TestCase``.
     """
     found = [definitions] if isinstance(definitions, WorkflowDefinition) else list(definitions)
     registry = DefinitionRegistry(found)
     make = store_factory
+    base: type[EngineStateMachine] = ClockedEngineStateMachine if clocks else EngineStateMachine
+    if not claimants:
+        raise InvalidInput("claimants", "must name at least one sweeper")
 
-    class Machine(EngineStateMachine):
+    class Machine(base):  # type: ignore[valid-type,misc]
         def make_store(self) -> Store:
             return make() if make is not None else super().make_store()
 
@@ -573,6 +1066,10 @@ def engine_state_machine(
     Machine.people = tuple(people)
     Machine.organisation = organisation
     Machine.max_cases = max_cases
+    Machine.plan = plan
+    Machine.clock_start = start
+    if issubclass(Machine, ClockedEngineStateMachine):
+        Machine.claimants = tuple(claimants)
     Machine.__name__ = Machine.__qualname__ = "EngineStateMachine_" + "_".join(
         sorted({d.name for d in registry})
     )
