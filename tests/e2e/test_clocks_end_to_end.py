@@ -1,0 +1,425 @@
+"""The clocks end to end: an example plan, the manual clock, the sweeper, the relay.
+
+Issue 10's "Done when", driven through the public API only: deadlines computed from the
+mental health trust's example plan (its ladders, candour targets and ``[timescales]``),
+tiers fired by :class:`~psirf_flow.Sweeper` at their instants and never a second earlier,
+notifications and actions delivered by :class:`~psirf_flow.relay.OutboxRelay`, and the
+audit trail verified after every sweep. Dates are typed by hand from the counting rules in
+:mod:`psirf_flow.policy.timing` and the England and Wales bank holidays of 2026 and 2027
+(Christmas Day Friday 25 December 2026, Boxing Day's substitute Monday 28 December, New
+Year's Day Friday 1 January 2027, the summer bank holiday Monday 31 August 2026, the early
+May bank holiday Monday 3 May 2027); British Summer Time ends at 01:00 UTC on Sunday 25
+October 2026 (psirf-rules §4, §9.4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from psirf_flow import (
+    Actor,
+    Case,
+    Engine,
+    GuardFailed,
+    InMemoryNotifier,
+    InMemoryStore,
+    ReasonMissing,
+    Role,
+    Sweeper,
+    SweepReport,
+    reports,
+)
+from psirf_flow.domain import SYSTEM_ACTOR_ID, Deadline, Escalation, SystemReader
+from psirf_flow.notify import Notification
+from psirf_flow.policy import load_plan_file
+from psirf_flow.policy.timing import local_date
+from psirf_flow.ports import CaseQuery, Store
+from psirf_flow.relay import OutboxRelay, RelayReport
+from psirf_flow.store.sql import SqlStore
+from psirf_flow.testing import ManualClock
+from psirf_flow.workflows.couplings import referral_case_id
+
+
+READER = SystemReader("clock-tests")
+PLAN = load_plan_file(
+    Path(__file__).resolve().parents[2]
+    / "examples"
+    / "plans"
+    / "mental-health-community-trust.toml"
+)
+ORG = PLAN.plan.organisation
+PSS = Actor("pss-01", [Role.PATIENT_SAFETY_SPECIALIST], ORG)
+LEAD = Actor("inv-07", [Role.LEARNING_RESPONSE_LEAD], ORG)
+ENG = Actor("eng-03", [Role.ENGAGEMENT_LEAD], ORG)
+EXEC = Actor("exec-01", [Role.EXECUTIVE_LEAD], ORG)
+PEER = Actor("rev-05", [Role.PEER_REVIEWER], ORG)
+SENIOR = Actor("sl-08", [Role.SENIOR_LEADER], ORG)
+MEMBER = Actor("sl-09", [Role.SENIOR_LEADER], ORG, committees=frozenset({"patient-safety-group"}))
+HCP = Actor("hcp-04", [Role.HEALTH_CARE_PROFESSIONAL], ORG)
+FAC = Actor("fac-01", [Role.FACILITATOR], ORG)
+OWNER = Actor("own-11", [Role.ACTION_OWNER], ORG)
+
+NOTHING = SweepReport()
+ONE = SweepReport(claimed=1, fired=1)
+NO_MESSAGES = RelayReport()
+VERBAL = {
+    "in_person": True,
+    "facts_given": True,
+    "further_enquiries_explained": True,
+    "apology_given": True,
+    "support_offered": True,
+    "verbal_record_ref": "DOC-V-1",
+    "relevant_person_basis": "patient",
+}
+SWARM_OPENING = {
+    "incident_ids": ["INC-9"],
+    "involved_staff_ids": ["st-1"],
+    "basis": "local_priority",
+}
+
+PG = pytest.param("postgresql", marks=pytest.mark.postgres, id="postgresql")
+
+
+def utc(*parts: int) -> datetime:
+    """An aware UTC instant from year, month, day, hour, minute, second."""
+    return datetime(*parts, tzinfo=UTC)  # type: ignore[arg-type, misc]
+
+
+@pytest.fixture(name="store")
+def _store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """The store named by the test's ``store_kind`` parameter (memory, SQLite, PostgreSQL)."""
+    kind = getattr(request, "param", "memory")
+    if kind == "memory":
+        yield InMemoryStore()
+        return
+    url = (
+        str(tmp_path / "clocks.sqlite3") if kind == "sqlite" else request.getfixturevalue("pg_url")
+    )
+    sql = SqlStore.open(url, migrate=True)
+    try:
+        yield sql
+    finally:
+        sql.dispose()
+
+
+ALL_STORES = pytest.mark.parametrize(
+    "store", ["memory", "sqlite", PG], indirect=True, ids=["memory", "sqlite", "postgresql"]
+)
+
+
+class World:
+    """One trust under the example plan: engine, sweeper, relay and notifier on one clock."""
+
+    def __init__(self, store: Store, start: datetime) -> None:
+        self.store = store
+        self.clock = ManualClock(start)
+        self.engine = Engine(store, clock=self.clock, plan=PLAN)
+        self.sweeper = Sweeper(self.engine, claimant="sweeper-1")
+        self.notifier = InMemoryNotifier()
+        self.relay = OutboxRelay(
+            self.engine, notifier=self.notifier, response_types=PLAN.response_variants()
+        )
+
+    def fire(
+        self, case_id: str, trigger: str, actor: Actor, payload: Mapping[str, object] | None = None
+    ) -> Case:
+        """Fire ``trigger`` on ``case_id`` now; the case after it."""
+        return self.engine.fire(case_id, trigger, actor=actor, payload=payload).case
+
+    def at(self, moment: datetime) -> None:
+        """Move the clock to ``moment``."""
+        self.clock.set(moment)
+
+    def sweep_at(self, moment: datetime, case_id: str) -> SweepReport:
+        """Sweep at ``moment`` and check ``case_id``'s trail still verifies."""
+        self.clock.set(moment)
+        report = self.sweeper.sweep()
+        self.verified(case_id)
+        return report
+
+    def verified(self, case_id: str) -> None:
+        """Assert the case's audit trail verifies."""
+        assert self.engine.verify(case_id, reader=READER).ok
+
+    def rows(self, case_id: str) -> list[tuple[Any, ...]]:
+        """The case's deadlines as (kind, cycle, status, started_at, due_date, due_at, owner)."""
+        return sorted(
+            (d.kind, d.cycle, d.status, d.started_at, d.due_date, d.due_at, d.owner)
+            for d in self.store.deadlines(case_id)
+        )
+
+    def deadline(self, case_id: str, kind: str, cycle: int) -> Deadline:
+        """The case's deadline of ``kind`` and ``cycle``."""
+        return next(d for d in self.store.deadlines(case_id) if (d.kind, d.cycle) == (kind, cycle))
+
+    def tiers(self, case_id: str, kind: str, cycle: int) -> list[tuple[Any, ...]]:
+        """A deadline's tiers as (tier, stage, fire_at, notify, action, status, fired_at)."""
+        return [
+            (e.tier, e.stage, e.fire_at, e.notify, e.action, e.status, e.fired_at)
+            for e in sorted(self.store.escalations(case_id), key=_tier_key)
+            if (e.kind, e.cycle) == (kind, cycle)
+        ]
+
+    def fired_entries(self, case_id: str) -> list[tuple[str, str, dict[str, object]]]:
+        """The case's ``escalation_fired`` entries as (actor, role, payload)."""
+        return [
+            (e.actor_id, e.role, dict(e.data))
+            for e in self.engine.history(case_id, reader=READER)
+            if e.trigger == "escalation_fired"
+        ]
+
+    def sent(self) -> list[Notification]:
+        """Relay what is pending; the notifications the host received, in order."""
+        self.relay.run_until_idle()
+        return list(self.notifier.sent)
+
+
+def _tier_key(tier: Escalation) -> tuple[int, int]:
+    return (tier.cycle, tier.tier)
+
+
+def fired(  # noqa: PLR0913, PLR0917 - one audit payload reads best positionally
+    kind: str,
+    cycle: int,
+    tier: int,
+    stage: str,
+    scheduled: str,
+    fired_at: str,
+    due_at: str,
+    late: int = 0,
+    action: str | None = None,
+) -> dict[str, object]:
+    """The payload an ``escalation_fired`` entry records."""
+    payload: dict[str, object] = {
+        "deadline": kind,
+        "cycle": cycle,
+        "tier": tier,
+        "stage": stage,
+        "scheduled_at": scheduled,
+        "fired_at": fired_at,
+        "late_seconds": late,
+        "due_at": due_at,
+    }
+    if action is not None:
+        payload["action"] = action
+    return payload
+
+
+def note(  # noqa: PLR0913, PLR0917 - one notification reads best positionally
+    case_id: str,
+    kind: str,
+    cycle: int,
+    tier: int,
+    stage: str,
+    role: str,
+    due_at: str,
+    person: str | None = None,
+) -> Notification:
+    """The notification one recipient of a fired tier receives."""
+    body: dict[str, object] = {
+        "case_id": case_id,
+        "organisation": ORG,
+        "kind": kind,
+        "cycle": cycle,
+        "tier": tier,
+        "stage": stage,
+        "role": role,
+        "due_at": due_at,
+    }
+    if person is not None:
+        body["person_id"] = person
+    return Notification(
+        id=f"escalation:{case_id}:{kind}:{cycle}:{tier}:{role}",
+        kind="notify.escalation",
+        case_id=case_id,
+        organisation=ORG,
+        body=body,
+    )
+
+
+def as_tuple(notification: Notification) -> tuple[Any, ...]:
+    """A notification's fields, its body as a plain dict."""
+    return (
+        notification.id,
+        notification.kind,
+        notification.case_id,
+        notification.organisation,
+        dict(notification.body),
+    )
+
+
+# ------------------------------------------------------------------ 1. duty of candour
+
+CANDOUR_PSS = ("patient_safety_specialist",)
+CANDOUR_DUE_AT = "2027-01-12T00:00:00Z"
+
+
+def open_candour(world: World) -> str:
+    """Open the candour case, aware on Wednesday 23 December 2026, found notifiable."""
+    world.engine.open(
+        "duty_of_candour",
+        actor=HCP,
+        case_id="DOC-1",
+        payload={"incident_ids": ["INC-1"], "aware_on": "2026-12-23"},
+    )
+    world.fire(
+        "DOC-1",
+        "determine_notifiable",
+        HCP,
+        {"harm_category": "severe", "harm_basis": "appears_to_have_resulted"},
+    )
+    return "DOC-1"
+
+
+@ALL_STORES
+def test_candour_notification_falls_due_fires_its_ladder_and_is_met_late(store: Store) -> None:
+    """Aware Wed 23 Dec 2026: due Mon 11 Jan 2027, tiers fire on time, late notice needs reason."""
+    world = World(store, utc(2026, 12, 23, 15))
+    case_id = open_candour(world)
+
+    assert world.rows(case_id) == [
+        (
+            "candour_notification",
+            0,
+            "open",
+            utc(2026, 12, 23),
+            date(2027, 1, 11),
+            utc(2027, 1, 12),
+            None,
+        )
+    ]
+    # Warning two working days before Mon 11 Jan: Thu 7 Jan (Fri 8 is the first); the breach
+    # at 00:00 on Tue 12 Jan; five working days after the due date: Mon 18 Jan.
+    ladder = [
+        (0, "warning", utc(2027, 1, 7), CANDOUR_PSS, None, "pending", None),
+        (1, "breach", utc(2027, 1, 12), CANDOUR_PSS, None, "pending", None),
+        (2, "escalation", utc(2027, 1, 18), ("executive_lead",), None, "pending", None),
+    ]
+    assert world.tiers(case_id, "candour_notification", 0) == ladder
+    assert world.deadline(case_id, "candour_notification", 0).ladder == "candour-overdue"
+
+    # Never early: one second before each instant nothing fires; at the instant, one tier.
+    assert world.sweep_at(utc(2027, 1, 6, 23, 59, 59), case_id) == NOTHING
+    assert world.sweep_at(utc(2027, 1, 7), case_id) == ONE
+    assert world.sweep_at(utc(2027, 1, 7, 12), case_id) == NOTHING
+    assert world.sweep_at(utc(2027, 1, 11, 23, 59, 59), case_id) == NOTHING
+    assert world.sweep_at(utc(2027, 1, 12), case_id) == ONE
+
+    assert world.fired_entries(case_id) == [
+        (
+            SYSTEM_ACTOR_ID,
+            "system",
+            fired(
+                "candour_notification",
+                0,
+                0,
+                "warning",
+                "2027-01-07T00:00:00Z",
+                "2027-01-07T00:00:00Z",
+                CANDOUR_DUE_AT,
+            ),
+        ),
+        (
+            SYSTEM_ACTOR_ID,
+            "system",
+            fired(
+                "candour_notification",
+                0,
+                1,
+                "breach",
+                "2027-01-12T00:00:00Z",
+                "2027-01-12T00:00:00Z",
+                CANDOUR_DUE_AT,
+            ),
+        ),
+    ]
+    assert world.deadline(case_id, "candour_notification", 0).tier == 2
+    assert [as_tuple(n) for n in world.sent()] == [
+        as_tuple(note(case_id, "candour_notification", 0, t, s, r, CANDOUR_DUE_AT))
+        for t, s, r in ((0, "warning", CANDOUR_PSS[0]), (1, "breach", CANDOUR_PSS[0]))
+    ]
+
+    # Recorded on Wed 13 January, after the due date: a reason for the delay is needed.
+    world.at(utc(2027, 1, 13, 10))
+    with pytest.raises(ReasonMissing):
+        world.fire(case_id, "record_verbal_notification", HCP, VERBAL)
+    case = world.fire(
+        case_id,
+        "record_verbal_notification",
+        HCP,
+        {**VERBAL, "verbal_delay_reason": "relevant_person_unavailable"},
+    )
+
+    assert case.facts["verbal_delay_reason"] == "relevant_person_unavailable"
+    met = world.deadline(case_id, "candour_notification", 0)
+    assert (met.status, met.met_at, met.tier) == ("met", utc(2027, 1, 13, 10), 2)
+    assert world.tiers(case_id, "candour_notification", 0) == [
+        (*ladder[0][:5], "fired", utc(2027, 1, 7)),
+        (*ladder[1][:5], "fired", utc(2027, 1, 12)),
+        (*ladder[2][:5], "cancelled", None),
+    ]
+    # The written notification's clock starts at the verbal one: ten working days from Wed
+    # 13 January is Wed 27 January.
+    assert world.rows(case_id)[0] == (
+        "candour_notification",
+        0,
+        "met",
+        utc(2026, 12, 23),
+        date(2027, 1, 11),
+        utc(2027, 1, 12),
+        None,
+    )
+    assert world.rows(case_id)[1] == (
+        "candour_written",
+        0,
+        "open",
+        utc(2027, 1, 13, 10),
+        date(2027, 1, 27),
+        utc(2027, 1, 28),
+        None,
+    )
+    assert world.tiers(case_id, "candour_written", 0) == [
+        (0, "warning", utc(2027, 1, 25), CANDOUR_PSS, None, "pending", None),
+        (1, "breach", utc(2027, 1, 28), CANDOUR_PSS, None, "pending", None),
+        (2, "escalation", utc(2027, 2, 3), ("executive_lead",), None, "pending", None),
+    ]
+
+    # The cancelled escalation never fires, whenever the sweeper runs.
+    assert world.sweep_at(utc(2027, 1, 18, 12), case_id) == NOTHING
+    assert len(world.fired_entries(case_id)) == 2
+    assert len(world.sent()) == 2
+
+
+@ALL_STORES
+def test_a_sweeper_that_was_down_fires_what_fell_due_once_with_its_lateness(
+    store: Store,
+) -> None:
+    """Swept first on Tue 19 Jan: all three candour tiers fire once, each with its lateness."""
+    world = World(store, utc(2026, 12, 23, 15))
+    case_id = open_candour(world)
+
+    first = world.sweep_at(utc(2027, 1, 19, 9), case_id)
+    again = world.sweep_at(utc(2027, 1, 19, 9, 0, 1), case_id)
+
+    late = [
+        int((utc(2027, 1, 19, 9) - scheduled).total_seconds())
+        for scheduled in (utc(2027, 1, 7), utc(2027, 1, 12), utc(2027, 1, 18))
+    ]
+    assert first == SweepReport(
+        claimed=3, fired=3, late_seconds_max=max(late), late_seconds_total=sum(late)
+    )
+    assert again == NOTHING
+    assert [payload["late_seconds"] for _, _, payload in world.fired_entries(case_id)] == late
+    assert [payload["fired_at"] for _, _, payload in world.fired_entries(case_id)] == [
+        "2027-01-19T09:00:00Z"
+    ] * 3
+    assert [n.id for n in world.sent()] == [
+        "escalation:DOC-1:candour_notification:0:0:patient_safety_specialist",
+        "escalation:DOC-1:candour_notification:0:1:patient_safety_specialist",
+        "escalation:DOC-1:candour_notification:0:2:executive_lead",
+    ]
