@@ -183,7 +183,7 @@ def _tier_key(tier: Escalation) -> tuple[int, int]:
     return (tier.cycle, tier.tier)
 
 
-def fired(  # noqa: PLR0913, PLR0917 - one audit payload reads best positionally
+def fired(  # noqa: PLR0917 - one audit payload reads best positionally
     kind: str,
     cycle: int,
     tier: int,
@@ -210,7 +210,7 @@ def fired(  # noqa: PLR0913, PLR0917 - one audit payload reads best positionally
     return payload
 
 
-def note(  # noqa: PLR0913, PLR0917 - one notification reads best positionally
+def note(  # noqa: PLR0917 - one notification reads best positionally
     case_id: str,
     kind: str,
     cycle: int,
@@ -423,3 +423,128 @@ def test_a_sweeper_that_was_down_fires_what_fell_due_once_with_its_lateness(
         "escalation:DOC-1:candour_notification:0:1:patient_safety_specialist",
         "escalation:DOC-1:candour_notification:0:2:executive_lead",
     ]
+
+
+# ------------------------------------------------------------------ 3. swarm huddle not held
+
+SWARM_DUE_AT = "2026-10-26T10:00:00Z"
+CONVERT = "convert_to_after_action_review"
+
+
+@ALL_STORES
+def test_swarm_huddle_not_held_in_48_real_hours_becomes_an_after_action_review_once(
+    store: Store,
+) -> None:
+    """Opened Sat 24 Oct 11:00 BST: breach 48 real hours later, the action applied once."""
+    world = World(store, utc(2026, 10, 24, 10))
+    world.engine.open("swarm_huddle", actor=PSS, case_id="SH-1", payload=SWARM_OPENING)
+    world.fire("SH-1", "assign_facilitator", PSS, {"facilitator_id": FAC.id})
+
+    # 48 hours of real time across the end of summer time: 10:00 UTC on Monday 26 October
+    # (10:00 GMT, not 11:00). The local hard cap (5 working days) is Fri 30 October.
+    assert world.rows("SH-1") == [
+        ("response_hard_cap", 0, "open", utc(2026, 10, 24, 10), date(2026, 10, 30),
+         utc(2026, 10, 31), FAC.id),
+        ("response_target", 0, "open", utc(2026, 10, 24, 10), None, utc(2026, 10, 26, 10),
+         FAC.id),
+    ]  # fmt: skip
+    assert world.tiers("SH-1", "response_target", 0) == [
+        (0, "warning", utc(2026, 10, 26, 6), ("facilitator",), None, "pending", None),
+        (
+            1,
+            "breach",
+            utc(2026, 10, 26, 10),
+            ("patient_safety_specialist", "facilitator"),
+            CONVERT,
+            "pending",
+            None,
+        ),
+    ]
+    assert world.deadline("SH-1", "response_target", 0).ladder == "swarm-not-held"
+
+    assert world.sweep_at(utc(2026, 10, 26, 5, 59, 59), "SH-1") == NOTHING
+    assert world.sweep_at(utc(2026, 10, 26, 6), "SH-1") == ONE
+    assert world.sweep_at(utc(2026, 10, 26, 9, 59, 59), "SH-1") == NOTHING
+    assert world.sweep_at(utc(2026, 10, 26, 10), "SH-1") == ONE
+
+    assert world.fired_entries("SH-1") == [
+        (
+            SYSTEM_ACTOR_ID,
+            "system",
+            fired(
+                "response_target",
+                0,
+                0,
+                "warning",
+                "2026-10-26T06:00:00Z",
+                "2026-10-26T06:00:00Z",
+                SWARM_DUE_AT,
+            ),
+        ),
+        (
+            SYSTEM_ACTOR_ID,
+            "system",
+            fired(
+                "response_target",
+                0,
+                1,
+                "breach",
+                SWARM_DUE_AT,
+                SWARM_DUE_AT,
+                SWARM_DUE_AT,
+                action=CONVERT,
+            ),
+        ),
+    ]
+    # The relay delivers the notifications, applies the action as psirf_flow and the
+    # coupling opens the after action review for the same incident.
+    sent = world.sent()
+    assert [as_tuple(n) for n in sent] == [
+        as_tuple(note("SH-1", "response_target", 0, 0, "warning", "facilitator", SWARM_DUE_AT,
+                      FAC.id)),
+        as_tuple(note("SH-1", "response_target", 0, 1, "breach", "patient_safety_specialist",
+                      SWARM_DUE_AT)),
+        as_tuple(note("SH-1", "response_target", 0, 1, "breach", "facilitator", SWARM_DUE_AT,
+                      FAC.id)),
+    ]  # fmt: skip
+    huddle = world.engine.get("SH-1", reader=READER)
+    assert huddle.state == "stood_down"
+    last = world.engine.history("SH-1", reader=READER)[-1]
+    assert (last.trigger, last.actor_id, last.to_state) == (CONVERT, SYSTEM_ACTOR_ID, "stood_down")
+    cases = {
+        c.id: (c.workflow, c.state, c.facts["incident_ids"])
+        for c in store.list_cases(CaseQuery()).items
+    }
+    assert cases == {
+        "SH-1": ("swarm_huddle", "stood_down", ("INC-9",)),
+        "SH-1/aar": ("after_action_review", "commissioned", ("INC-9",)),
+    }
+    # The review starts its own plan clock (20 working days: Mon 23 November) with the
+    # default ladder: a breach at due to the patient safety specialist.
+    assert world.rows("SH-1/aar") == [
+        ("response_target", 0, "open", utc(2026, 10, 26, 10), date(2026, 11, 23),
+         utc(2026, 11, 24), None),
+    ]  # fmt: skip
+    assert world.tiers("SH-1/aar", "response_target", 0) == [
+        (0, "breach", utc(2026, 11, 24), ("patient_safety_specialist",), None, "pending", None)
+    ]
+    # Leaving the stage clears every open clock of the huddle; no tier is left to fire.
+    assert [(d.kind, d.status, d.met_at) for d in sorted(
+        store.deadlines("SH-1"), key=lambda d: d.kind
+    )] == [
+        ("response_hard_cap", "cleared", utc(2026, 10, 26, 10)),
+        ("response_target", "cleared", utc(2026, 10, 26, 10)),
+    ]  # fmt: skip
+    assert {e.status for e in store.escalations("SH-1") if e.kind == "response_hard_cap"} == {
+        "cancelled"
+    }
+    world.verified("SH-1")
+    world.verified("SH-1/aar")
+
+    # Sweeping and relaying again, even past the hard cap, changes nothing.
+    history = len(world.engine.history("SH-1", reader=READER))
+    assert world.sweep_at(utc(2026, 11, 2), "SH-1") == NOTHING
+    assert world.relay.run_until_idle() == NO_MESSAGES
+    assert len(world.engine.history("SH-1", reader=READER)) == history
+    assert len(store.list_cases(CaseQuery()).items) == 2
+    assert world.sent() == sent
