@@ -548,3 +548,241 @@ def test_swarm_huddle_not_held_in_48_real_hours_becomes_an_after_action_review_o
     assert len(world.engine.history("SH-1", reader=READER)) == history
     assert len(store.list_cases(CaseQuery()).items) == 2
     assert world.sent() == sent
+
+
+# ------------------------------------------------------------------ 2. PSII
+
+LR_LEAD = ("learning_response_lead",)
+TARGET_LADDER_ROLES = (
+    LR_LEAD,
+    ("learning_response_lead", "engagement_lead"),
+    ("patient_safety_specialist", "learning_response_lead"),
+    ("executive_lead",),
+)
+STAGES = ("warning", "warning", "breach", "escalation")
+
+
+def ladder(instants: tuple[datetime, ...], status: str = "pending") -> list[tuple[Any, ...]]:
+    """The plan's ``response-overdue`` ladder firing at ``instants``, every tier ``status``."""
+    return [
+        (n, STAGES[n], instant, TARGET_LADDER_ROLES[n], None, status, None)
+        for n, instant in enumerate(instants)
+    ]
+
+
+def _to_approval(world: World, case_id: str) -> Case:
+    """Take the PSII from gathering to the executive's approval, now."""
+    steps: tuple[tuple[str, Actor, dict[str, object]], ...] = (
+        ("complete_analysis", LEAD, {}),
+        ("submit_draft", LEAD, {"draft_ref": "DRAFT-1"}),
+        ("record_peer_review", PEER, {"peer_review_ref": "PR-1"}),
+        ("record_expert_input", LEAD, {"expert_input": "panel", "expert_ids": ["sme-1"]}),
+        ("record_staff_accuracy_check", LEAD, {"staff_accuracy_check": "confirmed"}),
+        ("record_family_draft_response", ENG, {"family_draft_response": "commented"}),
+        ("agree_findings", SENIOR, {}),
+        ("request_approval", LEAD, {}),
+        ("record_sign_off", MEMBER, {"sign_off_step": 1, "meeting_ref": "PSG-2026-11"}),
+    )
+    for trigger, actor, payload in steps:
+        world.fire(case_id, trigger, actor, payload)
+    return world.fire(case_id, "approve", EXEC, {"report_ref": "REPORT-1"})
+
+
+def test_psii_clock_from_lead_appointment_through_extension_hold_approval_and_reopening() -> None:
+    """A PSII's target and cap: agreed, extended, paused, met, and restarted on reopening."""
+    world = World(InMemoryStore(), utc(2026, 6, 5, 9))
+    case_id = "LR-1"
+    world.engine.open("psii", actor=PSS, case_id=case_id, payload={"incident_ids": ["INC-2"]})
+    assert world.rows(case_id) == []
+
+    # The lead is appointed at 00:30 BST on Monday 8 June 2026 (23:30 UTC on Sunday).
+    world.at(utc(2026, 6, 7, 23, 30))
+    case = world.fire(
+        case_id, "assign_lead", PSS, {"lead_id": LEAD.id, "engagement_lead_id": ENG.id}
+    )
+    assert case.facts["started_on"] == "2026-06-08"
+    assert local_date(world.deadline(case_id, "response_target", 0).started_at) == date(2026, 6, 8)
+    # Three months from Mon 8 June: Tue 8 September (due at 00:00 BST on the 9th); the cap,
+    # six months by default: Tue 8 December (00:00 GMT on the 9th).
+    start = utc(2026, 6, 7, 23, 30)
+    assert world.rows(case_id) == [
+        ("response_hard_cap", 0, "open", start, date(2026, 12, 8), utc(2026, 12, 9), LEAD.id),
+        ("response_target", 0, "open", start, date(2026, 9, 8), utc(2026, 9, 8, 23), LEAD.id),
+    ]
+    # Ten working days before Tue 8 September skips the summer bank holiday (Mon 31 August):
+    # Mon 24 August; five: Tue 1 September; ten after: Tue 22 September.
+    assert world.tiers(case_id, "response_target", 0) == ladder(
+        (utc(2026, 8, 23, 23), utc(2026, 8, 31, 23), utc(2026, 9, 8, 23), utc(2026, 9, 21, 23))
+    )
+    cap_tiers = (utc(2026, 11, 24), utc(2026, 12, 1), utc(2026, 12, 9), utc(2026, 12, 22))
+    assert world.tiers(case_id, "response_hard_cap", 0) == ladder(cap_tiers)
+
+    # The lead agrees Tue 1 September with the family: a new row, the old one superseded.
+    world.at(utc(2026, 6, 9, 10))
+    world.fire(
+        case_id,
+        "record_terms_of_reference",
+        LEAD,
+        {"terms_of_reference_ref": "TOR-1", "family_involvement_in_terms": "involved"},
+    )
+    world.fire(
+        case_id,
+        "agree_timescale",
+        LEAD,
+        {"target_date": "2026-09-01", "family_timescale_agreement": "agreed"},
+    )
+    agreed_at = utc(2026, 6, 9, 10)
+    superseded = world.deadline(case_id, "response_target", 0)
+    assert (superseded.status, superseded.met_at) == ("superseded", agreed_at)
+    assert {t[5] for t in world.tiers(case_id, "response_target", 0)} == {"cancelled"}
+    assert world.rows(case_id)[2] == (
+        "response_target", 1, "open", agreed_at, date(2026, 9, 1), utc(2026, 9, 1, 23), LEAD.id
+    )  # fmt: skip
+
+    # An extension: requested by the lead, the family's position, the executive's approval.
+    world.fire(
+        case_id,
+        "record_engagement",
+        ENG,
+        {"person_id": "pat-1", "person_kind": "patient", "engagement": "involved"},
+    )
+    world.fire(case_id, "begin_gathering", LEAD)
+    world.at(utc(2026, 6, 19, 10))
+    extended_at = utc(2026, 6, 19, 10)
+    world.fire(
+        case_id,
+        "request_extension",
+        LEAD,
+        {"requested_target_date": "2026-10-30", "extension_reason": "external_process"},
+    )
+    assert world.deadline(case_id, "response_target", 1).status == "open"
+    world.fire(case_id, "record_family_position", ENG, {"family_extension_position": "agreed"})
+    assert world.deadline(case_id, "response_target", 1).status == "open"
+    world.fire(case_id, "approve_extension", EXEC, {"target_date": "2026-10-30"})
+    assert [(r[0], r[1], r[2]) for r in world.rows(case_id)] == [
+        ("response_hard_cap", 0, "open"),
+        ("response_target", 0, "superseded"),
+        ("response_target", 1, "superseded"),
+        ("response_target", 2, "open"),
+    ]
+    # Fri 30 October is after the clocks go back: due at 00:00 GMT on the 31st.
+    assert world.rows(case_id)[3] == (
+        "response_target", 2, "open", extended_at, date(2026, 10, 30), utc(2026, 10, 31), LEAD.id
+    )  # fmt: skip
+    assert world.tiers(case_id, "response_target", 2) == ladder(
+        (utc(2026, 10, 15, 23), utc(2026, 10, 22, 23), utc(2026, 10, 31), utc(2026, 11, 13))
+    )
+
+    # On hold for 14 days (Mon 12 to Mon 26 October): nothing fires, even past a tier.
+    world.at(utc(2026, 10, 12, 10))
+    world.fire(case_id, "hold", EXEC, {"hold_reason": "police"})
+    paused = world.deadline(case_id, "response_target", 2)
+    assert (paused.status, paused.paused_at) == ("paused", utc(2026, 10, 12, 10))
+    assert world.deadline(case_id, "response_hard_cap", 0).status == "paused"
+    assert {t[5] for t in world.tiers(case_id, "response_target", 2)} == {"paused"}
+    assert world.sweep_at(utc(2026, 10, 23, 12), case_id) == NOTHING
+    world.at(utc(2026, 10, 26, 10))
+    world.fire(case_id, "resume", EXEC)
+
+    # Due dates and every tier move 14 local days later; 00:00 local stays 00:00 local.
+    assert world.rows(case_id)[0] == (
+        "response_hard_cap", 0, "open", start, date(2026, 12, 22), utc(2026, 12, 23), LEAD.id
+    )  # fmt: skip
+    assert world.rows(case_id)[3] == (
+        "response_target", 2, "open", extended_at, date(2026, 11, 13), utc(2026, 11, 14), LEAD.id
+    )  # fmt: skip
+    resumed = world.deadline(case_id, "response_target", 2)
+    assert resumed.paused_at is None
+    assert world.tiers(case_id, "response_target", 2) == ladder(
+        (utc(2026, 10, 30), utc(2026, 11, 6), utc(2026, 11, 14), utc(2026, 11, 27))
+    )
+    assert world.tiers(case_id, "response_hard_cap", 0) == ladder(
+        tuple(instant + timedelta(days=14) for instant in cap_tiers)
+    )
+    assert world.sweep_at(utc(2026, 10, 29, 23, 59, 59), case_id) == NOTHING
+    assert world.sweep_at(utc(2026, 10, 30), case_id) == ONE
+    assert world.fired_entries(case_id) == [
+        (
+            SYSTEM_ACTOR_ID,
+            "system",
+            fired(
+                "response_target",
+                2,
+                0,
+                "warning",
+                "2026-10-30T00:00:00Z",
+                "2026-10-30T00:00:00Z",
+                "2026-11-14T00:00:00Z",
+            ),
+        )
+    ]
+    assert [as_tuple(n) for n in world.sent()] == [
+        as_tuple(
+            note(case_id, "response_target", 2, 0, "warning", LR_LEAD[0],
+                 "2026-11-14T00:00:00Z", LEAD.id)
+        )
+    ]  # fmt: skip
+
+    # Approval meets the target and the cap; their pending tiers are cancelled.
+    world.at(utc(2026, 11, 2, 10))
+    assert _to_approval(world, case_id).state == "approved"
+    target = world.deadline(case_id, "response_target", 2)
+    cap = world.deadline(case_id, "response_hard_cap", 0)
+    assert (target.status, target.met_at, target.tier) == ("met", utc(2026, 11, 2, 10), 1)
+    assert (cap.status, cap.met_at, cap.tier) == ("met", utc(2026, 11, 2, 10), 0)
+    assert [t[5] for t in world.tiers(case_id, "response_target", 2)] == [
+        "fired", "cancelled", "cancelled", "cancelled"
+    ]  # fmt: skip
+    world.fire(case_id, "share", ENG, {"family_sharing": "shared"})
+    world.fire(case_id, "close", PSS, {"no_actions_rationale": "no_new_learning"})
+    assert world.sweep_at(utc(2027, 1, 20), case_id) == NOTHING
+
+    # Reopened on Wed 3 February 2027: a new cycle from the reopening date. Three months is
+    # Mon 3 May, the early May bank holiday, so Tue 4 May; the cap is Tue 3 August.
+    reopened_at = utc(2027, 2, 3, 14)
+    world.at(reopened_at)
+    case = world.fire(
+        case_id, "reopen", EXEC, {"new_information_ref": "NEW-1", "reopen_reason": "inquest"}
+    )
+    assert case.facts["started_on"] == "2027-02-03"
+    assert world.rows(case_id) == [
+        ("response_hard_cap", 0, "met", start, date(2026, 12, 22), utc(2026, 12, 23), LEAD.id),
+        ("response_hard_cap", 1, "open", reopened_at, date(2027, 8, 3), utc(2027, 8, 3, 23),
+         LEAD.id),
+        ("response_target", 0, "superseded", start, date(2026, 9, 8), utc(2026, 9, 8, 23),
+         LEAD.id),
+        ("response_target", 1, "superseded", agreed_at, date(2026, 9, 1), utc(2026, 9, 1, 23),
+         LEAD.id),
+        ("response_target", 2, "met", extended_at, date(2026, 11, 13), utc(2026, 11, 14),
+         LEAD.id),
+        ("response_target", 3, "open", reopened_at, date(2027, 5, 4), utc(2027, 5, 4, 23),
+         LEAD.id),
+    ]  # fmt: skip
+
+    # The lead agrees a new target within the plan's timescale: no executive override.
+    world.at(utc(2027, 2, 4, 10))
+    with pytest.raises(GuardFailed):
+        world.fire(
+            case_id,
+            "agree_timescale",
+            LEAD,
+            {"target_date": "2027-05-05", "family_timescale_agreement": "agreed"},
+        )
+    world.fire(
+        case_id,
+        "agree_timescale",
+        LEAD,
+        {"target_date": "2027-05-04", "family_timescale_agreement": "agreed"},
+    )
+    assert [(r[0], r[1], r[2]) for r in world.rows(case_id)][-2:] == [
+        ("response_target", 3, "superseded"),
+        ("response_target", 4, "open"),
+    ]
+    assert world.rows(case_id)[-1] == (
+        "response_target", 4, "open", utc(2027, 2, 4, 10), date(2027, 5, 4), utc(2027, 5, 4, 23),
+        LEAD.id,
+    )  # fmt: skip
+    assert "override_hard_cap" not in [
+        e.trigger for e in world.engine.history(case_id, reader=READER)
+    ]
+    world.verified(case_id)
