@@ -786,3 +786,107 @@ def test_psii_clock_from_lead_appointment_through_extension_hold_approval_and_re
         e.trigger for e in world.engine.history(case_id, reader=READER)
     ]
     world.verified(case_id)
+
+
+# ------------------------------------------------------------------ 4. safety actions
+
+ACTION_DUE_AT = "2027-01-05T00:00:00Z"
+
+
+def open_action(world: World, case_id: str) -> None:
+    """Open a safety action due on Monday 4 January 2027 and have its owner agree it."""
+    world.engine.open(
+        "safety_action",
+        actor=LEAD,
+        case_id=case_id,
+        payload={
+            "learning_response_ids": ["LR-9"],
+            "area_for_improvement_ids": ["AFI-1"],
+            "owner_id": OWNER.id,
+            "measure_ref": "M-1",
+            "baseline_ref": "B-1",
+            "target_ref": "T-1",
+            "due_on": "2027-01-04",
+        },
+    )
+    assert world.rows(case_id) == []
+    world.fire(case_id, "agree", OWNER)
+
+
+def test_safety_action_falls_due_on_its_date_is_reported_overdue_or_met_in_time() -> None:
+    """Due Mon 4 Jan 2027: warning Wed 23 Dec, breach 5 Jan, overdue; implemented ones: met."""
+    world = World(InMemoryStore(), utc(2026, 12, 1, 10))
+    open_action(world, "SA-1")
+    open_action(world, "SA-2")
+
+    for case_id in ("SA-1", "SA-2"):
+        assert world.rows(case_id) == [
+            ("safety_action_due", 0, "open", utc(2026, 12, 1, 10), date(2027, 1, 4),
+             utc(2027, 1, 5), OWNER.id),
+        ]  # fmt: skip
+        # Five working days before Mon 4 January skip New Year's Day, Boxing Day's substitute
+        # and Christmas Day: Wed 23 December; twenty after: Mon 1 February.
+        assert world.tiers(case_id, "safety_action_due", 0) == [
+            (0, "warning", utc(2026, 12, 23), ("action_owner",), None, "pending", None),
+            (1, "breach", utc(2027, 1, 5), ("action_owner", "patient_safety_specialist"),
+             None, "pending", None),
+            (2, "escalation", utc(2027, 2, 1), ("senior_leader",), None, "pending", None),
+        ]  # fmt: skip
+
+    assert world.sweep_at(utc(2026, 12, 22, 23, 59, 59), "SA-1") == NOTHING
+    assert world.sweep_at(utc(2026, 12, 23), "SA-1") == SweepReport(claimed=2, fired=2)
+
+    # SA-2 is implemented on Wed 30 December, before its due date.
+    world.at(utc(2026, 12, 30, 11))
+    world.fire("SA-2", "start", OWNER)
+    world.fire("SA-2", "attach_evidence", OWNER, {"evidence_ref": "EV-2"})
+    world.fire("SA-2", "mark_implemented", OWNER)
+    met = world.deadline("SA-2", "safety_action_due", 0)
+    assert (met.status, met.met_at, met.tier) == ("met", utc(2026, 12, 30, 11), 1)
+    assert [t[5] for t in world.tiers("SA-2", "safety_action_due", 0)] == [
+        "fired",
+        "cancelled",
+        "cancelled",
+    ]
+
+    assert world.sweep_at(utc(2027, 1, 4, 23, 59, 59), "SA-1") == NOTHING
+    assert world.sweep_at(utc(2027, 1, 5), "SA-1") == ONE
+    assert world.sweep_at(utc(2027, 2, 1), "SA-1") == ONE
+    world.verified("SA-2")
+    assert [payload["stage"] for _, _, payload in world.fired_entries("SA-1")] == [
+        "warning",
+        "breach",
+        "escalation",
+    ]
+    assert [payload["stage"] for _, _, payload in world.fired_entries("SA-2")] == ["warning"]
+    assert world.fired_entries("SA-1")[1][2] == fired(
+        "safety_action_due", 0, 1, "breach", ACTION_DUE_AT, ACTION_DUE_AT, ACTION_DUE_AT
+    )
+    assert [n.id for n in world.sent()] == [
+        "escalation:SA-1:safety_action_due:0:0:action_owner",
+        "escalation:SA-2:safety_action_due:0:0:action_owner",
+        "escalation:SA-1:safety_action_due:0:1:action_owner",
+        "escalation:SA-1:safety_action_due:0:1:patient_safety_specialist",
+        "escalation:SA-1:safety_action_due:0:2:senior_leader",
+    ]
+    assert dict(world.notifier.sent[0].body) == {
+        "case_id": "SA-1",
+        "organisation": ORG,
+        "kind": "safety_action_due",
+        "cycle": 0,
+        "tier": 0,
+        "stage": "warning",
+        "role": "action_owner",
+        "due_at": ACTION_DUE_AT,
+        "person_id": OWNER.id,
+    }
+
+    items = reports.safety_actions(world.engine, reader=READER, now=utc(2027, 2, 1, 9))
+    assert [
+        (i.case_id, i.kind, i.cycle, i.status, i.owner, i.due_date, i.due_at, i.tiers_fired)
+        for i in items
+    ] == [
+        ("SA-1", "safety_action_due", 0, "open", OWNER.id, date(2027, 1, 4), utc(2027, 1, 5), 3),
+    ]
+    # Working days overdue: Tue 5 January to Mon 1 February.
+    assert (items[0].overdue, items[0].days_overdue) == (True, 20)
