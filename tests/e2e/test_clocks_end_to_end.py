@@ -34,7 +34,7 @@ from psirf_flow import (
     SweepReport,
     reports,
 )
-from psirf_flow.domain import SYSTEM_ACTOR_ID, Deadline, Escalation, SystemReader
+from psirf_flow.domain import SYSTEM_ACTOR_ID, Deadline, Escalation, FactValue, SystemReader
 from psirf_flow.notify import Notification
 from psirf_flow.policy import load_plan_file
 from psirf_flow.policy.timing import local_date
@@ -221,7 +221,7 @@ def note(  # noqa: PLR0917 - one notification reads best positionally
     person: str | None = None,
 ) -> Notification:
     """The notification one recipient of a fired tier receives."""
-    body: dict[str, object] = {
+    body: dict[str, FactValue] = {
         "case_id": case_id,
         "organisation": ORG,
         "kind": kind,
@@ -588,10 +588,14 @@ def _to_approval(world: World, case_id: str) -> Case:
     return world.fire(case_id, "approve", EXEC, {"report_ref": "REPORT-1"})
 
 
-def test_psii_clock_from_lead_appointment_through_extension_hold_approval_and_reopening() -> None:
-    """A PSII's target and cap: agreed, extended, paused, met, and restarted on reopening."""
-    world = World(InMemoryStore(), utc(2026, 6, 5, 9))
-    case_id = "LR-1"
+START = utc(2026, 6, 7, 23, 30)
+AGREED_AT = utc(2026, 6, 9, 10)
+EXTENDED_AT = utc(2026, 6, 19, 10)
+CAP_TIERS = (utc(2026, 11, 24), utc(2026, 12, 1), utc(2026, 12, 9), utc(2026, 12, 22))
+
+
+def _appointed(world: World, case_id: str) -> None:
+    """Open the PSII and appoint its lead at 00:30 BST on Monday 8 June 2026."""
     world.engine.open("psii", actor=PSS, case_id=case_id, payload={"incident_ids": ["INC-2"]})
     assert world.rows(case_id) == []
 
@@ -604,19 +608,20 @@ def test_psii_clock_from_lead_appointment_through_extension_hold_approval_and_re
     assert local_date(world.deadline(case_id, "response_target", 0).started_at) == date(2026, 6, 8)
     # Three months from Mon 8 June: Tue 8 September (due at 00:00 BST on the 9th); the cap,
     # six months by default: Tue 8 December (00:00 GMT on the 9th).
-    start = utc(2026, 6, 7, 23, 30)
     assert world.rows(case_id) == [
-        ("response_hard_cap", 0, "open", start, date(2026, 12, 8), utc(2026, 12, 9), LEAD.id),
-        ("response_target", 0, "open", start, date(2026, 9, 8), utc(2026, 9, 8, 23), LEAD.id),
+        ("response_hard_cap", 0, "open", START, date(2026, 12, 8), utc(2026, 12, 9), LEAD.id),
+        ("response_target", 0, "open", START, date(2026, 9, 8), utc(2026, 9, 8, 23), LEAD.id),
     ]
     # Ten working days before Tue 8 September skips the summer bank holiday (Mon 31 August):
     # Mon 24 August; five: Tue 1 September; ten after: Tue 22 September.
     assert world.tiers(case_id, "response_target", 0) == ladder(
         (utc(2026, 8, 23, 23), utc(2026, 8, 31, 23), utc(2026, 9, 8, 23), utc(2026, 9, 21, 23))
     )
-    cap_tiers = (utc(2026, 11, 24), utc(2026, 12, 1), utc(2026, 12, 9), utc(2026, 12, 22))
-    assert world.tiers(case_id, "response_hard_cap", 0) == ladder(cap_tiers)
+    assert world.tiers(case_id, "response_hard_cap", 0) == ladder(CAP_TIERS)
 
+
+def _agreed_and_extended(world: World, case_id: str) -> None:
+    """The family agree a target date; then an extension is requested and approved."""
     # The lead agrees Tue 1 September with the family: a new row, the old one superseded.
     world.at(utc(2026, 6, 9, 10))
     world.fire(
@@ -631,12 +636,11 @@ def test_psii_clock_from_lead_appointment_through_extension_hold_approval_and_re
         LEAD,
         {"target_date": "2026-09-01", "family_timescale_agreement": "agreed"},
     )
-    agreed_at = utc(2026, 6, 9, 10)
     superseded = world.deadline(case_id, "response_target", 0)
-    assert (superseded.status, superseded.met_at) == ("superseded", agreed_at)
+    assert (superseded.status, superseded.met_at) == ("superseded", AGREED_AT)
     assert {t[5] for t in world.tiers(case_id, "response_target", 0)} == {"cancelled"}
     assert world.rows(case_id)[2] == (
-        "response_target", 1, "open", agreed_at, date(2026, 9, 1), utc(2026, 9, 1, 23), LEAD.id
+        "response_target", 1, "open", AGREED_AT, date(2026, 9, 1), utc(2026, 9, 1, 23), LEAD.id
     )  # fmt: skip
 
     # An extension: requested by the lead, the family's position, the executive's approval.
@@ -648,7 +652,6 @@ def test_psii_clock_from_lead_appointment_through_extension_hold_approval_and_re
     )
     world.fire(case_id, "begin_gathering", LEAD)
     world.at(utc(2026, 6, 19, 10))
-    extended_at = utc(2026, 6, 19, 10)
     world.fire(
         case_id,
         "request_extension",
@@ -667,12 +670,15 @@ def test_psii_clock_from_lead_appointment_through_extension_hold_approval_and_re
     ]
     # Fri 30 October is after the clocks go back: due at 00:00 GMT on the 31st.
     assert world.rows(case_id)[3] == (
-        "response_target", 2, "open", extended_at, date(2026, 10, 30), utc(2026, 10, 31), LEAD.id
+        "response_target", 2, "open", EXTENDED_AT, date(2026, 10, 30), utc(2026, 10, 31), LEAD.id
     )  # fmt: skip
     assert world.tiers(case_id, "response_target", 2) == ladder(
         (utc(2026, 10, 15, 23), utc(2026, 10, 22, 23), utc(2026, 10, 31), utc(2026, 11, 13))
     )
 
+
+def _held_and_resumed(world: World, case_id: str) -> None:
+    """On hold for 14 days: nothing fires; then every date and tier moves 14 days later."""
     # On hold for 14 days (Mon 12 to Mon 26 October): nothing fires, even past a tier.
     world.at(utc(2026, 10, 12, 10))
     world.fire(case_id, "hold", EXEC, {"hold_reason": "police"})
@@ -686,10 +692,10 @@ def test_psii_clock_from_lead_appointment_through_extension_hold_approval_and_re
 
     # Due dates and every tier move 14 local days later; 00:00 local stays 00:00 local.
     assert world.rows(case_id)[0] == (
-        "response_hard_cap", 0, "open", start, date(2026, 12, 22), utc(2026, 12, 23), LEAD.id
+        "response_hard_cap", 0, "open", START, date(2026, 12, 22), utc(2026, 12, 23), LEAD.id
     )  # fmt: skip
     assert world.rows(case_id)[3] == (
-        "response_target", 2, "open", extended_at, date(2026, 11, 13), utc(2026, 11, 14), LEAD.id
+        "response_target", 2, "open", EXTENDED_AT, date(2026, 11, 13), utc(2026, 11, 14), LEAD.id
     )  # fmt: skip
     resumed = world.deadline(case_id, "response_target", 2)
     assert resumed.paused_at is None
@@ -697,7 +703,7 @@ def test_psii_clock_from_lead_appointment_through_extension_hold_approval_and_re
         (utc(2026, 10, 30), utc(2026, 11, 6), utc(2026, 11, 14), utc(2026, 11, 27))
     )
     assert world.tiers(case_id, "response_hard_cap", 0) == ladder(
-        tuple(instant + timedelta(days=14) for instant in cap_tiers)
+        tuple(instant + timedelta(days=14) for instant in CAP_TIERS)
     )
     assert world.sweep_at(utc(2026, 10, 29, 23, 59, 59), case_id) == NOTHING
     assert world.sweep_at(utc(2026, 10, 30), case_id) == ONE
@@ -723,6 +729,9 @@ def test_psii_clock_from_lead_appointment_through_extension_hold_approval_and_re
         )
     ]  # fmt: skip
 
+
+def _approved_and_closed(world: World, case_id: str) -> None:
+    """Approval meets both clocks; closing leaves nothing to fire."""
     # Approval meets the target and the cap; their pending tiers are cancelled.
     world.at(utc(2026, 11, 2, 10))
     assert _to_approval(world, case_id).state == "approved"
@@ -737,6 +746,9 @@ def test_psii_clock_from_lead_appointment_through_extension_hold_approval_and_re
     world.fire(case_id, "close", PSS, {"no_actions_rationale": "no_new_learning"})
     assert world.sweep_at(utc(2027, 1, 20), case_id) == NOTHING
 
+
+def _reopened(world: World, case_id: str) -> None:
+    """Reopening starts new clocks; the lead agrees a new target without an override."""
     # Reopened on Wed 3 February 2027: a new cycle from the reopening date. Three months is
     # Mon 3 May, the early May bank holiday, so Tue 4 May; the cap is Tue 3 August.
     reopened_at = utc(2027, 2, 3, 14)
@@ -746,14 +758,14 @@ def test_psii_clock_from_lead_appointment_through_extension_hold_approval_and_re
     )
     assert case.facts["started_on"] == "2027-02-03"
     assert world.rows(case_id) == [
-        ("response_hard_cap", 0, "met", start, date(2026, 12, 22), utc(2026, 12, 23), LEAD.id),
+        ("response_hard_cap", 0, "met", START, date(2026, 12, 22), utc(2026, 12, 23), LEAD.id),
         ("response_hard_cap", 1, "open", reopened_at, date(2027, 8, 3), utc(2027, 8, 3, 23),
          LEAD.id),
-        ("response_target", 0, "superseded", start, date(2026, 9, 8), utc(2026, 9, 8, 23),
+        ("response_target", 0, "superseded", START, date(2026, 9, 8), utc(2026, 9, 8, 23),
          LEAD.id),
-        ("response_target", 1, "superseded", agreed_at, date(2026, 9, 1), utc(2026, 9, 1, 23),
+        ("response_target", 1, "superseded", AGREED_AT, date(2026, 9, 1), utc(2026, 9, 1, 23),
          LEAD.id),
-        ("response_target", 2, "met", extended_at, date(2026, 11, 13), utc(2026, 11, 14),
+        ("response_target", 2, "met", EXTENDED_AT, date(2026, 11, 13), utc(2026, 11, 14),
          LEAD.id),
         ("response_target", 3, "open", reopened_at, date(2027, 5, 4), utc(2027, 5, 4, 23),
          LEAD.id),
@@ -786,6 +798,16 @@ def test_psii_clock_from_lead_appointment_through_extension_hold_approval_and_re
         e.trigger for e in world.engine.history(case_id, reader=READER)
     ]
     world.verified(case_id)
+
+
+def test_psii_clock_from_lead_appointment_through_extension_hold_approval_and_reopening() -> None:
+    """A PSII's target and cap: agreed, extended, paused, met, and restarted on reopening."""
+    world = World(InMemoryStore(), utc(2026, 6, 5, 9))
+    _appointed(world, "LR-1")
+    _agreed_and_extended(world, "LR-1")
+    _held_and_resumed(world, "LR-1")
+    _approved_and_closed(world, "LR-1")
+    _reopened(world, "LR-1")
 
 
 # ------------------------------------------------------------------ 4. safety actions
@@ -890,3 +912,101 @@ def test_safety_action_falls_due_on_its_date_is_reported_overdue_or_met_in_time(
     ]
     # Working days overdue: Tue 5 January to Mon 1 February.
     assert (items[0].overdue, items[0].days_overdue) == (True, 20)
+
+
+# ------------------------------------------------------------------ 5. intake and referral
+
+CHILD_DEATH = "child_death@2"
+
+
+def test_triage_review_in_real_hours_and_referral_notice_in_working_days() -> None:
+    """72 real hours across the spring change, met by a referral; 2 working days, met."""
+    # Reported at 16:00 GMT on Friday 27 March 2026; summer time starts on Sunday 29 March.
+    world = World(InMemoryStore(), utc(2026, 3, 27, 16))
+    world.engine.open(
+        "incident_intake",
+        actor=PSS,
+        case_id="INT-1",
+        payload={"incident_id": "INC-3", "physical_harm": "low"},
+    )
+    reported = utc(2026, 3, 27, 16)
+    assert world.rows("INT-1") == [
+        ("triage_review", 0, "open", reported, None, utc(2026, 3, 30, 16), None)
+    ]
+    # 24 real hours before, at due, and two working days after Mon 30 March (00:00 BST on
+    # Wed 1 April).
+    assert world.tiers("INT-1", "triage_review", 0) == [
+        (0, "warning", utc(2026, 3, 29, 16), CANDOUR_PSS, None, "pending", None),
+        (1, "breach", utc(2026, 3, 30, 16), ("patient_safety_specialist", "senior_leader"),
+         None, "pending", None),
+        (2, "escalation", utc(2026, 3, 31, 23), ("executive_lead",), None, "pending", None),
+    ]  # fmt: skip
+    assert world.deadline("INT-1", "triage_review", 0).ladder == "triage-overdue"
+
+    # Reviewing and recording the triage do not meet it; the warning fires on time.
+    world.fire("INT-1", "begin_review", PSS)
+    world.fire(
+        "INT-1",
+        "record_triage",
+        PSS,
+        {
+            "plan_ref": "rxm-psirp@1.0",
+            "national_rule_refs": [CHILD_DEATH],
+            "national_psii_rule_refs": [],
+        },
+    )
+    assert world.deadline("INT-1", "triage_review", 0).status == "open"
+    assert world.sweep_at(utc(2026, 3, 29, 15, 59, 59), "INT-1") == NOTHING
+    assert world.sweep_at(utc(2026, 3, 29, 16), "INT-1") == ONE
+
+    # The referral leaves review: the triage review is met.
+    referred_at = utc(2026, 3, 30, 9)
+    world.at(referred_at)
+    outcome = world.engine.fire(
+        "INT-1",
+        "refer",
+        actor=PSS,
+        payload={"referral_body": "cdop", "referral_rule_ref": CHILD_DEATH},
+    )
+    met = world.deadline("INT-1", "triage_review", 0)
+    assert (met.status, met.met_at, met.tier) == ("met", referred_at, 1)
+    assert [t[5] for t in world.tiers("INT-1", "triage_review", 0)] == [
+        "fired",
+        "cancelled",
+        "cancelled",
+    ]
+
+    # The relay opens the referral record; telling the body is due in two working days
+    # (Tue 31 March through Wed 1 April: Wed 1 April, due at 00:00 BST on Thu 2 April).
+    world.relay.run_until_idle()
+    referral = referral_case_id("INT-1", outcome.entry.sequence)
+    assert world.rows(referral) == [
+        ("referral_notification", 0, "open", referred_at, date(2026, 4, 1),
+         utc(2026, 4, 1, 23), None),
+    ]  # fmt: skip
+    # "One working day after" Wed 1 April is 00:00 on Thu 2 April, the breach's own instant
+    # (the counting rule counts working days strictly after the due date).
+    assert world.tiers(referral, "referral_notification", 0) == [
+        (0, "breach", utc(2026, 4, 1, 23), CANDOUR_PSS, None, "pending", None),
+        (1, "escalation", utc(2026, 4, 1, 23), ("executive_lead",), None, "pending", None),
+    ]
+    assert world.deadline(referral, "referral_notification", 0).ladder == "referral-overdue"
+
+    notified_at = utc(2026, 4, 1, 15)
+    world.at(notified_at)
+    world.fire(
+        referral,
+        "record_notification",
+        PSS,
+        {"notification_ref": "CDOP-1", "notification_date": "2026-04-01"},
+    )
+    done = world.deadline(referral, "referral_notification", 0)
+    assert (done.status, done.met_at, done.tier) == ("met", notified_at, 0)
+    assert {t[5] for t in world.tiers(referral, "referral_notification", 0)} == {"cancelled"}
+
+    assert world.sweep_at(utc(2026, 4, 10), referral) == NOTHING
+    world.verified("INT-1")
+    assert world.fired_entries(referral) == []
+    assert [n.id for n in world.sent()] == [
+        "escalation:INT-1:triage_review:0:0:patient_safety_specialist"
+    ]
