@@ -810,6 +810,105 @@ def test_psii_clock_from_lead_appointment_through_extension_hold_approval_and_re
     _reopened(world, "LR-1")
 
 
+# ------------------------------------------------------------------ candour findings
+
+WRITTEN = {
+    "facts_included": True,
+    "enquiries_included": True,
+    "results_to_date_included": True,
+    "apology_included": True,
+    "written_copy_ref": "DOC-W-1",
+    "written_delivery": "post",
+}
+
+
+def test_candour_findings_clock_starts_at_approval_or_when_other_enquiries_conclude() -> None:
+    """Findings available Mon 1 Feb 2027 (approval, or other enquiries): due Mon 15 Feb."""
+    world = World(InMemoryStore(), utc(2026, 12, 23, 15))
+    open_candour(world)
+    world.engine.open(
+        "duty_of_candour",
+        actor=HCP,
+        case_id="DOC-2",
+        payload={"incident_ids": ["INC-5"], "aware_on": "2026-12-23"},
+    )
+    world.fire(
+        "DOC-2",
+        "determine_notifiable",
+        HCP,
+        {"harm_category": "severe", "harm_basis": "appears_to_have_resulted"},
+    )
+    world.engine.open(
+        "psii",
+        actor=PSS,
+        case_id="LR-2",
+        payload={"incident_ids": ["INC-1"], "candour_case_id": "DOC-1"},
+    )
+    world.fire("LR-2", "assign_lead", PSS, {"lead_id": LEAD.id, "engagement_lead_id": ENG.id})
+    world.fire(
+        "LR-2",
+        "record_terms_of_reference",
+        LEAD,
+        {"terms_of_reference_ref": "TOR-2", "family_involvement_in_terms": "involved"},
+    )
+    world.fire(
+        "LR-2",
+        "agree_timescale",
+        LEAD,
+        {"target_date": "2027-03-23", "family_timescale_agreement": "agreed"},
+    )
+    world.fire(
+        "LR-2",
+        "record_engagement",
+        ENG,
+        {"person_id": "pat-2", "person_kind": "patient", "engagement": "involved"},
+    )
+    world.fire("LR-2", "begin_gathering", LEAD)
+    world.at(utc(2027, 1, 4, 10))
+    for case_id in ("DOC-1", "DOC-2"):
+        world.fire(case_id, "record_verbal_notification", HCP, VERBAL)
+        world.fire(case_id, "record_written_notification", ENG, WRITTEN)
+
+    available = utc(2027, 2, 1, 10)
+    world.at(available)
+    _to_approval(world, "LR-2")
+    world.relay.run_until_idle()
+    world.fire(
+        "DOC-2",
+        "record_enquiries_concluded",
+        PSS,
+        {"enquiries_concluded_ref": "EXT-2", "enquiries": "external_investigation"},
+    )
+
+    for case_id in ("DOC-1", "DOC-2"):
+        case = world.engine.get(case_id, reader=READER)
+        assert (case.state, case.facts["findings_available_on"]) == ("results_due", "2027-02-01")
+        assert world.rows(case_id)[0] == (
+            "candour_findings", 0, "open", available, date(2027, 2, 15), utc(2027, 2, 16), None
+        )  # fmt: skip
+        assert world.tiers(case_id, "candour_findings", 0) == [
+            (0, "warning", utc(2027, 2, 11), CANDOUR_PSS, None, "pending", None),
+            (1, "breach", utc(2027, 2, 16), CANDOUR_PSS, None, "pending", None),
+            (2, "escalation", utc(2027, 2, 22), ("executive_lead",), None, "pending", None),
+        ]
+
+    # Shared on Tue 16 February, a day late: a reason is needed, and the clock is met.
+    swept = world.sweep_at(utc(2027, 2, 16), "DOC-2")  # warnings late, breaches on time
+    assert (swept.claimed, swept.fired, swept.late_seconds_max) == (4, 4, 5 * 86400)
+    world.at(utc(2027, 2, 16, 11))
+    findings = {"results_letter_ref": "DOC-R-2", "results_delivery": "post"}
+    with pytest.raises(ReasonMissing):
+        world.fire("DOC-2", "record_findings_shared", ENG, findings)
+    world.fire(
+        "DOC-2", "record_findings_shared", ENG, {**findings, "results_delay_reason": "other"}
+    )
+    shared = world.deadline("DOC-2", "candour_findings", 0)
+    assert (shared.status, shared.met_at, shared.tier) == ("met", utc(2027, 2, 16, 11), 2)
+    assert world.sweep_at(utc(2027, 2, 22), "DOC-2") == ONE  # DOC-1's escalation alone
+    world.verified("DOC-1")
+    world.verified("LR-2")
+
+
 # ------------------------------------------------------------------ 4. safety actions
 
 ACTION_DUE_AT = "2027-01-05T00:00:00Z"
