@@ -60,6 +60,7 @@ ACTION_KIND: Final = "escalation.action"
 #: The outbox kind of a committed step, for host listeners.
 STEP_EVENT: Final = "event.step"
 
+
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 

@@ -909,6 +909,85 @@ def test_candour_findings_clock_starts_at_approval_or_when_other_enquiries_concl
     world.verified("LR-2")
 
 
+def _not_notifiable_then_reassessed(world: World) -> None:
+    world.fire(
+        "DOC-1",
+        "determine_not_notifiable",
+        HCP,
+        {
+            "not_notifiable_reason": "harm_below_threshold",
+            "harm_category": "low",
+            "harm_basis": "appears_to_have_resulted",
+        },
+    )
+    world.at(utc(2027, 3, 1, 10))
+    world.fire(
+        "DOC-1", "reassess", HCP, {"new_information_ref": "NI-1", "reassess_reason": "harm_revised"}
+    )
+    world.fire(
+        "DOC-1",
+        "determine_notifiable",
+        HCP,
+        {"harm_category": "severe", "harm_basis": "appears_to_have_resulted"},
+    )
+
+
+def _declined_then_engaged(world: World) -> None:
+    world.fire(
+        "DOC-1",
+        "determine_notifiable",
+        HCP,
+        {"harm_category": "severe", "harm_basis": "appears_to_have_resulted"},
+    )
+    world.fire("DOC-1", "record_declined", ENG, {"declined_record_ref": "DOC-DEC-1"})
+    world.fire("DOC-1", "mark_uncontactable_or_declined", ENG, {"unable_reason": "declined"})
+    world.at(utc(2027, 3, 1, 10))
+    world.fire("DOC-1", "relevant_person_engages", ENG,
+               {"engaged_via": "relevant_person_contacted_us"})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("restart", "recorded_at", "late"),
+    [
+        (_not_notifiable_then_reassessed, utc(2027, 3, 15, 16), False),
+        (_not_notifiable_then_reassessed, utc(2027, 3, 16, 9), True),
+        (_declined_then_engaged, utc(2027, 3, 3, 10), False),
+        (_declined_then_engaged, utc(2027, 3, 16, 0), True),
+    ],
+    ids=["reassessed-on-time", "reassessed-late", "engaged-on-time", "engaged-late"],
+)
+def test_a_restarted_candour_notification_is_late_by_its_new_clock_alone(
+    restart: Any, recorded_at: datetime, late: bool
+) -> None:
+    """Restarted Mon 1 Mar 2027: the new cycle is due Mon 15 Mar and lateness agrees with it."""
+    world = World(InMemoryStore(), utc(2026, 12, 23, 15))
+    world.engine.open(
+        "duty_of_candour",
+        actor=HCP,
+        case_id="DOC-1",
+        payload={"incident_ids": ["INC-1"], "aware_on": "2026-12-23"},
+    )
+    world.at(utc(2027, 1, 4, 10))
+    restart(world)
+
+    assert world.engine.get("DOC-1", reader=READER).facts["notification_restarted_on"] == (
+        "2027-03-01"
+    )
+    assert world.rows("DOC-1")[1] == (
+        "candour_notification", 1, "open", utc(2027, 3, 1, 10), date(2027, 3, 15),
+        utc(2027, 3, 16), None,
+    )  # fmt: skip
+    world.at(recorded_at)
+    if late:
+        with pytest.raises(ReasonMissing):
+            world.fire("DOC-1", "record_verbal_notification", HCP, VERBAL)
+        return
+    world.fire("DOC-1", "record_verbal_notification", HCP, VERBAL)
+    met = world.deadline("DOC-1", "candour_notification", 1)
+    assert (met.status, met.met_at) == ("met", recorded_at)
+    world.verified("DOC-1")
+
+
 # ------------------------------------------------------------------ 4. safety actions
 
 ACTION_DUE_AT = "2027-01-05T00:00:00Z"
