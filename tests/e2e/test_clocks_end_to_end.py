@@ -810,6 +810,57 @@ def test_psii_clock_from_lead_appointment_through_extension_hold_approval_and_re
     _reopened(world, "LR-1")
 
 
+def test_after_a_hold_the_lifecycle_moves_the_hard_cap_as_the_deadline_rows_do() -> None:
+    """On hold 61 days: an extension up to the moved cap needs no executive override."""
+    world = World(InMemoryStore(), utc(2026, 6, 5, 9))
+    _appointed(world, "LR-1")
+    world.at(utc(2026, 7, 1, 10))
+    world.fire("LR-1", "hold", EXEC, {"hold_reason": "police"})
+    assert world.engine.get("LR-1", reader=READER).facts["held_on"] == "2026-07-01"
+    world.at(utc(2026, 8, 31, 10))
+    case = world.fire("LR-1", "resume", EXEC)
+
+    assert (case.facts["days_on_hold"], "held_on" in case.facts) == (61, False)
+    # Tue 8 December 2026 + 61 days: Sun 7 February 2027 (a hold moves whole days).
+    assert world.rows("LR-1") == [
+        ("response_hard_cap", 0, "open", START, date(2027, 2, 7), utc(2027, 2, 8), LEAD.id),
+        ("response_target", 0, "open", START, date(2026, 11, 8), utc(2026, 11, 9), LEAD.id),
+    ]
+    world.fire(
+        "LR-1",
+        "record_terms_of_reference",
+        LEAD,
+        {"terms_of_reference_ref": "TOR-1", "family_involvement_in_terms": "involved"},
+    )
+    # The plan's timescale moved too: the lead may agree Sun 8 November, not a day more.
+    with pytest.raises(GuardFailed):
+        world.fire(
+            "LR-1",
+            "agree_timescale",
+            LEAD,
+            {"target_date": "2026-11-09", "family_timescale_agreement": "agreed"},
+        )
+    world.fire("LR-1", "agree_timescale", LEAD,
+               {"target_date": "2026-11-08", "family_timescale_agreement": "agreed"})  # fmt: skip
+    beyond = {"requested_target_date": "2027-02-08", "extension_reason": "external_process"}
+    with pytest.raises(GuardFailed):
+        world.fire("LR-1", "request_extension", LEAD, beyond)
+    world.fire(
+        "LR-1",
+        "request_extension",
+        LEAD,
+        {"requested_target_date": "2027-02-05", "extension_reason": "external_process"},
+    )
+    world.fire("LR-1", "record_family_position", ENG, {"family_extension_position": "agreed"})
+    world.fire("LR-1", "approve_extension", EXEC, {"target_date": "2027-02-05"})
+
+    assert world.rows("LR-1")[-1] == (
+        "response_target", 2, "open", utc(2026, 8, 31, 10), date(2027, 2, 5), utc(2027, 2, 6),
+        LEAD.id,
+    )  # fmt: skip
+    world.verified("LR-1")
+
+
 # ------------------------------------------------------------------ candour findings
 
 WRITTEN = {
