@@ -1039,6 +1039,27 @@ def test_a_restarted_candour_notification_is_late_by_its_new_clock_alone(
     world.verified("DOC-1")
 
 
+def test_a_candour_case_opened_by_a_late_relay_counts_from_the_report() -> None:
+    """Reported severe Wed 23 Dec 2026, relayed Tue 29 Dec: the notification is due 11 Jan."""
+    world = World(InMemoryStore(), utc(2026, 12, 23, 15))
+    world.engine.open(
+        "incident_intake",
+        actor=PSS,
+        case_id="INT-2",
+        payload={"incident_id": "INC-4", "lfpse_ref": "LFPSE-4", "physical_harm": "severe"},
+    )
+    world.at(utc(2026, 12, 29, 9))
+    world.relay.run_until_idle()
+
+    candour = world.engine.get("INT-2/doc", reader=READER)
+    assert (candour.workflow, candour.facts["aware_on"]) == ("duty_of_candour", "2026-12-23")
+    assert world.rows("INT-2/doc") == [
+        ("candour_notification", 0, "open", utc(2026, 12, 23), date(2027, 1, 11),
+         utc(2027, 1, 12), None),
+    ]  # fmt: skip
+    world.verified("INT-2/doc")
+
+
 # ------------------------------------------------------------------ 4. safety actions
 
 ACTION_DUE_AT = "2027-01-05T00:00:00Z"
