@@ -687,6 +687,20 @@ def _held_and_resumed(world: World, case_id: str) -> None:
     assert world.deadline(case_id, "response_hard_cap", 0).status == "paused"
     assert {t[5] for t in world.tiers(case_id, "response_target", 2)} == {"paused"}
     assert world.sweep_at(utc(2026, 10, 23, 12), case_id) == NOTHING
+    assert reports.caseload(world.engine, LEAD.id, reader=READER, now=utc(2026, 10, 23, 12)) == (
+        reports.CaseloadItem(
+            case_id=case_id,
+            organisation=ORG,
+            workflow="psii",
+            state="on_hold",
+            next_kind="response_target",
+            next_due_date=date(2026, 10, 30),
+            next_due_at=utc(2026, 10, 31),
+            overdue=False,
+            on_hold=True,
+            deadlines=2,
+        ),
+    )
     world.at(utc(2026, 10, 26, 10))
     world.fire(case_id, "resume", EXEC)
 
