@@ -15,11 +15,13 @@ October 2026 (psirf-rules §4, §9.4).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from psirf_flow import (
     Actor,
@@ -1274,3 +1276,44 @@ def test_triage_review_in_real_hours_and_referral_notice_in_working_days() -> No
     assert [n.id for n in world.sent()] == [
         "escalation:INT-1:triage_review:0:0:patient_safety_specialist"
     ]
+
+
+# ------------------------------------------------------------------ invariant
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    aware=st.dates(min_value=date(2026, 1, 1), max_value=date(2027, 11, 30)),
+    gaps=st.lists(st.integers(min_value=1, max_value=6 * 86400), min_size=1, max_size=12),
+)
+def test_every_candour_tier_fires_once_never_early_whenever_the_sweeper_runs(
+    aware: date, gaps: list[int]
+) -> None:
+    """Sweeps at arbitrary instants fire each tier once, at or after its instant."""
+    world = World(InMemoryStore(), datetime.combine(aware, time(12), tzinfo=UTC))
+    world.engine.open(
+        "duty_of_candour",
+        actor=HCP,
+        case_id="DOC-1",
+        payload={"incident_ids": ["INC-1"], "aware_on": aware.isoformat()},
+    )
+    tiers = world.store.escalations("DOC-1")
+    moment = world.clock.now()
+    for gap in gaps:
+        moment += timedelta(seconds=gap)
+        world.clock.set(moment)
+        world.sweeper.sweep()
+        for entry in world.fired_entries("DOC-1"):
+            assert entry[2]["scheduled_at"] <= entry[2]["fired_at"]
+    last = max(t.fire_at for t in tiers) + timedelta(seconds=1)
+    if last > moment:
+        world.clock.set(last)
+    world.sweeper.sweep()
+
+    fired_tiers = [payload["tier"] for _, _, payload in world.fired_entries("DOC-1")]
+    assert sorted(fired_tiers) == [t.tier for t in sorted(tiers, key=_tier_key)]
+    assert {t.status for t in world.store.escalations("DOC-1")} == {"fired"}
+    for tier in world.store.escalations("DOC-1"):
+        assert tier.fired_at is not None
+        assert tier.fired_at >= tier.fire_at
+    world.verified("DOC-1")
