@@ -59,9 +59,12 @@ from psirf_flow.errors import (
 from psirf_flow.policy.governance import GOVERNANCE_FACTS, Governance
 from psirf_flow.policy.timing import local_date
 from psirf_flow.workflows import _machine
-from psirf_flow.workflows.guards import CaseSummary, GuardInput
+from psirf_flow.workflows.guards import CaseSummary, GuardInput, fact_date
 from psirf_flow.workflows.payload import check_payload
 from psirf_flow.workflows.spec import (
+    DAYS_ON_HOLD_FACT,
+    HELD_ON_FACT,
+    PREVIOUS_STATE,
     TransitionSpec,
     WorkflowDefinition,
     collected,
@@ -382,6 +385,7 @@ def decide(
         facts[spec.actor_fact] = command.actor.id
     if spec.stamp_fact is not None:
         facts[spec.stamp_fact] = local_date(now).isoformat()
+    _count_days_on_hold(spec, facts, now)
     if spec.counts is not None:
         counted = facts.get(spec.counts)
         facts[spec.counts] = (counted if type(counted) is int else 0) + 1
@@ -551,6 +555,22 @@ def _next_case(
         head_hash=head_hash,
         retention_class=case.retention_class,
     )
+
+
+def _count_days_on_hold(spec: TransitionSpec, facts: dict[str, FactValue], now: datetime) -> None:
+    """Keep ``held_on`` while a case is on hold and add the local days to ``days_on_hold``.
+
+    The same count the deadline rows move by on resuming (whole Europe/London days, issue
+    10), so a lifecycle's guards can move the dates they compute from the facts alike.
+    """
+    if spec.holds:
+        facts[HELD_ON_FACT] = local_date(now).isoformat()
+    elif spec.dest == PREVIOUS_STATE:
+        held = fact_date(facts.pop(HELD_ON_FACT, None))
+        if held is not None:
+            before = facts.get(DAYS_ON_HOLD_FACT)
+            days = max((local_date(now) - held).days, 0)
+            facts[DAYS_ON_HOLD_FACT] = (before if type(before) is int else 0) + days
 
 
 def _held_from(spec: TransitionSpec, case: Case, new_state: str) -> str | None:

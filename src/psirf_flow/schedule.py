@@ -22,7 +22,9 @@ starts it and what meets it:
 * ``candour_notification``: a candour case's opening, counted from awareness;
   met by ``record_verbal_notification``.
 * ``candour_written``: the verbal notification; met by ``record_written_notification``.
-* ``candour_findings``: ``learning_response_approved``; met by ``record_findings_shared``.
+* ``candour_findings``: ``learning_response_approved``, or ``record_enquiries_concluded``
+  when other enquiries conclude (whichever comes first: the lifecycle's lateness rule
+  counts from either); met by ``record_findings_shared``.
 * ``referral_notification``: a referral's opening, ``[timescales] referral_notification``
   (default 2 working days); met by ``record_notification``.
 * ``safety_action_due``: ``agree``, due on the action's ``due_on``; met by
@@ -160,6 +162,9 @@ _MOVED_BY: Final[Mapping[str, tuple[str, ...]]] = {
     "override_hard_cap": (RESPONSE_TARGET, RESPONSE_HARD_CAP),
 }
 _INTAKE_REVIEW_STATES: Final = frozenset({"reported", "under_review"})
+# The candour steps that make findings available to share (the lifecycle stamps
+# ``findings_available_on`` on either, and counts the findings' lateness from it).
+_FINDINGS_AVAILABLE: Final = frozenset({"learning_response_approved", "record_enquiries_concluded"})
 # Facts a candour case may carry saying when the organisation became aware (an aware ISO
 # instant, or a date counted from 00:00 local).
 _AWARENESS_FACTS: Final = ("aware_at", "became_aware_at", "aware_on", "became_aware_on")
@@ -667,7 +672,7 @@ def _candour(rows: _Rows, before: Case | None, trigger: str, now: datetime) -> N
         start(CANDOUR_WRITTEN, now)
     elif trigger == "record_written_notification":
         rows.finish_kinds((CANDOUR_WRITTEN,), DeadlineStatus.MET)
-    elif trigger == "learning_response_approved":
+    elif trigger in _FINDINGS_AVAILABLE:
         if not rows.live((CANDOUR_FINDINGS,)):
             start(CANDOUR_FINDINGS, now)
     elif trigger == "record_findings_shared":

@@ -667,7 +667,13 @@ class TestVerification:
         case, history = engine.get(case_id, reader=READER), engine.history(case_id, reader=READER)
 
         assert row_mismatch(case, history[-1]) == ()
-        assert row_mismatch(case, history[-2]) == ("version", "head_hash", "state", "held_from")
+        assert row_mismatch(case, history[-2]) == (
+            "version",
+            "head_hash",
+            "state",
+            "held_from",
+            "facts",  # the hold notes its date (held_on)
+        )
         assert row_mismatch(case, None) == ("audit_trail",)
 
     def test_legacy_head_binds_only_version_hash_and_state(self) -> None:

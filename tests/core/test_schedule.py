@@ -553,6 +553,23 @@ def test_candour_steps_chain_their_clocks() -> None:
     assert sim.row(CANDOUR_FINDINGS).status == "met"
 
 
+def test_candour_findings_clock_starts_when_other_enquiries_conclude() -> None:
+    """Enquiries concluded without a learning response start the findings clock once."""
+    sim = Sim("duty_of_candour", plan=_plan(), at=utc(2026, 6, 1, 9))
+    sim.step("determine_notifiable", utc(2026, 6, 2, 9))
+    sim.step("record_verbal_notification", utc(2026, 6, 3, 9))
+    sim.step("record_written_notification", utc(2026, 6, 10, 9))
+    sim.step("record_enquiries_concluded", utc(2026, 7, 1, 9))
+    sim.step("learning_response_approved", utc(2026, 7, 2, 9))  # a later response
+    assert ("case-1", CANDOUR_FINDINGS, 1) not in sim.deadlines
+    row = sim.row(CANDOUR_FINDINGS)
+    assert (row.status, row.started_at, row.due_date) == (
+        "open",
+        utc(2026, 7, 1, 9),
+        date(2026, 7, 22),
+    )
+
+
 @pytest.mark.parametrize(
     ("trigger", "state"),
     [("determine_not_notifiable", None), ("mark_uncontactable_or_declined", None)],

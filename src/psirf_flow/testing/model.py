@@ -69,6 +69,8 @@ from psirf_flow.workflows import DefinitionRegistry
 from psirf_flow.workflows.guards import CaseSummary, GuardInput, case_incident_ids
 from psirf_flow.workflows.payload import EARLIEST_DATE, LATEST_DATE, MAX_COUNT, text_digest
 from psirf_flow.workflows.spec import (
+    DAYS_ON_HOLD_FACT,
+    HELD_ON_FACT,
     PREVIOUS_STATE,
     SAME_STATE,
     FieldKind,
@@ -357,6 +359,8 @@ class ReferenceModel:
             facts[spec.actor_fact] = actor.id
         if spec.stamp_fact is not None and now is not None:
             facts[spec.stamp_fact] = local_date(now).isoformat()
+        if now is not None:
+            _hold_effects(spec, facts, now)
         if spec.counts is not None:
             facts[spec.counts] = _counted(facts.get(spec.counts))
         guard_input = GuardInput(
@@ -605,8 +609,22 @@ def _apply_effects(
         facts[spec.actor_fact] = actor.id
     if spec.stamp_fact is not None:
         facts[spec.stamp_fact] = local_date(now).isoformat()
+    _hold_effects(spec, facts, now)
     if spec.counts is not None:
         facts[spec.counts] = _counted(facts.get(spec.counts))
+
+
+def _hold_effects(spec: TransitionSpec, facts: dict[str, FactValue], now: datetime) -> None:
+    """A hold notes its local date; resuming adds the local days since to the running total."""
+    today = local_date(now)
+    if spec.holds:
+        facts[HELD_ON_FACT] = today.isoformat()
+        return
+    held = facts.pop(HELD_ON_FACT, None) if spec.dest == PREVIOUS_STATE else None
+    if isinstance(held, str):
+        total = facts.get(DAYS_ON_HOLD_FACT, 0)
+        spent = max(0, (today - date.fromisoformat(held)).days)
+        facts[DAYS_ON_HOLD_FACT] = (total if isinstance(total, int) else 0) + spent
 
 
 def _counted(value: FactValue | None) -> int:

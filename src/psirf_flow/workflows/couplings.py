@@ -82,6 +82,7 @@ from psirf_flow.domain import (
     frozen_facts,
 )
 from psirf_flow.policy import harm
+from psirf_flow.policy.timing import local_date
 
 
 __all__ = [
@@ -355,6 +356,9 @@ def _open_candour(case: Case, trigger: str, sequence: int) -> FollowUp | None:
         "intake_case_id": case.id,
         "screening_basis": "harm_recorded_moderate_or_above",
         "caused_by": _caused_by(case, sequence),
+        # The organisation became aware when the harm was recorded (this step), not when
+        # the relay gets to the message: the notification's clock counts from it.
+        "aware_on": local_date(case.updated_at).isoformat(),
     }
     if trigger == "decide_response":
         payload["learning_response_ids"] = (learning_response_id(case.id, sequence),)

@@ -23,6 +23,8 @@ from psirf_flow.workflows.guards import GuardSpec
 
 
 __all__ = [
+    "DAYS_ON_HOLD_FACT",
+    "HELD_ON_FACT",
     "NOTE_FIELD",
     "PREVIOUS_STATE",
     "SAME_STATE",
@@ -38,6 +40,10 @@ __all__ = [
 
 #: Destination marker: return to the state recorded when the case was put on hold.
 PREVIOUS_STATE: Final = "<previous>"
+#: The fact holding the Europe/London date a case was put on hold (while it is on hold).
+HELD_ON_FACT: Final = "held_on"
+#: The fact counting the whole local days a case has spent on hold, added up on each resume.
+DAYS_ON_HOLD_FACT: Final = "days_on_hold"
 #: Destination marker: a recording step that keeps the case in the state it was fired from.
 SAME_STATE: Final = "<same>"
 

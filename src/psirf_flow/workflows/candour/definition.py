@@ -70,8 +70,10 @@ The working-day targets are the trust's plan's ``[duty_of_candour]`` settings (L
 contractual, psirf-rules §4.2; 10 working days each under the England and Wales calendar
 without a plan), counted by :mod:`psirf_flow.policy.timing`: the verbal notification from
 awareness (the opening field ``aware_on``, a date never in the future, else the date the
-case was opened), the written notification from the verbal one (stamped as
-``verbal_notified_on``) and the findings from the learning response's approval
+case was opened; after ``reassess``, ``reopen`` or ``relevant_person_engages``, from that
+step's date, stamped as ``notification_restarted_on``), the written notification from the
+verbal one (stamped as ``verbal_notified_on``) and the findings from the learning
+response's approval
 (``learning_response_approved`` or ``record_enquiries_concluded`` stamp
 ``findings_available_on``). **Lateness needs a reason**: a step recorded after its due date
 without its ``verbal_delay_reason``, ``written_delay_reason`` or ``results_delay_reason``
@@ -93,6 +95,7 @@ from psirf_flow.workflows.candour.guards import (
     CANDOUR_GUARDS,
     HARM_CATEGORIES,
     NOT_NOTIFIABLE_REASONS,
+    NOTIFICATION_RESTARTED_ON,
     is_notifiable_harm,
 )
 from psirf_flow.workflows.guards import GuardSpec, lifecycle_guards
@@ -229,6 +232,7 @@ def _determinations(low_harm_notifiable: bool) -> list[TransitionSpec]:
             rules=("candour.reg20.determination@1",),
             clears=(*_DETERMINATION_FACTS, "determined_by"),
             reopens=True,
+            stamp_fact=NOTIFICATION_RESTARTED_ON,
             summary="Assess again on new information (for example the harm was re-graded "
             "moderate or above; fired by the screening coupling then).",
         ),
@@ -269,6 +273,7 @@ def _determinations(low_harm_notifiable: bool) -> list[TransitionSpec]:
             rules=("candour.reg20.determination@1",),
             clears=(*_DETERMINATION_FACTS, "determined_by", "closed_by", "attempts_record_ref"),
             reopens=True,
+            stamp_fact=NOTIFICATION_RESTARTED_ON,
             actor_fact="reopened_by",
             summary="A health care professional reopens a completed case because the facts "
             "changed; it is assessed again.",
@@ -467,6 +472,7 @@ def _contact_steps() -> list[TransitionSpec]:
             ),
             clears=("unable_reason", "declined_record_ref", "attempts_record_ref", "closed_by"),
             reopens=True,
+            stamp_fact=NOTIFICATION_RESTARTED_ON,
             summary="The relevant person later engages; the verbal notification is due again.",
         ),
     ]

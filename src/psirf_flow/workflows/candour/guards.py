@@ -299,6 +299,9 @@ _STARTED_BY: Final[Mapping[str, str]] = {
     "written": "verbal_notified_on",
     "findings": "findings_available_on",
 }
+#: The local date ``reassess``, ``reopen`` or ``relevant_person_engages`` last restarted the
+#: verbal notification's clock (stamped by the engine), as the deadline rows restart it.
+NOTIFICATION_RESTARTED_ON: Final = "notification_restarted_on"
 
 
 def candour_started_on(
@@ -307,14 +310,18 @@ def candour_started_on(
     """The local date the clock of ``step`` starts from; ``None`` until it has started.
 
     The verbal notification counts from awareness: the opening fact ``aware_on``, or the
-    Europe/London date the case was opened (``opened_at``) when none was given. The written
+    Europe/London date the case was opened (``opened_at``) when none was given; after a
+    reassessment, a reopening or a relevant person who engages later, from that step's date
+    (``notification_restarted_on``: a new clock for the new work, issue 10). The written
     notification counts from the verbal one and the findings from the approval of the
     learning response (or the conclusion of other enquiries), both stamped by the engine.
     """
     started = fact_date(facts.get(_STARTED_BY[step]))
-    if started is None and step == "verbal":
-        return local_date(opened_at)
-    return started
+    if step != "verbal":
+        return started
+    aware = started if started is not None else local_date(opened_at)
+    restarted = fact_date(facts.get(NOTIFICATION_RESTARTED_ON))
+    return aware if restarted is None else max(aware, restarted)
 
 
 def candour_due_date(

@@ -48,7 +48,7 @@ The guards are merged into :data:`psirf_flow.workflows.registry.GUARDS`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Final
 
 import attrs
@@ -59,6 +59,7 @@ from psirf_flow.policy.calendars import Timescale, TimeUnit, WorkingDayCalendar
 from psirf_flow.policy.plan import PSII_DEFAULT_HARD_CAP
 from psirf_flow.policy.timing import due, local_date, local_midnight, months_due
 from psirf_flow.workflows.guards import fact_date
+from psirf_flow.workflows.spec import DAYS_ON_HOLD_FACT
 
 
 if TYPE_CHECKING:
@@ -110,26 +111,32 @@ class ResponseClock:
         timescale: The plan's timescale for the response type.
         hard_cap: The plan's hard cap (``None``: the response type has none).
         calendar: The plan's working-day calendar.
+        days_on_hold: Whole local days the response has spent on hold since it started:
+            both dates move later by them, as the deadline rows do on resuming (issue 10).
     """
 
     started_on: date
     timescale: Timescale = DEFAULT_TIMESCALE
     hard_cap: Timescale | None = DEFAULT_HARD_CAP
     calendar: WorkingDayCalendar = DEFAULT_CALENDAR
+    days_on_hold: int = 0
 
     @property
     def hard_cap_ends_on(self) -> date | None:
         """The last date within the hard cap (``None`` without one)."""
         if self.hard_cap is None:
             return None
-        return _ends_on(self.started_on, self.hard_cap, self.calendar)
+        return self._moved(_ends_on(self.started_on, self.hard_cap, self.calendar))
 
     @property
     def timescale_ends_on(self) -> date:
         """The last date within the plan's timescale (never later than the hard cap)."""
-        end = _ends_on(self.started_on, self.timescale, self.calendar)
+        end = self._moved(_ends_on(self.started_on, self.timescale, self.calendar))
         cap = self.hard_cap_ends_on
         return end if cap is None else min(end, cap)
+
+    def _moved(self, day: date) -> date:
+        return day + timedelta(days=self.days_on_hold)
 
     def within_hard_cap(self, day: date) -> bool:
         """Whether ``day`` is on or before the hard cap's last date (always, without a cap)."""
@@ -152,19 +159,24 @@ def response_clock(
     started = fact_date(facts.get("started_on"))
     if started is None:
         return None
+    held = facts.get(DAYS_ON_HOLD_FACT)
+    days = held if type(held) is int else 0
     if governance is None:
-        return ResponseClock(started_on=started)
+        return ResponseClock(started_on=started, days_on_hold=days)
     named = facts.get("response_type")
     name = named if isinstance(named, str) else workflow
     plan = governance.plan
     found = plan.response_types.get(name)
     if found is None:
-        return ResponseClock(started_on=started, calendar=plan.working_calendar())
+        return ResponseClock(
+            started_on=started, calendar=plan.working_calendar(), days_on_hold=days
+        )
     return ResponseClock(
         started_on=started,
         timescale=found.timescale or DEFAULT_TIMESCALE,
         hard_cap=found.effective_hard_cap,
         calendar=plan.working_calendar(),
+        days_on_hold=days,
     )
 
 

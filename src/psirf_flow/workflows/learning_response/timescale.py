@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Final
 
 from psirf_flow.domain import Role
 from psirf_flow.workflows.spec import (
+    DAYS_ON_HOLD_FACT,
     NOTE_FIELD,
     SAME_STATE,
     FieldKind,
@@ -137,7 +138,12 @@ _EXTENSION_FACTS: Final = (
     "hard_cap_override_by",
 )
 #: Facts of a response's clock cleared when it is reopened (a new clock is stamped).
-CLOCK_FACTS: Final = ("target_date", "family_timescale_agreement", *_EXTENSION_FACTS)
+CLOCK_FACTS: Final = (
+    "target_date",
+    "family_timescale_agreement",
+    *_EXTENSION_FACTS,
+    DAYS_ON_HOLD_FACT,  # a reopened response's new clock has not been on hold
+)
 
 
 def family_position(name: str, yes: str) -> FieldSpec:
