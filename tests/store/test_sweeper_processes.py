@@ -1,90 +1,90 @@
 """Four sweeper processes on PostgreSQL fire each of 500 due tiers among 10,000 cases once.
 
-The cases are built by the real engine on an in-memory store (with a fake schedule core
-handing each case one deadline and one two-recipient breach tier; 500 of them due) and
-copied into PostgreSQL in a few bulk inserts, so seeding takes seconds. Then four spawned
-processes, each with its own ``SqlStore`` and ``Sweeper``, sweep at the same instant until
-a sweep claims nothing. ``FOR UPDATE SKIP LOCKED`` keeps their claims apart, and the
-tier's idempotency key and the case's version check would refuse a second firing anyway.
+The cases are real duty-of-candour cases opened by the engine under the mental-health
+example plan, with the real schedule rules (its ``candour-overdue`` ladder: a warning two
+working days before the notification is due, the breach, an escalation five working days
+after). The awareness dates of 500 cases put exactly one tier (the warning) due at the
+sweep instant (they were opened that day); the other 9,500 were aware on the sweep's own
+day, so nothing of theirs is due. They are
+built on an in-memory store and copied into PostgreSQL in a few bulk inserts, so seeding
+takes seconds. Then four spawned processes, each with its own ``SqlStore`` and ``Sweeper``,
+sweep at the same instant until a sweep claims nothing. ``FOR UPDATE SKIP LOCKED`` keeps
+their claims apart, and the tier's idempotency key and the case's version check would
+refuse a second firing anyway.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import runpy
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from psirf_flow import Actor, Engine, InMemoryStore, Role, _timekeeping
+from psirf_flow import Actor, Engine, InMemoryStore, Role
 from psirf_flow.decide import ESCALATION_TRIGGER
-from psirf_flow.domain import Deadline, Escalation, EscalationStatus
-from psirf_flow.schedule import ScheduleChange
+from psirf_flow.domain import EscalationStatus
+from psirf_flow.policy.loading import load_plan_file
+from psirf_flow.schedule import CANDOUR_NOTIFICATION
 from psirf_flow.testing import ManualClock
 
 
 WORKER = Path(__file__).with_name("_sweeper_worker.py")
+PLAN = Path(__file__).parents[2] / "examples" / "plans" / "mental-health-community-trust.toml"
 CASES = 10_000
 DUE_CASES = 500
 PROCESSES = 4
 BATCH = 50
-ORG = "RX1"
-OPENED = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+#: The sweep instant: Friday 20 November 2026, 12:00 GMT.
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-RECIPIENTS = ("patient_safety_specialist", "executive_lead")
-PSS = Actor("pss-1", [Role.PATIENT_SAFETY_SPECIALIST], ORG)
-
-
-def _has_escalation_tables() -> bool:
-    from psirf_flow.store.sql import schema
-
-    return "escalations" in schema.metadata.tables
+#: Aware on Monday 9 November: due Monday 23 November (10 working days), warned at 00:00 on
+#: Thursday 19 November (2 working days before), breached at 00:00 on Tuesday 24 November.
+AWARE_DUE = date(2026, 11, 9)
+#: Aware on the sweep's own day: the first tier is weeks away.
+AWARE_NOT_DUE = date(2026, 11, 20)
+#: Who the warning of the plan's candour-overdue ladder tells.
+RECIPIENTS = ("patient_safety_specialist",)
+#: The tiers of the plan's candour-overdue ladder: a warning, the breach, an escalation.
+TIERS_PER_CASE = 3
 
 
 def _case_id(n: int) -> str:
     return f"SW-{n:05d}"
 
 
-def _fake_schedule(**arguments: Any) -> ScheduleChange:
-    """One deadline and one breach tier per case; every twentieth case is overdue at NOW."""
-    after = arguments["after"]
-    if arguments["trigger"] != "open":
-        return ScheduleChange()
-    n = int(after.id.split("-")[1])
-    due_at = NOW - timedelta(hours=n % 7 + 1) if n % 20 == 0 else NOW + timedelta(days=30)
-    deadline = Deadline(
-        case_id=after.id,
-        kind="response_target",
-        organisation=ORG,
-        workflow=after.workflow,
-        started_at=OPENED,
-        due_at=due_at,
-    )
-    tier = Escalation(
-        case_id=after.id,
-        kind="response_target",
-        organisation=ORG,
-        tier=0,
-        stage="breach",
-        fire_at=due_at,
-        notify=RECIPIENTS,
-    )
-    return ScheduleChange((deadline,), (tier,))
+def _is_due(n: int) -> bool:
+    return n % 20 == 0
 
 
-def _seed(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Build every case with the engine in memory, then copy the rows in bulk."""
+def _seed(url: str) -> None:
+    """Open every case with the engine in memory under the plan, then copy the rows in bulk."""
     from psirf_flow.store.sql import SqlStore, mapping, schema
 
-    monkeypatch.setattr(_timekeeping, "plan_deadlines", _fake_schedule)
+    plan = load_plan_file(PLAN)
+    organisation = plan.plan.organisation
+    pss = Actor("pss-1", [Role.PATIENT_SAFETY_SPECIALIST], organisation)
     memory = InMemoryStore()
-    engine = Engine(memory, clock=ManualClock(OPENED), couplings=())
-    for n in range(CASES):
-        engine.open("psii", actor=PSS, payload={"incident_ids": [f"INC-{n}"]}, case_id=_case_id(n))
+    clock = ManualClock(datetime(2026, 11, 9, 10, 0, tzinfo=UTC))
+    engine = Engine(memory, clock=clock, plan=plan, couplings=())
+    # The due cases are opened the day their organisation became aware (a warning is never
+    # scheduled before its case exists), the others on the sweep's own morning.
+    for due in (True, False):
+        if not due:
+            clock.set(NOW.replace(hour=9))
+        aware = AWARE_DUE if due else AWARE_NOT_DUE
+        for n in (n for n in range(CASES) if _is_due(n) is due):
+            engine.open(
+                "duty_of_candour",
+                actor=pss,
+                case_id=_case_id(n),
+                payload={
+                    "incident_ids": [f"INC-{n}"],
+                    "screening_basis": "manual",
+                    "aware_on": aware.isoformat(),
+                },
+            )
     ids = [_case_id(n) for n in range(CASES)]
     SqlStore.open(url, migrate=True).dispose()
     database = sa.create_engine(url, poolclass=sa.NullPool)
@@ -101,11 +101,9 @@ def _seed(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
                 schema.DEADLINES.insert(),
                 [mapping.deadline_values(d) for i in ids for d in memory.deadlines(i)],
             )
-            # Looked up by name: the escalation tables arrive with the store's slice.
-            tier_values: Callable[[Escalation], dict[str, Any]] = vars(mapping)["escalation_values"]
             connection.execute(
-                schema.metadata.tables["escalations"].insert(),
-                [tier_values(t) for i in ids for t in memory.escalations(i)],
+                schema.ESCALATIONS.insert(),
+                [mapping.escalation_values(t) for i in ids for t in memory.escalations(i)],
             )
     finally:
         database.dispose()
@@ -116,13 +114,9 @@ def _seed(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
 class TestSweeperProcesses:
     """Four processes, 10,000 cases, 500 due tiers: 500 entries, no more."""
 
-    def test_each_due_tier_fires_once_across_processes(
-        self, pg_url: str, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+    def test_each_due_tier_fires_once_across_processes(self, pg_url: str) -> None:
         """One escalation_fired entry and one notification per recipient for each due tier."""
-        if not _has_escalation_tables():
-            pytest.skip("the SQL store's escalation tables are not on this branch yet")
-        _seed(pg_url, monkeypatch)
+        _seed(pg_url)
         context = multiprocessing.get_context("spawn")
         start = context.Barrier(PROCESSES)
         results = context.Queue()
@@ -157,7 +151,7 @@ class TestSweeperProcesses:
         )
         assert fired == DUE_CASES
         assert sum(r[4] for r in reports) == 0
-        due_ids = {_case_id(n) for n in range(0, CASES, 20)}
+        due_ids = {_case_id(n) for n in range(CASES) if _is_due(n)}
         database = sa.create_engine(pg_url, poolclass=sa.NullPool)
         try:
             with database.connect() as connection:
@@ -186,8 +180,16 @@ class TestSweeperProcesses:
         )
         assert statuses == {
             EscalationStatus.FIRED.value: DUE_CASES,
-            EscalationStatus.PENDING.value: CASES - DUE_CASES,
+            EscalationStatus.PENDING.value: CASES * TIERS_PER_CASE - DUE_CASES,
         }
+        fired_tiers = set(
+            connection.execute(
+                sa.select(tiers.c.kind, tiers.c.cycle, tiers.c.tier, tiers.c.stage).where(
+                    tiers.c.status == EscalationStatus.FIRED.value
+                )
+            ).all()
+        )
+        assert fired_tiers == {(CANDOUR_NOTIFICATION, 0, 0, "warning")}
         still_due = connection.execute(
             sa.select(sa.func.count())
             .select_from(tiers)
