@@ -12,7 +12,6 @@ from tests.core.test_reports import EXAMPLE_PLAN, NOW, _seed
 
 from psirf_flow import Engine, InMemoryStore
 from psirf_flow.cli import EXIT_INVALID, EXIT_STORE, main
-from psirf_flow.ports import DeadlineQuery
 from psirf_flow.store.sql import SqlStore
 from psirf_flow.testing import ManualClock
 
@@ -39,11 +38,8 @@ def _url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mon
     sql = SqlStore.open(path, migrate=True)
     try:
         _seed(Engine(sql, clock=ManualClock(NOW)))
-        kept = bool(sql.find_deadlines(DeadlineQuery()))
     finally:
         sql.dispose()
-    if not kept:
-        pytest.skip("the SQL store does not keep deadline rows yet (issue 10's SQL slice)")
     return path
 
 

@@ -220,19 +220,11 @@ def _schedule(monkeypatch: pytest.MonkeyPatch) -> FakeSchedule:
     return fake
 
 
-def _has_escalation_tables() -> bool:
-    from psirf_flow.store.sql import schema
-
-    return "escalations" in schema.metadata.tables
-
-
 @pytest.fixture(name="store", params=["memory", "sqlite"])
 def _store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "memory":
         yield InMemoryStore()
         return
-    if not _has_escalation_tables():
-        pytest.skip("the SQL store's escalation tables are not on this branch yet")
     from psirf_flow.store.sql import SqlStore
 
     store = SqlStore.open(str(tmp_path / "sweep.sqlite3"), migrate=True)
