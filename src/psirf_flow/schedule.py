@@ -88,7 +88,7 @@ from psirf_flow.policy.plan import (
     ResponseType,
 )
 from psirf_flow.policy.timing import Due, due, due_on, local_midnight, offset_instant
-from psirf_flow.workflows.guards import fact_date
+from psirf_flow.workflows.guards import PRIORITY_FACT, fact_date
 from psirf_flow.workflows.spec import PREVIOUS_STATE, WorkflowDefinition
 
 
@@ -351,11 +351,13 @@ class _Settings:
         """The target, hard cap and ladder of a learning response (a PSII always has both)."""
         rt = self.response_type(definition, case)
         psii = definition.name == LifecycleVariant.PSII.value
-        if rt is None:
+        if rt is None or self.plan is None:
             if psii:
                 return _ResponseClocks(PSII_DEFAULT_TIMESCALE, PSII_DEFAULT_HARD_CAP, None)
             return _ResponseClocks(None, None, None)
-        target = rt.timescale
+        name = next(key for key, value in self.plan.response_types.items() if value is rt)
+        priority = case.facts.get(PRIORITY_FACT)
+        target = self.plan.timescale_for(name, priority if isinstance(priority, str) else None)
         if target is None and psii:
             target = PSII_DEFAULT_TIMESCALE
         return _ResponseClocks(target, rt.effective_hard_cap, rt.escalation_ladder)

@@ -823,3 +823,18 @@ class Plan:
     def working_calendar(self) -> WorkingDayCalendar:
         """The plan's working-day calendar."""
         return self.calendar.working_calendar()
+
+    def timescale_for(self, response_type: str, priority_id: str | None = None) -> Timescale | None:
+        """The timescale of a response of ``response_type`` commissioned under a priority.
+
+        The priority's own timescale for that response type when it sets one
+        (:attr:`Priority.timescales`), else the response type's ``timescale``; ``None``
+        when neither sets one or the plan has no such response type. An unknown
+        ``priority_id`` falls back to the response type.
+        """
+        if priority_id is not None:
+            for priority in self.priorities:
+                if priority.id == priority_id and response_type in priority.timescales:
+                    return priority.timescales[response_type]
+        found = self.response_types.get(response_type)
+        return None if found is None else found.timescale

@@ -83,6 +83,7 @@ from psirf_flow.domain import (
 )
 from psirf_flow.policy import harm
 from psirf_flow.policy.timing import local_date
+from psirf_flow.workflows.guards import PRIORITY_FACT
 
 
 __all__ = [
@@ -316,6 +317,10 @@ def _open_learning_response(case: Case, trigger: str, sequence: int) -> FollowUp
         # The plan's response type it runs as: its sign-off chain and settings apply.
         "response_type": response_type,
     }
+    # The priority it was decided under: the plan's timescales for that priority apply.
+    priority = _str(case.facts, PRIORITY_FACT)
+    if priority is not None:
+        payload[PRIORITY_FACT] = priority
     if _harm_screened(case.facts):
         payload["candour_case_id"] = candour_case_id(case.id)
     # The staff involved travel with the decision, so the response's independence guards

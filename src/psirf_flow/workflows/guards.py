@@ -55,6 +55,9 @@ __all__ = [
 
 #: Facts that name the person leading a response (an investigator or a facilitator).
 LEAD_FACTS: Final = ("lead_id", "facilitator_id")
+#: The fact naming the plan priority a response was commissioned under (the intake's
+#: ``plan_priority_id``): its ``timescales`` override the response type's (psirf-rules §1.8).
+PRIORITY_FACT: Final = "plan_priority_id"
 #: Roles that may sign a step of a sign-off chain or delegate one: every role a person
 #: acts in except the reporter's, the oversight roles and psirf_flow's own.
 SIGNER_ROLES: Final = tuple(

@@ -67,7 +67,7 @@ from typing import Final
 import attrs
 
 from psirf_flow.domain import Role
-from psirf_flow.workflows.guards import SIGNER_ROLES, GuardSpec, lifecycle_guards
+from psirf_flow.workflows.guards import PRIORITY_FACT, SIGNER_ROLES, GuardSpec, lifecycle_guards
 from psirf_flow.workflows.guards_thematic import SCHEDULED_REVIEW_FACT, THEMATIC_GUARD_SPECS
 from psirf_flow.workflows.learning_response.engagement import ENGAGEMENT_GUARDS
 from psirf_flow.workflows.learning_response.guards import LEARNING_RESPONSE_GUARDS
@@ -305,6 +305,9 @@ def _opening(variant: Variant) -> OpeningSpec:
             FieldSpec("caused_by", FieldKind.REFERENCE),
             # The plan's response type it runs as (the plan's sign-off and settings apply).
             FieldSpec("response_type", FieldKind.IDENTIFIER),
+            # The plan priority it was commissioned under: its timescales override the
+            # response type's (set by the intake coupling from the decision).
+            FieldSpec(PRIORITY_FACT, FieldKind.IDENTIFIER),
             FieldSpec.choice(
                 "basis", ("national_requirement", "local_priority", "emergent_risk", "other")
             ),

@@ -58,7 +58,7 @@ from psirf_flow.errors import REASON_MISSING
 from psirf_flow.policy.calendars import Timescale, TimeUnit, WorkingDayCalendar
 from psirf_flow.policy.plan import PSII_DEFAULT_HARD_CAP
 from psirf_flow.policy.timing import due, local_date, local_midnight, months_due
-from psirf_flow.workflows.guards import fact_date
+from psirf_flow.workflows.guards import PRIORITY_FACT, fact_date
 from psirf_flow.workflows.spec import DAYS_ON_HOLD_FACT
 
 
@@ -171,9 +171,11 @@ def response_clock(
         return ResponseClock(
             started_on=started, calendar=plan.working_calendar(), days_on_hold=days
         )
+    priority = facts.get(PRIORITY_FACT)
+    timescale = plan.timescale_for(name, priority if isinstance(priority, str) else None)
     return ResponseClock(
         started_on=started,
-        timescale=found.timescale or DEFAULT_TIMESCALE,
+        timescale=timescale or DEFAULT_TIMESCALE,
         hard_cap=found.effective_hard_cap,
         calendar=plan.working_calendar(),
         days_on_hold=days,
