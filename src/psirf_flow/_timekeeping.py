@@ -61,10 +61,6 @@ ACTION_KIND: Final = "escalation.action"
 STEP_EVENT: Final = "event.step"
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 def tier_message_id(case_id: str, kind: str, cycle: int, tier: int, suffix: str) -> str:
     """``f"{dedupe_key}:{suffix}"`` for the tier ``(case_id, kind, cycle, tier)``.
 
@@ -119,7 +115,7 @@ def _messages(
             "tier": tier.tier,
             "stage": tier.stage,
             "role": recipient.role,
-            "due_at": _iso(deadline.due_at),
+            "due_at": fired.payload["due_at"],
         }
         if recipient.person_id is not None:
             body["person_id"] = recipient.person_id
