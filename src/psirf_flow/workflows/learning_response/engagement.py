@@ -49,6 +49,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date
+from functools import partial
 from typing import TYPE_CHECKING, Final
 
 import attrs
@@ -209,25 +210,30 @@ def _no_target(name: str) -> GuardResult:
 DatedCheck = Callable[[str, "GuardInput", ResponseClock, date], GuardResult]
 
 
-def _dated(
-    name: str, check: DatedCheck, fact: str = "target_date"
-) -> Callable[[GuardInput], GuardResult]:
-    """A guard that needs the response's clock and the proposed date (fact ``fact``).
+# The guards made from parameters are partials of module-level functions (not closures made
+# at import time), so that each check runs, and can be mutation-tested, each time it is judged.
+
+
+def _check_dated(name: str, check: DatedCheck, fact: str, g: GuardInput) -> GuardResult:
+    """Judge ``check`` with the response's clock and the proposed date (fact ``fact``).
 
     It refuses with ``clock_not_started`` or ``target_date_missing`` when either is missing,
     and otherwise hands both to ``check``.
     """
+    clock = _clock_of(g)
+    target = fact_date(g.facts.get(fact))
+    if clock is None:
+        return _not_started(name)
+    if target is None:
+        return _no_target(name)
+    return check(name, g, clock, target)
 
-    def guard(g: GuardInput) -> GuardResult:
-        clock = _clock_of(g)
-        target = fact_date(g.facts.get(fact))
-        if clock is None:
-            return _not_started(name)
-        if target is None:
-            return _no_target(name)
-        return check(name, g, clock, target)
 
-    return guard
+def _dated(
+    name: str, check: DatedCheck, fact: str = "target_date"
+) -> Callable[[GuardInput], GuardResult]:
+    """A guard that needs the response's clock and the proposed date (see :func:`_check_dated`)."""
+    return partial(_check_dated, name, check, fact)
 
 
 def _cap_words(clock: ResponseClock) -> str:
@@ -259,27 +265,30 @@ def _target_within_timescale(
     )
 
 
-def _not_in_past(name: str, fact: str) -> Callable[[GuardInput], GuardResult]:
-    def guard(g: GuardInput) -> GuardResult:
-        target = fact_date(g.facts.get(fact))
-        if target is None:
-            return _no_target(name)
-        if g.now is None:
-            return _result(
-                name,
-                False,
-                "decision_time_unknown",
-                "the time of the decision is not known, so the date cannot be checked",
-            )
-        today = local_date(g.now)
+def _check_not_in_past(name: str, fact: str, g: GuardInput) -> GuardResult:
+    """The date in fact ``fact`` is today or later (Europe/London)."""
+    target = fact_date(g.facts.get(fact))
+    if target is None:
+        return _no_target(name)
+    if g.now is None:
         return _result(
             name,
-            target >= today,
-            "target_in_past",
-            f"the date {target} is already past (today is {today})",
+            False,
+            "decision_time_unknown",
+            "the time of the decision is not known, so the date cannot be checked",
         )
+    today = local_date(g.now)
+    return _result(
+        name,
+        target >= today,
+        "target_in_past",
+        f"the date {target} is already past (today is {today})",
+    )
 
-    return guard
+
+def _not_in_past(name: str, fact: str) -> Callable[[GuardInput], GuardResult]:
+    """A guard refusing a date in fact ``fact`` before today (see :func:`_check_not_in_past`)."""
+    return partial(_check_not_in_past, name, fact)
 
 
 def _extension_approver_independent(g: GuardInput) -> GuardResult:
