@@ -1,4 +1,4 @@
-"""The reassignment guards of a learning response, judged directly (psirf-rules §5 rule 1).
+"""The reassignment and independence guards of a learning response, judged directly (§5 rule 1).
 
 A reassignment names the person it replaces, who must be the one named now, and a new
 person who is someone else; a reassignment for ``other`` reasons says why in a note. These
@@ -25,9 +25,16 @@ NAMED = {"lead_id": "lead-1", "facilitator_id": "fac-1", "engagement_lead_id": "
 
 
 def judge(
-    guard: str, payload: Mapping[str, FactValue], *, before: Mapping[str, FactValue] | None
+    guard: str,
+    payload: Mapping[str, FactValue],
+    *,
+    before: Mapping[str, FactValue] | None,
+    facts: Mapping[str, FactValue] | None = None,
 ) -> GuardResult:
-    """Run ``guard`` on ``payload`` against a case holding ``before`` (``None``: no case)."""
+    """Run ``guard`` on ``payload`` against a case holding ``before`` (``None``: no case).
+
+    ``facts`` are the facts after the command when there is no case before it.
+    """
     case = (
         Case(
             id="LR-1",
@@ -49,7 +56,7 @@ def judge(
             trigger="reassign",
             actor=Actor("psp-1", [Role.PATIENT_SAFETY_SPECIALIST], ORG),
             role=Role.PATIENT_SAFETY_SPECIALIST,
-            facts={**(before or {}), **payload},
+            facts={**(before or facts or {}), **payload},
             payload=payload,
             now=NOW,
         )
@@ -155,3 +162,36 @@ def test_a_reassignment_for_another_reason_needs_a_note(
 ) -> None:
     """Only a reassignment for ``other`` reasons is refused without a note, with its explanation."""
     assert judge("reassign_reason_explained", payload, before=NAMED) == expected
+
+
+#: Two staff involved (one id in capitals) and two line managers, both unsorted.
+TWO_AND_TWO: Mapping[str, FactValue] = {
+    "involved_staff_ids": ("staff-2", "Staff-1"),
+    "involved_line_manager_ids": ("mgr-2", "mgr-1"),
+}
+
+
+def test_passing_code_digests_every_line_manager() -> None:
+    """The passing code of an independence guard counts and digests two managers, sorted."""
+    result = judge("lead_independent", {"lead_id": "lead-9"}, before=None, facts=TWO_AND_TWO)
+
+    assert result == GuardResult(
+        "lead_independent", ok=True, reason_code="ok:staff:2+2:d3ea6b1bc42fa337"
+    )
+
+
+def test_team_refusal_names_every_role_in_conflict() -> None:
+    """With two roles in conflict, the refusal's code is the first's and it explains both."""
+    facts = {**TWO_AND_TWO, "lead_id": "STAFF-1", "engagement_lead_id": "mgr-1"}
+
+    result = judge("team_independent", {}, before=None, facts=facts)
+
+    assert result == GuardResult(
+        "team_independent",
+        ok=False,
+        reason_code="lead_involved_in_incident",
+        explanation="the lead is now recorded as involved in the incident: name an "
+        "independent lead with reassign_lead; the engagement lead line-manages staff now "
+        "recorded as involved: name an independent engagement lead with "
+        "reassign_engagement_lead",
+    )
