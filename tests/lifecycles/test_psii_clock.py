@@ -407,6 +407,14 @@ class TestResponseClock:
         assert current_target_date(facts, governance) == ends
         assert current_target_date({**facts, "target_date": "2026-02-01"}) == date(2026, 2, 1)
 
+    def test_the_workflow_names_the_type_when_the_facts_do_not(self) -> None:
+        """Without a ``response_type`` fact the case's workflow picks the plan's type."""
+        facts: dict[str, FactValue] = {"started_on": "2026-01-05"}
+        governance = Governance(plan=plan(), rules=load_national_rules())
+
+        assert current_target_date(facts, governance, "rapid_psii") == date(2026, 2, 5)
+        assert current_target_date(facts, governance) == date(2026, 4, 7)
+
     def test_no_clock_before_the_start(self) -> None:
         """Without ``started_on`` there is no clock and no target."""
         assert response_clock({"target_date": "2026-02-01"}) is None
