@@ -16,6 +16,8 @@ import pytest
 from psirf_flow import Actor, GuardResult, Role
 from psirf_flow.domain import Case, FactValue
 from psirf_flow.errors import REASON_MISSING
+from psirf_flow.policy import load_national_rules, load_plan
+from psirf_flow.policy.governance import Governance
 from psirf_flow.workflows import GUARDS, GuardInput
 
 
@@ -30,11 +32,16 @@ def judge(
     payload: Mapping[str, FactValue],
     *,
     now: datetime | None = NOW,
+    workflow: str | None = "psii",
+    governance: Governance | None = None,
 ) -> GuardResult:
-    """Run ``guard`` with ``payload`` against a PSII holding ``before``, as the executive."""
+    """Run ``guard`` with ``payload`` against a case of ``workflow`` holding ``before``.
+
+    ``workflow=None`` judges without a case (the facts are ``before`` and ``payload``).
+    """
     case = Case(
         id="LR-1",
-        workflow="psii",
+        workflow=workflow or "psii",
         workflow_version="1",
         organisation=ORG,
         state="planning",
@@ -45,13 +52,14 @@ def judge(
     )
     return GUARDS[guard].check(
         GuardInput(
-            case=case,
+            case=case if workflow is not None else None,
             trigger="test",
             actor=Actor("exec-1", [Role.EXECUTIVE_LEAD], ORG),
             role=Role.EXECUTIVE_LEAD,
             facts={**before, **payload},
             payload=payload,
             now=now,
+            governance=governance,
         )
     )
 
@@ -165,3 +173,143 @@ def test_approving_against_the_family_needs_a_note(
     before = {**STARTED, "family_extension_position": position}
 
     assert judge("family_disagreement_explained", before, payload) == expected
+
+
+PENDING: Mapping[str, FactValue] = {**STARTED, "requested_target_date": "2026-05-01"}
+#: Refusals with their whole explanation: guard, facts before, payload, code, explanation.
+REFUSALS: tuple[tuple[str, Mapping[str, FactValue], Mapping[str, FactValue], str, str], ...] = (
+    (
+        "extension_pending",
+        STARTED,
+        {},
+        "no_extension_requested",
+        "no extension has been requested by the lead, or the last request was decided",
+    ),
+    (
+        "family_position_recorded",
+        PENDING,
+        {},
+        "family_position_missing",
+        "the family's position on the requested extension has not been recorded by the "
+        "engagement lead",
+    ),
+    (
+        "family_not_involved_reason_given",
+        PENDING,
+        {"family_extension_position": "not_involved"},
+        REASON_MISSING,
+        "the family is recorded as not involved, so the reason code is needed",
+    ),
+    (
+        "override_beyond_hard_cap",
+        STARTED,
+        {"target_date": "2026-07-06"},
+        "hard_cap_not_exceeded",
+        "the new target date 2026-07-06 is within the hard cap (2026-07-06 at the latest), "
+        "so it needs an ordinary extension, not a hard-cap override",
+    ),
+    (
+        "target_within_timescale",
+        STARTED,
+        {"target_date": "2026-07-07"},
+        "target_beyond_hard_cap",
+        "the target date 2026-07-07 is beyond the hard cap (6 months from the start on "
+        "2026-01-05, so 2026-07-06 at the latest); only the executive lead's hard-cap "
+        "override can go beyond it",
+    ),
+    (
+        "target_within_timescale",
+        STARTED,
+        {"target_date": "2026-04-08"},
+        "target_beyond_timescale",
+        "the target date 2026-04-08 is beyond the plan's timescale (3 months from the start "
+        "on 2026-01-05, so 2026-04-07 at the latest); an extension approved by the executive "
+        "lead is needed",
+    ),
+    (
+        "extension_within_hard_cap",
+        STARTED,
+        {"target_date": "2026-07-07"},
+        "hard_cap_exceeded",
+        "the new target date 2026-07-07 is beyond the hard cap (6 months from the start on "
+        "2026-01-05, so 2026-07-06 at the latest); it needs the executive lead's hard-cap "
+        "override with a reason",
+    ),
+)
+
+
+@pytest.mark.parametrize(("guard", "before", "payload", "code", "explanation"), REFUSALS)
+def test_refusals_explain_themselves(
+    guard: str,
+    before: Mapping[str, FactValue],
+    payload: Mapping[str, FactValue],
+    code: str,
+    explanation: str,
+) -> None:
+    """Each timescale refusal gives its code and its whole explanation, dates included."""
+    assert judge(guard, before, payload) == GuardResult(
+        guard, ok=False, reason_code=code, explanation=explanation
+    )
+
+
+def test_without_a_case_no_extension_is_pending() -> None:
+    """Judged without a case (nothing before the command), no extension is pending."""
+    assert judge("extension_pending", PENDING, {}, workflow=None) == GuardResult(
+        "extension_pending",
+        ok=False,
+        reason_code="no_extension_requested",
+        explanation="no extension has been requested by the lead, or the last request was decided",
+    )
+
+
+PLAN = """
+schema = 1
+
+[plan]
+id = "rxy-psirp"
+version = "1.0"
+organisation = "RX1"
+effective_from = 2026-01-01
+review_date = 2027-12-31
+
+[response_types.psii]
+maps_to = "psii"
+sign_off = [{ role = "executive_lead" }]
+timescale = { amount = 1, unit = "months" }
+
+[response_types.rapid_psii]
+maps_to = "psii"
+title = "Rapid PSII"
+sign_off = [{ role = "executive_lead" }]
+timescale = { amount = 2, unit = "months" }
+"""
+GOVERNANCE = Governance(plan=load_plan(PLAN, source="test-plan"), rules=load_national_rules())
+
+
+@pytest.mark.parametrize(
+    ("workflow", "last_ok"),
+    [
+        pytest.param(None, "2026-02-05", id="no-case-reads-psii"),
+        pytest.param("psii", "2026-02-05", id="psii"),
+        pytest.param("rapid_psii", "2026-03-05", id="case-workflow"),
+    ],
+)
+def test_the_case_workflow_names_the_plan_type(workflow: str | None, last_ok: str) -> None:
+    """Without a ``response_type`` fact the case's workflow (else ``psii``) picks the timescale."""
+    within = judge(
+        "target_within_timescale",
+        STARTED,
+        {"target_date": last_ok},
+        workflow=workflow,
+        governance=GOVERNANCE,
+    )
+    after = judge(
+        "target_within_timescale",
+        STARTED,
+        {"target_date": f"{last_ok[:-2]}06"},
+        workflow=workflow,
+        governance=GOVERNANCE,
+    )
+
+    assert within == GuardResult("target_within_timescale", ok=True)
+    assert (after.ok, after.reason_code) == (False, "target_beyond_timescale")
