@@ -210,8 +210,9 @@ def _no_target(name: str) -> GuardResult:
 DatedCheck = Callable[[str, "GuardInput", ResponseClock, date], GuardResult]
 
 
-# The guards made from parameters are partials of module-level functions (not closures made
-# at import time), so that each check runs, and can be mutation-tested, each time it is judged.
+# The guards made from parameters are partials of these module-level functions written into
+# ENGAGEMENT_GUARDS (not closures made at import time), so that each check runs, and can be
+# mutation-tested, each time the guard is judged.
 
 
 def _check_dated(name: str, check: DatedCheck, fact: str, g: GuardInput) -> GuardResult:
@@ -227,13 +228,6 @@ def _check_dated(name: str, check: DatedCheck, fact: str, g: GuardInput) -> Guar
     if target is None:
         return _no_target(name)
     return check(name, g, clock, target)
-
-
-def _dated(
-    name: str, check: DatedCheck, fact: str = "target_date"
-) -> Callable[[GuardInput], GuardResult]:
-    """A guard that needs the response's clock and the proposed date (see :func:`_check_dated`)."""
-    return partial(_check_dated, name, check, fact)
 
 
 def _cap_words(clock: ResponseClock) -> str:
@@ -284,11 +278,6 @@ def _check_not_in_past(name: str, fact: str, g: GuardInput) -> GuardResult:
         "target_in_past",
         f"the date {target} is already past (today is {today})",
     )
-
-
-def _not_in_past(name: str, fact: str) -> Callable[[GuardInput], GuardResult]:
-    """A guard refusing a date in fact ``fact`` before today (see :func:`_check_not_in_past`)."""
-    return partial(_check_not_in_past, name, fact)
 
 
 def _extension_approver_independent(g: GuardInput) -> GuardResult:
@@ -407,19 +396,20 @@ def _disagreement_explained(g: GuardInput) -> GuardResult:
 
 
 _REQUESTED: Final = PENDING_EXTENSION_FACT
+_TARGET: Final = "target_date"
 
 #: Every timescale guard, registered with its lifecycle's definition.
 ENGAGEMENT_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
         "target_within_timescale",
-        _dated("target_within_timescale", _target_within_timescale),
+        partial(_check_dated, "target_within_timescale", _target_within_timescale, _TARGET),
         "The target date is within the plan's timescale from the start of the response "
         "(further needs an extension).",
         True,
     ),
     (
         "target_not_in_past",
-        _not_in_past("target_not_in_past", "target_date"),
+        partial(_check_not_in_past, "target_not_in_past", _TARGET),
         "The target date is today or later (Europe/London).",
         True,
     ),
@@ -431,38 +421,38 @@ ENGAGEMENT_GUARDS: Final[tuple[GuardRow, ...]] = (
     ),
     (
         "extension_later_than_target",
-        _dated("extension_later_than_target", _later_than_target),
+        partial(_check_dated, "extension_later_than_target", _later_than_target, _TARGET),
         "The new target date is later than the current one.",
         True,
     ),
     (
         "extension_within_hard_cap",
-        _dated("extension_within_hard_cap", _within_hard_cap),
+        partial(_check_dated, "extension_within_hard_cap", _within_hard_cap, _TARGET),
         "The new target date is within the plan's hard cap (further needs the hard-cap override).",
         True,
     ),
     (
         "override_beyond_hard_cap",
-        _dated("override_beyond_hard_cap", _override_beyond_hard_cap),
+        partial(_check_dated, "override_beyond_hard_cap", _override_beyond_hard_cap, _TARGET),
         "The new target date is beyond the hard cap (otherwise an ordinary extension is used).",
         True,
     ),
     (
         "request_later_than_target",
-        _dated("request_later_than_target", _later_than_target, _REQUESTED),
+        partial(_check_dated, "request_later_than_target", _later_than_target, _REQUESTED),
         "The date requested is later than the current target.",
         True,
     ),
     (
         "request_within_hard_cap",
-        _dated("request_within_hard_cap", _within_hard_cap, _REQUESTED),
+        partial(_check_dated, "request_within_hard_cap", _within_hard_cap, _REQUESTED),
         "The date requested is within the plan's hard cap (further needs the executive "
         "lead's hard-cap override).",
         True,
     ),
     (
         "request_not_in_past",
-        _not_in_past("request_not_in_past", _REQUESTED),
+        partial(_check_not_in_past, "request_not_in_past", _REQUESTED),
         "The date requested is today or later (Europe/London).",
         True,
     ),
