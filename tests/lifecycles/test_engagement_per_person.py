@@ -202,6 +202,29 @@ def test_records_read_back_per_person() -> None:
     assert engagement_records(g) == {"pat-1": ("patient", "uncontactable", 3)}
 
 
+def test_records_without_attempts_read_zero_attempts() -> None:
+    """engagement_records gives 0 attempts for a person with none recorded, None for no kind."""
+    facts: dict[str, FactValue] = {
+        "engaged_person_ids": ("pat-1", "fam-1"),
+        "person_kind.pat-1": "patient",
+        "engagement.pat-1": "involved",
+        "engagement.fam-1": "declined",
+    }
+    g = GuardInput(
+        case=None,
+        trigger="t",
+        actor=LEAD,
+        role=Role.LEARNING_RESPONSE_LEAD,
+        facts=facts,
+        payload={},
+    )
+
+    assert engagement_records(g) == {
+        "pat-1": ("patient", "involved", 0),
+        "fam-1": (None, "declined", 0),
+    }
+
+
 def test_staff_engagement_alone_does_not_allow_approval_request(engine: Engine) -> None:
     """A PSII whose only engagement record is a member of staff cannot ask for approval."""
     _planning(engine)

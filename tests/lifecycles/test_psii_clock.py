@@ -19,12 +19,13 @@ from hypothesis import strategies as st
 from psirf_flow import Actor, Case, Command, Engine, GuardFailed, InMemoryStore, Role, decide
 from psirf_flow.domain import FactValue, SystemReader
 from psirf_flow.policy import Plan, load_national_rules, load_plan
-from psirf_flow.policy.calendars import UK_TIME, Region
+from psirf_flow.policy.calendars import UK_TIME, Region, Timescale, TimeUnit
 from psirf_flow.policy.governance import Governance
 from psirf_flow.policy.plan import CalendarSettings
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows import PSII
 from psirf_flow.workflows.learning_response.engagement import (
+    ResponseClock,
     current_target_date,
     response_clock,
 )
@@ -406,6 +407,53 @@ class TestResponseClock:
         )
         assert current_target_date(facts, governance) == ends
         assert current_target_date({**facts, "target_date": "2026-02-01"}) == date(2026, 2, 1)
+
+    def test_the_workflow_names_the_type_when_the_facts_do_not(self) -> None:
+        """Without a ``response_type`` fact the case's workflow picks the plan's type."""
+        facts: dict[str, FactValue] = {"started_on": "2026-01-05"}
+        governance = Governance(plan=plan(), rules=load_national_rules())
+
+        assert current_target_date(facts, governance, "rapid_psii") == date(2026, 2, 5)
+        assert current_target_date(facts, governance) == date(2026, 4, 7)
+
+    def test_the_psii_type_is_read_when_nothing_names_another(self) -> None:
+        """``response_clock`` without a workflow reads the plan's ``psii`` type (here 1 month)."""
+        loaded = plan()
+        quick = attrs.evolve(
+            loaded,
+            response_types={**loaded.response_types, "psii": loaded.response_types["rapid_psii"]},
+        )
+        governance = Governance(plan=quick, rules=load_national_rules())
+
+        clock = response_clock({"started_on": "2026-01-05"}, governance)
+
+        assert clock is not None
+        assert (clock.timescale_ends_on, clock.hard_cap_ends_on) == (
+            date(2026, 2, 5),
+            date(2026, 3, 5),
+        )
+
+    def test_an_unlisted_type_counts_on_the_plan_calendar(self) -> None:
+        """A type the plan does not list gets the defaults, counted on the plan's calendar."""
+        scottish = plan(CalendarSettings(region=Region.SCOTLAND))
+        governance = Governance(plan=scottish, rules=load_national_rules())
+        facts: dict[str, FactValue] = {"started_on": "2026-01-05", "response_type": "unlisted"}
+
+        clock = response_clock(facts, governance)
+
+        # 5 April 2026 is Easter Sunday; Easter Monday is a working day in Scotland.
+        assert clock is not None
+        assert clock.timescale_ends_on == date(2026, 4, 6)
+        assert clock.calendar == scottish.working_calendar()
+
+    def test_a_timescale_in_hours_ends_on_the_local_date_it_runs_out(self) -> None:
+        """An hours timescale ends on the Europe/London date of its last instant."""
+        clock = ResponseClock(
+            started_on=date(2026, 1, 5), timescale=Timescale(48, TimeUnit.HOURS), hard_cap=None
+        )
+
+        assert (clock.timescale_ends_on, clock.hard_cap_ends_on) == (date(2026, 1, 7), None)
+        assert clock.within_hard_cap(date(2030, 1, 1))
 
     def test_no_clock_before_the_start(self) -> None:
         """Without ``started_on`` there is no clock and no target."""

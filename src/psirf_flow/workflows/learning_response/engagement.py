@@ -49,6 +49,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Final
 
 import attrs
@@ -223,25 +224,24 @@ def _no_target(name: str) -> GuardResult:
 DatedCheck = Callable[[str, "GuardInput", ResponseClock, date], GuardResult]
 
 
-def _dated(
-    name: str, check: DatedCheck, fact: str = "target_date"
-) -> Callable[[GuardInput], GuardResult]:
-    """A guard that needs the response's clock and the proposed date (fact ``fact``).
+# The guards made from parameters are partials of these module-level functions written into
+# ENGAGEMENT_GUARDS (not closures made at import time), so that each check runs, and can be
+# mutation-tested, each time the guard is judged.
+
+
+def _check_dated(name: str, check: DatedCheck, fact: str, g: GuardInput) -> GuardResult:
+    """Judge ``check`` with the response's clock and the proposed date (fact ``fact``).
 
     It refuses with ``clock_not_started`` or ``target_date_missing`` when either is missing,
     and otherwise hands both to ``check``.
     """
-
-    def guard(g: GuardInput) -> GuardResult:
-        clock = _clock_of(g)
-        target = fact_date(g.facts.get(fact))
-        if clock is None:
-            return _not_started(name)
-        if target is None:
-            return _no_target(name)
-        return check(name, g, clock, target)
-
-    return guard
+    clock = _clock_of(g)
+    target = fact_date(g.facts.get(fact))
+    if clock is None:
+        return _not_started(name)
+    if target is None:
+        return _no_target(name)
+    return check(name, g, clock, target)
 
 
 def _cap_words(clock: ResponseClock) -> str:
@@ -273,27 +273,25 @@ def _target_within_timescale(
     )
 
 
-def _not_in_past(name: str, fact: str) -> Callable[[GuardInput], GuardResult]:
-    def guard(g: GuardInput) -> GuardResult:
-        target = fact_date(g.facts.get(fact))
-        if target is None:
-            return _no_target(name)
-        if g.now is None:
-            return _result(
-                name,
-                False,
-                "decision_time_unknown",
-                "the time of the decision is not known, so the date cannot be checked",
-            )
-        today = local_date(g.now)
+def _check_not_in_past(name: str, fact: str, g: GuardInput) -> GuardResult:
+    """The date in fact ``fact`` is today or later (Europe/London)."""
+    target = fact_date(g.facts.get(fact))
+    if target is None:
+        return _no_target(name)
+    if g.now is None:
         return _result(
             name,
-            target >= today,
-            "target_in_past",
-            f"the date {target} is already past (today is {today})",
+            False,
+            "decision_time_unknown",
+            "the time of the decision is not known, so the date cannot be checked",
         )
-
-    return guard
+    today = local_date(g.now)
+    return _result(
+        name,
+        target >= today,
+        "target_in_past",
+        f"the date {target} is already past (today is {today})",
+    )
 
 
 def _extension_approver_independent(g: GuardInput) -> GuardResult:
@@ -412,19 +410,20 @@ def _disagreement_explained(g: GuardInput) -> GuardResult:
 
 
 _REQUESTED: Final = PENDING_EXTENSION_FACT
+_TARGET: Final = "target_date"
 
 #: Every timescale guard, registered with its lifecycle's definition.
 ENGAGEMENT_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
         "target_within_timescale",
-        _dated("target_within_timescale", _target_within_timescale),
+        partial(_check_dated, "target_within_timescale", _target_within_timescale, _TARGET),
         "The target date is within the plan's timescale from the start of the response "
         "(further needs an extension).",
         True,
     ),
     (
         "target_not_in_past",
-        _not_in_past("target_not_in_past", "target_date"),
+        partial(_check_not_in_past, "target_not_in_past", _TARGET),
         "The target date is today or later (Europe/London).",
         True,
     ),
@@ -436,38 +435,38 @@ ENGAGEMENT_GUARDS: Final[tuple[GuardRow, ...]] = (
     ),
     (
         "extension_later_than_target",
-        _dated("extension_later_than_target", _later_than_target),
+        partial(_check_dated, "extension_later_than_target", _later_than_target, _TARGET),
         "The new target date is later than the current one.",
         True,
     ),
     (
         "extension_within_hard_cap",
-        _dated("extension_within_hard_cap", _within_hard_cap),
+        partial(_check_dated, "extension_within_hard_cap", _within_hard_cap, _TARGET),
         "The new target date is within the plan's hard cap (further needs the hard-cap override).",
         True,
     ),
     (
         "override_beyond_hard_cap",
-        _dated("override_beyond_hard_cap", _override_beyond_hard_cap),
+        partial(_check_dated, "override_beyond_hard_cap", _override_beyond_hard_cap, _TARGET),
         "The new target date is beyond the hard cap (otherwise an ordinary extension is used).",
         True,
     ),
     (
         "request_later_than_target",
-        _dated("request_later_than_target", _later_than_target, _REQUESTED),
+        partial(_check_dated, "request_later_than_target", _later_than_target, _REQUESTED),
         "The date requested is later than the current target.",
         True,
     ),
     (
         "request_within_hard_cap",
-        _dated("request_within_hard_cap", _within_hard_cap, _REQUESTED),
+        partial(_check_dated, "request_within_hard_cap", _within_hard_cap, _REQUESTED),
         "The date requested is within the plan's hard cap (further needs the executive "
         "lead's hard-cap override).",
         True,
     ),
     (
         "request_not_in_past",
-        _not_in_past("request_not_in_past", _REQUESTED),
+        partial(_check_not_in_past, "request_not_in_past", _REQUESTED),
         "The date requested is today or later (Europe/London).",
         True,
     ),
