@@ -726,48 +726,45 @@ _STEPS = st.lists(
 )
 
 
-class TestSweepProperties:
-    """Steps, clock advances and sweeps in any order: every due tier fires once, never early."""
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=_STEPS)
+def test_every_due_tier_fires_once_and_never_early(
+    schedule: FakeSchedule, steps: list[tuple[str, int]]
+) -> None:
+    """Steps, clock advances and sweeps in any order: each due tier fired once or was cancelled."""
+    del schedule
+    clock = ManualClock(DUE - timedelta(days=4))
+    engine = Engine(
+        InMemoryStore(), clock=clock, definitions=DefinitionRegistry([TIMED]), couplings=()
+    )
+    case_ids = [_open(engine, f"T-{n}") for n in range(3)]
+    sweepers = [Sweeper(engine, claimant=f"s{n}") for n in range(3)]
+    for action, value in steps:
+        if action == "advance":
+            clock.advance(timedelta(hours=value))
+        elif action == "sweep":
+            sweepers[value].sweep()
+        elif engine.get(case_ids[value], reader=READER).state == "running":
+            engine.fire(case_ids[value], "finish", actor=PSS)
+    sweepers[0].sweep()
 
-    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
-    @given(steps=_STEPS)
-    def test_every_due_tier_fires_once_and_never_early(
-        self, schedule: FakeSchedule, steps: list[tuple[str, int]]
-    ) -> None:
-        """After any run and a final sweep, each due tier fired once (or was cancelled)."""
-        del schedule
-        clock = ManualClock(DUE - timedelta(days=4))
-        engine = Engine(
-            InMemoryStore(), clock=clock, definitions=DefinitionRegistry([TIMED]), couplings=()
-        )
-        case_ids = [_open(engine, f"T-{n}") for n in range(3)]
-        sweepers = [Sweeper(engine, claimant=f"s{n}") for n in range(3)]
-        for action, value in steps:
-            if action == "advance":
-                clock.advance(timedelta(hours=value))
-            elif action == "sweep":
-                sweepers[value].sweep()
-            elif engine.get(case_ids[value], reader=READER).state == "running":
-                engine.fire(case_ids[value], "finish", actor=PSS)
-        sweepers[0].sweep()
-
-        now = clock.now()
-        for case_id in case_ids:
-            entries = _fired_entries(engine, case_id)
-            fired_tiers = [e.data["tier"] for e in entries]
-            assert len(fired_tiers) == len(set(fired_tiers))
-            for entry in entries:
-                assert entry.data["fired_at"] >= entry.data["scheduled_at"]
-                assert entry.data["late_seconds"] >= 0
-            for tier in engine.store.escalations(case_id):
-                if tier.status == EscalationStatus.FIRED:
-                    assert fired_tiers.count(tier.tier) == 1
-                    assert tier.fired_at is not None
-                    assert tier.fired_at >= tier.fire_at
-                elif tier.fire_at <= now:
-                    assert tier.status == EscalationStatus.CANCELLED
-                    assert tier.tier not in fired_tiers
-            assert engine.verify(case_id, reader=READER).ok
+    now = clock.now()
+    for case_id in case_ids:
+        entries = _fired_entries(engine, case_id)
+        fired_tiers = [e.data["tier"] for e in entries]
+        assert len(fired_tiers) == len(set(fired_tiers))
+        for entry in entries:
+            assert entry.data["fired_at"] >= entry.data["scheduled_at"]
+            assert entry.data["late_seconds"] >= 0
+        for tier in engine.store.escalations(case_id):
+            if tier.status == EscalationStatus.FIRED:
+                assert fired_tiers.count(tier.tier) == 1
+                assert tier.fired_at is not None
+                assert tier.fired_at >= tier.fire_at
+            elif tier.fire_at <= now:
+                assert tier.status == EscalationStatus.CANCELLED
+                assert tier.tier not in fired_tiers
+        assert engine.verify(case_id, reader=READER).ok
 
 
 class TestLogging:
