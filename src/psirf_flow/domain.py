@@ -180,6 +180,39 @@ def to_role(value: object, argument: str = "role") -> Role:
     raise InvalidInput(argument, f"{shown(value)} is not a role psirf_flow knows")
 
 
+#: Each role's name as a patient safety lead would say it (psirf-rules §5), lower case so it
+#: reads inside a sentence; acronyms stay in capitals.
+ROLE_NAMES: Final[Mapping[Role, str]] = MappingProxyType(
+    {
+        Role.REPORTER: "reporter",
+        Role.PATIENT_SAFETY_SPECIALIST: "patient safety specialist",
+        Role.LEARNING_RESPONSE_LEAD: "learning response lead",
+        Role.FACILITATOR: "facilitator",
+        Role.ENGAGEMENT_LEAD: "engagement lead",
+        Role.PEER_REVIEWER: "peer reviewer",
+        Role.SENIOR_LEADER: "senior leader",
+        Role.EXECUTIVE_LEAD: "executive lead",
+        Role.PATIENT_SAFETY_PARTNER: "patient safety partner",
+        Role.ICB_OVERSIGHT: "ICB oversight",
+        Role.ACTION_OWNER: "safety action owner",
+        Role.HEALTH_CARE_PROFESSIONAL: "health care professional",
+        Role.SYSTEM: "psirf_flow itself",
+    }
+)
+
+
+def role_name(role: object) -> str:
+    """The human name of a role (a :class:`Role` or its code), e.g. ``patient safety specialist``.
+
+    Args:
+        role: A :class:`Role`, or its code as stored in an audit entry or an outbox body.
+
+    Raises:
+        InvalidInput: If ``role`` is not a role psirf_flow knows (argument ``role``).
+    """
+    return ROLE_NAMES[to_role(role)]
+
+
 _MAX_ROLES: Final = 64
 
 

@@ -18,7 +18,7 @@ from typing import Final
 import attrs
 
 from psirf_flow.domain import OVERSIGHT_ROLES, FactValue, Role, frozen_facts
-from psirf_flow.errors import DefinitionError
+from psirf_flow.errors import DefinitionError, InvalidInput, shown
 from psirf_flow.workflows.guards import GuardSpec
 
 
@@ -181,6 +181,37 @@ class TransitionSpec:
     collects: tuple[tuple[str, str], ...] = ()
     record_key: str | None = None
     record_index: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The step's human name, from its trigger: ``decide_response`` is ``Decide response``."""
+        return step_name(self.trigger)
+
+
+#: Words of a trigger written in capitals in a step's human name.
+_ACRONYMS: Final = MappingProxyType({"psii": "PSII", "icb": "ICB", "aar": "AAR"})
+
+
+def step_name(trigger: str) -> str:
+    """The human name of a step from its trigger, as a definition names it.
+
+    The trigger's words, the first capitalised, known acronyms in capitals: ``assign_lead``
+    is ``Assign lead``, ``learning_response_approved`` is ``Learning response approved``.
+    Works for every trigger an audit entry can record, including ``open`` and the reserved
+    ``escalation_fired``.
+
+    Args:
+        trigger: A trigger name (lower case words joined by underscores).
+
+    Raises:
+        InvalidInput: If ``trigger`` is not a non-empty string (argument ``trigger``).
+    """
+    if not isinstance(trigger, str) or not trigger.strip("_ "):
+        raise InvalidInput("trigger", f"{shown(trigger)} is not a trigger name")
+    words = [_ACRONYMS.get(word, word) for word in trigger.split("_") if word]
+    first = words[0]
+    words[0] = first if first in _ACRONYMS.values() else first[:1].upper() + first[1:]
+    return " ".join(words)
 
 
 def collected(
