@@ -34,9 +34,8 @@ import logging
 import subprocess
 import sys
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from psirf_flow import (
     Actor,
@@ -47,7 +46,8 @@ from psirf_flow import (
     Sweeper,
     reports,
 )
-from psirf_flow.domain import Deadline
+from psirf_flow.audit import AuditEntry
+from psirf_flow.domain import Deadline, role_name
 from psirf_flow.policy import (
     IncidentFacts,
     NationalRuleSet,
@@ -58,12 +58,14 @@ from psirf_flow.policy import (
     load_plan_file,
     triage,
 )
+from psirf_flow.policy.calendars import UK_TIME
 from psirf_flow.policy.governance import GOVERNING_PLAN_FACT, GOVERNING_RULES_FACT
 from psirf_flow.ports import DeadlineQuery
 from psirf_flow.relay import OutboxRelay, RelayReport
 from psirf_flow.store.sql import SqlStore
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows.couplings import candour_case_id, learning_response_id
+from psirf_flow.workflows.spec import step_name
 
 
 PLAN_FILE = Path(__file__).resolve().parent / "plans" / "mental-health-community-trust.toml"
@@ -73,7 +75,6 @@ CANDOUR = candour_case_id(INCIDENT)
 DELEGATION = "DEL-2026-014"
 PANEL = "suicide-review-panel"
 GROUP = "patient-safety-group"
-LONDON = ZoneInfo("Europe/London")
 
 # Staff involved in the care, and their line manager (opaque ids, never names).
 CARE_COORDINATOR = "cpn-114"
@@ -136,8 +137,8 @@ class Story:
     ) -> None:
         """Take one step that should be accepted, some time after the previous one."""
         self.clock.advance(timedelta(days=days, hours=hours))
-        case = self.engine.fire(case_id, trigger, actor=actor, payload=payload).case
-        print(f"  ✓ {case.updated_at:%d %b}  {actor.id:<8} {trigger:<28} -> {case.state}")
+        outcome = self.engine.fire(case_id, trigger, actor=actor, payload=payload)
+        _done(outcome.entry, outcome.case.state)
         print(f"      {why}")
 
     def refused(
@@ -155,7 +156,8 @@ class Story:
         except CommandRejected as error:
             reasons = [f.reason_code for f in getattr(error, "failures", ())]
             self.refusals.append(reasons[0] if reasons else error.code)
-            print(f"  ✗ REFUSED  {actor.id:<8} {trigger}")
+            roles = " and ".join(sorted(role_name(r) for r in actor.roles))
+            print(f"  ✗ REFUSED  {actor.id:<8} {step_name(trigger):<28} as {roles}")
             print(f"      {story}")
             print(f"      The library said: {error.message}")
             because = f", reason {', '.join(reasons)}" if reasons else ""
@@ -184,39 +186,59 @@ class Story:
                 rows[row.kind] = row
         print(f"  ⏱ {case_id}: {why}")
         for row in sorted(rows.values(), key=lambda r: r.due_at):
-            met = ""
             if row.met_at is not None:
                 late = ", late" if row.met_at > row.due_at else ""
-                met = f" on {row.met_at.astimezone(LONDON):%d %b}{late}"
-            print(f"      {row.kind:<22} due {_due(row):<16} {row.status}{met}")
+                due = _day(row.due_date) if row.due_date is not None else _when(row.due_at)
+                detail = f"on {_when(row.met_at)}{late} (due {due})"
+            else:
+                detail = f"due {_due(row)}"
+            print(f"      {row.kind:<22} {row.status:<10} {detail}")
 
     def sweep(self, why: str) -> None:
         """Run a sweeper now, then the relay; print each notification it hands on."""
         before = len(self.notifier.sent)
         swept = Sweeper(self.engine).sweep()
         self._relay()
-        now = self.clock.now().astimezone(LONDON)
-        print(f"  ⏰ {now:%d %b}  sweeper fired {swept.fired} escalation tier(s): {why}")
+        print(f"  ⏰ {_when(self.clock.now())}  sweeper fired {swept.fired} escalation tier(s): {why}")
         for sent in self.notifier.sent[before:]:
             body = sent.body
             person = f" {body['person_id']}" if body.get("person_id") else ""
             print(
-                f"      → {body['role']}{person}: {body['kind']} {body['stage']} "
+                f"      → {role_name(body['role'])}{person}: {body['kind']} {body['stage']} "
                 f"(case {body['case_id']})"
             )
 
 
+def _when(moment: datetime) -> str:
+    """An instant as UK local time with its zone, e.g. ``Mon 11 May 09:30 BST`` (GMT in winter)."""
+    local = moment.astimezone(UK_TIME)
+    return f"{local:%a} {local.day} {local:%b %H:%M %Z}"
+
+
+def _day(day: date) -> str:
+    """A UK local date as a person writes it, e.g. ``Fri 27 Nov 2026``."""
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def _done(entry: AuditEntry, state: str) -> None:
+    """Print an accepted step: when (UK time), who, the step's and the role's human names."""
+    print(
+        f"  ✓ {_when(entry.recorded_at):<20}  {entry.actor_id:<8} {step_name(entry.trigger):<28} "
+        f"-> {state:<22} as {role_name(entry.role)}"
+    )
+
+
 def _due(row: Deadline) -> str:
-    """A deadline's due date, or for an hours rule its local due time."""
+    """A deadline's due date and when it turns late, or for an hours rule its due time."""
     if row.due_date is not None:
-        return f"{row.due_date:%d %b %Y}"
-    return f"{row.due_at.astimezone(LONDON):%d %b %H:%M}"
+        return f"{_day(row.due_date)} (late from {_when(row.due_at)})"
+    return _when(row.due_at)
 
 
 def _report(story: Story) -> None:
     """Report the incident; candour is screened from the report."""
     print("\n1. Report and duty-of-candour screening")
-    story.engine.open(
+    opened = story.engine.open(
         "incident_intake",
         actor=REPORTER,
         case_id=INCIDENT,
@@ -227,7 +249,7 @@ def _report(story: Story) -> None:
             "involved_line_manager_ids": [TEAM_MANAGER],
         },
     )
-    print(f"  ✓ {story.clock.now():%d %b}  {REPORTER.id:<8} {'open':<28} -> reported")
+    _done(opened.entry, opened.case.state)
     print(
         "      A suspected suicide of a person under a community team is reported, harm "
         "graded fatal, the care coordinator named as involved."
@@ -544,7 +566,7 @@ def _sign_off_and_close(story: Story, psii: str) -> None:
     )
     # Delegation is a record of its own: who delegates what to whom, and when.
     story.clock.advance(timedelta(days=1))
-    story.engine.open(
+    opened = story.engine.open(
         "delegation",
         actor=EXECUTIVE,
         case_id=DELEGATION,
@@ -556,9 +578,7 @@ def _sign_off_and_close(story: Story, psii: str) -> None:
             "valid_to": "2026-08-31",
         },
     )
-    print(
-        f"  ✓ {story.clock.now():%d %b}  {EXECUTIVE.id:<8} {'open delegation':<28} -> {DELEGATION}"
-    )
+    _done(opened.entry, f"{DELEGATION} {opened.case.state}")
     print(
         "      On leave until the end of August, the executive lead delegates PSII "
         "sign-off to the deputy."
@@ -607,10 +627,10 @@ def _caseload(story: Story) -> None:
     """Print the lead's caseload as the patient safety specialist reads it."""
     now = story.clock.now()
     items = reports.caseload(story.engine, LEAD.id, reader=PSS, now=now)
-    print(f"  ☰ {now.astimezone(LONDON):%d %b}  caseload of {LEAD.id}: {len(items)} case(s)")
+    print(f"  ☰ {_when(now)}  caseload of {LEAD.id}: {len(items)} case(s)")
     for item in items:
         late = "overdue" if item.overdue else "not overdue"
-        due = f"{item.next_due_date:%d %b %Y}" if item.next_due_date else "-"
+        due = _day(item.next_due_date) if item.next_due_date else "-"
         print(f"      {item.case_id:<18} {item.state:<18} next {item.next_kind} {due}, {late}")
 
 
@@ -623,8 +643,8 @@ def _board(story: Story) -> None:
     late = reports.overdue(story.engine, reader=PARTNER, now=now, organisation=TRUST)
     print(f"  ☰ overdue at {TRUST}: {len(late)} deadline(s)")
     for item in late:
-        print(f"      {item.case_id} {item.kind} due {item.due_date}, {item.days_overdue} day(s)")
-    year = (datetime(2026, 4, 1, tzinfo=LONDON), datetime(2027, 4, 1, tzinfo=LONDON))
+        print(f"      {item.case_id} {item.kind} due {_day(item.due_date)}, {item.days_overdue} day(s)")
+    year = (datetime(2026, 4, 1, tzinfo=UK_TIME), datetime(2027, 4, 1, tzinfo=UK_TIME))
     rows = reports.candour_timeliness(
         story.engine, reader=PARTNER, since=year[0], until=year[1], now=now, organisation=TRUST
     )
@@ -644,11 +664,11 @@ def _trails(engine: Engine, story: Story, cases: list[str]) -> bool:
             f"{case.facts.get(GOVERNING_PLAN_FACT, '-')}, "
             f"rules {case.facts.get(GOVERNING_RULES_FACT, '-')})"
         )
-        print(f"  {'#':>2}  {'when':<16}  {'actor':<10} {'role':<26} {'step':<28} from -> to")
+        print(f"  {'#':>2}  {'when':<20}  {'actor':<10} {'role':<26} {'step':<28} from -> to")
         for entry in engine.history(case_id, reader=PARTNER):
             print(
-                f"  {entry.sequence:>2}  {entry.recorded_at:%Y-%m-%d %H:%M}  "
-                f"{entry.actor_id:<10} {entry.role:<26} {entry.trigger:<28} "
+                f"  {entry.sequence:>2}  {_when(entry.recorded_at):<20}  "
+                f"{entry.actor_id:<10} {role_name(entry.role):<26} {step_name(entry.trigger):<28} "
                 f"{entry.from_state or '-'} -> {entry.to_state}"
             )
         result = engine.verify(case_id, reader=PARTNER)
