@@ -199,7 +199,9 @@ class Story:
         before = len(self.notifier.sent)
         swept = Sweeper(self.engine).sweep()
         self._relay()
-        print(f"  ⏰ {_when(self.clock.now())}  sweeper fired {swept.fired} escalation tier(s): {why}")
+        print(
+            f"  ⏰ {_when(self.clock.now())}  sweeper fired {swept.fired} escalation tier(s): {why}"
+        )
         for sent in self.notifier.sent[before:]:
             body = sent.body
             person = f" {body['person_id']}" if body.get("person_id") else ""
@@ -643,7 +645,10 @@ def _board(story: Story) -> None:
     late = reports.overdue(story.engine, reader=PARTNER, now=now, organisation=TRUST)
     print(f"  ☰ overdue at {TRUST}: {len(late)} deadline(s)")
     for item in late:
-        print(f"      {item.case_id} {item.kind} due {_day(item.due_date)}, {item.days_overdue} day(s)")
+        print(
+            f"      {item.case_id} {item.kind} due {_day(item.due_date)}, "
+            f"{item.days_overdue} day(s)"
+        )
     year = (datetime(2026, 4, 1, tzinfo=UK_TIME), datetime(2027, 4, 1, tzinfo=UK_TIME))
     rows = reports.candour_timeliness(
         story.engine, reader=PARTNER, since=year[0], until=year[1], now=now, organisation=TRUST

@@ -78,7 +78,10 @@ class TestDemo:
         assert "pathway            local_priority (community-suicide)" in out
         assert "planned response   round_table_review (allowed: round_table_review, psii)" in out
         assert "decided by         committee suicide-review-panel" in out
-        assert "srp-02   decide_response              -> response_decided" in out
+        assert (
+            "  ✓ Sun 17 May 17:30 BST  srp-02   Decide response              -> response_decided"
+            "       as senior leader\n"
+        ) in out
         assert "applied 1 coupling message(s): the decision opens the PSII" in out
 
     def test_shows_the_plans_refusals_explained(
@@ -103,10 +106,22 @@ class TestDemo:
         """The group signs step 1; the deputy signs the executive step under the delegation."""
         out = demo[0].stdout
 
-        assert "psg-06   record_sign_off              -> awaiting_approval" in out
-        assert "md-09    sign_off                     -> approved" in out
-        assert "eng-03   record_findings_shared       -> complete" in out
-        assert "pss-01   close                        -> closed" in out
+        assert (
+            "psg-06   Record sign off              -> awaiting_approval      as senior leader"
+            in out
+        )
+        assert (
+            "md-09    Sign off                     -> approved               as senior leader"
+            in out
+        )
+        assert (
+            "eng-03   Record findings shared       -> complete               as engagement lead"
+            in out
+        )
+        assert (
+            "pss-01   Close                        -> closed                 as patient safety"
+            in out
+        )
 
     def test_lists_the_incidents_records_and_verifies_each(
         self, demo: tuple[subprocess.CompletedProcess[str], Path]
@@ -132,20 +147,29 @@ class TestDemo:
         assert (
             "  ⏱ INC-2026-0311/lr8: the lead's appointment starts the PSII's clocks "
             "(three months; cap six)\n"
-            "      response_target        due 18 Aug 2026      open\n"
-            "      response_hard_cap      due 18 Nov 2026      open\n"
+            "      response_target        open       due Tue 18 Aug 2026 (late from Wed 19 Aug "
+            "00:00 BST)\n"
+            "      response_hard_cap      open       due Wed 18 Nov 2026 (late from Thu 19 Nov "
+            "00:00 GMT)\n"
         ) in out
         assert (
-            "      candour_notification   due 26 May 2026      met on 13 May\n"
-            "      candour_written        due 28 May 2026      met on 14 May\n"
+            "      candour_notification   met        on Wed 13 May 11:30 BST "
+            "(due Tue 26 May 2026)\n"
+            "      candour_written        met        on Thu 14 May 11:30 BST "
+            "(due Thu 28 May 2026)\n"
         ) in out
         assert (
             "  ⏱ INC-2026-0311/lr8: the agreed target (7 Aug) and the cap, moved 9 days by "
             "the hold\n"
-            "      response_target        due 16 Aug 2026      open\n"
-            "      response_hard_cap      due 27 Nov 2026      open\n"
+            "      response_target        open       due Sun 16 Aug 2026 (late from Mon 17 Aug "
+            "00:00 BST)\n"
+            "      response_hard_cap      open       due Fri 27 Nov 2026 (late from Sat 28 Nov "
+            "00:00 GMT)\n"
         ) in out
-        assert "      triage_review          due 14 May 09:30     met on 17 May, late\n" in out
+        assert (
+            "      triage_review          met        on Sun 17 May 17:30 BST, late "
+            "(due Thu 14 May 09:30 BST)\n"
+        ) in out
 
     def test_the_sweeper_fires_what_fell_due_and_notifies(
         self, demo: tuple[subprocess.CompletedProcess[str], Path]
@@ -154,20 +178,23 @@ class TestDemo:
         out = demo[0].stdout
 
         assert (
-            "  ⏰ 15 May  sweeper fired 2 escalation tier(s): the plan's 72-hour triage review "
-            "has passed; the panel meets weekly\n"
-            "      → patient_safety_specialist: triage_review warning (case INC-2026-0311)\n"
-            "      → patient_safety_specialist: triage_review breach (case INC-2026-0311)\n"
-            "      → senior_leader: triage_review breach (case INC-2026-0311)\n"
+            "  ⏰ Fri 15 May 17:30 BST  sweeper fired 2 escalation tier(s): the plan's 72-hour "
+            "triage review has passed; the panel meets weekly\n"
+            "      → patient safety specialist: triage_review warning (case INC-2026-0311)\n"
+            "      → patient safety specialist: triage_review breach (case INC-2026-0311)\n"
+            "      → senior leader: triage_review breach (case INC-2026-0311)\n"
         ) in out
         assert (
-            "  ⏰ 02 Aug  sweeper fired 1 escalation tier(s): ten working days before the "
-            "target, the lead is warned\n"
-            "      → learning_response_lead inv-07: response_target warning "
+            "  ⏰ Sun 2 Aug 09:30 BST  sweeper fired 1 escalation tier(s): ten working days "
+            "before the target, the lead is warned\n"
+            "      → learning response lead inv-07: response_target warning "
             "(case INC-2026-0311/lr8)\n"
         ) in out
-        assert out.count("escalation_fired") == 3
-        assert "psirf-flow system                     escalation_fired" in out
+        assert out.count("Escalation fired") == 3
+        assert "escalation_fired" not in out
+        assert (
+            "   6  Fri 15 May 17:30 BST  psirf-flow psirf_flow itself          Escalation fired"
+        ) in out
 
     def test_the_board_reports_at_the_end(
         self, demo: tuple[subprocess.CompletedProcess[str], Path]
@@ -177,18 +204,40 @@ class TestDemo:
         board = out.split("7. The clocks at the end, and the board's reports\n", 1)[1]
 
         assert (
-            "  ☰ 02 Aug  caseload of inv-07: 1 case(s)\n"
-            "      INC-2026-0311/lr8  awaiting_approval  next response_target 16 Aug 2026, "
+            "  ☰ Sun 2 Aug 09:30 BST  caseload of inv-07: 1 case(s)\n"
+            "      INC-2026-0311/lr8  awaiting_approval  next response_target Sun 16 Aug 2026, "
             "not overdue\n"
         ) in out
         assert board.split("\n\n")[0].split("\n")[2:] == [
-            "  ☰ 08 Aug  caseload of inv-07: 0 case(s)",
+            "  ☰ Sat 8 Aug 17:30 BST  caseload of inv-07: 0 case(s)",
             "  ☰ overdue at RXM: 0 deadline(s)",
             "  ☰ duty of candour at RXM in 2026/27 so far (due, met on time, met late):",
             "      candour_notification   1, 1, 0",
             "      candour_written        1, 1, 0",
             "      candour_findings       1, 1, 0",
         ]
+
+    def test_speaks_in_uk_local_time_and_human_names(
+        self, demo: tuple[subprocess.CompletedProcess[str], Path]
+    ) -> None:
+        """Times are UK local with the zone; steps and roles carry their human names."""
+        out = demo[0].stdout
+
+        assert (
+            "  ✓ Mon 11 May 09:30 BST  rep-17   Open                         -> reported"
+            "               as reporter\n"
+        ) in out
+        assert (
+            "   2  Mon 11 May 11:30 BST  hcp-04     health care professional   "
+            "Determine notifiable         assessing -> verbal_due\n"
+        ) in out
+        assert (
+            "  ✗ REFUSED  psp-02   Begin gathering              as patient safety partner\n" in out
+        )
+        assert "00:00 GMT)" in out
+        assert "UTC" not in out
+        for code in ("patient_safety_specialist", "record_verbal_notification", "assign_lead"):
+            assert code not in out
 
     def test_second_process_verifies_every_case(
         self, demo: tuple[subprocess.CompletedProcess[str], Path]
