@@ -645,10 +645,8 @@ def _board(story: Story) -> None:
     late = reports.overdue(story.engine, reader=PARTNER, now=now, organisation=TRUST)
     print(f"  ☰ overdue at {TRUST}: {len(late)} deadline(s)")
     for item in late:
-        print(
-            f"      {item.case_id} {item.kind} due {_day(item.due_date)}, "
-            f"{item.days_overdue} day(s)"
-        )
+        due = _day(item.due_date) if item.due_date else "-"
+        print(f"      {item.case_id} {item.kind} due {due}, {item.days_overdue} day(s)")
     year = (datetime(2026, 4, 1, tzinfo=UK_TIME), datetime(2027, 4, 1, tzinfo=UK_TIME))
     rows = reports.candour_timeliness(
         story.engine, reader=PARTNER, since=year[0], until=year[1], now=now, organisation=TRUST

@@ -206,8 +206,9 @@ def step_name(trigger: str) -> str:
     Raises:
         InvalidInput: If ``trigger`` is not a non-empty string (argument ``trigger``).
     """
-    if not isinstance(trigger, str) or not trigger.strip("_ "):
-        raise InvalidInput("trigger", f"{shown(trigger)} is not a trigger name")
+    given: object = trigger  # callers outside mypy may pass anything
+    if not isinstance(given, str) or not given.strip("_ "):
+        raise InvalidInput("trigger", f"{shown(given)} is not a trigger name")
     words = [_ACRONYMS.get(word, word) for word in trigger.split("_") if word]
     first = words[0]
     words[0] = first if first in _ACRONYMS.values() else first[:1].upper() + first[1:]
