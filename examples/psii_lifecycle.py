@@ -24,6 +24,11 @@ refusal is explained in plain words. Everything is persisted to a SQLite file; e
 audit trail is printed and verified, the incident's records are listed, and a second
 process reopens the file and verifies every case.
 
+It speaks to a patient safety lead: times in UK local time with the zone (BST, or GMT
+after the clocks go back), steps and roles by the human names the definitions give them
+(:func:`psirf_flow.workflows.spec.step_name`, :func:`psirf_flow.domain.role_name`); ids
+stay as the trust's systems know them.
+
 Run it with ``make demo`` or ``python examples/psii_lifecycle.py --db demo.sqlite3``.
 """
 
