@@ -72,6 +72,7 @@ CODES = {
     "PlanError": "PSF600",
     "PlanVersionUnavailable": "PSF610",
     "InvalidInput": "PSF700",
+    "MissingDependency": "PSF800",
 }
 
 ERROR_CLASSES = {
