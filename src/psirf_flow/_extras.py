@@ -33,7 +33,7 @@ def require(module: str, *, needed_by: str) -> ModuleType:
 
     Args:
         module: A key of :data:`EXTRAS` (``"sqlalchemy"``, ``"click"``, ...).
-        needed_by: What needs it, for the message (``"psirf_flow.store.sql"``).
+        needed_by: What needs it, in plain words for the message (``"the SQL store"``).
 
     Returns:
         The imported module.
@@ -52,7 +52,7 @@ def missing(module: str, *, needed_by: str) -> MissingDependency:
 
     Args:
         module: A key of :data:`EXTRAS`.
-        needed_by: What needs it, for the message.
+        needed_by: What needs it, in plain words for the message.
 
     Returns:
         A :class:`~psirf_flow.errors.MissingDependency` naming the extra to install.

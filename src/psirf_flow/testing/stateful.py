@@ -51,7 +51,7 @@ try:
     from hypothesis import strategies as st
     from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 except ImportError as _error:
-    raise missing("hypothesis", needed_by=__name__) from _error
+    raise missing("hypothesis", needed_by="the property-test kit") from _error
 
 from psirf_flow.decide import ESCALATION_TRIGGER
 from psirf_flow.domain import (

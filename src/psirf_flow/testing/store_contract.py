@@ -42,12 +42,12 @@ from psirf_flow._extras import missing
 try:
     import pytest
 except ImportError as _error:
-    raise missing("pytest", needed_by=__name__) from _error
+    raise missing("pytest", needed_by="the store contract tests") from _error
 try:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 except ImportError as _error:
-    raise missing("hypothesis", needed_by=__name__) from _error
+    raise missing("hypothesis", needed_by="the store contract tests") from _error
 
 from psirf_flow.decide import decide, decide_open
 from psirf_flow.domain import (

@@ -32,7 +32,7 @@ from psirf_flow._extras import missing
 try:
     from hypothesis import strategies as st
 except ImportError as _error:
-    raise missing("hypothesis", needed_by=__name__) from _error
+    raise missing("hypothesis", needed_by="the property-test kit") from _error
 
 
 from psirf_flow.domain import Actor, Command, Role, check_identifier
