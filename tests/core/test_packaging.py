@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import json
+import re
 import subprocess
 import sys
 import tomllib
+import types
 from pathlib import Path
 
 import pytest
@@ -147,3 +150,70 @@ def test_installed_metadata_names_the_license_file_and_tzdata() -> None:
     licence = [f for f in dist.files or [] if f.name == "LICENSE"]
     assert len(licence) == 1
     assert licence[0].read_text(encoding="utf-8").startswith("MIT License")
+
+
+def _lock_dev() -> types.ModuleType:
+    """tools/lock_dev.py, loaded from its file (tools/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("lock_dev", ROOT / "tools" / "lock_dev.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_lock_dev_reads_the_makefile_install_line() -> None:
+    """The lock script pins what the Makefile's install line names, the project by its extras."""
+    lock_dev = _lock_dev()
+
+    roots = lock_dev.install_requirements((ROOT / "Makefile").read_text(encoding="utf-8"))
+
+    assert roots == [
+        "psirf-flow[sqlalchemy,postgresql,cli,testing,docs]",
+        "pytest-cov>=5.0",
+        "ruff>=0.6",
+        "mypy>=1.11",
+        "import-linter>=2.0",
+    ]
+
+
+def test_lock_dev_follows_extras_and_markers_and_reports_missing() -> None:
+    """The closure follows requested extras, skips other extras and reports what is absent."""
+    lock_dev = _lock_dev()
+    index = {
+        "psirf-flow": ("psirf-flow", "0.1.0", ["attrs>=23", 'click>=8; extra == "cli"']),
+        "attrs": ("attrs", "26.1.0", ['hypothesis; extra == "tests"']),
+        "click": ("click", "8.5.1", ['colorama; python_version < "3"']),
+        "pytest-cov": ("pytest-cov", "7.0.0", ["coverage[toml]>=7", "pytest>=7"]),
+        "coverage": ("coverage", "7.18.0", []),
+    }
+
+    pins, missing = lock_dev.closure(["psirf-flow[cli]", "pytest_cov>=5"], index.get)
+
+    assert pins == {
+        "attrs": "26.1.0",
+        "click": "8.5.1",
+        "pytest-cov": "7.0.0",
+        "coverage": "7.18.0",
+    }
+    assert missing == {"pytest"}
+    assert lock_dev.render(pins, missing).splitlines()[2:] == [
+        "# Not installed when generated, left unpinned: pytest",
+        "attrs==26.1.0",
+        "click==8.5.1",
+        "coverage==7.18.0",
+        "pytest-cov==7.0.0",
+    ]
+
+
+def test_dev_constraints_pin_exact_versions() -> None:
+    """constraints/dev.txt holds only name==version lines (and comments), sorted by name."""
+    lines = (ROOT / "constraints" / "dev.txt").read_text(encoding="utf-8").splitlines()
+    pins = [line for line in lines if not line.startswith("#")]
+
+    assert pins
+    assert all(re.fullmatch(r"[a-z0-9-]+==[A-Za-z0-9.+!-]+", line) for line in pins)
+    assert pins == sorted(pins, key=lambda line: line.partition("==")[0])
+    assert {"mypy", "ruff", "import-linter", "pytest-cov", "sqlalchemy", "tzdata"} <= {
+        line.partition("==")[0] for line in pins
+    }
