@@ -6,14 +6,21 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB ?= demo-data/psirf_demo.sqlite3
+# `make test` installs the exact tool versions in this file (tools/lock_dev.py writes it);
+# `make test-latest` empties it to upgrade everything, in a separate venv.
+CONSTRAINTS ?= constraints/dev.txt
+PIP_CONSTRAINTS = $(if $(CONSTRAINTS),-c $(CONSTRAINTS),--upgrade --upgrade-strategy eager)
+LATEST_VENV ?= .venv-latest
 # Parallel mutant runs for `make mutation`; keep it at 1 or 2 on a shared machine.
 MUTATION_CHILDREN ?= 1
 
-.PHONY: demo test lint typecheck contracts pytest docs bench mutation clean help
+.PHONY: demo test test-latest lock lint typecheck contracts pytest docs bench mutation clean help
 
 help:
 	@echo "make demo   run an incident under a trust's plan to a closed PSII in SQLite, and verify its audit trail"
 	@echo "make test   install what the checks need, then run ruff, mypy, import-linter, pytest and the docs build"
+	@echo "make test-latest  the same checks with the newest versions of every tool, in $(LATEST_VENV)/"
+	@echo "make lock   re-pin constraints/dev.txt to the versions installed in $(VENV)/"
 	@echo "make docs   build the documentation site into site/"
 	@echo "make bench  run the benchmarks (writes benchmarks/results/*.json)"
 	@echo "make mutation  mutation-test the decision core (slow; writes mutation-report.md)"
@@ -22,8 +29,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[sqlalchemy,postgresql,cli,testing,docs]" \
+$(STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
+	$(BIN)/python -m pip install --quiet $(PIP_CONSTRAINTS) \
+		-e ".[sqlalchemy,postgresql,cli,testing,docs]" \
 		"pytest-cov>=5.0" "ruff>=0.6" "mypy>=1.11" "import-linter>=2.0"
 	touch $(STAMP)
 
@@ -48,6 +56,16 @@ docs: $(STAMP)
 
 test: lint typecheck contracts pytest docs
 
+# The same checks against the newest release of every dependency and tool (no constraints,
+# upgraded on every run), in its own venv so the pinned one is left alone.
+test-latest:
+	rm -f $(LATEST_VENV)/.installed
+	$(MAKE) test VENV=$(LATEST_VENV) CONSTRAINTS=
+
+# After changing the install line above or upgrading a tool on purpose.
+lock: $(STAMP)
+	$(BIN)/python tools/lock_dev.py
+
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet "python-statemachine>=3.0"
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
@@ -61,5 +79,5 @@ mutation: $(STAMP)
 	$(BIN)/python tools/mutation_report.py
 
 clean:
-	rm -rf $(VENV) site .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache demo-data \
+	rm -rf $(VENV) $(LATEST_VENV) site .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache demo-data \
 		mutants mutation-report.md

@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import Final
 
 import attrs
-import click
+
+
+try:
+    import click
+except ImportError as _error:
+    from psirf_flow._extras import missing
+
+    raise missing("click", needed_by="the psirf-flow command") from _error
 from attrs import AttrsInstance
 
 from psirf_flow import _inputs, reports

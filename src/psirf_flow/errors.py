@@ -37,8 +37,10 @@ and chained with ``raise ... from``.
     ├── PlanError                         PSF600  a plan or rule set has mistakes (all listed)
     ├── PlanVersionUnavailable            PSF610  a case runs under a plan or rule pack version
     │                                             the engine was not given
-    └── InvalidInput                      PSF700  a value given to a public call has the wrong
-                                                  type or shape (also a ``ValueError``)
+    ├── InvalidInput                      PSF700  a value given to a public call has the wrong
+    │                                             type or shape (also a ``ValueError``)
+    └── MissingDependency                 PSF800  an optional extra is not installed
+                                                  (also an ``ImportError``)
 
 **Retrying.** Catch :class:`RetryableError` to retry exactly what may succeed if made again:
 :class:`ConcurrencyConflict` (someone else changed the case first: the engine reloads it
@@ -79,6 +81,7 @@ __all__ = [
     "IdempotencyKeyReused",
     "InvalidInput",
     "InvalidPayload",
+    "MissingDependency",
     "OrganisationMismatch",
     "PlanError",
     "PlanProblem",
@@ -709,6 +712,32 @@ class InvalidInput(PsirfFlowError, ValueError):
     def __init__(self, argument: str, problem: str) -> None:
         self.argument = argument
         super().__init__(f"{argument} {problem}")
+
+
+class MissingDependency(PsirfFlowError, ImportError):
+    """Raised when a part of psirf_flow needs an optional extra that is not installed.
+
+    The core installs with few dependencies; storage, the PostgreSQL driver, the command
+    line and the test kit each need an extra. Importing one of them (or opening a
+    PostgreSQL URL) without it raises this error, whose message names the command that
+    installs what is missing. Also an :class:`ImportError`, so ``except ImportError`` keeps
+    working.
+
+    Attributes:
+        module: The top-level module that could not be imported (``"sqlalchemy"``).
+        extra: The extra that installs it (``"sqlalchemy"``, ``"postgresql"``, ``"cli"``,
+            ``"testing"``).
+    """
+
+    code = "PSF800"
+
+    def __init__(self, module: str, extra: str, needed_by: str) -> None:
+        self.module = module
+        self.extra = extra
+        super().__init__(
+            f"{needed_by} needs {module}, which is not installed; install it with "
+            f'pip install "psirf-flow[{extra}]"'
+        )
 
 
 #: How many problems a plan error's message lists (``problems`` holds every one).

@@ -23,6 +23,7 @@ from psirf_flow.errors import (
     IdempotencyKeyReused,
     InvalidInput,
     InvalidPayload,
+    MissingDependency,
     OrganisationMismatch,
     PlanError,
     PlanProblem,
@@ -72,6 +73,7 @@ CODES = {
     "PlanError": "PSF600",
     "PlanVersionUnavailable": "PSF610",
     "InvalidInput": "PSF700",
+    "MissingDependency": "PSF800",
 }
 
 ERROR_CLASSES = {
@@ -180,6 +182,10 @@ SAMPLES: dict[str, tuple[Callable[[], PsirfFlowError], str | None]] = {
         None,
     ),
     "InvalidInput": (lambda: InvalidInput("case_id", "must be text"), None),
+    "MissingDependency": (
+        lambda: MissingDependency("sqlalchemy", "sqlalchemy", "the SQL store"),
+        None,
+    ),
     "PlanVersionUnavailable": (
         lambda: PlanVersionUnavailable("c-1", "rx9-psirp@1", "2026.1"),
         None,
@@ -256,7 +262,7 @@ class TestHierarchy:
         for name, (code, parent) in tree.items():
             cls = ERROR_CLASSES[name]
             assert code == cls.code, name
-            expected_parent = None if cls is PsirfFlowError else cls.__base__.__name__
+            expected_parent = None if cls is PsirfFlowError else cls.__bases__[0].__name__
             assert parent == expected_parent, name
 
 

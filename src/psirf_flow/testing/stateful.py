@@ -42,9 +42,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Final, TypeVar, cast
 
 import attrs
-from hypothesis import event, note
-from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from psirf_flow._extras import missing
+
+
+try:
+    from hypothesis import event, note
+    from hypothesis import strategies as st
+    from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+except ImportError as _error:
+    raise missing("hypothesis", needed_by="the property-test kit") from _error
 
 from psirf_flow.decide import ESCALATION_TRIGGER
 from psirf_flow.domain import (

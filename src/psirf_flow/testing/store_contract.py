@@ -35,9 +35,19 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import attrs
-import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+
+from psirf_flow._extras import missing
+
+
+try:
+    import pytest
+except ImportError as _error:
+    raise missing("pytest", needed_by="the store contract tests") from _error
+try:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+except ImportError as _error:
+    raise missing("hypothesis", needed_by="the store contract tests") from _error
 
 from psirf_flow.decide import decide, decide_open
 from psirf_flow.domain import (

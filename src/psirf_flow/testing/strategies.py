@@ -26,7 +26,14 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Final
 
-from hypothesis import strategies as st
+from psirf_flow._extras import missing
+
+
+try:
+    from hypothesis import strategies as st
+except ImportError as _error:
+    raise missing("hypothesis", needed_by="the property-test kit") from _error
+
 
 from psirf_flow.domain import Actor, Command, Role, check_identifier
 from psirf_flow.workflows.spec import FieldKind, FieldSpec, WorkflowDefinition

@@ -10,6 +10,18 @@ Example:
     >>> store = SqlStore.open("cases.sqlite3", migrate=True)  # doctest: +SKIP
 """
 
+from psirf_flow._extras import missing
+
+
+try:
+    import sqlalchemy  # noqa: F401 - imported first to name the missing extra
+except ImportError as _error:
+    raise missing("sqlalchemy", needed_by="the SQL store") from _error
+try:
+    import alembic  # noqa: F401 - imported first to name the missing extra
+except ImportError as _error:
+    raise missing("alembic", needed_by="the SQL store") from _error
+
 from psirf_flow.store.sql.engines import Durability, make_engine
 from psirf_flow.store.sql.migrate import HEAD_REVISION, VERSION_TABLE, current_revision, upgrade
 from psirf_flow.store.sql.schema import metadata

@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 import sqlalchemy as sa
 
+from psirf_flow._extras import require
 from psirf_flow.errors import InvalidInput, StoreError, shown
 from psirf_flow.store.sql._errors import _is_secret, _secrets, _shown
 
@@ -114,6 +115,8 @@ def make_engine(
     connect_args: dict[str, Any] = {}
     if parsed.get_backend_name() != "sqlite":
         parsed, connect_args = _without_secret_query(parsed)
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "psycopg":
+        require("psycopg", needed_by="a PostgreSQL store")
     try:
         engine = sa.create_engine(parsed, connect_args=connect_args)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as error:
