@@ -33,7 +33,7 @@ import attrs
 import click
 from attrs import AttrsInstance
 
-from psirf_flow import _inputs, reports
+from psirf_flow import _inputs, lessons, reports
 from psirf_flow.audit import AuditKeys, Checkpoint, CheckpointVerification
 from psirf_flow.clock import SystemClock
 from psirf_flow.domain import Case, SystemReader
@@ -54,6 +54,7 @@ from psirf_flow.errors import (
 from psirf_flow.policy import Plan, load_plan_file
 from psirf_flow.policy._problems import fix_for
 from psirf_flow.policy.schema import plan_schema_text
+from psirf_flow.policy.timing import local_date
 from psirf_flow.ports import CaseQuery, Store
 from psirf_flow.workflows import DefinitionRegistry, WorkflowDefinition
 from psirf_flow.workflows.diagram import reference_markdown, to_markdown_table, to_mermaid
@@ -544,6 +545,115 @@ def report(
                 i.status,
             )
             for i in actions
+        ],
+    )
+
+
+#: ``psirf-flow lessons`` reads as a named system reader, limited to the named organisations.
+_LESSONS_READER: Final = SystemReader("psirf-flow-cli-lessons")
+
+
+def _day(option: str, text: str | None, default: date) -> date:
+    """``text`` (an ISO 8601 date, Europe/London) as a date, or ``default``."""
+    if text is None:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(option, "must be an ISO 8601 date (YYYY-MM-DD)") from None
+
+
+def _lesson_record(item: lessons.LessonItem) -> dict[str, object]:
+    """One closed response as JSON: dates as ISO 8601 text, tuples as lists."""
+
+    def plain(value: object) -> object:
+        return list(value) if isinstance(value, tuple) else _json_value(value)
+
+    record = {key: plain(value) for key, value in attrs.asdict(item, recurse=False).items()}
+    record["actions"] = [
+        {key: plain(value) for key, value in attrs.asdict(action, recurse=False).items()}
+        for action in item.actions
+    ]
+    return record
+
+
+@main.command("lessons")
+@click.argument("url")
+@click.option(
+    "--organisation",
+    "organisations",
+    multiple=True,
+    help="Read this organisation's cases (repeatable; at least one).",
+)
+@click.option("--since", "since_text", help="First closing date (YYYY-MM-DD, Europe/London).")
+@click.option("--until", "until_text", help="Last closing date (default: today, Europe/London).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON (stable keys) instead of a table."
+)
+def lessons_command(
+    url: str,
+    organisations: tuple[str, ...],
+    *,
+    since_text: str | None,
+    until_text: str | None,
+    as_json: bool,
+) -> None:
+    """Print the learning responses closed in a period at URL, with their safety actions.
+
+    The raw material of a lessons-learned bulletin: each response's type, the references
+    recorded at approval and closure, and the state of each linked safety action with the
+    areas for improvement it answers (ids, codes and references only). The database is
+    opened read-only; only the organisations named with --organisation are read. Exit code
+    0 on success, 3 for a refused option, 4 when the store fails.
+    """
+    from psirf_flow.store.sql import SqlStore  # noqa: PLC0415 - optional extra
+
+    with _errors_to_exit_codes(url):
+        if not organisations:
+            raise InvalidInput("--organisation", "name at least one organisation to read")
+        codes = [_inputs.name("--organisation", code) for code in organisations]
+        if since_text is None:
+            raise InvalidInput("--since", "give the first closing date of the period")
+        since = _day("--since", since_text, date.min)
+        until = _day("--until", until_text, local_date(SystemClock().now()))
+        if until < since:
+            raise InvalidInput("--until", "must not be before --since")
+        store = SqlStore.open(url, read_only=True)
+        try:
+            engine = Engine(store, clock=SystemClock())
+            items = lessons.closed_responses(
+                engine, reader=_LESSONS_READER, since=since, until=until, organisation=codes
+            )
+        finally:
+            store.dispose()
+    if as_json:
+        document = {
+            "organisations": sorted(codes),
+            "since": since.isoformat(),
+            "until": until.isoformat(),
+            "responses": [_lesson_record(item) for item in items],
+        }
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
+        return
+    click.echo(
+        f"Learning responses closed {since.isoformat()} to {until.isoformat()} "
+        f"for {', '.join(sorted(codes))}"
+    )
+    _table(
+        "Closed learning responses",
+        ("CASE", "ORG", "TYPE", "CLOSED", "REPORT", "AREAS", "ACTIONS"),
+        [
+            (
+                i.case_id,
+                i.organisation,
+                i.response_type,
+                i.closed_on.isoformat(),
+                i.report_ref or "-",
+                ",".join(i.area_for_improvement_ids) or "-",
+                ", ".join(f"{a.case_id}={a.state}" for a in i.actions)
+                or (f"none ({i.no_actions_rationale})" if i.no_actions_rationale else "none"),
+            )
+            for i in items
         ],
     )
 
