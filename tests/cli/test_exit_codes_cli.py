@@ -82,6 +82,8 @@ def _runner() -> CliRunner:
         (["db", "upgrade", "nosuchdialect://u:pw@h/db"], EXIT_STORE),
         (["sweep", "nosuchdialect://u:pw@h/db", "--once"], EXIT_STORE),
         (["diagram", "no_such_workflow"], 2),
+        (["lessons", "{missing}", "--organisation", "RXY"], EXIT_INVALID),
+        (["lessons", "{missing}", "--organisation", "RXY", "--since", "2026-01-01"], EXIT_STORE),
         (["plan", "check", "{bad_plan}"], EXIT_INVALID),
     ],
 )
