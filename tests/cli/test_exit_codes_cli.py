@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import inspect
+import string
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from psirf_flow import cli, errors
 from psirf_flow.cli import (
@@ -178,3 +181,13 @@ def test_failures_never_print_the_password(runner: CliRunner, args: list[str]) -
 
     assert result.exit_code == EXIT_STORE
     assert "s3cret" not in result.output
+
+
+@given(password=st.text(alphabet=string.ascii_letters + string.digits + "!$-_.~", min_size=8))
+def test_shown_url_never_shows_a_password(password: str) -> None:
+    """Whatever the password, the URL shown masks it and keeps the user, host and database."""
+    url = f"postgresql+psycopg://psirf:{password}@db.internal:5432/psirf"
+
+    shown = shown_url(url)
+
+    assert shown == "postgresql+psycopg://psirf:***@db.internal:5432/psirf"
