@@ -1,4 +1,4 @@
-"""The ``psirf-flow`` command line: migrations, audit checks, definitions, plans, reports.
+"""The ``psirf-flow`` command line: migrations, audit checks, definitions, plans, reports, lessons.
 
 Needs the ``cli`` extra (click) and, for database commands, the ``sqlalchemy`` extra.
 
