@@ -1,4 +1,4 @@
-"""The ``psirf-flow`` command line: migrations, audit checks, definitions, plans, reports.
+"""The ``psirf-flow`` command line: migrations, audit checks, definitions, plans, reports, lessons.
 
 Needs the ``cli`` extra (click) and, for database commands, the ``sqlalchemy`` extra.
 
@@ -7,8 +7,13 @@ Audit keys (for keyed trails and signed checkpoints) are read from a key file
 ``{"active": "<id>", "keys": {"<id>": "<base64 key>"}}``; never from a command-line value,
 which other users of the machine could read.
 
-Exit codes: 0 success; 1 an audit trail failed verification; 2 a command was refused;
-3 a definition or plan is invalid; 4 the store failed (unreachable database, wrong schema).
+Exit codes (:data:`EXIT_CODES` maps each error class to one): 0 success; 1 an audit trail
+failed verification; 2 a command was refused (``CommandRejected`` and its subclasses); 3 a
+definition, plan or input is invalid (``DefinitionError``, ``InvalidInput``, ``PlanError``,
+``AuditKeyError``, ``CheckpointInvalid`` and every other ``PsirfFlowError``; also a demo
+that cannot run outside a checkout); 4 the store failed (``StoreError`` and its subclasses:
+unreachable database, wrong schema, corrupt record, busy). click's usage errors exit 2.
+Database URLs are printed with any password masked (:func:`shown_url`).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ except ImportError as _error:
     raise missing("click", needed_by="the psirf-flow command") from _error
 from attrs import AttrsInstance
 
-from psirf_flow import _inputs, reports
+from psirf_flow import _inputs, lessons, reports
 from psirf_flow.audit import AuditKeys, Checkpoint, CheckpointVerification
 from psirf_flow.clock import SystemClock
 from psirf_flow.domain import Case, SystemReader
@@ -56,12 +61,13 @@ from psirf_flow.errors import (
 from psirf_flow.policy import Plan, load_plan_file
 from psirf_flow.policy._problems import fix_for
 from psirf_flow.policy.schema import plan_schema_text
+from psirf_flow.policy.timing import local_date
 from psirf_flow.ports import CaseQuery, Store
 from psirf_flow.workflows import DefinitionRegistry, WorkflowDefinition
 from psirf_flow.workflows.diagram import reference_markdown, to_markdown_table, to_mermaid
 
 
-__all__ = ["main"]
+__all__ = ["EXIT_CODES", "exit_code_for", "main", "shown_url"]
 
 EXIT_BROKEN: Final = 1
 EXIT_REJECTED: Final = 2
@@ -82,22 +88,82 @@ _KEY_FILE = click.option(
 _VERIFIER: Final = SystemReader("psirf-flow-cli-verify")
 
 
+#: Each error class (most specific first) and the exit code it leaves the command with;
+#: the first class an error is an instance of decides. 1 is reserved for an audit trail
+#: that fails verification (a finding, not an error), 0 for success.
+EXIT_CODES: Final[tuple[tuple[type[PsirfFlowError], int, str], ...]] = (
+    (CommandRejected, EXIT_REJECTED, "refused"),
+    (DefinitionError, EXIT_INVALID, "invalid"),
+    (StoreError, EXIT_STORE, "store error"),
+    (PsirfFlowError, EXIT_INVALID, "error"),
+)
+
+
+def exit_code_for(error: PsirfFlowError) -> int:
+    """The exit code a command leaves with when ``error`` stops it (see :data:`EXIT_CODES`).
+
+    Args:
+        error: The error that stopped the command.
+
+    Returns:
+        The code of the first class in :data:`EXIT_CODES` that ``error`` is an instance of.
+    """
+    return next(code for kind, code, _ in EXIT_CODES if isinstance(error, kind))
+
+
+def shown_url(url: str) -> str:
+    """``url`` as the command line may print it: any password replaced by ``***``.
+
+    A SQLite file path (not a URL) is returned as given; a URL's password and any query
+    parameter that may carry a secret are masked, as in the store's own error messages.
+
+    Args:
+        url: A SQLAlchemy URL or a SQLite file path, as given on the command line.
+
+    Returns:
+        The text to show.
+    """
+    if "://" not in url:
+        return url
+    import sqlalchemy as sa  # noqa: PLC0415 - optional extra
+    from sqlalchemy.exc import ArgumentError  # noqa: PLC0415
+
+    from psirf_flow.store.sql._errors import _shown  # noqa: PLC0415
+
+    try:
+        return _shown(sa.make_url(url))
+    except (ArgumentError, ValueError):
+        return "(an unreadable URL)"
+
+
+def _without_secrets(text: str, url: str | None) -> str:
+    """``text`` with ``url``'s password (if any) masked, wherever it appears."""
+    if url is None or "://" not in url:
+        return text
+    import sqlalchemy as sa  # noqa: PLC0415 - optional extra
+    from sqlalchemy.exc import ArgumentError  # noqa: PLC0415
+
+    from psirf_flow.store.sql._errors import _secrets  # noqa: PLC0415
+
+    try:
+        secrets = _secrets(sa.make_url(url))
+    except (ArgumentError, ValueError):
+        return text.replace(url, "(an unreadable URL)")
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
 @contextmanager
-def _errors_to_exit_codes() -> Iterator[None]:
+def _errors_to_exit_codes(url: str | None = None) -> Iterator[None]:
+    """Turn a psirf_flow error into its one-line message on stderr and its exit code."""
     try:
         yield
-    except CommandRejected as error:
-        click.echo(f"refused: {error}", err=True)
-        sys.exit(EXIT_REJECTED)
-    except DefinitionError as error:
-        click.echo(f"invalid: {error}", err=True)
-        sys.exit(EXIT_INVALID)
-    except StoreError as error:
-        click.echo(f"store error: {error}", err=True)
-        sys.exit(EXIT_STORE)
     except PsirfFlowError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(EXIT_INVALID)
+        label = next(label for kind, _, label in EXIT_CODES if isinstance(error, kind))
+        click.echo(f"{label}: {_without_secrets(str(error), url)}", err=True)
+        sys.exit(exit_code_for(error))
 
 
 def _definition(name: str) -> WorkflowDefinition:
@@ -150,7 +216,7 @@ def db_upgrade(url: str) -> None:
     """Create or upgrade the schema at URL (a SQLAlchemy URL or a SQLite file path)."""
     from psirf_flow.store.sql import HEAD_REVISION, upgrade  # noqa: PLC0415 - optional extra
 
-    with _errors_to_exit_codes():
+    with _errors_to_exit_codes(url):
         upgrade(url)
     click.echo(f"schema is at revision {HEAD_REVISION}")
 
@@ -162,13 +228,14 @@ def db_revision(url: str) -> None:
     from psirf_flow.store.sql import HEAD_REVISION, make_engine  # noqa: PLC0415 - optional extra
     from psirf_flow.store.sql.migrate import _read  # noqa: PLC0415
 
-    with _errors_to_exit_codes():
+    with _errors_to_exit_codes(url):
         engine = make_engine(url, read_only=True)
         try:
             found = _read(engine)
         finally:
             engine.dispose()
     legacy = " (in the old alembic_version table: run db upgrade)" if found.legacy else ""
+    click.echo(f"url: {shown_url(url)}")
     click.echo(f"database: {found.revision or 'none (empty database)'}{legacy}")
     click.echo(f"expected: {HEAD_REVISION}")
 
@@ -212,7 +279,7 @@ def verify(
 
     broken = checked = 0
     against: CheckpointVerification | None = None
-    with _errors_to_exit_codes():
+    with _errors_to_exit_codes(url):
         keys = _audit_keys(key_file)
         checkpoint = (
             Checkpoint.from_json(_read_text(checkpoint_file, CheckpointInvalid, "checkpoint file"))
@@ -276,7 +343,7 @@ def checkpoint(url: str, out: Path, key_file: Path | None) -> None:
     if not out.parent.is_dir():  # found before the database is opened
         click.echo(f"error: cannot write the checkpoint to {name}: no such folder", err=True)
         sys.exit(EXIT_INVALID)
-    with _errors_to_exit_codes():
+    with _errors_to_exit_codes(url):
         keys = _audit_keys(key_file)
         store = SqlStore.open(url, read_only=True)
         try:
@@ -412,7 +479,7 @@ def report(
     """
     from psirf_flow.store.sql import SqlStore  # noqa: PLC0415 - optional extra
 
-    with _errors_to_exit_codes():
+    with _errors_to_exit_codes(url):
         if not organisations:
             raise InvalidInput("--organisation", "name at least one organisation to report on")
         codes = [_inputs.name("--organisation", code) for code in organisations]
@@ -485,6 +552,115 @@ def report(
                 i.status,
             )
             for i in actions
+        ],
+    )
+
+
+#: ``psirf-flow lessons`` reads as a named system reader, limited to the named organisations.
+_LESSONS_READER: Final = SystemReader("psirf-flow-cli-lessons")
+
+
+def _day(option: str, text: str | None, default: date) -> date:
+    """``text`` (an ISO 8601 date, Europe/London) as a date, or ``default``."""
+    if text is None:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(option, "must be an ISO 8601 date (YYYY-MM-DD)") from None
+
+
+def _lesson_record(item: lessons.LessonItem) -> dict[str, object]:
+    """One closed response as JSON: dates as ISO 8601 text, tuples as lists."""
+
+    def plain(value: object) -> object:
+        return list(value) if isinstance(value, tuple) else _json_value(value)
+
+    record = {key: plain(value) for key, value in attrs.asdict(item, recurse=False).items()}
+    record["actions"] = [
+        {key: plain(value) for key, value in attrs.asdict(action, recurse=False).items()}
+        for action in item.actions
+    ]
+    return record
+
+
+@main.command("lessons")
+@click.argument("url")
+@click.option(
+    "--organisation",
+    "organisations",
+    multiple=True,
+    help="Read this organisation's cases (repeatable; at least one).",
+)
+@click.option("--since", "since_text", help="First closing date (YYYY-MM-DD, Europe/London).")
+@click.option("--until", "until_text", help="Last closing date (default: today, Europe/London).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON (stable keys) instead of a table."
+)
+def lessons_command(
+    url: str,
+    organisations: tuple[str, ...],
+    *,
+    since_text: str | None,
+    until_text: str | None,
+    as_json: bool,
+) -> None:
+    """Print the learning responses closed in a period at URL, with their safety actions.
+
+    The raw material of a lessons-learned bulletin: each response's type, the references
+    recorded at approval and closure, and the state of each linked safety action with the
+    areas for improvement it answers (ids, codes and references only). The database is
+    opened read-only; only the organisations named with --organisation are read. Exit code
+    0 on success, 3 for a refused option, 4 when the store fails.
+    """
+    from psirf_flow.store.sql import SqlStore  # noqa: PLC0415 - optional extra
+
+    with _errors_to_exit_codes(url):
+        if not organisations:
+            raise InvalidInput("--organisation", "name at least one organisation to read")
+        codes = [_inputs.name("--organisation", code) for code in organisations]
+        if since_text is None:
+            raise InvalidInput("--since", "give the first closing date of the period")
+        since = _day("--since", since_text, date.min)
+        until = _day("--until", until_text, local_date(SystemClock().now()))
+        if until < since:
+            raise InvalidInput("--until", "must not be before --since")
+        store = SqlStore.open(url, read_only=True)
+        try:
+            engine = Engine(store, clock=SystemClock())
+            items = lessons.closed_responses(
+                engine, reader=_LESSONS_READER, since=since, until=until, organisation=codes
+            )
+        finally:
+            store.dispose()
+    if as_json:
+        document = {
+            "organisations": sorted(codes),
+            "since": since.isoformat(),
+            "until": until.isoformat(),
+            "responses": [_lesson_record(item) for item in items],
+        }
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
+        return
+    click.echo(
+        f"Learning responses closed {since.isoformat()} to {until.isoformat()} "
+        f"for {', '.join(sorted(codes))}"
+    )
+    _table(
+        "Closed learning responses",
+        ("CASE", "ORG", "TYPE", "CLOSED", "REPORT", "AREAS", "ACTIONS"),
+        [
+            (
+                i.case_id,
+                i.organisation,
+                i.response_type,
+                i.closed_on.isoformat(),
+                i.report_ref or "-",
+                ",".join(i.area_for_improvement_ids) or "-",
+                ", ".join(f"{a.case_id}={a.state}" for a in i.actions)
+                or (f"none ({i.no_actions_rationale})" if i.no_actions_rationale else "none"),
+            )
+            for i in items
         ],
     )
 
@@ -598,7 +774,7 @@ def sweep(
     if thematic_reviews and plan_file is None:
         msg = "--thematic-reviews needs the plan that schedules them (--plan)"
         raise click.UsageError(msg)
-    with _errors_to_exit_codes():
+    with _errors_to_exit_codes(url):
         keys = _audit_keys(key_file)
         loaded = load_plan_file(plan_file) if plan_file is not None else None
         store = SqlStore.open(url)
@@ -683,3 +859,46 @@ def plan_check(file: Path, *, as_json: bool) -> None:
 def plan_schema_command() -> None:
     """Print the JSON Schema of the plan format (for editors such as Taplo)."""
     click.echo(plan_schema_text(), nl=False)
+
+
+#: The demo script, relative to a checkout's root (``make demo`` runs the same file).
+DEMO_SCRIPT: Final = Path("examples") / "psii_lifecycle.py"
+
+
+def _demo_script() -> Path | None:
+    """The checkout's demo script when psirf_flow runs from a checkout, else ``None``."""
+    import psirf_flow  # noqa: PLC0415
+
+    root = Path(psirf_flow.__file__).resolve().parents[2]
+    script = root / DEMO_SCRIPT
+    return script if script.is_file() else None
+
+
+@main.command()
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("demo-data/psirf_demo.sqlite3"),
+    show_default=True,
+    help="SQLite file the demo creates (replaced if it exists).",
+)
+def demo(db_path: Path) -> None:
+    """Run the demo ``make demo`` runs (a PSII from report to closure), from a checkout only.
+
+    The demo is an example script, not part of the installed package: run from an
+    installed copy, the command prints one line and exits 3. Otherwise it exits with the
+    demo's own code (0 when every step and every audit check went as expected).
+    """
+    import subprocess  # noqa: PLC0415
+
+    script = _demo_script()
+    if script is None:
+        click.echo(
+            "the demo runs from a source checkout only (examples/ is not installed)", err=True
+        )
+        sys.exit(EXIT_INVALID)
+    done = subprocess.run(  # noqa: S603 - runs this checkout's own example script
+        [sys.executable, str(script), "--db", str(db_path)], check=False
+    )
+    sys.exit(done.returncode)
