@@ -5,7 +5,9 @@ marker is replaced by :func:`psirf_flow.workflows.diagram.reference_markdown` fo
 built-in definition of that name (any workflow in ``DefinitionRegistry.default()``): the
 diagram, the opening and the transition table. The build fails when a marker names an
 unknown workflow, or when a built-in workflow has no page, so the reference cannot drift
-from the code.
+from the code. The marker ``<!-- psirf-flow:rules -->`` is replaced by
+:func:`psirf_flow.workflows.rules_reference.rules_markdown` for every built-in workflow and
+the shipped national rule pack.
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 
+from psirf_flow.policy.national import load_national_rules
 from psirf_flow.workflows import DefinitionRegistry
 from psirf_flow.workflows.diagram import reference_markdown
+from psirf_flow.workflows.rules_reference import rules_markdown
 
 
 MARKER = re.compile(r"<!--\s*psirf-flow:workflow\s+(?P<name>[A-Za-z0-9_]+)\s*-->")
 PAGES = "reference/workflows/{name}.md"
+RULES_MARKER = re.compile(r"<!--\s*psirf-flow:rules\s*-->")
 
 
 def on_files(files: Files, config: Any) -> Files:
@@ -39,7 +44,10 @@ def on_files(files: Files, config: Any) -> Files:
 
 
 def on_page_markdown(markdown: str, page: Page, config: Any, files: Files) -> str:
-    """Replace every workflow marker on the page with the generated reference."""
+    """Replace every workflow or rules marker on the page with the generated reference."""
+    if RULES_MARKER.search(markdown) is not None:
+        rules = rules_markdown(DefinitionRegistry.default(), load_national_rules())
+        markdown = RULES_MARKER.sub(lambda _: rules, markdown)
     if MARKER.search(markdown) is None:
         return markdown
     registry = DefinitionRegistry.default()
