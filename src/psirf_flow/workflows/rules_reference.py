@@ -98,7 +98,7 @@ def _cell(values: Iterable[str]) -> str:
 def rules_table(definition: WorkflowDefinition, national: NationalRuleSet | None = None) -> str:
     """The rules of one workflow as a Markdown table (see :func:`rule_rows`)."""
     lines = [
-        "| Rule | Level | Source (psirf-rules) | Steps | Guards |",
+        "| Rule | Level | Source (psirf-rules, as its guards cite it) | Steps | Guards |",
         "| --- | --- | --- | --- | --- |",
     ]
     for ref, level, source, steps, guards in rule_rows(definition, national):
