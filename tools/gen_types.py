@@ -50,10 +50,9 @@ of its trigger names, ``<Name>OpenPayload`` the payload that opens a case and
 references and free text are ``str``, identifier lists ``Sequence[str]``, dates a
 ``datetime.date`` or ``YYYY-MM-DD`` text, flags ``bool``, counts ``int`` and choices a
 ``Literal`` of their codes. Annotate host code with them so a type checker catches a
-misspelt trigger or field; at run time they are plain ``str`` and ``dict`` values.
+misspelt trigger or field; at run time they are plain ``str`` and ``dict`` values. The
+annotations are evaluated (no postponed annotations), so ``__required_keys__`` is exact.
 """
-
-from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
