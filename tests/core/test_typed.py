@@ -12,7 +12,7 @@ import pytest
 from mypy import api as mypy_api
 
 from psirf_flow import typed
-from psirf_flow.workflows import DefinitionRegistry, FieldKind
+from psirf_flow.workflows import DefinitionRegistry, FieldKind, WorkflowDefinition
 
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,21 +43,15 @@ def test_committed_module_is_current() -> None:
 
 
 @pytest.mark.parametrize("definition", NEWEST, ids=lambda d: d.name)
-def test_trigger_literal_lists_every_trigger(definition: object) -> None:
+def test_trigger_literal_lists_every_trigger(definition: WorkflowDefinition) -> None:
     """Each workflow's ``<Name>Trigger`` Literal holds exactly its trigger names."""
-    from psirf_flow.workflows import WorkflowDefinition
-
-    assert isinstance(definition, WorkflowDefinition)
     alias = getattr(typed, f"{GEN.camel(definition.name)}Trigger")
     assert set(get_args(alias)) == set(definition.transitions)
 
 
 @pytest.mark.parametrize("definition", NEWEST, ids=lambda d: d.name)
-def test_payloads_split_required_and_optional_fields(definition: object) -> None:
+def test_payloads_split_required_and_optional_fields(definition: WorkflowDefinition) -> None:
     """Every payload TypedDict has the trigger's fields, required ones in ``__required_keys__``."""
-    from psirf_flow.workflows import WorkflowDefinition
-
-    assert isinstance(definition, WorkflowDefinition)
     prefix = GEN.camel(definition.name)
     shapes = [(f"{prefix}OpenPayload", definition.opening.fields)] + [
         (f"{prefix}{GEN.camel(trigger)}Payload", spec.fields)
@@ -147,3 +141,11 @@ def test_mypy_reports_misspelt_trigger_and_field(tmp_path: Path) -> None:
     assert "host.py:5: error:" in errors[1]
     assert 'Extra key "awares_on"' in errors[1]
     assert errors[1].endswith("[typeddict-unknown-key]")
+
+
+def test_check_mode_passes_on_the_committed_module() -> None:
+    """``gen_types.py --check`` exits 0 when the committed module is current, writing nothing."""
+    target = ROOT / GEN.TARGET
+    before = target.stat().st_mtime_ns
+    assert GEN.main(["--check"]) == 0
+    assert target.stat().st_mtime_ns == before
