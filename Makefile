@@ -14,7 +14,7 @@ LATEST_VENV ?= .venv-latest
 # Parallel mutant runs for `make mutation`; keep it at 1 or 2 on a shared machine.
 MUTATION_CHILDREN ?= 1
 
-.PHONY: demo test test-latest lock lint typecheck contracts pytest docs bench mutation clean help
+.PHONY: demo test test-latest lock lint typecheck contracts pytest docs bench mutation types clean help
 
 help:
 	@echo "make demo   run an incident under a trust's plan to a closed PSII in SQLite, and verify its audit trail"
@@ -24,6 +24,7 @@ help:
 	@echo "make docs   build the documentation site into site/"
 	@echo "make bench  run the benchmarks (writes benchmarks/results/*.json)"
 	@echo "make mutation  mutation-test the decision core (slow; writes mutation-report.md)"
+	@echo "make types  regenerate src/psirf_flow/typed.py from the built-in workflow definitions"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +62,10 @@ test: lint typecheck contracts pytest docs
 test-latest:
 	rm -f $(LATEST_VENV)/.installed
 	$(MAKE) test VENV=$(LATEST_VENV) CONSTRAINTS=
+
+# After changing a built-in workflow definition (tests/core/test_typed.py fails until then).
+types: $(STAMP)
+	$(BIN)/python tools/gen_types.py
 
 # After changing the install line above or upgrading a tool on purpose.
 lock: $(STAMP)
