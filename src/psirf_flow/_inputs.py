@@ -289,6 +289,22 @@ def couplings(value: object) -> tuple[Coupling, ...] | None:
     return tuple(checked)
 
 
+def organisations(value: object) -> frozenset[str] | None:
+    """``None``, or an organisation code or a non-empty collection of them, as a set.
+
+    The ``organisation`` filter of the people-facing queries (reports and lessons).
+    """
+    if value is None:
+        return None
+    codes = [value] if isinstance(value, str) else value
+    if not isinstance(codes, Iterable) or isinstance(codes, bytes):
+        raise InvalidInput("organisation", "must be an organisation code or a collection of them")
+    checked = frozenset(name("organisation", code) for code in codes)
+    if not checked:
+        raise InvalidInput("organisation", "names no organisation")
+    return checked
+
+
 def oversight(value: object) -> dict[str, frozenset[str]]:
     """Which organisations each organisation oversees: a mapping of ids to collections of ids.
 

@@ -138,7 +138,7 @@ def closed_responses(
     last = _date("until", until)
     if last < first:
         raise InvalidInput("until", "must not be before since")
-    codes = _organisations(organisation)
+    codes = _inputs.organisations(organisation)
     actions = _actions_by_response(engine, reader, codes)
     items: list[LessonItem] = []
     for name in sorted({d.name for d in engine.definitions if d.family == LEARNING_FAMILY}):
@@ -158,19 +158,6 @@ def _date(argument: str, value: object) -> date:
     if not isinstance(value, date) or isinstance(value, datetime):
         raise InvalidInput(argument, "must be a date (not a date and time)")
     return value
-
-
-def _organisations(value: str | Iterable[str] | None) -> frozenset[str] | None:
-    if value is None:
-        return None
-    found: object = value
-    codes = [found] if isinstance(found, str) else found
-    if not isinstance(codes, Iterable) or isinstance(codes, bytes):
-        raise InvalidInput("organisation", "must be an organisation code or a collection of them")
-    checked = frozenset(_inputs.name("organisation", code) for code in codes)
-    if not checked:
-        raise InvalidInput("organisation", "names no organisation")
-    return checked
 
 
 def _cases(engine: Engine, reader: Reader, query: CaseQuery) -> Iterator[Case]:

@@ -233,7 +233,7 @@ def overdue(
     if tier is not None:
         tier = _whole("tier", tier, most=None)
     query = DeadlineQuery(
-        organisations=_organisations(organisation),
+        organisations=_inputs.organisations(organisation),
         workflow=None if workflow is None else _inputs.name("workflow", workflow),
         statuses=_RUNNING,
         due_before=now,
@@ -280,7 +280,7 @@ def due_soon(
         days = _whole("within", within, most=_MOST_DAYS)
         horizon = breach_instant(working_days_after(local_date(now), days, calendar))
     query = DeadlineQuery(
-        organisations=_organisations(organisation),
+        organisations=_inputs.organisations(organisation),
         workflow=None if workflow is None else _inputs.name("workflow", workflow),
         statuses=_OPEN,
         due_before=horizon,
@@ -312,7 +312,7 @@ def safety_actions(
     _engine(engine)
     now = _inputs.moment("now", now)
     query = DeadlineQuery(
-        organisations=_organisations(organisation),
+        organisations=_inputs.organisations(organisation),
         kind=SAFETY_ACTION_KIND,
         statuses=_RUNNING,
         limit=MOST_ROWS,
@@ -355,7 +355,7 @@ def candour_timeliness(
     if until <= since:
         raise InvalidInput("until", "must be after since")
     now = engine.clock.now() if now is None else _inputs.moment("now", now)
-    organisations = _organisations(organisation)
+    organisations = _inputs.organisations(organisation)
     counts: dict[tuple[str, str], dict[str, int]] = {}
     for kind in CANDOUR_KINDS:
         query = DeadlineQuery(
@@ -415,19 +415,6 @@ def _engine(engine: object) -> None:
 
 def _find(engine: Engine, reader: Reader, query: DeadlineQuery) -> Sequence[Deadline]:
     return engine.find_deadlines(query, reader=reader)
-
-
-def _organisations(value: str | Iterable[str] | None) -> frozenset[str] | None:
-    if value is None:
-        return None
-    found: object = value
-    codes = [found] if isinstance(found, str) else found
-    if not isinstance(codes, Iterable) or isinstance(codes, bytes):
-        raise InvalidInput("organisation", "must be an organisation code or a collection of them")
-    checked = frozenset(_inputs.name("organisation", code) for code in codes)
-    if not checked:
-        raise InvalidInput("organisation", "names no organisation")
-    return checked
 
 
 def _calendar(engine: Engine) -> WorkingDayCalendar:
