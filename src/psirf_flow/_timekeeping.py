@@ -18,7 +18,7 @@ Private to the engine.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
@@ -180,7 +180,6 @@ class Timekeeping:
         before: Case | None,
         after: Case,
         trigger: str,
-        payload: Mapping[str, object],
         now: datetime,
         plan: Plan | None,
     ) -> ScheduleChange:
@@ -195,7 +194,6 @@ class Timekeeping:
             before=before,
             after=after,
             trigger=trigger,
-            payload=dict(payload),
             now=now,
             plan=plan,
             existing=existing,

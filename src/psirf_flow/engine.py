@@ -951,7 +951,6 @@ class Engine:
             before=previous,
             after=case,
             trigger=entry.trigger,
-            payload=command.payload,
             now=entry.recorded_at,
             plan=None if governance is None else governance.plan,
         )

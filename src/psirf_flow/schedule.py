@@ -717,7 +717,6 @@ def plan_deadlines(
     before: Case | None,
     after: Case,
     trigger: str,
-    payload: dict[str, object] | None,
     now: datetime,
     plan: Plan | None,
     existing: Sequence[Deadline],
@@ -733,14 +732,11 @@ def plan_deadlines(
         before: The case before the step (``None`` when the step opens it).
         after: The case after the step.
         trigger: The step's trigger (``"open"`` for an opening).
-        payload: The step's payload as given (its fields reach the rules as the case's
-            facts in ``after``, which is what they read).
         now: The step's instant (aware UTC).
         plan: The plan version governing the case (``None``: the built-in defaults).
         existing: The case's deadlines before the step (every cycle).
         tiers: The case's escalation tiers before the step.
     """
-    del payload  # its fields are read as the case's facts
     rows = _Rows(
         after,
         family=definition.family,

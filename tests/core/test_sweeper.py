@@ -287,7 +287,11 @@ class TestEngineClocks:
         assert step["before"].version == 1
         assert step["after"].version == 2
         assert step["trigger"] == "finish"
-        assert step["payload"] == {}
+        assert (
+            set(step)
+            == set(opening)
+            == {"definition", "before", "after", "trigger", "now", "plan", "existing", "tiers"}
+        )
         assert step["now"] == OPENED + timedelta(hours=1)
         assert tuple(step["existing"]) == (_deadline(case_id),)
         assert tuple(step["tiers"]) == _ladder(case_id)
