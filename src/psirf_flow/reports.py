@@ -26,19 +26,26 @@ Each query reads at most :data:`MOST_ROWS` deadline rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Final
 
 import attrs
 
 from psirf_flow import _inputs
-from psirf_flow.domain import Deadline, DeadlineStatus, Reader
+from psirf_flow.audit import AuditEntry
+from psirf_flow.domain import Case, Deadline, DeadlineStatus, Reader
 from psirf_flow.engine import Engine
 from psirf_flow.errors import InvalidInput
+from psirf_flow.oversight import (
+    overridden_national_requirements,
+    plan_departures,
+    reserve_capacity_use,
+)
 from psirf_flow.policy.calendars import WorkingDayCalendar
+from psirf_flow.policy.plan import Plan
 from psirf_flow.policy.timing import breach_instant, local_date, local_midnight, working_days_after
-from psirf_flow.ports import DeadlineQuery
+from psirf_flow.ports import CaseQuery, DeadlineQuery
 
 
 __all__ = [
@@ -48,10 +55,15 @@ __all__ = [
     "CandourTimeliness",
     "CaseloadItem",
     "DeadlineItem",
+    "OversightSummary",
+    "Progress",
+    "ReserveUse",
+    "StateCount",
     "candour_timeliness",
     "caseload",
     "due_soon",
     "overdue",
+    "oversight_summary",
     "safety_actions",
 ]
 
@@ -455,4 +467,337 @@ def _item(row: Deadline, now: datetime, calendar: WorkingDayCalendar) -> Deadlin
         tiers_fired=row.tier,
         overdue=_is_overdue(row, now),
         days_overdue=_days_overdue(row, now, calendar),
+    )
+
+
+# -- The oversight summary -------------------------------------------------------------------
+
+#: The family of the learning-response lifecycles (psirf-rules §2).
+_LEARNING: Final = "learning_response"
+#: The family of the intake lifecycle, whose decisions record overrides and departures.
+_INTAKE: Final = "intake"
+#: The state a learning response ends in once shared (psirf-rules §9.1).
+_CLOSED: Final = "closed"
+#: The workflow of a safety action and the state of one completed (psirf-rules §9.2).
+_SAFETY_ACTION: Final = "safety_action"
+_COMPLETED: Final = "closed_effective"
+_PAGE: Final = 500
+
+
+@attrs.frozen(kw_only=True)
+class StateCount:
+    """How many open cases of one workflow stand in one state.
+
+    Attributes:
+        lifecycle: The workflow's family (``"learning_response"``, ``"safety_action"``, ...).
+        workflow: The workflow's name.
+        state: The state.
+        cases: How many of the organisation's open cases are in it.
+    """
+
+    lifecycle: str
+    workflow: str
+    state: str
+    cases: int
+
+
+@attrs.frozen(kw_only=True)
+class ReserveUse:
+    """The plan's reserve PSII capacity in the period holding the summary's last day.
+
+    Counted by [`reserve_capacity_use`][psirf_flow.oversight.reserve_capacity_use]; reported,
+    never enforced (psirf-rules §0.5 rule 1).
+
+    Attributes:
+        start: The reserve period's first day (Europe/London).
+        end: The day after its last day.
+        allowed: The extra PSIIs the plan holds for the period.
+        used: Draws recorded in it.
+        remaining: ``allowed - used`` (negative when overdrawn).
+    """
+
+    start: date
+    end: date
+    allowed: int
+    used: int
+    remaining: int
+
+
+@attrs.frozen(kw_only=True)
+class OversightSummary:
+    """What a board or oversight committee asks each month, for one organisation.
+
+    Counts only: no case ids, names or free text, so the summary can go to a committee
+    with patient safety partners as it is.
+
+    Attributes:
+        organisation: The organisation.
+        open_cases: Its cases not in a final state, by lifecycle, workflow and state.
+        responses_commissioned: Learning responses opened in the period.
+        responses_closed: Learning responses now closed whose last closing fell in the
+            period (as [`closed_responses`][psirf_flow.lessons.closed_responses] lists them).
+        overdue: Running deadlines past due (as [`overdue`][psirf_flow.reports.overdue]).
+        due_soon: Open deadlines falling due soon (as [`due_soon`][psirf_flow.reports.due_soon]).
+        candour: Duty-of-candour timeliness per step for deadlines due in the period.
+        safety_actions_open: Safety actions not in a final state.
+        safety_actions_overdue: Safety actions whose due date has passed while running.
+        safety_actions_completed: Safety actions confirmed effective in the period.
+        national_overrides: National requirements overridden in the period
+            ([`overridden_national_requirements`][psirf_flow.oversight.overridden_national_requirements]).
+        plan_departures: Responses decided outside the plan in the period
+            ([`plan_departures`][psirf_flow.oversight.plan_departures]).
+        reserve: The plan's reserve capacity, when the engine's plan is this organisation's.
+    """
+
+    organisation: str
+    open_cases: tuple[StateCount, ...]
+    responses_commissioned: int
+    responses_closed: int
+    overdue: int
+    due_soon: int
+    candour: tuple[CandourTimeliness, ...]
+    safety_actions_open: int
+    safety_actions_overdue: int
+    safety_actions_completed: int
+    national_overrides: int
+    plan_departures: int
+    reserve: ReserveUse | None
+
+
+#: Told how far a summary has got: cases whose trail is read so far, and how many in all.
+Progress = Callable[[int, int], None]
+
+
+def oversight_summary(
+    engine: Engine,
+    *,
+    reader: Reader,
+    since: datetime,
+    until: datetime,
+    now: datetime | None = None,
+    within: timedelta | int = 5,
+    organisation: str | Iterable[str] | None = None,
+    progress: Progress | None = None,
+) -> tuple[OversightSummary, ...]:
+    """The oversight summary of each organisation the reader sees, for one period.
+
+    Cases are listed page by page through the engine's access rules; the audit trails of
+    the cases whose dates matter to the period (closed learning responses, completed
+    safety actions, intakes touched since the period or the reserve period began) are
+    read, each once; the deadline figures come from the queries above.
+
+    Args:
+        engine: The engine whose store is read.
+        reader: Who reads; only organisations they may see are summarised.
+        since: The period's start (aware; included).
+        until: The period's end (aware; excluded).
+        now: The instant overdue and due soon are judged at (the engine's clock by default).
+        within: Due soon: real time, or a number of working days (as for
+            [`due_soon`][psirf_flow.reports.due_soon]).
+        organisation: Only this organisation, or these organisations (each one named gets
+            a summary, even with nothing to count).
+        progress: Called with ``(done, total)`` after each audit trail is read (and once
+            with ``(0, total)`` before the first), for a progress bar.
+
+    Returns:
+        One summary per organisation, by organisation code.
+
+    Raises:
+        InvalidInput: If an argument has the wrong type or shape (or ``until`` is not after
+            ``since``), naming it.
+    """
+    _engine(engine)
+    reader = _inputs.reader(reader)
+    since = _inputs.moment("since", since)
+    until = _inputs.moment("until", until)
+    if until <= since:
+        raise InvalidInput("until", "must be after since")
+    now = engine.clock.now() if now is None else _inputs.moment("now", now)
+    codes = _inputs.organisations(organisation)
+    if progress is not None and not callable(progress):
+        raise InvalidInput("progress", f"must be callable, got {type(progress).__name__}")
+    plan = None if engine.plan_book is None else engine.plan_book.current.plan
+    period = _Period(since=since, until=until, last_day=local_date(until - _INSTANT))
+    if plan is not None and period.last_day >= plan.plan.effective_from:
+        period.reserve_from = reserve_capacity_use((), plan, on=period.last_day)[-1].start
+    tally: dict[str, _Tally] = {code: _Tally() for code in codes or ()}
+    to_read = _count_cases(engine, reader, codes, period, tally)
+    draws = _read_trails(
+        engine, reader, to_read=to_read, period=period, tally=tally, progress=progress
+    )
+    for row in overdue(engine, reader=reader, now=now, organisation=codes):
+        counts = tally.setdefault(row.organisation, _Tally())
+        counts.overdue += 1
+        if row.kind == SAFETY_ACTION_KIND:
+            counts.actions_overdue.add(row.case_id)
+    for row in due_soon(engine, reader=reader, now=now, within=within, organisation=codes):
+        tally.setdefault(row.organisation, _Tally()).due_soon += 1
+    candour: dict[str, list[CandourTimeliness]] = {}
+    for line in candour_timeliness(
+        engine, reader=reader, since=since, until=until, now=now, organisation=codes
+    ):
+        tally.setdefault(line.organisation, _Tally())
+        candour.setdefault(line.organisation, []).append(line)
+    return tuple(
+        counts.summary(
+            code,
+            candour=tuple(candour.get(code, ())),
+            reserve=_reserve(plan, code, draws.get(code, ()), period.last_day),
+        )
+        for code, counts in sorted(tally.items())
+    )
+
+
+_INSTANT: Final = timedelta(microseconds=1)
+
+
+@attrs.define
+class _Period:
+    """A summary's period: its bounds, last local day and the reserve period's start."""
+
+    since: datetime
+    until: datetime
+    last_day: date
+    reserve_from: date | None = None
+
+
+def _count_cases(
+    engine: Engine,
+    reader: Reader,
+    codes: frozenset[str] | None,
+    period: _Period,
+    tally: dict[str, _Tally],
+) -> list[tuple[Case, str]]:
+    """Count each listed case; return those whose audit trail the period needs read."""
+    to_read: list[tuple[Case, str]] = []
+    for case in _listed(engine, reader, codes):
+        definition = engine.definition_for(case)
+        counts = tally.setdefault(case.organisation, _Tally())
+        if case.state not in definition.final_states:
+            key = (definition.family, case.workflow, case.state)
+            counts.states[key] = counts.states.get(key, 0) + 1
+            counts.actions_open += case.workflow == _SAFETY_ACTION
+        if definition.family == _LEARNING:
+            counts.commissioned += period.since <= case.opened_at < period.until
+            if case.state == _CLOSED and case.updated_at >= period.since:
+                to_read.append((case, _LEARNING))
+        elif case.workflow == _SAFETY_ACTION:
+            if case.state == _COMPLETED and case.updated_at >= period.since:
+                to_read.append((case, _SAFETY_ACTION))
+        elif definition.family == _INTAKE and _touched_since(case, period):
+            to_read.append((case, _INTAKE))
+    return to_read
+
+
+def _read_trails(
+    engine: Engine,
+    reader: Reader,
+    *,
+    to_read: Sequence[tuple[Case, str]],
+    period: _Period,
+    tally: dict[str, _Tally],
+    progress: Progress | None,
+) -> dict[str, list[AuditEntry]]:
+    """Count what the trails record in the period; return each organisation's intake entries."""
+    draws: dict[str, list[AuditEntry]] = {}
+    if progress is not None:
+        progress(0, len(to_read))
+    for done, (case, kind) in enumerate(to_read, start=1):
+        entries = engine.history(case.id, reader=reader)
+        counts = tally[case.organisation]
+        if kind == _LEARNING:
+            counts.closed += _last_entered(entries, _CLOSED, period)
+        elif kind == _SAFETY_ACTION:
+            counts.actions_completed += _last_entered(entries, _COMPLETED, period)
+        else:
+            in_period = [e for e in entries if period.since <= e.recorded_at < period.until]
+            counts.overrides += len(overridden_national_requirements(in_period))
+            counts.departures += len(plan_departures(in_period))
+            draws.setdefault(case.organisation, []).extend(entries)
+        if progress is not None:
+            progress(done, len(to_read))
+    return draws
+
+
+@attrs.define
+class _Tally:
+    """One organisation's counts while a summary is gathered."""
+
+    states: dict[tuple[str, str, str], int] = attrs.Factory(dict)
+    commissioned: int = 0
+    closed: int = 0
+    overdue: int = 0
+    due_soon: int = 0
+    actions_open: int = 0
+    actions_overdue: set[str] = attrs.Factory(set)
+    actions_completed: int = 0
+    overrides: int = 0
+    departures: int = 0
+
+    def summary(
+        self,
+        organisation: str,
+        *,
+        candour: tuple[CandourTimeliness, ...],
+        reserve: ReserveUse | None,
+    ) -> OversightSummary:
+        """The frozen summary of these counts."""
+        return OversightSummary(
+            organisation=organisation,
+            open_cases=tuple(
+                StateCount(lifecycle=family, workflow=workflow, state=state, cases=cases)
+                for (family, workflow, state), cases in sorted(self.states.items())
+            ),
+            responses_commissioned=self.commissioned,
+            responses_closed=self.closed,
+            overdue=self.overdue,
+            due_soon=self.due_soon,
+            candour=candour,
+            safety_actions_open=self.actions_open,
+            safety_actions_overdue=len(self.actions_overdue),
+            safety_actions_completed=self.actions_completed,
+            national_overrides=self.overrides,
+            plan_departures=self.departures,
+            reserve=reserve,
+        )
+
+
+def _listed(engine: Engine, reader: Reader, codes: frozenset[str] | None) -> Iterator[Case]:
+    """Every case the reader sees (in ``codes``), page by page, at most MOST_ROWS."""
+    query = CaseQuery(organisations=codes, limit=_PAGE)
+    read = 0
+    while read < MOST_ROWS:
+        page = engine.list_cases(query, reader=reader)
+        yield from page.items[: MOST_ROWS - read]
+        read += len(page.items)
+        if page.next_after is None:
+            return
+        query = attrs.evolve(query, after=page.next_after)
+
+
+def _touched_since(case: Case, period: _Period) -> bool:
+    """Whether an intake took a step since the period (or the reserve period) began."""
+    if case.updated_at >= period.since:
+        return True
+    return period.reserve_from is not None and local_date(case.updated_at) >= period.reserve_from
+
+
+def _last_entered(entries: Sequence[AuditEntry], state: str, period: _Period) -> int:
+    """1 if the step that last moved a case into ``state`` fell in the period, else 0."""
+    for entry in reversed(entries):
+        if entry.to_state == state and entry.from_state != state:
+            return int(period.since <= entry.recorded_at < period.until)
+    return 0
+
+
+def _reserve(
+    plan: Plan | None, organisation: str, entries: Sequence[AuditEntry], last_day: date
+) -> ReserveUse | None:
+    if plan is None or plan.plan.organisation != organisation:
+        return None
+    if last_day < plan.plan.effective_from:
+        return None
+    use = reserve_capacity_use(entries, plan, on=last_day)[-1]
+    return ReserveUse(
+        start=use.start, end=use.end, allowed=use.allowed, used=use.used, remaining=use.remaining
     )

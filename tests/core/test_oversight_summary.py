@@ -1,0 +1,183 @@
+"""``reports.oversight_summary``: each organisation's monthly figures for a board."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import attrs
+import pytest
+from tests.cli.test_lessons_cli import ORG, OTHER, _seed
+from tests.core.test_reports import EXAMPLE_PLAN
+from tests.lifecycles.test_safety_action import EFFECTIVE, PSS, Driver
+
+from psirf_flow import Actor, Engine, InMemoryStore, Role
+from psirf_flow.domain import SystemReader
+from psirf_flow.errors import InvalidInput
+from psirf_flow.policy import load_plan_file
+from psirf_flow.reports import OversightSummary, StateCount, oversight_summary
+from psirf_flow.testing import ManualClock
+
+
+JOB = SystemReader("board-summary")
+#: The safety actions' organisation in the lifecycle tests' driver.
+ACTIONS_ORG = "RX1"
+MARCH = {
+    "since": datetime(2026, 3, 1, tzinfo=UTC),
+    "until": datetime(2026, 4, 1, tzinfo=UTC),
+    "now": datetime(2026, 7, 2, 9, tzinfo=UTC),
+}
+
+
+def _empty(organisation: str, **counts: Any) -> OversightSummary:
+    fields: dict[str, Any] = {
+        "open_cases": (),
+        "responses_commissioned": 0,
+        "responses_closed": 0,
+        "overdue": 0,
+        "due_soon": 0,
+        "candour": (),
+        "safety_actions_open": 0,
+        "safety_actions_overdue": 0,
+        "safety_actions_completed": 0,
+        "national_overrides": 0,
+        "plan_departures": 0,
+        "reserve": None,
+    }
+    fields.update(counts)
+    return OversightSummary(organisation=organisation, **fields)
+
+
+@pytest.fixture(name="engine")
+def _engine() -> Engine:
+    """Lessons' scenario (RXY, RAB) and two RX1 actions: one completed, one left late."""
+    clock = ManualClock()
+    engine = Engine(InMemoryStore(), clock=clock)
+    _seed(engine, clock)  # the clock ends at 23:30 UTC on 1 April
+    driver = Driver(engine, clock)
+    driver.fire(driver.at("monitoring"), "confirm_effective", PSS, EFFECTIVE)
+    driver.at("agreed")  # due on 30 June
+    return engine
+
+
+#: What March looks like on 2 July 2026, organisation by organisation (RX1's actions
+#: were opened in April).
+RX1 = _empty(
+    ACTIONS_ORG,
+    open_cases=(
+        StateCount(lifecycle="safety_action", workflow="safety_action", state="agreed", cases=1),
+    ),
+    overdue=1,
+    safety_actions_open=1,
+    safety_actions_overdue=1,
+)
+RAB = _empty(OTHER, responses_commissioned=1, responses_closed=1)
+RXY = _empty(
+    ORG,
+    open_cases=(
+        StateCount(
+            lifecycle="learning_response", workflow="swarm_huddle", state="approved", cases=1
+        ),
+        StateCount(lifecycle="safety_action", workflow="safety_action", state="proposed", cases=2),
+    ),
+    responses_commissioned=1,
+    responses_closed=1,
+    safety_actions_open=2,
+)
+
+
+def test_each_organisation_is_summarised(engine: Engine) -> None:
+    """A system reader gets one summary per organisation with cases, by code."""
+    assert oversight_summary(engine, reader=JOB, **MARCH) == (RAB, RX1, RXY)
+
+
+def test_the_period_decides_what_was_commissioned_and_closed(engine: Engine) -> None:
+    """April holds RXY's second closing, its two responses opened then and RX1's action."""
+    april = {**MARCH, "since": MARCH["until"], "until": datetime(2026, 5, 1, tzinfo=UTC)}
+
+    rx1, rxy = oversight_summary(engine, reader=JOB, organisation=[ORG, ACTIONS_ORG], **april)
+
+    assert (rxy.responses_commissioned, rxy.responses_closed) == (2, 1)
+    assert rxy.open_cases == RXY.open_cases
+    assert rx1 == attrs.evolve(RX1, safety_actions_completed=1)
+
+
+def test_a_named_organisation_without_cases_gets_zeros(engine: Engine) -> None:
+    """Each organisation named is summarised, even with nothing to count."""
+    found = oversight_summary(engine, reader=JOB, organisation=[ORG, "RZZ"], **MARCH)
+
+    assert found == (RXY, _empty("RZZ"))
+
+
+def test_a_person_sees_only_their_organisation(engine: Engine) -> None:
+    """A member of staff's summary counts their own organisation alone, whatever they name."""
+    person = Actor("pss-9", [Role.PATIENT_SAFETY_SPECIALIST], ORG)
+
+    assert oversight_summary(engine, reader=person, **MARCH) == (RXY,)
+    assert oversight_summary(engine, reader=person, organisation=[ORG, OTHER], **MARCH) == (
+        _empty(OTHER),
+        RXY,
+    )
+
+
+def test_progress_counts_every_trail_read(engine: Engine) -> None:
+    """Progress is told the total first, then once per trail read, up to the total."""
+    calls: list[tuple[int, int]] = []
+
+    oversight_summary(engine, reader=JOB, progress=lambda *call: calls.append(call), **MARCH)
+
+    total = calls[0][1]
+    assert total > 0
+    assert calls == [(done, total) for done in range(total + 1)]
+
+
+def test_counts_only(engine: Engine) -> None:
+    """No case id appears anywhere in a summary: it holds codes and counts."""
+    text = repr(oversight_summary(engine, reader=JOB, **MARCH))
+
+    for case_id in ("LR-1", "LR-2", "LR-3", "LR-9", "SA-1", "SA-2"):
+        assert f"'{case_id}'" not in text
+    assert all(attrs.has(type(s)) for s in oversight_summary(engine, reader=JOB, **MARCH))
+
+
+@pytest.mark.parametrize(
+    ("changes", "argument"),
+    [
+        ({"until": MARCH["since"]}, "until"),
+        ({"since": datetime(2026, 3, 1)}, "since"),  # noqa: DTZ001 - naive on purpose
+        ({"now": "today"}, "now"),
+        ({"progress": 3}, "progress"),
+        ({"organisation": 7}, "organisation"),
+        ({"reader": "board"}, "reader"),
+        ({"within": -1}, "within"),
+    ],
+)
+def test_bad_arguments_are_refused(engine: Engine, changes: dict[str, Any], argument: str) -> None:
+    """A bad argument is refused with InvalidInput naming it."""
+    arguments: dict[str, Any] = {"reader": JOB, **MARCH, **changes}
+
+    with pytest.raises(InvalidInput) as refused:
+        oversight_summary(engine, **arguments)
+
+    assert refused.value.argument == argument
+
+
+def test_the_plan_organisations_reserve_is_reported() -> None:
+    """Under a plan, its organisation's summary shows the reserve period holding the last day."""
+    plan = load_plan_file(EXAMPLE_PLAN)
+    engine = Engine(InMemoryStore(), clock=ManualClock(), plan=plan)
+    since = datetime.combine(plan.plan.effective_from, datetime.min.time(), UTC) + timedelta(
+        days=40
+    )
+
+    (found,) = oversight_summary(
+        engine,
+        reader=JOB,
+        since=since,
+        until=since + timedelta(days=30),
+        organisation=plan.plan.organisation,
+    )
+
+    assert found.reserve is not None
+    assert found.reserve.start <= (since + timedelta(days=29)).date() < found.reserve.end
+    assert (found.reserve.used, found.reserve.remaining) == (0, plan.reserve_capacity.extra_psiis)
