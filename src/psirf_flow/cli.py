@@ -23,7 +23,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -166,6 +166,39 @@ def _errors_to_exit_codes(url: str | None = None) -> Iterator[None]:
         sys.exit(exit_code_for(error))
 
 
+#: Told how far a long command has got: steps done so far, and how many in all.
+Advance = Callable[[int, int], None]
+
+
+def _stderr_is_terminal() -> bool:
+    """Whether standard error is a terminal: the one place a progress bar is drawn."""
+    return sys.stderr.isatty()
+
+
+def _no_progress(_done: int, _total: int) -> None:
+    """Progress nobody watches (standard error piped, or ``--json``)."""
+
+
+@contextmanager
+def _progress(label: str, *, quiet: bool = False) -> Iterator[Advance]:
+    """A progress bar on standard error while inside, only when it is a terminal.
+
+    Nothing is written when ``quiet`` (``--json``) or when standard error is piped or
+    redirected, so logs and scripts see only the command's own output. The total may grow
+    while the bar is shown (a sweep learns of more tiers with each batch it claims).
+    """
+    if quiet or not _stderr_is_terminal():
+        yield _no_progress
+        return
+    with click.progressbar(length=0, label=label, file=sys.stderr, show_pos=True) as bar:
+
+        def advance(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        yield advance
+
+
 def _definition(name: str) -> WorkflowDefinition:
     registry = DefinitionRegistry.default()
     definition = registry.latest(name)
@@ -291,18 +324,29 @@ def verify(
         checked_ids = [_inputs.identifier("--case", c) for c in case_ids]
         store = SqlStore.open(url, read_only=True)
         engine = Engine(store, clock=SystemClock(), keys=keys)
+        findings: list[str] = []
         try:
-            cases = [store.load(c) for c in checked_ids] if case_ids else _all_cases(store)
-            for case in cases:
-                result = engine.verify(case.id, reader=_VERIFIER)
-                checked += 1
-                if not result.ok:
-                    broken += 1
-                    click.echo(f"{case.id}: BROKEN at entry {result.first_broken}: {result.reason}")
+            ids = (
+                [store.load(c).id for c in checked_ids]
+                if case_ids
+                else [case.id for case in _all_cases(store)]
+            )
+            with _progress("verifying") as advance:
+                for case_id in ids:
+                    result = engine.verify(case_id, reader=_VERIFIER)
+                    checked += 1
+                    if not result.ok:
+                        broken += 1
+                        findings.append(
+                            f"{case_id}: BROKEN at entry {result.first_broken}: {result.reason}"
+                        )
+                    advance(checked, len(ids))
             if checkpoint is not None:
                 against = engine.verify_checkpoint(checkpoint, reader=_VERIFIER)
         finally:
             store.dispose()
+    for line in findings:
+        click.echo(line)
     click.echo(f"{checked} case(s) verified, {broken} broken")
     if against is not None:
         _report_checkpoint(against)
@@ -458,8 +502,14 @@ def _item_rows(items: Sequence[reports.DeadlineItem]) -> list[tuple[object, ...]
     type=click.IntRange(0, 1000),
     help="Due soon: due within this many working days.",
 )
-@click.option("--since", "since_text", help="Candour period start (default: a year before now).")
-@click.option("--until", "until_text", help="Candour period end (default: now).")
+@click.option(
+    "--since",
+    "since_text",
+    help="Period start, for candour and the summary (default: a year before now).",
+)
+@click.option(
+    "--until", "until_text", help="Period end, for candour and the summary (default: now)."
+)
 def report(
     url: str,
     organisations: tuple[str, ...],
@@ -471,11 +521,19 @@ def report(
     since_text: str | None,
     until_text: str | None,
 ) -> None:
-    """Print overdue and due-soon deadlines, candour timeliness and safety actions at URL.
+    """Print deadlines, candour timeliness, safety actions and an oversight summary at URL.
 
-    The database is opened read-only. The report covers the organisations named with
-    --organisation only (it reads as a system reader, so the operator names them).
-    Exit code 0 on success, 3 for a refused option or plan, 4 when the store fails.
+    The lists are the overdue and due-soon deadlines, duty-of-candour timeliness and the
+    running safety actions. The summary is what a board or oversight committee asks each
+    month, per organisation, for the period from --since to --until: open cases by
+    lifecycle and state, learning responses commissioned and closed, overdue and due-soon
+    deadlines, safety actions open, overdue and completed, national overrides, departures
+    from the plan and (with --plan) the reserve capacity used; counts only. The database
+    is opened read-only. The report covers the organisations named with --organisation
+    only (it reads as a system reader, so the operator names them). On a terminal, a
+    progress bar on standard error shows the audit trails read (never with --json or when
+    standard error is piped). Exit code 0 on success, 3 for a refused option or plan, 4
+    when the store fails.
     """
     from psirf_flow.store.sql import SqlStore  # noqa: PLC0415 - optional extra
 
@@ -492,6 +550,17 @@ def report(
         store = SqlStore.open(url, read_only=True)
         try:
             engine = Engine(store, clock=SystemClock(), plan=plan)
+            with _progress("reading", quiet=as_json) as advance:
+                summaries = reports.oversight_summary(
+                    engine,
+                    reader=_REPORTER,
+                    since=since,
+                    until=until,
+                    now=now,
+                    within=within,
+                    organisation=codes,
+                    progress=advance,
+                )
             late = reports.overdue(engine, reader=_REPORTER, now=now, organisation=codes)
             soon = reports.due_soon(
                 engine, reader=_REPORTER, now=now, within=within, organisation=codes
@@ -514,6 +583,11 @@ def report(
                 "rows": _records(candour),
             },
             "safety_actions": _records(actions),
+            "summary": {
+                "since": since.isoformat(),
+                "until": until.isoformat(),
+                "organisations": [_summary_record(s) for s in summaries],
+            },
         }
         click.echo(json.dumps(document, indent=2, sort_keys=True))
         return
@@ -552,6 +626,60 @@ def report(
                 i.status,
             )
             for i in actions
+        ],
+    )
+    _summary_tables(summaries, since=since, until=until)
+
+
+def _summary_record(summary: reports.OversightSummary) -> dict[str, object]:
+    """One organisation's summary as JSON: nested records as objects, dates as text."""
+    return attrs.asdict(summary, value_serializer=lambda _i, _a, value: _json_value(value))
+
+
+def _summary_tables(
+    summaries: Sequence[reports.OversightSummary], *, since: datetime, until: datetime
+) -> None:
+    """The oversight summary: one row of counts per organisation, then its open cases."""
+    period = f"{since.date().isoformat()} to {until.date().isoformat()}"
+    _table(
+        f"Oversight summary, {period}",
+        (
+            "ORG",
+            "COMMISSIONED",
+            "CLOSED",
+            "OVERDUE",
+            "DUE SOON",
+            "ACTIONS OPEN",
+            "ACTIONS OVERDUE",
+            "ACTIONS COMPLETED",
+            "OVERRIDES",
+            "DEPARTURES",
+            "RESERVE USED",
+        ),
+        [
+            (
+                s.organisation,
+                s.responses_commissioned,
+                s.responses_closed,
+                s.overdue,
+                s.due_soon,
+                s.safety_actions_open,
+                s.safety_actions_overdue,
+                s.safety_actions_completed,
+                s.national_overrides,
+                s.plan_departures,
+                "-" if s.reserve is None else f"{s.reserve.used}/{s.reserve.allowed}",
+            )
+            for s in summaries
+        ],
+    )
+    _table(
+        "Open cases by lifecycle and state",
+        ("ORG", "LIFECYCLE", "WORKFLOW", "STATE", "CASES"),
+        [
+            (s.organisation, c.lifecycle, c.workflow, c.state, c.cases)
+            for s in summaries
+            for c in s.open_cases
         ],
     )
 
@@ -785,7 +913,8 @@ def sweep(
                 thematic_reviews=thematic_reviews,
             )
             if once:
-                report = sweeper.sweep()
+                with _progress("sweeping") as advance:
+                    report = sweeper.sweep(progress=advance)
             else:
                 stop = threading.Event()
                 with _stop_on_signals(stop):

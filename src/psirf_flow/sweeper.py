@@ -39,6 +39,7 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Final
 
@@ -194,7 +195,9 @@ class Sweeper:
         """The name this sweeper claims tiers under."""
         return self._claimant
 
-    def sweep(self, now: datetime | None = None) -> SweepReport:
+    def sweep(
+        self, now: datetime | None = None, *, progress: Callable[[int, int], None] | None = None
+    ) -> SweepReport:
         """Fire every tier due by ``now`` (the engine's clock by default), batch by batch.
 
         Each tier is fired at ``now``: the entry records it as the fired instant and the
@@ -204,12 +207,21 @@ class Sweeper:
         is); a failure there is counted in ``reviews_failed`` and, if the store failed,
         looked at again on the next sweep.
 
+        Args:
+            now: The instant tiers are due by and fired at.
+            progress: Called with ``(tiers handled so far, claimed so far)`` after each batch is
+                claimed and after each tier is handled, for a progress bar (the second
+                number grows with each batch).
+
         Raises:
-            InvalidInput: If ``now`` is not an aware datetime.
+            InvalidInput: If ``now`` is not an aware datetime or ``progress`` is not
+                callable.
             StoreError: If the store fails while claiming (a failure while firing one tier
                 is counted in ``failed`` and the sweep goes on).
         """
-        return self._sweep(now, None)
+        if progress is not None and not callable(progress):
+            raise InvalidInput("progress", f"must be callable, got {type(progress).__name__}")
+        return self._sweep(now, None, progress)
 
     def run(self, stop: threading.Event, *, interval: float) -> SweepReport:
         """Sweep, then wait ``interval`` seconds on ``stop``, until ``stop`` is set.
@@ -250,16 +262,27 @@ class Sweeper:
 
     # ------------------------------------------------------------------ internals
 
-    def _sweep(self, now: datetime | None, stop: threading.Event | None) -> SweepReport:
+    def _sweep(
+        self,
+        now: datetime | None,
+        stop: threading.Event | None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> SweepReport:
         at = _inputs.moment("now", self._engine.clock.now() if now is None else now)
         total = SweepReport()
         store = self._engine.store
+        claimed_so_far = 0
         while stop is None or not stop.is_set():
             claimed = store.claim_due(
                 at, limit=self._batch, claimant=self._claimant, lease=self._lease
             )
+            claimed_so_far += len(claimed)
+            if progress is not None:
+                progress(total.claimed, claimed_so_far)
             for tier in claimed:
                 total += self._fire(tier, at)
+                if progress is not None:
+                    progress(total.claimed, claimed_so_far)
             if len(claimed) < self._batch:
                 break
         if self._thematic_reviews and (stop is None or not stop.is_set()):

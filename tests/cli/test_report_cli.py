@@ -65,6 +65,7 @@ def test_json_report_for_one_organisation(runner: CliRunner, url: str) -> None:
         "organisations",
         "overdue",
         "safety_actions",
+        "summary",
     ]
     assert document["generated_at"] == "2026-12-29T10:00:00+00:00"
     assert document["organisations"] == ["RX1"]
@@ -206,8 +207,29 @@ def _empty_db(tmp_path: Path) -> str:
 
 
 def test_empty_database_reports_none(runner: CliRunner, empty_db: str) -> None:
-    """A database with no deadlines prints every section with none."""
+    """A database with no deadlines prints every list with none and a summary of zeros."""
     result = runner.invoke(main, ["report", empty_db, "--organisation", "RX1", *AT])
 
     assert result.exit_code == 0, result.output
-    assert result.output.count("  none") == 4
+    assert result.output.count("  none") == 5
+    lines = result.output.splitlines()
+    row = lines[lines.index("Oversight summary, 2025-12-29 to 2026-12-29 (1)") + 2]
+    assert row.split() == ["RX1", "0", "0", "0", "0", "0", "0", "0", "0", "0", "-"]
+
+
+def test_json_summary_per_organisation(runner: CliRunner, url: str) -> None:
+    """The summary has one object of counts per named organisation, for the period."""
+    document = _json(runner, url, "--organisation", "RX1", "--organisation", "RX2")
+
+    summary = document["summary"]
+    assert (summary["since"], summary["until"]) == (
+        "2025-12-29T10:00:00+00:00",
+        "2026-12-29T10:00:00+00:00",
+    )
+    rx1, rx2 = summary["organisations"]
+    assert (rx1["organisation"], rx2["organisation"]) == ("RX1", "RX2")
+    assert rx1["open_cases"] == [
+        {"lifecycle": "learning_response", "workflow": "psii", "state": "commissioned", "cases": 3}
+    ]
+    assert (rx1["overdue"], rx1["safety_actions_overdue"], rx1["reserve"]) == (3, 0, None)
+    assert rx1["candour"] == document["candour_timeliness"]["rows"][:3]
