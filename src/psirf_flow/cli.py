@@ -705,10 +705,11 @@ def _lesson_record(item: lessons.LessonItem) -> dict[str, object]:
         return list(value) if isinstance(value, tuple) else _json_value(value)
 
     record = {key: plain(value) for key, value in attrs.asdict(item, recurse=False).items()}
-    record["actions"] = [
-        {key: plain(value) for key, value in attrs.asdict(action, recurse=False).items()}
-        for action in item.actions
-    ]
+    for key, nested in (("actions", item.actions), ("areas", item.areas)):
+        record[key] = [
+            {name: plain(value) for name, value in attrs.asdict(one, recurse=False).items()}
+            for one in nested
+        ]
     return record
 
 
@@ -737,7 +738,10 @@ def lessons_command(
 
     The raw material of a lessons-learned bulletin: each response's type, the references
     recorded at approval and closure, and the state of each linked safety action with the
-    areas for improvement it answers (ids, codes and references only). The database is
+    areas for improvement it answers; then each area for improvement with the actions
+    answering it and how far they have got (in_progress, completed, risk_accepted or
+    not_addressed): ids, codes and references only. On a terminal, a progress bar on
+    standard error shows the responses read (never with --json or when it is piped). The database is
     opened read-only; only the organisations named with --organisation are read. Exit code
     0 on success, 3 for a refused option, 4 when the store fails.
     """
@@ -756,9 +760,15 @@ def lessons_command(
         store = SqlStore.open(url, read_only=True)
         try:
             engine = Engine(store, clock=SystemClock())
-            items = lessons.closed_responses(
-                engine, reader=_LESSONS_READER, since=since, until=until, organisation=codes
-            )
+            with _progress("reading", quiet=as_json) as advance:
+                items = lessons.closed_responses(
+                    engine,
+                    reader=_LESSONS_READER,
+                    since=since,
+                    until=until,
+                    organisation=codes,
+                    progress=advance,
+                )
         finally:
             store.dispose()
     if as_json:
@@ -789,6 +799,15 @@ def lessons_command(
                 or (f"none ({i.no_actions_rationale})" if i.no_actions_rationale else "none"),
             )
             for i in items
+        ],
+    )
+    _table(
+        "Areas for improvement",
+        ("CASE", "AREA", "STATUS", "ACTIONS"),
+        [
+            (i.case_id, area.area_id, area.status, ",".join(area.action_ids) or "-")
+            for i in items
+            for area in i.areas
         ],
     )
 

@@ -20,7 +20,7 @@ Each query reads at most :data:`MOST_CASES` cases of each kind.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Final
 
@@ -35,11 +35,13 @@ from psirf_flow.ports import CaseQuery
 
 
 __all__ = [
+    "AREA_STATUSES",
     "CLOSED_STATE",
     "LEARNING_FAMILY",
     "MOST_CASES",
     "SAFETY_ACTION_WORKFLOW",
     "UNREADABLE",
+    "AreaStatus",
     "LessonItem",
     "LinkedAction",
     "closed_responses",
@@ -77,6 +79,32 @@ class LinkedAction:
     area_for_improvement_ids: tuple[str, ...]
 
 
+#: How far the actions answering an area for improvement have got, in the order a
+#: status wins: any action still running; else any confirmed effective; else any whose
+#: risk was accepted; else every one cancelled (or none could be read).
+AREA_STATUSES: Final = ("in_progress", "completed", "risk_accepted", "not_addressed")
+#: Safety-action states that end it (psirf-rules §9.2) and the one that means it worked.
+_ENDED: Final = frozenset({"closed_effective", "risk_accepted", "cancelled"})
+
+
+@attrs.frozen(kw_only=True)
+class AreaStatus:
+    """One area for improvement of a closed response and the actions that answer it.
+
+    The "we did" of "you said, we did": an area is ``completed`` once an action answering
+    it is confirmed effective and none is still running.
+
+    Attributes:
+        area_id: The area for improvement (the id the safety actions record).
+        action_ids: The readable linked actions answering it, by case id.
+        status: One of [`AREA_STATUSES`][psirf_flow.lessons.AREA_STATUSES].
+    """
+
+    area_id: str
+    action_ids: tuple[str, ...]
+    status: str
+
+
 @attrs.frozen(kw_only=True)
 class LessonItem:
     """A learning response closed in the period, with what it recorded and its actions.
@@ -93,6 +121,7 @@ class LessonItem:
         no_actions_rationale: The coded reason recorded at closure for having no actions.
         area_for_improvement_ids: Every area for improvement its linked actions answer.
         actions: Its linked safety actions, by case id.
+        areas: Each of those areas with its actions and how far they have got, by id.
     """
 
     case_id: str
@@ -106,6 +135,7 @@ class LessonItem:
     no_actions_rationale: str | None
     area_for_improvement_ids: tuple[str, ...]
     actions: tuple[LinkedAction, ...]
+    areas: tuple[AreaStatus, ...]
 
 
 def closed_responses(
@@ -115,6 +145,7 @@ def closed_responses(
     since: date,
     until: date,
     organisation: str | Iterable[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[LessonItem, ...]:
     """The learning responses closed from ``since`` to ``until`` (inclusive), oldest first.
 
@@ -124,6 +155,8 @@ def closed_responses(
         since: The first Europe/London date of the period.
         until: The last Europe/London date of the period (not before ``since``).
         organisation: Only these organisations' cases (a code or a collection of codes).
+        progress: Called with ``(done, total)`` once the closed responses are listed and
+            after each one's audit trail is read, for a progress bar.
 
     Returns:
         One item per response, ordered by closing date then case id.
@@ -139,18 +172,31 @@ def closed_responses(
     if last < first:
         raise InvalidInput("until", "must not be before since")
     codes = _inputs.organisations(organisation)
+    if progress is not None and not callable(progress):
+        raise InvalidInput("progress", f"must be callable, got {type(progress).__name__}")
     actions = _actions_by_response(engine, reader, codes)
+    closed = [
+        case
+        for name in sorted({d.name for d in engine.definitions if d.family == LEARNING_FAMILY})
+        for case in _cases(
+            engine,
+            reader,
+            CaseQuery(workflow=name, state=CLOSED_STATE, organisations=codes, limit=_PAGE),
+        )
+        if local_date(case.updated_at) >= first
+    ]
+    if progress is not None:
+        progress(0, len(closed))
     items: list[LessonItem] = []
-    for name in sorted({d.name for d in engine.definitions if d.family == LEARNING_FAMILY}):
-        query = CaseQuery(workflow=name, state=CLOSED_STATE, organisations=codes, limit=_PAGE)
-        for case in _cases(engine, reader, query):
-            closed_on = _closed_on(engine, reader, case)
-            if closed_on is None or not first <= closed_on <= last:
-                continue
+    for done, case in enumerate(closed, start=1):
+        closed_on = _closed_on(engine, reader, case)
+        if closed_on is not None and first <= closed_on <= last:
             linked = actions.get(case.id, {})
             items.append(
                 _item(engine, reader, case, closed_on=closed_on, linked=linked, codes=codes)
             )
+        if progress is not None:
+            progress(done, len(closed))
     return tuple(sorted(items, key=lambda item: (item.closed_on, item.case_id)))
 
 
@@ -242,6 +288,24 @@ def _item(
         no_actions_rationale=_text(case.facts.get("no_actions_rationale")),
         area_for_improvement_ids=tuple(areas),
         actions=ordered,
+        areas=tuple(_area(area, ordered) for area in areas),
+    )
+
+
+def _area(area_id: str, actions: Iterable[LinkedAction]) -> AreaStatus:
+    """``area_id`` with the actions answering it and the first status that applies."""
+    answering = [a for a in actions if area_id in a.area_for_improvement_ids]
+    states = {a.state for a in answering}
+    if states - _ENDED:
+        status = "in_progress"
+    elif "closed_effective" in states:
+        status = "completed"
+    elif "risk_accepted" in states:
+        status = "risk_accepted"
+    else:
+        status = "not_addressed"
+    return AreaStatus(
+        area_id=area_id, action_ids=tuple(a.case_id for a in answering), status=status
     )
 
 

@@ -10,11 +10,17 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from psirf_flow import Actor, Engine, InMemoryStore, Role
+from psirf_flow import Actor, Engine, InMemoryStore, Role, lessons
 from psirf_flow.cli import EXIT_INVALID, EXIT_STORE, main
 from psirf_flow.domain import SystemReader
 from psirf_flow.errors import InvalidInput
-from psirf_flow.lessons import UNREADABLE, LessonItem, LinkedAction, closed_responses
+from psirf_flow.lessons import (
+    UNREADABLE,
+    AreaStatus,
+    LessonItem,
+    LinkedAction,
+    closed_responses,
+)
 from psirf_flow.store.sql import SqlStore
 from psirf_flow.testing import ManualClock
 
@@ -116,6 +122,11 @@ LR1 = LessonItem(
         ),
         LinkedAction(case_id="SA-GONE", state=UNREADABLE, due_on=None, area_for_improvement_ids=()),
     ),
+    areas=(
+        AreaStatus(area_id="AFI-1", action_ids=("SA-1",), status="in_progress"),
+        AreaStatus(area_id="AFI-2", action_ids=("SA-1",), status="in_progress"),
+        AreaStatus(area_id="AFI-3", action_ids=("SA-2",), status="in_progress"),
+    ),
 )
 LR2 = LessonItem(
     case_id="LR-2",
@@ -129,6 +140,7 @@ LR2 = LessonItem(
     no_actions_rationale="no_new_learning",
     area_for_improvement_ids=(),
     actions=(),
+    areas=(),
 )
 
 
@@ -292,6 +304,11 @@ class TestLessonsCommand:
                             "area_for_improvement_ids": [],
                         },
                     ],
+                    "areas": [
+                        {"area_id": "AFI-1", "action_ids": ["SA-1"], "status": "in_progress"},
+                        {"area_id": "AFI-2", "action_ids": ["SA-1"], "status": "in_progress"},
+                        {"area_id": "AFI-3", "action_ids": ["SA-2"], "status": "in_progress"},
+                    ],
                 }
             ],
         }
@@ -338,6 +355,10 @@ class TestLessonsCommand:
             "none",
             "(no_new_learning)",
         ]
+        areas = lines.index("Areas for improvement (3)")
+        assert lines[areas + 1].split() == ["CASE", "AREA", "STATUS", "ACTIONS"]
+        assert lines[areas + 2].split() == ["LR-1", "AFI-1", "in_progress", "SA-1"]
+        assert lines[areas + 4].split() == ["LR-1", "AFI-3", "in_progress", "SA-2"]
 
     @pytest.mark.parametrize(
         ("args", "code"),
@@ -371,3 +392,30 @@ class TestLessonsCommand:
 
         assert result.exit_code == EXIT_STORE
         assert not missing.exists()
+
+
+@pytest.mark.parametrize(
+    ("states", "status"),
+    [
+        (("proposed",), "in_progress"),
+        (("closed_effective", "not_effective"), "in_progress"),
+        (("closed_effective", "cancelled"), "completed"),
+        (("risk_accepted", "closed_effective"), "completed"),
+        (("risk_accepted", "cancelled"), "risk_accepted"),
+        (("cancelled",), "not_addressed"),
+    ],
+)
+def test_an_areas_status_follows_its_actions(states: tuple[str, ...], status: str) -> None:
+    """An area is in progress while an action runs, completed once one is effective."""
+    actions = [
+        LinkedAction(case_id=f"SA-{n}", state=state, due_on=None, area_for_improvement_ids=("A",))
+        for n, state in enumerate(states)
+    ]
+    other = LinkedAction(case_id="SA-X", state="proposed", due_on=None, area_for_improvement_ids=())
+
+    found = lessons._area("A", [*actions, other])
+
+    assert found == AreaStatus(
+        area_id="A", action_ids=tuple(a.case_id for a in actions), status=status
+    )
+    assert found.status in lessons.AREA_STATUSES
