@@ -535,7 +535,7 @@ class OversightSummary:
         open_cases: Its cases not in a final state, by lifecycle, workflow and state.
         responses_commissioned: Learning responses opened in the period.
         responses_closed: Learning responses now closed whose last closing fell in the
-            period (as [`closed_responses`][psirf_flow.lessons.closed_responses] lists them).
+            period (as `psirf_flow.lessons.closed_responses` lists them).
         overdue: Running deadlines past due (as [`overdue`][psirf_flow.reports.overdue]).
         due_soon: Open deadlines falling due soon (as [`due_soon`][psirf_flow.reports.due_soon]).
         candour: Duty-of-candour timeliness per step for deadlines due in the period.
