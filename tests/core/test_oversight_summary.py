@@ -181,3 +181,45 @@ def test_the_plan_organisations_reserve_is_reported() -> None:
     assert found.reserve is not None
     assert found.reserve.start <= (since + timedelta(days=29)).date() < found.reserve.end
     assert (found.reserve.used, found.reserve.remaining) == (0, plan.reserve_capacity.extra_psiis)
+
+
+def test_departures_from_the_plan_are_counted_in_their_period() -> None:
+    """A decision outside the plan counts in the period it was made, and only there."""
+    from tests.lifecycles.test_intake_plan import (
+        FALLS,
+        MEDICATION,
+        MEMBER,
+        PLAN_V1,
+        SENIOR,
+        _decide,
+        _engine,
+        _triaged,
+    )
+
+    from psirf_flow.policy import load_national_rules, load_plan
+
+    plan, rules = load_plan(PLAN_V1), load_national_rules()
+    engine = _engine(InMemoryStore(), plan, rules)  # its clock reads 1 June 2026
+    departed = _triaged(engine, "INT-1", plan, rules, **MEDICATION)
+    _decide(
+        engine,
+        departed,
+        MEMBER,
+        "after_action_review",
+        decider_committee="psg",
+        meeting_ref="PSG-1",
+        departure_reason="greater_learning_opportunity",
+    )
+    _decide(engine, _triaged(engine, "INT-2", plan, rules, **FALLS), SENIOR, "after_action_review")
+    june = datetime(2026, 6, 1, tzinfo=UTC)
+
+    (in_june,) = oversight_summary(engine, reader=JOB, since=june, until=june + timedelta(days=30))
+    (in_july,) = oversight_summary(
+        engine, reader=JOB, since=june + timedelta(days=30), until=june + timedelta(days=61)
+    )
+
+    assert (in_june.plan_departures, in_june.national_overrides) == (1, 0)
+    assert (in_july.plan_departures, in_july.national_overrides) == (0, 0)
+    assert in_june.open_cases == ()  # a decided intake is in a final state
+    assert in_june.reserve is not None
+    assert (in_june.reserve.used, in_june.reserve.allowed) == (0, plan.reserve_capacity.extra_psiis)
