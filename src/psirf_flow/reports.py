@@ -616,6 +616,10 @@ def oversight_summary(
     codes = _inputs.organisations(organisation)
     if progress is not None and not callable(progress):
         raise InvalidInput("progress", f"must be callable, got {type(progress).__name__}")
+    if isinstance(within, timedelta):
+        _inputs.period("within", within)
+    else:
+        _whole("within", within, most=_MOST_DAYS)
     plan = None if engine.plan_book is None else engine.plan_book.current.plan
     period = _Period(since=since, until=until, last_day=local_date(until - _INSTANT))
     if plan is not None and period.last_day >= plan.plan.effective_from:

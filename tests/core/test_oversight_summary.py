@@ -7,6 +7,8 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tests.cli.test_lessons_cli import ORG, OTHER, _seed
 from tests.core.test_reports import EXAMPLE_PLAN
 from tests.lifecycles.test_safety_action import EFFECTIVE, PSS, Driver
@@ -223,3 +225,38 @@ def test_departures_from_the_plan_are_counted_in_their_period() -> None:
     assert in_june.open_cases == ()  # a decided intake is in a final state
     assert in_june.reserve is not None
     assert (in_june.reserve.used, in_june.reserve.allowed) == (0, plan.reserve_capacity.extra_psiis)
+
+
+_ANYTHING = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.text(max_size=5),
+    st.datetimes(),
+    st.datetimes(timezones=st.just(UTC)),
+    st.timedeltas(),
+    st.lists(st.integers() | st.text(max_size=3), max_size=3),
+)
+
+
+@settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    argument=st.sampled_from(["since", "until", "now", "within", "organisation", "reader"]),
+    value=_ANYTHING,
+)
+def test_whatever_the_input_only_psirf_flow_errors_escape(
+    engine: Engine, argument: str, value: object
+) -> None:
+    """Any value for any argument gives a summary or InvalidInput, never a Python error."""
+    arguments: dict[str, Any] = {"reader": JOB, **MARCH, argument: value}
+
+    refusal: InvalidInput | None = None
+    found: tuple[OversightSummary, ...] = ()
+    try:
+        found = oversight_summary(engine, **arguments)
+    except InvalidInput as refused:
+        refusal = refused
+
+    if refusal is not None:
+        assert refusal.argument in {argument, "until", "since"}
+    assert all(isinstance(s, OversightSummary) for s in found)
