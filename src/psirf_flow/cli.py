@@ -249,8 +249,8 @@ def db_upgrade(url: str) -> None:
     """Create or upgrade the schema at URL (a SQLAlchemy URL or a SQLite file path)."""
     from psirf_flow.store.sql import HEAD_REVISION, upgrade  # noqa: PLC0415 - optional extra
 
-    with _errors_to_exit_codes(url):
-        upgrade(url)
+    with _errors_to_exit_codes(url), _progress("migrating") as advance:
+        upgrade(url, progress=advance)
     click.echo(f"schema is at revision {HEAD_REVISION}")
 
 

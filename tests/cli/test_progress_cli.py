@@ -17,7 +17,8 @@ from tests.cli.test_sweep_cli import LONG_AGO, _seed_due_tier
 
 from psirf_flow import Actor, Engine, Role, cli
 from psirf_flow.cli import main
-from psirf_flow.store.sql import SqlStore
+from psirf_flow.errors import InvalidInput
+from psirf_flow.store.sql import SqlStore, upgrade
 from psirf_flow.sweeper import Sweeper
 from psirf_flow.testing import ManualClock
 
@@ -45,6 +46,7 @@ def _terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 #: Each long command, its arguments after the URL and its progress label.
 LONG_COMMANDS = [
+    pytest.param(["db", "upgrade"], "migrating", id="db-upgrade"),
     pytest.param(["verify"], "verifying", id="verify"),
     pytest.param(["sweep", "--once"], "sweeping", id="sweep-once"),
     pytest.param(["report", "--organisation", "RXY", *AT], "reading", id="report"),
@@ -55,6 +57,8 @@ LONG_COMMANDS = [
 
 
 def _argv(args: list[str], url: str) -> list[str]:
+    if args[0] == "db":
+        return [*args, url]
     return [args[0], url, *args[1:]]
 
 
@@ -162,3 +166,27 @@ def test_sweep_reports_progress_per_tier(tmp_path: Path, monkeypatch: pytest.Mon
 
     assert report.fired == 1
     assert calls == [(0, 1), (1, 1)]
+
+
+def test_upgrade_reports_each_migration(tmp_path: Path) -> None:
+    """Upgrade tells progress the migrations to apply, then each one; none when current."""
+    path = str(tmp_path / "fresh.sqlite3")
+    first: list[tuple[int, int]] = []
+    again: list[tuple[int, int]] = []
+
+    upgrade(path, progress=lambda *call: first.append(call))
+    upgrade(path, progress=lambda *call: again.append(call))
+
+    total = len(first) - 1
+    assert total >= 6
+    assert first == [(done, total) for done in range(total + 1)]
+    assert again == [(0, 0)]
+
+
+def test_upgrade_refuses_a_progress_it_cannot_call(tmp_path: Path) -> None:
+    """A progress that is not callable is refused before the database is touched."""
+    path = tmp_path / "fresh.sqlite3"
+
+    with pytest.raises(InvalidInput):
+        upgrade(str(path), progress=3)  # type: ignore[arg-type]
+    assert not path.exists()

@@ -239,7 +239,7 @@ _ANYTHING = st.one_of(
 )
 
 
-@settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     argument=st.sampled_from(["since", "until", "now", "within", "organisation", "reader"]),
     value=_ANYTHING,

@@ -25,6 +25,7 @@ restore a backup taken before the upgrade.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Final, NamedTuple
 
 import sqlalchemy as sa
@@ -33,7 +34,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from psirf_flow.errors import SchemaVersionError
+from psirf_flow.errors import InvalidInput, SchemaVersionError
 from psirf_flow.store.sql._errors import _connected, _translated
 from psirf_flow.store.sql.engines import make_engine
 
@@ -67,6 +68,23 @@ def _alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", "psirf_flow.store.sql:migrations")
     return config
+
+
+def _report_steps(
+    config: Config, revision: str | None, progress: Callable[[int, int], None]
+) -> None:
+    """Have the environment tell ``progress`` of each migration as it is applied."""
+    script = ScriptDirectory.from_config(config)
+    total = len(list(script.iterate_revisions("head", revision or "base")))
+    done = 0
+
+    def applied(**_step: object) -> None:
+        nonlocal done
+        done += 1
+        progress(done, total)
+
+    progress(0, total)
+    config.attributes["on_version_apply"] = applied
 
 
 @functools.cache
@@ -149,7 +167,9 @@ def _move_legacy_revision(connection: sa.Connection, config: Config) -> None:
         connection.execute(sa.text(f"DROP TABLE {_LEGACY_VERSION_TABLE}"))
 
 
-def upgrade(target: sa.Engine | str | sa.URL) -> None:
+def upgrade(
+    target: sa.Engine | str | sa.URL, *, progress: Callable[[int, int], None] | None = None
+) -> None:
     """Create psirf_flow's tables, or upgrade them to :data:`HEAD_REVISION`.
 
     Runs the Alembic migrations shipped inside the package, in one transaction (on
@@ -161,12 +181,17 @@ def upgrade(target: sa.Engine | str | sa.URL) -> None:
 
     Args:
         target: An engine, a SQLAlchemy URL, or a plain file path for SQLite.
+        progress: Called with ``(done, total)`` before the first migration and after each
+            one, for a progress bar (``(0, 0)`` when the schema is already current).
 
     Raises:
+        InvalidInput: If ``progress`` is given and cannot be called.
         SchemaVersionError: If the database is at a revision newer than this release.
         StoreUnavailable: If the database cannot be reached.
         StoreError: If the migration fails; it was rolled back.
     """
+    if progress is not None and not callable(progress):
+        raise InvalidInput("progress", f"must be callable, got {type(progress).__name__}")
     engine = target if isinstance(target, sa.Engine) else make_engine(target)
     try:
         with _translated(engine.url), _connected(engine) as connection, connection.begin():
@@ -181,6 +206,8 @@ def upgrade(target: sa.Engine | str | sa.URL) -> None:
             config.attributes["connection"] = connection
             if found.legacy:
                 _move_legacy_revision(connection, config)
+            if progress is not None:
+                _report_steps(config, found.revision, progress)
             command.upgrade(config, "head")
     finally:
         if engine is not target:

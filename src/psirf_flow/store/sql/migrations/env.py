@@ -28,6 +28,8 @@ def _configure(connection: sa.Connection) -> None:
         version_table=VERSION_TABLE,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # psirf_flow.store.sql.upgrade(progress=...) counts the migrations applied here.
+        on_version_apply=config.attributes.get("on_version_apply"),
     )
     with context.begin_transaction():
         context.run_migrations()
