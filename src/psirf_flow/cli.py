@@ -246,7 +246,10 @@ def db() -> None:
 @db.command("upgrade")
 @click.argument("url")
 def db_upgrade(url: str) -> None:
-    """Create or upgrade the schema at URL (a SQLAlchemy URL or a SQLite file path)."""
+    """Create or upgrade the schema at URL (a SQLAlchemy URL or a SQLite file path).
+
+    On a terminal, a progress bar on standard error counts the migrations applied.
+    """
     from psirf_flow.store.sql import HEAD_REVISION, upgrade  # noqa: PLC0415 - optional extra
 
     with _errors_to_exit_codes(url), _progress("migrating") as advance:
@@ -306,7 +309,8 @@ def verify(
     """Verify the audit trail of every case (or the named cases) in the database at URL.
 
     The database is opened read-only: nothing is written, and a SQLite file that does not
-    exist is an error (exit code 4), never created.
+    exist is an error (exit code 4), never created. On a terminal, a progress bar on
+    standard error counts the trails checked (nothing is written there when it is piped).
     """
     from psirf_flow.store.sql import SqlStore  # noqa: PLC0415 - optional extra
 
@@ -913,7 +917,8 @@ def sweep(
     --once; then prints a one-line summary. Several sweepers may run at once on
     PostgreSQL; on SQLite run one. Deliver the notifications with the outbox relay.
     With --thematic-reviews and --plan, the first sweep of each day also opens the
-    plan's scheduled thematic reviews that are due, each occurrence once.
+    plan's scheduled thematic reviews that are due, each occurrence once. With --once on
+    a terminal, a progress bar on standard error counts the tiers claimed and handled.
     """
     from psirf_flow.store.sql import SqlStore  # noqa: PLC0415 - optional extra
     from psirf_flow.sweeper import Sweeper  # noqa: PLC0415
