@@ -116,7 +116,7 @@ def run(db: sa.Engine) -> bool:
                 .values(status="under_review")
             )
             print(f"  inside the transaction: case {outcome.case.state!r}, host 'under_review'")
-            raise HostValidationFailed  # noqa: TRY301 - the host's own failure, for the example
+            raise HostValidationFailed  # the host's own failure, for the example
     except HostValidationFailed:
         print("  the host's validation failed; the block's exception rolled back")
     show(db, "after rollback")
