@@ -242,7 +242,8 @@ def _starts() -> st.SearchStrategy[datetime]:
     """Instants across the plan's period, often near midnight, weekends and clock changes."""
     plan = the_plan().plan
     first = datetime.combine(plan.effective_from, datetime.min.time(), UTC)
-    last = datetime.combine(plan.effective_to, datetime.min.time(), UTC)
+    end = plan.effective_to or plan.effective_from + timedelta(days=730)  # open-ended: 2 years
+    last = datetime.combine(end, datetime.min.time(), UTC)
     minutes = int((last - first).total_seconds() // 60)
     return st.integers(min_value=0, max_value=minutes).map(lambda m: first + timedelta(minutes=m))
 
@@ -269,7 +270,8 @@ def test_every_tier_fires_after_its_clock_starts(start: datetime) -> None:
 def lifecycles(plan: Plan) -> list[WorkflowDefinition]:
     """The intake and every lifecycle the plan's response types run on."""
     names = {"incident_intake"} | {r.maps_to.value for r in plan.response_types.values()}
-    return [registry().latest(name) for name in sorted(names)]
+    found = [registry().latest(name) for name in sorted(names)]
+    return [definition for definition in found if definition is not None]
 
 
 @pytest.mark.parametrize("definition", lifecycles(the_plan()), ids=lambda d: d.name)
