@@ -24,7 +24,7 @@ def main() -> None:
         "after_action_review", actor=specialist, payload={"incident_ids": ["INC-77"]}
     ).case
 
-    steps = [
+    steps: list[tuple[Actor, str, dict[str, object]]] = [
         (specialist, "assign_facilitator", {"facilitator_id": lead.id}),
         (lead, "begin_gathering", {}),
         (lead, "complete_analysis", {}),
