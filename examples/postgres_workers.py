@@ -69,6 +69,7 @@ AUDITOR = SystemReader("workers-example")  # reads every case at the end
 JUMP = timedelta(days=45)  # past every review's 20 working days
 PEOPLE_PER_ROUND = 2  # engagements each worker records on each of its cases, per round
 ATTEMPTS = 8  # tries of one command before giving up
+LEASE = timedelta(seconds=1)  # a sweeper's claim on a tier (short, for the example)
 
 
 class SharedClock:
@@ -147,22 +148,32 @@ def worker(
 def sweeper_and_relay(
     url: str, offset: Synchronized[float], stop: Event, results: Queue[tuple[str, Any]]
 ) -> None:
-    """Sweep and relay every 50 ms until told to stop, then once more; report the totals."""
+    """Sweep and relay every 50 ms until told to stop and all is quiet; report the totals.
+
+    A tier whose case kept changing under the sweeper stays claimed until its lease runs
+    out and is then offered again, so after the stop the loop goes on until nothing has
+    been claimed for longer than a lease.
+    """
     plan = load_plan_file(PLAN_FILE)
     engine, store = _engine(url, offset, plan)
-    sweeper = Sweeper(engine, claimant="sweeper-1")
+    sweeper = Sweeper(engine, claimant="sweeper-1", lease=LEASE)
     notifier = InMemoryNotifier()
     relay = OutboxRelay(engine, notifier=notifier, response_types=plan.response_variants())
     fired = conflicts = 0
+    quiet_since: float | None = None  # when the stop was seen, or the last claim after it
     try:
         while True:
-            last = stop.is_set()  # read first: a final pass always follows the stop
+            stopping = stop.is_set()  # read first: a full pass always follows the stop
             swept = sweeper.sweep()
             fired += swept.fired
             conflicts += swept.conflicts
             relay.run_until_idle()
-            if last and not swept.claimed:
-                break
+            if stopping:
+                now = time.monotonic()
+                if quiet_since is None or swept.claimed:
+                    quiet_since = now
+                elif now - quiet_since > LEASE.total_seconds() * 1.5:
+                    break
             stop.wait(0.05)
     finally:
         store.dispose()
