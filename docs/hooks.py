@@ -57,7 +57,7 @@ def diagram_html(definition: WorkflowDefinition, svg: str) -> str:
         f'aria-label="Overview of the {definition.title} lifecycle">\n'
         f"{svg.strip()}\n"
         "</div>\n\n"
-        f"[Open the diagram on its own, full size]({path})"
+        f"Scroll the picture sideways, or [open it on its own, full size]({path})."
     )
 
 

@@ -107,7 +107,14 @@ def mermaid_script() -> Path:
         if npm is None:
             _fail("npm is needed once to fetch the pinned Mermaid (the SVGs are committed)")
         subprocess.run(  # noqa: S603 - fixed arguments, pinned version
-            [npm, "pack", f"mermaid@{MERMAID_VERSION}", "--pack-destination", str(CACHE)],
+            [
+                npm,
+                "pack",
+                f"mermaid@{MERMAID_VERSION}",
+                "--pack-destination",
+                str(CACHE),
+                "--silent",
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )

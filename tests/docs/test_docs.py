@@ -196,6 +196,16 @@ class TestMermaid:
         } <= edges
         assert 'state "Can be put on hold" as hold_group {' in to_mermaid(definition)
 
+    @pytest.mark.parametrize("definition", BUILT_INS, ids=BUILT_IN_KEYS)
+    def test_names_the_lifecycle_and_main_path_for_screen_readers(
+        self, definition: WorkflowDefinition
+    ) -> None:
+        """The accessible title names the lifecycle; the description walks its main path."""
+        diagram = to_mermaid(definition)
+
+        assert f"    accTitle: {definition.title}, {definition.key}, overview\n" in diagram
+        assert f"    accDescr: Main path {definition.initial}, then " in diagram
+
     def test_unsafe_state_names_are_declared_with_safe_ids(self) -> None:
         """States that are Mermaid keywords or not identifiers get a declared safe id."""
         diagram = to_mermaid(_tiny(("start", "end", "done-and-dusted")))
@@ -418,7 +428,7 @@ class TestHooks:
 
         assert html.startswith('<div class="psirf-diagram" role="figure" ')
         assert "\n<svg>x</svg>\n</div>\n" in html
-        assert html.endswith("(diagrams/psii@1.svg)")
+        assert html.endswith("[open it on its own, full size](diagrams/psii@1.svg).")
 
     def test_a_missing_picture_fails_the_build_naming_make_diagrams(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -245,7 +245,8 @@ def to_mermaid(definition: WorkflowDefinition) -> str:
     line up. The hold group is a box around its
     states with one arrow to the hold state and one resume arrow back. Arrows are
     labelled with the steps' human names (`assign_lead` is "Assign lead"); a state with
-    recording steps says how many, which the reference page lists.
+    recording steps says how many, which the reference page lists. The accessible title
+    and description (`accTitle`, `accDescr`) name the lifecycle and its main path.
 
     Args:
         definition: The workflow to draw.
@@ -284,7 +285,12 @@ def to_mermaid(definition: WorkflowDefinition) -> str:
         return lines
 
     order = [*view.main_path, *(s for s in definition.states if s not in view.main_path)]
-    lines = ["stateDiagram-v2", f"{_INDENT}direction LR"]
+    lines = [
+        "stateDiagram-v2",
+        f"{_INDENT}direction LR",
+        f"{_INDENT}accTitle: {_label(definition.title)}, {_label(definition.key)}, overview",
+        f"{_INDENT}accDescr: Main path {', then '.join(_label(s) for s in view.main_path)}",
+    ]
     lines.append(f"{_INDENT}[*] --> {ids[definition.initial]}")
     inner = [e for e in view.edges if e.source in grouped and e.target in grouped]
     if view.hold_group:
