@@ -60,7 +60,7 @@ FONT_STACK = (
     'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, '
     '"DejaVu Sans", sans-serif'
 )
-#: Mermaid settings: SVG text labels, natural size, labels about 14 px.
+#: Mermaid settings: SVG text labels at 15 px, natural size, state names kept on one line.
 CONFIG = {
     "startOnLoad": False,
     "securityLevel": "strict",
@@ -69,7 +69,7 @@ CONFIG = {
     "fontFamily": FONT_STACK,
     "themeVariables": {"fontFamily": FONT_STACK, "fontSize": "15px"},
     "flowchart": {"htmlLabels": False, "wrappingWidth": 400},
-    "state": {"useMaxWidth": False, "wrappingWidth": 400, "nodeSpacing": 50, "rankSpacing": 60},
+    "state": {"useMaxWidth": False, "wrappingWidth": 400},
     "sequence": {"useMaxWidth": False},
 }
 CHROMIUM_ARGS = [

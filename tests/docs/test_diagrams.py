@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib.util
 import itertools
 import re
@@ -386,3 +388,55 @@ class TestNoScriptDiagrams:
         assert "pymdownx.superfences" in config["markdown_extensions"]
         assert all(not re.match(r"([a-z]+:)?//", str(a)) for a in assets)
         assert "assets/stylesheets/extra.css" in assets
+
+
+class TestRenderTool:
+    """The parts of `tools/render_diagrams.py` that need no browser and no network."""
+
+    def test_it_draws_every_definition_and_every_hand_written_diagram(self) -> None:
+        """The tool's job list covers each built-in definition and each `.mmd` file once."""
+        jobs = list(_tool().jobs(set()))
+        targets = [target for _, _, target in jobs]
+
+        assert sorted(targets) == sorted(
+            [*(DIAGRAMS / f"{k}.svg" for k in KEYS), *(p.with_suffix(".svg") for p in HAND_DRAWN)]
+        )
+        assert len({ident for ident, _, _ in jobs}) == len(jobs)
+        for definition in BUILT_INS:
+            assert next(s for _, s, t in jobs if t.name == f"{definition.key}.svg") == to_mermaid(
+                definition
+            )
+
+    def test_only_narrows_the_jobs_to_the_names_given(self) -> None:
+        """`--only psii` draws the PSII's definitions and nothing else."""
+        jobs = list(_tool().jobs({"psii"}))
+
+        assert [t.name for _, _, t in jobs] == ["psii@1.svg"]
+
+    def test_a_tarball_that_does_not_match_the_pin_is_refused_and_removed(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A cached Mermaid tarball with the wrong digest is deleted and the tool stops."""
+        tool = _tool()
+        monkeypatch.setattr(tool, "CACHE", tmp_path)
+        tarball = tmp_path / f"mermaid-{tool.MERMAID_VERSION}.tgz"
+        tarball.write_bytes(b"not the pinned release")
+
+        with pytest.raises(SystemExit):
+            tool.mermaid_script()
+
+        assert not tarball.exists()
+
+    def test_the_integrity_check_reads_the_sha512_of_the_file(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The check accepts the file whose sha512 is pinned and refuses one byte more."""
+        tool = _tool()
+        tarball = tmp_path / "m.tgz"
+        tarball.write_bytes(b"release")
+        digest = base64.b64encode(hashlib.sha512(b"release").digest()).decode("ascii")
+        monkeypatch.setattr(tool, "MERMAID_INTEGRITY", f"sha512-{digest}")
+
+        assert tool._verified(tarball)
+        tarball.write_bytes(b"release!")
+        assert not tool._verified(tarball)
