@@ -281,6 +281,33 @@ class TestOverview:
         ]
         assert "{" not in to_mermaid(definition)
 
+    def test_a_step_from_the_whole_group_into_it_is_drawn_per_state(self) -> None:
+        """A step every held-from state allows, leading back into the group, is not one arrow."""
+        roles = (Role.REPORTER,)
+        definition = define(
+            name="tiny",
+            version="1",
+            family="test",
+            title="Tiny",
+            states=("a", "b", "paused", "done"),
+            initial="a",
+            final_states=("done",),
+            opening=OpeningSpec(roles=roles),
+            transitions=[
+                TransitionSpec("next", ("a",), "b", roles),
+                TransitionSpec("finish", ("b",), "done", roles),
+                TransitionSpec("restart", ("a", "b"), "a", roles),
+                TransitionSpec("pause", ("a", "b"), "paused", roles, holds=True),
+                TransitionSpec("resume", ("paused",), PREVIOUS_STATE, roles),
+            ],
+        )
+
+        view = overview(definition)
+
+        assert view.hold_group == ("a", "b")
+        assert [(e.source, e.target) for e in view.edges if "restart" in e.triggers] == [("b", "a")]
+        assert view.recording == {"a": ("restart",)}
+
     def test_recording_table_lists_steps_per_state(self) -> None:
         """The recording-steps table has one row per state that has any."""
         psii = LATEST["psii"]

@@ -178,9 +178,10 @@ def overview(definition: WorkflowDefinition) -> Overview:
 
     * steps that keep the case where it is (recording steps) are not drawn; they are
       counted on their state and listed per state;
-    * the states a case can be put on hold from form one group: holding is one arrow from
-      the group, resuming one arrow back to it (to the state the case was held from), and
-      a step every state in the group allows (standing down, cancelling) one arrow too;
+    * the states a case can be put on hold from form one group (when there are two or
+      more): holding is one arrow from the group, resuming one arrow back to it (to the
+      state the case was held from), and a step every state in the group allows to a
+      state outside it (standing down, cancelling) one arrow too;
     * steps between the same two states share one arrow.
 
     The main path is found by following, from the initial state, the first step in
@@ -192,9 +193,8 @@ def overview(definition: WorkflowDefinition) -> Overview:
     Returns:
         The overview's contents.
     """
-    group_list = list(definition.holdable_states)
-    group_set = frozenset(group_list)
-    hold_group = tuple(s for s in definition.states if s in group_set) if group_list else ()
+    group_set = frozenset(definition.holdable_states)
+    hold_group = tuple(s for s in definition.states if s in group_set)
     grouped = len(hold_group) > 1
     main = _main_path(definition, group_set)
     arrows: dict[tuple[str, str], list[str]] = {}
@@ -209,7 +209,9 @@ def overview(definition: WorkflowDefinition) -> Overview:
         if spec.dest == SAME_STATE:
             continue
         sources = list(spec.sources)
-        if grouped and group_set <= set(sources):
+        # A step into the group from all of it stays one arrow per state: an arrow from a
+        # box to a state inside it would not read.
+        if grouped and group_set <= set(sources) and spec.dest not in group_set:
             sources = [HOLD_GROUP, *(s for s in sources if s not in group_set)]
         targets = [HOLD_GROUP] if spec.dest == PREVIOUS_STATE and grouped else None
         for source in sources:
