@@ -562,7 +562,11 @@ class TestSiteBuild:
         )
         assert '<div class="psirf-diagram" role="figure"' in html
         assert "<svg " in html
-        assert 'class="mermaid"' not in html
+        for page in site.rglob("*.html"):
+            text = page.read_text(encoding="utf-8")
+            assert 'class="mermaid"' not in text, page
+            assert not re.search(r"<script[^>]+src=\"(https?:)?//", text), page
+            assert not re.search(r"<link[^>]+href=\"(https?:)?//[^\"]*\.(css|js)\"", text), page
         assert "<table>" in html
         for trigger in LEARNING_RESPONSES["psii"].triggers:
             assert trigger in html
