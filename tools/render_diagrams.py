@@ -8,10 +8,10 @@ them once and they are committed. It draws:
   `docs/reference/workflows/diagrams/<name>@<version>.svg`;
 * every hand-written Mermaid file under `docs/` (`*.mmd`) to an `.svg` beside it.
 
-Each SVG starts with a comment recording the Mermaid version and the SHA-256 of the source
-it was drawn from ([`diagram_digest`][psirf_flow.workflows.diagram.diagram_digest]), so
-`tests/docs/test_diagrams.py` can tell, without a browser, when a picture is missing or
-stale.
+Each SVG starts with a comment recording the Mermaid version, the SHA-256 of the source it
+was drawn from ([`diagram_digest`][psirf_flow.workflows.diagram.diagram_digest]) and that of
+the drawing settings below, so `tests/docs/test_diagrams.py` can tell, without a browser,
+when a picture is missing or stale.
 
 Mermaid comes from the npm registry as the exact version pinned below (`npm pack`), into
 the git-ignored `.cache/mermaid/` folder, and its tarball is checked against the pinned
@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -53,8 +54,12 @@ MERMAID_INTEGRITY = (
 CACHE = ROOT / ".cache" / "mermaid"
 WORKFLOW_DIAGRAMS = ROOT / "docs" / "reference" / "workflows" / "diagrams"
 DOCS = ROOT / "docs"
-#: The first line of every rendered SVG; `{digest}` is the source's SHA-256.
-HEADER = "<!-- psirf-flow diagram: mermaid {version}; source sha256 {digest} -->\n"
+#: The first line of every rendered SVG: the Mermaid release, the source's SHA-256 and the
+#: SHA-256 of the settings below (see `settings_digest`).
+HEADER = (
+    "<!-- psirf-flow diagram: mermaid {version}; source sha256 {digest}; "
+    "settings sha256 {settings} -->\n"
+)
 #: A font stack every reader's system has one of; the SVG names it, nothing is downloaded.
 FONT_STACK = (
     'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, '
@@ -82,6 +87,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def settings_digest() -> str:
+    """The SHA-256 of the Mermaid settings, so a picture drawn with other settings is stale."""
+    return diagram_digest(json.dumps(CONFIG, sort_keys=True))
 
 
 def _fail(message: str) -> None:
@@ -167,7 +177,11 @@ def render(only: set[str]) -> list[Path]:
         page.add_script_tag(path=str(script))
         for ident, source, target in jobs(only):
             svg = page.evaluate(_RENDER, [ident, source, CONFIG])
-            header = HEADER.format(version=MERMAID_VERSION, digest=diagram_digest(source))
+            header = HEADER.format(
+                version=MERMAID_VERSION,
+                digest=diagram_digest(source),
+                settings=settings_digest(),
+            )
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(header + svg + "\n", encoding="utf-8")
             written.append(target)

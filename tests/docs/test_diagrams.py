@@ -42,7 +42,7 @@ KEYS = [d.key for d in BUILT_INS]
 LATEST = {d.name: d for d in BUILT_INS if DefinitionRegistry.default().latest(d.name) is d}
 HEADER = re.compile(
     r"<!-- psirf-flow diagram: mermaid (?P<version>[0-9.]+); "
-    r"source sha256 (?P<digest>[0-9a-f]{64}) -->\n<svg "
+    r"source sha256 (?P<digest>[0-9a-f]{64}); settings sha256 (?P<settings>[0-9a-f]{64}) -->\n<svg "
 )
 HAND_DRAWN = sorted(DOCS.rglob("*.mmd"))
 MERMAID_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*\{?[ \t]*\.?mermaid\b", re.MULTILINE)
@@ -353,13 +353,14 @@ class TestRenderedPictures:
         """The diagrams folder holds a picture for each built-in definition and nothing else."""
         assert sorted(p.name for p in DIAGRAMS.glob("*")) == sorted(f"{k}.svg" for k in KEYS)
 
-    def test_pictures_record_the_pinned_mermaid_version(self) -> None:
-        """Every picture was drawn with the Mermaid version the tool pins."""
-        pinned = _tool().MERMAID_VERSION
+    def test_pictures_record_the_pinned_mermaid_version_and_settings(self) -> None:
+        """Every picture was drawn with the Mermaid version and the settings the tool pins."""
+        tool = _tool()
         for path in [*DIAGRAMS.glob("*.svg"), *(p.with_suffix(".svg") for p in HAND_DRAWN)]:
             match = HEADER.match(path.read_text(encoding="utf-8"))
             assert match is not None
-            assert match["version"] == pinned, f"{path.name}: {FIX}"
+            assert match["version"] == tool.MERMAID_VERSION, f"{path.name}: {FIX}"
+            assert match["settings"] == tool.settings_digest(), f"{path.name}: {FIX}"
 
     def test_pictures_stand_alone(self) -> None:
         """Labels are SVG text (no HTML inside) and nothing is fetched from elsewhere."""
