@@ -71,8 +71,9 @@ types: $(STAMP)
 
 # After changing a built-in workflow definition or a docs/**/*.mmd file
 # (tests/docs/test_diagrams.py fails until then). Fetches the pinned Mermaid with npm into
-# .cache/ once, then draws in headless Chromium: playwright's own, or set CHROMIUM to a
-# browser's executable (e.g. `make diagrams CHROMIUM=$(command -v chromium)`).
+# .cache/ once, then draws in headless Chromium: playwright's own (`playwright install
+# chromium`), or set CHROMIUM to an installed browser's executable
+# (e.g. `make diagrams CHROMIUM=$(command -v chromium)`).
 CHROMIUM ?=
 diagrams: $(STAMP)
 	PSIRF_FLOW_CHROMIUM=$(CHROMIUM) $(BIN)/python tools/render_diagrams.py
