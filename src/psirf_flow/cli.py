@@ -7,13 +7,13 @@ Audit keys (for keyed trails and signed checkpoints) are read from a key file
 ``{"active": "<id>", "keys": {"<id>": "<base64 key>"}}``; never from a command-line value,
 which other users of the machine could read.
 
-Exit codes (:data:`EXIT_CODES` maps each error class to one): 0 success; 1 an audit trail
-failed verification; 2 a command was refused (``CommandRejected`` and its subclasses); 3 a
-definition, plan or input is invalid (``DefinitionError``, ``InvalidInput``, ``PlanError``,
+Exit codes ([`EXIT_CODES`][psirf_flow.cli.EXIT_CODES] maps each error class to one): 0 success; 1 an
+audit trail failed verification; 2 a command was refused (``CommandRejected`` and its subclasses); 3
+a definition, plan or input is invalid (``DefinitionError``, ``InvalidInput``, ``PlanError``,
 ``AuditKeyError``, ``CheckpointInvalid`` and every other ``PsirfFlowError``; also a demo
 that cannot run outside a checkout); 4 the store failed (``StoreError`` and its subclasses:
 unreachable database, wrong schema, corrupt record, busy). click's usage errors exit 2.
-Database URLs are printed with any password masked (:func:`shown_url`).
+Database URLs are printed with any password masked ([`shown_url`][psirf_flow.cli.shown_url]).
 """
 
 from __future__ import annotations
@@ -100,13 +100,14 @@ EXIT_CODES: Final[tuple[tuple[type[PsirfFlowError], int, str], ...]] = (
 
 
 def exit_code_for(error: PsirfFlowError) -> int:
-    """The exit code a command leaves with when ``error`` stops it (see :data:`EXIT_CODES`).
+    """The exit code a command leaves with when ``error`` stops it (see `EXIT_CODES`).
 
     Args:
         error: The error that stopped the command.
 
     Returns:
-        The code of the first class in :data:`EXIT_CODES` that ``error`` is an instance of.
+        The code of the first class in [`EXIT_CODES`][psirf_flow.cli.EXIT_CODES] that ``error`` is
+        an instance of.
     """
     return next(code for kind, code, _ in EXIT_CODES if isinstance(error, kind))
 
@@ -180,7 +181,7 @@ class _RedactedUsage(click.Group):
     """The root group: click's own usage errors repeat no NHS number and stay short.
 
     click repeats a refused argument in full (``'9434765919' is not one of ...``); the
-    message is redacted and cut to :data:`_LONGEST_USAGE` characters before it is shown.
+    message is redacted and cut to `_LONGEST_USAGE` characters before it is shown.
     """
 
     def invoke(self, ctx: click.Context) -> object:

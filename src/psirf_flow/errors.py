@@ -1,8 +1,8 @@
 """Every error psirf_flow raises, under one root.
 
-Catch :class:`PsirfFlowError` to catch everything the library raises on purpose. Each
-class carries a stable ``code`` (safe to store, match on and show in a host's screens) and
-structured fields, so a caller never has to parse a message. Third-party exceptions
+Catch [`PsirfFlowError`][psirf_flow.errors.PsirfFlowError] to catch everything the library raises on
+purpose. Each class carries a stable ``code`` (safe to store, match on and show in a host's screens)
+and structured fields, so a caller never has to parse a message. Third-party exceptions
 (SQLAlchemy, psycopg, transitions, cattrs) never leak: they are translated at the boundary
 and chained with ``raise ... from``.
 
@@ -42,16 +42,17 @@ and chained with ``raise ... from``.
     └── MissingDependency                 PSF800  an optional extra is not installed
                                                   (also an ``ImportError``)
 
-**Retrying.** Catch :class:`RetryableError` to retry exactly what may succeed if made again:
-:class:`ConcurrencyConflict` (someone else changed the case first: the engine reloads it
-and decides again) and :class:`StoreBusy` (the database stayed locked by another writer
-past the busy timeout). Nothing was written in either case; retry a few times with the same
-idempotency key, then give up and report the error.
+**Retrying.** Catch [`RetryableError`][psirf_flow.errors.RetryableError] to retry exactly what may
+succeed if made again: [`ConcurrencyConflict`][psirf_flow.errors.ConcurrencyConflict] (someone else
+changed the case first: the engine reloads it and decides again) and
+[`StoreBusy`][psirf_flow.errors.StoreBusy] (the database stayed locked by another writer past the
+busy timeout). Nothing was written in either case; retry a few times with the same idempotency key,
+then give up and report the error.
 
 Messages are written for the person at the screen: they say what was refused and why, in
 plain words, without naming Python objects. A message that repeats a value it was given
-shows it through :func:`shown`, which redacts anything that looks like an identifier of a
-person (NHS-number-shaped digit runs, e-mail addresses, dates) and cuts it short; an
+shows it through [`shown`][psirf_flow.errors.shown], which redacts anything that looks like an
+identifier of a person (NHS-number-shaped digit runs, e-mail addresses, dates) and cuts it short; an
 idempotency key is never repeated at all.
 """
 
@@ -124,9 +125,9 @@ def redact(text: str, *, dates: bool = True, emails: bool = True) -> str:
     Redacted: runs of ten or more digits however they are separated (an NHS number is ten
     digits, often written 3-3-4 with spaces, hyphens or dots), anything around an ``@``
     (e-mail addresses) and, unless ``dates`` is false, dates written with digits (a date
-    of birth). Used for every value a message or log line repeats; see :func:`shown`.
-    ``emails=False`` keeps what looks like an e-mail address (a database URL's
-    ``user@host.domain``) but still removes digit runs.
+    of birth). Used for every value a message or log line repeats; see
+    [`shown`][psirf_flow.errors.shown]. ``emails=False`` keeps what looks like an e-mail address (a
+    database URL's ``user@host.domain``) but still removes digit runs.
     """
     text = _DIGIT_RUN.sub(REDACTED, text)
     if emails:
@@ -139,10 +140,10 @@ def redact(text: str, *, dates: bool = True, emails: bool = True) -> str:
 def shown(value: object) -> str:
     """How an error message repeats a value it refused: quoted, redacted and short.
 
-    Text is redacted (:func:`redact`) and cut to :data:`SHOWN_LENGTH` characters (``…``
-    marks a cut) whatever its size, then quoted with escapes, so control characters and
-    lone surrogates never reach a terminal or a log. Anything else is named by its type
-    only (its value could be anything).
+    Text is redacted ([`redact`][psirf_flow.errors.redact]) and cut to
+    [`SHOWN_LENGTH`][psirf_flow.errors.SHOWN_LENGTH] characters (``…`` marks a cut) whatever its
+    size, then quoted with escapes, so control characters and lone surrogates never reach a terminal
+    or a log. Anything else is named by its type only (its value could be anything).
 
     Example:
         >>> shown("pt-943 476 5919")
@@ -158,7 +159,7 @@ def shown(value: object) -> str:
 
 
 def _listed(items: Sequence[str], separator: str) -> str:
-    """Join at most :data:`SHOWN_ITEMS` items, saying how many more there are."""
+    """Join at most `SHOWN_ITEMS` items, saying how many more there are."""
     head = separator.join(items[:SHOWN_ITEMS])
     more = len(items) - SHOWN_ITEMS
     return f"{head}{separator}and {more} more" if more > 0 else head
@@ -312,9 +313,10 @@ REASON_MISSING: Final = "reason_missing"
 class ReasonMissing(GuardFailed):
     """Raised when a step that must give a reason gave none (psirf-rules §5 SoD 7).
 
-    A :class:`GuardFailed` whose failures include the reason code :data:`REASON_MISSING`,
-    so a host can ask for the reason without reading the failures. ``except GuardFailed``
-    still catches it; ``failures`` lists every failed guard as usual.
+    A [`GuardFailed`][psirf_flow.errors.GuardFailed] whose failures include the reason code
+    [`REASON_MISSING`][psirf_flow.errors.REASON_MISSING], so a host can ask for the reason without
+    reading the failures. ``except GuardFailed`` still catches it; ``failures`` lists every failed
+    guard as usual.
     """
 
     code = "PSF210"
@@ -329,7 +331,7 @@ class ReasonMissing(GuardFailed):
 def guard_failure(
     *, case_id: str | None, trigger: str, results: Sequence[GuardResult]
 ) -> GuardFailed:
-    """The error for failed guards: :class:`ReasonMissing` when a reason is missing."""
+    """The error for failed guards: `ReasonMissing` when a reason is missing."""
     if any(not r.ok and r.reason_code == REASON_MISSING for r in results):
         return ReasonMissing(case_id=case_id, trigger=trigger, results=results)
     return GuardFailed(case_id=case_id, trigger=trigger, results=results)
@@ -415,8 +417,8 @@ class UnknownWorkflow(CommandRejected):
 class ReservedIdentity(CommandRejected):
     """Raised when host code acts as psirf_flow itself.
 
-    The relay's actor id (:data:`~psirf_flow.domain.SYSTEM_ACTOR_ID`, compared without
-    regard to case) and :attr:`~psirf_flow.domain.Role.SYSTEM` belong to psirf_flow alone:
+    The relay's actor id ([`SYSTEM_ACTOR_ID`][psirf_flow.domain.SYSTEM_ACTOR_ID], compared without
+    regard to case) and [`SYSTEM`][psirf_flow.domain.Role.SYSTEM] belong to psirf_flow alone:
     an audit entry naming them must mean that a coupling caused the step (psirf-rules
     §9.4). Nothing was written.
     """
@@ -462,8 +464,9 @@ class RetryableError(PsirfFlowError):
     """Base of the errors after which the same call may succeed if made again.
 
     Nothing was written. Catch it to retry, a few times and with the same idempotency key:
-    :class:`ConcurrencyConflict` (the case changed first) and :class:`StoreBusy` (the
-    database stayed locked past the busy timeout) derive from it. Never raised itself.
+    [`ConcurrencyConflict`][psirf_flow.errors.ConcurrencyConflict] (the case changed first) and
+    [`StoreBusy`][psirf_flow.errors.StoreBusy] (the database stayed locked past the busy timeout)
+    derive from it. Never raised itself.
     """
 
     code = "PSF001"
@@ -564,9 +567,10 @@ class StoreBusy(StoreError, RetryableError):
     """Raised when the database stayed locked by another writer past the busy timeout.
 
     Nothing was written; the same call may succeed if made again (it is a
-    :class:`RetryableError`). On SQLite, another connection held the write lock longer
-    than the busy timeout (``busy_timeout`` of :func:`~psirf_flow.store.sql.make_engine`);
-    on PostgreSQL, a lock or serialisation failure made the server abort the transaction.
+    [`RetryableError`][psirf_flow.errors.RetryableError]). On SQLite, another connection held the
+    write lock longer than the busy timeout (``busy_timeout`` of
+    [`make_engine`][psirf_flow.store.sql.engines.make_engine]); on PostgreSQL, a lock or
+    serialisation failure made the server abort the transaction.
 
     Attributes:
         url: The database URL, without its password.
@@ -700,7 +704,7 @@ class PlanVersionUnavailable(PsirfFlowError):
 class InvalidInput(PsirfFlowError, ValueError):
     """Raised when a value given to a public call has the wrong type or shape.
 
-    Nothing was read or written. Also a :class:`ValueError`, so code written before this
+    Nothing was read or written. Also a `ValueError`, so code written before this
     class existed keeps working.
 
     Attributes:
@@ -720,7 +724,7 @@ class MissingDependency(PsirfFlowError, ImportError):
     The core installs with few dependencies; storage, the PostgreSQL driver, the command
     line and the test kit each need an extra. Importing one of them (or opening a
     PostgreSQL URL) without it raises this error, whose message names the command that
-    installs what is missing. Also an :class:`ImportError`, so ``except ImportError`` keeps
+    installs what is missing. Also an `ImportError`, so ``except ImportError`` keeps
     working.
 
     Attributes:

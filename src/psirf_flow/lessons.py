@@ -15,7 +15,7 @@ response, or when the response's closure recorded the action's id in
 or free text. Every read names its reader; the engine's access rules decide which
 organisations' cases it sees (psirf-rules §9.4).
 
-Each query reads at most :data:`MOST_CASES` cases of each kind.
+Each query reads at most [`MOST_CASES`][psirf_flow.lessons.MOST_CASES] cases of each kind.
 """
 
 from __future__ import annotations

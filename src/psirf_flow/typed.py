@@ -1,6 +1,6 @@
 """Typed trigger names and payloads of the built-in workflows (generated: do not edit).
 
-Written by ``tools/gen_types.py`` from :meth:`~psirf_flow.workflows.DefinitionRegistry.default`
+Written by ``tools/gen_types.py`` from [`default`][psirf_flow.workflows.DefinitionRegistry.default]
 (the newest version of each workflow). For each workflow ``<Name>Trigger`` is a ``Literal``
 of its trigger names, ``<Name>OpenPayload`` the payload that opens a case and
 ``<Name><Trigger>Payload`` the payload of each trigger that takes fields: identifiers,

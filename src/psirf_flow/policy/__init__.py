@@ -1,9 +1,9 @@
 """PSIRF rules as data: the trust's plan, national requirements, calendars and triage.
 
 Everything here is pure except two sanctioned reads, both in
-:mod:`psirf_flow.policy.loading`: :func:`load_plan_file` reads a file the caller names, and
-the national requirements shipped with the library are read through
-:mod:`importlib.resources`.
+[`psirf_flow.policy.loading`][psirf_flow.policy.loading]:
+[`load_plan_file`][psirf_flow.policy.loading.load_plan_file] reads a file the caller names, and the
+national requirements shipped with the library are read through `importlib.resources`.
 
 Typical use::
 

@@ -2,12 +2,12 @@
 
 Three things live here, shared by the plan loader and the national rule set loader:
 
-* :class:`Invalid`, the exception a structuring hook raises with a plain-words message;
-* :func:`problems_from`, which walks the exception groups cattrs raises (``detailed
-  validation``: :class:`cattrs.errors.ClassValidationError` and
-  :class:`cattrs.errors.IterableValidationError`, whose sub-exceptions carry notes naming
+* `Invalid`, the exception a structuring hook raises with a plain-words message;
+* `problems_from`, which walks the exception groups cattrs raises (``detailed
+  validation``: `cattrs.errors.ClassValidationError` and
+  `cattrs.errors.IterableValidationError`, whose sub-exceptions carry notes naming
   the attribute or index) and turns them into ``(path, message)`` pairs, one per problem;
-* :class:`LineLocator`, a best-effort map from a TOML path to the line it is written on.
+* `LineLocator`, a best-effort map from a TOML path to the line it is written on.
 
 How the locator works (best effort, documented for maintainers): it reads the text line
 by line, following table headers (``[a.b]``) and array-of-tables headers (``[[a]]``,
@@ -120,8 +120,8 @@ def problems_from(exc: BaseException, path: Path = ()) -> list[tuple[Path, str]]
     """Every problem inside a structuring exception, as ``(path, message)`` pairs.
 
     Follows the notes cattrs attaches to each sub-exception of a
-    :class:`~cattrs.errors.ClassValidationError` (attribute names) or
-    :class:`~cattrs.errors.IterableValidationError` (list indices and mapping keys).
+    `ClassValidationError` (attribute names) or
+    `IterableValidationError` (list indices and mapping keys).
     """
     if isinstance(exc, IterableValidationError):
         out: list[tuple[Path, str]] = []

@@ -1,8 +1,8 @@
 """One harm vocabulary for every lifecycle, taken from the LFPSE harm grades (psirf-rules §8.1).
 
-The codes are the lower-case labels of :class:`~psirf_flow.policy.facts.PhysicalHarm` and
-:class:`~psirf_flow.policy.facts.PsychologicalHarm` (the LFPSE grades ``PhysicalHarm`` 5 to 1
-and ``PsychologicalHarm`` 4 to 1, S-LFPSE-T ✔), listed from the least to the most serious:
+The codes are the lower-case labels of [`PhysicalHarm`][psirf_flow.policy.facts.PhysicalHarm] and
+[`PsychologicalHarm`][psirf_flow.policy.facts.PsychologicalHarm] (the LFPSE grades ``PhysicalHarm``
+5 to 1 and ``PsychologicalHarm`` 4 to 1, S-LFPSE-T ✔), listed from the least to the most serious:
 
 * physical harm: ``none``, ``low``, ``moderate``, ``severe``, ``fatal``;
 * psychological harm: ``none``, ``low``, ``moderate``, ``severe``;
@@ -16,9 +16,9 @@ and triage's facts all use these codes, so an incident graded ``fatal`` at intak
 
 Earlier releases used other words: the intake's physical harm said ``no_harm`` and the
 candour determination said ``no_harm`` and ``death``. Audit entries are immutable, so
-cases recorded with the old words keep them; :func:`current_harm_code` reads an old code as
-its current one wherever a guard or a coupling looks at stored facts (new commands must use
-the current codes).
+cases recorded with the old words keep them;
+[`current_harm_code`][psirf_flow.policy.harm.current_harm_code] reads an old code as its current one
+wherever a guard or a coupling looks at stored facts (new commands must use the current codes).
 
 Screening (psirf-rules §9.4, INF mapping of the HARD reg 20(8) trigger): harm graded moderate
 or above, physical or psychological, opens a duty-of-candour assessment; the decision that

@@ -8,21 +8,24 @@ are the serious ones (INF). Three rules follow, all pure:
 * **Per incident.** The records of one incident (its intake, learning responses, duty of
   candour case and safety actions) are one file: every one of them is kept as long as the
   longest any of them needs. A record's class is the longest of its own class and the
-  classes of the incident's other records, its *floor* (:func:`settled_class`).
+  classes of the incident's other records, its *floor*
+  ([`settled_class`][psirf_flow.policy.retention.settled_class]).
 * **Never lowered.** A record's earlier class is part of its floor, so later facts (a
   re-triage, a reworked decision) never shorten how long it is kept.
 * **Not below the Code.** A plan may lengthen periods but never set one shorter than the
-  Code's minimum: every class keeps records at least :data:`MINIMUM_YEARS`, and the class
-  serious records fall in at least :data:`SERIOUS_MINIMUM_YEARS`
-  (:func:`minimum_problems`, which the plan loader reports at the TOML paths).
+  Code's minimum: every class keeps records at least
+  [`MINIMUM_YEARS`][psirf_flow.policy.retention.MINIMUM_YEARS], and the class serious records fall
+  in at least [`SERIOUS_MINIMUM_YEARS`][psirf_flow.policy.retention.SERIOUS_MINIMUM_YEARS]
+  ([`minimum_problems`][psirf_flow.policy.retention.minimum_problems], which the plan loader reports
+  at the TOML paths).
 
 A record's retention is reviewed on the same calendar date its class's years after the
-incident (:func:`review_date`, the counting rule of
-:func:`psirf_flow.policy.timing.retention_review_date`).
+incident ([`review_date`][psirf_flow.policy.retention.review_date], the counting rule of
+[`psirf_flow.policy.timing.retention_review_date`][psirf_flow.policy.timing.retention_review_date]).
 
 Class names the settings no longer define are ignored when comparing (a plan that renamed
 its classes); ties in years are broken by name, as
-:meth:`~psirf_flow.policy.plan.RetentionSettings.class_for` does.
+[`class_for`][psirf_flow.policy.plan.RetentionSettings.class_for] does.
 """
 
 from __future__ import annotations
@@ -122,9 +125,10 @@ def settled_class(
 def minimum_problems(settings: RetentionSettings) -> list[Problem]:
     """Where ``settings`` keeps records shorter than the Code allows (psirf-rules §4.5, §7.2).
 
-    Every class keeps records at least :data:`MINIMUM_YEARS`; the class a PSII's records
-    and a national-requirement incident's records fall in keeps them at least
-    :data:`SERIOUS_MINIMUM_YEARS`. Paths are below the ``retention`` table.
+    Every class keeps records at least [`MINIMUM_YEARS`][psirf_flow.policy.retention.MINIMUM_YEARS];
+    the class a PSII's records and a national-requirement incident's records fall in keeps them at
+    least [`SERIOUS_MINIMUM_YEARS`][psirf_flow.policy.retention.SERIOUS_MINIMUM_YEARS]. Paths are
+    below the ``retention`` table.
     """
     problems: list[Problem] = [
         (
@@ -173,7 +177,7 @@ def review_date(incident_date: date, retention_class: RetentionClass) -> date:
 
     Raises:
         ValueError: If ``incident_date`` is not a date or ``retention_class`` is not a
-            :class:`~psirf_flow.policy.plan.RetentionClass`; the message names the
+            [`RetentionClass`][psirf_flow.policy.plan.RetentionClass]; the message names the
             argument.
     """
     return retention_review_date(incident_date, _retention_class(retention_class).years)

@@ -1,7 +1,7 @@
 """Checks every store adapter applies the same way (private to ``psirf_flow.store``).
 
-:func:`check_claim` refuses a bad call to ``Store.claim_due`` with
-:class:`~psirf_flow.errors.InvalidInput` naming the argument; :func:`check_tiers` refuses a
+`check_claim` refuses a bad call to ``Store.claim_due`` with
+[`InvalidInput`][psirf_flow.errors.InvalidInput] naming the argument; `check_tiers` refuses a
 change whose escalation tiers a store could not keep as they are.
 """
 

@@ -12,11 +12,11 @@ __all__ = ["ManualClock"]
 
 
 class ManualClock:
-    """A :class:`~psirf_flow.ports.Clock` that never moves by itself.
+    """A [`Clock`][psirf_flow.ports.Clock] that never moves by itself.
 
     Times given in another zone (Europe/London in summer, say) are kept in UTC; naive
     times, other types and moves backwards are refused with
-    :class:`~psirf_flow.errors.InvalidInput` (also a ``ValueError``).
+    [`InvalidInput`][psirf_flow.errors.InvalidInput] (also a ``ValueError``).
 
     Args:
         start: The initial time; must be aware. Defaults to 2026-01-05 09:00 UTC.

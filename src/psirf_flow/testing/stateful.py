@@ -1,27 +1,27 @@
 """A hypothesis state machine that drives the engine and checks it against the reference model.
 
-:func:`engine_state_machine` builds a :class:`hypothesis.stateful.RuleBasedStateMachine`
-for any workflow definition (or several). Each run opens a few cases and fires commands at
-them, moving the manual clock between commands: commands steered towards progress (so runs
-reach the final states and reopen), any command the model says may be accepted, random and
-junk commands, and repeats of earlier commands with their idempotency keys. After every
-command the engine's outcome is compared with the prediction of
-:class:`~psirf_flow.testing.model.ReferenceEngine`: accepted or refused, the error class,
+[`engine_state_machine`][psirf_flow.testing.stateful.engine_state_machine] builds a
+`hypothesis.stateful.RuleBasedStateMachine` for any workflow definition (or several). Each run opens
+a few cases and fires commands at them, moving the manual clock between commands: commands steered
+towards progress (so runs reach the final states and reopen), any command the model says may be
+accepted, random and junk commands, and repeats of earlier commands with their idempotency keys.
+After every command the engine's outcome is compared with the prediction of
+[`ReferenceEngine`][psirf_flow.testing.model.ReferenceEngine]: accepted or refused, the error class,
 the failed guards, the new state, role, facts and audit entry. After every step these
 invariants are checked for every case:
 
 * the audit trail has exactly one entry per accepted command (the opening included),
   numbered 1, 2, 3 … and the case's version equals that number;
-* the chain verifies (:meth:`~psirf_flow.Engine.verify`) whenever its head moved, and
+* the chain verifies ([`verify`][psirf_flow.engine.Engine.verify]) whenever its head moved, and
   every chain once more at the end of the run;
 * the case, and every entry, is in a state of its definition, the one the model expects;
 * a final state is only ever left by a ``reopens`` transition, fired in one of its roles;
 * a replayed idempotent command writes nothing.
 
 Built with ``plan=`` the engine runs under a plan; built with ``clocks=True`` it is a
-:class:`ClockedEngineStateMachine`, which also moves the clock, holds and resumes cases and
-sweeps, and checks that every due escalation tier fires exactly once and never early
-(psirf-rules §4, §9.4).
+[`ClockedEngineStateMachine`][psirf_flow.testing.stateful.ClockedEngineStateMachine], which also
+moves the clock, holds and resumes cases and sweeps, and checks that every due escalation tier fires
+exactly once and never early (psirf-rules §4, §9.4).
 
 Example:
     Run it under pytest for your own definition::
@@ -130,7 +130,7 @@ class _Sent:
 
 
 class EngineStateMachine(RuleBasedStateMachine):
-    """Engine plus store against the reference model; build it with :func:`engine_state_machine`.
+    """Engine plus store against the reference model; build it with `engine_state_machine`.
 
     Subclass it (or the class the factory returns) to change how the store, the engine or
     the people are made, or to add rules of your own.
@@ -187,11 +187,11 @@ class EngineStateMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------------ hooks
 
     def make_store(self) -> Store:
-        """Return a new, empty store for one run (an :class:`InMemoryStore` by default)."""
+        """Return a new, empty store for one run (an `InMemoryStore` by default)."""
         return InMemoryStore()
 
     def make_engine(self, store: Store, clock: Clock) -> Engine:
-        """Return the engine under test for one run (under :attr:`plan` when one is set)."""
+        """Return the engine under test for one run (under `plan` when one is set)."""
         return Engine(store, clock=clock, definitions=self.registry, plan=self.plan)
 
     # ------------------------------------------------------------------ rules
@@ -272,7 +272,8 @@ class EngineStateMachine(RuleBasedStateMachine):
         """Every case's audit chain verifies against its head.
 
         A chain already verified at the same head is checked again only at the end of the
-        run (in :meth:`teardown`), which keeps long runs fast.
+        run (in [`teardown`][psirf_flow.testing.stateful.EngineStateMachine.teardown]), which keeps
+        long runs fast.
         """
         self._verify_chains(again=False)
 
@@ -639,20 +640,21 @@ class ClockedEngineStateMachine(EngineStateMachine):
     """The engine-versus-model machine with the clock and the sweepers as rules of their own.
 
     Build it with ``engine_state_machine(..., clocks=True)``. Besides the commands of
-    :class:`EngineStateMachine`, a run moves the clock (by minutes to weeks, onto the
-    instants of :data:`CLOCK_LANDMARKS`, or just before, at or just after the next
-    tier's ``fire_at``), puts cases on hold and resumes them, sweeps with one of several
-    :class:`~psirf_flow.Sweeper` instances (different claimants; one claims a tier at a
-    time), and lets a sweeper claim due tiers and die without firing them (its claims
-    hold other sweepers off until the lease runs out). The dates of steered
-    steps (a safety action's ``due_on``, a PSII's agreed ``target_date``, a candour case's
-    ``aware_on``) are drawn near the clock, so clocks fall due within a run.
+    [`EngineStateMachine`][psirf_flow.testing.stateful.EngineStateMachine], a run moves the clock
+    (by minutes to weeks, onto the instants of
+    [`CLOCK_LANDMARKS`][psirf_flow.testing.stateful.CLOCK_LANDMARKS], or just before, at or just
+    after the next tier's ``fire_at``), puts cases on hold and resumes them, sweeps with one of
+    several [`Sweeper`][psirf_flow.sweeper.Sweeper] instances (different claimants; one claims a
+    tier at a time), and lets a sweeper claim due tiers and die without firing them (its claims hold
+    other sweepers off until the lease runs out). The dates of steered steps (a safety action's
+    ``due_on``, a PSII's agreed ``target_date``, a candour case's ``aware_on``) are drawn near the
+    clock, so clocks fall due within a run.
 
     Each sweep at ``t`` must fire exactly the tiers that were pending, due by ``t``, of an
     open deadline and not under a dead sweeper's live claim (never a paused one, never
     early), each as one ``escalation_fired``
     entry recorded at ``t``, and leave nothing else changed; the model applies each entry
-    (:meth:`~psirf_flow.testing.model.ReferenceEngine.escalate`), so every comparison of
+    ([`escalate`][psirf_flow.testing.model.ReferenceEngine.escalate]), so every comparison of
     the base machine stays exact. After every step, for every case:
 
     * every ``fired`` tier has exactly one ``escalation_fired`` entry with its kind, cycle
@@ -1037,25 +1039,29 @@ def engine_state_machine(
         definitions: One definition, several, or a registry; new cases follow the newest
             version of each name.
         store_factory: Makes a fresh, empty store for each run (called with no arguments);
-            :class:`~psirf_flow.InMemoryStore` by default. Point it at your own adapter to
-            test it together with the engine.
+            [`InMemoryStore`][psirf_flow.store.memory.InMemoryStore] by default. Point it at your
+            own adapter to test it together with the engine.
         people: Opaque ids the actors are drawn from; keep it small (four to six) so that
             guards comparing people both pass and fail.
         organisation: The organisation owning the cases.
         max_cases: How many live cases a run keeps at most.
         plan: A plan for the engine to run under (``None``: none, the built-in
-            defaults); see :attr:`EngineStateMachine.plan`.
+            defaults); see
+            [`EngineStateMachine.plan`][psirf_flow.testing.stateful.EngineStateMachine].
         clocks: Add the clock and the sweepers as rules, with the invariants on deadlines
-            and escalation tiers (:class:`ClockedEngineStateMachine`). Off by default: the
-            clock then moves only between commands and nothing is swept.
+            and escalation tiers
+            ([`ClockedEngineStateMachine`][psirf_flow.testing.stateful.ClockedEngineStateMachine]).
+            Off by default: the clock then moves only between commands and nothing is swept.
         claimants: With ``clocks``, the sweepers' claimant names (one sweeper each).
-        start: Where the manual clock starts (aware; ``None``: :class:`ManualClock`'s
-            default, 2026-01-05 09:00 UTC). Start within the plan's dates.
+        start: Where the manual clock starts (aware; ``None``:
+            [`ManualClock`][psirf_flow.testing.clock.ManualClock]'s default, 2026-01-05 09:00 UTC).
+            Start within the plan's dates.
 
     Returns:
-        A :class:`EngineStateMachine` subclass (a :class:`ClockedEngineStateMachine` with
-        ``clocks``). Run it with
-        :func:`hypothesis.stateful.run_state_machine_as_test` or through its ``TestCase``.
+        A [`EngineStateMachine`][psirf_flow.testing.stateful.EngineStateMachine] subclass (a
+        [`ClockedEngineStateMachine`][psirf_flow.testing.stateful.ClockedEngineStateMachine] with
+        ``clocks``). Run it with `hypothesis.stateful.run_state_machine_as_test` or through its
+        ``TestCase``.
     """
     found = [definitions] if isinstance(definitions, WorkflowDefinition) else list(definitions)
     registry = DefinitionRegistry(found)

@@ -20,10 +20,10 @@ override the ``store`` fixture so that it returns a **fresh, empty** store for e
         def reopen(self, store, tmp_path):
             return lambda: MyStore(tmp_path / "cases.db")
 
-The contract drives the store directly with :class:`~psirf_flow.ports.Change` records
-built by :func:`~psirf_flow.decide.decide_open` and :func:`~psirf_flow.decide.decide`,
-and through an :class:`~psirf_flow.engine.Engine` with a
-:class:`~psirf_flow.testing.ManualClock`. It needs ``pytest`` and ``hypothesis`` (the
+The contract drives the store directly with [`Change`][psirf_flow.ports.Change] records
+built by [`decide_open`][psirf_flow.decide.decide_open] and [`decide`][psirf_flow.decide.decide],
+and through an [`Engine`][psirf_flow.engine.Engine] with a
+[`ManualClock`][psirf_flow.testing.clock.ManualClock]. It needs ``pytest`` and ``hypothesis`` (the
 ``testing`` extra).
 """
 
@@ -219,7 +219,7 @@ def _snapshot(store: Store, case_id: str, keys: tuple[str, ...] = ()) -> dict[st
 
 
 class StoreContract:
-    """What every :class:`~psirf_flow.ports.Store` adapter must do. Subclass and override ``store``.
+    """What every `Store` adapter must do. Subclass and override ``store``.
 
     Fixtures to override:
         store: A fresh, empty store for each test (required).

@@ -1,15 +1,17 @@
 """Diagrams and reference tables generated from workflow definitions.
 
-Everything here is a pure function of a :class:`~psirf_flow.workflows.spec.WorkflowDefinition`:
-no I/O, no clock, no logging. The documentation site calls these at build time, so the
-diagrams and tables integrators read are the definitions the engine runs, never a drawing
-that can drift from them.
+Everything here is a pure function of a
+[`WorkflowDefinition`][psirf_flow.workflows.spec.WorkflowDefinition]: no I/O, no clock, no logging.
+The documentation site calls these at build time, so the diagrams and tables integrators read are
+the definitions the engine runs, never a drawing that can drift from them.
 
-* :func:`to_mermaid` draws a Mermaid ``stateDiagram-v2``.
-* :func:`to_markdown_table` lists every transition with its roles, guards, payload fields
-  and rule references.
-* :func:`opening_to_markdown` describes how a case is opened.
-* :func:`reference_markdown` puts the three together as one reference section.
+* [`to_mermaid`][psirf_flow.workflows.diagram.to_mermaid] draws a Mermaid ``stateDiagram-v2``.
+* [`to_markdown_table`][psirf_flow.workflows.diagram.to_markdown_table] lists every transition with
+  its roles, guards, payload fields and rule references.
+* [`opening_to_markdown`][psirf_flow.workflows.diagram.opening_to_markdown] describes how a case is
+  opened.
+* [`reference_markdown`][psirf_flow.workflows.diagram.reference_markdown] puts the three together as
+  one reference section.
 """
 
 from __future__ import annotations

@@ -1,17 +1,18 @@
-"""Engines configured the way :class:`~psirf_flow.store.sql.SqlStore` needs them.
+"""Engines configured the way [`SqlStore`][psirf_flow.store.sql.store.SqlStore] needs them.
 
-:func:`make_engine` turns a SQLAlchemy URL (or a plain SQLite file path) into an engine.
-For SQLite every connection uses WAL, ``PRAGMA synchronous`` set by :data:`Durability`,
-foreign keys, a busy timeout, and explicit ``BEGIN`` so that SAVEPOINTs and transactional
-DDL work. For PostgreSQL, ``durability="normal"`` turns ``synchronous_commit`` off and a
-``busy_timeout`` sets ``lock_timeout``. With ``read_only=True`` nothing can be written:
-SQLite files are opened with ``mode=ro`` (a missing file is an error, never created) and
-``PRAGMA query_only``; PostgreSQL sessions are ``default_transaction_read_only``.
+[`make_engine`][psirf_flow.store.sql.engines.make_engine] turns a SQLAlchemy URL (or a plain SQLite
+file path) into an engine. For SQLite every connection uses WAL, ``PRAGMA synchronous`` set by
+[`Durability`][psirf_flow.store.sql.engines.Durability], foreign keys, a busy timeout, and explicit
+``BEGIN`` so that SAVEPOINTs and transactional DDL work. For PostgreSQL, ``durability="normal"``
+turns ``synchronous_commit`` off and a ``busy_timeout`` sets ``lock_timeout``. With
+``read_only=True`` nothing can be written: SQLite files are opened with ``mode=ro`` (a missing file
+is an error, never created) and ``PRAGMA query_only``; PostgreSQL sessions are
+``default_transaction_read_only``.
 
 Secret query parameters of a PostgreSQL URL (``?password=``, ``?sslpassword=``...) are
 taken out of the engine's URL (the password into its userinfo part, which SQLAlchemy
 hides; the others into the driver's connect arguments), so no repr of the engine shows
-them. :func:`_single_statement` lets one connection run its next statement without an
+them. `_single_statement` lets one connection run its next statement without an
 explicit transaction (autocommit on PostgreSQL; the SQLite ``begin`` listener here skips
 ``BEGIN``).
 """
@@ -81,7 +82,7 @@ def make_engine(
     read_only: bool = False,
     busy_timeout: float | None = None,
 ) -> sa.Engine:
-    """Create an engine configured the way :class:`SqlStore` needs it.
+    """Create an engine configured the way `SqlStore` needs it.
 
     For SQLite every connection uses WAL, ``synchronous`` set by ``durability``, foreign
     keys, a busy timeout, and explicit ``BEGIN`` so that SAVEPOINTs and transactional
@@ -96,7 +97,7 @@ def make_engine(
             an error and is not created) and ``PRAGMA query_only``; PostgreSQL sessions
             are ``default_transaction_read_only``. A write is refused with ``StoreError``.
         busy_timeout: How long, in seconds, to wait for a lock another writer holds before
-            giving up with :class:`~psirf_flow.errors.StoreBusy`. SQLite's
+            giving up with [`StoreBusy`][psirf_flow.errors.StoreBusy]. SQLite's
             ``busy_timeout`` (30 s by default); PostgreSQL's ``lock_timeout`` (the
             server's setting by default).
 
@@ -150,8 +151,9 @@ def check_options(
 ) -> None:
     """Refuse options of the wrong type or range with InvalidInput, before anything is opened.
 
-    Shared by :func:`make_engine` and ``SqlStore.open``; the message never repeats a URL
-    (it may hold a password) and repeats other values only through ``errors.shown``.
+    Shared by [`make_engine`][psirf_flow.store.sql.engines.make_engine] and ``SqlStore.open``; the
+    message never repeats a URL (it may hold a password) and repeats other values only through
+    ``errors.shown``.
     """
     if not isinstance(url, str | sa.URL):
         raise InvalidInput(

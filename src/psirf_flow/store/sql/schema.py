@@ -1,8 +1,9 @@
-"""The tables, as SQLAlchemy Core ``Table`` objects on one :data:`metadata`.
+"""The tables, as SQLAlchemy Core ``Table`` objects on one `metadata`.
 
-Nothing here is ORM-mapped: :mod:`psirf_flow.store.sql.mapping` turns rows into domain
-records and back, explicitly. The migrations in ``migrations/versions`` build exactly these
-tables; a test reflects a migrated database and compares it with :data:`metadata`.
+Nothing here is ORM-mapped: [`psirf_flow.store.sql.mapping`][psirf_flow.store.sql.mapping] turns
+rows into domain records and back, explicitly. The migrations in ``migrations/versions`` build
+exactly these tables; a test reflects a migrated database and compares it with
+[`metadata`][psirf_flow.store.sql.schema.metadata].
 
 Tables:
 

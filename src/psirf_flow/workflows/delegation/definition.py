@@ -8,8 +8,9 @@ covers and the first and last days it is in force (Europe/London calendar dates)
 ``active`` until revoked; outside its dates it simply does not apply.
 
 A delegate signs a learning response's sign-off step for that role by citing the case as
-``delegation_id`` (see :mod:`psirf_flow.workflows.learning_response.sign_off`), without holding the
-role, and still passes every separation-of-duties guard.
+``delegation_id`` (see
+[`psirf_flow.workflows.learning_response.sign_off`][psirf_flow.workflows.learning_response.sign_off]),
+without holding the role, and still passes every separation-of-duties guard.
 """
 
 from __future__ import annotations

@@ -9,25 +9,25 @@ Main path (psirf-rules §6 stages 0 and 2, §9.0)::
 
 * ``reported``: opened by a reporter or patient safety specialist with the incident id, the
   LFPSE reference and the LFPSE harm codes (§8.1, the one vocabulary of
-  :mod:`psirf_flow.policy.harm`). The LFPSE record may be updated later (§0.5 rule 8, §4.3),
-  so ``update_incident_record`` is allowed at any stage, after the decision too; harm graded
-  moderate or above, at the report or on any re-grade, opens a duty-of-candour assessment
+  [`psirf_flow.policy.harm`][psirf_flow.policy.harm]). The LFPSE record may be updated later (§0.5
+  rule 8, §4.3), so ``update_incident_record`` is allowed at any stage, after the decision too; harm
+  graded moderate or above, at the report or on any re-grade, opens a duty-of-candour assessment
   (the ``open_candour_screening`` and ``rescreen_candour`` couplings, §9.4).
 * ``under_review``: the patient safety team records the triage recommendation
   (``record_triage``: national rule references, plan priorities, the plan version and
   whether an executive decision is required) and then decides. The triage itself is done
-  elsewhere (:mod:`psirf_flow.policy` or the host's own process); the lifecycle keeps only
-  its result, as opaque codes and ids, and enforces the order of §0.5 rule 1.
+  elsewhere ([`psirf_flow.policy`][psirf_flow.policy] or the host's own process); the lifecycle
+  keeps only its result, as opaque codes and ids, and enforces the order of §0.5 rule 1.
 * ``response_decided``: a learning response type was chosen (the plan's open vocabulary),
   with its basis, a rationale code and the decider.
 * ``no_further_response``: with a rationale code; refused while a national requirement is
   outstanding.
 * ``referred``: referred to one body or more (``refer``, then ``add_referral``), each a
   body a national rule names or a local body the plan declares, at most once each. Every
-  referral is its own record (:mod:`psirf_flow.workflows.referral`, opened by the coupling
-  ``open_referral``) that tracks the notification (reference and date) and, where the body
-  leads, the trust's contribution. A local response can be commissioned alongside (§3 rows
-  5 to 7, "locally-led PSII may be required"). ``close_referral`` ends the intake once
+  referral is its own record ([`psirf_flow.workflows.referral`][psirf_flow.workflows.referral],
+  opened by the coupling ``open_referral``) that tracks the notification (reference and date) and,
+  where the body leads, the trust's contribution. A local response can be commissioned alongside (§3
+  rows 5 to 7, "locally-led PSII may be required"). ``close_referral`` ends the intake once
   every referral of the incident is completed or withdrawn.
 * ``transferred``: not our incident; transferred to another organisation (its code as
   data) with a reason code.
@@ -43,9 +43,10 @@ decision may draw on the plan's reserve capacity (``reserve_capacity_used``).
 A national requirement is set aside only by ``override_national_requirement``: executive
 lead only, with a reason code (recording triage again may add national rules but never
 drop one that no override has set aside: the guard ``national_rules_kept``), and its
-audit entry carries :data:`NATIONAL_OVERRIDE_RULE` so
-:func:`psirf_flow.oversight.overridden_national_requirements` lists it for board and ICB
-dashboards (§5 segregation rule 7, §9.4 escalation matrix).
+audit entry carries
+[`NATIONAL_OVERRIDE_RULE`][psirf_flow.workflows.intake.definition.NATIONAL_OVERRIDE_RULE] so
+[`psirf_flow.oversight.overridden_national_requirements`][psirf_flow.oversight.overridden_national_requirements]
+lists it for board and ICB dashboards (§5 segregation rule 7, §9.4 escalation matrix).
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ variants of one skeleton and differ only where the rules say they do (psirf-rule
 * **MDT review**: multidisciplinary (expert) input recorded.
 * **Thematic review**: links at least two incidents; terms of reference and peer review.
   Opened for one of the plan's scheduled reviews (``scheduled_review_id``), it must be due
-  and gather only incidents added to that review (:mod:`psirf_flow.workflows.guards_thematic`).
+  and gather only incidents added to that review
+  ([`psirf_flow.workflows.guards_thematic`][psirf_flow.workflows.guards_thematic]).
 
 **Staff involved and engagement** (psirf-rules §5 rule 1, §7.1): the staff involved and
 their line managers arrive with the coupling from the intake (or at opening) and are added
@@ -46,16 +47,17 @@ will be able to change them.
 its steps ``agree_timescale``, ``request_extension``, ``record_family_position``,
 ``approve_extension``, ``refuse_extension`` and ``override_hard_cap``, the family's part in
 them and the clock restarted by ``reopen`` are described in
-:mod:`psirf_flow.workflows.learning_response.timescale`; the timescale and hard cap come from
-the governing plan's response type, counted by :mod:`psirf_flow.policy.timing` (3 and 6
-months without a plan; :mod:`psirf_flow.workflows.learning_response.engagement`).
+[`psirf_flow.workflows.learning_response.timescale`][psirf_flow.workflows.learning_response.timescale];
+the timescale and hard cap come from the governing plan's response type, counted by
+[`psirf_flow.policy.timing`][psirf_flow.policy.timing] (3 and 6 months without a plan;
+[`psirf_flow.workflows.learning_response.engagement`][psirf_flow.workflows.learning_response.engagement]).
 
 **A swarm huddle not held in time** (psirf-rules §4.1: local clocks of hours; issue 10): the
 system-only step ``convert_to_after_action_review`` stands the huddle down with the reason
 ``not_held_in_time``, and the coupling ``convert_swarm_to_after_action_review``
-(:mod:`psirf_flow.workflows.couplings`) opens an after action review for the same incidents.
-An escalation tier whose plan ladder declares ``action = "convert_to_after_action_review"``
-fires it when the huddle's deadline passes.
+([`psirf_flow.workflows.couplings`][psirf_flow.workflows.couplings]) opens an after action review
+for the same incidents. An escalation tier whose plan ladder declares ``action =
+"convert_to_after_action_review"`` fires it when the huddle's deadline passes.
 """
 
 from __future__ import annotations
@@ -798,7 +800,7 @@ CONVERT_TO_AFTER_ACTION_REVIEW: Final = "convert_to_after_action_review"
 def _expiry_steps(variant: Variant) -> list[TransitionSpec]:
     """The system's step that turns a response not held in time into an after action review.
 
-    Only psirf_flow itself fires it (:attr:`~psirf_flow.domain.Role.SYSTEM`), when an
+    Only psirf_flow itself fires it ([`SYSTEM`][psirf_flow.domain.Role.SYSTEM]), when an
     escalation tier whose plan ladder declares the action fires (issue 10; psirf-rules §4.1:
     the swarm huddle's clock of hours is LOCAL). The huddle is stood down with the reason
     ``not_held_in_time`` and the coupling ``convert_swarm_to_after_action_review`` opens the

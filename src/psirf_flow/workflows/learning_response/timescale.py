@@ -1,8 +1,9 @@
 """The timescale steps of a learning response with a clock (the PSII's), as data.
 
-The rest of the lifecycle is in :mod:`psirf_flow.workflows.learning_response`, whose
-:func:`~psirf_flow.workflows.learning_response.definition.build_learning_response` adds these steps
-to a variant with ``timescale=True``.
+The rest of the lifecycle is in
+[`psirf_flow.workflows.learning_response`][psirf_flow.workflows.learning_response], whose
+[`build_learning_response`][psirf_flow.workflows.learning_response.definition.build_learning_response]
+adds these steps to a variant with ``timescale=True``.
 
 **Engagement and timescale of a PSII** (psirf-rules §4.1, §5 rule 5, §6 stage 4, §7.1,
 §9.1). Only the PSII has them: psirf-rules §4.1 finds no national clock for the other
@@ -17,9 +18,9 @@ response types (their timings are LOCAL), so a local variant opts in with
   start ("as soon as possible", §4.1) can be reported.
 * The timescale and hard cap are the governing plan's (the response type's ``timescale``
   and ``effective_hard_cap``; 3 and 6 months without a plan, NAT-G ✖), counted by
-  :mod:`psirf_flow.policy.timing`: see
-  :mod:`psirf_flow.workflows.learning_response.engagement`. Nobody sets them with a
-  payload.
+  [`psirf_flow.policy.timing`][psirf_flow.policy.timing]: see
+  [`psirf_flow.workflows.learning_response.engagement`][psirf_flow.workflows.learning_response.engagement].
+  Nobody sets them with a payload.
 * ``record_terms_of_reference`` records ``family_involvement_in_terms`` (involved,
   declined or uncontactable): involvement is voluntary (§7.1), so each is a complete answer.
 * ``agree_timescale`` (the lead) records ``target_date`` and the family's position on it,
@@ -37,7 +38,7 @@ response types (their timings are LOCAL), so a local variant opts in with
 * ``override_hard_cap`` (the executive lead) goes beyond the hard cap, with a rationale
   code (built-in, or one the plan adds under ``[overrides] rationale_codes``) and, if it
   helps, a reference to an artefact (``override_rationale_ref``); a missing rationale is
-  refused as :class:`~psirf_flow.errors.ReasonMissing` (psirf-rules §5 SoD 7). It is
+  refused as [`ReasonMissing`][psirf_flow.errors.ReasonMissing] (psirf-rules §5 SoD 7). It is
   its own trigger, so its audit entries carry ``psirf.timescale.hard_cap_override@1`` and
   oversight can find every override by trigger or rule without reading payloads.
 * **Reopening restarts the clock** (issue 10): ``reopen`` stamps a new ``started_on``
@@ -48,7 +49,7 @@ response types (their timings are LOCAL), so a local variant opts in with
 
 Agreeing a timescale is recorded, not required before approval: until one is agreed, the
 end of the plan's timescale is the target (see
-:func:`~psirf_flow.workflows.learning_response.engagement.current_target_date`).
+[`current_target_date`][psirf_flow.workflows.learning_response.engagement.current_target_date]).
 """
 
 from __future__ import annotations

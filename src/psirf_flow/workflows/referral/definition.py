@@ -14,7 +14,7 @@ to 11, HARD; bodies ✔, row wording ◐/✖) and §9.0 ("create Referral(body)"
   national rule it answers (and the national rules the intake's triage recorded) and
   whether a local response is needed alongside. Its case id
   is derived from the intake and the referring command
-  (:func:`~psirf_flow.workflows.couplings.referral_case_id`), and
+  ([`referral_case_id`][psirf_flow.workflows.couplings.referral_case_id]), and
   ``one_referral_per_body`` refuses a second referral to a body for the incident.
 * **Notified**: the notification or submission to the body is recorded with its
   reference and date (for example the MNSI referral number, psirf-rules §3 row 3). Only

@@ -11,7 +11,8 @@ Side exits: ``defer`` (to ``deferred``, remembering the state; ``resume`` goes b
 someone other than the owner. ``closed_effective``, ``risk_accepted`` and ``cancelled`` are
 final, and every other state can reach one of them.
 
-Rules, each a guard (see :mod:`psirf_flow.workflows.safety_action.guards`):
+Rules, each a guard (see
+[`psirf_flow.workflows.safety_action.guards`][psirf_flow.workflows.safety_action.guards]):
 
 * Opened linked to at least one learning response and one of its areas for improvement.
 * ``agree`` is fired by the owner named in the proposal (owner accepted), and needs a
