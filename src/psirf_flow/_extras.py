@@ -17,7 +17,6 @@ from psirf_flow.errors import MissingDependency
 
 __all__ = ["EXTRAS", "missing", "require"]
 
-#: The extra that installs each optional top-level module.
 EXTRAS: Final = {
     "sqlalchemy": "sqlalchemy",
     "alembic": "sqlalchemy",
@@ -26,6 +25,7 @@ EXTRAS: Final = {
     "hypothesis": "testing",
     "pytest": "testing",
 }
+"""The extra that installs each optional top-level module."""
 
 
 def require(module: str, *, needed_by: str) -> ModuleType:

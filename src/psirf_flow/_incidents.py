@@ -18,8 +18,8 @@ from psirf_flow.workflows import DefinitionRegistry
 
 __all__ = ["IncidentRecord", "incident_records"]
 
-#: The order families are listed in (any other family after them).
 _RECORD_FAMILIES = ("intake", "learning_response", "duty_of_candour", "referral", "safety_action")
+"""The order families are listed in (any other family after them)."""
 
 
 @attrs.frozen

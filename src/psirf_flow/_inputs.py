@@ -47,13 +47,13 @@ __all__ = [
     "system_reader",
 ]
 
-#: The most items one call may ask for (pages, outbox batches, relay rounds).
 MAX_LIMIT: Final = 10_000
-#: The longest name (of a workflow or a trigger) and the longest idempotency key.
+"""The most items one call may ask for (pages, outbox batches, relay rounds)."""
 _LONGEST_NAME: Final = 128
+"""The longest name (of a workflow or a trigger) and the longest idempotency key."""
 _LONGEST_KEY: Final = 256
-#: The most fields a payload may have, and the most items a list field may hold.
 _MOST_FIELDS: Final = 256
+"""The most fields a payload may have, and the most items a list field may hold."""
 _MOST_ITEMS: Final = 10_000
 _SCALARS: Final = (str, int, float, bool, date, type(None))
 _COLLECTIONS: Final = (list, tuple, set, frozenset)
@@ -337,7 +337,7 @@ def _collection(value: object) -> TypeGuard[Iterable[object]]:
     return isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping)
 
 
-#: The methods every store has (the ``Store`` Protocol's), named when one is missing.
 _STORE_METHODS: Final = tuple(
     name for name in sorted(vars(Store)) if not name.startswith("_") and callable(vars(Store)[name])
 )
+"""The methods every store has (the ``Store`` Protocol's), named when one is missing."""

@@ -61,14 +61,14 @@ from psirf_flow.workflows.couplings import FollowUp, derived_id
 
 __all__ = ["Commissioned", "commission_due", "review_case_id"]
 
-#: The workflow a scheduled thematic review opens, and the intakes' workflow.
 _REVIEW_WORKFLOW: Final = "thematic_review"
+"""The workflow a scheduled thematic review opens, and the intakes' workflow."""
 _INTAKE_WORKFLOW: Final = "incident_intake"
 _STOOD_DOWN: Final = "stood_down"
-#: Cases listed per page.
 _PAGE: Final = 500
-#: Who the sweeper reads intakes as.
+"""Cases listed per page."""
 _READER: Final = SystemReader("psirf-flow-sweeper")
+"""Who the sweeper reads intakes as."""
 
 
 @attrs.frozen

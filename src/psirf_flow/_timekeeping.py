@@ -54,12 +54,12 @@ __all__ = [
     "tier_message_id",
 ]
 
-#: The outbox kind of one recipient's notification of a fired tier.
 NOTIFY_ESCALATION: Final = "notify.escalation"
-#: The outbox kind telling the relay to apply a fired tier's action.
+"""The outbox kind of one recipient's notification of a fired tier."""
 ACTION_KIND: Final = "escalation.action"
-#: The outbox kind of a committed step, for host listeners.
+"""The outbox kind telling the relay to apply a fired tier's action."""
 STEP_EVENT: Final = "event.step"
+"""The outbox kind of a committed step, for host listeners."""
 
 
 def tier_message_id(case_id: str, kind: str, cycle: int, tier: int, suffix: str) -> str:

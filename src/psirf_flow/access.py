@@ -22,8 +22,8 @@ from psirf_flow.domain import Reader, Role, SystemReader
 
 __all__ = ["Oversight", "may_read", "visible_organisations"]
 
-#: Which organisations each overseeing organisation (an ICB) may read.
 Oversight = Mapping[str, frozenset[str]]
+"""Which organisations each overseeing organisation (an ICB) may read."""
 
 
 def visible_organisations(reader: Reader, oversight: Oversight) -> frozenset[str] | None:

@@ -73,10 +73,10 @@ EXIT_BROKEN: Final = 1
 EXIT_REJECTED: Final = 2
 EXIT_INVALID: Final = 3
 EXIT_STORE: Final = 4
-#: The environment variable holding the audit key ring (JSON), when no key file is given.
 KEYS_ENV: Final = "PSIRF_FLOW_AUDIT_KEYS"
-#: The most characters of a usage error's message shown.
+"""The environment variable holding the audit key ring (JSON), when no key file is given."""
 _LONGEST_USAGE: Final = 300
+"""The most characters of a usage error's message shown."""
 
 _KEY_FILE = click.option(
     "--key-file",
@@ -84,19 +84,19 @@ _KEY_FILE = click.option(
     help=f"A JSON audit key ring (otherwise ${KEYS_ENV}, if set).",
 )
 
-#: ``psirf-flow verify`` reads every organisation's cases, as a named system reader.
 _VERIFIER: Final = SystemReader("psirf-flow-cli-verify")
+"""``psirf-flow verify`` reads every organisation's cases, as a named system reader."""
 
 
-#: Each error class (most specific first) and the exit code it leaves the command with;
-#: the first class an error is an instance of decides. 1 is reserved for an audit trail
-#: that fails verification (a finding, not an error), 0 for success.
 EXIT_CODES: Final[tuple[tuple[type[PsirfFlowError], int, str], ...]] = (
     (CommandRejected, EXIT_REJECTED, "refused"),
     (DefinitionError, EXIT_INVALID, "invalid"),
     (StoreError, EXIT_STORE, "store error"),
     (PsirfFlowError, EXIT_INVALID, "error"),
 )
+"""Each error class (most specific first) and the exit code it leaves the command with;
+the first class an error is an instance of decides. 1 is reserved for an audit trail
+that fails verification (a finding, not an error), 0 for success."""
 
 
 def exit_code_for(error: PsirfFlowError) -> int:
@@ -360,8 +360,8 @@ def checkpoint(url: str, out: Path, key_file: Path | None) -> None:
     click.echo(f"checkpoint of {len(made.cases)} case(s) written to {name}, {signed}")
 
 
-#: ``psirf-flow report`` reads as a named system reader, limited to the named organisations.
 _REPORTER: Final = SystemReader("psirf-flow-cli-report")
+"""``psirf-flow report`` reads as a named system reader, limited to the named organisations."""
 
 
 def _moment(option: str, text: str | None, default: datetime) -> datetime:
@@ -557,8 +557,8 @@ def report(
     )
 
 
-#: ``psirf-flow lessons`` reads as a named system reader, limited to the named organisations.
 _LESSONS_READER: Final = SystemReader("psirf-flow-cli-lessons")
+"""``psirf-flow lessons`` reads as a named system reader, limited to the named organisations."""
 
 
 def _day(option: str, text: str | None, default: date) -> date:
@@ -862,8 +862,8 @@ def plan_schema_command() -> None:
     click.echo(plan_schema_text(), nl=False)
 
 
-#: The demo script, relative to a checkout's root (``make demo`` runs the same file).
 DEMO_SCRIPT: Final = Path("examples") / "psii_lifecycle.py"
+"""The demo script, relative to a checkout's root (``make demo`` runs the same file)."""
 
 
 def _demo_script() -> Path | None:

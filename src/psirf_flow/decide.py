@@ -86,18 +86,18 @@ __all__ = [
     "options",
 ]
 
-#: The trigger name recorded in the audit entry that opens a case.
 OPEN_TRIGGER = "open"
+"""The trigger name recorded in the audit entry that opens a case."""
 
-#: The reserved trigger of the entry psirf_flow records when an escalation tier fires. No
-#: workflow offers it: it is recorded only by the engine's sweeper path.
 ESCALATION_TRIGGER = "escalation_fired"
+"""The reserved trigger of the entry psirf_flow records when an escalation tier fires. No
+workflow offers it: it is recorded only by the engine's sweeper path."""
 
-#: The rule reference recorded with a fired tier (psirf-rules §9.4, escalation matrix).
 ESCALATION_RULE = "psirf.escalation@1"
+"""The rule reference recorded with a fired tier (psirf-rules §9.4, escalation matrix)."""
 
-#: Chooses the retention class of a case as it will stand (pure; the engine's classifier).
 Classify = Callable[[Case], str]
+"""Chooses the retention class of a case as it will stand (pure; the engine's classifier)."""
 
 
 @attrs.frozen

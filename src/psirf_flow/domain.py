@@ -57,24 +57,24 @@ __all__ = [
     "to_role",
 ]
 
-#: What a case may hold as a declared fact: an opaque id, a choice, a flag, a count,
-#: an ISO date, a salted hash of free text, or a tuple of ids.
 FactValue = str | int | bool | tuple[str, ...]
+"""What a case may hold as a declared fact: an opaque id, a choice, a flag, a count,
+an ISO date, a salted hash of free text, or a tuple of ids."""
 
-#: The actor id of psirf_flow itself, recorded in the audit entries of coupled steps. It is
-#: reserved, like :attr:`Role.SYSTEM`: the engine refuses host code acting under it, in any
-#: letter case (psirf-rules §9.4).
 SYSTEM_ACTOR_ID: Final = "psirf-flow"
+"""The actor id of psirf_flow itself, recorded in the audit entries of coupled steps. It is
+reserved, like [`Role.SYSTEM`][psirf_flow.domain.Role.SYSTEM]: the engine refuses host code acting
+under it, in any letter case (psirf-rules §9.4)."""
 
-#: The longest opaque identifier (case ids, actor ids, message ids).
 IDENTIFIER_MAX_LENGTH: Final = 128
+"""The longest opaque identifier (case ids, actor ids, message ids)."""
 
 _IDENTIFIER: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/#+-]{0,127}")  # 128 at most
 _NHS_NUMBER_SHAPE: Final = re.compile(r"\d{3}([ .-]?)\d{3}\1\d{4}")
-#: Digits joined by at most one space, hyphen or dot: where an NHS number may hide.
 _DIGIT_CHAIN: Final = re.compile(r"\d(?:[ .-]?\d)*")
-#: Longer values are refused by shape anyway; only their start is searched for digits.
+"""Digits joined by at most one space, hyphen or dot: where an NHS number may hide."""
 _LONGEST_CHECKED: Final = 256
+"""Longer values are refused by shape anyway; only their start is searched for digits."""
 _EMAIL: Final = re.compile(r"[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}")
 
 
@@ -100,10 +100,10 @@ class Role(StrEnum):
     no person: the audit entry of a coupled step names it, with the step that caused it."""
 
 
-#: Roles that oversee but never act: patient safety partners (lay members of safety
-#: committees, psirf-rules §5, S-PSP) and ICB oversight (supportive oversight of the
-#: response system, not of individual cases, S-OVS). No definition may let them fire a trigger.
 OVERSIGHT_ROLES: Final = frozenset({Role.PATIENT_SAFETY_PARTNER, Role.ICB_OVERSIGHT})
+"""Roles that oversee but never act: patient safety partners (lay members of safety
+committees, psirf-rules §5, S-PSP) and ICB oversight (supportive oversight of the
+response system, not of individual cases, S-OVS). No definition may let them fire a trigger."""
 
 
 def _passes_modulus_11(digits: Sequence[int]) -> bool:
@@ -181,8 +181,6 @@ def to_role(value: object, argument: str = "role") -> Role:
     raise InvalidInput(argument, f"{shown(value)} is not a role psirf_flow knows")
 
 
-#: Each role's name as a patient safety lead would say it (psirf-rules §5), lower case so it
-#: reads inside a sentence; acronyms stay in capitals.
 ROLE_NAMES: Final[Mapping[Role, str]] = MappingProxyType(
     {
         Role.REPORTER: "reporter",
@@ -200,6 +198,8 @@ ROLE_NAMES: Final[Mapping[Role, str]] = MappingProxyType(
         Role.SYSTEM: "psirf_flow itself",
     }
 )
+"""Each role's name as a patient safety lead would say it (psirf-rules §5), lower case so it
+reads inside a sentence; acronyms stay in capitals."""
 
 
 def role_name(role: object) -> str:

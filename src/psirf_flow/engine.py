@@ -117,10 +117,10 @@ __all__ = ["Engine", "IncidentRecord", "Outcome"]
 
 _T = TypeVar("_T")
 
-#: How often ``verify`` reads case and trail again when a commit lands between the reads.
 _VERIFY_READS = 3
-#: Cases read per page when a checkpoint walks every case.
+"""How often ``verify`` reads case and trail again when a commit lands between the reads."""
 _CHECKPOINT_PAGE = 1000
+"""Cases read per page when a checkpoint walks every case."""
 
 
 @attrs.frozen

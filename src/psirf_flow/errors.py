@@ -104,12 +104,12 @@ __all__ = [
     "shown",
 ]
 
-#: What replaces text that looks like an identifier of a person.
 REDACTED: Final = "\u00abredacted\u00bb"
-#: How many characters of a repeated value a message keeps.
+"""What replaces text that looks like an identifier of a person."""
 SHOWN_LENGTH: Final = 40
-#: How many items of a list (problems, names) a message repeats.
+"""How many characters of a repeated value a message keeps."""
 SHOWN_ITEMS: Final = 20
+"""How many items of a list (problems, names) a message repeats."""
 
 # Ten or more digits, each pair separated by at most two non-alphanumeric characters
 # (spaces, hyphens, dots, slashes...): an NHS number written any way, and longer runs.
@@ -305,9 +305,11 @@ class GuardFailed(CommandRejected):
         )
 
 
-#: The reason code of a guard that refuses a step for want of a reason (an override's
-#: rationale, a hold for "other" reasons without a note); see :class:`ReasonMissing`.
 REASON_MISSING: Final = "reason_missing"
+"""The reason code of a guard that refuses a step for want of a reason (an override's
+rationale, a hold for "other" reasons without a note); see
+[`ReasonMissing`][psirf_flow.errors.ReasonMissing].
+"""
 
 
 class ReasonMissing(GuardFailed):
@@ -744,8 +746,8 @@ class MissingDependency(PsirfFlowError, ImportError):
         )
 
 
-#: How many problems a plan error's message lists (``problems`` holds every one).
 _PLAN_LINES: Final = 100
+"""How many problems a plan error's message lists (``problems`` holds every one)."""
 
 
 def _printable(text: str) -> str:

@@ -40,10 +40,9 @@ __all__ = [
     "safe_fields",
 ]
 
-#: The name of the standard-library logger psirf_flow's events go to.
 LOGGER_NAME: Final = "psirf_flow"
+"""The name of the standard-library logger psirf_flow's events go to."""
 
-#: The only keys psirf_flow puts on a log event.
 ALLOWED_KEYS: Final = frozenset(
     {
         "event",
@@ -80,14 +79,15 @@ ALLOWED_KEYS: Final = frozenset(
         "timestamp",
     }
 )
+"""The only keys psirf_flow puts on a log event."""
 
 _STDLIB: Final = logging.getLogger(LOGGER_NAME)
 _STDLIB.addHandler(logging.NullHandler())
 
-#: Attributes a ``logging.LogRecord`` has already: never overwritten by an event's fields.
 _RECORD_ATTRIBUTES: Final = frozenset(
     set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "psirf_flow"}
 )
+"""Attributes a ``logging.LogRecord`` has already: never overwritten by an event's fields."""
 
 
 def safe_fields(fields: Mapping[str, object]) -> dict[str, object]:

@@ -203,8 +203,8 @@ def _departure(entry: AuditEntry) -> PlanDeparture:
 
 # -- Reserve capacity (H2) ------------------------------------------------------------------
 
-#: The intake triggers whose decisions may draw on the plan's reserve capacity.
 RESERVE_TRIGGERS = frozenset({"decide_response", "commission_local_response"})
+"""The intake triggers whose decisions may draw on the plan's reserve capacity."""
 
 
 @attrs.frozen

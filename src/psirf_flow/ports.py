@@ -107,8 +107,8 @@ class Change:
     escalations: tuple[Escalation, ...] = ()
 
 
-#: The longest text filter of a query, and the most organisations a query may name.
 _LONGEST_FILTER: Final = 128
+"""The longest text filter of a query, and the most organisations a query may name."""
 _MOST_PER_PAGE: Final = 1000
 _MOST_ORGANISATIONS: Final = 10_000
 

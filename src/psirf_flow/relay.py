@@ -98,22 +98,22 @@ __all__ = [
     "RelayReport",
 ]
 
-#: Attempts at a message before it is set aside as dead.
 DEFAULT_MAX_ATTEMPTS: Final = 5
-#: The wait after a first failed attempt; each further failure doubles it.
+"""Attempts at a message before it is set aside as dead."""
 DEFAULT_BASE_DELAY: Final = timedelta(seconds=30)
-#: The longest wait between two attempts.
+"""The wait after a first failed attempt; each further failure doubles it."""
 DEFAULT_MAX_DELAY: Final = timedelta(hours=1)
-#: The most attempts a relay may be told to make at one message.
+"""The longest wait between two attempts."""
 _MAX_ATTEMPTS_LIMIT: Final = 100
-#: The longest delay a relay may be given: a later retry would be a dead message in all but
-#: name, and the clock plus a delay near ``timedelta.max`` overflows.
+"""The most attempts a relay may be told to make at one message."""
 _LONGEST_DELAY: Final = timedelta(days=366)
-#: How often the source case and its trail are read again when a commit lands in between.
+"""The longest delay a relay may be given: a later retry would be a dead message in all but
+name, and the clock plus a delay near ``timedelta.max`` overflows."""
 _CAUSE_READS: Final = 3
+"""How often the source case and its trail are read again when a commit lands in between."""
 _COUPLING_KIND: Final = "coupling."
-#: Message kinds handed to the host (``notify.*`` to the notifier, both to listeners).
 _NOTIFY_KIND: Final = "notify."
+"""Message kinds handed to the host (``notify.*`` to the notifier, both to listeners)."""
 _EVENT_KIND: Final = "event."
 
 

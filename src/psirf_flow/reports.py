@@ -55,15 +55,15 @@ __all__ = [
     "safety_actions",
 ]
 
-#: The duty-of-candour deadline kinds, in the order the steps fall due (psirf-rules §4.2).
 CANDOUR_KINDS: Final = ("candour_notification", "candour_written", "candour_findings")
-#: The deadline kind of a safety action's due date.
+"""The duty-of-candour deadline kinds, in the order the steps fall due (psirf-rules §4.2)."""
 SAFETY_ACTION_KIND: Final = "safety_action_due"
-#: The most deadline rows one query reads.
+"""The deadline kind of a safety action's due date."""
 MOST_ROWS: Final = 100_000
+"""The most deadline rows one query reads."""
 
-#: The most working days ``due_soon`` looks ahead.
 _MOST_DAYS: Final = 1_000
+"""The most working days ``due_soon`` looks ahead."""
 _RUNNING: Final = frozenset({DeadlineStatus.OPEN.value, DeadlineStatus.PAUSED.value})
 _OPEN: Final = frozenset({DeadlineStatus.OPEN.value})
 

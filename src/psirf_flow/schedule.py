@@ -123,7 +123,6 @@ CANDOUR_FINDINGS: Final = "candour_findings"
 REFERRAL_NOTIFICATION: Final = "referral_notification"
 SAFETY_ACTION_DUE: Final = "safety_action_due"
 
-#: Every deadline kind, in the order of the table above.
 KINDS: Final = (
     TRIAGE_REVIEW,
     RESPONSE_TARGET,
@@ -134,9 +133,8 @@ KINDS: Final = (
     REFERRAL_NOTIFICATION,
     SAFETY_ACTION_DUE,
 )
+"""Every deadline kind, in the order of the table above."""
 
-#: The ladder of a deadline whose plan names none: a breach at due to the patient safety
-#: specialist (psirf-rules §9.4: the patient safety team is the first escalation).
 DEFAULT_LADDER: Final = EscalationLadder(
     tiers=(
         EscalationTier(
@@ -144,10 +142,12 @@ DEFAULT_LADDER: Final = EscalationLadder(
         ),
     )
 )
+"""The ladder of a deadline whose plan names none: a breach at due to the patient safety
+specialist (psirf-rules §9.4: the patient safety team is the first escalation)."""
 
-#: A PSII's target without a plan: three months from its start (psirf-rules §4.1: "one to
-#: three months", national guidance whose figure was not retrieved, ✖).
 PSII_DEFAULT_TIMESCALE: Final = Timescale(3, TimeUnit.MONTHS)
+"""A PSII's target without a plan: three months from its start (psirf-rules §4.1: "one to
+three months", national guidance whose figure was not retrieved, ✖)."""
 
 _DEFAULT_CALENDAR: Final = WorkingDayCalendar()
 _LIVE: Final = frozenset({DeadlineStatus.OPEN.value, DeadlineStatus.PAUSED.value})

@@ -55,14 +55,14 @@ from psirf_flow.policy.calendars import UK_TIME
 
 __all__ = ["DEFAULT_BATCH", "DEFAULT_LEASE", "SweepReport", "Sweeper"]
 
-#: Tiers claimed at a time.
 DEFAULT_BATCH: Final = 100
-#: How long a claim keeps other sweepers off a tier.
+"""Tiers claimed at a time."""
 DEFAULT_LEASE: Final = timedelta(minutes=5)
-#: The most tiers claimed at a time.
+"""How long a claim keeps other sweepers off a tier."""
 _MAX_BATCH: Final = 10_000
-#: The longest lease and the longest wait between sweeps a sweeper accepts.
+"""The most tiers claimed at a time."""
 _LONGEST_LEASE: Final = timedelta(days=1)
+"""The longest lease and the longest wait between sweeps a sweeper accepts."""
 
 
 @attrs.frozen
@@ -184,8 +184,8 @@ class Sweeper:
         if not isinstance(flag, bool):
             raise InvalidInput("thematic_reviews", "must be True or False")
         self._thematic_reviews = thematic_reviews
-        #: The Europe/London date of the last commissioning pass that finished.
         self._reviewed_on: date | None = None
+        """The Europe/London date of the last commissioning pass that finished."""
         self._engine = engine
         self._log = get_logger()
 

@@ -26,22 +26,22 @@ from typing import Any, Final
 
 __all__ = ["SAFE_INTEGER", "format_time", "jcs_bytes", "legacy_canonical_bytes"]
 
-#: The largest integer magnitude JCS represents exactly (an IEEE 754 double's safe range).
 SAFE_INTEGER: Final = 2**53 - 1
+"""The largest integer magnitude JCS represents exactly (an IEEE 754 double's safe range)."""
 
 _FOUR_DIGIT_YEAR: Final = 1000
-#: The format 1 encoder, built once (what ``json.dumps`` with these options builds per call).
 _LEGACY: Final = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 )
-#: The format 2 writer for values whose keys are all ASCII: code-point order is JCS order.
+"""The format 1 encoder, built once (what ``json.dumps`` with these options builds per call)."""
 _JCS_SORTING: Final = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 )
-#: The format 2 writer for other values: keys arrive in JCS order and must stay so.
+"""The format 2 writer for values whose keys are all ASCII: code-point order is JCS order."""
 _JCS_WRITER: Final = json.JSONEncoder(
     sort_keys=False, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 )
+"""The format 2 writer for other values: keys arrive in JCS order and must stay so."""
 
 
 def format_time(moment: datetime) -> str:

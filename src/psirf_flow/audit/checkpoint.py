@@ -48,14 +48,14 @@ __all__ = [
     "verify_against_checkpoint",
 ]
 
-#: The version of the checkpoint document.
 CHECKPOINT_FORMAT: Final = 1
+"""The version of the checkpoint document."""
 _HEX_DIGITS: Final = 64
 _PAIR: Final = 2
-#: The most entries a checkpoint may record for one case (a case's version is below 10**9).
 _MOST_ENTRIES: Final = 999_999_999
-#: A head hash: 64 hex digits, or empty for a case whose trail was empty.
+"""The most entries a checkpoint may record for one case (a case's version is below 10**9)."""
 _HEAD: Final = re.compile(r"(?:[0-9a-f]{64})?")
+"""A head hash: 64 hex digits, or empty for a case whose trail was empty."""
 
 Problem = Literal["truncated", "deleted", "unexpected"]
 SignatureStatus = Literal["valid", "invalid", "unchecked"]

@@ -60,13 +60,12 @@ __all__ = [
     "make_entry",
 ]
 
-#: The ``previous_hash`` of a case's first entry.
 GENESIS_HASH: Final = "0" * 64
-#: Entries written before audit v2: legacy JSON, SHA-256, no case digest.
+"""The ``previous_hash`` of a case's first entry."""
 LEGACY_FORMAT: Final = 1
-#: Entries written now: RFC 8785, HMAC-SHA-256 or SHA-256, with a case digest.
+"""Entries written before audit v2: legacy JSON, SHA-256, no case digest."""
 CURRENT_FORMAT: Final = 2
-#: The case row fields a format 2 entry's ``case_digest`` covers, in this order.
+"""Entries written now: RFC 8785, HMAC-SHA-256 or SHA-256, with a case digest."""
 CASE_FIELDS: Final = (
     "state",
     "held_from",
@@ -77,8 +76,9 @@ CASE_FIELDS: Final = (
     "facts",
     "retention_class",
 )
-#: Hex digits kept of each field's SHA-256 in a case digest (128 bits).
+"""The case row fields a format 2 entry's ``case_digest`` covers, in this order."""
 _FIELD_DIGITS: Final = 32
+"""Hex digits kept of each field's SHA-256 in a case digest (128 bits)."""
 
 
 @attrs.frozen
@@ -200,11 +200,11 @@ def _field_digest(value: Any) -> str:
     return hashlib.sha256(jcs_bytes(value)).hexdigest()[:_FIELD_DIGITS]
 
 
-#: Digests of the text and number fields (states, codes, names, versions) recur on every
-#: command: keep them (typed, so that ``1`` and ``True`` never share a digest).
 _scalar_digest = functools.lru_cache(maxsize=4096, typed=True)(_field_digest)
-#: The case digest's members in JCS order (all ASCII, so sorted by code point).
+"""Digests of the text and number fields (states, codes, names, versions) recur on every
+command: keep them (typed, so that ``1`` and ``True`` never share a digest)."""
 _DIGEST_ORDER: Final = tuple(sorted(CASE_FIELDS))
+"""The case digest's members in JCS order (all ASCII, so sorted by code point)."""
 
 
 def case_digest_of(

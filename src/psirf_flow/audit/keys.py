@@ -27,10 +27,10 @@ from psirf_flow.errors import AuditKeyError, shown
 
 __all__ = ["KEY_ID", "MIN_KEY_BYTES", "AuditKeys", "idempotency_digest"]
 
-#: The shortest key accepted (256 bits, the HMAC-SHA-256 block of security).
 MIN_KEY_BYTES: Final = 32
-#: What an audit key id looks like: a short plain name.
+"""The shortest key accepted (256 bits, the HMAC-SHA-256 block of security)."""
 KEY_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""What an audit key id looks like: a short plain name."""
 
 
 def _frozen_keys(value: Mapping[str, bytes]) -> Mapping[str, bytes]:

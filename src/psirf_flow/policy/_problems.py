@@ -53,12 +53,12 @@ __all__ = [
     "syntax_hint",
 ]
 
-#: A location in a document: table keys and array indices from the root.
 Path = tuple[str | int, ...]
+"""A location in a document: table keys and array indices from the root."""
 
 _BARE_KEY: Final = re.compile(r"[A-Za-z0-9_-]+")
-#: Whole numbers from this size up are not repeated in messages.
 _LARGEST_SHOWN: Final = 10**9
+"""Whole numbers from this size up are not repeated in messages."""
 
 
 class Invalid(ValueError):
@@ -153,12 +153,12 @@ def problems_from(exc: BaseException, path: Path = ()) -> list[tuple[Path, str]]
     return [(path, f"is not acceptable ({shown(str(exc))})")]
 
 
-#: How alike two names must be (difflib's ratio) for one to be offered as a "did you mean".
-#: High enough that a different word sharing a prefix is not offered (``improvement_route``
-#: is 0.73 like ``improvement_plan``), low enough for a slip of one or two letters.
 SIMILAR_ENOUGH: Final = 0.8
-#: The most names listed when an unknown name has no close match.
+"""How alike two names must be (difflib's ratio) for one to be offered as a "did you mean".
+High enough that a different word sharing a prefix is not offered (``improvement_route``
+is 0.73 like ``improvement_plan``), low enough for a slip of one or two letters."""
 _LISTED: Final = 40
+"""The most names listed when an unknown name has no close match."""
 
 
 def close_match(word: str, choices: Iterable[str]) -> str | None:
@@ -178,7 +178,6 @@ def _unknown_key(key: str, known: Sequence[str]) -> str:
     return f"is not a known setting here; the settings here are: {listed}"
 
 
-#: Plain-words fixes for the TOML parser's terse messages, by the message's start.
 _SYNTAX_HINTS: Final = (
     (
         "Invalid value",
@@ -196,6 +195,7 @@ _SYNTAX_HINTS: Final = (
         'one setting per line, and text in quotes (version = "1.0.0")',
     ),
 )
+"""Plain-words fixes for the TOML parser's terse messages, by the message's start."""
 
 
 _EXPECTED_TEXT: Final = re.compile(r"^expected (.+?), got .*$", re.DOTALL)

@@ -46,8 +46,8 @@ __all__ = [
     "add_months",
 ]
 
-#: The time zone in which a calendar date is judged.
 UK_TIME: Final[tzinfo] = ZoneInfo("Europe/London")
+"""The time zone in which a calendar date is judged."""
 
 
 class Region(StrEnum):

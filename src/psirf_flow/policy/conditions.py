@@ -125,23 +125,23 @@ _ALLOWED_TESTS: Final[Mapping[FactKind, frozenset[Comparison]]] = {
     FactKind.TIME: _ORDERED | {_P},
     FactKind.DATE: frozenset({Comparison.ON_OR_AFTER, Comparison.BEFORE, Comparison.BETWEEN, _P}),
 }
-#: What a comparison's value must be, by the kind of fact, in messages.
 _EXPECTED: Final[Mapping[FactKind, str]] = {
     FactKind.NUMBER: "a number",
     FactKind.DURATION: 'a duration such as "48 hours" (minutes, hours, days or weeks)',
     FactKind.TIME: 'a time of day such as "22:00" (24-hour clock)',
     FactKind.DATE: "a date such as 2026-04-01",
 }
+"""What a comparison's value must be, by the kind of fact, in messages."""
 
 _HARM_NAMES: Final[Mapping[FactKind, tuple[str, ...]]] = {
     FactKind.PHYSICAL_HARM: tuple(h.label for h in PhysicalHarm),
     FactKind.PSYCHOLOGICAL_HARM: tuple(h.label for h in PsychologicalHarm),
 }
 
-#: One value in a test: a flag, a code or harm name, a number, a duration, a date or a time.
 Scalar = bool | int | float | str | Duration | date | time
-#: A test's value: one value, or a list of them (``in``, ``between``).
+"""One value in a test: a flag, a code or harm name, a number, a duration, a date or a time."""
 TestValue = Scalar | tuple[Scalar, ...]
+"""A test's value: one value, or a list of them (``in``, ``between``)."""
 
 
 @attrs.frozen
@@ -180,8 +180,8 @@ class Not:
     condition: Condition
 
 
-#: A condition over incident facts.
 Condition = AllOf | AnyOf | Not | FactTest
+"""A condition over incident facts."""
 
 
 def evaluate(condition: Condition, facts: IncidentFacts) -> bool:

@@ -58,10 +58,10 @@ __all__ = [
     "parse_time_of_day",
 ]
 
-#: The oldest age accepted, in years (a larger number is a mistake, not a person).
 MAX_AGE_YEARS: Final = 130
-#: The longest gestation accepted, in weeks (beyond it the number is a mistake).
+"""The oldest age accepted, in years (a larger number is a mistake, not a person)."""
 MAX_GESTATION_WEEKS: Final = 45
+"""The longest gestation accepted, in weeks (beyond it the number is a mistake)."""
 
 
 class PhysicalHarm(IntEnum):
@@ -133,7 +133,6 @@ class FactKind(Enum):
     """A time of day (``"22:00"``); ``between`` may wrap midnight."""
 
 
-#: The kinds a plan may declare for a fact of its own (harm levels are LFPSE's alone).
 DECLARABLE_KINDS: Final = frozenset(
     {
         FactKind.FLAG,
@@ -145,6 +144,7 @@ DECLARABLE_KINDS: Final = frozenset(
         FactKind.TIME,
     }
 )
+"""The kinds a plan may declare for a fact of its own (harm levels are LFPSE's alone)."""
 
 
 class DurationUnit(StrEnum):
@@ -226,7 +226,6 @@ class FactDeclaration:
     title: str = ""
 
 
-#: Every fact a condition may test, with its kind. Names are the fields of IncidentFacts.
 FACTS: Final[Mapping[str, FactKind]] = MappingProxyType(
     {
         "physical_harm": FactKind.PHYSICAL_HARM,
@@ -260,6 +259,7 @@ FACTS: Final[Mapping[str, FactKind]] = MappingProxyType(
         "identified_on": FactKind.DATE,
     }
 )
+"""Every fact a condition may test, with its kind. Names are the fields of IncidentFacts."""
 
 
 def catalogue(declared: Mapping[str, FactDeclaration] | None = None) -> Mapping[str, FactKind]:

@@ -37,12 +37,12 @@ __all__ = [
     "PlanBook",
 ]
 
-#: The fact in which the engine records the ``id@version`` of the plan a case runs under.
 GOVERNING_PLAN_FACT: Final = "governing_plan_ref"
-#: The fact in which the engine records the version of the national rule pack a case runs under.
+"""The fact in which the engine records the ``id@version`` of the plan a case runs under."""
 GOVERNING_RULES_FACT: Final = "governing_rules_version"
-#: Facts only the engine sets; a payload naming one is refused.
+"""The fact in which the engine records the version of the national rule pack a case runs under."""
 GOVERNANCE_FACTS: Final = frozenset({GOVERNING_PLAN_FACT, GOVERNING_RULES_FACT})
+"""Facts only the engine sets; a payload naming one is refused."""
 
 
 @attrs.frozen(kw_only=True)

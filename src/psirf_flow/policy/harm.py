@@ -46,28 +46,28 @@ __all__ = [
     "harm_screened",
 ]
 
-#: LFPSE physical harm grades, least serious first (the labels of ``PhysicalHarm``).
 PHYSICAL_HARM_CODES: Final = tuple(h.label for h in sorted(PhysicalHarm, reverse=True))
-#: LFPSE psychological harm grades, least serious first (the labels of ``PsychologicalHarm``).
+"""LFPSE physical harm grades, least serious first (the labels of ``PhysicalHarm``)."""
 PSYCHOLOGICAL_HARM_CODES: Final = tuple(h.label for h in sorted(PsychologicalHarm, reverse=True))
-#: Prolonged psychological harm (reg 20(7)): at least 28 continuous days.
+"""LFPSE psychological harm grades, least serious first (the labels of ``PsychologicalHarm``)."""
 PROLONGED_PSYCHOLOGICAL: Final = "prolonged_psychological"
-#: The harm a health care professional records when determining a candour case.
+"""Prolonged psychological harm (reg 20(7)): at least 28 continuous days."""
 CANDOUR_HARM_CODES: Final = (*PHYSICAL_HARM_CODES, PROLONGED_PSYCHOLOGICAL)
+"""The harm a health care professional records when determining a candour case."""
 
-#: Words of earlier releases, read as the current codes (never accepted in new payloads).
 LEGACY_HARM_CODES: Final[Mapping[str, str]] = MappingProxyType(
     {"no_harm": PhysicalHarm.NONE.label, "death": PhysicalHarm.FATAL.label}
 )
+"""Words of earlier releases, read as the current codes (never accepted in new payloads)."""
 
-#: Physical grades that start a duty-of-candour assessment (moderate, severe, fatal).
 SCREENED_PHYSICAL_HARM: Final = frozenset(
     h.label for h in PhysicalHarm if h.at_least(PhysicalHarm.MODERATE)
 )
-#: Psychological grades that start a duty-of-candour assessment (moderate, severe).
+"""Physical grades that start a duty-of-candour assessment (moderate, severe, fatal)."""
 SCREENED_PSYCHOLOGICAL_HARM: Final = frozenset(
     h.label for h in PsychologicalHarm if h.at_least(PsychologicalHarm.MODERATE)
 )
+"""Psychological grades that start a duty-of-candour assessment (moderate, severe)."""
 
 
 def current_harm_code(code: object) -> object:

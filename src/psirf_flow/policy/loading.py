@@ -91,8 +91,8 @@ _POLICY_PACKAGE: Final = "psirf_flow.policy"
 _DECODE_POSITION: Final = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _DECODE_END: Final = re.compile(r"\s*\(at end of document\)\s*$")
 _STRUCTURE_ERRORS: Final = (BaseValidationError, Invalid)
-#: The longest document loaded (a plan is a few kilobytes; this leaves a wide margin).
 MAX_DOCUMENT_LENGTH: Final = 2_000_000
+"""The longest document loaded (a plan is a few kilobytes; this leaves a wide margin)."""
 
 
 def load_plan(text: str, *, source: str = "<plan>") -> Plan:

@@ -48,11 +48,11 @@ __all__ = [
     "load_national_rules",
 ]
 
-#: The data file shipped with the library.
 NATIONAL_RULES_FILE: Final = "national_requirements.toml"
+"""The data file shipped with the library."""
 
-#: The rule set file format this release reads.
 RULES_FORMAT: Final = 1
+"""The rule set file format this release reads."""
 
 
 class RequiredResponse(StrEnum):

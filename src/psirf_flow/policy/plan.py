@@ -75,20 +75,20 @@ __all__ = [
     "to_decider",
 ]
 
-#: The plan file format this release reads (the ``schema`` key).
 PLAN_SCHEMA: Final = 1
+"""The plan file format this release reads (the ``schema`` key)."""
 
-#: The roles a plan may name in ``decided_by`` (a committee may be named instead): the
-#: intake's decision steps let them act, and the plan's guard checks who decides
-#: (psirf-rules §5: who decides is local; oversight roles never act).
 DECIDER_ROLES: Final = (
     Role.PATIENT_SAFETY_SPECIALIST,
     Role.SENIOR_LEADER,
     Role.EXECUTIVE_LEAD,
 )
+"""The roles a plan may name in ``decided_by`` (a committee may be named instead): the
+intake's decision steps let them act, and the plan's guard checks who decides
+(psirf-rules §5: who decides is local; oversight roles never act)."""
 
-#: The default hard cap for a PSII: six months (psirf-rules §4.1, NAT-G, ✖ wording).
 PSII_DEFAULT_HARD_CAP: Final = Timescale(6, TimeUnit.MONTHS)
+"""The default hard cap for a PSII: six months (psirf-rules §4.1, NAT-G, ✖ wording)."""
 
 
 def _frozen_mapping(value: Mapping[str, object]) -> Mapping[str, object]:
@@ -501,17 +501,17 @@ class CandourTargets:
     escalation_ladder: str | None = None
 
 
-#: The actions a ladder's tier may apply to a case when it fires (``action``): triggers a
-#: lifecycle offers to psirf_flow itself. ``convert_to_after_action_review`` turns a swarm
-#: huddle that was not held in time into an after action review (psirf-rules §4.1: the
-#: swarm's hours are LOCAL, so what happens when they pass is the plan's choice).
 EXPIRY_ACTIONS: Final = frozenset({"convert_to_after_action_review"})
+"""The actions a ladder's tier may apply to a case when it fires (``action``): triggers a
+lifecycle offers to psirf_flow itself. ``convert_to_after_action_review`` turns a swarm
+huddle that was not held in time into an after action review (psirf-rules §4.1: the
+swarm's hours are LOCAL, so what happens when they pass is the plan's choice)."""
 
-#: The lifecycles that offer each expiry action: a ladder carrying one may be named only by
-#: response types running on them (a PSII has no step to convert it).
 EXPIRY_ACTION_LIFECYCLES: Final[Mapping[str, frozenset[LifecycleVariant]]] = MappingProxyType(
     {"convert_to_after_action_review": frozenset({LifecycleVariant.SWARM_HUDDLE})}
 )
+"""The lifecycles that offer each expiry action: a ladder carrying one may be named only by
+response types running on them (a PSII has no step to convert it)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -566,13 +566,13 @@ class EscalationLadder:
     tiers: tuple[EscalationTier, ...]
 
 
-#: The default triage review clock: 72 hours from the report (LOCAL; the legacy anchor is
-#: the Serious Incident Framework's "72 hour report", psirf-rules §4.4 ◐).
 DEFAULT_TRIAGE_REVIEW: Final = Timescale(72, TimeUnit.HOURS)
+"""The default triage review clock: 72 hours from the report (LOCAL; the legacy anchor is
+the Serious Incident Framework's "72 hour report", psirf-rules §4.4 ◐)."""
 
-#: The default time to notify a body of a referral: 2 working days (LOCAL; the legacy
-#: anchor is the SIF's two working days to report, psirf-rules §4.4 ✖ recalled).
 DEFAULT_REFERRAL_NOTIFICATION: Final = Timescale(2, TimeUnit.WORKING_DAYS)
+"""The default time to notify a body of a referral: 2 working days (LOCAL; the legacy
+anchor is the SIF's two working days to report, psirf-rules §4.4 ✖ recalled)."""
 
 
 @attrs.frozen(kw_only=True)

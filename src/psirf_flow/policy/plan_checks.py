@@ -63,8 +63,8 @@ from psirf_flow.policy.retention import minimum_problems
 
 __all__ = ["PlanView", "plan_problems"]
 
-#: Roles no sign-off step may name (psirf-rules §5): they report, oversee or are the system.
 _NEVER_SIGNS: Final = frozenset({*OVERSIGHT_ROLES, Role.REPORTER, Role.SYSTEM})
+"""Roles no sign-off step may name (psirf-rules §5): they report, oversee or are the system."""
 _FACT_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 

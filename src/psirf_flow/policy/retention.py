@@ -50,18 +50,18 @@ __all__ = [
     "settled_class",
 ]
 
-#: The shortest period the Code allows for any incident record: 10 years (psirf-rules §4.5).
 MINIMUM_YEARS: Final = 10
-#: The shortest period for serious-incident records (PSII and national requirement): 20 years.
+"""The shortest period the Code allows for any incident record: 10 years (psirf-rules §4.5)."""
 SERIOUS_MINIMUM_YEARS: Final = 20
+"""The shortest period for serious-incident records (PSII and national requirement): 20 years."""
 
-#: A problem in a plan's ``[retention]`` table: its path below ``retention`` and a message.
 Problem = tuple[tuple[str, ...], str]
+"""A problem in a plan's ``[retention]`` table: its path below ``retention`` and a message."""
 
-#: The workflow names that are learning-response lifecycle variants.
 _VARIANTS: Final = frozenset(v.value for v in LifecycleVariant)
-#: The workflow family whose cases run on a learning-response lifecycle variant.
+"""The workflow names that are learning-response lifecycle variants."""
 _LEARNING_RESPONSE: Final = "learning_response"
+"""The workflow family whose cases run on a learning-response lifecycle variant."""
 
 
 def highest_class(settings: RetentionSettings, names: Iterable[str | None]) -> str | None:

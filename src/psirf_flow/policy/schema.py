@@ -48,14 +48,13 @@ from psirf_flow.policy.plan import DECIDER_ROLES, Decider, Plan
 
 __all__ = ["SCHEMA_ID", "plan_schema", "plan_schema_text"]
 
-#: The schema's ``$id``: its place in the documentation.
 SCHEMA_ID: Final = "psirf-flow/plan.schema.json"
-#: Draft 4, the newest draft Taplo (and so Even Better TOML) reads.
+"""The schema's ``$id``: its place in the documentation."""
 _DRAFT: Final = "http://json-schema.org/draft-04/schema#"
+"""Draft 4, the newest draft Taplo (and so Even Better TOML) reads."""
 _CONDITION_TYPES: Final = frozenset({AllOf, AnyOf, Not, FactTest})
 _ATTRIBUTE_LINE: Final = re.compile(r"^(\s+)(\w+): (.*)$")
 
-#: What each test of a fact test holds, for editors' hover text.
 _TEST_HELP: Final[Mapping[Comparison, str]] = {
     Comparison.IS: "The fact equals this value (true/false, a code, a harm level, a number).",
     Comparison.IN: "The fact is one of these codes or harm levels (a set fact: shares any).",
@@ -71,6 +70,7 @@ _TEST_HELP: Final[Mapping[Comparison, str]] = {
     Comparison.ON_OR_AFTER: "A date fact on this day or later.",
     Comparison.BEFORE: "A date fact earlier than this day.",
 }
+"""What each test of a fact test holds, for editors' hover text."""
 
 
 def plan_schema() -> dict[str, Any]:

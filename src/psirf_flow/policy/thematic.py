@@ -40,11 +40,11 @@ __all__ = [
     "thematic_reviews_due",
 ]
 
-#: The fewest incidents a thematic review links (the lifecycle's ``several_incidents_linked``).
 MIN_GATHERED = 2
+"""The fewest incidents a thematic review links (the lifecycle's ``several_incidents_linked``)."""
 
-#: The most occurrences looked at per review (a daily review over thirty years).
 _MAX_STEPS = 11_000
+"""The most occurrences looked at per review (a daily review over thirty years)."""
 
 
 @attrs.frozen(kw_only=True)

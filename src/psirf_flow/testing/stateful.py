@@ -88,13 +88,13 @@ __all__ = [
     "engine_state_machine",
 ]
 
-#: The people the machine acts as. A small pool, so "is the lead" and independence
-#: guards both pass and fail.
 DEFAULT_PEOPLE: Final = ("staff-1", "staff-2", "staff-3", "staff-4", "staff-5")
+"""The people the machine acts as. A small pool, so "is the lead" and independence
+guards both pass and fail."""
 
 _T = TypeVar("_T")
-#: The test kit reads every case it made as a named system reader.
 _READER = SystemReader("psirf-flow-stateful-test")
+"""The test kit reads every case it made as a named system reader."""
 _MISSING_CASE: Final = "case-missing"
 _UNKNOWN_TRIGGER: Final = "not_a_step"
 _STEPS: Final = (timedelta(0), timedelta(minutes=5), timedelta(days=1), timedelta(days=45))
@@ -152,10 +152,10 @@ class EngineStateMachine(RuleBasedStateMachine):
     other_organisation: ClassVar[str] = "RY2"
     people: ClassVar[tuple[str, ...]] = DEFAULT_PEOPLE
     max_cases: ClassVar[int] = 2
-    #: The plan the engine runs under (``None``: no plan, the built-in defaults).
     plan: ClassVar[Plan | None] = None
-    #: Where the manual clock starts (``None``: :class:`ManualClock`'s default).
+    """The plan the engine runs under (``None``: no plan, the built-in defaults)."""
     clock_start: ClassVar[datetime | None] = None
+    """Where the manual clock starts (``None``: `ManualClock`'s default)."""
     # Strategies are built once per machine class: building them for every step costs
     # more than drawing from them.
     _strategies: ClassVar[dict[tuple[object, ...], st.SearchStrategy[Any]]] = {}
@@ -580,9 +580,9 @@ class EngineStateMachine(RuleBasedStateMachine):
         event(f"accepted: {entry.trigger}")
 
 
-#: The claimants of the sweepers a clocked machine runs (two, so claims by one are seen
-#: by the other).
 DEFAULT_CLAIMANTS: Final = ("sweeper-a", "sweeper-b")
+"""The claimants of the sweepers a clocked machine runs (two, so claims by one are seen
+by the other)."""
 _PENDING: Final = EscalationStatus.PENDING.value
 _PAUSED: Final = EscalationStatus.PAUSED.value
 _FIRED: Final = EscalationStatus.FIRED.value
@@ -591,10 +591,6 @@ _PAUSED_DEADLINE: Final = DeadlineStatus.PAUSED.value
 _FINISHED: Final = frozenset(
     {DeadlineStatus.MET.value, DeadlineStatus.CLEARED.value, DeadlineStatus.SUPERSEDED.value}
 )
-#: Instants a clocked run likes to land on (UTC): around the clocks going back on
-#: 25 October 2026 (01:00 UTC) and forward on 28 March 2027 (01:00 UTC), local midnights
-#: either side, and the Christmas and New Year bank holidays of 2026 (Boxing Day falls on
-#: a Saturday, so Monday 28 December is its substitute).
 CLOCK_LANDMARKS: Final = (
     datetime(2026, 10, 24, 23, tzinfo=UTC),  # 00:00 on the 25th, local (BST)
     datetime(2026, 10, 25, 0, 59, 59, tzinfo=UTC),
@@ -611,6 +607,10 @@ CLOCK_LANDMARKS: Final = (
     datetime(2027, 3, 28, 1, tzinfo=UTC),  # 01:00 GMT becomes 02:00 BST
     datetime(2027, 3, 28, 23, tzinfo=UTC),  # 00:00 on the 29th, local (BST)
 )
+"""Instants a clocked run likes to land on (UTC): around the clocks going back on
+25 October 2026 (01:00 UTC) and forward on 28 March 2027 (01:00 UTC), local midnights
+either side, and the Christmas and New Year bank holidays of 2026 (Boxing Day falls on
+a Saturday, so Monday 28 December is its substitute)."""
 _NEAR: Final = (timedelta(seconds=-1), timedelta(0), timedelta(seconds=1))
 _ADVANCES: Final = ("minutes", "hours", "days", "weeks", "landmark", "next tier", "next tier")
 _AMOUNTS: Final = {
@@ -621,19 +621,19 @@ _AMOUNTS: Final = {
 }
 _DEAD_CLAIMANT: Final = "sweeper-that-died"
 _LEASES: Final = (timedelta(minutes=1), timedelta(minutes=5), timedelta(hours=1))
-#: Dates drawn for the steered steps of a clocked run: from a month ago to half a year on.
 _DATE_OFFSETS: Final = st.integers(-30, 183)
+"""Dates drawn for the steered steps of a clocked run: from a month ago to half a year on."""
 
 _TierKey = tuple[str, str, int, int]
 _CANCELLED: Final = EscalationStatus.CANCELLED.value
-#: How a tier's status may change from one step to the next (psirf-rules §9.4: a tier
-#: waits, pauses with its case's hold, fires once or is cancelled; nothing comes back).
 _TIER_MOVES: Final = {
     _PENDING: frozenset({_PENDING, _PAUSED, _FIRED, _CANCELLED}),
     _PAUSED: frozenset({_PAUSED, _PENDING, _CANCELLED}),
     _FIRED: frozenset({_FIRED}),
     _CANCELLED: frozenset({_CANCELLED}),
 }
+"""How a tier's status may change from one step to the next (psirf-rules §9.4: a tier
+waits, pauses with its case's hold, fires once or is cancelled; nothing comes back)."""
 
 
 class ClockedEngineStateMachine(EngineStateMachine):

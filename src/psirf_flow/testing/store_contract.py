@@ -87,8 +87,8 @@ __all__ = ["StoreContract"]
 
 _REGISTRY = DefinitionRegistry.default()
 _ORG = "RX1"
-#: The contract reads what it wrote as a named system reader.
 _READER = SystemReader("psirf-flow-store-contract")
+"""The contract reads what it wrote as a named system reader."""
 _OTHER_ORG = "RY2"
 PSS = Actor("pss-1", [Role.PATIENT_SAFETY_SPECIALIST], _ORG)
 EXECUTIVE = Actor("exec-1", [Role.EXECUTIVE_LEAD], _ORG)

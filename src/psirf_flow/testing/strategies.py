@@ -58,10 +58,9 @@ __all__ = [
     "roles",
 ]
 
-#: The pseudo-trigger that names a workflow's opening in :func:`payloads_for`.
 OPEN: Final = "open"
+"""The pseudo-trigger that names a workflow's opening in `payloads_for`."""
 
-#: Free text that looks like patient-identifiable data; ``TEXT`` fields must hash it.
 PATIENT_LIKE_TEXT: Final = (
     "Mrs Jane Smith, DOB 01/02/1950",
     "Patient: John O'Neill (NHS 943 476 5919)",
@@ -71,6 +70,7 @@ PATIENT_LIKE_TEXT: Final = (
     "Family said: 'we were never told'",
     "",
 )
+"""Free text that looks like patient-identifiable data; ``TEXT`` fields must hash it."""
 
 _FIRST: Final = string.ascii_letters + string.digits
 _REST: Final = _FIRST + "._:@/#+-"

@@ -106,24 +106,24 @@ __all__ = [
     "referral_case_id",
 ]
 
-#: Physical and psychological harm codes (intake lifecycle) that start candour screening,
-#: from the one harm vocabulary (:mod:`psirf_flow.policy.harm`).
 SCREENED_PHYSICAL_HARM: Final = harm.SCREENED_PHYSICAL_HARM
+"""Physical and psychological harm codes (intake lifecycle) that start candour screening,
+from the one harm vocabulary ([`psirf_flow.policy.harm`][psirf_flow.policy.harm])."""
 SCREENED_PSYCHOLOGICAL_HARM: Final = harm.SCREENED_PSYCHOLOGICAL_HARM
 
-#: Prefix of the keys under which a tracking coupling's reaction sees a fact's value just
-#: before the cause (``prior:physical_harm``).
 PRIOR: Final = "prior:"
+"""Prefix of the keys under which a tracking coupling's reaction sees a fact's value just
+before the cause (``prior:physical_harm``)."""
 _HARM_FACTS: Final = ("physical_harm", "psychological_harm")
 _STAFF_FACTS: Final = ("involved_staff_ids", "involved_line_manager_ids")
 _INTAKE: Final = "incident_intake"
-#: The intake's preset fact saying it is screened from its report on (see intake/definition.py).
 _SCREENED_FROM_REPORT: Final = "candour_screened_from_report"
+"""The intake's preset fact saying it is screened from its report on (see intake/definition.py)."""
 _LEARNING_FAMILY: Final = "learning_response"
 _PAYLOAD_PREFIX: Final = "p."
 _KIND_PREFIX: Final = "coupling."
-#: Hex digits of the source id's SHA-256 kept in a shortened derived id.
 _DIGEST_LENGTH: Final = 16
+"""Hex digits of the source id's SHA-256 kept in a shortened derived id."""
 
 
 @attrs.frozen
@@ -346,8 +346,8 @@ def _was_screened(facts: Mapping[str, FactValue]) -> bool:
     )
 
 
-#: Intake triggers that grade harm (the opening, and a later update of the LFPSE record).
 _GRADING_TRIGGERS: Final = frozenset({"open", "update_incident_record"})
+"""Intake triggers that grade harm (the opening, and a later update of the LFPSE record)."""
 
 
 def _open_candour(case: Case, trigger: str, sequence: int) -> FollowUp | None:
@@ -464,7 +464,6 @@ def _findings_due_via_intake(case: Case, trigger: str, sequence: int) -> FollowU
     return _findings_due(linked, trigger, sequence)
 
 
-#: What an after action review opened for a swarm huddle carries over from it.
 _CONVERSION_CARRIED: Final = (
     "incident_ids",
     "intake_case_id",
@@ -472,6 +471,7 @@ _CONVERSION_CARRIED: Final = (
     "basis",
     *_STAFF_FACTS,
 )
+"""What an after action review opened for a swarm huddle carries over from it."""
 
 
 def _convert_swarm(case: Case, trigger: str, sequence: int) -> FollowUp | None:
@@ -491,11 +491,10 @@ def _convert_swarm(case: Case, trigger: str, sequence: int) -> FollowUp | None:
     )
 
 
-#: The steps that approve a learning response: ``approve`` by the fixed approvers, or
-#: ``sign_off`` by whoever the plan's chain names for its last step (psirf-rules §5).
 _APPROVAL: Final = frozenset({"approve", "sign_off"})
+"""The steps that approve a learning response: ``approve`` by the fixed approvers, or
+``sign_off`` by whoever the plan's chain names for its last step (psirf-rules §5)."""
 
-#: The built-in coupling table.
 COUPLINGS: Final[tuple[Coupling, ...]] = (
     Coupling(
         name="open_learning_response",
@@ -564,6 +563,7 @@ COUPLINGS: Final[tuple[Coupling, ...]] = (
         "incidents.",
     ),
 )
+"""The built-in coupling table."""
 
 
 def coupling_for(couplings: Iterable[Coupling], kind: str) -> Coupling | None:

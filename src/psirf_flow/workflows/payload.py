@@ -31,11 +31,11 @@ __all__ = ["EARLIEST_DATE", "LATEST_DATE", "MAX_COUNT", "check_payload", "text_d
 
 _SHA256_HEX: Final = re.compile(r"[0-9A-Fa-f]{64}")
 
-#: The largest count a ``COUNT`` field takes (kept well inside every store's integers, and
-#: inside RFC 8785's exact integers, 2**53 - 1).
 MAX_COUNT: Final = 999_999_999
-#: The range of dates a ``DATE`` field takes.
+"""The largest count a ``COUNT`` field takes (kept well inside every store's integers, and
+inside RFC 8785's exact integers, 2**53 - 1)."""
 EARLIEST_DATE: Final = date(1900, 1, 1)
+"""The range of dates a ``DATE`` field takes."""
 LATEST_DATE: Final = date(2199, 12, 31)
 
 

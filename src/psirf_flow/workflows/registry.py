@@ -42,8 +42,6 @@ def _assemble(registries: Iterable[Mapping[str, GuardSpec]]) -> Mapping[str, Gua
     return MappingProxyType(merged)
 
 
-#: The built-in guard registry, read-only: every lifecycle's guards and the shared ones.
-#: Copy it to add local guards.
 GUARDS: Final[Mapping[str, GuardSpec]] = _assemble(
     d.guards
     for d in (
@@ -55,6 +53,8 @@ GUARDS: Final[Mapping[str, GuardSpec]] = _assemble(
         REFERRAL,
     )
 )
+"""The built-in guard registry, read-only: every lifecycle's guards and the shared ones.
+Copy it to add local guards."""
 
 
 def define(

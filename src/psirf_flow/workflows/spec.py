@@ -40,14 +40,14 @@ __all__ = [
     "record_facts",
 ]
 
-#: Destination marker: return to the state recorded when the case was put on hold.
 PREVIOUS_STATE: Final = "<previous>"
-#: The fact holding the Europe/London date a case was put on hold (while it is on hold).
+"""Destination marker: return to the state recorded when the case was put on hold."""
 HELD_ON_FACT: Final = "held_on"
-#: The fact counting the whole local days a case has spent on hold, added up on each resume.
+"""The fact holding the Europe/London date a case was put on hold (while it is on hold)."""
 DAYS_ON_HOLD_FACT: Final = "days_on_hold"
-#: Destination marker: a recording step that keeps the case in the state it was fired from.
+"""The fact counting the whole local days a case has spent on hold, added up on each resume."""
 SAME_STATE: Final = "<same>"
+"""Destination marker: a recording step that keeps the case in the state it was fired from."""
 
 
 class FieldKind(StrEnum):
@@ -104,8 +104,8 @@ class FieldSpec:
         return cls(name, FieldKind.CHOICE, required=required, choices=choices)
 
 
-#: The optional free-text note many steps accept (kept only as a salted digest).
 NOTE_FIELD: Final = FieldSpec("note", FieldKind.TEXT)
+"""The optional free-text note many steps accept (kept only as a salted digest)."""
 
 
 @attrs.frozen
@@ -192,8 +192,8 @@ class TransitionSpec:
         return step_name(self.trigger)
 
 
-#: Words of a trigger written in capitals in a step's human name.
 _ACRONYMS: Final = MappingProxyType({"psii": "PSII", "icb": "ICB", "aar": "AAR"})
+"""Words of a trigger written in capitals in a step's human name."""
 
 
 def step_name(trigger: str) -> str:

@@ -38,15 +38,15 @@ _PG_UNIQUE_VIOLATION: Final = "23505"
 _SQLITE_UNIQUE_VIOLATIONS: Final = frozenset(
     {"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"}
 )
-#: PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
 _PG_BUSY: Final = frozenset({"40001", "40P01", "55P03"})
-#: SQLite result codes (and their extended codes) of a lock held by another connection.
+"""PostgreSQL: serialization_failure, deadlock_detected, lock_not_available."""
 _SQLITE_BUSY: Final = ("SQLITE_BUSY", "SQLITE_LOCKED")
-#: Words in a URL query key that mark its value as a secret.
+"""SQLite result codes (and their extended codes) of a lock held by another connection."""
 _SECRET_WORDS: Final = ("password", "passwd", "passfile", "secret", "token")
+"""Words in a URL query key that mark its value as a secret."""
 _MASK: Final = "***"
-#: The most characters of a URL an error message shows.
 _LONGEST_URL: Final = 200
+"""The most characters of a URL an error message shows."""
 
 
 def _is_secret(key: str) -> bool:

@@ -33,16 +33,16 @@ from psirf_flow.store.sql._errors import _is_secret, _secrets, _shown
 
 __all__ = ["Durability", "make_engine"]
 
-#: ``"full"`` survives power loss; ``"normal"`` survives process crashes only.
 Durability = Literal["full", "normal"]
+"""``"full"`` survives power loss; ``"normal"`` survives process crashes only."""
 
 _SQLITE_SYNCHRONOUS: Final = {"full": "FULL", "normal": "NORMAL"}
-#: SQLite's busy timeout when none is given, in seconds.
 _DEFAULT_BUSY_TIMEOUT: Final = 30.0
-#: A connection option: the next statement runs on its own, outside an explicit transaction.
+"""SQLite's busy timeout when none is given, in seconds."""
 _SINGLE_STATEMENT: Final = "psirf_flow_single_statement"
-#: The longest wait for another writer's lock that may be asked for: a day, in seconds.
+"""A connection option: the next statement runs on its own, outside an explicit transaction."""
 _LONGEST_BUSY_TIMEOUT: Final = 86_400
+"""The longest wait for another writer's lock that may be asked for: a day, in seconds."""
 _MISSING_FILE: Final = (
     "there is no database file at that path (it is opened read-only, so none was created)"
 )

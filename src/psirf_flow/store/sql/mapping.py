@@ -51,8 +51,8 @@ class _Malformed(ValueError):
     """A stored value does not have the shape the domain needs."""
 
 
-#: Built once: what ``json.dumps`` with these options builds on every call.
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+"""Built once: what ``json.dumps`` with these options builds on every call."""
 
 
 def encode_json(value: object) -> str:

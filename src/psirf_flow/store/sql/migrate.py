@@ -42,20 +42,20 @@ from psirf_flow.store.sql.engines import make_engine
 
 __all__ = ["HEAD_REVISION", "VERSION_TABLE", "current_revision", "upgrade"]
 
-#: The schema revision this release of psirf_flow reads and writes.
 HEAD_REVISION: Final = "0006_deadline_clocks"
-#: The table that records psirf_flow's schema revision (Alembic's ``version_table``).
+"""The schema revision this release of psirf_flow reads and writes."""
 VERSION_TABLE: Final = "psirf_flow_alembic_version"
-#: Alembic's default version table, which releases before this one used (and hosts use).
+"""The table that records psirf_flow's schema revision (Alembic's ``version_table``)."""
 _LEGACY_VERSION_TABLE: Final = "alembic_version"
-#: The tables that show a legacy ``alembic_version`` row is psirf_flow's (revision 0001's).
-#: Later revisions' tables (``incident_links``, ``escalations``) stay out on purpose: a
-#: database recorded in the legacy table predates them, and must still be recognised.
+"""Alembic's default version table, which releases before this one used (and hosts use)."""
 _OWN_TABLES: Final = frozenset(
     {"cases", "audit_entries", "idempotency_keys", "deadlines", "outbox"}
 )
-#: Serialises concurrent migrations on PostgreSQL (any constant; "psirf" in ASCII).
+"""The tables that show a legacy ``alembic_version`` row is psirf_flow's (revision 0001's).
+Later revisions' tables (``incident_links``, ``escalations``) stay out on purpose: a
+database recorded in the legacy table predates them, and must still be recognised."""
 _MIGRATION_LOCK: Final = 0x7073_6972_66
+"""Serialises concurrent migrations on PostgreSQL (any constant; "psirf" in ASCII)."""
 
 
 class _Found(NamedTuple):

@@ -97,8 +97,6 @@ _HISTORY = (
     .order_by(AUDIT_ENTRIES.c.sequence)
 )
 _HEAD = AUDIT_ENTRIES.alias("head")
-#: The case and its head entry (sequence = version) in one query; the entry's columns are
-#: labelled ``e_<name>`` so they do not clash with the case's.
 _LOAD_WITH_HEAD = (
     sa.select(CASES, *(c.label(f"e_{c.name}") for c in _HEAD.c))
     .select_from(
@@ -108,6 +106,8 @@ _LOAD_WITH_HEAD = (
     )
     .where(CASES.c.id == sa.bindparam("case_id"))
 )
+"""The case and its head entry (sequence = version) in one query; the entry's columns are
+labelled ``e_<name>`` so they do not clash with the case's."""
 _FIND_KEY = sa.select(IDEMPOTENCY_KEYS).where(IDEMPOTENCY_KEYS.c.key == sa.bindparam("key"))
 _DEADLINES = (
     sa.select(DEADLINES)
@@ -122,9 +122,6 @@ _ESCALATIONS = (
 _DEADLINE_KEY: Final = ("case_id", "kind", "cycle")
 _ESCALATION_KEY: Final = ("case_id", "kind", "cycle", "tier")
 _CLAIM_NOW = sa.bindparam("now", type_=ESCALATIONS.c.fire_at.type)
-#: The pending tiers due by ``now`` and not claimed by anyone until later, earliest first;
-#: on PostgreSQL locked ``FOR UPDATE SKIP LOCKED`` (a row another claimer holds is passed
-#: over, not waited for). It reads the ``(status, fire_at)`` index.
 _DUE_TIERS = (
     sa.select(*(ESCALATIONS.c[k] for k in _ESCALATION_KEY))
     .where(
@@ -140,8 +137,9 @@ _DUE_TIERS = (
     .with_for_update(skip_locked=True)
     .cte("due_tiers")
 )
-#: Claims the due tiers in one statement (one write transaction on SQLite, whose UPDATE
-#: takes the write lock before it reads), returning them.
+"""The pending tiers due by ``now`` and not claimed by anyone until later, earliest first;
+on PostgreSQL locked ``FOR UPDATE SKIP LOCKED`` (a row another claimer holds is passed
+over, not waited for). It reads the ``(status, fire_at)`` index."""
 _CLAIM = (
     ESCALATIONS.update()
     .where(*(ESCALATIONS.c[k] == _DUE_TIERS.c[k] for k in _ESCALATION_KEY))
@@ -151,6 +149,8 @@ _CLAIM = (
     )
     .returning(*ESCALATIONS.c)
 )
+"""Claims the due tiers in one statement (one write transaction on SQLite, whose UPDATE
+takes the write lock before it reads), returning them."""
 _OUTBOX = (
     sa.select(OUTBOX).where(OUTBOX.c.case_id == sa.bindparam("case_id")).order_by(OUTBOX.c.position)
 )
@@ -192,9 +192,6 @@ _UPDATED_CASE = (
     .returning(CASES.c.id)
     .cte("updated_case")
 )
-#: PostgreSQL only: the version-checked UPDATE and the audit INSERT as one statement (one
-#: round trip). The INSERT selects from the UPDATE's RETURNING, so it adds the entry exactly
-#: when the case row matched id and version: the row it returns is the version check.
 _UPDATE_AND_APPEND = (
     AUDIT_ENTRIES.insert()
     .from_select(
@@ -206,6 +203,9 @@ _UPDATE_AND_APPEND = (
     .add_cte(_UPDATED_CASE)
     .returning(AUDIT_ENTRIES.c.sequence)
 )
+"""PostgreSQL only: the version-checked UPDATE and the audit INSERT as one statement (one
+round trip). The INSERT selects from the UPDATE's RETURNING, so it adds the entry exactly
+when the case row matched id and version: the row it returns is the version check."""
 _PENDING = (
     sa.select(OUTBOX)
     .where(OUTBOX.c.delivered_at.is_(None))
@@ -853,12 +853,12 @@ def _upsert_statement(table: sa.Table, dialect: str) -> sa.Insert:
     )
 
 
-#: The upserts of deadlines and tiers by their keys, per dialect (built once).
 _UPSERTS: Final = {
     (table.name, dialect): _upsert_statement(table, dialect)
     for table in (DEADLINES, ESCALATIONS)
     for dialect in ("postgresql", "sqlite")
 }
+"""The upserts of deadlines and tiers by their keys, per dialect (built once)."""
 
 
 def _upsert(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:

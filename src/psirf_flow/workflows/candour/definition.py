@@ -124,14 +124,14 @@ __all__ = [
     "is_notifiable_harm",
 ]
 
-#: The guards this lifecycle resolves its guard names against: the shared ones and its own.
 LIFECYCLE_GUARDS: Final = lifecycle_guards(GuardSpec(*row) for row in CANDOUR_GUARDS)
+"""The guards this lifecycle resolves its guard names against: the shared ones and its own."""
 
 NAME: Final = "duty_of_candour"
 FAMILY: Final = "duty_of_candour"
 VERSION: Final = "1"
-#: The trigger the "report approved -> share findings" coupling fires (psirf-rules §9.4).
 LEARNING_RESPONSE_APPROVED: Final = "learning_response_approved"
+"""The trigger the "report approved -> share findings" coupling fires (psirf-rules §9.4)."""
 
 STATES: Final = (
     "assessing",
@@ -525,6 +525,6 @@ def build_duty_of_candour(*, low_harm_notifiable: bool = False) -> WorkflowDefin
 
 
 DUTY_OF_CANDOUR: Final = build_duty_of_candour()
-#: The variant for a trust whose plan treats low harm as notifiable (same name and version:
-#: register one or the other, never both).
 DUTY_OF_CANDOUR_LOW_HARM_NOTIFIABLE: Final = build_duty_of_candour(low_harm_notifiable=True)
+"""The variant for a trust whose plan treats low harm as notifiable (same name and version:
+register one or the other, never both)."""

@@ -32,8 +32,8 @@ from psirf_flow.workflows.spec import (
 
 __all__ = ["DELEGATION", "SIGNER_ROLES"]
 
-#: The guards this lifecycle resolves its guard names against: the shared ones and its own.
 LIFECYCLE_GUARDS: Final = lifecycle_guards(GuardSpec(*row) for row in DELEGATION_GUARDS)
+"""The guards this lifecycle resolves its guard names against: the shared ones and its own."""
 
 
 def _build() -> WorkflowDefinition:
@@ -83,5 +83,5 @@ def _build() -> WorkflowDefinition:
     )
 
 
-#: The delegation lifecycle.
 DELEGATION: Final = _build()
+"""The delegation lifecycle."""

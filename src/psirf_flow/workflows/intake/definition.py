@@ -87,19 +87,19 @@ __all__ = [
     "TRANSFER_REASONS",
 ]
 
-#: The guards this lifecycle resolves its guard names against: the shared ones and its own.
 LIFECYCLE_GUARDS: Final = lifecycle_guards(
     (GuardSpec(*row) for row in INTAKE_GUARDS), REFERRAL_GUARD_SPECS, THEMATIC_GUARD_SPECS
 )
+"""The guards this lifecycle resolves its guard names against: the shared ones and its own."""
 
-#: Preset on every intake: duty-of-candour screening follows its harm grading from the
-#: report on (the ``open_candour_screening`` coupling); intakes opened before carry no such
-#: fact and are screened at their decision instead.
 SCREENED_FROM_REPORT: Final = "candour_screened_from_report"
+"""Preset on every intake: duty-of-candour screening follows its harm grading from the
+report on (the ``open_candour_screening`` coupling); intakes opened before carry no such
+fact and are screened at their decision instead."""
 
-#: Rule reference carried by the audit entry of every national-requirement override; the
-#: oversight query looks for it (psirf-rules §5 segregation rule 7).
 NATIONAL_OVERRIDE_RULE: Final = "psirf.sod.national_override@1"
+"""Rule reference carried by the audit entry of every national-requirement override; the
+oversight query looks for it (psirf-rules §5 segregation rule 7)."""
 
 STATES: Final = (
     "reported",
@@ -111,14 +111,13 @@ STATES: Final = (
     "transferred",
 )
 
-#: LFPSE physical harm levels (psirf-rules §8.1), the one harm vocabulary of
-#: :mod:`psirf_flow.policy.harm` (``none`` replaced the old ``no_harm``).
 PHYSICAL_HARM: Final = PHYSICAL_HARM_CODES
-#: LFPSE psychological harm levels (psirf-rules §8.1; experimental in LFPSE).
+"""LFPSE physical harm levels (psirf-rules §8.1), the one harm vocabulary of
+[`psirf_flow.policy.harm`][psirf_flow.policy.harm] (``none`` replaced the old ``no_harm``)."""
 PSYCHOLOGICAL_HARM: Final = PSYCHOLOGICAL_HARM_CODES
-#: Where a response decision comes from, in the order of psirf-rules §0.5 rule 1.
+"""LFPSE psychological harm levels (psirf-rules §8.1; experimental in LFPSE)."""
 BASES: Final = ("national_requirement", "local_priority", "emergent_risk", "proportionate")
-#: Why a learning response was chosen.
+"""Where a response decision comes from, in the order of psirf-rules §0.5 rule 1."""
 RESPONSE_RATIONALES: Final = (
     "national_requirement_applies",
     "plan_planned_response",
@@ -128,7 +127,7 @@ RESPONSE_RATIONALES: Final = (
     "concern_raised_by_patient_family_or_staff",
     "other",
 )
-#: Why no further learning response is needed (psirf-rules §2, last row).
+"""Why a learning response was chosen."""
 NO_RESPONSE_RATIONALES: Final = (
     "no_new_learning",
     "learning_captured_elsewhere",
@@ -138,11 +137,13 @@ NO_RESPONSE_RATIONALES: Final = (
     "duplicate_report",
     "other",
 )
-#: Rule reference carried by every response decision, which the plan may permit to depart
-#: from its allowed responses; the oversight query lists the entries that did, with their
-#: reason (psirf-rules §0.5 rule 1, §1.8; :func:`psirf_flow.oversight.plan_departures`).
+"""Why no further learning response is needed (psirf-rules §2, last row)."""
 PLAN_DEPARTURE_RULE: Final = "psirf.plan.departure@1"
-#: Why a response outside the plan's allowed list was chosen (where the plan permits it).
+"""Rule reference carried by every response decision, which the plan may permit to depart
+from its allowed responses; the oversight query lists the entries that did, with their
+reason (psirf-rules §0.5 rule 1, §1.8;
+[`psirf_flow.oversight.plan_departures`][psirf_flow.oversight.plan_departures]).
+"""
 DEPARTURE_REASONS: Final = (
     "more_proportionate_response",
     "greater_learning_opportunity",
@@ -150,17 +151,18 @@ DEPARTURE_REASONS: Final = (
     "already_examined_elsewhere",
     "other",
 )
-#: Why an executive lead set a national requirement aside.
+"""Why a response outside the plan's allowed list was chosen (where the plan permits it)."""
 OVERRIDE_REASONS: Final = (
     "criteria_not_met_on_review",
     "already_investigated_elsewhere",
     "national_rule_under_review",
     "other",
 )
+"""Why an executive lead set a national requirement aside."""
 
-#: Who may take a response decision step: every role a plan may name as decider; the guard
-#: ``decider_per_plan`` does the real check (without a plan: specialist or executive lead).
 _DECIDERS: Final = DECIDER_ROLES
+"""Who may take a response decision step: every role a plan may name as decider; the guard
+``decider_per_plan`` does the real check (without a plan: specialist or executive lead)."""
 _TEAM: Final = (Role.PATIENT_SAFETY_SPECIALIST, Role.EXECUTIVE_LEAD)
 _REFERRAL_OPEN: Final = ("referred",)
 _TRIAGE_FACTS: Final = (
@@ -173,11 +175,11 @@ _TRIAGE_FACTS: Final = (
     "thematic_reviews_met",
 )
 _DECISION_NOTE: Final = FieldSpec("decision_note", FieldKind.TEXT)
-#: A committee's decision names the committee and its meeting (the plan's decided_by).
 _DECIDER_FIELDS: Final = (
     FieldSpec("decider_committee", FieldKind.IDENTIFIER),
     FieldSpec("meeting_ref", FieldKind.REFERENCE),
 )
+"""A committee's decision names the committee and its meeting (the plan's decided_by)."""
 _RESPONSE_FIELDS: Final = (
     FieldSpec("response_type", FieldKind.IDENTIFIER, required=True),
     FieldSpec.choice("basis", BASES, required=True),
@@ -195,13 +197,13 @@ _HARM_FIELDS: Final = (
     FieldSpec.choice("psychological_harm", PSYCHOLOGICAL_HARM),
 )
 
-#: Staff involved in the incident and their line managers, as opaque person ids (psirf-rules
-#: §5 rule 1): the learning response a decision opens receives them, and its independence
-#: guards check its lead, engagement lead and peer reviewer against them.
 _STAFF_FIELDS: Final = (
     FieldSpec("involved_staff_ids", FieldKind.IDENTIFIERS),
     FieldSpec("involved_line_manager_ids", FieldKind.IDENTIFIERS),
 )
+"""Staff involved in the incident and their line managers, as opaque person ids (psirf-rules
+§5 rule 1): the learning response a decision opens receives them, and its independence
+guards check its lead, engagement lead and peer reviewer against them."""
 
 _OPENING: Final = OpeningSpec(
     roles=(Role.REPORTER, Role.PATIENT_SAFETY_SPECIALIST),
@@ -426,13 +428,13 @@ _REFERRAL: Final = (
 
 # -- H2: the intake's other outcomes and records (psirf-rules §2, §3, §0.5 rule 1) --------
 
-#: Why an incident is transferred to another organisation (INF).
 TRANSFER_REASONS: Final = (
     "care_provided_by_other_organisation",
     "incident_occurred_elsewhere",
     "reported_to_wrong_organisation",
     "other",
 )
+"""Why an incident is transferred to another organisation (INF)."""
 
 _OTHER_OUTCOMES: Final = (
     TransitionSpec(
@@ -510,5 +512,5 @@ def _build() -> WorkflowDefinition:
     )
 
 
-#: The incident intake lifecycle, ``incident_intake@1``.
 INTAKE: Final = _build()
+"""The incident intake lifecycle, ``incident_intake@1``."""

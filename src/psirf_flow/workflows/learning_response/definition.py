@@ -114,20 +114,19 @@ __all__ = [
     "build_learning_response",
 ]
 
-#: The guards this lifecycle resolves its guard names against: the shared ones and its own.
 LIFECYCLE_GUARDS: Final = lifecycle_guards(
     LEARNING_RESPONSE_GUARDS,
     (GuardSpec(*row) for row in (*ENGAGEMENT_GUARDS, *GOVERNANCE_GUARDS)),
     THEMATIC_GUARD_SPECS,
 )
+"""The guards this lifecycle resolves its guard names against: the shared ones and its own."""
 
 FAMILY: Final = "learning_response"
-#: Whose engagement is recorded (psirf-rules §7.1): opaque person ids only, never names.
 PERSON_KINDS: Final = ("patient", "family_member", "staff_involved")
-#: The outcome of engaging one person; involvement is voluntary, so "declined" and
-#: "uncontactable" (with attempts recorded) are complete outcomes (psirf-rules §7.1).
+"""Whose engagement is recorded (psirf-rules §7.1): opaque person ids only, never names."""
 ENGAGEMENT_OUTCOMES: Final = ("involved", "declined", "uncontactable")
-#: How a person prefers to be contacted.
+"""The outcome of engaging one person; involvement is voluntary, so "declined" and
+"uncontactable" (with attempts recorded) are complete outcomes (psirf-rules §7.1)."""
 CONTACT_PREFERENCES: Final = (
     "in_person",
     "telephone",
@@ -137,9 +136,10 @@ CONTACT_PREFERENCES: Final = (
     "through_a_representative",
     "no_further_contact",
 )
-#: The fact listing every person whose engagement is recorded; each record is kept as
-#: ``<field>.<person id>`` (for example ``engagement.pat-1``).
+"""How a person prefers to be contacted."""
 ENGAGED_PEOPLE: Final = "engaged_person_ids"
+"""The fact listing every person whose engagement is recorded; each record is kept as
+``<field>.<person id>`` (for example ``engagement.pat-1``)."""
 VERSION: Final = "1"
 
 STATES: Final = (
@@ -163,9 +163,9 @@ _OPEN_WORK: Final = (
     "review",
     "awaiting_approval",
 )
-#: The open working states once a lead is named: where the lead or engagement lead may be
-#: replaced.
 _LED_WORK: Final = _OPEN_WORK[1:]
+"""The open working states once a lead is named: where the lead or engagement lead may be
+replaced."""
 _ENGAGING: Final = ("planning", "gathering_and_analysis", "drafting", "review")
 _REVIEW_FACTS: Final = (
     "peer_review_ref",
@@ -178,11 +178,10 @@ _REVIEW_FACTS: Final = (
 )
 
 
-#: The guard every step that moves a response forward passes: the lead, the engagement lead
-#: and the peer reviewer already named are not among the staff involved on the current list
-#: (psirf-rules §5 rule 1; issue 9 item 7).
 _TEAM_INDEPENDENT: Final = "team_independent"
-#: Why a lead (or engagement lead) is replaced during a response.
+"""The guard every step that moves a response forward passes: the lead, the engagement lead
+and the peer reviewer already named are not among the staff involved on the current list
+(psirf-rules §5 rule 1; issue 9 item 7)."""
 REASSIGN_REASONS: Final = (
     "involved_in_incident",
     "line_manages_involved_staff",
@@ -190,8 +189,8 @@ REASSIGN_REASONS: Final = (
     "conflict_of_interest",
     "other",
 )
+"""Why a lead (or engagement lead) is replaced during a response."""
 
-#: Facts of the plan's sign-off chain, cleared when the report goes back for rework.
 _SIGN_OFF_FACTS: Final = (
     "sign_off_step",
     "sign_off_last_by",
@@ -199,7 +198,7 @@ _SIGN_OFF_FACTS: Final = (
     "delegation_id",
     "report_digest",
 )
-#: What a signer may record with a step of the sign-off chain (psirf-rules §6 stage 8).
+"""Facts of the plan's sign-off chain, cleared when the report goes back for rework."""
 _SIGNING: Final = (
     FieldSpec("sign_off_step", FieldKind.COUNT),
     # The version signed, by its SHA-256 digest (psirf-rules §6 stage 8: "version hash").
@@ -207,6 +206,7 @@ _SIGNING: Final = (
     FieldSpec("meeting_ref", FieldKind.REFERENCE),
     FieldSpec("delegation_id", FieldKind.CASE_REF),
 )
+"""What a signer may record with a step of the sign-off chain (psirf-rules §6 stage 8)."""
 _FINAL_SIGN_OFF_GUARDS: Final = (
     "sign_off_as_planned",
     "approver_independent",
@@ -225,10 +225,8 @@ _CLOSING_FIELDS: Final = (
         ("no_new_learning", "covered_by_existing_improvement_plan", "actions_owned_elsewhere"),
     ),
 )
-#: Who commented on a draft (psirf-rules §6 stage 7: family, staff involved, peer review).
 COMMENTERS: Final = ("family", "staff", "peer")
-#: Why a response is paused (psirf-rules §9.1 ``hold``): the police or a coroner, or another
-#: reason (which needs a note under a plan); the earlier codes are kept for cases in flight.
+"""Who commented on a draft (psirf-rules §6 stage 7: family, staff involved, peer review)."""
 HOLD_REASONS: Final = (
     "police",
     "coroner",
@@ -237,6 +235,8 @@ HOLD_REASONS: Final = (
     "staff_availability",
     "family_request",
 )
+"""Why a response is paused (psirf-rules §9.1 ``hold``): the police or a coroner, or another
+reason (which needs a note under a plan); the earlier codes are kept for cases in flight."""
 
 
 @attrs.frozen
@@ -791,10 +791,10 @@ def _side_paths(variant: Variant) -> list[TransitionSpec]:
     ]
 
 
-#: The reason recorded when a swarm huddle not held in time becomes an after action review.
 NOT_HELD_IN_TIME: Final = "not_held_in_time"
-#: The trigger psirf_flow fires on a swarm huddle not held in time (an escalation action).
+"""The reason recorded when a swarm huddle not held in time becomes an after action review."""
 CONVERT_TO_AFTER_ACTION_REVIEW: Final = "convert_to_after_action_review"
+"""The trigger psirf_flow fires on a swarm huddle not held in time (an escalation action)."""
 
 
 def _expiry_steps(variant: Variant) -> list[TransitionSpec]:
@@ -848,7 +848,6 @@ def build_learning_response(variant: Variant) -> WorkflowDefinition:
     )
 
 
-#: The PSII's variant (its timescale and hard cap come from the governing plan).
 PSII_VARIANT: Final = Variant(
     name="psii",
     title="Patient safety incident investigation",
@@ -866,9 +865,8 @@ PSII_VARIANT: Final = Variant(
     terms_need_family_involvement=True,
     timescale=True,
 )
+"""The PSII's variant (its timescale and hard cap come from the governing plan)."""
 PSII: Final = build_learning_response(PSII_VARIANT)
-#: Version 1 of the after action review, led by a learning response lead (``assign_lead``):
-#: kept registered so that cases opened on it keep their rules (a case pins its version).
 AFTER_ACTION_REVIEW_V1: Final = build_learning_response(
     Variant(
         name="after_action_review",
@@ -876,8 +874,8 @@ AFTER_ACTION_REVIEW_V1: Final = build_learning_response(
         review_guards=("staff_accuracy_checked", "findings_agreed"),
     )
 )
-#: The after action review: a facilitated team conversation, so it is led by a facilitator
-#: named with ``assign_facilitator`` (psirf-rules §2: "trained AAR conductor/facilitator").
+"""Version 1 of the after action review, led by a learning response lead (``assign_lead``):
+kept registered so that cases opened on it keep their rules (a case pins its version)."""
 AFTER_ACTION_REVIEW: Final = build_learning_response(
     Variant(
         name="after_action_review",
@@ -888,6 +886,8 @@ AFTER_ACTION_REVIEW: Final = build_learning_response(
         version="2",
     )
 )
+"""The after action review: a facilitated team conversation, so it is led by a facilitator
+named with ``assign_facilitator`` (psirf-rules §2: "trained AAR conductor/facilitator")."""
 SWARM_HUDDLE: Final = build_learning_response(
     Variant(
         name="swarm_huddle",
@@ -924,10 +924,10 @@ THEMATIC_REVIEW: Final = build_learning_response(
     )
 )
 
-#: Every built-in learning-response definition, keyed by name.
 LEARNING_RESPONSES: Final[Mapping[str, WorkflowDefinition]] = MappingProxyType(
     {
         d.name: d
         for d in (PSII, AFTER_ACTION_REVIEW, SWARM_HUDDLE, HOT_DEBRIEF, MDT_REVIEW, THEMATIC_REVIEW)
     }
 )
+"""Every built-in learning-response definition, keyed by name."""

@@ -82,19 +82,19 @@ __all__ = [
     "response_clock",
 ]
 
-#: The timescale when the plan sets none: the upper end of "ordinarily one to three months"
-#: (psirf-rules §4.1, NAT-G ✖, recalled and not retrieved). A setting, not law.
 DEFAULT_TIMESCALE: Final = Timescale(3, TimeUnit.MONTHS)
-#: The hard cap when the plan sets none: "no longer than six months" (psirf-rules §4.1,
-#: NAT-G ✖, treated as a hard cap in configuration). A setting, not law.
+"""The timescale when the plan sets none: the upper end of "ordinarily one to three months"
+(psirf-rules §4.1, NAT-G ✖, recalled and not retrieved). A setting, not law."""
 DEFAULT_HARD_CAP: Final = PSII_DEFAULT_HARD_CAP
-#: The calendar without a plan: England and Wales bank holidays.
+"""The hard cap when the plan sets none: "no longer than six months" (psirf-rules §4.1,
+NAT-G ✖, treated as a hard cap in configuration). A setting, not law."""
 DEFAULT_CALENDAR: Final = WorkingDayCalendar()
-#: The fact holding the date of a pending extension request (absent when none is pending).
+"""The calendar without a plan: England and Wales bank holidays."""
 PENDING_EXTENSION_FACT: Final = "requested_target_date"
+"""The fact holding the date of a pending extension request (absent when none is pending)."""
 
-#: A guard registered from this module: name, check, summary, uses_payload.
 GuardRow = tuple[str, Callable[["GuardInput"], GuardResult], str, bool]
+"""A guard registered from this module: name, check, summary, uses_payload."""
 
 
 def _ends_on(start: date, timescale: Timescale, calendar: WorkingDayCalendar) -> date:
@@ -416,7 +416,6 @@ def _disagreement_explained(g: GuardInput) -> GuardResult:
 _REQUESTED: Final = PENDING_EXTENSION_FACT
 _TARGET: Final = "target_date"
 
-#: Every timescale guard, registered with its lifecycle's definition.
 ENGAGEMENT_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
         "target_within_timescale",
@@ -505,3 +504,4 @@ ENGAGEMENT_GUARDS: Final[tuple[GuardRow, ...]] = (
         True,
     ),
 )
+"""Every timescale guard, registered with its lifecycle's definition."""

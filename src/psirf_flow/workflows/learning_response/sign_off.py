@@ -60,7 +60,6 @@ __all__ = [
     "response_type_of",
 ]
 
-#: The built-in rationale codes of a hard-cap override; a plan adds its own.
 HARD_CAP_OVERRIDE_RATIONALES: Final = (
     "external_process",
     "awaiting_information",
@@ -68,8 +67,9 @@ HARD_CAP_OVERRIDE_RATIONALES: Final = (
     "exceptional_complexity",
     "other",
 )
-#: The family a delegation case belongs to (see :mod:`psirf_flow.workflows.delegation`).
+"""The built-in rationale codes of a hard-cap override; a plan adds its own."""
 DELEGATION_FAMILY: Final = "delegation"
+"""The family a delegation case belongs to (see `psirf_flow.workflows.delegation`)."""
 
 GuardRow = tuple[str, Callable[["GuardInput"], GuardResult], str, bool]
 
@@ -289,7 +289,6 @@ def _override_rationale_given(g: GuardInput) -> GuardResult:
     )
 
 
-#: Every guard of this module, registered by the learning-response definitions.
 GOVERNANCE_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
         "sign_off_step_due",
@@ -344,3 +343,4 @@ GOVERNANCE_GUARDS: Final[tuple[GuardRow, ...]] = (
         True,
     ),
 )
+"""Every guard of this module, registered by the learning-response definitions."""

@@ -80,11 +80,8 @@ __all__ = [
     "timescale_steps",
 ]
 
-#: The family's position when it is not agreement (involvement is voluntary, §7.1).
 _NOT_ENGAGED: Final = ("declined", "uncontactable")
-#: States an extension may be requested, decided or overridden from: the clock runs from
-#: planning until approval, and a case held for an external process (police, coroner) is
-#: the usual one to extend.
+"""The family's position when it is not agreement (involvement is voluntary, §7.1)."""
 _EXTENDABLE: Final = (
     "planning",
     "gathering_and_analysis",
@@ -93,6 +90,9 @@ _EXTENDABLE: Final = (
     "awaiting_approval",
     "on_hold",
 )
+"""States an extension may be requested, decided or overridden from: the clock runs from
+planning until approval, and a case held for an external process (police, coroner) is
+the usual one to extend."""
 _EXTENSION: Final = (
     "external_process",
     "awaiting_information",
@@ -101,31 +101,30 @@ _EXTENSION: Final = (
     "complexity",
     "other",
 )
-#: The family's position on a requested extension (psirf-rules §4.1, §7.1).
 FAMILY_EXTENSION_POSITIONS: Final = ("agreed", "not_agreed", "not_involved")
-#: Why the family is not involved in an extension decision (involvement is voluntary, §7.1).
+"""The family's position on a requested extension (psirf-rules §4.1, §7.1)."""
 FAMILY_NOT_INVOLVED_REASONS: Final = (
     "chose_not_to_be_involved",
     "uncontactable",
     "no_family_identified",
     "other",
 )
-#: Why the executive lead refuses an extension.
+"""Why the family is not involved in an extension decision (involvement is voluntary, §7.1)."""
 EXTENSION_REFUSAL_REASONS: Final = (
     "not_justified",
     "family_not_agreed",
     "needs_hard_cap_override",
     "other",
 )
-#: Facts of a pending extension request, cleared when it is decided.
+"""Why the executive lead refuses an extension."""
 _PENDING_FACTS: Final = ("requested_target_date", "extension_requested_by")
-#: The family's position on a request, cleared by a new request (asked again each time).
+"""Facts of a pending extension request, cleared when it is decided."""
 _FAMILY_FACTS: Final = (
     "family_extension_position",
     "family_not_involved_reason",
     "family_position_recorded_by",
 )
-#: Facts of an extension, cleared when a target within the timescale is agreed afresh.
+"""The family's position on a request, cleared by a new request (asked again each time)."""
 _EXTENSION_FACTS: Final = (
     *_PENDING_FACTS,
     *_FAMILY_FACTS,
@@ -138,13 +137,14 @@ _EXTENSION_FACTS: Final = (
     "override_rationale_ref",
     "hard_cap_override_by",
 )
-#: Facts of a response's clock cleared when it is reopened (a new clock is stamped).
+"""Facts of an extension, cleared when a target within the timescale is agreed afresh."""
 CLOCK_FACTS: Final = (
     "target_date",
     "family_timescale_agreement",
     *_EXTENSION_FACTS,
     DAYS_ON_HOLD_FACT,  # a reopened response's new clock has not been on hold
 )
+"""Facts of a response's clock cleared when it is reopened (a new clock is stamped)."""
 
 
 def family_position(name: str, yes: str) -> FieldSpec:

@@ -59,16 +59,15 @@ __all__ = [
     "WITHDRAWAL_REASONS",
 ]
 
-#: The guards this lifecycle resolves its guard names against: the shared ones and its own.
 LIFECYCLE_GUARDS: Final = lifecycle_guards(
     REFERRAL_GUARD_SPECS, (GuardSpec(*row) for row in REFERRAL_RECORD_GUARDS)
 )
+"""The guards this lifecycle resolves its guard names against: the shared ones and its own."""
 
 NAME: Final = "referral"
 FAMILY: Final = "referral"
 STATES: Final = ("to_notify", "notified", "body_leads", "completed", "withdrawn")
 
-#: How a referral ends.
 REFERRAL_OUTCOMES: Final = (
     "notification_acknowledged",
     "findings_received",
@@ -76,10 +75,11 @@ REFERRAL_OUTCOMES: Final = (
     "body_review_complete",
     "trust_contribution_complete",
 )
-#: Why the executive lead withdrew a referral before it was made.
+"""How a referral ends."""
 WITHDRAWAL_REASONS: Final = ("opened_in_error", "body_not_responsible", "duplicate_referral")
-#: How the body was told.
+"""Why the executive lead withdrew a referral before it was made."""
 NOTIFICATION_ROUTES: Final = ("notification", "submission", "portal", "telephone_then_written")
+"""How the body was told."""
 
 _TEAM: Final = (Role.PATIENT_SAFETY_SPECIALIST, Role.EXECUTIVE_LEAD)
 _CONTRIBUTION: Final = ("psirf.national.external_contribution@1",)
@@ -206,5 +206,5 @@ def _build() -> WorkflowDefinition:
     )
 
 
-#: The referral lifecycle, ``referral@1``.
 REFERRAL: Final = _build()
+"""The referral lifecycle, ``referral@1``."""

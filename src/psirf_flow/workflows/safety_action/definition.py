@@ -54,8 +54,8 @@ from psirf_flow.workflows.spec import (
 
 __all__ = ["SAFETY_ACTION", "STATES", "build_safety_action"]
 
-#: The guards this lifecycle resolves its guard names against: the shared ones and its own.
 LIFECYCLE_GUARDS: Final = lifecycle_guards(GuardSpec(*row) for row in ACTION_GUARDS)
+"""The guards this lifecycle resolves its guard names against: the shared ones and its own."""
 
 NAME: Final = "safety_action"
 FAMILY: Final = "safety_action"
