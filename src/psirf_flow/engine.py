@@ -22,15 +22,16 @@ psirf_flow's own identity is reserved: [`Engine.open`][psirf_flow.engine.Engine.
 [`ReservedIdentity`][psirf_flow.errors.ReservedIdentity]. Only the outbox relay acts as the system,
 through the private `Engine._apply_follow_up`.
 
-Example:
-    >>> from datetime import UTC, datetime
-    >>> from psirf_flow import Actor, Engine, InMemoryStore, Role
-    >>> from psirf_flow.testing import ManualClock
-    >>> engine = Engine(InMemoryStore(), clock=ManualClock(datetime(2026, 1, 5, tzinfo=UTC)))
-    >>> pss = Actor("pss-1", [Role.PATIENT_SAFETY_SPECIALIST], "RX1")
-    >>> opened = engine.open("psii", actor=pss, payload={"incident_ids": ["INC-1"]})
-    >>> opened.case.state
-    'commissioned'
+Examples:
+    ```python
+    from datetime import UTC, datetime
+    from psirf_flow import Actor, Engine, InMemoryStore, Role
+    from psirf_flow.testing import ManualClock
+    engine = Engine(InMemoryStore(), clock=ManualClock(datetime(2026, 1, 5, tzinfo=UTC)))
+    pss = Actor("pss-1", [Role.PATIENT_SAFETY_SPECIALIST], "RX1")
+    opened = engine.open("psii", actor=pss, payload={"incident_ids": ["INC-1"]})
+    opened.case.state  # 'commissioned'
+    ```
 """
 
 from __future__ import annotations

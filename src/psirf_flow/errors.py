@@ -6,41 +6,41 @@ and structured fields, so a caller never has to parse a message. Third-party exc
 (SQLAlchemy, psycopg, transitions, cattrs) never leak: they are translated at the boundary
 and chained with ``raise ... from``.
 
-::
-
-    PsirfFlowError                        PSF000  root; never raised itself
-    ├── RetryableError                    PSF001  base of the errors worth retrying (never raised)
-    │   └── ConcurrencyConflict           PSF302  the case changed since it was read; retry
-    ├── DefinitionError                   PSF100  a workflow definition is malformed
-    ├── CommandRejected                   PSF200  a command was refused; nothing was written
-    │   ├── UnknownTrigger                PSF201  the workflow has no such trigger
-    │   ├── TransitionNotAllowed          PSF202  the trigger exists but not from this state
-    │   ├── RoleNotPermitted              PSF203  the actor holds no role that may fire the trigger
-    │   ├── GuardFailed                   PSF204  guards said no (every failure listed)
-    │   │   └── ReasonMissing             PSF210  a step that needs a reason was given none
-    │   ├── InvalidPayload                PSF205  unknown, missing or badly typed payload fields
-    │   ├── IdempotencyKeyReused          PSF206  the key was used before for a different command
-    │   ├── OrganisationMismatch          PSF207  the actor belongs to another organisation
-    │   ├── UnknownWorkflow               PSF208  no workflow of that name is registered
-    │   └── ReservedIdentity              PSF209  a person used psirf_flow's own id or role
-    ├── CaseNotFound                      PSF300  no case with that id
-    ├── CaseAlreadyExists                 PSF301  a case with that id exists already
-    ├── StoreError                        PSF400  the store failed; nothing was committed
-    │   ├── StoreUnavailable              PSF401  the database cannot be reached
-    │   ├── SchemaVersionError            PSF402  the schema is not the one this release expects
-    │   ├── CorruptRecord                 PSF403  a stored row does not fit the definition it names
-    │   └── StoreBusy                     PSF404  a lock was held past the busy timeout; retry
-    │                                             (also a RetryableError)
-    ├── AuditChainBroken                  PSF500  an audit entry was altered, removed or misplaced
-    ├── AuditKeyError                     PSF510  an audit key is missing, too short or malformed
-    ├── CheckpointInvalid                 PSF520  a checkpoint file cannot be read as a checkpoint
-    ├── PlanError                         PSF600  a plan or rule set has mistakes (all listed)
-    ├── PlanVersionUnavailable            PSF610  a case runs under a plan or rule pack version
-    │                                             the engine was not given
-    ├── InvalidInput                      PSF700  a value given to a public call has the wrong
-    │                                             type or shape (also a ``ValueError``)
-    └── MissingDependency                 PSF800  an optional extra is not installed
-                                                  (also an ``ImportError``)
+```text
+PsirfFlowError                        PSF000  root; never raised itself
+├── RetryableError                    PSF001  base of the errors worth retrying (never raised)
+│   └── ConcurrencyConflict           PSF302  the case changed since it was read; retry
+├── DefinitionError                   PSF100  a workflow definition is malformed
+├── CommandRejected                   PSF200  a command was refused; nothing was written
+│   ├── UnknownTrigger                PSF201  the workflow has no such trigger
+│   ├── TransitionNotAllowed          PSF202  the trigger exists but not from this state
+│   ├── RoleNotPermitted              PSF203  the actor holds no role that may fire the trigger
+│   ├── GuardFailed                   PSF204  guards said no (every failure listed)
+│   │   └── ReasonMissing             PSF210  a step that needs a reason was given none
+│   ├── InvalidPayload                PSF205  unknown, missing or badly typed payload fields
+│   ├── IdempotencyKeyReused          PSF206  the key was used before for a different command
+│   ├── OrganisationMismatch          PSF207  the actor belongs to another organisation
+│   ├── UnknownWorkflow               PSF208  no workflow of that name is registered
+│   └── ReservedIdentity              PSF209  a person used psirf_flow's own id or role
+├── CaseNotFound                      PSF300  no case with that id
+├── CaseAlreadyExists                 PSF301  a case with that id exists already
+├── StoreError                        PSF400  the store failed; nothing was committed
+│   ├── StoreUnavailable              PSF401  the database cannot be reached
+│   ├── SchemaVersionError            PSF402  the schema is not the one this release expects
+│   ├── CorruptRecord                 PSF403  a stored row does not fit the definition it names
+│   └── StoreBusy                     PSF404  a lock was held past the busy timeout; retry
+│                                             (also a RetryableError)
+├── AuditChainBroken                  PSF500  an audit entry was altered, removed or misplaced
+├── AuditKeyError                     PSF510  an audit key is missing, too short or malformed
+├── CheckpointInvalid                 PSF520  a checkpoint file cannot be read as a checkpoint
+├── PlanError                         PSF600  a plan or rule set has mistakes (all listed)
+├── PlanVersionUnavailable            PSF610  a case runs under a plan or rule pack version
+│                                             the engine was not given
+├── InvalidInput                      PSF700  a value given to a public call has the wrong
+│                                             type or shape (also a ValueError)
+└── MissingDependency                 PSF800  an optional extra is not installed
+                                              (also an ImportError)
+```
 
 **Retrying.** Catch [`RetryableError`][psirf_flow.errors.RetryableError] to retry exactly what may
 succeed if made again: [`ConcurrencyConflict`][psirf_flow.errors.ConcurrencyConflict] (someone else
@@ -145,9 +145,11 @@ def shown(value: object) -> str:
     size, then quoted with escapes, so control characters and lone surrogates never reach a terminal
     or a log. Anything else is named by its type only (its value could be anything).
 
-    Example:
-        >>> shown("pt-943 476 5919")
-        "'pt-«redacted»'"
+    Examples:
+        ```python
+        from psirf_flow.errors import shown
+        shown("pt-943 476 5919")  # "'pt-«redacted»'"
+        ```
     """
     if not isinstance(value, str):
         return f"(a value of type {type(value).__name__})"

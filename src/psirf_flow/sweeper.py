@@ -24,13 +24,14 @@ occurrence exactly once across sweepers: see [`Sweeper`][psirf_flow.sweeper.Swee
 Deliver the messages with [`OutboxRelay`][psirf_flow.relay.OutboxRelay] (give it a
 [`Notifier`][psirf_flow.notify.Notifier]).
 
-Example:
-    >>> from datetime import UTC, datetime
-    >>> from psirf_flow import Engine, InMemoryStore, Sweeper
-    >>> from psirf_flow.testing import ManualClock
-    >>> engine = Engine(InMemoryStore(), clock=ManualClock(datetime(2026, 1, 5, tzinfo=UTC)))
-    >>> Sweeper(engine).sweep().fired
-    0
+Examples:
+    ```python
+    from datetime import UTC, datetime
+    from psirf_flow import Engine, InMemoryStore, Sweeper
+    from psirf_flow.testing import ManualClock
+    engine = Engine(InMemoryStore(), clock=ManualClock(datetime(2026, 1, 5, tzinfo=UTC)))
+    Sweeper(engine).sweep().fired  # 0
+    ```
 """
 
 from __future__ import annotations

@@ -166,13 +166,14 @@ class WorkingDayCalendar:
         region: The bank holidays observed.
         closure_days: The trust's own non-working days (for example a local closure day).
 
-    Example:
-        >>> from datetime import date
-        >>> cal = WorkingDayCalendar(Region.ENGLAND_AND_WALES)
-        >>> cal.is_working_day(date(2026, 8, 31))  # late summer bank holiday
-        False
-        >>> WorkingDayCalendar(Region.SCOTLAND).is_working_day(date(2026, 8, 31))
-        True
+    Examples:
+        ```python
+        from datetime import date
+        from psirf_flow.policy.calendars import Region, WorkingDayCalendar
+        cal = WorkingDayCalendar(Region.ENGLAND_AND_WALES)
+        cal.is_working_day(date(2026, 8, 31))  # False: the late summer bank holiday
+        WorkingDayCalendar(Region.SCOTLAND).is_working_day(date(2026, 8, 31))  # True
+        ```
     """
 
     region: Region = Region.ENGLAND_AND_WALES

@@ -1,11 +1,13 @@
 """Conditions over incident facts, shared by plan priorities and national requirements.
 
-A condition is written in TOML as one of::
+A condition is written in TOML as one of:
 
-    { all = [ <condition>, ... ] }         # every one holds
-    { any = [ <condition>, ... ] }         # at least one holds
-    { not = <condition> }                  # it does not hold
-    { fact = "<fact>", <test> = <value> }  # a test of one fact
+```toml
+{ all = [ <condition>, ... ] }         # every one holds
+{ any = [ <condition>, ... ] }         # at least one holds
+{ not = <condition> }                  # it does not hold
+{ fact = "<fact>", <test> = <value> }  # a test of one fact
+```
 
 The facts are those of [`psirf_flow.policy.facts.FACTS`][psirf_flow.policy.facts.FACTS] plus any the
 plan declares (``[facts.<name>]``). The tests are:

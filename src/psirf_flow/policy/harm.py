@@ -73,9 +73,12 @@ SCREENED_PSYCHOLOGICAL_HARM: Final = frozenset(
 def current_harm_code(code: object) -> object:
     """``code`` in the current vocabulary: an old word becomes its code, anything else stays.
 
-    Example:
-        >>> current_harm_code("no_harm"), current_harm_code("death"), current_harm_code("low")
-        ('none', 'fatal', 'low')
+    Examples:
+        ```python
+        from psirf_flow.policy.harm import current_harm_code
+        current_harm_code("no_harm"), current_harm_code("death"), current_harm_code("low")
+        # ('none', 'fatal', 'low')
+        ```
     """
     if isinstance(code, str):
         return LEGACY_HARM_CODES.get(code, code)
@@ -87,11 +90,12 @@ def harm_screened(physical: object, psychological: object) -> bool:
 
     Old words are read as their current codes; anything unknown or absent does not screen.
 
-    Example:
-        >>> harm_screened("fatal", None), harm_screened("low", "moderate")
-        (True, True)
-        >>> harm_screened("no_harm", "low")
-        False
+    Examples:
+        ```python
+        from psirf_flow.policy.harm import harm_screened
+        harm_screened("fatal", None), harm_screened("low", "moderate")  # (True, True)
+        harm_screened("no_harm", "low")  # False
+        ```
     """
     return (
         current_harm_code(physical) in SCREENED_PHYSICAL_HARM

@@ -167,9 +167,13 @@ def review_date(incident_date: date, retention_class: RetentionClass) -> date:
     the same calendar date the class's years later (28 February for an incident on 29
     February), with no working-day roll-forward.
 
-    Example:
-        >>> review_date(date(2024, 2, 29), RetentionClass(years=10))
-        datetime.date(2034, 2, 28)
+    Examples:
+        ```python
+        from datetime import date
+        from psirf_flow.policy.plan import RetentionClass
+        from psirf_flow.policy.retention import review_date
+        review_date(date(2024, 2, 29), RetentionClass(years=10))  # date(2034, 2, 28)
+        ```
 
     Args:
         incident_date: The incident's date (Europe/London).

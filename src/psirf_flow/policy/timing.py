@@ -163,10 +163,13 @@ def months_due(start: date, n: int, calendar: WorkingDayCalendar) -> date:
     the PSII's one-to-three-month target and six-month cap are plan settings, psirf-rules
     §4.1).
 
-    Example:
-        >>> from psirf_flow.policy.calendars import WorkingDayCalendar
-        >>> months_due(date(2026, 3, 14), 3, WorkingDayCalendar())  # Sun 14 Jun 2026
-        datetime.date(2026, 6, 15)
+    Examples:
+        ```python
+        from datetime import date
+        from psirf_flow.policy.calendars import WorkingDayCalendar
+        from psirf_flow.policy.timing import months_due
+        months_due(date(2026, 3, 14), 3, WorkingDayCalendar())  # date(2026, 6, 15), a Monday
+        ```
 
     Raises:
         ValueError: If ``start`` is not a date, ``n`` is negative or not a whole number,

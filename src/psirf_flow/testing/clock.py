@@ -21,11 +21,13 @@ class ManualClock:
     Args:
         start: The initial time; must be aware. Defaults to 2026-01-05 09:00 UTC.
 
-    Example:
-        >>> from datetime import timedelta
-        >>> clock = ManualClock()
-        >>> clock.advance(timedelta(days=1)).isoformat()
-        '2026-01-06T09:00:00+00:00'
+    Examples:
+        ```python
+        from datetime import timedelta
+        from psirf_flow.testing import ManualClock
+        clock = ManualClock()
+        clock.advance(timedelta(days=1)).isoformat()  # '2026-01-06T09:00:00+00:00'
+        ```
     """
 
     def __init__(self, start: datetime | None = None) -> None:

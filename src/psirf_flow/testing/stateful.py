@@ -23,15 +23,16 @@ Built with ``plan=`` the engine runs under a plan; built with ``clocks=True`` it
 moves the clock, holds and resumes cases and sweeps, and checks that every due escalation tier fires
 exactly once and never early (psirf-rules §4, §9.4).
 
-Example:
-    Run it under pytest for your own definition::
+Run it under pytest for your own definition:
 
-        from hypothesis import settings
-        from psirf_flow.testing import engine_state_machine
+```python
+from hypothesis import settings
+from psirf_flow.testing import engine_state_machine
 
-        MyPlanMachine = engine_state_machine(MY_DEFINITION)
-        TestMyPlan = MyPlanMachine.TestCase
-        TestMyPlan.settings = settings(max_examples=50, stateful_step_count=60)
+MyPlanMachine = engine_state_machine(MY_DEFINITION)
+TestMyPlan = MyPlanMachine.TestCase
+TestMyPlan.settings = settings(max_examples=50, stateful_step_count=60)
+```
 """
 
 from __future__ import annotations

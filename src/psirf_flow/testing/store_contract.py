@@ -2,23 +2,25 @@
 
 Every adapter (the in-memory store, the SQL store, and third parties' stores) subclasses
 it and passes. Subclass it in a test module, with a class name starting with ``Test``, and
-override the ``store`` fixture so that it returns a **fresh, empty** store for each test::
+override the ``store`` fixture so that it returns a **fresh, empty** store for each test:
 
-    import pytest
-    from psirf_flow.testing import StoreContract
+```python
+import pytest
+from psirf_flow.testing import StoreContract
 
 
-    class TestMyStore(StoreContract):
-        @pytest.fixture
-        def store(self, tmp_path):
-            store = MyStore(tmp_path / "cases.db")
-            yield store
-            store.close()
+class TestMyStore(StoreContract):
+    @pytest.fixture
+    def store(self, tmp_path):
+        store = MyStore(tmp_path / "cases.db")
+        yield store
+        store.close()
 
-        # Optional, for stores that persist: a new store object over the same data.
-        @pytest.fixture
-        def reopen(self, store, tmp_path):
-            return lambda: MyStore(tmp_path / "cases.db")
+    # Optional, for stores that persist: a new store object over the same data.
+    @pytest.fixture
+    def reopen(self, store, tmp_path):
+        return lambda: MyStore(tmp_path / "cases.db")
+```
 
 The contract drives the store directly with [`Change`][psirf_flow.ports.Change] records
 built by [`decide_open`][psirf_flow.decide.decide_open] and [`decide`][psirf_flow.decide.decide],

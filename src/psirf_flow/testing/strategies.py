@@ -10,12 +10,16 @@ Free text deliberately includes patient-like names and NHS-number-like strings: 
 field must accept them and keep only their salted digest, while an identifier field must
 refuse them.
 
-Example:
-    >>> from hypothesis import given
-    >>> from psirf_flow.workflows import PSII
-    >>> @given(payloads_for(PSII, "approve"))
-    ... def test_approve_payloads(payload):
-    ...     assert "report_ref" in payload
+Examples:
+    ```python
+    from hypothesis import given
+    from psirf_flow.testing.strategies import payloads_for
+    from psirf_flow.workflows import PSII
+
+    @given(payloads_for(PSII, "approve"))
+    def test_approve_payloads(payload):
+        assert "report_ref" in payload
+    ```
 """
 
 from __future__ import annotations

@@ -201,11 +201,12 @@ def derived_id(source_id: str, suffix: str) -> str:
     ``suffix``, 128 characters in all. ``suffix`` is short and made of identifier
     characters (for example ``"/doc"`` or ``"#4/open_candour_screening"``).
 
-    Example:
-        >>> derived_id("INC-7", "/doc")
-        'INC-7/doc'
-        >>> len(derived_id("I" * 125, "/doc"))
-        128
+    Examples:
+        ```python
+        from psirf_flow.workflows.couplings import derived_id
+        derived_id("INC-7", "/doc")  # 'INC-7/doc'
+        len(derived_id("I" * 125, "/doc"))  # 128
+        ```
     """
     candidate = source_id + suffix
     if check_identifier(candidate) is None:
@@ -278,9 +279,11 @@ def referral_case_id(intake_case_id: str, sequence: int) -> str:
     message against the source case as it is now, and a later referral replaces the
     intake's ``referral_body`` fact (every body stays in ``referral_bodies``).
 
-    Example:
-        >>> referral_case_id("INT-7", 4)
-        'INT-7/ref4'
+    Examples:
+        ```python
+        from psirf_flow.workflows.couplings import referral_case_id
+        referral_case_id("INT-7", 4)  # 'INT-7/ref4'
+        ```
     """
     return derived_id(intake_case_id, f"/ref{sequence}")
 
@@ -288,9 +291,11 @@ def referral_case_id(intake_case_id: str, sequence: int) -> str:
 def after_action_review_id(swarm_case_id: str) -> str:
     """The id of the after action review opened for a swarm huddle not held in time.
 
-    Example:
-        >>> after_action_review_id("INT-7/lr4")
-        'INT-7/lr4/aar'
+    Examples:
+        ```python
+        from psirf_flow.workflows.couplings import after_action_review_id
+        after_action_review_id("INT-7/lr4")  # 'INT-7/lr4/aar'
+        ```
     """
     return derived_id(swarm_case_id, "/aar")
 

@@ -7,8 +7,11 @@ package). See the how-to guide "Persist with SQLAlchemy". psirf_flow records its
 its own table ([`VERSION_TABLE`][psirf_flow.store.sql.migrate.VERSION_TABLE]), so a host's own
 Alembic history can share the schema.
 
-Example:
-    >>> store = SqlStore.open("cases.sqlite3", migrate=True)  # doctest: +SKIP
+Examples:
+    ```python
+    from psirf_flow.store.sql import SqlStore
+    store = SqlStore.open("cases.sqlite3", migrate=True)
+    ```
 """
 
 from psirf_flow._extras import missing

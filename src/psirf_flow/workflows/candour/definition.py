@@ -2,17 +2,19 @@
 
 Based on psirf-rules §4.2 and §9.3. Regulation 20 of the Health and Social Care Act 2008
 (Regulated Activities) Regulations 2014 is statutory (HARD); the states below are this
-library's reading of it (INF)::
+library's reading of it (INF):
 
-    assessing --determine_notifiable--> verbal_due --record_verbal_notification-->
-      written_due --record_written_notification--> results_due --record_findings_shared-->
-      complete
-    assessing --determine_not_notifiable--> not_notifiable
-    verbal_due --mark_uncontactable_or_declined--> uncontactable_or_declined
-      --close_recorded--> complete_recorded
-    uncontactable_or_declined | complete_recorded --relevant_person_engages--> verbal_due
-    not_notifiable --reassess--> assessing   (new information, e.g. harm revised)
-    complete | complete_recorded --reopen--> assessing   (the facts changed)
+```text
+assessing --determine_notifiable--> verbal_due --record_verbal_notification-->
+  written_due --record_written_notification--> results_due --record_findings_shared-->
+  complete
+assessing --determine_not_notifiable--> not_notifiable
+verbal_due --mark_uncontactable_or_declined--> uncontactable_or_declined
+  --close_recorded--> complete_recorded
+uncontactable_or_declined | complete_recorded --relevant_person_engages--> verbal_due
+not_notifiable --reassess--> assessing   (new information, e.g. harm revised)
+complete | complete_recorded --reopen--> assessing   (the facts changed)
+```
 
 psirf-rules §9.3 has "auto" steps (``NOTIFIABLE -> VERBAL_DUE``, ``VERBAL_DONE ->
 WRITTEN_DUE``); the engine fires one transition per trigger, so each auto step is the

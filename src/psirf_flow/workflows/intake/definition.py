@@ -1,11 +1,13 @@
 """The incident intake lifecycle: from report, through triage, to the response decision.
 
-Main path (psirf-rules §6 stages 0 and 2, §9.0)::
+Main path (psirf-rules §6 stages 0 and 2, §9.0):
 
-    reported -> under_review -> response_decided
-                             -> no_further_response
-                             -> referred -> closed
-    reported | under_review  -> transferred
+```text
+reported -> under_review -> response_decided
+                         -> no_further_response
+                         -> referred -> closed
+reported | under_review  -> transferred
+```
 
 * ``reported``: opened by a reporter or patient safety specialist with the incident id, the
   LFPSE reference and the LFPSE harm codes (§8.1, the one vocabulary of

@@ -1,9 +1,11 @@
 """The learning-response lifecycle and its variants, as data.
 
-Main path (psirf-rules §6 and §9.1)::
+Main path (psirf-rules §6 and §9.1):
 
-    commissioned -> planning -> gathering_and_analysis -> drafting -> review
-      -> awaiting_approval -> approved -> shared -> closed
+```text
+commissioned -> planning -> gathering_and_analysis -> drafting -> review
+  -> awaiting_approval -> approved -> shared -> closed
+```
 
 with ``on_hold`` (and resume to the state it was held from), ``stood_down`` (with a reason)
 and ``reopen`` (closed -> gathering_and_analysis, by the executive lead, on new information).

@@ -1,12 +1,14 @@
 """The referral lifecycle: one record per body an incident is referred to, as data.
 
 Based on psirf-rules §3 (the national requirements that call for a referral: rows 3 and 5
-to 11, HARD; bodies ✔, row wording ◐/✖) and §9.0 ("create Referral(body)", INF)::
+to 11, HARD; bodies ✔, row wording ◐/✖) and §9.0 ("create Referral(body)", INF):
 
-    to_notify --record_notification--> notified --complete--> completed
-                                       notified --record_external_lead--> body_leads
-                                                  body_leads --complete--> completed
-    to_notify --withdraw (executive lead, reason)--> withdrawn
+```text
+to_notify --record_notification--> notified --complete--> completed
+                                   notified --record_external_lead--> body_leads
+                                              body_leads --complete--> completed
+to_notify --withdraw (executive lead, reason)--> withdrawn
+```
 
 * **Opened** by the coupling ``open_referral`` when the intake refers the incident (or by
   the patient safety team directly), with the incident, the body (an id from the national

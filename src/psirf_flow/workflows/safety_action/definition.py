@@ -1,10 +1,12 @@
 """The safety-action lifecycle, as data (psirf-rules §9.2; NAT-G/INF).
 
-Main path::
+Main path:
 
-    proposed --agree--> agreed --start--> in_progress --mark_implemented--> implemented
-      --begin_monitoring--> monitoring --confirm_effective--> closed_effective
-    monitoring --confirm_not_effective--> not_effective --revise--> agreed
+```text
+proposed --agree--> agreed --start--> in_progress --mark_implemented--> implemented
+  --begin_monitoring--> monitoring --confirm_effective--> closed_effective
+monitoring --confirm_not_effective--> not_effective --revise--> agreed
+```
 
 Side exits: ``defer`` (to ``deferred``, remembering the state; ``resume`` goes back),
 ``accept_risk`` (to ``risk_accepted``) and ``cancel`` (to ``cancelled``), each approved by
