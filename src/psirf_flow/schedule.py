@@ -115,13 +115,21 @@ __all__ = [
 ]
 
 TRIAGE_REVIEW: Final = "triage_review"
+"""The deadline kind for reviewing an intake's report (``triage_review``)."""
 RESPONSE_TARGET: Final = "response_target"
+"""The deadline kind for a learning response's target date (``response_target``)."""
 RESPONSE_HARD_CAP: Final = "response_hard_cap"
+"""The deadline kind for a learning response's hard cap (``response_hard_cap``)."""
 CANDOUR_NOTIFICATION: Final = "candour_notification"
+"""The deadline kind for the verbal candour notification (``candour_notification``)."""
 CANDOUR_WRITTEN: Final = "candour_written"
+"""The deadline kind for the written candour notification (``candour_written``)."""
 CANDOUR_FINDINGS: Final = "candour_findings"
+"""The deadline kind for sharing findings under candour (``candour_findings``)."""
 REFERRAL_NOTIFICATION: Final = "referral_notification"
+"""The deadline kind for notifying a referral's body (``referral_notification``)."""
 SAFETY_ACTION_DUE: Final = "safety_action_due"
+"""The deadline kind for implementing an agreed safety action (``safety_action_due``)."""
 
 KINDS: Final = (
     TRIAGE_REVIEW,

@@ -193,6 +193,7 @@ class GuardInput:
 
 
 Guard = Callable[[GuardInput], GuardResult]
+"""A guard: a pure function from what it may read to its verdict."""
 
 
 @attrs.frozen

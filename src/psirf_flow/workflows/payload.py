@@ -35,8 +35,9 @@ MAX_COUNT: Final = 999_999_999
 """The largest count a ``COUNT`` field takes (kept well inside every store's integers, and
 inside RFC 8785's exact integers, 2**53 - 1)."""
 EARLIEST_DATE: Final = date(1900, 1, 1)
-"""The range of dates a ``DATE`` field takes."""
+"""The earliest date a ``DATE`` field takes."""
 LATEST_DATE: Final = date(2199, 12, 31)
+"""The latest date a ``DATE`` field takes."""
 
 
 def text_digest(salt: str, text: str, key: bytes | None = None) -> str:

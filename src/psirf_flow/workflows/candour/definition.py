@@ -145,6 +145,7 @@ STATES: Final = (
     "uncontactable_or_declined",
     "complete_recorded",
 )
+"""Every state a candour case can be in."""
 _OPEN: Final = (
     "assessing",
     "verbal_due",
@@ -527,6 +528,7 @@ def build_duty_of_candour(*, low_harm_notifiable: bool = False) -> WorkflowDefin
 
 
 DUTY_OF_CANDOUR: Final = build_duty_of_candour()
+"""The duty-of-candour lifecycle as built in: moderate harm and above is notifiable."""
 DUTY_OF_CANDOUR_LOW_HARM_NOTIFIABLE: Final = build_duty_of_candour(low_harm_notifiable=True)
 """The variant for a trust whose plan treats low harm as notifiable (same name and version:
 register one or the other, never both)."""

@@ -112,6 +112,7 @@ STATES: Final = (
     "closed",
     "transferred",
 )
+"""Every state an intake can be in."""
 
 PHYSICAL_HARM: Final = PHYSICAL_HARM_CODES
 """LFPSE physical harm levels (psirf-rules §8.1), the one harm vocabulary of

@@ -157,6 +157,7 @@ STATES: Final = (
     "on_hold",
     "stood_down",
 )
+"""Every state a learning response (every variant) can be in."""
 _OPEN_WORK: Final = (
     "commissioned",
     "planning",
@@ -869,6 +870,7 @@ PSII_VARIANT: Final = Variant(
 )
 """The PSII's variant (its timescale and hard cap come from the governing plan)."""
 PSII: Final = build_learning_response(PSII_VARIANT)
+"""The patient safety incident investigation (PSII) lifecycle."""
 AFTER_ACTION_REVIEW_V1: Final = build_learning_response(
     Variant(
         name="after_action_review",
@@ -899,6 +901,8 @@ SWARM_HUDDLE: Final = build_learning_response(
         converts_when_late=True,
     )
 )
+"""The swarm huddle, led by a facilitator; one not held in time is converted to an after
+action review."""
 HOT_DEBRIEF: Final = build_learning_response(
     Variant(
         name="hot_debrief",
@@ -908,6 +912,7 @@ HOT_DEBRIEF: Final = build_learning_response(
         review_guards=("staff_accuracy_checked",),
     )
 )
+"""The hot debrief, led by a facilitator, with staff accuracy checked at review."""
 MDT_REVIEW: Final = build_learning_response(
     Variant(
         name="mdt_review",
@@ -915,6 +920,7 @@ MDT_REVIEW: Final = build_learning_response(
         review_guards=("expert_input_recorded", "staff_accuracy_checked", "findings_agreed"),
     )
 )
+"""The multidisciplinary team review, with expert input recorded at review."""
 THEMATIC_REVIEW: Final = build_learning_response(
     Variant(
         name="thematic_review",
@@ -925,6 +931,8 @@ THEMATIC_REVIEW: Final = build_learning_response(
         scheduled_reviews=True,
     )
 )
+"""The thematic review of two incidents or more, with terms of reference and peer review;
+scheduled by the plan or commissioned on its own."""
 
 LEARNING_RESPONSES: Final[Mapping[str, WorkflowDefinition]] = MappingProxyType(
     {

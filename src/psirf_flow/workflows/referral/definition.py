@@ -69,6 +69,7 @@ LIFECYCLE_GUARDS: Final = lifecycle_guards(
 NAME: Final = "referral"
 FAMILY: Final = "referral"
 STATES: Final = ("to_notify", "notified", "body_leads", "completed", "withdrawn")
+"""Every state a referral can be in."""
 
 REFERRAL_OUTCOMES: Final = (
     "notification_acknowledged",

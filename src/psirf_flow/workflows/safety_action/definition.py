@@ -75,6 +75,7 @@ STATES: Final = (
     "risk_accepted",
     "cancelled",
 )
+"""Every state a safety action can be in."""
 _ACTIVE: Final = (
     "proposed",
     "agreed",
@@ -329,3 +330,4 @@ def build_safety_action() -> WorkflowDefinition:
 
 
 SAFETY_ACTION: Final = build_safety_action()
+"""The safety-action lifecycle, from proposal to an effective, accepted or cancelled close."""
