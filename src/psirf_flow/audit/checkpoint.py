@@ -58,7 +58,10 @@ _HEAD: Final = re.compile(r"(?:[0-9a-f]{64})?")
 """A head hash: 64 hex digits, or empty for a case whose trail was empty."""
 
 Problem = Literal["truncated", "deleted", "unexpected"]
+"""What a checkpoint shows is wrong with one case: its trail cut short, the case gone, or a case
+the checkpoint should list and does not."""
 SignatureStatus = Literal["valid", "invalid", "unchecked"]
+"""A checkpoint signature: valid, invalid (edited) or unchecked (its key was not supplied)."""
 
 
 @attrs.frozen
