@@ -1,12 +1,12 @@
 """MkDocs hooks: generate the workflow reference from the definitions the engine runs.
 
 A stub page holds a marker such as ``<!-- psirf-flow:workflow psii -->``. At build time the
-marker is replaced by :func:`psirf_flow.workflows.diagram.reference_markdown` for the newest
+marker is replaced by `psirf_flow.workflows.diagram.reference_markdown` for the newest
 built-in definition of that name (any workflow in ``DefinitionRegistry.default()``): the
 diagram, the opening and the transition table. The build fails when a marker names an
 unknown workflow, or when a built-in workflow has no page, so the reference cannot drift
 from the code. The marker ``<!-- psirf-flow:rules -->`` is replaced by
-:func:`psirf_flow.workflows.rules_reference.rules_markdown` for every built-in workflow and
+`psirf_flow.workflows.rules_reference.rules_markdown` for every built-in workflow and
 the shipped national rule pack.
 """
 
