@@ -1,17 +1,18 @@
-"""Engines configured the way :class:`~psirf_flow.store.sql.SqlStore` needs them.
+"""Engines configured the way [`SqlStore`][psirf_flow.store.sql.store.SqlStore] needs them.
 
-:func:`make_engine` turns a SQLAlchemy URL (or a plain SQLite file path) into an engine.
-For SQLite every connection uses WAL, ``PRAGMA synchronous`` set by :data:`Durability`,
-foreign keys, a busy timeout, and explicit ``BEGIN`` so that SAVEPOINTs and transactional
-DDL work. For PostgreSQL, ``durability="normal"`` turns ``synchronous_commit`` off and a
-``busy_timeout`` sets ``lock_timeout``. With ``read_only=True`` nothing can be written:
-SQLite files are opened with ``mode=ro`` (a missing file is an error, never created) and
-``PRAGMA query_only``; PostgreSQL sessions are ``default_transaction_read_only``.
+[`make_engine`][psirf_flow.store.sql.engines.make_engine] turns a SQLAlchemy URL (or a plain SQLite
+file path) into an engine. For SQLite every connection uses WAL, ``PRAGMA synchronous`` set by
+[`Durability`][psirf_flow.store.sql.engines.Durability], foreign keys, a busy timeout, and explicit
+``BEGIN`` so that SAVEPOINTs and transactional DDL work. For PostgreSQL, ``durability="normal"``
+turns ``synchronous_commit`` off and a ``busy_timeout`` sets ``lock_timeout``. With
+``read_only=True`` nothing can be written: SQLite files are opened with ``mode=ro`` (a missing file
+is an error, never created) and ``PRAGMA query_only``; PostgreSQL sessions are
+``default_transaction_read_only``.
 
 Secret query parameters of a PostgreSQL URL (``?password=``, ``?sslpassword=``...) are
 taken out of the engine's URL (the password into its userinfo part, which SQLAlchemy
 hides; the others into the driver's connect arguments), so no repr of the engine shows
-them. :func:`_single_statement` lets one connection run its next statement without an
+them. `_single_statement` lets one connection run its next statement without an
 explicit transaction (autocommit on PostgreSQL; the SQLite ``begin`` listener here skips
 ``BEGIN``).
 """
@@ -32,16 +33,16 @@ from psirf_flow.store.sql._errors import _is_secret, _secrets, _shown
 
 __all__ = ["Durability", "make_engine"]
 
-#: ``"full"`` survives power loss; ``"normal"`` survives process crashes only.
 Durability = Literal["full", "normal"]
+"""``"full"`` survives power loss; ``"normal"`` survives process crashes only."""
 
 _SQLITE_SYNCHRONOUS: Final = {"full": "FULL", "normal": "NORMAL"}
-#: SQLite's busy timeout when none is given, in seconds.
 _DEFAULT_BUSY_TIMEOUT: Final = 30.0
-#: A connection option: the next statement runs on its own, outside an explicit transaction.
+"""SQLite's busy timeout when none is given, in seconds."""
 _SINGLE_STATEMENT: Final = "psirf_flow_single_statement"
-#: The longest wait for another writer's lock that may be asked for: a day, in seconds.
+"""A connection option: the next statement runs on its own, outside an explicit transaction."""
 _LONGEST_BUSY_TIMEOUT: Final = 86_400
+"""The longest wait for another writer's lock that may be asked for: a day, in seconds."""
 _MISSING_FILE: Final = (
     "there is no database file at that path (it is opened read-only, so none was created)"
 )
@@ -81,7 +82,7 @@ def make_engine(
     read_only: bool = False,
     busy_timeout: float | None = None,
 ) -> sa.Engine:
-    """Create an engine configured the way :class:`SqlStore` needs it.
+    """Create an engine configured the way `SqlStore` needs it.
 
     For SQLite every connection uses WAL, ``synchronous`` set by ``durability``, foreign
     keys, a busy timeout, and explicit ``BEGIN`` so that SAVEPOINTs and transactional
@@ -96,7 +97,7 @@ def make_engine(
             an error and is not created) and ``PRAGMA query_only``; PostgreSQL sessions
             are ``default_transaction_read_only``. A write is refused with ``StoreError``.
         busy_timeout: How long, in seconds, to wait for a lock another writer holds before
-            giving up with :class:`~psirf_flow.errors.StoreBusy`. SQLite's
+            giving up with [`StoreBusy`][psirf_flow.errors.StoreBusy]. SQLite's
             ``busy_timeout`` (30 s by default); PostgreSQL's ``lock_timeout`` (the
             server's setting by default).
 
@@ -150,8 +151,9 @@ def check_options(
 ) -> None:
     """Refuse options of the wrong type or range with InvalidInput, before anything is opened.
 
-    Shared by :func:`make_engine` and ``SqlStore.open``; the message never repeats a URL
-    (it may hold a password) and repeats other values only through ``errors.shown``.
+    Shared by [`make_engine`][psirf_flow.store.sql.engines.make_engine] and ``SqlStore.open``; the
+    message never repeats a URL (it may hold a password) and repeats other values only through
+    ``errors.shown``.
     """
     if not isinstance(url, str | sa.URL):
         raise InvalidInput(
