@@ -22,6 +22,8 @@ EXTRAS: Final = {
     "sqlalchemy": "sqlalchemy",
     "alembic": "sqlalchemy",
     "psycopg": "postgresql",
+    "greenlet": "async",
+    "aiosqlite": "async",
     "click": "cli",
     "hypothesis": "testing",
     "pytest": "testing",
