@@ -4,7 +4,7 @@
 [`Engine`][psirf_flow.engine.Engine] and an
 [`AsyncSqlStore`][psirf_flow.store.sql.aio.AsyncSqlStore]. Each call takes one pooled
 connection, opens one transaction, and runs the synchronous engine's method on a
-[`SqlStore`][psirf_flow.store.sql.SqlStore] bound to that connection, through
+[`SqlStore`][psirf_flow.store.sql.store.SqlStore] bound to that connection, through
 SQLAlchemy's ``AsyncConnection.run_sync``. SQLAlchemy runs the synchronous code in a
 greenlet and awaits every database round trip on the event loop: the rules, the checks
 and the errors are the synchronous engine's own, and the loop is never blocked by the
@@ -12,7 +12,7 @@ database. The transaction commits when the call returns and rolls back when it r
 a call is all or nothing, as with the synchronous engine.
 
 ```python
-from psirf_flow import Actor, Role
+from psirf_flow import Actor, Role, SystemClock
 from psirf_flow.aio import AsyncEngine, AsyncSqlStore
 
 
@@ -94,7 +94,7 @@ _BOUND: ContextVar[SqlStore | None] = ContextVar("psirf_flow_bound_store", defau
 class _CallStore:
     """The synchronous engine's store: the SQL store bound to the running call's connection.
 
-    Every method forwards to the [`SqlStore`][psirf_flow.store.sql.SqlStore] that
+    Every method forwards to the [`SqlStore`][psirf_flow.store.sql.store.SqlStore] that
     [`AsyncEngine`][psirf_flow.aio.AsyncEngine] bound for the call running now, so one
     engine (with its caches) serves every call while each call keeps its own connection
     and transaction.

@@ -3,7 +3,7 @@
 [`AsyncSqlStore`][psirf_flow.store.sql.aio.AsyncSqlStore] keeps one SQLAlchemy
 ``AsyncEngine`` (aiosqlite for SQLite files, psycopg's asyncio connection for PostgreSQL).
 Each call takes a pooled connection, opens one transaction and runs the synchronous
-[`SqlStore`][psirf_flow.store.sql.SqlStore] method on that connection with
+[`SqlStore`][psirf_flow.store.sql.store.SqlStore] method on that connection with
 ``AsyncConnection.run_sync``: SQLAlchemy runs the synchronous code in a greenlet and
 every database round trip is awaited on the event loop, so nothing blocks the loop and
 no statement, mapping or error translation is written twice. A write is committed when
@@ -56,7 +56,7 @@ class AsyncSqlStore:
 
     Args:
         engine: The asyncio engine to use. For SQLite, prefer
-            [`make_async_engine`][psirf_flow.store.sql.make_async_engine], which sets WAL
+            [`make_async_engine`][psirf_flow.store.sql.engines.make_async_engine], which sets WAL
             and the transaction handling SAVEPOINTs need.
 
     Raises:
@@ -95,7 +95,7 @@ class AsyncSqlStore:
     ) -> AsyncSqlStore:
         """Open the database at ``url`` and check (or, with ``migrate``, bring) its schema.
 
-        The options are those of [`SqlStore.open`][psirf_flow.store.sql.SqlStore.open],
+        The options are those of [`SqlStore.open`][psirf_flow.store.sql.store.SqlStore.open],
         with the same meaning, plus the pool's size. The schema is checked (or migrated,
         under the same PostgreSQL advisory lock) through the asyncio connection.
 
@@ -166,7 +166,7 @@ class AsyncSqlStore:
         return self._read_only
 
     async def check_schema(self) -> None:
-        """Check that the database is at [`HEAD_REVISION`][psirf_flow.store.sql.HEAD_REVISION].
+        """Check that the database is at this release's schema revision (``HEAD_REVISION``).
 
         Raises:
             SchemaVersionError: If the schema is missing, older or newer, or its revision is
@@ -199,7 +199,7 @@ class AsyncSqlStore:
         """Run ``work`` with a synchronous store bound to one connection, in one transaction.
 
         ``work`` runs through ``AsyncConnection.run_sync``: it may call any number of
-        [`SqlStore`][psirf_flow.store.sql.SqlStore] methods, which all share the
+        [`SqlStore`][psirf_flow.store.sql.store.SqlStore] methods, which all share the
         transaction, and its database I/O is awaited on the event loop. It must not do
         blocking I/O of its own. The transaction commits when ``work`` returns and rolls
         back when it raises. [`AsyncEngine`][psirf_flow.aio.AsyncEngine] runs each of its
