@@ -123,7 +123,7 @@ def test_a_retry_with_the_same_idempotency_key_is_replayed(client: TestClient) -
     """The same step sent twice with one Idempotency-Key writes one entry."""
     open_review(client)
     headers = {**SPECIALIST, "Idempotency-Key": "assign-1"}
-    payload = {"facilitator_id": "aar-11"}
+    payload: dict[str, object] = {"facilitator_id": "aar-11"}
 
     first = step(client, "assign_facilitator", headers, payload)
     again = step(client, "assign_facilitator", headers, payload)

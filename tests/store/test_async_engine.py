@@ -7,6 +7,7 @@ connection), under anyio's pytest plugin on the asyncio backend.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -14,10 +15,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from psirf_flow import Actor, InMemoryNotifier, Role, SystemReader
 from psirf_flow.aio import AsyncEngine, AsyncSqlStore
+from psirf_flow.audit import AuditEntry
 from psirf_flow.decide import ESCALATION_TRIGGER
+from psirf_flow.engine import Outcome
 from psirf_flow.errors import (
     CaseNotFound,
     CommandRejected,
@@ -205,6 +210,60 @@ async def test_concurrent_steps_without_a_version_lose_no_update(db_url: str) ->
         "assign_facilitator",
         "begin_gathering",
     ]
+
+
+#: Steps a gathered batch draws from (each the facilitator's), with their payloads.
+BATCH_STEPS: tuple[tuple[str, dict[str, object]], ...] = (
+    ("begin_gathering", {}),
+    ("complete_analysis", {}),
+    ("submit_draft", {"draft_ref": "AAR-draft"}),
+)
+_batches = st.lists(
+    st.tuples(st.sampled_from(BATCH_STEPS), st.sampled_from([None, 2, 3, 4])),
+    min_size=1,
+    max_size=8,
+)
+_case_numbers = itertools.count(1)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batch=_batches)
+def test_any_gathered_batch_commits_exactly_what_it_reports(
+    db_url: str, batch: list[tuple[tuple[str, dict[str, object]], int | None]]
+) -> None:
+    """Whatever steps race on one case, each reported success is one entry, and no more."""
+
+    async def race() -> tuple[list[Outcome | BaseException], tuple[AuditEntry, ...], bool, int]:
+        async with opened(db_url) as store:
+            engine = AsyncEngine(store, clock=ManualClock())
+            case_id = await open_aar(engine, f"AAR-{next(_case_numbers)}")
+            results = await asyncio.gather(
+                *(
+                    engine.fire(
+                        case_id,
+                        trigger,
+                        actor=FACILITATOR,
+                        payload=payload,
+                        expected_version=version,
+                    )
+                    for (trigger, payload), version in batch
+                ),
+                return_exceptions=True,
+            )
+            history = await engine.history(case_id, reader=READER)
+            verified = await engine.verify(case_id, reader=READER)
+            case = await engine.get(case_id, reader=READER)
+            return results, history, verified.ok, case.version
+
+    results, history, ok, version = asyncio.run(race())
+
+    won = [r for r in results if not isinstance(r, BaseException)]
+    lost = [r for r in results if isinstance(r, BaseException)]
+    assert all(isinstance(error, ConcurrencyConflict | CommandRejected) for error in lost)
+    assert ok
+    assert [entry.sequence for entry in history] == list(range(1, version + 1))
+    assert sorted(outcome.entry.sequence for outcome in won) == list(range(3, version + 1))
+    assert {outcome.entry for outcome in won} == set(history[2:])
 
 
 async def test_concurrent_retries_with_one_key_write_one_entry(db_url: str) -> None:
