@@ -36,6 +36,7 @@ from psirf_flow.errors import (
 from psirf_flow.policy import load_plan_file
 from psirf_flow.ports import CaseQuery
 from psirf_flow.relay import OutboxRelay
+from psirf_flow.store.sql import make_async_engine
 from psirf_flow.sweeper import Sweeper
 from psirf_flow.testing import ManualClock
 
@@ -443,3 +444,18 @@ async def test_a_call_waiting_on_postgresql_does_not_block_the_event_loop(pg_url
 
     assert seen_waiting == 1
     assert outcome.case.version == 3
+
+
+async def test_the_store_names_its_database_without_secrets() -> None:
+    """The URL, repr and engine of an asyncio store never show a password or secret query value."""
+    engine = make_async_engine(
+        "postgresql://someone:s3cret-pw@db.example:5432/cases?sslpassword=k3y-pw"
+    )
+    store = AsyncSqlStore(engine)
+    try:
+        shown = [store.url, repr(store), repr(engine), str(engine.url)]
+    finally:
+        await engine.dispose()
+
+    assert store.url == "postgresql+psycopg://someone:***@db.example:5432/cases"
+    assert not any("s3cret-pw" in text or "k3y-pw" in text for text in shown)
