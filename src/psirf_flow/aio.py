@@ -302,7 +302,13 @@ class AsyncEngine:
                 returns is returned.
             write: ``False`` for work that only reads (a read-only store then accepts it,
                 and SQLite does not take the write lock).
+
+        Raises:
+            InvalidInput: If ``work`` cannot be called or ``write`` is not a bool.
+            PsirfFlowError: What the engine raises; anything else ``work`` raises itself
+                passes through unchanged (after the rollback).
         """
+        _check_work(work, write)
 
         def bound(store: SqlStore) -> _T:
             token = _BOUND.set(store)
@@ -430,7 +436,13 @@ class AsyncEngine:
         notifier and listeners are called on the event loop's thread, inside the
         transaction: keep them quick (hand the notification to a queue). A message whose
         transaction rolls back is delivered again later (at least once, as always).
+
+        Raises:
+            InvalidInput: If ``relay`` is not an ``OutboxRelay`` or ``limit`` is refused.
         """
+        given: object = relay
+        if not isinstance(given, OutboxRelay):
+            raise InvalidInput("relay", f"must be an OutboxRelay, got {type(given).__name__}")
         return await self.run(lambda _engine: relay.run_once(limit))
 
     async def sweep(self, sweeper: Sweeper, now: datetime | None = None) -> SweepReport:
@@ -440,5 +452,19 @@ class AsyncEngine:
         [`engine`][psirf_flow.aio.AsyncEngine.engine]; this runs its ``sweep(now)``
         (``now`` is the engine's clock by default). The claims and the fired tiers commit
         together.
+
+        Raises:
+            InvalidInput: If ``sweeper`` is not a ``Sweeper`` or ``now`` is refused.
         """
+        given: object = sweeper
+        if not isinstance(given, Sweeper):
+            raise InvalidInput("sweeper", f"must be a Sweeper, got {type(given).__name__}")
         return await self.run(lambda _engine: sweeper.sweep(now))
+
+
+def _check_work(work: object, write: object) -> None:
+    """Refuse a ``work`` that cannot be called, or a ``write`` that is not a bool."""
+    if not callable(work):
+        raise InvalidInput("work", f"must be callable, got {type(work).__name__}")
+    if not isinstance(write, bool):
+        raise InvalidInput("write", "must be True or False")

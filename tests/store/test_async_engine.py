@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -459,3 +459,27 @@ async def test_the_store_names_its_database_without_secrets() -> None:
 
     assert store.url == "postgresql+psycopg://someone:***@db.example:5432/cases"
     assert not any("s3cret-pw" in text or "k3y-pw" in text for text in shown)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda engine: engine.run("not callable"),
+        lambda engine: engine.run(lambda _sync: None, write="yes"),
+        lambda engine: engine.relay_once(object()),
+        lambda engine: engine.sweep(object()),
+        lambda engine: engine.store.run(42),
+        lambda engine: engine.get(42, reader=READER),
+        lambda engine: engine.fire("AAR-1", "begin_gathering", actor="someone"),
+    ],
+    ids=["work", "write", "relay", "sweeper", "store-work", "case-id", "actor"],
+)
+async def test_bad_arguments_are_invalid_input(
+    sqlite_path: str, call: Callable[[AsyncEngine], Awaitable[object]]
+) -> None:
+    """Arguments of the wrong kind raise InvalidInput, never a raw Python error."""
+    async with opened(sqlite_path) as store:
+        engine = AsyncEngine(store, clock=ManualClock())
+
+        with pytest.raises(InvalidInput):
+            await call(engine)

@@ -217,6 +217,10 @@ class AsyncSqlStore:
             StoreBusy: If another writer held a lock past the busy timeout; retry.
             StoreError: If the database fails, or ``write`` on a read-only store.
         """
+        if not callable(work):
+            raise InvalidInput("work", f"must be callable, got {type(work).__name__}")
+        if not isinstance(write, bool):
+            raise InvalidInput("write", "must be True or False")
         read_only = self._read_only
 
         def bound(connection: sa.Connection) -> _T:
