@@ -14,9 +14,11 @@ Every ``PsirfFlowError`` becomes an HTTP status and an RFC 9457 problem document
 message: a message may repeat a value the caller sent, and the service echoes nothing.
 Request bodies FastAPI cannot read are answered the same way, naming the fields only.
 
-Run it with an ASGI server, for instance ``uvicorn``::
+Run it with an ASGI server, for instance ``uvicorn``:
 
-    PSIRF_FLOW_DB=cases.sqlite3 uvicorn --factory fastapi_service:app_from_environment
+```bash
+PSIRF_FLOW_DB=cases.sqlite3 uvicorn --factory fastapi_service:app_from_environment
+```
 """
 
 from __future__ import annotations

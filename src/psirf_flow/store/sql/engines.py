@@ -153,7 +153,7 @@ def _configure(
 ) -> None:
     """Listen on ``engine`` for SQLite's pragmas and BEGIN, or PostgreSQL's session settings.
 
-    Shared by :func:`make_engine` and the asyncio store (on its engine's ``sync_engine``:
+    Shared by `make_engine` and `make_async_engine` (on the asyncio engine's ``sync_engine``:
     SQLAlchemy's events are those of the synchronous engine underneath).
     """
     if engine.dialect.name == "sqlite":

@@ -177,7 +177,7 @@ def upgrade(target: sa.Engine | str | sa.URL) -> None:
 
 
 def _upgrade_in(connection: sa.Connection) -> None:
-    """:func:`upgrade` inside ``connection``'s open transaction, which the caller ends.
+    """`upgrade` inside ``connection``'s open transaction, which the caller ends.
 
     Also run by the asyncio store through ``AsyncConnection.run_sync``.
     """
