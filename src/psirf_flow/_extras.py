@@ -21,6 +21,8 @@ EXTRAS: Final = {
     "sqlalchemy": "sqlalchemy",
     "alembic": "sqlalchemy",
     "psycopg": "postgresql",
+    "greenlet": "async",
+    "aiosqlite": "async",
     "click": "cli",
     "hypothesis": "testing",
     "pytest": "testing",

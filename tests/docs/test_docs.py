@@ -64,6 +64,7 @@ RUNNABLE_PAGES = sorted(
         DOCS / "how-to" / "run-the-sweeper.md",
         DOCS / "how-to" / "test-your-workflow.md",
         DOCS / "how-to" / "commission-thematic-reviews.md",
+        DOCS / "how-to" / "host-in-an-asyncio-service.md",
         DOCS / "explanation" / "audit-and-information-governance.md",
         DOCS / "explanation" / "counting-rules.md",
         DOCS / "reference" / "workflows" / "index.md",

@@ -26,7 +26,7 @@ try:
 except ImportError as _error:
     raise missing("alembic", needed_by="the SQL store") from _error
 
-from psirf_flow.store.sql.engines import Durability, make_engine
+from psirf_flow.store.sql.engines import Durability, make_async_engine, make_engine
 from psirf_flow.store.sql.migrate import HEAD_REVISION, VERSION_TABLE, current_revision, upgrade
 from psirf_flow.store.sql.schema import metadata
 from psirf_flow.store.sql.store import SqlStore
@@ -38,6 +38,7 @@ __all__ = [
     "Durability",
     "SqlStore",
     "current_revision",
+    "make_async_engine",
     "make_engine",
     "metadata",
     "upgrade",

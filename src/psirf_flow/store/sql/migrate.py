@@ -175,18 +175,24 @@ def upgrade(target: sa.Engine | str | sa.URL) -> None:
     engine = target if isinstance(target, sa.Engine) else make_engine(target)
     try:
         with _translated(engine.url), _connected(engine) as connection, connection.begin():
-            if connection.dialect.name == "postgresql":
-                connection.execute(
-                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
-                )
-            found = _found(connection)
-            if found.revision is not None and found.revision not in _known_revisions():
-                raise _schema_error(found.revision)
-            config = _alembic_config()
-            config.attributes["connection"] = connection
-            if found.legacy:
-                _move_legacy_revision(connection, config)
-            command.upgrade(config, "head")
+            _upgrade_in(connection)
     finally:
         if engine is not target:
             engine.dispose()
+
+
+def _upgrade_in(connection: sa.Connection) -> None:
+    """`upgrade` inside ``connection``'s open transaction, which the caller ends.
+
+    Also run by the asyncio store through ``AsyncConnection.run_sync``.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+    found = _found(connection)
+    if found.revision is not None and found.revision not in _known_revisions():
+        raise _schema_error(found.revision)
+    config = _alembic_config()
+    config.attributes["connection"] = connection
+    if found.legacy:
+        _move_legacy_revision(connection, config)
+    command.upgrade(config, "head")
