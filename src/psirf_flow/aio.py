@@ -86,9 +86,10 @@ __all__ = ["AsyncEngine", "AsyncSqlStore"]
 
 _T = TypeVar("_T")
 
-#: The store bound to the connection of the call running in this task (set in the greenlet
-#: ``run_sync`` runs, which shares the task's context).
 _BOUND: ContextVar[SqlStore | None] = ContextVar("psirf_flow_bound_store", default=None)
+"""The store bound to the connection of the call running in this task (set in the greenlet
+``run_sync`` runs, which shares the task's context).
+"""
 
 
 class _CallStore:

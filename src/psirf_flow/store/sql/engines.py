@@ -295,15 +295,15 @@ def _single_statement(connection: sa.Connection) -> None:
         connection.execution_options(**{_SINGLE_STATEMENT: True})
 
 
-#: The asyncio drivers the asyncio store runs on, by backend.
 _ASYNC_DRIVERS: Final = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
-#: The drivers of a URL the asyncio store turns into its backend's asyncio driver.
+"""The asyncio drivers the asyncio store runs on, by backend."""
 _SYNC_DRIVERS: Final = {
     "sqlite": ("sqlite", "sqlite+pysqlite", "sqlite+aiosqlite"),
     "postgresql": ("postgresql", "postgresql+psycopg", "postgresql+psycopg_async"),
 }
-#: The most connections a pool may be asked to keep (or open beyond that).
+"""The drivers of a URL the asyncio store turns into its backend's asyncio driver."""
 _LARGEST_POOL: Final = 1000
+"""The most connections a pool may be asked to keep (or open beyond that)."""
 
 
 def make_async_engine(
