@@ -79,12 +79,13 @@ class LinkedAction:
     area_for_improvement_ids: tuple[str, ...]
 
 
-#: How far the actions answering an area for improvement have got, in the order a
-#: status wins: any action still running; else any confirmed effective; else any whose
-#: risk was accepted; else every one cancelled (or none could be read).
 AREA_STATUSES: Final = ("in_progress", "completed", "risk_accepted", "not_addressed")
-#: Safety-action states that end it (psirf-rules §9.2) and the one that means it worked.
+"""How far the actions answering an area for improvement have got, in the order a status
+wins: any action still running; else any confirmed effective; else any whose risk was
+accepted; else every one cancelled (or none could be read)."""
+
 _ENDED: Final = frozenset({"closed_effective", "risk_accepted", "cancelled"})
+"""The safety-action states that end one (psirf-rules §9.2)."""
 
 
 @attrs.frozen(kw_only=True)

@@ -472,13 +472,13 @@ def _item(row: Deadline, now: datetime, calendar: WorkingDayCalendar) -> Deadlin
 
 # -- The oversight summary -------------------------------------------------------------------
 
-#: The family of the learning-response lifecycles (psirf-rules §2).
+# The family of the learning-response lifecycles (psirf-rules §2).
 _LEARNING: Final = "learning_response"
-#: The family of the intake lifecycle, whose decisions record overrides and departures.
+# The family of the intake lifecycle, whose decisions record overrides and departures.
 _INTAKE: Final = "intake"
-#: The state a learning response ends in once shared (psirf-rules §9.1).
+# The state a learning response ends in once shared (psirf-rules §9.1).
 _CLOSED: Final = "closed"
-#: The workflow of a safety action and the state of one completed (psirf-rules §9.2).
+# The workflow of a safety action and the state of one completed (psirf-rules §9.2).
 _SAFETY_ACTION: Final = "safety_action"
 _COMPLETED: Final = "closed_effective"
 _PAGE: Final = 500
@@ -564,8 +564,8 @@ class OversightSummary:
     reserve: ReserveUse | None
 
 
-#: Told how far a summary has got: cases whose trail is read so far, and how many in all.
 Progress = Callable[[int, int], None]
+"""Told how far a summary has got: audit trails read so far, and how many in all."""
 
 
 def oversight_summary(
