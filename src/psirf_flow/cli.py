@@ -167,8 +167,8 @@ def _errors_to_exit_codes(url: str | None = None) -> Iterator[None]:
         sys.exit(exit_code_for(error))
 
 
-#: Told how far a long command has got: steps done so far, and how many in all.
 Advance = Callable[[int, int], None]
+"""Told how far a long command has got: steps done so far, and how many in all."""
 
 
 def _stderr_is_terminal() -> bool:
