@@ -235,6 +235,9 @@ def _staff_involved_kept(g: GuardInput) -> GuardResult:
 
     A new list adds people; it never drops one already recorded (ignoring case), so nobody
     can make a lead independent by taking names off the list.
+
+    Rule: [The lead and engagement lead were not involved in the incident and do not line-manage
+    those who were][lead-independent].
     """
     before = g.case.facts if g.case is not None else {}
     dropped = 0

@@ -84,7 +84,11 @@ def _routed_by_priority(g: GuardInput, plan: Plan) -> set[str]:
 
 
 def _thematic_review_met(g: GuardInput) -> GuardResult:
-    """Added only to a review the incident met or its priority routes to (§2, LOCAL)."""
+    """Added only to a review the incident met or its priority routes to (§2, LOCAL).
+
+    Rule: [Scheduled thematic reviews are the plan's, and gather the incidents it routes to
+    them][thematic-reviews-as-planned].
+    """
     name = "thematic_review_met"
     review = _str(g.payload.get("thematic_review_id"))
     if g.governance is None or review is None:
@@ -150,7 +154,11 @@ def _ids(value: object) -> tuple[str, ...]:
 
 
 def _scheduled_review_as_planned(g: GuardInput) -> GuardResult:
-    """A scheduled review is the plan's, thematic, due, with incidents added to it (§2)."""
+    """A scheduled review is the plan's, thematic, due, with incidents added to it (§2).
+
+    Rule: [Scheduled thematic reviews are the plan's, and gather the incidents it routes to
+    them][thematic-reviews-as-planned].
+    """
     name = "scheduled_review_as_planned"
     review_id = _str(g.facts.get(SCHEDULED_REVIEW_FACT))
     if g.governance is None or review_id is None:

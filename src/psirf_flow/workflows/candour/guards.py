@@ -160,6 +160,12 @@ def _unknown_harm(name: str, harm: object) -> GuardResult:
 
 
 def _check_harm_is_notifiable(name: str, low_harm_notifiable: bool, g: GuardInput) -> GuardResult:
+    """The harm recorded is notifiable (low harm too where the plan notifies it).
+
+    Rules: [A notifiable safety incident is one whose harm regulation 20
+    names][candour-notifiable-incident]; [The trust may also notify no- or low-harm
+    incidents][candour-no-or-low-harm-local].
+    """
     harm = _harm(g)
     if not _known(harm):
         return _unknown_harm(name, harm)
@@ -176,6 +182,12 @@ def _check_harm_is_notifiable(name: str, low_harm_notifiable: bool, g: GuardInpu
 def _check_harm_is_not_notifiable(
     name: str, low_harm_notifiable: bool, g: GuardInput
 ) -> GuardResult:
+    """A harm below the threshold is no or low harm (no harm where the plan notifies low).
+
+    Rules: [A notifiable safety incident is one whose harm regulation 20
+    names][candour-notifiable-incident]; [The trust may also notify no- or low-harm
+    incidents][candour-no-or-low-harm-local].
+    """
     harm = _harm(g)
     if g.facts.get("not_notifiable_reason") != "harm_below_threshold":
         # Another element of reg 20(8) is not met; the professional's judgement stands.
@@ -195,10 +207,21 @@ def _check_harm_is_not_notifiable(
 def _check_flag_true(
     name: str, fact: str, code: str, explanation: str, g: GuardInput
 ) -> GuardResult:
+    """The checklist item `fact` of regulation 20(3) or 20(4) is recorded as done.
+
+    Rules: [Notify in person with the facts, further enquiries and an apology, and offer
+    support][candour-verbal-notification]; [Follow with a letter: the facts, the enquiries, results
+    so far and an apology][candour-written-notification].
+    """
     return _result(name, g.facts.get(fact) is True, code, explanation)
 
 
 def _contact_attempt_in_sequence(g: GuardInput) -> GuardResult:
+    """A contact attempt is numbered one more than the attempts already recorded.
+
+    Rule: [If the person cannot be contacted or declines, the attempts are
+    recorded][candour-uncontactable-recorded].
+    """
     before = g.case.facts.get("contact_attempts", 0) if g.case is not None else 0
     given = g.payload.get("contact_attempts")
     expected = (before if isinstance(before, int) else 0) + 1
@@ -211,6 +234,14 @@ def _contact_attempt_in_sequence(g: GuardInput) -> GuardResult:
 
 
 def _unable_to_notify_recorded(g: GuardInput) -> GuardResult:
+    """Leaving the verbal stage unreached needs a recorded attempt or refusal.
+
+    Before leaving the verbal stage as uncontactable or declined, at least one contact
+    attempt or a record of the declining is kept (regulation 20(5)).
+
+    Rule: [If the person cannot be contacted or declines, the attempts are
+    recorded][candour-uncontactable-recorded].
+    """
     name = "unable_to_notify_recorded"
     if g.facts.get("unable_reason") == "declined":
         return _result(
@@ -264,12 +295,28 @@ def approved_response_problem(g: GuardInput) -> tuple[str, str] | None:
 
 
 def _approved_for_incident(g: GuardInput) -> GuardResult:
+    """The learning response named is approved and linked to this case's incident.
+
+    It exists in this organisation, is approved (or shared or closed) and is linked to this
+    case's incident.
+
+    Rule: [The results of further enquiries are shared once the learning response is
+    approved][candour-results-shared].
+    """
     problem = approved_response_problem(g)
     code, explanation = problem if problem is not None else ("", "")
     return _result("learning_response_approved_for_incident", problem is None, code, explanation)
 
 
 def _findings_available(g: GuardInput) -> GuardResult:
+    """Findings are available: an approved, linked learning response, or concluded enquiries.
+
+    The learning response named is approved (or later), exists in this organisation and is
+    linked to this case's incident; or other enquiries are recorded as concluded.
+
+    Rule: [The results of further enquiries are shared once the learning response is
+    approved][candour-results-shared].
+    """
     if isinstance(g.facts.get("learning_response_id"), str):
         problem = approved_response_problem(g)
         if problem is not None:
@@ -361,7 +408,14 @@ def candour_due_date(
 
 
 def _check_delay_explained(name: str, step: CandourStep, field: str, g: GuardInput) -> GuardResult:
-    """A step recorded after its due date names the reason for the delay (psirf-rules §4.2)."""
+    """A step recorded after its due date names the reason for the delay (psirf-rules §4.2).
+
+    Rules: [Notify within the plan's working days of becoming aware (10 by default), or say
+    why][candour-notify-10-working-days]; [Send the letter within the plan's working days of the
+    notification (10 by default), or say why][candour-written-10-working-days]; [Share the results
+    within the plan's working days of approval (10 by default), or say
+    why][candour-results-10-working-days].
+    """
     if g.case is None or g.now is None:
         return _result(
             name,
@@ -382,7 +436,10 @@ def _check_delay_explained(name: str, step: CandourStep, field: str, g: GuardInp
 
 
 def _aware_not_in_future(g: GuardInput) -> GuardResult:
-    """The organisation cannot have become aware after the case is opened."""
+    """The organisation cannot have become aware after the case is opened.
+
+    Rule: [The date of becoming aware is recorded, never in the future][candour-aware-date].
+    """
     aware = fact_date(g.facts.get("aware_on"))
     if aware is None:
         return _result("aware_not_in_future", True, "ok", "")

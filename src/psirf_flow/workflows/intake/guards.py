@@ -183,7 +183,10 @@ _NO_PLAN_DECIDERS: Final = (Role.PATIENT_SAFETY_SPECIALIST, Role.EXECUTIVE_LEAD)
 
 
 def _decider_per_plan(g: GuardInput) -> GuardResult:
-    """Who decides comes from the plan (psirf-rules §5); without one, specialist or executive."""
+    """Who decides comes from the plan (psirf-rules §5); without one, specialist or executive.
+
+    Rule: [The response is decided by whom the plan names][decider-per-plan].
+    """
     name = "decider_per_plan"
     frame = plan_frame(g)
     if frame is None:
@@ -199,7 +202,11 @@ def _decider_per_plan(g: GuardInput) -> GuardResult:
 
 
 def _response_within_plan(g: GuardInput) -> GuardResult:
-    """The response is one the plan allows here, or a departure it permits with a reason."""
+    """The response is one the plan allows here, or a departure it permits with a reason.
+
+    Rule: [Under a plan, the response is one the plan allows, or a recorded
+    departure][response-within-plan].
+    """
     name = "response_within_plan"
     frame = plan_frame(g)
     if frame is None or g.governance is None:
@@ -251,6 +258,11 @@ def _response_within_plan(g: GuardInput) -> GuardResult:
 
 
 def _no_further_response_within_plan(g: GuardInput) -> GuardResult:
+    """Under a plan, no further response only where the plan allows it.
+
+    Rule: [Under a plan, the response is one the plan allows, or a recorded
+    departure][response-within-plan].
+    """
     frame = plan_frame(g)
     return _result(
         "no_further_response_within_plan",
@@ -261,7 +273,11 @@ def _no_further_response_within_plan(g: GuardInput) -> GuardResult:
 
 
 def _triage_under_governing_plan(g: GuardInput) -> GuardResult:
-    """Triage is recorded under the plan version the case runs under (psirf-rules §1.8)."""
+    """Triage is recorded under the plan version the case runs under (psirf-rules §1.8).
+
+    Rule: [Triage recorded again keeps what was recorded, under the case's plan
+    version][triage-record-kept].
+    """
     governance = g.governance
     recorded = g.payload.get("plan_ref")
     return _result(
@@ -274,6 +290,11 @@ def _triage_under_governing_plan(g: GuardInput) -> GuardResult:
 
 
 def _triage_recorded(g: GuardInput) -> GuardResult:
+    """The triage recommendation is recorded before the response is decided.
+
+    Rule: [Triage before the response: national requirement, plan priority, emergent risk, then a
+    proportionate response][response-decision-order].
+    """
     return _result(
         "triage_recorded",
         isinstance(g.facts.get("triaged_by"), str),
@@ -284,6 +305,11 @@ def _triage_recorded(g: GuardInput) -> GuardResult:
 
 
 def _triage_refs_consistent(g: GuardInput) -> GuardResult:
+    """Every rule said to require a PSII is one of the national rules recorded.
+
+    Rule: [Triage before the response: national requirement, plan priority, emergent risk, then a
+    proportionate response][response-decision-order].
+    """
     national = set(g.ids("national_rule_refs"))
     stray = [r for r in g.ids("national_psii_rule_refs") if r not in national]
     return _result(
@@ -300,6 +326,9 @@ def _national_rules_kept(g: GuardInput) -> GuardResult:
 
     The rules recorded before this command that no executive override set aside must all
     be in the new recording, and those recorded as requiring a PSII must still be so.
+
+    Rule: [Triage recorded again keeps what was recorded, under the case's plan
+    version][triage-record-kept].
     """
     before = g.case.facts if g.case is not None else {}
 
@@ -334,6 +363,13 @@ def _national_rules_kept(g: GuardInput) -> GuardResult:
 
 
 def _executive_decides_significant_risk(g: GuardInput) -> GuardResult:
+    """The executive lead decides an emergent or significant risk.
+
+    Also wherever triage said an executive decision is required.
+
+    Rule: [An emergent or significant risk is decided by the executive
+    lead][emergent-risk-executive-decision].
+    """
     name = "executive_decides_significant_risk"
     if g.governance is not None:
         # Under a plan, its emergent-risk decider (an authorised executive by default,
@@ -371,6 +407,10 @@ def _executive_decides_significant_risk(g: GuardInput) -> GuardResult:
 
 
 def _national_psii_respected(g: GuardInput) -> GuardResult:
+    """A national rule requiring a PSII gets a PSII, unless an executive override set it aside.
+
+    Rule: [A national requirement for a locally-led PSII is met by a PSII][national-psii-required].
+    """
     rules = outstanding_psii_rules(g)
     return _result(
         "national_psii_respected",
@@ -383,6 +423,11 @@ def _national_psii_respected(g: GuardInput) -> GuardResult:
 
 
 def _national_referral_respected(g: GuardInput) -> GuardResult:
+    """A national rule requiring a referral gets one, unless an executive override set it aside.
+
+    Rule: [A national requirement for a referral is met by a completed referral to its
+    body][national-referral-required].
+    """
     psii_rules = set(g.ids("national_psii_rule_refs"))
     rules = [r for r in outstanding_national_rules(g) if r not in psii_rules]
     return _result(
@@ -397,6 +442,12 @@ def _national_referral_respected(g: GuardInput) -> GuardResult:
 
 
 def _no_outstanding_national_requirement(g: GuardInput) -> GuardResult:
+    """No national requirement applies, or an executive override set each one aside.
+
+    Rules: [A national requirement for a locally-led PSII is met by a PSII][national-psii-required];
+    [A national requirement for a referral is met by a completed referral to its
+    body][national-referral-required].
+    """
     rules = outstanding_national_rules(g)
     return _result(
         "no_outstanding_national_requirement",
@@ -409,6 +460,14 @@ def _no_outstanding_national_requirement(g: GuardInput) -> GuardResult:
 
 
 def _basis_consistent_with_triage(g: GuardInput) -> GuardResult:
+    """The decision's basis agrees with triage.
+
+    A national-requirement basis has a national rule recorded; a local-priority basis names
+    a plan priority.
+
+    Rule: [Triage before the response: national requirement, plan priority, emergent risk, then a
+    proportionate response][response-decision-order].
+    """
     name = "basis_consistent_with_triage"
     basis = g.payload.get("basis")
     if basis == "national_requirement" and not g.ids("national_rule_refs"):
@@ -429,6 +488,11 @@ def _basis_consistent_with_triage(g: GuardInput) -> GuardResult:
 
 
 def _override_confirmed(g: GuardInput) -> GuardResult:
+    """The override of a national requirement is confirmed explicitly.
+
+    Rule: [Setting a national requirement aside is the executive lead's explicit, reasoned decision,
+    reported to oversight][national-override-executive].
+    """
     return _result(
         "override_confirmed",
         g.payload.get("national_requirement_overridden") is True,
@@ -439,6 +503,11 @@ def _override_confirmed(g: GuardInput) -> GuardResult:
 
 
 def _override_matches_triage(g: GuardInput) -> GuardResult:
+    """The rules set aside are national rules recorded at triage.
+
+    Rule: [Setting a national requirement aside is the executive lead's explicit, reasoned decision,
+    reported to oversight][national-override-executive].
+    """
     name = "override_matches_triage"
     refs = g.ids("overridden_rule_refs")
     if not refs:

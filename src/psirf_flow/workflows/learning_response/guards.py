@@ -79,6 +79,9 @@ def _lead_independent(g: GuardInput) -> GuardResult:
     coupling, or recorded on the response) and of their line managers; the passing code
     records which list (:func:`staff_list_code`). Ids are compared ignoring case
     (:func:`same_person`).
+
+    Rule: [The lead and engagement lead were not involved in the incident and do not line-manage
+    those who were][lead-independent].
     """
     proposed = [v for f in _INDEPENDENT_FACTS if isinstance(v := g.payload.get(f), str)]
     involved = g.ids("involved_staff_ids")
@@ -101,6 +104,10 @@ def _lead_independent(g: GuardInput) -> GuardResult:
 
 
 def _engagement_lead_assigned(g: GuardInput) -> GuardResult:
+    """An engagement lead is named for the patient and family.
+
+    Rule: [A PSII names an engagement lead for the patient and family][engagement-lead-for-psii].
+    """
     return _result(
         "engagement_lead_assigned",
         isinstance(g.facts.get("engagement_lead_id"), str),
@@ -113,6 +120,9 @@ def _actor_is_lead(g: GuardInput) -> GuardResult:
     """Only the assigned lead leads (psirf-rules §9.1).
 
     Ids are compared ignoring case.
+
+    Rule: [The assigned lead acts for the response; a lead is replaced by someone else, with a
+    reason][lead-acts-and-reassignment].
     """
     return _result(
         "actor_is_lead",
@@ -123,6 +133,11 @@ def _actor_is_lead(g: GuardInput) -> GuardResult:
 
 
 def _terms_of_reference(g: GuardInput) -> GuardResult:
+    """Terms of reference are recorded.
+
+    Rule: [Terms of reference (and an agreed target date) come before gathering
+    information][terms-of-reference-before-gathering].
+    """
     return _result(
         "terms_of_reference_recorded",
         isinstance(g.facts.get("terms_of_reference_ref"), str),
@@ -173,6 +188,8 @@ def _engagement_outcome(g: GuardInput) -> GuardResult:
 
     At least one record for the patient or a family member, and each such record complete:
     involved, declined, or uncontactable with at least one attempt recorded for that person.
+
+    Rule: [The patient's or family's engagement is recorded person by person][engagement-recorded].
     """
     outcomes = _family_outcomes(g)
     if not outcomes or any(o not in {"involved", "declined", "uncontactable"} for o, _ in outcomes):
@@ -197,10 +214,22 @@ def _engagement_outcome(g: GuardInput) -> GuardResult:
 def _check_fact_present(
     name: str, fact: str, code: str, explanation: str, g: GuardInput
 ) -> GuardResult:
+    """The fact `fact` is recorded: present and not empty.
+
+    Rules: [A peer review of the draft is recorded by someone independent][peer-review-independent];
+    [Expert or panel input, the findings agreed with senior leadership, and two or more incidents
+    for a thematic review][analysis-inputs-recorded]; [Staff check the draft for factual accuracy
+    and the family's response to it is recorded][draft-checked].
+    """
     return _result(name, g.facts.get(fact) not in (None, "", ()), code, explanation)
 
 
 def _family_draft_review(g: GuardInput) -> GuardResult:
+    """The family's response to the draft is recorded (or they are not engaged).
+
+    Rule: [Staff check the draft for factual accuracy and the family's response to it is
+    recorded][draft-checked].
+    """
     response = g.facts.get("family_draft_response")
     outcomes = _family_outcomes(g)
     not_engaged = bool(outcomes) and all(o in {"declined", "uncontactable"} for o, _ in outcomes)
@@ -217,6 +246,9 @@ def _approver_independent(g: GuardInput) -> GuardResult:
     """SoD 2 (psirf-rules §5 rule 2, INF): the approver is neither lead nor author.
 
     Ids are compared ignoring case (:func:`same_person`).
+
+    Rule: [The approver is neither the lead nor the author, and no one signs two steps in a
+    row][approver-not-author].
     """
     if g.actor_in(g.leads()):
         return _result(
@@ -239,6 +271,8 @@ def _reviewer_independent(g: GuardInput) -> GuardResult:
     Nor one of the staff involved in the incident (psirf-rules §5 rule 1), on the case's
     current list; the passing code records which list (:func:`staff_list_code`). Ids are
     compared ignoring case.
+
+    Rule: [A peer review of the draft is recorded by someone independent][peer-review-independent].
     """
     if g.actor_in(g.leads()) or g.actor_is(g.facts.get("author_id")):
         return _independent(
@@ -261,6 +295,9 @@ def _senior_leader_independent(g: GuardInput) -> GuardResult:
     """The senior leader agreeing findings is not the lead (psirf-rules §5 rule 2, INF).
 
     Ids are compared ignoring case.
+
+    Rule: [Expert or panel input, the findings agreed with senior leadership, and two or more
+    incidents for a thematic review][analysis-inputs-recorded].
     """
     return _result(
         "senior_leader_independent",
@@ -341,6 +378,9 @@ def _team_independent(g: GuardInput) -> GuardResult:
     (the first found: lead, engagement lead, peer reviewer) and its explanation names every
     role in conflict and the step that replaces them, never a person; a pass records the
     list checked (:func:`staff_list_code`). Without anyone named it passes.
+
+    Rule: [The lead and engagement lead were not involved in the incident and do not line-manage
+    those who were][lead-independent].
     """
     conflicts = team_conflicts(g)
     if not conflicts:
@@ -362,6 +402,9 @@ def _independence_conflict_noted(g: GuardInput) -> GuardResult:
     the new list rules someone out, by ``:independence_conflict:<roles>`` (for example
     ``ok:staff:2+1:<digest>:independence_conflict:lead+engagement_lead``). The next step
     forward is then refused by ``team_independent`` until they are replaced.
+
+    Rule: [The lead and engagement lead were not involved in the incident and do not line-manage
+    those who were][lead-independent].
     """
     code = staff_list_code(g)
     roles = sorted({role for role, _, _ in team_conflicts(g)})
@@ -376,6 +419,9 @@ def _replaces_current(fact: str, g: GuardInput) -> GuardResult:
     ``replaced_<fact>`` must be the case's current ``<fact>`` (ignoring case), so the
     former person's id is kept in ``former_<fact>s`` with certainty, and the new person is
     someone else.
+
+    Rule: [The assigned lead acts for the response; a lead is replaced by someone else, with a
+    reason][lead-acts-and-reassignment].
     """
     word = fact.removesuffix("_id")
     name = f"replaces_current_{word}"
@@ -401,6 +447,9 @@ def _reassign_reason_explained(g: GuardInput) -> GuardResult:
 
     Refused with :data:`~psirf_flow.errors.REASON_MISSING`, raised as
     :class:`~psirf_flow.errors.ReasonMissing` (``PSF210``).
+
+    Rule: [The assigned lead acts for the response; a lead is replaced by someone else, with a
+    reason][lead-acts-and-reassignment].
     """
     return _result(
         "reassign_reason_explained",
@@ -443,6 +492,11 @@ _INDEPENDENCE_SPECS: Final = (
 
 
 def _several_incidents(g: GuardInput) -> GuardResult:
+    """At least two incidents are linked.
+
+    Rule: [Expert or panel input, the findings agreed with senior leadership, and two or more
+    incidents for a thematic review][analysis-inputs-recorded].
+    """
     return _result(
         "several_incidents_linked",
         len(g.ids("incident_ids")) >= 2,
@@ -452,6 +506,11 @@ def _several_incidents(g: GuardInput) -> GuardResult:
 
 
 def _actions_or_rationale(g: GuardInput) -> GuardResult:
+    """Safety actions are linked, or a reason for having none is recorded.
+
+    Rule: [A response closes with safety actions linked or a reason for having
+    none][close-with-actions-or-rationale].
+    """
     ok = bool(g.ids("safety_action_ids")) or g.facts.get("no_actions_rationale") is not None
     return _result(
         "actions_or_rationale",
