@@ -21,21 +21,22 @@ Sources (psirf-rules; see ``docs/explanation/intake-and-triage.md``):
   which apply; each is recorded before the decision or the closing.
 * Thematic reviews, §2 (NAT-G ◐; LOCAL schedule): an incident may be added only to a
   review the plan schedules.
-* Reserve capacity, §0.5 rule 1 (LOCAL): a decision may draw on the plan's reserve only
-  by the role the plan names and only for the response type the reserve is for. The count
-  used is reported (:func:`psirf_flow.oversight.reserve_capacity_use`), never locked.
+* Reserve capacity, §0.5 rule 1 (LOCAL): a decision may draw on the plan's reserve only by the role
+  the plan names and only for the response type the reserve is for. The count used is reported
+  ([`psirf_flow.oversight.reserve_capacity_use`][psirf_flow.oversight.reserve_capacity_use]), never
+  locked.
 * Transfer to another organisation (INF): the receiving organisation is another one.
 
 Guards that read the other records of the incident are registered with
 ``reads_incident_records``: the engine then loads those records (same organisation only)
-into :attr:`~psirf_flow.workflows.guards.GuardInput.references` before deciding.
+into `references` before deciding.
 
-Two lifecycles run these guards (the intake, for its outcomes around referrals, and the
-referral record, for its body), so this module sits below both lifecycle packages, next to
-:mod:`psirf_flow.workflows.guards`: each registers :data:`REFERRAL_GUARD_SPECS` (built
-once, so both hold the same objects) and :data:`psirf_flow.workflows.registry.GUARDS`
-assembles them. It imports the shared guard machinery and the policy package (which never
-imports the workflows), never a lifecycle package.
+Two lifecycles run these guards (the intake, for its outcomes around referrals, and the referral
+record, for its body), so this module sits below both lifecycle packages, next to
+[`psirf_flow.workflows.guards`][psirf_flow.workflows.guards]: each registers `REFERRAL_GUARD_SPECS`
+(built once, so both hold the same objects) and `psirf_flow.workflows.registry.GUARDS` assembles
+them. It imports the shared guard machinery and the policy package (which never imports the
+workflows), never a lifecycle package.
 """
 
 from __future__ import annotations
@@ -474,7 +475,8 @@ REFERRAL_GUARDS: Final[tuple[ReferralGuardRow, ...]] = (
 
 
 #: The rows above as registered guards, built once so the intake and the referral
-#: lifecycles (which both run some of them) share the same :class:`GuardSpec` objects.
+#: lifecycles (which both run some of them) share the same
+#: [`GuardSpec`][psirf_flow.workflows.guards.GuardSpec] objects.
 REFERRAL_GUARD_SPECS: Final[tuple[GuardSpec, ...]] = tuple(
     GuardSpec(*row) for row in REFERRAL_GUARDS
 )

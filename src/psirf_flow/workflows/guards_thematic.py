@@ -3,19 +3,19 @@
 Sources (psirf-rules §2, thematic review NAT-G ◐; the schedule and its criteria LOCAL,
 plan ``[[thematic_reviews]]``):
 
-* An incident is added to a scheduled review (the intake's ``add_to_thematic_review``)
-  only if triage found it met the review's criteria or its plan priority routes it there
+* An incident is added to a scheduled review (the intake's ``add_to_thematic_review``) only if
+  triage found it met the review's criteria or its plan priority routes it there
   (``thematic_review_met``). Triage records both as ``thematic_reviews_met``
-  (:func:`psirf_flow.policy.triage.intake_payload`); the guard also reads the priorities
-  recorded in ``plan_priority_ids``, so a priority's route counts even when the host
-  recorded triage without the list.
-* A ``thematic_review`` learning response opened for a scheduled review (its opening
-  names ``scheduled_review_id``) must be a review the plan schedules, run as its response
-  type on the thematic lifecycle, due on the Europe/London date of the decision
-  (:func:`psirf_flow.policy.thematic.thematic_reviews_due`), and gather only incidents
-  whose intake recorded ``add_to_thematic_review`` for it and that no earlier commissioning
-  of the same review took (``scheduled_review_as_planned``). That it links at least two
-  incidents is the variant's own guard (``several_incidents_linked``).
+  ([`psirf_flow.policy.triage.intake_payload`][psirf_flow.policy.triage.intake_payload]); the guard
+  also reads the priorities recorded in ``plan_priority_ids``, so a priority's route counts even
+  when the host recorded triage without the list.
+* A ``thematic_review`` learning response opened for a scheduled review (its opening names
+  ``scheduled_review_id``) must be a review the plan schedules, run as its response type on the
+  thematic lifecycle, due on the Europe/London date of the decision
+  ([`psirf_flow.policy.thematic.thematic_reviews_due`][psirf_flow.policy.thematic.thematic_reviews_due]),
+  and gather only incidents whose intake recorded ``add_to_thematic_review`` for it and that no
+  earlier commissioning of the same review took (``scheduled_review_as_planned``). That it links at
+  least two incidents is the variant's own guard (``several_incidents_linked``).
 
 Without a plan (``GuardInput.governance`` is ``None``) both guards pass, as before; a
 thematic review opened without ``scheduled_review_id`` is an unscheduled one and is not
@@ -24,13 +24,13 @@ checked against the schedule.
 The commissioning guard is registered with ``reads_incident_records``: the engine loads
 the other records of the incidents named (same organisation only), among them each
 incident's intake and earlier thematic reviews, into
-:attr:`~psirf_flow.workflows.guards.GuardInput.references`.
+`references`.
 
 Two lifecycles run these guards (the intake adds an incident to a review; a thematic
 learning response is commissioned for one), so this module sits below both lifecycle
-packages, next to :mod:`psirf_flow.workflows.guards`: each registers
-:data:`THEMATIC_GUARD_SPECS` (built once, so both hold the same objects) and
-:data:`psirf_flow.workflows.registry.GUARDS` assembles them.
+packages, next to [`psirf_flow.workflows.guards`][psirf_flow.workflows.guards]: each registers
+`THEMATIC_GUARD_SPECS` (built once, so both hold the same objects) and
+`psirf_flow.workflows.registry.GUARDS` assembles them.
 """
 
 from __future__ import annotations
@@ -233,7 +233,8 @@ THEMATIC_GUARDS: Final[tuple[ThematicGuardRow, ...]] = (
 
 
 #: The rows above as registered guards, built once so the intake and the learning
-#: responses (which both run some of them) share the same :class:`GuardSpec` objects.
+#: responses (which both run some of them) share the same
+#: [`GuardSpec`][psirf_flow.workflows.guards.GuardSpec] objects.
 THEMATIC_GUARD_SPECS: Final[tuple[GuardSpec, ...]] = tuple(
     GuardSpec(*row) for row in THEMATIC_GUARDS
 )

@@ -5,10 +5,11 @@ Regulation 20 of the Health and Social Care Act 2008 (Regulated Activities) Regu
 asks a record to show; they never invent a day count (the regulation says "as soon as
 reasonably practicable", and any number of days is a local or contractual target).
 
-* :func:`is_notifiable_harm` maps a harm category to reg 20(8)(a)-(b): death relating
-  directly to the incident, severe harm, moderate harm or prolonged psychological harm
-  (at least 28 continuous days, reg 20(7)) are notifiable; no harm and low harm are not,
-  unless the trust's plan chooses to treat low harm as notifiable (a LOCAL setting).
+* [`is_notifiable_harm`][psirf_flow.workflows.candour.guards.is_notifiable_harm] maps a harm
+  category to reg 20(8)(a)-(b): death relating directly to the incident, severe harm, moderate harm
+  or prolonged psychological harm (at least 28 continuous days, reg 20(7)) are notifiable; no harm
+  and low harm are not, unless the trust's plan chooses to treat low harm as notifiable (a LOCAL
+  setting).
 * Verbal notification, reg 20(2)(b) and (3)(a)-(d): in person, facts, further enquiries,
   apology, support offered. The written record of it, (3)(e), is a required reference.
 * Written notification, reg 20(4)(a)-(d); the stored copy, reg 20(6), is a required
@@ -17,21 +18,21 @@ reasonably practicable", and any number of days is a local or contractual target
   of the declining is kept before the case may leave the verbal stage that way.
 * Results of the enquiries, reg 20(4)(c) with psirf-rules §9.3 and §9.4: the learning
   response whose findings are shared exists in the same organisation, is approved (or
-  shared or closed) and is linked to the same incident (:func:`approved_response_problem`,
+  shared or closed) and is linked to the same incident (`approved_response_problem`,
   which reads the engine-loaded ``GuardInput.references``).
 * **Lateness needs a reason** (psirf-rules §4.2: "record the reason for any delay"; issue
   10). The plan's ``[duty_of_candour]`` working-day targets (LOCAL or contractual, never
   statutory; 10 working days each under the England and Wales calendar without a plan)
-  are counted by :mod:`psirf_flow.policy.timing` from the local date of the step before:
+  are counted by `psirf_flow.policy.timing` from the local date of the step before:
   the verbal notification from awareness (the opening fact ``aware_on``, else the date the
   case was opened), the written one from the verbal one (``verbal_notified_on``), the
   findings from the learning response's approval (``findings_available_on``). A step
   recorded after its due date needs its ``*_delay_reason`` code, or it is refused as
-  :class:`~psirf_flow.errors.ReasonMissing` (:func:`candour_due_date`).
+  [`ReasonMissing`][psirf_flow.errors.ReasonMissing] (`candour_due_date`).
 
-The guards are merged into :data:`psirf_flow.workflows.registry.GUARDS`; this module only
-depends on :mod:`psirf_flow.domain` and the harm vocabulary (:mod:`psirf_flow.policy.harm`)
-at run time, so the registry stays single.
+The guards are merged into `psirf_flow.workflows.registry.GUARDS`; this module only depends on
+[`psirf_flow.domain`][psirf_flow.domain] and the harm vocabulary (`psirf_flow.policy.harm`) at run
+time, so the registry stays single.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ __all__ = [
 ]
 
 #: Harm categories an HCP may record, least to most serious: the LFPSE physical grades of
-#: :mod:`psirf_flow.policy.harm` (``none`` ... ``fatal``) and ``prolonged_psychological``,
+#: `psirf_flow.policy.harm` (``none`` ... ``fatal``) and ``prolonged_psychological``,
 #: psychological harm experienced, or likely to be, for at least 28 continuous days.
 HARM_CATEGORIES: Final = CANDOUR_HARM_CODES
 _HARM_WORDS: Final = {
@@ -112,8 +113,8 @@ def is_notifiable_harm(harm_category: str, *, low_harm_notifiable: bool = False)
     reg 20(8) are the professional's judgement and are not decided here.
 
     Args:
-        harm_category: One of :data:`HARM_CATEGORIES` (an old word, ``no_harm`` or
-            ``death``, is read as its current code, see :mod:`psirf_flow.policy.harm`).
+        harm_category: One of `HARM_CATEGORIES` (an old word, ``no_harm`` or
+            ``death``, is read as its current code, see `psirf_flow.policy.harm`).
         low_harm_notifiable: The trust's plan treats low harm as notifiable (a local
             choice, never a statutory one).
 
@@ -382,8 +383,8 @@ def candour_due_date(
     The plan's ``duty_of_candour`` working days (``verbal_working_days``,
     ``written_working_days``, ``findings_working_days``) under its calendar, or 10 working
     days under the England and Wales calendar without a plan (a LOCAL default,
-    psirf-rules §4.2), counted from :func:`candour_started_on` by the rule "N working days
-    from event E" of :mod:`psirf_flow.policy.timing`.
+    psirf-rules §4.2), counted from `candour_started_on` by the rule "N working days
+    from event E" of `psirf_flow.policy.timing`.
 
     Example:
         >>> from datetime import UTC

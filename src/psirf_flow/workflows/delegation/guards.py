@@ -3,7 +3,7 @@
 Delegation is a record (psirf-rules §5; issue 9 item 4): the delegator holds the role they
 delegate, names someone else, for a real period; only the delegator or the executive lead
 revokes it. The sign-off guards that honour a delegation live with the learning responses
-(:mod:`psirf_flow.workflows.learning_response.sign_off`).
+([`psirf_flow.workflows.learning_response.sign_off`][psirf_flow.workflows.learning_response.sign_off]).
 """
 
 from __future__ import annotations

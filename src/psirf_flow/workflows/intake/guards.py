@@ -1,10 +1,10 @@
 """Guards of the incident intake lifecycle: triage recorded, national requirements respected.
 
-Each guard is pure and returns a :class:`~psirf_flow.domain.GuardResult` with a stable
-reason code and a plain-words explanation, like the guards in
-:mod:`psirf_flow.workflows.guards`. They read only declared facts (opaque codes and ids):
-the *result* of triage as the host recorded it with ``record_triage``, whether the host used
-:mod:`psirf_flow.policy` or a process of its own.
+Each guard is pure and returns a [`GuardResult`][psirf_flow.domain.GuardResult] with a stable reason
+code and a plain-words explanation, like the guards in
+[`psirf_flow.workflows.guards`][psirf_flow.workflows.guards]. They read only declared facts (opaque
+codes and ids): the *result* of triage as the host recorded it with ``record_triage``, whether the
+host used [`psirf_flow.policy`][psirf_flow.policy] or a process of its own.
 
 Sources (psirf-rules; see ``docs/explanation/intake-and-triage.md``):
 
@@ -17,29 +17,29 @@ Sources (psirf-rules; see ``docs/explanation/intake-and-triage.md``):
   require a referral to the body the rule names, with a local response alongside where
   required (rows 5 to 7).
 * Setting a national requirement aside, §5 segregation rule 7: executive lead only, with a
-  reason, reported to board and ICB (see :mod:`psirf_flow.oversight`).
+  reason, reported to board and ICB (see [`psirf_flow.oversight`][psirf_flow.oversight]).
 * A recorded national requirement is sticky, §3 (HARD) with §5 rule 7: recording triage
   again may add rules but never drops one (nor turns a rule requiring a PSII into one
   requiring a referral) unless the executive override set it aside first; otherwise a
   second ``record_triage`` would set the requirement aside without the override, out of
   sight of oversight (and lower the case's retention class).
 
-* Decisions within the plan, when the engine runs under one (``g.governance``), psirf-rules
-  §0.5 rule 1, §1.8 and §5: the response is one the matched priority allows (or, with no
-  priority, the emergent-risk or proportionate settings), or the one a national PSII
-  requirement demands; a response outside that list is a *departure*, accepted only where
-  the plan permits it, with a reason code, and listed for oversight; "no further response"
-  only where the plan allows it; and the decider is the one the plan names, a role or a
-  committee (a member records it with the meeting's reference). The choices are rebuilt
-  from the recorded triage by :func:`psirf_flow.policy.triage.decision_frame`, the same
-  precedence triage applies. Without a plan these guards keep the behaviour from before
-  plans governed decisions: the specialist or the executive lead decides, any response.
+* Decisions within the plan, when the engine runs under one (``g.governance``), psirf-rules §0.5
+  rule 1, §1.8 and §5: the response is one the matched priority allows (or, with no priority, the
+  emergent-risk or proportionate settings), or the one a national PSII requirement demands; a
+  response outside that list is a *departure*, accepted only where the plan permits it, with a
+  reason code, and listed for oversight; "no further response" only where the plan allows it; and
+  the decider is the one the plan names, a role or a committee (a member records it with the
+  meeting's reference). The choices are rebuilt from the recorded triage by
+  [`psirf_flow.policy.triage.decision_frame`][psirf_flow.policy.triage.decision_frame], the same
+  precedence triage applies. Without a plan these guards keep the behaviour from before plans
+  governed decisions: the specialist or the executive lead decides, any response.
 
-The rows of :data:`INTAKE_GUARDS` are merged into the single registry
-:data:`psirf_flow.workflows.registry.GUARDS`, as the candour and safety-action guards are. To
-keep that free of an import cycle, this module depends only on :mod:`psirf_flow.domain` and
-:mod:`psirf_flow.policy` at run time; :class:`~psirf_flow.workflows.guards.GuardInput` is
-imported for type checking only.
+The rows of `INTAKE_GUARDS` are merged into the single registry
+`psirf_flow.workflows.registry.GUARDS`, as the candour and safety-action guards are. To keep that
+free of an import cycle, this module depends only on [`psirf_flow.domain`][psirf_flow.domain] and
+[`psirf_flow.policy`][psirf_flow.policy] at run time;
+[`GuardInput`][psirf_flow.workflows.guards.GuardInput] is imported for type checking only.
 """
 
 from __future__ import annotations

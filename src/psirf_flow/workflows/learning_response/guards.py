@@ -11,14 +11,16 @@ Sources for the rules behind these guards (see ``docs/explanation/psirf-primer.m
 * Safety actions never block closure, psirf-rules §6 design note: closure needs linked
   safety actions *or* a recorded no-actions rationale, never their completion.
 * Timescales and extensions of a PSII, psirf-rules §4.1 and §5 rule 5: see
-  :mod:`psirf_flow.workflows.learning_response.engagement`.
-* Sign-off as the plan says and the steps a plan switches on or off (psirf-rules §5, §6
-  stages 4, 8 and 9): see :mod:`psirf_flow.workflows.learning_response.sign_off`.
+  [`psirf_flow.workflows.learning_response.engagement`][psirf_flow.workflows.learning_response.engagement].
+* Sign-off as the plan says and the steps a plan switches on or off (psirf-rules §5, §6 stages 4, 8
+  and 9): see
+  [`psirf_flow.workflows.learning_response.sign_off`][psirf_flow.workflows.learning_response.sign_off].
 
-The shared machinery (:class:`~psirf_flow.workflows.guards.GuardInput`,
-:class:`~psirf_flow.workflows.guards.GuardSpec`, the identity helpers) lives in
-:mod:`psirf_flow.workflows.guards`; :mod:`psirf_flow.workflows.registry` assembles these
-guards with every other lifecycle's.
+The shared machinery ([`GuardInput`][psirf_flow.workflows.guards.GuardInput],
+[`GuardSpec`][psirf_flow.workflows.guards.GuardSpec], the identity helpers) lives in
+[`psirf_flow.workflows.guards`][psirf_flow.workflows.guards];
+[`psirf_flow.workflows.registry`][psirf_flow.workflows.registry] assembles these guards with every
+other lifecycle's.
 """
 
 from __future__ import annotations
@@ -74,11 +76,12 @@ def _independent(name: str, g: GuardInput, code: str, explanation: str) -> Guard
 def _lead_independent(g: GuardInput) -> GuardResult:
     """SoD 1 (psirf-rules §5 rule 1, NAT-G ✖): the lead is not involved nor their manager.
 
-    The lead (or facilitator) and the engagement lead named with them are checked against
-    the case's current list of staff involved (recorded at intake and carried by the
-    coupling, or recorded on the response) and of their line managers; the passing code
-    records which list (:func:`staff_list_code`). Ids are compared ignoring case
-    (:func:`same_person`).
+    The lead (or facilitator) and the engagement lead named with them are checked against the case's
+    current list of staff involved (recorded at intake and carried by the coupling, or recorded on
+    the response) and of their line managers; the passing code records which list
+    ([`staff_list_code`][psirf_flow.workflows.learning_response.guards.staff_list_code]). Ids are
+    compared ignoring case
+    ([`same_person`][psirf_flow.workflows.guards.same_person]).
 
     Rule: [The lead and engagement lead were not involved in the incident and do not line-manage
     those who were][lead-independent].
@@ -245,7 +248,8 @@ def _family_draft_review(g: GuardInput) -> GuardResult:
 def _approver_independent(g: GuardInput) -> GuardResult:
     """SoD 2 (psirf-rules §5 rule 2, INF): the approver is neither lead nor author.
 
-    Ids are compared ignoring case (:func:`same_person`).
+    Ids are compared ignoring case
+    ([`same_person`][psirf_flow.workflows.guards.same_person]).
 
     Rule: [The approver is neither the lead nor the author, and no one signs two steps in a
     row][approver-not-author].
@@ -268,8 +272,9 @@ def _approver_independent(g: GuardInput) -> GuardResult:
 def _reviewer_independent(g: GuardInput) -> GuardResult:
     """The peer reviewer is neither lead nor author (psirf-rules §6, S-TOOL; INF).
 
-    Nor one of the staff involved in the incident (psirf-rules §5 rule 1), on the case's
-    current list; the passing code records which list (:func:`staff_list_code`). Ids are
+    Nor one of the staff involved in the incident (psirf-rules §5 rule 1), on the case's current
+    list; the passing code records which list
+    ([`staff_list_code`][psirf_flow.workflows.learning_response.guards.staff_list_code]). Ids are
     compared ignoring case.
 
     Rule: [A peer review of the draft is recorded by someone independent][peer-review-independent].
@@ -313,7 +318,7 @@ def _senior_leader_independent(g: GuardInput) -> GuardResult:
 #: ``(fact, role word, trigger that replaces them, managers count too)``: the lead (or
 #: facilitator) and the engagement lead are independent of the staff involved and of their
 #: line managers; the peer reviewer is not one of the staff involved (as when they record
-#: their review, :func:`_reviewer_independent`).
+#: their review, `_reviewer_independent`).
 _TEAM: Final = (
     ("lead_id", "lead", "reassign_lead", True),
     ("facilitator_id", "facilitator", "reassign_facilitator", True),
@@ -371,13 +376,14 @@ def _remedy(role: str, how: str, trigger: str) -> str:
 def _team_independent(g: GuardInput) -> GuardResult:
     """SoD 1 (psirf-rules §5 rule 1, NAT-G ✖) at every step that moves a response forward.
 
-    The current lead (or facilitator), the engagement lead and the peer reviewer already
-    recorded are checked against the case's *current* list of staff involved (and, for the
-    leads, of their line managers): someone recorded as involved after being named stops
-    the response until they are replaced. The refusal's code says which role conflicts
-    (the first found: lead, engagement lead, peer reviewer) and its explanation names every
-    role in conflict and the step that replaces them, never a person; a pass records the
-    list checked (:func:`staff_list_code`). Without anyone named it passes.
+    The current lead (or facilitator), the engagement lead and the peer reviewer already recorded
+    are checked against the case's *current* list of staff involved (and, for the leads, of their
+    line managers): someone recorded as involved after being named stops the response until they are
+    replaced. The refusal's code says which role conflicts (the first found: lead, engagement lead,
+    peer reviewer) and its explanation names every role in conflict and the step that replaces them,
+    never a person; a pass records the list checked
+    ([`staff_list_code`][psirf_flow.workflows.learning_response.guards.staff_list_code]). Without
+    anyone named it passes.
 
     Rule: [The lead and engagement lead were not involved in the incident and do not line-manage
     those who were][lead-independent].
@@ -397,11 +403,12 @@ def _team_independent(g: GuardInput) -> GuardResult:
 def _independence_conflict_noted(g: GuardInput) -> GuardResult:
     """Recording staff involved is never refused for naming the team (psirf-rules §5 rule 1).
 
-    The list records the truth; this guard always passes, and its code makes a conflict
-    visible in the audit entry: the list checked (:func:`staff_list_code`) followed, when
-    the new list rules someone out, by ``:independence_conflict:<roles>`` (for example
-    ``ok:staff:2+1:<digest>:independence_conflict:lead+engagement_lead``). The next step
-    forward is then refused by ``team_independent`` until they are replaced.
+    The list records the truth; this guard always passes, and its code makes a conflict visible in
+    the audit entry: the list checked
+    ([`staff_list_code`][psirf_flow.workflows.learning_response.guards.staff_list_code]) followed,
+    when the new list rules someone out, by ``:independence_conflict:<roles>`` (for example
+    ``ok:staff:2+1:<digest>:independence_conflict:lead+engagement_lead``). The next step forward is
+    then refused by ``team_independent`` until they are replaced.
 
     Rule: [The lead and engagement lead were not involved in the incident and do not line-manage
     those who were][lead-independent].
@@ -445,8 +452,8 @@ def _replaces_current(fact: str, g: GuardInput) -> GuardResult:
 def _reassign_reason_explained(g: GuardInput) -> GuardResult:
     """A reassignment for ``other`` reasons says why in a note (psirf-rules §5 rule 1).
 
-    Refused with :data:`~psirf_flow.errors.REASON_MISSING`, raised as
-    :class:`~psirf_flow.errors.ReasonMissing` (``PSF210``).
+    Refused with `REASON_MISSING`, raised as
+    [`ReasonMissing`][psirf_flow.errors.ReasonMissing] (``PSF210``).
 
     Rule: [The assigned lead acts for the response; a lead is replaced by someone else, with a
     reason][lead-acts-and-reassignment].

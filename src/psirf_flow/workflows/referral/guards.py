@@ -4,7 +4,7 @@ A referral to a body leading its own investigation (psirf-rules §3, §9.0, INF)
 body's request for information before anything is supplied, and closes on the body's
 findings only once their receipt is recorded. The guards a referral shares with the intake
 (one referral per body, the body allowed) live in
-:mod:`psirf_flow.workflows.guards_referral`.
+[`psirf_flow.workflows.guards_referral`][psirf_flow.workflows.guards_referral].
 """
 
 from __future__ import annotations

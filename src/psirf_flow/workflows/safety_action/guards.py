@@ -10,8 +10,8 @@ guide, psirf-rules §10 item 8): they are NAT-G/INF defaults, documented as such
 Open safety actions never block the approval or closure of a learning response; nothing
 here looks at a learning response's state (psirf-rules §6 design note).
 
-The guards are merged into :data:`psirf_flow.workflows.registry.GUARDS`; this module only
-depends on :mod:`psirf_flow.domain` at run time, so the registry stays single.
+The guards are merged into `psirf_flow.workflows.registry.GUARDS`; this module only
+depends on [`psirf_flow.domain`][psirf_flow.domain] at run time, so the registry stays single.
 """
 
 from __future__ import annotations
