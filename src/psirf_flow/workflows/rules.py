@@ -6,7 +6,7 @@ docstring links to), its [level][psirf_flow.workflows.rules.RuleLevel] and
 [verification mark][psirf_flow.workflows.rules.Verification] as psirf-rules §0.1 and §0.2
 define them, its source (the psirf-rules section and the primary source that section names)
 and what enforces it: guards (names in
-[`GUARDS`][psirf_flow.workflows.registry.GUARDS]), plan settings (dotted keys of the plan
+`psirf_flow.workflows.GUARDS`), plan settings (dotted keys of the plan
 file), deadline kinds of the schedule, or the engine's own behaviour.
 
 A rule that is local, or whose wording was not confirmed in a primary source, is meant to
@@ -89,7 +89,7 @@ class Rule:
         section: The psirf-rules sections it comes from, for example `"§4.2"`.
         source: The primary source those sections name, in plain words.
         guards: Guards that enforce it, by their names in
-            [`GUARDS`][psirf_flow.workflows.registry.GUARDS].
+            `psirf_flow.workflows.GUARDS`.
         plan_settings: Dotted plan-file keys that set it (`<name>` stands for a table's key).
         schedule_kinds: Deadline kinds of the schedule that time it.
         engine: What the engine itself does for it, in plain words (empty when nothing).

@@ -363,9 +363,10 @@ def _national_rules_kept(g: GuardInput) -> GuardResult:
 
 
 def _executive_decides_significant_risk(g: GuardInput) -> GuardResult:
-    """The executive lead decides an emergent or significant risk.
+    """The executive lead decides an emergent or significant risk (under a plan, its decider).
 
-    Also wherever triage said an executive decision is required.
+    Also wherever triage said an executive decision is required. Under a plan the decider is
+    the plan's `triage.emergent_risk.decided_by` (the executive lead by default).
 
     Rule: [An emergent or significant risk is decided by the executive
     lead][emergent-risk-executive-decision].
