@@ -149,6 +149,11 @@ class TestEachRule:
         if rule.verified is Verification.UNCONFIRMED:
             assert rule.plan_settings or rule.caveat
 
+    def test_national_guidance_is_set_in_the_plan_or_flagged(self, rule: Rule) -> None:
+        """National guidance is configurable in the plan, or its note says it is fixed."""
+        if rule.level is RuleLevel.NATIONAL_GUIDANCE:
+            assert rule.plan_settings or rule.caveat
+
     def test_design_mark_only_on_design_or_local_rules(self, rule: Rule) -> None:
         """Only library design and local rules may lack an outside source to verify."""
         if rule.verified is Verification.DESIGN:

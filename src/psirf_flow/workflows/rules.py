@@ -145,6 +145,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "§0.5 rule 1, §1, §6 stage 2",
         "Patient Safety Incident Response Framework (NHS England, 2022)",
         guards=("triage_recorded", "triage_refs_consistent", "basis_consistent_with_triage"),
+        plan_settings=("priorities", "triage.emergent_risk.decided_by", "triage.proportionate"),
         engine="Triage (`policy/triage.py`) recommends a response in this order; harm alone "
         "never requires a PSII.",
     ),
@@ -369,6 +370,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "§5, §9.1",
         "Guide to engaging and involving patients, families and staff (NHS England)",
         guards=("engagement_lead_assigned",),
+        caveat="A fixed guard of the PSII: no plan setting turns it off.",
     ),
     Rule(
         "lead-acts-and-reassignment",
@@ -408,6 +410,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "§6 stage 4, §7.1",
         "Guide to engaging and involving patients, families and staff (NHS England)",
         guards=("engagement_outcome_recorded",),
+        caveat="A fixed guard of the PSII: no plan setting turns it off.",
     ),
     Rule(
         "draft-checked",
@@ -419,6 +422,8 @@ RULES: Final[tuple[Rule, ...]] = (
         "Guide to engaging and involving patients, families and staff; trust leaflets "
         "(George Eliot Hospital)",
         guards=("staff_accuracy_checked", "family_draft_review_recorded"),
+        caveat="Fixed guards of the response types that run them (the family's response "
+        "only where the family is engaged): no plan setting turns them off.",
     ),
     Rule(
         "analysis-inputs-recorded",

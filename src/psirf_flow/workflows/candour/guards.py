@@ -112,6 +112,10 @@ def is_notifiable_harm(harm_category: str, *, low_harm_notifiable: bool = False)
     (b) severe harm, moderate harm or prolonged psychological harm. The other elements of
     reg 20(8) are the professional's judgement and are not decided here.
 
+    Rules: [A notifiable safety incident is one whose harm regulation 20
+    names][candour-notifiable-incident]; [The trust may also notify no- or low-harm
+    incidents][candour-no-or-low-harm-local].
+
     Args:
         harm_category: One of `HARM_CATEGORIES` (an old word, ``no_harm`` or
             ``death``, is read as its current code, see `psirf_flow.policy.harm`).
