@@ -9,13 +9,17 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from mkdocs.structure.files import Files
 
+from psirf_flow.policy.national import RuleLevel as PackLevel
 from psirf_flow.policy.national import load_national_rules
 from psirf_flow.workflows import DefinitionRegistry
-from psirf_flow.workflows.rules import GROUPS, RULES, Rule, rules_enforced_by_guard
+from psirf_flow.workflows.rules import GROUPS, RULES, Rule, RuleLevel, rules_enforced_by_guard
 from psirf_flow.workflows.rules_reference import (
     OPENING,
+    PACK_LEVELS,
     catalogue_markdown,
     plan_setting_link,
     rule_rows,
@@ -144,7 +148,14 @@ def test_page_names_every_rule_of_every_built_in_transition() -> None:
 def test_page_lists_every_national_rule_with_its_level() -> None:
     """Each national rule appears with its recorded level and section."""
     for rule in NATIONAL.rules:
-        assert f"| `{rule.ref}` | {rule.level.value} | {rule.section or '—'} |" in PAGE
+        level = f"{PACK_LEVELS[rule.level].value} (`{rule.level.value}`)"
+        assert f"| `{rule.ref}` | {level} | {rule.section or '—'} |" in PAGE
+
+
+@pytest.mark.parametrize("level", list(PackLevel), ids=lambda level: level.value)
+def test_every_pack_level_is_shown_as_a_catalogue_level(level: PackLevel) -> None:
+    """Each level the national rule pack may record maps to one of the catalogue's levels."""
+    assert isinstance(PACK_LEVELS[level], RuleLevel)
 
 
 def _step(definition: WorkflowDefinition, step: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -174,3 +185,17 @@ def test_newest_version_of_each_workflow_gets_one_section() -> None:
     for definition in NEWEST:
         assert text.count(f"### {definition.title} (`{definition.key}`)") == 1
     assert len({d.name for d in REGISTRY}) == len(NEWEST)
+
+
+@given(st.lists(st.sampled_from(RULES), unique_by=lambda rule: rule.id))
+def test_any_selection_of_rules_gets_one_row_each_under_its_groups(rules: list[Rule]) -> None:
+    """For any rules shown, each has one anchored row and only their groups get a heading."""
+    text = catalogue_markdown(rules=rules)
+    rows = [line for line in text.splitlines() if line.startswith("| [](){#")]
+
+    assert sorted(row.split("}", 1)[0][len("| [](){#") :] for row in rows) == sorted(
+        rule.id for rule in rules
+    )
+    assert {line[3:] for line in text.splitlines() if line.startswith("## ")} == {
+        GROUPS[rule.group] for rule in rules
+    }

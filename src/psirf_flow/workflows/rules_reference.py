@@ -19,12 +19,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
 from psirf_flow.policy.national import NationalRuleSet
-from psirf_flow.workflows.rules import GROUPS, RULES, Rule, rules_enforced_by_guard
+from psirf_flow.policy.national import RuleLevel as PackLevel
+from psirf_flow.workflows.rules import GROUPS, RULES, Rule, RuleLevel, rules_enforced_by_guard
 from psirf_flow.workflows.spec import WorkflowDefinition
 
 
 __all__ = [
     "OPENING",
+    "PACK_LEVELS",
     "catalogue_markdown",
     "national_rules_table",
     "plan_setting_link",
@@ -40,6 +42,14 @@ PLAN_FORMAT_PAGE: Final = "plan-format.md"
 """The plan file format page, relative to the rules page."""
 WORKFLOW_PAGE: Final = "workflows/{name}.md"
 """A workflow's reference page, relative to the rules page."""
+
+PACK_LEVELS: Final[Mapping[PackLevel, RuleLevel]] = {
+    PackLevel.HARD: RuleLevel.NATIONAL_REQUIREMENT,
+    PackLevel.NATIONAL_GUIDANCE: RuleLevel.NATIONAL_GUIDANCE,
+    PackLevel.LOCAL: RuleLevel.LOCAL_PLAN_SETTING,
+    PackLevel.INFERRED: RuleLevel.LIBRARY_DESIGN,
+}
+"""The catalogue level each national rule pack level is shown as (the pack's code beside it)."""
 
 # The plan-format page's section anchors that are not the top-level key itself (the
 # headings show the table's key placeholder, which the anchor keeps without punctuation).
@@ -186,15 +196,19 @@ def rules_table(definition: WorkflowDefinition) -> str:
 
 
 def national_rules_table(national: NationalRuleSet) -> str:
-    """The national rule pack as a Markdown table: reference, level, section and sources."""
+    """The national rule pack as a Markdown table: reference, level, section and sources.
+
+    The level is shown as the catalogue's (see `PACK_LEVELS`), with the pack's own code.
+    """
     lines = [
-        "| Rule | Level | Section (psirf-rules) | Primary sources | Requires |",
+        "| Rule | Level (pack code) | Section (psirf-rules) | Primary sources | Requires |",
         "| --- | --- | --- | --- | --- |",
     ]
     for rule in national.rules:
         sources = ", ".join(rule.sources) or "—"
+        level = f"{PACK_LEVELS[rule.level].value} (`{rule.level.value}`)"
         lines.append(
-            f"| `{rule.ref}` | {rule.level.value} | {rule.section or '—'} | {sources} "
+            f"| `{rule.ref}` | {level} | {rule.section or '—'} | {sources} "
             f"| `{rule.response.value}` |"
         )
     return "\n".join(lines)
