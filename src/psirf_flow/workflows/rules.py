@@ -260,7 +260,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "psirf_flow design",
         guards=("override_confirmed", "override_matches_triage"),
         engine="Only the executive lead may fire the override step; overrides are listed "
-        "for the board and ICB (`oversight.national_overrides`).",
+        "for the board and ICB (`oversight.overridden_national_requirements`).",
     ),
     # Referrals, transfers and regulator notifications.
     Rule(
@@ -794,7 +794,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "The trust's PSIRP",
         guards=("reserve_draw_allowed",),
         plan_settings=("reserve_capacity.decided_by", "reserve_capacity.extra_psiis"),
-        engine="Use per period is listed for oversight (`oversight`).",
+        engine="Use per period is listed for oversight (`oversight.reserve_capacity_use`).",
     ),
     # Records, clocks and audit.
     Rule(
