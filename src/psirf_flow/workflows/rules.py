@@ -216,7 +216,7 @@ RULES: Final[tuple[Rule, ...]] = (
         _L.NATIONAL_REQUIREMENT,
         _V.CONFIRMED,
         "§3 rows 1, 2 and 4",
-        "PSIRF national requirements (as reproduced in the PSIRP template)",
+        "PSIRF national requirements (read as a trust's PSIRP reproduces them)",
         guards=("national_psii_respected", "no_outstanding_national_requirement"),
         plan_settings=("triage.national_psii_response",),
         engine="The national rule pack (`policy/data/national_requirements.toml`) is "
@@ -813,9 +813,10 @@ RULES: Final[tuple[Rule, ...]] = (
         "Working days skip the region's bank holidays and the trust's closure days",
         "records",
         _L.LOCAL_PLAN_SETTING,
-        _V.CONFIRMED,
+        _V.DESIGN,
         "§4.2",
-        "UK bank holidays by region; the trust's own closure days",
+        "psirf_flow design: pluggable calendars (UK bank holidays by region, the trust's "
+        "closure days)",
         plan_settings=("calendar.region", "calendar.closure_days"),
         engine="Day-based rules count Europe/London local dates (`policy/timing.py`).",
     ),
@@ -838,7 +839,7 @@ RULES: Final[tuple[Rule, ...]] = (
         _L.NATIONAL_REQUIREMENT,
         _V.CONFIRMED,
         "§7.2",
-        "Caldicott principles (2020); UK GDPR and the Data Protection Act 2018",
+        "Caldicott principles (2020): the minimum necessary, need-to-know access",
         engine="Free-text fields are replaced by salted digests; ids may not hold an NHS "
         "number or e-mail address; log events are allow-listed.",
     ),
