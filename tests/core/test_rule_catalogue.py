@@ -106,6 +106,7 @@ def test_guard_modules_use_no_sphinx_roles_or_rest_blocks(module: Path) -> None:
 
     assert re.findall(r":(?:class|func|meth|mod|data|attr|exc|obj):`", text) == []
     assert re.findall(r"::\n", text) == []
+    assert re.findall(r"^\s*>>> ", text, re.MULTILINE) == []
 
 
 def test_rule_ids_are_unique() -> None:

@@ -390,11 +390,14 @@ def candour_due_date(
     psirf-rules §4.2), counted from `candour_started_on` by the rule "N working days
     from event E" of `psirf_flow.policy.timing`.
 
-    Example:
-        >>> from datetime import UTC
-        >>> aware = {"aware_on": "2026-12-23"}
-        >>> candour_due_date("verbal", aware, datetime(2026, 12, 23, 9, tzinfo=UTC))
-        datetime.date(2027, 1, 11)
+    Examples:
+        ```python
+        from datetime import UTC, datetime
+        from psirf_flow.workflows.candour.guards import candour_due_date
+        aware = {"aware_on": "2026-12-23"}
+        opened = datetime(2026, 12, 23, 9, tzinfo=UTC)
+        candour_due_date("verbal", aware, opened)  # date(2027, 1, 11), after the bank holidays
+        ```
     """
     start = candour_started_on(step, facts, opened_at)
     if start is None:
