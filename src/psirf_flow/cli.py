@@ -690,7 +690,10 @@ def workflows() -> None:
     type=click.Choice(["mermaid", "table", "markdown"]),
     default="mermaid",
     show_default=True,
-    help="Mermaid state diagram, transition table, or the full reference page.",
+    help=(
+        "Mermaid overview (left to right, recording steps counted, hold grouped), "
+        "transition table, or the full reference page."
+    ),
 )
 def diagram(workflow: str, fmt: str) -> None:
     """Print WORKFLOW's diagram or table, generated from its definition."""
