@@ -1,19 +1,20 @@
 """Cross-field checks of a plan: every mistake it can hold, reported together.
 
-The records of :mod:`psirf_flow.policy.plan` hold one setting each; the rules that span
-settings are checked here by :func:`plan_problems`, which the loader runs after
-structuring, so a plan is either entirely valid or not loaded at all. Among them: approval
-dates that match the plan's status (psirf-rules §1.8: board and ICB sign-off), references
-to response types, ladders and thematic reviews that exist, a national PSII response and a
-reserve that run on the ``psii`` lifecycle, timescales within the hard cap (the six-month
-PSII cap is ``national_guidance`` whose wording is unconfirmed, psirf-rules §4.1 ✖), and
-duty of candour targets that are ``local`` or ``contractual``, never ``statutory``, because
-regulation 20 sets no day count (psirf-rules §4.2, S-R20), and retention classes no shorter
-than the Records Management Code allows (psirf-rules §4.5, §7.2; see
-:func:`psirf_flow.policy.retention.minimum_problems`).
+The records of [`psirf_flow.policy.plan`][psirf_flow.policy.plan] hold one setting each; the rules
+that span settings are checked here by
+[`plan_problems`][psirf_flow.policy.plan_checks.plan_problems], which the loader runs after
+structuring, so a plan is either entirely valid or not loaded at all. Among them: approval dates
+that match the plan's status (psirf-rules §1.8: board and ICB sign-off), references to response
+types, ladders and thematic reviews that exist, a national PSII response and a reserve that run on
+the ``psii`` lifecycle, timescales within the hard cap (the six-month PSII cap is
+``national_guidance`` whose wording is unconfirmed, psirf-rules §4.1 ✖), and duty of candour targets
+that are ``local`` or ``contractual``, never ``statutory``, because regulation 20 sets no day count
+(psirf-rules §4.2, S-R20), and retention classes no shorter than the Records Management Code allows
+(psirf-rules §4.5, §7.2; see
+[`psirf_flow.policy.retention.minimum_problems`][psirf_flow.policy.retention.minimum_problems]).
 
-:class:`PlanView` lets the loader cross-check whatever parts of a faulty file could be
-read, so that cross-field problems are reported together with structural ones.
+[`PlanView`][psirf_flow.policy.plan_checks.PlanView] lets the loader cross-check whatever parts of a
+faulty file could be read, so that cross-field problems are reported together with structural ones.
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ from psirf_flow.policy.retention import minimum_problems
 
 __all__ = ["PlanView", "plan_problems"]
 
-#: Roles no sign-off step may name (psirf-rules §5): they report, oversee or are the system.
 _NEVER_SIGNS: Final = frozenset({*OVERSIGHT_ROLES, Role.REPORTER, Role.SYSTEM})
+"""Roles no sign-off step may name (psirf-rules §5): they report, oversee or are the system."""
 _FACT_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 

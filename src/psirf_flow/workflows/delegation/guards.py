@@ -64,7 +64,6 @@ def _actor_is_delegator(g: GuardInput) -> GuardResult:
     )
 
 
-#: The delegation guards, registered by the delegation definition.
 DELEGATION_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
         "delegation_well_formed",
@@ -79,3 +78,4 @@ DELEGATION_GUARDS: Final[tuple[GuardRow, ...]] = (
         False,
     ),
 )
+"""The delegation guards, registered by the delegation definition."""
