@@ -76,6 +76,8 @@ MOST_ROWS: Final = 100_000
 
 _MOST_DAYS: Final = 1_000
 """The most working days ``due_soon`` looks ahead."""
+_LONGEST_PERIOD: Final = timedelta(days=3_650)
+"""The longest real time ``due_soon`` looks ahead (beyond it, instants overflow)."""
 _RUNNING: Final = frozenset({DeadlineStatus.OPEN.value, DeadlineStatus.PAUSED.value})
 _OPEN: Final = frozenset({DeadlineStatus.OPEN.value})
 
@@ -274,8 +276,8 @@ def due_soon(
         engine: The engine whose store holds the deadlines.
         reader: Who reads; only organisations they may see are listed.
         now: The instant to look ahead from (aware).
-        within: How far ahead: real time (a ``timedelta``), or a whole number of working
-            days (a deadline due on or before the Nth working day after today's
+        within: How far ahead: real time (a ``timedelta`` of at most ten years), or a whole
+            number of working days (a deadline due on or before the Nth working day after today's
             Europe/London date; 0 means due today).
         organisation: Only this organisation, or these organisations.
         workflow: Only cases of this workflow.
@@ -287,7 +289,7 @@ def due_soon(
     now = _inputs.moment("now", now)
     calendar = _calendar(engine)
     if isinstance(within, timedelta):
-        horizon = now + _inputs.period("within", within)
+        horizon = now + _period(within)
     else:
         days = _whole("within", within, most=_MOST_DAYS)
         horizon = breach_instant(working_days_after(local_date(now), days, calendar))
@@ -405,6 +407,14 @@ def _candour_outcome(row: Deadline, now: datetime) -> str | None:
     if row.status in _RUNNING:
         return "open_overdue" if _is_overdue(row, now) else "open_not_due"
     return None  # superseded: replaced by a newer clock, counted there
+
+
+def _period(within: timedelta) -> timedelta:
+    """``within`` if it is a duration from zero up to `_LONGEST_PERIOD`."""
+    _inputs.period("within", within)
+    if within > _LONGEST_PERIOD:
+        raise InvalidInput("within", f"must be at most {_LONGEST_PERIOD.days:,} days")
+    return within
 
 
 def _whole(argument: str, value: object, *, most: int | None) -> int:
@@ -617,7 +627,7 @@ def oversight_summary(
     if progress is not None and not callable(progress):
         raise InvalidInput("progress", f"must be callable, got {type(progress).__name__}")
     if isinstance(within, timedelta):
-        _inputs.period("within", within)
+        _period(within)
     else:
         _whole("within", within, most=_MOST_DAYS)
     plan = None if engine.plan_book is None else engine.plan_book.current.plan

@@ -17,7 +17,7 @@ from psirf_flow import Actor, Engine, InMemoryStore, Role
 from psirf_flow.domain import SystemReader
 from psirf_flow.errors import InvalidInput
 from psirf_flow.policy import load_plan_file
-from psirf_flow.reports import OversightSummary, StateCount, oversight_summary
+from psirf_flow.reports import OversightSummary, StateCount, due_soon, oversight_summary
 from psirf_flow.testing import ManualClock
 
 
@@ -260,3 +260,12 @@ def test_whatever_the_input_only_psirf_flow_errors_escape(
     if refusal is not None:
         assert refusal.argument in {argument, "until", "since"}
     assert all(isinstance(s, OversightSummary) for s in found)
+
+
+@pytest.mark.parametrize("within", [timedelta(days=3_651), timedelta.max])
+def test_due_soon_refuses_a_horizon_past_ten_years(engine: Engine, within: timedelta) -> None:
+    """A real-time horizon that could overflow an instant is refused, naming within."""
+    with pytest.raises(InvalidInput) as refused:
+        due_soon(engine, reader=JOB, now=MARCH["now"], within=within)
+
+    assert refused.value.argument == "within"
