@@ -34,7 +34,7 @@ $(STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
 	$(BIN)/python -m pip install --quiet $(PIP_CONSTRAINTS) \
 		-e ".[sqlalchemy,postgresql,async,cli,testing,docs]" \
 		"pytest-cov>=5.0" "ruff>=0.6" "mypy>=1.11" "import-linter>=2.0" \
-		"fastapi>=0.115" "httpx>=0.27" "build>=1.2" "playwright>=1.48"
+		"fastapi>=0.115" "httpx>=0.27" "build>=1.2" "hatchling>=1.27" "playwright>=1.48"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -169,11 +169,16 @@ def test_lock_dev_reads_the_makefile_install_line() -> None:
     roots = lock_dev.install_requirements((ROOT / "Makefile").read_text(encoding="utf-8"))
 
     assert roots == [
-        "psirf-flow[sqlalchemy,postgresql,cli,testing,docs]",
+        "psirf-flow[sqlalchemy,postgresql,async,cli,testing,docs]",
         "pytest-cov>=5.0",
         "ruff>=0.6",
         "mypy>=1.11",
         "import-linter>=2.0",
+        "fastapi>=0.115",
+        "httpx>=0.27",
+        "build>=1.2",
+        "hatchling>=1.27",
+        "playwright>=1.48",
     ]
 
 
