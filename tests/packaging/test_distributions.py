@@ -127,6 +127,7 @@ def bare_python(dists: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
             "install",
             "--quiet",
             "--no-input",
+            "--no-compile",
             str(dists["wheel"]),
         ],
         env=_plain_env(),
