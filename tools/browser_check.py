@@ -67,8 +67,9 @@ CHROMIUM_FLAGS = (
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 )
 VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
-#: How long one page may take to load or one element to appear (playwright waits, no sleeps).
-TIMEOUT_MS = 20_000
+#: How long one page may take to load or one element to appear (playwright waits, no sleeps);
+#: generous, for the one-page API reference on a busy machine.
+TIMEOUT_MS = 60_000
 
 WORKFLOW_PAGE = "reference/workflows/{name}/"
 API_ROOT = "reference/api/"
@@ -318,7 +319,12 @@ def check_site(site: Path, workflows: Mapping[str, Sequence[str]], screenshots: 
     screenshots.mkdir(parents=True, exist_ok=True)
     with browser_on(site) as tab:
         for path in pages:
-            page = tab.visit(path)
+            try:
+                page = tab.visit(path)
+            except PlaywrightError as error:
+                reason = error.message.splitlines()[0]
+                findings.problems.append(f"{path or '(home)'}: did not load: {reason}")
+                continue
             problems: list[str] = []
             if path in lifecycles:
                 problems += diagram_problems(page, lifecycles[path])
