@@ -182,6 +182,14 @@ def test_no_engine_page_when_the_api_is_one_page(tmp_path: Path) -> None:
     assert bc.engine_api_path(tmp_path) is None
 
 
+def test_main_refuses_a_missing_site(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without a built site the check fails at once (status 2) and says to build it."""
+    status = bc.main(["--site", str(tmp_path / "nowhere"), "--screenshots", str(tmp_path)])
+
+    assert status == 2
+    assert "run `make docs` first" in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------ in the browser
 
 
