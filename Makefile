@@ -16,7 +16,7 @@ CHROMIUM := /usr/bin/chromium
 # Parallel mutant runs for `make mutation`; keep it at 1 or 2 on a shared machine.
 MUTATION_CHILDREN ?= 1
 
-.PHONY: demo test test-latest lock lint typecheck contracts pytest docs browser-check bench mutation types clean help
+.PHONY: demo test test-latest lock lint typecheck contracts pytest docs browser-check diagrams bench mutation types clean help
 
 help:
 	@echo "make demo   run an incident under a trust's plan to a closed PSII in SQLite, and verify its audit trail"
@@ -29,6 +29,7 @@ help:
 	@echo "make bench  run the benchmarks (writes benchmarks/results/*.json)"
 	@echo "make mutation  mutation-test the decision core (slow; writes mutation-report.md)"
 	@echo "make types  regenerate src/psirf_flow/typed.py from the built-in workflow definitions"
+	@echo "make diagrams  redraw the documentation's diagrams as SVG (needs npm once, and Chromium)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -86,6 +87,14 @@ test-latest:
 # After changing a built-in workflow definition (tests/core/test_typed.py fails until then).
 types: $(STAMP)
 	$(BIN)/python tools/gen_types.py
+
+# After changing a built-in workflow definition or a docs/**/*.mmd file
+# (tests/docs/test_diagrams.py fails until then). Fetches the pinned Mermaid with npm into
+# .cache/ once, then draws in headless Chromium: the one the browser check uses (CHROMIUM,
+# Debian's package), or another installed browser's executable
+# (e.g. `make diagrams CHROMIUM=$(command -v chromium)`).
+diagrams: $(STAMP)
+	PSIRF_FLOW_CHROMIUM=$(CHROMIUM) $(BIN)/python tools/render_diagrams.py
 
 # After changing the install line above or upgrading a tool on purpose.
 lock: $(STAMP)

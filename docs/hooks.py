@@ -1,18 +1,26 @@
 """MkDocs hooks: generate the workflow reference from the definitions the engine runs.
 
-A stub page holds a marker such as ``<!-- psirf-flow:workflow psii -->``. At build time the
-marker is replaced by :func:`psirf_flow.workflows.diagram.reference_markdown` for the newest
-built-in definition of that name (any workflow in ``DefinitionRegistry.default()``): the
-diagram, the opening and the transition table. The build fails when a marker names an
-unknown workflow, or when a built-in workflow has no page, so the reference cannot drift
-from the code. The marker ``<!-- psirf-flow:rules -->`` is replaced by
-:func:`psirf_flow.workflows.rules_reference.rules_markdown` for every built-in workflow and
-the shipped national rule pack.
+A stub page holds a marker such as `<!-- psirf-flow:workflow psii -->`. At build time the
+marker is replaced by
+[`reference_markdown`][psirf_flow.workflows.diagram.reference_markdown] for the newest
+built-in definition of that name (any workflow in `DefinitionRegistry.default()`): the
+overview diagram, the opening, the transition table and the recording steps. The diagram is
+the SVG drawn ahead of time by `tools/render_diagrams.py` (`make diagrams`) from
+`docs/reference/workflows/diagrams/<name>@<version>.svg`, inlined in a
+`<div class="psirf-diagram">` that scrolls sideways at the picture's natural size, with a
+link to the file itself; the site loads no script to draw it.
+
+The build fails when a marker names an unknown workflow, when its picture is missing, or
+when a built-in workflow has no page, so the reference cannot drift from the code. The
+marker `<!-- psirf-flow:rules -->` is replaced by
+[`rules_markdown`][psirf_flow.workflows.rules_reference.rules_markdown] for every built-in
+workflow and the shipped national rule pack.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from mkdocs.exceptions import PluginError
@@ -20,7 +28,7 @@ from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 
 from psirf_flow.policy.national import load_national_rules
-from psirf_flow.workflows import DefinitionRegistry
+from psirf_flow.workflows import DefinitionRegistry, WorkflowDefinition
 from psirf_flow.workflows.diagram import reference_markdown
 from psirf_flow.workflows.rules_reference import rules_markdown
 
@@ -28,6 +36,41 @@ from psirf_flow.workflows.rules_reference import rules_markdown
 MARKER = re.compile(r"<!--\s*psirf-flow:workflow\s+(?P<name>[A-Za-z0-9_]+)\s*-->")
 PAGES = "reference/workflows/{name}.md"
 RULES_MARKER = re.compile(r"<!--\s*psirf-flow:rules\s*-->")
+#: The rendered overviews, relative to the workflow pages (and to `docs/reference/workflows`).
+DIAGRAMS = "diagrams/{key}.svg"
+WORKFLOW_DOCS = Path(__file__).resolve().parent / "reference" / "workflows"
+
+
+def diagram_html(definition: WorkflowDefinition, svg: str) -> str:
+    """Wrap the rendered overview of `definition` for a page, with a link to the file.
+
+    Args:
+        definition: The workflow drawn.
+        svg: The SVG file's text, inlined as it is.
+
+    Returns:
+        Markdown: the wrapper holding the picture, then a link that opens it full size.
+    """
+    path = DIAGRAMS.format(key=definition.key)
+    return (
+        f'<div class="psirf-diagram" role="figure" '
+        f'aria-label="Overview of the {definition.title} lifecycle">\n'
+        f"{svg.strip()}\n"
+        "</div>\n\n"
+        f"Scroll the picture sideways, or [open it on its own, full size]({path})."
+    )
+
+
+def load_diagram(definition: WorkflowDefinition, where: str) -> str:
+    """Read the rendered overview of `definition`, or fail the build naming `make diagrams`."""
+    name = DIAGRAMS.format(key=definition.key)
+    path = WORKFLOW_DOCS / name
+    if not path.is_file():
+        raise PluginError(
+            f"{where}: no rendered diagram for {definition.key} "
+            f"(run `make diagrams` to draw docs/reference/workflows/{name})"
+        )
+    return path.read_text(encoding="utf-8")
 
 
 def on_files(files: Files, config: Any) -> Files:
@@ -60,6 +103,7 @@ def on_page_markdown(markdown: str, page: Page, config: Any, files: Files) -> st
             raise PluginError(
                 f"{page.file.src_uri}: unknown workflow {name!r} in marker (known: {known})"
             )
-        return reference_markdown(definition)
+        svg = load_diagram(definition, page.file.src_uri)
+        return reference_markdown(definition, diagram=diagram_html(definition, svg))
 
     return MARKER.sub(expand, markdown)

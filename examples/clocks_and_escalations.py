@@ -17,6 +17,7 @@ Run it with ``python examples/clocks_and_escalations.py``.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import tempfile
@@ -170,6 +171,7 @@ def run(db_path: Path) -> int:
 
 def main() -> int:
     """Run the example in a temporary directory."""
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     with tempfile.TemporaryDirectory() as directory:
         return run(Path(directory) / "clocks.sqlite3")
 

@@ -5,6 +5,8 @@ Run with ``python examples/quickstart.py``.
 
 from __future__ import annotations
 
+import argparse
+
 from psirf_flow import Actor, Engine, InMemoryStore, Role, RoleNotPermitted
 from psirf_flow.testing import ManualClock
 
@@ -22,7 +24,7 @@ def main() -> None:
         "after_action_review", actor=specialist, payload={"incident_ids": ["INC-77"]}
     ).case
 
-    steps = [
+    steps: list[tuple[Actor, str, dict[str, object]]] = [
         (specialist, "assign_facilitator", {"facilitator_id": lead.id}),
         (lead, "begin_gathering", {}),
         (lead, "complete_analysis", {}),
@@ -49,4 +51,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     main()

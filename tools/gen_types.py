@@ -1,15 +1,17 @@
 """Write ``src/psirf_flow/typed.py``: typed trigger names and payloads of the built-in workflows.
 
-For the newest version of every workflow in :meth:`DefinitionRegistry.default`, the module
+For the newest version of every workflow in ``DefinitionRegistry.default()``, the module
 gets a ``Literal`` alias of its trigger names (``PsiiTrigger``), a ``TypedDict`` of its
 opening fields (``PsiiOpenPayload``) and one ``TypedDict`` per trigger that accepts payload
 fields (``PsiiAssignLeadPayload``), so a type checker catches a misspelt trigger or field in
 host code. ``tests/core/test_typed.py`` regenerates the text and compares it with the
 committed module, so the types always match the definitions.
 
-Usage::
+Usage:
 
-    python tools/gen_types.py [--check]
+```
+python tools/gen_types.py [--check]
+```
 """
 
 from __future__ import annotations
@@ -24,10 +26,9 @@ from psirf_flow.workflows import DefinitionRegistry, WorkflowDefinition
 from psirf_flow.workflows.spec import FieldKind, FieldSpec
 
 
-#: Where the generated module lives, relative to the repository root.
 TARGET = Path("src") / "psirf_flow" / "typed.py"
+"""Where the generated module lives, relative to the repository root."""
 
-#: The Python type a payload value of each kind is given as (what the payload checker accepts).
 _KIND_TYPES = {
     FieldKind.IDENTIFIER: "str",
     FieldKind.IDENTIFIERS: "Sequence[str]",
@@ -39,12 +40,14 @@ _KIND_TYPES = {
     FieldKind.CASE_REF: "str",
     FieldKind.DIGEST: "str",
 }
+"""The Python type a payload value of each kind is given as (what the payload checker accepts)."""
 
 _HEADER = '''\
 """Typed trigger names and payloads of the built-in workflows (generated: do not edit).
 
-Written by ``tools/gen_types.py`` from :meth:`~psirf_flow.workflows.DefinitionRegistry.default`
-(the newest version of each workflow). For each workflow ``<Name>Trigger`` is a ``Literal``
+Written by ``tools/gen_types.py`` from
+[`DefinitionRegistry.default`][psirf_flow.workflows.DefinitionRegistry.default] (the newest
+version of each workflow). For each workflow ``<Name>Trigger`` is a ``Literal``
 of its trigger names, ``<Name>OpenPayload`` the payload that opens a case and
 ``<Name><Trigger>Payload`` the payload of each trigger that takes fields: identifiers,
 references and free text are ``str``, identifier lists ``Sequence[str]``, dates a
@@ -113,8 +116,9 @@ def _literal(name: str, values: Iterable[str]) -> list[str]:
 def _workflow(definition: WorkflowDefinition) -> tuple[list[str], list[str]]:
     prefix = camel(definition.name)
     names = [f"{prefix}Trigger"]
-    lines = ["", "", f"#: The triggers of ``{definition.name}`` version {definition.version}."]
+    lines = ["", ""]
     lines += _literal(f"{prefix}Trigger", sorted(definition.transitions))
+    lines.append(f'"""The triggers of ``{definition.name}`` version {definition.version}."""')
     if definition.opening.fields:
         names.append(f"{prefix}OpenPayload")
         lines += _typed_dict(

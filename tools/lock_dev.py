@@ -10,10 +10,12 @@ psirf_flow itself is not pinned (it is installed from the tree).
 
 Run it with the Python of the environment whose versions you want to pin, after changing
 the install line or upgrading a tool (``make test-latest`` shows whether the newest
-versions still pass)::
+versions still pass):
 
-    .venv/bin/python tools/lock_dev.py            # rewrite constraints/dev.txt
-    .venv/bin/python tools/lock_dev.py --check    # exit 1 if the file is out of date
+```
+.venv/bin/python tools/lock_dev.py            # rewrite constraints/dev.txt
+.venv/bin/python tools/lock_dev.py --check    # exit 1 if the file is out of date
+```
 
 A requirement whose package is not installed is listed in a comment and left unpinned
 (the script says so on standard error).

@@ -21,9 +21,11 @@ code (the ``+`` lines of ``mutmut show``), so an entry whose mutant now means so
 (mutmut numbers mutants per function, and the numbers move when the function changes) stops
 matching and the survivor shows up as unexplained again.
 
-Usage::
+Usage:
 
-    python tools/mutation_report.py [--modules GLOB ...] [--min-score 95] [--output PATH]
+```
+python tools/mutation_report.py [--modules GLOB ...] [--min-score 95] [--output PATH]
+```
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The engine's checkpoints: every case's trail read page by page, then the pure audit rule.
 
-:meth:`psirf_flow.engine.Engine.checkpoint` and
-:meth:`~psirf_flow.engine.Engine.verify_checkpoint` delegate here. What a checkpoint holds
-and how one is compared are pure (:mod:`psirf_flow.audit.checkpoint`); this module walks
-the cases (through the engine's own access-checked listing) and reads each one's trail.
+[`psirf_flow.engine.Engine.checkpoint`][psirf_flow.engine.Engine.checkpoint] and
+[`verify_checkpoint`][psirf_flow.engine.Engine.verify_checkpoint] delegate here. What a checkpoint
+holds and how one is compared are pure
+([`psirf_flow.audit.checkpoint`][psirf_flow.audit.checkpoint]); this module walks the cases (through
+the engine's own access-checked listing) and reads each one's trail.
 
 Private to the engine.
 """

@@ -1,11 +1,11 @@
 """The engine's bookkeeping around a command: ids, idempotency and outbox messages.
 
-* New case ids: random, and always accepted by the identifier rule (:func:`random_id`).
-* Idempotency: the fingerprint of what a command asks (:func:`fingerprint`), the record
+* New case ids: random, and always accepted by the identifier rule (`random_id`).
+* Idempotency: the fingerprint of what a command asks (`fingerprint`), the record
   committed with it and the replay of an earlier identical command
-  (:class:`Idempotency`). A key seen again with another fingerprint is a reused key, not
+  (`Idempotency`). A key seen again with another fingerprint is a reused key, not
   a retry. Keys are looked up within the actor's organisation only, by digest.
-* Outbox: the coupling messages an accepted command writes (:class:`CouplingOutbox`), the
+* Outbox: the coupling messages an accepted command writes (`CouplingOutbox`), the
   couplings listening to each trigger cached per engine.
 
 Private to the engine.
@@ -35,7 +35,7 @@ def random_id() -> str:
     """A random case id (a UUID's hex digits) that the identifier rule accepts.
 
     About two UUIDs in a hundred have ten digits in a row that pass the NHS number check
-    (:func:`~psirf_flow.domain.check_identifier` refuses those): another is drawn.
+    ([`check_identifier`][psirf_flow.domain.check_identifier] refuses those): another is drawn.
     """
     while True:
         candidate = uuid.uuid4().hex

@@ -1,11 +1,11 @@
 """The engine's log events: one allow-listed event per outcome, security events at WARNING.
 
-Events go through :mod:`psirf_flow.log` (the standard-library logger ``psirf_flow``) with
-allow-listed keys only: ids, codes and states, never a payload, free text or an
+Events go through [`psirf_flow.log`][psirf_flow.log] (the standard-library logger ``psirf_flow``)
+with allow-listed keys only: ids, codes and states, never a payload, free text or an
 idempotency key. Each helper first asks whether its level is enabled, so a silent logger
-costs almost nothing. Refused inputs are logged here too (:func:`refusing_input`). Each
-helper is given the engine's logger (:func:`psirf_flow.log.get_logger`), so one engine's
-events can be watched or silenced on their own.
+costs almost nothing. Refused inputs are logged here too (`refusing_input`). Each
+helper is given the engine's logger ([`psirf_flow.log.get_logger`][psirf_flow.log.get_logger]), so
+one engine's events can be watched or silenced on their own.
 
 Private to the engine.
 """

@@ -3,9 +3,9 @@
 The engine is given the trust's current plan and national rule pack, and the earlier
 versions cases still in flight were opened under (psirf-rules §1.8, §3). A new case
 records the current versions (``governing_plan_ref``, ``governing_rules_version``, set by
-:func:`psirf_flow.decide.decide_open`); every later decision on it uses the versions it
-recorded, never the current ones. A case that recorded none was opened without a plan and
-keeps deciding without one.
+[`psirf_flow.decide.decide_open`][psirf_flow.decide.decide_open]); every later decision on it uses
+the versions it recorded, never the current ones. A case that recorded none was opened without a
+plan and keeps deciding without one.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ _T = TypeVar("_T")
 
 
 def _listed(argument: str, value: object, kind: type[_T]) -> tuple[_T, ...]:
-    """``value`` as a tuple of ``kind`` values, or :class:`InvalidInput` naming ``argument``."""
+    """``value`` as a tuple of ``kind`` values, or `InvalidInput` naming ``argument``."""
     if not isinstance(value, list | tuple | set | frozenset):
         raise InvalidInput(argument, f"must be a list, got {type(value).__name__}")
     for item in value:

@@ -2,9 +2,9 @@
 
 An incident's records are its intake, its learning responses, its duty-of-candour case,
 its referrals and the safety actions of its learning responses (psirf-rules §9.4). The
-engine writes each case's incident links with every command (:class:`~psirf_flow.ports.
-IncidentLink`), so the query is one indexed read of the links, then each case. Access is
-the caller's concern: only the organisation given is read.
+engine writes each case's incident links with every command
+([`IncidentLink`][psirf_flow.ports.IncidentLink]), so the query is one indexed read of the links,
+then each case. Access is the caller's concern: only the organisation given is read.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from psirf_flow.workflows import DefinitionRegistry
 
 __all__ = ["IncidentRecord", "incident_records"]
 
-#: The order families are listed in (any other family after them).
 _RECORD_FAMILIES = ("intake", "learning_response", "duty_of_candour", "referral", "safety_action")
+"""The order families are listed in (any other family after them)."""
 
 
 @attrs.frozen

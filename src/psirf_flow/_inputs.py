@@ -2,11 +2,11 @@
 
 Every public call of the engine, the relay and the test clock runs its arguments through
 these functions first. A value of the wrong type or shape is refused with
-:class:`~psirf_flow.errors.InvalidInput` (or, for a payload's fields,
-:class:`~psirf_flow.errors.InvalidPayload`), so that only psirf_flow's own errors escape
+[`InvalidInput`][psirf_flow.errors.InvalidInput] (or, for a payload's fields,
+[`InvalidPayload`][psirf_flow.errors.InvalidPayload]), so that only psirf_flow's own errors escape
 (never ``TypeError``, ``AttributeError``, ``UnicodeEncodeError``, ``OverflowError`` or
 ``RecursionError`` from deeper down) and nothing is written. Messages repeat a refused value
-only through :func:`~psirf_flow.errors.shown`, and never repeat an idempotency key.
+only through [`shown`][psirf_flow.errors.shown], and never repeat an idempotency key.
 
 Private: the public names are the entry points that call these.
 """
@@ -47,13 +47,13 @@ __all__ = [
     "system_reader",
 ]
 
-#: The most items one call may ask for (pages, outbox batches, relay rounds).
 MAX_LIMIT: Final = 10_000
-#: The longest name (of a workflow or a trigger) and the longest idempotency key.
+"""The most items one call may ask for (pages, outbox batches, relay rounds)."""
 _LONGEST_NAME: Final = 128
+"""The longest name (of a workflow or a trigger) and the longest idempotency key."""
 _LONGEST_KEY: Final = 256
-#: The most fields a payload may have, and the most items a list field may hold.
 _MOST_FIELDS: Final = 256
+"""The most fields a payload may have, and the most items a list field may hold."""
 _MOST_ITEMS: Final = 10_000
 _SCALARS: Final = (str, int, float, bool, date, type(None))
 _COLLECTIONS: Final = (list, tuple, set, frozenset)
@@ -61,7 +61,7 @@ _T = TypeVar("_T")
 
 
 def identifier(argument: str, value: object) -> str:
-    """``value`` if it is an opaque identifier (see :func:`~psirf_flow.domain.check_identifier`).
+    """``value`` if it is an opaque identifier (see `check_identifier`).
 
     Raises:
         InvalidInput: Naming ``argument`` and the problem, never repeating the value.
@@ -73,7 +73,7 @@ def identifier(argument: str, value: object) -> str:
 
 
 def optional_identifier(argument: str, value: object) -> str | None:
-    """``None``, or ``value`` checked as by :func:`identifier`."""
+    """``None``, or ``value`` checked as by `identifier`."""
     return None if value is None else identifier(argument, value)
 
 
@@ -92,7 +92,7 @@ def name(argument: str, value: object) -> str:
 
 
 def actor(argument: str, value: object) -> Actor:
-    """``value`` if it is an :class:`~psirf_flow.domain.Actor`."""
+    """``value`` if it is an [`Actor`][psirf_flow.domain.Actor]."""
     if not isinstance(value, Actor):
         raise InvalidInput(argument, f"must be an Actor, got {type(value).__name__}")
     return value
@@ -108,10 +108,11 @@ def reader(value: object) -> Reader:
 
 
 def system_reader(value: object) -> SystemReader:
-    """``value`` if it is a :class:`~psirf_flow.domain.SystemReader` (a job reading everything).
+    """``value`` if it is a `SystemReader` (a job reading everything).
 
-    For the calls that must see every case (checkpoints): a person's :class:`Actor` sees
-    only some, and a checkpoint of some cases would report the others as unexpected.
+    For the calls that must see every case (checkpoints): a person's
+    [`Actor`][psirf_flow.domain.Actor] sees only some, and a checkpoint of some cases would report
+    the others as unexpected.
     """
     if not isinstance(value, SystemReader):
         raise InvalidInput("reader", f"must be a SystemReader, got {type(value).__name__}")
@@ -128,7 +129,7 @@ def optional_version(argument: str, value: object) -> int | None:
 
 
 def optional_role(value: object) -> Role | None:
-    """``None``, or ``value`` as a :class:`~psirf_flow.domain.Role` (a role or its name)."""
+    """``None``, or ``value`` as a [`Role`][psirf_flow.domain.Role] (a role or its name)."""
     return None if value is None else to_role(value, "role")
 
 
@@ -169,7 +170,7 @@ def moment(argument: str, value: object) -> datetime:
 
 
 def period(argument: str, value: object) -> timedelta:
-    """``value`` if it is a :class:`~datetime.timedelta` of zero or more."""
+    """``value`` if it is a `timedelta` of zero or more."""
     if not isinstance(value, timedelta) or value < timedelta(0):
         raise InvalidInput(argument, "must be a duration (timedelta) of zero or more")
     return value
@@ -179,7 +180,7 @@ def payload(value: object, *, case_id: str | None, trigger: str) -> dict[str, ob
     """``value`` as a payload: a mapping of field names to plain values, or lists of them.
 
     Whether each field is declared and of the right kind is for the workflow to say
-    (:func:`~psirf_flow.workflows.payload.check_payload`, after the step and the role are
+    ([`check_payload`][psirf_flow.workflows.payload.check_payload], after the step and the role are
     judged); this refuses only shapes no field of any kind accepts and that the command's
     fingerprint could not be computed from (field names that are not text, values nested
     in lists or mappings, objects), before the command is fingerprinted or decided.
@@ -209,7 +210,7 @@ def payload(value: object, *, case_id: str | None, trigger: str) -> dict[str, ob
 
 
 def case_query(value: object) -> CaseQuery:
-    """``value`` if it is a :class:`~psirf_flow.ports.CaseQuery` (``None``: the default one).
+    """``value`` if it is a [`CaseQuery`][psirf_flow.ports.CaseQuery] (``None``: the default one).
 
     A ``CaseQuery`` checks its own fields when it is made (text filters, at most 10,000
     organisations, a page of 1 to 1000), so only its type is checked here.
@@ -237,7 +238,7 @@ def _plain(value: object) -> bool:
 
 
 def store(value: object) -> Store:
-    """``value`` if it has every method of the :class:`~psirf_flow.ports.Store` Protocol."""
+    """``value`` if it has every method of the [`Store`][psirf_flow.ports.Store] Protocol."""
     if not isinstance(value, Store):
         missing = [
             method for method in _STORE_METHODS if not callable(getattr(value, method, None))
@@ -336,7 +337,7 @@ def _collection(value: object) -> TypeGuard[Iterable[object]]:
     return isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping)
 
 
-#: The methods every store has (the ``Store`` Protocol's), named when one is missing.
 _STORE_METHODS: Final = tuple(
     name for name in sorted(vars(Store)) if not name.startswith("_") and callable(vars(Store)[name])
 )
+"""The methods every store has (the ``Store`` Protocol's), named when one is missing."""

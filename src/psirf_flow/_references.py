@@ -1,7 +1,7 @@
 """The cases a command's guards refer to, loaded by the engine before it decides.
 
 Guards are pure: a guard that checks another case (a safety action's learning response, a
-candour case's incident) reads a :class:`~psirf_flow.workflows.guards.CaseSummary` the
+candour case's incident) reads a [`CaseSummary`][psirf_flow.workflows.guards.CaseSummary] the
 engine loaded for it. Only the organisation's own cases are loaded; a missing case and a
 case of another organisation are both left out, so a guard cannot tell them apart and
 nothing about another organisation's cases leaks.
@@ -59,7 +59,7 @@ class GuardReferences:
 
         Only well-formed ids are looked up (the payload is not checked yet). When a guard
         of ``trigger`` (``"open"`` for an opening; ``None`` for any trigger, as
-        :meth:`~psirf_flow.engine.Engine.options` asks) reads the incident's records, the
+        [`options`][psirf_flow.engine.Engine.options] asks) reads the incident's records, the
         other cases linked to the incidents the facts and payload name are added.
         """
         names = self._names.get(definition.key)

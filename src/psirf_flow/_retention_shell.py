@@ -1,8 +1,8 @@
 """The engine's side of retention per incident: reading the links, deciding again.
 
-The rule is pure and lives in :mod:`psirf_flow.policy.retention` (psirf-rules §4.5, §7.2):
-a record's class is its own need raised to its class so far and to the classes of the
-other records of its incidents. This module does what the rule cannot: it reads the
+The rule is pure and lives in [`psirf_flow.policy.retention`][psirf_flow.policy.retention]
+(psirf-rules §4.5, §7.2): a record's class is its own need raised to its class so far and to the
+classes of the other records of its incidents. This module does what the rule cannot: it reads the
 incident links (and, for a safety action, the learning responses it hangs from) from the
 store, caches each workflow's own need, and decides a command once more when an incident
 needs a longer class.
@@ -51,8 +51,9 @@ class RetentionShell:
     def class_for(self, case: Case, family: str, floor: Iterable[str | None] = ()) -> str:
         """The case's class: its own need now, raised to ``floor`` (pure given its inputs).
 
-        The rule is :func:`psirf_flow.policy.retention.raised_to`; the own need is cached
-        per workflow, family and national-requirement flag.
+        The rule is
+        [`psirf_flow.policy.retention.raised_to`][psirf_flow.policy.retention.raised_to]; the own
+        need is cached per workflow, family and national-requirement flag.
         """
         national = national_requirement(case.facts)
         cache_key = (case.workflow, family, national)

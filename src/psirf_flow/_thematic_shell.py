@@ -1,22 +1,22 @@
 """The sweeper's commissioning of the plan's scheduled thematic reviews (private to it).
 
 A plan schedules thematic reviews (``[[thematic_reviews]]``, psirf-rules §2, the schedule
-LOCAL). :func:`commission_due` opens, as psirf_flow itself, one ``thematic_review``
+LOCAL). `commission_due` opens, as psirf_flow itself, one ``thematic_review``
 learning response for each review whose latest occurrence is due on or before a
 Europe/London date and has not been commissioned yet. The rules are the pure helpers of
-:mod:`psirf_flow.policy.thematic`; this module only reads and writes:
+[`psirf_flow.policy.thematic`][psirf_flow.policy.thematic]; this module only reads and writes:
 
 * The case id is derived from the plan id, the review id and the occurrence's due date
-  (:func:`review_case_id`), and is also the idempotency key, so a second sweeper (in this
+  (`review_case_id`), and is also the idempotency key, so a second sweeper (in this
   process or another) finds the case already there, or replays the first opening, or is
   refused as a duplicate: never a second review.
 * An occurrence whose case exists is left alone without reading anything else, so once
   every due occurrence is commissioned a pass costs one read per scheduled review.
 * Otherwise the plan organisation's intakes are listed (paging, as a
-  :class:`~psirf_flow.domain.SystemReader`) and the incidents added to each review
-  gathered (:func:`~psirf_flow.policy.thematic.gathered_reviews`), leaving out those an
+  [`SystemReader`][psirf_flow.domain.SystemReader]) and the incidents added to each review
+  gathered ([`gathered_reviews`][psirf_flow.policy.thematic.gathered_reviews]), leaving out those an
   earlier commissioning of the same review took, unless it was stood down
-  (:func:`~psirf_flow.policy.thematic.not_yet_reviewed`, what the guard
+  ([`not_yet_reviewed`][psirf_flow.policy.thematic.not_yet_reviewed], what the guard
   ``scheduled_review_as_planned`` checks).
 * A review gathering fewer than two incidents (a thematic review links at least two) is
   skipped: nothing is written, and the next pass looks again.
@@ -61,14 +61,14 @@ from psirf_flow.workflows.couplings import FollowUp, derived_id
 
 __all__ = ["Commissioned", "commission_due", "review_case_id"]
 
-#: The workflow a scheduled thematic review opens, and the intakes' workflow.
 _REVIEW_WORKFLOW: Final = "thematic_review"
+"""The workflow a scheduled thematic review opens, and the intakes' workflow."""
 _INTAKE_WORKFLOW: Final = "incident_intake"
 _STOOD_DOWN: Final = "stood_down"
-#: Cases listed per page.
 _PAGE: Final = 500
-#: Who the sweeper reads intakes as.
+"""Cases listed per page."""
 _READER: Final = SystemReader("psirf-flow-sweeper")
+"""Who the sweeper reads intakes as."""
 
 
 @attrs.frozen

@@ -1,15 +1,16 @@
 """The engine's clocks: deadlines with every step, and the firing of one escalation tier.
 
-* With every accepted opening or step, :meth:`Timekeeping.scheduled` reads the case's
+* With every accepted opening or step, `Timekeeping.scheduled` reads the case's
   deadlines and tiers (none for a new case) and asks the pure
-  :func:`psirf_flow.schedule.plan_deadlines` what the step starts, meets, clears, pauses,
-  resumes or restarts; the engine commits the answer in the same ``Change`` as the step.
-* :meth:`Timekeeping.escalation` builds the one ``Change`` that fires a tier: the audited
-  entry (:func:`psirf_flow.decide.decide_escalation`), the tier ``fired``, the deadline's
-  tier count, one ``notify.escalation`` outbox message per recipient and, when the tier
-  carries an action, one ``escalation.action`` message for the relay; the idempotency key
-  is the tier's ``dedupe_key``, so a second firing anywhere is refused by the store.
-* :func:`step_event` is the optional ``event.step`` message hosts subscribe to.
+  [`psirf_flow.schedule.plan_deadlines`][psirf_flow.schedule.plan_deadlines] what the step starts,
+  meets, clears, pauses, resumes or restarts; the engine commits the answer in the same ``Change``
+  as the step.
+* `Timekeeping.escalation` builds the one ``Change`` that fires a tier: the audited
+  entry ([`psirf_flow.decide.decide_escalation`][psirf_flow.decide.decide_escalation]), the tier
+  ``fired``, the deadline's tier count, one ``notify.escalation`` outbox message per recipient and,
+  when the tier carries an action, one ``escalation.action`` message for the relay; the idempotency
+  key is the tier's ``dedupe_key``, so a second firing anywhere is refused by the store.
+* `step_event` is the optional ``event.step`` message hosts subscribe to.
 
 Every message body holds ids, codes, numbers and ISO 8601 instants only.
 
@@ -53,12 +54,12 @@ __all__ = [
     "tier_message_id",
 ]
 
-#: The outbox kind of one recipient's notification of a fired tier.
 NOTIFY_ESCALATION: Final = "notify.escalation"
-#: The outbox kind telling the relay to apply a fired tier's action.
+"""The outbox kind of one recipient's notification of a fired tier."""
 ACTION_KIND: Final = "escalation.action"
-#: The outbox kind of a committed step, for host listeners.
+"""The outbox kind telling the relay to apply a fired tier's action."""
 STEP_EVENT: Final = "event.step"
+"""The outbox kind of a committed step, for host listeners."""
 
 
 def tier_message_id(case_id: str, kind: str, cycle: int, tier: int, suffix: str) -> str:

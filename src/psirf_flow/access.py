@@ -6,9 +6,9 @@ oversight mapping, with no store, clock or logging:
 
 * people see their own organisation's cases, whatever their role (patient safety partners
   sit on the trust's own committees);
-* people holding :attr:`~psirf_flow.domain.Role.ICB_OVERSIGHT` also see the cases of the
+* people holding [`ICB_OVERSIGHT`][psirf_flow.domain.Role] also see the cases of the
   organisations their organisation oversees;
-* a :class:`~psirf_flow.domain.SystemReader` (a named batch job) sees every case.
+* a [`SystemReader`][psirf_flow.domain.SystemReader] (a named batch job) sees every case.
 
 The engine reports a case its reader may not see exactly like a missing one.
 """
@@ -22,8 +22,8 @@ from psirf_flow.domain import Reader, Role, SystemReader
 
 __all__ = ["Oversight", "may_read", "visible_organisations"]
 
-#: Which organisations each overseeing organisation (an ICB) may read.
 Oversight = Mapping[str, frozenset[str]]
+"""Which organisations each overseeing organisation (an ICB) may read."""
 
 
 def visible_organisations(reader: Reader, oversight: Oversight) -> frozenset[str] | None:

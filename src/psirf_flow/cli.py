@@ -7,13 +7,13 @@ Audit keys (for keyed trails and signed checkpoints) are read from a key file
 ``{"active": "<id>", "keys": {"<id>": "<base64 key>"}}``; never from a command-line value,
 which other users of the machine could read.
 
-Exit codes (:data:`EXIT_CODES` maps each error class to one): 0 success; 1 an audit trail
-failed verification; 2 a command was refused (``CommandRejected`` and its subclasses); 3 a
-definition, plan or input is invalid (``DefinitionError``, ``InvalidInput``, ``PlanError``,
+Exit codes ([`EXIT_CODES`][psirf_flow.cli.EXIT_CODES] maps each error class to one): 0 success; 1 an
+audit trail failed verification; 2 a command was refused (``CommandRejected`` and its subclasses); 3
+a definition, plan or input is invalid (``DefinitionError``, ``InvalidInput``, ``PlanError``,
 ``AuditKeyError``, ``CheckpointInvalid`` and every other ``PsirfFlowError``; also a demo
 that cannot run outside a checkout); 4 the store failed (``StoreError`` and its subclasses:
 unreachable database, wrong schema, corrupt record, busy). click's usage errors exit 2.
-Database URLs are printed with any password masked (:func:`shown_url`).
+Database URLs are printed with any password masked ([`shown_url`][psirf_flow.cli.shown_url]).
 """
 
 from __future__ import annotations
@@ -73,10 +73,10 @@ EXIT_BROKEN: Final = 1
 EXIT_REJECTED: Final = 2
 EXIT_INVALID: Final = 3
 EXIT_STORE: Final = 4
-#: The environment variable holding the audit key ring (JSON), when no key file is given.
 KEYS_ENV: Final = "PSIRF_FLOW_AUDIT_KEYS"
-#: The most characters of a usage error's message shown.
+"""The environment variable holding the audit key ring (JSON), when no key file is given."""
 _LONGEST_USAGE: Final = 300
+"""The most characters of a usage error's message shown."""
 
 _KEY_FILE = click.option(
     "--key-file",
@@ -84,29 +84,30 @@ _KEY_FILE = click.option(
     help=f"A JSON audit key ring (otherwise ${KEYS_ENV}, if set).",
 )
 
-#: ``psirf-flow verify`` reads every organisation's cases, as a named system reader.
 _VERIFIER: Final = SystemReader("psirf-flow-cli-verify")
+"""``psirf-flow verify`` reads every organisation's cases, as a named system reader."""
 
 
-#: Each error class (most specific first) and the exit code it leaves the command with;
-#: the first class an error is an instance of decides. 1 is reserved for an audit trail
-#: that fails verification (a finding, not an error), 0 for success.
 EXIT_CODES: Final[tuple[tuple[type[PsirfFlowError], int, str], ...]] = (
     (CommandRejected, EXIT_REJECTED, "refused"),
     (DefinitionError, EXIT_INVALID, "invalid"),
     (StoreError, EXIT_STORE, "store error"),
     (PsirfFlowError, EXIT_INVALID, "error"),
 )
+"""Each error class (most specific first) and the exit code it leaves the command with;
+the first class an error is an instance of decides. 1 is reserved for an audit trail
+that fails verification (a finding, not an error), 0 for success."""
 
 
 def exit_code_for(error: PsirfFlowError) -> int:
-    """The exit code a command leaves with when ``error`` stops it (see :data:`EXIT_CODES`).
+    """The exit code a command leaves with when ``error`` stops it (see `EXIT_CODES`).
 
     Args:
         error: The error that stopped the command.
 
     Returns:
-        The code of the first class in :data:`EXIT_CODES` that ``error`` is an instance of.
+        The code of the first class in [`EXIT_CODES`][psirf_flow.cli.EXIT_CODES] that ``error`` is
+        an instance of.
     """
     return next(code for kind, code, _ in EXIT_CODES if isinstance(error, kind))
 
@@ -180,7 +181,7 @@ class _RedactedUsage(click.Group):
     """The root group: click's own usage errors repeat no NHS number and stay short.
 
     click repeats a refused argument in full (``'9434765919' is not one of ...``); the
-    message is redacted and cut to :data:`_LONGEST_USAGE` characters before it is shown.
+    message is redacted and cut to `_LONGEST_USAGE` characters before it is shown.
     """
 
     def invoke(self, ctx: click.Context) -> object:
@@ -359,8 +360,8 @@ def checkpoint(url: str, out: Path, key_file: Path | None) -> None:
     click.echo(f"checkpoint of {len(made.cases)} case(s) written to {name}, {signed}")
 
 
-#: ``psirf-flow report`` reads as a named system reader, limited to the named organisations.
 _REPORTER: Final = SystemReader("psirf-flow-cli-report")
+"""``psirf-flow report`` reads as a named system reader, limited to the named organisations."""
 
 
 def _moment(option: str, text: str | None, default: datetime) -> datetime:
@@ -556,8 +557,8 @@ def report(
     )
 
 
-#: ``psirf-flow lessons`` reads as a named system reader, limited to the named organisations.
 _LESSONS_READER: Final = SystemReader("psirf-flow-cli-lessons")
+"""``psirf-flow lessons`` reads as a named system reader, limited to the named organisations."""
 
 
 def _day(option: str, text: str | None, default: date) -> date:
@@ -690,7 +691,10 @@ def workflows() -> None:
     type=click.Choice(["mermaid", "table", "markdown"]),
     default="mermaid",
     show_default=True,
-    help="Mermaid state diagram, transition table, or the full reference page.",
+    help=(
+        "Mermaid overview (left to right, recording steps counted, hold grouped), "
+        "transition table, or the full reference page."
+    ),
 )
 def diagram(workflow: str, fmt: str) -> None:
     """Print WORKFLOW's diagram or table, generated from its definition."""
@@ -861,8 +865,8 @@ def plan_schema_command() -> None:
     click.echo(plan_schema_text(), nl=False)
 
 
-#: The demo script, relative to a checkout's root (``make demo`` runs the same file).
 DEMO_SCRIPT: Final = Path("examples") / "psii_lifecycle.py"
+"""The demo script, relative to a checkout's root (``make demo`` runs the same file)."""
 
 
 def _demo_script() -> Path | None:

@@ -9,7 +9,7 @@ __all__ = ["SystemClock"]
 
 
 class SystemClock:
-    """A :class:`~psirf_flow.ports.Clock` that returns the real time, aware and in UTC."""
+    """A [`Clock`][psirf_flow.ports.Clock] that returns the real time, aware and in UTC."""
 
     def now(self) -> datetime:
         """Return the current time in UTC."""

@@ -1,31 +1,32 @@
 """The pure decision core: given a case, a command and the time, accept or refuse.
 
-:func:`decide` and :func:`decide_open` read nothing but their arguments, write nothing,
-log nothing and never read a clock: the engine passes ``now``, and guards see it as
-:attr:`~psirf_flow.workflows.guards.GuardInput.now` (a transition's ``stamp_fact`` records
-its Europe/London date). They return a
-:class:`Decision` (the new case and its audit entry) or raise a
-:class:`~psirf_flow.errors.CommandRejected` subclass. Checks run in a fixed order, so the
+[`decide`][psirf_flow.decide.decide] and [`decide_open`][psirf_flow.decide.decide_open] read nothing
+but their arguments, write nothing, log nothing and never read a clock: the engine passes ``now``,
+and guards see it as [`now`][psirf_flow.workflows.guards.GuardInput] (a transition's ``stamp_fact``
+records its Europe/London date). They return a
+[`Decision`][psirf_flow.decide.Decision] (the new case and its audit entry) or raise a
+[`CommandRejected`][psirf_flow.errors.CommandRejected] subclass. Checks run in a fixed order, so the
 first thing wrong with a command is what the user hears about:
 
 1. the actor belongs to the case's organisation
-   (:class:`~psirf_flow.errors.OrganisationMismatch`): checked before anything else, so a
-   person of another organisation learns nothing about the case's workflow or state;
-2. the trigger exists in the workflow (:class:`~psirf_flow.errors.UnknownTrigger`);
-3. it may be fired from the current state (:class:`~psirf_flow.errors.TransitionNotAllowed`);
-4. the actor holds a permitted role (:class:`~psirf_flow.errors.RoleNotPermitted`);
-5. the payload is acceptable (:class:`~psirf_flow.errors.InvalidPayload`);
+   ([`OrganisationMismatch`][psirf_flow.errors.OrganisationMismatch]): checked before anything else,
+   so a person of another organisation learns nothing about the case's workflow or state;
+2. the trigger exists in the workflow ([`UnknownTrigger`][psirf_flow.errors.UnknownTrigger]);
+3. it may be fired from the current state
+   ([`TransitionNotAllowed`][psirf_flow.errors.TransitionNotAllowed]);
+4. the actor holds a permitted role ([`RoleNotPermitted`][psirf_flow.errors.RoleNotPermitted]);
+5. the payload is acceptable ([`InvalidPayload`][psirf_flow.errors.InvalidPayload]);
 6. every guard passes; all are evaluated and every failure is listed
-   (:class:`~psirf_flow.errors.GuardFailed`).
+   ([`GuardFailed`][psirf_flow.errors.GuardFailed]).
 
 Every entry is built in format 2: it records the digest of the case as it stands after the
-step (:func:`~psirf_flow.audit.case_digest`), so the retention class, which that digest
-covers, is chosen here, by the caller's pure ``classify`` function. With the host's
-:class:`~psirf_flow.audit.AuditKeys`, free text is digested and the entry hashed under the
+step ([`case_digest`][psirf_flow.audit.entries.case_digest]), so the retention class, which that
+digest covers, is chosen here, by the caller's pure ``classify`` function. With the host's
+[`AuditKeys`][psirf_flow.audit.keys.AuditKeys], free text is digested and the entry hashed under the
 active key.
 
-:func:`options` answers "what may this person do now, and why not the rest?" without a
-payload: guards that need one are reported as checked when the step is taken.
+[`options`][psirf_flow.decide.options] answers "what may this person do now, and why not the rest?"
+without a payload: guards that need one are reported as checked when the step is taken.
 """
 
 from __future__ import annotations
@@ -85,18 +86,18 @@ __all__ = [
     "options",
 ]
 
-#: The trigger name recorded in the audit entry that opens a case.
 OPEN_TRIGGER = "open"
+"""The trigger name recorded in the audit entry that opens a case."""
 
-#: The reserved trigger of the entry psirf_flow records when an escalation tier fires. No
-#: workflow offers it: it is recorded only by the engine's sweeper path.
 ESCALATION_TRIGGER = "escalation_fired"
+"""The reserved trigger of the entry psirf_flow records when an escalation tier fires. No
+workflow offers it: it is recorded only by the engine's sweeper path."""
 
-#: The rule reference recorded with a fired tier (psirf-rules §9.4, escalation matrix).
 ESCALATION_RULE = "psirf.escalation@1"
+"""The rule reference recorded with a fired tier (psirf-rules §9.4, escalation matrix)."""
 
-#: Chooses the retention class of a case as it will stand (pure; the engine's classifier).
 Classify = Callable[[Case], str]
+"""Chooses the retention class of a case as it will stand (pure; the engine's classifier)."""
 
 
 @attrs.frozen
@@ -465,12 +466,12 @@ def decide_escalation(
 ) -> Decision:
     """Record that one escalation tier of ``case`` fired (psirf-rules §9.4).
 
-    The entry is psirf_flow's own (:data:`~psirf_flow.domain.SYSTEM_ACTOR_ID` in
-    :attr:`~psirf_flow.domain.Role.SYSTEM`, acting for the case's organisation), with the
-    reserved trigger :data:`ESCALATION_TRIGGER`: the case keeps its state and facts, its
-    version moves on by one and its head hash to the new entry, which is built in format 2
-    like every other (it binds the case digest). Whether the tier is still pending and due
-    is the caller's question: this function only records it.
+    The entry is psirf_flow's own ([`SYSTEM_ACTOR_ID`][psirf_flow.domain.SYSTEM_ACTOR_ID] in
+    [`SYSTEM`][psirf_flow.domain.Role.SYSTEM], acting for the case's organisation), with the
+    reserved trigger [`ESCALATION_TRIGGER`][psirf_flow.decide.ESCALATION_TRIGGER]: the case keeps
+    its state and facts, its version moves on by one and its head hash to the new entry, which is
+    built in format 2 like every other (it binds the case digest). Whether the tier is still pending
+    and due is the caller's question: this function only records it.
 
     Args:
         case: The case as last committed.
@@ -591,16 +592,18 @@ def options(
     """Say, for every trigger of the workflow, whether ``actor`` may fire it now and why not.
 
     Guards that need the step's own details (``uses_payload``) cannot be judged ahead and
-    are listed in :attr:`Option.checked_on_fire` instead.
+    are listed in [`Option.checked_on_fire`][psirf_flow.decide.Option] instead.
 
     Args:
         definition: The definition the case is pinned to.
         case: The case as last committed.
         actor: Who is asking.
         now: The time to judge guards at, when the caller has one (passed to guards as
-            :attr:`~psirf_flow.workflows.guards.GuardInput.now`).
-        references: The cases the case's ``CASE_REF`` facts name, as for :func:`decide`.
-        governance: The plan and national rule pack versions, as for :func:`decide`.
+            [`now`][psirf_flow.workflows.guards.GuardInput]).
+        references: The cases the case's ``CASE_REF`` facts name, as for
+            [`decide`][psirf_flow.decide.decide].
+        governance: The plan and national rule pack versions, as for
+            [`decide`][psirf_flow.decide.decide].
     """
     found: list[Option] = []
     for spec in definition.transitions.values():

@@ -1,11 +1,11 @@
 """Frozen value records shared by every layer: people, cases, commands and guard results.
 
 Nothing here performs I/O, reads a clock or logs. Records are immutable; a change to a
-case is a new :class:`Case` made with :func:`attrs.evolve`.
+case is a new [`Case`][psirf_flow.domain.Case] made with `attrs.evolve`.
 
 Identifiers are opaque strings chosen by the host system. They must never carry
-patient-identifiable data. :func:`check_identifier` applies one rule everywhere an id is
-expected (case, actor, organisation and payload ids):
+patient-identifiable data. [`check_identifier`][psirf_flow.domain.check_identifier] applies one rule
+everywhere an id is expected (case, actor, organisation and payload ids):
 
 * 1 to 128 characters of letters, digits and ``._:@/#+-``, starting with a letter or a
   digit (so no spaces: names and free text are refused);
@@ -57,24 +57,24 @@ __all__ = [
     "to_role",
 ]
 
-#: What a case may hold as a declared fact: an opaque id, a choice, a flag, a count,
-#: an ISO date, a salted hash of free text, or a tuple of ids.
 FactValue = str | int | bool | tuple[str, ...]
+"""What a case may hold as a declared fact: an opaque id, a choice, a flag, a count,
+an ISO date, a salted hash of free text, or a tuple of ids."""
 
-#: The actor id of psirf_flow itself, recorded in the audit entries of coupled steps. It is
-#: reserved, like :attr:`Role.SYSTEM`: the engine refuses host code acting under it, in any
-#: letter case (psirf-rules §9.4).
 SYSTEM_ACTOR_ID: Final = "psirf-flow"
+"""The actor id of psirf_flow itself, recorded in the audit entries of coupled steps. It is
+reserved, like [`Role.SYSTEM`][psirf_flow.domain.Role.SYSTEM]: the engine refuses host code acting
+under it, in any letter case (psirf-rules §9.4)."""
 
-#: The longest opaque identifier (case ids, actor ids, message ids).
 IDENTIFIER_MAX_LENGTH: Final = 128
+"""The longest opaque identifier (case ids, actor ids, message ids)."""
 
 _IDENTIFIER: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/#+-]{0,127}")  # 128 at most
 _NHS_NUMBER_SHAPE: Final = re.compile(r"\d{3}([ .-]?)\d{3}\1\d{4}")
-#: Digits joined by at most one space, hyphen or dot: where an NHS number may hide.
 _DIGIT_CHAIN: Final = re.compile(r"\d(?:[ .-]?\d)*")
-#: Longer values are refused by shape anyway; only their start is searched for digits.
+"""Digits joined by at most one space, hyphen or dot: where an NHS number may hide."""
 _LONGEST_CHECKED: Final = 256
+"""Longer values are refused by shape anyway; only their start is searched for digits."""
 _EMAIL: Final = re.compile(r"[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}")
 
 
@@ -100,10 +100,10 @@ class Role(StrEnum):
     no person: the audit entry of a coupled step names it, with the step that caused it."""
 
 
-#: Roles that oversee but never act: patient safety partners (lay members of safety
-#: committees, psirf-rules §5, S-PSP) and ICB oversight (supportive oversight of the
-#: response system, not of individual cases, S-OVS). No definition may let them fire a trigger.
 OVERSIGHT_ROLES: Final = frozenset({Role.PATIENT_SAFETY_PARTNER, Role.ICB_OVERSIGHT})
+"""Roles that oversee but never act: patient safety partners (lay members of safety
+committees, psirf-rules §5, S-PSP) and ICB oversight (supportive oversight of the
+response system, not of individual cases, S-OVS). No definition may let them fire a trigger."""
 
 
 def _passes_modulus_11(digits: Sequence[int]) -> bool:
@@ -119,7 +119,8 @@ def is_nhs_number(value: object) -> bool:
     """Tell whether ``value`` is a valid NHS number (ten digits, modulus 11 check digit).
 
     The usual 3-3-4 grouping with spaces, hyphens or dots (the same one twice) is accepted.
-    To refuse ids that *contain* an NHS number, see :func:`contains_nhs_number`.
+    To refuse ids that *contain* an NHS number, see
+    [`contains_nhs_number`][psirf_flow.domain.contains_nhs_number].
     """
     if not isinstance(value, str) or not _NHS_NUMBER_SHAPE.fullmatch(value):
         return False
@@ -169,7 +170,7 @@ def _valid_identifier(_instance: object, attribute: attrs.Attribute[str], value:
 
 
 def to_role(value: object, argument: str = "role") -> Role:
-    """``value`` as a :class:`Role` (a role or its name), or :class:`InvalidInput`."""
+    """``value`` as a [`Role`][psirf_flow.domain.Role] (a role or its name), or `InvalidInput`."""
     if isinstance(value, Role):
         return value
     if isinstance(value, str):
@@ -180,8 +181,6 @@ def to_role(value: object, argument: str = "role") -> Role:
     raise InvalidInput(argument, f"{shown(value)} is not a role psirf_flow knows")
 
 
-#: Each role's name as a patient safety lead would say it (psirf-rules §5), lower case so it
-#: reads inside a sentence; acronyms stay in capitals.
 ROLE_NAMES: Final[Mapping[Role, str]] = MappingProxyType(
     {
         Role.REPORTER: "reporter",
@@ -199,13 +198,16 @@ ROLE_NAMES: Final[Mapping[Role, str]] = MappingProxyType(
         Role.SYSTEM: "psirf_flow itself",
     }
 )
+"""Each role's name as a patient safety lead would say it (psirf-rules §5), lower case so it
+reads inside a sentence; acronyms stay in capitals."""
 
 
 def role_name(role: object) -> str:
-    """The human name of a role (a :class:`Role` or its code), e.g. ``patient safety specialist``.
+    """The human name of a role (a `Role` or its code), e.g. ``patient safety specialist``.
 
     Args:
-        role: A :class:`Role`, or its code as stored in an audit entry or an outbox body.
+        role: A [`Role`][psirf_flow.domain.Role], or its code as stored in an audit entry or an
+            outbox body.
 
     Raises:
         InvalidInput: If ``role`` is not a role psirf_flow knows (argument ``role``).
@@ -232,7 +234,7 @@ _MAX_COMMITTEES: Final = 64
 
 
 def _to_committees(value: object) -> frozenset[str]:
-    """``value`` as a set of committee ids, each an opaque identifier, or :class:`InvalidInput`."""
+    """``value`` as a set of committee ids, each an opaque identifier, or `InvalidInput`."""
     items: object = (value,) if isinstance(value, str) else value
     if not isinstance(items, list | tuple | set | frozenset):
         raise InvalidInput(
@@ -283,8 +285,8 @@ class Actor:
 class SystemReader:
     """A named batch job or service that reads every organisation's cases.
 
-    Every read names its reader. People read through their :class:`Actor` (their own
-    organisation's cases, and those their organisation oversees); a job that must see every
+    Every read names its reader. People read through their [`Actor`][psirf_flow.domain.Actor] (their
+    own organisation's cases, and those their organisation oversees); a job that must see every
     case (a nightly verification, a checkpoint, a relay) names itself with a
     ``SystemReader``, so the choice to read everything is explicit in the host's code and
     its name reaches the logs. A system reader can only read: no command accepts it.
@@ -297,7 +299,7 @@ class SystemReader:
 
 
 Reader = Actor | SystemReader
-"""Who reads a case: a person (:class:`Actor`) or a named job (:class:`SystemReader`).
+"""Who reads a case: a person ([`Actor`][psirf_flow.domain.Actor]) or a named job (`SystemReader`).
 
 Every read of the engine (``get``, ``history``, ``verify``, ``retention``, ``list_cases``)
 takes one as ``reader=``; a case the reader may not see is reported like a missing one.
@@ -438,11 +440,11 @@ class Deadline:
 
     One row per case, kind and cycle: a reopened case starts a new cycle (a new clock for
     the new work) and keeps the old rows. The counting rules are
-    :mod:`psirf_flow.policy.timing`.
+    [`psirf_flow.policy.timing`][psirf_flow.policy.timing].
 
     Attributes:
         case_id: The case it belongs to.
-        kind: What is due (:mod:`psirf_flow.schedule` names the kinds, e.g.
+        kind: What is due ([`psirf_flow.schedule`][psirf_flow.schedule] names the kinds, e.g.
             ``"response_target"``, ``"candour_notification"``).
         cycle: 0 for the first clock; one more on each reopening.
         organisation: The case's organisation (reports are by organisation).
@@ -451,7 +453,7 @@ class Deadline:
         due_date: The Europe/London date it is due on (``None`` for an hours rule).
         due_at: When it is breached (aware UTC): 00:00 local on the day after
             ``due_date``, or the exact instant for an hours rule.
-        status: A :class:`DeadlineStatus` value.
+        status: A [`DeadlineStatus`][psirf_flow.domain.DeadlineStatus] value.
         owner: The person answerable for it, when the case names one (the lead, the
             action owner); an opaque id.
         ladder: The name of the plan's escalation ladder it follows (``None``: the
@@ -508,7 +510,7 @@ class Escalation:
         notify: The roles told when it fires (one outbox notification per recipient).
         action: A trigger the plan declares to apply to the case when it fires (as
             psirf_flow itself, audited), or ``None``.
-        status: An :class:`EscalationStatus` value.
+        status: An [`EscalationStatus`][psirf_flow.domain.EscalationStatus] value.
         fired_at: When it fired (``None`` until then).
     """
 

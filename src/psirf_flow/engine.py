@@ -1,34 +1,37 @@
 """The engine: the thin imperative shell around the pure decision core.
 
 For each command it loads the case, reads the injected clock once, asks
-:func:`~psirf_flow.decide.decide`, and commits the new state, the audit entry and the
-idempotency record as one :class:`~psirf_flow.ports.Change`. Then, and only then, it logs
+[`decide`][psirf_flow.decide.decide], and commits the new state, the audit entry and the
+idempotency record as one [`Change`][psirf_flow.ports.Change]. Then, and only then, it logs
 one allow-listed event. A refused command writes nothing and raises a
-:class:`~psirf_flow.errors.CommandRejected`; rejections are logged, not audited (the audit
-trail records what happened to a case, not what was attempted).
+[`CommandRejected`][psirf_flow.errors.CommandRejected]; rejections are logged, not audited (the
+audit trail records what happened to a case, not what was attempted).
 
 The engine stays a thin shell. The rules it applies are pure: read access is
-:mod:`psirf_flow.access`, retention classes :mod:`psirf_flow.policy.retention`, checkpoints
-:mod:`psirf_flow.audit`. Its bookkeeping lives in private modules beside it: retention per
-incident (``_retention_shell``), checkpoints over every case (``_checkpoints``), the cases
-guards refer to (``_references``), idempotency and outbox messages (``_commands``), log
-events (``_events``) and argument checks (``_inputs``).
+[`psirf_flow.access`][psirf_flow.access], retention classes
+[`psirf_flow.policy.retention`][psirf_flow.policy.retention], checkpoints
+[`psirf_flow.audit`][psirf_flow.audit]. Its bookkeeping lives in private modules beside it:
+retention per incident (``_retention_shell``), checkpoints over every case (``_checkpoints``), the
+cases guards refer to (``_references``), idempotency and outbox messages (``_commands``), log events
+(``_events``) and argument checks (``_inputs``).
 
-psirf_flow's own identity is reserved: :meth:`Engine.open` and :meth:`Engine.fire` refuse an
-actor holding :attr:`~psirf_flow.domain.Role.SYSTEM` or named
-:data:`~psirf_flow.domain.SYSTEM_ACTOR_ID` (in any letter case) with
-:class:`~psirf_flow.errors.ReservedIdentity`. Only the outbox relay acts as the system,
-through the private :meth:`Engine._apply_follow_up`.
+psirf_flow's own identity is reserved: [`Engine.open`][psirf_flow.engine.Engine.open] and
+[`Engine.fire`][psirf_flow.engine.Engine.fire] refuse an actor holding
+[`SYSTEM`][psirf_flow.domain.Role.SYSTEM] or named
+[`SYSTEM_ACTOR_ID`][psirf_flow.domain.SYSTEM_ACTOR_ID] (in any letter case) with
+[`ReservedIdentity`][psirf_flow.errors.ReservedIdentity]. Only the outbox relay acts as the system,
+through the private `Engine._apply_follow_up`.
 
-Example:
-    >>> from datetime import UTC, datetime
-    >>> from psirf_flow import Actor, Engine, InMemoryStore, Role
-    >>> from psirf_flow.testing import ManualClock
-    >>> engine = Engine(InMemoryStore(), clock=ManualClock(datetime(2026, 1, 5, tzinfo=UTC)))
-    >>> pss = Actor("pss-1", [Role.PATIENT_SAFETY_SPECIALIST], "RX1")
-    >>> opened = engine.open("psii", actor=pss, payload={"incident_ids": ["INC-1"]})
-    >>> opened.case.state
-    'commissioned'
+Examples:
+    ```python
+    from datetime import UTC, datetime
+    from psirf_flow import Actor, Engine, InMemoryStore, Role
+    from psirf_flow.testing import ManualClock
+    engine = Engine(InMemoryStore(), clock=ManualClock(datetime(2026, 1, 5, tzinfo=UTC)))
+    pss = Actor("pss-1", [Role.PATIENT_SAFETY_SPECIALIST], "RX1")
+    opened = engine.open("psii", actor=pss, payload={"incident_ids": ["INC-1"]})
+    opened.case.state  # 'commissioned'
+    ```
 """
 
 from __future__ import annotations
@@ -115,10 +118,10 @@ __all__ = ["Engine", "IncidentRecord", "Outcome"]
 
 _T = TypeVar("_T")
 
-#: How often ``verify`` reads case and trail again when a commit lands between the reads.
 _VERIFY_READS = 3
-#: Cases read per page when a checkpoint walks every case.
+"""How often ``verify`` reads case and trail again when a commit lands between the reads."""
 _CHECKPOINT_PAGE = 1000
+"""Cases read per page when a checkpoint walks every case."""
 
 
 @attrs.frozen
@@ -141,18 +144,19 @@ class Engine:
     """Open cases, fire triggers, list what a person may do, read and verify history.
 
     Args:
-        store: Where cases and audit trails live (any :class:`~psirf_flow.ports.Store`).
+        store: Where cases and audit trails live (any [`Store`][psirf_flow.ports.Store]).
         clock: Where the time comes from (inject a ``ManualClock`` in tests).
         definitions: The workflows this engine runs; the built-in ones by default.
         new_id: Makes ids for new cases when the caller gives none (random UUIDs by
             default).
         couplings: The coupling table whose reactions are written to the outbox with each
-            command (:data:`~psirf_flow.workflows.couplings.COUPLINGS` by default; pass
-            ``()`` for none). :class:`~psirf_flow.relay.OutboxRelay` applies them.
+            command ([`COUPLINGS`][psirf_flow.workflows.couplings.COUPLINGS] by default; pass
+            ``()`` for none). [`OutboxRelay`][psirf_flow.relay.OutboxRelay] applies them.
         retention: The plan's retention classes (the Records Management Code defaults
             otherwise); every case carries the name of the class that applies to it: the
             longest of its own need, its class so far (never lowered) and the classes of
-            the other records of its incidents (see :mod:`psirf_flow.policy.retention`).
+            the other records of its incidents (see
+            [`psirf_flow.policy.retention`][psirf_flow.policy.retention]).
         oversight: Which organisations each overseeing organisation (an ICB) may read,
             e.g. ``{"QWE": ["RXY", "RAB"]}``. People holding the ICB oversight role there
             may read those cases' status and history; nobody outside may fire anything.
@@ -171,15 +175,15 @@ class Engine:
         earlier_plans: Earlier versions of the plan that cases in flight still run under.
         earlier_rules: Earlier national rule packs that cases in flight still run under.
             A case recording a version the engine was not given is refused with
-            :class:`~psirf_flow.errors.PlanVersionUnavailable`.
+            [`PlanVersionUnavailable`][psirf_flow.errors.PlanVersionUnavailable].
         step_events: When true, every committed entry also writes one ``event.step``
             outbox message (case, organisation, workflow, trigger, states, sequence: ids
-            and codes only) that :class:`~psirf_flow.relay.OutboxRelay` delivers to the
+            and codes only) that [`OutboxRelay`][psirf_flow.relay.OutboxRelay] delivers to the
             host's listeners.
 
     Raises:
         InvalidInput: If an argument has the wrong type or shape, naming it: a store
-            without the :class:`~psirf_flow.ports.Store` methods, a clock without ``now``,
+            without the [`Store`][psirf_flow.ports.Store] methods, a clock without ``now``,
             ``definitions`` not a ``DefinitionRegistry``, ``new_id`` not callable,
             ``couplings`` not a collection of ``Coupling``, ``retention`` not a
             ``RetentionSettings``, ``oversight`` not a mapping of organisation ids to
@@ -284,7 +288,7 @@ class Engine:
 
         Raises:
             CommandRejected: If the opening is refused (unknown workflow, role, payload,
-                guards, or :class:`~psirf_flow.errors.ReservedIdentity` for an actor
+                guards, or [`ReservedIdentity`][psirf_flow.errors.ReservedIdentity] for an actor
                 claiming psirf_flow's own id or role).
             CaseAlreadyExists: If ``case_id`` is taken.
             InvalidInput: If an argument has the wrong type or shape (nothing is written).
@@ -392,12 +396,12 @@ class Engine:
             idempotency_key: Makes a retry return the first result and write nothing.
             expected_version: The case version the person saw when they chose the step.
                 If the case is at another version, the command is refused with
-                :class:`~psirf_flow.errors.ConcurrencyConflict` before it is decided, and
-                nothing is written. (A replayed idempotency key answers first.)
+                [`ConcurrencyConflict`][psirf_flow.errors.ConcurrencyConflict] before it is decided,
+                and nothing is written. (A replayed idempotency key answers first.)
 
         Raises:
             CommandRejected: If the step is refused; nothing was written
-                (:class:`~psirf_flow.errors.ReservedIdentity` for an actor claiming
+                ([`ReservedIdentity`][psirf_flow.errors.ReservedIdentity] for an actor claiming
                 psirf_flow's own id or role).
             CaseNotFound: If there is no such case, or it belongs to an organisation the
                 actor may not see (the two are indistinguishable).
@@ -507,9 +511,10 @@ class Engine:
     ) -> Outcome:
         """Apply a coupling's reaction as psirf_flow itself. Private to the outbox relay.
 
-        The only path on which an actor may be :data:`~psirf_flow.domain.SYSTEM_ACTOR_ID`
-        in :attr:`~psirf_flow.domain.Role.SYSTEM`. The relay has checked the message's cause
-        against the source case's trail and passes that case's ``organisation``.
+        The only path on which an actor may be
+        [`SYSTEM_ACTOR_ID`][psirf_flow.domain.SYSTEM_ACTOR_ID] in
+        [`SYSTEM`][psirf_flow.domain.Role.SYSTEM]. The relay has checked the message's cause against
+        the source case's trail and passes that case's ``organisation``.
 
         Args:
             follow_up: The reaction (open a case, or fire a trigger on one).
@@ -638,7 +643,7 @@ class Engine:
         Args:
             case_id: The case.
             reader: Who reads it: a person (their organisation's cases and those it
-                oversees) or a :class:`~psirf_flow.domain.SystemReader`.
+                oversees) or a [`SystemReader`][psirf_flow.domain.SystemReader].
 
         Raises:
             CaseNotFound: If there is no such case or ``reader`` may not see it (the two
@@ -649,7 +654,7 @@ class Engine:
         return self._visible(case_id, reader)
 
     def history(self, case_id: str, *, reader: Reader) -> tuple[AuditEntry, ...]:
-        """Return the case's audit trail, oldest first (``reader`` as for :meth:`get`)."""
+        """Return the case's audit trail, oldest first (``reader`` as for `get`)."""
         case_id, reader = self._read_arguments(case_id, reader)
         self._visible(case_id, reader)
         return tuple(self._store.history(case_id))
@@ -665,8 +670,8 @@ class Engine:
         People of the owning organisation may, whatever their role (patient safety
         partners sit on the trust's own committees); people holding the ICB oversight role
         may read the cases of the organisations their organisation oversees; a
-        :class:`~psirf_flow.domain.SystemReader` may read every case. The rule is
-        :func:`psirf_flow.access.may_read`.
+        [`SystemReader`][psirf_flow.domain.SystemReader] may read every case. The rule is
+        [`psirf_flow.access.may_read`][psirf_flow.access.may_read].
         """
         return access.may_read(reader, case.organisation, self._oversight)
 
@@ -695,7 +700,7 @@ class Engine:
     def verify(self, case_id: str, *, reader: Reader) -> ChainVerification:
         """Verify the case's audit chain, and the case row against its latest entry.
 
-        ``reader`` is as for :meth:`get`.
+        ``reader`` is as for [`get`][psirf_flow.engine.Engine.get].
 
         Keyed entries are checked with the engine's keys (an entry signed with a key the
         engine was not given cannot be checked, and the result is not ok). The case and
@@ -723,15 +728,16 @@ class Engine:
 
         The counts and heads are taken from each case's trail, not from its row (a row
         edited behind the engine's back cannot move a checkpoint). Verify the trails first
-        (:meth:`verify`, or ``psirf-flow verify``): a checkpoint anchors what it saw. Keep
-        the result outside the database (``Checkpoint.to_json``); compare later with
-        :meth:`verify_checkpoint`. Without keys the signature is a plain SHA-256 digest.
+        ([`verify`][psirf_flow.engine.Engine.verify], or ``psirf-flow verify``): a checkpoint
+        anchors what it saw. Keep the result outside the database (``Checkpoint.to_json``); compare
+        later with [`verify_checkpoint`][psirf_flow.engine.Engine.verify_checkpoint]. Without keys
+        the signature is a plain SHA-256 digest.
 
         Args:
             reader: The named job taking the checkpoint; it covers every organisation.
 
         Raises:
-            InvalidInput: If ``reader`` is not a :class:`~psirf_flow.domain.SystemReader`
+            InvalidInput: If ``reader`` is not a [`SystemReader`][psirf_flow.domain.SystemReader]
                 (a person's checkpoint would leave out the cases they may not see).
         """
         with _events.refusing_input(self._log, None):
@@ -750,13 +756,13 @@ class Engine:
         (``unexpected``), and a checkpoint whose signature does not match.
 
         Args:
-            checkpoint: A checkpoint made by :meth:`checkpoint`.
+            checkpoint: A checkpoint made by [`checkpoint`][psirf_flow.engine.Engine.checkpoint].
             reader: The named job verifying; it covers every organisation.
 
         Raises:
-            InvalidInput: If ``checkpoint`` is not a :class:`~psirf_flow.audit.Checkpoint`
-                or ``reader`` not a :class:`~psirf_flow.domain.SystemReader`; checked
-                before any case is read.
+            InvalidInput: If ``checkpoint`` is not a
+                [`Checkpoint`][psirf_flow.audit.checkpoint.Checkpoint] or ``reader`` not a
+                [`SystemReader`][psirf_flow.domain.SystemReader]; checked before any case is read.
         """
         with _events.refusing_input(self._log, None):
             reader = _inputs.system_reader(reader)
@@ -768,7 +774,7 @@ class Engine:
         return _checkpoints.verify(self._store, cases, checkpoint, keys=self._keys)
 
     def _lister(self, reader: Reader) -> Callable[[CaseQuery], Page]:
-        """:meth:`list_cases` for ``reader`` (a checkpoint sees what its reader may see)."""
+        """`list_cases` for ``reader`` (a checkpoint sees what its reader may see)."""
         return lambda query: self.list_cases(query, reader=reader)
 
     def options(self, case_id: str, actor: Actor) -> tuple[Option, ...]:
@@ -821,8 +827,9 @@ class Engine:
     ) -> tuple[Deadline, ...]:
         """Return the deadlines ``reader`` may see that match ``query``, by ``due_at``.
 
-        The organisations come from the reader, as for :meth:`list_cases`: a query naming
-        an organisation the reader may not see finds nothing there.
+        The organisations come from the reader, as for
+        [`list_cases`][psirf_flow.engine.Engine.list_cases]: a query naming an organisation the
+        reader may not see finds nothing there.
 
         Args:
             query: Filters (organisations, workflow, kind, owner, statuses, due before).
@@ -857,7 +864,7 @@ class Engine:
             reader: Who reads. Records of an organisation the reader may not see are left
                 out exactly like missing ones (the answer is then empty).
             organisation: Whose incident it is; by default the reader's own organisation
-                (a :class:`~psirf_flow.domain.SystemReader` must name one; an ICB reader
+                (a [`SystemReader`][psirf_flow.domain.SystemReader] must name one; an ICB reader
                 names an organisation it oversees).
 
         Returns:

@@ -1,57 +1,58 @@
 """Every error psirf_flow raises, under one root.
 
-Catch :class:`PsirfFlowError` to catch everything the library raises on purpose. Each
-class carries a stable ``code`` (safe to store, match on and show in a host's screens) and
-structured fields, so a caller never has to parse a message. Third-party exceptions
+Catch [`PsirfFlowError`][psirf_flow.errors.PsirfFlowError] to catch everything the library raises on
+purpose. Each class carries a stable ``code`` (safe to store, match on and show in a host's screens)
+and structured fields, so a caller never has to parse a message. Third-party exceptions
 (SQLAlchemy, psycopg, transitions, cattrs) never leak: they are translated at the boundary
 and chained with ``raise ... from``.
 
-::
+```text
+PsirfFlowError                        PSF000  root; never raised itself
+├── RetryableError                    PSF001  base of the errors worth retrying (never raised)
+│   └── ConcurrencyConflict           PSF302  the case changed since it was read; retry
+├── DefinitionError                   PSF100  a workflow definition is malformed
+├── CommandRejected                   PSF200  a command was refused; nothing was written
+│   ├── UnknownTrigger                PSF201  the workflow has no such trigger
+│   ├── TransitionNotAllowed          PSF202  the trigger exists but not from this state
+│   ├── RoleNotPermitted              PSF203  the actor holds no role that may fire the trigger
+│   ├── GuardFailed                   PSF204  guards said no (every failure listed)
+│   │   └── ReasonMissing             PSF210  a step that needs a reason was given none
+│   ├── InvalidPayload                PSF205  unknown, missing or badly typed payload fields
+│   ├── IdempotencyKeyReused          PSF206  the key was used before for a different command
+│   ├── OrganisationMismatch          PSF207  the actor belongs to another organisation
+│   ├── UnknownWorkflow               PSF208  no workflow of that name is registered
+│   └── ReservedIdentity              PSF209  a person used psirf_flow's own id or role
+├── CaseNotFound                      PSF300  no case with that id
+├── CaseAlreadyExists                 PSF301  a case with that id exists already
+├── StoreError                        PSF400  the store failed; nothing was committed
+│   ├── StoreUnavailable              PSF401  the database cannot be reached
+│   ├── SchemaVersionError            PSF402  the schema is not the one this release expects
+│   ├── CorruptRecord                 PSF403  a stored row does not fit the definition it names
+│   └── StoreBusy                     PSF404  a lock was held past the busy timeout; retry
+│                                             (also a RetryableError)
+├── AuditChainBroken                  PSF500  an audit entry was altered, removed or misplaced
+├── AuditKeyError                     PSF510  an audit key is missing, too short or malformed
+├── CheckpointInvalid                 PSF520  a checkpoint file cannot be read as a checkpoint
+├── PlanError                         PSF600  a plan or rule set has mistakes (all listed)
+├── PlanVersionUnavailable            PSF610  a case runs under a plan or rule pack version
+│                                             the engine was not given
+├── InvalidInput                      PSF700  a value given to a public call has the wrong
+│                                             type or shape (also a ValueError)
+└── MissingDependency                 PSF800  an optional extra is not installed
+                                              (also an ImportError)
+```
 
-    PsirfFlowError                        PSF000  root; never raised itself
-    ├── RetryableError                    PSF001  base of the errors worth retrying (never raised)
-    │   └── ConcurrencyConflict           PSF302  the case changed since it was read; retry
-    ├── DefinitionError                   PSF100  a workflow definition is malformed
-    ├── CommandRejected                   PSF200  a command was refused; nothing was written
-    │   ├── UnknownTrigger                PSF201  the workflow has no such trigger
-    │   ├── TransitionNotAllowed          PSF202  the trigger exists but not from this state
-    │   ├── RoleNotPermitted              PSF203  the actor holds no role that may fire the trigger
-    │   ├── GuardFailed                   PSF204  guards said no (every failure listed)
-    │   │   └── ReasonMissing             PSF210  a step that needs a reason was given none
-    │   ├── InvalidPayload                PSF205  unknown, missing or badly typed payload fields
-    │   ├── IdempotencyKeyReused          PSF206  the key was used before for a different command
-    │   ├── OrganisationMismatch          PSF207  the actor belongs to another organisation
-    │   ├── UnknownWorkflow               PSF208  no workflow of that name is registered
-    │   └── ReservedIdentity              PSF209  a person used psirf_flow's own id or role
-    ├── CaseNotFound                      PSF300  no case with that id
-    ├── CaseAlreadyExists                 PSF301  a case with that id exists already
-    ├── StoreError                        PSF400  the store failed; nothing was committed
-    │   ├── StoreUnavailable              PSF401  the database cannot be reached
-    │   ├── SchemaVersionError            PSF402  the schema is not the one this release expects
-    │   ├── CorruptRecord                 PSF403  a stored row does not fit the definition it names
-    │   └── StoreBusy                     PSF404  a lock was held past the busy timeout; retry
-    │                                             (also a RetryableError)
-    ├── AuditChainBroken                  PSF500  an audit entry was altered, removed or misplaced
-    ├── AuditKeyError                     PSF510  an audit key is missing, too short or malformed
-    ├── CheckpointInvalid                 PSF520  a checkpoint file cannot be read as a checkpoint
-    ├── PlanError                         PSF600  a plan or rule set has mistakes (all listed)
-    ├── PlanVersionUnavailable            PSF610  a case runs under a plan or rule pack version
-    │                                             the engine was not given
-    ├── InvalidInput                      PSF700  a value given to a public call has the wrong
-    │                                             type or shape (also a ``ValueError``)
-    └── MissingDependency                 PSF800  an optional extra is not installed
-                                                  (also an ``ImportError``)
-
-**Retrying.** Catch :class:`RetryableError` to retry exactly what may succeed if made again:
-:class:`ConcurrencyConflict` (someone else changed the case first: the engine reloads it
-and decides again) and :class:`StoreBusy` (the database stayed locked by another writer
-past the busy timeout). Nothing was written in either case; retry a few times with the same
-idempotency key, then give up and report the error.
+**Retrying.** Catch [`RetryableError`][psirf_flow.errors.RetryableError] to retry exactly what may
+succeed if made again: [`ConcurrencyConflict`][psirf_flow.errors.ConcurrencyConflict] (someone else
+changed the case first: the engine reloads it and decides again) and
+[`StoreBusy`][psirf_flow.errors.StoreBusy] (the database stayed locked by another writer past the
+busy timeout). Nothing was written in either case; retry a few times with the same idempotency key,
+then give up and report the error.
 
 Messages are written for the person at the screen: they say what was refused and why, in
 plain words, without naming Python objects. A message that repeats a value it was given
-shows it through :func:`shown`, which redacts anything that looks like an identifier of a
-person (NHS-number-shaped digit runs, e-mail addresses, dates) and cuts it short; an
+shows it through [`shown`][psirf_flow.errors.shown], which redacts anything that looks like an
+identifier of a person (NHS-number-shaped digit runs, e-mail addresses, dates) and cuts it short; an
 idempotency key is never repeated at all.
 """
 
@@ -103,12 +104,12 @@ __all__ = [
     "shown",
 ]
 
-#: What replaces text that looks like an identifier of a person.
 REDACTED: Final = "\u00abredacted\u00bb"
-#: How many characters of a repeated value a message keeps.
+"""What replaces text that looks like an identifier of a person."""
 SHOWN_LENGTH: Final = 40
-#: How many items of a list (problems, names) a message repeats.
+"""How many characters of a repeated value a message keeps."""
 SHOWN_ITEMS: Final = 20
+"""How many items of a list (problems, names) a message repeats."""
 
 # Ten or more digits, each pair separated by at most two non-alphanumeric characters
 # (spaces, hyphens, dots, slashes...): an NHS number written any way, and longer runs.
@@ -124,9 +125,9 @@ def redact(text: str, *, dates: bool = True, emails: bool = True) -> str:
     Redacted: runs of ten or more digits however they are separated (an NHS number is ten
     digits, often written 3-3-4 with spaces, hyphens or dots), anything around an ``@``
     (e-mail addresses) and, unless ``dates`` is false, dates written with digits (a date
-    of birth). Used for every value a message or log line repeats; see :func:`shown`.
-    ``emails=False`` keeps what looks like an e-mail address (a database URL's
-    ``user@host.domain``) but still removes digit runs.
+    of birth). Used for every value a message or log line repeats; see
+    [`shown`][psirf_flow.errors.shown]. ``emails=False`` keeps what looks like an e-mail address (a
+    database URL's ``user@host.domain``) but still removes digit runs.
     """
     text = _DIGIT_RUN.sub(REDACTED, text)
     if emails:
@@ -139,14 +140,16 @@ def redact(text: str, *, dates: bool = True, emails: bool = True) -> str:
 def shown(value: object) -> str:
     """How an error message repeats a value it refused: quoted, redacted and short.
 
-    Text is redacted (:func:`redact`) and cut to :data:`SHOWN_LENGTH` characters (``…``
-    marks a cut) whatever its size, then quoted with escapes, so control characters and
-    lone surrogates never reach a terminal or a log. Anything else is named by its type
-    only (its value could be anything).
+    Text is redacted ([`redact`][psirf_flow.errors.redact]) and cut to
+    [`SHOWN_LENGTH`][psirf_flow.errors.SHOWN_LENGTH] characters (``…`` marks a cut) whatever its
+    size, then quoted with escapes, so control characters and lone surrogates never reach a terminal
+    or a log. Anything else is named by its type only (its value could be anything).
 
-    Example:
-        >>> shown("pt-943 476 5919")
-        "'pt-«redacted»'"
+    Examples:
+        ```python
+        from psirf_flow.errors import shown
+        shown("pt-943 476 5919")  # "'pt-«redacted»'"
+        ```
     """
     if not isinstance(value, str):
         return f"(a value of type {type(value).__name__})"
@@ -158,7 +161,7 @@ def shown(value: object) -> str:
 
 
 def _listed(items: Sequence[str], separator: str) -> str:
-    """Join at most :data:`SHOWN_ITEMS` items, saying how many more there are."""
+    """Join at most `SHOWN_ITEMS` items, saying how many more there are."""
     head = separator.join(items[:SHOWN_ITEMS])
     more = len(items) - SHOWN_ITEMS
     return f"{head}{separator}and {more} more" if more > 0 else head
@@ -304,17 +307,20 @@ class GuardFailed(CommandRejected):
         )
 
 
-#: The reason code of a guard that refuses a step for want of a reason (an override's
-#: rationale, a hold for "other" reasons without a note); see :class:`ReasonMissing`.
 REASON_MISSING: Final = "reason_missing"
+"""The reason code of a guard that refuses a step for want of a reason (an override's
+rationale, a hold for "other" reasons without a note); see
+[`ReasonMissing`][psirf_flow.errors.ReasonMissing].
+"""
 
 
 class ReasonMissing(GuardFailed):
     """Raised when a step that must give a reason gave none (psirf-rules §5 SoD 7).
 
-    A :class:`GuardFailed` whose failures include the reason code :data:`REASON_MISSING`,
-    so a host can ask for the reason without reading the failures. ``except GuardFailed``
-    still catches it; ``failures`` lists every failed guard as usual.
+    A [`GuardFailed`][psirf_flow.errors.GuardFailed] whose failures include the reason code
+    [`REASON_MISSING`][psirf_flow.errors.REASON_MISSING], so a host can ask for the reason without
+    reading the failures. ``except GuardFailed`` still catches it; ``failures`` lists every failed
+    guard as usual.
     """
 
     code = "PSF210"
@@ -329,7 +335,7 @@ class ReasonMissing(GuardFailed):
 def guard_failure(
     *, case_id: str | None, trigger: str, results: Sequence[GuardResult]
 ) -> GuardFailed:
-    """The error for failed guards: :class:`ReasonMissing` when a reason is missing."""
+    """The error for failed guards: `ReasonMissing` when a reason is missing."""
     if any(not r.ok and r.reason_code == REASON_MISSING for r in results):
         return ReasonMissing(case_id=case_id, trigger=trigger, results=results)
     return GuardFailed(case_id=case_id, trigger=trigger, results=results)
@@ -415,8 +421,8 @@ class UnknownWorkflow(CommandRejected):
 class ReservedIdentity(CommandRejected):
     """Raised when host code acts as psirf_flow itself.
 
-    The relay's actor id (:data:`~psirf_flow.domain.SYSTEM_ACTOR_ID`, compared without
-    regard to case) and :attr:`~psirf_flow.domain.Role.SYSTEM` belong to psirf_flow alone:
+    The relay's actor id ([`SYSTEM_ACTOR_ID`][psirf_flow.domain.SYSTEM_ACTOR_ID], compared without
+    regard to case) and [`SYSTEM`][psirf_flow.domain.Role.SYSTEM] belong to psirf_flow alone:
     an audit entry naming them must mean that a coupling caused the step (psirf-rules
     §9.4). Nothing was written.
     """
@@ -462,8 +468,9 @@ class RetryableError(PsirfFlowError):
     """Base of the errors after which the same call may succeed if made again.
 
     Nothing was written. Catch it to retry, a few times and with the same idempotency key:
-    :class:`ConcurrencyConflict` (the case changed first) and :class:`StoreBusy` (the
-    database stayed locked past the busy timeout) derive from it. Never raised itself.
+    [`ConcurrencyConflict`][psirf_flow.errors.ConcurrencyConflict] (the case changed first) and
+    [`StoreBusy`][psirf_flow.errors.StoreBusy] (the database stayed locked past the busy timeout)
+    derive from it. Never raised itself.
     """
 
     code = "PSF001"
@@ -564,9 +571,10 @@ class StoreBusy(StoreError, RetryableError):
     """Raised when the database stayed locked by another writer past the busy timeout.
 
     Nothing was written; the same call may succeed if made again (it is a
-    :class:`RetryableError`). On SQLite, another connection held the write lock longer
-    than the busy timeout (``busy_timeout`` of :func:`~psirf_flow.store.sql.make_engine`);
-    on PostgreSQL, a lock or serialisation failure made the server abort the transaction.
+    [`RetryableError`][psirf_flow.errors.RetryableError]). On SQLite, another connection held the
+    write lock longer than the busy timeout (``busy_timeout`` of
+    [`make_engine`][psirf_flow.store.sql.engines.make_engine]); on PostgreSQL, a lock or
+    serialisation failure made the server abort the transaction.
 
     Attributes:
         url: The database URL, without its password.
@@ -700,7 +708,7 @@ class PlanVersionUnavailable(PsirfFlowError):
 class InvalidInput(PsirfFlowError, ValueError):
     """Raised when a value given to a public call has the wrong type or shape.
 
-    Nothing was read or written. Also a :class:`ValueError`, so code written before this
+    Nothing was read or written. Also a `ValueError`, so code written before this
     class existed keeps working.
 
     Attributes:
@@ -720,7 +728,7 @@ class MissingDependency(PsirfFlowError, ImportError):
     The core installs with few dependencies; storage, the PostgreSQL driver, the command
     line and the test kit each need an extra. Importing one of them (or opening a
     PostgreSQL URL) without it raises this error, whose message names the command that
-    installs what is missing. Also an :class:`ImportError`, so ``except ImportError`` keeps
+    installs what is missing. Also an `ImportError`, so ``except ImportError`` keeps
     working.
 
     Attributes:
@@ -740,8 +748,8 @@ class MissingDependency(PsirfFlowError, ImportError):
         )
 
 
-#: How many problems a plan error's message lists (``problems`` holds every one).
 _PLAN_LINES: Final = 100
+"""How many problems a plan error's message lists (``problems`` holds every one)."""
 
 
 def _printable(text: str) -> str:

@@ -15,7 +15,7 @@ response, or when the response's closure recorded the action's id in
 or free text. Every read names its reader; the engine's access rules decide which
 organisations' cases it sees (psirf-rules §9.4).
 
-Each query reads at most :data:`MOST_CASES` cases of each kind.
+Each query reads at most [`MOST_CASES`][psirf_flow.lessons.MOST_CASES] cases of each kind.
 """
 
 from __future__ import annotations
@@ -45,18 +45,18 @@ __all__ = [
     "closed_responses",
 ]
 
-#: The workflow family of the learning responses (psirf-rules §2).
 LEARNING_FAMILY: Final = "learning_response"
-#: The state a learning response ends in (psirf-rules §9.1).
+"""The workflow family of the learning responses (psirf-rules §2)."""
 CLOSED_STATE: Final = "closed"
-#: The workflow of a safety action (psirf-rules §9.2).
+"""The state a learning response ends in (psirf-rules §9.1)."""
 SAFETY_ACTION_WORKFLOW: Final = "safety_action"
-#: The most cases one query reads of each kind (closed responses, safety actions).
+"""The workflow of a safety action (psirf-rules §9.2)."""
 MOST_CASES: Final = 100_000
+"""The most cases one query reads of each kind (closed responses, safety actions)."""
 
 _PAGE: Final = 500
-#: The reason a linked action could not be read (no such case, or not the reader's to see).
 UNREADABLE: Final = "unreadable"
+"""The reason a linked action could not be read (no such case, or not the reader's to see)."""
 
 
 @attrs.frozen(kw_only=True)

@@ -3,23 +3,23 @@
 psirf_flow never configures logging: the host does, and nothing is printed until it does.
 Events are built by structlog with psirf_flow's own processor chain (structlog's global
 configuration is neither used nor changed) and handed to the standard-library logger named
-:data:`LOGGER_NAME`, which carries a :class:`logging.NullHandler`. A host therefore
+[`LOGGER_NAME`][psirf_flow.log.LOGGER_NAME], which carries a `logging.NullHandler`. A host therefore
 controls them with the ``logging`` module as usual: levels, handlers, filters, or
 ``structlog.stdlib.ProcessorFormatter`` to render them with its own structlog processors.
 
-Each event carries only the keys in :data:`ALLOWED_KEYS`, as plain scalars. Payloads, facts
-and messages never reach a log line (psirf-rules §7.2; Caldicott principle 3, "use the
-minimum necessary"). The message of the log record is the event name followed by its fields
+Each event carries only the keys in [`ALLOWED_KEYS`][psirf_flow.log.ALLOWED_KEYS], as plain scalars.
+Payloads, facts and messages never reach a log line (psirf-rules §7.2; Caldicott principle 3, "use
+the minimum necessary"). The message of the log record is the event name followed by its fields
 (``psirf_flow.command_accepted case_id='c-1' trigger='open' ...``); the same fields are on
 the record as attributes, and together as the dict ``record.psirf_flow``.
 
 Levels: refused commands, refused reads, refused input and store failures are **WARNING**
 (security events a host should see by default); accepted commands are **INFO** and replays
-**DEBUG**. :func:`enabled` tells the engine whether a level is on, so building an event
-costs nothing when it is off.
+**DEBUG**. [`enabled`][psirf_flow.log.enabled] tells the engine whether a level is on, so building
+an event costs nothing when it is off.
 
-Hosts that log through structlog can add :func:`drop_unlisted_keys` to their processor
-chain to hold *their own* events to the same rule.
+Hosts that log through structlog can add [`drop_unlisted_keys`][psirf_flow.log.drop_unlisted_keys]
+to their processor chain to hold *their own* events to the same rule.
 """
 
 from __future__ import annotations
@@ -40,10 +40,9 @@ __all__ = [
     "safe_fields",
 ]
 
-#: The name of the standard-library logger psirf_flow's events go to.
 LOGGER_NAME: Final = "psirf_flow"
+"""The name of the standard-library logger psirf_flow's events go to."""
 
-#: The only keys psirf_flow puts on a log event.
 ALLOWED_KEYS: Final = frozenset(
     {
         "event",
@@ -80,14 +79,15 @@ ALLOWED_KEYS: Final = frozenset(
         "timestamp",
     }
 )
+"""The only keys psirf_flow puts on a log event."""
 
 _STDLIB: Final = logging.getLogger(LOGGER_NAME)
 _STDLIB.addHandler(logging.NullHandler())
 
-#: Attributes a ``logging.LogRecord`` has already: never overwritten by an event's fields.
 _RECORD_ATTRIBUTES: Final = frozenset(
     set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "psirf_flow"}
 )
+"""Attributes a ``logging.LogRecord`` has already: never overwritten by an event's fields."""
 
 
 def safe_fields(fields: Mapping[str, object]) -> dict[str, object]:
@@ -102,7 +102,7 @@ def safe_fields(fields: Mapping[str, object]) -> dict[str, object]:
 def drop_unlisted_keys(
     _logger: object, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    """Structlog processor: remove every key not in :data:`ALLOWED_KEYS`."""
+    """Structlog processor: remove every key not in `ALLOWED_KEYS`."""
     for key in [k for k in event_dict if k not in ALLOWED_KEYS]:
         del event_dict[key]
     return event_dict
@@ -131,8 +131,8 @@ _LOGGER: Final = structlog.wrap_logger(
 def get_logger() -> Any:
     """Return psirf_flow's structlog logger (a ``structlog.stdlib.BoundLogger``).
 
-    Its events go to the standard-library logger :data:`LOGGER_NAME` whatever structlog's
-    global configuration says.
+    Its events go to the standard-library logger [`LOGGER_NAME`][psirf_flow.log.LOGGER_NAME]
+    whatever structlog's global configuration says.
     """
     return _LOGGER
 

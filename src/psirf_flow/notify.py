@@ -4,11 +4,11 @@ The engine writes ``notify.*`` messages (one per recipient of a fired escalation
 ``notify.escalation``) and, when asked (``Engine(step_events=True)``), ``event.*``
 messages (one per committed step, ``event.step``) to the outbox in the same transaction as
 the change they report.
-:class:`~psirf_flow.relay.OutboxRelay` delivers them after commit, **at least once**: a
+[`OutboxRelay`][psirf_flow.relay.OutboxRelay] delivers them after commit, **at least once**: a
 message is marked delivered only after the notifier (or listener) returned, so a crash in
-between delivers it again. The dedupe key is :attr:`Notification.id` (the outbox message
-id), the same on every delivery: a host that must not e-mail twice keeps the ids it has
-sent (:class:`InMemoryNotifier` shows how).
+between delivers it again. The dedupe key is [`Notification.id`][psirf_flow.notify.Notification]
+(the outbox message id), the same on every delivery: a host that must not e-mail twice keeps the ids
+it has sent ([`InMemoryNotifier`][psirf_flow.notify.InMemoryNotifier] shows how).
 
 A notification holds opaque ids, codes, numbers and ISO 8601 instants only, never a name or
 free text: the host looks up who a role or person id is and what to say.
@@ -68,7 +68,7 @@ class Notifier(Protocol):
 
     ``send`` should return only once the notification is safely handed on; raising tells
     the relay to try again later (with its back-off). The same notification may come twice:
-    dedupe on :attr:`Notification.id`.
+    dedupe on [`Notification.id`][psirf_flow.notify.Notification].
     """
 
     def send(self, notification: Notification) -> None:

@@ -2,18 +2,21 @@
 
 Everything here is a function of the audit entries it is given: no store, no clock, no
 logging. The host reads the entries (for example with
-:meth:`psirf_flow.engine.Engine.history` for each case it oversees) and passes them in.
+[`psirf_flow.engine.Engine.history`][psirf_flow.engine.Engine.history] for each case it oversees)
+and passes them in.
 
 psirf-rules §5 segregation rule 7 and the §9.4 escalation matrix: an override of a national
 requirement needs the executive lead and a reason, and is reported to the board and the ICB.
-:func:`overridden_national_requirements` finds those overrides by the rule reference their
-audit entry carries (:data:`~psirf_flow.workflows.intake.definition.NATIONAL_OVERRIDE_RULE`), so it
+[`overridden_national_requirements`][psirf_flow.oversight.overridden_national_requirements] finds
+those overrides by the rule reference their audit entry carries
+([`NATIONAL_OVERRIDE_RULE`][psirf_flow.workflows.intake.definition.NATIONAL_OVERRIDE_RULE]), so it
 works on entries from any store and from any workflow that records such an override.
 
 A departure from the plan (a response outside the ones the plan allows for the incident,
 accepted only where the plan permits it and with a reason code; psirf-rules §0.5 rule 1,
-§1.8) is listed the same way by :func:`plan_departures`: its audit entry carries
-:data:`~psirf_flow.workflows.intake.definition.PLAN_DEPARTURE_RULE` and a ``departure_reason``.
+§1.8) is listed the same way by [`plan_departures`][psirf_flow.oversight.plan_departures]: its audit
+entry carries [`PLAN_DEPARTURE_RULE`][psirf_flow.workflows.intake.definition.PLAN_DEPARTURE_RULE]
+and a ``departure_reason``.
 """
 
 from __future__ import annotations
@@ -77,8 +80,9 @@ def overridden_national_requirements(entries: Iterable[AuditEntry]) -> list[Nati
         entries: Audit entries of one case or many, in any order.
 
     Returns:
-        One :class:`NationalOverride` per override entry, oldest first (then by case and
-        sequence), so the listing is the same whatever order the entries came in.
+        One [`NationalOverride`][psirf_flow.oversight.NationalOverride] per override entry, oldest
+        first (then by case and sequence), so the listing is the same whatever order the entries
+        came in.
 
     Raises:
         InvalidInput: If ``entries`` is not a collection of audit entries.
@@ -88,7 +92,7 @@ def overridden_national_requirements(entries: Iterable[AuditEntry]) -> list[Nati
 
 
 def _entries(entries: object) -> tuple[AuditEntry, ...]:
-    """``entries`` as a tuple of audit entries, or :class:`InvalidInput` (nothing else)."""
+    """``entries`` as a tuple of audit entries, or `InvalidInput` (nothing else)."""
     if isinstance(entries, str | bytes) or not isinstance(entries, Iterable):
         raise InvalidInput("entries", f"must be audit entries, got {type(entries).__name__}")
     found = tuple(entries)
@@ -162,8 +166,8 @@ def plan_departures(entries: Iterable[AuditEntry]) -> list[PlanDeparture]:
         entries: Audit entries of one case or many, in any order.
 
     Returns:
-        One :class:`PlanDeparture` per decision that recorded a departure reason, oldest
-        first (then by case and sequence).
+        One [`PlanDeparture`][psirf_flow.oversight.PlanDeparture] per decision that recorded a
+        departure reason, oldest first (then by case and sequence).
 
     Raises:
         InvalidInput: If ``entries`` is not a collection of audit entries.
@@ -199,8 +203,8 @@ def _departure(entry: AuditEntry) -> PlanDeparture:
 
 # -- Reserve capacity (H2) ------------------------------------------------------------------
 
-#: The intake triggers whose decisions may draw on the plan's reserve capacity.
 RESERVE_TRIGGERS = frozenset({"decide_response", "commission_local_response"})
+"""The intake triggers whose decisions may draw on the plan's reserve capacity."""
 
 
 @attrs.frozen
@@ -235,9 +239,9 @@ def reserve_capacity_use(
 
     Periods run ``reserve_capacity.period_months`` at a time from the plan's
     ``effective_from`` up to the period holding ``on``. A draw is an intake decision
-    (:data:`RESERVE_TRIGGERS`) whose payload says ``reserve_capacity_used``; it counts in
-    the period holding its Europe/London date. Draws before the plan's start or after
-    ``on`` are left out.
+    ([`RESERVE_TRIGGERS`][psirf_flow.oversight.RESERVE_TRIGGERS]) whose payload says
+    ``reserve_capacity_used``; it counts in the period holding its Europe/London date. Draws before
+    the plan's start or after ``on`` are left out.
 
     Args:
         entries: Audit entries of one case or many, in any order.

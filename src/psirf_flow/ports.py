@@ -1,10 +1,10 @@
 """The interfaces the engine depends on, as Protocols, and the records that cross them.
 
 The engine knows these and nothing else about storage or time. Adapters (the in-memory
-store, the SQLAlchemy store, :class:`~psirf_flow.clock.SystemClock`, a test
+store, the SQLAlchemy store, [`SystemClock`][psirf_flow.clock.SystemClock], a test
 ``ManualClock``) are passed to the engine's constructor; the library never picks one from
 environment variables. Every store adapter should pass
-:class:`psirf_flow.testing.StoreContract`.
+[`psirf_flow.testing.StoreContract`][psirf_flow.testing.store_contract.StoreContract].
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ class IncidentLink:
 
     Every record of an incident (intake, learning responses, candour, safety actions) is
     linked to it, so the incident's records can be kept as long as the longest of them
-    needs (psirf-rules §4.5, §7.2; see :mod:`psirf_flow.policy.retention`).
+    needs (psirf-rules §4.5, §7.2; see
+    [`psirf_flow.policy.retention`][psirf_flow.policy.retention]).
 
     Attributes:
         organisation: The organisation owning the case (incident ids are theirs).
@@ -106,8 +107,8 @@ class Change:
     escalations: tuple[Escalation, ...] = ()
 
 
-#: The longest text filter of a query, and the most organisations a query may name.
 _LONGEST_FILTER: Final = 128
+"""The longest text filter of a query, and the most organisations a query may name."""
 _MOST_PER_PAGE: Final = 1000
 _MOST_ORGANISATIONS: Final = 10_000
 
@@ -129,7 +130,7 @@ def _text_filter(_instance: object, attribute: attrs.Attribute[str | None], valu
 
 
 def _frozen_or_none(value: Iterable[str] | None) -> frozenset[str] | None:
-    """``value`` as a frozen set of organisation codes, or :class:`InvalidInput`."""
+    """``value`` as a frozen set of organisation codes, or `InvalidInput`."""
     if value is None:
         return None
     found: object = value  # the annotation is a promise callers may break
@@ -167,7 +168,7 @@ class CaseQuery:
         organisations: Only cases owned by one of these organisations. The engine sets it
             from the reader (their own organisation and those it oversees), so a listing
             never shows a case its reader may not see; ``None`` means no such limit (a
-            :class:`~psirf_flow.domain.SystemReader`).
+            [`SystemReader`][psirf_flow.domain.SystemReader]).
         after: The last case id of the previous page.
         limit: At most this many cases (1 to 1000).
 
@@ -261,17 +262,17 @@ class Page:
 class Store(Protocol):
     """**Protocol:** where cases, audit trails, idempotency keys, deadlines and outbox live.
 
-    Implementations must make :meth:`commit` atomic and version-checked: either all of a
-    :class:`Change` is visible afterwards or none of it is, and a change whose
-    ``expected_version`` is not the stored version raises
-    :class:`~psirf_flow.errors.ConcurrencyConflict` (``CaseAlreadyExists`` when creating a
-    case whose id is taken), with ``current_version`` set to the version found when the
+    Implementations must make [`commit`][psirf_flow.ports.Store.commit] atomic and version-checked:
+    either all of a [`Change`][psirf_flow.ports.Change] is visible afterwards or none of it is, and
+    a change whose ``expected_version`` is not the stored version raises
+    [`ConcurrencyConflict`][psirf_flow.errors.ConcurrencyConflict] (``CaseAlreadyExists`` when
+    creating a case whose id is taken), with ``current_version`` set to the version found when the
     adapter knows it. A repeated idempotency key raises
-    :class:`~psirf_flow.errors.ConcurrencyConflict` too, so the engine re-reads it.
+    [`ConcurrencyConflict`][psirf_flow.errors.ConcurrencyConflict] too, so the engine re-reads it.
     """
 
     def load(self, case_id: str) -> Case:
-        """Return the case, or raise :class:`~psirf_flow.errors.CaseNotFound`."""
+        """Return the case, or raise [`CaseNotFound`][psirf_flow.errors.CaseNotFound]."""
         ...
 
     def history(self, case_id: str) -> Sequence[AuditEntry]:

@@ -1,10 +1,10 @@
 """The outbox relay: applies coupling messages, each as its own audited command, exactly once.
 
 The engine writes a coupling's reaction to the outbox in the same transaction as the
-command that caused it (:mod:`psirf_flow.workflows.couplings`). :class:`OutboxRelay` reads
-the pending messages that are due and fires each reaction through the engine as psirf_flow
-itself (:attr:`~psirf_flow.domain.Role.SYSTEM`), using the **message id as the idempotency
-key**, then marks the message delivered with its outcome.
+command that caused it ([`psirf_flow.workflows.couplings`][psirf_flow.workflows.couplings]).
+[`OutboxRelay`][psirf_flow.relay.OutboxRelay] reads the pending messages that are due and fires each
+reaction through the engine as psirf_flow itself ([`SYSTEM`][psirf_flow.domain.Role.SYSTEM]), using
+the **message id as the idempotency key**, then marks the message delivered with its outcome.
 
 **The relay trusts nothing it did not write.** A row in the outbox table is not proof that
 psirf_flow wrote it. Before applying a message the relay loads the *source case* (the case
@@ -25,12 +25,13 @@ the second application of a message is a replay, and the first outcome marked st
 Outcomes recorded on each message: ``applied``, ``replayed``, ``skipped:<reason>`` (the
 reaction no longer applies, e.g. the candour case was found not notifiable and is final),
 ``rejected:<reason code>`` (a guard or payload problem a person must look at) and
-``dead:<reason>`` (:class:`DeadReason`: set aside for an operator, see
-:meth:`OutboxRelay.dead_messages` and :meth:`OutboxRelay.requeue`).
+``dead:<reason>`` ([`DeadReason`][psirf_flow.relay.DeadReason]: set aside for an operator, see
+[`OutboxRelay.dead_messages`][psirf_flow.relay.OutboxRelay.dead_messages] and
+[`OutboxRelay.requeue`][psirf_flow.relay.OutboxRelay.requeue]).
 
 Notifications and events (``notify.*``, ``event.*``) go to the host's
-:class:`~psirf_flow.notify.Notifier` (``notify.*``) and to every listener (both kinds), at
-least once, as :class:`~psirf_flow.notify.Notification` records whose id (the message id)
+[`Notifier`][psirf_flow.notify.Notifier] (``notify.*``) and to every listener (both kinds), at
+least once, as [`Notification`][psirf_flow.notify.Notification] records whose id (the message id)
 is the dedupe key; a notifier or listener that raises has the message tried again with the
 same back-off. An ``escalation.action`` message (a fired escalation tier's action, declared
 by the plan) fires its trigger on the case as psirf_flow itself, exactly once (idempotency
@@ -97,22 +98,22 @@ __all__ = [
     "RelayReport",
 ]
 
-#: Attempts at a message before it is set aside as dead.
 DEFAULT_MAX_ATTEMPTS: Final = 5
-#: The wait after a first failed attempt; each further failure doubles it.
+"""Attempts at a message before it is set aside as dead."""
 DEFAULT_BASE_DELAY: Final = timedelta(seconds=30)
-#: The longest wait between two attempts.
+"""The wait after a first failed attempt; each further failure doubles it."""
 DEFAULT_MAX_DELAY: Final = timedelta(hours=1)
-#: The most attempts a relay may be told to make at one message.
+"""The longest wait between two attempts."""
 _MAX_ATTEMPTS_LIMIT: Final = 100
-#: The longest delay a relay may be given: a later retry would be a dead message in all but
-#: name, and the clock plus a delay near ``timedelta.max`` overflows.
+"""The most attempts a relay may be told to make at one message."""
 _LONGEST_DELAY: Final = timedelta(days=366)
-#: How often the source case and its trail are read again when a commit lands in between.
+"""The longest delay a relay may be given: a later retry would be a dead message in all but
+name, and the clock plus a delay near ``timedelta.max`` overflows."""
 _CAUSE_READS: Final = 3
+"""How often the source case and its trail are read again when a commit lands in between."""
 _COUPLING_KIND: Final = "coupling."
-#: Message kinds handed to the host (``notify.*`` to the notifier, both to listeners).
 _NOTIFY_KIND: Final = "notify."
+"""Message kinds handed to the host (``notify.*`` to the notifier, both to listeners)."""
 _EVENT_KIND: Final = "event."
 
 
@@ -191,12 +192,12 @@ class OutboxRelay:
         max_attempts: Attempts at a failing message before it is dead (1 to 100).
         base_delay: The wait after the first failed attempt; doubled after each further one.
         max_delay: The longest wait between attempts (at most 366 days, as is ``base_delay``).
-        notifier: Where ``notify.*`` messages go (a :class:`~psirf_flow.notify.LogNotifier`
+        notifier: Where ``notify.*`` messages go (a [`LogNotifier`][psirf_flow.notify.LogNotifier]
             by default).
         listeners: Host subscribers given every ``notify.*`` and ``event.*`` message.
 
     Raises:
-        InvalidInput: If ``engine`` is not an :class:`~psirf_flow.engine.Engine`,
+        InvalidInput: If ``engine`` is not an [`Engine`][psirf_flow.engine.Engine],
             ``response_types`` is not a mapping of names to names, ``max_attempts`` is not
             a whole number from 1 to 100, or a delay is not a positive ``timedelta`` of at
             most 366 days, or ``notifier`` or a listener has no ``send`` method.

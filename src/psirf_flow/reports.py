@@ -1,15 +1,15 @@
 """What people ask of the clocks: caseloads, overdue and due-soon lists, board figures.
 
 Read-only queries over the deadline rows the engine writes with each step
-(:class:`~psirf_flow.domain.Deadline`), for investigators planning their week, patient
+([`Deadline`][psirf_flow.domain.Deadline]), for investigators planning their week, patient
 safety teams chasing what is late, and boards or integrated care boards asking how the
 organisation is doing (psirf-rules §4: learning-response timescales and the duty of
 candour's working-day target; §9.4: ICB oversight reads the organisations it oversees).
 
 Every function names its reader. The organisations come from the reader through the
-engine's access rules (:meth:`~psirf_flow.engine.Engine.find_deadlines`): a person sees
+engine's access rules ([`find_deadlines`][psirf_flow.engine.Engine.find_deadlines]): a person sees
 their own organisation, an ICB oversight reader also the organisations it oversees, a
-:class:`~psirf_flow.domain.SystemReader` every organisation; another organisation's
+[`SystemReader`][psirf_flow.domain.SystemReader] every organisation; another organisation's
 deadlines never appear, whatever the filters. Records hold ids, codes, dates and counts
 only: never names or free text.
 
@@ -21,7 +21,7 @@ not a bank holiday, not a closure day) after the due date up to today, under the
 plan calendar, or England and Wales without a plan; a deadline breached at the weekend is
 overdue by zero working days until Monday.
 
-Each query reads at most :data:`MOST_ROWS` deadline rows.
+Each query reads at most [`MOST_ROWS`][psirf_flow.reports.MOST_ROWS] deadline rows.
 """
 
 from __future__ import annotations
@@ -55,15 +55,15 @@ __all__ = [
     "safety_actions",
 ]
 
-#: The duty-of-candour deadline kinds, in the order the steps fall due (psirf-rules §4.2).
 CANDOUR_KINDS: Final = ("candour_notification", "candour_written", "candour_findings")
-#: The deadline kind of a safety action's due date.
+"""The duty-of-candour deadline kinds, in the order the steps fall due (psirf-rules §4.2)."""
 SAFETY_ACTION_KIND: Final = "safety_action_due"
-#: The most deadline rows one query reads.
+"""The deadline kind of a safety action's due date."""
 MOST_ROWS: Final = 100_000
+"""The most deadline rows one query reads."""
 
-#: The most working days ``due_soon`` looks ahead.
 _MOST_DAYS: Final = 1_000
+"""The most working days ``due_soon`` looks ahead."""
 _RUNNING: Final = frozenset({DeadlineStatus.OPEN.value, DeadlineStatus.PAUSED.value})
 _OPEN: Final = frozenset({DeadlineStatus.OPEN.value})
 
@@ -140,7 +140,7 @@ class CandourTimeliness:
 
     Attributes:
         organisation: The organisation.
-        kind: The candour step (one of :data:`CANDOUR_KINDS`).
+        kind: The candour step (one of [`CANDOUR_KINDS`][psirf_flow.reports.CANDOUR_KINDS]).
         due: Deadlines falling due in the period (the four counts below add up to it).
         met_on_time: Met at or before ``due_at``.
         met_late: Met after ``due_at``.

@@ -1,11 +1,12 @@
 """Deadlines and escalation tiers from the plan, as a pure function of one step.
 
-:func:`plan_deadlines` says what one accepted step does to a case's clocks: which
-deadlines it starts, meets, clears, pauses, resumes, supersedes or restarts, and the
+[`plan_deadlines`][psirf_flow.schedule.plan_deadlines] says what one accepted step does to a case's
+clocks: which deadlines it starts, meets, clears, pauses, resumes, supersedes or restarts, and the
 escalation tiers of each. The engine commits the result in the same transaction as the
-step. :func:`fired_tier` and :func:`tiers_after_fire` are what firing one tier records.
-The counting rules are :mod:`psirf_flow.policy.timing` (Europe/London dates for day rules,
-real time for hours).
+step. [`fired_tier`][psirf_flow.schedule.fired_tier] and
+[`tiers_after_fire`][psirf_flow.schedule.tiers_after_fire] are what firing one tier records. The
+counting rules are [`psirf_flow.policy.timing`][psirf_flow.policy.timing] (Europe/London dates for
+day rules, real time for hours).
 
 **The kinds** (one row per case, kind and cycle; psirf-rules §4, §9), each with what
 starts it and what meets it:
@@ -18,7 +19,7 @@ starts it and what meets it:
   variant stamping ``started_on``) and from opening for the others; met on approval, or for
   a swarm huddle or hot debrief when it is held (``complete_analysis``).
 * ``response_hard_cap``: as the target, when the response type has a hard cap (a PSII: six
-  months, :attr:`~psirf_flow.policy.plan.ResponseType.effective_hard_cap`).
+  months, [`effective_hard_cap`][psirf_flow.policy.plan.ResponseType.effective_hard_cap]).
 * ``candour_notification``: a candour case's opening, counted from awareness;
   met by ``record_verbal_notification``.
 * ``candour_written``: the verbal notification; met by ``record_written_notification``.
@@ -48,9 +49,9 @@ more than the highest so far, so superseded and reopened clocks stay in the reco
 
 **Tiers.** A deadline's tiers come from the plan's escalation ladder for its kind (a
 response type's ``escalation_ladder``, ``duty_of_candour.escalation_ladder``,
-``[timescales]`` ladders), or :data:`DEFAULT_LADDER` (a breach at due to the patient
-safety specialist). They are numbered from 0 in firing order; a warning that would fire
-before the deadline exists is left out.
+``[timescales]`` ladders), or [`DEFAULT_LADDER`][psirf_flow.schedule.DEFAULT_LADDER] (a breach at
+due to the patient safety specialist). They are numbered from 0 in firing order; a warning that
+would fire before the deadline exists is left out.
 
 Without a plan the built-in defaults apply: PSII three months and a six-month cap
 (national guidance whose wording was not retrieved, psirf-rules §4.1 ✖), candour ten
@@ -114,15 +115,22 @@ __all__ = [
 ]
 
 TRIAGE_REVIEW: Final = "triage_review"
+"""The deadline kind for reviewing an intake's report (``triage_review``)."""
 RESPONSE_TARGET: Final = "response_target"
+"""The deadline kind for a learning response's target date (``response_target``)."""
 RESPONSE_HARD_CAP: Final = "response_hard_cap"
+"""The deadline kind for a learning response's hard cap (``response_hard_cap``)."""
 CANDOUR_NOTIFICATION: Final = "candour_notification"
+"""The deadline kind for the verbal candour notification (``candour_notification``)."""
 CANDOUR_WRITTEN: Final = "candour_written"
+"""The deadline kind for the written candour notification (``candour_written``)."""
 CANDOUR_FINDINGS: Final = "candour_findings"
+"""The deadline kind for sharing findings under candour (``candour_findings``)."""
 REFERRAL_NOTIFICATION: Final = "referral_notification"
+"""The deadline kind for notifying a referral's body (``referral_notification``)."""
 SAFETY_ACTION_DUE: Final = "safety_action_due"
+"""The deadline kind for implementing an agreed safety action (``safety_action_due``)."""
 
-#: Every deadline kind, in the order of the table above.
 KINDS: Final = (
     TRIAGE_REVIEW,
     RESPONSE_TARGET,
@@ -133,9 +141,8 @@ KINDS: Final = (
     REFERRAL_NOTIFICATION,
     SAFETY_ACTION_DUE,
 )
+"""Every deadline kind, in the order of the table above."""
 
-#: The ladder of a deadline whose plan names none: a breach at due to the patient safety
-#: specialist (psirf-rules §9.4: the patient safety team is the first escalation).
 DEFAULT_LADDER: Final = EscalationLadder(
     tiers=(
         EscalationTier(
@@ -143,10 +150,12 @@ DEFAULT_LADDER: Final = EscalationLadder(
         ),
     )
 )
+"""The ladder of a deadline whose plan names none: a breach at due to the patient safety
+specialist (psirf-rules §9.4: the patient safety team is the first escalation)."""
 
-#: A PSII's target without a plan: three months from its start (psirf-rules §4.1: "one to
-#: three months", national guidance whose figure was not retrieved, ✖).
 PSII_DEFAULT_TIMESCALE: Final = Timescale(3, TimeUnit.MONTHS)
+"""A PSII's target without a plan: three months from its start (psirf-rules §4.1: "one to
+three months", national guidance whose figure was not retrieved, ✖)."""
 
 _DEFAULT_CALENDAR: Final = WorkingDayCalendar()
 _LIVE: Final = frozenset({DeadlineStatus.OPEN.value, DeadlineStatus.PAUSED.value})
@@ -200,7 +209,7 @@ class Recipient:
     """Who one notification of a fired tier goes to.
 
     Attributes:
-        role: The role told (a :class:`~psirf_flow.domain.Role` value).
+        role: The role told (a [`Role`][psirf_flow.domain.Role] value).
         person_id: The person holding that role on the case, when the case names one (the
             lead, facilitator, engagement lead or action owner); ``None`` otherwise (the
             host routes by role).
@@ -563,8 +572,8 @@ def build_tiers(
 ) -> tuple[Escalation, ...]:
     """The pending tiers of ``deadline`` under ``ladder``, numbered from 0 in firing order.
 
-    Each tier fires at :func:`~psirf_flow.policy.timing.offset_instant` of the deadline (a
-    warning before it, a breach at it, an escalation after it); ties keep the ladder's
+    Each tier fires at [`offset_instant`][psirf_flow.policy.timing.offset_instant] of the deadline
+    (a warning before it, a breach at it, an escalation after it); ties keep the ladder's
     order. A warning scheduled before ``not_before`` (the clock's creation) is left out.
 
     Args:

@@ -1,36 +1,37 @@
 """The sweeper: fires the escalation tiers that are due, each exactly once.
 
-:meth:`Sweeper.sweep` claims due tiers from the store (:meth:`~psirf_flow.ports.Store.claim_due`:
-on PostgreSQL ``FOR UPDATE SKIP LOCKED``, so sweepers in several processes never hold the
-same tier; its cost grows with the rows due, not with the open cases) and fires each through
-the engine: one audited ``escalation_fired`` entry on the case, committed with the tier set
-``fired``, the deadline's tier count and one ``notify.escalation`` outbox message per
-recipient (plus an ``escalation.action`` message when the plan gives the tier an action),
-under the case's version check and an idempotency key unique to the tier
-(:attr:`~psirf_flow.domain.Escalation.dedupe_key`). A tier is never fired before its
+[`Sweeper.sweep`][psirf_flow.sweeper.Sweeper.sweep] claims due tiers from the store
+([`claim_due`][psirf_flow.ports.Store.claim_due]: on PostgreSQL ``FOR UPDATE SKIP LOCKED``, so
+sweepers in several processes never hold the same tier; its cost grows with the rows due, not with
+the open cases) and fires each through the engine: one audited ``escalation_fired`` entry on the
+case, committed with the tier set ``fired``, the deadline's tier count and one ``notify.escalation``
+outbox message per recipient (plus an ``escalation.action`` message when the plan gives the tier an
+action), under the case's version check and an idempotency key unique to the tier
+([`dedupe_key`][psirf_flow.domain.Escalation.dedupe_key]). A tier is never fired before its
 ``fire_at``. A sweeper that was down fires what fell due meanwhile, once each, and the
 entry records how late (``late_seconds``).
 
 A claim is a lease: a tier claimed by a sweeper that dies is offered again when the lease
 runs out, and firing it twice is impossible (the store refuses the second idempotency key
-and the version check the second entry). :meth:`Sweeper.run` repeats sweeps until its stop
-event is set, waiting on the event (never sleeping), and finishes the batch in hand before
-stopping. ``psirf-flow sweep URL`` runs it from the command line.
+and the version check the second entry). [`Sweeper.run`][psirf_flow.sweeper.Sweeper.run] repeats
+sweeps until its stop event is set, waiting on the event (never sleeping), and finishes the batch in
+hand before stopping. ``psirf-flow sweep URL`` runs it from the command line.
 
 With ``Sweeper(engine, thematic_reviews=True)`` the first sweep of each Europe/London day
 also commissions the plan's scheduled thematic reviews that are due (psirf-rules §2), each
-occurrence exactly once across sweepers: see :class:`Sweeper`.
+occurrence exactly once across sweepers: see [`Sweeper`][psirf_flow.sweeper.Sweeper].
 
-Deliver the messages with :class:`~psirf_flow.relay.OutboxRelay` (give it a
-:class:`~psirf_flow.notify.Notifier`).
+Deliver the messages with [`OutboxRelay`][psirf_flow.relay.OutboxRelay] (give it a
+[`Notifier`][psirf_flow.notify.Notifier]).
 
-Example:
-    >>> from datetime import UTC, datetime
-    >>> from psirf_flow import Engine, InMemoryStore, Sweeper
-    >>> from psirf_flow.testing import ManualClock
-    >>> engine = Engine(InMemoryStore(), clock=ManualClock(datetime(2026, 1, 5, tzinfo=UTC)))
-    >>> Sweeper(engine).sweep().fired
-    0
+Examples:
+    ```python
+    from datetime import UTC, datetime
+    from psirf_flow import Engine, InMemoryStore, Sweeper
+    from psirf_flow.testing import ManualClock
+    engine = Engine(InMemoryStore(), clock=ManualClock(datetime(2026, 1, 5, tzinfo=UTC)))
+    Sweeper(engine).sweep().fired  # 0
+    ```
 """
 
 from __future__ import annotations
@@ -55,14 +56,14 @@ from psirf_flow.policy.calendars import UK_TIME
 
 __all__ = ["DEFAULT_BATCH", "DEFAULT_LEASE", "SweepReport", "Sweeper"]
 
-#: Tiers claimed at a time.
 DEFAULT_BATCH: Final = 100
-#: How long a claim keeps other sweepers off a tier.
+"""Tiers claimed at a time."""
 DEFAULT_LEASE: Final = timedelta(minutes=5)
-#: The most tiers claimed at a time.
+"""How long a claim keeps other sweepers off a tier."""
 _MAX_BATCH: Final = 10_000
-#: The longest lease and the longest wait between sweeps a sweeper accepts.
+"""The most tiers claimed at a time."""
 _LONGEST_LEASE: Final = timedelta(days=1)
+"""The longest lease and the longest wait between sweeps a sweeper accepts."""
 
 
 @attrs.frozen
@@ -184,8 +185,8 @@ class Sweeper:
         if not isinstance(flag, bool):
             raise InvalidInput("thematic_reviews", "must be True or False")
         self._thematic_reviews = thematic_reviews
-        #: The Europe/London date of the last commissioning pass that finished.
         self._reviewed_on: date | None = None
+        """The Europe/London date of the last commissioning pass that finished."""
         self._engine = engine
         self._log = get_logger()
 

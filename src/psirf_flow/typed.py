@@ -1,7 +1,8 @@
 """Typed trigger names and payloads of the built-in workflows (generated: do not edit).
 
-Written by ``tools/gen_types.py`` from :meth:`~psirf_flow.workflows.DefinitionRegistry.default`
-(the newest version of each workflow). For each workflow ``<Name>Trigger`` is a ``Literal``
+Written by ``tools/gen_types.py`` from
+[`DefinitionRegistry.default`][psirf_flow.workflows.DefinitionRegistry.default] (the newest
+version of each workflow). For each workflow ``<Name>Trigger`` is a ``Literal``
 of its trigger names, ``<Name>OpenPayload`` the payload that opens a case and
 ``<Name><Trigger>Payload`` the payload of each trigger that takes fields: identifiers,
 references and free text are ``str``, identifier lists ``Sequence[str]``, dates a
@@ -224,7 +225,6 @@ __all__ = [
 ]
 
 
-#: The triggers of ``after_action_review`` version 2.
 AfterActionReviewTrigger = Literal[
     "agree_findings",
     "approve",
@@ -253,6 +253,7 @@ AfterActionReviewTrigger = Literal[
     "stand_down",
     "submit_draft",
 ]
+"""The triggers of ``after_action_review`` version 2."""
 
 
 class AfterActionReviewOpenPayload(TypedDict, total=False):
@@ -505,8 +506,8 @@ class AfterActionReviewSubmitDraftPayload(TypedDict, total=False):
     draft_digest: str
 
 
-#: The triggers of ``delegation`` version 1.
 DelegationTrigger = Literal["revoke"]
+"""The triggers of ``delegation`` version 1."""
 
 
 class DelegationOpenPayload(TypedDict, total=False):
@@ -546,7 +547,6 @@ class DelegationRevokePayload(TypedDict, total=False):
     note: str
 
 
-#: The triggers of ``duty_of_candour`` version 1.
 DutyOfCandourTrigger = Literal[
     "close_recorded",
     "determine_not_notifiable",
@@ -564,6 +564,7 @@ DutyOfCandourTrigger = Literal[
     "relevant_person_engages",
     "reopen",
 ]
+"""The triggers of ``duty_of_candour`` version 1."""
 
 
 class DutyOfCandourOpenPayload(TypedDict, total=False):
@@ -770,7 +771,6 @@ class DutyOfCandourReopenPayload(TypedDict, total=False):
     note: str
 
 
-#: The triggers of ``hot_debrief`` version 1.
 HotDebriefTrigger = Literal[
     "agree_findings",
     "approve",
@@ -799,6 +799,7 @@ HotDebriefTrigger = Literal[
     "stand_down",
     "submit_draft",
 ]
+"""The triggers of ``hot_debrief`` version 1."""
 
 
 class HotDebriefOpenPayload(TypedDict, total=False):
@@ -1051,7 +1052,6 @@ class HotDebriefSubmitDraftPayload(TypedDict, total=False):
     draft_digest: str
 
 
-#: The triggers of ``incident_intake`` version 1.
 IncidentIntakeTrigger = Literal[
     "add_referral",
     "add_to_thematic_review",
@@ -1069,6 +1069,7 @@ IncidentIntakeTrigger = Literal[
     "transfer_to_another_organisation",
     "update_incident_record",
 ]
+"""The triggers of ``incident_intake`` version 1."""
 
 
 class IncidentIntakeOpenPayload(TypedDict, total=False):
@@ -1280,7 +1281,6 @@ class IncidentIntakeUpdateIncidentRecordPayload(TypedDict, total=False):
     psychological_harm: Literal["none", "low", "moderate", "severe"]
 
 
-#: The triggers of ``mdt_review`` version 1.
 MdtReviewTrigger = Literal[
     "agree_findings",
     "approve",
@@ -1310,6 +1310,7 @@ MdtReviewTrigger = Literal[
     "stand_down",
     "submit_draft",
 ]
+"""The triggers of ``mdt_review`` version 1."""
 
 
 class MdtReviewOpenPayload(TypedDict, total=False):
@@ -1569,7 +1570,6 @@ class MdtReviewSubmitDraftPayload(TypedDict, total=False):
     draft_digest: str
 
 
-#: The triggers of ``psii`` version 1.
 PsiiTrigger = Literal[
     "agree_findings",
     "agree_timescale",
@@ -1607,6 +1607,7 @@ PsiiTrigger = Literal[
     "stand_down",
     "submit_draft",
 ]
+"""The triggers of ``psii`` version 1."""
 
 
 class PsiiOpenPayload(TypedDict, total=False):
@@ -1965,7 +1966,6 @@ class PsiiSubmitDraftPayload(TypedDict, total=False):
     draft_digest: str
 
 
-#: The triggers of ``referral`` version 1.
 ReferralTrigger = Literal[
     "complete",
     "record_external_lead",
@@ -1975,6 +1975,7 @@ ReferralTrigger = Literal[
     "record_notification",
     "withdraw",
 ]
+"""The triggers of ``referral`` version 1."""
 
 
 class ReferralOpenPayload(TypedDict, total=False):
@@ -2053,7 +2054,6 @@ class ReferralWithdrawPayload(TypedDict, total=False):
     note: str
 
 
-#: The triggers of ``safety_action`` version 1.
 SafetyActionTrigger = Literal[
     "accept_risk",
     "agree",
@@ -2069,6 +2069,7 @@ SafetyActionTrigger = Literal[
     "start",
     "update_proposal",
 ]
+"""The triggers of ``safety_action`` version 1."""
 
 
 class SafetyActionOpenPayload(TypedDict, total=False):
@@ -2179,7 +2180,6 @@ class SafetyActionUpdateProposalPayload(TypedDict, total=False):
     note: str
 
 
-#: The triggers of ``swarm_huddle`` version 1.
 SwarmHuddleTrigger = Literal[
     "agree_findings",
     "approve",
@@ -2208,6 +2208,7 @@ SwarmHuddleTrigger = Literal[
     "stand_down",
     "submit_draft",
 ]
+"""The triggers of ``swarm_huddle`` version 1."""
 
 
 class SwarmHuddleOpenPayload(TypedDict, total=False):
@@ -2461,7 +2462,6 @@ class SwarmHuddleSubmitDraftPayload(TypedDict, total=False):
     draft_digest: str
 
 
-#: The triggers of ``thematic_review`` version 1.
 ThematicReviewTrigger = Literal[
     "agree_findings",
     "approve",
@@ -2490,6 +2490,7 @@ ThematicReviewTrigger = Literal[
     "stand_down",
     "submit_draft",
 ]
+"""The triggers of ``thematic_review`` version 1."""
 
 
 class ThematicReviewOpenPayload(TypedDict, total=False):

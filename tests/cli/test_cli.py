@@ -54,14 +54,14 @@ class TestDefinitions:
     @pytest.mark.parametrize(
         ("fmt", "expected"),
         [
-            ("mermaid", "stateDiagram-v2"),
+            ("mermaid", "stateDiagram-v2\n    direction LR\n"),
             ("table", "`request_approval`"),
-            ("markdown", "stateDiagram-v2"),
+            ("markdown", "## Recording steps"),
         ],
         ids=["mermaid", "table", "markdown"],
     )
     def test_diagram_formats(self, runner: CliRunner, fmt: str, expected: str) -> None:
-        """``diagram`` prints the generated diagram or table in each format."""
+        """``diagram`` prints the overview, the table or the reference page in each format."""
         result = runner.invoke(main, ["diagram", "psii", "--format", fmt])
 
         assert result.exit_code == 0, result.output

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -35,6 +32,7 @@ from psirf_flow.workflows import (
 )
 from psirf_flow.workflows.diagram import (
     opening_to_markdown,
+    recording_steps_markdown,
     reference_markdown,
     state_ids,
     to_markdown_table,
@@ -47,6 +45,9 @@ DOCS = ROOT / "docs"
 DEFINITIONS = list(LEARNING_RESPONSES.values())
 NAMES = [d.name for d in DEFINITIONS]
 BUILT_IN_NAMES = sorted({d.name for d in DefinitionRegistry.default()})
+BUILT_INS = list(DefinitionRegistry.default())
+BUILT_IN_KEYS = [d.key for d in BUILT_INS]
+RESUME_NOTE = " (to the state it was held from)"
 MERMAID_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 # Pages whose Python blocks form one runnable program each.
@@ -63,6 +64,7 @@ RUNNABLE_PAGES = sorted(
         DOCS / "how-to" / "run-the-sweeper.md",
         DOCS / "how-to" / "test-your-workflow.md",
         DOCS / "how-to" / "commission-thematic-reviews.md",
+        DOCS / "how-to" / "host-in-an-asyncio-service.md",
         DOCS / "explanation" / "audit-and-information-governance.md",
         DOCS / "explanation" / "counting-rules.md",
         DOCS / "reference" / "workflows" / "index.md",
@@ -117,66 +119,90 @@ def _load_hooks() -> ModuleType:
 
 
 class TestMermaid:
-    """`to_mermaid` draws every state and trigger of a definition."""
+    """`to_mermaid` draws a readable overview: left to right, no loops, hold grouped."""
 
-    @pytest.mark.parametrize("definition", DEFINITIONS, ids=NAMES)
-    def test_every_state_and_trigger_appears(self, definition: WorkflowDefinition) -> None:
-        """The diagram names every state and labels an arrow with every trigger."""
-        diagram = to_mermaid(definition)
-        edges = _edges(diagram)
-        nodes = {s for s, _, _ in edges} | {t for _, t, _ in edges}
-        labels = {trigger for _, _, label in edges for trigger in label.split(", ")}
+    @pytest.mark.parametrize("definition", BUILT_INS, ids=BUILT_IN_KEYS)
+    def test_is_a_left_to_right_state_diagram(self, definition: WorkflowDefinition) -> None:
+        """The overview is a state diagram laid out left to right."""
+        assert to_mermaid(definition).startswith("stateDiagram-v2\n    direction LR\n")
 
-        assert set(definition.states) <= nodes
-        assert set(definition.triggers) <= labels
-
-    @pytest.mark.parametrize("definition", DEFINITIONS, ids=NAMES)
+    @pytest.mark.parametrize("definition", BUILT_INS, ids=BUILT_IN_KEYS)
     def test_starts_and_ends_with_pseudo_states(self, definition: WorkflowDefinition) -> None:
         """The diagram starts at the initial state and ends every final state."""
-        diagram = to_mermaid(definition)
-        edges = _edges(diagram)
+        edges = _edges(to_mermaid(definition))
 
-        assert diagram.startswith("stateDiagram-v2\n")
         assert ("[*]", definition.initial, "") in edges
         assert {(s, "[*]", "") for s in definition.final_states} <= edges
 
-    @pytest.mark.parametrize("definition", DEFINITIONS, ids=NAMES)
-    def test_each_transition_is_drawn_once_per_source(self, definition: WorkflowDefinition) -> None:
-        """Every state-changing transition has one arrow per source to its destination."""
-        edges = _edges(to_mermaid(definition))
+    @pytest.mark.parametrize("definition", BUILT_INS, ids=BUILT_IN_KEYS)
+    def test_no_arrow_loops_back_to_its_own_state(self, definition: WorkflowDefinition) -> None:
+        """Steps that keep the case where it is are not drawn as self-loops."""
+        assert all(source != target for source, target, _ in _edges(to_mermaid(definition)))
 
-        for spec in definition.transitions.values():
-            if spec.dest in (SAME_STATE, PREVIOUS_STATE):
-                continue
-            assert {(s, spec.dest, spec.trigger) for s in spec.sources} <= edges
-
-    @pytest.mark.parametrize("definition", DEFINITIONS, ids=NAMES)
-    def test_resume_returns_to_every_holdable_state(self, definition: WorkflowDefinition) -> None:
-        """A resume is drawn from the hold state back to each state a case can be held from."""
-        edges = _edges(to_mermaid(definition))
-        resumes = [s for s in definition.transitions.values() if s.dest == PREVIOUS_STATE]
-
-        assert resumes
-        for spec in resumes:
-            expected = {
-                (src, h, spec.trigger) for src in spec.sources for h in definition.holdable_states
-            }
-            assert expected <= edges
-
-    @pytest.mark.parametrize("definition", DEFINITIONS, ids=NAMES)
-    def test_recording_steps_are_grouped_into_one_loop_per_state(
+    @pytest.mark.parametrize("definition", BUILT_INS, ids=BUILT_IN_KEYS)
+    def test_every_state_changing_step_labels_an_arrow(
         self, definition: WorkflowDefinition
     ) -> None:
-        """Recording steps become a single self-loop per state listing them all."""
-        edges = _edges(to_mermaid(definition))
-        loops = {s: label.split(", ") for s, t, label in edges if s == t}
-        expected: dict[str, list[str]] = {}
+        """Each step that moves a case is on an arrow, by its human name."""
+        labels = {
+            name
+            for _, _, label in _edges(to_mermaid(definition))
+            for name in label.removesuffix(RESUME_NOTE).split(" / ")
+        }
+        moving = [
+            spec
+            for spec in definition.transitions.values()
+            if spec.dest != SAME_STATE and set(spec.sources) != {spec.dest}
+        ]
+
+        assert {spec.name for spec in moving} <= labels
+
+    @pytest.mark.parametrize("definition", BUILT_INS, ids=BUILT_IN_KEYS)
+    def test_recording_steps_are_counted_on_their_state(
+        self, definition: WorkflowDefinition
+    ) -> None:
+        """A state with recording steps says how many; their names label no arrow."""
+        diagram = to_mermaid(definition)
+        ids = state_ids(definition.states)
+        labels = {n for _, _, label in _edges(diagram) for n in label.split(" / ")}
+        counts: dict[str, int] = {}
+        only_recording = set()
         for spec in definition.transitions.values():
             if spec.dest == SAME_STATE:
+                only_recording.add(spec.name)
                 for source in spec.sources:
-                    expected.setdefault(source, []).append(spec.trigger)
+                    counts[source] = counts.get(source, 0) + 1
 
-        assert expected == loops
+        for state, n in counts.items():
+            noun = "step" if n == 1 else "steps"
+            assert f"{ids[state]}: +{n} recording {noun}\n" in diagram
+        assert not only_recording & labels
+
+    @pytest.mark.parametrize(
+        "definition", [d for d in BUILT_INS if d.holdable_states], ids=lambda d: d.key
+    )
+    def test_hold_and_resume_are_one_arrow_each(self, definition: WorkflowDefinition) -> None:
+        """Holding is one arrow out of the hold group and resuming one arrow back into it."""
+        edges = _edges(to_mermaid(definition))
+        holds = {s.dest: s for s in definition.transitions.values() if s.holds}
+        resumes = [s for s in definition.transitions.values() if s.dest == PREVIOUS_STATE]
+        into_hold = {(s, t) for s, t, _ in edges if t in holds}
+
+        assert into_hold == {("hold_group", dest) for dest in holds}
+        assert {
+            (s, "hold_group", f"{r.name}{RESUME_NOTE}") for r in resumes for s in r.sources
+        } <= edges
+        assert 'state "Can be put on hold" as hold_group {' in to_mermaid(definition)
+
+    @pytest.mark.parametrize("definition", BUILT_INS, ids=BUILT_IN_KEYS)
+    def test_names_the_lifecycle_and_main_path_for_screen_readers(
+        self, definition: WorkflowDefinition
+    ) -> None:
+        """The accessible title names the lifecycle; the description walks its main path."""
+        diagram = to_mermaid(definition)
+
+        assert f"    accTitle: {definition.title}, {definition.key}, overview\n" in diagram
+        assert f"    accDescr: Main path {definition.initial}, then " in diagram
 
     def test_unsafe_state_names_are_declared_with_safe_ids(self) -> None:
         """States that are Mermaid keywords or not identifiers get a declared safe id."""
@@ -184,8 +210,34 @@ class TestMermaid:
 
         assert 'state "end" as s_end' in diagram
         assert 'state "done-and-dusted" as s_done_and_dusted' in diagram
-        assert "start --> s_end: step_0" in diagram
+        assert "start --> s_end: Step 0" in diagram
         assert "s_done_and_dusted --> [*]" in diagram
+
+    def test_the_group_id_never_takes_a_state_s_id(self) -> None:
+        """A state called `hold_group` keeps its name; the hold box gets another id."""
+        roles = (Role.REPORTER,)
+        definition = define(
+            name="tiny",
+            version="1",
+            family="test",
+            title="Tiny",
+            states=("hold_group", "working", "paused", "done"),
+            initial="hold_group",
+            final_states=("done",),
+            opening=OpeningSpec(roles=roles),
+            transitions=[
+                TransitionSpec("start", ("hold_group",), "working", roles),
+                TransitionSpec("finish", ("working",), "done", roles),
+                TransitionSpec("pause", ("hold_group", "working"), "paused", roles, holds=True),
+                TransitionSpec("resume", ("paused",), PREVIOUS_STATE, roles),
+            ],
+        )
+
+        edges = _edges(to_mermaid(definition))
+
+        assert ("hold_group", "working", "Start") in edges
+        assert ("hold_group_2", "paused", "Pause") in edges
+        assert ("paused", "hold_group_2", f"Resume{RESUME_NOTE}") in edges
 
     @pytest.mark.parametrize(
         ("states", "expected"),
@@ -335,8 +387,17 @@ class TestOpeningAndReference:
         assert f"```mermaid\n{to_mermaid(definition)}```" in text
         assert opening_to_markdown(definition) in text
         assert to_markdown_table(definition) in text
+        assert recording_steps_markdown(definition) in text
         assert "### Diagram" in text
+        assert "### Recording steps" in text
         assert f"`{definition.key}`" in text
+
+    def test_a_given_diagram_replaces_the_mermaid_fence(self) -> None:
+        """The site passes its rendered picture, which stands where the fence would be."""
+        text = reference_markdown(LEARNING_RESPONSES["psii"], diagram="<svg>picture</svg>")
+
+        assert "<svg>picture</svg>" in text
+        assert "```mermaid" not in text
 
 
 class TestHooks:
@@ -347,11 +408,38 @@ class TestHooks:
         hooks = _load_hooks()
         page: Any = SimpleNamespace(file=SimpleNamespace(src_uri="x.md"))
 
+        psii = LEARNING_RESPONSES["psii"]
+        svg = (DOCS / "reference" / "workflows" / "diagrams" / f"{psii.key}.svg").read_text()
+
         out = hooks.on_page_markdown(
             "# T\n\n<!-- psirf-flow:workflow psii -->\n", page, {}, Files([])
         )
 
-        assert out == "# T\n\n" + reference_markdown(LEARNING_RESPONSES["psii"]) + "\n"
+        expected = reference_markdown(psii, diagram=hooks.diagram_html(psii, svg))
+        assert out == "# T\n\n" + expected + "\n"
+
+    def test_the_picture_is_wrapped_and_linked(self) -> None:
+        """The rendered SVG sits in the scrolling wrapper, followed by a link to the file."""
+        hooks = _load_hooks()
+
+        html = hooks.diagram_html(LEARNING_RESPONSES["psii"], "<svg>x</svg>\n")
+
+        assert html.startswith('<div class="psirf-diagram" role="figure" ')
+        assert "\n<svg>x</svg>\n</div>\n" in html
+        assert html.endswith("[open it on its own, full size](diagrams/psii@1.svg).")
+
+    def test_a_missing_picture_fails_the_build_naming_make_diagrams(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Without the rendered SVG the build fails and says how to draw it."""
+        hooks = _load_hooks()
+        monkeypatch.setattr(hooks, "WORKFLOW_DOCS", tmp_path)
+        page: Any = SimpleNamespace(file=SimpleNamespace(src_uri="x.md"))
+
+        with pytest.raises(
+            PluginError, match=r"x\.md: no rendered diagram for psii@1 .*make diagrams"
+        ):
+            hooks.on_page_markdown("<!-- psirf-flow:workflow psii -->", page, {}, Files([]))
 
     def test_unknown_workflow_in_a_marker_fails_the_build(self) -> None:
         """A marker naming an unknown workflow fails the build with the page named."""
@@ -451,26 +539,19 @@ class TestMaps:
 class TestSiteBuild:
     """The documentation site builds."""
 
-    def test_strict_build_succeeds_with_generated_reference(self, tmp_path: Path) -> None:
+    def test_strict_build_succeeds_with_generated_reference(self, built_site: Path) -> None:
         """`mkdocs build --strict` succeeds and the PSII page holds the diagram and table."""
-        site = tmp_path / "site"
-        env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-        result = subprocess.run(
-            [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-
-        assert result.returncode == 0, result.stderr
-        assert "WARNING" not in result.stderr
+        site = built_site
         html = (site / "reference" / "workflows" / "psii" / "index.html").read_text(
             encoding="utf-8"
         )
-        assert '<pre class="mermaid"><code>stateDiagram-v2' in html
+        assert '<div class="psirf-diagram" role="figure"' in html
+        assert "<svg " in html
+        for page in site.rglob("*.html"):
+            text = page.read_text(encoding="utf-8")
+            assert 'class="mermaid"' not in text, page
+            assert not re.search(r"<script[^>]+src=\"(https?:)?//", text), page
+            assert not re.search(r"<link[^>]+href=\"(https?:)?//[^\"]*\.(css|js)\"", text), page
         assert "<table>" in html
         for trigger in LEARNING_RESPONSES["psii"].triggers:
             assert trigger in html

@@ -1,26 +1,105 @@
-"""Every example in ``examples/`` runs, and the demo shows what the README promises."""
+"""Every example in ``examples/`` runs, and each prints what ``examples/README.md`` promises.
+
+``RUN_HERE`` names the test class that runs each example; an example file that no test runs
+(here, or by name in another test module) fails ``test_every_example_has_a_test``. The
+PostgreSQL examples are marked ``postgres`` and run against ``PSIRF_FLOW_TEST_PG_URL``;
+the ones that start processes are marked ``slow``.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import runpy
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+
+#: Each example script and the test class in this module that runs it.
+RUN_HERE = {
+    "quickstart.py": "TestQuickstart",
+    "psii_lifecycle.py": "TestDemo",
+    "verify_audit.py": "TestDemo",
+    "clocks_and_escalations.py": "TestClocksAndEscalations",
+    "trust_plan_triage.py": "TestTrustPlanTriage",
+    "host_transaction.py": "TestHostTransaction",
+    "postgres_workers.py": "TestPostgresWorkers",
+    "test_local_plan.py": "TestLocalPlan",
+}
+
+
+def _run(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: int = 180
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python ARGS`` as the tests are run (same interpreter and import path)."""
+    environment = {**os.environ, **(env or {})}
+    # Keep the import path meaning the same from another working directory.
+    environment["PYTHONPATH"] = os.pathsep.join(
+        str(Path(part).resolve())
+        for part in environment.get("PYTHONPATH", "").split(os.pathsep)
+        if part
+    )
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+        cwd=cwd,
+        env=environment,
+    )
+
+
+def test_every_example_has_a_test() -> None:
+    """Every script in examples/ is run by a class here, or named by another test module."""
+    here = Path(__file__).resolve()
+    elsewhere = "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in (ROOT / "tests").rglob("test_*.py")
+        if path.resolve() != here
+    )
+    untested = [
+        script.name
+        for script in sorted(EXAMPLES.glob("*.py"))
+        if script.name not in RUN_HERE
+        and not re.search(rf"\b{re.escape(script.stem)}\b", elsewhere)
+    ]
+
+    assert untested == []
+    assert {name for name in RUN_HERE if not (EXAMPLES / name).is_file()} == set()
+    assert {name for name in RUN_HERE.values() if name not in globals()} == set()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "script", sorted(name for name in RUN_HERE if not name.startswith("test_"))
+)
+def test_every_script_explains_itself_with_help(script: str) -> None:
+    """``python examples/X.py --help`` prints the script's usage and first line, and exits 0."""
+    done = _run(str(EXAMPLES / script), "--help", timeout=120)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"usage: {script}")
+    first = " ".join((EXAMPLES / script).read_text(encoding="utf-8").split('"""')[1].split()[:4])
+    assert first in " ".join(done.stdout.split())
 
 
 class TestQuickstart:
     """The in-memory quick start."""
 
     def test_runs_an_after_action_review_to_closure(
-        self, capsys: pytest.CaptureFixture[str]
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """The quick start closes an AAR, shows a refusal and verifies the chain."""
+        monkeypatch.setattr(sys, "argv", ["quickstart.py"])
         runpy.run_path(str(EXAMPLES / "quickstart.py"), run_name="__main__")
 
         out = capsys.readouterr().out
@@ -347,3 +426,186 @@ class TestClocksAndEscalations:
         assert document["due_soon"] == []
         assert document["safety_actions"] == []
         assert document["candour_timeliness"] == []
+
+
+@pytest.fixture(name="triage_run", scope="module")
+def _triage_run() -> subprocess.CompletedProcess[str]:
+    return _run(str(EXAMPLES / "trust_plan_triage.py"))
+
+
+class TestTrustPlanTriage:
+    """A trust's plan triages incidents; one is decided by its decider and commissioned."""
+
+    def test_exits_cleanly(self, triage_run: subprocess.CompletedProcess[str]) -> None:
+        """The example exits 0, writes nothing to stderr and verifies both trails."""
+        assert triage_run.returncode == 0, triage_run.stdout + triage_run.stderr
+        assert triage_run.stderr == ""
+        assert "Audit trails verified: yes" in triage_run.stdout
+
+    def test_triage_follows_the_plans_priorities(
+        self, triage_run: subprocess.CompletedProcess[str]
+    ) -> None:
+        """Each incident gets the planned response and decider of the priority it meets."""
+        out = triage_run.stdout
+
+        assert "Plan rxm-psirp@1.0 of RXM" in out
+        assert (
+            "  INC-2026-0501\n"
+            "    pathway          local_priority (priority: restrictive-practice)\n"
+            "    planned response rapid_review\n"
+            "    may choose       rapid_review, after_action_review, swarm_huddle\n"
+            "    decided by       senior_leader\n"
+        ) in out
+        assert "    pathway          local_priority (priority: absconsion-detained)" in out
+        assert (
+            "    pathway          proportionate (priority: none)\n"
+            "    planned response none (the decider chooses)\n"
+        ) in out
+        assert "                     or no further response" in out
+
+    def test_only_the_plans_decider_decides_and_the_clock_is_the_plans(
+        self, triage_run: subprocess.CompletedProcess[str]
+    ) -> None:
+        """The specialist is refused; the senior leader decides; 10 working days over Christmas."""
+        out = triage_run.stdout
+
+        assert "pss-01 may not decide it:" in out
+        assert "(PSF204)" in out
+        assert "sl-14 decides: rapid_review (response_decided)" in out
+        assert "INC-2026-0501/lr4 is after_action_review" in out
+        assert "the plan allows 10 working days" in out
+        assert "response_target  due Mon 4 Jan 2027, late from Tue 5 Jan 2027 00:00 GMT" in out
+
+
+def _host_lines(out: str) -> None:
+    """The lines every run of the host transaction example prints, on either database."""
+    assert "  after commit: host status 'reported', case 'reported' with 1 entries" in out
+    assert "  inside the transaction: case 'under_review', host 'under_review'" in out
+    assert "  after rollback: host status 'reported', case 'reported' with 1 entries" in out
+    assert "  refused inside the transaction: PSF203 (RoleNotPermitted)" in out
+    assert "  after commit: host status 'under_review', case 'under_review' with 2 entries" in out
+    assert "Audit trail verifies: True (2 entries)" in out
+    assert out.rstrip().endswith("Both or neither: OK")
+
+
+def _schemas_left(url: sa.URL) -> list[str]:
+    """The example schemas still in the database at ``url``."""
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :prefix"),
+                {"prefix": "psirf_example_%"},
+            )
+            return [str(row[0]) for row in rows]
+    finally:
+        engine.dispose()
+
+
+class TestHostTransaction:
+    """The host's own table and a workflow step commit, or roll back, together."""
+
+    def test_on_sqlite(self) -> None:
+        """On SQLite: committed together, rolled back together, a refusal leaves it usable."""
+        done = _run(str(EXAMPLES / "host_transaction.py"))
+
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stderr == ""
+        _host_lines(done.stdout)
+
+    @pytest.mark.postgres
+    def test_on_postgresql(self, pg_database_url: sa.URL) -> None:
+        """On PostgreSQL the same, in a schema of its own that it drops afterwards."""
+        done = _run(
+            str(EXAMPLES / "host_transaction.py"),
+            "--url",
+            pg_database_url.render_as_string(hide_password=False),
+        )
+
+        assert done.returncode == 0, done.stdout + done.stderr
+        _host_lines(done.stdout)
+        assert _schemas_left(pg_database_url) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+class TestPostgresWorkers:
+    """Worker processes, a sweeper and a relay on one PostgreSQL database lose nothing."""
+
+    def test_two_workers_three_cases(self, pg_database_url: sa.URL) -> None:
+        """Conflicts are retried, every tier fires once, every trail verifies, 0 lost."""
+        done = _run(
+            str(EXAMPLES / "postgres_workers.py"),
+            "--url",
+            pg_database_url.render_as_string(hide_password=False),
+            "--workers",
+            "2",
+            "--cases",
+            "3",
+            timeout=300,
+        )
+        out = done.stdout
+
+        assert done.returncode == 0, out + done.stderr
+        assert "3 after action reviews opened: 1 shared by every worker," in out
+        # 2 workers x 2 rounds x 2 people x (1 shared + 1 own case)
+        assert "Steps accepted from 2 workers: 16" in out
+        assert re.search(r"^Conflicts retried by the workers: \d+$", out, re.MULTILINE)
+        assert "Escalation tiers fired by the sweeper: 3 " in out
+        assert "Notifications handed on by the relay: 3" in out
+        assert "Audit trails verified: 3 of 3" in out
+        assert "Lost updates: 0" in out
+        assert _schemas_left(pg_database_url) == []
+
+
+#: The example plan with the triage review's warning moved to 3 working days before a
+#: 72-hour clock: the loader cannot refuse it (whether it reaches back past the start depends
+#: on the dates), but for a report made on a working morning the warning could never be sent.
+_TIMELY = '{ before = { amount = 24, unit = "hours" }, notify = ["patient_safety_specialist"] }'
+_TOO_EARLY = _TIMELY.replace('24, unit = "hours"', '3, unit = "working_days"')
+
+
+@pytest.mark.slow
+class TestLocalPlan:
+    """The local plan's property tests pass on the example plan and catch a broken one."""
+
+    def _pytest(
+        self, tmp_path: Path, *extra: str, plan: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        env = {"PSIRF_FLOW_PLAN": str(plan)} if plan is not None else {}
+        return _run(
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            str(EXAMPLES / "test_local_plan.py"),
+            *extra,
+            cwd=tmp_path,  # hypothesis keeps its example database here
+            env=env,
+            timeout=600,
+        )
+
+    def test_passes_on_the_example_plan(self, tmp_path: Path) -> None:
+        """Every property, the stateful engine run included, holds for the example plan."""
+        done = self._pytest(tmp_path)
+
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert re.search(r"^13 passed", done.stdout, re.MULTILINE), done.stdout
+
+    def test_fails_on_a_plan_whose_warning_comes_too_early(self, tmp_path: Path) -> None:
+        """A ladder warning before its clock starts fails the clocks property, and only it."""
+        text = (EXAMPLES / "plans" / "mental-health-community-trust.toml").read_text("utf-8")
+        assert _TIMELY in text
+        broken = tmp_path / "broken-plan.toml"
+        broken.write_text(text.replace(_TIMELY, _TOO_EARLY), encoding="utf-8")
+
+        done = self._pytest(tmp_path, "-k", "not the_engine", plan=broken)
+
+        assert done.returncode == 1, done.stdout + done.stderr
+        failed = re.findall(r"^FAILED \S*::(\w+)", done.stdout, re.MULTILINE)
+        assert failed == ["test_every_tier_fires_after_its_clock_starts"]
+        assert "triage review: tier 0 would fire before the clock starts" in done.stdout
+        assert re.search(r"^1 failed, 11 passed", done.stdout, re.MULTILINE), done.stdout

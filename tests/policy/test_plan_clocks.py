@@ -106,17 +106,20 @@ def test_timescales_section_loads_every_setting() -> None:
         + """
 [timescales]
 triage_review = { amount = 1, unit = "working_days" }
-triage_review_ladder = "late"
+triage_review_ladder = "breach"
 referral_notification = { amount = 24, unit = "hours" }
-referral_ladder = "late"
+referral_ladder = "breach"
 safety_action_ladder = "late"
+
+[escalation_ladders.breach]
+tiers = [{ after = { amount = 0, unit = "hours" }, notify = ["patient_safety_specialist"] }]
 """
     )
     assert _load(text).timescales == ClockSettings(
         triage_review=Timescale(1, TimeUnit.WORKING_DAYS),
-        triage_review_ladder="late",
+        triage_review_ladder="breach",
         referral_notification=Timescale(24, TimeUnit.HOURS),
-        referral_ladder="late",
+        referral_ladder="breach",
         safety_action_ladder="late",
     )
 
@@ -311,3 +314,87 @@ def test_dump_and_load_keep_warnings_actions_and_timescales() -> None:
     assert again.escalation_ladders["not-held"].tiers[0].action == (
         "convert_to_after_action_review"
     )
+
+
+TRIAGE_LADDER = """
+[timescales]
+triage_review = { amount = 72, unit = "hours" }
+triage_review_ladder = "triage"
+
+[escalation_ladders.triage]
+tiers = [
+  { before = WARNING, notify = ["patient_safety_specialist"] },
+  { after = { amount = 0, unit = "hours" }, notify = ["patient_safety_specialist"] },
+]
+"""
+
+#: (id, warning before the due date, refused?) against a 72-hour triage review clock.
+TRIAGE_WARNINGS = [
+    ("hours-inside", '{ amount = 71, unit = "hours" }', False),
+    ("hours-equal", '{ amount = 72, unit = "hours" }', True),
+    ("hours-beyond", '{ amount = 96, unit = "hours" }', True),
+    ("days-inside", '{ amount = 2, unit = "calendar_days" }', False),
+    ("days-beyond", '{ amount = 4, unit = "calendar_days" }', True),
+    ("week-beyond", '{ amount = 1, unit = "weeks" }', True),
+    ("working-days-inside", '{ amount = 1, unit = "working_days" }', False),
+]
+
+
+@pytest.mark.parametrize(
+    ("warning", "refused"),
+    [w[1:] for w in TRIAGE_WARNINGS],
+    ids=[w[0] for w in TRIAGE_WARNINGS],
+)
+def test_warning_reaching_back_past_the_clock_start_is_refused(warning: str, refused: bool) -> None:
+    """A warning further before the due date than the clock runs is refused at its user."""
+    text = BASE + TRIAGE_LADDER.replace("WARNING", warning)
+    expected = (
+        "timescales.triage_review_ladder",
+        f"the ladder 'triage' warns {load_plan_tier(warning)} before a clock of 72 hours: "
+        "the warning would fall before the clock starts",
+    )
+    if refused:
+        assert expected in _problems(text)
+    else:
+        assert _load(text).timescales.triage_review_ladder == "triage"
+
+
+def load_plan_tier(warning: str) -> Timescale:
+    """The timescale written inline as ``warning`` in the tables above."""
+    amount, unit = warning.strip("{} ").split(", ")
+    return Timescale(int(amount.split(" = ")[1]), TimeUnit(unit.split(" = ")[1].strip('"')))
+
+
+@pytest.mark.parametrize(
+    ("user", "replaced", "replacement", "path"),
+    [
+        (
+            "response-type",
+            'before = { amount = 10, unit = "working_days" }',
+            'before = { amount = 70, unit = "working_days" }',
+            "response_types.psii.escalation_ladder",
+        ),
+        (
+            "candour",
+            "[escalation_ladders.late]",
+            '[duty_of_candour]\nverbal_working_days = 5\nescalation_ladder = "late"\n\n'
+            "[escalation_ladders.late]",
+            "duty_of_candour.escalation_ladder",
+        ),
+        (
+            "referral",
+            "[escalation_ladders.late]",
+            '[timescales]\nreferral_notification = { amount = 10, unit = "working_days" }\n'
+            'referral_ladder = "late"\n\n[escalation_ladders.late]',
+            "timescales.referral_ladder",
+        ),
+    ],
+    ids=["response-type", "candour", "referral"],
+)
+def test_every_ladder_user_is_checked_against_its_clock(
+    user: str, replaced: str, replacement: str, path: str
+) -> None:
+    """Response types, candour targets and referral clocks each refuse an early warning."""
+    assert replaced in BASE
+    found = _problems(BASE.replace(replaced, replacement, 1))
+    assert any(p == path and "before the clock starts" in m for p, m in found), (user, found)

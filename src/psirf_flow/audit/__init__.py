@@ -1,12 +1,14 @@
 """The tamper-evident audit trail: entries, canonical encodings, keys, verification, checkpoints.
 
-Each accepted command produces one :class:`AuditEntry`, hash-chained to the one before it
-(:mod:`psirf_flow.audit.entries`); new entries (format 2) are encoded with RFC 8785
-(:mod:`psirf_flow.audit.canonical`), hashed with HMAC-SHA-256 when the host supplies
-:class:`AuditKeys` (:mod:`psirf_flow.audit.keys`), and bind the case row through a case
-digest. :func:`verify_chain` names the first entry that no longer fits
-(:mod:`psirf_flow.audit.verify`); signed checkpoints catch what a chain cannot see: a cut
-tail, a deleted case (:mod:`psirf_flow.audit.checkpoint`). Everything here is pure.
+Each accepted command produces one [`AuditEntry`][psirf_flow.audit.entries.AuditEntry], hash-chained
+to the one before it ([`psirf_flow.audit.entries`][psirf_flow.audit.entries]); new entries (format
+2) are encoded with RFC 8785 ([`psirf_flow.audit.canonical`][psirf_flow.audit.canonical]), hashed
+with HMAC-SHA-256 when the host supplies [`AuditKeys`][psirf_flow.audit.keys.AuditKeys]
+([`psirf_flow.audit.keys`][psirf_flow.audit.keys]), and bind the case row through a case digest.
+[`verify_chain`][psirf_flow.audit.verify.verify_chain] names the first entry that no longer fits
+([`psirf_flow.audit.verify`][psirf_flow.audit.verify]); signed checkpoints catch what a chain cannot
+see: a cut tail, a deleted case ([`psirf_flow.audit.checkpoint`][psirf_flow.audit.checkpoint]).
+Everything here is pure.
 
 The reference of the formats, with a verifier that needs only the standard library, is
 ``docs/reference/audit-format.md``.

@@ -1,18 +1,19 @@
 """Canonical encodings of audit content: the legacy one (format 1) and RFC 8785 (format 2).
 
 Format 1 entries were hashed over sorted-key compact JSON as Python's ``json`` module writes
-it; :func:`legacy_canonical_bytes` keeps that encoding byte for byte, so old trails verify.
+it; [`legacy_canonical_bytes`][psirf_flow.audit.canonical.legacy_canonical_bytes] keeps that
+encoding byte for byte, so old trails verify.
 
 Format 2 entries use the JSON Canonicalization Scheme (JCS, RFC 8785): keys sorted by their
 UTF-16 code units, no insignificant white space, UTF-8, the shortest escapes. The reference
-implementation is the ``rfc8785`` package. :func:`jcs_bytes` is a fast path over the value
-domain audit content holds (``str``, ``int`` within ±(2**53 - 1), ``bool``, ``None``, lists
-and tuples, dicts with ``str`` keys): it checks the value once and lets the standard
+implementation is the ``rfc8785`` package. [`jcs_bytes`][psirf_flow.audit.canonical.jcs_bytes] is a
+fast path over the value domain audit content holds (``str``, ``int`` within ±(2**53 - 1), ``bool``,
+``None``, lists and tuples, dicts with ``str`` keys): it checks the value once and lets the standard
 library's C encoder write it, sorting keys itself when every key is ASCII (where code-point
 order and UTF-16 order agree) and in UTF-16 order otherwise. A property test proves it
 byte-equal to ``rfc8785.dumps`` over that domain. Anything outside the domain (a float, a
-larger integer, a lone surrogate, a non-string key) raises :class:`ValueError` or
-:class:`TypeError`.
+larger integer, a lone surrogate, a non-string key) raises `ValueError` or
+`TypeError`.
 """
 
 from __future__ import annotations
@@ -25,22 +26,22 @@ from typing import Any, Final
 
 __all__ = ["SAFE_INTEGER", "format_time", "jcs_bytes", "legacy_canonical_bytes"]
 
-#: The largest integer magnitude JCS represents exactly (an IEEE 754 double's safe range).
 SAFE_INTEGER: Final = 2**53 - 1
+"""The largest integer magnitude JCS represents exactly (an IEEE 754 double's safe range)."""
 
 _FOUR_DIGIT_YEAR: Final = 1000
-#: The format 1 encoder, built once (what ``json.dumps`` with these options builds per call).
 _LEGACY: Final = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 )
-#: The format 2 writer for values whose keys are all ASCII: code-point order is JCS order.
+"""The format 1 encoder, built once (what ``json.dumps`` with these options builds per call)."""
 _JCS_SORTING: Final = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 )
-#: The format 2 writer for other values: keys arrive in JCS order and must stay so.
+"""The format 2 writer for values whose keys are all ASCII: code-point order is JCS order."""
 _JCS_WRITER: Final = json.JSONEncoder(
     sort_keys=False, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 )
+"""The format 2 writer for other values: keys arrive in JCS order and must stay so."""
 
 
 def format_time(moment: datetime) -> str:
@@ -91,7 +92,7 @@ def _plain(value: Any) -> bool:
 
     True when every mapping is a ``dict`` whose keys are ASCII text (code-point order is
     then UTF-16 order). A value outside the domain makes it False (the general path then
-    refuses it); an integer beyond the safe range raises :class:`ValueError`. Text, flags
+    refuses it); an integer beyond the safe range raises `ValueError`. Text, flags
     and ``None`` are tested inline, as most values are one of them.
     """
     kind = type(value)

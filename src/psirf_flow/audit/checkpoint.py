@@ -1,11 +1,13 @@
 """Signed checkpoints: anchors that catch truncated trails, deleted and smuggled cases.
 
 A hash chain proves that the entries it holds fit together, not that none are missing at
-its end or that a whole case was not removed with its trail. A :class:`Checkpoint` records,
-at a moment, every case's entry count and head hash, signed with HMAC-SHA-256 under the
-active audit key (a plain SHA-256 digest without keys, which catches careless edits but
-not a forger). Kept outside the database (a file, a write-once bucket), it lets
-:func:`verify_against_checkpoint` report per case:
+its end or that a whole case was not removed with its trail. A
+[`Checkpoint`][psirf_flow.audit.checkpoint.Checkpoint] records, at a moment, every case's entry
+count and head hash, signed with HMAC-SHA-256 under the active audit key (a plain SHA-256 digest
+without keys, which catches careless edits but not a forger). Kept outside the database (a file, a
+write-once bucket), it lets
+[`verify_against_checkpoint`][psirf_flow.audit.checkpoint.verify_against_checkpoint] report per
+case:
 
 * ``truncated``: the trail holds fewer entries than checkpointed, or its entry ``N`` is no
   longer the head the checkpoint recorded;
@@ -46,17 +48,20 @@ __all__ = [
     "verify_against_checkpoint",
 ]
 
-#: The version of the checkpoint document.
 CHECKPOINT_FORMAT: Final = 1
+"""The version of the checkpoint document."""
 _HEX_DIGITS: Final = 64
 _PAIR: Final = 2
-#: The most entries a checkpoint may record for one case (a case's version is below 10**9).
 _MOST_ENTRIES: Final = 999_999_999
-#: A head hash: 64 hex digits, or empty for a case whose trail was empty.
+"""The most entries a checkpoint may record for one case (a case's version is below 10**9)."""
 _HEAD: Final = re.compile(r"(?:[0-9a-f]{64})?")
+"""A head hash: 64 hex digits, or empty for a case whose trail was empty."""
 
 Problem = Literal["truncated", "deleted", "unexpected"]
+"""What a checkpoint shows is wrong with one case: its trail cut short, the case gone, or a case
+the checkpoint should list and does not."""
 SignatureStatus = Literal["valid", "invalid", "unchecked"]
+"""A checkpoint signature: valid, invalid (edited) or unchecked (its key was not supplied)."""
 
 
 @attrs.frozen
@@ -84,7 +89,8 @@ class Checkpoint:
         made_at: When it was made (aware UTC).
         cases: Case id to what its trail held.
         key_id: The audit key that signed it (``None``: an unkeyed SHA-256 digest).
-        signature: HMAC-SHA-256 (or SHA-256) of :meth:`signed_bytes`, 64 hex digits.
+        signature: HMAC-SHA-256 (or SHA-256) of
+            [`signed_bytes`][psirf_flow.audit.checkpoint.Checkpoint.signed_bytes], 64 hex digits.
     """
 
     made_at: datetime
@@ -109,7 +115,7 @@ class Checkpoint:
 
     @classmethod
     def from_json(cls, text: str) -> Checkpoint:
-        """Import a checkpoint exported by :meth:`to_json` (the signature is not checked).
+        """Import a checkpoint exported by `to_json` (the signature is not checked).
 
         Raises:
             CheckpointInvalid: If ``text`` is not a checkpoint document.
@@ -283,12 +289,14 @@ def verify_against_checkpoint(
     """Compare what the store holds now (``current``, by case id) with ``checkpoint``.
 
     Args:
-        checkpoint: A checkpoint made earlier (imported with :meth:`Checkpoint.from_json`).
+        checkpoint: A checkpoint made earlier (imported with
+            [`Checkpoint.from_json`][psirf_flow.audit.checkpoint.Checkpoint.from_json]).
         current: Every case the store holds now.
         keys: The audit keys; needed to check a keyed checkpoint's signature.
 
     Raises:
-        InvalidInput: If ``checkpoint`` is not a :class:`Checkpoint`.
+        InvalidInput: If ``checkpoint`` is not a
+            [`Checkpoint`][psirf_flow.audit.checkpoint.Checkpoint].
     """
     if not isinstance(checkpoint, Checkpoint):  # the annotation is a promise callers may break
         raise InvalidInput(

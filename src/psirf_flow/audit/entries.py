@@ -1,19 +1,20 @@
 """Audit entries: their fields, their two formats, their hashes and the case digest.
 
-Each accepted command produces one :class:`AuditEntry`. Entries of a case are numbered
-1, 2, 3 … without gaps; each carries the previous entry's hash and its own hash over a
-canonical encoding of every other field, so that changing, removing, reordering or
+Each accepted command produces one [`AuditEntry`][psirf_flow.audit.entries.AuditEntry]. Entries of a
+case are numbered 1, 2, 3 … without gaps; each carries the previous entry's hash and its own hash
+over a canonical encoding of every other field, so that changing, removing, reordering or
 inserting an entry changes a hash a later entry (or the case's head) depends on.
 
 Two formats coexist in one trail:
 
 * **Format 1** (entries written before audit v2): SHA-256 over sorted-key compact JSON
-  (:func:`~psirf_flow.audit.canonical.legacy_canonical_bytes`). They keep verifying byte
-  for byte as before.
+  ([`legacy_canonical_bytes`][psirf_flow.audit.canonical.legacy_canonical_bytes]). They keep
+  verifying byte for byte as before.
 * **Format 2** (every new entry): the content also holds ``format``, ``case_digest`` (a
-  digest of the case as it stands after the step, :func:`case_digest`) and ``key_id``; it
-  is encoded with RFC 8785 (:func:`~psirf_flow.audit.canonical.jcs_bytes`) and hashed with
-  HMAC-SHA-256 under the named key, or SHA-256 when no key is used (``key_id`` ``None``).
+  digest of the case as it stands after the step,
+  [`case_digest`][psirf_flow.audit.entries.case_digest]) and ``key_id``; it is encoded with RFC 8785
+  ([`jcs_bytes`][psirf_flow.audit.canonical.jcs_bytes]) and hashed with HMAC-SHA-256 under the named
+  key, or SHA-256 when no key is used (``key_id`` ``None``).
 
 Entries hold opaque ids, codes, flags, counts, dates and digests only. Free text never
 reaches them: payload checking has already replaced it by a keyed or salted digest
@@ -59,13 +60,12 @@ __all__ = [
     "make_entry",
 ]
 
-#: The ``previous_hash`` of a case's first entry.
 GENESIS_HASH: Final = "0" * 64
-#: Entries written before audit v2: legacy JSON, SHA-256, no case digest.
+"""The ``previous_hash`` of a case's first entry."""
 LEGACY_FORMAT: Final = 1
-#: Entries written now: RFC 8785, HMAC-SHA-256 or SHA-256, with a case digest.
+"""Entries written before audit v2: legacy JSON, SHA-256, no case digest."""
 CURRENT_FORMAT: Final = 2
-#: The case row fields a format 2 entry's ``case_digest`` covers, in this order.
+"""Entries written now: RFC 8785, HMAC-SHA-256 or SHA-256, with a case digest."""
 CASE_FIELDS: Final = (
     "state",
     "held_from",
@@ -76,8 +76,9 @@ CASE_FIELDS: Final = (
     "facts",
     "retention_class",
 )
-#: Hex digits kept of each field's SHA-256 in a case digest (128 bits).
+"""The case row fields a format 2 entry's ``case_digest`` covers, in this order."""
 _FIELD_DIGITS: Final = 32
+"""Hex digits kept of each field's SHA-256 in a case digest (128 bits)."""
 
 
 @attrs.frozen
@@ -99,10 +100,12 @@ class AuditEntry:
         rules: Rule references (``rule_id@version``) behind the transition.
         data: The checked payload (ids, codes, flags, counts, dates, digests).
         recorded_at: When the command was accepted (aware UTC).
-        previous_hash: The previous entry's hash (:data:`GENESIS_HASH` for the first).
+        previous_hash: The previous entry's hash
+            ([`GENESIS_HASH`][psirf_flow.audit.entries.GENESIS_HASH] for the first).
         hash: The hash over the canonical encoding of every other field (see the module).
         format: 1 for entries written before audit v2, 2 for new entries.
-        case_digest: Format 2: the digest of the case after this step (:func:`case_digest`).
+        case_digest: Format 2: the digest of the case after this step
+            ([`case_digest`][psirf_flow.audit.entries.AuditEntry]).
         key_id: Format 2: the id of the HMAC key that made ``hash`` (``None``: SHA-256).
     """
 
@@ -197,11 +200,11 @@ def _field_digest(value: Any) -> str:
     return hashlib.sha256(jcs_bytes(value)).hexdigest()[:_FIELD_DIGITS]
 
 
-#: Digests of the text and number fields (states, codes, names, versions) recur on every
-#: command: keep them (typed, so that ``1`` and ``True`` never share a digest).
 _scalar_digest = functools.lru_cache(maxsize=4096, typed=True)(_field_digest)
-#: The case digest's members in JCS order (all ASCII, so sorted by code point).
+"""Digests of the text and number fields (states, codes, names, versions) recur on every
+command: keep them (typed, so that ``1`` and ``True`` never share a digest)."""
 _DIGEST_ORDER: Final = tuple(sorted(CASE_FIELDS))
+"""The case digest's members in JCS order (all ASCII, so sorted by code point)."""
 
 
 def case_digest_of(
@@ -215,7 +218,7 @@ def case_digest_of(
     facts: Mapping[str, FactValue],
     retention_class: str,
 ) -> str:
-    """The case digest of these field values (see :func:`case_digest`)."""
+    """The case digest of these field values (see `case_digest`)."""
     return _digest_text(
         {
             "state": state,
@@ -262,7 +265,7 @@ def _case_values(case: Case) -> dict[str, Any]:
 
 
 def case_digest(case: Case) -> str:
-    """Digest the case row fields an entry binds: :data:`CASE_FIELDS`.
+    """Digest the case row fields an entry binds: `CASE_FIELDS`.
 
     The digest is the RFC 8785 encoding of an object naming each field with the first 32
     hex digits of the SHA-256 of that field's RFC 8785 encoding, so a mismatch can say
@@ -270,7 +273,7 @@ def case_digest(case: Case) -> str:
     not covered (the entry itself records its time and the chain its hash).
 
     Raises:
-        InvalidInput: If ``case`` is not a :class:`~psirf_flow.domain.Case`.
+        InvalidInput: If ``case`` is not a [`Case`][psirf_flow.domain.Case].
     """
     if not isinstance(case, Case):
         raise InvalidInput("case", f"must be a Case, got {shown(case)}")
@@ -335,7 +338,8 @@ def make_entry(
         data: The checked payload.
         recorded_at: When the command was accepted.
         previous_hash: The previous entry's hash.
-        case_digest: :func:`case_digest` of the case after the step.
+        case_digest: [`case_digest`][psirf_flow.audit.entries.case_digest] of the case after the
+            step.
         keys: When given, the hash is an HMAC under the active key, which the entry names.
     """
     guard_rows = tuple((g.name, g.ok, g.reason_code) for g in guards)

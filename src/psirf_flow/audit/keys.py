@@ -1,11 +1,11 @@
 """The host's audit keys: HMAC-SHA-256 over entries, free-text digests and idempotency keys.
 
 Without keys, anyone who can write to the database can also recompute a SHA-256 chain, and
-can confirm a guessed note against its digest. With an :class:`AuditKeys` ring, new entries
-are hashed with HMAC-SHA-256 under the *active* key and name it (``key_id``); verification
-looks each entry's key up by id, so after a rotation old entries keep verifying with their
-old key while new ones use the new key. Keys are secrets: they appear in no ``repr``, no
-log event and no error message (only their ids do).
+can confirm a guessed note against its digest. With an
+[`AuditKeys`][psirf_flow.audit.keys.AuditKeys] ring, new entries are hashed with HMAC-SHA-256 under
+the *active* key and name it (``key_id``); verification looks each entry's key up by id, so after a
+rotation old entries keep verifying with their old key while new ones use the new key. Keys are
+secrets: they appear in no ``repr``, no log event and no error message (only their ids do).
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from psirf_flow.errors import AuditKeyError, shown
 
 __all__ = ["KEY_ID", "MIN_KEY_BYTES", "AuditKeys", "idempotency_digest"]
 
-#: The shortest key accepted (256 bits, the HMAC-SHA-256 block of security).
 MIN_KEY_BYTES: Final = 32
-#: What an audit key id looks like: a short plain name.
+"""The shortest key accepted (256 bits, the HMAC-SHA-256 block of security)."""
 KEY_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""What an audit key id looks like: a short plain name."""
 
 
 def _frozen_keys(value: Mapping[str, bytes]) -> Mapping[str, bytes]:

@@ -1,8 +1,8 @@
 """Verification: recompute a case's chain, check its links and its states, bind its case row.
 
-:func:`verify_chain` names the first entry that does not fit and says why;
-:func:`row_mismatch` names the case-row fields that disagree with the case's latest entry
-(the engine refuses to build on such a row). Both are pure.
+[`verify_chain`][psirf_flow.audit.verify.verify_chain] names the first entry that does not fit and
+says why; [`row_mismatch`][psirf_flow.audit.verify.row_mismatch] names the case-row fields that
+disagree with the case's latest entry (the engine refuses to build on such a row). Both are pure.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def row_mismatch(case: Case, head: AuditEntry | None) -> tuple[str, ...]:
     """Name the fields of the case row that disagree with its latest audit entry ``head``.
 
     ``version`` and ``head_hash`` must point at ``head``. A format 2 head binds every field
-    of :data:`~psirf_flow.audit.entries.CASE_FIELDS` through its case digest; a format 1
+    of [`CASE_FIELDS`][psirf_flow.audit.entries.CASE_FIELDS] through its case digest; a format 1
     head records no digest, so only its ``to_state`` is compared (the rest is accepted).
     ``("audit_trail",)`` means the case has no entry at all.
     """
@@ -219,7 +219,7 @@ def verify_chain(
     if that one was), and hash to its stored hash (HMAC under its ``key_id`` for a keyed
     format 2 entry); its ``from_state`` must be the previous entry's ``to_state`` (``None``
     for the first); then its ``previous_hash`` must be the hash of entry ``n-1`` (or
-    :data:`~psirf_flow.audit.entries.GENESIS_HASH`). Because each entry's
+    [`GENESIS_HASH`][psirf_flow.audit.entries.GENESIS_HASH]). Because each entry's
     ``previous_hash`` is covered by its own hash, a self-consistent entry whose link does
     not match proves that the entry *before* it was rewritten (altered and re-hashed), and
     that earlier entry is the one named.
@@ -233,8 +233,9 @@ def verify_chain(
         expected_entries: How many entries the case says it has (its version); when given,
             a shorter trail is reported as missing entries. Taken from ``case`` when
             omitted.
-        case: The case row; when given it must match the last entry (:func:`row_mismatch`):
-            a difference names that entry and the fields.
+        case: The case row; when given it must match the last entry
+            ([`row_mismatch`][psirf_flow.audit.verify.row_mismatch]): a difference names that entry
+            and the fields.
         keys: The audit keys; a keyed entry whose key is not here cannot be checked, and
             the result is not ok (``cannot_check``).
 
@@ -294,6 +295,6 @@ def verify_chain(
 
 
 def raise_if_broken(result: ChainVerification) -> None:
-    """Raise :class:`~psirf_flow.errors.AuditChainBroken` if ``result`` is not ok."""
+    """Raise [`AuditChainBroken`][psirf_flow.errors.AuditChainBroken] if ``result`` is not ok."""
     if not result.ok:
         raise AuditChainBroken(result.case_id, result.first_broken or 0, result.reason)

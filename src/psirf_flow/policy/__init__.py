@@ -1,18 +1,20 @@
 """PSIRF rules as data: the trust's plan, national requirements, calendars and triage.
 
 Everything here is pure except two sanctioned reads, both in
-:mod:`psirf_flow.policy.loading`: :func:`load_plan_file` reads a file the caller names, and
-the national requirements shipped with the library are read through
-:mod:`importlib.resources`.
+[`psirf_flow.policy.loading`][psirf_flow.policy.loading]:
+[`load_plan_file`][psirf_flow.policy.loading.load_plan_file] reads a file the caller names, and the
+national requirements shipped with the library are read through `importlib.resources`.
 
-Typical use::
+Typical use:
 
-    from psirf_flow.policy import IncidentFacts, load_national_rules, load_plan, triage
+```python
+from psirf_flow.policy import IncidentFacts, load_national_rules, load_plan, triage
 
-    plan = load_plan(plan_text)              # PlanError lists every mistake, with lines
-    rules = load_national_rules()            # the shipped, versioned national requirements
-    advice = triage(IncidentFacts(incident_id="INC-1", categories={"falls"}), plan, rules)
-    advice.default_response, advice.rule_refs, advice.no_further_response_allowed
+plan = load_plan(plan_text)              # PlanError lists every mistake, with lines
+rules = load_national_rules()            # the shipped, versioned national requirements
+advice = triage(IncidentFacts(incident_id="INC-1", categories={"falls"}), plan, rules)
+advice.default_response, advice.rule_refs, advice.no_further_response_allowed
+```
 """
 
 from psirf_flow.policy.calendars import Region, Timescale, TimeUnit, WorkingDayCalendar

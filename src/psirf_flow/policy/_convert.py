@@ -252,5 +252,5 @@ def make_converter() -> cattrs.Converter:
     return converter
 
 
-#: The converter every policy document is loaded and dumped with.
 CONVERTER: Final = make_converter()
+"""The converter every policy document is loaded and dumped with."""

@@ -2,12 +2,12 @@
 
 Three things live here, shared by the plan loader and the national rule set loader:
 
-* :class:`Invalid`, the exception a structuring hook raises with a plain-words message;
-* :func:`problems_from`, which walks the exception groups cattrs raises (``detailed
-  validation``: :class:`cattrs.errors.ClassValidationError` and
-  :class:`cattrs.errors.IterableValidationError`, whose sub-exceptions carry notes naming
+* `Invalid`, the exception a structuring hook raises with a plain-words message;
+* `problems_from`, which walks the exception groups cattrs raises (``detailed
+  validation``: `cattrs.errors.ClassValidationError` and
+  `cattrs.errors.IterableValidationError`, whose sub-exceptions carry notes naming
   the attribute or index) and turns them into ``(path, message)`` pairs, one per problem;
-* :class:`LineLocator`, a best-effort map from a TOML path to the line it is written on.
+* `LineLocator`, a best-effort map from a TOML path to the line it is written on.
 
 How the locator works (best effort, documented for maintainers): it reads the text line
 by line, following table headers (``[a.b]``) and array-of-tables headers (``[[a]]``,
@@ -53,12 +53,12 @@ __all__ = [
     "syntax_hint",
 ]
 
-#: A location in a document: table keys and array indices from the root.
 Path = tuple[str | int, ...]
+"""A location in a document: table keys and array indices from the root."""
 
 _BARE_KEY: Final = re.compile(r"[A-Za-z0-9_-]+")
-#: Whole numbers from this size up are not repeated in messages.
 _LARGEST_SHOWN: Final = 10**9
+"""Whole numbers from this size up are not repeated in messages."""
 
 
 class Invalid(ValueError):
@@ -120,8 +120,8 @@ def problems_from(exc: BaseException, path: Path = ()) -> list[tuple[Path, str]]
     """Every problem inside a structuring exception, as ``(path, message)`` pairs.
 
     Follows the notes cattrs attaches to each sub-exception of a
-    :class:`~cattrs.errors.ClassValidationError` (attribute names) or
-    :class:`~cattrs.errors.IterableValidationError` (list indices and mapping keys).
+    `ClassValidationError` (attribute names) or
+    `IterableValidationError` (list indices and mapping keys).
     """
     if isinstance(exc, IterableValidationError):
         out: list[tuple[Path, str]] = []
@@ -153,12 +153,12 @@ def problems_from(exc: BaseException, path: Path = ()) -> list[tuple[Path, str]]
     return [(path, f"is not acceptable ({shown(str(exc))})")]
 
 
-#: How alike two names must be (difflib's ratio) for one to be offered as a "did you mean".
-#: High enough that a different word sharing a prefix is not offered (``improvement_route``
-#: is 0.73 like ``improvement_plan``), low enough for a slip of one or two letters.
 SIMILAR_ENOUGH: Final = 0.8
-#: The most names listed when an unknown name has no close match.
+"""How alike two names must be (difflib's ratio) for one to be offered as a "did you mean".
+High enough that a different word sharing a prefix is not offered (``improvement_route``
+is 0.73 like ``improvement_plan``), low enough for a slip of one or two letters."""
 _LISTED: Final = 40
+"""The most names listed when an unknown name has no close match."""
 
 
 def close_match(word: str, choices: Iterable[str]) -> str | None:
@@ -178,7 +178,6 @@ def _unknown_key(key: str, known: Sequence[str]) -> str:
     return f"is not a known setting here; the settings here are: {listed}"
 
 
-#: Plain-words fixes for the TOML parser's terse messages, by the message's start.
 _SYNTAX_HINTS: Final = (
     (
         "Invalid value",
@@ -196,6 +195,7 @@ _SYNTAX_HINTS: Final = (
         'one setting per line, and text in quotes (version = "1.0.0")',
     ),
 )
+"""Plain-words fixes for the TOML parser's terse messages, by the message's start."""
 
 
 _EXPECTED_TEXT: Final = re.compile(r"^expected (.+?), got .*$", re.DOTALL)

@@ -19,9 +19,9 @@ that is neither a bank holiday of the region nor one of the trust's closure days
 Dates are judged in UK local time (``Europe/London``): an aware datetime is first converted
 to UK time and its calendar date is the one that counts.
 
-Timescales (:class:`Timescale`) are amounts of hours, calendar days, working days, weeks
-or months. The duty of candour targets are counted in working days; the regulation itself
-sets no day count (psirf-rules §4.2), which is why they are plan settings.
+Timescales ([`Timescale`][psirf_flow.policy.calendars.Timescale]) are amounts of hours, calendar
+days, working days, weeks or months. The duty of candour targets are counted in working days; the
+regulation itself sets no day count (psirf-rules §4.2), which is why they are plan settings.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ __all__ = [
     "add_months",
 ]
 
-#: The time zone in which a calendar date is judged.
 UK_TIME: Final[tzinfo] = ZoneInfo("Europe/London")
+"""The time zone in which a calendar date is judged."""
 
 
 class Region(StrEnum):
@@ -71,7 +71,7 @@ _SUBDIVISIONS: Final = {
 
 
 class TimeUnit(StrEnum):
-    """The unit of a :class:`Timescale`."""
+    """The unit of a [`Timescale`][psirf_flow.policy.calendars.Timescale]."""
 
     HOURS = "hours"
     CALENDAR_DAYS = "calendar_days"
@@ -166,13 +166,14 @@ class WorkingDayCalendar:
         region: The bank holidays observed.
         closure_days: The trust's own non-working days (for example a local closure day).
 
-    Example:
-        >>> from datetime import date
-        >>> cal = WorkingDayCalendar(Region.ENGLAND_AND_WALES)
-        >>> cal.is_working_day(date(2026, 8, 31))  # late summer bank holiday
-        False
-        >>> WorkingDayCalendar(Region.SCOTLAND).is_working_day(date(2026, 8, 31))
-        True
+    Examples:
+        ```python
+        from datetime import date
+        from psirf_flow.policy.calendars import Region, WorkingDayCalendar
+        cal = WorkingDayCalendar(Region.ENGLAND_AND_WALES)
+        cal.is_working_day(date(2026, 8, 31))  # False: the late summer bank holiday
+        WorkingDayCalendar(Region.SCOTLAND).is_working_day(date(2026, 8, 31))  # True
+        ```
     """
 
     region: Region = Region.ENGLAND_AND_WALES
@@ -245,9 +246,10 @@ class WorkingDayCalendar:
     def working_days_between(self, start: datetime, end: datetime) -> int:
         """How many working days lie after ``start``'s date up to and including ``end``'s.
 
-        The inverse of :meth:`add_working_days`: for ``n >= 0``,
-        ``working_days_between(s, add_working_days(s, n)) == n``. Negative when ``end`` is
-        on an earlier date than ``start``. Dates are taken in UK time.
+        The inverse of
+        [`add_working_days`][psirf_flow.policy.calendars.WorkingDayCalendar.add_working_days]: for
+        ``n >= 0``, ``working_days_between(s, add_working_days(s, n)) == n``. Negative when ``end``
+        is on an earlier date than ``start``. Dates are taken in UK time.
 
         Raises:
             ValueError: If either datetime is naive.
@@ -274,7 +276,8 @@ class WorkingDayCalendar:
 
         Hours are exact elapsed time. Calendar days, weeks and months keep ``start``'s UK
         clock time; a month step from the 31st lands on the last day of a shorter month.
-        Working days follow :meth:`add_working_days`.
+        Working days follow
+        [`add_working_days`][psirf_flow.policy.calendars.WorkingDayCalendar.add_working_days].
 
         Raises:
             ValueError: If ``start`` is naive or the amount is negative.

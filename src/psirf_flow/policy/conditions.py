@@ -1,14 +1,16 @@
 """Conditions over incident facts, shared by plan priorities and national requirements.
 
-A condition is written in TOML as one of::
+A condition is written in TOML as one of:
 
-    { all = [ <condition>, ... ] }         # every one holds
-    { any = [ <condition>, ... ] }         # at least one holds
-    { not = <condition> }                  # it does not hold
-    { fact = "<fact>", <test> = <value> }  # a test of one fact
+```toml
+{ all = [ <condition>, ... ] }         # every one holds
+{ any = [ <condition>, ... ] }         # at least one holds
+{ not = <condition> }                  # it does not hold
+{ fact = "<fact>", <test> = <value> }  # a test of one fact
+```
 
-The facts are those of :data:`psirf_flow.policy.facts.FACTS` plus any the plan declares
-(``[facts.<name>]``). The tests are:
+The facts are those of [`psirf_flow.policy.facts.FACTS`][psirf_flow.policy.facts.FACTS] plus any the
+plan declares (``[facts.<name>]``). The tests are:
 
 ===============  ===========================  ================================================
 test             value                        holds when
@@ -41,7 +43,8 @@ days); times of day ``"22:00"`` (24-hour clock, or a TOML time); dates as TOML d
 age, a time since admission, a plan's own fact), every test on it except ``present =
 false`` is false, so ``not`` of such a test is true: write ``{ all = [{ fact = "age_years",
 present = true }, { not = ... }] }`` when the fact must be known. Conditions are pure data;
-:func:`evaluate` is a pure function and :func:`condition_problems` lists every mistake in a
+[`evaluate`][psirf_flow.policy.conditions.evaluate] is a pure function and
+[`condition_problems`][psirf_flow.policy.conditions.condition_problems] lists every mistake in a
 condition.
 """
 
@@ -86,7 +89,7 @@ __all__ = [
 
 
 class Comparison(StrEnum):
-    """How a :class:`FactTest` compares a fact with its value."""
+    """How a [`FactTest`][psirf_flow.policy.conditions.FactTest] compares a fact with its value."""
 
     IS = "is"
     IN = "in"
@@ -124,23 +127,23 @@ _ALLOWED_TESTS: Final[Mapping[FactKind, frozenset[Comparison]]] = {
     FactKind.TIME: _ORDERED | {_P},
     FactKind.DATE: frozenset({Comparison.ON_OR_AFTER, Comparison.BEFORE, Comparison.BETWEEN, _P}),
 }
-#: What a comparison's value must be, by the kind of fact, in messages.
 _EXPECTED: Final[Mapping[FactKind, str]] = {
     FactKind.NUMBER: "a number",
     FactKind.DURATION: 'a duration such as "48 hours" (minutes, hours, days or weeks)',
     FactKind.TIME: 'a time of day such as "22:00" (24-hour clock)',
     FactKind.DATE: "a date such as 2026-04-01",
 }
+"""What a comparison's value must be, by the kind of fact, in messages."""
 
 _HARM_NAMES: Final[Mapping[FactKind, tuple[str, ...]]] = {
     FactKind.PHYSICAL_HARM: tuple(h.label for h in PhysicalHarm),
     FactKind.PSYCHOLOGICAL_HARM: tuple(h.label for h in PsychologicalHarm),
 }
 
-#: One value in a test: a flag, a code or harm name, a number, a duration, a date or a time.
 Scalar = bool | int | float | str | Duration | date | time
-#: A test's value: one value, or a list of them (``in``, ``between``).
+"""One value in a test: a flag, a code or harm name, a number, a duration, a date or a time."""
 TestValue = Scalar | tuple[Scalar, ...]
+"""A test's value: one value, or a list of them (``in``, ``between``)."""
 
 
 @attrs.frozen
@@ -148,7 +151,7 @@ class FactTest:
     """A test of one fact, such as ``{ fact = "categories", includes = "falls" }``.
 
     Attributes:
-        fact: The fact's name (a key of :data:`~psirf_flow.policy.facts.FACTS`).
+        fact: The fact's name (a key of [`FACTS`][psirf_flow.policy.facts.FACTS]).
         test: How to compare.
         value: What to compare with.
     """
@@ -179,8 +182,8 @@ class Not:
     condition: Condition
 
 
-#: A condition over incident facts.
 Condition = AllOf | AnyOf | Not | FactTest
+"""A condition over incident facts."""
 
 
 def evaluate(condition: Condition, facts: IncidentFacts) -> bool:
@@ -223,7 +226,7 @@ _DATE_TESTS: Final = frozenset({Comparison.ON_OR_AFTER, Comparison.BEFORE})
 
 
 def _comparable(fact: str, actual: object, value: Scalar) -> tuple[object, object]:
-    """``actual`` and ``value`` as two values of one ordered type, or :class:`InvalidInput`."""
+    """``actual`` and ``value`` as two values of one ordered type, or `InvalidInput`."""
     if isinstance(actual, timedelta) and isinstance(value, Duration):
         return actual, value.delta
     same = (
@@ -284,7 +287,8 @@ def condition_problems(
     Args:
         condition: The condition.
         path: Where it is written, prefixed to every problem's path.
-        facts: The facts it may test (:func:`psirf_flow.policy.facts.catalogue` of a plan).
+        facts: The facts it may test
+            ([`psirf_flow.policy.facts.catalogue`][psirf_flow.policy.facts.catalogue] of a plan).
         skip_unknown: Leave tests of facts outside ``facts`` unjudged (the loader checks
             them later, against the plan's own declarations).
     """
@@ -515,7 +519,7 @@ def _scalar(raw: object, test: Comparison) -> Scalar | None:
 
 
 def unstructure_condition(condition: Condition) -> dict[str, object]:
-    """The TOML form of ``condition`` (the inverse of :func:`structure_condition`)."""
+    """The TOML form of ``condition`` (the inverse of `structure_condition`)."""
     if isinstance(condition, AllOf):
         return {"all": [unstructure_condition(c) for c in condition.conditions]}
     if isinstance(condition, AnyOf):

@@ -1,24 +1,25 @@
 """The facts about an incident that triage looks at: codes, flags, numbers, dates and times.
 
-:class:`IncidentFacts` is what the host system tells triage about one incident. Every
-field is a code, a flag, a number (an age, a gestation, a count), a date, a time of day, a
-duration or a harm level from the national recording system (LFPSE, psirf-rules §8.1).
+[`IncidentFacts`][psirf_flow.policy.facts.IncidentFacts] is what the host system tells triage about
+one incident. Every field is a code, a flag, a number (an age, a gestation, a count), a date, a time
+of day, a duration or a harm level from the national recording system (LFPSE, psirf-rules §8.1).
 Nothing here may carry a name, a narrative or an NHS number: codes are checked with
-:func:`psirf_flow.domain.check_identifier`.
+[`psirf_flow.domain.check_identifier`][psirf_flow.domain.check_identifier].
 
-:data:`FACTS` is the catalogue of built-in facts a condition in a plan or in the national
-rule set may test, with the kind of each. A plan may declare facts of its own
-(``[facts.<name>]`` with a ``kind``, :class:`FactDeclaration`); their values reach triage in
-``IncidentFacts(extra={...})`` and :func:`check_extra_facts` checks them against the
-declared kinds. Conditions can use only the catalogue plus the plan's own facts, so a typo
-in a plan is reported when it is loaded rather than silently never matching.
+[`FACTS`][psirf_flow.policy.facts.FACTS] is the catalogue of built-in facts a condition in a plan or
+in the national rule set may test, with the kind of each. A plan may declare facts of its own
+(``[facts.<name>]`` with a ``kind``, [`FactDeclaration`][psirf_flow.policy.facts.FactDeclaration]);
+their values reach triage in ``IncidentFacts(extra={...})`` and
+[`check_extra_facts`][psirf_flow.policy.facts.check_extra_facts] checks them against the declared
+kinds. Conditions can use only the catalogue plus the plan's own facts, so a typo in a plan is
+reported when it is loaded rather than silently never matching.
 
 Real plans speak of ages ("adults", "under 18"), gestation ("born at 37 weeks or more"),
 counts ("more than one specialty involved"), times of day ("between 22:00 and 06:00") and
 windows ("within 48 hours of admission"): these are numeric, time-of-day and duration facts
 (psirf-rules §1.8: the plan's local priorities are LOCAL, so their wording is data). A
 fact the host has not given is *missing* (``None``): a missing fact never matches a
-comparison (see :mod:`psirf_flow.policy.conditions`).
+comparison (see [`psirf_flow.policy.conditions`][psirf_flow.policy.conditions]).
 """
 
 from __future__ import annotations
@@ -57,10 +58,10 @@ __all__ = [
     "parse_time_of_day",
 ]
 
-#: The oldest age accepted, in years (a larger number is a mistake, not a person).
 MAX_AGE_YEARS: Final = 130
-#: The longest gestation accepted, in weeks (beyond it the number is a mistake).
+"""The oldest age accepted, in years (a larger number is a mistake, not a person)."""
 MAX_GESTATION_WEEKS: Final = 45
+"""The longest gestation accepted, in weeks (beyond it the number is a mistake)."""
 
 
 class PhysicalHarm(IntEnum):
@@ -132,7 +133,6 @@ class FactKind(Enum):
     """A time of day (``"22:00"``); ``between`` may wrap midnight."""
 
 
-#: The kinds a plan may declare for a fact of its own (harm levels are LFPSE's alone).
 DECLARABLE_KINDS: Final = frozenset(
     {
         FactKind.FLAG,
@@ -144,6 +144,7 @@ DECLARABLE_KINDS: Final = frozenset(
         FactKind.TIME,
     }
 )
+"""The kinds a plan may declare for a fact of its own (harm levels are LFPSE's alone)."""
 
 
 class DurationUnit(StrEnum):
@@ -184,7 +185,7 @@ class Duration:
 
     @property
     def delta(self) -> timedelta:
-        """The duration as a :class:`~datetime.timedelta`."""
+        """The duration as a `timedelta`."""
         return self.amount * _UNIT_DELTA[self.unit]
 
     def __str__(self) -> str:
@@ -193,7 +194,7 @@ class Duration:
 
 
 def parse_duration(text: object) -> Duration | None:
-    """``text`` as a :class:`Duration` (``"48 hours"``, ``"1 day"``), or ``None``."""
+    """``text`` as a `Duration` (``"48 hours"``, ``"1 day"``), or ``None``."""
     if not isinstance(text, str):
         return None
     match = _DURATION_TEXT.fullmatch(text)
@@ -225,7 +226,6 @@ class FactDeclaration:
     title: str = ""
 
 
-#: Every fact a condition may test, with its kind. Names are the fields of IncidentFacts.
 FACTS: Final[Mapping[str, FactKind]] = MappingProxyType(
     {
         "physical_harm": FactKind.PHYSICAL_HARM,
@@ -259,10 +259,11 @@ FACTS: Final[Mapping[str, FactKind]] = MappingProxyType(
         "identified_on": FactKind.DATE,
     }
 )
+"""Every fact a condition may test, with its kind. Names are the fields of IncidentFacts."""
 
 
 def catalogue(declared: Mapping[str, FactDeclaration] | None = None) -> Mapping[str, FactKind]:
-    """Every fact a condition may test: the built-in :data:`FACTS` plus a plan's own."""
+    """Every fact a condition may test: the built-in `FACTS` plus a plan's own."""
     if not declared:
         return FACTS
     return MappingProxyType({**FACTS, **{name: d.kind for name, d in declared.items()}})
@@ -475,18 +476,22 @@ class IncidentFacts:
         categories: Incident category codes, for example ``"falls"``, ``"pressure_ulcer"``.
         emergent_risk: Someone authorised has flagged an emergent or significant risk that
             needs an executive decision (psirf-rules §0.5 rule 1).
-        age_years: The person's age in years (0 to :data:`MAX_AGE_YEARS`), if known.
-        gestation_weeks: Completed weeks of gestation (0 to :data:`MAX_GESTATION_WEEKS`),
-            for maternity and neonatal incidents.
+        age_years: The person's age in years (0 to
+            [`MAX_AGE_YEARS`][psirf_flow.policy.facts.MAX_AGE_YEARS]), if known.
+        gestation_weeks: Completed weeks of gestation (0 to
+            [`MAX_GESTATION_WEEKS`][psirf_flow.policy.facts.MAX_GESTATION_WEEKS]), for maternity and
+            neonatal incidents.
         specialties_involved: How many specialties were involved in the care (a count).
         wards_involved: How many wards or teams were involved (a count).
         time_of_day: The local (Europe/London) time of day the incident happened; a
-            :class:`~datetime.time`, ``"HH:MM"`` text, or an aware datetime, which is
+            `time`, ``"HH:MM"`` text, or an aware datetime, which is
             read on the UK clock (so 21:30 UTC in summer is 22:30).
         time_since_admission: How long after admission it happened; a
-            :class:`~datetime.timedelta`, a :class:`Duration` or text such as ``"36 hours"``.
+            `timedelta`, a [`Duration`][psirf_flow.policy.facts.Duration] or text such as ``"36
+            hours"``.
         extra: Values of the facts the plan declares itself (``[facts.<name>]``), by name;
-            checked against the declarations by :func:`check_extra_facts`.
+            checked against the declarations by
+            [`check_extra_facts`][psirf_flow.policy.facts.check_extra_facts].
     """
 
     incident_id: str = attrs.field(validator=_code)
@@ -580,7 +585,8 @@ def check_extra_facts(facts: IncidentFacts, declared: Mapping[str, FactDeclarati
     Every name in ``extra`` must be declared by the plan (``[facts.<name>]``), and each
     value must be of the declared kind: a flag ``bool``, a code ``str``, codes a set of
     ``str``, a number ``int`` or ``float``, a duration a ``timedelta`` (or
-    :class:`Duration`), a date a ``date``, a time a ``time``. A ``None`` value is missing.
+    [`Duration`][psirf_flow.policy.facts.Duration]), a date a ``date``, a time a ``time``. A
+    ``None`` value is missing.
 
     Raises:
         InvalidInput: Naming the first fact that is undeclared or of the wrong kind.

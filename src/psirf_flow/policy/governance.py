@@ -1,17 +1,18 @@
 """What governs a case's decisions: the trust's plan and the national rule pack, by version.
 
-A :class:`Governance` pairs one version of the trust's plan with one version of the
-national requirements (psirf-rules §1.8, §3). The engine hands the governance a case runs
-under to the pure core, and guards read it as :attr:`GuardInput.governance
-<psirf_flow.workflows.guards.GuardInput.governance>`: which responses a priority allows,
-who decides, who signs off. Nothing here does I/O.
+A [`Governance`][psirf_flow.policy.governance.Governance] pairs one version of the trust's plan with
+one version of the national requirements (psirf-rules §1.8, §3). The engine hands the governance a
+case runs under to the pure core, and guards read it as
+[`GuardInput.governance`][psirf_flow.workflows.guards.GuardInput]: which responses a priority
+allows, who decides, who signs off. Nothing here does I/O.
 
 A plan is revised during its period and the national rules are versioned data (psirf-rules
 §1.8: plans are reviewed and re-approved; §3: national requirements change with statute
 and guidance). A case keeps the versions it was opened under: the engine records them as
-the facts :data:`GOVERNING_PLAN_FACT` and :data:`GOVERNING_RULES_FACT` when it opens the
-case (never from a payload), and a :class:`PlanBook` finds the versions a case records
-among the current ones and the earlier ones the engine was given. A new plan version
+the facts [`GOVERNING_PLAN_FACT`][psirf_flow.policy.governance.GOVERNING_PLAN_FACT] and
+[`GOVERNING_RULES_FACT`][psirf_flow.policy.governance.GOVERNING_RULES_FACT] when it opens the case
+(never from a payload), and a [`PlanBook`][psirf_flow.policy.governance.PlanBook] finds the versions
+a case records among the current ones and the earlier ones the engine was given. A new plan version
 therefore governs new cases only.
 """
 
@@ -36,12 +37,12 @@ __all__ = [
     "PlanBook",
 ]
 
-#: The fact in which the engine records the ``id@version`` of the plan a case runs under.
 GOVERNING_PLAN_FACT: Final = "governing_plan_ref"
-#: The fact in which the engine records the version of the national rule pack a case runs under.
+"""The fact in which the engine records the ``id@version`` of the plan a case runs under."""
 GOVERNING_RULES_FACT: Final = "governing_rules_version"
-#: Facts only the engine sets; a payload naming one is refused.
+"""The fact in which the engine records the version of the national rule pack a case runs under."""
 GOVERNANCE_FACTS: Final = frozenset({GOVERNING_PLAN_FACT, GOVERNING_RULES_FACT})
+"""Facts only the engine sets; a payload naming one is refused."""
 
 
 @attrs.frozen(kw_only=True)

@@ -1,8 +1,8 @@
 """One harm vocabulary for every lifecycle, taken from the LFPSE harm grades (psirf-rules §8.1).
 
-The codes are the lower-case labels of :class:`~psirf_flow.policy.facts.PhysicalHarm` and
-:class:`~psirf_flow.policy.facts.PsychologicalHarm` (the LFPSE grades ``PhysicalHarm`` 5 to 1
-and ``PsychologicalHarm`` 4 to 1, S-LFPSE-T ✔), listed from the least to the most serious:
+The codes are the lower-case labels of [`PhysicalHarm`][psirf_flow.policy.facts.PhysicalHarm] and
+[`PsychologicalHarm`][psirf_flow.policy.facts.PsychologicalHarm] (the LFPSE grades ``PhysicalHarm``
+5 to 1 and ``PsychologicalHarm`` 4 to 1, S-LFPSE-T ✔), listed from the least to the most serious:
 
 * physical harm: ``none``, ``low``, ``moderate``, ``severe``, ``fatal``;
 * psychological harm: ``none``, ``low``, ``moderate``, ``severe``;
@@ -16,9 +16,9 @@ and triage's facts all use these codes, so an incident graded ``fatal`` at intak
 
 Earlier releases used other words: the intake's physical harm said ``no_harm`` and the
 candour determination said ``no_harm`` and ``death``. Audit entries are immutable, so
-cases recorded with the old words keep them; :func:`current_harm_code` reads an old code as
-its current one wherever a guard or a coupling looks at stored facts (new commands must use
-the current codes).
+cases recorded with the old words keep them;
+[`current_harm_code`][psirf_flow.policy.harm.current_harm_code] reads an old code as its current one
+wherever a guard or a coupling looks at stored facts (new commands must use the current codes).
 
 Screening (psirf-rules §9.4, INF mapping of the HARD reg 20(8) trigger): harm graded moderate
 or above, physical or psychological, opens a duty-of-candour assessment; the decision that
@@ -46,36 +46,39 @@ __all__ = [
     "harm_screened",
 ]
 
-#: LFPSE physical harm grades, least serious first (the labels of ``PhysicalHarm``).
 PHYSICAL_HARM_CODES: Final = tuple(h.label for h in sorted(PhysicalHarm, reverse=True))
-#: LFPSE psychological harm grades, least serious first (the labels of ``PsychologicalHarm``).
+"""LFPSE physical harm grades, least serious first (the labels of ``PhysicalHarm``)."""
 PSYCHOLOGICAL_HARM_CODES: Final = tuple(h.label for h in sorted(PsychologicalHarm, reverse=True))
-#: Prolonged psychological harm (reg 20(7)): at least 28 continuous days.
+"""LFPSE psychological harm grades, least serious first (the labels of ``PsychologicalHarm``)."""
 PROLONGED_PSYCHOLOGICAL: Final = "prolonged_psychological"
-#: The harm a health care professional records when determining a candour case.
+"""Prolonged psychological harm (reg 20(7)): at least 28 continuous days."""
 CANDOUR_HARM_CODES: Final = (*PHYSICAL_HARM_CODES, PROLONGED_PSYCHOLOGICAL)
+"""The harm a health care professional records when determining a candour case."""
 
-#: Words of earlier releases, read as the current codes (never accepted in new payloads).
 LEGACY_HARM_CODES: Final[Mapping[str, str]] = MappingProxyType(
     {"no_harm": PhysicalHarm.NONE.label, "death": PhysicalHarm.FATAL.label}
 )
+"""Words of earlier releases, read as the current codes (never accepted in new payloads)."""
 
-#: Physical grades that start a duty-of-candour assessment (moderate, severe, fatal).
 SCREENED_PHYSICAL_HARM: Final = frozenset(
     h.label for h in PhysicalHarm if h.at_least(PhysicalHarm.MODERATE)
 )
-#: Psychological grades that start a duty-of-candour assessment (moderate, severe).
+"""Physical grades that start a duty-of-candour assessment (moderate, severe, fatal)."""
 SCREENED_PSYCHOLOGICAL_HARM: Final = frozenset(
     h.label for h in PsychologicalHarm if h.at_least(PsychologicalHarm.MODERATE)
 )
+"""Psychological grades that start a duty-of-candour assessment (moderate, severe)."""
 
 
 def current_harm_code(code: object) -> object:
     """``code`` in the current vocabulary: an old word becomes its code, anything else stays.
 
-    Example:
-        >>> current_harm_code("no_harm"), current_harm_code("death"), current_harm_code("low")
-        ('none', 'fatal', 'low')
+    Examples:
+        ```python
+        from psirf_flow.policy.harm import current_harm_code
+        current_harm_code("no_harm"), current_harm_code("death"), current_harm_code("low")
+        # ('none', 'fatal', 'low')
+        ```
     """
     if isinstance(code, str):
         return LEGACY_HARM_CODES.get(code, code)
@@ -87,11 +90,12 @@ def harm_screened(physical: object, psychological: object) -> bool:
 
     Old words are read as their current codes; anything unknown or absent does not screen.
 
-    Example:
-        >>> harm_screened("fatal", None), harm_screened("low", "moderate")
-        (True, True)
-        >>> harm_screened("no_harm", "low")
-        False
+    Examples:
+        ```python
+        from psirf_flow.policy.harm import harm_screened
+        harm_screened("fatal", None), harm_screened("low", "moderate")  # (True, True)
+        harm_screened("no_harm", "low")  # False
+        ```
     """
     return (
         current_harm_code(physical) in SCREENED_PHYSICAL_HARM

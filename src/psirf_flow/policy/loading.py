@@ -1,8 +1,9 @@
 """Loading a plan from TOML (all problems at once, never half-loaded) and writing it back.
 
-This module holds the policy package's only file reading: :func:`load_plan_file` reads a
-file the caller names, and :func:`packaged_text` reads data shipped inside the package
-(the national requirements) through :mod:`importlib.resources`.
+This module holds the policy package's only file reading:
+[`load_plan_file`][psirf_flow.policy.loading.load_plan_file] reads a file the caller names, and
+[`packaged_text`][psirf_flow.policy.loading.packaged_text] reads data shipped inside the package
+(the national requirements) through `importlib.resources`.
 
 Loading happens in three steps, and every problem from each step is collected:
 
@@ -10,22 +11,23 @@ Loading happens in three steps, and every problem from each step is collected:
    setting or table it is in and a fix for common causes, and stops here, since nothing
    after it can be trusted);
 2. the data is structured into frozen records by the strict cattrs converter
-   (:mod:`psirf_flow.policy._convert`), which reports every wrong type, missing setting
+   (`psirf_flow.policy._convert`), which reports every wrong type, missing setting
    and unknown key with its path;
-3. the parts that could be structured are cross-checked (:func:`plan_problems`): default
-   responses among the allowed ones, references to response types, ladders and reviews
-   that exist, dates in order, timescales within hard caps, unique ids and so on. When
-   step 2 found problems, step 3 still runs on every part that could be read, so one
-   pass shows as much as possible.
+3. the parts that could be structured are cross-checked
+   ([`plan_problems`][psirf_flow.policy.plan_checks.plan_problems]): default responses among the
+   allowed ones, references to response types, ladders and reviews that exist, dates in order,
+   timescales within hard caps, unique ids and so on. When step 2 found problems, step 3 still runs
+   on every part that could be read, so one pass shows as much as possible.
 
-If anything was found, :class:`~psirf_flow.errors.PlanError` is raised listing every
+If anything was found, [`PlanError`][psirf_flow.errors.PlanError] is raised listing every
 problem with its TOML path and, where it can be located, its line (see
-:class:`psirf_flow.policy._problems.LineLocator` for how lines are found).
+`psirf_flow.policy._problems.LineLocator` for how lines are found).
 
 Hostile documents are refused the same way, never with a Python error: text that is not
 a string, a file path that cannot be opened (a NUL in it, a wrong type), nesting too deep
-for the parser, numbers too long to read and documents over :data:`MAX_DOCUMENT_LENGTH`
-characters all become a :class:`~psirf_flow.errors.PlanError` with one problem.
+for the parser, numbers too long to read and documents over
+[`MAX_DOCUMENT_LENGTH`][psirf_flow.policy.loading.MAX_DOCUMENT_LENGTH] characters all become a
+[`PlanError`][psirf_flow.errors.PlanError] with one problem.
 """
 
 from __future__ import annotations
@@ -89,8 +91,8 @@ _POLICY_PACKAGE: Final = "psirf_flow.policy"
 _DECODE_POSITION: Final = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _DECODE_END: Final = re.compile(r"\s*\(at end of document\)\s*$")
 _STRUCTURE_ERRORS: Final = (BaseValidationError, Invalid)
-#: The longest document loaded (a plan is a few kilobytes; this leaves a wide margin).
 MAX_DOCUMENT_LENGTH: Final = 2_000_000
+"""The longest document loaded (a plan is a few kilobytes; this leaves a wide margin)."""
 
 
 def load_plan(text: str, *, source: str = "<plan>") -> Plan:
@@ -110,7 +112,7 @@ def load_plan(text: str, *, source: str = "<plan>") -> Plan:
 
 
 def load_plan_file(path: str | os.PathLike[str]) -> Plan:
-    """Read the plan file at ``path`` (UTF-8) and load it with :func:`load_plan`.
+    """Read the plan file at ``path`` (UTF-8) and load it with `load_plan`.
 
     Raises:
         PlanError: If the file cannot be read, is not UTF-8 or has any problem.
@@ -143,7 +145,7 @@ def _path_name(path: object) -> str | None:
 
 
 def dump_plan(plan: Plan) -> str:
-    """Write ``plan`` as TOML that :func:`load_plan` reads back to an equal plan.
+    """Write ``plan`` as TOML that `load_plan` reads back to an equal plan.
 
     Settings equal to their defaults are left out.
     """

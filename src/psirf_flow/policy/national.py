@@ -14,8 +14,8 @@ seen, ✖ not confirmed; psirf-rules §0.2). Rows 7-11 are ✖: their wording mu
 against the PSIRF documents before being enforced.
 
 A host may replace a rule (for example a new Never Events rule) with
-:meth:`NationalRuleSet.with_rule`, or load a rule set of its own with
-:func:`load_national_rules`.
+[`NationalRuleSet.with_rule`][psirf_flow.policy.national.NationalRuleSet.with_rule], or load a rule
+set of its own with [`load_national_rules`][psirf_flow.policy.national.load_national_rules].
 """
 
 from __future__ import annotations
@@ -48,11 +48,11 @@ __all__ = [
     "load_national_rules",
 ]
 
-#: The data file shipped with the library.
 NATIONAL_RULES_FILE: Final = "national_requirements.toml"
+"""The data file shipped with the library."""
 
-#: The rule set file format this release reads.
 RULES_FORMAT: Final = 1
+"""The rule set file format this release reads."""
 
 
 class RequiredResponse(StrEnum):
@@ -145,8 +145,9 @@ class NationalRule:
             there are several, the one whose remit covers the case.
         local_response_may_be_required: Whether a local learning response may also be
             needed alongside the referral.
-        local_response: What local response the rule expects (:class:`LocalResponse`);
-            when left out, ``required`` for a locally-led PSII, ``may_be_required`` when
+        local_response: What local response the rule expects
+            ([`LocalResponse`][psirf_flow.policy.national.LocalResponse]); when left out,
+            ``required`` for a locally-led PSII, ``may_be_required`` when
             ``local_response_may_be_required`` is true, else ``none``.
         criteria: The condition over incident facts that brings the rule into play.
         note: A caveat for people reading the rule.

@@ -6,18 +6,18 @@ local priorities it has and the planned response for each, which response types 
 duty of candour targets, its bank-holiday calendar, its escalation ladders and its record
 retention classes. It is written as TOML (see ``docs/reference/plan-format.md`` and
 ``examples/plan-mental-health-community-trust.toml``) and loaded with
-:func:`psirf_flow.policy.load_plan`.
+[`psirf_flow.policy.load_plan`][psirf_flow.policy.loading.load_plan].
 
 Where the rules behind a setting are national law, national guidance or a local choice,
-the setting carries a :class:`Basis` so that nothing local is presented as law
-(psirf-rules §0.1): for instance the duty of candour day counts default to ``local``
+the setting carries a [`Basis`][psirf_flow.policy.plan.Basis] so that nothing local is presented as
+law (psirf-rules §0.1): for instance the duty of candour day counts default to ``local``
 because regulation 20 sets no day count (psirf-rules §4.2, S-R20), and the six-month PSII
 cap is ``national_guidance`` whose wording is still unconfirmed (psirf-rules §4.1 ✖).
 
 Every mistake a plan can hold is found by
-:func:`~psirf_flow.policy.plan_checks.plan_problems`, which the loader runs after
+[`plan_problems`][psirf_flow.policy.plan_checks.plan_problems], which the loader runs after
 structuring, so a plan is either entirely valid or not loaded at all. The checks live in
-:mod:`psirf_flow.policy.plan_checks`.
+[`psirf_flow.policy.plan_checks`][psirf_flow.policy.plan_checks].
 """
 
 from __future__ import annotations
@@ -75,20 +75,20 @@ __all__ = [
     "to_decider",
 ]
 
-#: The plan file format this release reads (the ``schema`` key).
 PLAN_SCHEMA: Final = 1
+"""The plan file format this release reads (the ``schema`` key)."""
 
-#: The roles a plan may name in ``decided_by`` (a committee may be named instead): the
-#: intake's decision steps let them act, and the plan's guard checks who decides
-#: (psirf-rules §5: who decides is local; oversight roles never act).
 DECIDER_ROLES: Final = (
     Role.PATIENT_SAFETY_SPECIALIST,
     Role.SENIOR_LEADER,
     Role.EXECUTIVE_LEAD,
 )
+"""The roles a plan may name in ``decided_by`` (a committee may be named instead): the
+intake's decision steps let them act, and the plan's guard checks who decides
+(psirf-rules §5: who decides is local; oversight roles never act)."""
 
-#: The default hard cap for a PSII: six months (psirf-rules §4.1, NAT-G, ✖ wording).
 PSII_DEFAULT_HARD_CAP: Final = Timescale(6, TimeUnit.MONTHS)
+"""The default hard cap for a PSII: six months (psirf-rules §4.1, NAT-G, ✖ wording)."""
 
 
 def _frozen_mapping(value: Mapping[str, object]) -> Mapping[str, object]:
@@ -120,9 +120,10 @@ class PlanStatus(StrEnum):
 class LifecycleVariant(StrEnum):
     """The built-in learning-response lifecycles a response type can run on.
 
-    These are the names of :data:`psirf_flow.workflows.LEARNING_RESPONSES` (psirf-rules §2);
-    the policy package does not import the workflows package, and a test keeps the two
-    lists equal.
+    These are the names of
+    [`psirf_flow.workflows.LEARNING_RESPONSES`][psirf_flow.workflows.learning_response.definition.LEARNING_RESPONSES]
+    (psirf-rules §2); the policy package does not import the workflows package, and a test keeps the
+    two lists equal.
     """
 
     PSII = "psii"
@@ -176,7 +177,7 @@ class CalendarSettings:
     closure_days: tuple[date, ...] = ()
 
     def working_calendar(self) -> WorkingDayCalendar:
-        """The :class:`~psirf_flow.policy.calendars.WorkingDayCalendar` these settings describe."""
+        """The `WorkingDayCalendar` these settings describe."""
         return WorkingDayCalendar(self.region, self.closure_days)
 
 
@@ -221,7 +222,7 @@ class Committee:
 
 
 def to_decider(value: object) -> Decider:
-    """A :class:`Decider` from itself, a :class:`Role` or a role's name (backward compatible)."""
+    """A `Decider` from itself, a `Role` or a role's name (backward compatible)."""
     if isinstance(value, Decider):
         return value
     if isinstance(value, str):
@@ -263,11 +264,13 @@ class ResponseType:
             1-3 months, psirf-rules §4.1 ✖; other types are local, §2).
         timescale_basis: Where the timescale comes from.
         hard_cap: The longest it may take before an executive override is needed. Unset
-            means six months for a PSII (:data:`PSII_DEFAULT_HARD_CAP`) and no cap otherwise.
+            means six months for a PSII
+            ([`PSII_DEFAULT_HARD_CAP`][psirf_flow.policy.plan.PSII_DEFAULT_HARD_CAP]) and no cap
+            otherwise.
         hard_cap_basis: Where the hard cap comes from.
         decided_by: Who decides, case by case, to use this response type: a role or a
-            committee (:class:`Decider`); a national requirement's PSII is decided by the
-            ``decided_by`` of ``triage.national_psii_response``.
+            committee ([`Decider`][psirf_flow.policy.plan.Decider]); a national requirement's PSII
+            is decided by the ``decided_by`` of ``triage.national_psii_response``.
         sign_off: Who approves the finished response, in order; one entry for a single
             approver, several for a sign-off chain (psirf-rules §5, SoD 2).
         escalation_ladder: The escalation ladder used when it runs late, if any.
@@ -275,7 +278,7 @@ class ResponseType:
             clock, an agreed target date) must be recorded before gathering starts
             (psirf-rules §6 stage 4, NAT-G ◐ for a PSII, LOCAL otherwise). Unset means on
             for the ``psii`` lifecycle and off for the others (see
-            :attr:`needs_terms_before_gathering`).
+            [`needs_terms_before_gathering`][psirf_flow.policy.plan.ResponseType.needs_terms_before_gathering]).
         sharing_step: The approved response is shared before it is closed (psirf-rules §6
             stage 9). When false, the response may be closed straight from approval
             (``close_without_sharing``); default true.
@@ -363,8 +366,8 @@ class Priority:
         timescales: Timescales for this priority by response type, overriding the
             response type's own.
         decided_by: Who confirms or changes the planned response: a role or a committee
-            (:class:`Decider`); enforced at the intake decision when the engine runs
-            under the plan.
+            ([`Decider`][psirf_flow.policy.plan.Decider]); enforced at the intake decision when the
+            engine runs under the plan.
         improvement_plan: The opaque id of an existing improvement plan that incidents are
             routed to instead of a learning response (for example falls, pressure ulcers).
         thematic_review: The id of a scheduled thematic review that gathers these incidents.
@@ -454,7 +457,7 @@ class RegulatorNotification:
     Written ``[[notifications]]``: for example the CQC's notification criteria (death,
     serious injury, abuse, events that stop a service running; psirf-rules §3 "related
     non-PSIRF notifications", INF, fields ✔ in LFPSE v5). Triage lists the steps whose
-    ``when`` an incident meets (:attr:`~psirf_flow.policy.triage.Recommendation.notifications`);
+    ``when`` an incident meets ([`notifications`][psirf_flow.policy.triage.Recommendation]);
     the intake records each before the response is decided or the referral closed.
 
     Attributes:
@@ -498,17 +501,17 @@ class CandourTargets:
     escalation_ladder: str | None = None
 
 
-#: The actions a ladder's tier may apply to a case when it fires (``action``): triggers a
-#: lifecycle offers to psirf_flow itself. ``convert_to_after_action_review`` turns a swarm
-#: huddle that was not held in time into an after action review (psirf-rules §4.1: the
-#: swarm's hours are LOCAL, so what happens when they pass is the plan's choice).
 EXPIRY_ACTIONS: Final = frozenset({"convert_to_after_action_review"})
+"""The actions a ladder's tier may apply to a case when it fires (``action``): triggers a
+lifecycle offers to psirf_flow itself. ``convert_to_after_action_review`` turns a swarm
+huddle that was not held in time into an after action review (psirf-rules §4.1: the
+swarm's hours are LOCAL, so what happens when they pass is the plan's choice)."""
 
-#: The lifecycles that offer each expiry action: a ladder carrying one may be named only by
-#: response types running on them (a PSII has no step to convert it).
 EXPIRY_ACTION_LIFECYCLES: Final[Mapping[str, frozenset[LifecycleVariant]]] = MappingProxyType(
     {"convert_to_after_action_review": frozenset({LifecycleVariant.SWARM_HUDDLE})}
 )
+"""The lifecycles that offer each expiry action: a ladder carrying one may be named only by
+response types running on them (a PSII has no step to convert it)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -519,14 +522,14 @@ class EscalationTier:
     *warning* (it fires at 00:00 local on the Wth working day before the due date, for a
     working-day offset); a tier ``after`` is the *breach* when zero (it fires when the
     deadline is breached) and an *escalation* otherwise (psirf-rules §9.4, INF). The
-    counting rules are :mod:`psirf_flow.policy.timing`.
+    counting rules are [`psirf_flow.policy.timing`][psirf_flow.policy.timing].
 
     Attributes:
         before: How long before the due date this warning fires.
         after: How long after the deadline this tier is reached (zero: at the deadline).
         notify: The roles told when it is reached.
         action: A trigger applied to the case, as psirf_flow itself, when the tier fires
-            (one of :data:`EXPIRY_ACTIONS`), or ``None``.
+            (one of [`EXPIRY_ACTIONS`][psirf_flow.policy.plan.EXPIRY_ACTIONS]), or ``None``.
     """
 
     before: Timescale | None = None
@@ -563,13 +566,13 @@ class EscalationLadder:
     tiers: tuple[EscalationTier, ...]
 
 
-#: The default triage review clock: 72 hours from the report (LOCAL; the legacy anchor is
-#: the Serious Incident Framework's "72 hour report", psirf-rules §4.4 ◐).
 DEFAULT_TRIAGE_REVIEW: Final = Timescale(72, TimeUnit.HOURS)
+"""The default triage review clock: 72 hours from the report (LOCAL; the legacy anchor is
+the Serious Incident Framework's "72 hour report", psirf-rules §4.4 ◐)."""
 
-#: The default time to notify a body of a referral: 2 working days (LOCAL; the legacy
-#: anchor is the SIF's two working days to report, psirf-rules §4.4 ✖ recalled).
 DEFAULT_REFERRAL_NOTIFICATION: Final = Timescale(2, TimeUnit.WORKING_DAYS)
+"""The default time to notify a body of a referral: 2 working days (LOCAL; the legacy
+anchor is the SIF's two working days to report, psirf-rules §4.4 ✖ recalled)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -751,7 +754,7 @@ class Plan:
     """A trust's whole patient safety incident response plan.
 
     Attributes:
-        schema: The plan file format (:data:`PLAN_SCHEMA`).
+        schema: The plan file format ([`PLAN_SCHEMA`][psirf_flow.policy.plan.PLAN_SCHEMA]).
         plan: Identity, period and approval status.
         calendar: Working-day calendar settings.
         response_types: Response types by name (built-in names or the trust's own).
@@ -828,9 +831,9 @@ class Plan:
         """The timescale of a response of ``response_type`` commissioned under a priority.
 
         The priority's own timescale for that response type when it sets one
-        (:attr:`Priority.timescales`), else the response type's ``timescale``; ``None``
-        when neither sets one or the plan has no such response type. An unknown
-        ``priority_id`` falls back to the response type.
+        ([`Priority.timescales`][psirf_flow.policy.plan.Priority]), else the response type's
+        ``timescale``; ``None`` when neither sets one or the plan has no such response type. An
+        unknown ``priority_id`` falls back to the response type.
         """
         if priority_id is not None:
             for priority in self.priorities:

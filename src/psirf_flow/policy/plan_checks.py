@@ -1,19 +1,20 @@
 """Cross-field checks of a plan: every mistake it can hold, reported together.
 
-The records of :mod:`psirf_flow.policy.plan` hold one setting each; the rules that span
-settings are checked here by :func:`plan_problems`, which the loader runs after
-structuring, so a plan is either entirely valid or not loaded at all. Among them: approval
-dates that match the plan's status (psirf-rules §1.8: board and ICB sign-off), references
-to response types, ladders and thematic reviews that exist, a national PSII response and a
-reserve that run on the ``psii`` lifecycle, timescales within the hard cap (the six-month
-PSII cap is ``national_guidance`` whose wording is unconfirmed, psirf-rules §4.1 ✖), and
-duty of candour targets that are ``local`` or ``contractual``, never ``statutory``, because
-regulation 20 sets no day count (psirf-rules §4.2, S-R20), and retention classes no shorter
-than the Records Management Code allows (psirf-rules §4.5, §7.2; see
-:func:`psirf_flow.policy.retention.minimum_problems`).
+The records of [`psirf_flow.policy.plan`][psirf_flow.policy.plan] hold one setting each; the rules
+that span settings are checked here by
+[`plan_problems`][psirf_flow.policy.plan_checks.plan_problems], which the loader runs after
+structuring, so a plan is either entirely valid or not loaded at all. Among them: approval dates
+that match the plan's status (psirf-rules §1.8: board and ICB sign-off), references to response
+types, ladders and thematic reviews that exist, a national PSII response and a reserve that run on
+the ``psii`` lifecycle, timescales within the hard cap (the six-month PSII cap is
+``national_guidance`` whose wording is unconfirmed, psirf-rules §4.1 ✖), and duty of candour targets
+that are ``local`` or ``contractual``, never ``statutory``, because regulation 20 sets no day count
+(psirf-rules §4.2, S-R20), and retention classes no shorter than the Records Management Code allows
+(psirf-rules §4.5, §7.2; see
+[`psirf_flow.policy.retention.minimum_problems`][psirf_flow.policy.retention.minimum_problems]).
 
-:class:`PlanView` lets the loader cross-check whatever parts of a faulty file could be
-read, so that cross-field problems are reported together with structural ones.
+[`PlanView`][psirf_flow.policy.plan_checks.PlanView] lets the loader cross-check whatever parts of a
+faulty file could be read, so that cross-field problems are reported together with structural ones.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import attrs
 
 from psirf_flow.domain import OVERSIGHT_ROLES, Role, check_identifier
 from psirf_flow.policy._problems import Path
-from psirf_flow.policy.calendars import Timescale
+from psirf_flow.policy.calendars import Timescale, TimeUnit
 from psirf_flow.policy.conditions import Condition, condition_problems
 from psirf_flow.policy.facts import DECLARABLE_KINDS, FACTS, FactDeclaration, FactKind
 from psirf_flow.policy.plan import (
@@ -62,8 +63,8 @@ from psirf_flow.policy.retention import minimum_problems
 
 __all__ = ["PlanView", "plan_problems"]
 
-#: Roles no sign-off step may name (psirf-rules §5): they report, oversee or are the system.
 _NEVER_SIGNS: Final = frozenset({*OVERSIGHT_ROLES, Role.REPORTER, Role.SYSTEM})
+"""Roles no sign-off step may name (psirf-rules §5): they report, oversee or are the system."""
 _FACT_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
@@ -492,6 +493,69 @@ class _Checker:
         if self.view.timescales is not None:
             self.clocks(self.view.timescales)
         self.ladder_actions()
+        self.warnings_within_clocks()
+
+    def warnings_within_clocks(self) -> None:
+        """A warning tier falls after its clock starts (psirf-rules §9.4, INF).
+
+        A warning set further before the due date than the clock runs would fall before the
+        clock starts, where the schedule can only drop it; the plan is refused instead. The
+        clocks whose length the plan fixes are checked: a response type's timescale, the
+        candour targets and ``[timescales]``. Lengths in different units are compared when the
+        answer does not depend on the start date (hours, calendar days and weeks against one
+        another; working days and months only against the same unit).
+        """
+        ladders = dict(self.view.escalation_ladders)
+        users: list[tuple[Path, str | None, tuple[Timescale, ...]]] = [
+            (("response_types", name, "escalation_ladder"), rt.escalation_ladder, (rt.timescale,))
+            for name, rt in self.view.response_types
+            if rt.timescale is not None
+        ]
+        candour = self.view.duty_of_candour
+        if candour is not None:
+            targets = (
+                candour.verbal_working_days,
+                candour.written_working_days,
+                candour.findings_working_days,
+            )
+            users.append(
+                (
+                    ("duty_of_candour", "escalation_ladder"),
+                    candour.escalation_ladder,
+                    tuple(Timescale(n, TimeUnit.WORKING_DAYS) for n in targets),
+                )
+            )
+        clocks = self.view.timescales
+        if clocks is not None:
+            users.append(
+                (
+                    ("timescales", "triage_review_ladder"),
+                    clocks.triage_review_ladder,
+                    (clocks.triage_review,),
+                )
+            )
+            users.append(
+                (
+                    ("timescales", "referral_ladder"),
+                    clocks.referral_ladder,
+                    (clocks.referral_notification,),
+                )
+            )
+        for path, name, lengths in users:
+            ladder = ladders.get(name) if name is not None else None
+            if ladder is None:
+                continue
+            for tier in ladder.tiers:
+                if tier.before is None:
+                    continue
+                clock = next((c for c in lengths if _not_shorter(tier.before, c)), None)
+                if clock is not None:
+                    self.add(
+                        path,
+                        f"the ladder {name!r} warns {tier.before} before a clock of {clock}: "
+                        "the warning would fall before the clock starts",
+                    )
+                    break
 
     def ladder_actions(self) -> None:
         """A ladder with an expiry action is named only where the lifecycle offers it."""
@@ -593,3 +657,15 @@ class _Checker:
         for path, message in minimum_problems(retention):
             if 1 <= retention.classes[path[1]].years <= 100:  # else reported above
                 self.add((*at, *path), message)
+
+
+def _not_shorter(warning: Timescale, clock: Timescale) -> bool:
+    """Whether a warning ``warning`` before the due date reaches back to the clock's start.
+
+    Same units compare by amount. Other units compare the warning's shortest span with the
+    clock's longest (plus the hour a clock change can add), so only a warning that reaches
+    back past the start whatever the dates is refused.
+    """
+    if warning.unit is clock.unit:
+        return warning.amount >= clock.amount
+    return warning.shortest_days() >= clock.longest_days() + 1 / 24

@@ -8,21 +8,24 @@ are the serious ones (INF). Three rules follow, all pure:
 * **Per incident.** The records of one incident (its intake, learning responses, duty of
   candour case and safety actions) are one file: every one of them is kept as long as the
   longest any of them needs. A record's class is the longest of its own class and the
-  classes of the incident's other records, its *floor* (:func:`settled_class`).
+  classes of the incident's other records, its *floor*
+  ([`settled_class`][psirf_flow.policy.retention.settled_class]).
 * **Never lowered.** A record's earlier class is part of its floor, so later facts (a
   re-triage, a reworked decision) never shorten how long it is kept.
 * **Not below the Code.** A plan may lengthen periods but never set one shorter than the
-  Code's minimum: every class keeps records at least :data:`MINIMUM_YEARS`, and the class
-  serious records fall in at least :data:`SERIOUS_MINIMUM_YEARS`
-  (:func:`minimum_problems`, which the plan loader reports at the TOML paths).
+  Code's minimum: every class keeps records at least
+  [`MINIMUM_YEARS`][psirf_flow.policy.retention.MINIMUM_YEARS], and the class serious records fall
+  in at least [`SERIOUS_MINIMUM_YEARS`][psirf_flow.policy.retention.SERIOUS_MINIMUM_YEARS]
+  ([`minimum_problems`][psirf_flow.policy.retention.minimum_problems], which the plan loader reports
+  at the TOML paths).
 
 A record's retention is reviewed on the same calendar date its class's years after the
-incident (:func:`review_date`, the counting rule of
-:func:`psirf_flow.policy.timing.retention_review_date`).
+incident ([`review_date`][psirf_flow.policy.retention.review_date], the counting rule of
+[`psirf_flow.policy.timing.retention_review_date`][psirf_flow.policy.timing.retention_review_date]).
 
 Class names the settings no longer define are ignored when comparing (a plan that renamed
 its classes); ties in years are broken by name, as
-:meth:`~psirf_flow.policy.plan.RetentionSettings.class_for` does.
+[`class_for`][psirf_flow.policy.plan.RetentionSettings.class_for] does.
 """
 
 from __future__ import annotations
@@ -47,18 +50,18 @@ __all__ = [
     "settled_class",
 ]
 
-#: The shortest period the Code allows for any incident record: 10 years (psirf-rules §4.5).
 MINIMUM_YEARS: Final = 10
-#: The shortest period for serious-incident records (PSII and national requirement): 20 years.
+"""The shortest period the Code allows for any incident record: 10 years (psirf-rules §4.5)."""
 SERIOUS_MINIMUM_YEARS: Final = 20
+"""The shortest period for serious-incident records (PSII and national requirement): 20 years."""
 
-#: A problem in a plan's ``[retention]`` table: its path below ``retention`` and a message.
 Problem = tuple[tuple[str, ...], str]
+"""A problem in a plan's ``[retention]`` table: its path below ``retention`` and a message."""
 
-#: The workflow names that are learning-response lifecycle variants.
 _VARIANTS: Final = frozenset(v.value for v in LifecycleVariant)
-#: The workflow family whose cases run on a learning-response lifecycle variant.
+"""The workflow names that are learning-response lifecycle variants."""
 _LEARNING_RESPONSE: Final = "learning_response"
+"""The workflow family whose cases run on a learning-response lifecycle variant."""
 
 
 def highest_class(settings: RetentionSettings, names: Iterable[str | None]) -> str | None:
@@ -122,9 +125,10 @@ def settled_class(
 def minimum_problems(settings: RetentionSettings) -> list[Problem]:
     """Where ``settings`` keeps records shorter than the Code allows (psirf-rules §4.5, §7.2).
 
-    Every class keeps records at least :data:`MINIMUM_YEARS`; the class a PSII's records
-    and a national-requirement incident's records fall in keeps them at least
-    :data:`SERIOUS_MINIMUM_YEARS`. Paths are below the ``retention`` table.
+    Every class keeps records at least [`MINIMUM_YEARS`][psirf_flow.policy.retention.MINIMUM_YEARS];
+    the class a PSII's records and a national-requirement incident's records fall in keeps them at
+    least [`SERIOUS_MINIMUM_YEARS`][psirf_flow.policy.retention.SERIOUS_MINIMUM_YEARS]. Paths are
+    below the ``retention`` table.
     """
     problems: list[Problem] = [
         (
@@ -163,9 +167,13 @@ def review_date(incident_date: date, retention_class: RetentionClass) -> date:
     the same calendar date the class's years later (28 February for an incident on 29
     February), with no working-day roll-forward.
 
-    Example:
-        >>> review_date(date(2024, 2, 29), RetentionClass(years=10))
-        datetime.date(2034, 2, 28)
+    Examples:
+        ```python
+        from datetime import date
+        from psirf_flow.policy.plan import RetentionClass
+        from psirf_flow.policy.retention import review_date
+        review_date(date(2024, 2, 29), RetentionClass(years=10))  # date(2034, 2, 28)
+        ```
 
     Args:
         incident_date: The incident's date (Europe/London).
@@ -173,7 +181,7 @@ def review_date(incident_date: date, retention_class: RetentionClass) -> date:
 
     Raises:
         ValueError: If ``incident_date`` is not a date or ``retention_class`` is not a
-            :class:`~psirf_flow.policy.plan.RetentionClass`; the message names the
+            [`RetentionClass`][psirf_flow.policy.plan.RetentionClass]; the message names the
             argument.
     """
     return retention_review_date(incident_date, _retention_class(retention_class).years)

@@ -4,12 +4,12 @@ Editors that validate TOML against a JSON Schema (Taplo, and the Even Better TOM
 built on it) use it to check and complete a plan file as it is written. It is written in
 draft 4 of JSON Schema, the newest Taplo reads. It is published as
 ``docs/reference/plan.schema.json`` and printed by ``psirf-flow plan schema``; a test keeps
-the published file equal to :func:`plan_schema`.
+the published file equal to [`plan_schema`][psirf_flow.policy.schema.plan_schema].
 
 How it is generated, so that a setting added to a plan record appears on its own:
 
 * every attrs record becomes an object in ``definitions`` whose properties are its fields
-  (:func:`attrs.fields`, types from :func:`typing.get_type_hints`), with the record's
+  (`attrs.fields`, types from `typing.get_type_hints`), with the record's
   docstring as its description and each attribute's docstring line as the property's;
   fields without a default are ``required``; unknown keys are refused
   (``additionalProperties: false``), as the loader refuses them;
@@ -17,9 +17,10 @@ How it is generated, so that a setting added to a plan record appears on its own
   JSON types; ``date`` a string of ``format: date`` (TOML dates reach editors as text);
   ``tuple[X, ...]`` an array; ``Mapping[str, X]`` an object of ``X``; ``X | None`` is ``X``
   left out of ``required``;
-* a condition (the loader's own structuring hook, :mod:`psirf_flow.policy.conditions`)
-  becomes the recursive ``Condition`` definition: ``all``, ``any``, ``not`` or a fact test
-  with exactly one test from :class:`~psirf_flow.policy.conditions.Comparison`.
+* a condition (the loader's own structuring hook,
+  [`psirf_flow.policy.conditions`][psirf_flow.policy.conditions]) becomes the recursive
+  ``Condition`` definition: ``all``, ``any``, ``not`` or a fact test with exactly one test from
+  [`Comparison`][psirf_flow.policy.conditions.Comparison].
 
 Defaults that are plain values are shown as ``default``. The schema checks the shape of a
 file; cross-field rules (a default response among the allowed ones, references that
@@ -47,14 +48,13 @@ from psirf_flow.policy.plan import DECIDER_ROLES, Decider, Plan
 
 __all__ = ["SCHEMA_ID", "plan_schema", "plan_schema_text"]
 
-#: The schema's ``$id``: its place in the documentation.
 SCHEMA_ID: Final = "psirf-flow/plan.schema.json"
-#: Draft 4, the newest draft Taplo (and so Even Better TOML) reads.
+"""The schema's ``$id``: its place in the documentation."""
 _DRAFT: Final = "http://json-schema.org/draft-04/schema#"
+"""Draft 4, the newest draft Taplo (and so Even Better TOML) reads."""
 _CONDITION_TYPES: Final = frozenset({AllOf, AnyOf, Not, FactTest})
 _ATTRIBUTE_LINE: Final = re.compile(r"^(\s+)(\w+): (.*)$")
 
-#: What each test of a fact test holds, for editors' hover text.
 _TEST_HELP: Final[Mapping[Comparison, str]] = {
     Comparison.IS: "The fact equals this value (true/false, a code, a harm level, a number).",
     Comparison.IN: "The fact is one of these codes or harm levels (a set fact: shares any).",
@@ -70,10 +70,11 @@ _TEST_HELP: Final[Mapping[Comparison, str]] = {
     Comparison.ON_OR_AFTER: "A date fact on this day or later.",
     Comparison.BEFORE: "A date fact earlier than this day.",
 }
+"""What each test of a fact test holds, for editors' hover text."""
 
 
 def plan_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 4) of a plan file, generated from :class:`~psirf_flow.policy.Plan`."""
+    """The JSON Schema (draft 4) of a plan file, generated from `Plan`."""
     builder = _Builder()
     root = builder.record(Plan)
     schema: dict[str, Any] = {
@@ -87,7 +88,7 @@ def plan_schema() -> dict[str, Any]:
 
 
 def plan_schema_text() -> str:
-    """:func:`plan_schema` as the JSON text published in the documentation."""
+    """`plan_schema` as the JSON text published in the documentation."""
     return json.dumps(plan_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
@@ -266,8 +267,12 @@ def _attribute_docs(doc: str) -> dict[str, str]:
 
 
 def _plain(text: str) -> str:
-    """Docstring markup (``:class:`~x.Y```, double back-quotes) as plain text."""
-    text = re.sub(r":\w+:`~?(?:[\w.]+\.)?([\w]+)`", r"\1", text)
+    """Docstring markup as plain text: cross-references as their names, literals in back-quotes.
+
+    A cross-reference ``[`x.Y`][psirf_flow.x.Y]`` reads ``Y``; a double back-quoted literal
+    reads with single back-quotes.
+    """
+    text = re.sub(r"\[`(?:[\w.]+\.)?(\w+)`\]\[[\w.]+\]", r"\1", text)
     return text.replace("``", "`")
 
 

@@ -4,14 +4,14 @@ A plan schedules thematic reviews (``[[thematic_reviews]]``: a response type on 
 ``thematic_review`` lifecycle, ``every`` and ``first_due``, and optionally ``criteria``;
 psirf-rules §2, thematic review NAT-G ◐, the schedule LOCAL). Triage lists the reviews
 whose criteria an incident meets
-(:attr:`~psirf_flow.policy.triage.Recommendation.thematic_reviews_matched`) and the intake
+([`thematic_reviews_matched`][psirf_flow.policy.triage.Recommendation]) and the intake
 records the incidents added to a review (``add_to_thematic_review``). The function here is
 pure: given the plan, a day and the incidents gathered so far, it says which reviews are
 due and with what. Commissioning the review itself is the host's step: a
 ``thematic_review`` learning response opened with the payload
-:func:`commissioning_payload` builds, which (under a plan) the guard
-``scheduled_review_as_planned`` checks: the review is the plan's, due, and gathers only
-incidents added to it (see the how-to "Commission scheduled thematic reviews").
+[`commissioning_payload`][psirf_flow.policy.thematic.commissioning_payload] builds, which (under a
+plan) the guard ``scheduled_review_as_planned`` checks: the review is the plan's, due, and gathers
+only incidents added to it (see the how-to "Commission scheduled thematic reviews").
 
 Occurrences are ``first_due`` plus whole multiples of ``every``, counted from
 ``first_due`` each time (so monthly reviews from the 31st fall on the last day of shorter
@@ -40,11 +40,11 @@ __all__ = [
     "thematic_reviews_due",
 ]
 
-#: The fewest incidents a thematic review links (the lifecycle's ``several_incidents_linked``).
 MIN_GATHERED = 2
+"""The fewest incidents a thematic review links (the lifecycle's ``several_incidents_linked``)."""
 
-#: The most occurrences looked at per review (a daily review over thirty years).
 _MAX_STEPS = 11_000
+"""The most occurrences looked at per review (a daily review over thirty years)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -127,8 +127,8 @@ def gathered_reviews(intakes: Iterable[Mapping[str, object]]) -> dict[str, tuple
 
     Reads each intake's ``incident_id`` and ``thematic_review_ids`` (what
     ``add_to_thematic_review`` collects), so a host passes the facts of its intake cases and
-    gives the result to :func:`thematic_reviews_due` as ``gathered``. Facts of another shape
-    are skipped.
+    gives the result to [`thematic_reviews_due`][psirf_flow.policy.thematic.thematic_reviews_due] as
+    ``gathered``. Facts of another shape are skipped.
 
     Args:
         intakes: The facts of intake cases (for example ``case.facts`` of each listed case).
@@ -164,7 +164,8 @@ def not_yet_reviewed(
     ``scheduled_review_id`` equal to ``due.review_id`` take their ``incident_ids``.
 
     Args:
-        due: A review :func:`thematic_reviews_due` returned.
+        due: A review [`thematic_reviews_due`][psirf_flow.policy.thematic.thematic_reviews_due]
+            returned.
         earlier: The facts of thematic reviews already opened (not stood down); facts of
             another shape or of another review are skipped.
 
@@ -202,7 +203,8 @@ def commissioning_payload(
     was added to it.
 
     Args:
-        due: A review :func:`thematic_reviews_due` returned.
+        due: A review [`thematic_reviews_due`][psirf_flow.policy.thematic.thematic_reviews_due]
+            returned.
         incident_ids: The incidents to gather (default: ``due.incident_ids``), for example
             leaving out those an earlier occurrence already reviewed.
 

@@ -2,25 +2,26 @@
 
 These are the rules a deadline, a warning and an escalation tier are computed by. Instants
 are stored as aware UTC; **every day-based rule uses the Europe/London local date** of the
-event that starts it (:data:`~psirf_flow.policy.calendars.UK_TIME`), so a lead appointed at
+event that starts it ([`UK_TIME`][psirf_flow.policy.calendars.UK_TIME]), so a lead appointed at
 00:30 BST on a Monday starts the clock on that Monday, not on the Sunday its UTC date names.
 
 * **N working days from event E**: day 0 is E's local date, working day or not; the due
   date is the Nth working day strictly after day 0 (Monday to Friday, not a bank holiday of
   the plan's region, not one of the trust's closure days). The deadline is met by an action
   recorded at any time on or before the due date and breached at 00:00 local on the day
-  after (:func:`breach_instant`).
+  after ([`breach_instant`][psirf_flow.policy.timing.breach_instant]).
 * **N calendar days or weeks**: the local date N days (7N) after day 0; breached at 00:00
   local on the day after.
 * **N months** (a PSII's target and hard cap): the same day of the month N months later,
   the last day of that month when the day does not exist, then the next working day when
-  that date is not one (:func:`months_due`).
+  that date is not one ([`months_due`][psirf_flow.policy.timing.months_due]).
 * **N hours** (swarm huddle, hot debrief, triage review): real elapsed time, whatever the
   clock change; the deadline is breached at that instant.
 * **A warning W working days before due date D** fires at 00:00 local on the Wth working
   day strictly before D; **a later tier K working days after D** fires at 00:00 local on
-  the Kth working day strictly after D (:func:`offset_instant`). A tier of zero working days
-  after fires at the breach.
+  the Kth working day strictly after D
+  ([`offset_instant`][psirf_flow.policy.timing.offset_instant]). A tier of zero working days after
+  fires at the breach.
 * **Retention review**: the same calendar date N years after the incident date (29 February
   becomes 28 February in a year without it).
 
@@ -127,7 +128,8 @@ def working_days_after(day: date, n: int, calendar: WorkingDayCalendar) -> date:
 
     Raises:
         ValueError: If ``day`` is not a date, ``n`` is negative or not a whole number, or
-            ``calendar`` is not a :class:`~psirf_flow.policy.calendars.WorkingDayCalendar`.
+            ``calendar`` is not a
+            [`WorkingDayCalendar`][psirf_flow.policy.calendars.WorkingDayCalendar].
     """
     day = _day(day, "day")
     _calendar(calendar)
@@ -141,7 +143,8 @@ def working_days_before(day: date, n: int, calendar: WorkingDayCalendar) -> date
 
     Raises:
         ValueError: If ``day`` is not a date, ``n`` is negative or not a whole number, or
-            ``calendar`` is not a :class:`~psirf_flow.policy.calendars.WorkingDayCalendar`.
+            ``calendar`` is not a
+            [`WorkingDayCalendar`][psirf_flow.policy.calendars.WorkingDayCalendar].
     """
     day = _day(day, "day")
     _calendar(calendar)
@@ -160,15 +163,18 @@ def months_due(start: date, n: int, calendar: WorkingDayCalendar) -> date:
     the PSII's one-to-three-month target and six-month cap are plan settings, psirf-rules
     §4.1).
 
-    Example:
-        >>> from psirf_flow.policy.calendars import WorkingDayCalendar
-        >>> months_due(date(2026, 3, 14), 3, WorkingDayCalendar())  # Sun 14 Jun 2026
-        datetime.date(2026, 6, 15)
+    Examples:
+        ```python
+        from datetime import date
+        from psirf_flow.policy.calendars import WorkingDayCalendar
+        from psirf_flow.policy.timing import months_due
+        months_due(date(2026, 3, 14), 3, WorkingDayCalendar())  # date(2026, 6, 15), a Monday
+        ```
 
     Raises:
         ValueError: If ``start`` is not a date, ``n`` is negative or not a whole number,
             or ``calendar`` is not a
-            :class:`~psirf_flow.policy.calendars.WorkingDayCalendar`.
+            [`WorkingDayCalendar`][psirf_flow.policy.calendars.WorkingDayCalendar].
     """
     day = add_months(_day(start, "start"), _count(n, "n"))
     return day if _calendar(calendar).is_working_day(day) else calendar.next_working_day(day)
@@ -215,10 +221,10 @@ def due(start: datetime, timescale: Timescale, calendar: WorkingDayCalendar) -> 
 
     Raises:
         ValueError: If ``start`` is not an aware datetime, ``timescale`` is not a
-            :class:`~psirf_flow.policy.calendars.Timescale` with a whole amount of zero or
+            [`Timescale`][psirf_flow.policy.calendars.Timescale] with a whole amount of zero or
             more, or ``calendar`` is not a
-            :class:`~psirf_flow.policy.calendars.WorkingDayCalendar`; the message names
-            the argument.
+            [`WorkingDayCalendar`][psirf_flow.policy.calendars.WorkingDayCalendar]; the message
+            names the argument.
     """
     _aware(start, "start")
     _timescale(timescale, "timescale")
@@ -267,11 +273,11 @@ def offset_instant(
     its breach.
 
     Raises:
-        ValueError: If ``deadline`` is not a :class:`Due` with an aware ``breach_at``,
-            ``offset`` is not a :class:`~psirf_flow.policy.calendars.Timescale` with a whole
-            amount of zero or more, or ``calendar`` is not a
-            :class:`~psirf_flow.policy.calendars.WorkingDayCalendar`; the message names
-            the argument.
+        ValueError: If ``deadline`` is not a [`Due`][psirf_flow.policy.timing.Due] with an aware
+            ``breach_at``, ``offset`` is not a [`Timescale`][psirf_flow.policy.calendars.Timescale]
+            with a whole amount of zero or more, or ``calendar`` is not a
+            [`WorkingDayCalendar`][psirf_flow.policy.calendars.WorkingDayCalendar]; the message
+            names the argument.
     """
     breach_at = _aware(_due_record(deadline).breach_at, "deadline.breach_at").astimezone(UTC)
     _timescale(offset, "offset")

@@ -1,22 +1,23 @@
 """Triage: from an incident's facts, the plan and the national rules, a recommended response.
 
-:func:`triage` is a pure function. It follows the order PSIRF sets out (psirf-rules §0.5
-rule 1, §1 design consequence, §6 stage 2):
+[`triage`][psirf_flow.policy.triage.triage] is a pure function. It follows the order PSIRF sets out
+(psirf-rules §0.5 rule 1, §1 design consequence, §6 stage 2):
 
 1. **National requirement.** If any national rule matches, the incident must get the
    response it requires: a locally-led PSII (the plan's ``triage.national_psii_response``)
    or a referral to a body, or support for another body's review. "No further response"
    is never allowed, and setting the requirement aside needs an executive override with a
-   reason (:class:`OverrideRequirement`; recorded by the intake lifecycle, INF §5 SoD 7).
-   A requirement calling for a referral only (or another body's review) never produces a
-   local default: the recommendation carries the referrals and says what local response
-   the rules expect (:attr:`Recommendation.expected_local_response`: none, may be
-   required, or decided by the body, as for a mental health-related homicide, §3 row 5).
-   A matching local priority may *add* a response: its allowed responses are listed, and
-   its default is given as :attr:`Recommendation.local_default`, to be commissioned
-   alongside the referral; where a rule says a locally-led PSII may be required, the
-   plan's national PSII response is allowed too. A local priority never replaces a
-   national PSII: the PSII stays the default and the only allowed response.
+   reason ([`OverrideRequirement`][psirf_flow.policy.triage.OverrideRequirement]; recorded by the
+   intake lifecycle, INF §5 SoD 7). A requirement calling for a referral only (or another body's
+   review) never produces a local default: the recommendation carries the referrals and says what
+   local response the rules expect
+   ([`Recommendation.expected_local_response`][psirf_flow.policy.triage.Recommendation]: none, may
+   be required, or decided by the body, as for a mental health-related homicide, §3 row 5). A
+   matching local priority may *add* a response: its allowed responses are listed, and its default
+   is given as [`Recommendation.local_default`][psirf_flow.policy.triage.Recommendation], to be
+   commissioned alongside the referral; where a rule says a locally-led PSII may be required, the
+   plan's national PSII response is allowed too. A local priority never replaces a national PSII:
+   the PSII stays the default and the only allowed response.
 2. **Plan priority.** The first matching priority, in plan order, gives the planned
    response: a default that its ``decided_by`` role confirms or changes with a reason, or
    routing to an improvement plan, or a scheduled thematic review.
@@ -333,7 +334,7 @@ def decision_frame(
     referral_expects: LocalResponse | None = None,
     emergent_risk: bool = False,
 ) -> DecisionFrame:
-    """The choices :func:`triage`'s precedence leaves the decider, from recorded triage.
+    """The choices `triage`'s precedence leaves the decider, from recorded triage.
 
     Args:
         plan: The plan the case runs under.
@@ -446,10 +447,11 @@ def intake_payload(recommendation: Recommendation, rules: NationalRuleSet) -> di
     referral (psirf-rules §3). The plan priorities matched are recorded even when a national
     PSII outranks them, and the plan's ``id@version`` is the one the guards compare with the
     version the case runs under; from these the guards rebuild the plan's choices
-    (:func:`decision_frame`). Only ids and codes: nothing from the incident's narrative.
+    ([`decision_frame`][psirf_flow.policy.triage.decision_frame]). Only ids and codes: nothing from
+    the incident's narrative.
 
     Args:
-        recommendation: What :func:`triage` returned.
+        recommendation: What [`triage`][psirf_flow.policy.triage.triage] returned.
         rules: The national rule set it was computed with.
     """
     by_ref = {rule.ref: rule for rule in rules.rules}

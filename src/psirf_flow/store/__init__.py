@@ -1,4 +1,4 @@
-"""Store adapters: :class:`InMemoryStore` (the reference) and ``psirf_flow.store.sql``."""
+"""Store adapters: `InMemoryStore` (the reference) and ``psirf_flow.store.sql``."""
 
 from psirf_flow.store.memory import InMemoryStore
 

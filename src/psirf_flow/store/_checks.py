@@ -1,7 +1,7 @@
 """Checks every store adapter applies the same way (private to ``psirf_flow.store``).
 
-:func:`check_claim` refuses a bad call to ``Store.claim_due`` with
-:class:`~psirf_flow.errors.InvalidInput` naming the argument; :func:`check_tiers` refuses a
+`check_claim` refuses a bad call to ``Store.claim_due`` with
+[`InvalidInput`][psirf_flow.errors.InvalidInput] naming the argument; `check_tiers` refuses a
 change whose escalation tiers a store could not keep as they are.
 """
 
@@ -16,12 +16,12 @@ from psirf_flow.ports import Change
 
 __all__ = ["LONGEST_CLAIMANT", "MOST_CLAIMED", "ROLE_SEPARATOR", "check_claim", "check_tiers"]
 
-#: The most tiers one call to ``claim_due`` may claim.
 MOST_CLAIMED: Final = 10_000
-#: The longest claimant name (the SQL column's width).
+"""The most tiers one call to ``claim_due`` may claim."""
 LONGEST_CLAIMANT: Final = 128
-#: What joins the roles a tier notifies when a store keeps them as one text.
+"""The longest claimant name (the SQL column's width)."""
 ROLE_SEPARATOR: Final = ","
+"""What joins the roles a tier notifies when a store keeps them as one text."""
 
 
 def check_claim(now: object, limit: object, claimant: object, lease: object) -> None:

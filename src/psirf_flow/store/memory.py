@@ -33,7 +33,7 @@ __all__ = ["InMemoryStore"]
 
 
 class InMemoryStore:
-    """A :class:`~psirf_flow.ports.Store` held in memory (tests, demos, prototypes)."""
+    """A [`Store`][psirf_flow.ports.Store] held in memory (tests, demos, prototypes)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -58,7 +58,7 @@ class InMemoryStore:
         self._positions: dict[str, int] = {}
 
     def load(self, case_id: str) -> Case:
-        """Return the case, or raise :class:`~psirf_flow.errors.CaseNotFound`."""
+        """Return the case, or raise [`CaseNotFound`][psirf_flow.errors.CaseNotFound]."""
         try:
             return self._cases[case_id]
         except KeyError:

@@ -12,20 +12,22 @@ __all__ = ["ManualClock"]
 
 
 class ManualClock:
-    """A :class:`~psirf_flow.ports.Clock` that never moves by itself.
+    """A [`Clock`][psirf_flow.ports.Clock] that never moves by itself.
 
     Times given in another zone (Europe/London in summer, say) are kept in UTC; naive
     times, other types and moves backwards are refused with
-    :class:`~psirf_flow.errors.InvalidInput` (also a ``ValueError``).
+    [`InvalidInput`][psirf_flow.errors.InvalidInput] (also a ``ValueError``).
 
     Args:
         start: The initial time; must be aware. Defaults to 2026-01-05 09:00 UTC.
 
-    Example:
-        >>> from datetime import timedelta
-        >>> clock = ManualClock()
-        >>> clock.advance(timedelta(days=1)).isoformat()
-        '2026-01-06T09:00:00+00:00'
+    Examples:
+        ```python
+        from datetime import timedelta
+        from psirf_flow.testing import ManualClock
+        clock = ManualClock()
+        clock.advance(timedelta(days=1)).isoformat()  # '2026-01-06T09:00:00+00:00'
+        ```
     """
 
     def __init__(self, start: datetime | None = None) -> None:

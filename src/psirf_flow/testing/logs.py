@@ -1,17 +1,19 @@
 """Capture psirf_flow's log events in a test, as dicts.
 
 psirf_flow's events go to the standard-library logger ``psirf_flow`` (see
-:mod:`psirf_flow.log`), not through structlog's global configuration, so
-``structlog.testing.capture_logs`` does not see them. :func:`capture_events` attaches a
-handler to that logger for the duration of a ``with`` block and keeps each event's fields.
+[`psirf_flow.log`][psirf_flow.log]), not through structlog's global configuration, so
+``structlog.testing.capture_logs`` does not see them.
+[`capture_events`][psirf_flow.testing.logs.capture_events] attaches a handler to that logger for the
+duration of a ``with`` block and keeps each event's fields.
 
-Example:
-    >>> import logging
-    >>> from psirf_flow.testing.logs import capture_events
-    >>> with capture_events(logging.WARNING) as events:
-    ...     pass
-    >>> events
-    []
+Examples:
+    ```python
+    import logging
+    from psirf_flow.testing.logs import capture_events
+    with capture_events(logging.WARNING) as events:
+        pass
+    events  # []
+    ```
 """
 
 from __future__ import annotations

@@ -1,39 +1,42 @@
 """A deliberately naive reference model of what the engine should do with a command.
 
 The model is an independent second implementation of the documented rules, written for
-clarity rather than speed. It reads a :class:`~psirf_flow.workflows.WorkflowDefinition` as
-plain data (a table of ``(state, trigger) -> destination``, the permitted roles, the
-declared fields) and calls the definition's registered guard functions directly. It never
-calls :func:`psirf_flow.decide.decide`, the payload checker or the ``transitions`` machine,
-so a defect in those shows up as a disagreement with the model.
+clarity rather than speed. It reads a
+[`WorkflowDefinition`][psirf_flow.workflows.spec.WorkflowDefinition] as plain data (a table of
+``(state, trigger) -> destination``, the permitted roles, the declared fields) and calls the
+definition's registered guard functions directly. It never calls
+[`psirf_flow.decide.decide`][psirf_flow.decide.decide], the payload checker or the ``transitions``
+machine, so a defect in those shows up as a disagreement with the model.
 
 The rules it implements, in the order the engine promises to apply them:
 
-0. psirf_flow's own identity (:data:`~psirf_flow.domain.SYSTEM_ACTOR_ID` or
-   :attr:`~psirf_flow.domain.Role.SYSTEM`) is refused to everyone
-   (:class:`~psirf_flow.errors.ReservedIdentity`);
+0. psirf_flow's own identity ([`SYSTEM_ACTOR_ID`][psirf_flow.domain.SYSTEM_ACTOR_ID] or
+   [`SYSTEM`][psirf_flow.domain.Role.SYSTEM]) is refused to everyone
+   ([`ReservedIdentity`][psirf_flow.errors.ReservedIdentity]);
 1. the case exists and belongs to the actor's organisation; a case of another
    organisation is reported exactly like a missing one
-   (:class:`~psirf_flow.errors.CaseNotFound`), before anything else;
+   ([`CaseNotFound`][psirf_flow.errors.CaseNotFound]), before anything else;
 2. an idempotency key seen before (within the actor's organisation) replays the first
    result when the command is the same, and is refused
-   (:class:`~psirf_flow.errors.IdempotencyKeyReused`) when it is not;
-3. the trigger exists (:class:`~psirf_flow.errors.UnknownTrigger`), may be fired from the
-   current state (:class:`~psirf_flow.errors.TransitionNotAllowed`), by someone holding a
-   permitted role (:class:`~psirf_flow.errors.RoleNotPermitted`), with an acceptable
-   payload (:class:`~psirf_flow.errors.InvalidPayload`), and every guard passes
-   (:class:`~psirf_flow.errors.GuardFailed`); when :meth:`ReferenceModel.predict` is asked
-   about an actor of another organisation directly, that is
-   :class:`~psirf_flow.errors.OrganisationMismatch`, checked first;
+   ([`IdempotencyKeyReused`][psirf_flow.errors.IdempotencyKeyReused]) when it is not;
+3. the trigger exists ([`UnknownTrigger`][psirf_flow.errors.UnknownTrigger]), may be fired from the
+   current state ([`TransitionNotAllowed`][psirf_flow.errors.TransitionNotAllowed]), by someone
+   holding a permitted role ([`RoleNotPermitted`][psirf_flow.errors.RoleNotPermitted]), with an
+   acceptable payload ([`InvalidPayload`][psirf_flow.errors.InvalidPayload]), and every guard passes
+   ([`GuardFailed`][psirf_flow.errors.GuardFailed]); when
+   [`ReferenceModel.predict`][psirf_flow.testing.model.ReferenceModel.predict] is asked about an
+   actor of another organisation directly, that is
+   [`OrganisationMismatch`][psirf_flow.errors.OrganisationMismatch], checked first;
 4. opening a case with an id already taken is refused last
-   (:class:`~psirf_flow.errors.CaseAlreadyExists`).
+   ([`CaseAlreadyExists`][psirf_flow.errors.CaseAlreadyExists]).
 
-:class:`ReferenceModel` answers for one definition and one case at a time, without
-changing anything. :class:`ReferenceEngine` keeps a world of cases and idempotency keys and
-applies what it predicts, like the engine does; it also applies psirf_flow's own
-``escalation_fired`` entries when told one was written (:meth:`ReferenceEngine.escalate`).
-Given the ``governance`` an engine's plan sets, the model records the same governing facts
-at opening and gives its guards the same plan.
+[`ReferenceModel`][psirf_flow.testing.model.ReferenceModel] answers for one definition and one case
+at a time, without changing anything. [`ReferenceEngine`][psirf_flow.testing.model.ReferenceEngine]
+keeps a world of cases and idempotency keys and applies what it predicts, like the engine does; it
+also applies psirf_flow's own ``escalation_fired`` entries when told one was written
+([`ReferenceEngine.escalate`][psirf_flow.testing.model.ReferenceEngine.escalate]). Given the
+``governance`` an engine's plan sets, the model records the same governing facts at opening and
+gives its guards the same plan.
 """
 
 from __future__ import annotations
@@ -114,7 +117,7 @@ class ModelCase:
     updated_at: datetime
 
     def as_case(self) -> Case:
-        """The model case as a :class:`~psirf_flow.domain.Case`, the shape guards receive."""
+        """The model case as a [`Case`][psirf_flow.domain.Case], the shape guards receive."""
         return Case(
             id=self.id,
             workflow=self.workflow,
@@ -139,7 +142,8 @@ class Prediction:
         case: The case after the command when accepted (or as it stands, when replayed).
         role: The role the actor is expected to act in, when accepted.
         data: The payload as it should be recorded (free text as digests).
-        failed_guards: The guards expected to fail, for :class:`GuardFailed`.
+        failed_guards: The guards expected to fail, for
+            [`GuardFailed`][psirf_flow.errors.GuardFailed].
         replay_of: For a replay, the sequence number of the entry being replayed.
     """
 
@@ -415,7 +419,8 @@ class ReferenceEngine:
         definitions: The workflows, as one definition, several, or a registry. New cases
             follow the newest version of a name, as with the engine.
         governance: The plan and rule pack versions new cases open under, as for
-            :class:`ReferenceModel` (``None``: an engine without a plan).
+            [`ReferenceModel`][psirf_flow.testing.model.ReferenceModel] (``None``: an engine without
+            a plan).
     """
 
     def __init__(

@@ -1,37 +1,38 @@
 """A hypothesis state machine that drives the engine and checks it against the reference model.
 
-:func:`engine_state_machine` builds a :class:`hypothesis.stateful.RuleBasedStateMachine`
-for any workflow definition (or several). Each run opens a few cases and fires commands at
-them, moving the manual clock between commands: commands steered towards progress (so runs
-reach the final states and reopen), any command the model says may be accepted, random and
-junk commands, and repeats of earlier commands with their idempotency keys. After every
-command the engine's outcome is compared with the prediction of
-:class:`~psirf_flow.testing.model.ReferenceEngine`: accepted or refused, the error class,
+[`engine_state_machine`][psirf_flow.testing.stateful.engine_state_machine] builds a
+`hypothesis.stateful.RuleBasedStateMachine` for any workflow definition (or several). Each run opens
+a few cases and fires commands at them, moving the manual clock between commands: commands steered
+towards progress (so runs reach the final states and reopen), any command the model says may be
+accepted, random and junk commands, and repeats of earlier commands with their idempotency keys.
+After every command the engine's outcome is compared with the prediction of
+[`ReferenceEngine`][psirf_flow.testing.model.ReferenceEngine]: accepted or refused, the error class,
 the failed guards, the new state, role, facts and audit entry. After every step these
 invariants are checked for every case:
 
 * the audit trail has exactly one entry per accepted command (the opening included),
   numbered 1, 2, 3 … and the case's version equals that number;
-* the chain verifies (:meth:`~psirf_flow.Engine.verify`) whenever its head moved, and
+* the chain verifies ([`verify`][psirf_flow.engine.Engine.verify]) whenever its head moved, and
   every chain once more at the end of the run;
 * the case, and every entry, is in a state of its definition, the one the model expects;
 * a final state is only ever left by a ``reopens`` transition, fired in one of its roles;
 * a replayed idempotent command writes nothing.
 
 Built with ``plan=`` the engine runs under a plan; built with ``clocks=True`` it is a
-:class:`ClockedEngineStateMachine`, which also moves the clock, holds and resumes cases and
-sweeps, and checks that every due escalation tier fires exactly once and never early
-(psirf-rules §4, §9.4).
+[`ClockedEngineStateMachine`][psirf_flow.testing.stateful.ClockedEngineStateMachine], which also
+moves the clock, holds and resumes cases and sweeps, and checks that every due escalation tier fires
+exactly once and never early (psirf-rules §4, §9.4).
 
-Example:
-    Run it under pytest for your own definition::
+Run it under pytest for your own definition:
 
-        from hypothesis import settings
-        from psirf_flow.testing import engine_state_machine
+```python
+from hypothesis import settings
+from psirf_flow.testing import engine_state_machine
 
-        MyPlanMachine = engine_state_machine(MY_DEFINITION)
-        TestMyPlan = MyPlanMachine.TestCase
-        TestMyPlan.settings = settings(max_examples=50, stateful_step_count=60)
+MyPlanMachine = engine_state_machine(MY_DEFINITION)
+TestMyPlan = MyPlanMachine.TestCase
+TestMyPlan.settings = settings(max_examples=50, stateful_step_count=60)
+```
 """
 
 from __future__ import annotations
@@ -88,13 +89,13 @@ __all__ = [
     "engine_state_machine",
 ]
 
-#: The people the machine acts as. A small pool, so "is the lead" and independence
-#: guards both pass and fail.
 DEFAULT_PEOPLE: Final = ("staff-1", "staff-2", "staff-3", "staff-4", "staff-5")
+"""The people the machine acts as. A small pool, so "is the lead" and independence
+guards both pass and fail."""
 
 _T = TypeVar("_T")
-#: The test kit reads every case it made as a named system reader.
 _READER = SystemReader("psirf-flow-stateful-test")
+"""The test kit reads every case it made as a named system reader."""
 _MISSING_CASE: Final = "case-missing"
 _UNKNOWN_TRIGGER: Final = "not_a_step"
 _STEPS: Final = (timedelta(0), timedelta(minutes=5), timedelta(days=1), timedelta(days=45))
@@ -130,7 +131,7 @@ class _Sent:
 
 
 class EngineStateMachine(RuleBasedStateMachine):
-    """Engine plus store against the reference model; build it with :func:`engine_state_machine`.
+    """Engine plus store against the reference model; build it with `engine_state_machine`.
 
     Subclass it (or the class the factory returns) to change how the store, the engine or
     the people are made, or to add rules of your own.
@@ -152,10 +153,10 @@ class EngineStateMachine(RuleBasedStateMachine):
     other_organisation: ClassVar[str] = "RY2"
     people: ClassVar[tuple[str, ...]] = DEFAULT_PEOPLE
     max_cases: ClassVar[int] = 2
-    #: The plan the engine runs under (``None``: no plan, the built-in defaults).
     plan: ClassVar[Plan | None] = None
-    #: Where the manual clock starts (``None``: :class:`ManualClock`'s default).
+    """The plan the engine runs under (``None``: no plan, the built-in defaults)."""
     clock_start: ClassVar[datetime | None] = None
+    """Where the manual clock starts (``None``: `ManualClock`'s default)."""
     # Strategies are built once per machine class: building them for every step costs
     # more than drawing from them.
     _strategies: ClassVar[dict[tuple[object, ...], st.SearchStrategy[Any]]] = {}
@@ -187,11 +188,11 @@ class EngineStateMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------------ hooks
 
     def make_store(self) -> Store:
-        """Return a new, empty store for one run (an :class:`InMemoryStore` by default)."""
+        """Return a new, empty store for one run (an `InMemoryStore` by default)."""
         return InMemoryStore()
 
     def make_engine(self, store: Store, clock: Clock) -> Engine:
-        """Return the engine under test for one run (under :attr:`plan` when one is set)."""
+        """Return the engine under test for one run (under `plan` when one is set)."""
         return Engine(store, clock=clock, definitions=self.registry, plan=self.plan)
 
     # ------------------------------------------------------------------ rules
@@ -272,7 +273,8 @@ class EngineStateMachine(RuleBasedStateMachine):
         """Every case's audit chain verifies against its head.
 
         A chain already verified at the same head is checked again only at the end of the
-        run (in :meth:`teardown`), which keeps long runs fast.
+        run (in [`teardown`][psirf_flow.testing.stateful.EngineStateMachine.teardown]), which keeps
+        long runs fast.
         """
         self._verify_chains(again=False)
 
@@ -579,9 +581,9 @@ class EngineStateMachine(RuleBasedStateMachine):
         event(f"accepted: {entry.trigger}")
 
 
-#: The claimants of the sweepers a clocked machine runs (two, so claims by one are seen
-#: by the other).
 DEFAULT_CLAIMANTS: Final = ("sweeper-a", "sweeper-b")
+"""The claimants of the sweepers a clocked machine runs (two, so claims by one are seen
+by the other)."""
 _PENDING: Final = EscalationStatus.PENDING.value
 _PAUSED: Final = EscalationStatus.PAUSED.value
 _FIRED: Final = EscalationStatus.FIRED.value
@@ -590,10 +592,6 @@ _PAUSED_DEADLINE: Final = DeadlineStatus.PAUSED.value
 _FINISHED: Final = frozenset(
     {DeadlineStatus.MET.value, DeadlineStatus.CLEARED.value, DeadlineStatus.SUPERSEDED.value}
 )
-#: Instants a clocked run likes to land on (UTC): around the clocks going back on
-#: 25 October 2026 (01:00 UTC) and forward on 28 March 2027 (01:00 UTC), local midnights
-#: either side, and the Christmas and New Year bank holidays of 2026 (Boxing Day falls on
-#: a Saturday, so Monday 28 December is its substitute).
 CLOCK_LANDMARKS: Final = (
     datetime(2026, 10, 24, 23, tzinfo=UTC),  # 00:00 on the 25th, local (BST)
     datetime(2026, 10, 25, 0, 59, 59, tzinfo=UTC),
@@ -610,6 +608,10 @@ CLOCK_LANDMARKS: Final = (
     datetime(2027, 3, 28, 1, tzinfo=UTC),  # 01:00 GMT becomes 02:00 BST
     datetime(2027, 3, 28, 23, tzinfo=UTC),  # 00:00 on the 29th, local (BST)
 )
+"""Instants a clocked run likes to land on (UTC): around the clocks going back on
+25 October 2026 (01:00 UTC) and forward on 28 March 2027 (01:00 UTC), local midnights
+either side, and the Christmas and New Year bank holidays of 2026 (Boxing Day falls on
+a Saturday, so Monday 28 December is its substitute)."""
 _NEAR: Final = (timedelta(seconds=-1), timedelta(0), timedelta(seconds=1))
 _ADVANCES: Final = ("minutes", "hours", "days", "weeks", "landmark", "next tier", "next tier")
 _AMOUNTS: Final = {
@@ -620,39 +622,40 @@ _AMOUNTS: Final = {
 }
 _DEAD_CLAIMANT: Final = "sweeper-that-died"
 _LEASES: Final = (timedelta(minutes=1), timedelta(minutes=5), timedelta(hours=1))
-#: Dates drawn for the steered steps of a clocked run: from a month ago to half a year on.
 _DATE_OFFSETS: Final = st.integers(-30, 183)
+"""Dates drawn for the steered steps of a clocked run: from a month ago to half a year on."""
 
 _TierKey = tuple[str, str, int, int]
 _CANCELLED: Final = EscalationStatus.CANCELLED.value
-#: How a tier's status may change from one step to the next (psirf-rules §9.4: a tier
-#: waits, pauses with its case's hold, fires once or is cancelled; nothing comes back).
 _TIER_MOVES: Final = {
     _PENDING: frozenset({_PENDING, _PAUSED, _FIRED, _CANCELLED}),
     _PAUSED: frozenset({_PAUSED, _PENDING, _CANCELLED}),
     _FIRED: frozenset({_FIRED}),
     _CANCELLED: frozenset({_CANCELLED}),
 }
+"""How a tier's status may change from one step to the next (psirf-rules §9.4: a tier
+waits, pauses with its case's hold, fires once or is cancelled; nothing comes back)."""
 
 
 class ClockedEngineStateMachine(EngineStateMachine):
     """The engine-versus-model machine with the clock and the sweepers as rules of their own.
 
     Build it with ``engine_state_machine(..., clocks=True)``. Besides the commands of
-    :class:`EngineStateMachine`, a run moves the clock (by minutes to weeks, onto the
-    instants of :data:`CLOCK_LANDMARKS`, or just before, at or just after the next
-    tier's ``fire_at``), puts cases on hold and resumes them, sweeps with one of several
-    :class:`~psirf_flow.Sweeper` instances (different claimants; one claims a tier at a
-    time), and lets a sweeper claim due tiers and die without firing them (its claims
-    hold other sweepers off until the lease runs out). The dates of steered
-    steps (a safety action's ``due_on``, a PSII's agreed ``target_date``, a candour case's
-    ``aware_on``) are drawn near the clock, so clocks fall due within a run.
+    [`EngineStateMachine`][psirf_flow.testing.stateful.EngineStateMachine], a run moves the clock
+    (by minutes to weeks, onto the instants of
+    [`CLOCK_LANDMARKS`][psirf_flow.testing.stateful.CLOCK_LANDMARKS], or just before, at or just
+    after the next tier's ``fire_at``), puts cases on hold and resumes them, sweeps with one of
+    several [`Sweeper`][psirf_flow.sweeper.Sweeper] instances (different claimants; one claims a
+    tier at a time), and lets a sweeper claim due tiers and die without firing them (its claims hold
+    other sweepers off until the lease runs out). The dates of steered steps (a safety action's
+    ``due_on``, a PSII's agreed ``target_date``, a candour case's ``aware_on``) are drawn near the
+    clock, so clocks fall due within a run.
 
     Each sweep at ``t`` must fire exactly the tiers that were pending, due by ``t``, of an
     open deadline and not under a dead sweeper's live claim (never a paused one, never
     early), each as one ``escalation_fired``
     entry recorded at ``t``, and leave nothing else changed; the model applies each entry
-    (:meth:`~psirf_flow.testing.model.ReferenceEngine.escalate`), so every comparison of
+    ([`escalate`][psirf_flow.testing.model.ReferenceEngine.escalate]), so every comparison of
     the base machine stays exact. After every step, for every case:
 
     * every ``fired`` tier has exactly one ``escalation_fired`` entry with its kind, cycle
@@ -1037,25 +1040,29 @@ def engine_state_machine(
         definitions: One definition, several, or a registry; new cases follow the newest
             version of each name.
         store_factory: Makes a fresh, empty store for each run (called with no arguments);
-            :class:`~psirf_flow.InMemoryStore` by default. Point it at your own adapter to
-            test it together with the engine.
+            [`InMemoryStore`][psirf_flow.store.memory.InMemoryStore] by default. Point it at your
+            own adapter to test it together with the engine.
         people: Opaque ids the actors are drawn from; keep it small (four to six) so that
             guards comparing people both pass and fail.
         organisation: The organisation owning the cases.
         max_cases: How many live cases a run keeps at most.
         plan: A plan for the engine to run under (``None``: none, the built-in
-            defaults); see :attr:`EngineStateMachine.plan`.
+            defaults); see
+            [`EngineStateMachine.plan`][psirf_flow.testing.stateful.EngineStateMachine].
         clocks: Add the clock and the sweepers as rules, with the invariants on deadlines
-            and escalation tiers (:class:`ClockedEngineStateMachine`). Off by default: the
-            clock then moves only between commands and nothing is swept.
+            and escalation tiers
+            ([`ClockedEngineStateMachine`][psirf_flow.testing.stateful.ClockedEngineStateMachine]).
+            Off by default: the clock then moves only between commands and nothing is swept.
         claimants: With ``clocks``, the sweepers' claimant names (one sweeper each).
-        start: Where the manual clock starts (aware; ``None``: :class:`ManualClock`'s
-            default, 2026-01-05 09:00 UTC). Start within the plan's dates.
+        start: Where the manual clock starts (aware; ``None``:
+            [`ManualClock`][psirf_flow.testing.clock.ManualClock]'s default, 2026-01-05 09:00 UTC).
+            Start within the plan's dates.
 
     Returns:
-        A :class:`EngineStateMachine` subclass (a :class:`ClockedEngineStateMachine` with
-        ``clocks``). Run it with
-        :func:`hypothesis.stateful.run_state_machine_as_test` or through its ``TestCase``.
+        A [`EngineStateMachine`][psirf_flow.testing.stateful.EngineStateMachine] subclass (a
+        [`ClockedEngineStateMachine`][psirf_flow.testing.stateful.ClockedEngineStateMachine] with
+        ``clocks``). Run it with `hypothesis.stateful.run_state_machine_as_test` or through its
+        ``TestCase``.
     """
     found = [definitions] if isinstance(definitions, WorkflowDefinition) else list(definitions)
     registry = DefinitionRegistry(found)

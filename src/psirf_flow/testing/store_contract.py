@@ -2,28 +2,30 @@
 
 Every adapter (the in-memory store, the SQL store, and third parties' stores) subclasses
 it and passes. Subclass it in a test module, with a class name starting with ``Test``, and
-override the ``store`` fixture so that it returns a **fresh, empty** store for each test::
+override the ``store`` fixture so that it returns a **fresh, empty** store for each test:
 
-    import pytest
-    from psirf_flow.testing import StoreContract
+```python
+import pytest
+from psirf_flow.testing import StoreContract
 
 
-    class TestMyStore(StoreContract):
-        @pytest.fixture
-        def store(self, tmp_path):
-            store = MyStore(tmp_path / "cases.db")
-            yield store
-            store.close()
+class TestMyStore(StoreContract):
+    @pytest.fixture
+    def store(self, tmp_path):
+        store = MyStore(tmp_path / "cases.db")
+        yield store
+        store.close()
 
-        # Optional, for stores that persist: a new store object over the same data.
-        @pytest.fixture
-        def reopen(self, store, tmp_path):
-            return lambda: MyStore(tmp_path / "cases.db")
+    # Optional, for stores that persist: a new store object over the same data.
+    @pytest.fixture
+    def reopen(self, store, tmp_path):
+        return lambda: MyStore(tmp_path / "cases.db")
+```
 
-The contract drives the store directly with :class:`~psirf_flow.ports.Change` records
-built by :func:`~psirf_flow.decide.decide_open` and :func:`~psirf_flow.decide.decide`,
-and through an :class:`~psirf_flow.engine.Engine` with a
-:class:`~psirf_flow.testing.ManualClock`. It needs ``pytest`` and ``hypothesis`` (the
+The contract drives the store directly with [`Change`][psirf_flow.ports.Change] records
+built by [`decide_open`][psirf_flow.decide.decide_open] and [`decide`][psirf_flow.decide.decide],
+and through an [`Engine`][psirf_flow.engine.Engine] with a
+[`ManualClock`][psirf_flow.testing.clock.ManualClock]. It needs ``pytest`` and ``hypothesis`` (the
 ``testing`` extra).
 """
 
@@ -87,8 +89,8 @@ __all__ = ["StoreContract"]
 
 _REGISTRY = DefinitionRegistry.default()
 _ORG = "RX1"
-#: The contract reads what it wrote as a named system reader.
 _READER = SystemReader("psirf-flow-store-contract")
+"""The contract reads what it wrote as a named system reader."""
 _OTHER_ORG = "RY2"
 PSS = Actor("pss-1", [Role.PATIENT_SAFETY_SPECIALIST], _ORG)
 EXECUTIVE = Actor("exec-1", [Role.EXECUTIVE_LEAD], _ORG)
@@ -219,7 +221,7 @@ def _snapshot(store: Store, case_id: str, keys: tuple[str, ...] = ()) -> dict[st
 
 
 class StoreContract:
-    """What every :class:`~psirf_flow.ports.Store` adapter must do. Subclass and override ``store``.
+    """What every `Store` adapter must do. Subclass and override ``store``.
 
     Fixtures to override:
         store: A fresh, empty store for each test (required).

@@ -1,8 +1,8 @@
 """Hypothesis strategies for people, payloads and commands of any workflow definition.
 
 Every strategy reads the definition it is given, so a trust can point them at its own
-:class:`~psirf_flow.workflows.WorkflowDefinition` as well as at the built-in ones. Valid
-values are valid by construction (no filtering beyond the rare NHS-number-shaped
+[`WorkflowDefinition`][psirf_flow.workflows.spec.WorkflowDefinition] as well as at the built-in
+ones. Valid values are valid by construction (no filtering beyond the rare NHS-number-shaped
 identifier), so the strategies stay fast. Invalid payloads are invalid by construction too:
 each one has at least one unknown field, missing required field or badly typed value.
 
@@ -10,12 +10,16 @@ Free text deliberately includes patient-like names and NHS-number-like strings: 
 field must accept them and keep only their salted digest, while an identifier field must
 refuse them.
 
-Example:
-    >>> from hypothesis import given
-    >>> from psirf_flow.workflows import PSII
-    >>> @given(payloads_for(PSII, "approve"))
-    ... def test_approve_payloads(payload):
-    ...     assert "report_ref" in payload
+Examples:
+    ```python
+    from hypothesis import given
+    from psirf_flow.testing.strategies import payloads_for
+    from psirf_flow.workflows import PSII
+
+    @given(payloads_for(PSII, "approve"))
+    def test_approve_payloads(payload):
+        assert "report_ref" in payload
+    ```
 """
 
 from __future__ import annotations
@@ -58,10 +62,9 @@ __all__ = [
     "roles",
 ]
 
-#: The pseudo-trigger that names a workflow's opening in :func:`payloads_for`.
 OPEN: Final = "open"
+"""The pseudo-trigger that names a workflow's opening in `payloads_for`."""
 
-#: Free text that looks like patient-identifiable data; ``TEXT`` fields must hash it.
 PATIENT_LIKE_TEXT: Final = (
     "Mrs Jane Smith, DOB 01/02/1950",
     "Patient: John O'Neill (NHS 943 476 5919)",
@@ -71,6 +74,7 @@ PATIENT_LIKE_TEXT: Final = (
     "Family said: 'we were never told'",
     "",
 )
+"""Free text that looks like patient-identifiable data; ``TEXT`` fields must hash it."""
 
 _FIRST: Final = string.ascii_letters + string.digits
 _REST: Final = _FIRST + "._:@/#+-"
@@ -78,7 +82,7 @@ _UNKNOWN_FIELDS: Final = ("patient_name", "nhs_number", "free_text", "date_of_bi
 
 
 def identifiers(prefix: str = "") -> st.SearchStrategy[str]:
-    """Opaque identifiers that :func:`~psirf_flow.domain.check_identifier` accepts.
+    """Opaque identifiers that [`check_identifier`][psirf_flow.domain.check_identifier] accepts.
 
     Args:
         prefix: Put in front of every identifier (must itself be a valid start, e.g.
@@ -99,7 +103,7 @@ def organisations() -> st.SearchStrategy[str]:
 
 
 def roles() -> st.SearchStrategy[Role]:
-    """Any one :class:`~psirf_flow.domain.Role`."""
+    """Any one [`Role`][psirf_flow.domain.Role]."""
     return st.sampled_from(list(Role))
 
 
@@ -118,10 +122,11 @@ def actors(
 
     Args:
         organisation: A fixed organisation, a strategy for one, or ``None`` for
-            :func:`organisations`.
+            [`organisations`][psirf_flow.testing.strategies.organisations].
         roles: A fixed collection of roles, a strategy for role sets, or ``None`` for
-            :func:`role_sets`.
-        ids: A strategy for the person's id; :func:`identifiers` by default.
+            [`role_sets`][psirf_flow.testing.strategies.role_sets].
+        ids: A strategy for the person's id;
+            [`identifiers`][psirf_flow.testing.strategies.identifiers] by default.
     """
     org = (
         organisations()
@@ -184,9 +189,9 @@ def field_values(
 
     Args:
         spec: The field.
-        ids: Where identifiers come from (:func:`identifiers` by default). Passing a small
-            pool, e.g. ``st.sampled_from(["staff-1", "staff-2"])``, makes guards that compare
-            people (independence, "is the lead") both pass and fail.
+        ids: Where identifiers come from ([`identifiers`][psirf_flow.testing.strategies.identifiers]
+            by default). Passing a small pool, e.g. ``st.sampled_from(["staff-1", "staff-2"])``,
+            makes guards that compare people (independence, "is the lead") both pass and fail.
     """
     some_ids = ids if ids is not None else identifiers()
     match spec.kind:
@@ -216,7 +221,8 @@ def payloads(
 
     Args:
         fields: The declared fields of a trigger or an opening.
-        ids: Where identifiers come from (see :func:`field_values`).
+        ids: Where identifiers come from (see
+            [`field_values`][psirf_flow.testing.strategies.field_values]).
     """
     required = {f.name: field_values(f, ids=ids) for f in fields if f.required}
     optional = {f.name: field_values(f, ids=ids) for f in fields if not f.required}
@@ -236,7 +242,7 @@ def _fields(definition: WorkflowDefinition, trigger: str) -> tuple[FieldSpec, ..
 def payloads_for(
     definition: WorkflowDefinition, trigger: str, *, ids: st.SearchStrategy[str] | None = None
 ) -> st.SearchStrategy[dict[str, object]]:
-    """Valid payloads for one trigger of ``definition`` (or :data:`OPEN` for the opening).
+    """Valid payloads for one trigger of ``definition`` (or `OPEN` for the opening).
 
     Raises:
         ValueError: If the definition has no such trigger.
@@ -316,7 +322,7 @@ def invalid_payloads(
 def invalid_payloads_for(
     definition: WorkflowDefinition, trigger: str, *, ids: st.SearchStrategy[str] | None = None
 ) -> st.SearchStrategy[dict[str, object]]:
-    """Payloads one trigger of ``definition`` (or :data:`OPEN`) refuses."""
+    """Payloads one trigger of ``definition`` (or `OPEN`) refuses."""
     return invalid_payloads(_fields(definition, trigger), ids=ids)
 
 
@@ -338,10 +344,12 @@ def commands(
         definition: The workflow.
         triggers: The triggers to draw from; every trigger of the definition by default.
             Names the definition does not have are allowed (they are sent with junk).
-        actors: Who acts; :func:`actors` with any roles by default.
+        actors: Who acts; [`actors`][psirf_flow.testing.strategies.actors] with any roles by
+            default.
         valid: ``True`` for valid payloads only, ``False`` for invalid ones only, ``None``
             for both.
-        ids: Where identifiers in payloads come from (see :func:`field_values`).
+        ids: Where identifiers in payloads come from (see
+            [`field_values`][psirf_flow.testing.strategies.field_values]).
         idempotency_keys: Keys to attach; ``None`` or a fresh identifier by default.
     """
     names = list(triggers if triggers is not None else definition.triggers)

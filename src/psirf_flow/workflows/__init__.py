@@ -1,11 +1,13 @@
 """Workflow definitions as data, their guards, and the registry the engine looks them up in.
 
 Each lifecycle has its own package (definition, guards, payload vocabularies):
-:mod:`~psirf_flow.workflows.intake`, :mod:`~psirf_flow.workflows.learning_response`,
-:mod:`~psirf_flow.workflows.candour`, :mod:`~psirf_flow.workflows.safety_action`,
-:mod:`~psirf_flow.workflows.referral` and :mod:`~psirf_flow.workflows.delegation`; none
-imports another. :mod:`~psirf_flow.workflows.registry` assembles their guards
-(:data:`GUARDS`) and :class:`DefinitionRegistry` lists every lifecycle.
+[`intake`][psirf_flow.workflows.intake],
+[`learning_response`][psirf_flow.workflows.learning_response],
+[`candour`][psirf_flow.workflows.candour], [`safety_action`][psirf_flow.workflows.safety_action],
+[`referral`][psirf_flow.workflows.referral] and [`delegation`][psirf_flow.workflows.delegation];
+none imports another. [`registry`][psirf_flow.workflows.registry] assembles their guards
+([`GUARDS`][psirf_flow.workflows.registry.GUARDS]) and
+[`DefinitionRegistry`][psirf_flow.workflows.DefinitionRegistry] lists every lifecycle.
 """
 
 from __future__ import annotations

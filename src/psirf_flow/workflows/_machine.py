@@ -1,7 +1,7 @@
 """The only module that imports ``transitions``.
 
-Each :class:`~psirf_flow.workflows.spec.WorkflowDefinition` is compiled once per process
-into a ``transitions.Machine`` with no model bound, ``auto_transitions=False`` (so no
+Each [`WorkflowDefinition`][psirf_flow.workflows.spec.WorkflowDefinition] is compiled once per
+process into a ``transitions.Machine`` with no model bound, ``auto_transitions=False`` (so no
 ``to_<state>`` trigger can bypass guards and audit), ``send_event=True`` and
 ``queued=False`` (so a shared machine holds no per-call state). Commands are fired unbound,
 ``machine.events[trigger].trigger(token)``, against a small throw-away token: domain objects

@@ -4,10 +4,10 @@ A coupling says: when a command of one lifecycle is accepted, another lifecycle 
 The reaction is never applied inside the first command. Instead the engine writes an
 outbox message in the same transaction as the command that caused it, and a relay later
 applies the message as **its own audited command**, fired by psirf_flow itself
-(:attr:`~psirf_flow.domain.Role.SYSTEM`) with the message id as its idempotency key. So a
+([`SYSTEM`][psirf_flow.domain.Role.SYSTEM]) with the message id as its idempotency key. So a
 reaction happens exactly once, even when the process stops between the two steps.
 
-The built-in table (:data:`COUPLINGS`):
+The built-in table ([`COUPLINGS`][psirf_flow.workflows.couplings.COUPLINGS]):
 
 * ``open_learning_response``: an intake ``decide_response`` (or
   ``commission_local_response``) opens the learning response of the decided type, linked
@@ -26,10 +26,11 @@ The built-in table (:data:`COUPLINGS`):
   (``harm_regraded``), and the decision stays with a health care professional (reg 20(8)). A
   candour case that does not exist, or is in a state the step does not apply to, is skipped.
 * ``open_referral``: an intake ``refer`` or ``add_referral`` opens the referral's own
-  record (:mod:`psirf_flow.workflows.referral`) for the body, with the id
-  :func:`referral_case_id` (one per referring command). The intake's guards refer each
-  body once per incident; the referral's own opening guard refuses a second record for a
-  body, so two referrals to one body accepted before the relay ran still open one record.
+  record ([`psirf_flow.workflows.referral`][psirf_flow.workflows.referral]) for the body, with the
+  id [`referral_case_id`][psirf_flow.workflows.couplings.referral_case_id] (one per referring
+  command). The intake's guards refer each body once per incident; the referral's own opening guard
+  refuses a second record for a body, so two referrals to one body accepted before the relay ran
+  still open one record.
 * ``findings_due_on_approval``: approving a learning response linked to a candour case
   records on that case that the findings may now be shared (reg 20(4)(c)). Approval is
   ``approve`` or, under a plan, ``sign_off`` (the last step of the plan's sign-off chain,
@@ -40,16 +41,17 @@ The built-in table (:data:`COUPLINGS`):
   skipped (reg 20(4)(c), psirf-rules §9.4).
 * ``convert_swarm_to_after_action_review``: a swarm huddle not held in time, stood down by
   psirf_flow with ``convert_to_after_action_review`` (an escalation tier's action), opens an
-  after action review for the same incidents, with the id :func:`after_action_review_id`,
-  carrying the huddle's intake, candour case, response basis and staff involved
-  (psirf-rules §4.1: the huddle's clock is LOCAL; issue 10).
+  after action review for the same incidents, with the id
+  [`after_action_review_id`][psirf_flow.workflows.couplings.after_action_review_id], carrying the
+  huddle's intake, candour case, response basis and staff involved (psirf-rules §4.1: the huddle's
+  clock is LOCAL; issue 10).
 
 Ids derived from a source case (the cases a coupling opens, its message ids, the
 ``caused_by`` reference) are ``<source id><suffix>``, for instance ``INC-7/doc``. When that
 would be longer than an identifier may be (128 characters) the source id is shortened:
-:func:`derived_id` keeps as much of its start as fits, then ``+`` and the first 16 hex
-digits of the SHA-256 of the whole source id, then the suffix. The result is stable (the
-same source always gives the same id) and distinct for distinct sources.
+[`derived_id`][psirf_flow.workflows.couplings.derived_id] keeps as much of its start as fits, then
+``+`` and the first 16 hex digits of the SHA-256 of the whole source id, then the suffix. The result
+is stable (the same source always gives the same id) and distinct for distinct sources.
 
 Each message records the audit entry that caused it (``cause_sequence`` and ``cause_hash``),
 so the relay can check it against the case's verified trail before applying it. A coupling
@@ -104,24 +106,24 @@ __all__ = [
     "referral_case_id",
 ]
 
-#: Physical and psychological harm codes (intake lifecycle) that start candour screening,
-#: from the one harm vocabulary (:mod:`psirf_flow.policy.harm`).
 SCREENED_PHYSICAL_HARM: Final = harm.SCREENED_PHYSICAL_HARM
+"""Physical and psychological harm codes (intake lifecycle) that start candour screening,
+from the one harm vocabulary ([`psirf_flow.policy.harm`][psirf_flow.policy.harm])."""
 SCREENED_PSYCHOLOGICAL_HARM: Final = harm.SCREENED_PSYCHOLOGICAL_HARM
 
-#: Prefix of the keys under which a tracking coupling's reaction sees a fact's value just
-#: before the cause (``prior:physical_harm``).
 PRIOR: Final = "prior:"
+"""Prefix of the keys under which a tracking coupling's reaction sees a fact's value just
+before the cause (``prior:physical_harm``)."""
 _HARM_FACTS: Final = ("physical_harm", "psychological_harm")
 _STAFF_FACTS: Final = ("involved_staff_ids", "involved_line_manager_ids")
 _INTAKE: Final = "incident_intake"
-#: The intake's preset fact saying it is screened from its report on (see intake/definition.py).
 _SCREENED_FROM_REPORT: Final = "candour_screened_from_report"
+"""The intake's preset fact saying it is screened from its report on (see intake/definition.py)."""
 _LEARNING_FAMILY: Final = "learning_response"
 _PAYLOAD_PREFIX: Final = "p."
 _KIND_PREFIX: Final = "coupling."
-#: Hex digits of the source id's SHA-256 kept in a shortened derived id.
 _DIGEST_LENGTH: Final = 16
+"""Hex digits of the source id's SHA-256 kept in a shortened derived id."""
 
 
 @attrs.frozen
@@ -159,7 +161,8 @@ class Coupling:
         rule: Rule reference recorded with the message.
         summary: One line for documentation.
         tracks: Facts the reaction reads as they were at the cause (see
-            :func:`reaction_case`); set only by payloads, never cleared.
+            [`reaction_case`][psirf_flow.workflows.couplings.reaction_case]); set only by payloads,
+            never cleared.
         optional_target: The case it fires on may not exist: the relay skips the message
             (``skipped:no_target_case``) instead of counting a refusal.
     """
@@ -198,11 +201,12 @@ def derived_id(source_id: str, suffix: str) -> str:
     ``suffix``, 128 characters in all. ``suffix`` is short and made of identifier
     characters (for example ``"/doc"`` or ``"#4/open_candour_screening"``).
 
-    Example:
-        >>> derived_id("INC-7", "/doc")
-        'INC-7/doc'
-        >>> len(derived_id("I" * 125, "/doc"))
-        128
+    Examples:
+        ```python
+        from psirf_flow.workflows.couplings import derived_id
+        derived_id("INC-7", "/doc")  # 'INC-7/doc'
+        len(derived_id("I" * 125, "/doc"))  # 128
+        ```
     """
     candidate = source_id + suffix
     if check_identifier(candidate) is None:
@@ -275,9 +279,11 @@ def referral_case_id(intake_case_id: str, sequence: int) -> str:
     message against the source case as it is now, and a later referral replaces the
     intake's ``referral_body`` fact (every body stays in ``referral_bodies``).
 
-    Example:
-        >>> referral_case_id("INT-7", 4)
-        'INT-7/ref4'
+    Examples:
+        ```python
+        from psirf_flow.workflows.couplings import referral_case_id
+        referral_case_id("INT-7", 4)  # 'INT-7/ref4'
+        ```
     """
     return derived_id(intake_case_id, f"/ref{sequence}")
 
@@ -285,9 +291,11 @@ def referral_case_id(intake_case_id: str, sequence: int) -> str:
 def after_action_review_id(swarm_case_id: str) -> str:
     """The id of the after action review opened for a swarm huddle not held in time.
 
-    Example:
-        >>> after_action_review_id("INT-7/lr4")
-        'INT-7/lr4/aar'
+    Examples:
+        ```python
+        from psirf_flow.workflows.couplings import after_action_review_id
+        after_action_review_id("INT-7/lr4")  # 'INT-7/lr4/aar'
+        ```
     """
     return derived_id(swarm_case_id, "/aar")
 
@@ -343,8 +351,8 @@ def _was_screened(facts: Mapping[str, FactValue]) -> bool:
     )
 
 
-#: Intake triggers that grade harm (the opening, and a later update of the LFPSE record).
 _GRADING_TRIGGERS: Final = frozenset({"open", "update_incident_record"})
+"""Intake triggers that grade harm (the opening, and a later update of the LFPSE record)."""
 
 
 def _open_candour(case: Case, trigger: str, sequence: int) -> FollowUp | None:
@@ -461,7 +469,6 @@ def _findings_due_via_intake(case: Case, trigger: str, sequence: int) -> FollowU
     return _findings_due(linked, trigger, sequence)
 
 
-#: What an after action review opened for a swarm huddle carries over from it.
 _CONVERSION_CARRIED: Final = (
     "incident_ids",
     "intake_case_id",
@@ -469,6 +476,7 @@ _CONVERSION_CARRIED: Final = (
     "basis",
     *_STAFF_FACTS,
 )
+"""What an after action review opened for a swarm huddle carries over from it."""
 
 
 def _convert_swarm(case: Case, trigger: str, sequence: int) -> FollowUp | None:
@@ -488,11 +496,10 @@ def _convert_swarm(case: Case, trigger: str, sequence: int) -> FollowUp | None:
     )
 
 
-#: The steps that approve a learning response: ``approve`` by the fixed approvers, or
-#: ``sign_off`` by whoever the plan's chain names for its last step (psirf-rules §5).
 _APPROVAL: Final = frozenset({"approve", "sign_off"})
+"""The steps that approve a learning response: ``approve`` by the fixed approvers, or
+``sign_off`` by whoever the plan's chain names for its last step (psirf-rules §5)."""
 
-#: The built-in coupling table.
 COUPLINGS: Final[tuple[Coupling, ...]] = (
     Coupling(
         name="open_learning_response",
@@ -561,6 +568,7 @@ COUPLINGS: Final[tuple[Coupling, ...]] = (
         "incidents.",
     ),
 )
+"""The built-in coupling table."""
 
 
 def coupling_for(couplings: Iterable[Coupling], kind: str) -> Coupling | None:
@@ -590,7 +598,8 @@ def coupling_messages(
         now: When the command was accepted.
         cause_hash: The hash of the command's audit entry, recorded on each message.
         before: The case's facts before the command (none for an opening), for the
-            couplings that track facts (:func:`reaction_case`).
+            couplings that track facts
+            ([`reaction_case`][psirf_flow.workflows.couplings.reaction_case]).
     """
     messages: list[OutboxMessage] = []
     for coupling in couplings:
@@ -623,7 +632,7 @@ def coupling_messages(
 
 
 def read_follow_up(message: OutboxMessage) -> FollowUp | None:
-    """Turn a coupling message back into its :class:`FollowUp` (``None`` if it is not one)."""
+    """Turn a coupling message back into its `FollowUp` (``None`` if it is not one)."""
     body = message.body
     action = body.get("action")
     target = body.get("target_case_id")

@@ -53,16 +53,16 @@ __all__ = [
     "same_person",
 ]
 
-#: Facts that name the person leading a response (an investigator or a facilitator).
 LEAD_FACTS: Final = ("lead_id", "facilitator_id")
-#: The fact naming the plan priority a response was commissioned under (the intake's
-#: ``plan_priority_id``): its ``timescales`` override the response type's (psirf-rules §1.8).
+"""Facts that name the person leading a response (an investigator or a facilitator)."""
 PRIORITY_FACT: Final = "plan_priority_id"
-#: Roles that may sign a step of a sign-off chain or delegate one: every role a person
-#: acts in except the reporter's, the oversight roles and psirf_flow's own.
+"""The fact naming the plan priority a response was commissioned under (the intake's
+``plan_priority_id``): its ``timescales`` override the response type's (psirf-rules §1.8)."""
 SIGNER_ROLES: Final = tuple(
     r for r in Role if r not in OVERSIGHT_ROLES and r not in (Role.SYSTEM, Role.REPORTER)
 )
+"""Roles that may sign a step of a sign-off chain or delegate one: every role a person
+acts in except the reporter's, the oversight roles and psirf_flow's own."""
 
 
 def same_person(a: object, b: object) -> bool:
@@ -193,6 +193,7 @@ class GuardInput:
 
 
 Guard = Callable[[GuardInput], GuardResult]
+"""A guard: a pure function from what it may read to its verdict."""
 
 
 @attrs.frozen
@@ -259,10 +260,10 @@ _STAFF_INVOLVED_KEPT: Final = GuardSpec(
     uses_payload=True,
 )
 
-#: The guards several lifecycles run (each lifecycle adds them to its own registry).
 SHARED_GUARDS: Final[Mapping[str, GuardSpec]] = MappingProxyType(
     {g.name: g for g in (_STAFF_INVOLVED_KEPT,)}
 )
+"""The guards several lifecycles run (each lifecycle adds them to its own registry)."""
 
 
 def lifecycle_guards(*groups: Iterable[GuardSpec]) -> Mapping[str, GuardSpec]:

@@ -61,14 +61,14 @@ __all__ = [
     "incident_referrals",
 ]
 
-#: A guard registered from this module: name, check, summary, uses_payload,
-#: reads_incident_records.
 ReferralGuardRow = tuple[str, Callable[["GuardInput"], GuardResult], str, bool, bool]
+"""A guard registered from this module: name, check, summary, uses_payload,
+reads_incident_records."""
 
-#: The lifecycle family of referral records.
 REFERRAL_FAMILY: Final = "referral"
-#: Referral states in which the referral has not run its course.
+"""The lifecycle family of referral records."""
 OPEN_REFERRAL_STATES: Final = frozenset({"to_notify", "notified", "body_leads"})
+"""Referral states in which the referral has not run its course."""
 _COMPLETED: Final = "completed"
 _WITHDRAWN: Final = "withdrawn"
 
@@ -347,7 +347,6 @@ def _reserve_draw_allowed(g: GuardInput) -> GuardResult:
     )
 
 
-#: Every referral-related guard, registered by the intake and referral definitions.
 REFERRAL_GUARDS: Final[tuple[ReferralGuardRow, ...]] = (
     (
         "referral_body_allowed",
@@ -430,10 +429,13 @@ REFERRAL_GUARDS: Final[tuple[ReferralGuardRow, ...]] = (
         False,
     ),
 )
+"""Every referral-related guard, registered by the intake and referral definitions."""
 
 
-#: The rows above as registered guards, built once so the intake and the referral
-#: lifecycles (which both run some of them) share the same :class:`GuardSpec` objects.
 REFERRAL_GUARD_SPECS: Final[tuple[GuardSpec, ...]] = tuple(
     GuardSpec(*row) for row in REFERRAL_GUARDS
 )
+"""The rows above as registered guards, built once so the intake and the referral
+lifecycles (which both run some of them) share the same
+[`GuardSpec`][psirf_flow.workflows.guards.GuardSpec] objects.
+"""

@@ -52,12 +52,12 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEDULED_REVIEW_FACT", "THEMATIC_GUARDS", "THEMATIC_GUARD_SPECS"]
 
-#: A guard registered from this module: name, check, summary, uses_payload,
-#: reads_incident_records.
 ThematicGuardRow = tuple[str, Callable[["GuardInput"], GuardResult], str, bool, bool]
+"""A guard registered from this module: name, check, summary, uses_payload,
+reads_incident_records."""
 
-#: The opening fact of a thematic review that names the plan's scheduled review.
 SCHEDULED_REVIEW_FACT: Final = "scheduled_review_id"
+"""The opening fact of a thematic review that names the plan's scheduled review."""
 _INTAKE_FAMILY: Final = "intake"
 _RESPONSE_FAMILY: Final = "learning_response"
 _STOOD_DOWN: Final = "stood_down"
@@ -202,7 +202,6 @@ def _scheduled_review_as_planned(g: GuardInput) -> GuardResult:
     return GuardResult(name, ok=True)
 
 
-#: The thematic-review guards, registered by the intake and learning-response definitions.
 THEMATIC_GUARDS: Final[tuple[ThematicGuardRow, ...]] = (
     (
         "thematic_review_met",
@@ -222,10 +221,13 @@ THEMATIC_GUARDS: Final[tuple[ThematicGuardRow, ...]] = (
         True,
     ),
 )
+"""The thematic-review guards, registered by the intake and learning-response definitions."""
 
 
-#: The rows above as registered guards, built once so the intake and the learning
-#: responses (which both run some of them) share the same :class:`GuardSpec` objects.
 THEMATIC_GUARD_SPECS: Final[tuple[GuardSpec, ...]] = tuple(
     GuardSpec(*row) for row in THEMATIC_GUARDS
 )
+"""The rows above as registered guards, built once so the intake and the learning
+responses (which both run some of them) share the same
+[`GuardSpec`][psirf_flow.workflows.guards.GuardSpec] objects.
+"""

@@ -1,14 +1,14 @@
 """Check a command's payload against the fields its trigger declares.
 
 Unknown fields are refused, required fields must be present, and every value must fit its
-:class:`~psirf_flow.workflows.spec.FieldKind`. A problem names a declared field by its name
-and an unknown one through :func:`~psirf_flow.errors.shown` (redacted and cut short); it
+[`FieldKind`][psirf_flow.workflows.spec.FieldKind]. A problem names a declared field by its name
+and an unknown one through [`shown`][psirf_flow.errors.shown] (redacted and cut short); it
 never repeats a refused value. Free text is never kept: a ``TEXT`` field is replaced by a
 digest of the case id and the text. With the host's audit key (passed in as ``text_key``)
 it is an HMAC-SHA-256 (``hmac-sha256:…``), which nobody without the key can confirm
 against a guessed note; without keys it is a SHA-256 salted with the case id
 (``sha256:…``), so two cases holding the same words still do not share a digest.
-Identifiers are checked with :func:`~psirf_flow.domain.check_identifier`, which refuses
+Identifiers are checked with [`check_identifier`][psirf_flow.domain.check_identifier], which refuses
 names and NHS numbers.
 """
 
@@ -31,12 +31,13 @@ __all__ = ["EARLIEST_DATE", "LATEST_DATE", "MAX_COUNT", "check_payload", "text_d
 
 _SHA256_HEX: Final = re.compile(r"[0-9A-Fa-f]{64}")
 
-#: The largest count a ``COUNT`` field takes (kept well inside every store's integers, and
-#: inside RFC 8785's exact integers, 2**53 - 1).
 MAX_COUNT: Final = 999_999_999
-#: The range of dates a ``DATE`` field takes.
+"""The largest count a ``COUNT`` field takes (kept well inside every store's integers, and
+inside RFC 8785's exact integers, 2**53 - 1)."""
 EARLIEST_DATE: Final = date(1900, 1, 1)
+"""The earliest date a ``DATE`` field takes."""
 LATEST_DATE: Final = date(2199, 12, 31)
+"""The latest date a ``DATE`` field takes."""
 
 
 def text_digest(salt: str, text: str, key: bytes | None = None) -> str:
@@ -64,8 +65,8 @@ def check_payload(
     """Check ``payload`` and return ``(clean values, problems)``.
 
     The clean values hold only declared fields, with free text replaced by digests (keyed
-    with ``text_key`` when given, see :func:`text_digest`) and lists of ids sorted.
-    ``problems`` is empty when the payload is acceptable.
+    with ``text_key`` when given, see [`text_digest`][psirf_flow.workflows.payload.text_digest]) and
+    lists of ids sorted. ``problems`` is empty when the payload is acceptable.
     """
     declared = {f.name: f for f in fields}
     names: list[object] = list(payload)  # a hostile caller's keys may be anything

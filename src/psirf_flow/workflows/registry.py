@@ -2,10 +2,12 @@
 
 Each lifecycle package (``intake``, ``learning_response``, ``candour``, ``safety_action``,
 ``referral``, ``delegation``) registers its own guards with its definition, so no
-lifecycle package imports another. This module sits above them all: :data:`GUARDS` is the
-union of every lifecycle's registry (the same :class:`~psirf_flow.workflows.guards.GuardSpec`
-objects the definitions hold), and :func:`define` builds a definition against it unless
-given another registry, as :func:`psirf_flow.workflows.spec.define` did before the split.
+lifecycle package imports another. This module sits above them all:
+[`GUARDS`][psirf_flow.workflows.registry.GUARDS] is the union of every lifecycle's registry (the
+same [`GuardSpec`][psirf_flow.workflows.guards.GuardSpec] objects the definitions hold), and
+[`define`][psirf_flow.workflows.registry.define] builds a definition against it unless given another
+registry, as [`psirf_flow.workflows.spec.define`][psirf_flow.workflows.spec.define] did before the
+split.
 """
 
 from __future__ import annotations
@@ -40,8 +42,6 @@ def _assemble(registries: Iterable[Mapping[str, GuardSpec]]) -> Mapping[str, Gua
     return MappingProxyType(merged)
 
 
-#: The built-in guard registry, read-only: every lifecycle's guards and the shared ones.
-#: Copy it to add local guards.
 GUARDS: Final[Mapping[str, GuardSpec]] = _assemble(
     d.guards
     for d in (
@@ -53,6 +53,8 @@ GUARDS: Final[Mapping[str, GuardSpec]] = _assemble(
         REFERRAL,
     )
 )
+"""The built-in guard registry, read-only: every lifecycle's guards and the shared ones.
+Copy it to add local guards."""
 
 
 def define(
@@ -68,7 +70,7 @@ def define(
     transitions: Iterable[TransitionSpec],
     guards: Mapping[str, GuardSpec] | None = None,
 ) -> WorkflowDefinition:
-    """Build and validate a workflow definition (see :func:`psirf_flow.workflows.spec.define`).
+    """Build and validate a workflow definition (see `psirf_flow.workflows.spec.define`).
 
     Args:
         name: Unique name of the workflow.
@@ -81,8 +83,8 @@ def define(
         opening: How cases are opened.
         transitions: The transitions.
         guards: The guard registry to resolve guard names against (every built-in guard,
-            :data:`GUARDS`, by default); pass a copy extended with local guards to add
-            your own.
+            [`GUARDS`][psirf_flow.workflows.registry.GUARDS], by default); pass a copy extended with
+            local guards to add your own.
 
     Returns:
         The frozen definition.

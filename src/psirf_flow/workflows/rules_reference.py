@@ -1,8 +1,9 @@
 """A rules reference generated from workflow definitions and the national rule pack.
 
-Pure functions, like :mod:`psirf_flow.workflows.diagram`: no I/O, no clock. The documentation
-site calls :func:`rules_markdown` at build time, so the rules page lists exactly the rule
-references the engine records in audit entries.
+Pure functions, like [`psirf_flow.workflows.diagram`][psirf_flow.workflows.diagram]: no I/O, no
+clock. The documentation site calls
+[`rules_markdown`][psirf_flow.workflows.rules_reference.rules_markdown] at build time, so the rules
+page lists exactly the rule references the engine records in audit entries.
 
 For each rule reference (``rule_id@version``) of a workflow, the table gives:
 
@@ -96,7 +97,7 @@ def _cell(values: Iterable[str]) -> str:
 
 
 def rules_table(definition: WorkflowDefinition, national: NationalRuleSet | None = None) -> str:
-    """The rules of one workflow as a Markdown table (see :func:`rule_rows`)."""
+    """The rules of one workflow as a Markdown table (see `rule_rows`)."""
     lines = [
         "| Rule | Level | Source (psirf-rules, as its guards cite it) | Steps | Guards |",
         "| --- | --- | --- | --- | --- |",

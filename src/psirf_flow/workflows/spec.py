@@ -1,10 +1,12 @@
 """Workflow definitions as frozen, versioned data, validated when they are built.
 
-A :class:`WorkflowDefinition` lists states, the initial state, final states and
-transitions. Each :class:`TransitionSpec` names its trigger, source states, destination,
-the roles that may fire it, the guards it runs (by registered name), the payload fields it
-accepts and the rule references that justify it. :func:`define` checks everything at once
-and raises a single :class:`~psirf_flow.errors.DefinitionError` listing every problem.
+A [`WorkflowDefinition`][psirf_flow.workflows.spec.WorkflowDefinition] lists states, the initial
+state, final states and transitions. Each
+[`TransitionSpec`][psirf_flow.workflows.spec.TransitionSpec] names its trigger, source states,
+destination, the roles that may fire it, the guards it runs (by registered name), the payload fields
+it accepts and the rule references that justify it. [`define`][psirf_flow.workflows.spec.define]
+checks everything at once and raises a single [`DefinitionError`][psirf_flow.errors.DefinitionError]
+listing every problem.
 """
 
 from __future__ import annotations
@@ -38,14 +40,14 @@ __all__ = [
     "record_facts",
 ]
 
-#: Destination marker: return to the state recorded when the case was put on hold.
 PREVIOUS_STATE: Final = "<previous>"
-#: The fact holding the Europe/London date a case was put on hold (while it is on hold).
+"""Destination marker: return to the state recorded when the case was put on hold."""
 HELD_ON_FACT: Final = "held_on"
-#: The fact counting the whole local days a case has spent on hold, added up on each resume.
+"""The fact holding the Europe/London date a case was put on hold (while it is on hold)."""
 DAYS_ON_HOLD_FACT: Final = "days_on_hold"
-#: Destination marker: a recording step that keeps the case in the state it was fired from.
+"""The fact counting the whole local days a case has spent on hold, added up on each resume."""
 SAME_STATE: Final = "<same>"
+"""Destination marker: a recording step that keeps the case in the state it was fired from."""
 
 
 class FieldKind(StrEnum):
@@ -71,7 +73,7 @@ class FieldKind(StrEnum):
     """The id of another case of the same organisation (e.g. a learning response). Checked as
     an identifier; before deciding, the engine loads every case a ``CASE_REF`` fact names
     and hands guards a read-only summary of it
-    (:attr:`~psirf_flow.workflows.guards.GuardInput.references`). A missing case and
+    ([`references`][psirf_flow.workflows.guards.GuardInput]). A missing case and
     another organisation's case look the same: absent."""
     DIGEST = "digest"
     """A SHA-256 digest of a document the host holds (a draft version, say), written as 64
@@ -87,7 +89,8 @@ class FieldSpec:
         name: The field's name, which is also the fact it is stored under.
         kind: What it holds.
         required: Whether the command is refused without it.
-        choices: For :attr:`FieldKind.CHOICE`, the allowed codes.
+        choices: For [`FieldKind.CHOICE`][psirf_flow.workflows.spec.FieldKind.CHOICE], the allowed
+            codes.
     """
 
     name: str
@@ -97,12 +100,12 @@ class FieldSpec:
 
     @classmethod
     def choice(cls, name: str, choices: tuple[str, ...], *, required: bool = False) -> FieldSpec:
-        """A :attr:`FieldKind.CHOICE` field accepting one of ``choices``."""
+        """A `FieldKind.CHOICE` field accepting one of ``choices``."""
         return cls(name, FieldKind.CHOICE, required=required, choices=choices)
 
 
-#: The optional free-text note many steps accept (kept only as a salted digest).
 NOTE_FIELD: Final = FieldSpec("note", FieldKind.TEXT)
+"""The optional free-text note many steps accept (kept only as a salted digest)."""
 
 
 @attrs.frozen
@@ -135,18 +138,19 @@ class TransitionSpec:
     Args:
         trigger: The trigger's name.
         sources: States it may be fired from.
-        dest: The destination; :data:`PREVIOUS_STATE` to resume from hold, or
-            :data:`SAME_STATE` for a recording step that keeps the case where it is.
+        dest: The destination; [`PREVIOUS_STATE`][psirf_flow.workflows.spec.PREVIOUS_STATE] to
+            resume from hold, or [`SAME_STATE`][psirf_flow.workflows.spec.SAME_STATE] for a
+            recording step that keeps the case where it is.
         roles: Roles allowed to fire it, in order of preference.
         guards: Registered guard names, all evaluated; every failure is reported.
         fields: Payload fields it accepts.
         rules: Rule references (``rule_id@version``) recorded in the audit entry.
         actor_fact: When set, the acting person's id is stored as this fact (e.g. the author).
         stamp_fact: When set, the Europe/London date of the decision (ISO,
-            :func:`~psirf_flow.policy.timing.local_date` of ``now``) is stored as this fact
+            [`local_date`][psirf_flow.policy.timing.local_date] of ``now``) is stored as this fact
             (e.g. ``started_on`` when a response starts), so a step at 00:30 BST records
             that day, not the UTC date before it (issue 10 counting rules). The time comes from
-            the ``now`` argument of :func:`~psirf_flow.decide.decide`, so the core stays pure.
+            the ``now`` argument of [`decide`][psirf_flow.decide.decide], so the core stays pure.
         clears: Facts removed when it fires (e.g. review records when a report is reworked).
         counts: When set, this fact counts how often the step was taken: one more each time
             it fires (absent counts as zero), e.g. a report's ``revision`` on reopening.
@@ -188,8 +192,8 @@ class TransitionSpec:
         return step_name(self.trigger)
 
 
-#: Words of a trigger written in capitals in a step's human name.
 _ACRONYMS: Final = MappingProxyType({"psii": "PSII", "icb": "ICB", "aar": "AAR"})
+"""Words of a trigger written in capitals in a step's human name."""
 
 
 def step_name(trigger: str) -> str:
@@ -242,8 +246,9 @@ def record_facts(
 ) -> dict[str, FactValue]:
     """The facts a step's checked payload ``data`` sets on a case whose facts are ``facts``.
 
-    Usually ``data`` itself. For a keyed record step (:attr:`TransitionSpec.record_key`),
-    each other field under ``<field>.<key>`` and the index with the key added.
+    Usually ``data`` itself. For a keyed record step
+    ([`TransitionSpec.record_key`][psirf_flow.workflows.spec.TransitionSpec]), each other field
+    under ``<field>.<key>`` and the index with the key added.
     """
     if spec.record_key is None or spec.record_index is None:
         return dict(data)
@@ -261,7 +266,7 @@ def record_facts(
 
 @attrs.frozen
 class WorkflowDefinition:
-    """A validated, versioned workflow. Build it with :func:`define`, never directly.
+    """A validated, versioned workflow. Build it with `define`, never directly.
 
     Attributes:
         name: Unique name, e.g. ``"psii"``.
@@ -299,7 +304,7 @@ class WorkflowDefinition:
 
     @property
     def case_ref_facts(self) -> tuple[str, ...]:
-        """The facts that name another case (:attr:`FieldKind.CASE_REF` fields), sorted."""
+        """The facts that name another case (`FieldKind.CASE_REF` fields), sorted."""
         fields = [*self.opening.fields]
         for spec in self.transitions.values():
             fields.extend(spec.fields)
@@ -346,9 +351,10 @@ def define(
 ) -> WorkflowDefinition:
     """Build and validate a workflow definition against the guard registry ``guards``.
 
-    Each lifecycle package passes its own registry; :func:`psirf_flow.workflows.define`
-    (in :mod:`psirf_flow.workflows.registry`) resolves against every built-in guard by
-    default.
+    Each lifecycle package passes its own registry;
+    [`psirf_flow.workflows.define`][psirf_flow.workflows.registry.define] (in
+    [`psirf_flow.workflows.registry`][psirf_flow.workflows.registry]) resolves against every
+    built-in guard by default.
 
     Every problem is collected before anything is raised: a missing or unknown initial
     state, references to unknown states, unreachable states, transitions out of final
@@ -366,8 +372,8 @@ def define(
         opening: How cases are opened.
         transitions: The transitions.
         guards: The guard registry to resolve guard names against; pass a copy of
-            :data:`psirf_flow.workflows.registry.GUARDS` extended with local guards to add
-            your own.
+            [`psirf_flow.workflows.registry.GUARDS`][psirf_flow.workflows.registry.GUARDS] extended
+            with local guards to add your own.
 
     Returns:
         The frozen definition.

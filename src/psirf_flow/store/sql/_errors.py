@@ -1,17 +1,17 @@
 """Error translation shared by the SQL store and its migrations (private).
 
 Every SQLAlchemy or driver exception is translated into a psirf_flow error (chained with
-``raise ... from``): :class:`~psirf_flow.errors.StoreUnavailable` when the database cannot
-be reached, :class:`~psirf_flow.errors.StoreBusy` when another writer held a lock past the
-busy timeout (SQLite's "database is locked"; PostgreSQL's lock, deadlock and serialisation
-failures), :class:`~psirf_flow.errors.StoreError` for the rest.
+``raise ... from``): [`StoreUnavailable`][psirf_flow.errors.StoreUnavailable] when the database
+cannot be reached, [`StoreBusy`][psirf_flow.errors.StoreBusy] when another writer held a lock past
+the busy timeout (SQLite's "database is locked"; PostgreSQL's lock, deadlock and serialisation
+failures), [`StoreError`][psirf_flow.errors.StoreError] for the rest.
 
-:func:`_shown` is the one place a URL is turned into text for a person (error messages,
-the CLI, :class:`~psirf_flow.store.sql.SqlStore`'s ``url`` and ``repr``): the password of
-the userinfo part and every query parameter that may carry a secret (:func:`_is_secret`:
+`_shown` is the one place a URL is turned into text for a person (error messages,
+the CLI, [`SqlStore`][psirf_flow.store.sql.store.SqlStore]'s ``url`` and ``repr``): the password of
+the userinfo part and every query parameter that may carry a secret (`_is_secret`:
 ``password``, ``sslpassword``, ``passfile`` and any key naming a password, secret or
 token) are replaced by ``***``, and a password that a driver repeats in its message is
-masked too. :func:`_is_unique_violation` tells a duplicate key (someone else wrote first)
+masked too. `_is_unique_violation` tells a duplicate key (someone else wrote first)
 from other integrity failures on PostgreSQL and SQLite.
 """
 
@@ -38,15 +38,15 @@ _PG_UNIQUE_VIOLATION: Final = "23505"
 _SQLITE_UNIQUE_VIOLATIONS: Final = frozenset(
     {"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"}
 )
-#: PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
 _PG_BUSY: Final = frozenset({"40001", "40P01", "55P03"})
-#: SQLite result codes (and their extended codes) of a lock held by another connection.
+"""PostgreSQL: serialization_failure, deadlock_detected, lock_not_available."""
 _SQLITE_BUSY: Final = ("SQLITE_BUSY", "SQLITE_LOCKED")
-#: Words in a URL query key that mark its value as a secret.
+"""SQLite result codes (and their extended codes) of a lock held by another connection."""
 _SECRET_WORDS: Final = ("password", "passwd", "passfile", "secret", "token")
+"""Words in a URL query key that mark its value as a secret."""
 _MASK: Final = "***"
-#: The most characters of a URL an error message shows.
 _LONGEST_URL: Final = 200
+"""The most characters of a URL an error message shows."""
 
 
 def _is_secret(key: str) -> bool:

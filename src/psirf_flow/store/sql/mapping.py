@@ -7,7 +7,7 @@ written as aware UTC and read back as aware UTC on both backends (SQLite keeps n
 zone, so the UTC zone is re-attached on reading).
 
 A row that cannot be turned back into a record (undecodable JSON, a value of the wrong
-shape, an id the domain refuses) raises :class:`~psirf_flow.errors.CorruptRecord` naming
+shape, an id the domain refuses) raises [`CorruptRecord`][psirf_flow.errors.CorruptRecord] naming
 the case.
 """
 
@@ -51,8 +51,8 @@ class _Malformed(ValueError):
     """A stored value does not have the shape the domain needs."""
 
 
-#: Built once: what ``json.dumps`` with these options builds on every call.
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+"""Built once: what ``json.dumps`` with these options builds on every call."""
 
 
 def encode_json(value: object) -> str:
@@ -143,7 +143,7 @@ def case_values(case: Case) -> dict[str, Any]:
 
 
 def case_from_row(row: sa.Row[Any]) -> Case:
-    """Rebuild a :class:`~psirf_flow.domain.Case` from a ``cases`` row.
+    """Rebuild a [`Case`][psirf_flow.domain.Case] from a ``cases`` row.
 
     Raises:
         CorruptRecord: If the row cannot be a case.
@@ -226,7 +226,7 @@ def _rules(text: object) -> tuple[str, ...]:
 
 
 def entry_from_row(row: sa.Row[Any], *, prefix: str = "") -> AuditEntry:
-    """Rebuild an :class:`~psirf_flow.audit.AuditEntry` from an ``audit_entries`` row.
+    """Rebuild an [`AuditEntry`][psirf_flow.audit.entries.AuditEntry] from an ``audit_entries`` row.
 
     The stored hash is kept as stored: verification, not loading, judges it. A row written
     before migration 0003 reads as format 1 with no case digest or key.
@@ -281,7 +281,7 @@ def idempotency_values(record: IdempotencyRecord) -> dict[str, Any]:
 
 
 def idempotency_from_row(row: sa.Row[Any]) -> IdempotencyRecord:
-    """Rebuild an :class:`~psirf_flow.ports.IdempotencyRecord` from its row."""
+    """Rebuild an [`IdempotencyRecord`][psirf_flow.ports.IdempotencyRecord] from its row."""
     m = row._mapping
     return IdempotencyRecord(
         key=m["key"], case_id=m["case_id"], fingerprint=m["fingerprint"], sequence=m["sequence"]
@@ -312,7 +312,7 @@ def deadline_values(deadline: Deadline) -> dict[str, Any]:
 
 
 def deadline_from_row(row: sa.Row[Any]) -> Deadline:
-    """Rebuild a :class:`~psirf_flow.domain.Deadline` from its row.
+    """Rebuild a [`Deadline`][psirf_flow.domain.Deadline] from its row.
 
     Raises:
         CorruptRecord: If the row cannot be a deadline.
@@ -362,7 +362,7 @@ def escalation_values(escalation: Escalation) -> dict[str, Any]:
 
 
 def escalation_from_row(row: sa.Row[Any]) -> Escalation:
-    """Rebuild a :class:`~psirf_flow.domain.Escalation` from its row (the claim is not part).
+    """Rebuild a [`Escalation`][psirf_flow.domain.Escalation] from its row (the claim is not part).
 
     Raises:
         CorruptRecord: If the row cannot be an escalation tier.
@@ -433,7 +433,7 @@ def outbox_values(message: OutboxMessage) -> dict[str, Any]:
 
 
 def outbox_from_row(row: sa.Row[Any]) -> OutboxMessage:
-    """Rebuild an :class:`~psirf_flow.domain.OutboxMessage` from its row.
+    """Rebuild an [`OutboxMessage`][psirf_flow.domain.OutboxMessage] from its row.
 
     Raises:
         CorruptRecord: If the row cannot be a message.

@@ -1,20 +1,22 @@
-"""Schema versions: the revision a database is at, and :func:`upgrade` to this release's.
+"""Schema versions: the revision a database is at, and `upgrade` to this release's.
 
 The Alembic migrations ship inside the package (``psirf_flow.store.sql:migrations``).
-:data:`HEAD_REVISION` is the revision this release reads and writes;
-:func:`current_revision` reads the one recorded in a database; :func:`upgrade` creates or
-upgrades the tables in one transaction (on PostgreSQL under an advisory lock, so
-concurrent upgrades wait for each other). A database at a revision this release does not
-know is newer than it, and is refused with :class:`~psirf_flow.errors.SchemaVersionError`.
+[`HEAD_REVISION`][psirf_flow.store.sql.migrate.HEAD_REVISION] is the revision this release reads and
+writes; [`current_revision`][psirf_flow.store.sql.migrate.current_revision] reads the one recorded
+in a database; [`upgrade`][psirf_flow.store.sql.migrate.upgrade] creates or upgrades the tables in
+one transaction (on PostgreSQL under an advisory lock, so concurrent upgrades wait for each other).
+A database at a revision this release does not know is newer than it, and is refused with
+[`SchemaVersionError`][psirf_flow.errors.SchemaVersionError].
 
 **psirf_flow's own version table.** The revision is recorded in
-:data:`VERSION_TABLE` (``psirf_flow_alembic_version``), not in Alembic's default
-``alembic_version``, so a host application may keep its own Alembic history in the same
-schema: neither sees the other's revision. Releases before this one used
-``alembic_version``; :func:`upgrade` moves psirf_flow's revision from there to the new
-table in the same transaction (and under the same lock), and leaves that table alone when
-it holds anything else (a host's own revision). Until then, :meth:`SqlStore.check_schema`
-refuses the database as needing the migration.
+[`VERSION_TABLE`][psirf_flow.store.sql.migrate.VERSION_TABLE] (``psirf_flow_alembic_version``), not
+in Alembic's default ``alembic_version``, so a host application may keep its own Alembic history in
+the same schema: neither sees the other's revision. Releases before this one used
+``alembic_version``; [`upgrade`][psirf_flow.store.sql.migrate.upgrade] moves psirf_flow's revision
+from there to the new table in the same transaction (and under the same lock), and leaves that table
+alone when it holds anything else (a host's own revision). Until then,
+[`SqlStore.check_schema`][psirf_flow.store.sql.store.SqlStore.check_schema] refuses the database as
+needing the migration.
 
 **Forward-only.** psirf_flow's migrations cannot be reversed: every ``downgrade()``
 raises ``RuntimeError``. The audit trail is append-only evidence, and a downgrade would
@@ -40,20 +42,20 @@ from psirf_flow.store.sql.engines import make_engine
 
 __all__ = ["HEAD_REVISION", "VERSION_TABLE", "current_revision", "upgrade"]
 
-#: The schema revision this release of psirf_flow reads and writes.
 HEAD_REVISION: Final = "0006_deadline_clocks"
-#: The table that records psirf_flow's schema revision (Alembic's ``version_table``).
+"""The schema revision this release of psirf_flow reads and writes."""
 VERSION_TABLE: Final = "psirf_flow_alembic_version"
-#: Alembic's default version table, which releases before this one used (and hosts use).
+"""The table that records psirf_flow's schema revision (Alembic's ``version_table``)."""
 _LEGACY_VERSION_TABLE: Final = "alembic_version"
-#: The tables that show a legacy ``alembic_version`` row is psirf_flow's (revision 0001's).
-#: Later revisions' tables (``incident_links``, ``escalations``) stay out on purpose: a
-#: database recorded in the legacy table predates them, and must still be recognised.
+"""Alembic's default version table, which releases before this one used (and hosts use)."""
 _OWN_TABLES: Final = frozenset(
     {"cases", "audit_entries", "idempotency_keys", "deadlines", "outbox"}
 )
-#: Serialises concurrent migrations on PostgreSQL (any constant; "psirf" in ASCII).
+"""The tables that show a legacy ``alembic_version`` row is psirf_flow's (revision 0001's).
+Later revisions' tables (``incident_links``, ``escalations``) stay out on purpose: a
+database recorded in the legacy table predates them, and must still be recognised."""
 _MIGRATION_LOCK: Final = 0x7073_6972_66
+"""Serialises concurrent migrations on PostgreSQL (any constant; "psirf" in ASCII)."""
 
 
 class _Found(NamedTuple):
@@ -110,10 +112,12 @@ def _read(engine: sa.Engine | sa.Connection) -> _Found:
 def current_revision(engine: sa.Engine | sa.Connection) -> str | None:
     """Return the schema revision recorded in the database (``None`` when it has none).
 
-    The revision is read from :data:`VERSION_TABLE`. A database migrated by an earlier
-    release, which recorded it in the shared ``alembic_version`` table, reports that
-    revision too; :meth:`SqlStore.check_schema` refuses it until :func:`upgrade` has moved
-    it to :data:`VERSION_TABLE`.
+    The revision is read from [`VERSION_TABLE`][psirf_flow.store.sql.migrate.VERSION_TABLE]. A
+    database migrated by an earlier release, which recorded it in the shared ``alembic_version``
+    table, reports that revision too;
+    [`SqlStore.check_schema`][psirf_flow.store.sql.store.SqlStore.check_schema] refuses it until
+    [`upgrade`][psirf_flow.store.sql.migrate.upgrade] has moved it to
+    [`VERSION_TABLE`][psirf_flow.store.sql.migrate.VERSION_TABLE].
 
     Raises:
         StoreUnavailable: If the database cannot be reached.
@@ -128,18 +132,18 @@ def _schema_error(found: str | None, *, legacy: bool = False) -> SchemaVersionEr
 
 
 def _check(engine: sa.Engine | sa.Connection) -> None:
-    """Raise :class:`SchemaVersionError` unless the database is at head in its own table."""
+    """Raise `SchemaVersionError` unless the database is at head in its own table."""
     found = _read(engine)
     if found.legacy or found.revision != HEAD_REVISION:
         raise _schema_error(found.revision, legacy=found.legacy)
 
 
 def _move_legacy_revision(connection: sa.Connection, config: Config) -> None:
-    """Move psirf_flow's revision from ``alembic_version`` to :data:`VERSION_TABLE`.
+    """Move psirf_flow's revision from ``alembic_version`` to `VERSION_TABLE`.
 
-    Runs inside :func:`upgrade`'s transaction, once :func:`_found` has seen the legacy
-    layout. The legacy table loses psirf_flow's row only; it is dropped when nothing else
-    is left in it, and left alone otherwise.
+    Runs inside [`upgrade`][psirf_flow.store.sql.migrate.upgrade]'s transaction, once `_found` has
+    seen the legacy layout. The legacy table loses psirf_flow's row only; it is dropped when nothing
+    else is left in it, and left alone otherwise.
     """
     legacy = _legacy_revisions(connection)
     command.stamp(config, legacy[0])
@@ -150,14 +154,15 @@ def _move_legacy_revision(connection: sa.Connection, config: Config) -> None:
 
 
 def upgrade(target: sa.Engine | str | sa.URL) -> None:
-    """Create psirf_flow's tables, or upgrade them to :data:`HEAD_REVISION`.
+    """Create psirf_flow's tables, or upgrade them to `HEAD_REVISION`.
 
     Runs the Alembic migrations shipped inside the package, in one transaction (on
     PostgreSQL under an advisory lock, so concurrent upgrades wait for each other). Run it
-    at deployment, or pass ``migrate=True`` to :meth:`SqlStore.open`. A database migrated
-    by an earlier release has its revision moved from ``alembic_version`` to
-    :data:`VERSION_TABLE` first, in the same transaction. Migrations are forward-only:
-    there is no downgrade.
+    at deployment, or pass ``migrate=True`` to
+    [`SqlStore.open`][psirf_flow.store.sql.store.SqlStore.open]. A database migrated by an earlier
+    release has its revision moved from ``alembic_version`` to
+    [`VERSION_TABLE`][psirf_flow.store.sql.migrate.VERSION_TABLE] first, in the same transaction.
+    Migrations are forward-only: there is no downgrade.
 
     Args:
         target: An engine, a SQLAlchemy URL, or a plain file path for SQLite.
@@ -170,18 +175,24 @@ def upgrade(target: sa.Engine | str | sa.URL) -> None:
     engine = target if isinstance(target, sa.Engine) else make_engine(target)
     try:
         with _translated(engine.url), _connected(engine) as connection, connection.begin():
-            if connection.dialect.name == "postgresql":
-                connection.execute(
-                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
-                )
-            found = _found(connection)
-            if found.revision is not None and found.revision not in _known_revisions():
-                raise _schema_error(found.revision)
-            config = _alembic_config()
-            config.attributes["connection"] = connection
-            if found.legacy:
-                _move_legacy_revision(connection, config)
-            command.upgrade(config, "head")
+            _upgrade_in(connection)
     finally:
         if engine is not target:
             engine.dispose()
+
+
+def _upgrade_in(connection: sa.Connection) -> None:
+    """`upgrade` inside ``connection``'s open transaction, which the caller ends.
+
+    Also run by the asyncio store through ``AsyncConnection.run_sync``.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+    found = _found(connection)
+    if found.revision is not None and found.revision not in _known_revisions():
+        raise _schema_error(found.revision)
+    config = _alembic_config()
+    config.attributes["connection"] = connection
+    if found.legacy:
+        _move_legacy_revision(connection, config)
+    command.upgrade(config, "head")

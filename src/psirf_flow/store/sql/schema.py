@@ -1,8 +1,9 @@
-"""The tables, as SQLAlchemy Core ``Table`` objects on one :data:`metadata`.
+"""The tables, as SQLAlchemy Core ``Table`` objects on one `metadata`.
 
-Nothing here is ORM-mapped: :mod:`psirf_flow.store.sql.mapping` turns rows into domain
-records and back, explicitly. The migrations in ``migrations/versions`` build exactly these
-tables; a test reflects a migrated database and compares it with :data:`metadata`.
+Nothing here is ORM-mapped: [`psirf_flow.store.sql.mapping`][psirf_flow.store.sql.mapping] turns
+rows into domain records and back, explicitly. The migrations in ``migrations/versions`` build
+exactly these tables; a test reflects a migrated database and compares it with
+[`metadata`][psirf_flow.store.sql.schema.metadata].
 
 Tables:
 
@@ -51,7 +52,6 @@ __all__ = [
     "metadata",
 ]
 
-#: Constraint and index names are fixed by convention, so migrations can name them.
 NAMING_CONVENTION: Final = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -59,9 +59,10 @@ NAMING_CONVENTION: Final = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+"""Constraint and index names are fixed by convention, so migrations can name them."""
 
-#: Every table psirf_flow owns.
 metadata: Final = sa.MetaData(naming_convention=NAMING_CONVENTION)
+"""Every table psirf_flow owns."""
 
 _ID = 128
 _NAME = 64
@@ -73,7 +74,6 @@ def _when(name: str, *, nullable: bool = False) -> sa.Column[object]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
-#: One row per case, as it stands after its latest accepted command.
 CASES: Final = sa.Table(
     "cases",
     metadata,
@@ -93,8 +93,8 @@ CASES: Final = sa.Table(
     sa.Index(None, "organisation", "id"),
     sa.Index(None, "retention_class", "id"),
 )
+"""One row per case, as it stands after its latest accepted command."""
 
-#: The audit trail: one row per accepted command, numbered per case without gaps.
 AUDIT_ENTRIES: Final = sa.Table(
     "audit_entries",
     metadata,
@@ -125,8 +125,8 @@ AUDIT_ENTRIES: Final = sa.Table(
     sa.Column("key_id", sa.String(_NAME), nullable=True),
     sa.UniqueConstraint("case_id", "sequence"),
 )
+"""The audit trail: one row per accepted command, numbered per case without gaps."""
 
-#: What each idempotency key was first used for.
 IDEMPOTENCY_KEYS: Final = sa.Table(
     "idempotency_keys",
     metadata,
@@ -135,8 +135,8 @@ IDEMPOTENCY_KEYS: Final = sa.Table(
     sa.Column("fingerprint", sa.String(_HASH), nullable=False),
     sa.Column("sequence", sa.Integer, nullable=False),
 )
+"""What each idempotency key was first used for."""
 
-#: Due dates, one row per case, kind and cycle, written with the step that sets them.
 DEADLINES: Final = sa.Table(
     "deadlines",
     metadata,
@@ -158,9 +158,8 @@ DEADLINES: Final = sa.Table(
     sa.Index(None, "organisation", "status", "due_at"),
     sa.Index(None, "owner", "status"),
 )
+"""Due dates, one row per case, kind and cycle, written with the step that sets them."""
 
-#: One row per escalation tier of a deadline; the sweeper claims pending rows by
-#: ``(status, fire_at)``.
 ESCALATIONS: Final = sa.Table(
     "escalations",
     metadata,
@@ -179,8 +178,9 @@ ESCALATIONS: Final = sa.Table(
     _when("claimed_until", nullable=True),
     sa.Index(None, "status", "fire_at"),
 )
+"""One row per escalation tier of a deadline; the sweeper claims pending rows by
+``(status, fire_at)``."""
 
-#: Messages to deliver after commit, in the order they were written.
 OUTBOX: Final = sa.Table(
     "outbox",
     metadata,
@@ -206,8 +206,8 @@ OUTBOX: Final = sa.Table(
     sa.Index(None, "case_id", "position"),
     sa.Index(None, "delivered_at", "position"),
 )
+"""Messages to deliver after commit, in the order they were written."""
 
-#: Each case's link to each of its incidents, with the retention class the case carries.
 INCIDENT_LINKS: Final = sa.Table(
     "incident_links",
     metadata,
@@ -216,3 +216,4 @@ INCIDENT_LINKS: Final = sa.Table(
     sa.Column("case_id", sa.String(_ID), sa.ForeignKey("cases.id"), primary_key=True),
     sa.Column("retention_class", sa.String(_NAME), nullable=False),
 )
+"""Each case's link to each of its incidents, with the retention class the case carries."""

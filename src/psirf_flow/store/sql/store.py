@@ -1,22 +1,24 @@
 """The SQLAlchemy store: SQLite files and PostgreSQL (psycopg 3) through SQLAlchemy 2 Core.
 
-Each :meth:`SqlStore.commit` is one transaction: the version-checked case update (or the
-insert of a new case), the audit entry, the idempotency record, the deadlines and
-escalation tiers (upserted by key) and the outbox rows are written together or not at
-all. :meth:`SqlStore.claim_due` claims due tiers for a sweeper (``FOR UPDATE SKIP
-LOCKED`` on PostgreSQL). A store made with :meth:`SqlStore.bind`
-runs inside a connection the host already holds: each change is a SAVEPOINT inside the
-host's transaction, which the host alone commits or rolls back.
+Each [`SqlStore.commit`][psirf_flow.store.sql.store.SqlStore.commit] is one transaction: the
+version-checked case update (or the insert of a new case), the audit entry, the idempotency record,
+the deadlines and escalation tiers (upserted by key) and the outbox rows are written together or not
+at all. [`SqlStore.claim_due`][psirf_flow.store.sql.store.SqlStore.claim_due] claims due tiers for a
+sweeper (``FOR UPDATE SKIP LOCKED`` on PostgreSQL). A store made with
+[`SqlStore.bind`][psirf_flow.store.sql.store.SqlStore.bind] runs inside a connection the host
+already holds: each change is a SAVEPOINT inside the host's transaction, which the host alone
+commits or rolls back.
 
 Every SQLAlchemy or driver exception is translated into a psirf_flow error (chained with
-``raise ... from``): :class:`~psirf_flow.errors.StoreUnavailable` when the database cannot
-be reached (the URL is shown without its password),
-:class:`~psirf_flow.errors.ConcurrencyConflict` when a version or unique key shows that
-someone else wrote first, :class:`~psirf_flow.errors.CaseAlreadyExists` when a case id is
-taken, and :class:`~psirf_flow.errors.StoreError` for the rest.
+``raise ... from``): [`StoreUnavailable`][psirf_flow.errors.StoreUnavailable] when the database
+cannot be reached (the URL is shown without its password),
+[`ConcurrencyConflict`][psirf_flow.errors.ConcurrencyConflict] when a version or unique key shows
+that someone else wrote first, [`CaseAlreadyExists`][psirf_flow.errors.CaseAlreadyExists] when a
+case id is taken, and [`StoreError`][psirf_flow.errors.StoreError] for the rest.
 
-Engines are made in :mod:`psirf_flow.store.sql.engines` and schemas versioned in
-:mod:`psirf_flow.store.sql.migrate`; their public names are re-exported here as well.
+Engines are made in [`psirf_flow.store.sql.engines`][psirf_flow.store.sql.engines] and schemas
+versioned in [`psirf_flow.store.sql.migrate`][psirf_flow.store.sql.migrate]; their public names are
+re-exported here as well.
 """
 
 from __future__ import annotations
@@ -95,8 +97,6 @@ _HISTORY = (
     .order_by(AUDIT_ENTRIES.c.sequence)
 )
 _HEAD = AUDIT_ENTRIES.alias("head")
-#: The case and its head entry (sequence = version) in one query; the entry's columns are
-#: labelled ``e_<name>`` so they do not clash with the case's.
 _LOAD_WITH_HEAD = (
     sa.select(CASES, *(c.label(f"e_{c.name}") for c in _HEAD.c))
     .select_from(
@@ -106,6 +106,8 @@ _LOAD_WITH_HEAD = (
     )
     .where(CASES.c.id == sa.bindparam("case_id"))
 )
+"""The case and its head entry (sequence = version) in one query; the entry's columns are
+labelled ``e_<name>`` so they do not clash with the case's."""
 _FIND_KEY = sa.select(IDEMPOTENCY_KEYS).where(IDEMPOTENCY_KEYS.c.key == sa.bindparam("key"))
 _DEADLINES = (
     sa.select(DEADLINES)
@@ -120,9 +122,6 @@ _ESCALATIONS = (
 _DEADLINE_KEY: Final = ("case_id", "kind", "cycle")
 _ESCALATION_KEY: Final = ("case_id", "kind", "cycle", "tier")
 _CLAIM_NOW = sa.bindparam("now", type_=ESCALATIONS.c.fire_at.type)
-#: The pending tiers due by ``now`` and not claimed by anyone until later, earliest first;
-#: on PostgreSQL locked ``FOR UPDATE SKIP LOCKED`` (a row another claimer holds is passed
-#: over, not waited for). It reads the ``(status, fire_at)`` index.
 _DUE_TIERS = (
     sa.select(*(ESCALATIONS.c[k] for k in _ESCALATION_KEY))
     .where(
@@ -138,8 +137,9 @@ _DUE_TIERS = (
     .with_for_update(skip_locked=True)
     .cte("due_tiers")
 )
-#: Claims the due tiers in one statement (one write transaction on SQLite, whose UPDATE
-#: takes the write lock before it reads), returning them.
+"""The pending tiers due by ``now`` and not claimed by anyone until later, earliest first;
+on PostgreSQL locked ``FOR UPDATE SKIP LOCKED`` (a row another claimer holds is passed
+over, not waited for). It reads the ``(status, fire_at)`` index."""
 _CLAIM = (
     ESCALATIONS.update()
     .where(*(ESCALATIONS.c[k] == _DUE_TIERS.c[k] for k in _ESCALATION_KEY))
@@ -149,6 +149,8 @@ _CLAIM = (
     )
     .returning(*ESCALATIONS.c)
 )
+"""Claims the due tiers in one statement (one write transaction on SQLite, whose UPDATE
+takes the write lock before it reads), returning them."""
 _OUTBOX = (
     sa.select(OUTBOX).where(OUTBOX.c.case_id == sa.bindparam("case_id")).order_by(OUTBOX.c.position)
 )
@@ -190,9 +192,6 @@ _UPDATED_CASE = (
     .returning(CASES.c.id)
     .cte("updated_case")
 )
-#: PostgreSQL only: the version-checked UPDATE and the audit INSERT as one statement (one
-#: round trip). The INSERT selects from the UPDATE's RETURNING, so it adds the entry exactly
-#: when the case row matched id and version: the row it returns is the version check.
 _UPDATE_AND_APPEND = (
     AUDIT_ENTRIES.insert()
     .from_select(
@@ -204,6 +203,9 @@ _UPDATE_AND_APPEND = (
     .add_cte(_UPDATED_CASE)
     .returning(AUDIT_ENTRIES.c.sequence)
 )
+"""PostgreSQL only: the version-checked UPDATE and the audit INSERT as one statement (one
+round trip). The INSERT selects from the UPDATE's RETURNING, so it adds the entry exactly
+when the case row matched id and version: the row it returns is the version check."""
 _PENDING = (
     sa.select(OUTBOX)
     .where(OUTBOX.c.delivered_at.is_(None))
@@ -270,18 +272,20 @@ _REQUEUE = (
 
 
 class SqlStore:
-    """A :class:`~psirf_flow.ports.Store` on SQLite or PostgreSQL, through SQLAlchemy Core.
+    """A [`Store`][psirf_flow.ports.Store] on SQLite or PostgreSQL, through SQLAlchemy Core.
 
-    Make one with :meth:`open` (from a URL or a SQLite file path), with the constructor
-    (from an engine the host already configured; call :meth:`check_schema` once), or with
-    :meth:`bind` (inside a connection the host holds). The store keeps no state between
-    calls except the engine's connection pool, so any number of processes may share one
-    database.
+    Make one with [`open`][psirf_flow.store.sql.store.SqlStore.open] (from a URL or a SQLite file
+    path), with the constructor (from an engine the host already configured; call
+    [`check_schema`][psirf_flow.store.sql.store.SqlStore.check_schema] once), or with
+    [`bind`][psirf_flow.store.sql.store.SqlStore.bind] (inside a connection the host holds). The
+    store keeps no state between calls except the engine's connection pool, so any number of
+    processes may share one database.
 
     Args:
-        engine: The engine to use. For SQLite, prefer :func:`make_engine`, which sets WAL
-            and the transaction handling SAVEPOINTs need.
-        connection: Used by :meth:`bind`; leave it out.
+        engine: The engine to use. For SQLite, prefer
+            [`make_engine`][psirf_flow.store.sql.engines.make_engine], which sets WAL and the
+            transaction handling SAVEPOINTs need.
+        connection: Used by [`bind`][psirf_flow.store.sql.store.SqlStore.bind]; leave it out.
     """
 
     def __init__(self, engine: sa.Engine, *, connection: sa.Connection | None = None) -> None:
@@ -324,19 +328,21 @@ class SqlStore:
         Args:
             url: A SQLAlchemy URL (``postgresql+psycopg://...``, ``sqlite:///...``) or a
                 SQLite file path.
-            migrate: Create or upgrade the schema first (see :func:`upgrade`).
+            migrate: Create or upgrade the schema first (see
+                [`upgrade`][psirf_flow.store.sql.migrate.upgrade]).
             durability: ``"full"`` or ``"normal"``, as above.
             read_only: Open the database for reading only (verification, reports): a
                 missing SQLite file is an error and is not created, and every write is
-                refused with :class:`~psirf_flow.errors.StoreError`, by the store and by
-                the database (see :func:`make_engine`).
+                refused with [`StoreError`][psirf_flow.errors.StoreError], by the store and by
+                the database (see [`make_engine`][psirf_flow.store.sql.engines.make_engine]).
             busy_timeout: Seconds to wait for another writer's lock before raising
-                :class:`~psirf_flow.errors.StoreBusy` (see :func:`make_engine`).
+                [`StoreBusy`][psirf_flow.errors.StoreBusy] (see
+                [`make_engine`][psirf_flow.store.sql.engines.make_engine]).
 
         Raises:
             InvalidInput: (a ``ValueError``) If ``read_only`` and ``migrate`` are both given,
                 either is not a bool, or ``url``, ``durability`` or ``busy_timeout`` is not
-                valid (see :func:`make_engine`).
+                valid (see [`make_engine`][psirf_flow.store.sql.engines.make_engine]).
             SchemaVersionError: If the schema is missing, older or newer than this release
                 (without ``migrate``), or newer (with it). A SQLite file that does not exist
                 is missing a schema, and is not created.
@@ -378,8 +384,9 @@ class SqlStore:
         back together, when the host decides. If no transaction is open, the first change
         begins one, which the caller must then commit.
 
-        For SQLite, ``connection`` should come from an engine made by :func:`make_engine`
-        (the ``sqlite3`` driver's default transaction handling breaks SAVEPOINTs).
+        For SQLite, ``connection`` should come from an engine made by
+        [`make_engine`][psirf_flow.store.sql.engines.make_engine] (the ``sqlite3`` driver's default
+        transaction handling breaks SAVEPOINTs).
         """
         return cls(connection.engine, connection=connection)
 
@@ -399,10 +406,11 @@ class SqlStore:
         return self._read_only
 
     def check_schema(self) -> None:
-        """Check that the database is at :data:`HEAD_REVISION`.
+        """Check that the database is at `HEAD_REVISION`.
 
         A database whose revision is still recorded in the shared ``alembic_version``
-        table (by an earlier release) is refused too, until :func:`upgrade` moves it.
+        table (by an earlier release) is refused too, until
+        [`upgrade`][psirf_flow.store.sql.migrate.upgrade] moves it.
 
         Raises:
             SchemaVersionError: If the schema is missing, older or newer, or its revision is
@@ -412,7 +420,7 @@ class SqlStore:
         _check(self._connection or self._engine)
 
     def dispose(self) -> None:
-        """Close pooled connections (only of an engine :meth:`open` created)."""
+        """Close pooled connections (only of an engine `open` created)."""
         if self._owns_engine:
             self._engine.dispose()
 
@@ -449,7 +457,7 @@ class SqlStore:
     # ------------------------------------------------------------------ reads
 
     def load(self, case_id: str) -> Case:
-        """Return the case, or raise :class:`~psirf_flow.errors.CaseNotFound`.
+        """Return the case, or raise [`CaseNotFound`][psirf_flow.errors.CaseNotFound].
 
         Raises:
             CorruptRecord: If the stored row cannot be read back as a case.
@@ -758,9 +766,9 @@ def _check_change(change: Change) -> None:
 
 
 def _update_and_append(connection: sa.Connection, change: Change) -> None:
-    """Write an update-and-append change with :data:`_UPDATE_AND_APPEND` (PostgreSQL).
+    """Write an update-and-append change with `_UPDATE_AND_APPEND` (PostgreSQL).
 
-    The same checks and error translation as :func:`_write`: no matching row (another
+    The same checks and error translation as `_write`: no matching row (another
     version or no case) and a taken audit sequence are both a concurrency conflict.
     """
     case = change.case
@@ -845,12 +853,12 @@ def _upsert_statement(table: sa.Table, dialect: str) -> sa.Insert:
     )
 
 
-#: The upserts of deadlines and tiers by their keys, per dialect (built once).
 _UPSERTS: Final = {
     (table.name, dialect): _upsert_statement(table, dialect)
     for table in (DEADLINES, ESCALATIONS)
     for dialect in ("postgresql", "sqlite")
 }
+"""The upserts of deadlines and tiers by their keys, per dialect (built once)."""
 
 
 def _upsert(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:

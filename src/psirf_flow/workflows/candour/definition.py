@@ -2,33 +2,37 @@
 
 Based on psirf-rules §4.2 and §9.3. Regulation 20 of the Health and Social Care Act 2008
 (Regulated Activities) Regulations 2014 is statutory (HARD); the states below are this
-library's reading of it (INF)::
+library's reading of it (INF):
 
-    assessing --determine_notifiable--> verbal_due --record_verbal_notification-->
-      written_due --record_written_notification--> results_due --record_findings_shared-->
-      complete
-    assessing --determine_not_notifiable--> not_notifiable
-    verbal_due --mark_uncontactable_or_declined--> uncontactable_or_declined
-      --close_recorded--> complete_recorded
-    uncontactable_or_declined | complete_recorded --relevant_person_engages--> verbal_due
-    not_notifiable --reassess--> assessing   (new information, e.g. harm revised)
-    complete | complete_recorded --reopen--> assessing   (the facts changed)
+```text
+assessing --determine_notifiable--> verbal_due --record_verbal_notification-->
+  written_due --record_written_notification--> results_due --record_findings_shared-->
+  complete
+assessing --determine_not_notifiable--> not_notifiable
+verbal_due --mark_uncontactable_or_declined--> uncontactable_or_declined
+  --close_recorded--> complete_recorded
+uncontactable_or_declined | complete_recorded --relevant_person_engages--> verbal_due
+not_notifiable --reassess--> assessing   (new information, e.g. harm revised)
+complete | complete_recorded --reopen--> assessing   (the facts changed)
+```
 
 psirf-rules §9.3 has "auto" steps (``NOTIFIABLE -> VERBAL_DUE``, ``VERBAL_DONE ->
 WRITTEN_DUE``); the engine fires one transition per trigger, so each auto step is the
 destination of the trigger before it. ``WRITTEN_DONE -> RESULTS_DUE`` is folded the same
 way: findings become shareable once the learning response is approved, which the
-coupling records with :data:`LEARNING_RESPONSE_APPROVED` whenever it happens (the
-approval may come before or after the written notification), and
+coupling records with
+[`LEARNING_RESPONSE_APPROVED`][psirf_flow.workflows.candour.definition.LEARNING_RESPONSE_APPROVED]
+whenever it happens (the approval may come before or after the written notification), and
 ``record_findings_shared`` is allowed only from ``results_due`` once it is recorded.
 
 Who does what:
 
-* **Determination** (reg 20(8)): only a :attr:`~psirf_flow.domain.Role.HEALTH_CARE_PROFESSIONAL`;
-  their id is kept as ``determined_by``. The harm they record must match the decision
-  (:func:`is_notifiable_harm`); an incident found not notifiable for another reg 20(8)
-  reason (not unintended or unexpected, not during a regulated activity, a death not
-  directly related to the incident) says so with a reason code.
+* **Determination** (reg 20(8)): only a
+  [`HEALTH_CARE_PROFESSIONAL`][psirf_flow.domain.Role.HEALTH_CARE_PROFESSIONAL]; their id is kept as
+  ``determined_by``. The harm they record must match the decision
+  ([`is_notifiable_harm`][psirf_flow.workflows.candour.guards.is_notifiable_harm]); an incident
+  found not notifiable for another reg 20(8) reason (not unintended or unexpected, not during a
+  regulated activity, a death not directly related to the incident) says so with a reason code.
 * **Verbal notification** (reg 20(2), (3)): in person by a representative (a health care
   professional or the engagement lead), with the facts, the further enquiries, an
   apology, support offered, the relevant person's legal basis and a reference to the
@@ -40,19 +44,20 @@ Who does what:
   and a declining with ``record_declined``; leaving the verbal stage that way needs one of
   them. ``close_recorded`` keeps a reference to the written record of attempts, so the case
   still ends with a complete record.
-* **Coupling** (psirf-rules §9.4): :data:`LEARNING_RESPONSE_APPROVED` is fired by the
-  coupling ``findings_due_on_approval`` (or by a patient safety specialist). Its
-  ``learning_response_id`` is a :attr:`~psirf_flow.workflows.spec.FieldKind.CASE_REF`: the
-  engine loads that case before deciding, and the step, like ``record_findings_shared``
-  after it, is refused unless the learning response exists in the same organisation, is
-  approved (or shared or closed) and is linked to one of this case's incidents
-  (reg 20(4)(c): the results shared are those of *this* incident's enquiries).
+* **Coupling** (psirf-rules §9.4):
+  [`LEARNING_RESPONSE_APPROVED`][psirf_flow.workflows.candour.definition.LEARNING_RESPONSE_APPROVED]
+  is fired by the coupling ``findings_due_on_approval`` (or by a patient safety specialist). Its
+  ``learning_response_id`` is a [`CASE_REF`][psirf_flow.workflows.spec.FieldKind.CASE_REF]: the
+  engine loads that case before deciding, and the step, like ``record_findings_shared`` after it, is
+  refused unless the learning response exists in the same organisation, is approved (or shared or
+  closed) and is linked to one of this case's incidents (reg 20(4)(c): the results shared are those
+  of *this* incident's enquiries).
 
 **Screening from the start and re-screening** (psirf-rules §4.2, §9.3, §9.4): a case can be
 opened from the moment an incident is reported, by a health care professional (basis
 ``manual`` or ``could_result_in_harm``; opened with the id
-:func:`~psirf_flow.workflows.couplings.candour_case_id` of the intake, the screening coupling
-later finds it there) or by the coupling when harm is graded moderate or above, at the
+[`candour_case_id`][psirf_flow.workflows.couplings.candour_case_id] of the intake, the screening
+coupling later finds it there) or by the coupling when harm is graded moderate or above, at the
 report or on any later re-grade. A re-grade into that range sends a case found not
 notifiable back to ``assessing`` (``reassess``, fired by the coupling); a re-grade out of it
 records the new grading and the reason on an open case (``harm_regraded``), and whether the
@@ -68,16 +73,16 @@ per command; its audit entries carry the rule ``local.candour.low_harm_notifiabl
 **No day count is statutory**: the regulation says "as soon as reasonably practicable".
 The working-day targets are the trust's plan's ``[duty_of_candour]`` settings (LOCAL or
 contractual, psirf-rules §4.2; 10 working days each under the England and Wales calendar
-without a plan), counted by :mod:`psirf_flow.policy.timing`: the verbal notification from
-awareness (the opening field ``aware_on``, a date never in the future, else the date the
-case was opened; after ``reassess``, ``reopen`` or ``relevant_person_engages``, from that
+without a plan), counted by [`psirf_flow.policy.timing`][psirf_flow.policy.timing]: the verbal
+notification from awareness (the opening field ``aware_on``, a date never in the future, else the
+date the case was opened; after ``reassess``, ``reopen`` or ``relevant_person_engages``, from that
 step's date, stamped as ``notification_restarted_on``), the written notification from the
 verbal one (stamped as ``verbal_notified_on``) and the findings from the learning
 response's approval
 (``learning_response_approved`` or ``record_enquiries_concluded`` stamp
 ``findings_available_on``). **Lateness needs a reason**: a step recorded after its due date
 without its ``verbal_delay_reason``, ``written_delay_reason`` or ``results_delay_reason``
-code is refused as :class:`~psirf_flow.errors.ReasonMissing` (guards
+code is refused as [`ReasonMissing`][psirf_flow.errors.ReasonMissing] (guards
 ``verbal_delay_explained``, ``written_delay_explained``, ``results_delay_explained``).
 
 Not modelled: reg 20(9) (registered persons other than health service bodies), the Welsh
@@ -121,14 +126,14 @@ __all__ = [
     "is_notifiable_harm",
 ]
 
-#: The guards this lifecycle resolves its guard names against: the shared ones and its own.
 LIFECYCLE_GUARDS: Final = lifecycle_guards(GuardSpec(*row) for row in CANDOUR_GUARDS)
+"""The guards this lifecycle resolves its guard names against: the shared ones and its own."""
 
 NAME: Final = "duty_of_candour"
 FAMILY: Final = "duty_of_candour"
 VERSION: Final = "1"
-#: The trigger the "report approved -> share findings" coupling fires (psirf-rules §9.4).
 LEARNING_RESPONSE_APPROVED: Final = "learning_response_approved"
+"""The trigger the "report approved -> share findings" coupling fires (psirf-rules §9.4)."""
 
 STATES: Final = (
     "assessing",
@@ -140,6 +145,7 @@ STATES: Final = (
     "uncontactable_or_declined",
     "complete_recorded",
 )
+"""Every state a candour case can be in."""
 _OPEN: Final = (
     "assessing",
     "verbal_due",
@@ -487,7 +493,7 @@ def build_duty_of_candour(*, low_harm_notifiable: bool = False) -> WorkflowDefin
 
     Returns:
         The definition named ``duty_of_candour``, version ``"1"``. Register exactly one of
-        the two variants in a :class:`~psirf_flow.workflows.DefinitionRegistry`.
+        the two variants in a [`DefinitionRegistry`][psirf_flow.workflows.DefinitionRegistry].
     """
     return define(
         guards=LIFECYCLE_GUARDS,
@@ -522,6 +528,7 @@ def build_duty_of_candour(*, low_harm_notifiable: bool = False) -> WorkflowDefin
 
 
 DUTY_OF_CANDOUR: Final = build_duty_of_candour()
-#: The variant for a trust whose plan treats low harm as notifiable (same name and version:
-#: register one or the other, never both).
+"""The duty-of-candour lifecycle as built in: moderate harm and above is notifiable."""
 DUTY_OF_CANDOUR_LOW_HARM_NOTIFIABLE: Final = build_duty_of_candour(low_harm_notifiable=True)
+"""The variant for a trust whose plan treats low harm as notifiable (same name and version:
+register one or the other, never both)."""

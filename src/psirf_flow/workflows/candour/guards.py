@@ -68,10 +68,12 @@ __all__ = [
     "is_notifiable_harm",
 ]
 
-#: Harm categories an HCP may record, least to most serious: the LFPSE physical grades of
-#: :mod:`psirf_flow.policy.harm` (``none`` ... ``fatal``) and ``prolonged_psychological``,
-#: psychological harm experienced, or likely to be, for at least 28 continuous days.
 HARM_CATEGORIES: Final = CANDOUR_HARM_CODES
+"""Harm categories an HCP may record, least to most serious: the LFPSE physical grades of
+[`psirf_flow.policy.harm`][psirf_flow.policy.harm] (``none`` ... ``fatal``) and
+``prolonged_psychological``, psychological harm experienced, or likely to be, for at least 28
+continuous days.
+"""
 _HARM_WORDS: Final = {
     "none": "no harm",
     "low": "low harm",
@@ -80,25 +82,25 @@ _HARM_WORDS: Final = {
     "fatal": "a death",
     "prolonged_psychological": "prolonged psychological harm",
 }
-#: Reg 20(8)(a)-(b) for a health service body (HARD).
 STATUTORY_NOTIFIABLE_HARM: Final = frozenset(
     {"moderate", "severe", "fatal", "prolonged_psychological"}
 )
-#: What a trust's plan may add when it treats low harm as notifiable (LOCAL).
+"""Reg 20(8)(a)-(b) for a health service body (HARD)."""
 LOCALLY_NOTIFIABLE_HARM: Final = frozenset({"low"})
-#: Why an HCP finds an incident not notifiable. Only ``harm_below_threshold`` is about the
-#: harm; the others are the other elements of reg 20(8) (the incident was not unintended or
-#: unexpected, did not occur while a regulated activity was provided, or a death relates to
-#: the natural course of the illness rather than directly to the incident).
+"""What a trust's plan may add when it treats low harm as notifiable (LOCAL)."""
 NOT_NOTIFIABLE_REASONS: Final = (
     "harm_below_threshold",
     "not_unintended_or_unexpected",
     "not_during_regulated_activity",
     "death_not_directly_related",
 )
+"""Why an HCP finds an incident not notifiable. Only ``harm_below_threshold`` is about the
+harm; the others are the other elements of reg 20(8) (the incident was not unintended or
+unexpected, did not occur while a regulated activity was provided, or a death relates to
+the natural course of the illness rather than directly to the incident)."""
 
-#: A guard registered from this module: name, check, summary, uses_payload.
 GuardRow = tuple[str, Callable[["GuardInput"], GuardResult], str, bool]
+"""A guard registered from this module: name, check, summary, uses_payload."""
 
 
 def is_notifiable_harm(harm_category: str, *, low_harm_notifiable: bool = False) -> bool:
@@ -230,8 +232,8 @@ def _unable_to_notify_recorded(g: GuardInput) -> GuardResult:
     )
 
 
-#: States of a learning response whose report is approved (psirf-rules §9.1).
 APPROVED_STATES: Final = frozenset({"approved", "shared", "closed"})
+"""States of a learning response whose report is approved (psirf-rules §9.1)."""
 
 
 def approved_response_problem(g: GuardInput) -> tuple[str, str] | None:
@@ -287,21 +289,21 @@ def _findings_available(g: GuardInput) -> GuardResult:
     )
 
 
-#: A step of the duty of candour with a local working-day target (psirf-rules §4.2).
 CandourStep = Literal["verbal", "written", "findings"]
-#: The working days each step takes without a plan: the common local 10 (psirf-rules §4.2,
-#: LOCAL, from the 2013/14 Standard Contract; never statutory).
+"""A step of the duty of candour with a local working-day target (psirf-rules §4.2)."""
 DEFAULT_CANDOUR_WORKING_DAYS: Final = 10
+"""The working days each step takes without a plan: the common local 10 (psirf-rules §4.2,
+LOCAL, from the 2013/14 Standard Contract; never statutory)."""
 _DEFAULT_CALENDAR: Final = WorkingDayCalendar()
-#: The fact each step's clock starts from (the local date of the step before).
 _STARTED_BY: Final[Mapping[str, str]] = {
     "verbal": "aware_on",
     "written": "verbal_notified_on",
     "findings": "findings_available_on",
 }
-#: The local date ``reassess``, ``reopen`` or ``relevant_person_engages`` last restarted the
-#: verbal notification's clock (stamped by the engine), as the deadline rows restart it.
+"""The fact each step's clock starts from (the local date of the step before)."""
 NOTIFICATION_RESTARTED_ON: Final = "notification_restarted_on"
+"""The local date ``reassess``, ``reopen`` or ``relevant_person_engages`` last restarted the
+verbal notification's clock (stamped by the engine), as the deadline rows restart it."""
 
 
 def candour_started_on(
@@ -402,7 +404,6 @@ def _aware_not_in_future(g: GuardInput) -> GuardResult:
     )
 
 
-#: Lateness guards: (name, step, delay reason field, summary).
 _LATENESS: Final[tuple[tuple[str, CandourStep, str, str], ...]] = (
     (
         "verbal_delay_explained",
@@ -426,9 +427,9 @@ _LATENESS: Final[tuple[tuple[str, CandourStep, str, str], ...]] = (
         "reason for the delay.",
     ),
 )
+"""Lateness guards: (name, step, delay reason field, summary)."""
 
 
-#: Checklist guards: (name, fact that must be true, reason code, explanation, summary).
 _CHECKLIST: Final = (
     (
         "verbal_in_person",
@@ -496,8 +497,8 @@ _CHECKLIST: Final = (
         "The letter includes an apology (regulation 20(4)(d)).",
     ),
 )
+"""Checklist guards: (name, fact that must be true, reason code, explanation, summary)."""
 
-#: Every duty-of-candour guard, registered with its lifecycle's definition.
 CANDOUR_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
         "harm_is_notifiable",
@@ -570,3 +571,4 @@ CANDOUR_GUARDS: Final[tuple[GuardRow, ...]] = (
         False,
     ),
 )
+"""Every duty-of-candour guard, registered with its lifecycle's definition."""

@@ -8,8 +8,9 @@ covers and the first and last days it is in force (Europe/London calendar dates)
 ``active`` until revoked; outside its dates it simply does not apply.
 
 A delegate signs a learning response's sign-off step for that role by citing the case as
-``delegation_id`` (see :mod:`psirf_flow.workflows.learning_response.sign_off`), without holding the
-role, and still passes every separation-of-duties guard.
+``delegation_id`` (see
+[`psirf_flow.workflows.learning_response.sign_off`][psirf_flow.workflows.learning_response.sign_off]),
+without holding the role, and still passes every separation-of-duties guard.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from psirf_flow.workflows.spec import (
 
 __all__ = ["DELEGATION", "SIGNER_ROLES"]
 
-#: The guards this lifecycle resolves its guard names against: the shared ones and its own.
 LIFECYCLE_GUARDS: Final = lifecycle_guards(GuardSpec(*row) for row in DELEGATION_GUARDS)
+"""The guards this lifecycle resolves its guard names against: the shared ones and its own."""
 
 
 def _build() -> WorkflowDefinition:
@@ -82,5 +83,5 @@ def _build() -> WorkflowDefinition:
     )
 
 
-#: The delegation lifecycle.
 DELEGATION: Final = _build()
+"""The delegation lifecycle."""

@@ -56,7 +56,6 @@ def _actor_is_delegator(g: GuardInput) -> GuardResult:
     )
 
 
-#: The delegation guards, registered by the delegation definition.
 DELEGATION_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
         "delegation_well_formed",
@@ -71,3 +70,4 @@ DELEGATION_GUARDS: Final[tuple[GuardRow, ...]] = (
         False,
     ),
 )
+"""The delegation guards, registered by the delegation definition."""

@@ -1,33 +1,35 @@
 """The incident intake lifecycle: from report, through triage, to the response decision.
 
-Main path (psirf-rules §6 stages 0 and 2, §9.0)::
+Main path (psirf-rules §6 stages 0 and 2, §9.0):
 
-    reported -> under_review -> response_decided
-                             -> no_further_response
-                             -> referred -> closed
-    reported | under_review  -> transferred
+```text
+reported -> under_review -> response_decided
+                         -> no_further_response
+                         -> referred -> closed
+reported | under_review  -> transferred
+```
 
 * ``reported``: opened by a reporter or patient safety specialist with the incident id, the
   LFPSE reference and the LFPSE harm codes (§8.1, the one vocabulary of
-  :mod:`psirf_flow.policy.harm`). The LFPSE record may be updated later (§0.5 rule 8, §4.3),
-  so ``update_incident_record`` is allowed at any stage, after the decision too; harm graded
-  moderate or above, at the report or on any re-grade, opens a duty-of-candour assessment
+  [`psirf_flow.policy.harm`][psirf_flow.policy.harm]). The LFPSE record may be updated later (§0.5
+  rule 8, §4.3), so ``update_incident_record`` is allowed at any stage, after the decision too; harm
+  graded moderate or above, at the report or on any re-grade, opens a duty-of-candour assessment
   (the ``open_candour_screening`` and ``rescreen_candour`` couplings, §9.4).
 * ``under_review``: the patient safety team records the triage recommendation
   (``record_triage``: national rule references, plan priorities, the plan version and
   whether an executive decision is required) and then decides. The triage itself is done
-  elsewhere (:mod:`psirf_flow.policy` or the host's own process); the lifecycle keeps only
-  its result, as opaque codes and ids, and enforces the order of §0.5 rule 1.
+  elsewhere ([`psirf_flow.policy`][psirf_flow.policy] or the host's own process); the lifecycle
+  keeps only its result, as opaque codes and ids, and enforces the order of §0.5 rule 1.
 * ``response_decided``: a learning response type was chosen (the plan's open vocabulary),
   with its basis, a rationale code and the decider.
 * ``no_further_response``: with a rationale code; refused while a national requirement is
   outstanding.
 * ``referred``: referred to one body or more (``refer``, then ``add_referral``), each a
   body a national rule names or a local body the plan declares, at most once each. Every
-  referral is its own record (:mod:`psirf_flow.workflows.referral`, opened by the coupling
-  ``open_referral``) that tracks the notification (reference and date) and, where the body
-  leads, the trust's contribution. A local response can be commissioned alongside (§3 rows
-  5 to 7, "locally-led PSII may be required"). ``close_referral`` ends the intake once
+  referral is its own record ([`psirf_flow.workflows.referral`][psirf_flow.workflows.referral],
+  opened by the coupling ``open_referral``) that tracks the notification (reference and date) and,
+  where the body leads, the trust's contribution. A local response can be commissioned alongside (§3
+  rows 5 to 7, "locally-led PSII may be required"). ``close_referral`` ends the intake once
   every referral of the incident is completed or withdrawn.
 * ``transferred``: not our incident; transferred to another organisation (its code as
   data) with a reason code.
@@ -43,9 +45,10 @@ decision may draw on the plan's reserve capacity (``reserve_capacity_used``).
 A national requirement is set aside only by ``override_national_requirement``: executive
 lead only, with a reason code (recording triage again may add national rules but never
 drop one that no override has set aside: the guard ``national_rules_kept``), and its
-audit entry carries :data:`NATIONAL_OVERRIDE_RULE` so
-:func:`psirf_flow.oversight.overridden_national_requirements` lists it for board and ICB
-dashboards (§5 segregation rule 7, §9.4 escalation matrix).
+audit entry carries
+[`NATIONAL_OVERRIDE_RULE`][psirf_flow.workflows.intake.definition.NATIONAL_OVERRIDE_RULE] so
+[`psirf_flow.oversight.overridden_national_requirements`][psirf_flow.oversight.overridden_national_requirements]
+lists it for board and ICB dashboards (§5 segregation rule 7, §9.4 escalation matrix).
 """
 
 from __future__ import annotations
@@ -86,19 +89,19 @@ __all__ = [
     "TRANSFER_REASONS",
 ]
 
-#: The guards this lifecycle resolves its guard names against: the shared ones and its own.
 LIFECYCLE_GUARDS: Final = lifecycle_guards(
     (GuardSpec(*row) for row in INTAKE_GUARDS), REFERRAL_GUARD_SPECS, THEMATIC_GUARD_SPECS
 )
+"""The guards this lifecycle resolves its guard names against: the shared ones and its own."""
 
-#: Preset on every intake: duty-of-candour screening follows its harm grading from the
-#: report on (the ``open_candour_screening`` coupling); intakes opened before carry no such
-#: fact and are screened at their decision instead.
 SCREENED_FROM_REPORT: Final = "candour_screened_from_report"
+"""Preset on every intake: duty-of-candour screening follows its harm grading from the
+report on (the ``open_candour_screening`` coupling); intakes opened before carry no such
+fact and are screened at their decision instead."""
 
-#: Rule reference carried by the audit entry of every national-requirement override; the
-#: oversight query looks for it (psirf-rules §5 segregation rule 7).
 NATIONAL_OVERRIDE_RULE: Final = "psirf.sod.national_override@1"
+"""Rule reference carried by the audit entry of every national-requirement override; the
+oversight query looks for it (psirf-rules §5 segregation rule 7)."""
 
 STATES: Final = (
     "reported",
@@ -109,15 +112,15 @@ STATES: Final = (
     "closed",
     "transferred",
 )
+"""Every state an intake can be in."""
 
-#: LFPSE physical harm levels (psirf-rules §8.1), the one harm vocabulary of
-#: :mod:`psirf_flow.policy.harm` (``none`` replaced the old ``no_harm``).
 PHYSICAL_HARM: Final = PHYSICAL_HARM_CODES
-#: LFPSE psychological harm levels (psirf-rules §8.1; experimental in LFPSE).
+"""LFPSE physical harm levels (psirf-rules §8.1), the one harm vocabulary of
+[`psirf_flow.policy.harm`][psirf_flow.policy.harm] (``none`` replaced the old ``no_harm``)."""
 PSYCHOLOGICAL_HARM: Final = PSYCHOLOGICAL_HARM_CODES
-#: Where a response decision comes from, in the order of psirf-rules §0.5 rule 1.
+"""LFPSE psychological harm levels (psirf-rules §8.1; experimental in LFPSE)."""
 BASES: Final = ("national_requirement", "local_priority", "emergent_risk", "proportionate")
-#: Why a learning response was chosen.
+"""Where a response decision comes from, in the order of psirf-rules §0.5 rule 1."""
 RESPONSE_RATIONALES: Final = (
     "national_requirement_applies",
     "plan_planned_response",
@@ -127,7 +130,7 @@ RESPONSE_RATIONALES: Final = (
     "concern_raised_by_patient_family_or_staff",
     "other",
 )
-#: Why no further learning response is needed (psirf-rules §2, last row).
+"""Why a learning response was chosen."""
 NO_RESPONSE_RATIONALES: Final = (
     "no_new_learning",
     "learning_captured_elsewhere",
@@ -137,11 +140,13 @@ NO_RESPONSE_RATIONALES: Final = (
     "duplicate_report",
     "other",
 )
-#: Rule reference carried by every response decision, which the plan may permit to depart
-#: from its allowed responses; the oversight query lists the entries that did, with their
-#: reason (psirf-rules §0.5 rule 1, §1.8; :func:`psirf_flow.oversight.plan_departures`).
+"""Why no further learning response is needed (psirf-rules §2, last row)."""
 PLAN_DEPARTURE_RULE: Final = "psirf.plan.departure@1"
-#: Why a response outside the plan's allowed list was chosen (where the plan permits it).
+"""Rule reference carried by every response decision, which the plan may permit to depart
+from its allowed responses; the oversight query lists the entries that did, with their
+reason (psirf-rules §0.5 rule 1, §1.8;
+[`psirf_flow.oversight.plan_departures`][psirf_flow.oversight.plan_departures]).
+"""
 DEPARTURE_REASONS: Final = (
     "more_proportionate_response",
     "greater_learning_opportunity",
@@ -149,17 +154,18 @@ DEPARTURE_REASONS: Final = (
     "already_examined_elsewhere",
     "other",
 )
-#: Why an executive lead set a national requirement aside.
+"""Why a response outside the plan's allowed list was chosen (where the plan permits it)."""
 OVERRIDE_REASONS: Final = (
     "criteria_not_met_on_review",
     "already_investigated_elsewhere",
     "national_rule_under_review",
     "other",
 )
+"""Why an executive lead set a national requirement aside."""
 
-#: Who may take a response decision step: every role a plan may name as decider; the guard
-#: ``decider_per_plan`` does the real check (without a plan: specialist or executive lead).
 _DECIDERS: Final = DECIDER_ROLES
+"""Who may take a response decision step: every role a plan may name as decider; the guard
+``decider_per_plan`` does the real check (without a plan: specialist or executive lead)."""
 _TEAM: Final = (Role.PATIENT_SAFETY_SPECIALIST, Role.EXECUTIVE_LEAD)
 _REFERRAL_OPEN: Final = ("referred",)
 _TRIAGE_FACTS: Final = (
@@ -172,11 +178,11 @@ _TRIAGE_FACTS: Final = (
     "thematic_reviews_met",
 )
 _DECISION_NOTE: Final = FieldSpec("decision_note", FieldKind.TEXT)
-#: A committee's decision names the committee and its meeting (the plan's decided_by).
 _DECIDER_FIELDS: Final = (
     FieldSpec("decider_committee", FieldKind.IDENTIFIER),
     FieldSpec("meeting_ref", FieldKind.REFERENCE),
 )
+"""A committee's decision names the committee and its meeting (the plan's decided_by)."""
 _RESPONSE_FIELDS: Final = (
     FieldSpec("response_type", FieldKind.IDENTIFIER, required=True),
     FieldSpec.choice("basis", BASES, required=True),
@@ -194,13 +200,13 @@ _HARM_FIELDS: Final = (
     FieldSpec.choice("psychological_harm", PSYCHOLOGICAL_HARM),
 )
 
-#: Staff involved in the incident and their line managers, as opaque person ids (psirf-rules
-#: §5 rule 1): the learning response a decision opens receives them, and its independence
-#: guards check its lead, engagement lead and peer reviewer against them.
 _STAFF_FIELDS: Final = (
     FieldSpec("involved_staff_ids", FieldKind.IDENTIFIERS),
     FieldSpec("involved_line_manager_ids", FieldKind.IDENTIFIERS),
 )
+"""Staff involved in the incident and their line managers, as opaque person ids (psirf-rules
+§5 rule 1): the learning response a decision opens receives them, and its independence
+guards check its lead, engagement lead and peer reviewer against them."""
 
 _OPENING: Final = OpeningSpec(
     roles=(Role.REPORTER, Role.PATIENT_SAFETY_SPECIALIST),
@@ -425,13 +431,13 @@ _REFERRAL: Final = (
 
 # -- H2: the intake's other outcomes and records (psirf-rules §2, §3, §0.5 rule 1) --------
 
-#: Why an incident is transferred to another organisation (INF).
 TRANSFER_REASONS: Final = (
     "care_provided_by_other_organisation",
     "incident_occurred_elsewhere",
     "reported_to_wrong_organisation",
     "other",
 )
+"""Why an incident is transferred to another organisation (INF)."""
 
 _OTHER_OUTCOMES: Final = (
     TransitionSpec(
@@ -509,5 +515,5 @@ def _build() -> WorkflowDefinition:
     )
 
 
-#: The incident intake lifecycle, ``incident_intake@1``.
 INTAKE: Final = _build()
+"""The incident intake lifecycle, ``incident_intake@1``."""

@@ -66,12 +66,12 @@ __all__ = [
     "plan_frame",
 ]
 
-#: A guard registered from this module: name, check, summary, uses_payload.
 GuardRow = tuple[str, Callable[["GuardInput"], GuardResult], str, bool]
+"""A guard registered from this module: name, check, summary, uses_payload."""
 
-#: The response type code of a patient safety incident investigation. A national rule
-#: requiring a PSII (psirf-rules §3 rows 1, 2 and 4) is met only by this response type.
 PSII_RESPONSE: Final = "psii"
+"""The response type code of a patient safety incident investigation. A national rule
+requiring a PSII (psirf-rules §3 rows 1, 2 and 4) is met only by this response type."""
 
 
 _result = GuardResult.judge
@@ -456,7 +456,6 @@ def _override_matches_triage(g: GuardInput) -> GuardResult:
     )
 
 
-#: Every intake guard, registered by the intake definition.
 INTAKE_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
         "triage_recorded",
@@ -551,3 +550,4 @@ INTAKE_GUARDS: Final[tuple[GuardRow, ...]] = (
         True,
     ),
 )
+"""Every intake guard, registered by the intake definition."""

@@ -1,9 +1,11 @@
 """The learning-response lifecycle and its variants, as data.
 
-Main path (psirf-rules §6 and §9.1)::
+Main path (psirf-rules §6 and §9.1):
 
-    commissioned -> planning -> gathering_and_analysis -> drafting -> review
-      -> awaiting_approval -> approved -> shared -> closed
+```text
+commissioned -> planning -> gathering_and_analysis -> drafting -> review
+  -> awaiting_approval -> approved -> shared -> closed
+```
 
 with ``on_hold`` (and resume to the state it was held from), ``stood_down`` (with a reason)
 and ``reopen`` (closed -> gathering_and_analysis, by the executive lead, on new information).
@@ -23,7 +25,8 @@ variants of one skeleton and differ only where the rules say they do (psirf-rule
 * **MDT review**: multidisciplinary (expert) input recorded.
 * **Thematic review**: links at least two incidents; terms of reference and peer review.
   Opened for one of the plan's scheduled reviews (``scheduled_review_id``), it must be due
-  and gather only incidents added to that review (:mod:`psirf_flow.workflows.guards_thematic`).
+  and gather only incidents added to that review
+  ([`psirf_flow.workflows.guards_thematic`][psirf_flow.workflows.guards_thematic]).
 
 **Staff involved and engagement** (psirf-rules §5 rule 1, §7.1): the staff involved and
 their line managers arrive with the coupling from the intake (or at opening) and are added
@@ -46,16 +49,17 @@ will be able to change them.
 its steps ``agree_timescale``, ``request_extension``, ``record_family_position``,
 ``approve_extension``, ``refuse_extension`` and ``override_hard_cap``, the family's part in
 them and the clock restarted by ``reopen`` are described in
-:mod:`psirf_flow.workflows.learning_response.timescale`; the timescale and hard cap come from
-the governing plan's response type, counted by :mod:`psirf_flow.policy.timing` (3 and 6
-months without a plan; :mod:`psirf_flow.workflows.learning_response.engagement`).
+[`psirf_flow.workflows.learning_response.timescale`][psirf_flow.workflows.learning_response.timescale];
+the timescale and hard cap come from the governing plan's response type, counted by
+[`psirf_flow.policy.timing`][psirf_flow.policy.timing] (3 and 6 months without a plan;
+[`psirf_flow.workflows.learning_response.engagement`][psirf_flow.workflows.learning_response.engagement]).
 
 **A swarm huddle not held in time** (psirf-rules §4.1: local clocks of hours; issue 10): the
 system-only step ``convert_to_after_action_review`` stands the huddle down with the reason
 ``not_held_in_time``, and the coupling ``convert_swarm_to_after_action_review``
-(:mod:`psirf_flow.workflows.couplings`) opens an after action review for the same incidents.
-An escalation tier whose plan ladder declares ``action = "convert_to_after_action_review"``
-fires it when the huddle's deadline passes.
+([`psirf_flow.workflows.couplings`][psirf_flow.workflows.couplings]) opens an after action review
+for the same incidents. An escalation tier whose plan ladder declares ``action =
+"convert_to_after_action_review"`` fires it when the huddle's deadline passes.
 """
 
 from __future__ import annotations
@@ -112,20 +116,19 @@ __all__ = [
     "build_learning_response",
 ]
 
-#: The guards this lifecycle resolves its guard names against: the shared ones and its own.
 LIFECYCLE_GUARDS: Final = lifecycle_guards(
     LEARNING_RESPONSE_GUARDS,
     (GuardSpec(*row) for row in (*ENGAGEMENT_GUARDS, *GOVERNANCE_GUARDS)),
     THEMATIC_GUARD_SPECS,
 )
+"""The guards this lifecycle resolves its guard names against: the shared ones and its own."""
 
 FAMILY: Final = "learning_response"
-#: Whose engagement is recorded (psirf-rules §7.1): opaque person ids only, never names.
 PERSON_KINDS: Final = ("patient", "family_member", "staff_involved")
-#: The outcome of engaging one person; involvement is voluntary, so "declined" and
-#: "uncontactable" (with attempts recorded) are complete outcomes (psirf-rules §7.1).
+"""Whose engagement is recorded (psirf-rules §7.1): opaque person ids only, never names."""
 ENGAGEMENT_OUTCOMES: Final = ("involved", "declined", "uncontactable")
-#: How a person prefers to be contacted.
+"""The outcome of engaging one person; involvement is voluntary, so "declined" and
+"uncontactable" (with attempts recorded) are complete outcomes (psirf-rules §7.1)."""
 CONTACT_PREFERENCES: Final = (
     "in_person",
     "telephone",
@@ -135,9 +138,10 @@ CONTACT_PREFERENCES: Final = (
     "through_a_representative",
     "no_further_contact",
 )
-#: The fact listing every person whose engagement is recorded; each record is kept as
-#: ``<field>.<person id>`` (for example ``engagement.pat-1``).
+"""How a person prefers to be contacted."""
 ENGAGED_PEOPLE: Final = "engaged_person_ids"
+"""The fact listing every person whose engagement is recorded; each record is kept as
+``<field>.<person id>`` (for example ``engagement.pat-1``)."""
 VERSION: Final = "1"
 
 STATES: Final = (
@@ -153,6 +157,7 @@ STATES: Final = (
     "on_hold",
     "stood_down",
 )
+"""Every state a learning response (every variant) can be in."""
 _OPEN_WORK: Final = (
     "commissioned",
     "planning",
@@ -161,9 +166,9 @@ _OPEN_WORK: Final = (
     "review",
     "awaiting_approval",
 )
-#: The open working states once a lead is named: where the lead or engagement lead may be
-#: replaced.
 _LED_WORK: Final = _OPEN_WORK[1:]
+"""The open working states once a lead is named: where the lead or engagement lead may be
+replaced."""
 _ENGAGING: Final = ("planning", "gathering_and_analysis", "drafting", "review")
 _REVIEW_FACTS: Final = (
     "peer_review_ref",
@@ -176,11 +181,10 @@ _REVIEW_FACTS: Final = (
 )
 
 
-#: The guard every step that moves a response forward passes: the lead, the engagement lead
-#: and the peer reviewer already named are not among the staff involved on the current list
-#: (psirf-rules §5 rule 1; issue 9 item 7).
 _TEAM_INDEPENDENT: Final = "team_independent"
-#: Why a lead (or engagement lead) is replaced during a response.
+"""The guard every step that moves a response forward passes: the lead, the engagement lead
+and the peer reviewer already named are not among the staff involved on the current list
+(psirf-rules §5 rule 1; issue 9 item 7)."""
 REASSIGN_REASONS: Final = (
     "involved_in_incident",
     "line_manages_involved_staff",
@@ -188,8 +192,8 @@ REASSIGN_REASONS: Final = (
     "conflict_of_interest",
     "other",
 )
+"""Why a lead (or engagement lead) is replaced during a response."""
 
-#: Facts of the plan's sign-off chain, cleared when the report goes back for rework.
 _SIGN_OFF_FACTS: Final = (
     "sign_off_step",
     "sign_off_last_by",
@@ -197,7 +201,7 @@ _SIGN_OFF_FACTS: Final = (
     "delegation_id",
     "report_digest",
 )
-#: What a signer may record with a step of the sign-off chain (psirf-rules §6 stage 8).
+"""Facts of the plan's sign-off chain, cleared when the report goes back for rework."""
 _SIGNING: Final = (
     FieldSpec("sign_off_step", FieldKind.COUNT),
     # The version signed, by its SHA-256 digest (psirf-rules §6 stage 8: "version hash").
@@ -205,6 +209,7 @@ _SIGNING: Final = (
     FieldSpec("meeting_ref", FieldKind.REFERENCE),
     FieldSpec("delegation_id", FieldKind.CASE_REF),
 )
+"""What a signer may record with a step of the sign-off chain (psirf-rules §6 stage 8)."""
 _FINAL_SIGN_OFF_GUARDS: Final = (
     "sign_off_as_planned",
     "approver_independent",
@@ -223,10 +228,8 @@ _CLOSING_FIELDS: Final = (
         ("no_new_learning", "covered_by_existing_improvement_plan", "actions_owned_elsewhere"),
     ),
 )
-#: Who commented on a draft (psirf-rules §6 stage 7: family, staff involved, peer review).
 COMMENTERS: Final = ("family", "staff", "peer")
-#: Why a response is paused (psirf-rules §9.1 ``hold``): the police or a coroner, or another
-#: reason (which needs a note under a plan); the earlier codes are kept for cases in flight.
+"""Who commented on a draft (psirf-rules §6 stage 7: family, staff involved, peer review)."""
 HOLD_REASONS: Final = (
     "police",
     "coroner",
@@ -235,6 +238,8 @@ HOLD_REASONS: Final = (
     "staff_availability",
     "family_request",
 )
+"""Why a response is paused (psirf-rules §9.1 ``hold``): the police or a coroner, or another
+reason (which needs a note under a plan); the earlier codes are kept for cases in flight."""
 
 
 @attrs.frozen
@@ -789,16 +794,16 @@ def _side_paths(variant: Variant) -> list[TransitionSpec]:
     ]
 
 
-#: The reason recorded when a swarm huddle not held in time becomes an after action review.
 NOT_HELD_IN_TIME: Final = "not_held_in_time"
-#: The trigger psirf_flow fires on a swarm huddle not held in time (an escalation action).
+"""The reason recorded when a swarm huddle not held in time becomes an after action review."""
 CONVERT_TO_AFTER_ACTION_REVIEW: Final = "convert_to_after_action_review"
+"""The trigger psirf_flow fires on a swarm huddle not held in time (an escalation action)."""
 
 
 def _expiry_steps(variant: Variant) -> list[TransitionSpec]:
     """The system's step that turns a response not held in time into an after action review.
 
-    Only psirf_flow itself fires it (:attr:`~psirf_flow.domain.Role.SYSTEM`), when an
+    Only psirf_flow itself fires it ([`SYSTEM`][psirf_flow.domain.Role.SYSTEM]), when an
     escalation tier whose plan ladder declares the action fires (issue 10; psirf-rules §4.1:
     the swarm huddle's clock of hours is LOCAL). The huddle is stood down with the reason
     ``not_held_in_time`` and the coupling ``convert_swarm_to_after_action_review`` opens the
@@ -846,7 +851,6 @@ def build_learning_response(variant: Variant) -> WorkflowDefinition:
     )
 
 
-#: The PSII's variant (its timescale and hard cap come from the governing plan).
 PSII_VARIANT: Final = Variant(
     name="psii",
     title="Patient safety incident investigation",
@@ -864,9 +868,9 @@ PSII_VARIANT: Final = Variant(
     terms_need_family_involvement=True,
     timescale=True,
 )
+"""The PSII's variant (its timescale and hard cap come from the governing plan)."""
 PSII: Final = build_learning_response(PSII_VARIANT)
-#: Version 1 of the after action review, led by a learning response lead (``assign_lead``):
-#: kept registered so that cases opened on it keep their rules (a case pins its version).
+"""The patient safety incident investigation (PSII) lifecycle."""
 AFTER_ACTION_REVIEW_V1: Final = build_learning_response(
     Variant(
         name="after_action_review",
@@ -874,8 +878,8 @@ AFTER_ACTION_REVIEW_V1: Final = build_learning_response(
         review_guards=("staff_accuracy_checked", "findings_agreed"),
     )
 )
-#: The after action review: a facilitated team conversation, so it is led by a facilitator
-#: named with ``assign_facilitator`` (psirf-rules §2: "trained AAR conductor/facilitator").
+"""Version 1 of the after action review, led by a learning response lead (``assign_lead``):
+kept registered so that cases opened on it keep their rules (a case pins its version)."""
 AFTER_ACTION_REVIEW: Final = build_learning_response(
     Variant(
         name="after_action_review",
@@ -886,6 +890,8 @@ AFTER_ACTION_REVIEW: Final = build_learning_response(
         version="2",
     )
 )
+"""The after action review: a facilitated team conversation, so it is led by a facilitator
+named with ``assign_facilitator`` (psirf-rules §2: "trained AAR conductor/facilitator")."""
 SWARM_HUDDLE: Final = build_learning_response(
     Variant(
         name="swarm_huddle",
@@ -895,6 +901,8 @@ SWARM_HUDDLE: Final = build_learning_response(
         converts_when_late=True,
     )
 )
+"""The swarm huddle, led by a facilitator; one not held in time is converted to an after
+action review."""
 HOT_DEBRIEF: Final = build_learning_response(
     Variant(
         name="hot_debrief",
@@ -904,6 +912,7 @@ HOT_DEBRIEF: Final = build_learning_response(
         review_guards=("staff_accuracy_checked",),
     )
 )
+"""The hot debrief, led by a facilitator, with staff accuracy checked at review."""
 MDT_REVIEW: Final = build_learning_response(
     Variant(
         name="mdt_review",
@@ -911,6 +920,7 @@ MDT_REVIEW: Final = build_learning_response(
         review_guards=("expert_input_recorded", "staff_accuracy_checked", "findings_agreed"),
     )
 )
+"""The multidisciplinary team review, with expert input recorded at review."""
 THEMATIC_REVIEW: Final = build_learning_response(
     Variant(
         name="thematic_review",
@@ -921,11 +931,13 @@ THEMATIC_REVIEW: Final = build_learning_response(
         scheduled_reviews=True,
     )
 )
+"""The thematic review of two incidents or more, with terms of reference and peer review;
+scheduled by the plan or commissioned on its own."""
 
-#: Every built-in learning-response definition, keyed by name.
 LEARNING_RESPONSES: Final[Mapping[str, WorkflowDefinition]] = MappingProxyType(
     {
         d.name: d
         for d in (PSII, AFTER_ACTION_REVIEW, SWARM_HUDDLE, HOT_DEBRIEF, MDT_REVIEW, THEMATIC_REVIEW)
     }
 )
+"""Every built-in learning-response definition, keyed by name."""

@@ -14,7 +14,7 @@ planning produces; §9.1 draws the ``extension`` event with these guards and a h
 (``psii_max``) whose breach needs the executive lead.
 
 **The clock comes from the governing plan** (issue 10). A response's clock is read by
-:func:`response_clock`:
+[`response_clock`][psirf_flow.workflows.learning_response.engagement.response_clock]:
 
 * ``started_on``: the Europe/London date the response started, stamped by the engine when
   the lead is assigned (the ``psii_start`` of psirf-rules §9.1) and again when a closed
@@ -22,27 +22,30 @@ planning produces; §9.1 draws the ``extension`` event with these guards and a h
   trail);
 * the timescale: the plan's response type ``timescale`` (the type is the case's
   ``response_type`` fact, else its workflow's name), counted from ``started_on`` by the
-  counting rules of :mod:`psirf_flow.policy.timing` (months: the same day of the month,
-  rolled forward to a working day of the plan's calendar);
+  counting rules of [`psirf_flow.policy.timing`][psirf_flow.policy.timing] (months: the same day of
+  the month, rolled forward to a working day of the plan's calendar);
 * the hard cap: the response type's ``effective_hard_cap`` (six months for a PSII unless
   the plan sets another; none for a local type on another lifecycle that sets none).
 
 Without a plan (or for a response type the plan does not list, or one that sets no
-timescale) the built-in defaults :data:`DEFAULT_TIMESCALE` (3 months) and
-:data:`DEFAULT_HARD_CAP` (6 months) apply under the England and Wales calendar. They are
-the upper end of "ordinarily one to three months" and the "no longer than six months" of
-national guidance that was recalled, **not retrieved** (psirf-rules §4.1, NAT-G ✖): a
-setting, not law.
+timescale) the built-in defaults
+[`DEFAULT_TIMESCALE`][psirf_flow.workflows.learning_response.engagement.DEFAULT_TIMESCALE] (3
+months) and [`DEFAULT_HARD_CAP`][psirf_flow.workflows.learning_response.engagement.DEFAULT_HARD_CAP]
+(6 months) apply under the England and Wales calendar. They are the upper end of "ordinarily one to
+three months" and the "no longer than six months" of national guidance that was recalled, **not
+retrieved** (psirf-rules §4.1, NAT-G ✖): a setting, not law.
 
 ``target_date`` is the date currently aimed at: agreed within the timescale by the lead, or
 moved later by an approved extension. Until one is agreed, the end of the timescale stands
-in (:func:`current_target_date`). Dates are compared as Europe/London dates
-(:func:`~psirf_flow.policy.timing.local_date` of the decision's ``now``), like the stamp.
+in ([`current_target_date`][psirf_flow.workflows.learning_response.engagement.current_target_date]).
+Dates are compared as Europe/London dates ([`local_date`][psirf_flow.policy.timing.local_date] of
+the decision's ``now``), like the stamp.
 
 Cases opened before the clock came from the plan carry the preset facts ``timescale_days``
 and ``hard_cap_days``; they are no longer read.
 
-The guards are merged into :data:`psirf_flow.workflows.registry.GUARDS`.
+The guards are merged into
+[`psirf_flow.workflows.registry.GUARDS`][psirf_flow.workflows.registry.GUARDS].
 """
 
 from __future__ import annotations
@@ -79,19 +82,19 @@ __all__ = [
     "response_clock",
 ]
 
-#: The timescale when the plan sets none: the upper end of "ordinarily one to three months"
-#: (psirf-rules §4.1, NAT-G ✖, recalled and not retrieved). A setting, not law.
 DEFAULT_TIMESCALE: Final = Timescale(3, TimeUnit.MONTHS)
-#: The hard cap when the plan sets none: "no longer than six months" (psirf-rules §4.1,
-#: NAT-G ✖, treated as a hard cap in configuration). A setting, not law.
+"""The timescale when the plan sets none: the upper end of "ordinarily one to three months"
+(psirf-rules §4.1, NAT-G ✖, recalled and not retrieved). A setting, not law."""
 DEFAULT_HARD_CAP: Final = PSII_DEFAULT_HARD_CAP
-#: The calendar without a plan: England and Wales bank holidays.
+"""The hard cap when the plan sets none: "no longer than six months" (psirf-rules §4.1,
+NAT-G ✖, treated as a hard cap in configuration). A setting, not law."""
 DEFAULT_CALENDAR: Final = WorkingDayCalendar()
-#: The fact holding the date of a pending extension request (absent when none is pending).
+"""The calendar without a plan: England and Wales bank holidays."""
 PENDING_EXTENSION_FACT: Final = "requested_target_date"
+"""The fact holding the date of a pending extension request (absent when none is pending)."""
 
-#: A guard registered from this module: name, check, summary, uses_payload.
 GuardRow = tuple[str, Callable[["GuardInput"], GuardResult], str, bool]
+"""A guard registered from this module: name, check, summary, uses_payload."""
 
 
 def _ends_on(start: date, timescale: Timescale, calendar: WorkingDayCalendar) -> date:
@@ -196,7 +199,8 @@ def current_target_date(
     """The date a response currently aims at; ``None`` until its clock has started.
 
     This is the agreed (or extended) ``target_date``, or, until one is agreed, the end of
-    the plan's timescale (arguments as for :func:`response_clock`).
+    the plan's timescale (arguments as for
+    [`response_clock`][psirf_flow.workflows.learning_response.engagement.response_clock]).
     """
     agreed = fact_date(facts.get("target_date"))
     if agreed is not None:
@@ -412,7 +416,6 @@ def _disagreement_explained(g: GuardInput) -> GuardResult:
 _REQUESTED: Final = PENDING_EXTENSION_FACT
 _TARGET: Final = "target_date"
 
-#: Every timescale guard, registered with its lifecycle's definition.
 ENGAGEMENT_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
         "target_within_timescale",
@@ -501,3 +504,4 @@ ENGAGEMENT_GUARDS: Final[tuple[GuardRow, ...]] = (
         True,
     ),
 )
+"""Every timescale guard, registered with its lifecycle's definition."""

@@ -39,11 +39,11 @@ __all__ = [
     "team_conflicts",
 ]
 
-#: Facts that name people who must not be among the staff involved (psirf-rules §5 rule 1):
-#: the lead, and the engagement lead named with them.
 _INDEPENDENT_FACTS: Final = (*LEAD_FACTS, "engagement_lead_id")
-#: Hex digits of the staff list's SHA-256 kept in an independence guard's passing code.
+"""Facts that name people who must not be among the staff involved (psirf-rules §5 rule 1):
+the lead, and the engagement lead named with them."""
 _STAFF_DIGEST_LENGTH: Final = 16
+"""Hex digits of the staff list's SHA-256 kept in an independence guard's passing code."""
 
 _result = GuardResult.judge
 
@@ -131,11 +131,11 @@ def _terms_of_reference(g: GuardInput) -> GuardResult:
     )
 
 
-#: The fact listing every person whose engagement is recorded (learning_response/definition.py).
 _ENGAGED: Final = "engaged_person_ids"
-#: Whose engagement the family-engagement guards look at (staff are engaged too, §7.1,
-#: but their records do not stand in for the patient's or family's).
+"""The fact listing every person whose engagement is recorded (learning_response/definition.py)."""
 _PATIENT_OR_FAMILY: Final = frozenset({"patient", "family_member"})
+"""Whose engagement the family-engagement guards look at (staff are engaged too, §7.1,
+but their records do not stand in for the patient's or family's)."""
 
 
 def engagement_records(g: GuardInput) -> dict[str, tuple[object, object, object]]:
@@ -272,18 +272,17 @@ def _senior_leader_independent(g: GuardInput) -> GuardResult:
 
 # --- Lead independence at every step (psirf-rules §5 rule 1; issue 9 item 7) -----------
 
-#: The people a response names whom the staff list must not include, as
-#: ``(fact, role word, trigger that replaces them, managers count too)``: the lead (or
-#: facilitator) and the engagement lead are independent of the staff involved and of their
-#: line managers; the peer reviewer is not one of the staff involved (as when they record
-#: their review, :func:`_reviewer_independent`).
 _TEAM: Final = (
     ("lead_id", "lead", "reassign_lead", True),
     ("facilitator_id", "facilitator", "reassign_facilitator", True),
     ("engagement_lead_id", "engagement_lead", "reassign_engagement_lead", True),
     ("peer_reviewer_id", "peer_reviewer", "record_peer_review", False),
 )
-#: The reason code per role (the lead's codes are those of the assignment check).
+"""The people a response names whom the staff list must not include, as
+``(fact, role word, trigger that replaces them, managers count too)``: the lead (or
+facilitator) and the engagement lead are independent of the staff involved and of their
+line managers; the peer reviewer is not one of the staff involved (as when they record
+their review, `_reviewer_independent`)."""
 _TEAM_CODES: Final = {
     ("lead", "involved"): "lead_involved_in_incident",
     ("lead", "manager"): "lead_line_manages_involved_staff",
@@ -293,6 +292,7 @@ _TEAM_CODES: Final = {
     ("engagement_lead", "manager"): "engagement_lead_line_manages_involved_staff",
     ("peer_reviewer", "involved"): "reviewer_involved_in_incident",
 }
+"""The reason code per role (the lead's codes are those of the assignment check)."""
 
 
 def team_conflicts(g: GuardInput) -> tuple[tuple[str, str, str], ...]:
@@ -565,5 +565,5 @@ _SPECS: Final = (
     ),
 )
 
-#: Every guard of this module, in the order they were registered.
 LEARNING_RESPONSE_GUARDS: Final[tuple[GuardSpec, ...]] = (*_SPECS, *_INDEPENDENCE_SPECS)
+"""Every guard of this module, in the order they were registered."""

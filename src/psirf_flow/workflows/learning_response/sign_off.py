@@ -1,6 +1,6 @@
 """Guards of a learning response that read the trust's plan: sign-off, delegation and gaps.
 
-Each guard reads :attr:`GuardInput.governance <psirf_flow.workflows.guards.GuardInput>`
+Each guard reads [`GuardInput.governance`][psirf_flow.workflows.guards.GuardInput]
 and, when it is ``None`` (an engine without a plan), keeps the behaviour the library had
 before plans governed running cases. The response type of a case is its ``response_type``
 fact (set when the intake commissions it) or, failing that, its workflow's name; a
@@ -12,12 +12,12 @@ awaits approval: ``record_sign_off`` records each step but the last (its number 
 ``sign_off_step``), and the last step is ``sign_off`` (any signer) or ``approve`` (the
 library's fixed approvers), which approves the report. A role step is signed by someone
 holding the role, or by their delegate (see below); a committee step by a member of the
-committee (:attr:`~psirf_flow.domain.Actor.committees`) with the meeting's reference. Every
+committee ([`committees`][psirf_flow.domain.Actor]) with the meeting's reference. Every
 signer still passes the separation-of-duties guards: not the lead, not the author, and not
 the person who signed the step before.
 
 **Delegation is a record** (psirf-rules §5: "PSII report sign-off or delegation"). A
-delegated approver cites an active :mod:`delegation <psirf_flow.workflows.delegation>`
+delegated approver cites an active [`delegation`][psirf_flow.workflows.delegation]
 case as ``delegation_id``: it must name them as delegate, delegate the step's role, cover
 the case's response type, be in force on the approval date (Europe/London) and not be the
 approver's own.
@@ -29,9 +29,10 @@ response type has no sharing step; a hold for ``other`` reasons needs a note.
 
 **Override rationales** (psirf-rules §5 SoD 7, §4.1): the hard-cap override's rationale is
 a built-in code or one of the plan's ``[overrides] rationale_codes``, and it may cite an
-artefact. A missing reason fails with the reason code :data:`REASON_MISSING`, which
-:func:`~psirf_flow.errors.guard_failure` raises as
-:class:`~psirf_flow.errors.ReasonMissing` (``PSF210``).
+artefact. A missing reason fails with the reason code
+[`REASON_MISSING`][psirf_flow.errors.REASON_MISSING], which
+[`guard_failure`][psirf_flow.errors.guard_failure] raises as
+[`ReasonMissing`][psirf_flow.errors.ReasonMissing] (``PSF210``).
 """
 
 from __future__ import annotations
@@ -59,7 +60,6 @@ __all__ = [
     "response_type_of",
 ]
 
-#: The built-in rationale codes of a hard-cap override; a plan adds its own.
 HARD_CAP_OVERRIDE_RATIONALES: Final = (
     "external_process",
     "awaiting_information",
@@ -67,8 +67,9 @@ HARD_CAP_OVERRIDE_RATIONALES: Final = (
     "exceptional_complexity",
     "other",
 )
-#: The family a delegation case belongs to (see :mod:`psirf_flow.workflows.delegation`).
+"""The built-in rationale codes of a hard-cap override; a plan adds its own."""
 DELEGATION_FAMILY: Final = "delegation"
+"""The family a delegation case belongs to (see `psirf_flow.workflows.delegation`)."""
 
 GuardRow = tuple[str, Callable[["GuardInput"], GuardResult], str, bool]
 
@@ -288,7 +289,6 @@ def _override_rationale_given(g: GuardInput) -> GuardResult:
     )
 
 
-#: Every guard of this module, registered by the learning-response definitions.
 GOVERNANCE_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
         "sign_off_step_due",
@@ -343,3 +343,4 @@ GOVERNANCE_GUARDS: Final[tuple[GuardRow, ...]] = (
         True,
     ),
 )
+"""Every guard of this module, registered by the learning-response definitions."""

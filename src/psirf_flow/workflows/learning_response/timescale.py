@@ -1,8 +1,9 @@
 """The timescale steps of a learning response with a clock (the PSII's), as data.
 
-The rest of the lifecycle is in :mod:`psirf_flow.workflows.learning_response`, whose
-:func:`~psirf_flow.workflows.learning_response.definition.build_learning_response` adds these steps
-to a variant with ``timescale=True``.
+The rest of the lifecycle is in
+[`psirf_flow.workflows.learning_response`][psirf_flow.workflows.learning_response], whose
+[`build_learning_response`][psirf_flow.workflows.learning_response.definition.build_learning_response]
+adds these steps to a variant with ``timescale=True``.
 
 **Engagement and timescale of a PSII** (psirf-rules §4.1, §5 rule 5, §6 stage 4, §7.1,
 §9.1). Only the PSII has them: psirf-rules §4.1 finds no national clock for the other
@@ -17,9 +18,9 @@ response types (their timings are LOCAL), so a local variant opts in with
   start ("as soon as possible", §4.1) can be reported.
 * The timescale and hard cap are the governing plan's (the response type's ``timescale``
   and ``effective_hard_cap``; 3 and 6 months without a plan, NAT-G ✖), counted by
-  :mod:`psirf_flow.policy.timing`: see
-  :mod:`psirf_flow.workflows.learning_response.engagement`. Nobody sets them with a
-  payload.
+  [`psirf_flow.policy.timing`][psirf_flow.policy.timing]: see
+  [`psirf_flow.workflows.learning_response.engagement`][psirf_flow.workflows.learning_response.engagement].
+  Nobody sets them with a payload.
 * ``record_terms_of_reference`` records ``family_involvement_in_terms`` (involved,
   declined or uncontactable): involvement is voluntary (§7.1), so each is a complete answer.
 * ``agree_timescale`` (the lead) records ``target_date`` and the family's position on it,
@@ -37,7 +38,7 @@ response types (their timings are LOCAL), so a local variant opts in with
 * ``override_hard_cap`` (the executive lead) goes beyond the hard cap, with a rationale
   code (built-in, or one the plan adds under ``[overrides] rationale_codes``) and, if it
   helps, a reference to an artefact (``override_rationale_ref``); a missing rationale is
-  refused as :class:`~psirf_flow.errors.ReasonMissing` (psirf-rules §5 SoD 7). It is
+  refused as [`ReasonMissing`][psirf_flow.errors.ReasonMissing] (psirf-rules §5 SoD 7). It is
   its own trigger, so its audit entries carry ``psirf.timescale.hard_cap_override@1`` and
   oversight can find every override by trigger or rule without reading payloads.
 * **Reopening restarts the clock** (issue 10): ``reopen`` stamps a new ``started_on``
@@ -48,7 +49,7 @@ response types (their timings are LOCAL), so a local variant opts in with
 
 Agreeing a timescale is recorded, not required before approval: until one is agreed, the
 end of the plan's timescale is the target (see
-:func:`~psirf_flow.workflows.learning_response.engagement.current_target_date`).
+[`current_target_date`][psirf_flow.workflows.learning_response.engagement.current_target_date]).
 """
 
 from __future__ import annotations
@@ -79,11 +80,8 @@ __all__ = [
     "timescale_steps",
 ]
 
-#: The family's position when it is not agreement (involvement is voluntary, §7.1).
 _NOT_ENGAGED: Final = ("declined", "uncontactable")
-#: States an extension may be requested, decided or overridden from: the clock runs from
-#: planning until approval, and a case held for an external process (police, coroner) is
-#: the usual one to extend.
+"""The family's position when it is not agreement (involvement is voluntary, §7.1)."""
 _EXTENDABLE: Final = (
     "planning",
     "gathering_and_analysis",
@@ -92,6 +90,9 @@ _EXTENDABLE: Final = (
     "awaiting_approval",
     "on_hold",
 )
+"""States an extension may be requested, decided or overridden from: the clock runs from
+planning until approval, and a case held for an external process (police, coroner) is
+the usual one to extend."""
 _EXTENSION: Final = (
     "external_process",
     "awaiting_information",
@@ -100,31 +101,30 @@ _EXTENSION: Final = (
     "complexity",
     "other",
 )
-#: The family's position on a requested extension (psirf-rules §4.1, §7.1).
 FAMILY_EXTENSION_POSITIONS: Final = ("agreed", "not_agreed", "not_involved")
-#: Why the family is not involved in an extension decision (involvement is voluntary, §7.1).
+"""The family's position on a requested extension (psirf-rules §4.1, §7.1)."""
 FAMILY_NOT_INVOLVED_REASONS: Final = (
     "chose_not_to_be_involved",
     "uncontactable",
     "no_family_identified",
     "other",
 )
-#: Why the executive lead refuses an extension.
+"""Why the family is not involved in an extension decision (involvement is voluntary, §7.1)."""
 EXTENSION_REFUSAL_REASONS: Final = (
     "not_justified",
     "family_not_agreed",
     "needs_hard_cap_override",
     "other",
 )
-#: Facts of a pending extension request, cleared when it is decided.
+"""Why the executive lead refuses an extension."""
 _PENDING_FACTS: Final = ("requested_target_date", "extension_requested_by")
-#: The family's position on a request, cleared by a new request (asked again each time).
+"""Facts of a pending extension request, cleared when it is decided."""
 _FAMILY_FACTS: Final = (
     "family_extension_position",
     "family_not_involved_reason",
     "family_position_recorded_by",
 )
-#: Facts of an extension, cleared when a target within the timescale is agreed afresh.
+"""The family's position on a request, cleared by a new request (asked again each time)."""
 _EXTENSION_FACTS: Final = (
     *_PENDING_FACTS,
     *_FAMILY_FACTS,
@@ -137,13 +137,14 @@ _EXTENSION_FACTS: Final = (
     "override_rationale_ref",
     "hard_cap_override_by",
 )
-#: Facts of a response's clock cleared when it is reopened (a new clock is stamped).
+"""Facts of an extension, cleared when a target within the timescale is agreed afresh."""
 CLOCK_FACTS: Final = (
     "target_date",
     "family_timescale_agreement",
     *_EXTENSION_FACTS,
     DAYS_ON_HOLD_FACT,  # a reopened response's new clock has not been on hold
 )
+"""Facts of a response's clock cleared when it is reopened (a new clock is stamped)."""
 
 
 def family_position(name: str, yes: str) -> FieldSpec:

@@ -1,12 +1,14 @@
 """The referral lifecycle: one record per body an incident is referred to, as data.
 
 Based on psirf-rules §3 (the national requirements that call for a referral: rows 3 and 5
-to 11, HARD; bodies ✔, row wording ◐/✖) and §9.0 ("create Referral(body)", INF)::
+to 11, HARD; bodies ✔, row wording ◐/✖) and §9.0 ("create Referral(body)", INF):
 
-    to_notify --record_notification--> notified --complete--> completed
-                                       notified --record_external_lead--> body_leads
-                                                  body_leads --complete--> completed
-    to_notify --withdraw (executive lead, reason)--> withdrawn
+```text
+to_notify --record_notification--> notified --complete--> completed
+                                   notified --record_external_lead--> body_leads
+                                              body_leads --complete--> completed
+to_notify --withdraw (executive lead, reason)--> withdrawn
+```
 
 * **Opened** by the coupling ``open_referral`` when the intake refers the incident (or by
   the patient safety team directly), with the incident, the body (an id from the national
@@ -14,7 +16,7 @@ to 11, HARD; bodies ✔, row wording ◐/✖) and §9.0 ("create Referral(body)"
   national rule it answers (and the national rules the intake's triage recorded) and
   whether a local response is needed alongside. Its case id
   is derived from the intake and the referring command
-  (:func:`~psirf_flow.workflows.couplings.referral_case_id`), and
+  ([`referral_case_id`][psirf_flow.workflows.couplings.referral_case_id]), and
   ``one_referral_per_body`` refuses a second referral to a body for the incident.
 * **Notified**: the notification or submission to the body is recorded with its
   reference and date (for example the MNSI referral number, psirf-rules §3 row 3). Only
@@ -59,16 +61,16 @@ __all__ = [
     "WITHDRAWAL_REASONS",
 ]
 
-#: The guards this lifecycle resolves its guard names against: the shared ones and its own.
 LIFECYCLE_GUARDS: Final = lifecycle_guards(
     REFERRAL_GUARD_SPECS, (GuardSpec(*row) for row in REFERRAL_RECORD_GUARDS)
 )
+"""The guards this lifecycle resolves its guard names against: the shared ones and its own."""
 
 NAME: Final = "referral"
 FAMILY: Final = "referral"
 STATES: Final = ("to_notify", "notified", "body_leads", "completed", "withdrawn")
+"""Every state a referral can be in."""
 
-#: How a referral ends.
 REFERRAL_OUTCOMES: Final = (
     "notification_acknowledged",
     "findings_received",
@@ -76,10 +78,11 @@ REFERRAL_OUTCOMES: Final = (
     "body_review_complete",
     "trust_contribution_complete",
 )
-#: Why the executive lead withdrew a referral before it was made.
+"""How a referral ends."""
 WITHDRAWAL_REASONS: Final = ("opened_in_error", "body_not_responsible", "duplicate_referral")
-#: How the body was told.
+"""Why the executive lead withdrew a referral before it was made."""
 NOTIFICATION_ROUTES: Final = ("notification", "submission", "portal", "telephone_then_written")
+"""How the body was told."""
 
 _TEAM: Final = (Role.PATIENT_SAFETY_SPECIALIST, Role.EXECUTIVE_LEAD)
 _CONTRIBUTION: Final = ("psirf.national.external_contribution@1",)
@@ -206,5 +209,5 @@ def _build() -> WorkflowDefinition:
     )
 
 
-#: The referral lifecycle, ``referral@1``.
 REFERRAL: Final = _build()
+"""The referral lifecycle, ``referral@1``."""

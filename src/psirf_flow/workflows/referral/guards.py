@@ -52,7 +52,6 @@ def _findings_received_if_claimed(g: GuardInput) -> GuardResult:
     )
 
 
-#: Every guard of this module, registered by the referral definition.
 REFERRAL_RECORD_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
         "information_requested_first",
@@ -68,3 +67,4 @@ REFERRAL_RECORD_GUARDS: Final[tuple[GuardRow, ...]] = (
         True,
     ),
 )
+"""Every guard of this module, registered by the referral definition."""

@@ -1,7 +1,8 @@
 """The safety action lifecycle.
 
 The definition, its vocabularies and its guards live in this package; it imports no other
-lifecycle package (see :mod:`psirf_flow.workflows.registry`, which assembles them).
+lifecycle package (see [`psirf_flow.workflows.registry`][psirf_flow.workflows.registry], which
+assembles them).
 """
 
 from __future__ import annotations

@@ -1,17 +1,20 @@
 """The safety-action lifecycle, as data (psirf-rules §9.2; NAT-G/INF).
 
-Main path::
+Main path:
 
-    proposed --agree--> agreed --start--> in_progress --mark_implemented--> implemented
-      --begin_monitoring--> monitoring --confirm_effective--> closed_effective
-    monitoring --confirm_not_effective--> not_effective --revise--> agreed
+```text
+proposed --agree--> agreed --start--> in_progress --mark_implemented--> implemented
+  --begin_monitoring--> monitoring --confirm_effective--> closed_effective
+monitoring --confirm_not_effective--> not_effective --revise--> agreed
+```
 
 Side exits: ``defer`` (to ``deferred``, remembering the state; ``resume`` goes back),
 ``accept_risk`` (to ``risk_accepted``) and ``cancel`` (to ``cancelled``), each approved by
 someone other than the owner. ``closed_effective``, ``risk_accepted`` and ``cancelled`` are
 final, and every other state can reach one of them.
 
-Rules, each a guard (see :mod:`psirf_flow.workflows.safety_action.guards`):
+Rules, each a guard (see
+[`psirf_flow.workflows.safety_action.guards`][psirf_flow.workflows.safety_action.guards]):
 
 * Opened linked to at least one learning response and one of its areas for improvement.
 * ``agree`` is fired by the owner named in the proposal (owner accepted), and needs a
@@ -53,8 +56,8 @@ from psirf_flow.workflows.spec import (
 
 __all__ = ["SAFETY_ACTION", "STATES", "build_safety_action"]
 
-#: The guards this lifecycle resolves its guard names against: the shared ones and its own.
 LIFECYCLE_GUARDS: Final = lifecycle_guards(GuardSpec(*row) for row in ACTION_GUARDS)
+"""The guards this lifecycle resolves its guard names against: the shared ones and its own."""
 
 NAME: Final = "safety_action"
 FAMILY: Final = "safety_action"
@@ -72,6 +75,7 @@ STATES: Final = (
     "risk_accepted",
     "cancelled",
 )
+"""Every state a safety action can be in."""
 _ACTIVE: Final = (
     "proposed",
     "agreed",
@@ -326,3 +330,4 @@ def build_safety_action() -> WorkflowDefinition:
 
 
 SAFETY_ACTION: Final = build_safety_action()
+"""The safety-action lifecycle, from proposal to an effective, accepted or cancelled close."""

@@ -28,11 +28,11 @@ if TYPE_CHECKING:
 
 __all__ = ["ACTION_GUARDS", "MEASURE_FACTS"]
 
-#: Facts that make an action measurable: what is measured, where it starts, what it aims at.
 MEASURE_FACTS: Final = ("measure_ref", "baseline_ref", "target_ref")
+"""Facts that make an action measurable: what is measured, where it starts, what it aims at."""
 
-#: A guard registered from this module: name, check, summary, uses_payload.
 GuardRow = tuple[str, Callable[["GuardInput"], GuardResult], str, bool]
+"""A guard registered from this module: name, check, summary, uses_payload."""
 
 
 _result = GuardResult.judge
@@ -129,7 +129,6 @@ def _decision_tier(g: GuardInput) -> GuardResult:
     )
 
 
-#: Every safety-action guard, registered with its lifecycle's definition.
 ACTION_GUARDS: Final[tuple[GuardRow, ...]] = (
     (
         "actor_is_owner",
@@ -181,3 +180,4 @@ ACTION_GUARDS: Final[tuple[GuardRow, ...]] = (
         True,
     ),
 )
+"""Every safety-action guard, registered with its lifecycle's definition."""

@@ -1,11 +1,11 @@
 """Alembic environment for psirf_flow's own tables.
 
-Run it through :func:`psirf_flow.store.sql.upgrade`, which passes an open connection in
+Run it through [`upgrade`][psirf_flow.store.sql.migrate.upgrade], which passes an open connection in
 ``config.attributes["connection"]``; no ``alembic.ini`` is needed. Given only a
 ``sqlalchemy.url`` main option, it connects by itself; in offline mode it writes SQL.
 
 The revision is recorded in psirf_flow's own version table
-(:data:`~psirf_flow.store.sql.migrate.VERSION_TABLE`), never in Alembic's default
+([`VERSION_TABLE`][psirf_flow.store.sql.migrate.VERSION_TABLE]), never in Alembic's default
 ``alembic_version``, which a host's own migrations may use in the same schema.
 """
 
