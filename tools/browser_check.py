@@ -296,7 +296,7 @@ def browser_on(site: Path) -> Iterator[Tab]:
 
 def _shoot(tab: Tab, name: str, folder: Path, findings: Findings) -> None:
     path = folder / f"{name}.png"
-    tab.page.screenshot(path=str(path))
+    tab.page.screenshot(path=str(path), animations="disabled")
     findings.screenshots.append(path)
 
 
