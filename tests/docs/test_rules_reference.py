@@ -1,21 +1,27 @@
-"""The generated rules reference covers every rule the built-in workflows record."""
+"""The generated rules reference lists every catalogue rule and every rule the workflows record."""
 
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from mkdocs.structure.files import Files
 
+from psirf_flow.policy.national import RuleLevel as PackLevel
 from psirf_flow.policy.national import load_national_rules
 from psirf_flow.workflows import DefinitionRegistry
+from psirf_flow.workflows.rules import GROUPS, RULES, Rule, RuleLevel, rules_enforced_by_guard
 from psirf_flow.workflows.rules_reference import (
-    LIBRARY_DESIGN,
-    NOT_RECORDED,
     OPENING,
+    PACK_LEVELS,
+    catalogue_markdown,
+    plan_setting_link,
     rule_rows,
     rules_markdown,
 )
@@ -45,23 +51,111 @@ def _generated_page() -> str:
     return result
 
 
+PAGE = _generated_page()
+
+
+def _row(rule: Rule) -> str:
+    start = PAGE.index(f"[](){{#{rule.id}}}")
+    return PAGE[start : PAGE.index("\n", start)]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[rule.id for rule in RULES])
+def test_page_gives_each_rule_an_anchor_level_mark_and_source(rule: Rule) -> None:
+    """Each catalogue rule has one row, anchored at its id, with level, mark and source."""
+    row = _row(rule)
+
+    assert PAGE.count(f"{{#{rule.id}}}") == 1
+    assert f"| {rule.level.value} | {rule.verified.value} |" in row
+    assert f"psirf-rules {rule.section}" in row
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[rule.id for rule in RULES])
+def test_page_row_names_everything_that_enforces_the_rule(rule: Rule) -> None:
+    """The row lists the rule's guards, plan settings (linked) and deadline kinds."""
+    row = _row(rule)
+
+    assert [g for g in rule.guards if f"`{g}`" not in row] == []
+    assert [s for s in rule.plan_settings if plan_setting_link(s) not in row] == []
+    assert [k for k in rule.schedule_kinds if f"`{k}`" not in row] == []
+    assert (rule.caveat in row) if rule.caveat else "**Note:**" not in row
+
+
+def test_rules_appear_under_their_group_in_catalogue_order() -> None:
+    """Each group has one heading and its rules follow it in catalogue order."""
+    positions = [PAGE.index(f"{{#{rule.id}}}") for rule in RULES]
+    headings = {key: PAGE.index(f"\n## {title}\n") for key, title in GROUPS.items()}
+    keys = list(GROUPS)
+
+    for rule, position in zip(RULES, positions, strict=True):
+        start = headings[rule.group]
+        later = [headings[k] for k in keys[keys.index(rule.group) + 1 :]]
+        assert start < position < min(later, default=len(PAGE))
+    grouped = sorted(RULES, key=lambda r: keys.index(r.group))
+    assert [PAGE.index(f"{{#{r.id}}}") for r in grouped] == sorted(positions)
+
+
+def test_guards_link_to_the_workflows_that_run_them() -> None:
+    """A guard's workflows are linked to their reference pages in its rule's row."""
+    row = _row(next(rule for rule in RULES if rule.id == "candour-verbal-notification"))
+
+    assert "[duty_of_candour](workflows/duty_of_candour.md)" in row
+
+
+@pytest.mark.parametrize(
+    ("setting", "anchor"),
+    [
+        ("duty_of_candour.verbal_working_days", "plan-format.md#duty_of_candour"),
+        ("response_types.<name>.hard_cap", "plan-format.md#response_typesname"),
+        ("committees", "plan-format.md#committeesid"),
+        ("referral_bodies", "plan-format.md#referral_bodiesid"),
+        ("triage.emergent_risk.decided_by", "plan-format.md#triage"),
+    ],
+)
+def test_plan_settings_link_to_their_plan_format_section(setting: str, anchor: str) -> None:
+    """A plan setting links to the plan-format section that documents it."""
+    assert plan_setting_link(setting) == f"[`{setting}`]({anchor})"
+
+
+def test_a_rule_with_nothing_but_the_engine_says_so() -> None:
+    """A rule enforced only by the engine shows the engine's part and no guard."""
+    rule = Rule("x-y", "T", "records", RULES[0].level, RULES[0].verified, "§1", "S", engine="E")
+    text = catalogue_markdown(rules=[rule])
+
+    assert "| **Engine:** E |" in text
+    assert "Guards" not in text
+
+
+def test_pipes_in_rule_text_are_escaped() -> None:
+    """A pipe in a title or source does not split the table row."""
+    rule = Rule("x-y", "a | b", "records", RULES[0].level, RULES[0].verified, "§1", "c | d")
+    row = catalogue_markdown(rules=[rule]).splitlines()[-1]
+
+    assert "a \\| b" in row
+    assert "c \\| d" in row
+    assert len(re.findall(r"(?<!\\)\|", row)) == 6
+
+
 def test_page_names_every_rule_of_every_built_in_transition() -> None:
     """Every `rules` reference of every built-in transition and opening appears on the page."""
-    page = _generated_page()
     refs = {ref for d in REGISTRY for ref in d.opening.rules} | {
         ref for d in REGISTRY for spec in d.transitions.values() for ref in spec.rules
     }
 
     assert refs
-    assert sorted(ref for ref in refs if f"`{ref}`" not in page) == []
+    assert sorted(ref for ref in refs if f"`{ref}`" not in PAGE) == []
 
 
 def test_page_lists_every_national_rule_with_its_level() -> None:
     """Each national rule appears with its recorded level and section."""
-    page = _generated_page()
-
     for rule in NATIONAL.rules:
-        assert f"| `{rule.ref}` | {rule.level.value} | {rule.section or '—'} |" in page
+        level = f"{PACK_LEVELS[rule.level].value} (`{rule.level.value}`)"
+        assert f"| `{rule.ref}` | {level} | {rule.section or '—'} |" in PAGE
+
+
+@pytest.mark.parametrize("level", list(PackLevel), ids=lambda level: level.value)
+def test_every_pack_level_is_shown_as_a_catalogue_level(level: PackLevel) -> None:
+    """Each level the national rule pack may record maps to one of the catalogue's levels."""
+    assert isinstance(PACK_LEVELS[level], RuleLevel)
 
 
 def _step(definition: WorkflowDefinition, step: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -70,24 +164,17 @@ def _step(definition: WorkflowDefinition, step: str) -> tuple[tuple[str, ...], t
 
 
 @pytest.mark.parametrize("definition", NEWEST, ids=[d.name for d in NEWEST])
-def test_rows_name_steps_guards_and_cited_sections(definition: WorkflowDefinition) -> None:
-    """Each row's steps record the rule, its guards are theirs, its sources are cited by them."""
-    national_levels = {rule.id: rule.level.value for rule in NATIONAL.rules}
-    for ref, level, source, steps, guards in rule_rows(definition, NATIONAL):
+def test_rows_name_steps_guards_and_the_rules_they_enforce(definition: WorkflowDefinition) -> None:
+    """Each row's steps record the reference; its rules are those its guards enforce."""
+    for ref, steps, guards, rule_ids in rule_rows(definition):
         recorded = [_step(definition, step) for step in steps]
-        cited = " ".join(
-            f"{definition.guards[g].summary} {definition.guards[g].check.__doc__ or ''}"
-            for g in guards
-        )
-        expected_level = national_levels.get(ref.split("@")[0]) or (
-            NOT_RECORDED if source else LIBRARY_DESIGN
-        )
+        expected = {rule.id for g in guards for rule in rules_enforced_by_guard(g)}
 
         assert steps
         assert all(ref in rules for rules, _ in recorded)
         assert set(guards) == {g for _, step_guards in recorded for g in step_guards}
-        assert level == expected_level
-        assert all(section in cited for section in filter(None, source.split(", ")))
+        assert set(rule_ids) == expected
+        assert all(f"[`{rule_id}`](#{rule_id})" in PAGE for rule_id in rule_ids)
 
 
 def test_newest_version_of_each_workflow_gets_one_section() -> None:
@@ -96,5 +183,19 @@ def test_newest_version_of_each_workflow_gets_one_section() -> None:
 
     assert text.count("## National rule pack") == 1
     for definition in NEWEST:
-        assert text.count(f"## {definition.title} (`{definition.key}`)") == 1
+        assert text.count(f"### {definition.title} (`{definition.key}`)") == 1
     assert len({d.name for d in REGISTRY}) == len(NEWEST)
+
+
+@given(st.lists(st.sampled_from(RULES), unique_by=lambda rule: rule.id))
+def test_any_selection_of_rules_gets_one_row_each_under_its_groups(rules: list[Rule]) -> None:
+    """For any rules shown, each has one anchored row and only their groups get a heading."""
+    text = catalogue_markdown(rules=rules)
+    rows = [line for line in text.splitlines() if line.startswith("| [](){#")]
+
+    assert sorted(row.split("}", 1)[0][len("| [](){#") :] for row in rows) == sorted(
+        rule.id for rule in rules
+    )
+    assert {line[3:] for line in text.splitlines() if line.startswith("## ")} == {
+        GROUPS[rule.group] for rule in rules
+    }

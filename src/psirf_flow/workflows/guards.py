@@ -1,21 +1,24 @@
 """Guard machinery every lifecycle shares: what a guard sees, how it is registered, who is who.
 
-A guard never raises for a "no"; it returns a :class:`~psirf_flow.domain.GuardResult`
+A guard never raises for a "no"; it returns a [`GuardResult`][psirf_flow.domain.GuardResult]
 whose ``reason_code`` is stable and whose ``explanation`` is plain words. Every guard of a
 transition is evaluated, so a rejection lists everything that is missing at once.
 
-This module holds no lifecycle's own guards: each lifecycle package keeps its guards next
-to its definition (``workflows/<lifecycle>/guards.py``), and
-:mod:`psirf_flow.workflows.registry` assembles every one into :data:`GUARDS
-<psirf_flow.workflows.registry.GUARDS>`. What lives here is shared by several lifecycles:
-:class:`GuardInput`, :class:`CaseSummary`, :class:`GuardSpec`, the identity helpers
-:func:`same_person` and :func:`person_in` (psirf-rules §5 segregation rules), the roles
-that may sign or delegate a sign-off step (:data:`SIGNER_ROLES`), and the one guard the
-intake and the learning responses both run, ``staff_involved_kept`` (psirf-rules §5
-rule 1: a list of staff involved may only grow).
+This module holds no lifecycle's own guards: each lifecycle package keeps its guards next to its
+definition (``workflows/<lifecycle>/guards.py``), and
+[`psirf_flow.workflows.registry`][psirf_flow.workflows.registry] assembles every one into `GUARDS`.
+What lives here is shared by several lifecycles:
+[`GuardInput`][psirf_flow.workflows.guards.GuardInput],
+[`CaseSummary`][psirf_flow.workflows.guards.CaseSummary],
+[`GuardSpec`][psirf_flow.workflows.guards.GuardSpec], the identity helpers
+[`same_person`][psirf_flow.workflows.guards.same_person] and
+[`person_in`][psirf_flow.workflows.guards.person_in] (psirf-rules §5 segregation rules), the roles
+that may sign or delegate a sign-off step (`SIGNER_ROLES`), and the one guard the intake and the
+learning responses both run, ``staff_involved_kept`` (psirf-rules §5 rule 1: a list of staff
+involved may only grow).
 
-Add local guards by copying :data:`~psirf_flow.workflows.registry.GUARDS`, adding
-:class:`GuardSpec` entries and passing the copy to :func:`~psirf_flow.workflows.define`.
+Add local guards by copying `GUARDS`, adding [`GuardSpec`][psirf_flow.workflows.guards.GuardSpec]
+entries and passing the copy to [`define`][psirf_flow.workflows.define].
 """
 
 from __future__ import annotations
@@ -69,15 +72,18 @@ def same_person(a: object, b: object) -> bool:
     """Tell whether two person ids name the same person, ignoring case.
 
     Every segregation-of-duties guard compares people through this helper (or
-    :func:`person_in`), so ``LRL-1`` and ``lrl-1`` are one person and cannot approve each
-    other's work (psirf-rules §5 segregation rules 1, 2, 5 and 6). Ids are compared with
-    :meth:`str.casefold`; anything that is not a string names nobody.
+    [`person_in`][psirf_flow.workflows.guards.person_in]), so ``LRL-1`` and ``lrl-1`` are one person
+    and cannot approve each other's work (psirf-rules §5 segregation rules 1, 2, 5 and 6). Ids are
+    compared with `str.casefold`; anything that is not a string names nobody.
     """
     return isinstance(a, str) and isinstance(b, str) and a.casefold() == b.casefold()
 
 
 def person_in(a: object, ids: Iterable[object]) -> bool:
-    """Tell whether person id ``a`` is one of ``ids``, ignoring case (see :func:`same_person`)."""
+    """Tell whether person id ``a`` is one of ``ids``, ignoring case.
+
+    Ids are compared as [`same_person`][psirf_flow.workflows.guards.same_person] compares them.
+    """
     return any(same_person(a, b) for b in ids)
 
 
@@ -86,7 +92,7 @@ class CaseSummary:
     """A read-only summary of a case another case refers to, for guards.
 
     The engine (the imperative shell) loads each case named by a
-    :attr:`~psirf_flow.workflows.spec.FieldKind.CASE_REF` fact before deciding, so guards
+    [`CASE_REF`][psirf_flow.workflows.spec.FieldKind.CASE_REF] fact before deciding, so guards
     stay pure. Only cases of the deciding case's own organisation are summarised.
 
     Attributes:
@@ -149,14 +155,14 @@ class GuardInput:
         facts: The case's facts with the command's payload already applied.
         payload: The command's checked payload alone.
         now: When the command is being decided (aware UTC), as passed to
-            :func:`~psirf_flow.decide.decide`; guards stay pure because the time is an
+            [`decide`][psirf_flow.decide.decide]; guards stay pure because the time is an
             argument, never read from a clock. ``None`` only where a caller judges guards
             without a decision time; a guard that needs the time then refuses.
         references: Summaries of the cases the case's ``CASE_REF`` facts name, by id, as
             loaded by the engine before deciding (same organisation only); a named case
             that is absent here does not exist for the guard.
         governance: The plan and national rule pack versions the case runs under, as the
-            engine passed them to :func:`~psirf_flow.decide.decide`; ``None`` when the
+            engine passed them to [`decide`][psirf_flow.decide.decide]; ``None`` when the
             caller decides without a plan.
     """
 
@@ -207,7 +213,7 @@ class GuardSpec:
         uses_payload: It needs the command's payload, so it cannot be judged ahead of time.
         reads_incident_records: It reads the other records of the case's incidents (same
             organisation), which the engine then loads into
-            :attr:`GuardInput.references` before deciding (for instance the intake's
+            `GuardInput.references` before deciding (for instance the intake's
             referrals, one record per body).
     """
 
@@ -222,7 +228,7 @@ _result = GuardResult.judge
 
 
 def fact_date(value: object) -> date | None:
-    """A fact holding an ISO date as a :class:`~datetime.date`; ``None`` if absent or malformed."""
+    """A fact holding an ISO date as a `date`; ``None`` if absent or malformed."""
     if not isinstance(value, str):
         return None
     try:
@@ -236,6 +242,9 @@ def _staff_involved_kept(g: GuardInput) -> GuardResult:
 
     A new list adds people; it never drops one already recorded (ignoring case), so nobody
     can make a lead independent by taking names off the list.
+
+    Rule: [The lead and engagement lead were not involved in the incident and do not line-manage
+    those who were][lead-independent].
     """
     before = g.case.facts if g.case is not None else {}
     dropped = 0
@@ -267,10 +276,10 @@ SHARED_GUARDS: Final[Mapping[str, GuardSpec]] = MappingProxyType(
 
 
 def lifecycle_guards(*groups: Iterable[GuardSpec]) -> Mapping[str, GuardSpec]:
-    """The read-only guard registry of one lifecycle: :data:`SHARED_GUARDS` and ``groups``.
+    """The read-only guard registry of one lifecycle: `SHARED_GUARDS` and ``groups``.
 
     Each lifecycle's definition resolves its guard names against this registry (passed as
-    ``guards=`` to :func:`~psirf_flow.workflows.spec.define`), so no lifecycle package
-    imports another; :data:`psirf_flow.workflows.registry.GUARDS` assembles them all.
+    ``guards=`` to [`define`][psirf_flow.workflows.spec.define]), so no lifecycle package
+    imports another; `psirf_flow.workflows.registry.GUARDS` assembles them all.
     """
     return MappingProxyType({**SHARED_GUARDS, **{g.name: g for group in groups for g in group}})

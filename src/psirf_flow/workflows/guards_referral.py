@@ -21,21 +21,22 @@ Sources (psirf-rules; see ``docs/explanation/intake-and-triage.md``):
   which apply; each is recorded before the decision or the closing.
 * Thematic reviews, §2 (NAT-G ◐; LOCAL schedule): an incident may be added only to a
   review the plan schedules.
-* Reserve capacity, §0.5 rule 1 (LOCAL): a decision may draw on the plan's reserve only
-  by the role the plan names and only for the response type the reserve is for. The count
-  used is reported (:func:`psirf_flow.oversight.reserve_capacity_use`), never locked.
+* Reserve capacity, §0.5 rule 1 (LOCAL): a decision may draw on the plan's reserve only by the role
+  the plan names and only for the response type the reserve is for. The count used is reported
+  ([`psirf_flow.oversight.reserve_capacity_use`][psirf_flow.oversight.reserve_capacity_use]), never
+  locked.
 * Transfer to another organisation (INF): the receiving organisation is another one.
 
 Guards that read the other records of the incident are registered with
 ``reads_incident_records``: the engine then loads those records (same organisation only)
-into :attr:`~psirf_flow.workflows.guards.GuardInput.references` before deciding.
+into `references` before deciding.
 
-Two lifecycles run these guards (the intake, for its outcomes around referrals, and the
-referral record, for its body), so this module sits below both lifecycle packages, next to
-:mod:`psirf_flow.workflows.guards`: each registers :data:`REFERRAL_GUARD_SPECS` (built
-once, so both hold the same objects) and :data:`psirf_flow.workflows.registry.GUARDS`
-assembles them. It imports the shared guard machinery and the policy package (which never
-imports the workflows), never a lifecycle package.
+Two lifecycles run these guards (the intake, for its outcomes around referrals, and the referral
+record, for its body), so this module sits below both lifecycle packages, next to
+[`psirf_flow.workflows.guards`][psirf_flow.workflows.guards]: each registers `REFERRAL_GUARD_SPECS`
+(built once, so both hold the same objects) and `psirf_flow.workflows.registry.GUARDS` assembles
+them. It imports the shared guard machinery and the policy package (which never imports the
+workflows), never a lifecycle package.
 """
 
 from __future__ import annotations
@@ -112,7 +113,11 @@ def _rules_named(g: GuardInput, refs: Iterable[str]) -> list[NationalRule]:
 
 
 def _referral_body_allowed(g: GuardInput) -> GuardResult:
-    """The body is named by a recorded national requirement or declared by the plan (§3, W2)."""
+    """The body is named by a recorded national requirement or declared by the plan (§3, W2).
+
+    Rule: [An incident is referred only to a body a national requirement or the plan
+    names][referral-body-known].
+    """
     name = "referral_body_allowed"
     body = _str(g.facts.get("referral_body"))
     if g.governance is None or body is None:
@@ -142,7 +147,10 @@ def _referral_body_allowed(g: GuardInput) -> GuardResult:
 
 
 def _one_referral_per_body(g: GuardInput) -> GuardResult:
-    """One referral per body and incident (§9.0, INF)."""
+    """One referral per body and incident (§9.0, INF).
+
+    Rule: [An incident is referred to each body once][one-referral-per-body].
+    """
     body = _str(g.facts.get("referral_body"))
     earlier = g.case.facts.get("referral_bodies", ()) if g.case is not None else ()
     referred_before = isinstance(earlier, tuple) and body in earlier
@@ -161,7 +169,11 @@ def _bodies(referrals: Iterable[CaseSummary]) -> str:
 
 
 def _referrals_completed(g: GuardInput) -> GuardResult:
-    """Every referral of the incident has run its course, one at least completed (§3, §9.0)."""
+    """Every referral of the incident has run its course, one at least completed (§3, §9.0).
+
+    Rule: [Every referral is completed (or withdrawn) before the intake
+    closes][referrals-complete-before-closing].
+    """
     name = "referrals_completed"
     referrals = incident_referrals(g)
     if not referrals:
@@ -202,6 +214,9 @@ def _national_referrals_made(g: GuardInput) -> GuardResult:
     Only under a plan (the rule pack says which bodies a rule names); a rule the executive
     override set aside, or one requiring a locally-led PSII or another body's own review
     (which someone else refers, §3 row 10), asks for nothing here.
+
+    Rule: [A national requirement for a referral is met by a completed referral to its
+    body][national-referral-required].
     """
     name = "national_referrals_made"
     if g.governance is None:
@@ -225,7 +240,11 @@ def _national_referrals_made(g: GuardInput) -> GuardResult:
 
 
 def _local_response_if_referral_requires(g: GuardInput) -> GuardResult:
-    """A local response required alongside a referral is commissioned (§3 rows 5 to 7)."""
+    """A local response required alongside a referral is commissioned (§3 rows 5 to 7).
+
+    Rule: [A local response required alongside a referral is
+    commissioned][local-response-alongside-referral].
+    """
     psii = set(g.ids("national_psii_rule_refs")) - set(g.ids("overridden_rule_refs"))
     needing = [
         r
@@ -244,7 +263,11 @@ def _local_response_if_referral_requires(g: GuardInput) -> GuardResult:
 
 
 def _receiving_organisation_other(g: GuardInput) -> GuardResult:
-    """A transfer goes to another organisation (INF)."""
+    """A transfer goes to another organisation (INF).
+
+    Rule: [An incident is transferred only to another
+    organisation][transfer-to-another-organisation].
+    """
     receiving = g.facts.get("receiving_organisation")
     own = g.case.organisation if g.case is not None else g.actor.organisation
     return _result(
@@ -256,7 +279,11 @@ def _receiving_organisation_other(g: GuardInput) -> GuardResult:
 
 
 def _notifications_in_plan(g: GuardInput) -> GuardResult:
-    """The notification steps named are ones the plan declares (LOCAL ``[[notifications]]``)."""
+    """The notification steps named are ones the plan declares (LOCAL ``[[notifications]]``).
+
+    Rule: [The regulator notification steps the plan declares are recorded before deciding or
+    closing][regulator-notifications-as-planned].
+    """
     name = "notifications_in_plan"
     if g.governance is None:
         return GuardResult(name, ok=True)
@@ -278,6 +305,9 @@ def _required_notifications_kept(g: GuardInput) -> GuardResult:
     """Recording the required steps again may add steps, never drop one (§3, INF).
 
     Otherwise a second recording would set a required notification aside unseen.
+
+    Rule: [The regulator notification steps the plan declares are recorded before deciding or
+    closing][regulator-notifications-as-planned].
     """
     earlier = g.case.facts.get("required_notification_ids", ()) if g.case is not None else ()
     now = set(g.ids("required_notification_ids"))
@@ -292,7 +322,11 @@ def _required_notifications_kept(g: GuardInput) -> GuardResult:
 
 
 def _required_notifications_made(g: GuardInput) -> GuardResult:
-    """Every notification step triage found required is recorded first (§3, INF)."""
+    """Every notification step triage found required is recorded first (§3, INF).
+
+    Rule: [The regulator notification steps the plan declares are recorded before deciding or
+    closing][regulator-notifications-as-planned].
+    """
     made = set(g.ids("regulator_notifications_made"))
     missing = [n for n in g.ids("required_notification_ids") if n not in made]
     return _result(
@@ -304,7 +338,11 @@ def _required_notifications_made(g: GuardInput) -> GuardResult:
 
 
 def _thematic_review_in_plan(g: GuardInput) -> GuardResult:
-    """An incident is added only to a thematic review the plan schedules (§2, LOCAL)."""
+    """An incident is added only to a thematic review the plan schedules (§2, LOCAL).
+
+    Rule: [Scheduled thematic reviews are the plan's, and gather the incidents it routes to
+    them][thematic-reviews-as-planned].
+    """
     name = "thematic_review_in_plan"
     review = _str(g.payload.get("thematic_review_id"))
     if g.governance is None or review is None:
@@ -318,7 +356,11 @@ def _thematic_review_in_plan(g: GuardInput) -> GuardResult:
 
 
 def _reserve_draw_allowed(g: GuardInput) -> GuardResult:
-    """Only the reserve's decider, only for its response type (§0.5 rule 1, LOCAL)."""
+    """Only the reserve's decider, only for its response type (§0.5 rule 1, LOCAL).
+
+    Rule: [Reserve PSIIs are drawn by the reserve's decider, for its response
+    type][reserve-capacity].
+    """
     name = "reserve_draw_allowed"
     if g.payload.get("reserve_capacity_used") is not True:
         return GuardResult(name, ok=True)

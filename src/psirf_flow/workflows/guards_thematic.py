@@ -3,19 +3,19 @@
 Sources (psirf-rules §2, thematic review NAT-G ◐; the schedule and its criteria LOCAL,
 plan ``[[thematic_reviews]]``):
 
-* An incident is added to a scheduled review (the intake's ``add_to_thematic_review``)
-  only if triage found it met the review's criteria or its plan priority routes it there
+* An incident is added to a scheduled review (the intake's ``add_to_thematic_review``) only if
+  triage found it met the review's criteria or its plan priority routes it there
   (``thematic_review_met``). Triage records both as ``thematic_reviews_met``
-  (:func:`psirf_flow.policy.triage.intake_payload`); the guard also reads the priorities
-  recorded in ``plan_priority_ids``, so a priority's route counts even when the host
-  recorded triage without the list.
-* A ``thematic_review`` learning response opened for a scheduled review (its opening
-  names ``scheduled_review_id``) must be a review the plan schedules, run as its response
-  type on the thematic lifecycle, due on the Europe/London date of the decision
-  (:func:`psirf_flow.policy.thematic.thematic_reviews_due`), and gather only incidents
-  whose intake recorded ``add_to_thematic_review`` for it and that no earlier commissioning
-  of the same review took (``scheduled_review_as_planned``). That it links at least two
-  incidents is the variant's own guard (``several_incidents_linked``).
+  ([`psirf_flow.policy.triage.intake_payload`][psirf_flow.policy.triage.intake_payload]); the guard
+  also reads the priorities recorded in ``plan_priority_ids``, so a priority's route counts even
+  when the host recorded triage without the list.
+* A ``thematic_review`` learning response opened for a scheduled review (its opening names
+  ``scheduled_review_id``) must be a review the plan schedules, run as its response type on the
+  thematic lifecycle, due on the Europe/London date of the decision
+  ([`psirf_flow.policy.thematic.thematic_reviews_due`][psirf_flow.policy.thematic.thematic_reviews_due]),
+  and gather only incidents whose intake recorded ``add_to_thematic_review`` for it and that no
+  earlier commissioning of the same review took (``scheduled_review_as_planned``). That it links at
+  least two incidents is the variant's own guard (``several_incidents_linked``).
 
 Without a plan (``GuardInput.governance`` is ``None``) both guards pass, as before; a
 thematic review opened without ``scheduled_review_id`` is an unscheduled one and is not
@@ -24,13 +24,13 @@ checked against the schedule.
 The commissioning guard is registered with ``reads_incident_records``: the engine loads
 the other records of the incidents named (same organisation only), among them each
 incident's intake and earlier thematic reviews, into
-:attr:`~psirf_flow.workflows.guards.GuardInput.references`.
+`references`.
 
 Two lifecycles run these guards (the intake adds an incident to a review; a thematic
 learning response is commissioned for one), so this module sits below both lifecycle
-packages, next to :mod:`psirf_flow.workflows.guards`: each registers
-:data:`THEMATIC_GUARD_SPECS` (built once, so both hold the same objects) and
-:data:`psirf_flow.workflows.registry.GUARDS` assembles them.
+packages, next to [`psirf_flow.workflows.guards`][psirf_flow.workflows.guards]: each registers
+`THEMATIC_GUARD_SPECS` (built once, so both hold the same objects) and
+`psirf_flow.workflows.registry.GUARDS` assembles them.
 """
 
 from __future__ import annotations
@@ -84,7 +84,11 @@ def _routed_by_priority(g: GuardInput, plan: Plan) -> set[str]:
 
 
 def _thematic_review_met(g: GuardInput) -> GuardResult:
-    """Added only to a review the incident met or its priority routes to (§2, LOCAL)."""
+    """Added only to a review the incident met or its priority routes to (§2, LOCAL).
+
+    Rule: [Scheduled thematic reviews are the plan's, and gather the incidents it routes to
+    them][thematic-reviews-as-planned].
+    """
     name = "thematic_review_met"
     review = _str(g.payload.get("thematic_review_id"))
     if g.governance is None or review is None:
@@ -150,7 +154,11 @@ def _ids(value: object) -> tuple[str, ...]:
 
 
 def _scheduled_review_as_planned(g: GuardInput) -> GuardResult:
-    """A scheduled review is the plan's, thematic, due, with incidents added to it (§2)."""
+    """A scheduled review is the plan's, thematic, due, with incidents added to it (§2).
+
+    Rule: [Scheduled thematic reviews are the plan's, and gather the incidents it routes to
+    them][thematic-reviews-as-planned].
+    """
     name = "scheduled_review_as_planned"
     review_id = _str(g.facts.get(SCHEDULED_REVIEW_FACT))
     if g.governance is None or review_id is None:

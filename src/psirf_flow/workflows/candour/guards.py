@@ -5,10 +5,11 @@ Regulation 20 of the Health and Social Care Act 2008 (Regulated Activities) Regu
 asks a record to show; they never invent a day count (the regulation says "as soon as
 reasonably practicable", and any number of days is a local or contractual target).
 
-* :func:`is_notifiable_harm` maps a harm category to reg 20(8)(a)-(b): death relating
-  directly to the incident, severe harm, moderate harm or prolonged psychological harm
-  (at least 28 continuous days, reg 20(7)) are notifiable; no harm and low harm are not,
-  unless the trust's plan chooses to treat low harm as notifiable (a LOCAL setting).
+* [`is_notifiable_harm`][psirf_flow.workflows.candour.guards.is_notifiable_harm] maps a harm
+  category to reg 20(8)(a)-(b): death relating directly to the incident, severe harm, moderate harm
+  or prolonged psychological harm (at least 28 continuous days, reg 20(7)) are notifiable; no harm
+  and low harm are not, unless the trust's plan chooses to treat low harm as notifiable (a LOCAL
+  setting).
 * Verbal notification, reg 20(2)(b) and (3)(a)-(d): in person, facts, further enquiries,
   apology, support offered. The written record of it, (3)(e), is a required reference.
 * Written notification, reg 20(4)(a)-(d); the stored copy, reg 20(6), is a required
@@ -17,21 +18,21 @@ reasonably practicable", and any number of days is a local or contractual target
   of the declining is kept before the case may leave the verbal stage that way.
 * Results of the enquiries, reg 20(4)(c) with psirf-rules §9.3 and §9.4: the learning
   response whose findings are shared exists in the same organisation, is approved (or
-  shared or closed) and is linked to the same incident (:func:`approved_response_problem`,
+  shared or closed) and is linked to the same incident (`approved_response_problem`,
   which reads the engine-loaded ``GuardInput.references``).
 * **Lateness needs a reason** (psirf-rules §4.2: "record the reason for any delay"; issue
   10). The plan's ``[duty_of_candour]`` working-day targets (LOCAL or contractual, never
   statutory; 10 working days each under the England and Wales calendar without a plan)
-  are counted by :mod:`psirf_flow.policy.timing` from the local date of the step before:
+  are counted by `psirf_flow.policy.timing` from the local date of the step before:
   the verbal notification from awareness (the opening fact ``aware_on``, else the date the
   case was opened), the written one from the verbal one (``verbal_notified_on``), the
   findings from the learning response's approval (``findings_available_on``). A step
   recorded after its due date needs its ``*_delay_reason`` code, or it is refused as
-  :class:`~psirf_flow.errors.ReasonMissing` (:func:`candour_due_date`).
+  [`ReasonMissing`][psirf_flow.errors.ReasonMissing] (`candour_due_date`).
 
-The guards are merged into :data:`psirf_flow.workflows.registry.GUARDS`; this module only
-depends on :mod:`psirf_flow.domain` and the harm vocabulary (:mod:`psirf_flow.policy.harm`)
-at run time, so the registry stays single.
+The guards are merged into `psirf_flow.workflows.registry.GUARDS`; this module only depends on
+[`psirf_flow.domain`][psirf_flow.domain] and the harm vocabulary (`psirf_flow.policy.harm`) at run
+time, so the registry stays single.
 """
 
 from __future__ import annotations
@@ -113,9 +114,13 @@ def is_notifiable_harm(harm_category: str, *, low_harm_notifiable: bool = False)
     (b) severe harm, moderate harm or prolonged psychological harm. The other elements of
     reg 20(8) are the professional's judgement and are not decided here.
 
+    Rules: [A notifiable safety incident is one whose harm regulation 20
+    names][candour-notifiable-incident]; [The trust may also notify no- or low-harm
+    incidents][candour-no-or-low-harm-local].
+
     Args:
-        harm_category: One of :data:`HARM_CATEGORIES` (an old word, ``no_harm`` or
-            ``death``, is read as its current code, see :mod:`psirf_flow.policy.harm`).
+        harm_category: One of `HARM_CATEGORIES` (an old word, ``no_harm`` or
+            ``death``, is read as its current code, see `psirf_flow.policy.harm`).
         low_harm_notifiable: The trust's plan treats low harm as notifiable (a local
             choice, never a statutory one).
 
@@ -162,6 +167,12 @@ def _unknown_harm(name: str, harm: object) -> GuardResult:
 
 
 def _check_harm_is_notifiable(name: str, low_harm_notifiable: bool, g: GuardInput) -> GuardResult:
+    """The harm recorded is notifiable (low harm too where the plan notifies it).
+
+    Rules: [A notifiable safety incident is one whose harm regulation 20
+    names][candour-notifiable-incident]; [The trust may also notify no- or low-harm
+    incidents][candour-no-or-low-harm-local].
+    """
     harm = _harm(g)
     if not _known(harm):
         return _unknown_harm(name, harm)
@@ -178,6 +189,12 @@ def _check_harm_is_notifiable(name: str, low_harm_notifiable: bool, g: GuardInpu
 def _check_harm_is_not_notifiable(
     name: str, low_harm_notifiable: bool, g: GuardInput
 ) -> GuardResult:
+    """A harm below the threshold is no or low harm (no harm where the plan notifies low).
+
+    Rules: [A notifiable safety incident is one whose harm regulation 20
+    names][candour-notifiable-incident]; [The trust may also notify no- or low-harm
+    incidents][candour-no-or-low-harm-local].
+    """
     harm = _harm(g)
     if g.facts.get("not_notifiable_reason") != "harm_below_threshold":
         # Another element of reg 20(8) is not met; the professional's judgement stands.
@@ -197,10 +214,21 @@ def _check_harm_is_not_notifiable(
 def _check_flag_true(
     name: str, fact: str, code: str, explanation: str, g: GuardInput
 ) -> GuardResult:
+    """The checklist item `fact` of regulation 20(3) or 20(4) is recorded as done.
+
+    Rules: [Notify in person with the facts, further enquiries and an apology, and offer
+    support][candour-verbal-notification]; [Follow with a letter: the facts, the enquiries, results
+    so far and an apology][candour-written-notification].
+    """
     return _result(name, g.facts.get(fact) is True, code, explanation)
 
 
 def _contact_attempt_in_sequence(g: GuardInput) -> GuardResult:
+    """A contact attempt is numbered one more than the attempts already recorded.
+
+    Rule: [If the person cannot be contacted or declines, the attempts are
+    recorded][candour-uncontactable-recorded].
+    """
     before = g.case.facts.get("contact_attempts", 0) if g.case is not None else 0
     given = g.payload.get("contact_attempts")
     expected = (before if isinstance(before, int) else 0) + 1
@@ -213,6 +241,14 @@ def _contact_attempt_in_sequence(g: GuardInput) -> GuardResult:
 
 
 def _unable_to_notify_recorded(g: GuardInput) -> GuardResult:
+    """Leaving the verbal stage unreached needs a recorded attempt or refusal.
+
+    Before leaving the verbal stage as uncontactable or declined, at least one contact
+    attempt or a record of the declining is kept (regulation 20(5)).
+
+    Rule: [If the person cannot be contacted or declines, the attempts are
+    recorded][candour-uncontactable-recorded].
+    """
     name = "unable_to_notify_recorded"
     if g.facts.get("unable_reason") == "declined":
         return _result(
@@ -266,12 +302,28 @@ def approved_response_problem(g: GuardInput) -> tuple[str, str] | None:
 
 
 def _approved_for_incident(g: GuardInput) -> GuardResult:
+    """The learning response named is approved and linked to this case's incident.
+
+    It exists in this organisation, is approved (or shared or closed) and is linked to this
+    case's incident.
+
+    Rule: [The results of further enquiries are shared once the learning response is
+    approved][candour-results-shared].
+    """
     problem = approved_response_problem(g)
     code, explanation = problem if problem is not None else ("", "")
     return _result("learning_response_approved_for_incident", problem is None, code, explanation)
 
 
 def _findings_available(g: GuardInput) -> GuardResult:
+    """Findings are available: an approved, linked learning response, or concluded enquiries.
+
+    The learning response named is approved (or later), exists in this organisation and is
+    linked to this case's incident; or other enquiries are recorded as concluded.
+
+    Rule: [The results of further enquiries are shared once the learning response is
+    approved][candour-results-shared].
+    """
     if isinstance(g.facts.get("learning_response_id"), str):
         problem = approved_response_problem(g)
         if problem is not None:
@@ -337,14 +389,17 @@ def candour_due_date(
     The plan's ``duty_of_candour`` working days (``verbal_working_days``,
     ``written_working_days``, ``findings_working_days``) under its calendar, or 10 working
     days under the England and Wales calendar without a plan (a LOCAL default,
-    psirf-rules §4.2), counted from :func:`candour_started_on` by the rule "N working days
-    from event E" of :mod:`psirf_flow.policy.timing`.
+    psirf-rules §4.2), counted from `candour_started_on` by the rule "N working days
+    from event E" of `psirf_flow.policy.timing`.
 
-    Example:
-        >>> from datetime import UTC
-        >>> aware = {"aware_on": "2026-12-23"}
-        >>> candour_due_date("verbal", aware, datetime(2026, 12, 23, 9, tzinfo=UTC))
-        datetime.date(2027, 1, 11)
+    Examples:
+        ```python
+        from datetime import UTC, datetime
+        from psirf_flow.workflows.candour.guards import candour_due_date
+        aware = {"aware_on": "2026-12-23"}
+        opened = datetime(2026, 12, 23, 9, tzinfo=UTC)
+        candour_due_date("verbal", aware, opened)  # date(2027, 1, 11), after the bank holidays
+        ```
     """
     start = candour_started_on(step, facts, opened_at)
     if start is None:
@@ -363,7 +418,14 @@ def candour_due_date(
 
 
 def _check_delay_explained(name: str, step: CandourStep, field: str, g: GuardInput) -> GuardResult:
-    """A step recorded after its due date names the reason for the delay (psirf-rules §4.2)."""
+    """A step recorded after its due date names the reason for the delay (psirf-rules §4.2).
+
+    Rules: [Notify within the plan's working days of becoming aware (10 by default), or say
+    why][candour-notify-10-working-days]; [Send the letter within the plan's working days of the
+    notification (10 by default), or say why][candour-written-10-working-days]; [Share the results
+    within the plan's working days of approval (10 by default), or say
+    why][candour-results-10-working-days].
+    """
     if g.case is None or g.now is None:
         return _result(
             name,
@@ -384,7 +446,10 @@ def _check_delay_explained(name: str, step: CandourStep, field: str, g: GuardInp
 
 
 def _aware_not_in_future(g: GuardInput) -> GuardResult:
-    """The organisation cannot have become aware after the case is opened."""
+    """The organisation cannot have become aware after the case is opened.
+
+    Rule: [The date of becoming aware is recorded, never in the future][candour-aware-date].
+    """
     aware = fact_date(g.facts.get("aware_on"))
     if aware is None:
         return _result("aware_not_in_future", True, "ok", "")

@@ -3,7 +3,7 @@
 Delegation is a record (psirf-rules §5; issue 9 item 4): the delegator holds the role they
 delegate, names someone else, for a real period; only the delegator or the executive lead
 revokes it. The sign-off guards that honour a delegation live with the learning responses
-(:mod:`psirf_flow.workflows.learning_response.sign_off`).
+([`psirf_flow.workflows.learning_response.sign_off`][psirf_flow.workflows.learning_response.sign_off]).
 """
 
 from __future__ import annotations
@@ -23,7 +23,11 @@ _result = GuardResult.judge
 
 
 def _delegation_well_formed(g: GuardInput) -> GuardResult:
-    """The delegator holds the role, delegates to someone else, for a real period (§5)."""
+    """The delegator holds the role, delegates to someone else, for a real period (§5).
+
+    Rule: [Only the holder of a role delegates it, to someone else, for a real period; the delegator
+    or the executive lead revokes][delegation-by-role-holder].
+    """
     name = "delegation_well_formed"
     role = g.facts.get("delegated_role")
     if not any(r.value == role and g.actor.holds(r) for r in Role):
@@ -47,7 +51,11 @@ def _delegation_well_formed(g: GuardInput) -> GuardResult:
 
 
 def _actor_is_delegator(g: GuardInput) -> GuardResult:
-    """Only the person who delegated, or the executive lead, revokes a delegation."""
+    """Only the person who delegated, or the executive lead, revokes a delegation.
+
+    Rule: [Only the holder of a role delegates it, to someone else, for a real period; the delegator
+    or the executive lead revokes][delegation-by-role-holder].
+    """
     return _result(
         "actor_is_delegator",
         g.actor_is(g.facts.get("opened_by")) or g.actor.holds(Role.EXECUTIVE_LEAD),

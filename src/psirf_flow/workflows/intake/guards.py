@@ -1,10 +1,10 @@
 """Guards of the incident intake lifecycle: triage recorded, national requirements respected.
 
-Each guard is pure and returns a :class:`~psirf_flow.domain.GuardResult` with a stable
-reason code and a plain-words explanation, like the guards in
-:mod:`psirf_flow.workflows.guards`. They read only declared facts (opaque codes and ids):
-the *result* of triage as the host recorded it with ``record_triage``, whether the host used
-:mod:`psirf_flow.policy` or a process of its own.
+Each guard is pure and returns a [`GuardResult`][psirf_flow.domain.GuardResult] with a stable reason
+code and a plain-words explanation, like the guards in
+[`psirf_flow.workflows.guards`][psirf_flow.workflows.guards]. They read only declared facts (opaque
+codes and ids): the *result* of triage as the host recorded it with ``record_triage``, whether the
+host used [`psirf_flow.policy`][psirf_flow.policy] or a process of its own.
 
 Sources (psirf-rules; see ``docs/explanation/intake-and-triage.md``):
 
@@ -17,29 +17,29 @@ Sources (psirf-rules; see ``docs/explanation/intake-and-triage.md``):
   require a referral to the body the rule names, with a local response alongside where
   required (rows 5 to 7).
 * Setting a national requirement aside, §5 segregation rule 7: executive lead only, with a
-  reason, reported to board and ICB (see :mod:`psirf_flow.oversight`).
+  reason, reported to board and ICB (see [`psirf_flow.oversight`][psirf_flow.oversight]).
 * A recorded national requirement is sticky, §3 (HARD) with §5 rule 7: recording triage
   again may add rules but never drops one (nor turns a rule requiring a PSII into one
   requiring a referral) unless the executive override set it aside first; otherwise a
   second ``record_triage`` would set the requirement aside without the override, out of
   sight of oversight (and lower the case's retention class).
 
-* Decisions within the plan, when the engine runs under one (``g.governance``), psirf-rules
-  §0.5 rule 1, §1.8 and §5: the response is one the matched priority allows (or, with no
-  priority, the emergent-risk or proportionate settings), or the one a national PSII
-  requirement demands; a response outside that list is a *departure*, accepted only where
-  the plan permits it, with a reason code, and listed for oversight; "no further response"
-  only where the plan allows it; and the decider is the one the plan names, a role or a
-  committee (a member records it with the meeting's reference). The choices are rebuilt
-  from the recorded triage by :func:`psirf_flow.policy.triage.decision_frame`, the same
-  precedence triage applies. Without a plan these guards keep the behaviour from before
-  plans governed decisions: the specialist or the executive lead decides, any response.
+* Decisions within the plan, when the engine runs under one (``g.governance``), psirf-rules §0.5
+  rule 1, §1.8 and §5: the response is one the matched priority allows (or, with no priority, the
+  emergent-risk or proportionate settings), or the one a national PSII requirement demands; a
+  response outside that list is a *departure*, accepted only where the plan permits it, with a
+  reason code, and listed for oversight; "no further response" only where the plan allows it; and
+  the decider is the one the plan names, a role or a committee (a member records it with the
+  meeting's reference). The choices are rebuilt from the recorded triage by
+  [`psirf_flow.policy.triage.decision_frame`][psirf_flow.policy.triage.decision_frame], the same
+  precedence triage applies. Without a plan these guards keep the behaviour from before plans
+  governed decisions: the specialist or the executive lead decides, any response.
 
-The rows of :data:`INTAKE_GUARDS` are merged into the single registry
-:data:`psirf_flow.workflows.registry.GUARDS`, as the candour and safety-action guards are. To
-keep that free of an import cycle, this module depends only on :mod:`psirf_flow.domain` and
-:mod:`psirf_flow.policy` at run time; :class:`~psirf_flow.workflows.guards.GuardInput` is
-imported for type checking only.
+The rows of `INTAKE_GUARDS` are merged into the single registry
+`psirf_flow.workflows.registry.GUARDS`, as the candour and safety-action guards are. To keep that
+free of an import cycle, this module depends only on [`psirf_flow.domain`][psirf_flow.domain] and
+[`psirf_flow.policy`][psirf_flow.policy] at run time;
+[`GuardInput`][psirf_flow.workflows.guards.GuardInput] is imported for type checking only.
 """
 
 from __future__ import annotations
@@ -183,7 +183,10 @@ _NO_PLAN_DECIDERS: Final = (Role.PATIENT_SAFETY_SPECIALIST, Role.EXECUTIVE_LEAD)
 
 
 def _decider_per_plan(g: GuardInput) -> GuardResult:
-    """Who decides comes from the plan (psirf-rules §5); without one, specialist or executive."""
+    """Who decides comes from the plan (psirf-rules §5); without one, specialist or executive.
+
+    Rule: [The response is decided by whom the plan names][decider-per-plan].
+    """
     name = "decider_per_plan"
     frame = plan_frame(g)
     if frame is None:
@@ -199,7 +202,11 @@ def _decider_per_plan(g: GuardInput) -> GuardResult:
 
 
 def _response_within_plan(g: GuardInput) -> GuardResult:
-    """The response is one the plan allows here, or a departure it permits with a reason."""
+    """The response is one the plan allows here, or a departure it permits with a reason.
+
+    Rule: [Under a plan, the response is one the plan allows, or a recorded
+    departure][response-within-plan].
+    """
     name = "response_within_plan"
     frame = plan_frame(g)
     if frame is None or g.governance is None:
@@ -251,6 +258,11 @@ def _response_within_plan(g: GuardInput) -> GuardResult:
 
 
 def _no_further_response_within_plan(g: GuardInput) -> GuardResult:
+    """Under a plan, no further response only where the plan allows it.
+
+    Rule: [Under a plan, the response is one the plan allows, or a recorded
+    departure][response-within-plan].
+    """
     frame = plan_frame(g)
     return _result(
         "no_further_response_within_plan",
@@ -261,7 +273,11 @@ def _no_further_response_within_plan(g: GuardInput) -> GuardResult:
 
 
 def _triage_under_governing_plan(g: GuardInput) -> GuardResult:
-    """Triage is recorded under the plan version the case runs under (psirf-rules §1.8)."""
+    """Triage is recorded under the plan version the case runs under (psirf-rules §1.8).
+
+    Rule: [Triage recorded again keeps what was recorded, under the case's plan
+    version][triage-record-kept].
+    """
     governance = g.governance
     recorded = g.payload.get("plan_ref")
     return _result(
@@ -274,6 +290,11 @@ def _triage_under_governing_plan(g: GuardInput) -> GuardResult:
 
 
 def _triage_recorded(g: GuardInput) -> GuardResult:
+    """The triage recommendation is recorded before the response is decided.
+
+    Rule: [Triage before the response: national requirement, plan priority, emergent risk, then a
+    proportionate response][response-decision-order].
+    """
     return _result(
         "triage_recorded",
         isinstance(g.facts.get("triaged_by"), str),
@@ -284,6 +305,11 @@ def _triage_recorded(g: GuardInput) -> GuardResult:
 
 
 def _triage_refs_consistent(g: GuardInput) -> GuardResult:
+    """Every rule said to require a PSII is one of the national rules recorded.
+
+    Rule: [Triage before the response: national requirement, plan priority, emergent risk, then a
+    proportionate response][response-decision-order].
+    """
     national = set(g.ids("national_rule_refs"))
     stray = [r for r in g.ids("national_psii_rule_refs") if r not in national]
     return _result(
@@ -300,6 +326,9 @@ def _national_rules_kept(g: GuardInput) -> GuardResult:
 
     The rules recorded before this command that no executive override set aside must all
     be in the new recording, and those recorded as requiring a PSII must still be so.
+
+    Rule: [Triage recorded again keeps what was recorded, under the case's plan
+    version][triage-record-kept].
     """
     before = g.case.facts if g.case is not None else {}
 
@@ -334,6 +363,14 @@ def _national_rules_kept(g: GuardInput) -> GuardResult:
 
 
 def _executive_decides_significant_risk(g: GuardInput) -> GuardResult:
+    """The executive lead decides an emergent or significant risk (under a plan, its decider).
+
+    Also wherever triage said an executive decision is required. Under a plan the decider is
+    the plan's `triage.emergent_risk.decided_by` (the executive lead by default).
+
+    Rule: [An emergent or significant risk is decided by the executive
+    lead][emergent-risk-executive-decision].
+    """
     name = "executive_decides_significant_risk"
     if g.governance is not None:
         # Under a plan, its emergent-risk decider (an authorised executive by default,
@@ -371,6 +408,10 @@ def _executive_decides_significant_risk(g: GuardInput) -> GuardResult:
 
 
 def _national_psii_respected(g: GuardInput) -> GuardResult:
+    """A national rule requiring a PSII gets a PSII, unless an executive override set it aside.
+
+    Rule: [A national requirement for a locally-led PSII is met by a PSII][national-psii-required].
+    """
     rules = outstanding_psii_rules(g)
     return _result(
         "national_psii_respected",
@@ -383,6 +424,11 @@ def _national_psii_respected(g: GuardInput) -> GuardResult:
 
 
 def _national_referral_respected(g: GuardInput) -> GuardResult:
+    """A national rule requiring a referral gets one, unless an executive override set it aside.
+
+    Rule: [A national requirement for a referral is met by a completed referral to its
+    body][national-referral-required].
+    """
     psii_rules = set(g.ids("national_psii_rule_refs"))
     rules = [r for r in outstanding_national_rules(g) if r not in psii_rules]
     return _result(
@@ -397,6 +443,12 @@ def _national_referral_respected(g: GuardInput) -> GuardResult:
 
 
 def _no_outstanding_national_requirement(g: GuardInput) -> GuardResult:
+    """No national requirement applies, or an executive override set each one aside.
+
+    Rules: [A national requirement for a locally-led PSII is met by a PSII][national-psii-required];
+    [A national requirement for a referral is met by a completed referral to its
+    body][national-referral-required].
+    """
     rules = outstanding_national_rules(g)
     return _result(
         "no_outstanding_national_requirement",
@@ -409,6 +461,14 @@ def _no_outstanding_national_requirement(g: GuardInput) -> GuardResult:
 
 
 def _basis_consistent_with_triage(g: GuardInput) -> GuardResult:
+    """The decision's basis agrees with triage.
+
+    A national-requirement basis has a national rule recorded; a local-priority basis names
+    a plan priority.
+
+    Rule: [Triage before the response: national requirement, plan priority, emergent risk, then a
+    proportionate response][response-decision-order].
+    """
     name = "basis_consistent_with_triage"
     basis = g.payload.get("basis")
     if basis == "national_requirement" and not g.ids("national_rule_refs"):
@@ -429,6 +489,11 @@ def _basis_consistent_with_triage(g: GuardInput) -> GuardResult:
 
 
 def _override_confirmed(g: GuardInput) -> GuardResult:
+    """The override of a national requirement is confirmed explicitly.
+
+    Rule: [Setting a national requirement aside is the executive lead's explicit, reasoned decision,
+    reported to oversight][national-override-executive].
+    """
     return _result(
         "override_confirmed",
         g.payload.get("national_requirement_overridden") is True,
@@ -439,6 +504,11 @@ def _override_confirmed(g: GuardInput) -> GuardResult:
 
 
 def _override_matches_triage(g: GuardInput) -> GuardResult:
+    """The rules set aside are national rules recorded at triage.
+
+    Rule: [Setting a national requirement aside is the executive lead's explicit, reasoned decision,
+    reported to oversight][national-override-executive].
+    """
     name = "override_matches_triage"
     refs = g.ids("overridden_rule_refs")
     if not refs:

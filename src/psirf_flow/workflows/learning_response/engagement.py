@@ -238,6 +238,11 @@ def _check_dated(name: str, check: DatedCheck, fact: str, g: GuardInput) -> Guar
 
     It refuses with ``clock_not_started`` or ``target_date_missing`` when either is missing,
     and otherwise hands both to ``check``.
+
+    Rules: [A PSII's target date is within the plan's timescale (ordinarily one to three
+    months)][psii-target-timescale]; [An extension is requested by the lead, to a later date, and
+    approved by someone else][psii-extension]; [No local PSII takes longer than six months without
+    the executive lead's override][psii-six-month-cap].
     """
     clock = _clock_of(g)
     target = fact_date(g.facts.get(fact))
@@ -278,7 +283,12 @@ def _target_within_timescale(
 
 
 def _check_not_in_past(name: str, fact: str, g: GuardInput) -> GuardResult:
-    """The date in fact ``fact`` is today or later (Europe/London)."""
+    """The date in fact ``fact`` is today or later (Europe/London).
+
+    Rules: [A PSII's target date is within the plan's timescale (ordinarily one to three
+    months)][psii-target-timescale]; [An extension is requested by the lead, to a later date, and
+    approved by someone else][psii-extension].
+    """
     target = fact_date(g.facts.get(fact))
     if target is None:
         return _no_target(name)
@@ -302,6 +312,9 @@ def _extension_approver_independent(g: GuardInput) -> GuardResult:
     """SoD 5 (psirf-rules §5 rule 5, INF): the lead never approves their own extension.
 
     Ids are compared ignoring case (``GuardInput.actor_in``).
+
+    Rule: [An extension is requested by the lead, to a later date, and approved by someone
+    else][psii-extension].
     """
     return _result(
         "extension_approver_independent",
@@ -352,7 +365,11 @@ def _before(g: GuardInput) -> Mapping[str, FactValue]:
 
 
 def _extension_pending(g: GuardInput) -> GuardResult:
-    """An extension request is waiting for a decision (psirf-rules §4.1, §9.1)."""
+    """An extension request is waiting for a decision (psirf-rules §4.1, §9.1).
+
+    Rule: [An extension is requested by the lead, to a later date, and approved by someone
+    else][psii-extension].
+    """
     return _result(
         "extension_pending",
         fact_date(_before(g).get(PENDING_EXTENSION_FACT)) is not None,
@@ -362,7 +379,11 @@ def _extension_pending(g: GuardInput) -> GuardResult:
 
 
 def _family_position_recorded(g: GuardInput) -> GuardResult:
-    """The family's position on the pending request is recorded (psirf-rules §4.1, §5 rule 5)."""
+    """The family's position on the pending request is recorded (psirf-rules §4.1, §5 rule 5).
+
+    Rule: [The family's position on an extension is recorded; approving against it needs a
+    note][psii-extension-family-position].
+    """
     return _result(
         "family_position_recorded",
         isinstance(_before(g).get("family_extension_position"), str),
@@ -376,6 +397,9 @@ def _within_request(g: GuardInput) -> GuardResult:
     """The approved date is not later than the date the lead asked for.
 
     Without a pending request there is nothing to compare (``extension_pending`` refuses).
+
+    Rule: [An extension is requested by the lead, to a later date, and approved by someone
+    else][psii-extension].
     """
     requested = fact_date(_before(g).get(PENDING_EXTENSION_FACT))
     approved = fact_date(g.facts.get("target_date"))
@@ -388,7 +412,11 @@ def _within_request(g: GuardInput) -> GuardResult:
 
 
 def _not_involved_reason_given(g: GuardInput) -> GuardResult:
-    """A family not involved says why, as a code (psirf-rules §7.1: involvement is voluntary)."""
+    """A family not involved says why, as a code (psirf-rules §7.1: involvement is voluntary).
+
+    Rule: [The family's position on an extension is recorded; approving against it needs a
+    note][psii-extension-family-position].
+    """
     ok = g.facts.get("family_extension_position") != "not_involved" or isinstance(
         g.payload.get("family_not_involved_reason"), str
     )
@@ -401,7 +429,11 @@ def _not_involved_reason_given(g: GuardInput) -> GuardResult:
 
 
 def _disagreement_explained(g: GuardInput) -> GuardResult:
-    """Approving against the family's position says why (psirf-rules §4.1, §5 rule 5)."""
+    """Approving against the family's position says why (psirf-rules §4.1, §5 rule 5).
+
+    Rule: [The family's position on an extension is recorded; approving against it needs a
+    note][psii-extension-family-position].
+    """
     ok = _before(g).get("family_extension_position") != "not_agreed" or isinstance(
         g.payload.get("note"), str
     )

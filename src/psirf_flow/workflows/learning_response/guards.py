@@ -11,14 +11,16 @@ Sources for the rules behind these guards (see ``docs/explanation/psirf-primer.m
 * Safety actions never block closure, psirf-rules §6 design note: closure needs linked
   safety actions *or* a recorded no-actions rationale, never their completion.
 * Timescales and extensions of a PSII, psirf-rules §4.1 and §5 rule 5: see
-  :mod:`psirf_flow.workflows.learning_response.engagement`.
-* Sign-off as the plan says and the steps a plan switches on or off (psirf-rules §5, §6
-  stages 4, 8 and 9): see :mod:`psirf_flow.workflows.learning_response.sign_off`.
+  [`psirf_flow.workflows.learning_response.engagement`][psirf_flow.workflows.learning_response.engagement].
+* Sign-off as the plan says and the steps a plan switches on or off (psirf-rules §5, §6 stages 4, 8
+  and 9): see
+  [`psirf_flow.workflows.learning_response.sign_off`][psirf_flow.workflows.learning_response.sign_off].
 
-The shared machinery (:class:`~psirf_flow.workflows.guards.GuardInput`,
-:class:`~psirf_flow.workflows.guards.GuardSpec`, the identity helpers) lives in
-:mod:`psirf_flow.workflows.guards`; :mod:`psirf_flow.workflows.registry` assembles these
-guards with every other lifecycle's.
+The shared machinery ([`GuardInput`][psirf_flow.workflows.guards.GuardInput],
+[`GuardSpec`][psirf_flow.workflows.guards.GuardSpec], the identity helpers) lives in
+[`psirf_flow.workflows.guards`][psirf_flow.workflows.guards];
+[`psirf_flow.workflows.registry`][psirf_flow.workflows.registry] assembles these guards with every
+other lifecycle's.
 """
 
 from __future__ import annotations
@@ -74,11 +76,15 @@ def _independent(name: str, g: GuardInput, code: str, explanation: str) -> Guard
 def _lead_independent(g: GuardInput) -> GuardResult:
     """SoD 1 (psirf-rules §5 rule 1, NAT-G ✖): the lead is not involved nor their manager.
 
-    The lead (or facilitator) and the engagement lead named with them are checked against
-    the case's current list of staff involved (recorded at intake and carried by the
-    coupling, or recorded on the response) and of their line managers; the passing code
-    records which list (:func:`staff_list_code`). Ids are compared ignoring case
-    (:func:`same_person`).
+    The lead (or facilitator) and the engagement lead named with them are checked against the case's
+    current list of staff involved (recorded at intake and carried by the coupling, or recorded on
+    the response) and of their line managers; the passing code records which list
+    ([`staff_list_code`][psirf_flow.workflows.learning_response.guards.staff_list_code]). Ids are
+    compared ignoring case
+    ([`same_person`][psirf_flow.workflows.guards.same_person]).
+
+    Rule: [The lead and engagement lead were not involved in the incident and do not line-manage
+    those who were][lead-independent].
     """
     proposed = [v for f in _INDEPENDENT_FACTS if isinstance(v := g.payload.get(f), str)]
     involved = g.ids("involved_staff_ids")
@@ -101,6 +107,10 @@ def _lead_independent(g: GuardInput) -> GuardResult:
 
 
 def _engagement_lead_assigned(g: GuardInput) -> GuardResult:
+    """An engagement lead is named for the patient and family.
+
+    Rule: [A PSII names an engagement lead for the patient and family][engagement-lead-for-psii].
+    """
     return _result(
         "engagement_lead_assigned",
         isinstance(g.facts.get("engagement_lead_id"), str),
@@ -113,6 +123,9 @@ def _actor_is_lead(g: GuardInput) -> GuardResult:
     """Only the assigned lead leads (psirf-rules §9.1).
 
     Ids are compared ignoring case.
+
+    Rule: [The assigned lead acts for the response; a lead is replaced by someone else, with a
+    reason][lead-acts-and-reassignment].
     """
     return _result(
         "actor_is_lead",
@@ -123,6 +136,11 @@ def _actor_is_lead(g: GuardInput) -> GuardResult:
 
 
 def _terms_of_reference(g: GuardInput) -> GuardResult:
+    """Terms of reference are recorded.
+
+    Rule: [Terms of reference (and an agreed target date) come before gathering
+    information][terms-of-reference-before-gathering].
+    """
     return _result(
         "terms_of_reference_recorded",
         isinstance(g.facts.get("terms_of_reference_ref"), str),
@@ -173,6 +191,8 @@ def _engagement_outcome(g: GuardInput) -> GuardResult:
 
     At least one record for the patient or a family member, and each such record complete:
     involved, declined, or uncontactable with at least one attempt recorded for that person.
+
+    Rule: [The patient's or family's engagement is recorded person by person][engagement-recorded].
     """
     outcomes = _family_outcomes(g)
     if not outcomes or any(o not in {"involved", "declined", "uncontactable"} for o, _ in outcomes):
@@ -197,10 +217,22 @@ def _engagement_outcome(g: GuardInput) -> GuardResult:
 def _check_fact_present(
     name: str, fact: str, code: str, explanation: str, g: GuardInput
 ) -> GuardResult:
+    """The fact `fact` is recorded: present and not empty.
+
+    Rules: [A peer review of the draft is recorded by someone independent][peer-review-independent];
+    [Expert or panel input, the findings agreed with senior leadership, and two or more incidents
+    for a thematic review][analysis-inputs-recorded]; [Staff check the draft for factual accuracy
+    and the family's response to it is recorded][draft-checked].
+    """
     return _result(name, g.facts.get(fact) not in (None, "", ()), code, explanation)
 
 
 def _family_draft_review(g: GuardInput) -> GuardResult:
+    """The family's response to the draft is recorded (or they are not engaged).
+
+    Rule: [Staff check the draft for factual accuracy and the family's response to it is
+    recorded][draft-checked].
+    """
     response = g.facts.get("family_draft_response")
     outcomes = _family_outcomes(g)
     not_engaged = bool(outcomes) and all(o in {"declined", "uncontactable"} for o, _ in outcomes)
@@ -216,7 +248,11 @@ def _family_draft_review(g: GuardInput) -> GuardResult:
 def _approver_independent(g: GuardInput) -> GuardResult:
     """SoD 2 (psirf-rules §5 rule 2, INF): the approver is neither lead nor author.
 
-    Ids are compared ignoring case (:func:`same_person`).
+    Ids are compared ignoring case
+    ([`same_person`][psirf_flow.workflows.guards.same_person]).
+
+    Rule: [The approver is neither the lead nor the author, and no one signs two steps in a
+    row][approver-not-author].
     """
     if g.actor_in(g.leads()):
         return _result(
@@ -236,9 +272,12 @@ def _approver_independent(g: GuardInput) -> GuardResult:
 def _reviewer_independent(g: GuardInput) -> GuardResult:
     """The peer reviewer is neither lead nor author (psirf-rules §6, S-TOOL; INF).
 
-    Nor one of the staff involved in the incident (psirf-rules §5 rule 1), on the case's
-    current list; the passing code records which list (:func:`staff_list_code`). Ids are
+    Nor one of the staff involved in the incident (psirf-rules §5 rule 1), on the case's current
+    list; the passing code records which list
+    ([`staff_list_code`][psirf_flow.workflows.learning_response.guards.staff_list_code]). Ids are
     compared ignoring case.
+
+    Rule: [A peer review of the draft is recorded by someone independent][peer-review-independent].
     """
     if g.actor_in(g.leads()) or g.actor_is(g.facts.get("author_id")):
         return _independent(
@@ -261,6 +300,9 @@ def _senior_leader_independent(g: GuardInput) -> GuardResult:
     """The senior leader agreeing findings is not the lead (psirf-rules §5 rule 2, INF).
 
     Ids are compared ignoring case.
+
+    Rule: [Expert or panel input, the findings agreed with senior leadership, and two or more
+    incidents for a thematic review][analysis-inputs-recorded].
     """
     return _result(
         "senior_leader_independent",
@@ -334,13 +376,17 @@ def _remedy(role: str, how: str, trigger: str) -> str:
 def _team_independent(g: GuardInput) -> GuardResult:
     """SoD 1 (psirf-rules §5 rule 1, NAT-G ✖) at every step that moves a response forward.
 
-    The current lead (or facilitator), the engagement lead and the peer reviewer already
-    recorded are checked against the case's *current* list of staff involved (and, for the
-    leads, of their line managers): someone recorded as involved after being named stops
-    the response until they are replaced. The refusal's code says which role conflicts
-    (the first found: lead, engagement lead, peer reviewer) and its explanation names every
-    role in conflict and the step that replaces them, never a person; a pass records the
-    list checked (:func:`staff_list_code`). Without anyone named it passes.
+    The current lead (or facilitator), the engagement lead and the peer reviewer already recorded
+    are checked against the case's *current* list of staff involved (and, for the leads, of their
+    line managers): someone recorded as involved after being named stops the response until they are
+    replaced. The refusal's code says which role conflicts (the first found: lead, engagement lead,
+    peer reviewer) and its explanation names every role in conflict and the step that replaces them,
+    never a person; a pass records the list checked
+    ([`staff_list_code`][psirf_flow.workflows.learning_response.guards.staff_list_code]). Without
+    anyone named it passes.
+
+    Rule: [The lead and engagement lead were not involved in the incident and do not line-manage
+    those who were][lead-independent].
     """
     conflicts = team_conflicts(g)
     if not conflicts:
@@ -357,11 +403,15 @@ def _team_independent(g: GuardInput) -> GuardResult:
 def _independence_conflict_noted(g: GuardInput) -> GuardResult:
     """Recording staff involved is never refused for naming the team (psirf-rules §5 rule 1).
 
-    The list records the truth; this guard always passes, and its code makes a conflict
-    visible in the audit entry: the list checked (:func:`staff_list_code`) followed, when
-    the new list rules someone out, by ``:independence_conflict:<roles>`` (for example
-    ``ok:staff:2+1:<digest>:independence_conflict:lead+engagement_lead``). The next step
-    forward is then refused by ``team_independent`` until they are replaced.
+    The list records the truth; this guard always passes, and its code makes a conflict visible in
+    the audit entry: the list checked
+    ([`staff_list_code`][psirf_flow.workflows.learning_response.guards.staff_list_code]) followed,
+    when the new list rules someone out, by ``:independence_conflict:<roles>`` (for example
+    ``ok:staff:2+1:<digest>:independence_conflict:lead+engagement_lead``). The next step forward is
+    then refused by ``team_independent`` until they are replaced.
+
+    Rule: [The lead and engagement lead were not involved in the incident and do not line-manage
+    those who were][lead-independent].
     """
     code = staff_list_code(g)
     roles = sorted({role for role, _, _ in team_conflicts(g)})
@@ -376,6 +426,9 @@ def _replaces_current(fact: str, g: GuardInput) -> GuardResult:
     ``replaced_<fact>`` must be the case's current ``<fact>`` (ignoring case), so the
     former person's id is kept in ``former_<fact>s`` with certainty, and the new person is
     someone else.
+
+    Rule: [The assigned lead acts for the response; a lead is replaced by someone else, with a
+    reason][lead-acts-and-reassignment].
     """
     word = fact.removesuffix("_id")
     name = f"replaces_current_{word}"
@@ -399,8 +452,11 @@ def _replaces_current(fact: str, g: GuardInput) -> GuardResult:
 def _reassign_reason_explained(g: GuardInput) -> GuardResult:
     """A reassignment for ``other`` reasons says why in a note (psirf-rules §5 rule 1).
 
-    Refused with :data:`~psirf_flow.errors.REASON_MISSING`, raised as
-    :class:`~psirf_flow.errors.ReasonMissing` (``PSF210``).
+    Refused with `REASON_MISSING`, raised as
+    [`ReasonMissing`][psirf_flow.errors.ReasonMissing] (``PSF210``).
+
+    Rule: [The assigned lead acts for the response; a lead is replaced by someone else, with a
+    reason][lead-acts-and-reassignment].
     """
     return _result(
         "reassign_reason_explained",
@@ -443,6 +499,11 @@ _INDEPENDENCE_SPECS: Final = (
 
 
 def _several_incidents(g: GuardInput) -> GuardResult:
+    """At least two incidents are linked.
+
+    Rule: [Expert or panel input, the findings agreed with senior leadership, and two or more
+    incidents for a thematic review][analysis-inputs-recorded].
+    """
     return _result(
         "several_incidents_linked",
         len(g.ids("incident_ids")) >= 2,
@@ -452,6 +513,11 @@ def _several_incidents(g: GuardInput) -> GuardResult:
 
 
 def _actions_or_rationale(g: GuardInput) -> GuardResult:
+    """Safety actions are linked, or a reason for having none is recorded.
+
+    Rule: [A response closes with safety actions linked or a reason for having
+    none][close-with-actions-or-rationale].
+    """
     ok = bool(g.ids("safety_action_ids")) or g.facts.get("no_actions_rationale") is not None
     return _result(
         "actions_or_rationale",

@@ -204,19 +204,43 @@ def _chain_step(
 
 
 def _sign_off_step(g: GuardInput) -> GuardResult:
+    """The person signs the step of the plan's sign-off chain that is due, not the last.
+
+    The step is signed by its role, a member of its committee with the meeting, or a
+    delegate.
+
+    Rule: [The report is signed off by the plan's chain: roles or committees, in
+    order][sign-off-per-plan].
+    """
     return _chain_step(g, final=False)
 
 
 def _final_sign_off(g: GuardInput) -> GuardResult:
+    """Every earlier step of the sign-off chain is signed and the person may sign the last.
+
+    Without a plan, the fixed approvers approve.
+
+    Rule: [The report is signed off by the plan's chain: roles or committees, in
+    order][sign-off-per-plan].
+    """
     return _chain_step(g, final=True)
 
 
 def _returner_may_sign(g: GuardInput) -> GuardResult:
+    """The person sending the report back may sign the sign-off step that is due.
+
+    Rule: [The report is signed off by the plan's chain: roles or committees, in
+    order][sign-off-per-plan].
+    """
     return _chain_step(g, final=None, name="returner_may_sign")
 
 
 def _signer_not_repeated(g: GuardInput) -> GuardResult:
-    """No one signs two steps in a row of one chain (psirf-rules §5 SoD 2, INF)."""
+    """No one signs two steps in a row of one chain (psirf-rules §5 SoD 2, INF).
+
+    Rule: [The approver is neither the lead nor the author, and no one signs two steps in a
+    row][approver-not-author].
+    """
     before = g.case.facts.get("sign_off_last_by") if g.case is not None else None
     return _result(
         "signer_not_repeated",
@@ -228,7 +252,11 @@ def _signer_not_repeated(g: GuardInput) -> GuardResult:
 
 
 def _terms_before_gathering(g: GuardInput) -> GuardResult:
-    """Terms of reference (and an agreed target date) before gathering (§6 stage 4)."""
+    """Terms of reference (and an agreed target date) before gathering (§6 stage 4).
+
+    Rule: [Terms of reference (and an agreed target date) come before gathering
+    information][terms-of-reference-before-gathering].
+    """
     name = "terms_before_gathering"
     found = response_type_of(g)
     if found is None or not found[1].needs_terms_before_gathering:
@@ -249,7 +277,11 @@ def _terms_before_gathering(g: GuardInput) -> GuardResult:
 
 
 def _no_sharing_step(g: GuardInput) -> GuardResult:
-    """Closing straight from approval needs a plan without a sharing step (§6 stage 9)."""
+    """Closing straight from approval needs a plan without a sharing step (§6 stage 9).
+
+    Rule: [The approved response is shared before it closes, unless the plan gives it no sharing
+    step][share-before-close].
+    """
     found = response_type_of(g)
     return _result(
         "no_sharing_step",
@@ -261,7 +293,10 @@ def _no_sharing_step(g: GuardInput) -> GuardResult:
 
 
 def _hold_reason_explained(g: GuardInput) -> GuardResult:
-    """Under a plan, a hold for ``other`` reasons says why (psirf-rules §9.1 ``hold``)."""
+    """Under a plan, a hold for ``other`` reasons says why (psirf-rules §9.1 ``hold``).
+
+    Rule: [A hold, or an override of the hard cap, states its reason][hold-and-override-reasons].
+    """
     explained = g.facts.get("hold_reason") != "other" or isinstance(g.payload.get("note"), str)
     return _result(
         "hold_reason_explained",
@@ -272,7 +307,10 @@ def _hold_reason_explained(g: GuardInput) -> GuardResult:
 
 
 def _override_rationale_given(g: GuardInput) -> GuardResult:
-    """An override states its rationale: a built-in or plan code (psirf-rules §5 SoD 7)."""
+    """An override states its rationale: a built-in or plan code (psirf-rules §5 SoD 7).
+
+    Rule: [A hold, or an override of the hard cap, states its reason][hold-and-override-reasons].
+    """
     name = "override_rationale_given"
     reason = g.payload.get("hard_cap_override_reason")
     if not isinstance(reason, str):

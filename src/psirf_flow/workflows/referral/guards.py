@@ -4,7 +4,7 @@ A referral to a body leading its own investigation (psirf-rules §3, §9.0, INF)
 body's request for information before anything is supplied, and closes on the body's
 findings only once their receipt is recorded. The guards a referral shares with the intake
 (one referral per body, the body allowed) live in
-:mod:`psirf_flow.workflows.guards_referral`.
+[`psirf_flow.workflows.guards_referral`][psirf_flow.workflows.guards_referral].
 """
 
 from __future__ import annotations
@@ -24,6 +24,11 @@ _result = GuardResult.judge
 
 
 def _information_requested_first(g: GuardInput) -> GuardResult:
+    """Information is supplied only after the leading body asked, never dated before.
+
+    Rule: [Information goes to a leading body when it asks; findings are received before closing on
+    them][referral-information-on-request].
+    """
     name = "information_requested_first"
     requested = g.facts.get("information_requested_date")
     if not isinstance(requested, str):
@@ -43,6 +48,11 @@ def _information_requested_first(g: GuardInput) -> GuardResult:
 
 
 def _findings_received_if_claimed(g: GuardInput) -> GuardResult:
+    """A referral closed on the body's findings has their receipt recorded.
+
+    Rule: [Information goes to a leading body when it asks; findings are received before closing on
+    them][referral-information-on-request].
+    """
     claimed = g.payload.get("referral_outcome") == "findings_received"
     return _result(
         "findings_received_if_claimed",

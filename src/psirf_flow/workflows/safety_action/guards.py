@@ -10,8 +10,8 @@ guide, psirf-rules §10 item 8): they are NAT-G/INF defaults, documented as such
 Open safety actions never block the approval or closure of a learning response; nothing
 here looks at a learning response's state (psirf-rules §6 design note).
 
-The guards are merged into :data:`psirf_flow.workflows.registry.GUARDS`; this module only
-depends on :mod:`psirf_flow.domain` at run time, so the registry stays single.
+The guards are merged into `psirf_flow.workflows.registry.GUARDS`; this module only
+depends on [`psirf_flow.domain`][psirf_flow.domain] at run time, so the registry stays single.
 """
 
 from __future__ import annotations
@@ -39,7 +39,10 @@ _result = GuardResult.judge
 
 
 def _actor_is_owner(g: GuardInput) -> GuardResult:
-    """Only the named owner acts on the action (psirf-rules §9.2, INF); ids ignore case."""
+    """Only the named owner acts on the action (psirf-rules §9.2, INF); ids ignore case.
+
+    Rule: [The owner carries the action out and attaches evidence][safety-action-owner-acts].
+    """
     return _result(
         "actor_is_owner",
         g.actor_is(g.facts.get("owner_id")),
@@ -50,7 +53,12 @@ def _actor_is_owner(g: GuardInput) -> GuardResult:
 
 def _not_owner(name: str, code: str, what: str) -> Callable[[GuardInput], GuardResult]:
     def check(g: GuardInput) -> GuardResult:
-        """SoD 6 (psirf-rules §5 rule 6, INF): the owner never judges their own action."""
+        """SoD 6 (psirf-rules §5 rule 6, INF): the owner never judges their own action.
+
+        Rules: [Someone other than the owner judges the action effective, on its
+        target][safety-action-verifier-not-owner]; [Deferring, accepting the risk or cancelling is a
+        committee's or the executive lead's decision, not the owner's][safety-action-decision-tier].
+        """
         return _result(
             name,
             not g.actor_is(g.facts.get("owner_id")),
@@ -62,6 +70,11 @@ def _not_owner(name: str, code: str, what: str) -> Callable[[GuardInput], GuardR
 
 
 def _areas_linked(g: GuardInput) -> GuardResult:
+    """The action is linked to a learning response and at least one area for improvement.
+
+    Rule: [A safety action is linked to an area for improvement, measurable and
+    time-bound][safety-action-agreed].
+    """
     if not g.ids("learning_response_ids"):
         return _result(
             "areas_for_improvement_linked",
@@ -78,6 +91,11 @@ def _areas_linked(g: GuardInput) -> GuardResult:
 
 
 def _measurable(g: GuardInput) -> GuardResult:
+    """A measure, its baseline and its target are recorded.
+
+    Rule: [A safety action is linked to an area for improvement, measurable and
+    time-bound][safety-action-agreed].
+    """
     missing = [f for f in MEASURE_FACTS if not isinstance(g.facts.get(f), str)]
     return _result(
         "action_measurable",
@@ -90,6 +108,11 @@ def _measurable(g: GuardInput) -> GuardResult:
 
 
 def _time_bound(g: GuardInput) -> GuardResult:
+    """A due date is recorded.
+
+    Rule: [A safety action is linked to an area for improvement, measurable and
+    time-bound][safety-action-agreed].
+    """
     return _result(
         "action_time_bound",
         isinstance(g.facts.get("due_on"), str),
@@ -99,6 +122,10 @@ def _time_bound(g: GuardInput) -> GuardResult:
 
 
 def _evidence(g: GuardInput) -> GuardResult:
+    """Evidence of implementation is attached.
+
+    Rule: [The owner carries the action out and attaches evidence][safety-action-owner-acts].
+    """
     return _result(
         "implementation_evidence_recorded",
         isinstance(g.facts.get("evidence_ref"), str),
@@ -108,6 +135,11 @@ def _evidence(g: GuardInput) -> GuardResult:
 
 
 def _target_met(g: GuardInput) -> GuardResult:
+    """The effectiveness review shows the target met.
+
+    Rule: [Someone other than the owner judges the action effective, on its
+    target][safety-action-verifier-not-owner].
+    """
     return _result(
         "target_met",
         g.facts.get("target_met") is True,
@@ -118,6 +150,11 @@ def _target_met(g: GuardInput) -> GuardResult:
 
 
 def _decision_tier(g: GuardInput) -> GuardResult:
+    """The decision is the executive lead's, or a committee's recorded by someone else.
+
+    Rule: [Deferring, accepting the risk or cancelling is a committee's or the executive lead's
+    decision, not the owner's][safety-action-decision-tier].
+    """
     tier = g.facts.get("decision_tier")
     ok = g.role is Role.EXECUTIVE_LEAD or tier == "committee"
     return _result(
