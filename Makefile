@@ -11,17 +11,21 @@ DEMO_DB ?= demo-data/psirf_demo.sqlite3
 CONSTRAINTS ?= constraints/dev.txt
 PIP_CONSTRAINTS = $(if $(CONSTRAINTS),-c $(CONSTRAINTS),--upgrade --upgrade-strategy eager)
 LATEST_VENV ?= .venv-latest
+# The browser check drives this Chromium (Debian's package); playwright never downloads one.
+CHROMIUM := /usr/bin/chromium
 # Parallel mutant runs for `make mutation`; keep it at 1 or 2 on a shared machine.
 MUTATION_CHILDREN ?= 1
 
-.PHONY: demo test test-latest lock lint typecheck contracts pytest docs diagrams bench mutation types clean help
+.PHONY: demo test test-latest lock lint typecheck contracts pytest docs browser-check diagrams bench mutation types clean help
 
 help:
 	@echo "make demo   run an incident under a trust's plan to a closed PSII in SQLite, and verify its audit trail"
-	@echo "make test   install what the checks need, then run ruff, mypy, import-linter, pytest and the docs build"
+	@echo "make test   install what the checks need, then run ruff, mypy, import-linter, pytest, the docs build and the browser check"
 	@echo "make test-latest  the same checks with the newest versions of every tool, in $(LATEST_VENV)/"
 	@echo "make lock   re-pin constraints/dev.txt to the versions installed in $(VENV)/"
 	@echo "make docs   build the documentation site into site/"
+	@echo "make browser-check  build the site, open every page in headless Chromium offline and check it;"
+	@echo "            screenshots in build/screenshots/ (installs Debian's chromium if missing)"
 	@echo "make bench  run the benchmarks (writes benchmarks/results/*.json)"
 	@echo "make mutation  mutation-test the decision core (slow; writes mutation-report.md)"
 	@echo "make types  regenerate src/psirf_flow/typed.py from the built-in workflow definitions"
@@ -35,7 +39,7 @@ $(STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
 	$(BIN)/python -m pip install --quiet $(PIP_CONSTRAINTS) \
 		-e ".[sqlalchemy,postgresql,async,cli,testing,docs]" \
 		"pytest-cov>=5.0" "ruff>=0.6" "mypy>=1.11" "import-linter>=2.0" \
-		"fastapi>=0.115" "httpx>=0.27" "build>=1.2" "playwright>=1.48"
+		"fastapi>=0.115" "httpx>=0.27" "build>=1.2" "hatchling>=1.27" "playwright>=1.48"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -51,13 +55,28 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP)
+# The tests of the browser check (tests/browser/) drive Chromium too.
+pytest: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest --cov --cov-branch --cov-report=term --cov-fail-under=95 $(PYTEST_ARGS)
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
-test: lint typecheck contracts pytest docs
+# Debian's chromium, installed non-interactively when it is missing (needs root and apt-get).
+$(CHROMIUM):
+	@command -v apt-get >/dev/null 2>&1 || { echo "$(CHROMIUM) is missing and apt-get is not available: install Debian's chromium package (or a Chromium at $(CHROMIUM)) and rerun" >&2; exit 1; }
+	@[ "$$(id -u)" -eq 0 ] || { echo "$(CHROMIUM) is missing: run 'sudo apt-get install chromium' (installing it needs root) and rerun" >&2; exit 1; }
+	DEBIAN_FRONTEND=noninteractive apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+	@test -x $(CHROMIUM) || { echo "apt-get installed chromium but $(CHROMIUM) is still missing" >&2; exit 1; }
+
+# The freshly built site in a real browser, offline: lifecycle diagrams drawn as SVG, no raw
+# Sphinx roles on the API pages, search finds the duty of candour, nothing fetched off the
+# machine, no console errors (tools/browser_check.py). Screenshots go to build/screenshots/.
+browser-check: docs $(CHROMIUM)
+	$(BIN)/python tools/browser_check.py --site site --screenshots build/screenshots
+
+test: lint typecheck contracts pytest docs browser-check
 
 # The same checks against the newest release of every dependency and tool (no constraints,
 # upgraded on every run), in its own venv so the pinned one is left alone.
@@ -71,10 +90,9 @@ types: $(STAMP)
 
 # After changing a built-in workflow definition or a docs/**/*.mmd file
 # (tests/docs/test_diagrams.py fails until then). Fetches the pinned Mermaid with npm into
-# .cache/ once, then draws in headless Chromium: playwright's own (`playwright install
-# chromium`), or set CHROMIUM to an installed browser's executable
+# .cache/ once, then draws in headless Chromium: the one the browser check uses (CHROMIUM,
+# Debian's package), or another installed browser's executable
 # (e.g. `make diagrams CHROMIUM=$(command -v chromium)`).
-CHROMIUM ?=
 diagrams: $(STAMP)
 	PSIRF_FLOW_CHROMIUM=$(CHROMIUM) $(BIN)/python tools/render_diagrams.py
 
@@ -95,5 +113,5 @@ mutation: $(STAMP)
 	$(BIN)/python tools/mutation_report.py
 
 clean:
-	rm -rf $(VENV) $(LATEST_VENV) site .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache demo-data \
+	rm -rf $(VENV) $(LATEST_VENV) site build dist .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache demo-data \
 		mutants mutation-report.md

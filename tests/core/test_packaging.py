@@ -177,6 +177,7 @@ def test_lock_dev_reads_the_makefile_install_line() -> None:
         "fastapi>=0.115",
         "httpx>=0.27",
         "build>=1.2",
+        "hatchling>=1.27",
         "playwright>=1.48",
     ]
 
