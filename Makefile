@@ -13,6 +13,8 @@ PIP_CONSTRAINTS = $(if $(CONSTRAINTS),-c $(CONSTRAINTS),--upgrade --upgrade-stra
 LATEST_VENV ?= .venv-latest
 # The browser check drives this Chromium (Debian's package); playwright never downloads one.
 CHROMIUM := /usr/bin/chromium
+# pytest spreads the tests over worker processes (pytest-xdist); PYTEST_WORKERS="-n 0" runs one.
+PYTEST_WORKERS ?= -n auto --dist worksteal
 # Parallel mutant runs for `make mutation`; keep it at 1 or 2 on a shared machine.
 MUTATION_CHILDREN ?= 1
 
@@ -39,7 +41,8 @@ $(STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
 	$(BIN)/python -m pip install --quiet $(PIP_CONSTRAINTS) \
 		-e ".[sqlalchemy,postgresql,async,cli,testing,docs]" \
 		"pytest-cov>=5.0" "ruff>=0.6" "mypy>=1.11" "import-linter>=2.0" \
-		"fastapi>=0.115" "httpx>=0.27" "build>=1.2" "hatchling>=1.27" "playwright>=1.48"
+		"fastapi>=0.115" "httpx>=0.27" "build>=1.2" "hatchling>=1.27" "playwright>=1.48" \
+		"pytest-xdist>=3.6"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -57,7 +60,7 @@ contracts: $(STAMP)
 
 # The tests of the browser check (tests/browser/) drive Chromium too.
 pytest: $(STAMP) $(CHROMIUM)
-	$(BIN)/python -m pytest --cov --cov-branch --cov-report=term --cov-fail-under=95 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_WORKERS) --cov --cov-branch --cov-report=term --cov-fail-under=95 $(PYTEST_ARGS)
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site

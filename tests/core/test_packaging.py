@@ -179,6 +179,7 @@ def test_lock_dev_reads_the_makefile_install_line() -> None:
         "build>=1.2",
         "hatchling>=1.27",
         "playwright>=1.48",
+        "pytest-xdist>=3.6",
     ]
 
 
