@@ -495,21 +495,23 @@ class _Checker:
         self.ladder_actions()
         self.warnings_within_clocks()
 
-    def warnings_within_clocks(self) -> None:
-        """A warning tier falls after its clock starts (psirf-rules §9.4, INF).
+    def ladder_users(
+        self,
+    ) -> list[tuple[Path, str | None, LifecycleVariant | None, tuple[Timescale, ...]]]:
+        """Every setting that names a ladder, for the checks over ladders' users.
 
-        A warning set further before the due date than the clock runs would fall before the
-        clock starts, where the schedule can only drop it; the plan is refused instead. The
-        clocks whose length the plan fixes are checked: a response type's timescale, the
-        candour targets and ``[timescales]``. Lengths in different units are compared when the
-        answer does not depend on the start date (hours, calendar days and weeks against one
-        another; working days and months only against the same unit).
+        Each is its path, the ladder's name, the lifecycle it runs on (`None` when not a
+        response type) and the lengths of the clocks the ladder warns about, where the plan
+        fixes them (none for a safety action).
         """
-        ladders = dict(self.view.escalation_ladders)
-        users: list[tuple[Path, str | None, tuple[Timescale, ...]]] = [
-            (("response_types", name, "escalation_ladder"), rt.escalation_ladder, (rt.timescale,))
+        users: list[tuple[Path, str | None, LifecycleVariant | None, tuple[Timescale, ...]]] = [
+            (
+                ("response_types", name, "escalation_ladder"),
+                rt.escalation_ladder,
+                rt.maps_to,
+                () if rt.timescale is None else (rt.timescale,),
+            )
             for name, rt in self.view.response_types
-            if rt.timescale is not None
         ]
         candour = self.view.duty_of_candour
         if candour is not None:
@@ -522,26 +524,32 @@ class _Checker:
                 (
                     ("duty_of_candour", "escalation_ladder"),
                     candour.escalation_ladder,
+                    None,
                     tuple(Timescale(n, TimeUnit.WORKING_DAYS) for n in targets),
                 )
             )
         clocks = self.view.timescales
         if clocks is not None:
-            users.append(
-                (
-                    ("timescales", "triage_review_ladder"),
-                    clocks.triage_review_ladder,
-                    (clocks.triage_review,),
-                )
-            )
-            users.append(
-                (
-                    ("timescales", "referral_ladder"),
-                    clocks.referral_ladder,
-                    (clocks.referral_notification,),
-                )
-            )
-        for path, name, lengths in users:
+            lengths = {
+                "triage_review_ladder": (clocks.triage_review,),
+                "referral_ladder": (clocks.referral_notification,),
+                "safety_action_ladder": (),
+            }
+            for field, clock in lengths.items():
+                users.append((("timescales", field), getattr(clocks, field), None, clock))
+        return users
+
+    def warnings_within_clocks(self) -> None:
+        """A warning tier falls after its clock starts (psirf-rules §9.4, INF).
+
+        A warning set further before the due date than the clock runs would fall before the
+        clock starts, where the schedule can only drop it; the plan is refused instead. The
+        clocks whose length the plan fixes are checked: a response type's timescale, the
+        candour targets and ``[timescales]``. Only a warning that reaches back past the start
+        whatever the dates is refused (see `_not_shorter`).
+        """
+        ladders = dict(self.view.escalation_ladders)
+        for path, name, _variant, lengths in self.ladder_users():
             ladder = ladders.get(name) if name is not None else None
             if ladder is None:
                 continue
@@ -560,17 +568,7 @@ class _Checker:
     def ladder_actions(self) -> None:
         """A ladder with an expiry action is named only where the lifecycle offers it."""
         ladders = dict(self.view.escalation_ladders)
-        users: list[tuple[Path, str | None, LifecycleVariant | None]] = [
-            (("response_types", name, "escalation_ladder"), rt.escalation_ladder, rt.maps_to)
-            for name, rt in self.view.response_types
-        ]
-        if self.view.duty_of_candour is not None:
-            at: Path = ("duty_of_candour", "escalation_ladder")
-            users.append((at, self.view.duty_of_candour.escalation_ladder, None))
-        if self.view.timescales is not None:
-            for field in ("triage_review_ladder", "referral_ladder", "safety_action_ladder"):
-                users.append((("timescales", field), getattr(self.view.timescales, field), None))
-        for path, name, variant in users:
+        for path, name, variant, _lengths in self.ladder_users():
             ladder = ladders.get(name) if name is not None else None
             if ladder is None:
                 continue
