@@ -42,7 +42,8 @@ $(STAMP): $(BIN)/python pyproject.toml $(CONSTRAINTS)
 		-e ".[sqlalchemy,postgresql,async,cli,testing,docs]" \
 		"pytest-cov>=5.0" "ruff>=0.6" "mypy>=1.11" "import-linter>=2.0" \
 		"fastapi>=0.115" "httpx>=0.27" "build>=1.2" "hatchling>=1.27" "playwright>=1.48" \
-		"pytest-xdist>=3.6"
+		"pytest-xdist>=3.6" "python-statemachine>=3.0" "eventsourcing>=9.3" "psycopg-pool>=3.2" \
+		"pyinstrument>=5.0"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -104,7 +105,6 @@ lock: $(STAMP)
 	$(BIN)/python tools/lock_dev.py
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet "python-statemachine>=3.0"
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 # Not part of `make test`: mutates the modules listed under [tool.mutmut] in pyproject.toml,

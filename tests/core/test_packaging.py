@@ -180,6 +180,10 @@ def test_lock_dev_reads_the_makefile_install_line() -> None:
         "hatchling>=1.27",
         "playwright>=1.48",
         "pytest-xdist>=3.6",
+        "python-statemachine>=3.0",
+        "eventsourcing>=9.3",
+        "psycopg-pool>=3.2",
+        "pyinstrument>=5.0",
     ]
 
 
