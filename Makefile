@@ -18,7 +18,7 @@ PYTEST_WORKERS ?= -n auto --dist worksteal
 # Parallel mutant runs for `make mutation`; keep it at 1 or 2 on a shared machine.
 MUTATION_CHILDREN ?= 1
 
-.PHONY: demo test test-latest lock lint typecheck contracts pytest docs browser-check diagrams bench mutation types clean help
+.PHONY: demo test test-latest lock lint typecheck contracts pytest docs browser-check diagrams bench bench-smoke bench-ics mutation types clean help
 
 help:
 	@echo "make demo   run an incident under a trust's plan to a closed PSII in SQLite, and verify its audit trail"
@@ -28,7 +28,10 @@ help:
 	@echo "make docs   build the documentation site into site/"
 	@echo "make browser-check  build the site, open every page in headless Chromium offline and check it;"
 	@echo "            screenshots in build/screenshots/ (installs Debian's chromium if missing)"
-	@echo "make bench  run the benchmarks (writes benchmarks/results/*.json)"
+	@echo "make bench  run the benchmarks at the target sizes, print every target beside its figure"
+	@echo "            (writes benchmarks/results/*.json and docs/explanation/performance.md)"
+	@echo "make bench-smoke  every benchmark at a tiny size, results checked (part of make test)"
+	@echo "make bench-ics  the trust-to-ICS scale benchmark (1,000,000 cases on PostgreSQL; slow)"
 	@echo "make mutation  mutation-test the decision core (slow; writes mutation-report.md)"
 	@echo "make types  regenerate src/psirf_flow/typed.py from the built-in workflow definitions"
 	@echo "make diagrams  redraw the documentation's diagrams as SVG (needs npm once, and Chromium)"
@@ -80,7 +83,7 @@ $(CHROMIUM):
 browser-check: docs $(CHROMIUM)
 	$(BIN)/python tools/browser_check.py --site site --screenshots build/screenshots
 
-test: lint typecheck contracts pytest docs browser-check
+test: lint typecheck contracts pytest bench-smoke docs browser-check
 
 # The same checks against the newest release of every dependency and tool (no constraints,
 # upgraded on every run), in its own venv so the pinned one is left alone.
@@ -104,8 +107,20 @@ diagrams: $(STAMP)
 lock: $(STAMP)
 	$(BIN)/python tools/lock_dev.py
 
+# The target sizes (about half an hour on 2 vCPUs), then the docs page from the new figures.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/report.py
+
+# Every registered benchmark at a tiny size (figures mean nothing): fails when one raises or
+# reports ill-formed results; under CI=true or PSIRF_FLOW_REQUIRE_PG=1 a skipped PostgreSQL
+# benchmark fails it too. PostgreSQL: $$PSIRF_FLOW_BENCH_PG_URL, default the local server.
+bench-smoke: $(STAMP)
+	rm -rf build/bench-smoke
+	$(BIN)/python benchmarks/run.py --smoke --out build/bench-smoke
+
+bench-ics: $(STAMP)
+	$(BIN)/python benchmarks/run.py --only ics $(BENCH_ARGS)
 
 # Not part of `make test`: mutates the modules listed under [tool.mutmut] in pyproject.toml,
 # runs the tests against each mutant (in a copy of the tree, mutants/), then writes
