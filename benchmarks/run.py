@@ -222,9 +222,24 @@ def _failed_entry(
     }
 
 
+#: Options naming a local folder: left out of the command a summary records (they change
+#: where files go, not a figure).
+_LOCAL_OPTIONS = ("--out", "--data-dir")
+
+
 def _command(argv: Sequence[str] | None) -> str:
+    """The command line that reproduces the run, without local folders."""
     given = list(sys.argv[1:] if argv is None else argv)
-    return shlex.join(["python", "benchmarks/run.py", *given])
+    kept: list[str] = []
+    skip = False
+    for arg in given:
+        if skip:
+            skip = False
+        elif arg in _LOCAL_OPTIONS:
+            skip = True
+        elif not arg.startswith(tuple(f"{o}=" for o in _LOCAL_OPTIONS)):
+            kept.append(arg)
+    return shlex.join(["python", "benchmarks/run.py", *kept])
 
 
 if __name__ == "__main__":

@@ -288,7 +288,7 @@ class TestRunner:
         assert saved["settings"] == {"mode": "default", "reps": 2}
         summary = json.loads((tmp_path / "summary.json").read_text())
         assert summary["benchmarks"]["good"]["targets"][0]["met"] is True
-        assert summary["command"].endswith("--only good --reps 2 --out " + str(tmp_path))
+        assert summary["command"] == "python benchmarks/run.py --only good --reps 2"
 
     def test_smoke_runs_every_benchmark_once_and_fails_on_a_raise_or_ill_result(
         self,
