@@ -107,7 +107,7 @@ diagrams: $(STAMP)
 lock: $(STAMP)
 	$(BIN)/python tools/lock_dev.py
 
-# The target sizes (about half an hour on 2 vCPUs), then the docs page from the new figures.
+# The target sizes (tens of minutes on 2 vCPUs; not `ics`), then the docs page from the figures.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/report.py
