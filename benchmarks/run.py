@@ -95,6 +95,10 @@ HEAVY: frozenset[str] = frozenset({"ics"})
 #: proves the code runs and its results are well formed; its figures mean nothing.
 SMOKE_REPS = 1
 
+#: What the whole smoke run should take (seconds); exceeding it prints a warning naming the
+#: slowest benchmarks, never a failure (no timing is asserted).
+SMOKE_BUDGET_S = 60.0
+
 #: Environment variables under which a skipped part fails the run (as a skipped PostgreSQL
 #: test fails the test session there).
 STRICT_ENV = (("CI", "true"), ("PSIRF_FLOW_REQUIRE_PG", "1"))
@@ -197,6 +201,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n### Every target\n")
     print(summary_table(summary["benchmarks"]))
     print(f"\n(total {elapsed:.0f} s, {len(chosen)} benchmark(s), mode {mode})")
+    if mode == "smoke" and elapsed > SMOKE_BUDGET_S:
+        slowest = sorted(((e.get("wall_s") or 0.0, n) for n, e in entries.items()), reverse=True)[
+            :3
+        ]
+        named = ", ".join(f"{n} {w} s" for w, n in slowest)
+        print(
+            f"warning: the smoke run took {elapsed:.0f} s, over its {SMOKE_BUDGET_S:.0f} s "
+            f"budget; slowest: {named}",
+            file=sys.stderr,
+        )
     if failures:
         print("\nFAILED:", file=sys.stderr)
         for failure in failures:

@@ -313,6 +313,19 @@ class TestRunner:
         summary = json.loads((tmp_path / "summary-smoke.json").read_text())
         assert summary["benchmarks"]["boom"]["error"] == "RuntimeError: the benchmark broke"
 
+    def test_a_slow_smoke_run_warns_but_does_not_fail(
+        self,
+        bench: SimpleNamespace,
+        fakes: _Fakes,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """Over its time budget the smoke run names its slowest benchmarks and still passes."""
+        monkeypatch.setattr(bench.run, "SMOKE_BUDGET_S", -1.0)
+        assert bench.run.main(["--smoke", "--only", "good", "--out", str(tmp_path)]) == 0
+        assert "over its -1 s budget; slowest: good" in capsys.readouterr().err
+
     def test_an_unchecked_run_passes_an_ill_result_but_not_a_raise(
         self, bench: SimpleNamespace, fakes: _Fakes, tmp_path: Path
     ) -> None:
