@@ -22,7 +22,7 @@ MUTATION_CHILDREN ?= 1
 
 help:
 	@echo "make demo   run an incident under a trust's plan to a closed PSII in SQLite, and verify its audit trail"
-	@echo "make test   install what the checks need, then run ruff, mypy, import-linter, pytest, the docs build and the browser check"
+	@echo "make test   install what the checks need, then run ruff, mypy, import-linter, pytest, the benchmarks at smoke size, the docs build and the browser check"
 	@echo "make test-latest  the same checks with the newest versions of every tool, in $(LATEST_VENV)/"
 	@echo "make lock   re-pin constraints/dev.txt to the versions installed in $(VENV)/"
 	@echo "make docs   build the documentation site into site/"
