@@ -127,7 +127,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--strict",
         action="store_true",
-        help="a skipped part fails the check (implied by CI=true or PSIRF_FLOW_REQUIRE_PG=1)",
+        help="implies --check; a skip fails it (as under CI=true or PSIRF_FLOW_REQUIRE_PG=1)",
     )
     return parser.parse_args(argv)
 
@@ -159,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _arguments(argv)
     mode = next((m for m in ("smoke", "quick", "full") if getattr(args, m)), "default")
     tag = args.tag if args.tag is not None else ("" if mode == "default" else mode)
-    check = args.check or mode == "smoke"
+    check = args.check or args.strict or mode == "smoke"
     strict = args.strict or any(os.environ.get(k) == v for k, v in STRICT_ENV)
     chosen = _chosen(args.only, mode)
     unknown = sorted(set(chosen) - set(BENCHMARKS))
