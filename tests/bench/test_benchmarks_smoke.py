@@ -372,3 +372,41 @@ class TestRunner:
         assert bench.run.main(["--only", "nope", "--out", str(tmp_path)]) == 2
         assert "unknown benchmark(s): nope" in capsys.readouterr().err
         assert list(tmp_path.iterdir()) == []
+
+
+def _recipe(makefile: str, target: str) -> tuple[str, list[str]]:
+    """The prerequisites and recipe lines of ``target`` in ``makefile``."""
+    lines = makefile.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"{target}:"))
+    recipe = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("\t"):
+            break
+        recipe.append(line.strip())
+    return lines[start].split(":", 1)[1], recipe
+
+
+class TestMakefile:
+    """The make targets that run the benchmarks."""
+
+    MAKEFILE = (BENCH_DIR.parent / "Makefile").read_text(encoding="utf-8")
+
+    def test_make_test_runs_the_smoke_benchmarks(self) -> None:
+        """`make test` depends on bench-smoke, which runs run.py --smoke outside results/."""
+        prerequisites, _ = _recipe(self.MAKEFILE, "test")
+        assert "bench-smoke" in prerequisites.split()
+        _, recipe = _recipe(self.MAKEFILE, "bench-smoke")
+        runs = [line for line in recipe if "benchmarks/run.py" in line]
+        assert len(runs) == 1
+        assert "--smoke" in runs[0]
+        assert "--out build/" in runs[0]
+
+    def test_make_bench_rewrites_the_page_and_ics_has_its_own_target(self) -> None:
+        """`make bench` runs run.py then report.py; `make bench-ics` runs ics alone."""
+        _, bench = _recipe(self.MAKEFILE, "bench")
+        assert [("run.py" in line, "report.py" in line) for line in bench] == [
+            (True, False),
+            (False, True),
+        ]
+        _, ics = _recipe(self.MAKEFILE, "bench-ics")
+        assert any("benchmarks/run.py --only ics" in line for line in ics)
