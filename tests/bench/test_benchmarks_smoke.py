@@ -44,6 +44,15 @@ def _not_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PSIRF_FLOW_REQUIRE_PG", raising=False)
 
 
+def _check_well_formed(result: Any, expected_rows: set[str], runs: int) -> None:
+    """Assert ``result`` has ``expected_rows``, ``runs`` repetitions each, and no problem."""
+    rows = {row.key: row for row in result.rows}
+    assert expected_rows <= set(rows)
+    for key in expected_rows:
+        assert len(rows[key].runs) == runs, key
+    assert sys.modules[type(result).__module__].problems(result) == []
+
+
 def _result(h: ModuleType, *, a: list[float], b: list[float], target: float = 3.0) -> Any:
     result = h.Result("fake_result", "t", rows=[h.Row("a", "A", "µs", a), h.Row("b", "B", "µs", b)])
     result.add_ratio(h.Ratio("a / b", "a", "b", target, "<=", f"≤ {target:g}x"))
@@ -105,7 +114,7 @@ class TestHarness:
 
     def test_a_well_formed_result_has_no_problems(self, bench: SimpleNamespace) -> None:
         """Finite positive rows and a computed ratio are well formed."""
-        assert bench.harness.problems(_result(bench.harness, a=[2.0], b=[1.0])) == []
+        _check_well_formed(_result(bench.harness, a=[2.0, 3.0], b=[1.0, 1.0]), {"a", "b"}, 2)
 
     @pytest.mark.parametrize(
         ("a", "b", "expected"),
