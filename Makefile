@@ -18,7 +18,7 @@ PYTEST_WORKERS ?= -n auto --dist worksteal
 # Parallel mutant runs for `make mutation`; keep it at 1 or 2 on a shared machine.
 MUTATION_CHILDREN ?= 1
 
-.PHONY: demo test test-latest lock lint typecheck contracts pytest docs browser-check diagrams bench mutation types clean help
+.PHONY: demo test test-latest lock lint typecheck contracts pytest docs browser-check diagrams bench bench-ics mutation types clean help
 
 help:
 	@echo "make demo   run an incident under a trust's plan to a closed PSII in SQLite, and verify its audit trail"
@@ -29,6 +29,7 @@ help:
 	@echo "make browser-check  build the site, open every page in headless Chromium offline and check it;"
 	@echo "            screenshots in build/screenshots/ (installs Debian's chromium if missing)"
 	@echo "make bench  run the benchmarks (writes benchmarks/results/*.json)"
+	@echo "make bench-ics  bulk-load a trust's decade (1M cases) into PostgreSQL and time what people wait for"
 	@echo "make mutation  mutation-test the decision core (slow; writes mutation-report.md)"
 	@echo "make types  regenerate src/psirf_flow/typed.py from the built-in workflow definitions"
 	@echo "make diagrams  redraw the documentation's diagrams as SVG (needs npm once, and Chromium)"
@@ -106,6 +107,10 @@ lock: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# Not part of `make test` or `make bench`: bulk-loads 1,000,000 cases into PostgreSQL (minutes).
+bench-ics: $(STAMP)
+	$(BIN)/python benchmarks/run.py --only ics $(BENCH_ARGS)
 
 # Not part of `make test`: mutates the modules listed under [tool.mutmut] in pyproject.toml,
 # runs the tests against each mutant (in a copy of the tree, mutants/), then writes

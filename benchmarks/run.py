@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_inmemory
 import bench_persist
+import bench_scale
 from _harness import RESULTS_DIR, Result, ratio_text, render, save
 
 
@@ -35,6 +36,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "opening": {"small": 20, "anchor_small": 5},
         "sqlite": {"cases": 4, "transitions": 10},
         "postgres": {"cases": 3, "transitions": 6},
+        "listing": {"cases": 300, "organisations": 4},
+        "ics": {"cases": 300, "organisations": 4},
     },
     "quick": {
         "throughput": {"cases": 60},
@@ -42,6 +45,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "opening": {"small": 1_000, "anchor_small": 300},
         "sqlite": {"cases": 200, "transitions": 600},
         "postgres": {"cases": 100, "transitions": 300},
+        "listing": {"cases": 100_000},
+        "ics": {"cases": 100_000},
     },
     "default": {
         "throughput": {"cases": 120},
@@ -49,6 +54,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "opening": {"small": 2_000, "anchor_small": 300},
         "sqlite": {"cases": 300, "transitions": 800},
         "postgres": {"cases": 150, "transitions": 400},
+        "listing": {"cases": 1_000_000},
+        "ics": {"cases": 1_000_000},
     },
     "full": {
         "throughput": {"cases": 1_000},
@@ -56,6 +63,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "opening": {"small": 10_000, "anchor_small": 1_000},
         "sqlite": {"cases": 1_000, "transitions": 5_000},
         "postgres": {"cases": 500, "transitions": 2_000},
+        "listing": {"cases": 1_000_000},
+        "ics": {"cases": 1_000_000},
     },
 }
 
@@ -65,7 +74,12 @@ BENCHMARKS: dict[str, Callable[..., Result]] = {
     "opening": bench_inmemory.opening,
     "sqlite": bench_persist.sqlite,
     "postgres": bench_persist.postgres,
+    "listing": bench_scale.listing,
+    "ics": bench_scale.ics,
 }
+
+#: Run only when named with ``--only`` (``make bench-ics``): a bulk load of minutes.
+ON_REQUEST: frozenset[str] = frozenset({"ics"})
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -93,7 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _arguments(argv)
     mode = next((m for m in ("smoke", "quick", "full") if getattr(args, m)), "default")
     tag = args.tag if args.tag is not None else ("" if mode == "default" else mode)
-    chosen = [n.strip() for n in args.only.split(",") if n.strip()] or list(BENCHMARKS)
+    chosen = [n.strip() for n in args.only.split(",") if n.strip()] or [
+        n for n in BENCHMARKS if n not in ON_REQUEST
+    ]
     unknown = sorted(set(chosen) - set(BENCHMARKS))
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}", file=sys.stderr)
