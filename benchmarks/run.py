@@ -36,8 +36,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "opening": {"small": 20, "anchor_small": 5},
         "sqlite": {"cases": 4, "transitions": 10},
         "postgres": {"cases": 3, "transitions": 6},
-        "listing": {"cases": 300, "organisations": 4},
-        "ics": {"cases": 300, "organisations": 4},
+        "listing": {"cases": 200, "organisations": 2},
+        "ics": {"cases": 200, "organisations": 2},
     },
     "quick": {
         "throughput": {"cases": 60},
