@@ -135,7 +135,7 @@ class LoadReport:
     database_bytes: int = 0
     cases_by_shape: dict[str, int] = field(default_factory=dict)
     samples: dict[str, list[str]] = field(default_factory=dict)
-    """A few case ids of each shape (the first clones), for the benchmarks to act on."""
+    """A few case ids of each shape in the first organisation, for the benchmarks to act on."""
 
     @property
     def total_rows(self) -> int:
@@ -652,7 +652,7 @@ def load(url: Any, mix: Mix, *, progress: Callable[[str], None] | None = None) -
                 case_id = _case_id(number)
                 number += 1
                 _emit(template, case_id, writers, counters)
-                if len(samples) < 5:
+                if len(samples) < 5 and template.case.organisation == organisation(0):
                     samples.append(case_id)
             if progress and number and number % 100_000 < clones:
                 progress(f"{number:,} cases written")
