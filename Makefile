@@ -119,6 +119,7 @@ bench-smoke: $(STAMP)
 	rm -rf build/bench-smoke
 	$(BIN)/python benchmarks/run.py --smoke --out build/bench-smoke
 
+# Not part of `make test` or `make bench`: bulk-loads 1,000,000 cases into PostgreSQL (minutes).
 bench-ics: $(STAMP)
 	$(BIN)/python benchmarks/run.py --only ics $(BENCH_ARGS)
 

@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_inmemory
 import bench_persist
+import bench_scale
 from _harness import (
     RESULTS_DIR,
     Result,
@@ -55,6 +56,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "opening": {"small": 20, "anchor_small": 5},
         "sqlite": {"cases": 4, "transitions": 10},
         "postgres": {"cases": 3, "transitions": 6},
+        "listing": {"cases": 200, "organisations": 2},
+        "ics": {"cases": 200, "organisations": 2},
     },
     "quick": {
         "throughput": {"cases": 60},
@@ -62,6 +65,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "opening": {"small": 1_000, "anchor_small": 300},
         "sqlite": {"cases": 200, "transitions": 600},
         "postgres": {"cases": 100, "transitions": 300},
+        "listing": {"cases": 100_000},
+        "ics": {"cases": 100_000},
     },
     "default": {
         "throughput": {"cases": 120},
@@ -69,6 +74,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "opening": {"small": 10_000, "anchor_small": 300},
         "sqlite": {"cases": 300, "transitions": 800},
         "postgres": {"cases": 150, "transitions": 400},
+        "listing": {"cases": 1_000_000},
+        "ics": {"cases": 1_000_000},
     },
     "full": {
         "throughput": {"cases": 1_000},
@@ -76,6 +83,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "opening": {"small": 10_000, "anchor_small": 1_000},
         "sqlite": {"cases": 1_000, "transitions": 5_000},
         "postgres": {"cases": 500, "transitions": 2_000},
+        "listing": {"cases": 1_000_000},
+        "ics": {"cases": 1_000_000},
     },
 }
 
@@ -85,6 +94,8 @@ BENCHMARKS: dict[str, Callable[..., Result]] = {
     "opening": bench_inmemory.opening,
     "sqlite": bench_persist.sqlite,
     "postgres": bench_persist.postgres,
+    "listing": bench_scale.listing,
+    "ics": bench_scale.ics,
 }
 
 #: Too heavy for `make bench` (it has `make bench-ics`): run only when named in ``--only``,

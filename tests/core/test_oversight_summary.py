@@ -269,3 +269,24 @@ def test_due_soon_refuses_a_horizon_past_ten_years(engine: Engine, within: timed
         due_soon(engine, reader=JOB, now=MARCH["now"], within=within)
 
     assert refused.value.argument == "within"
+
+
+def test_each_trail_is_read_with_one_store_call(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Listed cases are not loaded again: one history read per trail, no case load."""
+    store = engine.store
+    calls: list[str] = []
+    for name in ("load", "history"):
+        method = getattr(store, name)
+        monkeypatch.setattr(
+            store, name, lambda case_id, _m=method, _n=name: calls.append(_n) or _m(case_id)
+        )
+    totals: list[int] = []
+
+    found = oversight_summary(
+        engine, reader=JOB, progress=lambda _done, total: totals.append(total), **MARCH
+    )
+
+    assert found == (RAB, RX1, RXY)
+    assert calls == ["history"] * totals[0]
