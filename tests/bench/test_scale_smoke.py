@@ -109,7 +109,9 @@ def test_ics_reports_the_operations_and_the_sweep(bench: SimpleNamespace, server
 
 def test_ics_runs_only_when_named(bench: SimpleNamespace) -> None:
     """run.py leaves the ics benchmark out unless --only names it, and sizes it in every mode."""
-    assert "ics" in bench.run.ON_REQUEST
+    assert "ics" in bench.run.HEAVY
+    assert "ics" not in bench.run._chosen("", "default")
+    assert "ics" in bench.run._chosen("ics", "default")
     assert all({"listing", "ics"} <= set(sizes) for sizes in bench.run.SIZES.values())
 
 
