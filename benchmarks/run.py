@@ -23,7 +23,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_inmemory
+import bench_peer
 import bench_persist
+import bench_workers
 from _harness import RESULTS_DIR, Result, ratio_text, render, save
 
 
@@ -35,6 +37,15 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "opening": {"small": 20, "anchor_small": 5},
         "sqlite": {"cases": 4, "transitions": 10},
         "postgres": {"cases": 3, "transitions": 6},
+        "workers": {
+            "max_workers": 2,
+            "commands": 6,
+            "cases": 2,
+            "shared": 2,
+            "reps": 1,
+            "warmup": 0,
+        },
+        "peer": {"cases": 3, "transitions": 8, "reps": 1},
     },
     "quick": {
         "throughput": {"cases": 60},
@@ -42,6 +53,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "opening": {"small": 1_000, "anchor_small": 300},
         "sqlite": {"cases": 200, "transitions": 600},
         "postgres": {"cases": 100, "transitions": 300},
+        "workers": {"commands": 60, "cases": 10, "shared": 4},
+        "peer": {"cases": 100, "transitions": 300},
     },
     "default": {
         "throughput": {"cases": 120},
@@ -49,6 +62,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "opening": {"small": 2_000, "anchor_small": 300},
         "sqlite": {"cases": 300, "transitions": 800},
         "postgres": {"cases": 150, "transitions": 400},
+        "workers": {"commands": 150, "cases": 20, "shared": 4},
+        "peer": {"cases": 300, "transitions": 800},
     },
     "full": {
         "throughput": {"cases": 1_000},
@@ -56,6 +71,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "opening": {"small": 10_000, "anchor_small": 1_000},
         "sqlite": {"cases": 1_000, "transitions": 5_000},
         "postgres": {"cases": 500, "transitions": 2_000},
+        "workers": {"commands": 500, "cases": 50, "shared": 8},
+        "peer": {"cases": 1_000, "transitions": 5_000},
     },
 }
 
@@ -65,6 +82,8 @@ BENCHMARKS: dict[str, Callable[..., Result]] = {
     "opening": bench_inmemory.opening,
     "sqlite": bench_persist.sqlite,
     "postgres": bench_persist.postgres,
+    "workers": bench_workers.workers,
+    "peer": bench_peer.peer,
 }
 
 
@@ -104,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         kwargs: dict[str, object] = dict(SIZES[mode][name])
         if args.reps is not None:
             kwargs["reps"] = args.reps
-        if name == "sqlite" and args.data_dir is not None:
+        if name in ("sqlite", "peer") and args.data_dir is not None:
             kwargs["data_dir"] = args.data_dir
         print(f"running {name} {kwargs} ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
