@@ -113,17 +113,20 @@ def _run_eventsourcing(env: dict[str, str], cases: int, transitions: int) -> tup
 
 def _es_sqlite(directory: Path, cases: int, transitions: int, durability: str) -> float:
     path = directory / f"es-{uuid.uuid4().hex[:12]}.sqlite3"
-    env = {
-        "PERSISTENCE_MODULE": "_es_model:SyncSQLiteFactory",
-        "SQLITE_DBNAME": str(path),
-        "PSIRF_BENCH_DURABILITY": durability,
-    }
-    elapsed, events = _run_eventsourcing(env, cases, transitions)
+    elapsed, events = _run_eventsourcing(_es_sqlite_env(path, durability), cases, transitions)
     _expect(events == cases + transitions, "eventsourcing events missing")
     with contextlib.closing(sqlite3.connect(path)) as connection:
         mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
     _expect(mode == "wal", "eventsourcing's SQLite file is not in WAL mode")
     return elapsed
+
+
+def _es_sqlite_env(path: Path, durability: str) -> dict[str, str]:
+    return {
+        "PERSISTENCE_MODULE": "_es_model:SyncSQLiteFactory",
+        "SQLITE_DBNAME": str(path),
+        "PSIRF_BENCH_DURABILITY": durability,
+    }
 
 
 def _es_pg_reset(url: Any) -> None:
@@ -153,6 +156,21 @@ def _es_pg(url: Any, cases: int, transitions: int, durability: str) -> float:
     elapsed, events = _run_eventsourcing(_es_pg_env(url, durability), cases, transitions)
     _expect(events == cases + transitions, "eventsourcing events missing")
     return elapsed
+
+
+def _es_sqlite_setting(directory: Path, durability: str) -> str:
+    """``PRAGMA synchronous`` as eventsourcing's pooled connections see it (a check)."""
+    from _es_model import PsiiApplication
+
+    path = directory / f"es-check-{uuid.uuid4().hex[:12]}.sqlite3"
+    app = PsiiApplication(env=_es_sqlite_env(path, durability))
+    try:
+        with app.factory.datastore.transaction(commit=False) as cursor:
+            cursor.execute("PRAGMA synchronous")
+            value = int(cursor.fetchone()[0])
+    finally:
+        app.close()
+    return {2: "FULL", 1: "NORMAL", 0: "OFF", 3: "EXTRA"}.get(value, str(value))
 
 
 def _es_pg_setting(url: Any, durability: str) -> str:
@@ -231,6 +249,10 @@ def peer(
     with contextlib.ExitStack() as stack:
         stack.enter_context(quiet_logging())
         places: dict[str, Any] = {"sqlite": stack.enter_context(_directory(data_dir))}
+        if "sqlite_es_full" in plan:
+            result.params["eventsourcing_sqlite_synchronous"] = {
+                d: _es_sqlite_setting(places["sqlite"], d) for d in DURABILITIES
+            }
         if "postgres_fire_full" in plan:
             places["postgres"] = places["postgres_es"] = stack.enter_context(_pg_database(url))
             _es_pg_reset(places["postgres_es"])
