@@ -90,13 +90,47 @@ _RAW_STATEMENT = (
 # ------------------------------------------------------------------ the prepared workload
 
 
-class _Tables:
-    """The cases every run starts from and the anchor's rows, computed once in memory."""
+class _Cases:
+    """The opened cases a run starts from: each worker's own, and the shared ones."""
+
+    def __init__(self) -> None:
+        self.openings: list[Any] = []
+        #: Per worker, its own cases (disjoint mode).
+        self.disjoint_ids: list[list[str]] = []
+        self.shared_ids: list[str] = []
+
+    @property
+    def all_ids(self) -> list[str]:
+        return [i for ids in self.disjoint_ids for i in ids] + self.shared_ids
+
+    def ids_for(self, worker: int) -> tuple[list[str], list[str]]:
+        """The worker's own cases and the shared ones."""
+        return self.disjoint_ids[worker], self.shared_ids
+
+
+def _fresh_cases(tag: str, max_workers: int, cases: int, shared: int) -> _Cases:
+    """Cases with ids never used before (``tag`` names the run), opened in memory.
+
+    Every ``fire`` run gets new ids: a store may keep cases it wrote in memory (a write
+    cache), and after the tables are emptied a worker must not meet its previous run's cases.
+    """
+    found = _Cases()
+    store = _RecordingStore()
+    for w in range(max_workers):
+        engine = new_engine(store, new_id=sequential_ids(f"{tag}-d{w}"))
+        found.disjoint_ids.append([_open(engine) for _ in range(cases)])
+    engine = new_engine(store, new_id=sequential_ids(f"{tag}-s"))
+    found.shared_ids = [_open(engine) for _ in range(shared)]
+    found.openings = list(store.changes)
+    return found
+
+
+class _Tables(_Cases):
+    """The anchor's cases and rows, computed once in memory (raw writes keep no cache)."""
 
     def __init__(self, max_workers: int, cases: int, shared: int, commands: int) -> None:
-        self.openings: list[Any] = []
-        #: Per worker, its own cases (disjoint mode) and its raw rows in firing order.
-        self.disjoint_ids: list[list[str]] = []
+        super().__init__()
+        #: Per worker, its raw rows in firing order (disjoint mode).
         self.raw_disjoint: list[list[tuple[Any, ...]]] = []
         for w in range(max_workers):
             store = _RecordingStore()
@@ -122,7 +156,6 @@ class _Tables:
             for case_id in self.shared_ids:
                 engine.fire(case_id, trigger, actor=actor, payload=payload)
                 self.raw_shared[case_id].append(_raw_params(store.changes[-1]))
-        self.all_ids = [i for ids in self.disjoint_ids for i in ids] + self.shared_ids
 
 
 def _open(engine: Any) -> str:
@@ -136,7 +169,7 @@ def _raw_params(change: Any) -> tuple[Any, ...]:
     )
 
 
-def _reset(store: Any, tables: _Tables) -> None:
+def _reset(store: Any, tables: _Cases) -> None:
     """Empty the tables, write the opened cases and their first entries, analyse."""
     from psirf_flow.store.sql import mapping
     from psirf_flow.store.sql.schema import AUDIT_ENTRIES, CASES
@@ -187,8 +220,8 @@ def _worker_main(  # noqa: PLR0917 - multiprocessing passes them positionally
             worker = _Worker(index, engine, raw, work, SystemReader(_READER_NAME))
             results.put(("ready", index, None))
             while (task := tasks.get()) is not None:
-                approach, mode, n, commands, seed = task
-                run = worker.runner(approach, mode, commands, seed)
+                approach, mode, n, commands, seed, own, shared = task
+                run = worker.runner(approach, mode, commands, seed, own, shared)
                 barriers[n].wait(_TIMEOUT)
                 start, cpu = time.monotonic(), time.process_time()
                 accepted, conflicts = run()
@@ -212,20 +245,26 @@ class _Worker:
         self.work = work
         self.reader = reader
 
-    def runner(self, approach: str, mode: str, commands: int, seed: int) -> Any:
+    def runner(  # noqa: PLR0917 - one task's fields
+        self,
+        approach: str,
+        mode: str,
+        commands: int,
+        seed: int,
+        own: list[str],
+        shared: list[str],
+    ) -> Any:
         """A function running the task and returning (accepted per case, conflicts)."""
         rng = random.Random(seed * 1_000 + self.index)
-        shared: list[str] = self.work["shared_ids"]
         choices = [shared[rng.randrange(len(shared))] for _ in range(commands)]
         return {
-            ("fire", "disjoint"): lambda: self._fire_disjoint(commands),
-            ("fire", "overlapping"): lambda: self._fire_overlapping(choices),
+            ("fire", "disjoint"): lambda: self._fire_disjoint(own, commands),
+            ("fire", "overlapping"): lambda: self._fire_overlapping(shared, choices),
             ("raw", "disjoint"): lambda: self._raw_disjoint(commands),
             ("raw", "overlapping"): lambda: self._raw_overlapping(choices),
         }[approach, mode]
 
-    def _fire_disjoint(self, commands: int) -> tuple[Counter[str], int]:
-        ids: list[str] = self.work["disjoint_ids"]
+    def _fire_disjoint(self, ids: list[str], commands: int) -> tuple[Counter[str], int]:
         cases = len(ids)
         fire = self.engine.fire
         accepted: Counter[str] = Counter()
@@ -236,11 +275,13 @@ class _Worker:
             accepted[case_id] += 1
         return accepted, 0
 
-    def _fire_overlapping(self, choices: Sequence[str]) -> tuple[Counter[str], int]:
+    def _fire_overlapping(
+        self, shared: list[str], choices: Sequence[str]
+    ) -> tuple[Counter[str], int]:
         from psirf_flow import ConcurrencyConflict
 
         engine = self.engine
-        known = dict.fromkeys(self.work["shared_ids"], 1)
+        known = dict.fromkeys(shared, 1)
         accepted: Counter[str] = Counter()
         conflicts = 0
         for case_id in choices:
@@ -305,12 +346,7 @@ class _Pool:
         self.barriers = {n: context.Barrier(n + 1) for n in range(1, size + 1)}
         self.processes = []
         for i in range(size):
-            work = {
-                "disjoint_ids": tables.disjoint_ids[i],
-                "raw_disjoint": tables.raw_disjoint[i],
-                "shared_ids": tables.shared_ids,
-                "raw_shared": tables.raw_shared,
-            }
+            work = {"raw_disjoint": tables.raw_disjoint[i], "raw_shared": tables.raw_shared}
             process = context.Process(
                 target=_worker_main,
                 args=(i, url, durability, work, self.tasks[i], self.results, self.barriers),
@@ -332,12 +368,12 @@ class _Pool:
             raise RuntimeError(f"worker {index} sent {kind!r}, expected {expected!r}")
         return payload
 
-    def run(
-        self, approach: str, mode: str, n: int, commands: int, seed: int
+    def run(  # noqa: PLR0917 - one configuration
+        self, approach: str, mode: str, n: int, commands: int, seed: int, cases: _Cases
     ) -> list[tuple[float, float, dict[str, int], int, float]]:
-        """Run one configuration on workers 0..n-1; return each worker's report."""
+        """Run one configuration on workers 0..n-1 over ``cases``; return their reports."""
         for i in range(n):
-            self.tasks[i].put((approach, mode, n, commands, seed))
+            self.tasks[i].put((approach, mode, n, commands, seed, *cases.ids_for(i)))
         try:
             self.barriers[n].wait(_TIMEOUT)
         except threading.BrokenBarrierError:
@@ -364,7 +400,7 @@ def _pool(size: int, url: str, durability: str, tables: _Tables) -> Iterator[_Po
 
 
 def _check(
-    store: Any, engine: Any, tables: _Tables, accepted: Counter[str], approach: str
+    store: Any, engine: Any, tables: _Cases, accepted: Counter[str], approach: str
 ) -> dict[str, int]:
     """Lost updates, version mismatches and (for fire) trails that do not verify."""
     from psirf_flow import SystemReader
@@ -425,12 +461,7 @@ def workers(
         Row(f"{a}_{m}_{n}", f"{_LABELS[a]}, {m}, {n} worker{'s' * (n > 1)}", "commands/s")
         for a, m, n in configs
     ]
-    rows = {r.key: r for r in result.rows}
-    conflicts: dict[str, list[int]] = {r.key: [] for r in result.rows}
-    cpu: dict[str, list[float]] = {r.key: [] for r in result.rows}
-    checks: dict[str, dict[str, int]] = {
-        r.key: {"lost": 0, "version_mismatch": 0, "unverified": 0} for r in result.rows
-    }
+    tally = _Tally(result.rows)
     with quiet_logging(), _pg_database(url) as database:
         tables = _Tables(max(counts), cases, shared, commands)
         store = SqlStore.open(database, migrate=True, durability=durability)
@@ -441,22 +472,16 @@ def workers(
             with _pool(max(counts), target, durability, tables) as pool:
                 for rep in range(-warmup, reps):
                     for a, m, n in configs:
-                        _reset(store, tables)
-                        reports = pool.run(a, m, n, commands, seed=rep)
+                        run_cases: _Cases = tables
+                        if a == "fire":
+                            tag = f"r{rep + warmup}{m[0]}{n}"
+                            run_cases = _fresh_cases(tag, max(counts), cases, shared)
+                        _reset(store, run_cases)
+                        reports = pool.run(a, m, n, commands, rep, run_cases)
                         if rep < 0:
                             continue
-                        key = f"{a}_{m}_{n}"
-                        elapsed = max(r[1] for r in reports) - min(r[0] for r in reports)
-                        accepted: Counter[str] = Counter()
-                        for report in reports:
-                            accepted.update(report[2])
-                        total = sum(accepted.values())
-                        rows[key].runs.append(total / elapsed)
-                        conflicts[key].append(sum(r[3] for r in reports))
-                        cpu[key].append(sum(r[4] for r in reports) / total * 1e6)
-                        found = _check(store, engine, tables, accepted, a)
-                        for name, value in found.items():
-                            checks[key][name] += value
+                        accepted = tally.record(f"{a}_{m}_{n}", reports)
+                        tally.checked(f"{a}_{m}_{n}", _check(store, engine, run_cases, accepted, a))
                     if rep >= 0:
                         print(
                             f"  workers: repetition {rep + 1}/{reps} done",
@@ -465,14 +490,44 @@ def workers(
                         )
         finally:
             store.dispose()
-    result.params["conflicts_per_run"] = conflicts
+    result.params["conflicts_per_run"] = tally.conflicts
     result.params["worker_cpu_us_per_command"] = {
-        k: round(statistics.median(v), 1) for k, v in cpu.items() if v
+        k: round(statistics.median(v), 1) for k, v in tally.cpu.items() if v
     }
-    result.params["checks"] = checks
+    result.params["checks"] = tally.checks
     _ratios(result, counts)
-    _notes(result, conflicts, checks)
+    _notes(result, tally.conflicts, tally.checks)
     return result
+
+
+class _Tally:
+    """Every configuration's figures: throughput per run, conflicts, CPU, the checks."""
+
+    def __init__(self, rows: list[Row]) -> None:
+        self.rows = {r.key: r for r in rows}
+        self.conflicts: dict[str, list[int]] = {key: [] for key in self.rows}
+        self.cpu: dict[str, list[float]] = {key: [] for key in self.rows}
+        self.checks: dict[str, dict[str, int]] = {
+            key: {"lost": 0, "version_mismatch": 0, "unverified": 0} for key in self.rows
+        }
+
+    def record(
+        self, key: str, reports: list[tuple[float, float, dict[str, int], int, float]]
+    ) -> Counter[str]:
+        """Add one run's throughput, conflicts and CPU; return the accepted count per case."""
+        elapsed = max(r[1] for r in reports) - min(r[0] for r in reports)
+        accepted: Counter[str] = Counter()
+        for report in reports:
+            accepted.update(report[2])
+        total = sum(accepted.values())
+        self.rows[key].runs.append(total / elapsed)
+        self.conflicts[key].append(sum(r[3] for r in reports))
+        self.cpu[key].append(sum(r[4] for r in reports) / total * 1e6)
+        return accepted
+
+    def checked(self, key: str, found: dict[str, int]) -> None:
+        for name, value in found.items():
+            self.checks[key][name] += value
 
 
 def _ratios(result: Result, counts: list[int]) -> None:
