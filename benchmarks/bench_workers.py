@@ -35,10 +35,11 @@ at ``synchronous_commit=on``).
 were accepted on it == its audit rows, and its ``version`` == its audit rows; and every
 trail written by the engine passes ``Engine.verify``.
 
-Each run starts from the same database (truncated, the opened cases written in bulk and
-analysed, not timed): its own ``psirf_flow_bench_<random>`` on the server named by
-``$PSIRF_FLOW_BENCH_PG_URL``, dropped at the end; skipped with the reason printed when the
-server cannot be reached.
+Each run starts from an emptied database holding only its opened cases (written in bulk and
+analysed, not timed; ``fire`` runs get new case ids every time, so a store keeping written
+cases in memory never meets a previous run's): its own ``psirf_flow_bench_<random>`` on
+the server named by ``$PSIRF_FLOW_BENCH_PG_URL``, dropped at the end; skipped with the
+reason printed when the server cannot be reached.
 """
 
 from __future__ import annotations
