@@ -173,15 +173,13 @@ def _raw_params(change: Any) -> tuple[Any, ...]:
 def _reset(store: Any, tables: _Cases) -> None:
     """Empty the tables, write the opened cases and their first entries, analyse."""
     from psirf_flow.store.sql import mapping
-    from psirf_flow.store.sql.schema import AUDIT_ENTRIES, CASES
+    from psirf_flow.store.sql.schema import AUDIT_ENTRIES, CASES, metadata
 
+    every_table = ", ".join(t.name for t in metadata.sorted_tables)
     with store.engine.begin() as connection:
         # Setting up is not measured: it need not wait for the disk.
         connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
-        connection.exec_driver_sql(
-            "TRUNCATE outbox, deadlines, idempotency_keys, audit_entries, cases "
-            "RESTART IDENTITY CASCADE"
-        )
+        connection.exec_driver_sql(f"TRUNCATE {every_table} RESTART IDENTITY CASCADE")
         connection.execute(CASES.insert(), [mapping.case_values(c.case) for c in tables.openings])
         connection.execute(
             AUDIT_ENTRIES.insert(), [mapping.audit_values(c.entry) for c in tables.openings]
