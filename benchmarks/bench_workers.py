@@ -22,9 +22,11 @@ Two modes, each at 1, 2 and 4 workers (up to ``max_workers``):
 The anchor is the same schedule with raw psycopg, one statement per command in one round
 trip (``WITH u AS (UPDATE cases ... WHERE id = %s AND version = %s RETURNING id) INSERT INTO
 audit_entries ... SELECT ... FROM u``, autocommit), the values computed beforehand by an
-in-memory engine for each (case, step); in overlapping mode a write that matches no row is
-a conflict, and the worker reads the case's version and writes the step that is now next.
-It shows how this database on this machine scales by itself.
+in-memory engine for each (case, step) and put in columns by the library's own row mapping
+(the case row and its audit entry; not deadlines, tiers or incident links); in overlapping
+mode a write that matches no row is a conflict, and the worker reads the case's version and
+writes the step that is now next. It shows how this database on this machine scales by
+itself.
 
 Each worker also reports the CPU time its process used during the run (``process_time``):
 the median per accepted command is in ``params["worker_cpu_us_per_command"]``, to tell a
@@ -59,14 +61,10 @@ from typing import Any
 from _harness import Ratio, Result, Row
 from _workload import OPEN_PAYLOAD, PSS, new_engine, quiet_logging, sequential_ids, step_for
 from bench_persist import (
-    _AUDIT_COLUMNS,
-    _UPDATE,
     _libpq,
     _pg_database,
     _pg_target,
     _pg_unavailable,
-    _raw_case,
-    _raw_entry,
     _RecordingStore,
     sql_store_available,
 )
@@ -81,11 +79,25 @@ _TIMEOUT = 600.0
 """Seconds a barrier or the parent waits for a worker before giving up (a hung run)."""
 _READER_NAME = "bench-workers"
 
-_RAW_STATEMENT = (
-    f"WITH u AS ({_UPDATE.format(p='%s')} RETURNING id) "
-    f"INSERT INTO audit_entries ({_AUDIT_COLUMNS}) "
-    f"SELECT {', '.join(['%s'] * 16)} FROM u"
-)
+
+def _raw_statement(change: Any) -> str:
+    """The anchor's one statement: the version-checked case update and the audit insert.
+
+    Its columns are the ones the library's own row mapping fills (``case_values``,
+    ``audit_values``), in that order, so the anchor writes the row values ``fire`` writes
+    to those two tables, whatever columns the schema gains.
+    """
+    from psirf_flow.store.sql import mapping
+
+    case_columns = [c for c in mapping.case_values(change.case) if c != "id"]
+    audit_columns = list(mapping.audit_values(change.entry))
+    return (
+        "WITH u AS (UPDATE cases SET "
+        + ", ".join(f"{c} = %s" for c in case_columns)
+        + " WHERE id = %s AND version = %s RETURNING id) "
+        + f"INSERT INTO audit_entries ({', '.join(audit_columns)}) "
+        + f"SELECT {', '.join(['%s'] * len(audit_columns))} FROM u"
+    )
 
 
 # ------------------------------------------------------------------ the prepared workload
@@ -132,7 +144,7 @@ class _Tables(_Cases):
     def __init__(self, max_workers: int, cases: int, shared: int, commands: int) -> None:
         super().__init__()
         #: Per worker, its raw rows in firing order (disjoint mode).
-        self.raw_disjoint: list[list[tuple[Any, ...]]] = []
+        self.raw_disjoint: list[list[tuple[str, tuple[Any, ...]]]] = []
         for w in range(max_workers):
             store = _RecordingStore()
             engine = new_engine(store, new_id=sequential_ids(f"d{w}"))
@@ -151,22 +163,31 @@ class _Tables(_Cases):
         self.shared_ids = [_open(engine) for _ in range(shared)]
         self.openings.extend(store.changes)
         store.changes.clear()
-        self.raw_shared: dict[str, list[tuple[Any, ...]]] = {i: [] for i in self.shared_ids}
+        self.raw_shared: dict[str, list[tuple[str, tuple[Any, ...]]]] = {
+            i: [] for i in self.shared_ids
+        }
         for step in range(max_workers * commands):
             trigger, actor, payload = step_for(step)
             for case_id in self.shared_ids:
                 engine.fire(case_id, trigger, actor=actor, payload=payload)
                 self.raw_shared[case_id].append(_raw_params(store.changes[-1]))
+        self.statement = _raw_statement(store.changes[-1])
 
 
 def _open(engine: Any) -> str:
     return str(engine.open("psii", actor=PSS, payload=OPEN_PAYLOAD).case.id)
 
 
-def _raw_params(change: Any) -> tuple[Any, ...]:
-    stamp = lambda t: t  # noqa: E731 - psycopg adapts datetimes itself
-    return _raw_case(change.case, change.expected_version or 0, stamp) + _raw_entry(
-        change.entry, stamp
+def _raw_params(change: Any) -> tuple[str, tuple[Any, ...]]:
+    """The case id and the anchor statement's parameters for ``change``."""
+    from psirf_flow.store.sql import mapping
+
+    case = mapping.case_values(change.case)
+    return change.case.id, (
+        *(v for c, v in case.items() if c != "id"),
+        change.case.id,
+        change.expected_version or 0,
+        *mapping.audit_values(change.entry).values(),
     )
 
 
@@ -301,18 +322,20 @@ class _Worker:
         return accepted, conflicts
 
     def _raw_disjoint(self, commands: int) -> tuple[Counter[str], int]:
-        rows: list[tuple[Any, ...]] = self.work["raw_disjoint"]
+        rows: list[tuple[str, tuple[Any, ...]]] = self.work["raw_disjoint"]
+        statement: str = self.work["statement"]
         cursor = self.raw.cursor()
         accepted: Counter[str] = Counter()
-        for params in rows[:commands]:
-            cursor.execute(_RAW_STATEMENT, params)
+        for case_id, params in rows[:commands]:
+            cursor.execute(statement, params)
             if cursor.rowcount != 1:
                 raise RuntimeError("version check failed on a case no other worker touches")
-            accepted[params[6]] += 1
+            accepted[case_id] += 1
         return accepted, 0
 
     def _raw_overlapping(self, choices: Sequence[str]) -> tuple[Counter[str], int]:
-        rows: dict[str, list[tuple[Any, ...]]] = self.work["raw_shared"]
+        rows: dict[str, list[tuple[str, tuple[Any, ...]]]] = self.work["raw_shared"]
+        statement: str = self.work["statement"]
         cursor = self.raw.cursor()
         known = dict.fromkeys(rows, 1)
         accepted: Counter[str] = Counter()
@@ -320,7 +343,7 @@ class _Worker:
         for case_id in choices:
             while True:
                 version = known[case_id]
-                cursor.execute(_RAW_STATEMENT, rows[case_id][version - 1])
+                cursor.execute(statement, rows[case_id][version - 1][1])
                 if cursor.rowcount == 1:
                     known[case_id] = version + 1
                     accepted[case_id] += 1
@@ -345,7 +368,11 @@ class _Pool:
         self.barriers = {n: context.Barrier(n + 1) for n in range(1, size + 1)}
         self.processes = []
         for i in range(size):
-            work = {"raw_disjoint": tables.raw_disjoint[i], "raw_shared": tables.raw_shared}
+            work = {
+                "raw_disjoint": tables.raw_disjoint[i],
+                "raw_shared": tables.raw_shared,
+                "statement": tables.statement,
+            }
             process = context.Process(
                 target=_worker_main,
                 args=(i, url, durability, work, self.tasks[i], self.results, self.barriers),
