@@ -37,8 +37,9 @@ at ``synchronous_commit=on``).
 were accepted on it == its audit rows, and its ``version`` == its audit rows; and every
 trail written by the engine passes ``Engine.verify``.
 
-Each run starts from an emptied database holding only its opened cases (written in bulk and
-analysed, not timed; ``fire`` runs get new case ids every time, so a store keeping written
+Each run starts from an emptied database holding only its opened cases, each for an incident
+of its own (committed through the store, every row an opening writes, then analysed; not
+timed; ``fire`` runs get new case ids every time, so a store keeping written
 cases in memory never meets a previous run's): its own ``psirf_flow_bench_<random>`` on
 the server named by ``$PSIRF_FLOW_BENCH_PG_URL``, dropped at the end; skipped with the
 reason printed when the server cannot be reached.
@@ -47,6 +48,7 @@ reason printed when the server cannot be reached.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import multiprocessing
 import queue
 import random
@@ -174,8 +176,17 @@ class _Tables(_Cases):
         self.statement = _raw_statement(store.changes[-1])
 
 
+_INCIDENTS = itertools.count(1)
+
+
 def _open(engine: Any) -> str:
-    return str(engine.open("psii", actor=PSS, payload=OPEN_PAYLOAD).case.id)
+    """Open a PSII case for an incident of its own.
+
+    Every case linked to one incident would make each command read every case's link row
+    (a case's retention class is settled across the records of its incidents).
+    """
+    payload = {**OPEN_PAYLOAD, "incident_ids": [f"INC-{next(_INCIDENTS)}"]}
+    return str(engine.open("psii", actor=PSS, payload=payload).case.id)
 
 
 def _raw_params(change: Any) -> tuple[str, tuple[Any, ...]]:
@@ -192,21 +203,24 @@ def _raw_params(change: Any) -> tuple[str, tuple[Any, ...]]:
 
 
 def _reset(store: Any, tables: _Cases) -> None:
-    """Empty the tables, write the opened cases and their first entries, analyse."""
-    from psirf_flow.store.sql import mapping
-    from psirf_flow.store.sql.schema import AUDIT_ENTRIES, CASES, metadata
+    """Empty every table, write the opened cases as the store writes them, analyse.
+
+    Each opening is committed through ``SqlStore.bind`` in one transaction, so the seed holds
+    every row an opening writes (the case, its entry, deadlines, tiers, incident links).
+    """
+    from psirf_flow.store.sql import SqlStore
+    from psirf_flow.store.sql.schema import metadata
 
     every_table = ", ".join(t.name for t in metadata.sorted_tables)
     with store.engine.begin() as connection:
         # Setting up is not measured: it need not wait for the disk.
         connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
         connection.exec_driver_sql(f"TRUNCATE {every_table} RESTART IDENTITY CASCADE")
-        connection.execute(CASES.insert(), [mapping.case_values(c.case) for c in tables.openings])
-        connection.execute(
-            AUDIT_ENTRIES.insert(), [mapping.audit_values(c.entry) for c in tables.openings]
-        )
+        bound = SqlStore.bind(connection)
+        for change in tables.openings:
+            bound.commit(change)
     with store.engine.connect() as connection:
-        connection.exec_driver_sql("ANALYZE cases, audit_entries")
+        connection.exec_driver_sql("ANALYZE")
         connection.commit()
 
 
