@@ -100,6 +100,11 @@ class TestWorkers:
 class TestPeer:
     """psirf_flow beside the eventsourcing library."""
 
+    @pytest.fixture(autouse=True)
+    def _eventsourcing(self) -> None:
+        """The peer's tests need eventsourcing (a benchmark dependency)."""
+        pytest.importorskip("eventsourcing")
+
     def test_the_aggregate_follows_the_same_lifecycle_as_the_engine(
         self, bench: SimpleNamespace
     ) -> None:
