@@ -33,8 +33,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_inmemory
+import bench_peer
 import bench_persist
 import bench_scale
+import bench_workers
 from _harness import (
     RESULTS_DIR,
     Result,
@@ -58,6 +60,15 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "postgres": {"cases": 3, "transitions": 6},
         "listing": {"cases": 200, "organisations": 2},
         "ics": {"cases": 200, "organisations": 2},
+        "workers": {
+            "max_workers": 2,
+            "commands": 6,
+            "cases": 2,
+            "shared": 2,
+            "reps": 1,
+            "warmup": 0,
+        },
+        "peer": {"cases": 3, "transitions": 8, "reps": 1},
     },
     "quick": {
         "throughput": {"cases": 60},
@@ -67,6 +78,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "postgres": {"cases": 100, "transitions": 300},
         "listing": {"cases": 100_000},
         "ics": {"cases": 100_000},
+        "workers": {"commands": 60, "cases": 10, "shared": 4},
+        "peer": {"cases": 100, "transitions": 300},
     },
     "default": {
         "throughput": {"cases": 120},
@@ -76,6 +89,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "postgres": {"cases": 150, "transitions": 400},
         "listing": {"cases": 1_000_000},
         "ics": {"cases": 1_000_000},
+        "workers": {"commands": 150, "cases": 20, "shared": 4},
+        "peer": {"cases": 300, "transitions": 800},
     },
     "full": {
         "throughput": {"cases": 1_000},
@@ -85,6 +100,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "postgres": {"cases": 500, "transitions": 2_000},
         "listing": {"cases": 1_000_000},
         "ics": {"cases": 1_000_000},
+        "workers": {"commands": 500, "cases": 50, "shared": 8},
+        "peer": {"cases": 1_000, "transitions": 5_000},
     },
 }
 
@@ -96,6 +113,8 @@ BENCHMARKS: dict[str, Callable[..., Result]] = {
     "postgres": bench_persist.postgres,
     "listing": bench_scale.listing,
     "ics": bench_scale.ics,
+    "workers": bench_workers.workers,
+    "peer": bench_peer.peer,
 }
 
 #: Too heavy for `make bench` (it has `make bench-ics`): run only when named in ``--only``,
