@@ -267,6 +267,7 @@ class TestStoreReads:
         """Loading a case for a command reads case and head entry in a single query."""
         engine = _engine(store)
         case_id = _four_steps(engine)
+        store.forget_stale(case_id)  # not from the write cache: from the database
         seen: list[str] = []
 
         def count(*args: Any) -> None:

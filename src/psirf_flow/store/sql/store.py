@@ -24,6 +24,8 @@ re-exported here as well.
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -80,6 +82,7 @@ from psirf_flow.store.sql.schema import (
 
 
 __all__ = [
+    "CACHE_SIZE",
     "HEAD_REVISION",
     "Durability",
     "SqlStore",
@@ -158,6 +161,24 @@ _INSERT_CASE = CASES.insert()
 _UPDATE_CASE = CASES.update().where(
     CASES.c.id == sa.bindparam("b_id"), CASES.c.version == sa.bindparam("b_expected")
 )
+_CACHED_COLUMNS: Final = tuple(c.name for c in CASES.c if c.name not in {"id", "version"})
+"""The case row's columns a write from the cache compares (id and version are checked anyway)."""
+
+
+def _unchanged(columns: sa.ColumnCollection[str, sa.Column[Any]]) -> list[sa.ColumnElement[bool]]:
+    """Conditions: every column in `_CACHED_COLUMNS` still holds the cached value (``o_<name>``).
+
+    ``IS NOT DISTINCT FROM`` (SQLite's ``IS``) so that a NULL compares equal to NULL.
+    """
+    return [
+        columns[c].is_not_distinct_from(sa.bindparam(f"o_{c}", type_=columns[c].type))
+        for c in _CACHED_COLUMNS
+    ]
+
+
+_UPDATE_CACHED_CASE = _UPDATE_CASE.where(*_unchanged(CASES.c))
+"""`_UPDATE_CASE` that also matches no row if any stored column differs from the cached case:
+a row another process (or anyone) changed since this store last read or wrote it."""
 _INSERT_ENTRY = AUDIT_ENTRIES.insert()
 _INSERT_KEY = IDEMPOTENCY_KEYS.insert()
 _INSERT_MESSAGE = OUTBOX.insert()
@@ -192,20 +213,30 @@ _UPDATED_CASE = (
     .returning(CASES.c.id)
     .cte("updated_case")
 )
-_UPDATE_AND_APPEND = (
-    AUDIT_ENTRIES.insert()
-    .from_select(
-        list(_ENTRY_COLUMNS),
-        sa.select(
-            *(sa.bindparam(f"e_{c}", type_=AUDIT_ENTRIES.c[c].type) for c in _ENTRY_COLUMNS)
-        ).select_from(_UPDATED_CASE),
+
+
+def _update_and_append_statement(updated: sa.CTE) -> sa.Insert:
+    return (
+        AUDIT_ENTRIES.insert()
+        .from_select(
+            list(_ENTRY_COLUMNS),
+            sa.select(
+                *(sa.bindparam(f"e_{c}", type_=AUDIT_ENTRIES.c[c].type) for c in _ENTRY_COLUMNS)
+            ).select_from(updated),
+        )
+        .add_cte(updated)
+        .returning(AUDIT_ENTRIES.c.sequence)
     )
-    .add_cte(_UPDATED_CASE)
-    .returning(AUDIT_ENTRIES.c.sequence)
-)
+
+
+_UPDATE_AND_APPEND = _update_and_append_statement(_UPDATED_CASE)
 """PostgreSQL only: the version-checked UPDATE and the audit INSERT as one statement (one
 round trip). The INSERT selects from the UPDATE's RETURNING, so it adds the entry exactly
 when the case row matched id and version: the row it returns is the version check."""
+_UPDATE_CACHED_AND_APPEND = _update_and_append_statement(
+    _UPDATED_CASE.element.where(*_unchanged(CASES.c)).cte("updated_case")  # type: ignore[attr-defined]
+)
+"""`_UPDATE_AND_APPEND` whose UPDATE also compares every stored column with the cached case."""
 _PENDING = (
     sa.select(OUTBOX)
     .where(OUTBOX.c.delivered_at.is_(None))
@@ -268,6 +299,80 @@ _REQUEUE = (
 )
 
 
+# ------------------------------------------------------------------ the write cache
+
+CACHE_SIZE: Final = 20_000
+"""How many cases a store made by `SqlStore.open` keeps for the engine's write path (LRU)."""
+
+
+class _Cached:
+    """A case and its head entry as this store last read or wrote them."""
+
+    __slots__ = ("case", "head", "served")
+
+    def __init__(self, case: Case, head: AuditEntry | None) -> None:
+        self.case = case
+        self.head = head
+        self.served = False
+        """Set when ``load_with_head`` answered from here: a commit of a change decided on
+        it then compares every stored column with ``case``."""
+
+
+class _WriteCache:
+    """A bounded LRU of `_Cached` by case id, safe to share between threads."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[str, _Cached] = OrderedDict()
+        self._stale: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def serve(self, case_id: str) -> tuple[Case, AuditEntry | None] | None:
+        with self._lock:
+            found = self._items.get(case_id)
+            if found is None:
+                return None
+            self._items.move_to_end(case_id)
+            found.served = True
+            return found.case, found.head
+
+    def served(self, case_id: str, version: int | None) -> Case | None:
+        """The cached case a change at ``version`` was decided on, if it came from here."""
+        with self._lock:
+            found = self._items.get(case_id)
+        if found is None or not found.served or found.case.version != version:
+            return None
+        return found.case
+
+    def remember(self, case: Case, head: AuditEntry | None) -> None:
+        with self._lock:
+            self._stale.discard(case.id)
+            self._items[case.id] = _Cached(case, head)
+            self._items.move_to_end(case.id)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def evict(self, case_id: str, *, stale: bool = False) -> None:
+        with self._lock:
+            self._items.pop(case_id, None)
+            if stale:
+                self._stale.add(case_id)
+                if len(self._stale) > self._size:
+                    self._stale.clear()
+
+    def take(self, case_id: str) -> tuple[bool, _Cached | None]:
+        """Drop the case; whether a commit found it stale, and what was cached."""
+        with self._lock:
+            found = self._items.pop(case_id, None)
+            if case_id in self._stale:
+                self._stale.discard(case_id)
+                return True, found
+            return False, found
+
+
 # ------------------------------------------------------------------ the store
 
 
@@ -278,7 +383,10 @@ class SqlStore:
     path), with the constructor (from an engine the host already configured; call
     [`check_schema`][psirf_flow.store.sql.store.SqlStore.check_schema] once), or with
     [`bind`][psirf_flow.store.sql.store.SqlStore.bind] (inside a connection the host holds). The
-    store keeps no state between calls except the engine's connection pool, so any number of
+    store keeps no state between calls except the engine's connection pool and, when made by
+    [`open`][psirf_flow.store.sql.store.SqlStore.open], a bounded cache for the engine's
+    write path that every commit checks against the database (see
+    [`load_with_head`][psirf_flow.store.sql.store.SqlStore.load_with_head]), so any number of
     processes may share one database.
 
     Args:
@@ -293,6 +401,7 @@ class SqlStore:
         self._connection = connection
         self._owns_engine = False
         self._read_only = False
+        self._cache: _WriteCache | None = None
 
     def __repr__(self) -> str:
         """Name the database without its password or any secret query parameter."""
@@ -362,6 +471,8 @@ class SqlStore:
         store = cls(engine)
         store._owns_engine = True
         store._read_only = read_only
+        if not read_only:
+            store._cache = _WriteCache(CACHE_SIZE)
         try:
             if migrate:
                 upgrade(engine)
@@ -471,18 +582,56 @@ class SqlStore:
     def load_with_head(self, case_id: str) -> tuple[Case, AuditEntry | None]:
         """Return the case and its entry numbered ``case.version``, in one query.
 
+        This is the engine's load before a write. A store made by
+        [`open`][psirf_flow.store.sql.store.SqlStore.open] (not read-only) answers it from a
+        bounded cache of the cases it last read or wrote (`CACHE_SIZE`, least recently
+        used first out) when it holds the case, without a query; a commit of a change
+        decided on such an answer writes only if the stored row still holds every value
+        the answer had (see [`WriteCache`][psirf_flow.ports.WriteCache]). Every other read
+        (``load``, ``history``, listings) always reads the database.
+
         Raises:
             CaseNotFound: If there is no such case.
             CorruptRecord: If a row cannot be read back.
         """
+        cache = self._cache
+        if cache is not None:
+            found = cache.serve(case_id)
+            if found is not None:
+                return found
         with self._reading() as connection:
             row = connection.execute(_LOAD_WITH_HEAD, {"case_id": case_id}).first()
         if row is None:
             raise CaseNotFound(case_id)
         case = mapping.case_from_row(row)
-        if row._mapping["e_id"] is None:
-            return case, None
-        return case, mapping.entry_from_row(row, prefix="e_")
+        head = None if row._mapping["e_id"] is None else mapping.entry_from_row(row, prefix="e_")
+        if cache is not None:
+            cache.remember(case, head)
+        return case, head
+
+    def forget_stale(self, case_id: str) -> bool:
+        """Tell whether the engine's last load of the case came from a stale cache entry.
+
+        The engine asks after a command failed with a conflict or was refused. ``True``
+        when a commit found the cached row changed, or when the load was answered from
+        the cache and the database now holds another case or head entry (it reads them
+        again): the engine then decides the command once more on what the database holds.
+        ``False`` (always, for a store without a cache) means the failure stands. Either
+        way the next load reads the database or what this call just read.
+        """
+        cache = self._cache
+        if cache is None:
+            return False
+        stale, found = cache.take(case_id)
+        if stale:
+            return True
+        if found is None or not found.served:
+            return False
+        try:
+            fresh = self.load_with_head(case_id)
+        except CaseNotFound:
+            return True
+        return fresh != (found.case, found.head)
 
     def history(self, case_id: str) -> Sequence[AuditEntry]:
         """Return the case's audit entries in sequence order (empty if unknown)."""
@@ -712,13 +861,30 @@ class SqlStore:
         """
         _check_change(change)
         self._refuse_if_read_only()
+        cache = self._cache
+        if cache is None:
+            self._write_change(change, None)
+            return
+        cached = cache.served(change.case.id, change.expected_version)
+        try:
+            self._write_change(change, cached)
+        except ConcurrencyConflict:
+            cache.evict(change.case.id, stale=cached is not None)
+            raise
+        except BaseException:
+            cache.evict(change.case.id)
+            raise
+        cache.remember(change.case, change.entry)
+
+    def _write_change(self, change: Change, cached: Case | None) -> None:
+        """Write ``change``; with ``cached``, only over a row that still holds ``cached``."""
         if self._single_statement_write(change):
             # The whole change is one statement, atomic on its own: no BEGIN and COMMIT.
             with self._reading() as connection:
-                _update_and_append(connection, change)
+                _update_and_append(connection, change, cached)
             return
         with self._writing() as connection:
-            _write(connection, change)
+            _write(connection, change, cached)
 
     def _autocommit_writes(self) -> bool:
         """Tell whether a one-statement write may run in autocommit (PostgreSQL).
@@ -765,11 +931,18 @@ def _check_change(change: Change) -> None:
     check_tiers(change)
 
 
-def _update_and_append(connection: sa.Connection, change: Change) -> None:
+def _unchanged_params(cached: Case) -> dict[str, Any]:
+    """The ``o_<column>`` parameters of `_unchanged`: the cached case's stored values."""
+    values = mapping.case_values(cached)
+    return {f"o_{c}": values[c] for c in _CACHED_COLUMNS}
+
+
+def _update_and_append(connection: sa.Connection, change: Change, cached: Case | None) -> None:
     """Write an update-and-append change with `_UPDATE_AND_APPEND` (PostgreSQL).
 
     The same checks and error translation as `_write`: no matching row (another
-    version or no case) and a taken audit sequence are both a concurrency conflict.
+    version or no case, or with ``cached`` a row that no longer holds it) and a taken
+    audit sequence are both a concurrency conflict.
     """
     case = change.case
     values = mapping.case_values(case)
@@ -777,9 +950,13 @@ def _update_and_append(connection: sa.Connection, change: Change) -> None:
     params["b_id"] = case.id
     params["b_expected"] = change.expected_version
     params.update({f"e_{k}": v for k, v in mapping.audit_values(change.entry).items()})
+    statement = _UPDATE_AND_APPEND
+    if cached is not None:
+        params.update(_unchanged_params(cached))
+        statement = _UPDATE_CACHED_AND_APPEND
     conflict = ConcurrencyConflict(case.id, change.expected_version or 0)
     try:
-        appended = connection.execute(_UPDATE_AND_APPEND, params)
+        appended = connection.execute(statement, params)
     except sa.exc.IntegrityError as error:
         if _is_unique_violation(error):
             raise conflict from error
@@ -788,7 +965,7 @@ def _update_and_append(connection: sa.Connection, change: Change) -> None:
         raise _conflict(connection, change)
 
 
-def _write(connection: sa.Connection, change: Change) -> None:
+def _write(connection: sa.Connection, change: Change, cached: Case | None = None) -> None:
     case = change.case
     values = mapping.case_values(case)
     conflict = ConcurrencyConflict(case.id, change.expected_version or 0)
@@ -800,17 +977,7 @@ def _write(connection: sa.Connection, change: Change) -> None:
                 raise CaseAlreadyExists(case.id) from error
             raise
     else:
-        updated = connection.execute(
-            _UPDATE_CASE,
-            {
-                **{k: values[k] for k in _UPDATABLE},
-                "updated_at": values["updated_at"],
-                "b_id": case.id,
-                "b_expected": change.expected_version,
-            },
-        )
-        if updated.rowcount != 1:
-            raise _conflict(connection, change)
+        _update_case(connection, change, values, cached)
     try:
         connection.execute(_INSERT_ENTRY, mapping.audit_values(change.entry))
         if change.idempotency is not None:
@@ -828,6 +995,24 @@ def _write(connection: sa.Connection, change: Change) -> None:
         except sa.exc.IntegrityError as error:
             msg = f"an outbox message of case {case.id!r} has an id that already exists"
             raise StoreError(msg) from error
+
+
+def _update_case(
+    connection: sa.Connection, change: Change, values: dict[str, Any], cached: Case | None
+) -> None:
+    """The version-checked UPDATE (with ``cached``, also every column unchanged)."""
+    params = {
+        **{k: values[k] for k in _UPDATABLE},
+        "updated_at": values["updated_at"],
+        "b_id": change.case.id,
+        "b_expected": change.expected_version,
+    }
+    if cached is None:
+        updated = connection.execute(_UPDATE_CASE, params)
+    else:
+        updated = connection.execute(_UPDATE_CACHED_CASE, params | _unchanged_params(cached))
+    if updated.rowcount != 1:
+        raise _conflict(connection, change)
 
 
 def _write_clocks(connection: sa.Connection, change: Change) -> None:
