@@ -31,6 +31,7 @@ READER = SystemReader("test-suite")
 ORG = "RX1"
 PSS = Actor("pss-1", [Role.PATIENT_SAFETY_SPECIALIST], ORG)
 EXEC = Actor("exec-1", [Role.EXECUTIVE_LEAD], ORG)
+LEAD = Actor("l-1", [Role.LEARNING_RESPONSE_LEAD], ORG)
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 ASSIGN = {"lead_id": "l-1", "engagement_lead_id": "e-1"}
 
@@ -197,6 +198,50 @@ class TestWriteCache:
         with pytest.raises(ConcurrencyConflict):
             engine.fire(case_id, "hold", actor=EXEC, payload={"hold_reason": "other"})
         assert _counts(first, case_id) == (3, 3)
+
+    def test_what_a_commit_caches_is_what_the_database_reads_back(
+        self, stores: tuple[SqlStore, SqlStore]
+    ) -> None:
+        """After each commit the cached case, head, deadlines and tiers equal a fresh read."""
+        first, second = stores
+        engine = _engine(first)
+        case_id = _opened(engine)
+        steps: list[tuple[str, Actor, dict[str, object]]] = [
+            ("hold", EXEC, {"hold_reason": "other"}),
+            ("resume", EXEC, {}),
+            (
+                "record_terms_of_reference",
+                LEAD,
+                {"terms_of_reference_ref": "TOR-1", "family_involvement_in_terms": "involved"},
+            ),
+        ]
+        for trigger, actor, payload in steps:
+            first.load_with_head(case_id)
+            first.deadlines(case_id)  # read inside the write window: kept with the case
+            first.escalations(case_id)
+            engine.fire(case_id, trigger, actor=actor, payload=payload)
+            cache = first._cache
+            assert cache is not None
+            cached = cache.clocks(case_id)
+            assert cached is not None
+            second.forget_stale(case_id)  # its own cache: read the database
+            assert (cached.case, cached.head) == second.load_with_head(case_id)
+            assert cached.deadlines == tuple(second.deadlines(case_id))
+            assert cached.tiers == tuple(second.escalations(case_id))
+
+    def test_deadlines_outside_the_write_window_read_the_database(
+        self, stores: tuple[SqlStore, SqlStore]
+    ) -> None:
+        """A caller's own deadlines read after a commit is a query, not the cache."""
+        first, _ = stores
+        case_id = _opened(_engine(first))
+        seen, count = _statements(first)
+        try:
+            first.deadlines(case_id)
+            first.escalations(case_id)
+        finally:
+            sa.event.remove(first.engine, "before_cursor_execute", count)
+        assert seen == ["SELECT", "SELECT"]
 
     def test_the_cache_is_bounded(
         self, stores: tuple[SqlStore, SqlStore], monkeypatch: pytest.MonkeyPatch

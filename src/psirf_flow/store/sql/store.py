@@ -23,13 +23,14 @@ re-exported here as well.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
@@ -161,6 +162,8 @@ _INSERT_CASE = CASES.insert()
 _UPDATE_CASE = CASES.update().where(
     CASES.c.id == sa.bindparam("b_id"), CASES.c.version == sa.bindparam("b_expected")
 )
+_MOST_CLOCK_ROWS: Final = 8
+"""A change upserting more deadlines and tiers than this is written in a transaction."""
 _CACHED_COLUMNS: Final = tuple(c.name for c in CASES.c if c.name not in {"id", "version"})
 """The case row's columns a write from the cache compares (id and version are checked anyway)."""
 
@@ -237,6 +240,46 @@ _UPDATE_CACHED_AND_APPEND = _update_and_append_statement(
     _UPDATED_CASE.element.where(*_unchanged(CASES.c)).cte("updated_case")  # type: ignore[attr-defined]
 )
 """`_UPDATE_AND_APPEND` whose UPDATE also compares every stored column with the cached case."""
+
+
+def _upsert_from(table: sa.Table, prefix: str, updated: sa.CTE) -> sa.CTE:
+    """PostgreSQL: upsert one row of ``table`` by its key, as a CTE.
+
+    Its parameters are ``<prefix>_<column>``; the row is selected from ``updated``, so it is
+    written exactly when the case row matched.
+    """
+    columns = [c.name for c in table.columns]
+    keys = [c.name for c in table.primary_key.columns]
+    insert = postgresql.insert(table).from_select(
+        columns,
+        sa.select(
+            *(sa.bindparam(f"{prefix}_{c}", type_=table.c[c].type) for c in columns)
+        ).select_from(updated),
+    )
+    upsert = insert.on_conflict_do_update(
+        index_elements=keys,
+        set_={c: insert.excluded[c] for c in columns if c not in keys},
+    )
+    return upsert.cte(prefix)
+
+
+@functools.lru_cache(maxsize=64)
+def _update_append_and_clock(deadlines: int, tiers: int, *, cached: bool) -> sa.Insert:
+    """PostgreSQL: `_UPDATE_AND_APPEND` (or its cached form) that also upserts clock rows.
+
+    ``deadlines`` deadline rows (``d<i>_<column>``) and ``tiers`` tier rows
+    (``t<i>_<column>``), all in one statement: each upsert selects from the UPDATE's
+    RETURNING, like the entry. Built once per shape.
+    """
+    updated = _UPDATED_CASE
+    if cached:
+        updated = _UPDATED_CASE.element.where(*_unchanged(CASES.c)).cte("updated_case")  # type: ignore[attr-defined]
+    statement = _update_and_append_statement(updated)
+    ctes = [_upsert_from(DEADLINES, f"d{i}", updated) for i in range(deadlines)]
+    ctes += [_upsert_from(ESCALATIONS, f"t{i}", updated) for i in range(tiers)]
+    return statement.add_cte(*ctes) if ctes else statement
+
+
 _PENDING = (
     sa.select(OUTBOX)
     .where(OUTBOX.c.delivered_at.is_(None))
@@ -306,16 +349,30 @@ CACHE_SIZE: Final = 20_000
 
 
 class _Cached:
-    """A case and its head entry as this store last read or wrote them."""
+    """A case and its head entry as this store last read or wrote them.
 
-    __slots__ = ("case", "head", "served")
+    With them, once read, the case's deadlines and tiers: they change only in a commit
+    that also moves the case's version (``claim_due`` changes claims, which are not part
+    of [`Escalation`][psirf_flow.domain.Escalation]), so the row comparison of the next
+    write checks them too.
+    """
 
-    def __init__(self, case: Case, head: AuditEntry | None) -> None:
+    __slots__ = ("case", "deadlines", "head", "served", "tiers")
+
+    def __init__(
+        self,
+        case: Case,
+        head: AuditEntry | None,
+        deadlines: tuple[Deadline, ...] | None = None,
+        tiers: tuple[Escalation, ...] | None = None,
+    ) -> None:
         self.case = case
         self.head = head
         self.served = False
         """Set when ``load_with_head`` answered from here: a commit of a change decided on
         it then compares every stored column with ``case``."""
+        self.deadlines = deadlines
+        self.tiers = tiers
 
 
 class _WriteCache:
@@ -348,12 +405,34 @@ class _WriteCache:
         return found.case
 
     def remember(self, case: Case, head: AuditEntry | None) -> None:
+        self.keep(_Cached(case, head))
+
+    def keep(self, cached: _Cached) -> None:
+        case_id = cached.case.id
         with self._lock:
-            self._stale.discard(case.id)
-            self._items[case.id] = _Cached(case, head)
-            self._items.move_to_end(case.id)
+            self._stale.discard(case_id)
+            self._items[case_id] = cached
+            self._items.move_to_end(case_id)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
+
+    def committed(self, change: Change) -> None:
+        """Keep what ``change`` leaves stored, read back as a load would read it."""
+        with self._lock:
+            before = self._items.get(change.case.id)
+        deadlines = tiers = None
+        if before is not None and before.case.version == change.expected_version:
+            if before.deadlines is not None:
+                deadlines = _merged(before.deadlines, map(_as_read_deadline, change.deadlines))
+            if before.tiers is not None:
+                tiers = _merged(before.tiers, map(_as_read_tier, change.escalations))
+        case = mapping.case_from_row(_values_row(mapping.case_values(change.case)))
+        head = mapping.entry_from_row(_values_row(mapping.audit_values(change.entry)))
+        self.keep(_Cached(case, head, deadlines, tiers))
+
+    def clocks(self, case_id: str) -> _Cached | None:
+        with self._lock:
+            return self._items.get(case_id)
 
     def evict(self, case_id: str, *, stale: bool = False) -> None:
         with self._lock:
@@ -371,6 +450,37 @@ class _WriteCache:
                 self._stale.discard(case_id)
                 return True, found
             return False, found
+
+
+class _ValuesRow:
+    """Column values in the shape ``mapping.*_from_row`` reads (``row._mapping``)."""
+
+    __slots__ = ("_mapping",)
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._mapping = values
+
+
+def _values_row(values: dict[str, Any]) -> Any:
+    return _ValuesRow(values)
+
+
+def _as_read_deadline(deadline: Deadline) -> Deadline:
+    return mapping.deadline_from_row(_values_row(mapping.deadline_values(deadline)))
+
+
+def _as_read_tier(tier: Escalation) -> Escalation:
+    return mapping.escalation_from_row(_values_row(mapping.escalation_values(tier)))
+
+
+_Keyed = TypeVar("_Keyed", Deadline, Escalation)
+
+
+def _merged(before: tuple[_Keyed, ...], written: Iterable[_Keyed]) -> tuple[_Keyed, ...]:
+    """``before`` with ``written`` upserted by key (the last of a key wins), in key order."""
+    rows = {r.key: r for r in before}
+    rows.update((r.key, r) for r in written)
+    return tuple(rows[k] for k in sorted(rows))
 
 
 # ------------------------------------------------------------------ the store
@@ -402,6 +512,9 @@ class SqlStore:
         self._owns_engine = False
         self._read_only = False
         self._cache: _WriteCache | None = None
+        self._window = threading.local()
+        """``case_id``: the case this thread's engine loaded for a write and has not committed
+        yet; its deadlines and tiers are then served from the cache (see `_Cached`)."""
 
     def __repr__(self) -> str:
         """Name the database without its password or any secret query parameter."""
@@ -596,6 +709,7 @@ class SqlStore:
         """
         cache = self._cache
         if cache is not None:
+            self._window.case_id = case_id
             found = cache.serve(case_id)
             if found is not None:
                 return found
@@ -622,6 +736,7 @@ class SqlStore:
         cache = self._cache
         if cache is None:
             return False
+        self._window.case_id = None
         stale, found = cache.take(case_id)
         if stale:
             return True
@@ -631,6 +746,8 @@ class SqlStore:
             fresh = self.load_with_head(case_id)
         except CaseNotFound:
             return True
+        finally:
+            self._window.case_id = None
         return fresh != (found.case, found.head)
 
     def history(self, case_id: str) -> Sequence[AuditEntry]:
@@ -666,17 +783,44 @@ class SqlStore:
         more = len(rows) > query.limit
         return Page(tuple(items), items[-1].id if more else None)
 
+    def _in_window(self, case_id: str) -> _Cached | None:
+        """The cache entry of ``case_id`` if this thread's engine is writing it."""
+        if self._cache is None or getattr(self._window, "case_id", None) != case_id:
+            return None
+        return self._cache.clocks(case_id)
+
     def deadlines(self, case_id: str) -> Sequence[Deadline]:
-        """Return the case's deadlines (every cycle), ordered by kind, then cycle."""
+        """Return the case's deadlines (every cycle), ordered by kind, then cycle.
+
+        Between the engine's load of a case for a write and its commit (same thread), a
+        store made by [`open`][psirf_flow.store.sql.store.SqlStore.open] answers from its
+        write cache, checked by that commit; any other call reads the database.
+        """
+        cached = self._in_window(case_id)
+        if cached is not None and cached.deadlines is not None:
+            return cached.deadlines
         with self._reading() as connection:
             rows = connection.execute(_DEADLINES, {"case_id": case_id}).all()
-        return tuple(mapping.deadline_from_row(row) for row in rows)
+        found = tuple(mapping.deadline_from_row(row) for row in rows)
+        if cached is not None:
+            cached.deadlines = found
+        return found
 
     def escalations(self, case_id: str) -> Sequence[Escalation]:
-        """Return the case's escalation tiers, ordered by kind, cycle, then tier."""
+        """Return the case's escalation tiers, ordered by kind, cycle, then tier.
+
+        Served from the write cache exactly when
+        [`deadlines`][psirf_flow.store.sql.store.SqlStore.deadlines] is.
+        """
+        cached = self._in_window(case_id)
+        if cached is not None and cached.tiers is not None:
+            return cached.tiers
         with self._reading() as connection:
             rows = connection.execute(_ESCALATIONS, {"case_id": case_id}).all()
-        return tuple(mapping.escalation_from_row(row) for row in rows)
+        found = tuple(mapping.escalation_from_row(row) for row in rows)
+        if cached is not None:
+            cached.tiers = found
+        return found
 
     def claim_due(
         self, now: datetime, *, limit: int, claimant: str, lease: timedelta
@@ -865,6 +1009,7 @@ class SqlStore:
         if cache is None:
             self._write_change(change, None)
             return
+        self._window.case_id = None
         cached = cache.served(change.case.id, change.expected_version)
         try:
             self._write_change(change, cached)
@@ -874,7 +1019,7 @@ class SqlStore:
         except BaseException:
             cache.evict(change.case.id)
             raise
-        cache.remember(change.case, change.entry)
+        cache.committed(change)
 
     def _write_change(self, change: Change, cached: Case | None) -> None:
         """Write ``change``; with ``cached``, only over a row that still holds ``cached``."""
@@ -903,14 +1048,14 @@ class SqlStore:
 
         Only for an engine this store made (so no isolation level or listener of the
         host's is bypassed), outside a host's transaction, for a change that updates a
-        case and appends its entry and nothing else (the common command).
+        case, appends its entry and upserts at most a few deadlines and tiers (the common
+        command).
         """
         return (
             self._autocommit_writes()
             and change.expected_version is not None
             and change.idempotency is None
-            and not change.deadlines
-            and not change.escalations
+            and len(change.deadlines) + len(change.escalations) <= _MOST_CLOCK_ROWS
             and not change.outbox
             and not change.incident_links
         )
@@ -938,7 +1083,7 @@ def _unchanged_params(cached: Case) -> dict[str, Any]:
 
 
 def _update_and_append(connection: sa.Connection, change: Change, cached: Case | None) -> None:
-    """Write an update-and-append change with `_UPDATE_AND_APPEND` (PostgreSQL).
+    """Write an update-and-append change in one statement (PostgreSQL), with its clocks.
 
     The same checks and error translation as `_write`: no matching row (another
     version or no case, or with ``cached`` a row that no longer holds it) and a taken
@@ -950,10 +1095,17 @@ def _update_and_append(connection: sa.Connection, change: Change, cached: Case |
     params["b_id"] = case.id
     params["b_expected"] = change.expected_version
     params.update({f"e_{k}": v for k, v in mapping.audit_values(change.entry).items()})
-    statement = _UPDATE_AND_APPEND
+    deadlines = {d.key: mapping.deadline_values(d) for d in change.deadlines}
+    tiers = {e.key: mapping.escalation_values(e) for e in change.escalations}
+    for prefix, rows in (("d", deadlines), ("t", tiers)):
+        for i, row in enumerate(rows.values()):
+            params.update({f"{prefix}{i}_{k}": v for k, v in row.items()})
     if cached is not None:
         params.update(_unchanged_params(cached))
-        statement = _UPDATE_CACHED_AND_APPEND
+    if deadlines or tiers:
+        statement = _update_append_and_clock(len(deadlines), len(tiers), cached=cached is not None)
+    else:
+        statement = _UPDATE_CACHED_AND_APPEND if cached is not None else _UPDATE_AND_APPEND
     conflict = ConcurrencyConflict(case.id, change.expected_version or 0)
     try:
         appended = connection.execute(statement, params)
