@@ -93,6 +93,7 @@ class TestPersistBenchmarks:
             "fire / raw sqlite3 (full)",
             "fire / raw sqlite3 (normal)",
         }
+        assert result.params["fire_statements_per_command"]["UPDATE"] == 1.0
 
     @pytest.mark.postgres
     def test_postgres_runs_fire_and_the_one_round_trip_anchor(
@@ -105,6 +106,7 @@ class TestPersistBenchmarks:
         assert result.skipped == []
         _check_well_formed(result, {"fire_full", "raw_full", "fire_normal", "raw_normal"}, 1)
         assert result.params["round_trip_us"] > 0
+        assert result.params["fire_statements_per_command"]["WITH"] > 0
 
     def test_postgres_is_skipped_with_a_reason_when_unreachable(
         self, bench: SimpleNamespace, monkeypatch: pytest.MonkeyPatch

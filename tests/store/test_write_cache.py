@@ -154,6 +154,23 @@ class TestWriteCache:
         entries, _ = _counts(first, case_id)
         assert entries == 2
 
+    def test_a_tampered_head_entry_with_the_cache_warm_is_corrupt(
+        self, stores: tuple[SqlStore, SqlStore]
+    ) -> None:
+        """A head entry whose case digest was rewritten is refused as on a fresh load."""
+        first, _ = stores
+        engine = _engine(first)
+        case_id = _opened(engine)
+        with first.engine.begin() as connection:
+            connection.execute(
+                AUDIT_ENTRIES.update()
+                .where(AUDIT_ENTRIES.c.case_id == case_id, AUDIT_ENTRIES.c.sequence == 2)
+                .values(case_digest="0" * 64)
+            )
+        with pytest.raises(CorruptRecord):
+            engine.fire(case_id, "hold", actor=EXEC, payload={"hold_reason": "other"})
+        assert _counts(first, case_id) == (2, 2)
+
     def test_a_stale_expected_version_is_still_a_conflict(
         self, stores: tuple[SqlStore, SqlStore]
     ) -> None:

@@ -29,7 +29,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
 from urllib.parse import unquote, urlsplit
 
@@ -168,14 +168,34 @@ _CACHED_COLUMNS: Final = tuple(c.name for c in CASES.c if c.name not in {"id", "
 """The case row's columns a write from the cache compares (id and version are checked anyway)."""
 
 
-def _unchanged(columns: sa.ColumnCollection[str, sa.Column[Any]]) -> list[sa.ColumnElement[bool]]:
-    """Conditions: every column in `_CACHED_COLUMNS` still holds the cached value (``o_<name>``).
+_HEAD_COLUMNS: Final = ("hash", "format", "to_state", "case_digest", "key_id")
+"""The head entry's columns the engine's row check reads (besides case id and sequence)."""
 
-    ``IS NOT DISTINCT FROM`` (SQLite's ``IS``) so that a NULL compares equal to NULL.
+
+def _unchanged(columns: sa.ColumnCollection[str, sa.Column[Any]]) -> list[sa.ColumnElement[bool]]:
+    """Conditions: the case row and its head entry still hold the cached values.
+
+    Every column in `_CACHED_COLUMNS` of the row (``o_<name>``), and every column in
+    `_HEAD_COLUMNS` of the entry numbered ``b_expected`` (``h_<name>``): what the engine's
+    row check (``audit.row_mismatch``) compares, so a write from the cache is refused
+    exactly when a fresh load would differ. ``IS NOT DISTINCT FROM`` (SQLite's ``IS``) so
+    that a NULL compares equal to NULL.
     """
+    entry = AUDIT_ENTRIES.c
+    head = sa.exists().where(
+        entry.case_id == sa.bindparam("b_id"),
+        entry.sequence == sa.bindparam("b_expected"),
+        *(
+            entry[c].is_not_distinct_from(sa.bindparam(f"h_{c}", type_=entry[c].type))
+            for c in _HEAD_COLUMNS
+        ),
+    )
     return [
-        columns[c].is_not_distinct_from(sa.bindparam(f"o_{c}", type_=columns[c].type))
-        for c in _CACHED_COLUMNS
+        *(
+            columns[c].is_not_distinct_from(sa.bindparam(f"o_{c}", type_=columns[c].type))
+            for c in _CACHED_COLUMNS
+        ),
+        head,
     ]
 
 
@@ -396,13 +416,13 @@ class _WriteCache:
             found.served = True
             return found.case, found.head
 
-    def served(self, case_id: str, version: int | None) -> Case | None:
+    def served(self, case_id: str, version: int | None) -> _Cached | None:
         """The cached case a change at ``version`` was decided on, if it came from here."""
         with self._lock:
             found = self._items.get(case_id)
-        if found is None or not found.served or found.case.version != version:
+        if found is None or not found.served or found.head is None or found.case.version != version:
             return None
-        return found.case
+        return found
 
     def remember(self, case: Case, head: AuditEntry | None) -> None:
         self.keep(_Cached(case, head))
@@ -426,8 +446,11 @@ class _WriteCache:
                 deadlines = _merged(before.deadlines, map(_as_read_deadline, change.deadlines))
             if before.tiers is not None:
                 tiers = _merged(before.tiers, map(_as_read_tier, change.escalations))
-        case = mapping.case_from_row(_values_row(mapping.case_values(change.case)))
-        head = mapping.entry_from_row(_values_row(mapping.audit_values(change.entry)))
+        case, head = change.case, change.entry
+        if not _in_utc(case.opened_at, case.updated_at, head.recorded_at):
+            # Read back as a load would read them: times in UTC.
+            case = mapping.case_from_row(_values_row(mapping.case_values(case)))
+            head = mapping.entry_from_row(_values_row(mapping.audit_values(head)))
         self.keep(_Cached(case, head, deadlines, tiers))
 
     def clocks(self, case_id: str) -> _Cached | None:
@@ -463,6 +486,11 @@ class _ValuesRow:
 
 def _values_row(values: dict[str, Any]) -> Any:
     return _ValuesRow(values)
+
+
+def _in_utc(*moments: datetime) -> bool:
+    """Tell whether every moment is in UTC already, as the database gives them back."""
+    return all(m.tzinfo is UTC for m in moments)
 
 
 def _as_read_deadline(deadline: Deadline) -> Deadline:
@@ -1021,7 +1049,7 @@ class SqlStore:
             raise
         cache.committed(change)
 
-    def _write_change(self, change: Change, cached: Case | None) -> None:
+    def _write_change(self, change: Change, cached: _Cached | None) -> None:
         """Write ``change``; with ``cached``, only over a row that still holds ``cached``."""
         if self._single_statement_write(change):
             # The whole change is one statement, atomic on its own: no BEGIN and COMMIT.
@@ -1076,13 +1104,23 @@ def _check_change(change: Change) -> None:
     check_tiers(change)
 
 
-def _unchanged_params(cached: Case) -> dict[str, Any]:
-    """The ``o_<column>`` parameters of `_unchanged`: the cached case's stored values."""
-    values = mapping.case_values(cached)
-    return {f"o_{c}": values[c] for c in _CACHED_COLUMNS}
+def _unchanged_params(cached: _Cached) -> dict[str, Any]:
+    """The parameters of `_unchanged`: the cached case's and head entry's stored values."""
+    values = mapping.case_values(cached.case)
+    params = {f"o_{c}": values[c] for c in _CACHED_COLUMNS}
+    head = cached.head
+    if head is not None:
+        params.update(
+            h_hash=head.hash,
+            h_format=head.format,
+            h_to_state=head.to_state,
+            h_case_digest=head.case_digest,
+            h_key_id=head.key_id,
+        )
+    return params
 
 
-def _update_and_append(connection: sa.Connection, change: Change, cached: Case | None) -> None:
+def _update_and_append(connection: sa.Connection, change: Change, cached: _Cached | None) -> None:
     """Write an update-and-append change in one statement (PostgreSQL), with its clocks.
 
     The same checks and error translation as `_write`: no matching row (another
@@ -1117,7 +1155,7 @@ def _update_and_append(connection: sa.Connection, change: Change, cached: Case |
         raise _conflict(connection, change)
 
 
-def _write(connection: sa.Connection, change: Change, cached: Case | None = None) -> None:
+def _write(connection: sa.Connection, change: Change, cached: _Cached | None = None) -> None:
     case = change.case
     values = mapping.case_values(case)
     conflict = ConcurrencyConflict(case.id, change.expected_version or 0)
@@ -1150,7 +1188,7 @@ def _write(connection: sa.Connection, change: Change, cached: Case | None = None
 
 
 def _update_case(
-    connection: sa.Connection, change: Change, values: dict[str, Any], cached: Case | None
+    connection: sa.Connection, change: Change, values: dict[str, Any], cached: _Cached | None
 ) -> None:
     """The version-checked UPDATE (with ``cached``, also every column unchanged)."""
     params = {
