@@ -205,8 +205,23 @@ a row another process (or anyone) changed since this store last read or wrote it
 _INSERT_ENTRY = AUDIT_ENTRIES.insert()
 _INSERT_KEY = IDEMPOTENCY_KEYS.insert()
 _INSERT_MESSAGE = OUTBOX.insert()
+_LINK_COLUMNS: Final = (
+    INCIDENT_LINKS.c.organisation,
+    INCIDENT_LINKS.c.incident_id,
+    INCIDENT_LINKS.c.case_id,
+    INCIDENT_LINKS.c.retention_class,
+)
+_LINKS_ONE = (
+    sa.select(*_LINK_COLUMNS)
+    .where(
+        INCIDENT_LINKS.c.organisation == sa.bindparam("organisation"),
+        INCIDENT_LINKS.c.incident_id == sa.bindparam("incident_id"),
+    )
+    .order_by(INCIDENT_LINKS.c.case_id)
+)
+"""The links to one incident (the usual question), with a plain equality: no expanding IN."""
 _LINKS = (
-    sa.select(INCIDENT_LINKS)
+    sa.select(*_LINK_COLUMNS)
     .where(
         INCIDENT_LINKS.c.organisation == sa.bindparam("organisation"),
         INCIDENT_LINKS.c.incident_id.in_(sa.bindparam("incident_ids", expanding=True)),
@@ -360,6 +375,98 @@ _REQUEUE = (
         next_attempt_at=sa.bindparam("b_at"),
     )
 )
+
+
+# ------------------------------------------------------------------ direct execution
+
+
+_COMPILED: dict[tuple[int, str, tuple[str, ...]], tuple[str, Any, tuple[tuple[str, Any], ...]]] = {}
+"""Hot statements compiled once per statement, dialect and parameter names (bounded below)."""
+_MOST_COMPILED: Final = 512
+
+
+def _instrumented(connection: sa.Connection) -> bool:
+    """Tell whether SQLAlchemy must run this connection's statements itself.
+
+    When anyone listens to its statements, or the driver is an asyncio one (run through
+    SQLAlchemy's adaptation).
+    """
+    dispatch = connection.engine.dispatch
+    return bool(
+        connection.dialect.is_async
+        or dispatch.before_cursor_execute
+        or dispatch.after_cursor_execute
+        or connection.dispatch.before_cursor_execute
+        or connection.dispatch.after_cursor_execute
+        or connection.dialect.dispatch.handle_error
+    )
+
+
+def _compiled(
+    statement: sa.Executable, dialect: sa.Dialect, names: tuple[str, ...]
+) -> tuple[str, Any, tuple[tuple[str, Any], ...]]:
+    key = (id(statement), dialect.name, names)
+    found = _COMPILED.get(key)
+    if found is None:
+        element: Any = statement  # every statement given here is a ClauseElement
+        compiled: Any = element.compile(dialect=dialect, column_keys=list(names))
+        processors = tuple(compiled._bind_processors.items())
+        found = (compiled.string, compiled, processors)
+        if len(_COMPILED) >= _MOST_COMPILED:
+            _COMPILED.clear()
+        _COMPILED[key] = found
+    return found
+
+
+def _direct(
+    connection: sa.Connection,
+    statement: sa.Executable,
+    params: dict[str, Any] | list[dict[str, Any]],
+) -> Any:
+    """Run a hot Core statement on the DBAPI cursor of ``connection``; return the cursor.
+
+    The statement is compiled once (per dialect and parameter names) and its bind
+    processors applied as SQLAlchemy would; the transaction stays SQLAlchemy's. Skipped
+    (SQLAlchemy executes, returning its result, which offers the same ``rowcount``,
+    ``fetchone`` and ``fetchall``) when someone listens to the engine's statements, so a
+    host's instrumentation sees every statement. A driver error is raised as SQLAlchemy
+    would raise it (``sa.exc.DBAPIError`` and its subclasses, with the connection
+    invalidated on a disconnect).
+    """
+    if _instrumented(connection):
+        return connection.execute(statement, params)
+    many = isinstance(params, list)
+    first = params[0] if isinstance(params, list) else params
+    sql, compiled, processors = _compiled(statement, connection.dialect, tuple(first))
+    rows = params if isinstance(params, list) else [params]
+    prepared = []
+    for row in rows:
+        values = compiled.construct_params(row, _check=False)
+        for name, process in processors:
+            if name in values:
+                values[name] = process(values[name])
+        positions = compiled.positiontup
+        prepared.append(tuple(values[n] for n in positions) if positions is not None else values)
+    dbapi_connection = connection.connection
+    cursor = dbapi_connection.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, prepared)
+        else:
+            cursor.execute(sql, prepared[0])
+    except connection.dialect.loaded_dbapi.Error as error:
+        invalidated = connection.dialect.is_disconnect(error, dbapi_connection, cursor)
+        if invalidated:
+            connection.invalidate(error)
+        raise sa.exc.DBAPIError.instance(
+            sql,
+            prepared,
+            error,
+            connection.dialect.loaded_dbapi.Error,
+            connection_invalidated=invalidated,
+            dialect=connection.dialect,
+        ) from error
+    return cursor
 
 
 # ------------------------------------------------------------------ the write cache
@@ -936,15 +1043,17 @@ class SqlStore:
         """Return every case's link to these incidents, by incident id then case id."""
         if not incident_ids:
             return ()
-        params = {"organisation": organisation, "incident_ids": sorted(set(incident_ids))}
+        wanted = sorted(set(incident_ids))
         with self._reading() as connection:
-            rows = connection.execute(_LINKS, params).all()
+            if len(wanted) == 1:  # the common case: the hot path reads it directly
+                one = {"organisation": organisation, "incident_id": wanted[0]}
+                rows = _direct(connection, _LINKS_ONE, one).fetchall()
+            else:
+                params = {"organisation": organisation, "incident_ids": wanted}
+                rows = connection.execute(_LINKS, params).all()
         return tuple(
             IncidentLink(
-                organisation=row.organisation,
-                incident_id=row.incident_id,
-                case_id=row.case_id,
-                retention_class=row.retention_class,
+                organisation=row[0], incident_id=row[1], case_id=row[2], retention_class=row[3]
             )
             for row in rows
         )
@@ -1146,12 +1255,12 @@ def _update_and_append(connection: sa.Connection, change: Change, cached: _Cache
         statement = _UPDATE_CACHED_AND_APPEND if cached is not None else _UPDATE_AND_APPEND
     conflict = ConcurrencyConflict(case.id, change.expected_version or 0)
     try:
-        appended = connection.execute(statement, params)
+        appended = _direct(connection, statement, params)
     except sa.exc.IntegrityError as error:
         if _is_unique_violation(error):
             raise conflict from error
         raise
-    if appended.first() is None:
+    if appended.fetchone() is None:
         raise _conflict(connection, change)
 
 
@@ -1169,7 +1278,7 @@ def _write(connection: sa.Connection, change: Change, cached: _Cached | None = N
     else:
         _update_case(connection, change, values, cached)
     try:
-        connection.execute(_INSERT_ENTRY, mapping.audit_values(change.entry))
+        _direct(connection, _INSERT_ENTRY, mapping.audit_values(change.entry))
         if change.idempotency is not None:
             connection.execute(_INSERT_KEY, mapping.idempotency_values(change.idempotency))
     except sa.exc.IntegrityError as error:
@@ -1198,9 +1307,9 @@ def _update_case(
         "b_expected": change.expected_version,
     }
     if cached is None:
-        updated = connection.execute(_UPDATE_CASE, params)
+        updated = _direct(connection, _UPDATE_CASE, params)
     else:
-        updated = connection.execute(_UPDATE_CACHED_CASE, params | _unchanged_params(cached))
+        updated = _direct(connection, _UPDATE_CACHED_CASE, params | _unchanged_params(cached))
     if updated.rowcount != 1:
         raise _conflict(connection, change)
 
@@ -1242,7 +1351,7 @@ def _upsert(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any
     if statement is None:
         msg = f"the store keeps deadlines on SQLite and PostgreSQL, not {connection.dialect.name}"
         raise StoreError(msg)
-    connection.execute(statement, rows)
+    _direct(connection, statement, rows)
 
 
 def _conflict(connection: sa.Connection, change: Change) -> ConcurrencyConflict:
