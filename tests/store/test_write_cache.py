@@ -310,3 +310,52 @@ def test_the_lru_never_holds_more_than_its_size(size: int, touches: list[int]) -
         latest = [c for c in latest if c != case.id] + [case.id]
     assert len(cache) == min(size, len(latest))
     assert all(cache.serve(c) is not None for c in latest[-size:])
+
+
+_PATH: tuple[tuple[str, Actor, dict[str, object]], ...] = (
+    ("assign_lead", PSS, ASSIGN),
+    ("hold", EXEC, {"hold_reason": "other"}),
+    ("resume", EXEC, {}),
+    (
+        "record_terms_of_reference",
+        LEAD,
+        {"terms_of_reference_ref": "TOR-1", "family_involvement_in_terms": "involved"},
+    ),
+    ("hold", EXEC, {"hold_reason": "external_process"}),
+    ("resume", EXEC, {}),
+)
+
+
+def _table_rows(store: SqlStore) -> dict[str, list[tuple[Any, ...]]]:
+    from psirf_flow.store.sql.schema import metadata
+
+    found = {}
+    with store.engine.connect() as connection:
+        for name, table in sorted(metadata.tables.items()):
+            order = list(table.primary_key.columns) or list(table.columns)
+            found[name] = [tuple(r) for r in connection.execute(sa.select(table).order_by(*order))]
+    return found
+
+
+@settings(max_examples=6, deadline=None)
+@given(steps=st.integers(min_value=1, max_value=len(_PATH)))
+def test_the_direct_path_writes_what_sqlalchemy_writes(steps: int) -> None:
+    """Statements run on the driver's cursor leave the same rows as SQLAlchemy's path."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        direct = SqlStore.open(str(Path(folder) / "direct.sqlite3"), migrate=True)
+        through = SqlStore.open(str(Path(folder) / "through.sqlite3"), migrate=True)
+        # A listener on its statements makes SQLAlchemy run every statement of this one.
+        sa.event.listen(through.engine, "before_cursor_execute", lambda *_: None)
+        try:
+            for store in (direct, through):
+                engine = _engine(store)
+                engine.open("psii", actor=PSS, payload={"incident_ids": ["INC-1"]}, case_id="C-1")
+                for trigger, actor, payload in _PATH[:steps]:
+                    engine.fire("C-1", trigger, actor=actor, payload=payload)
+            assert _table_rows(direct) == _table_rows(through)
+        finally:
+            direct.dispose()
+            through.dispose()
