@@ -303,9 +303,33 @@ def _sqlite_fresh(directory: Path, workload: _Workload, durability: str) -> tupl
     return path, store
 
 
+_COUNTED = ("audit_entries", "deadlines", "escalations", "incident_links", "outbox")
+_LEFT: dict[str, int] = {}
+"""The rows per table the last run left (every approach must leave the same)."""
+
+
+def _left(counts: dict[str, int]) -> int:
+    _LEFT.clear()
+    _LEFT.update(counts)
+    return counts["audit_entries"]
+
+
+def _same_rows(left: dict[str, dict[str, int]]) -> str:
+    """Check every approach left the same rows in every table; describe them."""
+    found = {tuple(sorted(c.items())) for c in left.values()}
+    _expect(len(found) == 1, f"the approaches left different rows: {left}")
+    shown = ", ".join(f"{t} {n:,}" for t, n in sorted(next(iter(left.values())).items()))
+    return f"every run of every approach left the same rows: {shown}"
+
+
 def _sqlite_count(path: Path) -> int:
     with contextlib.closing(sqlite3.connect(path)) as connection:
-        return int(connection.execute("SELECT count(*) FROM audit_entries").fetchone()[0])
+        return _left(
+            {
+                t: int(connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0])
+                for t in _COUNTED
+            }
+        )
 
 
 def _fire_all(store: Any, workload: _Workload, counts: dict[str, float] | None) -> float:
@@ -441,10 +465,14 @@ def sqlite(
     with quiet_logging(), _directory(data_dir) as directory:
         workload = _Workload(cases, transitions)
 
+        left: dict[str, dict[str, int]] = {}
+
         def run_one(key: str) -> None:
             rows[key].runs.append(plan[key][1](directory, workload) / transitions * 1e6)
+            left[f"{key} #{len(rows[key].runs)}"] = dict(_LEFT)
 
         interleave(reps, plan, run_one, label="sqlite")
+    result.notes.append(_same_rows(left))
     for d in DURABILITIES:
         result.add_ratio(
             Ratio(f"fire / raw sqlite3 ({d})", f"fire_{d}", f"raw_{d}", 3.0, "<=", "≤ 3x")
@@ -530,9 +558,12 @@ def _pg_reset(url: Any, workload: _Workload, durability: str) -> Any:
 def _pg_count(url: Any) -> int:
     import psycopg
 
+    counts = {}
     with psycopg.connect(_libpq(url)) as connection:
-        row = connection.execute("SELECT count(*) FROM audit_entries").fetchone()
-    return int(row[0]) if row else -1
+        for table in _COUNTED:
+            row = connection.execute(f"SELECT count(*) FROM {table}").fetchone()
+            counts[table] = int(row[0]) if row else -1
+    return _left(counts)
 
 
 def _pg_fire(
@@ -685,10 +716,14 @@ def postgres(cases: int = 200, transitions: int = 600, reps: int = 5) -> Result:
     with quiet_logging(), _pg_database(url) as database:
         workload = _Workload(cases, transitions)
 
+        left: dict[str, dict[str, int]] = {}
+
         def run_one(key: str) -> None:
             rows[key].runs.append(plan[key][1](database, workload) / transitions * 1e6)
+            left[f"{key} #{len(rows[key].runs)}"] = dict(_LEFT)
 
         interleave(reps, plan, run_one, label="postgres")
+        result.notes.append(_same_rows(left))
         rtt = _pg_rtt(database)
         counts: dict[str, float] = {}
         _pg_fire(database, workload, "normal", counts)
