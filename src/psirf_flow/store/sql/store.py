@@ -298,7 +298,7 @@ def _upsert_from(table: sa.Table, prefix: str, updated: sa.CTE) -> sa.CTE:
     return upsert.cte(prefix)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.cache  # at most 2 x 45 shapes (_MOST_CLOCK_ROWS)
 def _update_append_and_clock(deadlines: int, tiers: int, *, cached: bool) -> sa.Insert:
     """PostgreSQL: `_UPDATE_AND_APPEND` (or its cached form) that also upserts clock rows.
 
@@ -407,7 +407,7 @@ def _compiled(
 ) -> tuple[str, Any, tuple[tuple[str, Any], ...]]:
     key = (id(statement), dialect.name, names)
     found = _COMPILED.get(key)
-    if found is None:
+    if found is None or found[1].statement is not statement:  # never another's id
         element: Any = statement  # every statement given here is a ClauseElement
         compiled: Any = element.compile(dialect=dialect, column_keys=list(names))
         processors = tuple(compiled._bind_processors.items())
