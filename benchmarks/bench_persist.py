@@ -6,15 +6,23 @@ timed part is ``transitions`` commands, command ``k`` going to case ``k % cases`
 ``k // cases`` of its life (:func:`_workload.step_for`), so consecutive commits touch
 different rows.
 
-* **fire**: ``Engine.fire`` on ``SqlStore``: load the case (SELECT), decide, then one
-  transaction with the version-checked UPDATE and the audit INSERT.
+* **fire**: ``Engine.fire`` on ``SqlStore``: load the case (from the store's write cache
+  when warm), decide (reading the case's incident links), schedule its clocks, then write:
+  one transaction on SQLite, one statement on PostgreSQL.
 * **raw** (the anchor): the driver alone doing the same writes with values prepared
-  beforehand: ``UPDATE cases ... WHERE id = ? AND version = ?`` (row count checked) and the
-  ``INSERT`` of the audit row, one commit per command. On SQLite with ``sqlite3`` (WAL,
-  the same ``synchronous``); on PostgreSQL with psycopg as **one statement in one round
-  trip** (``WITH u AS (UPDATE ... RETURNING id) INSERT ... SELECT ... FROM u``, autocommit).
-* **raw read-modify-write** (SQLite, for information): the raw writes preceded by the SELECT
-  the engine also does, in the same transaction.
+  beforehand: the version-checked ``UPDATE cases ... WHERE id = ? AND version = ?`` (row
+  count checked), the ``INSERT`` of the audit row (every column) and every other row the
+  engine writes for that command (deadline and tier upserts by key; links and outbox rows
+  when a command writes them), one commit per command. On SQLite with ``sqlite3`` (WAL,
+  the same ``synchronous``, ``BEGIN IMMEDIATE``); on PostgreSQL with psycopg as **one
+  statement in one round trip** (``WITH u AS (UPDATE ... RETURNING id)`` and every other
+  write a CTE selecting ``FROM u``, autocommit).
+* **raw read-modify-write** (SQLite, for information): the raw writes preceded by a read
+  of the case, in the same transaction.
+
+Cases are opened for an incident each (``INC-<n>``), and the seed writes every row the
+openings wrote (deadlines, tiers, incident links), so the timed commands write what they
+would in a real database.
 
 Durability: ``"full"`` is ``synchronous=FULL`` on SQLite and ``synchronous_commit=on`` on
 PostgreSQL; ``"normal"`` is ``synchronous=NORMAL`` and ``synchronous_commit=off``. The
@@ -35,8 +43,8 @@ import shutil
 import sqlite3
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +52,6 @@ from _harness import Ratio, Result, Row, interleave, timed
 from _workload import OPEN_PAYLOAD, PSS, new_engine, quiet_logging, sequential_ids, step_for
 
 from psirf_flow import Engine, InMemoryStore
-from psirf_flow.audit import AuditEntry
-from psirf_flow.domain import Case
 from psirf_flow.ports import Change
 
 
@@ -87,7 +93,7 @@ class _Workload:
     def __init__(self, cases: int, transitions: int) -> None:
         store = _RecordingStore()
         engine = new_engine(store, new_id=sequential_ids())
-        ids = [_open(engine) for _ in range(cases)]
+        ids = [_open(engine, n) for n in range(cases)]
         self.ids = ids
         self.openings = list(store.changes)
         store.changes.clear()
@@ -105,20 +111,57 @@ class _Workload:
             yield self.ids[k % self.cases], trigger, actor, payload
 
 
-def _open(engine: Engine) -> str:
-    return engine.open("psii", actor=PSS, payload=OPEN_PAYLOAD).case.id
+def _open(engine: Engine, n: int) -> str:
+    """Open case ``n`` for its own incident (the in-memory benchmarks link every case to
+    one incident; here that would make each command read every case's link row)."""
+    payload = {**OPEN_PAYLOAD, "incident_ids": [f"INC-{n + 1}"]}
+    return engine.open("psii", actor=PSS, payload=payload).case.id
+
+
+def _link_values(link: Any) -> dict[str, Any]:
+    return {
+        "organisation": link.organisation,
+        "incident_id": link.incident_id,
+        "case_id": link.case_id,
+        "retention_class": link.retention_class,
+    }
+
+
+def _change_rows(change: Change) -> dict[str, list[dict[str, Any]]]:
+    """Every row ``change`` writes besides the case and its entry, per table, as the store
+    writes them (deadlines and tiers upserted by key, the last of a key winning)."""
+    from psirf_flow.store.sql import mapping
+
+    return {
+        "deadlines": list({d.key: mapping.deadline_values(d) for d in change.deadlines}.values()),
+        "escalations": list(
+            {e.key: mapping.escalation_values(e) for e in change.escalations}.values()
+        ),
+        "outbox": [mapping.outbox_values(m) for m in change.outbox],
+        "incident_links": [_link_values(link) for link in change.incident_links],
+        "idempotency_keys": (
+            [] if change.idempotency is None else [mapping.idempotency_values(change.idempotency)]
+        ),
+    }
 
 
 def _seed(store: Any, workload: _Workload) -> None:
-    """Write the opened cases and their first audit entries in one transaction."""
+    """Write the opened cases and every row their openings wrote, in one transaction."""
     from psirf_flow.store.sql import mapping
-    from psirf_flow.store.sql.schema import AUDIT_ENTRIES, CASES
+    from psirf_flow.store.sql.schema import AUDIT_ENTRIES, CASES, metadata
 
     with store.engine.begin() as connection:
         connection.execute(CASES.insert(), [mapping.case_values(c.case) for c in workload.openings])
         connection.execute(
             AUDIT_ENTRIES.insert(), [mapping.audit_values(c.entry) for c in workload.openings]
         )
+        by_table: dict[str, list[dict[str, Any]]] = {}
+        for change in workload.openings:
+            for table, rows in _change_rows(change).items():
+                by_table.setdefault(table, []).extend(rows)
+        for table, rows in by_table.items():
+            if rows:
+                connection.execute(metadata.tables[table].insert(), rows)
 
 
 def _json(value: object) -> str:
@@ -129,58 +172,114 @@ def _jsonable(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _raw_case(case: Case, expected: int, when: Callable[[datetime], Any]) -> tuple[Any, ...]:
-    facts = _json({k: _jsonable(v) for k, v in case.facts.items()})
-    return (
-        case.state,
-        case.version,
-        case.held_from,
-        case.head_hash,
-        facts,
-        when(case.updated_at),
-        case.id,
-        expected,
-    )
+def _driver_value(value: Any, when: Callable[[datetime], Any]) -> Any:
+    """A column value as the driver takes it (SQLite: times and dates as text)."""
+    if isinstance(value, datetime):
+        return when(value)
+    if isinstance(value, date) and when is _sqlite_time:
+        return value.isoformat()
+    return value
 
 
-def _raw_entry(entry: AuditEntry, when: Callable[[datetime], Any]) -> tuple[Any, ...]:
-    return (
-        entry.case_id,
-        entry.sequence,
-        entry.workflow,
-        entry.workflow_version,
-        entry.trigger,
-        entry.from_state,
-        entry.to_state,
-        entry.actor_id,
-        entry.role,
-        entry.organisation,
-        _json([list(g) for g in entry.guards]),
-        _json(list(entry.rules)),
-        _json({k: _jsonable(v) for k, v in entry.data.items()}),
-        when(entry.recorded_at),
-        entry.previous_hash,
-        entry.hash,
-    )
+_CASE_SET = (
+    "organisation",
+    "state",
+    "version",
+    "held_from",
+    "head_hash",
+    "facts",
+    "retention_class",
+    "updated_at",
+)
+_UPSERT_KEYS = {
+    "deadlines": ("case_id", "kind", "cycle"),
+    "escalations": ("case_id", "kind", "cycle", "tier"),
+}
+_TABLE_ORDER = ("idempotency_keys", "deadlines", "escalations", "incident_links", "outbox")
 
 
-def _raw_rows(
-    workload: _Workload, when: Callable[[datetime], Any]
-) -> list[tuple[tuple[Any, ...], tuple[Any, ...]]]:
-    return [
-        (_raw_case(c.case, c.expected_version or 0, when), _raw_entry(c.entry, when))
-        for c in workload.commands
-    ]
+class _RawCommand:
+    """One command's writes for the raw anchors, values prepared beforehand."""
+
+    __slots__ = ("case", "entry", "extra")
+
+    def __init__(self, change: Change, when: Callable[[datetime], Any]) -> None:
+        from psirf_flow.store.sql import mapping
+
+        case = mapping.case_values(change.case)
+        self.case = (
+            *(_driver_value(case[c], when) for c in _CASE_SET),
+            change.case.id,
+            change.expected_version or 0,
+        )
+        entry = mapping.audit_values(change.entry)
+        self.entry = tuple(_driver_value(entry[c], when) for c in _AUDIT_COLUMNS)
+        rows = _change_rows(change)
+        # (table, columns, rows of values); links are replaced (delete, then insert).
+        self.extra: list[tuple[str, tuple[str, ...], list[tuple[Any, ...]]]] = []
+        for table in _TABLE_ORDER:
+            found = rows[table]
+            if not found:
+                continue
+            columns = tuple(found[0])
+            values = [tuple(_driver_value(r[c], when) for c in columns) for r in found]
+            self.extra.append((table, columns, values))
+
+
+def _raw_commands(workload: _Workload, when: Callable[[datetime], Any]) -> list[_RawCommand]:
+    return [_RawCommand(c, when) for c in workload.commands]
+
+
+def _insert_sql(table: str, columns: Sequence[str], values: str, select_from: str = "") -> str:
+    """``INSERT`` of ``columns`` (an upsert by key for deadlines and tiers); ``values`` is
+    the placeholder list, selected ``FROM select_from`` when given."""
+    names = ", ".join(columns)
+    body = f"SELECT {values} FROM {select_from}" if select_from else f"VALUES ({values})"
+    sql = f"INSERT INTO {table} ({names}) {body}"
+    keys = _UPSERT_KEYS.get(table)
+    if keys is not None:
+        sets = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+        sql += f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
+    return sql
 
 
 _UPDATE = (
-    "UPDATE cases SET state = {p}, version = {p}, held_from = {p}, head_hash = {p}, "
-    "facts = {p}, updated_at = {p} WHERE id = {p} AND version = {p}"
+    "UPDATE cases SET "
+    + ", ".join(f"{c} = {{p}}" for c in _CASE_SET)
+    + " WHERE id = {p} AND version = {p}"
 )
 _AUDIT_COLUMNS = (
-    "case_id, sequence, workflow, workflow_version, trigger, from_state, to_state, actor_id, "
-    "role, organisation, guards, rules, data, recorded_at, previous_hash, hash"
+    "case_id",
+    "sequence",
+    "workflow",
+    "workflow_version",
+    "trigger",
+    "from_state",
+    "to_state",
+    "actor_id",
+    "role",
+    "organisation",
+    "guards",
+    "rules",
+    "data",
+    "recorded_at",
+    "previous_hash",
+    "hash",
+    "format",
+    "case_digest",
+    "key_id",
 )
+
+
+def _write_counts(workload: _Workload) -> str:
+    """What the timed commands write, per command, for the notes."""
+    totals = dict.fromkeys(_TABLE_ORDER, 0)
+    for change in workload.commands:
+        for table, rows in _change_rows(change).items():
+            totals[table] += len(rows)
+    n = max(1, len(workload.commands))
+    shown = ", ".join(f"{t} {v / n:.2f}" for t, v in totals.items() if v)
+    return f"rows per command besides the case and its entry: {shown or 'none'}"
 
 
 def _expect(condition: bool, message: str) -> None:
@@ -204,23 +303,81 @@ def _sqlite_fresh(directory: Path, workload: _Workload, durability: str) -> tupl
     return path, store
 
 
+_COUNTED = ("audit_entries", "deadlines", "escalations", "incident_links", "outbox")
+_LEFT: dict[str, int] = {}
+"""The rows per table the last run left (every approach must leave the same)."""
+
+
+def _left(counts: dict[str, int]) -> int:
+    _LEFT.clear()
+    _LEFT.update(counts)
+    return counts["audit_entries"]
+
+
+def _same_rows(left: dict[str, dict[str, int]]) -> str:
+    """Check every approach left the same rows in every table; describe them."""
+    found = {tuple(sorted(c.items())) for c in left.values()}
+    _expect(len(found) == 1, f"the approaches left different rows: {left}")
+    shown = ", ".join(f"{t} {n:,}" for t, n in sorted(next(iter(left.values())).items()))
+    return f"every run of every approach left the same rows: {shown}"
+
+
 def _sqlite_count(path: Path) -> int:
     with contextlib.closing(sqlite3.connect(path)) as connection:
-        return int(connection.execute("SELECT count(*) FROM audit_entries").fetchone()[0])
+        return _left(
+            {
+                t: int(connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0])
+                for t in _COUNTED
+            }
+        )
 
 
-def _sqlite_fire(directory: Path, workload: _Workload, durability: str) -> float:
+def _fire_all(store: Any, workload: _Workload, counts: dict[str, float] | None) -> float:
+    """Fire the timed commands through a new engine; with ``counts``, untimed, counting what
+    reaches the driver per command instead (statements, and transactions committed)."""
+    engine = new_engine(store)
+    commands = list(workload.commands_for_engine())
+
+    def go() -> None:
+        fire = engine.fire
+        for case_id, trigger, actor, payload in commands:
+            fire(case_id, trigger, actor=actor, payload=payload)
+
+    if counts is None:
+        return timed(go)
+    import sqlalchemy as sa
+
+    seen: dict[str, int] = {}
+
+    def statement(*args: Any) -> None:
+        word = str(args[2]).lstrip().split()[0].upper()
+        seen[word] = seen.get(word, 0) + 1
+
+    def commit(*_: Any) -> None:
+        seen["(commit)"] = seen.get("(commit)", 0) + 1
+
+    listeners = (("before_cursor_execute", statement), ("commit", commit))
+    for name, listener in listeners:
+        sa.event.listen(store.engine, name, listener)
+    try:
+        go()
+    finally:
+        for name, listener in listeners:
+            sa.event.remove(store.engine, name, listener)
+    counts.update({k: v / max(1, workload.transitions) for k, v in sorted(seen.items())})
+    return 0.0
+
+
+def _counts_text(counts: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.2f}" for k, v in counts.items())
+
+
+def _sqlite_fire(
+    directory: Path, workload: _Workload, durability: str, counts: dict[str, float] | None = None
+) -> float:
     path, store = _sqlite_fresh(directory, workload, durability)
     try:
-        engine = new_engine(store)
-        commands = list(workload.commands_for_engine())
-
-        def go() -> None:
-            fire = engine.fire
-            for case_id, trigger, actor, payload in commands:
-                fire(case_id, trigger, actor=actor, payload=payload)
-
-        elapsed = timed(go)
+        elapsed = _fire_all(store, workload, counts)
     finally:
         store.dispose()
     _expect(_sqlite_count(path) == workload.cases + workload.transitions, "audit rows missing")
@@ -230,10 +387,16 @@ def _sqlite_fire(directory: Path, workload: _Workload, durability: str) -> float
 def _sqlite_raw(directory: Path, workload: _Workload, durability: str, *, rmw: bool) -> float:
     path, store = _sqlite_fresh(directory, workload, durability)
     store.dispose()
-    rows = _raw_rows(workload, _sqlite_time)
+    commands = _raw_commands(workload, _sqlite_time)
     update = _UPDATE.format(p="?")
-    insert = f"INSERT INTO audit_entries ({_AUDIT_COLUMNS}) VALUES ({', '.join('?' * 16)})"
+    insert = _insert_sql("audit_entries", _AUDIT_COLUMNS, ", ".join("?" * len(_AUDIT_COLUMNS)))
     select = "SELECT * FROM cases WHERE id = ?"
+    unlink = "DELETE FROM incident_links WHERE case_id = ? AND organisation = ? AND incident_id = ?"
+    extra = {
+        (table, columns): _insert_sql(table, columns, ", ".join("?" * len(columns)))
+        for command in commands
+        for table, columns, _ in command.extra
+    }
     connection = sqlite3.connect(path, isolation_level=None)
     try:
         connection.execute("PRAGMA journal_mode = WAL")
@@ -242,13 +405,18 @@ def _sqlite_raw(directory: Path, workload: _Workload, durability: str, *, rmw: b
 
         def go() -> None:
             execute = connection.execute
-            for case_row, entry_row in rows:
-                execute("BEGIN")
+            executemany = connection.executemany
+            for command in commands:
+                execute("BEGIN IMMEDIATE")
                 if rmw:
-                    execute(select, (case_row[6],)).fetchone()
-                if execute(update, case_row).rowcount != 1:
+                    execute(select, (command.case[-2],)).fetchone()
+                if execute(update, command.case).rowcount != 1:
                     raise RuntimeError("version check failed")
-                execute(insert, entry_row)
+                execute(insert, command.entry)
+                for table, columns, rows in command.extra:
+                    if table == "incident_links":
+                        executemany(unlink, [(r[2], r[0], r[1]) for r in rows])
+                    executemany(extra[table, columns], rows)
                 execute("COMMIT")
 
         elapsed = timed(go)
@@ -285,11 +453,11 @@ def sqlite(
             lambda p, w, d=d: _sqlite_fire(p, w, d),
         )
         plan[f"raw_{d}"] = (
-            f"raw sqlite3: UPDATE + INSERT, commit ({sync})",
+            f"raw sqlite3: UPDATE + INSERT + the same upserts, commit ({sync})",
             lambda p, w, d=d: _sqlite_raw(p, w, d, rmw=False),
         )
         plan[f"rmw_{d}"] = (
-            f"raw sqlite3: SELECT + UPDATE + INSERT, commit ({sync})",
+            f"raw sqlite3: SELECT + the same writes, commit ({sync})",
             lambda p, w, d=d: _sqlite_raw(p, w, d, rmw=True),
         )
     result.rows = [Row(key, label, "µs/command") for key, (label, _) in plan.items()]
@@ -297,10 +465,14 @@ def sqlite(
     with quiet_logging(), _directory(data_dir) as directory:
         workload = _Workload(cases, transitions)
 
+        left: dict[str, dict[str, int]] = {}
+
         def run_one(key: str) -> None:
             rows[key].runs.append(plan[key][1](directory, workload) / transitions * 1e6)
+            left[f"{key} #{len(rows[key].runs)}"] = dict(_LEFT)
 
         interleave(reps, plan, run_one, label="sqlite")
+    result.notes.append(_same_rows(left))
     for d in DURABILITIES:
         result.add_ratio(
             Ratio(f"fire / raw sqlite3 ({d})", f"fire_{d}", f"raw_{d}", 3.0, "<=", "≤ 3x")
@@ -311,9 +483,17 @@ def sqlite(
             result.notes.append(
                 f"fire ({d}): {1e6 / result.row(f'fire_{d}').median:,.0f} commands/s"
             )
+    with quiet_logging(), _directory(data_dir) as directory:
+        counts: dict[str, float] = {}
+        _sqlite_fire(directory, workload, "normal", counts)
+    result.params["fire_statements_per_command"] = counts
     result.notes.append(
-        "the engine does not write deadlines yet, so neither does the anchor (the "
-        "architecture target counts state + audit + deadline)"
+        "the anchor writes what the engine writes for each command, values prepared "
+        f"beforehand: the case UPDATE and its entry; {_write_counts(workload)}"
+    )
+    result.notes.append(
+        "fire, per command, statements reaching the driver (untimed pass; (commit) counts "
+        f"transactions): {_counts_text(counts)}"
     )
     return result
 
@@ -378,48 +558,97 @@ def _pg_reset(url: Any, workload: _Workload, durability: str) -> Any:
 def _pg_count(url: Any) -> int:
     import psycopg
 
+    counts = {}
     with psycopg.connect(_libpq(url)) as connection:
-        row = connection.execute("SELECT count(*) FROM audit_entries").fetchone()
-    return int(row[0]) if row else -1
+        for table in _COUNTED:
+            row = connection.execute(f"SELECT count(*) FROM {table}").fetchone()
+            counts[table] = int(row[0]) if row else -1
+    return _left(counts)
 
 
-def _pg_fire(url: Any, workload: _Workload, durability: str) -> float:
+def _pg_fire(
+    url: Any, workload: _Workload, durability: str, counts: dict[str, float] | None = None
+) -> float:
     store = _pg_reset(url, workload, durability)
     try:
-        engine = new_engine(store)
-        commands = list(workload.commands_for_engine())
-
-        def go() -> None:
-            fire = engine.fire
-            for case_id, trigger, actor, payload in commands:
-                fire(case_id, trigger, actor=actor, payload=payload)
-
-        elapsed = timed(go)
+        elapsed = _fire_all(store, workload, counts)
     finally:
         store.dispose()
     _expect(_pg_count(url) == workload.cases + workload.transitions, "audit rows missing")
     return elapsed
 
 
+def _pg_casts() -> dict[tuple[str, str], str]:
+    """``(table, column) -> PostgreSQL type``, to cast each parameter as the library does."""
+    from sqlalchemy.dialects import postgresql
+
+    from psirf_flow.store.sql.schema import metadata
+
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    return {
+        (table.name, column.name): column.type.compile(dialect=dialect)
+        for table in metadata.tables.values()
+        for column in table.columns
+    }
+
+
+def _pg_statement(command: _RawCommand, casts: dict[tuple[str, str], str]) -> str:
+    """The command's writes as one statement: every write selects from the version-checked
+    UPDATE's RETURNING, so nothing is written unless the case row matched."""
+
+    def params(table: str, columns: Sequence[str]) -> str:
+        return ", ".join(f"%s::{casts[table, c]}" for c in columns)
+
+    update = "UPDATE cases SET " + ", ".join(f"{c} = %s::{casts['cases', c]}" for c in _CASE_SET)
+    parts = [f"u AS ({update} WHERE id = %s AND version = %s RETURNING id)"]
+    parts.append(
+        f"a AS (INSERT INTO audit_entries ({', '.join(_AUDIT_COLUMNS)}) "
+        f"SELECT {params('audit_entries', _AUDIT_COLUMNS)} FROM u)"
+    )
+    n = 0
+    for table, columns, rows in command.extra:
+        if table == "incident_links":
+            n += 1
+            parts.append(
+                f"x{n} AS (DELETE FROM incident_links WHERE case_id = (SELECT id FROM u) "
+                "AND (organisation, incident_id) IN (" + ", ".join("(%s, %s)" for _ in rows) + "))"
+            )
+        for _ in rows:
+            n += 1
+            body = _insert_sql(table, columns, params(table, columns), select_from="u")
+            parts.append(f"x{n} AS ({body})")
+    return "WITH " + ", ".join(parts) + " SELECT count(*) FROM u"
+
+
+def _pg_params(command: _RawCommand) -> tuple[Any, ...]:
+    values: list[Any] = [*command.case, *command.entry]
+    for table, _columns, rows in command.extra:
+        if table == "incident_links":
+            for r in rows:
+                values.extend((r[0], r[1]))
+        for r in rows:
+            values.extend(r)
+    return tuple(values)
+
+
 def _pg_raw(url: Any, workload: _Workload, durability: str) -> float:
     import psycopg
 
     _pg_reset(url, workload, durability).dispose()
-    rows = [case_row + entry_row for case_row, entry_row in _raw_rows(workload, lambda t: t)]
-    statement = (
-        f"WITH u AS ({_UPDATE.format(p='%s')} RETURNING id) "
-        f"INSERT INTO audit_entries ({_AUDIT_COLUMNS}) "
-        f"SELECT {', '.join(['%s'] * 16)} FROM u"
-    )
+    casts = _pg_casts()
+    prepared = [
+        (_pg_statement(c, casts), _pg_params(c)) for c in _raw_commands(workload, lambda t: t)
+    ]
     with psycopg.connect(_libpq(url), autocommit=True) as connection:
         connection.execute(f"SET synchronous_commit = {'on' if durability == 'full' else 'off'}")
         cursor = connection.cursor()
 
         def go() -> None:
             execute = cursor.execute
-            for params in rows:
+            for statement, params in prepared:
                 execute(statement, params)
-                if cursor.rowcount != 1:
+                found = cursor.fetchone()
+                if found is None or found[0] != 1:
                     raise RuntimeError("version check failed")
 
         elapsed = timed(go)
@@ -487,11 +716,17 @@ def postgres(cases: int = 200, transitions: int = 600, reps: int = 5) -> Result:
     with quiet_logging(), _pg_database(url) as database:
         workload = _Workload(cases, transitions)
 
+        left: dict[str, dict[str, int]] = {}
+
         def run_one(key: str) -> None:
             rows[key].runs.append(plan[key][1](database, workload) / transitions * 1e6)
+            left[f"{key} #{len(rows[key].runs)}"] = dict(_LEFT)
 
         interleave(reps, plan, run_one, label="postgres")
+        result.notes.append(_same_rows(left))
         rtt = _pg_rtt(database)
+        counts: dict[str, float] = {}
+        _pg_fire(database, workload, "normal", counts)
         with contextlib.closing(_pg_connect(database)) as connection:
             server = connection.info.parameter_status("server_version")
     result.params["server_version"] = server
@@ -507,9 +742,15 @@ def postgres(cases: int = 200, transitions: int = 600, reps: int = 5) -> Result:
                 "≥ 0.5x",
             )
         )
+    result.params["fire_statements_per_command"] = counts
     result.notes.append(
-        f"client round trip (SELECT 1) median {rtt:.0f} µs: fire makes several round trips "
-        "per command (SELECT; BEGIN + UPDATE + INSERT + COMMIT), the anchor one"
+        "the anchor writes what the engine writes for each command in one statement "
+        f"(one round trip, autocommit): the case UPDATE and its entry; {_write_counts(workload)}"
+    )
+    result.notes.append(
+        f"client round trip (SELECT 1) median {rtt:.0f} µs; fire, per command, statements "
+        "reaching the server (untimed pass; each is a round trip, and each (commit) adds "
+        f"BEGIN and COMMIT): {_counts_text(counts)}"
     )
     return result
 

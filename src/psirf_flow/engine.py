@@ -36,6 +36,7 @@ Examples:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TypeVar
@@ -109,6 +110,7 @@ from psirf_flow.ports import (
     IncidentLink,
     Page,
     Store,
+    WriteCache,
 )
 from psirf_flow.workflows import DefinitionRegistry, WorkflowDefinition
 from psirf_flow.workflows.couplings import COUPLINGS, Coupling, FollowUp
@@ -443,6 +445,36 @@ class Engine:
         role: Role | None,
         idempotency_key: str | None,
         expected_version: int | None = None,
+    ) -> Outcome:
+        attempt = functools.partial(
+            self._fire_once,
+            case_id,
+            trigger,
+            actor=actor,
+            payload=payload,
+            role=role,
+            idempotency_key=idempotency_key,
+            expected_version=expected_version,
+        )
+        try:
+            return attempt()
+        except (ConcurrencyConflict, CommandRejected):
+            # A store that served this load from its write cache (WriteCache) may have held a
+            # case the database no longer holds: then decide once more on a fresh read.
+            if not (isinstance(self._store, WriteCache) and self._store.forget_stale(case_id)):
+                raise
+        return attempt()
+
+    def _fire_once(
+        self,
+        case_id: str,
+        trigger: str,
+        *,
+        actor: Actor,
+        payload: Mapping[str, object] | None,
+        role: Role | None,
+        idempotency_key: str | None,
+        expected_version: int | None,
     ) -> Outcome:
         command = Command(
             trigger=trigger,

@@ -29,6 +29,7 @@ __all__ = [
     "IncidentLink",
     "Page",
     "Store",
+    "WriteCache",
 ]
 
 
@@ -380,5 +381,27 @@ class Store(Protocol):
 
         Raises:
             StoreError: If there is no such message.
+        """
+        ...
+
+
+@runtime_checkable
+class WriteCache(Protocol):
+    """**Protocol:** a store that may serve the engine's write-path load from a cache.
+
+    Such a store answers [`load_with_head`][psirf_flow.ports.Store.load_with_head] from what it
+    last loaded or committed itself, and its [`commit`][psirf_flow.ports.Store.commit] writes
+    only if the stored case row still holds exactly the values that load returned; otherwise
+    it writes nothing and raises [`ConcurrencyConflict`][psirf_flow.errors.ConcurrencyConflict].
+    After a conflict or a refusal the engine asks
+    [`forget_stale`][psirf_flow.ports.WriteCache.forget_stale] whether the cache was stale, and if
+    so decides the command once more on a fresh read.
+    """
+
+    def forget_stale(self, case_id: str) -> bool:
+        """Tell whether the last load of the case came from a stale cache entry, and drop it.
+
+        ``True`` means the failure may be the cache's, not the caller's: the next load
+        reads what the database holds.
         """
         ...

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,7 +61,34 @@ def _result(h: ModuleType, *, a: list[float], b: list[float], target: float = 3.
 
 
 class TestPersistBenchmarks:
-    """What the smoke run cannot show."""
+    """The persisted benchmarks."""
+
+    def test_sqlite_runs_fire_and_the_raw_anchors(
+        self, bench: SimpleNamespace, tmp_path: Path
+    ) -> None:
+        """The SQLite benchmark runs fire and raw sqlite3 at both durabilities and checks rows."""
+        result = bench.bench_persist.sqlite(cases=3, transitions=7, reps=1, data_dir=tmp_path)
+        assert result.skipped == []
+        keys = {f"{kind}_{d}" for kind in ("fire", "raw", "rmw") for d in ("full", "normal")}
+        _check_well_formed(result, keys, runs=1)
+        assert {r.label for r in result.ratios if r.target == 3.0} == {
+            "fire / raw sqlite3 (full)",
+            "fire / raw sqlite3 (normal)",
+        }
+        assert result.params["fire_statements_per_command"]["UPDATE"] == 1.0
+
+    @pytest.mark.postgres
+    def test_postgres_runs_fire_and_the_one_round_trip_anchor(
+        self, bench: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The PostgreSQL benchmark runs in a database of its own and drops it afterwards."""
+        url = os.environ["PSIRF_FLOW_TEST_PG_URL"]
+        monkeypatch.setenv(bench.bench_persist.PG_URL_ENV, url)
+        result = bench.bench_persist.postgres(cases=2, transitions=4, reps=1)
+        assert result.skipped == []
+        _check_well_formed(result, {"fire_full", "raw_full", "fire_normal", "raw_normal"}, 1)
+        assert result.params["round_trip_us"] > 0
+        assert result.params["fire_statements_per_command"]["WITH"] > 0
 
     def test_postgres_is_skipped_with_a_reason_when_unreachable(
         self, bench: SimpleNamespace, monkeypatch: pytest.MonkeyPatch

@@ -23,11 +23,14 @@ re-exported here as well.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterator, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
-from typing import Any, Final
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
@@ -80,6 +83,7 @@ from psirf_flow.store.sql.schema import (
 
 
 __all__ = [
+    "CACHE_SIZE",
     "HEAD_REVISION",
     "Durability",
     "SqlStore",
@@ -158,11 +162,66 @@ _INSERT_CASE = CASES.insert()
 _UPDATE_CASE = CASES.update().where(
     CASES.c.id == sa.bindparam("b_id"), CASES.c.version == sa.bindparam("b_expected")
 )
+_MOST_CLOCK_ROWS: Final = 8
+"""A change upserting more deadlines and tiers than this is written in a transaction."""
+_CACHED_COLUMNS: Final = tuple(c.name for c in CASES.c if c.name not in {"id", "version"})
+"""The case row's columns a write from the cache compares (id and version are checked anyway)."""
+
+
+_HEAD_COLUMNS: Final = ("hash", "format", "to_state", "case_digest", "key_id")
+"""The head entry's columns the engine's row check reads (besides case id and sequence)."""
+
+
+def _unchanged(columns: sa.ColumnCollection[str, sa.Column[Any]]) -> list[sa.ColumnElement[bool]]:
+    """Conditions: the case row and its head entry still hold the cached values.
+
+    Every column in `_CACHED_COLUMNS` of the row (``o_<name>``), and every column in
+    `_HEAD_COLUMNS` of the entry numbered ``b_expected`` (``h_<name>``): what the engine's
+    row check (``audit.row_mismatch``) compares, so a write from the cache is refused
+    exactly when a fresh load would differ. ``IS NOT DISTINCT FROM`` (SQLite's ``IS``) so
+    that a NULL compares equal to NULL.
+    """
+    entry = AUDIT_ENTRIES.c
+    head = sa.exists().where(
+        entry.case_id == sa.bindparam("b_id"),
+        entry.sequence == sa.bindparam("b_expected"),
+        *(
+            entry[c].is_not_distinct_from(sa.bindparam(f"h_{c}", type_=entry[c].type))
+            for c in _HEAD_COLUMNS
+        ),
+    )
+    return [
+        *(
+            columns[c].is_not_distinct_from(sa.bindparam(f"o_{c}", type_=columns[c].type))
+            for c in _CACHED_COLUMNS
+        ),
+        head,
+    ]
+
+
+_UPDATE_CACHED_CASE = _UPDATE_CASE.where(*_unchanged(CASES.c))
+"""`_UPDATE_CASE` that also matches no row if any stored column differs from the cached case:
+a row another process (or anyone) changed since this store last read or wrote it."""
 _INSERT_ENTRY = AUDIT_ENTRIES.insert()
 _INSERT_KEY = IDEMPOTENCY_KEYS.insert()
 _INSERT_MESSAGE = OUTBOX.insert()
+_LINK_COLUMNS: Final = (
+    INCIDENT_LINKS.c.organisation,
+    INCIDENT_LINKS.c.incident_id,
+    INCIDENT_LINKS.c.case_id,
+    INCIDENT_LINKS.c.retention_class,
+)
+_LINKS_ONE = (
+    sa.select(*_LINK_COLUMNS)
+    .where(
+        INCIDENT_LINKS.c.organisation == sa.bindparam("organisation"),
+        INCIDENT_LINKS.c.incident_id == sa.bindparam("incident_id"),
+    )
+    .order_by(INCIDENT_LINKS.c.case_id)
+)
+"""The links to one incident (the usual question), with a plain equality: no expanding IN."""
 _LINKS = (
-    sa.select(INCIDENT_LINKS)
+    sa.select(*_LINK_COLUMNS)
     .where(
         INCIDENT_LINKS.c.organisation == sa.bindparam("organisation"),
         INCIDENT_LINKS.c.incident_id.in_(sa.bindparam("incident_ids", expanding=True)),
@@ -192,20 +251,70 @@ _UPDATED_CASE = (
     .returning(CASES.c.id)
     .cte("updated_case")
 )
-_UPDATE_AND_APPEND = (
-    AUDIT_ENTRIES.insert()
-    .from_select(
-        list(_ENTRY_COLUMNS),
-        sa.select(
-            *(sa.bindparam(f"e_{c}", type_=AUDIT_ENTRIES.c[c].type) for c in _ENTRY_COLUMNS)
-        ).select_from(_UPDATED_CASE),
+
+
+def _update_and_append_statement(updated: sa.CTE) -> sa.Insert:
+    return (
+        AUDIT_ENTRIES.insert()
+        .from_select(
+            list(_ENTRY_COLUMNS),
+            sa.select(
+                *(sa.bindparam(f"e_{c}", type_=AUDIT_ENTRIES.c[c].type) for c in _ENTRY_COLUMNS)
+            ).select_from(updated),
+        )
+        .add_cte(updated)
+        .returning(AUDIT_ENTRIES.c.sequence)
     )
-    .add_cte(_UPDATED_CASE)
-    .returning(AUDIT_ENTRIES.c.sequence)
-)
+
+
+_UPDATE_AND_APPEND = _update_and_append_statement(_UPDATED_CASE)
 """PostgreSQL only: the version-checked UPDATE and the audit INSERT as one statement (one
 round trip). The INSERT selects from the UPDATE's RETURNING, so it adds the entry exactly
 when the case row matched id and version: the row it returns is the version check."""
+_UPDATE_CACHED_AND_APPEND = _update_and_append_statement(
+    _UPDATED_CASE.element.where(*_unchanged(CASES.c)).cte("updated_case")  # type: ignore[attr-defined]
+)
+"""`_UPDATE_AND_APPEND` whose UPDATE also compares every stored column with the cached case."""
+
+
+def _upsert_from(table: sa.Table, prefix: str, updated: sa.CTE) -> sa.CTE:
+    """PostgreSQL: upsert one row of ``table`` by its key, as a CTE.
+
+    Its parameters are ``<prefix>_<column>``; the row is selected from ``updated``, so it is
+    written exactly when the case row matched.
+    """
+    columns = [c.name for c in table.columns]
+    keys = [c.name for c in table.primary_key.columns]
+    insert = postgresql.insert(table).from_select(
+        columns,
+        sa.select(
+            *(sa.bindparam(f"{prefix}_{c}", type_=table.c[c].type) for c in columns)
+        ).select_from(updated),
+    )
+    upsert = insert.on_conflict_do_update(
+        index_elements=keys,
+        set_={c: insert.excluded[c] for c in columns if c not in keys},
+    )
+    return upsert.cte(prefix)
+
+
+@functools.cache  # at most 2 x 45 shapes (_MOST_CLOCK_ROWS)
+def _update_append_and_clock(deadlines: int, tiers: int, *, cached: bool) -> sa.Insert:
+    """PostgreSQL: `_UPDATE_AND_APPEND` (or its cached form) that also upserts clock rows.
+
+    ``deadlines`` deadline rows (``d<i>_<column>``) and ``tiers`` tier rows
+    (``t<i>_<column>``), all in one statement: each upsert selects from the UPDATE's
+    RETURNING, like the entry. Built once per shape.
+    """
+    updated = _UPDATED_CASE
+    if cached:
+        updated = _UPDATED_CASE.element.where(*_unchanged(CASES.c)).cte("updated_case")  # type: ignore[attr-defined]
+    statement = _update_and_append_statement(updated)
+    ctes = [_upsert_from(DEADLINES, f"d{i}", updated) for i in range(deadlines)]
+    ctes += [_upsert_from(ESCALATIONS, f"t{i}", updated) for i in range(tiers)]
+    return statement.add_cte(*ctes) if ctes else statement
+
+
 _PENDING = (
     sa.select(OUTBOX)
     .where(OUTBOX.c.delivered_at.is_(None))
@@ -268,6 +377,247 @@ _REQUEUE = (
 )
 
 
+# ------------------------------------------------------------------ direct execution
+
+
+_COMPILED: dict[tuple[int, str, tuple[str, ...]], tuple[str, Any, tuple[tuple[str, Any], ...]]] = {}
+"""Hot statements compiled once per statement, dialect and parameter names (bounded below)."""
+_MOST_COMPILED: Final = 512
+
+
+def _instrumented(connection: sa.Connection) -> bool:
+    """Tell whether SQLAlchemy must run this connection's statements itself.
+
+    When anyone listens to its statements, or the driver is an asyncio one (run through
+    SQLAlchemy's adaptation).
+    """
+    dispatch = connection.engine.dispatch
+    return bool(
+        connection.dialect.is_async
+        or dispatch.before_cursor_execute
+        or dispatch.after_cursor_execute
+        or connection.dispatch.before_cursor_execute
+        or connection.dispatch.after_cursor_execute
+        or connection.dialect.dispatch.handle_error
+    )
+
+
+def _compiled(
+    statement: sa.Executable, dialect: sa.Dialect, names: tuple[str, ...]
+) -> tuple[str, Any, tuple[tuple[str, Any], ...]]:
+    key = (id(statement), dialect.name, names)
+    found = _COMPILED.get(key)
+    if found is None or found[1].statement is not statement:  # never another's id
+        element: Any = statement  # every statement given here is a ClauseElement
+        compiled: Any = element.compile(dialect=dialect, column_keys=list(names))
+        processors = tuple(compiled._bind_processors.items())
+        found = (compiled.string, compiled, processors)
+        if len(_COMPILED) >= _MOST_COMPILED:
+            _COMPILED.clear()
+        _COMPILED[key] = found
+    return found
+
+
+def _direct(
+    connection: sa.Connection,
+    statement: sa.Executable,
+    params: dict[str, Any] | list[dict[str, Any]],
+) -> Any:
+    """Run a hot Core statement on the DBAPI cursor of ``connection``; return the cursor.
+
+    The statement is compiled once (per dialect and parameter names) and its bind
+    processors applied as SQLAlchemy would; the transaction stays SQLAlchemy's. Skipped
+    (SQLAlchemy executes, returning its result, which offers the same ``rowcount``,
+    ``fetchone`` and ``fetchall``) when someone listens to the engine's statements, so a
+    host's instrumentation sees every statement. A driver error is raised as SQLAlchemy
+    would raise it (``sa.exc.DBAPIError`` and its subclasses, with the connection
+    invalidated on a disconnect).
+    """
+    if _instrumented(connection):
+        return connection.execute(statement, params)
+    many = isinstance(params, list)
+    first = params[0] if isinstance(params, list) else params
+    sql, compiled, processors = _compiled(statement, connection.dialect, tuple(first))
+    rows = params if isinstance(params, list) else [params]
+    prepared = []
+    for row in rows:
+        values = compiled.construct_params(row, _check=False)
+        for name, process in processors:
+            if name in values:
+                values[name] = process(values[name])
+        positions = compiled.positiontup
+        prepared.append(tuple(values[n] for n in positions) if positions is not None else values)
+    dbapi_connection = connection.connection
+    cursor = dbapi_connection.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, prepared)
+        else:
+            cursor.execute(sql, prepared[0])
+    except connection.dialect.loaded_dbapi.Error as error:
+        invalidated = connection.dialect.is_disconnect(error, dbapi_connection, cursor)
+        if invalidated:
+            connection.invalidate(error)
+        raise sa.exc.DBAPIError.instance(
+            sql,
+            prepared,
+            error,
+            connection.dialect.loaded_dbapi.Error,
+            connection_invalidated=invalidated,
+            dialect=connection.dialect,
+        ) from error
+    return cursor
+
+
+# ------------------------------------------------------------------ the write cache
+
+CACHE_SIZE: Final = 20_000
+"""How many cases a store made by `SqlStore.open` keeps for the engine's write path (LRU)."""
+
+
+class _Cached:
+    """A case and its head entry as this store last read or wrote them.
+
+    With them, once read, the case's deadlines and tiers: they change only in a commit
+    that also moves the case's version (``claim_due`` changes claims, which are not part
+    of [`Escalation`][psirf_flow.domain.Escalation]), so the row comparison of the next
+    write checks them too.
+    """
+
+    __slots__ = ("case", "deadlines", "head", "served", "tiers")
+
+    def __init__(
+        self,
+        case: Case,
+        head: AuditEntry | None,
+        deadlines: tuple[Deadline, ...] | None = None,
+        tiers: tuple[Escalation, ...] | None = None,
+    ) -> None:
+        self.case = case
+        self.head = head
+        self.served = False
+        """Set when ``load_with_head`` answered from here: a commit of a change decided on
+        it then compares every stored column with ``case``."""
+        self.deadlines = deadlines
+        self.tiers = tiers
+
+
+class _WriteCache:
+    """A bounded LRU of `_Cached` by case id, safe to share between threads."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[str, _Cached] = OrderedDict()
+        self._stale: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def serve(self, case_id: str) -> tuple[Case, AuditEntry | None] | None:
+        with self._lock:
+            found = self._items.get(case_id)
+            if found is None:
+                return None
+            self._items.move_to_end(case_id)
+            found.served = True
+            return found.case, found.head
+
+    def served(self, case_id: str, version: int | None) -> _Cached | None:
+        """The cached case a change at ``version`` was decided on, if it came from here."""
+        with self._lock:
+            found = self._items.get(case_id)
+        if found is None or not found.served or found.head is None or found.case.version != version:
+            return None
+        return found
+
+    def remember(self, case: Case, head: AuditEntry | None) -> None:
+        self.keep(_Cached(case, head))
+
+    def keep(self, cached: _Cached) -> None:
+        case_id = cached.case.id
+        with self._lock:
+            self._stale.discard(case_id)
+            self._items[case_id] = cached
+            self._items.move_to_end(case_id)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def committed(self, change: Change) -> None:
+        """Keep what ``change`` leaves stored, read back as a load would read it."""
+        with self._lock:
+            before = self._items.get(change.case.id)
+        deadlines = tiers = None
+        if before is not None and before.case.version == change.expected_version:
+            if before.deadlines is not None:
+                deadlines = _merged(before.deadlines, map(_as_read_deadline, change.deadlines))
+            if before.tiers is not None:
+                tiers = _merged(before.tiers, map(_as_read_tier, change.escalations))
+        case, head = change.case, change.entry
+        if not _in_utc(case.opened_at, case.updated_at, head.recorded_at):
+            # Read back as a load would read them: times in UTC.
+            case = mapping.case_from_row(_values_row(mapping.case_values(case)))
+            head = mapping.entry_from_row(_values_row(mapping.audit_values(head)))
+        self.keep(_Cached(case, head, deadlines, tiers))
+
+    def clocks(self, case_id: str) -> _Cached | None:
+        with self._lock:
+            return self._items.get(case_id)
+
+    def evict(self, case_id: str, *, stale: bool = False) -> None:
+        with self._lock:
+            self._items.pop(case_id, None)
+            if stale:
+                self._stale.add(case_id)
+                if len(self._stale) > self._size:
+                    self._stale.clear()
+
+    def take(self, case_id: str) -> tuple[bool, _Cached | None]:
+        """Drop the case; whether a commit found it stale, and what was cached."""
+        with self._lock:
+            found = self._items.pop(case_id, None)
+            if case_id in self._stale:
+                self._stale.discard(case_id)
+                return True, found
+            return False, found
+
+
+class _ValuesRow:
+    """Column values in the shape ``mapping.*_from_row`` reads (``row._mapping``)."""
+
+    __slots__ = ("_mapping",)
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._mapping = values
+
+
+def _values_row(values: dict[str, Any]) -> Any:
+    return _ValuesRow(values)
+
+
+def _in_utc(*moments: datetime) -> bool:
+    """Tell whether every moment is in UTC already, as the database gives them back."""
+    return all(m.tzinfo is UTC for m in moments)
+
+
+def _as_read_deadline(deadline: Deadline) -> Deadline:
+    return mapping.deadline_from_row(_values_row(mapping.deadline_values(deadline)))
+
+
+def _as_read_tier(tier: Escalation) -> Escalation:
+    return mapping.escalation_from_row(_values_row(mapping.escalation_values(tier)))
+
+
+_Keyed = TypeVar("_Keyed", Deadline, Escalation)
+
+
+def _merged(before: tuple[_Keyed, ...], written: Iterable[_Keyed]) -> tuple[_Keyed, ...]:
+    """``before`` with ``written`` upserted by key (the last of a key wins), in key order."""
+    rows = {r.key: r for r in before}
+    rows.update((r.key, r) for r in written)
+    return tuple(rows[k] for k in sorted(rows))
+
+
 # ------------------------------------------------------------------ the store
 
 
@@ -278,7 +628,10 @@ class SqlStore:
     path), with the constructor (from an engine the host already configured; call
     [`check_schema`][psirf_flow.store.sql.store.SqlStore.check_schema] once), or with
     [`bind`][psirf_flow.store.sql.store.SqlStore.bind] (inside a connection the host holds). The
-    store keeps no state between calls except the engine's connection pool, so any number of
+    store keeps no state between calls except the engine's connection pool and, when made by
+    [`open`][psirf_flow.store.sql.store.SqlStore.open], a bounded cache for the engine's
+    write path that every commit checks against the database (see
+    [`load_with_head`][psirf_flow.store.sql.store.SqlStore.load_with_head]), so any number of
     processes may share one database.
 
     Args:
@@ -293,6 +646,10 @@ class SqlStore:
         self._connection = connection
         self._owns_engine = False
         self._read_only = False
+        self._cache: _WriteCache | None = None
+        self._window = threading.local()
+        """``case_id``: the case this thread's engine loaded for a write and has not committed
+        yet; its deadlines and tiers are then served from the cache (see `_Cached`)."""
 
     def __repr__(self) -> str:
         """Name the database without its password or any secret query parameter."""
@@ -362,6 +719,8 @@ class SqlStore:
         store = cls(engine)
         store._owns_engine = True
         store._read_only = read_only
+        if not read_only:
+            store._cache = _WriteCache(CACHE_SIZE)
         try:
             if migrate:
                 upgrade(engine)
@@ -471,18 +830,60 @@ class SqlStore:
     def load_with_head(self, case_id: str) -> tuple[Case, AuditEntry | None]:
         """Return the case and its entry numbered ``case.version``, in one query.
 
+        This is the engine's load before a write. A store made by
+        [`open`][psirf_flow.store.sql.store.SqlStore.open] (not read-only) answers it from a
+        bounded cache of the cases it last read or wrote (`CACHE_SIZE`, least recently
+        used first out) when it holds the case, without a query; a commit of a change
+        decided on such an answer writes only if the stored row still holds every value
+        the answer had (see [`WriteCache`][psirf_flow.ports.WriteCache]). Every other read
+        (``load``, ``history``, listings) always reads the database.
+
         Raises:
             CaseNotFound: If there is no such case.
             CorruptRecord: If a row cannot be read back.
         """
+        cache = self._cache
+        if cache is not None:
+            self._window.case_id = case_id
+            found = cache.serve(case_id)
+            if found is not None:
+                return found
         with self._reading() as connection:
             row = connection.execute(_LOAD_WITH_HEAD, {"case_id": case_id}).first()
         if row is None:
             raise CaseNotFound(case_id)
         case = mapping.case_from_row(row)
-        if row._mapping["e_id"] is None:
-            return case, None
-        return case, mapping.entry_from_row(row, prefix="e_")
+        head = None if row._mapping["e_id"] is None else mapping.entry_from_row(row, prefix="e_")
+        if cache is not None:
+            cache.remember(case, head)
+        return case, head
+
+    def forget_stale(self, case_id: str) -> bool:
+        """Tell whether the engine's last load of the case came from a stale cache entry.
+
+        The engine asks after a command failed with a conflict or was refused. ``True``
+        when a commit found the cached row changed, or when the load was answered from
+        the cache and the database now holds another case or head entry (it reads them
+        again): the engine then decides the command once more on what the database holds.
+        ``False`` (always, for a store without a cache) means the failure stands. Either
+        way the next load reads the database or what this call just read.
+        """
+        cache = self._cache
+        if cache is None:
+            return False
+        self._window.case_id = None
+        stale, found = cache.take(case_id)
+        if stale:
+            return True
+        if found is None or not found.served:
+            return False
+        try:
+            fresh = self.load_with_head(case_id)
+        except CaseNotFound:
+            return True
+        finally:
+            self._window.case_id = None
+        return fresh != (found.case, found.head)
 
     def history(self, case_id: str) -> Sequence[AuditEntry]:
         """Return the case's audit entries in sequence order (empty if unknown)."""
@@ -517,17 +918,44 @@ class SqlStore:
         more = len(rows) > query.limit
         return Page(tuple(items), items[-1].id if more else None)
 
+    def _in_window(self, case_id: str) -> _Cached | None:
+        """The cache entry of ``case_id`` if this thread's engine is writing it."""
+        if self._cache is None or getattr(self._window, "case_id", None) != case_id:
+            return None
+        return self._cache.clocks(case_id)
+
     def deadlines(self, case_id: str) -> Sequence[Deadline]:
-        """Return the case's deadlines (every cycle), ordered by kind, then cycle."""
+        """Return the case's deadlines (every cycle), ordered by kind, then cycle.
+
+        Between the engine's load of a case for a write and its commit (same thread), a
+        store made by [`open`][psirf_flow.store.sql.store.SqlStore.open] answers from its
+        write cache, checked by that commit; any other call reads the database.
+        """
+        cached = self._in_window(case_id)
+        if cached is not None and cached.deadlines is not None:
+            return cached.deadlines
         with self._reading() as connection:
             rows = connection.execute(_DEADLINES, {"case_id": case_id}).all()
-        return tuple(mapping.deadline_from_row(row) for row in rows)
+        found = tuple(mapping.deadline_from_row(row) for row in rows)
+        if cached is not None:
+            cached.deadlines = found
+        return found
 
     def escalations(self, case_id: str) -> Sequence[Escalation]:
-        """Return the case's escalation tiers, ordered by kind, cycle, then tier."""
+        """Return the case's escalation tiers, ordered by kind, cycle, then tier.
+
+        Served from the write cache exactly when
+        [`deadlines`][psirf_flow.store.sql.store.SqlStore.deadlines] is.
+        """
+        cached = self._in_window(case_id)
+        if cached is not None and cached.tiers is not None:
+            return cached.tiers
         with self._reading() as connection:
             rows = connection.execute(_ESCALATIONS, {"case_id": case_id}).all()
-        return tuple(mapping.escalation_from_row(row) for row in rows)
+        found = tuple(mapping.escalation_from_row(row) for row in rows)
+        if cached is not None:
+            cached.tiers = found
+        return found
 
     def claim_due(
         self, now: datetime, *, limit: int, claimant: str, lease: timedelta
@@ -615,15 +1043,17 @@ class SqlStore:
         """Return every case's link to these incidents, by incident id then case id."""
         if not incident_ids:
             return ()
-        params = {"organisation": organisation, "incident_ids": sorted(set(incident_ids))}
+        wanted = sorted(set(incident_ids))
         with self._reading() as connection:
-            rows = connection.execute(_LINKS, params).all()
+            if len(wanted) == 1:  # the common case: the hot path reads it directly
+                one = {"organisation": organisation, "incident_id": wanted[0]}
+                rows = _direct(connection, _LINKS_ONE, one).fetchall()
+            else:
+                params = {"organisation": organisation, "incident_ids": wanted}
+                rows = connection.execute(_LINKS, params).all()
         return tuple(
             IncidentLink(
-                organisation=row.organisation,
-                incident_id=row.incident_id,
-                case_id=row.case_id,
-                retention_class=row.retention_class,
+                organisation=row[0], incident_id=row[1], case_id=row[2], retention_class=row[3]
             )
             for row in rows
         )
@@ -712,13 +1142,31 @@ class SqlStore:
         """
         _check_change(change)
         self._refuse_if_read_only()
+        cache = self._cache
+        if cache is None:
+            self._write_change(change, None)
+            return
+        self._window.case_id = None
+        cached = cache.served(change.case.id, change.expected_version)
+        try:
+            self._write_change(change, cached)
+        except ConcurrencyConflict:
+            cache.evict(change.case.id, stale=cached is not None)
+            raise
+        except BaseException:
+            cache.evict(change.case.id)
+            raise
+        cache.committed(change)
+
+    def _write_change(self, change: Change, cached: _Cached | None) -> None:
+        """Write ``change``; with ``cached``, only over a row that still holds ``cached``."""
         if self._single_statement_write(change):
             # The whole change is one statement, atomic on its own: no BEGIN and COMMIT.
             with self._reading() as connection:
-                _update_and_append(connection, change)
+                _update_and_append(connection, change, cached)
             return
         with self._writing() as connection:
-            _write(connection, change)
+            _write(connection, change, cached)
 
     def _autocommit_writes(self) -> bool:
         """Tell whether a one-statement write may run in autocommit (PostgreSQL).
@@ -737,14 +1185,14 @@ class SqlStore:
 
         Only for an engine this store made (so no isolation level or listener of the
         host's is bypassed), outside a host's transaction, for a change that updates a
-        case and appends its entry and nothing else (the common command).
+        case, appends its entry and upserts at most a few deadlines and tiers (the common
+        command).
         """
         return (
             self._autocommit_writes()
             and change.expected_version is not None
             and change.idempotency is None
-            and not change.deadlines
-            and not change.escalations
+            and len(change.deadlines) + len(change.escalations) <= _MOST_CLOCK_ROWS
             and not change.outbox
             and not change.incident_links
         )
@@ -765,11 +1213,28 @@ def _check_change(change: Change) -> None:
     check_tiers(change)
 
 
-def _update_and_append(connection: sa.Connection, change: Change) -> None:
-    """Write an update-and-append change with `_UPDATE_AND_APPEND` (PostgreSQL).
+def _unchanged_params(cached: _Cached) -> dict[str, Any]:
+    """The parameters of `_unchanged`: the cached case's and head entry's stored values."""
+    values = mapping.case_values(cached.case)
+    params = {f"o_{c}": values[c] for c in _CACHED_COLUMNS}
+    head = cached.head
+    if head is not None:
+        params.update(
+            h_hash=head.hash,
+            h_format=head.format,
+            h_to_state=head.to_state,
+            h_case_digest=head.case_digest,
+            h_key_id=head.key_id,
+        )
+    return params
+
+
+def _update_and_append(connection: sa.Connection, change: Change, cached: _Cached | None) -> None:
+    """Write an update-and-append change in one statement (PostgreSQL), with its clocks.
 
     The same checks and error translation as `_write`: no matching row (another
-    version or no case) and a taken audit sequence are both a concurrency conflict.
+    version or no case, or with ``cached`` a row that no longer holds it) and a taken
+    audit sequence are both a concurrency conflict.
     """
     case = change.case
     values = mapping.case_values(case)
@@ -777,18 +1242,29 @@ def _update_and_append(connection: sa.Connection, change: Change) -> None:
     params["b_id"] = case.id
     params["b_expected"] = change.expected_version
     params.update({f"e_{k}": v for k, v in mapping.audit_values(change.entry).items()})
+    deadlines = {d.key: mapping.deadline_values(d) for d in change.deadlines}
+    tiers = {e.key: mapping.escalation_values(e) for e in change.escalations}
+    for prefix, rows in (("d", deadlines), ("t", tiers)):
+        for i, row in enumerate(rows.values()):
+            params.update({f"{prefix}{i}_{k}": v for k, v in row.items()})
+    if cached is not None:
+        params.update(_unchanged_params(cached))
+    if deadlines or tiers:
+        statement = _update_append_and_clock(len(deadlines), len(tiers), cached=cached is not None)
+    else:
+        statement = _UPDATE_CACHED_AND_APPEND if cached is not None else _UPDATE_AND_APPEND
     conflict = ConcurrencyConflict(case.id, change.expected_version or 0)
     try:
-        appended = connection.execute(_UPDATE_AND_APPEND, params)
+        appended = _direct(connection, statement, params)
     except sa.exc.IntegrityError as error:
         if _is_unique_violation(error):
             raise conflict from error
         raise
-    if appended.first() is None:
+    if appended.fetchone() is None:
         raise _conflict(connection, change)
 
 
-def _write(connection: sa.Connection, change: Change) -> None:
+def _write(connection: sa.Connection, change: Change, cached: _Cached | None = None) -> None:
     case = change.case
     values = mapping.case_values(case)
     conflict = ConcurrencyConflict(case.id, change.expected_version or 0)
@@ -800,19 +1276,9 @@ def _write(connection: sa.Connection, change: Change) -> None:
                 raise CaseAlreadyExists(case.id) from error
             raise
     else:
-        updated = connection.execute(
-            _UPDATE_CASE,
-            {
-                **{k: values[k] for k in _UPDATABLE},
-                "updated_at": values["updated_at"],
-                "b_id": case.id,
-                "b_expected": change.expected_version,
-            },
-        )
-        if updated.rowcount != 1:
-            raise _conflict(connection, change)
+        _update_case(connection, change, values, cached)
     try:
-        connection.execute(_INSERT_ENTRY, mapping.audit_values(change.entry))
+        _direct(connection, _INSERT_ENTRY, mapping.audit_values(change.entry))
         if change.idempotency is not None:
             connection.execute(_INSERT_KEY, mapping.idempotency_values(change.idempotency))
     except sa.exc.IntegrityError as error:
@@ -828,6 +1294,24 @@ def _write(connection: sa.Connection, change: Change) -> None:
         except sa.exc.IntegrityError as error:
             msg = f"an outbox message of case {case.id!r} has an id that already exists"
             raise StoreError(msg) from error
+
+
+def _update_case(
+    connection: sa.Connection, change: Change, values: dict[str, Any], cached: _Cached | None
+) -> None:
+    """The version-checked UPDATE (with ``cached``, also every column unchanged)."""
+    params = {
+        **{k: values[k] for k in _UPDATABLE},
+        "updated_at": values["updated_at"],
+        "b_id": change.case.id,
+        "b_expected": change.expected_version,
+    }
+    if cached is None:
+        updated = _direct(connection, _UPDATE_CASE, params)
+    else:
+        updated = _direct(connection, _UPDATE_CACHED_CASE, params | _unchanged_params(cached))
+    if updated.rowcount != 1:
+        raise _conflict(connection, change)
 
 
 def _write_clocks(connection: sa.Connection, change: Change) -> None:
@@ -867,7 +1351,7 @@ def _upsert(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any
     if statement is None:
         msg = f"the store keeps deadlines on SQLite and PostgreSQL, not {connection.dialect.name}"
         raise StoreError(msg)
-    connection.execute(statement, rows)
+    _direct(connection, statement, rows)
 
 
 def _conflict(connection: sa.Connection, change: Change) -> ConcurrencyConflict:
