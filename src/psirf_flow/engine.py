@@ -231,6 +231,7 @@ class Engine:
         self._step_events = step_events
         self._governance = None if self._book is None else self._book.current
         self._store = store
+        self._write_cache = store if isinstance(store, WriteCache) else None
         self._keys = keys
         self._clock = clock
         self._definitions = definitions if definitions is not None else DefinitionRegistry.default()
@@ -456,14 +457,19 @@ class Engine:
             idempotency_key=idempotency_key,
             expected_version=expected_version,
         )
+        cache = self._write_cache
         try:
+            try:
+                return attempt()
+            except (ConcurrencyConflict, CommandRejected):
+                # A store that served this load from its write cache may have held a case
+                # the database no longer holds: then decide once more on a fresh read.
+                if cache is None or not cache.forget_stale(case_id):
+                    raise
             return attempt()
-        except (ConcurrencyConflict, CommandRejected):
-            # A store that served this load from its write cache (WriteCache) may have held a
-            # case the database no longer holds: then decide once more on a fresh read.
-            if not (isinstance(self._store, WriteCache) and self._store.forget_stale(case_id)):
-                raise
-        return attempt()
+        finally:
+            if cache is not None:
+                cache.end_write(case_id)
 
     def _fire_once(
         self,

@@ -395,7 +395,8 @@ class WriteCache(Protocol):
     it writes nothing and raises [`ConcurrencyConflict`][psirf_flow.errors.ConcurrencyConflict].
     After a conflict or a refusal the engine asks
     [`forget_stale`][psirf_flow.ports.WriteCache.forget_stale] whether the cache was stale, and if
-    so decides the command once more on a fresh read.
+    so decides the command once more on a fresh read. Whatever the outcome, the engine then
+    calls [`end_write`][psirf_flow.ports.WriteCache.end_write].
     """
 
     def forget_stale(self, case_id: str) -> bool:
@@ -403,5 +404,13 @@ class WriteCache(Protocol):
 
         ``True`` means the failure may be the cache's, not the caller's: the next load
         reads what the database holds.
+        """
+        ...
+
+    def end_write(self, case_id: str) -> None:
+        """Close the engine's write of the case, however it ended (committed, refused, failed).
+
+        Until then the store may answer the case's deadlines and tiers from its cache; after
+        it, every read of them goes to the database.
         """
         ...

@@ -18,7 +18,15 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from psirf_flow import Actor, ConcurrencyConflict, CorruptRecord, Engine, Role, TransitionNotAllowed
+from psirf_flow import (
+    Actor,
+    ConcurrencyConflict,
+    CorruptRecord,
+    Engine,
+    Role,
+    StoreError,
+    TransitionNotAllowed,
+)
 from psirf_flow.domain import SystemReader
 from psirf_flow.ports import WriteCache
 from psirf_flow.store.sql import SqlStore
@@ -252,6 +260,28 @@ class TestWriteCache:
         """A caller's own deadlines read after a commit is a query, not the cache."""
         first, _ = stores
         case_id = _opened(_engine(first))
+        seen, count = _statements(first)
+        try:
+            first.deadlines(case_id)
+            first.escalations(case_id)
+        finally:
+            sa.event.remove(first.engine, "before_cursor_execute", count)
+        assert seen == ["SELECT", "SELECT"]
+
+    def test_deadlines_after_a_failed_write_read_the_database(
+        self, stores: tuple[SqlStore, SqlStore], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A write that fails after its cached load is closed: the clocks are read afresh."""
+        first, _ = stores
+        engine = _engine(first)
+        case_id = _opened(engine)
+
+        def failing(change: object) -> None:
+            raise StoreError("the database went away")
+
+        monkeypatch.setattr(first, "commit", failing)
+        with pytest.raises(StoreError):
+            engine.fire(case_id, "hold", actor=EXEC, payload={"hold_reason": "other"})
         seen, count = _statements(first)
         try:
             first.deadlines(case_id)

@@ -885,6 +885,15 @@ class SqlStore:
             self._window.case_id = None
         return fresh != (found.case, found.head)
 
+    def end_write(self, case_id: str) -> None:
+        """Close this thread's write of the case: its deadlines and tiers are read afresh.
+
+        The engine calls it when a write ends, however it ended, so a host that reads the
+        case's clocks after a failed command never gets what the cache held for it.
+        """
+        if getattr(self._window, "case_id", None) == case_id:
+            self._window.case_id = None
+
     def history(self, case_id: str) -> Sequence[AuditEntry]:
         """Return the case's audit entries in sequence order (empty if unknown)."""
         with self._reading() as connection:
