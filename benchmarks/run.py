@@ -24,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_inmemory
 import bench_persist
+import bench_sweep
+import bench_verify
 from _harness import RESULTS_DIR, Result, ratio_text, render, save
 
 
@@ -35,6 +37,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "opening": {"small": 20, "anchor_small": 5},
         "sqlite": {"cases": 4, "transitions": 10},
         "postgres": {"cases": 3, "transitions": 6},
+        "sweep": {"idle_small": 200, "idle_large": 2_000, "due": 20, "reps": 1},
+        "verify": {"small": 20, "large": 200, "reps": 1},
     },
     "quick": {
         "throughput": {"cases": 60},
@@ -42,6 +46,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "opening": {"small": 1_000, "anchor_small": 300},
         "sqlite": {"cases": 200, "transitions": 600},
         "postgres": {"cases": 100, "transitions": 300},
+        "sweep": {"idle_small": 10_000, "idle_large": 100_000, "due": 200},
+        "verify": {"small": 300, "large": 3_000},
     },
     "default": {
         "throughput": {"cases": 120},
@@ -49,6 +55,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "opening": {"small": 2_000, "anchor_small": 300},
         "sqlite": {"cases": 300, "transitions": 800},
         "postgres": {"cases": 150, "transitions": 400},
+        "sweep": {"idle_small": 100_000, "idle_large": 1_000_000, "due": 200},
+        "verify": {"small": 1_000, "large": 10_000},
     },
     "full": {
         "throughput": {"cases": 1_000},
@@ -56,6 +64,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "opening": {"small": 10_000, "anchor_small": 1_000},
         "sqlite": {"cases": 1_000, "transitions": 5_000},
         "postgres": {"cases": 500, "transitions": 2_000},
+        "sweep": {"idle_small": 100_000, "idle_large": 1_000_000, "due": 200},
+        "verify": {"small": 1_000, "large": 10_000},
     },
 }
 
@@ -65,7 +75,13 @@ BENCHMARKS: dict[str, Callable[..., Result]] = {
     "opening": bench_inmemory.opening,
     "sqlite": bench_persist.sqlite,
     "postgres": bench_persist.postgres,
+    "sweep": bench_sweep.sweep,
+    "verify": bench_verify.verify,
 }
+
+
+#: The benchmarks that write SQLite files (and take ``data_dir``).
+_DATA_DIR_USERS = frozenset({"sqlite", "sweep", "verify"})
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -104,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         kwargs: dict[str, object] = dict(SIZES[mode][name])
         if args.reps is not None:
             kwargs["reps"] = args.reps
-        if name == "sqlite" and args.data_dir is not None:
+        if name in _DATA_DIR_USERS and args.data_dir is not None:
             kwargs["data_dir"] = args.data_dir
         print(f"running {name} {kwargs} ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
