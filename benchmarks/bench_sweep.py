@@ -35,9 +35,9 @@ as saved (not timed), so every repetition fires the same tiers from the same sta
   count, the outbox message and the idempotency key. Every repetition must fire all ``due``
   tiers, or the benchmark fails.
 * **raw** (the anchor): what a hand-written sweeper that audits nothing would run with the
-  driver alone: per batch of 100, one transaction selecting the due pending tiers by the
-  ``(status, fire_at)`` index (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), then one
-  ``UPDATE`` per tier setting it fired.
+  driver alone, on a connection it keeps open: per batch of 100, one transaction selecting
+  the due pending tiers by the ``(status, fire_at)`` index (``FOR UPDATE SKIP LOCKED`` on
+  PostgreSQL), then one ``UPDATE`` per tier setting it fired.
 
 One untimed warm-up sweep per database records every statement the sweep sends; each is then
 explained (``EXPLAIN QUERY PLAN`` on SQLite, ``EXPLAIN`` on PostgreSQL) on the largest
@@ -313,7 +313,9 @@ class _SweepResult(Result):
 # ------------------------------------------------------------------ the raw anchor
 
 
-def _raw_sqlite(path: Path, at: datetime) -> Callable[[], int]:
+def _raw_sqlite(connection: sqlite3.Connection, at: datetime) -> Callable[[], int]:
+    """The anchor on an open ``sqlite3`` connection (autocommit mode, ``synchronous=FULL``)."""
+    connection.execute("PRAGMA synchronous = FULL")
     now = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     select = (
         "SELECT case_id, kind, cycle, tier FROM escalations "
@@ -325,27 +327,21 @@ def _raw_sqlite(path: Path, at: datetime) -> Callable[[], int]:
     )
 
     def go() -> int:
-        connection = sqlite3.connect(path, isolation_level=None)
-        try:
-            connection.execute("PRAGMA synchronous = FULL")
-            fired = 0
-            while True:
-                connection.execute("BEGIN IMMEDIATE")
-                keys = connection.execute(select, (now, _BATCH)).fetchall()
-                connection.executemany(update, [(now, *k) for k in keys])
-                connection.execute("COMMIT")
-                fired += len(keys)
-                if len(keys) < _BATCH:
-                    return fired
-        finally:
-            connection.close()
+        fired = 0
+        while True:
+            connection.execute("BEGIN IMMEDIATE")
+            keys = connection.execute(select, (now, _BATCH)).fetchall()
+            connection.executemany(update, [(now, *k) for k in keys])
+            connection.execute("COMMIT")
+            fired += len(keys)
+            if len(keys) < _BATCH:
+                return fired
 
     return go
 
 
-def _raw_postgres(url: Any, at: datetime) -> Callable[[], int]:
-    import psycopg
-
+def _raw_postgres(connection: Any, at: datetime) -> Callable[[], int]:
+    """The anchor on an open psycopg connection (one transaction per batch)."""
     select = (
         "SELECT case_id, kind, cycle, tier FROM escalations "
         "WHERE status = 'pending' AND fire_at <= %s ORDER BY fire_at LIMIT %s "
@@ -357,16 +353,15 @@ def _raw_postgres(url: Any, at: datetime) -> Callable[[], int]:
     )
 
     def go() -> int:
-        with psycopg.connect(_libpq(url)) as connection:
-            fired = 0
-            while True:
-                with connection.transaction():
-                    keys = connection.execute(select, (at, _BATCH)).fetchall()
-                    with connection.cursor() as cursor:
-                        cursor.executemany(update, [(at, *k) for k in keys])
-                fired += len(keys)
-                if len(keys) < _BATCH:
-                    return fired
+        fired = 0
+        while True:
+            with connection.transaction():
+                keys = connection.execute(select, (at, _BATCH)).fetchall()
+                with connection.cursor() as cursor:
+                    cursor.executemany(update, [(at, *k) for k in keys])
+            fired += len(keys)
+            if len(keys) < _BATCH:
+                return fired
 
     return go
 
@@ -430,9 +425,11 @@ def _sqlite_database(directory: Path, *, idle: int, due: int) -> Iterator[_Datab
 
     path = directory / f"sweep-{idle}-{uuid.uuid4().hex[:8]}.sqlite3"
     store = SqlStore.open(str(path), migrate=True)
+    raw = sqlite3.connect(path, isolation_level=None)
     try:
-        yield _Database(store, _raw_sqlite(path, SWEPT_AT), idle=idle, due=due)
+        yield _Database(store, _raw_sqlite(raw, SWEPT_AT), idle=idle, due=due)
     finally:
+        raw.close()
         store.dispose()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -450,11 +447,15 @@ def _postgres_database(server_url: str, *, idle: int, due: int) -> Iterator[_Dat
     with psycopg.connect(_libpq(server), autocommit=True, connect_timeout=5) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     store = None
+    raw = None
     try:
         url = server.set(database=name)
         store = SqlStore.open(url, migrate=True)
-        yield _Database(store, _raw_postgres(url, SWEPT_AT), idle=idle, due=due)
+        raw = psycopg.connect(_libpq(url), autocommit=True)
+        yield _Database(store, _raw_postgres(raw, SWEPT_AT), idle=idle, due=due)
     finally:
+        if raw is not None:
+            raw.close()
         if store is not None:
             store.dispose()
         with psycopg.connect(_libpq(server), autocommit=True, connect_timeout=5) as admin:
