@@ -36,6 +36,8 @@ import bench_inmemory
 import bench_peer
 import bench_persist
 import bench_scale
+import bench_sweep
+import bench_verify
 import bench_workers
 from _harness import (
     RESULTS_DIR,
@@ -69,6 +71,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
             "warmup": 0,
         },
         "peer": {"cases": 3, "transitions": 8, "reps": 1},
+        "sweep": {"idle_small": 200, "idle_large": 2_000, "due": 20, "reps": 1},
+        "verify": {"small": 20, "large": 200, "reps": 1},
     },
     "quick": {
         "throughput": {"cases": 60},
@@ -80,6 +84,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "ics": {"cases": 100_000},
         "workers": {"commands": 60, "cases": 10, "shared": 4},
         "peer": {"cases": 100, "transitions": 300},
+        "sweep": {"idle_small": 10_000, "idle_large": 100_000, "due": 200},
+        "verify": {"small": 300, "large": 3_000},
     },
     "default": {
         "throughput": {"cases": 120},
@@ -91,6 +97,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "ics": {"cases": 1_000_000},
         "workers": {"commands": 150, "cases": 20, "shared": 4},
         "peer": {"cases": 300, "transitions": 800},
+        "sweep": {"idle_small": 100_000, "idle_large": 1_000_000, "due": 200},
+        "verify": {"small": 1_000, "large": 10_000},
     },
     "full": {
         "throughput": {"cases": 1_000},
@@ -102,6 +110,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "ics": {"cases": 1_000_000},
         "workers": {"commands": 500, "cases": 50, "shared": 8},
         "peer": {"cases": 1_000, "transitions": 5_000},
+        "sweep": {"idle_small": 100_000, "idle_large": 1_000_000, "due": 200},
+        "verify": {"small": 1_000, "large": 10_000},
     },
 }
 
@@ -115,6 +125,8 @@ BENCHMARKS: dict[str, Callable[..., Result]] = {
     "ics": bench_scale.ics,
     "workers": bench_workers.workers,
     "peer": bench_peer.peer,
+    "sweep": bench_sweep.sweep,
+    "verify": bench_verify.verify,
 }
 
 #: Too heavy for `make bench` (it has `make bench-ics`): run only when named in ``--only``,
@@ -132,6 +144,10 @@ SMOKE_BUDGET_S = 60.0
 #: Environment variables under which a skipped part fails the run (as a skipped PostgreSQL
 #: test fails the test session there).
 STRICT_ENV = (("CI", "true"), ("PSIRF_FLOW_REQUIRE_PG", "1"))
+
+
+#: The benchmarks that write SQLite files (and take ``data_dir``).
+_DATA_DIR_USERS = frozenset({"sqlite", "sweep", "verify"})
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:

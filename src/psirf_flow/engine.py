@@ -626,22 +626,31 @@ class Engine:
             AuditKeyError: If the case's trail is keyed and this engine has no keys.
             StoreError: If the store fails.
         """
-        for _attempt in range(2):
-            case, head = self._store.load_with_head(tier.case_id)
-            self._check_row(case, head)
-            found = self._clocks.due_tier(tier, now)
-            if found is None:
-                return ("skipped", 0)
-            escalated = self._clocks.escalation(
-                case, found[0], found[1], now, step_events=self._step_events
-            )
-            try:
-                self._store.commit(escalated.change)
-            except ConcurrencyConflict:
-                continue
-            _events.accepted(self._log, escalated.decision.entry)
-            return ("fired", escalated.late_seconds)
-        return ("conflict", 0)
+        cache = self._write_cache
+        try:
+            for attempt in range(2):
+                case, head = self._store.load_with_head(tier.case_id)
+                self._check_row(case, head)
+                found = self._clocks.due_tier(tier, now)
+                if found is None:
+                    # A store's write cache may hold the case's tiers as they were before
+                    # another process moved the case on: look again on a fresh read.
+                    if attempt == 0 and cache is not None and cache.forget_stale(tier.case_id):
+                        continue
+                    return ("skipped", 0)
+                escalated = self._clocks.escalation(
+                    case, found[0], found[1], now, step_events=self._step_events
+                )
+                try:
+                    self._store.commit(escalated.change)
+                except ConcurrencyConflict:
+                    continue
+                _events.accepted(self._log, escalated.decision.entry)
+                return ("fired", escalated.late_seconds)
+            return ("conflict", 0)
+        finally:
+            if cache is not None:
+                cache.end_write(tier.case_id)
 
     @property
     def plan_book(self) -> PlanBook | None:

@@ -31,7 +31,15 @@ def _bench() -> Iterator[SimpleNamespace]:
     try:
         modules: dict[str, ModuleType] = {
             name: importlib.import_module(name)
-            for name in ("_harness", "_workload", "bench_inmemory", "bench_persist", "run")
+            for name in (
+                "_harness",
+                "_workload",
+                "bench_inmemory",
+                "bench_persist",
+                "bench_sweep",
+                "bench_verify",
+                "run",
+            )
         }
         yield SimpleNamespace(**{name.lstrip("_"): m for name, m in modules.items()})
     finally:
@@ -51,7 +59,7 @@ def _check_well_formed(result: Any, expected_rows: set[str], runs: int) -> None:
     assert expected_rows <= set(rows)
     for key in expected_rows:
         assert len(rows[key].runs) == runs, key
-    assert sys.modules[type(result).__module__].problems(result) == []
+    assert sys.modules["_harness"].problems(result) == []
 
 
 def _result(h: ModuleType, *, a: list[float], b: list[float], target: float = 3.0) -> Any:
@@ -101,6 +109,94 @@ class TestPersistBenchmarks:
         assert result.rows == []
         assert len(result.skipped) == 1
         assert result.skipped[0].startswith("PostgreSQL: cannot reach")
+
+
+class TestSweepBenchmark:
+    """The sweep among many idle open cases."""
+
+    def test_sweep_fires_every_due_tier_at_both_sizes_on_sqlite(
+        self, bench: SimpleNamespace, tmp_path: Path
+    ) -> None:
+        """Each timed SQLite sweep fires all the due tiers; the anchor and ratios are there."""
+        result = bench.bench_sweep.sweep(
+            idle_small=30, idle_large=300, due=20, reps=2, data_dir=tmp_path, backends=("sqlite",)
+        )
+        assert result.skipped == []
+        keys = {f"{k}_sqlite_{s}" for k in ("sweep", "raw") for s in ("small", "large")}
+        _check_well_formed(result, keys, runs=2)
+        assert result.params["fired_sqlite_small"] == [20, 20]
+        assert result.params["fired_sqlite_large"] == [20, 20]
+        targets = [r for r in result.ratios if r.target == 2.0]
+        assert [r.label for r in targets] == ["sweep 300 / 30 (SQLite)"]
+        assert list(tmp_path.iterdir()) == []
+
+    def test_sweep_statements_read_no_whole_table_on_sqlite(
+        self, bench: SimpleNamespace, tmp_path: Path
+    ) -> None:
+        """Every statement a SQLite sweep sends is explained, and none scans a big table."""
+        result = bench.bench_sweep.sweep(
+            idle_small=10, idle_large=40, due=3, reps=1, data_dir=tmp_path, backends=("sqlite",)
+        )
+        plans = result.plans["sqlite"]
+        claim = [p for p in plans if "due_tiers" in p["statement"]]
+        assert len(claim) == 1
+        assert any("ix_escalations_status_fire_at" in line for line in claim[0]["plan"])
+        assert [p["statement"] for p in plans if p["scans"]] == []
+
+    @pytest.mark.postgres
+    def test_sweep_fires_every_due_tier_on_postgres(
+        self, bench: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The PostgreSQL sweep runs in databases of its own and fires all the due tiers."""
+        monkeypatch.setenv(bench.bench_persist.PG_URL_ENV, os.environ["PSIRF_FLOW_TEST_PG_URL"])
+        result = bench.bench_sweep.sweep(
+            idle_small=20, idle_large=200, due=20, reps=1, backends=("postgres",)
+        )
+        assert result.skipped == []
+        keys = {f"{k}_postgres_{s}" for k in ("sweep", "raw") for s in ("small", "large")}
+        _check_well_formed(result, keys, runs=1)
+        assert result.params["fired_postgres_small"] == [20]
+        assert result.params["fired_postgres_large"] == [20]
+        assert result.plans["postgres"]
+
+    def test_an_unreachable_postgres_is_skipped_with_a_reason(
+        self, bench: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """An unreachable PostgreSQL server is reported as skipped, and nothing is timed."""
+        monkeypatch.setenv(
+            bench.bench_persist.PG_URL_ENV, "postgresql+psycopg://nobody@127.0.0.1:1/none"
+        )
+        result = bench.bench_sweep.sweep(idle_small=5, idle_large=50, due=2, backends=("postgres",))
+        assert result.rows == []
+        assert [s.split(":")[0] for s in result.skipped] == ["PostgreSQL"]
+
+
+class TestVerifyBenchmark:
+    """Verification of one long trail."""
+
+    def test_verify_times_every_reader_and_the_anchors(
+        self, bench: SimpleNamespace, tmp_path: Path
+    ) -> None:
+        """Engine.verify (memory, SQLite), verify_chain and both anchors run at two sizes."""
+        result = bench.bench_verify.verify(
+            small=6, large=60, reps=2, data_dir=tmp_path, postgres=False
+        )
+        kinds = ("memory", "sqlite", "chain", "sha", "sqlite_select")
+        _check_well_formed(result, {f"{k}_{s}" for k in kinds for s in ("small", "large")}, 2)
+        assert "60 entries" in result.row("sqlite_large").label
+        linear = {r.label: r.target for r in result.ratios if r.target is not None}
+        assert linear == {f"{k} 60 / 6": 12.0 for k in ("memory", "sqlite", "chain")}
+
+    @pytest.mark.postgres
+    def test_verify_reads_from_postgres(
+        self, bench: SimpleNamespace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        """With a server, Engine.verify and the raw SELECT are timed on PostgreSQL too."""
+        monkeypatch.setenv(bench.bench_persist.PG_URL_ENV, os.environ["PSIRF_FLOW_TEST_PG_URL"])
+        result = bench.bench_verify.verify(small=5, large=50, reps=1, data_dir=tmp_path)
+        assert result.skipped == []
+        keys = {f"{k}_{s}" for k in ("postgres", "postgres_select") for s in ("small", "large")}
+        _check_well_formed(result, keys, runs=1)
 
 
 class TestHarness:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from psirf_flow import InMemoryStore
@@ -168,3 +168,49 @@ def test_every_store_claims_what_the_model_claims(
             expected_tiers = tuple(model.tiers[k] for k in sorted(model.tiers) if k[0] == case_id)
             for store in stores:
                 assert tuple(store.escalations(case_id)) == expected_tiers
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    moves=st.lists(
+        st.tuples(
+            st.integers(0, 2),
+            st.integers(-120, 120),
+            st.one_of(st.just(EscalationStatus.PENDING.value), _STATUSES),
+        ),
+        min_size=100,
+        max_size=160,
+    ),
+    limit=st.integers(1, 4),
+)
+def test_the_memory_store_claims_like_the_model_after_many_moves(
+    moves: list[tuple[int, int, str]], limit: int
+) -> None:
+    """Tiers rewritten many times are claimed as the model does; the due index stays bounded."""
+    made = [
+        Escalation(
+            case_id=CASES[0],
+            kind="a",
+            tier=n,
+            stage="breach",
+            organisation=PSS.organisation,
+            fire_at=WHEN,
+            notify=NOTIFY,
+        )
+        for n in range(3)
+    ]
+    store = InMemoryStore()
+    model = _Model()
+    store.commit(_opening(CASES[0], tuple(made)))
+    for tier in made:
+        model.write(tier)
+    for which, offset, status in moves:
+        tier = attrs.evolve(made[which], status=status, fire_at=WHEN + timedelta(minutes=offset))
+        model.write(tier)
+        store.commit(_settling(store, tier))
+        assert len(store._due_heap) <= 2 * 3 + 64  # stale entries are dropped, not kept
+    now = WHEN + timedelta(minutes=120)
+    lease = timedelta(minutes=5)
+    for _ in range(3):
+        expected = model.claim(now, limit, lease)
+        assert tuple(store.claim_due(now, limit=limit, claimant="s-1", lease=lease)) == expected

@@ -7,6 +7,7 @@ refused commit leaves no trace. Thread-safe within one process; nothing survives
 
 from __future__ import annotations
 
+import heapq
 import threading
 from bisect import bisect_right
 from collections.abc import Sequence
@@ -47,9 +48,14 @@ class InMemoryStore:
         self._keys: dict[str, IdempotencyRecord] = {}
         self._deadlines: dict[str, dict[tuple[str, str, int], Deadline]] = {}
         self._escalations: dict[str, dict[tuple[str, str, int, int], Escalation]] = {}
-        # Pending tiers by key (the sweeper's index) and their claims (key -> until).
+        # Pending tiers by key and their claims (key -> until).
         self._pending_tiers: dict[tuple[str, str, int, int], Escalation] = {}
         self._claims: dict[tuple[str, str, int, int], datetime] = {}
+        # The sweeper's index: a heap of (fire_at, key), earliest first, so that claiming
+        # reads the tiers due, not every pending tier. An entry whose tier is no longer
+        # pending at that instant is stale: dropped when it reaches the top, or when the
+        # heap is rebuilt from ``_pending_tiers`` (once stale entries outnumber live ones).
+        self._due_heap: list[tuple[datetime, tuple[str, str, int, int]]] = []
         self._messages: dict[str, OutboxMessage] = {}
         self._case_messages: dict[str, list[str]] = {}
         self._pending: dict[str, None] = {}
@@ -130,8 +136,12 @@ class InMemoryStore:
                 self._claims.pop(tier.key, None)
                 if tier.status == EscalationStatus.PENDING:
                     self._pending_tiers[tier.key] = tier
+                    heapq.heappush(self._due_heap, (tier.fire_at, tier.key))
                 else:
                     self._pending_tiers.pop(tier.key, None)
+            if len(self._due_heap) > 2 * len(self._pending_tiers) + 64:
+                self._due_heap = [(t.fire_at, k) for k, t in self._pending_tiers.items()]
+                heapq.heapify(self._due_heap)
 
     def _check_change(self, change: Change) -> None:
         case = change.case
@@ -200,14 +210,23 @@ class InMemoryStore:
         """
         check_claim(now, limit, claimant, lease)
         with self._lock:
-            due = sorted(
-                (
-                    tier
-                    for key, tier in self._pending_tiers.items()
-                    if tier.fire_at <= now and self._claims.get(key, now) <= now
-                ),
-                key=lambda tier: (tier.fire_at, tier.key),
-            )[:limit]
+            heap = self._due_heap
+            due: list[Escalation] = []
+            kept: list[tuple[datetime, tuple[str, str, int, int]]] = []
+            seen: set[tuple[str, str, int, int]] = set()
+            # Pop in (fire_at, key) order while due; every live entry popped goes back.
+            while heap and heap[0][0] <= now and len(due) < limit:
+                entry = heapq.heappop(heap)
+                key = entry[1]
+                tier = self._pending_tiers.get(key)
+                if tier is None or tier.fire_at != entry[0] or key in seen:
+                    continue  # stale or a duplicate: dropped
+                seen.add(key)
+                kept.append(entry)
+                if self._claims.get(key, now) <= now:
+                    due.append(tier)
+            for entry in kept:
+                heapq.heappush(heap, entry)
             for tier in due:
                 self._claims[tier.key] = now + lease
             return tuple(due)
