@@ -10,7 +10,7 @@ own version is stale, and nothing written on any failure.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -32,6 +32,7 @@ from psirf_flow.ports import WriteCache
 from psirf_flow.store.sql import SqlStore
 from psirf_flow.store.sql import store as sql_store
 from psirf_flow.store.sql.schema import AUDIT_ENTRIES, CASES
+from psirf_flow.sweeper import Sweeper
 from psirf_flow.testing import ManualClock
 
 
@@ -289,6 +290,21 @@ class TestWriteCache:
         finally:
             sa.event.remove(first.engine, "before_cursor_execute", count)
         assert seen == ["SELECT", "SELECT"]
+
+    def test_a_tier_another_process_rearmed_is_fired_by_a_warm_sweeper(
+        self, stores: tuple[SqlStore, SqlStore]
+    ) -> None:
+        """A sweeper whose cache saw the tiers paused fires them once another process resumed."""
+        first, second = stores
+        clock = ManualClock(START)
+        engine = Engine(first, clock=clock)
+        case_id = _opened(engine)
+        engine.fire(case_id, "hold", actor=EXEC, payload={"hold_reason": "other"})
+        Engine(second, clock=clock).fire(case_id, "resume", actor=EXEC)
+        clock.set(START + timedelta(days=200))
+        report = Sweeper(engine).sweep()
+        assert (report.claimed, report.fired, report.skipped) == (2, 2, 0)
+        assert {tier.status for tier in second.escalations(case_id)} == {"fired"}
 
     def test_the_cache_is_bounded(
         self, stores: tuple[SqlStore, SqlStore], monkeypatch: pytest.MonkeyPatch
