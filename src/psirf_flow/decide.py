@@ -414,7 +414,7 @@ def decide(
         results.extend(_evaluate(definition, spec.guards, guard_input))
         return all(r.ok for r in results)
 
-    outcome = _machine.fire(
+    outcome = _machine.step(
         definition, trigger, state=case.state, held_from=case.held_from, evaluate=evaluate
     )
     if not outcome.valid_source:  # pragma: no cover - sources are checked above

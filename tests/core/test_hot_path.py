@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from types import MappingProxyType
 
@@ -19,7 +20,7 @@ from psirf_flow.domain import Case, _trusted_case, check_identifier, contains_nh
 from psirf_flow.errors import InvalidInput
 from psirf_flow.ports import IncidentLink
 from psirf_flow.testing import ManualClock
-from psirf_flow.workflows import PSII
+from psirf_flow.workflows import PSII, DefinitionRegistry, WorkflowDefinition, _machine
 
 
 WHEN = datetime(2026, 1, 5, 9, tzinfo=UTC)
@@ -257,3 +258,51 @@ def test_class_index_follows_commits() -> None:
     assert own == {"INC-1": second.retention_class}
     links = store.incident_links("RX1", ["INC-1"])
     assert store.incident_classes("RX1", ["INC-1"], first.id) == incident_classes(links, first.id)
+
+
+# ------------------------------------------------------------------ the state table
+
+
+def _machine_cases() -> list[tuple[WorkflowDefinition, str, str, str | None]]:
+    """Every (definition, trigger, state, held-from) of every built-in definition."""
+    found = []
+    for definition in DefinitionRegistry.default():
+        for trigger in definition.transitions:
+            for state in definition.states:
+                for held in (None, *definition.states):
+                    found.append((definition, trigger, state, held))
+    return found
+
+
+_MACHINE_CASES = _machine_cases()
+
+
+_MachineCase = tuple[WorkflowDefinition, str, str, str | None]
+
+
+def _outcome(
+    run: Callable[..., _machine.FireOutcome], case: _MachineCase, ok: bool
+) -> tuple[_machine.FireOutcome, int]:
+    definition, trigger, state, held = case
+    calls = []
+
+    def evaluate() -> bool:
+        calls.append(1)
+        return ok
+
+    return run(definition, trigger, state=state, held_from=held, evaluate=evaluate), len(calls)
+
+
+@given(index=st.integers(0, len(_MACHINE_CASES) - 1), ok=st.booleans())
+def test_state_table_agrees_with_the_transitions_machine(index: int, ok: bool) -> None:
+    """The table decide asks answers as the compiled transitions machine does, guards too."""
+    case = _MACHINE_CASES[index]
+    assert _outcome(_machine.step, case, ok) == _outcome(_machine.fire, case, ok)
+
+
+def test_state_table_agrees_everywhere() -> None:
+    """Every state, trigger and held-from state of every built-in definition, both ways."""
+    for case in _MACHINE_CASES:
+        for ok in (True, False):
+            step = _outcome(_machine.step, case, ok)
+            assert step == _outcome(_machine.fire, case, ok), (case[0].key, *case[1:], ok)
