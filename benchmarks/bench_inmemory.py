@@ -345,7 +345,9 @@ def memory(cases: int = 20_000, anchor_cases: int = 2_000, reps: int = 1) -> Res
             "timestamps) and the containers holding them; interned constants shared by all "
             "cases are not per-case cost and vanish in the division",
             "'store' is what an InMemoryStore really holds per case after Engine.open; "
-            "'case_only' is the Case record alone (facts mapping included)",
+            "'case_only' is the Case record alone (facts mapping included, and the case "
+            "digest decide keeps on it: in a store that text is the audit entry's, counted "
+            "once)",
             f"anchors are measured at N={anchor_cases:,}: transitions' add_model checks "
             "membership with a list scan, so building is quadratic in N; bytes per case do "
             "not depend on N",
