@@ -21,6 +21,7 @@ from psirf_flow.errors import InvalidInput
 from psirf_flow.ports import IncidentLink
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows import PSII, DefinitionRegistry, WorkflowDefinition, _machine
+from psirf_flow.workflows.learning_response import guards as lr_guards
 
 
 WHEN = datetime(2026, 1, 5, 9, tzinfo=UTC)
@@ -306,3 +307,19 @@ def test_state_table_agrees_everywhere() -> None:
         for ok in (True, False):
             step = _outcome(_machine.step, case, ok)
             assert step == _outcome(_machine.fire, case, ok), (case[0].key, *case[1:], ok)
+
+
+# ------------------------------------------------------------------ guard codes
+
+
+_ids = st.lists(st.text(alphabet="abAB-1", min_size=1, max_size=4), max_size=4).map(tuple)
+
+
+@given(involved=_ids, managers=_ids)
+def test_cached_staff_list_code_equals_the_computed_one(
+    involved: tuple[str, ...], managers: tuple[str, ...]
+) -> None:
+    """The remembered independence code is the one the lists give, twice over."""
+    expected = lr_guards._staff_code(involved, managers)
+    assert lr_guards._known_staff_code(involved, managers) == expected
+    assert lr_guards._known_staff_code(involved, managers) == expected
