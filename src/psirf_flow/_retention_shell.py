@@ -26,6 +26,9 @@ from psirf_flow.workflows.guards import case_incident_ids
 
 __all__ = ["RetentionShell", "incident_classes"]
 
+_RAISED_KEPT = 4096
+"""The most (own class, floor) combinations remembered per engine."""
+
 IncidentClasses = tuple[frozenset[str], Mapping[str, str]]
 """The distinct classes of an incident's links, and one case's own links' classes by incident."""
 
@@ -68,6 +71,8 @@ class RetentionShell:
         self._store = store
         self._settings = settings
         self._own: dict[tuple[str, str, bool], str] = {}
+        # raised_to over a few class names is pure given the settings: remembered.
+        self._raised: dict[tuple[str | None, ...], str] = {}
         self._index = store if isinstance(store, _ClassIndex) else None
 
     @property
@@ -84,7 +89,8 @@ class RetentionShell:
 
         The rule is
         [`psirf_flow.policy.retention.raised_to`][psirf_flow.policy.retention.raised_to]; the own
-        need is cached per workflow, family and national-requirement flag.
+        need is cached per workflow, family and national-requirement flag, and the result
+        per own class and floor.
         """
         national = national_requirement(case.facts)
         cache_key = (case.workflow, family, national)
@@ -93,7 +99,13 @@ class RetentionShell:
             variants = lifecycle_variants(case.workflow, family)
             own, _ = self._settings.class_for(variants, national_requirement=national)
             self._own[cache_key] = own
-        return raised_to(self._settings, own, floor)
+        key = (own, *floor)
+        settled = self._raised.get(key)
+        if settled is None:
+            settled = raised_to(self._settings, own, key[1:])
+            if len(self._raised) < _RAISED_KEPT:
+                self._raised[key] = settled
+        return settled
 
     def current(self, case: Case, family: str) -> str:
         """The class ``case`` has now: its own need, its class so far and its incidents'."""

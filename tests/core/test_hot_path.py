@@ -13,11 +13,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from psirf_flow import Actor, Command, Engine, InMemoryStore, Role, decide
-from psirf_flow._retention_shell import incident_classes
+from psirf_flow._retention_shell import RetentionShell, incident_classes
 from psirf_flow.audit import entries
 from psirf_flow.decide import decide_open
 from psirf_flow.domain import Case, _trusted_case, check_identifier, contains_nhs_number
 from psirf_flow.errors import InvalidInput
+from psirf_flow.policy import RetentionSettings
+from psirf_flow.policy.retention import lifecycle_variants, national_requirement, settled_class
 from psirf_flow.ports import IncidentLink
 from psirf_flow.testing import ManualClock
 from psirf_flow.workflows import PSII, DefinitionRegistry, WorkflowDefinition, _machine
@@ -323,3 +325,35 @@ def test_cached_staff_list_code_equals_the_computed_one(
     expected = lr_guards._staff_code(involved, managers)
     assert lr_guards._known_staff_code(involved, managers) == expected
     assert lr_guards._known_staff_code(involved, managers) == expected
+
+
+# ------------------------------------------------------------------ retention classes
+
+
+@given(
+    floors=st.lists(
+        st.lists(st.sampled_from([None, "", "standard", "serious", "unknown", "x"]), max_size=4),
+        min_size=1,
+        max_size=6,
+    ),
+    basis=st.sampled_from(["national_requirement", "local_priority"]),
+)
+def test_remembered_class_equals_the_rule(floors: list[list[str | None]], basis: str) -> None:
+    """The shell's remembered class is the rule's answer for every floor, asked repeatedly."""
+    settings = RetentionSettings()
+    shell = RetentionShell(InMemoryStore(), settings)
+    case = decide_open(
+        PSII,
+        case_id="case-1",
+        organisation="RX1",
+        command=Command("open", PSS, {**OPENING, "basis": basis}),
+        now=WHEN,
+    ).case
+    for floor in [*floors, *floors]:
+        expected = settled_class(
+            settings,
+            lifecycle_variants(case.workflow, "learning_response"),
+            national_requirement=national_requirement(case.facts),
+            floor=floor,
+        )
+        assert shell.class_for(case, "learning_response", floor) == expected
