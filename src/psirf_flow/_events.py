@@ -78,7 +78,8 @@ class refusing_input:  # noqa: N801 - used as a function: ``with refusing_input(
         kind: type[BaseException] | None,
         refused: BaseException | None,
         _trace: TracebackType | None,
-    ) -> bool:
+    ) -> None:
+        # Returns None: the exception, if any, always propagates.
         if isinstance(refused, InvalidInput | InvalidPayload):
             actor = self._actor
             warn(
@@ -87,7 +88,6 @@ class refusing_input:  # noqa: N801 - used as a function: ``with refusing_input(
                 refused,
                 actor=actor if isinstance(actor, Actor) else None,
             )
-        return False
 
 
 def read_refused(log: Any, case_id: str, reader: Reader) -> None:
