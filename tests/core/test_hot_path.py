@@ -17,7 +17,7 @@ from psirf_flow._retention_shell import RetentionShell, incident_classes
 from psirf_flow.audit import entries
 from psirf_flow.decide import decide_open
 from psirf_flow.domain import Case, _trusted_case, check_identifier, contains_nhs_number
-from psirf_flow.errors import InvalidInput
+from psirf_flow.errors import CorruptRecord, InvalidInput
 from psirf_flow.policy import RetentionSettings
 from psirf_flow.policy.retention import lifecycle_variants, national_requirement, settled_class
 from psirf_flow.ports import IncidentLink
@@ -206,7 +206,7 @@ def test_tampered_row_in_the_memory_store_is_refused() -> None:
     store = engine.store
     assert isinstance(store, InMemoryStore)
     store.tamper_case(attrs.evolve(opened, facts={**opened.facts, "basis": "local_priority"}))
-    with pytest.raises(Exception, match="facts differ"):
+    with pytest.raises(CorruptRecord, match="facts differ"):
         engine.fire(
             opened.id,
             "assign_lead",
