@@ -13,8 +13,7 @@ Private to the engine.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from types import TracebackType
 from typing import Any
 
 from psirf_flow.audit import AuditEntry
@@ -58,19 +57,37 @@ def warn(
     )
 
 
-@contextmanager
-def refusing_input(log: Any, actor: object) -> Iterator[None]:
-    """Log a refused argument (``InvalidInput``, ``InvalidPayload``) at WARNING, re-raised."""
-    try:
-        yield
-    except (InvalidInput, InvalidPayload) as refused:
-        warn(
-            log,
-            "psirf_flow.input_refused",
-            refused,
-            actor=actor if isinstance(actor, Actor) else None,
-        )
-        raise
+class refusing_input:  # noqa: N801 - used as a function: ``with refusing_input(log, actor):``
+    """Log a refused argument (``InvalidInput``, ``InvalidPayload``) at WARNING, re-raised.
+
+    A plain context manager (not a generator): every public call enters one, so it is
+    kept to two attribute stores and one type test on the way out.
+    """
+
+    __slots__ = ("_actor", "_log")
+
+    def __init__(self, log: Any, actor: object) -> None:
+        self._log = log
+        self._actor = actor
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        refused: BaseException | None,
+        _trace: TracebackType | None,
+    ) -> None:
+        # Returns None: the exception, if any, always propagates.
+        if isinstance(refused, InvalidInput | InvalidPayload):
+            actor = self._actor
+            warn(
+                self._log,
+                "psirf_flow.input_refused",
+                refused,
+                actor=actor if isinstance(actor, Actor) else None,
+            )
 
 
 def read_refused(log: Any, case_id: str, reader: Reader) -> None:

@@ -12,7 +12,8 @@ Private to the engine.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Protocol, runtime_checkable
 
 from psirf_flow.decide import Classify, Decision
 from psirf_flow.domain import Case, FactValue
@@ -23,7 +24,39 @@ from psirf_flow.ports import IncidentLink, Store
 from psirf_flow.workflows.guards import case_incident_ids
 
 
-__all__ = ["RetentionShell"]
+__all__ = ["RetentionShell", "incident_classes"]
+
+_RAISED_KEPT = 4096
+"""The most (own class, floor) combinations remembered per engine."""
+
+IncidentClasses = tuple[frozenset[str], Mapping[str, str]]
+"""The distinct classes of an incident's links, and one case's own links' classes by incident."""
+
+
+@runtime_checkable
+class _ClassIndex(Protocol):
+    """A store that tells an incident's link classes from an index (the in-memory store).
+
+    Its answer is what [`incident_classes`][psirf_flow._retention_shell.incident_classes] makes
+    of every link, read in time independent of the number of links.
+    """
+
+    def incident_classes(
+        self, organisation: str, incident_ids: Sequence[str], case_id: str
+    ) -> IncidentClasses: ...
+
+
+def incident_classes(links: Iterable[IncidentLink], case_id: str) -> IncidentClasses:
+    """What retention per incident needs of ``links``: their classes and ``case_id``'s own.
+
+    The distinct classes of every link, and the class of each of ``case_id``'s links by
+    incident id: the reference an index's answer must equal.
+    """
+    found = tuple(links)
+    return (
+        frozenset(link.retention_class for link in found),
+        {link.incident_id: link.retention_class for link in found if link.case_id == case_id},
+    )
 
 
 class RetentionShell:
@@ -38,6 +71,9 @@ class RetentionShell:
         self._store = store
         self._settings = settings
         self._own: dict[tuple[str, str, bool], str] = {}
+        # raised_to over a few class names is pure given the settings: remembered.
+        self._raised: dict[tuple[str | None, ...], str] = {}
+        self._index = store if isinstance(store, _ClassIndex) else None
 
     @property
     def settings(self) -> RetentionSettings:
@@ -53,7 +89,8 @@ class RetentionShell:
 
         The rule is
         [`psirf_flow.policy.retention.raised_to`][psirf_flow.policy.retention.raised_to]; the own
-        need is cached per workflow, family and national-requirement flag.
+        need is cached per workflow, family and national-requirement flag, and the result
+        per own class and floor.
         """
         national = national_requirement(case.facts)
         cache_key = (case.workflow, family, national)
@@ -62,14 +99,27 @@ class RetentionShell:
             variants = lifecycle_variants(case.workflow, family)
             own, _ = self._settings.class_for(variants, national_requirement=national)
             self._own[cache_key] = own
-        return raised_to(self._settings, own, floor)
+        key = (own, *floor)
+        settled = self._raised.get(key)
+        if settled is None:
+            settled = raised_to(self._settings, own, key[1:])
+            if len(self._raised) < _RAISED_KEPT:
+                self._raised[key] = settled
+        return settled
 
     def current(self, case: Case, family: str) -> str:
         """The class ``case`` has now: its own need, its class so far and its incidents'."""
         incidents = self.linked_incidents(case.organisation, case.facts)
-        links = self._store.incident_links(case.organisation, incidents) if incidents else ()
-        floor = [case.retention_class, *(link.retention_class for link in links)]
-        return self.class_for(case, family, floor)
+        classes = self._classes(case.organisation, incidents, case.id)[0] if incidents else ()
+        return self.class_for(case, family, [case.retention_class, *classes])
+
+    def _classes(
+        self, organisation: str, incidents: Sequence[str], case_id: str
+    ) -> IncidentClasses:
+        """The classes of the incidents' links and ``case_id``'s own (one indexed read)."""
+        if self._index is not None:
+            return self._index.incident_classes(organisation, incidents, case_id)
+        return incident_classes(self._store.incident_links(organisation, incidents), case_id)
 
     def settled(
         self, decide_with: Callable[[Classify], Decision], family: str
@@ -89,14 +139,13 @@ class RetentionShell:
         incidents = self.linked_incidents(case.organisation, case.facts)
         if not incidents:
             return decision, ()
-        links = self._store.incident_links(case.organisation, incidents)
-        # Never lowered: the case's class so far is part of its floor, with its incidents'.
-        floor = [case.retention_class, *(link.retention_class for link in links)]
-        settled = self.class_for(case, family, floor)
+        classes, stored = self._classes(case.organisation, incidents, case.id)
+        # Never lowered: the case's class so far is part of its floor, with its incidents'
+        # (the longest class decides, so each distinct class of the links is enough).
+        settled = self.class_for(case, family, [case.retention_class, *classes])
         if settled != case.retention_class:
             decision = decide_with(lambda _case: settled)
             case = decision.case
-        stored = {k.incident_id: k.retention_class for k in links if k.case_id == case.id}
         return decision, tuple(
             IncidentLink(case.organisation, incident, case.id, settled)
             for incident in incidents

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from types import MappingProxyType
 
 import attrs
 
@@ -46,6 +47,8 @@ from psirf_flow.domain import (
     FactValue,
     GuardResult,
     Role,
+    _check_aware,
+    _trusted_case,
 )
 from psirf_flow.errors import (
     CorruptRecord,
@@ -239,6 +242,7 @@ def decide_open(
         updated_at=now,
     )
     retention_class = classify(case) if classify is not None else ""
+    digest = _digest(case, retention_class)
     entry = make_entry(
         case_id=case_id,
         sequence=1,
@@ -255,10 +259,10 @@ def decide_open(
         data=recorded,
         recorded_at=now,
         previous_hash=GENESIS_HASH,
-        case_digest=_digest(case, retention_class),
+        case_digest=digest,
         keys=keys,
     )
-    case = _with_head(case, retention_class, entry.hash)
+    case = _with_head(case, retention_class, entry.hash, digest)
     return Decision(case=case, entry=entry, guard_results=tuple(results))
 
 
@@ -289,11 +293,13 @@ def _digest(case: Case, retention_class: str) -> str:
     )
 
 
-def _with_head(case: Case, retention_class: str, head_hash: str) -> Case:
+def _with_head(case: Case, retention_class: str, head_hash: str, digest: str) -> Case:
+    """``case`` with its class and head; ``digest`` is its case digest (the entry's)."""
     if type(case) is not Case:
         return attrs.evolve(case, retention_class=retention_class, head_hash=head_hash)
-    # What attrs.evolve does for a Case, without its per-field introspection.
-    return Case(
+    # What attrs.evolve does for a Case, without its per-field introspection and without
+    # checking again what ``case`` was built from; it keeps its digest for the next row check.
+    return _trusted_case(
         id=case.id,
         workflow=case.workflow,
         workflow_version=case.workflow_version,
@@ -306,6 +312,7 @@ def _with_head(case: Case, retention_class: str, head_hash: str) -> Case:
         held_from=case.held_from,
         head_hash=head_hash,
         retention_class=retention_class,
+        digest=digest,
     )
 
 
@@ -407,7 +414,7 @@ def decide(
         results.extend(_evaluate(definition, spec.guards, guard_input))
         return all(r.ok for r in results)
 
-    outcome = _machine.fire(
+    outcome = _machine.step(
         definition, trigger, state=case.state, held_from=case.held_from, evaluate=evaluate
     )
     if not outcome.valid_source:  # pragma: no cover - sources are checked above
@@ -432,6 +439,7 @@ def decide(
         head_hash=case.head_hash,
     )
     retention_class = classify(new_case) if classify is not None else case.retention_class
+    digest = _digest(new_case, retention_class)
     entry = make_entry(
         case_id=case.id,
         sequence=case.version + 1,
@@ -448,10 +456,10 @@ def decide(
         data=data,
         recorded_at=now,
         previous_hash=case.head_hash,
-        case_digest=_digest(new_case, retention_class),
+        case_digest=digest,
         keys=keys,
     )
-    new_case = _with_head(new_case, retention_class, entry.hash)
+    new_case = _with_head(new_case, retention_class, entry.hash, digest)
     return Decision(case=new_case, entry=entry, guard_results=tuple(results))
 
 
@@ -497,6 +505,7 @@ def decide_escalation(
         head_hash=case.head_hash,
     )
     retention_class = classify(new_case) if classify is not None else case.retention_class
+    digest = _digest(new_case, retention_class)
     entry = make_entry(
         case_id=case.id,
         sequence=case.version + 1,
@@ -513,10 +522,10 @@ def decide_escalation(
         data=payload,
         recorded_at=now,
         previous_hash=case.head_hash,
-        case_digest=_digest(new_case, retention_class),
+        case_digest=digest,
         keys=keys,
     )
-    new_case = _with_head(new_case, retention_class, entry.hash)
+    new_case = _with_head(new_case, retention_class, entry.hash, digest)
     return Decision(case=new_case, entry=entry, guard_results=())
 
 
@@ -540,16 +549,18 @@ def _next_case(
             held_from=held_from,
             head_hash=head_hash,
         )
-    # What attrs.evolve does for a Case, without its per-field introspection: every value
-    # still goes through Case's validators and converters (``now`` comes from a clock).
-    return Case(
+    # What attrs.evolve does for a Case, without its per-field introspection. The id and
+    # the opening time passed Case's checks when ``case`` was made; ``now`` is checked
+    # here; ``facts`` is this decision's own fresh dict, so it is frozen without a copy.
+    _check_aware("updated_at", now)
+    return _trusted_case(
         id=case.id,
         workflow=case.workflow,
         workflow_version=case.workflow_version,
         organisation=case.organisation,
         state=state,
         version=version,
-        facts=facts,
+        facts=MappingProxyType(facts),
         opened_at=case.opened_at,
         updated_at=now,
         held_from=held_from,

@@ -21,6 +21,7 @@ everywhere an id is expected (case, actor, organisation and payload ids):
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
@@ -73,6 +74,8 @@ _IDENTIFIER: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/#+-]{0,127}")  # 128
 _NHS_NUMBER_SHAPE: Final = re.compile(r"\d{3}([ .-]?)\d{3}\1\d{4}")
 _DIGIT_CHAIN: Final = re.compile(r"\d(?:[ .-]?\d)*")
 """Digits joined by at most one space, hyphen or dot: where an NHS number may hide."""
+_TEN_CHAINED_DIGITS: Final = re.compile(r"\d(?:[ .-]?\d){9}")
+"""Ten digits of one chain: a value without them holds no NHS number (a cheap first test)."""
 _LONGEST_CHECKED: Final = 256
 """Longer values are refused by shape anyway; only their start is searched for digits."""
 _EMAIL: Final = re.compile(r"[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}")
@@ -134,7 +137,12 @@ def contains_nhs_number(value: str) -> bool:
     digits of every chain are tested with the modulus 11 check digit (see the module
     docstring for the rule and its reason).
     """
+    if _TEN_CHAINED_DIGITS.search(value) is None:
+        # No chain holds ten digits (most ids, UUIDs included): nothing to test.
+        return False
     for chain in _DIGIT_CHAIN.findall(value):
+        if len(chain) < 10:
+            continue
         digits = [int(c) for c in chain if c.isdigit()]
         for start in range(len(digits) - 9):
             if _passes_modulus_11(digits[start : start + 10]):
@@ -312,11 +320,15 @@ def frozen_facts(value: Mapping[str, FactValue]) -> Mapping[str, FactValue]:
 
 
 def _aware(_instance: object, attribute: attrs.Attribute[datetime], value: object) -> None:
+    _check_aware(attribute.name, value)
+
+
+def _check_aware(name: str, value: object) -> None:
     # No ``isinstance(value, datetime)``: the purity test runs the core with clock names
     # removed; anything without a zero UTC offset is refused.
     offset = getattr(value, "utcoffset", None)
     if offset is None or offset() != timedelta(0):
-        raise InvalidInput(attribute.name, "must be an aware UTC datetime")
+        raise InvalidInput(name, "must be an aware UTC datetime")
 
 
 @attrs.frozen
@@ -357,6 +369,64 @@ class Case:
     def facts_dict(self) -> dict[str, FactValue]:
         """A plain ``dict`` copy of the facts (for comparison and serialisation)."""
         return dict(self.facts)
+
+    @functools.cached_property
+    def _audit_digest(self) -> str | None:
+        """Private: the audit case digest of this record, when the core has computed it.
+
+        ``None`` until then. The decision core stores the digest it recorded in the entry
+        that made the case (a pure function of these frozen fields), so the row check of
+        the next command need not compute it again. Not an attrs field: it takes no part
+        in ``__init__``, equality, ``repr``, ``evolve`` or ``asdict``.
+        """
+        return None
+
+
+_new_object = object.__new__
+_set_slot = object.__setattr__
+
+
+def _trusted_case(
+    *,
+    id: str,
+    workflow: str,
+    workflow_version: str,
+    organisation: str,
+    state: str,
+    version: int,
+    facts: Mapping[str, FactValue],
+    opened_at: datetime,
+    updated_at: datetime,
+    held_from: str | None,
+    head_hash: str,
+    retention_class: str,
+    digest: str | None = None,
+) -> Case:
+    """A [`Case`][psirf_flow.domain.Case] built from values the core has already checked.
+
+    Private to the decision core. It sets the fields as ``Case(...)`` does but runs no
+    validator and no converter: ``id`` and ``opened_at`` come from a case that passed
+    them, ``updated_at`` was checked by the caller, and ``facts`` must be a read-only
+    mapping over a ``dict`` nothing else will change (the core's own fresh copy). With
+    ``digest``, the case carries its audit case digest. A property test proves the
+    result equal, field for field, to ``Case(...)`` of the same values.
+    """
+    case: Case = _new_object(Case)
+    _set_slot(case, "id", id)
+    _set_slot(case, "workflow", workflow)
+    _set_slot(case, "workflow_version", workflow_version)
+    _set_slot(case, "organisation", organisation)
+    _set_slot(case, "state", state)
+    _set_slot(case, "version", version)
+    _set_slot(case, "facts", facts)
+    _set_slot(case, "opened_at", opened_at)
+    _set_slot(case, "updated_at", updated_at)
+    _set_slot(case, "held_from", held_from)
+    _set_slot(case, "head_hash", head_hash)
+    _set_slot(case, "retention_class", retention_class)
+    if digest is not None:
+        _set_slot(case, "_audit_digest", digest)
+    return case
 
 
 @attrs.frozen

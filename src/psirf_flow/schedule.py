@@ -333,8 +333,16 @@ class _Settings:
     @classmethod
     def of(cls, plan: Plan | None) -> _Settings:
         if plan is None:
-            return cls(None, _DEFAULT_CALENDAR, CandourTargets(), ClockSettings())
-        return cls(plan, plan.working_calendar(), plan.duty_of_candour, plan.timescales)
+            return _DEFAULT_SETTINGS
+        # A plan is frozen: its settings are built once (keyed by identity, the plan kept).
+        known = _PLAN_SETTINGS.get(id(plan))
+        if known is not None and known[0] is plan:
+            return known[1]
+        settings = cls(plan, plan.working_calendar(), plan.duty_of_candour, plan.timescales)
+        if len(_PLAN_SETTINGS) >= _PLAN_SETTINGS_KEPT:
+            _PLAN_SETTINGS.clear()
+        _PLAN_SETTINGS[id(plan)] = (plan, settings)
+        return settings
 
     def ladder(self, name: str | None) -> EscalationLadder:
         if self.plan is not None and name is not None and name in self.plan.escalation_ladders:
@@ -361,9 +369,7 @@ class _Settings:
         rt = self.response_type(definition, case)
         psii = definition.name == LifecycleVariant.PSII.value
         if rt is None or self.plan is None:
-            if psii:
-                return _ResponseClocks(PSII_DEFAULT_TIMESCALE, PSII_DEFAULT_HARD_CAP, None)
-            return _ResponseClocks(None, None, None)
+            return _PSII_DEFAULT_CLOCKS if psii else _NO_CLOCKS
         name = next(key for key, value in self.plan.response_types.items() if value is rt)
         priority = case.facts.get(PRIORITY_FACT)
         target = self.plan.timescale_for(name, priority if isinstance(priority, str) else None)
@@ -378,6 +384,15 @@ class _Settings:
             CANDOUR_FINDINGS: self.candour.findings_working_days,
         }[kind]
         return _Clock(Timescale(days, TimeUnit.WORKING_DAYS), self.candour.escalation_ladder)
+
+
+_DEFAULT_SETTINGS: Final = _Settings(None, _DEFAULT_CALENDAR, CandourTargets(), ClockSettings())
+"""The settings without a plan (the built-in defaults), built once."""
+_PLAN_SETTINGS: dict[int, tuple[Plan, _Settings]] = {}
+"""Each plan's settings, built on first use (plans are frozen; a host holds a few versions)."""
+_PLAN_SETTINGS_KEPT: Final = 64
+_PSII_DEFAULT_CLOCKS: Final = _ResponseClocks(PSII_DEFAULT_TIMESCALE, PSII_DEFAULT_HARD_CAP, None)
+_NO_CLOCKS: Final = _ResponseClocks(None, None, None)
 
 
 def _starts_with_lead(definition: WorkflowDefinition) -> bool:

@@ -277,6 +277,19 @@ def case_digest(case: Case) -> str:
     """
     if not isinstance(case, Case):
         raise InvalidInput("case", f"must be a Case, got {shown(case)}")
+    return _known_digest(case)
+
+
+def _known_digest(case: Case) -> str:
+    """The case digest of ``case``: the one the decision core recorded with it, if any.
+
+    The core stores on each case it makes the digest its entry recorded (computed from
+    the same frozen fields); any other case (a row read from a database, a case built by
+    hand or changed with ``attrs.evolve``) is digested afresh.
+    """
+    known = getattr(case, "_audit_digest", None)
+    if type(known) is str:
+        return known
     return _digest_text(_case_values(case))
 
 
@@ -285,9 +298,9 @@ def case_differences(case: Case, digest: str) -> tuple[str, ...]:
 
     A digest that cannot be read names every field.
     """
-    values = _case_values(case)
-    if _digest_text(values) == digest:
+    if _known_digest(case) == digest:
         return ()
+    values = _case_values(case)
     try:
         recorded = json.loads(digest)
     except ValueError:

@@ -60,6 +60,9 @@ class InMemoryStore:
         self._case_messages: dict[str, list[str]] = {}
         self._pending: dict[str, None] = {}
         self._links: dict[tuple[str, str], dict[str, IncidentLink]] = {}
+        # How many links of each incident carry each retention class (the index behind
+        # ``incident_classes``: per-command retention reads it instead of every link).
+        self._link_classes: dict[tuple[str, str], dict[str, int]] = {}
         # The order messages were written in (the SQL store's ``position``).
         self._positions: dict[str, int] = {}
 
@@ -121,7 +124,22 @@ class InMemoryStore:
                 self._case_messages.setdefault(case.id, []).append(message.id)
                 self._pending[message.id] = None
             for link in change.incident_links:
-                self._links.setdefault((link.organisation, link.incident_id), {})[case.id] = link
+                self._put_link(link)
+
+    def _put_link(self, link: IncidentLink) -> None:
+        """Insert or replace ``link``, keeping the per-incident class counts in step."""
+        key = (link.organisation, link.incident_id)
+        links = self._links.setdefault(key, {})
+        counts = self._link_classes.setdefault(key, {})
+        old = links.get(link.case_id)
+        if old is not None:
+            left = counts[old.retention_class] - 1
+            if left:
+                counts[old.retention_class] = left
+            else:
+                del counts[old.retention_class]
+        links[link.case_id] = link
+        counts[link.retention_class] = counts.get(link.retention_class, 0) + 1
 
     def _apply_deadlines(self, change: Change) -> None:
         case_id = change.case.id
@@ -259,6 +277,30 @@ class InMemoryStore:
                 for incident in sorted(set(incident_ids))
                 for _, link in sorted(self._links.get((organisation, incident), {}).items())
             )
+
+    def incident_classes(
+        self, organisation: str, incident_ids: Sequence[str], case_id: str
+    ) -> tuple[frozenset[str], dict[str, str]]:
+        """The classes the links to these incidents carry, and ``case_id``'s own links.
+
+        What [`incident_links`][psirf_flow.store.memory.InMemoryStore.incident_links] tells
+        retention per incident, read from an index in time independent of how many records
+        an incident has: every distinct ``retention_class`` of the incidents' links, and
+        the class of each of ``case_id``'s links by incident id.
+        """
+        classes: set[str] = set()
+        own: dict[str, str] = {}
+        with self._lock:
+            for incident in incident_ids:
+                key = (organisation, incident)
+                counts = self._link_classes.get(key)
+                if not counts:
+                    continue
+                classes.update(counts)
+                link = self._links[key].get(case_id)
+                if link is not None:
+                    own[incident] = link.retention_class
+        return frozenset(classes), own
 
     def pending_outbox(self, limit: int, *, now: datetime | None = None) -> Sequence[OutboxMessage]:
         """Return up to ``limit`` undelivered messages, oldest first (only those due by ``now``)."""

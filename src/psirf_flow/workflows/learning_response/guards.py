@@ -25,6 +25,7 @@ other lifecycle's.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from functools import partial
 from typing import Final
@@ -59,11 +60,23 @@ def staff_list_code(g: GuardInput) -> str:
     (psirf-rules §5 rule 1, §7.2). An empty list reads ``ok:staff:0+0:…``: the check ran
     against nobody.
     """
-    staff = sorted({i.casefold() for i in g.ids("involved_staff_ids")})
-    managers = sorted({i.casefold() for i in g.ids("involved_line_manager_ids")})
+    involved, managers = g.ids("involved_staff_ids"), g.ids("involved_line_manager_ids")
+    try:
+        return _known_staff_code(involved, managers)
+    except TypeError:  # an id that cannot be a cache key: computed as ever
+        return _staff_code(involved, managers)
+
+
+def _staff_code(involved: tuple[str, ...], line_managers: tuple[str, ...]) -> str:
+    staff = sorted({i.casefold() for i in involved})
+    managers = sorted({i.casefold() for i in line_managers})
     text = "\x1f".join(staff) + "\x1e" + "\x1f".join(managers)
     digest = hashlib.sha256(text.encode()).hexdigest()[:_STAFF_DIGEST_LENGTH]
     return f"ok:staff:{len(staff)}+{len(managers)}:{digest}"
+
+
+_known_staff_code = functools.lru_cache(maxsize=1024)(_staff_code)
+"""The code of each recent pair of lists: a pure function, asked at every step of a response."""
 
 
 def _independent(name: str, g: GuardInput, code: str, explanation: str) -> GuardResult:
