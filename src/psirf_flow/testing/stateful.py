@@ -909,6 +909,9 @@ class ClockedEngineStateMachine(EngineStateMachine):
         for key in self.seen_tiers:
             assert key in tiers, f"tier {key} disappeared"
         self.seen_tiers, self.seen_deadlines = tiers, deadlines
+        # A step that rewrote a claimed tier ended the dead sweeper's claim, even when a
+        # later step puts the tier back as it was (a hold, then a resume on the same day).
+        self._forget_ended_claims()
 
     # ------------------------------------------------------------------ helpers
 
