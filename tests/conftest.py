@@ -24,7 +24,6 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 
-from psirf_flow.store.sql.migrate import VERSION_TABLE, upgrade
 from psirf_flow.testing import ManualClock
 
 
@@ -80,8 +79,37 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             reporter.write_line(f"FAILED: {REQUIRE_PG_ENV}=1 but no PostgreSQL test ran", red=True)
 
 
+#: The test files that take longest (``--durations`` on a full run), longest first. They run
+#: before every other file, so that under pytest-xdist the run does not end with one worker
+#: busy on a minute-long test while the other has nothing left to take.
+LONGEST_FIRST = (
+    "tests/kit/test_stateful_engine.py",
+    "tests/docs/test_api_reference.py",  # builds the documentation site for tests/docs
+    "tests/store/test_crash.py",
+    "tests/examples/test_examples.py",
+    "tests/kit/test_stateful_clocks.py",
+    "tests/store/test_async_engine.py",
+    "tests/store/test_concurrency.py",
+    "tests/store/test_claim_model.py",
+    "tests/core/test_audit.py",
+    "tests/policy/test_loading.py",
+    "tests/bench/test_benchmarks_smoke.py",
+    "tests/core/test_typed.py",
+)
+
+
+def _longest_first(items: list[pytest.Item]) -> None:
+    """Move the files of `LONGEST_FIRST` to the front, each whole and in its own order."""
+    rank = {path: n for n, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip PostgreSQL tests (visibly) when no server is configured, unless it is required."""
+    """Run the longest files first; skip PostgreSQL tests (visibly) when there is no server."""
+    missing = [path for path in LONGEST_FIRST if not (config.rootpath / path).is_file()]
+    if missing:
+        raise pytest.UsageError(f"LONGEST_FIRST in tests/conftest.py names no file: {missing}")
+    _longest_first(items)
     if os.environ.get(PG_URL_ENV):
         return
     if os.environ.get(REQUIRE_PG_ENV) == "1":
@@ -142,6 +170,8 @@ def pg_url(pg_database_url: sa.URL) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def _migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file migrated to the head revision once per session, never opened again."""
+    from psirf_flow.store.sql.migrate import upgrade  # alembic: only when a test needs it
+
     path = tmp_path_factory.mktemp("migrated") / "template.sqlite3"
     upgrade(str(path))
     leftovers = [p.name for p in path.parent.iterdir() if p != path]
@@ -161,6 +191,8 @@ class _MigratedSchema:
     """A schema migrated once, and how to empty it: tables children first, and sequences."""
 
     def __init__(self, url: sa.URL, schema: str) -> None:
+        from psirf_flow.store.sql.migrate import VERSION_TABLE  # alembic: only when needed
+
         self.url = url
         self.schema = schema
         engine = _admin_engine(url)
@@ -212,6 +244,8 @@ def _pg_migrated_schema(pg_database_url: sa.URL) -> Iterator[_MigratedSchema]:
     admin = _admin_engine(pg_database_url)
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    from psirf_flow.store.sql.migrate import upgrade  # alembic: only when a test needs it
+
     url = pg_database_url.update_query_dict({"options": f"-csearch_path={schema}"})
     upgrade(url)
     try:
