@@ -85,6 +85,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 LONGEST_FIRST = (
     "tests/kit/test_stateful_engine.py",
     "tests/docs/test_api_reference.py",  # builds the documentation site for tests/docs
+    "tests/docs/test_docs.py",  # or this one does, whichever starts first
+    "tests/store/test_sweeper_processes.py",
     "tests/store/test_crash.py",
     "tests/examples/test_examples.py",
     "tests/kit/test_stateful_clocks.py",
