@@ -32,16 +32,16 @@ class TestAiosqliteStore(StoreContract):
     """The asyncio store on a SQLite file (aiosqlite) passes the contract."""
 
     @pytest.fixture
-    def store(self, sqlite_path: str) -> Iterator[Store]:
+    def store(self, migrated_sqlite_path: str) -> Iterator[Store]:
         """A freshly migrated SQLite file, through aiosqlite."""
-        store = BlockingStore.open(sqlite_path, migrate=True)
+        store = BlockingStore.open(migrated_sqlite_path, migrate=True)
         yield store
         store.close()
 
     @pytest.fixture
-    def reopen(self, store: Store, sqlite_path: str) -> Iterator[Callable[[], Store]]:
+    def reopen(self, store: Store, migrated_sqlite_path: str) -> Iterator[Callable[[], Store]]:
         """Opens the same file again through a new asyncio engine."""
-        reopening = _Reopening(sqlite_path)
+        reopening = _Reopening(migrated_sqlite_path)
         yield reopening
         reopening.close()
 
@@ -51,15 +51,15 @@ class TestAsyncPostgresStore(StoreContract):
     """The asyncio store on PostgreSQL (psycopg's asyncio connection) passes the contract."""
 
     @pytest.fixture
-    def store(self, pg_url: str) -> Iterator[Store]:
+    def store(self, pg_migrated_url: str) -> Iterator[Store]:
         """A freshly migrated, isolated PostgreSQL schema, through psycopg's asyncio driver."""
-        store = BlockingStore.open(pg_url, migrate=True)
+        store = BlockingStore.open(pg_migrated_url, migrate=True)
         yield store
         store.close()
 
     @pytest.fixture
-    def reopen(self, store: Store, pg_url: str) -> Iterator[Callable[[], Store]]:
+    def reopen(self, store: Store, pg_migrated_url: str) -> Iterator[Callable[[], Store]]:
         """Opens the same schema again through a new asyncio engine."""
-        reopening = _Reopening(pg_url)
+        reopening = _Reopening(pg_migrated_url)
         yield reopening
         reopening.close()

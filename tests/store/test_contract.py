@@ -42,16 +42,16 @@ class TestSqliteStore(StoreContract):
     """The SQL store on a SQLite file passes the contract."""
 
     @pytest.fixture
-    def store(self, sqlite_path: str) -> Iterator[Store]:
+    def store(self, migrated_sqlite_path: str) -> Iterator[Store]:
         """A freshly migrated SQLite file."""
-        store = SqlStore.open(sqlite_path, migrate=True)
+        store = SqlStore.open(migrated_sqlite_path, migrate=True)
         yield store
         store.dispose()
 
     @pytest.fixture
-    def reopen(self, store: Store, sqlite_path: str) -> Iterator[Callable[[], Store]]:
+    def reopen(self, store: Store, migrated_sqlite_path: str) -> Iterator[Callable[[], Store]]:
         """Opens the same file again, as another process would."""
-        reopening = _Reopening(sqlite_path)
+        reopening = _Reopening(migrated_sqlite_path)
         yield reopening
         reopening.close()
 
@@ -60,9 +60,9 @@ class TestBoundSqliteStore(StoreContract):
     """The SQL store bound to a host's open SQLite transaction passes the contract."""
 
     @pytest.fixture
-    def store(self, sqlite_path: str) -> Iterator[Store]:
+    def store(self, migrated_sqlite_path: str) -> Iterator[Store]:
         """A store inside one long host transaction, rolled back at the end."""
-        owner = SqlStore.open(sqlite_path, migrate=True)
+        owner = SqlStore.open(migrated_sqlite_path, migrate=True)
         with owner.engine.connect() as connection, connection.begin() as transaction:
             yield SqlStore.bind(connection)
             transaction.rollback()
@@ -74,15 +74,15 @@ class TestPostgresStore(StoreContract):
     """The SQL store on PostgreSQL passes the contract."""
 
     @pytest.fixture
-    def store(self, pg_url: str) -> Iterator[Store]:
+    def store(self, pg_migrated_url: str) -> Iterator[Store]:
         """A freshly migrated, isolated PostgreSQL schema."""
-        store = SqlStore.open(pg_url, migrate=True)
+        store = SqlStore.open(pg_migrated_url, migrate=True)
         yield store
         store.dispose()
 
     @pytest.fixture
-    def reopen(self, store: Store, pg_url: str) -> Iterator[Callable[[], Store]]:
+    def reopen(self, store: Store, pg_migrated_url: str) -> Iterator[Callable[[], Store]]:
         """Opens the same schema again through a new engine."""
-        reopening = _Reopening(pg_url)
+        reopening = _Reopening(pg_migrated_url)
         yield reopening
         reopening.close()
