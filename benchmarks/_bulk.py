@@ -49,7 +49,7 @@ from psirf_flow.audit.entries import canonical_bytes, expected_hash
 from psirf_flow.domain import Case, SystemReader, check_identifier
 from psirf_flow.ports import CaseQuery
 from psirf_flow.relay import OutboxRelay
-from psirf_flow.store.sql import mapping
+from psirf_flow.store.sql import mapping, schema
 from psirf_flow.testing import ManualClock
 
 
@@ -320,89 +320,17 @@ def _line(values: Mapping[str, Any], columns: Sequence[str]) -> str:
     return "\t".join(_copy_text(values[c]) for c in columns)
 
 
-CASE_COLUMNS = (
-    "id",
-    "workflow",
-    "workflow_version",
-    "organisation",
-    "state",
-    "version",
-    "held_from",
-    "head_hash",
-    "facts",
-    "opened_at",
-    "updated_at",
-    "retention_class",
-)
-ENTRY_COLUMNS = (
-    "id",
-    "case_id",
-    "sequence",
-    "workflow",
-    "workflow_version",
-    "trigger",
-    "from_state",
-    "to_state",
-    "actor_id",
-    "role",
-    "organisation",
-    "guards",
-    "rules",
-    "data",
-    "recorded_at",
-    "previous_hash",
-    "hash",
-    "format",
-    "case_digest",
-    "key_id",
-)
-DEADLINE_COLUMNS = (
-    "case_id",
-    "kind",
-    "cycle",
-    "organisation",
-    "workflow",
-    "started_at",
-    "due_date",
-    "due_at",
-    "status",
-    "owner",
-    "ladder",
-    "tier",
-    "paused_at",
-    "met_at",
-)
-ESCALATION_COLUMNS = (
-    "case_id",
-    "kind",
-    "cycle",
-    "tier",
-    "stage",
-    "organisation",
-    "fire_at",
-    "notify",
-    "action",
-    "status",
-    "fired_at",
-    "claimed_by",
-    "claimed_until",
-)
-OUTBOX_COLUMNS = (
-    "position",
-    "message_id",
-    "case_id",
-    "kind",
-    "body",
-    "created_at",
-    "delivered_at",
-    "outcome",
-    "cause_sequence",
-    "cause_hash",
-    "attempts",
-    "next_attempt_at",
-    "last_error",
-)
-LINK_COLUMNS = ("organisation", "incident_id", "case_id", "retention_class")
+def _columns(table: Any) -> tuple[str, ...]:
+    """Every column of ``table`` in the schema's order (the order COPY writes them)."""
+    return tuple(column.name for column in table.columns)
+
+
+CASE_COLUMNS = _columns(schema.CASES)
+ENTRY_COLUMNS = _columns(schema.AUDIT_ENTRIES)
+DEADLINE_COLUMNS = _columns(schema.DEADLINES)
+ESCALATION_COLUMNS = _columns(schema.ESCALATIONS)
+OUTBOX_COLUMNS = _columns(schema.OUTBOX)
+LINK_COLUMNS = _columns(schema.INCIDENT_LINKS)
 
 
 def _split(line: str, *markers: str) -> list[str]:
