@@ -438,6 +438,9 @@ async def test_a_call_waiting_on_postgresql_does_not_block_the_event_loop(pg_url
                             )
                         )
                     ).scalar_one()
+                    # The activity view is a snapshot kept until the transaction ends: end
+                    # it, so the next look sees the step once it waits.
+                    await watcher.rollback()
             assert not step.done()
             await holder.commit()
         outcome = await step
